@@ -1,0 +1,74 @@
+# NexaFi — every set-up step lives here, so a fresh clone needs only `make run` / `make test`.
+SHELL := /bin/bash
+PYTHON_BIN ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := node_modules/.bin/buf
+VENV_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
+
+.PHONY: help venv tools gen check-gen lint test test-fast run bench breaking train rotate-keys create-admin lock clean
+
+help:
+	@echo "make run        start the whole mesh and Envoy (embedded PostgreSQL unless DATABASE_URL is set)"
+	@echo "make test       set everything up and run the whole test suite"
+	@echo "make lint       ruff, mypy and buf lint"
+	@echo "make gen        regenerate gen/ from proto/"
+	@echo "make bench      run the benchmarks and print figures"
+	@echo "make breaking   buf breaking against main"
+	@echo "make train      retrain the AI models into services/ai/models"
+
+$(VENV_STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON_BIN) >/dev/null || { echo "need $(PYTHON_BIN)"; exit 1; }
+	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# Put the repository and gen/ on the venv's path (what an editable install would do).
+	$(PY) -c "import site,os; open(os.path.join(site.getsitepackages()[0],'nexafi.pth'),'w').write(os.getcwd()+'\n'+os.path.join(os.getcwd(),'gen')+'\n')"
+	touch $@
+
+venv: $(VENV_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools: venv $(NPM_STAMP)
+
+gen: venv
+	$(PY) -m services.runtime.protogen gen
+
+check-gen: venv
+	$(PY) -m services.runtime.protogen check
+
+lint: tools
+	$(VENV)/bin/ruff check services tests
+	$(VENV)/bin/mypy services
+	$(BUF) lint
+
+test: tools
+	$(PY) -m pytest -q
+
+test-fast: tools
+	$(PY) -m pytest -q -m "not slow"
+
+run: tools
+	$(PY) -m services.runtime.devstack
+
+bench: tools
+	$(PY) -m tests.benchmarks
+
+breaking: tools
+	$(BUF) breaking --against '.git#branch=main'
+
+train: venv
+	$(PY) -m services.ai.training --out services/ai/models
+
+rotate-keys: venv
+	$(PY) -m services.runtime.keys_cli rotate
+
+lock: venv
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules .data .pytest_cache .mypy_cache .ruff_cache

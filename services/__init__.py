@@ -1,0 +1,1 @@
+"""NexaFi services: the shared runtime and one package per service."""

@@ -1,0 +1,1 @@
+"""The API gateway: Envoy, configured from one Python source (see envoy_config)."""

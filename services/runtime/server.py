@@ -1,0 +1,191 @@
+"""gRPC server bootstrap shared by every service.
+
+``serve(spec)`` is the whole ``__main__`` of a service: settings, logging,
+telemetry, database check and migrations, the server with health, reflection
+and the interceptor, and graceful shutdown on SIGTERM/SIGINT (health goes
+NOT_SERVING, in-flight RPCs finish within the grace period). Bad configuration
+stops it with one line on stderr, never a traceback.
+
+``start_server`` is the same server without signals, for tests: port 0, a real socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import Engine
+
+from services.runtime import migrations
+from services.runtime.auth import JwtVerifier
+from services.runtime.config import ConfigError, Settings
+from services.runtime.db import DatabaseUnreachable, check_connection, create_engine
+from services.runtime.interceptors import ServerInterceptor
+from services.runtime.logs import setup_logging
+from services.runtime.telemetry import instrument_engine, setup_telemetry
+
+log = logging.getLogger("nexafi.server")
+
+# Large enough for document chunks and batches; services enforce their own limits.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class ServiceContext:
+    """What a service's ``register`` gets to build its servicers."""
+
+    settings: Settings
+    engine: Engine | None
+    verifier: JwtVerifier
+    # Called on shutdown, before the server stops (e.g. to end change-feed streams).
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to build one service."""
+
+    name: str
+    # Adds the servicers to the server; returns their full names for health and reflection.
+    register: Callable[[grpc.Server, ServiceContext], Sequence[str]]
+    public_methods: frozenset[str] = frozenset()
+    needs_database: bool = True
+    has_migrations: bool = True
+
+
+@dataclass
+class RunningServer:
+    """A started server and what it needs to stop."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    service_names: Sequence[str]
+    context: ServiceContext
+
+    @property
+    def address(self) -> str:
+        return f"localhost:{self.port}"
+
+    def set_serving(self, serving: bool) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in ["", *self.service_names]:
+            self.health.set(name, status)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop accepting RPCs, let in-flight ones finish within ``grace``, then release."""
+        self.set_serving(False)
+        for hook in self.context.on_shutdown:
+            hook()
+        self.server.stop(grace).wait()
+        if self.context.engine is not None:
+            self.context.engine.dispose()
+
+
+class PortInUse(Exception):
+    """The gRPC port cannot be bound."""
+
+
+def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None = None,
+                 verifier: JwtVerifier | None = None) -> RunningServer:
+    """Build, bind and start the server of ``spec``; health says SERVING once it runs."""
+    if engine is None and spec.needs_database:
+        assert settings.database_url is not None
+        engine = create_engine(settings.database_url)
+        instrument_engine(engine)
+    context = ServiceContext(settings=settings, engine=engine,
+                             verifier=verifier or JwtVerifier(settings.auth))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.max_workers,
+                                   thread_name_prefix=f"{spec.name}-rpc"),
+        interceptors=[ServerInterceptor(context.verifier, spec.public_methods)],
+        options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                 ("grpc.so_reuseport", 0)],
+    )
+    if settings.port:
+        _check_port_free(settings.host, settings.port)
+    service_names = list(spec.register(server, context))
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    address = f"{settings.host}:{settings.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise PortInUse(f"cannot listen on {address}: the port is in use or not available")
+    server.start()
+    running = RunningServer(server, port, health_servicer, service_names, context)
+    running.set_serving(True)
+    return running
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # grpc logs its own multi-line error on a failed bind; check first to fail in one line.
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUse(f"cannot listen on {host}:{port}: the port is in use") from None
+
+
+def serve(spec: ServiceSpec) -> int:
+    """Run ``spec`` until SIGTERM or SIGINT; the exit code for ``sys.exit``."""
+    prog = f"nexafi-{spec.name}"
+    try:
+        settings = Settings.from_env(spec.name, needs_database=spec.needs_database)
+        setup_logging(spec.name, settings.log_level, settings.log_json)
+        setup_telemetry(spec.name)
+        engine = None
+        if spec.needs_database:
+            assert settings.database_url is not None
+            if spec.has_migrations and _migrate_on_start():
+                migrations.upgrade(spec.name, settings.database_url)
+            engine = create_engine(settings.database_url)
+            check_connection(engine)
+            instrument_engine(engine)
+        running = start_server(spec, settings, engine=engine)
+    except (ConfigError, DatabaseUnreachable, PortInUse) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line at start, not a traceback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "could not connect" in reason or "connection" in reason.lower():
+            print(f"{prog}: cannot reach the database: {reason}", file=sys.stderr)
+        else:
+            print(f"{prog}: failed to start: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("%s listening on port %d", prog, running.port)
+    stop.wait()
+    running.stop(settings.grace_seconds)
+    log.info("%s stopped", prog)
+    return 0
+
+
+def _migrate_on_start() -> bool:
+    import os
+
+    return os.environ.get("MIGRATE_ON_START", "true").lower() not in ("0", "false", "no")

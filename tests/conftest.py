@@ -1,0 +1,53 @@
+"""Session fixtures: one embedded PostgreSQL, one keyring, services started once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime.config import AuthSettings
+from services.runtime.embedded_pg import EmbeddedPostgres
+from services.runtime.keys import Keyring
+from tests.support.harness import ServiceRunner, TokenFactory, auth_settings_for
+
+# Tests need no durability; without fsync the suite is not bound by the shared disk.
+os.environ.setdefault("NEXAFI_PG_FAST", "1")
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys")
+    Keyring(path).ensure()
+    return path
+
+
+@pytest.fixture(scope="session")
+def keyring(keys_dir: Path) -> Keyring:
+    return Keyring(keys_dir)
+
+
+@pytest.fixture(scope="session")
+def auth_settings(keys_dir: Path) -> AuthSettings:
+    return auth_settings_for(keys_dir)
+
+
+@pytest.fixture(scope="session")
+def tokens(keyring: Keyring) -> TokenFactory:
+    return TokenFactory(keyring)
+
+
+@pytest.fixture(scope="session")
+def services(pg: EmbeddedPostgres, auth_settings: AuthSettings) -> Iterator[ServiceRunner]:
+    runner = ServiceRunner(pg, auth_settings)
+    yield runner
+    runner.stop_all()

@@ -100,6 +100,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
     def _wrap_unary(self, behavior: Callable[..., Any], method: str, public: bool) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             self._begin(context)
+            _apply_idempotency_header(request, context)
             started = time.perf_counter()
             token = None
             try:
@@ -132,6 +133,17 @@ class ServerInterceptor(grpc.ServerInterceptor):
                     reset_principal(token)
 
         return wrapped
+
+
+def _apply_idempotency_header(request: Any, context: grpc.ServicerContext) -> None:
+    # REST clients send the idempotency key as an Idempotency-Key header, which Envoy
+    # forwards as metadata; it fills the request_id field of creating RPCs when empty.
+    descriptor = getattr(request, "DESCRIPTOR", None)
+    if descriptor is None or "request_id" not in descriptor.fields_by_name or request.request_id:
+        return
+    key = _metadata(context).get("idempotency-key")
+    if key:
+        request.request_id = key
 
 
 def _aborted(context: grpc.ServicerContext) -> bool:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 import grpc
+from nexafi.ledger.v1 import ledger_pb2
 
 from services.runtime import errors
 from services.runtime.auth import current_principal
@@ -49,6 +50,14 @@ def _sleep(request: bytes, context: grpc.ServicerContext) -> bytes:
     return b"slept"
 
 
+def _db_now(request: bytes, context: grpc.ServicerContext) -> bytes:
+    import sqlalchemy as sa
+
+    assert SERVICE_CONTEXT.engine is not None
+    with SERVICE_CONTEXT.engine.connect() as connection:
+        return str(connection.execute(sa.text("SELECT 1")).scalar()).encode()
+
+
 def _public(request: bytes, context: grpc.ServicerContext) -> bytes:
     return b"hello"
 
@@ -58,8 +67,23 @@ def _stream_fail(request: bytes, context: grpc.ServicerContext):  # type: ignore
     raise ERRORS["not_found"]
 
 
+def _echo_request_id(request: ledger_pb2.CreateAccountRequest,
+                     context: grpc.ServicerContext) -> ledger_pb2.CreateAccountRequest:
+    return request
+
+
+SERVICE_CONTEXT: ServiceContext
+
+
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
+    global SERVICE_CONTEXT
+    SERVICE_CONTEXT = context
     handlers = {
+        "DbNow": grpc.unary_unary_rpc_method_handler(_db_now),
+        # A real message with a request_id field, to test the Idempotency-Key header.
+        "EchoRequestId": grpc.unary_unary_rpc_method_handler(
+            _echo_request_id, request_deserializer=ledger_pb2.CreateAccountRequest.FromString,
+            response_serializer=ledger_pb2.CreateAccountRequest.SerializeToString),
         "WhoAmI": grpc.unary_unary_rpc_method_handler(_whoami),
         "Fail": grpc.unary_unary_rpc_method_handler(_fail),
         "Sleep": grpc.unary_unary_rpc_method_handler(_sleep),

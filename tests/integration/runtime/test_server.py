@@ -161,3 +161,23 @@ def test_reflection_lists_the_service(channel):
                                           timeout=5)
     names = {s.name for r in responses for s in r.list_services_response.service}
     assert {probe_service.SERVICE, "grpc.health.v1.Health"} <= names
+
+
+def _echo_request_id(channel, request, metadata):
+    from nexafi.ledger.v1 import ledger_pb2
+
+    method = channel.unary_unary(f"{METHOD}/EchoRequestId",
+                                 request_serializer=ledger_pb2.CreateAccountRequest.SerializeToString,
+                                 response_deserializer=ledger_pb2.CreateAccountRequest.FromString)
+    return method(request, metadata=metadata, timeout=10).request_id
+
+
+def test_idempotency_key_header_fills_an_empty_request_id(channel, tokens: TokenFactory):
+    from nexafi.ledger.v1 import ledger_pb2
+
+    metadata = (*tokens.metadata("usr_1"), ("idempotency-key", "key-123"))
+    assert _echo_request_id(channel, ledger_pb2.CreateAccountRequest(), metadata) == "key-123"
+    # A request_id in the body wins over the header.
+    with_body = ledger_pb2.CreateAccountRequest(request_id="body-1")
+    assert _echo_request_id(channel, with_body, metadata) == "body-1"
+    assert _echo_request_id(channel, ledger_pb2.CreateAccountRequest(), tokens.metadata("usr_1")) == ""

@@ -1,0 +1,1 @@
+"""NexaFi's Ledger service: an immutable, hash-chained double-entry ledger."""

@@ -1,0 +1,1 @@
+"""The ledger's business rules as plain Python: no gRPC, no SQL."""

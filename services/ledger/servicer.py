@@ -1,0 +1,571 @@
+"""The gRPC adapter of the ledger: proto <-> domain, syntactic validation and authorization.
+
+Who may call what (the principal comes from the runtime's interceptor):
+
+- creating accounts, posting, reversing and two-phase transfers: service or admin;
+- reading an account, its balance, history or statement: its owner or staff (admin, support,
+  compliance, service); a transaction: its user, the owner of an account it touches, or staff;
+- the change feed: service or admin; chain verification: admin or compliance;
+  trial balance: admin, compliance or service.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from nexafi.common.v1 import common_pb2
+from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+
+from services.ledger import repository as repo
+from services.ledger.domain.model import (
+    Account,
+    AccountType,
+    BalanceRule,
+    Balances,
+    Direction,
+    Entry,
+    NewEntry,
+    PendingStatus,
+    PendingTransfer,
+    PostingLine,
+    TransactionType,
+)
+from services.ledger.service import Ledger, NewAccount, NewPendingTransfer
+from services.runtime.auth import (
+    ROLE_ADMIN,
+    ROLE_COMPLIANCE,
+    ROLE_SERVICE,
+    STAFF_READ_ROLES,
+    Principal,
+    current_principal,
+    require_owner_or_roles,
+    require_roles,
+)
+from services.runtime.errors import DomainError, FieldViolation, InvalidArgument, PermissionDenied
+from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+
+log = logging.getLogger("nexafi.ledger")
+
+WRITER_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_BATCH = 1000
+MAX_ID_LENGTH = 64
+MAX_REQUEST_ID_LENGTH = 128
+MAX_DESCRIPTION = 500
+MAX_METADATA_ENTRIES = 32
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+_INTERNAL_CODE = grpc.StatusCode.INTERNAL.value[0]
+
+
+# -- validation ------------------------------------------------------------------------------------
+
+class _Checks:
+    """Collects field violations so a request reports all its problems at once."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def text(self, value: str, field: str, *, max_length: int, required: bool = False) -> str:
+        if required and not value:
+            self.add(field, "is required")
+        elif len(value) > max_length:
+            self.add(field, f"must be at most {max_length} characters")
+        elif "\x00" in value:
+            self.add(field, "must not contain NUL characters")
+        return value
+
+    def identifier(self, value: str, field: str) -> str:
+        return self.text(value, field, max_length=MAX_ID_LENGTH, required=True)
+
+    def request_id(self, value: str, field: str = "request_id", *, required: bool = True) -> str:
+        return self.text(value, field, max_length=MAX_REQUEST_ID_LENGTH, required=required)
+
+    def enum(self, value: int, allowed: Any, field: str) -> int:
+        if value not in {int(member) for member in allowed}:
+            self.add(field, "must be a known, specified value")
+        return value
+
+    def metadata(self, values: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
+        if len(values) > MAX_METADATA_ENTRIES:
+            self.add(field, f"must have at most {MAX_METADATA_ENTRIES} entries")
+        for key, value in values.items():
+            if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE \
+                    or "\x00" in key + value:
+                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
+                         f"keys must be 1 to {MAX_METADATA_KEY} and values at most {MAX_METADATA_VALUE} "
+                         "characters, without NUL")
+        return dict(values)
+
+    def money(self, money: common_pb2.Money, field: str) -> tuple[int, str]:
+        if money.currency not in CURRENCY_EXPONENTS:
+            self.add(f"{field}.currency", "must be a supported upper-case ISO 4217 code")
+        if not 0 < money.amount_minor <= MAX_AMOUNT_MINOR:
+            self.add(f"{field}.amount_minor", f"must be a positive integer up to {MAX_AMOUNT_MINOR}")
+        return money.amount_minor, money.currency
+
+    def transaction_type(self, value: int, field: str = "type") -> TransactionType:
+        if value == TransactionType.REVERSAL:
+            self.add(field, "REVERSAL entries are recorded by ReverseTransaction")
+            return TransactionType.REVERSAL
+        self.enum(value, TransactionType, field)
+        known = value in TransactionType._value2member_map_
+        return TransactionType(value) if known else TransactionType.ADJUSTMENT
+
+    def done(self, message: str = "invalid request") -> None:
+        if self.violations:
+            raise InvalidArgument(message, violations=self.violations)
+
+
+def _page_size(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument("page_size must not be negative", field="page_size",
+                              description="must be between 1 and 100, or 0 for the default")
+    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _query_key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def _encode_token(position: str | int, query: str) -> str:
+    raw = json.dumps({"p": position, "q": query}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, query: str) -> Any:
+    """The position in a page token; INVALID_ARGUMENT if it is malformed or from another query."""
+    if not token:
+        return None
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        position, issued_for = document["p"], document["q"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidArgument("malformed page_token", field="page_token",
+                              description="must be a next_page_token returned by this method") from None
+    if issued_for != query:
+        raise InvalidArgument("page_token belongs to another query", field="page_token",
+                              description="must come from a request with the same filters")
+    return position
+
+
+def _time(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def _time_range(message: Any, field: str = "time_range") -> tuple[datetime | None, datetime | None]:
+    time_range = message.time_range
+    start = _time(time_range.start_time) if time_range.HasField("start_time") else None
+    end = _time(time_range.end_time) if time_range.HasField("end_time") else None
+    if start is not None and end is not None and start >= end:
+        raise InvalidArgument("time_range is empty", field=f"{field}.end_time",
+                              description="must be after start_time")
+    return start, end
+
+
+# -- conversion ------------------------------------------------------------------------------------
+
+def _ts(moment: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(moment)
+    return ts
+
+
+def _tx_type(value: TransactionType) -> Any:
+    return ledger_pb2.TransactionType.ValueType(value)
+
+
+def _money(amount: int, currency: str) -> common_pb2.Money:
+    return common_pb2.Money(amount_minor=amount, currency=currency)
+
+
+def balance_pb(balances: Balances) -> ledger_pb2.Balance:
+    c = balances.currency
+    return ledger_pb2.Balance(posted=_money(balances.posted, c),
+                              pending_debits=_money(balances.pending_debits, c),
+                              pending_credits=_money(balances.pending_credits, c),
+                              available=_money(balances.available, c), as_of_time=_ts(balances.as_of_time))
+
+
+def account_pb(account: Account) -> ledger_pb2.Account:
+    message = ledger_pb2.Account(
+        id=account.id, owner_id=account.owner_id, name=account.name,
+        type=ledger_pb2.AccountType.ValueType(account.type), currency=account.currency,
+        balance_rule=ledger_pb2.BalanceRule.ValueType(account.balance_rule),
+        credit_limit_minor=account.credit_limit_minor, metadata=account.metadata,
+        create_time=_ts(account.create_time))
+    if account.balances is not None:
+        message.balance.CopyFrom(balance_pb(account.balances))
+    return message
+
+
+def transaction_pb(entry: Entry) -> ledger_pb2.Transaction:
+    return ledger_pb2.Transaction(
+        id=entry.id, user_id=entry.user_id, type=_tx_type(entry.type),
+        amount=_money(entry.amount_minor, entry.currency),
+        description=entry.description, timestamp=_ts(entry.create_time),
+        related_entity_id=entry.related_entity_id,
+        postings=[ledger_pb2.Posting(account_id=p.account_id,
+                                     direction=ledger_pb2.PostingDirection.ValueType(p.direction),
+                                     amount=_money(p.amount_minor, p.currency)) for p in entry.postings],
+        metadata=entry.metadata, request_id=entry.request_id, sequence=entry.sequence, hash=entry.hash,
+        previous_hash=entry.previous_hash, reverses_transaction_id=entry.reverses_id or "",
+        reversed_by_transaction_id=entry.reversed_by_id or "",
+        pending_transfer_id=entry.pending_transfer_id or "")
+
+
+def pending_pb(transfer: PendingTransfer) -> ledger_pb2.PendingTransfer:
+    message = ledger_pb2.PendingTransfer(
+        id=transfer.id, debit_account_id=transfer.debit_account_id,
+        credit_account_id=transfer.credit_account_id, amount=_money(transfer.amount_minor, transfer.currency),
+        status=ledger_pb2.PendingTransferStatus.ValueType(transfer.status),
+        user_id=transfer.user_id, type=_tx_type(transfer.type), description=transfer.description,
+        related_entity_id=transfer.related_entity_id, expire_time=_ts(transfer.expire_time),
+        transaction_id=transfer.transaction_id or "", request_id=transfer.request_id,
+        create_time=_ts(transfer.create_time), update_time=_ts(transfer.update_time))
+    if transfer.status is PendingStatus.POSTED:
+        message.posted_amount.CopyFrom(_money(transfer.posted_minor, transfer.currency))
+    return message
+
+
+def _postings(messages: Any, checks: _Checks) -> tuple[PostingLine, ...]:
+    lines = []
+    for i, posting in enumerate(messages):
+        field = f"postings[{i}]"
+        checks.identifier(posting.account_id, f"{field}.account_id")
+        checks.enum(posting.direction, Direction, f"{field}.direction")
+        direction = Direction(posting.direction) if posting.direction in (1, 2) else Direction.DEBIT
+        lines.append(PostingLine(posting.account_id, direction, posting.amount.amount_minor,
+                                 posting.amount.currency))
+    return tuple(lines)
+
+
+# -- the servicer ----------------------------------------------------------------------------------
+
+class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    # -- authorization helpers ----------------------------------------------------------------
+    @staticmethod
+    def _writer() -> Principal:
+        principal = current_principal()
+        require_roles(principal, *WRITER_ROLES)
+        return principal
+
+    def _account_reader(self, account_id: str) -> Principal:
+        principal = current_principal()
+        if not principal.has_role(*STAFF_READ_ROLES):
+            require_owner_or_roles(principal, self.ledger.account_owner(account_id))
+        return principal
+
+    @staticmethod
+    def _account_id(value: str) -> str:
+        checks = _Checks()
+        checks.identifier(value, "account_id")
+        checks.done()
+        return value
+
+    # -- accounts -------------------------------------------------------------------------------
+    def CreateAccount(self, request: ledger_pb2.CreateAccountRequest,
+                      context: grpc.ServicerContext) -> ledger_pb2.CreateAccountResponse:
+        principal = self._writer()
+        checks = _Checks()
+        checks.identifier(request.owner_id, "owner_id")
+        checks.text(request.name, "name", max_length=64, required=True)
+        checks.enum(request.type, AccountType, "type")
+        checks.enum(request.balance_rule, BalanceRule, "balance_rule")
+        if request.currency not in CURRENCY_EXPONENTS:
+            checks.add("currency", "must be a supported upper-case ISO 4217 code")
+        if request.credit_limit_minor < 0 or request.credit_limit_minor > MAX_AMOUNT_MINOR:
+            checks.add("credit_limit_minor", f"must be between 0 and {MAX_AMOUNT_MINOR}")
+        elif request.credit_limit_minor and request.balance_rule != BalanceRule.CREDIT_LIMIT:
+            checks.add("credit_limit_minor", "is only allowed with BALANCE_RULE_CREDIT_LIMIT")
+        metadata = checks.metadata(request.metadata)
+        checks.request_id(request.request_id, required=False)
+        checks.done()
+        account = self.ledger.create_account(principal.subject, NewAccount(
+            owner_id=request.owner_id, name=request.name, type=AccountType(request.type),
+            currency=request.currency, balance_rule=BalanceRule(request.balance_rule),
+            credit_limit_minor=request.credit_limit_minor, metadata=metadata, request_id=request.request_id))
+        return ledger_pb2.CreateAccountResponse(account=account_pb(account))
+
+    def GetAccount(self, request: ledger_pb2.GetAccountRequest,
+                   context: grpc.ServicerContext) -> ledger_pb2.GetAccountResponse:
+        self._account_reader(self._account_id(request.account_id))
+        return ledger_pb2.GetAccountResponse(account=account_pb(self.ledger.get_account(request.account_id)))
+
+    def ListAccounts(self, request: ledger_pb2.ListAccountsRequest,
+                     context: grpc.ServicerContext) -> ledger_pb2.ListAccountsResponse:
+        principal = current_principal()
+        owner = request.owner_id or None
+        if not principal.has_role(*STAFF_READ_ROLES):
+            if owner is not None and owner != principal.subject:
+                raise PermissionDenied("customers may list only their own accounts")
+            owner = principal.subject
+        size = _page_size(request.page_size)
+        query = _query_key("accounts", owner)
+        after = _decode_token(request.page_token, query) or ""
+        accounts = self.ledger.list_accounts(owner, str(after), size + 1)
+        token = _encode_token(accounts[size - 1].id, query) if len(accounts) > size else ""
+        return ledger_pb2.ListAccountsResponse(accounts=[account_pb(a) for a in accounts[:size]],
+                                               next_page_token=token)
+
+    def GetBalance(self, request: ledger_pb2.GetBalanceRequest,
+                   context: grpc.ServicerContext) -> ledger_pb2.GetBalanceResponse:
+        self._account_reader(self._account_id(request.account_id))
+        as_of = _time(request.as_of_time) if request.HasField("as_of_time") else None
+        balances = self.ledger.balance(request.account_id, as_of)
+        return ledger_pb2.GetBalanceResponse(balance=balance_pb(balances))
+
+    # -- transactions ---------------------------------------------------------------------------
+    def CreateTransaction(self, request: ledger_pb2.CreateTransactionRequest,
+                          context: grpc.ServicerContext) -> ledger_pb2.CreateTransactionResponse:
+        principal = self._writer()
+        checks = _Checks()
+        new = NewEntry(
+            user_id=checks.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH),
+            type=checks.transaction_type(request.type),
+            description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
+            related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
+                                          max_length=MAX_REQUEST_ID_LENGTH),
+            postings=_postings(request.postings, checks),
+            metadata=checks.metadata(request.metadata),
+            request_id=checks.request_id(request.request_id))
+        checks.done()
+        entry = self.ledger.create_transaction(principal.subject, new)
+        return ledger_pb2.CreateTransactionResponse(transaction=transaction_pb(entry))
+
+    def CreateTransactions(self, request: ledger_pb2.CreateTransactionsRequest,
+                           context: grpc.ServicerContext) -> ledger_pb2.CreateTransactionsResponse:
+        principal = self._writer()
+        if not request.transfers or len(request.transfers) > MAX_BATCH:
+            raise InvalidArgument(f"a batch holds 1 to {MAX_BATCH} transfers", field="transfers",
+                                  description=f"must hold 1 to {MAX_BATCH} transfers")
+        results = []
+        for transfer in request.transfers:
+            try:
+                entry = self.ledger.create_transaction(principal.subject, self._transfer_entry(transfer))
+            except DomainError as exc:
+                results.append(ledger_pb2.TransferResult(code=exc.code.value[0], reason=exc.reason,
+                                                         message=exc.message))
+            except Exception:
+                # One broken item must not lose the results of the others, already committed.
+                log.exception("batch item %s failed unexpectedly", transfer.request_id)
+                results.append(ledger_pb2.TransferResult(code=_INTERNAL_CODE, reason="INTERNAL",
+                                                         message="internal error"))
+            else:
+                results.append(ledger_pb2.TransferResult(transaction=transaction_pb(entry)))
+        return ledger_pb2.CreateTransactionsResponse(results=results)
+
+    @staticmethod
+    def _transfer_entry(transfer: ledger_pb2.Transfer) -> NewEntry:
+        checks = _Checks()
+        checks.identifier(transfer.debit_account_id, "debit_account_id")
+        checks.identifier(transfer.credit_account_id, "credit_account_id")
+        amount, currency = checks.money(transfer.amount, "amount")
+        new = NewEntry(
+            user_id=checks.text(transfer.user_id, "user_id", max_length=MAX_ID_LENGTH),
+            type=checks.transaction_type(transfer.type),
+            description=checks.text(transfer.description, "description", max_length=MAX_DESCRIPTION),
+            related_entity_id=checks.text(transfer.related_entity_id, "related_entity_id",
+                                          max_length=MAX_REQUEST_ID_LENGTH),
+            postings=(PostingLine(transfer.debit_account_id, Direction.DEBIT, amount, currency),
+                      PostingLine(transfer.credit_account_id, Direction.CREDIT, amount, currency)),
+            request_id=checks.request_id(transfer.request_id))
+        checks.done()
+        return new
+
+    def GetTransaction(self, request: ledger_pb2.GetTransactionRequest,
+                       context: grpc.ServicerContext) -> ledger_pb2.GetTransactionResponse:
+        principal = current_principal()
+        checks = _Checks()
+        checks.identifier(request.transaction_id, "transaction_id")
+        checks.done()
+        entry = self.ledger.get_transaction(request.transaction_id)
+        if not principal.has_role(*STAFF_READ_ROLES) and entry.user_id != principal.subject \
+                and principal.subject not in self.ledger.entry_account_owners(entry):
+            raise PermissionDenied("not allowed to read another user's transaction")
+        return ledger_pb2.GetTransactionResponse(transaction=transaction_pb(entry))
+
+    def ListUserTransactions(self, request: ledger_pb2.ListUserTransactionsRequest,
+                             context: grpc.ServicerContext) -> ledger_pb2.ListUserTransactionsResponse:
+        if request.user_id.startswith("txn_"):
+            # GET /api/v1/ledger/transactions/{id} serves both a user's history and one
+            # transaction; a transaction id that lands here gets a pointer, not an empty list.
+            raise InvalidArgument(
+                f"{request.user_id} is a transaction id, not a user id; use GetTransaction "
+                "(GET /api/v1/ledger/entries/{transaction_id})", reason="TRANSACTION_ID_AS_USER_ID",
+                field="user_id", description="must be a user id; for a transaction use GetTransaction")
+        checks = _Checks()
+        checks.identifier(request.user_id, "user_id")
+        checks.done()
+        require_owner_or_roles(current_principal(), request.user_id, *STAFF_READ_ROLES)
+        entries, token = self._history(repo.EntryFilter(user_id=request.user_id), request)
+        return ledger_pb2.ListUserTransactionsResponse(transactions=entries, next_page_token=token)
+
+    def ListAccountTransactions(self, request: ledger_pb2.ListAccountTransactionsRequest,
+                                context: grpc.ServicerContext) -> ledger_pb2.ListAccountTransactionsResponse:
+        self._account_reader(self._account_id(request.account_id))
+        entries, token = self._history(repo.EntryFilter(account_id=request.account_id), request)
+        return ledger_pb2.ListAccountTransactionsResponse(transactions=entries, next_page_token=token)
+
+    def _history(self, where: repo.EntryFilter, request: Any) -> tuple[list[ledger_pb2.Transaction], str]:
+        checks = _Checks()
+        for i, value in enumerate(request.types):
+            checks.enum(value, TransactionType, f"types[{i}]")
+        checks.done()
+        start, end = _time_range(request)
+        types = tuple(sorted(set(request.types)))
+        size = _page_size(request.page_size)
+        query = _query_key(where.user_id, where.account_id, start, end, types)
+        before = _decode_token(request.page_token, query)
+        if before is not None and not isinstance(before, int):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        where = repo.EntryFilter(user_id=where.user_id, account_id=where.account_id, start_time=start,
+                                 end_time=end, types=types, before_sequence=before)
+        entries = self.ledger.list_transactions(where, size + 1)
+        token = _encode_token(entries[size - 1].sequence, query) if len(entries) > size else ""
+        return [transaction_pb(e) for e in entries[:size]], token
+
+    def ReverseTransaction(self, request: ledger_pb2.ReverseTransactionRequest,
+                           context: grpc.ServicerContext) -> ledger_pb2.ReverseTransactionResponse:
+        principal = self._writer()
+        checks = _Checks()
+        checks.identifier(request.transaction_id, "transaction_id")
+        checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
+        checks.request_id(request.request_id)
+        checks.done()
+        entry = self.ledger.reverse_transaction(principal.subject, request.transaction_id, request.reason,
+                                                request.request_id)
+        return ledger_pb2.ReverseTransactionResponse(transaction=transaction_pb(entry))
+
+    # -- two-phase transfers --------------------------------------------------------------------
+    def CreatePendingTransfer(self, request: ledger_pb2.CreatePendingTransferRequest,
+                              context: grpc.ServicerContext) -> ledger_pb2.CreatePendingTransferResponse:
+        principal = self._writer()
+        checks = _Checks()
+        checks.identifier(request.debit_account_id, "debit_account_id")
+        checks.identifier(request.credit_account_id, "credit_account_id")
+        amount, currency = checks.money(request.amount, "amount")
+        new = NewPendingTransfer(
+            debit_account_id=request.debit_account_id, credit_account_id=request.credit_account_id,
+            amount_minor=amount, currency=currency,
+            user_id=checks.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH),
+            type=checks.transaction_type(request.type),
+            description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
+            related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
+                                          max_length=MAX_REQUEST_ID_LENGTH),
+            expire_time=_time(request.expire_time) if request.HasField("expire_time") else None,
+            request_id=checks.request_id(request.request_id))
+        checks.done()
+        transfer = self.ledger.create_pending(principal.subject, new)
+        return ledger_pb2.CreatePendingTransferResponse(pending_transfer=pending_pb(transfer))
+
+    def GetPendingTransfer(self, request: ledger_pb2.GetPendingTransferRequest,
+                           context: grpc.ServicerContext) -> ledger_pb2.GetPendingTransferResponse:
+        require_roles(current_principal(), *STAFF_READ_ROLES)
+        checks = _Checks()
+        checks.identifier(request.pending_transfer_id, "pending_transfer_id")
+        checks.done()
+        transfer = self.ledger.get_pending(request.pending_transfer_id)
+        return ledger_pb2.GetPendingTransferResponse(pending_transfer=pending_pb(transfer))
+
+    def PostPendingTransfer(self, request: ledger_pb2.PostPendingTransferRequest,
+                            context: grpc.ServicerContext) -> ledger_pb2.PostPendingTransferResponse:
+        principal = self._writer()
+        checks = _Checks()
+        checks.identifier(request.pending_transfer_id, "pending_transfer_id")
+        checks.request_id(request.request_id)
+        amount: int | None = None
+        currency: str | None = None
+        if request.HasField("amount"):
+            amount, currency = checks.money(request.amount, "amount")
+        checks.done()
+        transfer, entry = self.ledger.post_pending(principal.subject, request.pending_transfer_id, amount,
+                                                   currency, request.request_id)
+        return ledger_pb2.PostPendingTransferResponse(pending_transfer=pending_pb(transfer),
+                                                      transaction=transaction_pb(entry))
+
+    def VoidPendingTransfer(self, request: ledger_pb2.VoidPendingTransferRequest,
+                            context: grpc.ServicerContext) -> ledger_pb2.VoidPendingTransferResponse:
+        self._writer()
+        checks = _Checks()
+        checks.identifier(request.pending_transfer_id, "pending_transfer_id")
+        checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
+        checks.done()
+        transfer = self.ledger.void_pending(request.pending_transfer_id)
+        return ledger_pb2.VoidPendingTransferResponse(pending_transfer=pending_pb(transfer))
+
+    # -- feed, chain, reports -------------------------------------------------------------------
+    def StreamTransactions(self, request: ledger_pb2.StreamTransactionsRequest,
+                           context: grpc.ServicerContext) -> Iterator[ledger_pb2.StreamTransactionsResponse]:
+        self._writer()
+        if request.after_sequence < 0:
+            raise InvalidArgument("after_sequence must not be negative", field="after_sequence",
+                                  description="must be 0 or a sequence number")
+        # A cancelled client must not keep its stream asleep until the next poll.
+        context.add_callback(self.ledger.notifier.notify)
+        for entry in self.ledger.stream(request.after_sequence, request.follow, context.is_active):
+            yield ledger_pb2.StreamTransactionsResponse(transaction=transaction_pb(entry))
+
+    def VerifyChain(self, request: ledger_pb2.VerifyChainRequest,
+                    context: grpc.ServicerContext) -> ledger_pb2.VerifyChainResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE)
+        report = self.ledger.verify_chain()
+        return ledger_pb2.VerifyChainResponse(
+            valid=report.valid, entries_checked=report.entries_checked,
+            first_broken_transaction_id=report.first_broken_id,
+            first_broken_sequence=report.first_broken_sequence,
+            detail=report.detail)
+
+    def GetTrialBalance(self, request: ledger_pb2.GetTrialBalanceRequest,
+                        context: grpc.ServicerContext) -> ledger_pb2.GetTrialBalanceResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+        as_of = _time(request.as_of_time) if request.HasField("as_of_time") else None
+        rows, moment = self.ledger.trial_balance(as_of)
+        lines = []
+        totals: dict[str, list[int]] = {}
+        for account, debits, credits in rows:
+            net = debits - credits
+            if net == 0:
+                continue
+            lines.append(ledger_pb2.AccountBalanceLine(
+                account_id=account.id, name=account.name, type=ledger_pb2.AccountType.ValueType(account.type),
+                currency=account.currency,
+                debit_minor=max(net, 0), credit_minor=max(-net, 0)))
+            sums = totals.setdefault(account.currency, [0, 0])
+            sums[0] += max(net, 0)
+            sums[1] += max(-net, 0)
+        return ledger_pb2.GetTrialBalanceResponse(
+            lines=lines, as_of_time=_ts(moment),
+            totals=[ledger_pb2.CurrencyTotals(currency=c, total_debits_minor=d, total_credits_minor=k,
+                                              balanced=d == k) for c, (d, k) in sorted(totals.items())])
+
+    def GetAccountStatement(self, request: ledger_pb2.GetAccountStatementRequest,
+                            context: grpc.ServicerContext) -> ledger_pb2.GetAccountStatementResponse:
+        self._account_reader(self._account_id(request.account_id))
+        start, end = _time_range(request)
+        statement = self.ledger.statement(request.account_id, start, end)
+        currency = statement.account.currency
+        return ledger_pb2.GetAccountStatementResponse(
+            account=account_pb(statement.account), opening_balance=_money(statement.opening_minor, currency),
+            closing_balance=_money(statement.closing_minor, currency),
+            lines=[ledger_pb2.StatementLine(transaction_id=entry.id, timestamp=_ts(entry.create_time),
+                                            type=_tx_type(entry.type), description=entry.description,
+                                            change_minor=change, balance_after_minor=after)
+                   for entry, change, after in statement.lines])

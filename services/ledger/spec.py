@@ -1,0 +1,62 @@
+"""How the runtime builds the ledger server: the servicer, the expiry sweeper and shutdown hooks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+import grpc
+from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+
+from services.ledger.service import FeedNotifier, Ledger
+from services.ledger.servicer import LedgerServicer
+from services.runtime.config import env_int
+from services.runtime.server import ServiceContext, ServiceSpec
+
+log = logging.getLogger("nexafi.ledger")
+
+SERVICE_NAME = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name
+
+
+class ExpirySweeper:
+    """Releases lapsed pending transfers in the background (access also releases them lazily)."""
+
+    def __init__(self, ledger: Ledger, interval_seconds: float) -> None:
+        self.ledger = ledger
+        self.interval_seconds = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ledger-expiry", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            try:
+                expired = self.ledger.expire_due()
+            except Exception:
+                log.exception("expiry sweep failed")
+                continue
+            if expired:
+                log.info("released %d expired pending transfers", expired)
+
+
+def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
+    assert context.engine is not None
+    notifier = FeedNotifier()
+    ledger = Ledger(context.engine, notifier)
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(ledger), server)
+    sweeper = ExpirySweeper(ledger, float(env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600)))
+    sweeper.start()
+    # End change-feed streams first, so the server's grace period is not spent waiting on them.
+    context.on_shutdown.append(notifier.close)
+    context.on_shutdown.append(sweeper.stop)
+    return [SERVICE_NAME]
+
+
+SPEC = ServiceSpec(name="ledger", register=register, public_methods=frozenset())

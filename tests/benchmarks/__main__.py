@@ -1,0 +1,21 @@
+"""Run every benchmark: ``python -m tests.benchmarks``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# Each module has a main() that prints its figures and returns an exit code.
+BENCHMARKS = ["tests.benchmarks.ledger_bench"]
+
+
+def main() -> int:
+    status = 0
+    for name in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        status |= importlib.import_module(name).main()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Two-phase transfers over real gRPC: reserve, post in full or in part, void, expire."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import sqlalchemy as sa
+from nexafi.ledger.v1 import ledger_pb2
+
+from tests.integration.ledger.ledger_support import (
+    LedgerClient,
+    assert_ledger_invariants,
+    failure,
+    money,
+    rid,
+)
+
+PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
+
+
+def post(ledger: LedgerClient, transfer_id: str, amount: int | None = None, key: str | None = None):
+    request = ledger_pb2.PostPendingTransferRequest(pending_transfer_id=transfer_id, request_id=key or rid())
+    if amount is not None:
+        request.amount.CopyFrom(money(amount))
+    return ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10)
+
+
+def void(ledger: LedgerClient, transfer_id: str) -> ledger_pb2.PendingTransfer:
+    return ledger.stub.VoidPendingTransfer(
+        ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=transfer_id, reason="cancelled"),
+        metadata=ledger.service,
+        timeout=10,
+    ).pending_transfer
+
+
+def get(ledger: LedgerClient, transfer_id: str) -> ledger_pb2.PendingTransfer:
+    return ledger.stub.GetPendingTransfer(
+        ledger_pb2.GetPendingTransferRequest(pending_transfer_id=transfer_id),
+        metadata=ledger.service,
+        timeout=10,
+    ).pending_transfer
+
+
+def funded_pair(ledger: LedgerClient, amount: int = 1000) -> tuple[str, str]:
+    payer, merchant = ledger.wallet(), ledger.wallet()
+    ledger.fund(payer.id, amount)
+    return payer.id, merchant.id
+
+
+def test_a_reservation_counts_against_the_available_balance(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 700)
+    assert hold.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING and hold.id.startswith("pnd_")
+    balance = ledger.balance(payer)
+    assert (
+        balance.posted.amount_minor,
+        balance.pending_debits.amount_minor,
+        balance.available.amount_minor,
+    ) == (1000, 700, 300)
+    assert ledger.balance(merchant).pending_credits.amount_minor == 700
+    assert ledger.balance(merchant).available.amount_minor == 0
+    result = failure(lambda: ledger.transfer(payer, merchant, 301))
+    assert (result.code, result.reason) == (PRECONDITION, "INSUFFICIENT_FUNDS")
+    result = failure(lambda: ledger.pend(payer, merchant, 301))
+    assert result.reason == "INSUFFICIENT_FUNDS"
+    ledger.transfer(payer, merchant, 300)
+    assert_ledger_invariants(ledger_db)
+
+
+def test_post_in_full_moves_the_money_and_releases_the_hold(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 400)
+    key = rid()
+    response = post(ledger, hold.id, key=key)
+    assert response.pending_transfer.status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED
+    assert response.pending_transfer.posted_amount == money(400)
+    assert response.pending_transfer.transaction_id == response.transaction.id
+    assert response.transaction.pending_transfer_id == hold.id
+    assert response.transaction.type == ledger_pb2.TRANSACTION_TYPE_PAYMENT
+    assert (
+        ledger.balance(payer).posted.amount_minor == 600
+        and ledger.balance(payer).pending_debits.amount_minor == 0
+    )
+    assert ledger.balance(merchant).posted.amount_minor == 400
+    assert post(ledger, hold.id, key=key) == response  # replay
+    result = failure(lambda: post(ledger, hold.id))
+    assert (result.code, result.reason) == (PRECONDITION, "PENDING_TRANSFER_NOT_PENDING")
+    result = failure(lambda: void(ledger, hold.id))
+    assert result.reason == "PENDING_TRANSFER_NOT_PENDING"
+    assert_ledger_invariants(ledger_db)
+
+
+def test_post_in_part_releases_the_rest(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 500)
+    result = failure(lambda: post(ledger, hold.id, 501))
+    assert (result.code, result.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "AMOUNT_EXCEEDS_RESERVATION")
+    response = post(ledger, hold.id, 320)
+    assert response.pending_transfer.posted_amount.amount_minor == 320
+    assert response.transaction.amount.amount_minor == 320
+    payer_balance = ledger.balance(payer)
+    assert (payer_balance.posted.amount_minor, payer_balance.available.amount_minor) == (680, 680)
+    assert_ledger_invariants(ledger_db)
+
+
+def test_void_releases_without_moving_money(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 900)
+    voided = void(ledger, hold.id)
+    assert voided.status == ledger_pb2.PENDING_TRANSFER_STATUS_VOIDED and not voided.HasField("posted_amount")
+    assert ledger.balance(payer).available.amount_minor == 1000
+    assert ledger.balance(merchant).pending_credits.amount_minor == 0
+    result = failure(lambda: void(ledger, hold.id))
+    assert result.reason == "PENDING_TRANSFER_NOT_PENDING"
+    assert_ledger_invariants(ledger_db)
+
+
+def test_pending_errors_and_authorization(ledger: LedgerClient) -> None:
+    payer, merchant = funded_pair(ledger)
+    for call in (
+        lambda: get(ledger, "pnd_nope"),
+        lambda: post(ledger, "pnd_nope"),
+        lambda: void(ledger, "pnd_nope"),
+    ):
+        result = failure(call)
+        assert (result.code, result.reason) == (grpc.StatusCode.NOT_FOUND, "PENDING_TRANSFER_NOT_FOUND")
+    assert failure(lambda: ledger.pend(payer, payer, 5)).code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure(lambda: ledger.pend(payer, "acc_nope", 5)).reason == "ACCOUNT_NOT_FOUND"
+    assert (
+        failure(lambda: ledger.pend(payer, ledger.wallet(currency="EUR").id, 5, "EUR")).reason
+        == "CURRENCY_MISMATCH"
+    )
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    assert (
+        failure(lambda: ledger.pend(payer, merchant, 5, expire_time=past)).violations[0][0] == "expire_time"
+    )
+    key = rid()
+    first = ledger.pend(payer, merchant, 5, request_id=key)
+    assert ledger.pend(payer, merchant, 5, request_id=key).id == first.id
+    assert failure(lambda: ledger.pend(payer, merchant, 6, request_id=key)).reason == "IDEMPOTENCY_KEY_REUSED"
+    customer = ledger.customer("usr_1")
+    result = failure(
+        lambda: ledger.stub.GetPendingTransfer(
+            ledger_pb2.GetPendingTransferRequest(pending_transfer_id=first.id), metadata=customer, timeout=10
+        )
+    )
+    assert result.code == grpc.StatusCode.PERMISSION_DENIED
+    result = failure(
+        lambda: ledger.stub.VoidPendingTransfer(
+            ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=first.id), metadata=customer, timeout=10
+        )
+    )
+    assert result.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 800, expire_time=datetime.now(UTC) + timedelta(milliseconds=300))
+    time.sleep(0.4)
+    result = failure(lambda: post(ledger, hold.id))
+    assert (result.reason, result.metadata["status"]) == ("PENDING_TRANSFER_NOT_PENDING", "EXPIRED")
+    assert get(ledger, hold.id).status == ledger_pb2.PENDING_TRANSFER_STATUS_EXPIRED
+    assert ledger.balance(payer).available.amount_minor == 1000
+    assert_ledger_invariants(ledger_db)
+
+
+def test_a_lapsed_hold_does_not_block_a_transfer(ledger: LedgerClient) -> None:
+    payer, merchant = funded_pair(ledger)
+    ledger.pend(payer, merchant, 1000, expire_time=datetime.now(UTC) + timedelta(milliseconds=200))
+    time.sleep(0.3)
+    assert ledger.transfer(payer, merchant, 1000).amount.amount_minor == 1000
+
+
+def test_the_background_sweep_expires_holds_nobody_touches(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 100, expire_time=datetime.now(UTC) + timedelta(milliseconds=200))
+    deadline = time.monotonic() + 5
+    status = 1
+    while time.monotonic() < deadline:
+        with ledger_db.connect() as connection:
+            status = connection.execute(
+                sa.text("SELECT status FROM pending_transfers WHERE id = :id"), {"id": hold.id}
+            ).scalar_one()
+        if status == ledger_pb2.PENDING_TRANSFER_STATUS_EXPIRED:
+            break
+        time.sleep(0.1)
+    assert status == ledger_pb2.PENDING_TRANSFER_STATUS_EXPIRED
+    assert ledger.balance(payer).pending_debits.amount_minor == 0

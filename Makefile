@@ -65,7 +65,11 @@ train: venv
 	$(PY) -m services.ai.training --out services/ai/models
 
 rotate-keys: venv
-	$(PY) -m services.runtime.keys_cli rotate
+	$(PY) -m services.user.cli rotate-keys
+
+# Usage: make create-admin USERNAME=root EMAIL=root@example.com (the password is read from stdin).
+create-admin: venv
+	$(PY) -m services.user.cli create-admin --username "$(USERNAME)" --email "$(EMAIL)" --password-stdin
 
 lock: venv
 	$(PY) -m pip freeze --exclude-editable > requirements.lock

@@ -86,7 +86,8 @@ class Settings:
         database_url = env_str(f"{prefix}_DATABASE_URL") or env_str("DATABASE_URL")
         if needs_database and not database_url:
             raise ConfigError(f"DATABASE_URL (or {prefix}_DATABASE_URL) is not set")
-        keys_dir = Path(env_str("NEXAFI_KEYS_DIR", ".data/keys") or ".data/keys")
+        data_dir = env_str("NEXAFI_DATA_DIR", ".data") or ".data"
+        keys_dir = Path(env_str("NEXAFI_KEYS_DIR") or f"{data_dir}/keys")
         jwks_source = env_str("JWKS_URL") or str(keys_dir / "jwks.json")
         return cls(
             service=service,

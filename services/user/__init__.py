@@ -1,0 +1,1 @@
+"""The user service: accounts, authentication, tokens, profiles, roles and password reset."""

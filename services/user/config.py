@@ -1,0 +1,68 @@
+"""The user service's own settings, from the environment (defaults in brackets).
+
+Token lifetimes
+    NEXAFI_ACCESS_TOKEN_TTL_SECONDS        access JWT lifetime [900]
+    NEXAFI_REFRESH_TOKEN_TTL_SECONDS       refresh token lifetime, renewed on each rotation [1209600 = 14 d]
+    NEXAFI_REFRESH_REUSE_GRACE_SECONDS     reuse grace after a rotation (see domain/refresh.py) [10]
+    NEXAFI_SERVICE_TOKEN_TTL_SECONDS       service token lifetime [900]
+Login lockout
+    NEXAFI_LOGIN_MAX_FAILURES              failures that lock the account [5]
+    NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS    window in which they count [900]
+    NEXAFI_LOGIN_LOCKOUT_SECONDS           how long the lock lasts [900]
+Password reset
+    NEXAFI_RESET_TOKEN_TTL_SECONDS         reset token lifetime [1800]
+    NEXAFI_RESET_MIN_INTERVAL_SECONDS      at most one reset mail per account this often [60]
+    NEXAFI_RESET_URL                       optional link template with "{token}", e.g.
+                                           https://app.nexafi.dev/reset?token={token}
+Hashing: NEXAFI_ARGON2_TIME_COST [3], NEXAFI_ARGON2_MEMORY_KIB [65536], NEXAFI_ARGON2_PARALLELISM [4]
+Mail: NEXAFI_MAIL_DIR [.data/mail] or SMTP_HOST, SMTP_PORT [587], SMTP_USER, SMTP_PASSWORD,
+    SMTP_FROM, SMTP_SECURITY [starttls; ssl on port 465], SMTP_TIMEOUT_SECONDS [10]
+Service clients: NEXAFI_SERVICE_CLIENTS or NEXAFI_SERVICE_CLIENTS_FILE (see service_identity.py)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from services.runtime.config import ConfigError, env_int, env_str
+from services.user.domain.lockout import LockoutPolicy
+from services.user.passwords import Argon2Params
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    access_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 14 * DAY
+    refresh_grace_seconds: int = 10
+    service_token_ttl_seconds: int = 900
+    reset_ttl_seconds: int = 1800
+    reset_min_interval_seconds: int = 60
+    reset_url: str | None = None
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    argon2: Argon2Params = field(default_factory=Argon2Params)
+
+    @classmethod
+    def from_env(cls) -> UserConfig:
+        reset_url = env_str("NEXAFI_RESET_URL")
+        if reset_url and "{token}" not in reset_url:
+            raise ConfigError("NEXAFI_RESET_URL must contain {token}")
+        return cls(
+            access_ttl_seconds=env_int("NEXAFI_ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=DAY),
+            refresh_ttl_seconds=env_int("NEXAFI_REFRESH_TOKEN_TTL_SECONDS", 14 * DAY, minimum=60,
+                                        maximum=365 * DAY),
+            refresh_grace_seconds=env_int("NEXAFI_REFRESH_REUSE_GRACE_SECONDS", 10, maximum=120),
+            service_token_ttl_seconds=env_int("NEXAFI_SERVICE_TOKEN_TTL_SECONDS", 900, minimum=30,
+                                              maximum=DAY),
+            reset_ttl_seconds=env_int("NEXAFI_RESET_TOKEN_TTL_SECONDS", 1800, minimum=60, maximum=DAY),
+            reset_min_interval_seconds=env_int("NEXAFI_RESET_MIN_INTERVAL_SECONDS", 60, maximum=DAY),
+            reset_url=reset_url,
+            lockout=LockoutPolicy(
+                max_failures=env_int("NEXAFI_LOGIN_MAX_FAILURES", 5, minimum=1, maximum=100),
+                window=timedelta(seconds=env_int("NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)),
+                duration=timedelta(seconds=env_int("NEXAFI_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)),
+            ),
+            argon2=Argon2Params.from_env(),
+        )

@@ -1,0 +1,334 @@
+"""Tables and queries of the user service; used only inside a unit of work.
+
+Every method takes the caller's session, so the service layer decides what one
+transaction covers (e.g. a password change and the revocation of all sessions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from services.runtime.ids import new_id
+from services.user.domain.lockout import FailureState
+from services.user.domain.models import PROFILE_FIELDS, User, UserStatus
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("roles", postgresql.ARRAY(sa.Text), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("failed_login_count", sa.Integer, nullable=False),
+    sa.Column("failed_login_window_start", sa.DateTime(timezone=True)),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deactivated_at", sa.DateTime(timezone=True)),
+    sa.Column("erased_at", sa.DateTime(timezone=True)),
+)
+
+
+def _column(path: str) -> str:
+    return path.replace(".", "_")
+
+
+profiles = sa.Table(
+    "profiles", metadata,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    *(sa.Column(_column(path), sa.Text) for path in PROFILE_FIELDS),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+families = sa.Table(
+    "refresh_token_families", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_reason", sa.Text),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("family_id", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False),
+    sa.Column("parent_id", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rotated_at", sa.DateTime(timezone=True)),
+)
+
+reset_tokens = sa.Table(
+    "password_reset_tokens", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+register_requests = sa.Table(
+    "register_requests", metadata,
+    sa.Column("request_id", sa.Text, primary_key=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Constraint names, to tell which uniqueness rule an insert broke.
+USERNAME_INDEX = "users_username_lower_key"
+EMAIL_INDEX = "users_email_lower_key"
+REGISTER_REQUEST_KEY = "register_requests_pkey"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as stored, with what the domain object leaves out."""
+
+    user: User
+    password_hash: str | None
+    failures: FailureState
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    id: str
+    family_id: str
+    user_id: str
+    expires_at: datetime
+    rotated_at: datetime | None
+    family_revoked: bool
+
+
+@dataclass(frozen=True)
+class ResetRecord:
+    id: str
+    user_id: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def _user_query() -> sa.Select[tuple[object, ...]]:
+    return sa.select(users, *(profiles.c[_column(p)] for p in PROFILE_FIELDS)).select_from(
+        users.outerjoin(profiles, profiles.c.user_id == users.c.id))
+
+
+def _to_record(row: sa.Row[tuple[object, ...]]) -> UserRecord:
+    m = row._mapping
+    profile = {path: m[_column(path)] for path in PROFILE_FIELDS}
+    user = User(id=m["id"], username=m["username"], email=m["email"], roles=tuple(sorted(m["roles"])),
+                status=UserStatus(m["status"]), profile=profile, created_at=m["created_at"],
+                updated_at=m["updated_at"])
+    failures = FailureState(count=m["failed_login_count"], window_start=m["failed_login_window_start"],
+                            locked_until=m["locked_until"])
+    return UserRecord(user=user, password_hash=m["password_hash"], failures=failures)
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- users -----------------------------------------------------------------
+
+    def insert_user(self, *, username: str, email: str, password_hash: str, roles: Sequence[str],
+                    profile: Mapping[str, str | None], now: datetime) -> str:
+        user_id = new_id("usr")
+        self.session.execute(users.insert().values(
+            id=user_id, username=username, email=email, password_hash=password_hash, roles=list(roles),
+            status=UserStatus.ACTIVE.value, failed_login_count=0, created_at=now, updated_at=now))
+        self.session.execute(profiles.insert().values(
+            user_id=user_id, updated_at=now, **{_column(p): profile.get(p) for p in PROFILE_FIELDS}))
+        return user_id
+
+    def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
+        query = _user_query().where(users.c.id == user_id)
+        if for_update:
+            query = query.with_for_update(of=users)
+        row = self.session.execute(query).first()
+        return _to_record(row) if row else None
+
+    def find_by_login(self, key: str, *, for_update: bool = False) -> UserRecord | None:
+        """By lower-cased username or email (an '@' says which; usernames cannot hold one)."""
+        column = users.c.email if "@" in key else users.c.username
+        query = _user_query().where(sa.func.lower(column) == key)
+        if for_update:
+            query = query.with_for_update(of=users)
+        row = self.session.execute(query).first()
+        return _to_record(row) if row else None
+
+    def find_active_by_email(self, email: str) -> UserRecord | None:
+        row = self.session.execute(_user_query().where(
+            sa.func.lower(users.c.email) == email.lower(),
+            users.c.status == UserStatus.ACTIVE.value)).first()
+        return _to_record(row) if row else None
+
+    def username_taken(self, username: str) -> bool:
+        return self.session.execute(sa.select(sa.literal(1)).where(
+            sa.func.lower(users.c.username) == username.lower())).first() is not None
+
+    def email_taken(self, email: str) -> bool:
+        return self.session.execute(sa.select(sa.literal(1)).where(
+            sa.func.lower(users.c.email) == email.lower())).first() is not None
+
+    def save_failures(self, user_id: str, state: FailureState) -> None:
+        self.session.execute(users.update().where(users.c.id == user_id).values(
+            failed_login_count=state.count, failed_login_window_start=state.window_start,
+            locked_until=state.locked_until))
+
+    def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None:
+        self.session.execute(users.update().where(users.c.id == user_id).values(
+            password_hash=password_hash, updated_at=now))
+
+    def update_profile(self, user_id: str, values: Mapping[str, str | None], now: datetime) -> None:
+        self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
+            updated_at=now, **{_column(path): value for path, value in values.items()}))
+        self.session.execute(users.update().where(users.c.id == user_id).values(updated_at=now))
+
+    def set_roles(self, user_id: str, roles: Sequence[str], now: datetime) -> None:
+        self.session.execute(users.update().where(users.c.id == user_id).values(
+            roles=sorted(set(roles)), updated_at=now))
+
+    def deactivate(self, user_id: str, now: datetime) -> None:
+        self.session.execute(users.update().where(users.c.id == user_id).values(
+            status=UserStatus.DEACTIVATED.value, deactivated_at=now, updated_at=now))
+
+    def erase(self, user_id: str, now: datetime) -> None:
+        """Anonymize: no name, no address, no password; the id stays for audit and ledger history."""
+        suffix = user_id.removeprefix("usr_").lower()
+        self.session.execute(users.update().where(users.c.id == user_id).values(
+            username=f"erased_{suffix}", email=f"erased+{user_id.lower()}@invalid", password_hash=None,
+            status=UserStatus.ERASED.value, erased_at=now, updated_at=now, failed_login_count=0,
+            failed_login_window_start=None, locked_until=None,
+            deactivated_at=sa.func.coalesce(users.c.deactivated_at, now)))
+        self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
+            updated_at=now, **{_column(p): None for p in PROFILE_FIELDS}))
+        # The fingerprint is a digest of the username and email: personal data too.
+        self.session.execute(register_requests.delete().where(register_requests.c.user_id == user_id))
+
+    def lock_admin_changes(self) -> None:
+        """Serialize changes that could remove the last admin (revoke, deactivate, erase)."""
+        self.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('user:admins'))"))
+
+    def other_active_admins(self, user_id: str) -> int:
+        return int(self.session.execute(sa.select(sa.func.count()).select_from(users).where(
+            users.c.roles.any("admin"), users.c.status == UserStatus.ACTIVE.value,
+            users.c.id != user_id)).scalar_one())
+
+    def list_users(self, *, before_id: str | None, status: UserStatus | None, limit: int) -> list[User]:
+        # Ids are time-ordered, so "newest first" is id descending: a stable keyset.
+        query = _user_query().order_by(users.c.id.desc()).limit(limit)
+        if before_id:
+            query = query.where(users.c.id < before_id)
+        if status is not None:
+            query = query.where(users.c.status == status.value)
+        return [_to_record(row).user for row in self.session.execute(query)]
+
+    # -- refresh tokens ----------------------------------------------------------
+
+    def create_family(self, user_id: str, now: datetime) -> str:
+        family_id = new_id("rtf")
+        self.session.execute(families.insert().values(id=family_id, user_id=user_id, created_at=now))
+        return family_id
+
+    def insert_refresh_token(self, *, family_id: str, digest: str, expires_at: datetime, now: datetime,
+                             parent_id: str | None = None) -> str:
+        token_id = new_id("rtk")
+        self.session.execute(refresh_tokens.insert().values(
+            id=token_id, family_id=family_id, token_hash=digest, parent_id=parent_id, created_at=now,
+            expires_at=expires_at))
+        return token_id
+
+    def get_refresh_token(self, digest: str, *, for_update: bool = False) -> RefreshRecord | None:
+        query = sa.select(refresh_tokens.c.id, refresh_tokens.c.family_id, families.c.user_id,
+                          refresh_tokens.c.expires_at, refresh_tokens.c.rotated_at,
+                          families.c.revoked_at).select_from(
+            refresh_tokens.join(families, families.c.id == refresh_tokens.c.family_id)).where(
+            refresh_tokens.c.token_hash == digest)
+        if for_update:
+            # Both rows: concurrent refreshes of one token serialize on the token,
+            # and a refresh cannot slip a new token into a family being revoked.
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        return RefreshRecord(id=row.id, family_id=row.family_id, user_id=row.user_id,
+                             expires_at=row.expires_at, rotated_at=row.rotated_at,
+                             family_revoked=row.revoked_at is not None)
+
+    def mark_rotated(self, token_id: str, now: datetime) -> None:
+        self.session.execute(refresh_tokens.update().where(refresh_tokens.c.id == token_id).values(
+            rotated_at=now))
+
+    def revoke_family(self, family_id: str, reason: str, now: datetime) -> None:
+        self.session.execute(families.update().where(
+            families.c.id == family_id, families.c.revoked_at.is_(None)).values(
+            revoked_at=now, revoked_reason=reason))
+
+    def revoke_all_families(self, user_id: str, reason: str, now: datetime) -> int:
+        result = self.session.execute(families.update().where(
+            families.c.user_id == user_id, families.c.revoked_at.is_(None)).values(
+            revoked_at=now, revoked_reason=reason))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- password reset ----------------------------------------------------------
+
+    def last_reset_created_at(self, user_id: str) -> datetime | None:
+        value = self.session.execute(sa.select(sa.func.max(reset_tokens.c.created_at)).where(
+            reset_tokens.c.user_id == user_id)).scalar_one()
+        return value if isinstance(value, datetime) else None
+
+    def insert_reset_token(self, *, user_id: str, digest: str, expires_at: datetime, now: datetime) -> None:
+        self.session.execute(reset_tokens.insert().values(
+            id=new_id("prt"), user_id=user_id, token_hash=digest, created_at=now, expires_at=expires_at))
+
+    def get_reset_token(self, digest: str) -> ResetRecord | None:
+        row = self.session.execute(sa.select(reset_tokens).where(
+            reset_tokens.c.token_hash == digest).with_for_update()).first()
+        if row is None:
+            return None
+        return ResetRecord(id=row.id, user_id=row.user_id, expires_at=row.expires_at, used_at=row.used_at)
+
+    def use_all_reset_tokens(self, user_id: str, now: datetime) -> None:
+        """Mark every outstanding reset token of the user used: one reset ends them all."""
+        self.session.execute(reset_tokens.update().where(
+            reset_tokens.c.user_id == user_id, reset_tokens.c.used_at.is_(None)).values(used_at=now))
+
+    # -- register idempotency ----------------------------------------------------
+
+    def get_register_request(self, request_id: str) -> tuple[str, str] | None:
+        row = self.session.execute(sa.select(register_requests.c.user_id, register_requests.c.fingerprint)
+                                   .where(register_requests.c.request_id == request_id)).first()
+        return (row.user_id, row.fingerprint) if row else None
+
+    def insert_register_request(self, request_id: str, user_id: str, fingerprint: str,
+                                now: datetime) -> None:
+        self.session.execute(register_requests.insert().values(
+            request_id=request_id, user_id=user_id, fingerprint=fingerprint, created_at=now))
+
+    # -- audit ---------------------------------------------------------------------
+
+    def audit(self, user_id: str, actor: str, action: str, now: datetime, detail: str | None = None) -> None:
+        self.session.execute(audit_events.insert().values(
+            user_id=user_id, actor=actor, action=action, detail=detail, created_at=now))

@@ -1,0 +1,193 @@
+"""The gRPC adapter: proto -> service call -> proto, and who may call what."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from nexafi.user.v1 import user_pb2, user_pb2_grpc
+
+from services.runtime.auth import (
+    ROLE_ADMIN,
+    ROLE_COMPLIANCE,
+    ROLE_SUPPORT,
+    STAFF_READ_ROLES,
+    current_principal,
+    require_owner_or_roles,
+    require_roles,
+)
+from services.runtime.errors import InvalidArgument
+from services.user.domain.models import ADDRESS_FIELDS, TokenPair, User, UserStatus
+from services.user.service import UserService
+
+_STATUS_TO_PROTO = {
+    UserStatus.ACTIVE: user_pb2.USER_STATUS_ACTIVE,
+    UserStatus.DEACTIVATED: user_pb2.USER_STATUS_DEACTIVATED,
+    UserStatus.ERASED: user_pb2.USER_STATUS_ERASED,
+}
+_STATUS_FROM_PROTO = {value: key for key, value in _STATUS_TO_PROTO.items()}
+
+
+def role_to_proto(role: str) -> str | None:
+    """"customer" -> "ROLE_CUSTOMER" (protobuf takes enum names); None for a role the contract lacks."""
+    name = "ROLE_" + role.upper()
+    return name if name in user_pb2.Role.DESCRIPTOR.values_by_name else None
+
+
+def role_from_proto(value: int) -> str:
+    """ROLE_CUSTOMER -> "customer", the form tokens carry; INVALID_ARGUMENT when unspecified."""
+    try:
+        name = user_pb2.Role.Name(value)
+    except ValueError:
+        name = "ROLE_UNSPECIFIED"
+    if name == "ROLE_UNSPECIFIED":
+        raise InvalidArgument("a role is required", field="role", description="must be a specific role")
+    return name.removeprefix("ROLE_").lower()
+
+
+def profile_from_proto(profile: user_pb2.Profile) -> dict[str, str]:
+    values = {"first_name": profile.first_name, "last_name": profile.last_name,
+              "phone_number": profile.phone_number}
+    for name in ADDRESS_FIELDS:
+        values[f"address.{name}"] = getattr(profile.address, name)
+    return values
+
+
+def profile_to_proto(values: Mapping[str, str | None]) -> user_pb2.Profile:
+    address = user_pb2.Address(**{name: values.get(f"address.{name}") or "" for name in ADDRESS_FIELDS})
+    return user_pb2.Profile(first_name=values.get("first_name") or "",
+                            last_name=values.get("last_name") or "",
+                            phone_number=values.get("phone_number") or "", address=address)
+
+
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    if not isinstance(value, datetime):
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def user_to_proto(user: User) -> user_pb2.User:
+    roles = [r for r in (role_to_proto(role) for role in user.roles) if r is not None]
+    return user_pb2.User(id=user.id, username=user.username, email=user.email, roles=roles,
+                         status=_STATUS_TO_PROTO[user.status], profile=profile_to_proto(user.profile),
+                         create_time=_timestamp(user.created_at), update_time=_timestamp(user.updated_at))
+
+
+def pair_to_proto(pair: TokenPair) -> user_pb2.TokenPair:
+    scheme = "Bearer"
+    return user_pb2.TokenPair(access_token=pair.access_token, token_type=scheme, expires_in=pair.expires_in,
+                              refresh_token=pair.refresh_token,
+                              refresh_expire_time=_timestamp(pair.refresh_expires_at))
+
+
+def _require_id(user_id: str) -> str:
+    if not user_id.strip():
+        raise InvalidArgument("user_id is required", field="user_id", description="is required")
+    return user_id.strip()
+
+
+class UserServicer(user_pb2_grpc.UserServiceServicer):
+    def __init__(self, service: UserService) -> None:
+        self.service = service
+
+    # -- public ------------------------------------------------------------------------
+
+    def Register(self, request: user_pb2.RegisterRequest,
+                 context: grpc.ServicerContext) -> user_pb2.RegisterResponse:
+        profile = profile_from_proto(request.profile) if request.HasField("profile") else None
+        user = self.service.register(username=request.username, email=request.email,
+                                     password=request.password, profile=profile,
+                                     request_id=request.request_id.strip())
+        return user_pb2.RegisterResponse(user=user_to_proto(user))
+
+    def Login(self, request: user_pb2.LoginRequest, context: grpc.ServicerContext) -> user_pb2.LoginResponse:
+        pair, user = self.service.login(request.login, request.password)
+        return user_pb2.LoginResponse(tokens=pair_to_proto(pair), user=user_to_proto(user))
+
+    def RefreshToken(self, request: user_pb2.RefreshTokenRequest,
+                     context: grpc.ServicerContext) -> user_pb2.RefreshTokenResponse:
+        pair = self.service.refresh(request.refresh_token)
+        return user_pb2.RefreshTokenResponse(tokens=pair_to_proto(pair))
+
+    def Logout(self, request: user_pb2.LogoutRequest,
+               context: grpc.ServicerContext) -> user_pb2.LogoutResponse:
+        self.service.logout(request.refresh_token)
+        return user_pb2.LogoutResponse()
+
+    def RequestPasswordReset(self, request: user_pb2.RequestPasswordResetRequest,
+                             context: grpc.ServicerContext) -> user_pb2.RequestPasswordResetResponse:
+        self.service.request_password_reset(request.email)
+        return user_pb2.RequestPasswordResetResponse()
+
+    def ConfirmPasswordReset(self, request: user_pb2.ConfirmPasswordResetRequest,
+                             context: grpc.ServicerContext) -> user_pb2.ConfirmPasswordResetResponse:
+        self.service.confirm_password_reset(request.reset_token, request.new_password)
+        return user_pb2.ConfirmPasswordResetResponse()
+
+    def IssueServiceToken(self, request: user_pb2.IssueServiceTokenRequest,
+                          context: grpc.ServicerContext) -> user_pb2.IssueServiceTokenResponse:
+        token, ttl = self.service.issue_service_token(request.client_id, request.client_secret)
+        return user_pb2.IssueServiceTokenResponse(access_token=token, expires_in=ttl)
+
+    def GetJwks(self, request: user_pb2.GetJwksRequest,
+                context: grpc.ServicerContext) -> user_pb2.GetJwksResponse:
+        return user_pb2.GetJwksResponse(keys=[user_pb2.JsonWebKey(**jwk) for jwk in self.service.jwks()])
+
+    # -- authenticated -------------------------------------------------------------------
+
+    def GetUser(self, request: user_pb2.GetUserRequest,
+                context: grpc.ServicerContext) -> user_pb2.GetUserResponse:
+        user_id = _require_id(request.user_id)
+        # Authorized before the look-up: a customer cannot probe which ids exist.
+        require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
+        return user_pb2.GetUserResponse(user=user_to_proto(self.service.get_user(user_id)))
+
+    def UpdateUser(self, request: user_pb2.UpdateUserRequest,
+                   context: grpc.ServicerContext) -> user_pb2.UpdateUserResponse:
+        user_id = _require_id(request.user_id)
+        principal = current_principal()
+        require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        user = self.service.update_profile(principal.subject, user_id, profile_from_proto(request.profile),
+                                           list(request.update_mask.paths))
+        return user_pb2.UpdateUserResponse(user=user_to_proto(user))
+
+    def DeleteUser(self, request: user_pb2.DeleteUserRequest,
+                   context: grpc.ServicerContext) -> user_pb2.DeleteUserResponse:
+        user_id = _require_id(request.user_id)
+        principal = current_principal()
+        if request.erase:
+            require_roles(principal, ROLE_ADMIN)
+        else:
+            require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        user = self.service.delete_user(principal.subject, user_id, erase=request.erase)
+        return user_pb2.DeleteUserResponse(user=user_to_proto(user))
+
+    def ListUsers(self, request: user_pb2.ListUsersRequest,
+                  context: grpc.ServicerContext) -> user_pb2.ListUsersResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
+        status = _STATUS_FROM_PROTO.get(request.status)
+        if status is None and request.status != user_pb2.USER_STATUS_UNSPECIFIED:
+            raise InvalidArgument("unknown status", field="status", description="must be a known status")
+        users, next_token = self.service.list_users(page_size=request.page_size,
+                                                    page_token=request.page_token, status=status)
+        return user_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users], next_page_token=next_token)
+
+    def GrantRole(self, request: user_pb2.GrantRoleRequest,
+                  context: grpc.ServicerContext) -> user_pb2.GrantRoleResponse:
+        principal = current_principal()
+        require_roles(principal, ROLE_ADMIN)
+        user = self.service.grant_role(principal.subject, _require_id(request.user_id),
+                                       role_from_proto(request.role))
+        return user_pb2.GrantRoleResponse(user=user_to_proto(user))
+
+    def RevokeRole(self, request: user_pb2.RevokeRoleRequest,
+                   context: grpc.ServicerContext) -> user_pb2.RevokeRoleResponse:
+        principal = current_principal()
+        require_roles(principal, ROLE_ADMIN)
+        user = self.service.revoke_role(principal.subject, _require_id(request.user_id),
+                                        role_from_proto(request.role))
+        return user_pb2.RevokeRoleResponse(user=user_to_proto(user))

@@ -1,0 +1,43 @@
+"""How the runtime builds the user service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+from nexafi.user.v1 import user_pb2, user_pb2_grpc
+
+from services.runtime.keys import Keyring
+from services.runtime.server import ServiceContext, ServiceSpec
+from services.user.config import UserConfig
+from services.user.mail import outbox_from_env
+from services.user.service import UserService
+from services.user.service_identity import ServiceClients
+from services.user.servicer import UserServicer
+
+SERVICE_NAME = user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+
+# The refresh or reset token, the password or the client secret is the
+# credential of these; GetJwks is what verifiers fetch before they can verify.
+PUBLIC_METHODS = frozenset(f"/{SERVICE_NAME}/{name}" for name in (
+    "Register", "Login", "RefreshToken", "Logout", "RequestPasswordReset", "ConfirmPasswordReset",
+    "GetJwks", "IssueServiceToken"))
+
+
+def build_service(context: ServiceContext) -> UserService:
+    assert context.engine is not None
+    keyring = Keyring(context.settings.auth.keys_dir)
+    # A first key for a fresh dev checkout; an existing keyring is left as it is.
+    keyring.ensure()
+    return UserService(context.engine, keyring, context.settings.auth, UserConfig.from_env(),
+                       ServiceClients.from_env(), outbox_from_env())
+
+
+def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
+    service = build_service(context)
+    context.on_shutdown.append(service.close)
+    user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(service), server)
+    return [SERVICE_NAME]
+
+
+SPEC = ServiceSpec(name="user", register=register, public_methods=PUBLIC_METHODS)

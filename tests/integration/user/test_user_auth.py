@@ -1,0 +1,300 @@
+"""Register, Login, lockout, refresh-token rotation and reuse, Logout, service tokens, JWKS."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+import jwt
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from nexafi.user.v1 import user_pb2
+from sqlalchemy.engine import Engine
+
+from services.runtime.auth import JwtVerifier
+from services.runtime.config import AuthSettings
+from services.runtime.keys import Keyring
+from services.user.tokens import token_digest
+from tests.integration.user.user_support import (
+    SERVICE_SECRET,
+    TIMEOUT,
+    UserApi,
+    failure,
+    strong_password,
+    unique,
+)
+
+OK = grpc.StatusCode
+
+
+# -- Register ------------------------------------------------------------------------------
+
+
+def test_register_normalizes_and_stores_the_profile(api: UserApi) -> None:
+    name = unique("Ada.")
+    profile = user_pb2.Profile(
+        first_name=" Ada ",
+        last_name="Lovelace",
+        phone_number="+44 20 7946 0958",
+        address=user_pb2.Address(city="London", country="gb"),
+    )
+    user, _ = api.register(username=name, email=f"{name}@Example.COM", profile=profile)
+    assert user.id.startswith("usr_") and user.username == name.lower()
+    assert user.email == f"{name}@example.com"
+    assert list(user.roles) == [user_pb2.ROLE_CUSTOMER] and user.status == user_pb2.USER_STATUS_ACTIVE
+    assert user.profile.first_name == "Ada" and user.profile.phone_number == "+442079460958"
+    assert user.profile.address.country == "GB" and user.create_time.seconds > 0
+
+
+def test_register_refuses_a_malformed_email(api: UserApi) -> None:
+    result = failure(lambda: api.register(email="not-an-email"))
+    assert (result.code, result.reason, result.fields) == (OK.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["email"])
+
+
+def test_register_refuses_weak_passwords(api: UserApi) -> None:
+    name = unique()
+    for weak in ("short", "password1234", "Summer2024!!!", f"{name}-secret!"):
+        result = failure(lambda weak=weak: api.register(username=name, password=weak))
+        assert (result.code, result.fields) == (OK.INVALID_ARGUMENT, ["password"]), weak
+        assert weak not in result.message
+
+
+def test_register_reports_every_bad_field_at_once(api: UserApi) -> None:
+    request = user_pb2.RegisterRequest(
+        username="x", email="nope", password="short", profile=user_pb2.Profile(phone_number="12345")
+    )
+    result = failure(lambda: api.stub.Register(request, timeout=TIMEOUT))
+    assert result.fields == ["username", "email", "password", "profile.phone_number"]
+
+
+def test_register_refuses_duplicates_case_insensitively(api: UserApi) -> None:
+    user, _ = api.register()
+    same_name = failure(lambda: api.register(username=user.username.upper(), email=f"{unique()}@example.com"))
+    assert (same_name.code, same_name.reason) == (OK.ALREADY_EXISTS, "USERNAME_TAKEN")
+    same_email = failure(lambda: api.register(email=user.email.upper()))
+    assert (same_email.code, same_email.reason) == (OK.ALREADY_EXISTS, "EMAIL_TAKEN")
+
+
+def test_concurrent_registrations_of_one_username_create_one_user(api: UserApi) -> None:
+    name, outcomes = unique(), []
+
+    def attempt(i: int) -> None:
+        try:
+            api.register(username=name, email=f"{name}.{i}@example.com")
+            outcomes.append("created")
+        except grpc.RpcError as exc:
+            outcomes.append(exc.code().name)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ALREADY_EXISTS"] * 5 + ["created"]
+
+
+def test_register_replay_with_the_same_request_id_returns_the_first_user(api: UserApi) -> None:
+    name, password, key = unique(), strong_password(), unique("req-")
+    first, _ = api.register(username=name, password=password, request_id=key)
+    again, _ = api.register(username=name, password=password, request_id=key)
+    assert again.id == first.id
+    other_body = failure(lambda: api.register(username=unique(), password=password, request_id=key))
+    assert (other_body.code, other_body.reason) == (OK.ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED")
+    other_password = failure(lambda: api.register(username=name, password=strong_password(), request_id=key))
+    assert other_password.reason == "IDEMPOTENCY_KEY_REUSED"
+
+
+# -- Login ---------------------------------------------------------------------------------
+
+
+def test_login_by_username_or_email_returns_a_verifiable_token_pair(
+    api: UserApi, auth_settings: AuthSettings, keyring: Keyring
+) -> None:
+    user, password = api.register()
+    by_name = api.login(user.username.upper(), password)
+    by_email = api.login(user.email.upper(), password)
+    assert by_name.user.id == by_email.user.id == user.id
+    pair = by_name.tokens
+    assert pair.token_type == "Bearer" and pair.expires_in == 900 and len(pair.refresh_token) == 43
+    assert pair.refresh_token != by_email.tokens.refresh_token
+    header = jwt.get_unverified_header(pair.access_token)
+    assert header["alg"] == "ES256" and header["kid"] == keyring.current_kid()
+    principal = JwtVerifier(auth_settings).verify(pair.access_token)
+    claims = principal.claims
+    assert principal.subject == user.id and principal.roles == {"customer"}
+    assert claims["iss"] == auth_settings.issuer and claims["aud"] == auth_settings.audience
+    assert claims["exp"] - claims["iat"] == 900 and claims["jti"]
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(api: UserApi) -> None:
+    user, _ = api.register()
+    wrong = failure(lambda: api.login(user.username, "wrong-password-entirely"))
+    unknown = failure(lambda: api.login(unique("ghost"), "wrong-password-entirely"))
+    assert (wrong.code, wrong.reason, wrong.message) == (unknown.code, unknown.reason, unknown.message)
+    assert (wrong.code, wrong.reason) == (OK.UNAUTHENTICATED, "INVALID_CREDENTIALS")
+    empty = failure(lambda: api.login("", ""))
+    assert (empty.code, empty.fields) == (OK.INVALID_ARGUMENT, ["login", "password"])
+
+
+def test_five_failures_lock_the_account_with_a_clear_error(api: UserApi, user_db: Engine) -> None:
+    user, password = api.register()
+    for _ in range(4):
+        assert (
+            failure(lambda: api.login(user.username, "wrong-password-entirely")).reason
+            == "INVALID_CREDENTIALS"
+        )
+    locked = failure(lambda: api.login(user.username, "wrong-password-entirely"))
+    assert (locked.code, locked.reason) == (OK.FAILED_PRECONDITION, "ACCOUNT_LOCKED")
+    assert locked.metadata["unlock_time"] in locked.message and "try again after" in locked.message
+    # Even the right password is refused while locked.
+    assert failure(lambda: api.login(user.username, password)).reason == "ACCOUNT_LOCKED"
+    with user_db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE users SET locked_until = now() - interval '1 second' WHERE id = :id"),
+            {"id": user.id},
+        )
+    assert api.login(user.username, password).user.id == user.id
+
+
+def test_a_successful_login_resets_the_failure_count(api: UserApi) -> None:
+    user, password = api.register()
+    for _ in range(4):
+        failure(lambda: api.login(user.username, "wrong-password-entirely"))
+    api.login(user.username, password)
+    for _ in range(4):
+        assert (
+            failure(lambda: api.login(user.username, "wrong-password-entirely")).reason
+            == "INVALID_CREDENTIALS"
+        )
+
+
+def test_login_upgrades_a_hash_made_with_old_parameters(api: UserApi, user_db: Engine) -> None:
+    user, password = api.register()
+    old_hash = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1).hash(password)
+    with user_db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": old_hash, "id": user.id}
+        )
+    api.login(user.username, password)
+    with user_db.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT password_hash FROM users WHERE id = :id"), {"id": user.id}
+        ).scalar()
+    assert stored != old_hash and stored.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert api.login(user.username, password).user.id == user.id
+
+
+# -- RefreshToken and Logout --------------------------------------------------------------------
+
+
+def test_refresh_rotates_the_token(api: UserApi) -> None:
+    actor = api.new_customer()
+    second = api.refresh(actor.refresh_token)
+    assert second.refresh_token != actor.refresh_token and second.access_token
+    third = api.refresh(second.refresh_token)
+    assert third.refresh_token not in (actor.refresh_token, second.refresh_token)
+
+
+def test_two_tabs_refreshing_at_once_both_stay_logged_in(api: UserApi) -> None:
+    actor = api.new_customer()
+    results: list[str] = []
+
+    def refresh() -> None:
+        try:
+            results.append(api.refresh(actor.refresh_token).refresh_token)
+        except grpc.RpcError as exc:
+            results.append(exc.code().name)
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 2 and all(len(r) == 43 for r in results)
+    # Both successors are live members of the same, unrevoked family.
+    for token in results:
+        api.refresh(token)
+
+
+def test_reuse_after_the_grace_window_revokes_the_family(api: UserApi, user_db: Engine) -> None:
+    actor = api.new_customer()
+    successor = api.refresh(actor.refresh_token).refresh_token
+    with user_db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
+                "WHERE token_hash = :h"
+            ),
+            {"h": token_digest(actor.refresh_token)},
+        )
+    reused = failure(lambda: api.refresh(actor.refresh_token))
+    assert (reused.code, reused.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_REUSED")
+    # The thief's or the owner's successor is dead too.
+    revoked = failure(lambda: api.refresh(successor))
+    assert (revoked.code, revoked.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_REVOKED")
+
+
+def test_expired_refresh_tokens_are_refused(api: UserApi, user_db: Engine) -> None:
+    actor = api.new_customer()
+    with user_db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = :h"
+            ),
+            {"h": token_digest(actor.refresh_token)},
+        )
+    expired = failure(lambda: api.refresh(actor.refresh_token))
+    assert (expired.code, expired.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_EXPIRED")
+
+
+def test_logout_revokes_and_is_idempotent(api: UserApi) -> None:
+    actor = api.new_customer()
+    api.stub.Logout(user_pb2.LogoutRequest(refresh_token=actor.refresh_token), timeout=TIMEOUT)
+    revoked = failure(lambda: api.refresh(actor.refresh_token))
+    assert (revoked.code, revoked.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_REVOKED")
+    api.stub.Logout(user_pb2.LogoutRequest(refresh_token=actor.refresh_token), timeout=TIMEOUT)
+    api.stub.Logout(user_pb2.LogoutRequest(refresh_token="not-a-token"), timeout=TIMEOUT)
+
+
+def test_unknown_refresh_tokens_are_refused(api: UserApi) -> None:
+    for token in ("", "garbage", "x" * 500):
+        result = failure(lambda token=token: api.refresh(token))
+        assert (result.code, result.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_INVALID")
+
+
+# -- IssueServiceToken and GetJwks ---------------------------------------------------------------
+
+
+def test_a_service_gets_a_service_token(api: UserApi, auth_settings: AuthSettings) -> None:
+    response = api.stub.IssueServiceToken(
+        user_pb2.IssueServiceTokenRequest(client_id="payment", client_secret=SERVICE_SECRET), timeout=TIMEOUT
+    )
+    principal = JwtVerifier(auth_settings).verify(response.access_token)
+    assert principal.subject == "svc_payment" and principal.roles == {"service"}
+    assert response.expires_in == 900
+    # A service may read a customer (e.g. to address a payment receipt).
+    customer = api.new_customer()
+    got = api.stub.GetUser(
+        user_pb2.GetUserRequest(user_id=customer.id),
+        timeout=TIMEOUT,
+        metadata=(("authorization", f"Bearer {response.access_token}"),),
+    )
+    assert got.user.id == customer.id
+
+
+def test_wrong_or_unknown_service_credentials_are_refused(api: UserApi) -> None:
+    for client_id, secret in (("payment", "not-the-secret-at-all"), ("ledger", SERVICE_SECRET), ("", "")):
+        result = failure(
+            lambda c=client_id, s=secret: api.stub.IssueServiceToken(
+                user_pb2.IssueServiceTokenRequest(client_id=c, client_secret=s), timeout=TIMEOUT
+            )
+        )
+        assert (result.code, result.reason) == (OK.UNAUTHENTICATED, "INVALID_CLIENT_CREDENTIALS")
+
+
+def test_jwks_publishes_the_keyring(api: UserApi, keyring: Keyring) -> None:
+    response = api.stub.GetJwks(user_pb2.GetJwksRequest(), timeout=TIMEOUT)
+    published = [{f.name: v for f, v in key.ListFields()} for key in response.keys]
+    assert published == keyring.jwks()["keys"]
+    assert keyring.current_kid() in {key.kid for key in response.keys}
+    assert all(key.kty == "EC" and key.alg == "ES256" and key.use == "sig" for key in response.keys)

@@ -1,0 +1,201 @@
+"""Helpers of the user service's integration tests, and the environment the server starts with."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from nexafi.user.v1 import user_pb2, user_pb2_grpc
+
+from services.runtime.embedded_pg import EmbeddedPostgres
+from tests.support.harness import TokenFactory
+
+ADMIN_PASSWORD = "velvet-quarry-passphrase-42"
+SERVICE_SECRET = "payment-client-secret-7f3a9c1e5b"
+TIMEOUT = 10
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# The server starts once per session and reads these when it starts, so they are
+# set when the conftest imports this module, before any fixture runs. (Here and
+# not in conftest.py: a module imported both as "conftest" and by its package
+# name would run twice and make two mail directories.) Argon2 at its cheapest
+# keeps the suite fast; production defaults are 3 passes over 64 MiB.
+os.environ.setdefault("NEXAFI_ARGON2_TIME_COST", "1")
+os.environ.setdefault("NEXAFI_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("NEXAFI_ARGON2_PARALLELISM", "1")
+MAIL_DIR = Path(tempfile.mkdtemp(prefix="nexafi-user-mail-"))
+os.environ["NEXAFI_MAIL_DIR"] = str(MAIL_DIR)
+os.environ.pop("SMTP_HOST", None)
+os.environ["NEXAFI_SERVICE_CLIENTS"] = f"payment:{SERVICE_SECRET}"
+
+
+def cli_env(pg: EmbeddedPostgres, keys_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
+        "USER_DATABASE_URL": pg.url("nexafi_user"),
+        "NEXAFI_KEYS_DIR": str(keys_dir),
+    }
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.user.cli", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+# Every clear secret the tests handle, for the scan of the database and the logs.
+SECRETS: set[str] = {ADMIN_PASSWORD}
+
+
+def remember(*secrets: str) -> None:
+    SECRETS.update(secrets)
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: grpc.StatusCode
+    reason: str
+    message: str
+    fields: list[str]
+    metadata: dict[str, str]
+
+
+def failure(call: Callable[[], Any]) -> Failure:
+    """Run ``call`` expecting an RPC error; its code, ErrorInfo reason and BadRequest fields."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    error = caught.value
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    reason, fields, metadata = "", [], {}
+    if status is not None:
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                fields = [v.field for v in bad.field_violations]
+    return Failure(error.code(), reason, error.details() or "", fields, metadata)  # type: ignore[attr-defined]
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def strong_password() -> str:
+    password = f"lantern-{uuid.uuid4().hex[:12]}-orbit"
+    remember(password)
+    return password
+
+
+@dataclass
+class Actor:
+    """A registered user with a live session."""
+
+    user: user_pb2.User
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def id(self) -> str:
+        return self.user.id
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.access_token}"),)
+
+
+class UserApi:
+    def __init__(self, stub: user_pb2_grpc.UserServiceStub, tokens: TokenFactory, mail_dir: Path) -> None:
+        self.stub = stub
+        self.tokens = tokens
+        self.mail_dir = mail_dir
+
+    def register(
+        self, username: str | None = None, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> tuple[user_pb2.User, str]:
+        username = username or unique()
+        password = password or strong_password()
+        request = user_pb2.RegisterRequest(
+            username=username, email=email or f"{username}@example.com", password=password, **extra
+        )
+        return self.stub.Register(request, timeout=TIMEOUT).user, password
+
+    def login(self, login: str, password: str) -> user_pb2.LoginResponse:
+        response = self.stub.Login(user_pb2.LoginRequest(login=login, password=password), timeout=TIMEOUT)
+        remember(response.tokens.refresh_token)
+        return response
+
+    def login_as(self, login: str, password: str) -> Actor:
+        response = self.login(login, password)
+        return Actor(response.user, password, response.tokens.access_token, response.tokens.refresh_token)
+
+    def new_customer(self, **extra: Any) -> Actor:
+        user, password = self.register(**extra)
+        return self.login_as(user.username, password)
+
+    def refresh(self, token: str) -> user_pb2.TokenPair:
+        tokens = self.stub.RefreshToken(
+            user_pb2.RefreshTokenRequest(refresh_token=token), timeout=TIMEOUT
+        ).tokens
+        remember(tokens.refresh_token)
+        return tokens
+
+    def staff(self, *roles: str) -> tuple[tuple[str, str], ...]:
+        """Metadata of a staff member who has no account here (tokens from the session keyring)."""
+        return self.tokens.metadata(unique("usr_staff"), list(roles))
+
+    def reset_mail(self, to: str, *, timeout: float = 5.0, after: float = 0.0) -> str | None:
+        """The reset token of the newest mail to ``to`` written after ``after`` (epoch seconds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.reset_mails(to, after=after)
+            if found:
+                return found[-1]
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def reset_mails(self, to: str, *, after: float = 0.0) -> list[str]:
+        tokens = []
+        for path in sorted(self.mail_dir.glob("*.eml")):
+            if path.stat().st_mtime < after:
+                continue
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] != to:
+                continue
+            body = message.get_body(("plain",))
+            assert body is not None
+            match = re.search(r"Reset token: (\S+)", body.get_content())
+            assert match is not None
+            tokens.append(match.group(1))
+        for token in tokens:
+            remember(token)
+        return tokens

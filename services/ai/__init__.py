@@ -1,0 +1,1 @@
+"""NexaFi AI service: features, model post-processing and the training pipeline."""

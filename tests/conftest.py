@@ -11,10 +11,11 @@ import pytest
 from services.runtime.config import AuthSettings
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.keys import Keyring
-from tests.support.harness import ServiceRunner, TokenFactory, auth_settings_for
+from tests.support.harness import ServiceRunner, TokenFactory, auth_settings_for, configure_test_environment
 
 # Tests need no durability; without fsync the suite is not bound by the shared disk.
 os.environ.setdefault("NEXAFI_PG_FAST", "1")
+configure_test_environment()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import grpc
@@ -15,6 +16,27 @@ from services.runtime.server import RunningServer, ServiceSpec, start_server
 
 ISSUER = "nexafi"
 AUDIENCE = "nexafi-api"
+
+# Client secrets of the services that call others, known to the user service of
+# the test session (IssueServiceToken).
+SERVICE_CLIENT_SECRETS = {
+    "payment": "payment-client-secret-7f3a9c1e5b",
+    "credit": "credit-client-secret-2b8d4e6f1a",
+    "analytics": "analytics-client-secret-9c3e5a7b2d",
+    "probe": "probe-client-secret-4d6f8a1c3e5b",
+}
+
+
+def configure_test_environment() -> None:
+    """What every service of the session reads at start; set before any starts."""
+    os.environ["NEXAFI_SERVICE_CLIENTS"] = ",".join(f"{k}:{v}" for k, v in SERVICE_CLIENT_SECRETS.items())
+    for service, secret in SERVICE_CLIENT_SECRETS.items():
+        os.environ[f"{service.upper()}_CLIENT_SECRET"] = secret
+    # Argon2 at its cheapest keeps the suite fast; production defaults are 3 passes over 64 MiB.
+    os.environ.setdefault("NEXAFI_ARGON2_TIME_COST", "1")
+    os.environ.setdefault("NEXAFI_ARGON2_MEMORY_KIB", "1024")
+    os.environ.setdefault("NEXAFI_ARGON2_PARALLELISM", "1")
+    os.environ.pop("SMTP_HOST", None)
 
 
 def auth_settings_for(keys_dir: Path) -> AuthSettings:
@@ -60,7 +82,10 @@ class ServiceRunner:
     def start(self, spec: ServiceSpec) -> RunningServer:
         if spec.name not in self.running:
             url = self.database_url(spec.name) if spec.needs_database else None
-            self.running[spec.name] = start_server(spec, service_settings(spec.name, url, self.auth))
+            running = start_server(spec, service_settings(spec.name, url, self.auth))
+            self.running[spec.name] = running
+            # Services started later find this one as they would in the dev stack.
+            os.environ[f"{spec.name.upper()}_ADDR"] = running.address
         return self.running[spec.name]
 
     def channel(self, spec: ServiceSpec) -> grpc.Channel:

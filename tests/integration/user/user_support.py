@@ -23,26 +23,21 @@ from grpc_status import rpc_status
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
 from services.runtime.embedded_pg import EmbeddedPostgres
-from tests.support.harness import TokenFactory
+from tests.support.harness import SERVICE_CLIENT_SECRETS, TokenFactory
 
 ADMIN_PASSWORD = "velvet-quarry-passphrase-42"
-SERVICE_SECRET = "payment-client-secret-7f3a9c1e5b"
+SERVICE_SECRET = SERVICE_CLIENT_SECRETS["payment"]
 TIMEOUT = 10
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# The server starts once per session and reads these when it starts, so they are
-# set when the conftest imports this module, before any fixture runs. (Here and
-# not in conftest.py: a module imported both as "conftest" and by its package
-# name would run twice and make two mail directories.) Argon2 at its cheapest
-# keeps the suite fast; production defaults are 3 passes over 64 MiB.
-os.environ.setdefault("NEXAFI_ARGON2_TIME_COST", "1")
-os.environ.setdefault("NEXAFI_ARGON2_MEMORY_KIB", "1024")
-os.environ.setdefault("NEXAFI_ARGON2_PARALLELISM", "1")
+# The server starts once per session and reads this when it starts, so it is set
+# when the conftest imports this module, before any fixture runs. (Here and not
+# in conftest.py: a module imported both as "conftest" and by its package name
+# would run twice and make two mail directories.) tests/conftest.py sets the
+# cheap Argon2 parameters and the service clients.
 MAIL_DIR = Path(tempfile.mkdtemp(prefix="nexafi-user-mail-"))
 os.environ["NEXAFI_MAIL_DIR"] = str(MAIL_DIR)
-os.environ.pop("SMTP_HOST", None)
-os.environ["NEXAFI_SERVICE_CLIENTS"] = f"payment:{SERVICE_SECRET}"
 
 
 def cli_env(pg: EmbeddedPostgres, keys_dir: Path) -> dict[str, str]:

@@ -1,0 +1,120 @@
+"""Typed clients of other services: the caller's service identity, deadlines and retries.
+
+A service calls another with its own token (role ``service``), obtained from the
+user service's ``IssueServiceToken`` with its client id (its name) and secret
+(``<SERVICE>_CLIENT_SECRET``, or ``NEXAFI_CLIENT_SECRET``) and renewed before it
+expires. Every call gets a deadline; only reads (``Get*``/``List*``) are retried,
+and only on UNAVAILABLE, through gRPC's own retry policy. The request id of the
+RPC being served travels along in metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from nexafi.user.v1 import user_pb2, user_pb2_grpc
+
+from services.runtime.config import ConfigError, env_str, service_addr
+from services.runtime.logs import request_id_var
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+# Renew this long before expiry so a token never expires mid-call.
+RENEW_MARGIN_SECONDS = 60.0
+
+
+class ServiceTokenProvider:
+    """This service's access token, fetched from the user service and cached."""
+
+    def __init__(self, client_id: str, client_secret: str, user_channel: grpc.Channel) -> None:
+        self.client_id = client_id
+        self._secret = client_secret
+        self._stub = user_pb2_grpc.UserServiceStub(user_channel)
+        self._token = ""
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, service: str) -> ServiceTokenProvider:
+        secret = env_str(f"{service.upper()}_CLIENT_SECRET") or env_str("NEXAFI_CLIENT_SECRET")
+        if not secret:
+            raise ConfigError(f"{service.upper()}_CLIENT_SECRET (or NEXAFI_CLIENT_SECRET) is not set")
+        return cls(service, secret, grpc.insecure_channel(service_addr("user")))
+
+    def token(self) -> str:
+        with self._lock:
+            if time.monotonic() >= self._expires_at - RENEW_MARGIN_SECONDS:
+                reply = self._stub.IssueServiceToken(
+                    user_pb2.IssueServiceTokenRequest(client_id=self.client_id, client_secret=self._secret),
+                    timeout=DEFAULT_TIMEOUT_SECONDS)
+                self._token = reply.access_token
+                self._expires_at = time.monotonic() + reply.expires_in
+            return self._token
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method: str, timeout: float | None, metadata: Sequence[tuple[str, str]],
+                 credentials: Any, wait_for_ready: bool | None, compression: Any) -> None:
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
+class _IdentityInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds the service token, the request id and a default deadline to every call."""
+
+    def __init__(self, token: Callable[[], str], default_timeout: float) -> None:
+        self._token = token
+        self._default_timeout = default_timeout
+
+    def _details(self, details: grpc.ClientCallDetails, streaming: bool) -> grpc.ClientCallDetails:
+        metadata = [(k, v) for k, v in (details.metadata or []) if k != "authorization"]
+        metadata.append(("authorization", f"Bearer {self._token()}"))
+        request_id = request_id_var.get()
+        if request_id != "-":
+            metadata.append(("x-request-id", request_id))
+        # Streams (the change feed) are long-lived by design: no default deadline.
+        timeout = details.timeout if details.timeout is not None or streaming else self._default_timeout
+        return _CallDetails(details.method, timeout, metadata, details.credentials,
+                            getattr(details, "wait_for_ready", None), getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any],
+                              client_call_details: grpc.ClientCallDetails, request: Any) -> Any:
+        return continuation(self._details(client_call_details, streaming=False), request)
+
+    def intercept_unary_stream(self, continuation: Callable[..., Any],
+                               client_call_details: grpc.ClientCallDetails, request: Any) -> Any:
+        return continuation(self._details(client_call_details, streaming=True), request)
+
+
+def read_retry_service_config(service_full_name: str, read_methods: Sequence[str]) -> str:
+    """A gRPC service config retrying only the given read methods on UNAVAILABLE."""
+    return json.dumps({"methodConfig": [{
+        "name": [{"service": service_full_name, "method": m} for m in read_methods],
+        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+    }]})
+
+
+def service_channel(service: str, service_descriptor: Any, token: Callable[[], str], *,
+                    address: str | None = None,
+                    default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> grpc.Channel:
+    """A channel to ``service`` that authenticates as this service.
+
+    ``service_descriptor`` is the callee's ServiceDescriptor (e.g.
+    ``ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]``); its Get*/List*
+    methods are the reads that may be retried.
+    """
+    reads = [m.name for m in service_descriptor.methods if m.name.startswith(("Get", "List"))]
+    channel = grpc.insecure_channel(address or service_addr(service), options=[
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", read_retry_service_config(service_descriptor.full_name, reads)),
+    ])
+    return grpc.intercept_channel(channel, _IdentityInterceptor(token, default_timeout))

@@ -22,7 +22,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
-from services.gateway.envoy_config import GatewaySettings, write
+from services.gateway.envoy_config import write
+from services.gateway.process import command as envoy_command
+from services.gateway.process import wait_jwks
+from services.gateway.render import settings_from_env
 from services.runtime import migrations
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, normalize_url
@@ -31,7 +34,6 @@ from services.runtime.keys import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("NEXAFI_DATA_DIR") or ROOT / ".data")
-ENVOY_BIN = Path(sys.executable).parent / "envoy"
 # Start order: the ledger and AI first, since payment and credit call them.
 SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
 
@@ -118,15 +120,17 @@ class Stack:
                 raise RuntimeError(f"{service} did not become healthy on {address}; see its output above")
             print(f"  {service:<10} gRPC on {address}  SERVING")
 
-        listen_port = env_int("GATEWAY_PORT", 8080, maximum=65535)
-        admin_port = env_int("ENVOY_ADMIN_PORT", 9901, maximum=65535)
-        config = write(GatewaySettings(listen_port=listen_port, admin_port=admin_port, upstreams=upstreams),
-                       DATA / "envoy.json")
-        self._spawn("envoy", [str(ENVOY_BIN), "-c", str(config), "--log-level", "warn",
-                              "--base-id", str(os.getpid() % 60000)], dict(os.environ))
-        if not wait_http(f"http://127.0.0.1:{admin_port}/ready"):
+        # Envoy verifies tokens with the user service's JWKS route (through itself), or with
+        # the keyring's jwks.json when the user service is not in this checkout.
+        jwks = None if "user" in upstreams else str(keys_dir / "jwks.json")
+        settings = settings_from_env(upstreams, target="local", jwks_source=jwks)
+        config = write(settings, DATA / "envoy.json")
+        self._spawn("envoy", envoy_command(config, base_id=os.getpid() % 60000), dict(os.environ))
+        if not wait_http(f"http://127.0.0.1:{settings.admin_port}/ready"):
             raise RuntimeError("Envoy did not become ready; see its output above")
-        return f"http://localhost:{listen_port}"
+        if settings.jwks_source == "self" and not wait_jwks(settings.admin_port):
+            print("Envoy has not fetched the JWKS yet: tokens are refused until it does", file=sys.stderr)
+        return f"http://localhost:{settings.listen_port}"
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         process = subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=_die_with_parent,

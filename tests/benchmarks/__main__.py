@@ -6,7 +6,7 @@ import importlib
 import sys
 
 # Each module has a main() that prints its figures and returns an exit code.
-BENCHMARKS = ["tests.benchmarks.ledger_bench"]
+BENCHMARKS = ["tests.benchmarks.ledger_bench", "tests.benchmarks.gateway_bench"]
 
 
 def main() -> int:

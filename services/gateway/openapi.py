@@ -1,0 +1,319 @@
+"""An OpenAPI 3 document generated from the descriptor set (the same bindings Envoy transcodes).
+
+JSON as the transcoder prints and parses it: proto field names (preserve_proto_field_names),
+enums as value names, 64-bit integers as strings, Timestamp as an RFC 3339 string,
+Duration as "1.5s", FieldMask as a comma-separated string. Every binding, including
+additional_bindings, is one operation; operations carry ``x-grpc-method``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor_pool import DescriptorPool
+
+from services.gateway.bindings import DEFAULT_DESCRIPTOR_SET, Binding, bindings, load_pool
+
+ERROR_SCHEMA = "Error"
+
+_INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
+          FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64}
+_INT32 = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32}
+_UINT32 = {FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32}
+
+# Well-known types have their own JSON mapping (proto3 JSON spec).
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?\d+(\.\d+)?s$",
+                                 "description": "A duration in seconds with an 's' suffix, e.g. \"1.5s\"."},
+    "google.protobuf.FieldMask": {"type": "string",
+                                  "description": "Comma-separated field paths, e.g. \"display_name,phone\"."},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {"description": "Any JSON value."},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Any": {"type": "object", "properties": {"@type": {"type": "string"}},
+                            "additionalProperties": True},
+    "google.protobuf.StringValue": {"type": "string", "nullable": True},
+    "google.protobuf.BytesValue": {"type": "string", "format": "byte", "nullable": True},
+    "google.protobuf.BoolValue": {"type": "boolean", "nullable": True},
+    "google.protobuf.Int32Value": {"type": "integer", "format": "int32", "nullable": True},
+    "google.protobuf.UInt32Value": {"type": "integer", "format": "int64", "minimum": 0, "nullable": True},
+    "google.protobuf.Int64Value": {"type": "string", "format": "int64", "nullable": True},
+    "google.protobuf.UInt64Value": {"type": "string", "format": "uint64", "nullable": True},
+    "google.protobuf.DoubleValue": {"type": "number", "format": "double", "nullable": True},
+    "google.protobuf.FloatValue": {"type": "number", "format": "float", "nullable": True},
+}
+_HTTP_BODY = "google.api.HttpBody"
+
+
+class _Schemas:
+    """Collects component schemas for the messages and enums that operations reach."""
+
+    def __init__(self, pool: DescriptorPool) -> None:
+        self.pool = pool
+        self.components: dict[str, dict[str, Any]] = {}
+
+    def ref(self, name: str) -> dict[str, Any]:
+        # Full proto names: unique across packages, and dots are legal in component names.
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def enum(self, enum: EnumDescriptor) -> dict[str, Any]:
+        name = enum.full_name
+        if name not in self.components:
+            self.components[name] = {"type": "string", "enum": [v.name for v in enum.values],
+                                     "description": f"Enum {name}, as value names."}
+        return self.ref(name)
+
+    def message(self, message: Descriptor) -> dict[str, Any]:
+        name = message.full_name
+        if name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[name])
+        if name == _HTTP_BODY:
+            return {"type": "string", "format": "binary"}
+        if name not in self.components:
+            self.components[name] = {}  # placeholder first: recursive messages
+            self.components[name] = self.object(message)
+        return self.ref(name)
+
+    def object(self, message: Descriptor, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for field in message.fields:
+            if field.name in exclude:
+                continue
+            properties[field.name] = self.field(field)
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        oneofs = [o for o in message.oneofs if not (len(o.fields) == 1 and o.name.startswith("_"))]
+        if oneofs:
+            schema["description"] = " ".join(
+                f"At most one of {', '.join(f.name for f in o.fields)} (oneof {o.name})." for o in oneofs)
+            schema["x-oneofs"] = {o.name: [f.name for f in o.fields] for o in oneofs}
+        return schema
+
+    def scalar(self, field: FieldDescriptor) -> dict[str, Any]:
+        kind = field.type
+        if kind in _INT64:
+            # The transcoder prints 64-bit integers as JSON strings (they overflow JS numbers);
+            # it accepts either a string or a number on input.
+            return {"type": "string", "format": "int64" if kind != FieldDescriptor.TYPE_UINT64 else "uint64",
+                    "pattern": r"^-?\d+$"}
+        if kind in _INT32:
+            return {"type": "integer", "format": "int32"}
+        if kind in _UINT32:
+            return {"type": "integer", "format": "int64", "minimum": 0}
+        if kind == FieldDescriptor.TYPE_BOOL:
+            return {"type": "boolean"}
+        if kind == FieldDescriptor.TYPE_DOUBLE:
+            return {"type": "number", "format": "double"}
+        if kind == FieldDescriptor.TYPE_FLOAT:
+            return {"type": "number", "format": "float"}
+        if kind == FieldDescriptor.TYPE_STRING:
+            return {"type": "string"}
+        if kind == FieldDescriptor.TYPE_BYTES:
+            return {"type": "string", "format": "byte"}
+        if kind == FieldDescriptor.TYPE_ENUM:
+            return self.enum(field.enum_type)
+        return self.message(field.message_type)
+
+    def field(self, field: FieldDescriptor) -> dict[str, Any]:
+        message = field.message_type
+        if message is not None and message.GetOptions().map_entry:
+            return {"type": "object", "additionalProperties": self.scalar(message.fields_by_name["value"])}
+        value = self.scalar(field)
+        if field.is_repeated:
+            return {"type": "array", "items": value}
+        return value
+
+
+def _field_path(message: Descriptor, path: str) -> FieldDescriptor | None:
+    field: FieldDescriptor | None = None
+    current: Descriptor | None = message
+    for part in path.split("."):
+        if current is None:
+            return None
+        field = current.fields_by_name.get(part)
+        if field is None:
+            return None
+        current = field.message_type
+    return field
+
+
+def _query_parameters(schemas: _Schemas, message: Descriptor, exclude: set[str],
+                      prefix: str = "", depth: int = 0) -> list[dict[str, Any]]:
+    """Leaf fields as query parameters (nested messages as dotted names), as the transcoder maps them."""
+    params: list[dict[str, Any]] = []
+    for field in message.fields:
+        name = prefix + field.name
+        if name in exclude:
+            continue
+        sub = field.message_type
+        if sub is not None and sub.GetOptions().map_entry:
+            continue  # maps cannot be bound from a query string
+        if sub is not None and sub.full_name not in _WELL_KNOWN:
+            if depth < 2 and not field.is_repeated:
+                params.extend(_query_parameters(schemas, sub, exclude, name + ".", depth + 1))
+            continue
+        schema = schemas.field(field)
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+        if field.is_repeated:
+            param["explode"] = True
+        params.append(param)
+    return params
+
+
+def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) -> dict[str, Any]:
+    request = schemas.pool.FindMessageTypeByName(binding.request_type)
+    response = schemas.pool.FindMessageTypeByName(binding.response_type)
+    short_service = binding.service.rsplit(".", 1)[-1]
+    operation: dict[str, Any] = {
+        "operationId": f"{short_service}_{binding.method}" + (f"_{index}" if index else ""),
+        "tags": [short_service],
+        "x-grpc-method": binding.full_method,
+    }
+    params: list[dict[str, Any]] = []
+    for variable in binding.path_variables:
+        field = _field_path(request, variable)
+        schema = schemas.field(field) if field is not None else {"type": "string"}
+        params.append({"name": variable, "in": "path", "required": True, "schema": schema})
+    path_fields = set(binding.path_variables)
+    if binding.body == "":
+        params.extend(_query_parameters(schemas, request, path_fields))
+    elif binding.body != "*":
+        # Fields outside the body field may also come from the query string.
+        params.extend(_query_parameters(schemas, request, path_fields | {binding.body}))
+    if params:
+        operation["parameters"] = params
+    if binding.body == "*":
+        top_level = frozenset(v.split(".")[0] for v in binding.path_variables
+                              if "." not in v)
+        body_schema = schemas.object(request, exclude=top_level) if top_level else schemas.message(request)
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": body_schema}}}
+    elif binding.body:
+        field = request.fields_by_name[binding.body]
+        if field.message_type is not None and field.message_type.full_name == _HTTP_BODY:
+            content = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+            if binding.client_streaming:
+                operation["description"] = ("Streamed to the service in chunks; the size limit is the "
+                                            "service's, not the gateway's.")
+        else:
+            content = {"application/json": {"schema": schemas.field(field)}}
+        operation["requestBody"] = {"required": True, "content": content}
+
+    if binding.response_body:
+        field = response.fields_by_name[binding.response_body]
+        if field.message_type is not None and field.message_type.full_name == _HTTP_BODY:
+            ok_content = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+        else:
+            ok_content = {"application/json": {"schema": schemas.field(field)}}
+    else:
+        ok_schema = schemas.message(response)
+        if binding.server_streaming:
+            ok_schema = {"type": "array", "items": ok_schema}
+        ok_content = {"application/json": {"schema": ok_schema}}
+    error = {"$ref": f"#/components/responses/{ERROR_SCHEMA}"}
+    operation["responses"] = {"200": {"description": "OK", "content": ok_content}, "default": error}
+    if public:
+        operation["security"] = []
+    else:
+        operation["responses"]["401"] = error
+    return operation
+
+
+def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list[str] | None = None,
+                   *, public: frozenset[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``services`` (full names; all when None)."""
+    from services.gateway.envoy_config import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
+
+    public_bindings = PUBLIC_BINDINGS if public is None else public
+    schemas = _Schemas(load_pool(descriptor_set)[0])
+    paths: dict[str, dict[str, Any]] = {}
+    seen: dict[str, int] = {}
+    for binding in bindings(descriptor_set, services):
+        key = f"{binding.service}.{binding.method}"
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        operation = _operation(binding, index, schemas,
+                               (binding.http_method, binding.path) in public_bindings)
+        item = paths.setdefault(binding.openapi_path, {})
+        verb = binding.http_method.lower()
+        if verb in item:
+            raise ValueError(f"two bindings for {binding.http_method} {binding.path}")
+        item[verb] = operation
+
+    schemas.components[ERROR_SCHEMA] = {
+        "type": "object",
+        "required": ["code", "message"],
+        "description": ("Every error. From a service: code is the gRPC status code and details the "
+                        "google.rpc details (ErrorInfo with an UPPER_SNAKE reason, BadRequest field "
+                        "violations). From the gateway itself (unknown route, bad JSON, 401, 413, 429, "
+                        "503, 504): code is the HTTP status and details are absent."),
+        "properties": {
+            "code": {"type": "integer", "format": "int32"},
+            "message": {"type": "string"},
+            "details": {"type": "array", "items": {
+                "type": "object", "properties": {"@type": {"type": "string"}},
+                "additionalProperties": True}},
+        },
+    }
+    gateway_tag = "Gateway"
+    health_content = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayHealth"}}}
+    paths[HEALTH_PATH] = {"get": {
+        "operationId": "Gateway_Health", "tags": [gateway_tag], "security": [],
+        "description": "Each backend's state from the gateway's active gRPC health checks.",
+        "responses": {
+            "200": {"description": "Every backend is serving.",
+                    "content": health_content},
+            "503": {"description": "At least one backend is not serving.",
+                    "content": health_content},
+        }}}
+    paths[OPENAPI_PATH] = {"get": {
+        "operationId": "Gateway_OpenApi", "tags": [gateway_tag], "security": [],
+        "description": "This document.",
+        "responses": {"200": {"description": "OpenAPI 3 document",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+    schemas.components["GatewayHealth"] = {
+        "type": "object", "required": ["status", "backends"],
+        "properties": {"status": {"type": "string", "enum": ["SERVING", "NOT_SERVING"]},
+                       "backends": {"type": "object", "additionalProperties": {
+                           "type": "string", "enum": ["SERVING", "NOT_SERVING"]}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "NexaFi API",
+            "version": "v1",
+            "description": ("Generated from the protobuf contracts (google.api.http bindings). JSON field "
+                            "names as in the proto; enums as value names; 64-bit integers as strings; "
+                            "unknown query parameters are rejected (400). Send an Idempotency-Key header "
+                            "on creating routes to make retries safe."),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "responses": {ERROR_SCHEMA: {"description": "An error",
+                                         "content": {"application/json": {
+                                             "schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}}},
+            "schemas": dict(sorted(schemas.components.items())),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m services.gateway.openapi [OUT]``: the document of every service."""
+    args = sys.argv[1:] if argv is None else argv
+    text = json.dumps(build_document(), indent=1)
+    if args:
+        Path(args[0]).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

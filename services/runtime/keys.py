@@ -4,10 +4,13 @@ Layout of ``keys_dir``::
 
     signing/<kid>.pem   private keys (mode 0600), newest last by kid (kids are time-ordered ids)
     current             the kid that signs
-    jwks.json           the public keys of the newest ``KEEP_KEYS`` keys, as a JWKS
+    next                the kid that signs after the next rotation (already published)
+    jwks.json           the public keys: the retired ones still kept, current and next
 
-Rotation writes a new key and makes it current; the previous keys stay in the
-JWKS so tokens they signed verify until they expire.
+Verifiers cache the JWKS (Envoy for a fixed period), so a key must be published
+before it signs: rotation promotes the already-published ``next`` key to current
+and creates a new ``next``. The previous keys stay in the JWKS so tokens they
+signed verify until they expire.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.runtime.ids import new_id
 
-KEEP_KEYS = 3
+# Retired keys kept in the JWKS besides current and next: more than one access
+# token lifetime's worth of rotations.
+KEEP_RETIRED = 2
 ALGORITHM = "ES256"
 
 
@@ -52,29 +57,38 @@ class Keyring:
         return (self.keys_dir / "current").is_file()
 
     def ensure(self) -> str:
-        """Create a first key if there is none; return the current kid."""
+        """Create the first current and next keys if there are none; return the current kid."""
         if not self.exists():
             return self.rotate()
         return self.current_kid()
 
     def rotate(self) -> str:
-        """Create a new signing key, make it current, rewrite the JWKS; return its kid."""
+        """Promote the published next key to current, publish a new next; return the current kid."""
         self.signing_dir.mkdir(parents=True, exist_ok=True)
+        next_file = self.keys_dir / "next"
+        current = next_file.read_text().strip() if next_file.is_file() else self._new_key()
+        upcoming = self._new_key()
+        self._write_atomic(self.keys_dir / "current", current.encode())
+        self._write_atomic(next_file, upcoming.encode())
+        self._prune()
+        self._write_atomic(self.keys_dir / "jwks.json", json.dumps(self.jwks(), indent=2).encode())
+        return current
+
+    def _new_key(self) -> str:
         kid = new_id("key")
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        path = self.signing_dir / f"{kid}.pem"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(self.signing_dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
-        self._write_atomic(self.keys_dir / "current", kid.encode())
-        self._prune()
-        self._write_atomic(self.keys_dir / "jwks.json", json.dumps(self.jwks(), indent=2).encode())
         return kid
 
     def current_kid(self) -> str:
         return (self.keys_dir / "current").read_text().strip()
+
+    def next_kid(self) -> str:
+        return (self.keys_dir / "next").read_text().strip()
 
     def kids(self) -> list[str]:
         return sorted(p.stem for p in self.signing_dir.glob("*.pem"))
@@ -93,7 +107,10 @@ class Keyring:
         return jwt.encode(claims, self.private_key(kid), algorithm=ALGORITHM, headers={"kid": kid})
 
     def _prune(self) -> None:
-        for kid in self.kids()[:-KEEP_KEYS]:
+        # Kids are time-ordered: everything older than current, beyond KEEP_RETIRED, goes.
+        current = self.current_kid()
+        retired = [kid for kid in self.kids() if kid < current]
+        for kid in retired[:-KEEP_RETIRED] if KEEP_RETIRED else retired:
             (self.signing_dir / f"{kid}.pem").unlink()
 
     def _write_atomic(self, path: Path, data: bytes) -> None:

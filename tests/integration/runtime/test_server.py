@@ -181,3 +181,18 @@ def test_idempotency_key_header_fills_an_empty_request_id(channel, tokens: Token
     with_body = ledger_pb2.CreateAccountRequest(request_id="body-1")
     assert _echo_request_id(channel, with_body, metadata) == "body-1"
     assert _echo_request_id(channel, ledger_pb2.CreateAccountRequest(), tokens.metadata("usr_1")) == ""
+
+
+def test_a_key_is_published_before_it_signs(tmp_path):
+    ring = Keyring(tmp_path)
+    first = ring.ensure()
+    upcoming = ring.next_kid()
+    published = {k["kid"] for k in ring.jwks()["keys"]}
+    assert {first, upcoming} == published
+    # Rotation promotes the key verifiers have already cached, so no token is refused.
+    assert ring.rotate() == upcoming
+    assert {first, upcoming, ring.next_kid()} == {k["kid"] for k in ring.jwks()["keys"]}
+    for _ in range(3):
+        ring.rotate()
+    assert first not in {k["kid"] for k in ring.jwks()["keys"]}
+    assert len(ring.jwks()["keys"]) == 4  # two retired, current, next

@@ -9,7 +9,9 @@ a parent-death signal, so nothing outlives the launcher; Ctrl-C stops all in ord
 from __future__ import annotations
 
 import ctypes
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,7 +22,6 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy.engine import make_url
 
 from services.gateway.envoy_config import write
 from services.gateway.process import command as envoy_command
@@ -28,12 +29,15 @@ from services.gateway.process import wait_jwks
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
-from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, normalize_url
+from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 from services.runtime.keys import Keyring
+from services.runtime.local_db import data_dir, service_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("NEXAFI_DATA_DIR") or ROOT / ".data")
+DATA = data_dir()
+# Services that call others with their own identity (IssueServiceToken).
+CALLING_SERVICES = ("payment", "credit", "analytics")
 # Start order: the ledger and AI first, since payment and credit call them.
 SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
 
@@ -43,9 +47,15 @@ def available_services() -> list[str]:
     return [name for name in SERVICE_ORDER if (ROOT / "services" / name / "__main__.py").exists()]
 
 
-def database_url_for(base_url: str, service: str) -> str:
-    return make_url(normalize_url(base_url)).set(database=f"nexafi_{service}").render_as_string(
-        hide_password=False)
+def service_client_secrets(path: Path) -> dict[str, str]:
+    """Development secrets of the services that call others, made once and kept (mode 0600)."""
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    secrets_by_service = {name: secrets.token_urlsafe(24) for name in CALLING_SERVICES}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(secrets_by_service, handle)
+    return secrets_by_service
 
 
 def _die_with_parent() -> None:
@@ -92,7 +102,7 @@ class Stack:
             base_url = self.pg.url("postgres")
             print(f"PostgreSQL: embedded, data in {self.pg.data_dir}")
         else:
-            print(f"PostgreSQL: {make_url(normalize_url(base_url)).render_as_string(hide_password=True)}")
+            print(f"PostgreSQL: {describe_url(base_url)}")
         engine = create_engine(base_url)
         try:
             check_connection(engine)
@@ -103,18 +113,26 @@ class Stack:
         kid = Keyring(keys_dir).ensure()
         print(f"Signing keys: {keys_dir} (current {kid})")
 
+        ports = {name: env_int(f"{name.upper()}_PORT", default, maximum=65535)
+                 for name, default in DEFAULT_PORTS.items()}
+        client_secrets = service_client_secrets(DATA / "service-clients.json")
+        shared_env = {
+            **os.environ, "NEXAFI_KEYS_DIR": str(keys_dir), "MIGRATE_ON_START": "false",
+            "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
+            "NEXAFI_SERVICE_CLIENTS": ",".join(f"{k}:{v}" for k, v in client_secrets.items()),
+            **{f"{name.upper()}_ADDR": f"localhost:{port}" for name, port in ports.items()
+               if f"{name.upper()}_ADDR" not in os.environ},
+        }
         upstreams: dict[str, str] = {}
         for service in available_services():
-            url = database_url_for(base_url, service)
+            url = service_database_url(base_url, service)
             migrations.upgrade(service, url)
-            port = env_int(f"{service.upper()}_PORT", DEFAULT_PORTS[service], maximum=65535)
-            env = {**os.environ, f"{service.upper()}_DATABASE_URL": url, "NEXAFI_KEYS_DIR": str(keys_dir),
-                   f"{service.upper()}_PORT": str(port), "MIGRATE_ON_START": "false",
-                   "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
-            env.update({f"{s.upper()}_ADDR": f"localhost:{p}" for s, p in DEFAULT_PORTS.items()
-                        if f"{s.upper()}_ADDR" not in os.environ})
+            env = {**shared_env, f"{service.upper()}_DATABASE_URL": url,
+                   f"{service.upper()}_PORT": str(ports[service])}
+            if service in client_secrets:
+                env[f"{service.upper()}_CLIENT_SECRET"] = client_secrets[service]
             self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
-            upstreams[service] = f"127.0.0.1:{port}"
+            upstreams[service] = f"127.0.0.1:{ports[service]}"
         for service, address in upstreams.items():
             if not wait_healthy(address):
                 raise RuntimeError(f"{service} did not become healthy on {address}; see its output above")
@@ -171,8 +189,9 @@ def main() -> int:
         stack.stop()
         return 2
     print(f"\nNexaFi is up. REST API: {base}/api/v1/")
-    print("Try:\n  curl -s -X POST " + base + "/api/v1/auth/register -H 'content-type: application/json' "
-          "-d '{\"username\":\"ada\",\"email\":\"ada@example.com\",\"password\":\"correct horse battery\"}'")
+    body = '{"username":"ada","email":"ada@example.com","password":"a long passphrase of mine"}'
+    print(f"Try:\n  curl -s -X POST {base}/api/v1/auth/register "
+          f"-H 'content-type: application/json' -d '{body}'")
     print("Press Ctrl-C to stop.")
     if os.environ.get("NEXAFI_RUN_ONCE") == "1":
         stop.set()  # used by the tests: start, report, stop

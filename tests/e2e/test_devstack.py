@@ -57,6 +57,17 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
         assert caught.value.code == 404
         assert caught.value.headers["content-type"] == "application/json"
         assert json.loads(caught.value.read())["code"] == 404
+
+        # A first journey through Envoy into the user service, as the README suggests.
+        body = json.dumps({"username": "ada", "email": "ada@example.com",
+                           "password": "a long passphrase of mine"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{gateway}/api/v1/auth/register", data=body,
+                                         headers={"content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert json.loads(reply.read())["user"]["username"] == "ada"
+        # Service identities were provisioned for the services that call others.
+        clients = json.loads((tmp_path / "data" / "service-clients.json").read_text())
+        assert set(clients) == {"payment", "credit", "analytics"}
     finally:
         launcher.send_signal(signal.SIGINT)
         launcher.communicate(timeout=60)

@@ -6,7 +6,8 @@ import importlib
 import sys
 
 # Each module has a main() that prints its figures and returns an exit code.
-BENCHMARKS = ["tests.benchmarks.ledger_bench", "tests.benchmarks.gateway_bench"]
+BENCHMARKS = ["tests.benchmarks.ledger_bench", "tests.benchmarks.gateway_bench",
+              "tests.benchmarks.ai_bench"]
 
 
 def main() -> int:

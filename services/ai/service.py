@@ -1,0 +1,467 @@
+"""The AI service's use cases: fraud checks, credit scores, forecasts, recommendations, the audit log.
+
+Every inference runs the *same* functions as training (``services.ai.features``
+for the model inputs, ``services.ai.explain`` for decisions, scores, reasons,
+forecasts and recommendations); this module only gathers their inputs, calls
+the active ONNX session and records the result.
+
+Where the inputs come from
+--------------------------
+* **Fraud history.** The velocity and novelty features need the customer's
+  recent transactions. The service keeps its own history: every transaction
+  submitted to CheckFraud is stored in ``checked_transactions`` (amount, time,
+  merchant, category, country, device, decision). A user's history is therefore
+  "the transactions previously checked for that user"; a ledger-feed consumer
+  could fill the same table later without changing the features.
+* **Merchant and category risk.** The contract has no way to report confirmed
+  fraud outcomes yet, so there are no serving-side labels for
+  ``DelayedLabelIndex``. Category risk uses the label-delayed category counts
+  at the end of the training data (``metadata.json`` ``risk``); every merchant
+  is "unknown" (zero counts), so merchant risk falls back to its category's
+  rate, which is what the features define for a merchant without labelled history.
+* **Spending profile and spending series** (recommendations, PredictTrend
+  SPENDING) come from the same table, without declined attempts: the analytics
+  service named by the contract does not exist yet. BALANCE and INCOME need the
+  ledger (the AI service only sees outgoing money) and return
+  FAILED_PRECONDITION ``METRIC_NOT_AVAILABLE``.
+* **Time zone.** The contract carries no customer time zone, so the night /
+  weekend / hour features use UTC (offset 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.ai import explain, features
+from services.ai import repository as repo
+from services.ai.domain import (
+    CHANNEL_ATM_WITHDRAWAL,
+    CHANNEL_CARD_PRESENT,
+    CHANNEL_DIRECT_DEBIT,
+    CreditApplication,
+    CreditReasonResult,
+    CreditScoreResult,
+    ForecastPointResult,
+    ForecastResult,
+    FraudAssessment,
+    FraudCheck,
+    FraudReasonResult,
+    InferenceRecord,
+    Kind,
+    RecommendationResult,
+    RecommendationSetResult,
+    Result,
+    SeriesPoint,
+    canonical_sha256,
+)
+from services.ai.mcc import category_for
+from services.ai.registry import LoadedModel, ModelRecord, ModelRegistry
+from services.runtime.db import UnitOfWork, run_in_transaction
+from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.runtime.ids import new_id
+
+log = logging.getLogger("nexafi.ai")
+
+SECONDS_PER_DAY = features.SECONDS_PER_DAY
+MAX_FRAUD_REASONS = 5
+MAX_CREDIT_REASONS = 4
+#: Stand-in revolving limit: the contract gives utilization as a ratio (basis points),
+#: the features take balance / limit, so balance = utilization_bps over a limit of 10000.
+UTILIZATION_LIMIT = 10_000
+DEFAULT_HORIZON_DAYS = 30
+DEFAULT_INTERVAL_BPS = 9_000
+DEFAULT_LOOKBACK_DAYS = 180
+UNKNOWN = "unknown"
+#: Features the service cannot observe yet (no merchant labels are fed back): every merchant is
+#: "unknown", so naming these as reasons would state the same non-information on every check.
+UNOBSERVED_FEATURES = frozenset({"merchant_risk", "merchant_volume_log"})
+
+# Credit bands of the contract (inclusive lower bounds).
+CREDIT_BANDS: tuple[tuple[int, str], ...] = (
+    (800, "exceptional"), (740, "very_good"), (670, "good"), (580, "fair"), (300, "poor"))
+
+# explain.recommend's rule codes -> the contract's RecommendationKind, and a fixed prior
+# confidence per rule: the rules are deterministic, so "confidence" is how often such a
+# rule is actionable, a documented constant rather than a learned probability.
+RECOMMENDATION_KINDS: dict[str, tuple[str, int]] = {
+    "CATEGORY_BUDGET": ("SET_BUDGET", 8_000),
+    "RISING_SPEND": ("REDUCE_CATEGORY_SPENDING", 6_500),
+    "REVIEW_SUBSCRIPTIONS": ("CANCEL_SUBSCRIPTION", 7_000),
+    "AVOID_FEES": ("AVOID_FEES", 8_500),
+    "SPENDING_ABOVE_INCOME": ("REDUCE_CATEGORY_SPENDING", 9_000),
+    "AUTOMATE_SAVINGS": ("AUTOMATE_SAVINGS", 7_500),
+    "USE_CARD_OVER_CASH": ("SET_BUDGET", 5_000),
+}
+
+
+def credit_band(score: int) -> str:
+    for lower, band in CREDIT_BANDS:
+        if score >= lower:
+            return band
+    return "poor"
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
+
+
+@dataclass(frozen=True)
+class TrendSource:
+    """Either a supplied daily series or a user's metric (validated by the servicer)."""
+
+    user_id: str = ""
+    metric: str = ""  # SPENDING / BALANCE / INCOME for a user series
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    points: Sequence[SeriesPoint] = ()
+
+
+def daily_values(points: Sequence[SeriesPoint]) -> tuple[list[int], int]:
+    """(one value per UTC day from the first to the last point, the last day); gaps carry forward."""
+    first, last = points[0].day, points[-1].day
+    values: list[int] = []
+    it = iter(points)
+    current = next(it)
+    upcoming = next(it, None)
+    for day in range(first, last + 1):
+        while upcoming is not None and upcoming.day <= day:
+            current, upcoming = upcoming, next(it, None)
+        values.append(current.value_minor)
+    return values, last
+
+
+def _z(level: float) -> float:
+    return statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
+def forecast_series(model: LoadedModel, series: Sequence[float], horizon: int,
+                    level: float) -> list[tuple[float, float, float]]:
+    """(point, lower, upper) per future day, through ``features.trend_input`` and ``explain.trend_forecast``.
+
+    The model predicts ``TREND_HORIZON_DAYS`` (14) days from the last 56. Longer
+    horizons are forecast recursively: each 14-day block is fed back as input for
+    the next. The calibrated interval is the model card's (80 % of held-out
+    errors); another level rescales both sides by the ratio of normal quantiles,
+    and block ``b`` (0-based) widens by ``sqrt(b + 1)`` because errors compound
+    when forecasts become inputs. Both adjustments are approximations beyond
+    what the card measured; the card's MAPE is for days 1 to 14.
+    """
+    spec = model.metadata["forecast"]
+    block = int(spec["horizon_days"])
+    calibrated = float(spec["interval"]["level"])
+    widen = _z(level) / _z(calibrated)
+    history = [float(v) for v in series]
+    out: list[tuple[float, float, float]] = []
+    b = 0
+    while len(out) < horizon:
+        x, scale = features.trend_input(history)
+        y = model.run(x)[str(spec.get("output", "variable"))][0]
+        steps = min(block, horizon - len(out))
+        fc = explain.trend_forecast(y, scale, spec, steps)
+        grow = widen * math.sqrt(b + 1)
+        for point, lower, upper in zip(fc.point, fc.lower, fc.upper, strict=True):
+            out.append((point, point - (point - lower) * grow, point + (upper - point) * grow))
+        history.extend(fc.point)
+        b += 1
+    return out
+
+
+class AiService:
+    """The use cases behind the gRPC adapter."""
+
+    def __init__(self, engine: Engine, registry: ModelRegistry,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock
+        self._read = UnitOfWork(engine)
+
+    # -- idempotency and audit ---------------------------------------------------------------------
+
+    @staticmethod
+    def _replay(earlier: InferenceRecord, input_sha: str, request_id: str) -> Result:
+        if earlier.input_sha256 != input_sha:
+            raise AlreadyExists(f"request_id {request_id!r} was already used with another request",
+                                "IDEMPOTENCY_KEY_REUSED", {"request_id": request_id})
+        return earlier.output
+
+    def _idempotent(self, kind: Kind, caller: str, request_id: str, input_sha: str,
+                    work: Callable[[Session], Result]) -> Result:
+        """Run ``work`` once per (kind, caller, request_id); a replay returns the stored result."""
+
+        def attempt(session: Session) -> Result:
+            earlier = repo.find_by_key(session, kind, caller, request_id)
+            if earlier is not None:
+                return self._replay(earlier, input_sha, request_id)
+            return work(session)
+
+        try:
+            return run_in_transaction(self.engine, attempt)
+        except IntegrityError:
+            # A concurrent request with the same key committed first: answer as a replay.
+            with self._read() as session:
+                earlier = repo.find_by_key(session, kind, caller, request_id)
+            if earlier is None:
+                raise
+            return self._replay(earlier, input_sha, request_id)
+
+    @staticmethod
+    def _record(session: Session, kind: Kind, model: LoadedModel, caller: str, request_id: str | None,
+                input_sha: str, result: Result, latency_micros: int) -> None:
+        repo.insert_inference(session, InferenceRecord(
+            id=result.inference_id, kind=kind, model_name=model.name, model_version=model.version,
+            caller=caller, request_id=request_id, input_sha256=input_sha, output=result,
+            latency_micros=latency_micros, create_time=result.create_time))
+
+    # -- fraud -------------------------------------------------------------------------------------
+
+    def check_fraud(self, caller: str, request_id: str, check: FraudCheck) -> FraudAssessment:
+        input_sha = canonical_sha256(check)
+
+        def work(session: Session) -> Result:
+            repo.lock_user(session, check.user_id)
+            model = self.registry.active("fraud")
+            now = self.clock()
+            when = check.transaction_time or now
+            ts = int(when.timestamp())
+            since = when - timedelta(days=features.HISTORY_DAYS)
+            history = repo.checked_history(session, check.user_id, since, when)
+            txn = self._txn(check, ts, history)
+            past = [features.Txn(int(h.txn_time.timestamp()), h.amount_minor, h.merchant_id, h.category,
+                                 h.country, h.device_id) for h in history]
+            start = _now_ns()
+            x = features.fraud_features(txn, past, self._risk(model, txn.merchant_category))
+            assessment = self._assess(model, x, check, new_id("inf"), now)
+            latency = (_now_ns() - start) // 1_000
+            self._record(session, Kind.FRAUD_CHECK, model, caller, request_id, input_sha, assessment, latency)
+            repo.insert_checked(session, repo.CheckedTxn(
+                user_id=check.user_id, inference_id=assessment.inference_id, txn_time=when,
+                amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
+                category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
+                channel=check.channel, decision=assessment.decision))
+            return assessment
+
+        result = self._idempotent(Kind.FRAUD_CHECK, caller, request_id, input_sha, work)
+        assert isinstance(result, FraudAssessment)
+        return result
+
+    @staticmethod
+    def _txn(check: FraudCheck, ts: int, history: Sequence[repo.CheckedTxn]) -> features.Txn:
+        """The transaction as the features see it.
+
+        Country: where the card was used for card-present and ATM transactions
+        (the merchant's country), else where the client is (the IP's). A missing
+        country or device repeats the customer's last known one: an unknown
+        signal is treated as neutral, not as "new" (which would raise the score
+        of every caller that cannot fingerprint devices).
+        """
+        present = check.channel in (CHANNEL_CARD_PRESENT, CHANNEL_ATM_WITHDRAWAL)
+        first, second = ((check.counterparty_country, check.ip_country) if present
+                         else (check.ip_country, check.counterparty_country))
+        last = history[-1] if history else None
+        country = first or second or (last.country if last else UNKNOWN)
+        device = check.device_id or (last.device_id if last else UNKNOWN)
+        category = category_for(check.merchant_category_code, atm=check.channel == CHANNEL_ATM_WITHDRAWAL,
+                                direct_debit=check.channel == CHANNEL_DIRECT_DEBIT)
+        return features.Txn(timestamp=ts, amount_minor=check.amount_minor,
+                            merchant_id=check.counterparty_id or UNKNOWN, merchant_category=category,
+                            country=country, device_id=device, utc_offset_seconds=0)
+
+    @staticmethod
+    def _risk(model: LoadedModel, category: str) -> features.RiskCounts:
+        counts: Mapping[str, Any] = (model.metadata.get("risk") or {}).get(
+            "category_counts_at_end_of_data", {}).get(category, {})
+        return features.RiskCounts(merchant_txns=0, merchant_frauds=0,
+                                   category_txns=int(counts.get("txns", 0)),
+                                   category_frauds=int(counts.get("frauds", 0)))
+
+    @staticmethod
+    def _assess(model: LoadedModel, x: np.ndarray, check: FraudCheck, inference_id: str,
+                now: datetime) -> FraudAssessment:
+        meta = model.metadata
+
+        def predict(batch: np.ndarray) -> np.ndarray:
+            return model.run(batch)["probabilities"]
+
+        probability = float(predict(x[None, :])[0, 1])
+        decision = explain.fraud_decision(probability, meta["thresholds"])
+        ranked = explain.fraud_reasons(x, predict, meta["explanation"], top_k=len(x))
+        reasons = [r for r in ranked if r.feature not in UNOBSERVED_FEATURES][:MAX_FRAUD_REASONS]
+        base_logit = _logit(probability)
+        return FraudAssessment(
+            inference_id=inference_id, user_id=check.user_id, payment_id=check.payment_id,
+            fraud_probability=probability, decision=decision,
+            reasons=[FraudReasonResult(
+                feature=r.feature,
+                # p(x) - p(baseline) -> the same contribution in log-odds, as the contract states it.
+                contribution=base_logit - _logit(probability - r.contribution),
+                description=_describe_reason(r)) for r in reasons],
+            review_threshold=float(meta["thresholds"]["review"]),
+            decline_threshold=float(meta["thresholds"]["decline"]),
+            model_name=model.name, model_version=model.version, create_time=now)
+
+    # -- credit ------------------------------------------------------------------------------------
+
+    def score_credit(self, caller: str, request_id: str, app: CreditApplication) -> CreditScoreResult:
+        input_sha = canonical_sha256(app)
+
+        def work(session: Session) -> Result:
+            model = self.registry.active("credit")
+            now = self.clock()
+            applicant = features.Applicant(
+                annual_income_minor=app.annual_income_minor,
+                monthly_debt_payments_minor=app.monthly_debt_payments_minor,
+                credit_history_months=app.credit_history_months,
+                revolving_balance_minor=app.utilization_bps, revolving_limit_minor=UTILIZATION_LIMIT,
+                delinquencies_2y=app.delinquencies_24m, inquiries_6m=app.inquiries_6m)
+            start = _now_ns()
+            x = features.credit_features(applicant)
+            pd = float(model.run(x)["probabilities"][0, 1])
+            meta = model.metadata
+            score = explain.credit_score_from_pd(pd, meta["scorecard"])
+            reasons = explain.credit_reason_codes(x, meta["explanation"], meta["scorecard"],
+                                                  top_k=MAX_CREDIT_REASONS)
+            latency = (_now_ns() - start) // 1_000
+            dti_column = features.CREDIT_FEATURE_NAMES.index("debt_to_income")
+            result = CreditScoreResult(
+                inference_id=new_id("inf"), user_id=app.user_id, application_id=app.application_id,
+                score=score, band=credit_band(score), probability_of_default=pd,
+                reason_codes=[CreditReasonResult(r.code, r.text, max(1, round(-r.points))) for r in reasons],
+                debt_to_income_bps=round(float(x[dti_column]) * 10_000),
+                model_name=model.name, model_version=model.version, create_time=now)
+            self._record(session, Kind.CREDIT_SCORE, model, caller, request_id, input_sha, result, latency)
+            return result
+
+        result = self._idempotent(Kind.CREDIT_SCORE, caller, request_id, input_sha, work)
+        assert isinstance(result, CreditScoreResult)
+        return result
+
+    # -- recommendations ---------------------------------------------------------------------------
+
+    def recommendations(self, caller: str, user_id: str, limit: int,
+                        currency: str) -> RecommendationSetResult:
+        model = self.registry.active("recommendation")
+        now = self.clock()
+        input_sha = canonical_sha256({"user_id": user_id, "limit": limit, "currency": currency,
+                                      "as_of": now})
+        with self._read() as session:
+            rows = repo.checked_history(session, user_id, now - timedelta(days=features.PROFILE_WINDOW_DAYS),
+                                        now, exclude_declined=True)
+        rows = [r for r in rows if r.currency == currency]
+        start = _now_ns()
+        items: list[RecommendationResult] = []
+        if rows:
+            profile = features.spending_profile(
+                [int(r.txn_time.timestamp()) for r in rows], [r.amount_minor for r in rows],
+                [r.category for r in rows], [r.merchant_id for r in rows], as_of=int(now.timestamp()) + 1)
+            params = model.metadata["recommendations"]
+            segment = int(model.run(features.segment_features(profile))["label"][0])
+            for rec in explain.recommend(profile, segment, params, limit=limit):
+                kind, confidence = RECOMMENDATION_KINDS.get(rec.code, ("SET_BUDGET", 5_000))
+                saving = rec.value_minor if rec.code != "USE_CARD_OVER_CASH" else 0
+                items.append(RecommendationResult(
+                    id=new_id("rec"), kind=kind, code=rec.code, title=rec.title, explanation=rec.message,
+                    estimated_monthly_saving_minor=saving, currency=currency, confidence_bps=confidence,
+                    category=rec.category or ""))
+        latency = (_now_ns() - start) // 1_000
+        result = RecommendationSetResult(inference_id=new_id("inf"), user_id=user_id, recommendations=items,
+                                         model_name=model.name, model_version=model.version, create_time=now)
+        run_in_transaction(self.engine, lambda s: self._record(
+            s, Kind.RECOMMENDATIONS, model, caller, None, input_sha, result, latency))
+        return result
+
+    # -- trend -------------------------------------------------------------------------------------
+
+    def predict_trend(self, caller: str, source: TrendSource, currency: str, horizon: int,
+                      interval_bps: int) -> ForecastResult:
+        model = self.registry.active("trend")
+        now = self.clock()
+        minimum = int(model.metadata["forecast"]["input_days"])
+        if source.points:
+            series, last_day = daily_values(source.points)
+        else:
+            series, last_day = self._user_series(source, currency, now, minimum)
+        input_sha = canonical_sha256({"source": source, "currency": currency, "horizon": horizon,
+                                      "interval_bps": interval_bps, "as_of_day": last_day})
+        start = _now_ns()
+        forecast = forecast_series(model, series, horizon, interval_bps / 10_000)
+        latency = (_now_ns() - start) // 1_000
+        result = ForecastResult(
+            inference_id=new_id("inf"), user_id=source.user_id, metric=source.metric, currency=currency,
+            points=[ForecastPointResult(last_day + 1 + i, round(p), round(lo), round(hi))
+                    for i, (p, lo, hi) in enumerate(forecast)],
+            interval_level_bps=interval_bps, history_days=min(len(series), minimum),
+            # The card states MAPE in percent; the contract wants a fraction.
+            model_mape=float(model.metadata["metrics"]["mape"]) / 100.0,
+            model_name=model.name, model_version=model.version, create_time=now)
+        run_in_transaction(self.engine, lambda s: self._record(
+            s, Kind.TREND_FORECAST, model, caller, None, input_sha, result, latency))
+        return result
+
+    def _user_series(self, source: TrendSource, currency: str, now: datetime,
+                     minimum: int) -> tuple[list[int], int]:
+        if source.metric != "SPENDING":
+            raise FailedPrecondition(
+                f"the {source.metric} series needs the ledger, which the AI service does not read yet; "
+                "only SPENDING (from the transactions checked for fraud) is available",
+                "METRIC_NOT_AVAILABLE", {"metric": source.metric})
+        # Complete days only: today is still running.
+        last_day = int(now.timestamp()) // SECONDS_PER_DAY - 1
+        first_day = last_day - source.lookback_days + 1
+        with self._read() as session:
+            first = repo.first_checked_time(session, source.user_id, currency)
+            by_day = repo.daily_spending(session, source.user_id, currency, first_day, last_day)
+        if first is not None:
+            first_day = max(first_day, int(first.timestamp()) // SECONDS_PER_DAY)
+        days = last_day - first_day + 1
+        if first is None or days < minimum:
+            raise FailedPrecondition(
+                f"the user has {max(days, 0) if first else 0} days of spending history; "
+                f"a forecast needs at least {minimum}", "INSUFFICIENT_HISTORY",
+                {"minimum_days": str(minimum)})
+        return [by_day.get(d, 0) for d in range(first_day, last_day + 1)], last_day
+
+    # -- registry and audit log --------------------------------------------------------------------
+
+    def get_inference(self, inference_id: str) -> InferenceRecord:
+        with self._read() as session:
+            record = repo.get_inference(session, inference_id)
+        if record is None:
+            raise NotFound(f"inference {inference_id} not found", "INFERENCE_NOT_FOUND",
+                           {"inference_id": inference_id})
+        return record
+
+    def list_models(self, name: str, active_only: bool) -> list[ModelRecord]:
+        return self.registry.list(name, active_only)
+
+    def get_model(self, name: str, version: str) -> ModelRecord:
+        return self.registry.get(name, version)
+
+    def activate(self, name: str, version: str, reason: str, caller: str) -> tuple[ModelRecord, str]:
+        return self.registry.activate(name, version, reason, caller)
+
+
+def _now_ns() -> int:
+    return time.perf_counter_ns()
+
+
+def _describe_reason(reason: explain.FraudReason) -> str:
+    """The reason's text, with the customer's own figure where the feature has one."""
+    if reason.feature.startswith("amount_to_") and reason.value > 1.0:
+        return f"{reason.text} ({reason.value:.1f} times)"
+    if reason.feature.startswith("n_txn_"):
+        return f"{reason.text} ({int(reason.value)} before this one)"
+    return reason.text
+

@@ -1,0 +1,500 @@
+"""The gRPC adapter of the AI service: proto <-> domain, syntactic validation and authorization.
+
+Who may call what (the principal comes from the runtime's interceptor), as the contract says:
+
+- CheckFraud, ScoreCredit: service principals and admins only, so customers cannot probe the
+  fraud model's thresholds (checked before the request is even validated);
+- GetRecommendations and PredictTrend of a user's series: that user, admin, support or service;
+  PredictTrend of a supplied series: any authenticated caller (it reveals nobody's data);
+- ListModels, GetModel, ActivateModelVersion: admin; GetInference: admin or compliance.
+
+Every request is validated in full before any work, and all of its bad fields
+are reported at once as BadRequest field violations. Amounts in a currency
+other than the models' (EUR) are refused with reason UNSUPPORTED_CURRENCY: the
+models were trained on EUR cents and no conversion is applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
+from nexafi.common.v1 import common_pb2
+
+from services.ai.domain import (
+    CHANNELS,
+    MODEL_CURRENCY,
+    CreditApplication,
+    CreditScoreResult,
+    ForecastResult,
+    FraudAssessment,
+    FraudCheck,
+    InferenceRecord,
+    RecommendationSetResult,
+    SeriesPoint,
+)
+from services.ai.registry import ModelRecord
+from services.ai.service import (
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_INTERVAL_BPS,
+    DEFAULT_LOOKBACK_DAYS,
+    AiService,
+    TrendSource,
+)
+from services.runtime.auth import (
+    ROLE_ADMIN,
+    ROLE_COMPLIANCE,
+    ROLE_SERVICE,
+    ROLE_SUPPORT,
+    current_principal,
+    require_owner_or_roles,
+    require_roles,
+)
+from services.runtime.errors import FieldViolation, InvalidArgument
+from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+
+SCORING_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
+USER_DATA_ROLES = (ROLE_ADMIN, ROLE_SUPPORT, ROLE_SERVICE)
+AUDIT_ROLES = (ROLE_ADMIN, ROLE_COMPLIANCE)
+
+MAX_ID_LENGTH = 64
+MAX_REQUEST_ID_LENGTH = 128
+MAX_REFERENCE_LENGTH = 128
+MAX_REASON_LENGTH = 500
+MAX_FUTURE = timedelta(minutes=5)
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_MONTHS = 1_200
+MAX_COUNT = 1_000
+MAX_UTILIZATION_BPS = 100_000
+DEFAULT_RECOMMENDATIONS = 5
+MAX_RECOMMENDATIONS = 20
+MIN_SERIES_POINTS = 14
+MAX_SERIES_POINTS = 3_660
+MAX_HORIZON_DAYS = 365
+MIN_LOOKBACK_DAYS = 56  # the trend model reads eight weeks
+MAX_LOOKBACK_DAYS = 1_825
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+UNSUPPORTED_CURRENCY = "UNSUPPORTED_CURRENCY"
+
+_MCC_RE = re.compile(r"^[0-9]{4}$")
+# ISO 3166-1 alpha-2, officially assigned codes.
+_COUNTRY_CODES = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY
+BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK
+FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR
+IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK
+ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
+PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+"""
+_COUNTRIES = frozenset(_COUNTRY_CODES.split())
+
+_DECISIONS = {"approve": ai_pb2.FRAUD_DECISION_APPROVE, "review": ai_pb2.FRAUD_DECISION_REVIEW,
+              "decline": ai_pb2.FRAUD_DECISION_DECLINE}
+_BANDS = {"poor": ai_pb2.CREDIT_BAND_POOR, "fair": ai_pb2.CREDIT_BAND_FAIR, "good": ai_pb2.CREDIT_BAND_GOOD,
+          "very_good": ai_pb2.CREDIT_BAND_VERY_GOOD, "exceptional": ai_pb2.CREDIT_BAND_EXCEPTIONAL}
+_METRICS = {ai_pb2.TREND_METRIC_BALANCE: "BALANCE", ai_pb2.TREND_METRIC_SPENDING: "SPENDING",
+            ai_pb2.TREND_METRIC_INCOME: "INCOME"}
+
+
+# -- validation ------------------------------------------------------------------------------------
+
+class _Checks:
+    """Collects field violations so a request reports all its problems at once."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+        self.unsupported_currency = False
+
+    def add(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def text(self, value: str, field: str, *, max_length: int, required: bool = False) -> str:
+        if required and not value:
+            self.add(field, "is required")
+        elif len(value) > max_length:
+            self.add(field, f"must be at most {max_length} characters")
+        elif "\x00" in value:
+            self.add(field, "must not contain NUL characters")
+        return value
+
+    def currency(self, code: str, field: str, *, required: bool = True) -> str:
+        if not code:
+            if required:
+                self.add(field, "is required: an upper-case ISO 4217 code")
+        elif code not in CURRENCY_EXPONENTS:
+            self.add(field, "must be a supported upper-case ISO 4217 code")
+        elif code != MODEL_CURRENCY:
+            self.add(field, f"{code} is not supported: the models were trained on {MODEL_CURRENCY} amounts")
+            self.unsupported_currency = True
+        return code
+
+    def country(self, code: str, field: str) -> str:
+        if code and code not in _COUNTRIES:
+            self.add(field, "must be an upper-case ISO 3166-1 alpha-2 code, or empty when unknown")
+        return code
+
+    def count(self, value: int, field: str, maximum: int) -> int:
+        if not 0 <= value <= maximum:
+            self.add(field, f"must be between 0 and {maximum}")
+        return value
+
+    def done(self, message: str = "invalid request") -> None:
+        if not self.violations:
+            return
+        # The specific reason only when the currency is the request's one problem.
+        only_currency = self.unsupported_currency and len(self.violations) == 1
+        raise InvalidArgument(message if not only_currency else self.violations[0].description,
+                              violations=self.violations,
+                              reason=UNSUPPORTED_CURRENCY if only_currency else None)
+
+
+def _time(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def _ts(moment: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(moment)
+    return ts
+
+
+def _day_ts(day: int) -> Timestamp:
+    return Timestamp(seconds=day * 86_400)
+
+
+def _money(amount: int, currency: str) -> common_pb2.Money:
+    return common_pb2.Money(amount_minor=amount, currency=currency)
+
+
+# -- conversion to proto ---------------------------------------------------------------------------
+
+def assessment_pb(a: FraudAssessment) -> ai_pb2.FraudAssessment:
+    return ai_pb2.FraudAssessment(
+        inference_id=a.inference_id, user_id=a.user_id, payment_id=a.payment_id,
+        fraud_probability=a.fraud_probability, decision=_DECISIONS[a.decision],
+        reasons=[ai_pb2.FraudReason(feature=r.feature, contribution=r.contribution, description=r.description)
+                 for r in a.reasons],
+        review_threshold=a.review_threshold, decline_threshold=a.decline_threshold,
+        model_name=a.model_name, model_version=a.model_version, create_time=_ts(a.create_time))
+
+
+def credit_pb(c: CreditScoreResult) -> ai_pb2.CreditScore:
+    return ai_pb2.CreditScore(
+        inference_id=c.inference_id, user_id=c.user_id, application_id=c.application_id, score=c.score,
+        band=_BANDS[c.band], probability_of_default=c.probability_of_default,
+        reason_codes=[ai_pb2.CreditReason(code=r.code, description=r.description, points_lost=r.points_lost)
+                      for r in c.reason_codes],
+        debt_to_income_bps=c.debt_to_income_bps, model_name=c.model_name, model_version=c.model_version,
+        create_time=_ts(c.create_time))
+
+
+def forecast_pb(f: ForecastResult) -> ai_pb2.Forecast:
+    metric = ai_pb2.TrendMetric.Value(f"TREND_METRIC_{f.metric or 'UNSPECIFIED'}")
+    return ai_pb2.Forecast(
+        inference_id=f.inference_id, user_id=f.user_id, metric=metric, currency=f.currency,
+        points=[ai_pb2.ForecastPoint(time=_day_ts(p.day), point=_money(p.point_minor, f.currency),
+                                     lower=_money(p.lower_minor, f.currency),
+                                     upper=_money(p.upper_minor, f.currency)) for p in f.points],
+        interval_level_bps=f.interval_level_bps, history_days=f.history_days, model_mape=f.model_mape,
+        model_name=f.model_name, model_version=f.model_version, create_time=_ts(f.create_time))
+
+
+def recommendations_pb(s: RecommendationSetResult) -> ai_pb2.RecommendationSet:
+    return ai_pb2.RecommendationSet(
+        inference_id=s.inference_id, user_id=s.user_id,
+        recommendations=[ai_pb2.Recommendation(
+            id=r.id, kind=ai_pb2.RecommendationKind.Value(f"RECOMMENDATION_KIND_{r.kind}"),
+            title=r.title,
+            explanation=r.explanation, estimated_monthly_saving=_money(r.estimated_monthly_saving_minor,
+                                                                       r.currency),
+            confidence_bps=r.confidence_bps, category=r.category) for r in s.recommendations],
+        model_name=s.model_name, model_version=s.model_version, create_time=_ts(s.create_time))
+
+
+def model_pb(m: ModelRecord) -> ai_pb2.Model:
+    model = ai_pb2.Model(
+        name=m.name, version=m.version, sha256=m.sha256, training_time=_ts(m.training_time),
+        metrics=m.metrics,
+        parameters=m.parameters, feature_names=list(m.feature_names), active=m.active,
+        description=m.description, create_time=_ts(m.create_time))
+    if m.activate_time is not None:
+        model.activate_time.CopyFrom(_ts(m.activate_time))
+    return model
+
+
+def inference_pb(r: InferenceRecord) -> ai_pb2.Inference:
+    message = ai_pb2.Inference(
+        id=r.id, kind=ai_pb2.InferenceKind.Value(f"INFERENCE_KIND_{r.kind.value}"), model_name=r.model_name,
+        model_version=r.model_version, caller=r.caller, input_sha256=r.input_sha256,
+        latency_micros=r.latency_micros, create_time=_ts(r.create_time))
+    out = r.output
+    if isinstance(out, FraudAssessment):
+        message.fraud_assessment.CopyFrom(assessment_pb(out))
+    elif isinstance(out, CreditScoreResult):
+        message.credit_score.CopyFrom(credit_pb(out))
+    elif isinstance(out, ForecastResult):
+        message.forecast.CopyFrom(forecast_pb(out))
+    else:
+        message.recommendation_set.CopyFrom(recommendations_pb(out))
+    return message
+
+
+# -- paging ----------------------------------------------------------------------------------------
+
+def _query_key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def _encode_token(offset: int, query: str) -> str:
+    raw = json.dumps({"o": offset, "q": query}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, query: str) -> int:
+    if not token:
+        return 0
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset, issued_for = int(document["o"]), document["q"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidArgument("malformed page_token", field="page_token",
+                              description="must be a next_page_token returned by this method") from None
+    if issued_for != query or offset < 0:
+        raise InvalidArgument("page_token belongs to another query", field="page_token",
+                              description="must come from a request with the same filters")
+    return offset
+
+
+# -- the servicer ----------------------------------------------------------------------------------
+
+class AiServicer(ai_pb2_grpc.AiServiceServicer):
+    """Adapts AiService to the generated gRPC interface."""
+
+    def __init__(self, service: AiService) -> None:
+        self.service = service
+
+    def CheckFraud(self, request: ai_pb2.CheckFraudRequest,
+                   context: grpc.ServicerContext) -> ai_pb2.CheckFraudResponse:
+        principal = current_principal()
+        require_roles(principal, *SCORING_ROLES)
+        c = _Checks()
+        c.text(request.request_id, "request_id", max_length=MAX_REQUEST_ID_LENGTH, required=True)
+        c.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH, required=True)
+        if not request.HasField("amount"):
+            c.add("amount", "is required")
+        else:
+            if not 0 < request.amount.amount_minor <= MAX_AMOUNT_MINOR:
+                c.add("amount.amount_minor", f"must be a positive integer up to {MAX_AMOUNT_MINOR}")
+            c.currency(request.amount.currency, "amount.currency")
+        if request.merchant_category_code and not _MCC_RE.match(request.merchant_category_code):
+            c.add("merchant_category_code",
+                  "must be four digits (ISO 18245), or empty when there is no merchant")
+        c.text(request.counterparty_id, "counterparty_id", max_length=MAX_REFERENCE_LENGTH)
+        if request.channel not in CHANNELS:
+            c.add("channel", "must be a specified TransactionChannel")
+        c.text(request.device_id, "device_id", max_length=MAX_REFERENCE_LENGTH)
+        c.country(request.ip_country, "ip_country")
+        c.country(request.counterparty_country, "counterparty_country")
+        c.text(request.payment_id, "payment_id", max_length=MAX_REFERENCE_LENGTH)
+        c.text(request.payment_method_id, "payment_method_id", max_length=MAX_REFERENCE_LENGTH)
+        when: datetime | None = None
+        if request.HasField("transaction_time"):
+            when = _time(request.transaction_time)
+            if when > datetime.now(UTC) + MAX_FUTURE:
+                c.add("transaction_time", "must not be more than 5 minutes in the future")
+            elif when < EARLIEST_TIME:
+                c.add("transaction_time", "must be after 2000-01-01")
+        c.done("invalid fraud check request")
+        check = FraudCheck(
+            user_id=request.user_id, amount_minor=request.amount.amount_minor,
+            currency=request.amount.currency, merchant_category_code=request.merchant_category_code,
+            counterparty_id=request.counterparty_id, channel=int(request.channel),
+            device_id=request.device_id,
+            ip_country=request.ip_country, counterparty_country=request.counterparty_country,
+            payment_id=request.payment_id, payment_method_id=request.payment_method_id, transaction_time=when)
+        assessment = self.service.check_fraud(principal.subject, request.request_id, check)
+        return ai_pb2.CheckFraudResponse(assessment=assessment_pb(assessment))
+
+    def ScoreCredit(self, request: ai_pb2.ScoreCreditRequest,
+                    context: grpc.ServicerContext) -> ai_pb2.ScoreCreditResponse:
+        principal = current_principal()
+        require_roles(principal, *SCORING_ROLES)
+        c = _Checks()
+        c.text(request.request_id, "request_id", max_length=MAX_REQUEST_ID_LENGTH, required=True)
+        c.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH, required=True)
+        c.text(request.application_id, "application_id", max_length=MAX_REFERENCE_LENGTH)
+        amounts: dict[str, int] = {}
+        currencies: set[str] = set()
+        for name in ("annual_income", "monthly_debt_payments", "total_debt", "requested_amount"):
+            money = getattr(request, name)
+            amounts[name] = money.amount_minor
+            if not 0 <= money.amount_minor <= MAX_AMOUNT_MINOR:
+                c.add(f"{name}.amount_minor", f"must be between 0 and {MAX_AMOUNT_MINOR}")
+            if money.currency:
+                currencies.add(money.currency)
+            elif money.amount_minor:
+                c.add(f"{name}.currency", "is required when the amount is not zero")
+        currency = next(iter(currencies)) if len(currencies) == 1 else ""
+        if len(currencies) > 1:
+            c.add("annual_income.currency", f"all amounts must share one currency, got {sorted(currencies)}")
+        elif not currencies:
+            c.add("annual_income.currency", "is required: an upper-case ISO 4217 code")
+        else:
+            c.currency(currency, "annual_income.currency")
+        c.count(request.credit_history_months, "credit_history_months", MAX_MONTHS)
+        c.count(request.utilization_bps, "utilization_bps", MAX_UTILIZATION_BPS)
+        c.count(request.delinquencies_24m, "delinquencies_24m", MAX_COUNT)
+        c.count(request.open_accounts, "open_accounts", MAX_COUNT)
+        c.count(request.inquiries_6m, "inquiries_6m", MAX_COUNT)
+        c.count(request.employment_months, "employment_months", MAX_MONTHS)
+        c.done("invalid credit scoring request")
+        application = CreditApplication(
+            user_id=request.user_id, application_id=request.application_id, currency=currency,
+            annual_income_minor=amounts["annual_income"],
+            monthly_debt_payments_minor=amounts["monthly_debt_payments"],
+            total_debt_minor=amounts["total_debt"],
+            credit_history_months=request.credit_history_months, utilization_bps=request.utilization_bps,
+            delinquencies_24m=request.delinquencies_24m, open_accounts=request.open_accounts,
+            inquiries_6m=request.inquiries_6m, employment_months=request.employment_months,
+            requested_amount_minor=amounts["requested_amount"])
+        score = self.service.score_credit(principal.subject, request.request_id, application)
+        return ai_pb2.ScoreCreditResponse(credit_score=credit_pb(score))
+
+    def GetRecommendations(self, request: ai_pb2.GetRecommendationsRequest,
+                           context: grpc.ServicerContext) -> ai_pb2.GetRecommendationsResponse:
+        principal = current_principal()
+        c = _Checks()
+        c.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH, required=True)
+        c.count(request.limit, "limit", MAX_RECOMMENDATIONS)
+        # Empty selects the user's most used currency: every amount this service holds is in EUR.
+        currency = c.currency(request.currency, "currency", required=False) or MODEL_CURRENCY
+        c.done("invalid recommendations request")
+        require_owner_or_roles(principal, request.user_id, *USER_DATA_ROLES)
+        result = self.service.recommendations(principal.subject, request.user_id,
+                                              request.limit or DEFAULT_RECOMMENDATIONS, currency)
+        return ai_pb2.GetRecommendationsResponse(recommendation_set=recommendations_pb(result))
+
+    def PredictTrend(self, request: ai_pb2.PredictTrendRequest,
+                     context: grpc.ServicerContext) -> ai_pb2.PredictTrendResponse:
+        principal = current_principal()
+        c = _Checks()
+        which = request.WhichOneof("source")
+        source = TrendSource()
+        if which is None:
+            c.add("source", "set user_series or supplied_series")
+        elif which == "user_series":
+            series = request.user_series
+            c.text(series.user_id, "user_series.user_id", max_length=MAX_ID_LENGTH, required=True)
+            if series.metric not in _METRICS:
+                c.add("user_series.metric", "must be a specified TrendMetric")
+            lookback = series.lookback_days or DEFAULT_LOOKBACK_DAYS
+            if not MIN_LOOKBACK_DAYS <= lookback <= MAX_LOOKBACK_DAYS:
+                c.add("user_series.lookback_days",
+                      f"must be 0 (180) or between {MIN_LOOKBACK_DAYS} and {MAX_LOOKBACK_DAYS}: "
+                      f"the model reads the last {MIN_LOOKBACK_DAYS} days")
+            currency = c.currency(request.currency, "currency", required=False) or MODEL_CURRENCY
+            source = TrendSource(user_id=series.user_id, metric=_METRICS.get(series.metric, ""),
+                                 lookback_days=lookback)
+        else:
+            currency = c.currency(request.currency, "currency")
+            source = TrendSource(points=self._supplied_points(request.supplied_series, c))
+        horizon = request.horizon_days or DEFAULT_HORIZON_DAYS
+        if not 0 <= request.horizon_days <= MAX_HORIZON_DAYS:
+            c.add("horizon_days", f"must be between 0 ({DEFAULT_HORIZON_DAYS}) and {MAX_HORIZON_DAYS}")
+        level = request.interval_level_bps or DEFAULT_INTERVAL_BPS
+        if not 5_000 <= level <= 9_900:
+            c.add("interval_level_bps", f"must be 0 ({DEFAULT_INTERVAL_BPS}) or between 5000 and 9900")
+        c.done("invalid trend request")
+        if source.user_id:
+            require_owner_or_roles(principal, source.user_id, *USER_DATA_ROLES)
+        forecast = self.service.predict_trend(principal.subject, source, currency, horizon, level)
+        return ai_pb2.PredictTrendResponse(forecast=forecast_pb(forecast))
+
+    @staticmethod
+    def _supplied_points(supplied: ai_pb2.SuppliedSeries, c: _Checks) -> list[SeriesPoint]:
+        n = len(supplied.points)
+        if not MIN_SERIES_POINTS <= n <= MAX_SERIES_POINTS:
+            c.add("supplied_series.points", f"must have between {MIN_SERIES_POINTS} and {MAX_SERIES_POINTS} "
+                                            f"points, got {n}")
+            return []
+        points: list[SeriesPoint] = []
+        previous: int | None = None
+        for i, point in enumerate(supplied.points):
+            field = f"supplied_series.points[{i}]"
+            if not point.HasField("time"):
+                c.add(f"{field}.time", "is required")
+                return []
+            seconds = point.time.seconds
+            day = seconds // 86_400
+            if previous is not None and seconds <= previous:
+                c.add(f"{field}.time", "must be after the previous point's time")
+                return []
+            if points and day == points[-1].day:
+                c.add(f"{field}.time", "must be on another UTC day than the previous point")
+                return []
+            if abs(point.value_minor) > MAX_AMOUNT_MINOR:
+                c.add(f"{field}.value_minor", f"must be at most {MAX_AMOUNT_MINOR} in absolute value")
+                return []
+            previous = seconds
+            points.append(SeriesPoint(day=day, value_minor=point.value_minor))
+        span = points[-1].day - points[0].day + 1
+        if span < MIN_LOOKBACK_DAYS:
+            c.add("supplied_series.points",
+                  f"must span at least {MIN_LOOKBACK_DAYS} days (the model reads the last "
+                  f"{MIN_LOOKBACK_DAYS} daily values; missing days are carried forward), got {span}")
+            return []
+        return points
+
+    def ListModels(self, request: ai_pb2.ListModelsRequest,
+                   context: grpc.ServicerContext) -> ai_pb2.ListModelsResponse:
+        require_roles(current_principal(), ROLE_ADMIN)
+        if request.page_size < 0:
+            raise InvalidArgument("page_size must not be negative", field="page_size",
+                                  description=f"must be between 1 and {MAX_PAGE_SIZE}, or 0 for the default")
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        query = _query_key(request.name, request.active_only)
+        offset = _decode_token(request.page_token, query)
+        records = self.service.list_models(request.name, request.active_only)
+        page = records[offset:offset + size]
+        token = _encode_token(offset + size, query) if offset + size < len(records) else ""
+        return ai_pb2.ListModelsResponse(models=[model_pb(m) for m in page], next_page_token=token)
+
+    def GetModel(self, request: ai_pb2.GetModelRequest,
+                 context: grpc.ServicerContext) -> ai_pb2.GetModelResponse:
+        require_roles(current_principal(), ROLE_ADMIN)
+        c = _Checks()
+        c.text(request.name, "name", max_length=MAX_ID_LENGTH, required=True)
+        c.text(request.version, "version", max_length=MAX_ID_LENGTH)
+        c.done("invalid model request")
+        return ai_pb2.GetModelResponse(model=model_pb(self.service.get_model(request.name, request.version)))
+
+    def ActivateModelVersion(self, request: ai_pb2.ActivateModelVersionRequest,
+                             context: grpc.ServicerContext) -> ai_pb2.ActivateModelVersionResponse:
+        principal = current_principal()
+        require_roles(principal, ROLE_ADMIN)
+        c = _Checks()
+        c.text(request.name, "name", max_length=MAX_ID_LENGTH, required=True)
+        c.text(request.version, "version", max_length=MAX_ID_LENGTH, required=True)
+        c.text(request.reason, "reason", max_length=MAX_REASON_LENGTH, required=True)
+        c.done("invalid activation request")
+        record, previous = self.service.activate(request.name, request.version, request.reason,
+                                                 principal.subject)
+        return ai_pb2.ActivateModelVersionResponse(model=model_pb(record), previous_version=previous)
+
+    def GetInference(self, request: ai_pb2.GetInferenceRequest,
+                     context: grpc.ServicerContext) -> ai_pb2.GetInferenceResponse:
+        require_roles(current_principal(), *AUDIT_ROLES)
+        c = _Checks()
+        c.text(request.inference_id, "inference_id", max_length=MAX_ID_LENGTH, required=True)
+        c.done("invalid inference request")
+        record = self.service.get_inference(request.inference_id)
+        return ai_pb2.GetInferenceResponse(inference=inference_pb(record))

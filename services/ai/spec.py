@@ -1,0 +1,41 @@
+"""How the runtime builds the AI service: the registry (registered from disk, active versions loaded),
+the servicer, and the poller that picks up activations made through other replicas.
+
+Environment:
+
+- ``AI_MODELS_DIR``: an extra folder of ``<model>/<version>/`` versions registered at start besides
+  the built-in ``services/ai/models``; its versions are candidates until activated.
+- ``AI_REGISTRY_POLL_SECONDS``: how often a replica re-reads the active versions (default 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
+
+from services.ai.registry import ModelRegistry, default_roots
+from services.ai.service import AiService
+from services.ai.servicer import AiServicer
+from services.runtime.config import env_int, env_str
+from services.runtime.server import ServiceContext, ServiceSpec
+
+SERVICE_NAME = ai_pb2.DESCRIPTOR.services_by_name["AiService"].full_name
+
+
+def build_service(context: ServiceContext) -> AiService:
+    assert context.engine is not None
+    registry = ModelRegistry(context.engine, default_roots(env_str("AI_MODELS_DIR")))
+    registry.register_from_disk()
+    registry.start_polling(float(env_int("AI_REGISTRY_POLL_SECONDS", 5, minimum=1, maximum=3600)))
+    context.on_shutdown.append(registry.stop)
+    return AiService(context.engine, registry)
+
+
+def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
+    ai_pb2_grpc.add_AiServiceServicer_to_server(AiServicer(build_service(context)), server)
+    return [SERVICE_NAME]
+
+
+SPEC = ServiceSpec(name="ai", register=register, public_methods=frozenset())

@@ -1,0 +1,70 @@
+"""Fixtures of the AI service's integration tests: one AI server per session on the session's PostgreSQL.
+
+At import time (before any server starts) this builds an extra model folder and
+points ``AI_MODELS_DIR`` at it:
+
+- ``fraud/1.0.1`` and ``credit/1.0.1``: byte-identical copies of 1.0.0, candidates to activate;
+- ``fraud/9.9.9``: a model file that no longer matches its metadata's sha256, which must be refused.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from nexafi.ai.v1 import ai_pb2_grpc
+from sqlalchemy.engine import Engine
+
+from services.ai.registry import BUILTIN_MODELS_DIR
+from services.ai.spec import SPEC
+from services.runtime.embedded_pg import EmbeddedPostgres
+from services.runtime.server import RunningServer
+from tests.integration.ai.ai_support import AiClient
+from tests.support.harness import ServiceRunner, TokenFactory
+
+EXTRA_MODELS = Path(tempfile.mkdtemp(prefix="nexafi-ai-models-"))
+atexit.register(shutil.rmtree, EXTRA_MODELS, ignore_errors=True)
+for _name in ("fraud", "credit"):
+    shutil.copytree(BUILTIN_MODELS_DIR / _name / "1.0.0", EXTRA_MODELS / _name / "1.0.1")
+shutil.copytree(BUILTIN_MODELS_DIR / "fraud" / "1.0.0", EXTRA_MODELS / "fraud" / "9.9.9")
+with (EXTRA_MODELS / "fraud" / "9.9.9" / "model.onnx").open("ab") as _tampered:
+    _tampered.write(b"\x00tampered")
+os.environ["AI_MODELS_DIR"] = str(EXTRA_MODELS)
+# Replicas pick up activations by polling; keep the period short for the replica test.
+os.environ["AI_REGISTRY_POLL_SECONDS"] = "1"
+
+
+@pytest.fixture(scope="session")
+def extra_models() -> Path:
+    return EXTRA_MODELS
+
+
+@pytest.fixture(scope="session")
+def ai_server(services: ServiceRunner) -> RunningServer:
+    return services.start(SPEC)
+
+
+@pytest.fixture(scope="session")
+def ai_channel(ai_server: RunningServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(ai_server.address) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def ai(ai_channel: grpc.Channel, tokens: TokenFactory) -> AiClient:
+    return AiClient(ai_pb2_grpc.AiServiceStub(ai_channel), tokens)
+
+
+@pytest.fixture(scope="session")
+def ai_db(pg: EmbeddedPostgres, ai_server: RunningServer) -> Iterator[Engine]:
+    """A superuser connection to the AI service's database, for checks."""
+    engine = sa.create_engine(pg.url("nexafi_ai"))
+    yield engine
+    engine.dispose()

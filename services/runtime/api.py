@@ -1,0 +1,158 @@
+"""What every servicer needs at its edge: field checks, page tokens, proto conversions.
+
+One implementation for all services, so requests are validated, paginated and
+converted the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nexafi.common.v1 import common_pb2
+
+from services.runtime.errors import FieldViolation, InvalidArgument
+from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_ID_LENGTH = 64
+MAX_REQUEST_ID_LENGTH = 128
+MAX_METADATA_ENTRIES = 32
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+
+
+class FieldChecks:
+    """Collects field violations, so a request reports all its problems at once.
+
+    Each check returns its value, so a request is read and checked in one pass;
+    ``done`` raises INVALID_ARGUMENT with every violation as BadRequest details.
+    Services subclass it for checks of their own.
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def text(self, value: str, field: str, *, max_length: int, required: bool = False) -> str:
+        if required and not value:
+            self.add(field, "is required")
+        elif len(value) > max_length:
+            self.add(field, f"must be at most {max_length} characters")
+        elif "\x00" in value:
+            self.add(field, "must not contain NUL characters")
+        return value
+
+    def identifier(self, value: str, field: str) -> str:
+        return self.text(value, field, max_length=MAX_ID_LENGTH, required=True)
+
+    def request_id(self, value: str, field: str = "request_id", *, required: bool = True) -> str:
+        return self.text(value, field, max_length=MAX_REQUEST_ID_LENGTH, required=required)
+
+    def enum(self, value: int, allowed: Any, field: str) -> int:
+        """``value`` must be a member of ``allowed`` (an IntEnum, or any iterable of ints)."""
+        if value not in {int(member) for member in allowed}:
+            self.add(field, "must be a known, specified value")
+        return value
+
+    def currency(self, code: str, field: str) -> str:
+        if code not in CURRENCY_EXPONENTS:
+            self.add(field, "must be a supported upper-case ISO 4217 code")
+        return code
+
+    def money(self, money: common_pb2.Money, field: str, *, allow_zero: bool = False) -> tuple[int, str]:
+        """A positive amount (or zero when allowed) in a supported currency."""
+        self.currency(money.currency, f"{field}.currency")
+        low = 0 if allow_zero else 1
+        if not low <= money.amount_minor <= MAX_AMOUNT_MINOR:
+            self.add(f"{field}.amount_minor",
+                     f"must be an integer number of minor units from {low} to {MAX_AMOUNT_MINOR}")
+        return money.amount_minor, money.currency
+
+    def metadata(self, values: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
+        if len(values) > MAX_METADATA_ENTRIES:
+            self.add(field, f"must have at most {MAX_METADATA_ENTRIES} entries")
+        for key, value in values.items():
+            if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE \
+                    or "\x00" in key + value:
+                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
+                         f"keys must be 1 to {MAX_METADATA_KEY} and values at most {MAX_METADATA_VALUE} "
+                         "characters, without NUL")
+        return dict(values)
+
+    def done(self, message: str = "invalid request") -> None:
+        if self.violations:
+            raise InvalidArgument(message, violations=self.violations)
+
+
+# -- paging -------------------------------------------------------------------------------------
+
+def page_size(value: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+    """The page size to use: 0 means the default; larger values are capped at ``maximum``."""
+    if value < 0:
+        raise InvalidArgument("page_size must not be negative", field="page_size",
+                              description=f"must be between 1 and {maximum}, or 0 for the default")
+    return min(value or default, maximum)
+
+
+def query_key(*parts: object) -> str:
+    """A short digest of a list query's filters, bound into its page tokens."""
+    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def encode_page_token(position: Any, query: str) -> str:
+    """An opaque token for the page after ``position`` of the query ``query``."""
+    raw = json.dumps({"p": position, "q": query}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, query: str) -> Any:
+    """The position in ``token``, None for the first page; INVALID_ARGUMENT if malformed or foreign."""
+    if not token:
+        return None
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        position, issued_for = document["p"], document["q"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidArgument("malformed page_token", field="page_token",
+                              description="must be a next_page_token returned by this method") from None
+    if issued_for != query:
+        raise InvalidArgument("page_token belongs to another query", field="page_token",
+                              description="must come from a request with the same filters")
+    return position
+
+
+# -- conversions --------------------------------------------------------------------------------
+
+def to_timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC) if moment.tzinfo else moment)
+    return stamp
+
+
+def from_timestamp(stamp: Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def to_money(amount_minor: int, currency: str) -> common_pb2.Money:
+    return common_pb2.Money(amount_minor=amount_minor, currency=currency)
+
+
+def time_range(message: Any, field: str = "time_range") -> tuple[datetime | None, datetime | None]:
+    """The (start, end) of a request's ``nexafi.common.v1.TimeRange``; open ends are None."""
+    bounds = getattr(message, field)
+    start = from_timestamp(bounds.start_time) if bounds.HasField("start_time") else None
+    end = from_timestamp(bounds.end_time) if bounds.HasField("end_time") else None
+    if start is not None and end is not None and start >= end:
+        raise InvalidArgument(f"{field} is empty", field=f"{field}.end_time",
+                              description="must be after start_time")
+    return start, end

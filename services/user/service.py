@@ -11,8 +11,6 @@ acting subject only to record it in the audit trail.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -24,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.runtime import api
 from services.runtime.auth import ALL_ROLES, ROLE_ADMIN, ROLE_CUSTOMER, ROLE_SERVICE
 from services.runtime.config import AuthSettings
 from services.runtime.db import UnitOfWork, run_in_transaction
@@ -68,8 +67,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 MAX_REQUEST_ID_LENGTH = 128
 
 
@@ -463,16 +460,18 @@ class UserService:
 
     def list_users(self, *, page_size: int, page_token: str,
                    status: UserStatus | None) -> tuple[list[User], str]:
-        if page_size < 0:
-            raise InvalidArgument("page_size must not be negative", field="page_size",
-                                  description="must be between 1 and 100")
         # AIP-158: zero means the default, above the maximum is coerced to it.
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        before = _decode_page_token(page_token, status) if page_token else None
+        size = api.page_size(page_size)
+        # A token from a listing with another filter would skip or repeat users.
+        query = api.query_key("users", status.value if status else "")
+        before = api.decode_page_token(page_token, query)
+        if before is not None and not isinstance(before, str):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
         with UnitOfWork(self.engine)() as session:
             found = UserRepository(session).list_users(before_id=before, status=status, limit=size + 1)
         page = found[:size]
-        next_token = _encode_page_token(page[-1].id, status) if len(found) > size else ""
+        next_token = api.encode_page_token(page[-1].id, query) if len(found) > size else ""
         return page, next_token
 
     def grant_role(self, actor: str, user_id: str, role: str) -> User:
@@ -511,24 +510,3 @@ class UserService:
 
         self._tx(work)
         return self._read(user_id)
-
-
-def _encode_page_token(before_id: str, status: UserStatus | None) -> str:
-    raw = json.dumps({"before": before_id, "status": status.value if status else ""}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_page_token(token: str, status: UserStatus | None) -> str:
-    bad = InvalidArgument("page_token is not valid for this request", field="page_token",
-                          description="must be the next_page_token of the same listing")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not isinstance(data, dict) or not isinstance(data.get("before"), str):
-        raise bad
-    # A token from a listing with another filter would skip or repeat users.
-    if data.get("status", "") != (status.value if status else ""):
-        raise bad
-    return str(data["before"])
-

@@ -9,6 +9,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
+from services.runtime import api
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
@@ -63,11 +64,7 @@ def profile_to_proto(values: Mapping[str, str | None]) -> user_pb2.Profile:
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
-    if not isinstance(value, datetime):
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    return api.to_timestamp(value) if isinstance(value, datetime) else None
 
 
 def user_to_proto(user: User) -> user_pb2.User:

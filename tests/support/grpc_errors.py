@@ -20,6 +20,7 @@ class Failure:
     message: str
     violations: list[tuple[str, str]] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
+    domain: str = ""
 
     @property
     def fields(self) -> list[str]:
@@ -28,17 +29,18 @@ class Failure:
 
 def describe(error: grpc.RpcError) -> Failure:
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    reason, violations, metadata = "", [], {}
+    reason, domain, violations, metadata = "", "", [], {}
     for detail in status.details if status is not None else []:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            reason, metadata = info.reason, dict(info.metadata)
+            reason, domain, metadata = info.reason, info.domain, dict(info.metadata)
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             violations = [(v.field, v.description) for v in bad.field_violations]
-    return Failure(error.code(), reason, error.details() or "", violations, metadata)  # type: ignore[attr-defined]
+    return Failure(error.code(), reason, error.details() or "", violations, metadata,  # type: ignore[attr-defined]
+                   domain)
 
 
 def failure(call: Callable[[], Any]) -> Failure:

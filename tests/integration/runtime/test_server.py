@@ -7,13 +7,12 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
 
 from services.runtime.keys import Keyring
 from tests.support import probe_service
+from tests.support.grpc_errors import failure
 from tests.support.harness import ServiceRunner, TokenFactory
 
 METHOD = f"/{probe_service.SERVICE}"
@@ -29,21 +28,6 @@ def call(channel: grpc.Channel, name: str, payload: bytes = b"", metadata=None) 
     return channel.unary_unary(f"{METHOD}/{name}")(payload, metadata=metadata, timeout=10)
 
 
-def details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo | None, list[tuple[str, str]]]:
-    status = rpc_status.from_call(error)
-    info, violations = None, []
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            violations = [(v.field, v.description) for v in bad.field_violations]
-    return info, violations
-
-
 @pytest.mark.parametrize(("kind", "code", "reason"), [
     ("not_found", grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
     ("invalid", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
@@ -55,26 +39,19 @@ def details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo | None, l
     ("unavailable", grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE"),
 ])
 def test_domain_errors_map_to_status_and_error_info(channel, tokens: TokenFactory, kind, code, reason):
-    with pytest.raises(grpc.RpcError) as caught:
-        call(channel, "Fail", kind.encode(), tokens.metadata("usr_1"))
-    assert caught.value.code() == code
-    info, _ = details(caught.value)
-    assert info is not None and info.reason == reason and info.domain == "nexafi.dev"
+    failed = failure(lambda: call(channel, "Fail", kind.encode(), tokens.metadata("usr_1")))
+    assert (failed.code, failed.reason, failed.domain) == (code, reason, "nexafi.dev")
 
 
 def test_invalid_argument_carries_field_violations(channel, tokens: TokenFactory):
-    with pytest.raises(grpc.RpcError) as caught:
-        call(channel, "Fail", b"invalid", tokens.metadata("usr_1"))
-    _, violations = details(caught.value)
-    assert violations == [("amount.amount_minor", "must be a positive integer")]
-    assert caught.value.details() == "amount must be positive"
+    failed = failure(lambda: call(channel, "Fail", b"invalid", tokens.metadata("usr_1")))
+    assert failed.violations == [("amount.amount_minor", "must be a positive integer")]
+    assert failed.message == "amount must be positive"
 
 
 def test_error_metadata_reaches_the_client(channel, tokens: TokenFactory):
-    with pytest.raises(grpc.RpcError) as caught:
-        call(channel, "Fail", b"funds", tokens.metadata("usr_1"))
-    info, _ = details(caught.value)
-    assert info is not None and dict(info.metadata) == {"account_id": "acc_1"}
+    failed = failure(lambda: call(channel, "Fail", b"funds", tokens.metadata("usr_1")))
+    assert failed.metadata == {"account_id": "acc_1"}
 
 
 def test_unexpected_exception_is_internal_without_leaking(channel, tokens: TokenFactory):
@@ -98,12 +75,9 @@ def test_valid_token_gives_the_principal(channel, tokens: TokenFactory):
 
 
 def _unauthenticated_reason(channel, metadata) -> str:
-    with pytest.raises(grpc.RpcError) as caught:
-        call(channel, "WhoAmI", metadata=metadata)
-    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    info, _ = details(caught.value)
-    assert info is not None
-    return info.reason
+    failed = failure(lambda: call(channel, "WhoAmI", metadata=metadata))
+    assert failed.code == grpc.StatusCode.UNAUTHENTICATED
+    return failed.reason
 
 
 def test_missing_token_is_unauthenticated(channel):

@@ -8,7 +8,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from nexafi.user.v1 import user_pb2
 from sqlalchemy.engine import Engine
 
-from tests.integration.user.user_support import TIMEOUT, Actor, UserApi, failure, unique
+from tests.integration.user.user_support import TIMEOUT, Actor, UserApi, unique
+from tests.support.grpc_errors import failure
 
 OK = grpc.StatusCode
 

@@ -15,14 +15,8 @@ from services.runtime.auth import JwtVerifier
 from services.runtime.config import AuthSettings
 from services.runtime.keys import Keyring
 from services.user.tokens import token_digest
-from tests.integration.user.user_support import (
-    SERVICE_SECRET,
-    TIMEOUT,
-    UserApi,
-    failure,
-    strong_password,
-    unique,
-)
+from tests.integration.user.user_support import SERVICE_SECRET, TIMEOUT, UserApi, strong_password, unique
+from tests.support.grpc_errors import failure
 
 OK = grpc.StatusCode
 

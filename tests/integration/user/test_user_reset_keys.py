@@ -20,15 +20,8 @@ from services.runtime.keys import Keyring
 from services.runtime.server import RunningServer, start_server
 from services.user.spec import SPEC
 from services.user.tokens import token_digest
-from tests.integration.user.user_support import (
-    TIMEOUT,
-    UserApi,
-    cli_env,
-    failure,
-    run_cli,
-    strong_password,
-    unique,
-)
+from tests.integration.user.user_support import TIMEOUT, UserApi, cli_env, run_cli, strong_password, unique
+from tests.support.grpc_errors import failure
 from tests.support.harness import auth_settings_for, service_settings
 
 OK = grpc.StatusCode

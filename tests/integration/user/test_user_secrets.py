@@ -17,9 +17,9 @@ from tests.integration.user.user_support import (
     TIMEOUT,
     Actor,
     UserApi,
-    failure,
     strong_password,
 )
+from tests.support.grpc_errors import failure
 
 
 def dump_database(engine: Engine) -> str:

@@ -11,15 +11,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
-import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
 from services.runtime.embedded_pg import EmbeddedPostgres
@@ -70,33 +65,6 @@ def remember(*secrets: str) -> None:
     SECRETS.update(secrets)
 
 
-@dataclass(frozen=True)
-class Failure:
-    code: grpc.StatusCode
-    reason: str
-    message: str
-    fields: list[str]
-    metadata: dict[str, str]
-
-
-def failure(call: Callable[[], Any]) -> Failure:
-    """Run ``call`` expecting an RPC error; its code, ErrorInfo reason and BadRequest fields."""
-    with pytest.raises(grpc.RpcError) as caught:
-        call()
-    error = caught.value
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    reason, fields, metadata = "", [], {}
-    if status is not None:
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-                fields = [v.field for v in bad.field_violations]
-    return Failure(error.code(), reason, error.details() or "", fields, metadata)  # type: ignore[attr-defined]
 
 
 def unique(prefix: str = "u") -> str:

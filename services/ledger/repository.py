@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.ledger.domain.chain import entry_hash
 from services.ledger.domain.model import (
     Account,
     AccountType,
@@ -145,68 +144,79 @@ def database_now(session: Session) -> datetime:
 
 # -- entries ---------------------------------------------------------------------------------------
 
-def append_entries(session: Session, entries: Sequence[tuple[str, NewEntry]]) -> list[Entry]:
-    """Give ``entries`` their sequence numbers, time and hashes, and insert them.
+def entry_item(entry_id: str, new: NewEntry, request_hash: str = "") -> dict[str, Any]:
+    """The JSON form of an entry that ``ledger_insert_entry`` and ``ledger_post_entries`` take."""
+    amount, currency = headline_amount(new.postings)
+    return {"id": entry_id, "u": new.user_id, "ty": int(new.type), "de": new.description,
+            "re": new.related_entity_id, "am": amount, "cu": currency, "md": new.metadata,
+            "rid": new.request_id, "rh": request_hash, "rv": new.reverses_id or "",
+            "pt": new.pending_transfer_id or "",
+            "p": [[p.account_id, int(p.direction), p.amount_minor, p.currency] for p in new.postings]}
 
-    This locks the single ledger_head row, which every writer takes last, right
-    before commit: sequences are then gap-free and in commit order (a reader
-    that sees sequence n also sees every sequence below it), and each hash
-    chains onto the entry committed just before. The price is that commits of
-    entries are serialized; the benchmark measures it.
+
+def recorded_entry(entry_id: str, new: NewEntry, insert_id: int, create_time: datetime) -> Entry:
+    """The entry as just inserted: not sealed yet (sequence 0, no hashes)."""
+    amount, currency = headline_amount(new.postings)
+    return Entry(id=entry_id, sequence=0, user_id=new.user_id, type=new.type, description=new.description,
+                 related_entity_id=new.related_entity_id, amount_minor=amount, currency=currency,
+                 metadata=dict(new.metadata), request_id=new.request_id, reverses_id=new.reverses_id,
+                 pending_transfer_id=new.pending_transfer_id, create_time=_utc(create_time),
+                 previous_hash="", hash="", postings=new.postings, insert_id=insert_id)
+
+
+def append_entries(session: Session, entries: Sequence[tuple[str, NewEntry]]) -> list[Entry]:
+    """Insert ``entries`` with their postings; they are sealed (sequence, hashes) after commit.
+
+    No global lock: the sealer orders and chains committed entries later (see
+    services/ledger/sealer.py).
     """
-    head = session.execute(sa.text(
-        "UPDATE ledger_head SET last_sequence = last_sequence + :n, "
-        "last_time = GREATEST(clock_timestamp(), last_time) WHERE id = 1 "
-        "RETURNING last_sequence, last_hash, last_time"), {"n": len(entries)}).one()
-    sequence = head.last_sequence - len(entries)
-    previous = head.last_hash
-    moment = _utc(head.last_time)
     recorded: list[Entry] = []
     for entry_id, new in entries:
-        sequence += 1
-        amount, currency = headline_amount(new.postings)
-        draft = Entry(id=entry_id, sequence=sequence, user_id=new.user_id, type=new.type,
-                      description=new.description, related_entity_id=new.related_entity_id,
-                      amount_minor=amount, currency=currency, metadata=dict(new.metadata),
-                      request_id=new.request_id, reverses_id=new.reverses_id,
-                      pending_transfer_id=new.pending_transfer_id, create_time=moment,
-                      previous_hash=previous, hash="", postings=new.postings)
-        digest = entry_hash(previous, draft)
-        recorded.append(Entry(**{**draft.__dict__, "hash": digest}))
-        previous = digest
-    params: dict[str, Any] = {"head_hash": previous, "t": moment}
-    entry_values, posting_values = [], []
-    for i, entry in enumerate(recorded):
-        entry_values.append(
-            f"(:e{i}, :s{i}, :u{i}, :ty{i}, :de{i}, :re{i}, :am{i}, :cu{i}, CAST(:md{i} AS jsonb), :rq{i}, "
-            f":rv{i}, :pt{i}, :t, :ph{i}, :h{i})")
-        params.update({f"e{i}": entry.id, f"s{i}": entry.sequence, f"u{i}": entry.user_id,
-                       f"ty{i}": int(entry.type), f"de{i}": entry.description,
-                       f"re{i}": entry.related_entity_id, f"am{i}": entry.amount_minor,
-                       f"cu{i}": entry.currency, f"md{i}": json.dumps(entry.metadata),
-                       f"rq{i}": entry.request_id, f"rv{i}": entry.reverses_id,
-                       f"pt{i}": entry.pending_transfer_id, f"ph{i}": entry.previous_hash,
-                       f"h{i}": entry.hash})
-        for j, posting in enumerate(entry.postings):
-            key = f"{i}_{j}"
-            posting_values.append(f"(:e{i}, {j}, :pa{key}, {int(posting.direction)}, :pm{key}, "
-                                  f":pc{key}, :s{i}, :t)")
-            params.update({f"pa{key}": posting.account_id, f"pm{key}": posting.amount_minor,
-                           f"pc{key}": posting.currency})
-    # One round trip while the head is locked: the head's new hash, the entries, the postings.
-    session.execute(sa.text(
-        "UPDATE ledger_head SET last_hash = :head_hash WHERE id = 1; "
-        "INSERT INTO entries (id, sequence, user_id, type, description, related_entity_id, amount_minor, "
-        "currency, metadata, request_id, reverses_id, pending_transfer_id, create_time, previous_hash, hash) "
-        f"VALUES {', '.join(entry_values)}; "
-        "INSERT INTO postings (entry_id, idx, account_id, direction, amount_minor, currency, sequence, "
-        f"create_time) VALUES {', '.join(posting_values)}"), params)
+        row = session.execute(sa.text(
+            "SELECT o_insert_id, o_create_time FROM ledger_insert_entry(CAST(:item AS jsonb))"),
+            {"item": json.dumps(entry_item(entry_id, new))}).one()
+        recorded.append(recorded_entry(entry_id, new, row.o_insert_id, row.o_create_time))
     return recorded
 
 
-_ENTRY_COLUMNS = ("e.id, e.sequence, e.user_id, e.type, e.description, e.related_entity_id, "
-                  "e.amount_minor, e.currency, e.metadata, e.request_id, e.reverses_id, "
-                  "e.pending_transfer_id, e.create_time, e.previous_hash, e.hash")
+@dataclass(frozen=True)
+class PostOutcome:
+    """What ``ledger_post_entries`` did with one item."""
+
+    outcome: str  # 'ok', 'replay' or 'check' (refused without writing; the service finds out why)
+    operation: str | None
+    request_hash: str | None
+    result_id: str | None
+    insert_id: int | None
+    create_time: datetime | None
+
+
+_POST_SQL = ("SELECT o_outcome, o_operation, o_request_hash, o_result_id, o_insert_id, o_create_time "
+             "FROM ledger_post_entries(%(scope)s, %(op)s, %(items)s::jsonb) ORDER BY o_item")
+
+
+def post_entries(connection: sa.Connection | Any, scope: str, operation: str,
+                 items: Sequence[Mapping[str, Any]]) -> list[PostOutcome]:
+    """Lock keys and balances for ``items`` and record each one that passes (one round trip).
+
+    ``connection`` is a SQLAlchemy connection or a psycopg2 one (the ledger's direct connections).
+    """
+    params = {"scope": scope, "op": operation, "items": json.dumps(items)}
+    if isinstance(connection, sa.Connection):
+        rows = connection.exec_driver_sql(_POST_SQL, params).all()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_POST_SQL, params)
+            rows = cursor.fetchall()
+    return [PostOutcome(*row) for row in rows]
+
+
+_ENTRY_COLUMNS = ("e.id, e.insert_id, COALESCE(s.sequence, 0) AS sequence, e.user_id, e.type, e.description, "
+                  "e.related_entity_id, e.amount_minor, e.currency, e.metadata, e.request_id, e.reverses_id, "
+                  "e.pending_transfer_id, e.create_time, COALESCE(s.previous_hash, '') AS previous_hash, "
+                  "COALESCE(s.hash, '') AS hash")
+# Entries with their seal, if they have one yet.
+_SEALED_ENTRIES = "entries e LEFT JOIN entry_seals s ON s.entry_id = e.id"
 _REVERSED_BY = "(SELECT r.id FROM entries r WHERE r.reverses_id = e.id) AS reversed_by_id"
 
 
@@ -232,13 +242,14 @@ def _entries(session: Session, rows: Sequence[Any], with_reversed_by: bool = Tru
                   pending_transfer_id=r.pending_transfer_id,
                   create_time=_utc(r.create_time), previous_hash=r.previous_hash, hash=r.hash,
                   postings=tuple(postings[r.id]),
-                  reversed_by_id=r.reversed_by_id if with_reversed_by else None)
+                  reversed_by_id=r.reversed_by_id if with_reversed_by else None, insert_id=r.insert_id)
             for r in rows]
 
 
 def get_entry(session: Session, entry_id: str) -> Entry:
     rows = session.execute(sa.text(
-        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM entries e WHERE e.id = :id"), {"id": entry_id}).all()
+        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM {_SEALED_ENTRIES} WHERE e.id = :id"),
+        {"id": entry_id}).all()
     if not rows:
         raise NotFound(f"transaction {entry_id} not found", "TRANSACTION_NOT_FOUND",
                        {"transaction_id": entry_id})
@@ -260,7 +271,7 @@ class EntryFilter:
     start_time: datetime | None = None
     end_time: datetime | None = None
     types: tuple[int, ...] = ()
-    before_sequence: int | None = None
+    before_insert_id: int | None = None
 
 
 def list_entries(session: Session, where: EntryFilter, limit: int) -> list[Entry]:
@@ -269,11 +280,11 @@ def list_entries(session: Session, where: EntryFilter, limit: int) -> list[Entry
     if where.user_id is not None:
         # A user's history: entries about them and entries touching an account they own
         # (the receiving side of a transfer is recorded with the sender's user_id).
-        clauses.append("(e.user_id = :user OR e.sequence IN (SELECT p.sequence FROM postings p "
+        clauses.append("(e.user_id = :user OR e.insert_id IN (SELECT p.insert_id FROM postings p "
                        "JOIN accounts a ON a.id = p.account_id WHERE a.owner_id = :user))")
         params["user"] = where.user_id
     if where.account_id is not None:
-        clauses.append("e.sequence IN (SELECT p.sequence FROM postings p WHERE p.account_id = :account)")
+        clauses.append("e.insert_id IN (SELECT p.insert_id FROM postings p WHERE p.account_id = :account)")
         params["account"] = where.account_id
     if where.start_time is not None:
         clauses.append("e.create_time >= :start")
@@ -284,30 +295,32 @@ def list_entries(session: Session, where: EntryFilter, limit: int) -> list[Entry
     if where.types:
         clauses.append("e.type = ANY(:types)")
         params["types"] = list(where.types)
-    if where.before_sequence is not None:
-        clauses.append("e.sequence < :before")
-        params["before"] = where.before_sequence
+    if where.before_insert_id is not None:
+        clauses.append("e.insert_id < :before")
+        params["before"] = where.before_insert_id
     condition = " AND ".join(clauses) or "TRUE"
     rows = session.execute(sa.text(
-        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM entries e WHERE {condition} "
-        "ORDER BY e.sequence DESC LIMIT :limit"), params).all()
+        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM {_SEALED_ENTRIES} WHERE {condition} "
+        "ORDER BY e.insert_id DESC LIMIT :limit"), params).all()
     return _entries(session, rows)
 
 
 def entries_after(session: Session, after_sequence: int, limit: int) -> list[Entry]:
-    """Entries with a sequence above ``after_sequence``, in sequence order (the change feed)."""
+    """Sealed entries with a sequence above ``after_sequence``, in sequence order (the change feed)."""
     rows = session.execute(sa.text(
-        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM entries e WHERE e.sequence > :after "
-        "ORDER BY e.sequence LIMIT :limit"), {"after": after_sequence, "limit": limit}).all()
+        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM entry_seals s JOIN entries e ON e.id = s.entry_id "
+        "WHERE s.sequence > :after ORDER BY s.sequence LIMIT :limit"),
+        {"after": after_sequence, "limit": limit}).all()
     return _entries(session, rows)
 
 
 def iter_chain(session: Session, batch: int = 2000) -> Iterator[list[Entry]]:
-    """Every entry in sequence order, in batches, as stored (for chain verification)."""
+    """Every sealed entry in sequence order, in batches, as stored (for chain verification)."""
     after = 0
     while True:
         rows = session.execute(sa.text(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.sequence > :after ORDER BY e.sequence LIMIT :n"),
+            f"SELECT {_ENTRY_COLUMNS} FROM entry_seals s JOIN entries e ON e.id = s.entry_id "
+            "WHERE s.sequence > :after ORDER BY s.sequence LIMIT :n"),
             {"after": after, "n": batch}).all()
         if not rows:
             return
@@ -319,12 +332,12 @@ def account_movements(session: Session, account_id: str, normal: Direction, star
                       end: datetime | None, limit: int) -> list[tuple[Entry, int]]:
     """Entries touching the account in [start, end), oldest first, with the net normal-side change."""
     rows = session.execute(sa.text(
-        f"SELECT {_ENTRY_COLUMNS}, NULL AS reversed_by_id, m.change FROM entries e JOIN ("
-        "  SELECT p.sequence, SUM(CASE WHEN p.direction = :normal THEN p.amount_minor "
+        f"SELECT {_ENTRY_COLUMNS}, NULL AS reversed_by_id, m.change FROM {_SEALED_ENTRIES} JOIN ("
+        "  SELECT p.insert_id, SUM(CASE WHEN p.direction = :normal THEN p.amount_minor "
         "         ELSE -p.amount_minor END) AS change FROM postings p WHERE p.account_id = :id "
         "  AND (CAST(:start AS timestamptz) IS NULL OR p.create_time >= :start) "
-        "  AND (CAST(:end AS timestamptz) IS NULL OR p.create_time < :end) GROUP BY p.sequence"
-        ") m ON m.sequence = e.sequence ORDER BY e.sequence LIMIT :limit"),
+        "  AND (CAST(:end AS timestamptz) IS NULL OR p.create_time < :end) GROUP BY p.insert_id"
+        ") m ON m.insert_id = e.insert_id ORDER BY e.insert_id LIMIT :limit"),
         {"normal": int(normal), "id": account_id, "start": start, "end": end, "limit": limit}).all()
     entries = _entries(session, rows, with_reversed_by=False)
     return [(entry, int(row.change)) for entry, row in zip(entries, rows, strict=True)]
@@ -354,11 +367,14 @@ def claim_key(session: Session, scope: str, request_id: str, operation: str, req
               result_id: str) -> IdempotencyRecord | None:
     """Claim ``request_id`` for this request; None if claimed, else the earlier claim.
 
-    ON CONFLICT waits for a concurrent claimer of the same key to finish: if it
-    committed we see its record (one wins, the other replays it); if it rolled
-    back, we claim the key ourselves.
+    The advisory lock makes a concurrent claimer of the same key wait for us to
+    finish: if we commit it sees our record (one wins, the other replays it); if
+    we roll back, it claims the key itself.
     """
+    # The key's advisory lock first (see the lock order in service.py): a batch holding
+    # several keys takes them in this order too, before any balance row.
     claimed = session.execute(sa.text(
+        "SELECT pg_advisory_xact_lock(hashtextextended(:scope || '/' || :rid, 0)); "
         "INSERT INTO idempotency_keys (scope, request_id, operation, request_hash, result_id) "
         "VALUES (:scope, :rid, :op, :hash, :result) ON CONFLICT DO NOTHING RETURNING 1"),
         {"scope": scope, "rid": request_id, "op": operation, "hash": request_hash,

@@ -1,12 +1,25 @@
 """The ledger's use cases: each one a transaction script over the repository and the domain rules.
 
-Every write runs in one database transaction (``run_in_transaction``) in this
-lock order, the same for every writer, so writers queue instead of deadlocking:
+Every write runs in one database transaction in this lock order, the same for
+every writer, so writers queue instead of deadlocking:
 
-1. the idempotency key (claimed first, so a concurrent duplicate waits for us and replays our result),
+1. the idempotency keys: a transaction-scoped advisory lock per key (in hash order
+   when a batch holds several), then the claim, so a concurrent duplicate waits
+   for us and replays our result,
 2. the pending transfer row, when there is one,
-3. the balance rows, in account-id order,
-4. the ledger head, last, right before commit (sequence and hash assignment).
+3. the balance rows, in account-id order.
+
+No writer takes a global lock: entries get their gap-free ``sequence`` and hash
+chain after commit, from the sealer (services/ledger/sealer.py), which alone locks
+the ledger head. A write waits for its entries' seal (``LEDGER_SEAL_WAIT_MS``,
+2000 by default) so that it returns them sealed; if the wait times out the entry
+is returned with sequence 0 and empty hashes, and is sealed moments later.
+
+Plain journal entries (CreateTransaction and the batch) take a fast path: one
+call of the SQL function ``ledger_post_entries`` that locks, checks, records and
+(for a single entry, in autocommit) commits in one round trip. When it declines
+an item (unknown account, currency mismatch, insufficient funds) the general
+path below runs for that item and reports the exact error.
 """
 
 from __future__ import annotations
@@ -18,11 +31,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import grpc
+import psycopg2
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ledger import repository as repo
+from services.ledger.direct import DirectConnections
 from services.ledger.domain import pending as pending_rules
 from services.ledger.domain.chain import ChainReport, ChainVerifier
 from services.ledger.domain.idempotency import fingerprint
@@ -50,8 +66,16 @@ from services.ledger.domain.rules import (
     post_all,
     validate_postings,
 )
-from services.runtime.db import UnitOfWork, run_in_transaction
-from services.runtime.errors import AlreadyExists, FailedPrecondition, InsufficientFunds, InvalidArgument
+from services.ledger.sealer import Sealer
+from services.runtime.config import env_int
+from services.runtime.db import RETRYABLE_SQLSTATES, UnitOfWork, run_in_transaction
+from services.runtime.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InsufficientFunds,
+    InvalidArgument,
+)
 from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.ledger")
@@ -63,7 +87,7 @@ MAX_STATEMENT_LINES = 10_000
 
 
 class FeedNotifier:
-    """Wakes change-feed streams when this process commits an entry, and ends them on shutdown.
+    """Wakes change-feed streams when this process seals entries, and ends them on shutdown.
 
     Streams also poll, so entries committed by another replica are seen within
     the poll interval; the local wake-up only makes the common case immediate.
@@ -131,9 +155,16 @@ class Statement:
 class Ledger:
     """The service layer: what the gRPC adapter calls."""
 
-    def __init__(self, engine: Engine, notifier: FeedNotifier | None = None) -> None:
+    def __init__(self, engine: Engine, notifier: FeedNotifier | None = None,
+                 seal_wait_seconds: float | None = None) -> None:
         self.engine = engine
         self.notifier = notifier or FeedNotifier()
+        self.direct = DirectConnections(engine,
+                                        env_int("LEDGER_DIRECT_CONNECTIONS", 16, minimum=1, maximum=256))
+        self.sealer = Sealer(engine, self.direct, on_sealed=self.notifier.notify)
+        if seal_wait_seconds is None:
+            seal_wait_seconds = env_int("LEDGER_SEAL_WAIT_MS", 2000, minimum=0, maximum=60_000) / 1000
+        self.seal_wait_seconds = seal_wait_seconds
         self._read = UnitOfWork(engine)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -143,6 +174,16 @@ class Ledger:
     def _reading(self, work: Callable[[Session], T]) -> T:
         with self._read() as session:
             return work(session)
+
+    def _sealed(self, entries: list[Entry]) -> list[Entry]:
+        """Committed ``entries`` with their sequence and hashes, once sealed (by this thread, usually).
+
+        Without waiting (``LEDGER_SEAL_WAIT_MS=0``), the background sealer is woken to seal them.
+        """
+        if self.seal_wait_seconds <= 0:
+            self.sealer.wake()
+            return entries
+        return self.sealer.wait(entries, self.seal_wait_seconds)
 
     @staticmethod
     def _claim(session: Session, scope: str, request_id: str, operation: str, body_hash: str,
@@ -231,6 +272,15 @@ class Ledger:
         validate_postings(new.postings)
         entry_id = new_id("txn")
         body_hash = fingerprint("CreateTransaction", _entry_body(new))
+        outcomes = self._post_fast(scope, [repo.entry_item(entry_id, new, body_hash)])
+        if outcomes is not None:
+            done = self._fast_result(outcomes[0], entry_id, new, body_hash)
+            if done is not None:
+                return self._sealed([done])[0] if done.sequence == 0 else done
+        return self._create_general(scope, entry_id, new, body_hash)
+
+    def _create_general(self, scope: str, entry_id: str, new: NewEntry, body_hash: str) -> Entry:
+        """The general path: exact errors (and the expiry retry) for what the fast path declined."""
         account_ids = sorted({p.account_id for p in new.postings})
 
         def work(session: Session) -> Entry:
@@ -240,8 +290,140 @@ class Ledger:
             return self._post(session, entry_id, new, account_ids)
 
         entry = self._with_expiry_retry(account_ids, lambda: self._write(work))
-        self.notifier.notify()
-        return entry
+        return self._sealed([entry])[0] if entry.sequence == 0 else entry
+
+    def _post_fast(self, scope: str, items: list[dict[str, object]]) -> list[repo.PostOutcome] | None:
+        """Run ``ledger_post_entries`` as its own transaction (one round trip on a direct connection).
+
+        None if it failed in a way the general path should look into (the caller falls back).
+        """
+        try:
+            with self.direct.connection() as connection:
+                return repo.post_entries(connection, scope, "CreateTransaction", items)
+        except (DBAPIError, psycopg2.Error) as exc:
+            orig = exc.orig if isinstance(exc, DBAPIError) else exc
+            # A constraint the fast path's checks did not foresee (the CHECK on balances is the
+            # last line of defence), or a conflict: the general path decides, exactly.
+            if isinstance(orig, psycopg2.IntegrityError) \
+                    or getattr(orig, "pgcode", None) in RETRYABLE_SQLSTATES:
+                log.info("fast path declined: %s", orig)
+                return None
+            # A broken connection: whether the statement committed is unknown, but every item
+            # carries an idempotency key, so the general path replays it if it did.
+            if isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError) \
+                    and all(item["rid"] for item in items):
+                log.warning("fast path lost its connection (%s); taking the general path", orig)
+                return None
+            raise
+
+    def _fast_result(self, outcome: repo.PostOutcome, entry_id: str, new: NewEntry,
+                     body_hash: str) -> Entry | None:
+        """The entry the fast path recorded or replayed; None when it declined the item."""
+        if outcome.outcome == "ok":
+            assert outcome.insert_id is not None and outcome.create_time is not None
+            return repo.recorded_entry(entry_id, new, outcome.insert_id, outcome.create_time)
+        if outcome.outcome == "replay":
+            if outcome.operation != "CreateTransaction" or outcome.request_hash != body_hash:
+                raise AlreadyExists(f"request_id {new.request_id!r} was already used with another request",
+                                    "IDEMPOTENCY_KEY_REUSED", {"request_id": new.request_id})
+            assert outcome.result_id is not None
+            return self.get_transaction(outcome.result_id)
+        return None
+
+    def create_transactions(self, scope: str,
+                            news: list[NewEntry | DomainError]) -> list[Entry | DomainError]:
+        """Record many entries, each on its own (per item, not all-or-nothing).
+
+        Items run in order in one database transaction: one call locks every key and
+        balance row involved (in the global lock order) and records each item that
+        passes; an item it declines is retried by the general path under a savepoint,
+        which rolls back that item alone and reports its exact error. An item refused
+        for insufficient funds is retried once on its own after lapsed reservations
+        on its accounts are released, as a single transfer would be. If the batch's
+        transaction itself fails, every item is run on its own instead.
+        """
+        results: list[Entry | DomainError | _Replay | None] = [None] * len(news)
+        prepared: list[tuple[int, str, NewEntry, str]] = []
+        for index, new in enumerate(news):
+            if isinstance(new, DomainError):
+                results[index] = new
+                continue
+            try:
+                validate_postings(new.postings)
+            except DomainError as exc:
+                results[index] = exc
+                continue
+            prepared.append((index, new_id("txn"), new, fingerprint("CreateTransaction", _entry_body(new))))
+        if prepared:
+            try:
+                self._batch(scope, prepared, results)
+            except Exception:
+                # Nothing of it committed (or, if the commit's outcome is unknown, every item
+                # carries its idempotency key and replays): run each item on its own instead.
+                log.exception("batch transaction failed; running its items one by one")
+                for index, _, new, _ in prepared:
+                    results[index] = self._one(scope, new)
+        for index, result in enumerate(results):
+            if isinstance(result, _Replay):
+                results[index] = self._one(scope, result.new)  # the original is committed: replay it
+        retry = [i for i, r in enumerate(results) if isinstance(r, InsufficientFunds)]
+        if retry:
+            accounts = sorted({p.account_id for i in retry for p in _as_new(news[i]).postings})
+            if self.expire_due(account_ids=accounts):
+                for index in retry:
+                    results[index] = self._one(scope, _as_new(news[index]))
+        fresh = [(i, r) for i, r in enumerate(results) if isinstance(r, Entry) and r.sequence == 0]
+        for (index, _), entry in zip(fresh, self._sealed([r for _, r in fresh]), strict=True):
+            results[index] = entry
+        final = [r for r in results if isinstance(r, Entry | DomainError)]
+        assert len(final) == len(results)
+        return final
+
+    def _one(self, scope: str, new: NewEntry) -> Entry | DomainError:
+        try:
+            return self.create_transaction(scope, new)
+        except DomainError as exc:
+            return exc
+        except Exception:
+            # One broken item must not lose the results of the others, already committed.
+            log.exception("batch item %s failed unexpectedly", new.request_id)
+            return _ItemFailed("internal error")
+
+    def _batch(self, scope: str, prepared: list[tuple[int, str, NewEntry, str]],
+               results: list[Entry | DomainError | _Replay | None]) -> None:
+        items = [repo.entry_item(entry_id, new, body_hash) for _, entry_id, new, body_hash in prepared]
+        with self.engine.begin() as connection:
+            outcomes = repo.post_entries(connection, scope, "CreateTransaction", items)
+            for (index, entry_id, new, body_hash), outcome in zip(prepared, outcomes, strict=True):
+                if outcome.outcome == "ok":
+                    assert outcome.insert_id is not None and outcome.create_time is not None
+                    results[index] = repo.recorded_entry(entry_id, new, outcome.insert_id,
+                                                         outcome.create_time)
+                elif outcome.outcome == "replay":
+                    if outcome.operation != "CreateTransaction" or outcome.request_hash != body_hash:
+                        results[index] = AlreadyExists(
+                            f"request_id {new.request_id!r} was already used with another request",
+                            "IDEMPOTENCY_KEY_REUSED", {"request_id": new.request_id})
+                    else:
+                        results[index] = _Replay(new)
+                else:
+                    results[index] = self._declined_item(connection, scope, entry_id, new, body_hash)
+
+    def _declined_item(self, connection: object, scope: str, entry_id: str, new: NewEntry,
+                       body_hash: str) -> Entry | DomainError:
+        """The general path for one declined batch item, under a savepoint of the batch's transaction."""
+        account_ids = sorted({p.account_id for p in new.postings})
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")  # type: ignore[arg-type]
+        try:
+            earlier = self._claim(session, scope, new.request_id, "CreateTransaction", body_hash, entry_id)
+            entry = repo.get_entry(session, earlier) if earlier is not None else \
+                self._post(session, entry_id, new, account_ids)
+            session.commit()  # releases the savepoint
+            return entry
+        except DomainError as exc:
+            return exc
+        finally:
+            session.close()  # rolls back to the savepoint unless released
 
     @staticmethod
     def _post(session: Session, entry_id: str, new: NewEntry, account_ids: list[str]) -> Entry:
@@ -295,8 +477,7 @@ class Ledger:
             if "entries_reverses_id_key" in str(exc.orig):
                 _refuse_if_reversed("another reversal", entry_id)
             raise
-        self.notifier.notify()
-        return entry
+        return self._sealed([entry])[0] if entry.sequence == 0 else entry
 
     # -- two-phase transfers --------------------------------------------------------------------
     def create_pending(self, scope: str, request: NewPendingTransfer) -> PendingTransfer:
@@ -380,9 +561,8 @@ class Ledger:
             repo.update_pending(session, posted)
             return posted, entry
 
-        result = self._expiring(transfer_id, lambda: self._write(work))
-        self.notifier.notify()
-        return result
+        transfer, entry = self._expiring(transfer_id, lambda: self._write(work))
+        return transfer, self._sealed([entry])[0] if entry.sequence == 0 else entry
 
     def void_pending(self, transfer_id: str) -> PendingTransfer:
         def work(session: Session) -> PendingTransfer:
@@ -497,6 +677,25 @@ class Ledger:
             if not follow:
                 return
             self.notifier.wait(seen, poll_seconds)
+
+
+class _ItemFailed(DomainError):
+    """A batch item that failed unexpectedly (reported as INTERNAL for that item alone)."""
+
+    code = grpc.StatusCode.INTERNAL
+    default_reason = "INTERNAL"
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A batch item whose request_id recorded this very entry before: replayed after the batch commits."""
+
+    new: NewEntry
+
+
+def _as_new(item: NewEntry | DomainError) -> NewEntry:
+    assert isinstance(item, NewEntry)
+    return item
 
 
 def _refuse_if_reversed(reversal_id: str | None, entry_id: str) -> None:

@@ -65,7 +65,6 @@ MAX_DESCRIPTION = 500
 MAX_METADATA_ENTRIES = 32
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
-_INTERNAL_CODE = grpc.StatusCode.INTERNAL.value[0]
 
 
 # -- validation ------------------------------------------------------------------------------------
@@ -355,20 +354,19 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         if not request.transfers or len(request.transfers) > MAX_BATCH:
             raise InvalidArgument(f"a batch holds 1 to {MAX_BATCH} transfers", field="transfers",
                                   description=f"must hold 1 to {MAX_BATCH} transfers")
-        results = []
+        items: list[NewEntry | DomainError] = []
         for transfer in request.transfers:
             try:
-                entry = self.ledger.create_transaction(principal.subject, self._transfer_entry(transfer))
+                items.append(self._transfer_entry(transfer))
             except DomainError as exc:
-                results.append(ledger_pb2.TransferResult(code=exc.code.value[0], reason=exc.reason,
-                                                         message=exc.message))
-            except Exception:
-                # One broken item must not lose the results of the others, already committed.
-                log.exception("batch item %s failed unexpectedly", transfer.request_id)
-                results.append(ledger_pb2.TransferResult(code=_INTERNAL_CODE, reason="INTERNAL",
-                                                         message="internal error"))
+                items.append(exc)
+        results = []
+        for outcome in self.ledger.create_transactions(principal.subject, items):
+            if isinstance(outcome, DomainError):
+                results.append(ledger_pb2.TransferResult(code=outcome.code.value[0], reason=outcome.reason,
+                                                         message=outcome.message))
             else:
-                results.append(ledger_pb2.TransferResult(transaction=transaction_pb(entry)))
+                results.append(ledger_pb2.TransferResult(transaction=transaction_pb(outcome)))
         return ledger_pb2.CreateTransactionsResponse(results=results)
 
     @staticmethod
@@ -437,9 +435,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             raise InvalidArgument("malformed page_token", field="page_token",
                                   description="must be a next_page_token returned by this method")
         where = repo.EntryFilter(user_id=where.user_id, account_id=where.account_id, start_time=start,
-                                 end_time=end, types=types, before_sequence=before)
+                                 end_time=end, types=types, before_insert_id=before)
         entries = self.ledger.list_transactions(where, size + 1)
-        token = _encode_token(entries[size - 1].sequence, query) if len(entries) > size else ""
+        token = _encode_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
         return [transaction_pb(e) for e in entries[:size]], token
 
     def ReverseTransaction(self, request: ledger_pb2.ReverseTransactionRequest,

@@ -53,9 +53,12 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(ledger), server)
     sweeper = ExpirySweeper(ledger, float(env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600)))
     sweeper.start()
+    ledger.sealer.start()
     # End change-feed streams first, so the server's grace period is not spent waiting on them.
     context.on_shutdown.append(notifier.close)
     context.on_shutdown.append(sweeper.stop)
+    context.on_shutdown.append(ledger.sealer.stop)
+    context.on_shutdown.append(ledger.direct.close)
     return [SERVICE_NAME]
 
 

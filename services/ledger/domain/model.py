@@ -109,6 +109,10 @@ class Entry:
     hash: str
     postings: tuple[PostingLine, ...]
     reversed_by_id: str | None = None
+    # The order of insertion (history pages by it); ``sequence`` is the order of the
+    # hash chain and the change feed, assigned when the entry is sealed after commit
+    # (0, with empty hashes, until then).
+    insert_id: int = 0
 
 
 @dataclass(frozen=True)

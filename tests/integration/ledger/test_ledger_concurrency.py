@@ -88,3 +88,67 @@ def test_random_concurrent_transfers_keep_the_books(ledger: LedgerClient, ledger
     sums = posting_sums(ledger_db, wallets)
     assert [sums[w] for w in wallets] == [b.posted.amount_minor for b in balances]
     assert_ledger_invariants(ledger_db)
+
+
+def test_concurrent_batches_and_singles_sharing_keys_keep_the_books(ledger: LedgerClient, ledger_db) -> None:
+    """Batches (one transaction, per-item outcomes) racing singles on hot accounts, some on the same keys."""
+    wallets = [ledger.wallet().id for _ in range(4)]
+    for wallet in wallets:
+        ledger.fund(wallet, START)
+    shared = [rid() for _ in range(8)]  # iteration i: every thread sends the same transfer under shared[i]
+    recorded: dict[str, set[str]] = {key: set() for key in shared}
+    unexpected: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def transfer(a: str, b: str, amount: int, key: str) -> ledger_pb2.Transfer:
+        return ledger_pb2.Transfer(
+            debit_account_id=a,
+            credit_account_id=b,
+            amount=money(amount),
+            type=ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+            request_id=key,
+        )
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        barrier.wait()
+        for i, key in enumerate(shared):
+            if seed % 2:
+                items = [transfer(*rng.sample(wallets, 2), rng.randint(1, 300), rid()) for _ in range(9)]
+                items.insert(rng.randint(0, 9), transfer(wallets[0], wallets[1], 1 + i, key))
+                response = ledger.stub.CreateTransactions(
+                    ledger_pb2.CreateTransactionsRequest(transfers=items), metadata=ledger.service, timeout=60
+                )
+                outcomes = [
+                    (item.request_id, r.transaction.id if r.code == 0 else r.reason)
+                    for item, r in zip(items, response.results, strict=True)
+                ]
+            else:
+                try:
+                    txn = ledger.transfer(wallets[0], wallets[1], 1 + i, request_id=key)
+                    outcomes = [(key, txn.id)]
+                except grpc.RpcError as error:
+                    outcomes = [(key, describe(error).reason)]
+            with lock:
+                for request_id, result in outcomes:
+                    if result.startswith("txn_"):
+                        recorded.get(request_id, set()).add(result)
+                    elif result != "INSUFFICIENT_FUNDS":
+                        unexpected.append(result)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a writer hung: deadlock?"
+    assert unexpected == []
+    # One entry per shared key, whichever path (batch item or single) recorded it; the rest replayed it.
+    assert all(len(ids) <= 1 for ids in recorded.values()) and any(recorded.values())
+    balances = [ledger.balance(w) for w in wallets]
+    assert all(b.available.amount_minor >= 0 for b in balances)
+    assert sum(b.posted.amount_minor for b in balances) == START * len(wallets)
+    sums = posting_sums(ledger_db, wallets)
+    assert [sums[w] for w in wallets] == [b.posted.amount_minor for b in balances]
+    assert_ledger_invariants(ledger_db)

@@ -16,7 +16,10 @@ ALTERATIONS = [
     "DELETE FROM postings WHERE entry_id = :txn",
     "UPDATE idempotency_keys SET request_hash = 'x' WHERE result_id = :txn",
     "DELETE FROM idempotency_keys WHERE result_id = :txn",
+    "UPDATE entry_seals SET hash = repeat('0', 64) WHERE entry_id = :txn",
+    "DELETE FROM entry_seals WHERE entry_id = :txn",
     "TRUNCATE entries CASCADE",
+    "TRUNCATE entry_seals",
     "TRUNCATE postings",
     "TRUNCATE idempotency_keys",
 ]
@@ -85,13 +88,14 @@ def test_a_rewritten_link_is_found_too(ledger: LedgerClient, ledger_db) -> None:
     ledger.fund(ledger.wallet().id, 6)
 
     def relink(previous: str) -> None:
+        # The links live in entry_seals (written by the sealer after commit), append-only too.
         with ledger_db.begin() as connection:
-            connection.execute(sa.text("ALTER TABLE entries DISABLE TRIGGER entries_append_only"))
+            connection.execute(sa.text("ALTER TABLE entry_seals DISABLE TRIGGER entry_seals_append_only"))
             connection.execute(
-                sa.text("UPDATE entries SET previous_hash = :p WHERE id = :txn"),
+                sa.text("UPDATE entry_seals SET previous_hash = :p WHERE entry_id = :txn"),
                 {"p": previous, "txn": target.id},
             )
-            connection.execute(sa.text("ALTER TABLE entries ENABLE TRIGGER entries_append_only"))
+            connection.execute(sa.text("ALTER TABLE entry_seals ENABLE TRIGGER entry_seals_append_only"))
 
     relink("f" * 64)
     try:

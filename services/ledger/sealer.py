@@ -1,0 +1,323 @@
+"""The sealer: gives committed entries their gap-free sequence and hash chain, after commit.
+
+Writers insert entries without any global lock. The sealer then, in one
+transaction at a time:
+
+1. locks the ``ledger_head`` row (``FOR UPDATE SKIP LOCKED``: a sealer in another
+   replica that holds it is at work, and this one skips its turn), which holds
+   the last sequence, the last hash and the watermark ``seal_xmin``;
+2. reads the committed entries without a seal, in insert order. Only entries of
+   transactions that were still unfinished at the previous pass can be unsealed
+   (every committed one older than that pass's snapshot ``xmin`` was visible to it
+   and sealed), so the search is ``xid >= seal_xmin``, on an index;
+3. numbers them after the last sequence, chains their hashes, inserts the seals
+   and advances the head, and commits.
+
+Why the order is consistent with commits: a sealing pass sees a set of committed
+entries and appends them after everything sealed before, in insert order. An
+entry whose transaction could see another entry (it committed later and touched
+the same balance rows, or it started after the other committed) was inserted
+after it and is visible to a pass only if the other one is too, so it is never
+sealed before it. Seals are inserted by one transaction at a time, each numbering
+after the last committed seal, so a reader that sees sequence n sees every
+sequence below it: the feed has no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from services.ledger.direct import DirectConnections
+from services.ledger.domain.chain import entry_hash
+from services.ledger.domain.model import Direction, Entry, PostingLine, TransactionType
+
+log = logging.getLogger("nexafi.ledger")
+
+RECENT_SEALS = 10_000
+
+_LOCK_HEAD = ("SELECT last_sequence, last_hash, seal_xmin::text FROM ledger_head WHERE id = 1 "
+              "FOR UPDATE SKIP LOCKED")
+
+# One statement, so the snapshot that finds the entries is the one whose xmin becomes the watermark.
+_UNSEALED = """
+SELECT x.snapshot_xmin, c.id, c.insert_id, c.user_id, c.type, c.description, c.related_entity_id,
+       c.amount_minor, c.currency, c.metadata, c.request_id, c.reverses_id, c.pending_transfer_id,
+       c.create_time, c.postings
+FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin) x
+LEFT JOIN LATERAL (
+    SELECT e.insert_id, e.id, e.user_id, e.type, e.description, e.related_entity_id, e.amount_minor,
+           e.currency, e.metadata, e.request_id, e.reverses_id, e.pending_transfer_id, e.create_time,
+           (SELECT json_agg(json_build_array(p.account_id, p.direction, p.amount_minor, p.currency)
+                            ORDER BY p.idx) FROM postings p WHERE p.entry_id = e.id) AS postings
+    FROM entries e
+    WHERE e.xid >= %(xmin)s::xid8 AND (SELECT s.sequence FROM entry_seals s WHERE s.entry_id = e.id) IS NULL
+    ORDER BY e.insert_id LIMIT %(n)s
+) c ON true
+"""
+
+
+# Read-only, without the head's lock: idle polls neither write nor take a transaction id.
+_ANY_UNSEALED = """
+SELECT EXISTS (SELECT 1 FROM entries e WHERE e.xid >= h.seal_xmin
+               AND (SELECT s.sequence FROM entry_seals s WHERE s.entry_id = e.id) IS NULL)
+FROM ledger_head h WHERE h.id = 1
+"""
+
+# The sealer's queries must probe indexes (entries by xid, seals by entry id), never scan
+# the whole history, even before the planner has statistics on a growing table: the
+# seal check is a per-row subplan, and sequential scans are off in its transactions.
+_PLAN = "SET LOCAL enable_seqscan = off; "
+
+
+@dataclass(frozen=True)
+class Seal:
+    entry_id: str
+    sequence: int
+    previous_hash: str
+    hash: str
+
+
+class _Waiter:
+    def __init__(self, entry_ids: Sequence[str]) -> None:
+        self.missing = set(entry_ids)
+        self.seals: dict[str, Seal] = {}
+        self.done = threading.Event()
+
+    def resolve(self, seal: Seal) -> None:
+        self.seals[seal.entry_id] = seal
+        self.missing.discard(seal.entry_id)
+        if not self.missing:
+            self.done.set()
+
+
+class Sealer:
+    """Seals committed entries: a thread woken by local commits, and polling for other replicas' ones."""
+
+    def __init__(self, engine: Engine, connections: DirectConnections | None = None, on_sealed: Any = None,
+                 interval_seconds: float = 0.05, batch: int = 1000) -> None:
+        self.engine = engine
+        self.connections = connections or DirectConnections(engine, 2)
+        self.on_sealed = on_sealed  # called after a pass that sealed something (wakes the feed)
+        self.interval_seconds = interval_seconds
+        self.batch = batch
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._turn = threading.Condition()  # guards _busy; notified when a pass ends
+        self._busy = False  # a sealing pass is under way in this process (one at a time)
+        self._waiters_lock = threading.Lock()
+        self._waiters: dict[str, list[_Waiter]] = {}
+        # The last seals made here: a writer whose entry was sealed before it came to wait finds it here.
+        self._recent: OrderedDict[str, Seal] = OrderedDict()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ledger-sealer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.seal_pending(probe=True)
+            except Exception:
+                log.exception("sealing failed; retrying")
+                self._stop.wait(0.5)
+
+    # -- waiting for seals --------------------------------------------------------------------
+    def wait(self, entries: Sequence[Entry], timeout_seconds: float) -> list[Entry]:
+        """``entries`` (committed) with their seals, waiting up to ``timeout_seconds``; unsealed as given.
+
+        The waiting writer seals itself when no pass is under way in this process
+        (no hand-off to another thread); otherwise it waits for that pass, whose
+        seals cover every entry committed before it began, and takes the next turn
+        if its entries were not among them.
+        """
+        if timeout_seconds <= 0 or not entries:
+            return list(entries)
+        waiter = _Waiter([e.id for e in entries])
+        with self._waiters_lock:
+            for entry_id in list(waiter.missing):
+                recent = self._recent.get(entry_id)
+                if recent is not None:  # sealed by a pass that ended before we came to wait
+                    waiter.resolve(recent)
+                else:
+                    self._waiters.setdefault(entry_id, []).append(waiter)
+        deadline = time.monotonic() + timeout_seconds
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                with self._turn:
+                    while self._busy and not waiter.done.is_set() and remaining > 0:
+                        self._turn.wait(remaining)  # a pass is under way: its end notifies
+                        remaining = deadline - time.monotonic()
+                    if waiter.done.is_set() or remaining <= 0:
+                        break
+                    self._busy = True  # this writer's turn to seal
+                try:
+                    sealed, contended = self._seal_all()
+                except Exception:
+                    # The entries are committed whatever happens here: report them unsealed and
+                    # leave them to the next pass (the background sealer's, at the latest).
+                    log.exception("sealing failed; returning the entries unsealed")
+                    break
+                finally:
+                    self._end_turn()
+                if self.on_sealed is not None and sealed:
+                    self.on_sealed()
+                if not waiter.done.is_set() and (contended or not sealed):
+                    # Sealed by another replica's sealer, or being sealed by it: look, then wait a bit.
+                    self._lookup(list(waiter.missing))
+                    waiter.done.wait(min(remaining, self.interval_seconds / 5))
+        finally:
+            with self._waiters_lock:
+                for entry_id in [e.id for e in entries]:
+                    waiting = self._waiters.get(entry_id, [])
+                    if waiter in waiting:
+                        waiting.remove(waiter)
+                    if not waiting:
+                        self._waiters.pop(entry_id, None)
+        result = []
+        for entry in entries:
+            seal = waiter.seals.get(entry.id)
+            result.append(entry if seal is None else replace(
+                entry, sequence=seal.sequence, previous_hash=seal.previous_hash, hash=seal.hash))
+        return result
+
+    def _begin_turn(self) -> None:
+        with self._turn:
+            while self._busy:
+                self._turn.wait()
+            self._busy = True
+
+    def _end_turn(self) -> None:
+        with self._turn:
+            self._busy = False
+            self._turn.notify_all()
+
+    def _resolve(self, seals: Sequence[Seal]) -> None:
+        with self._waiters_lock:
+            for seal in seals:
+                for waiter in self._waiters.pop(seal.entry_id, []):
+                    waiter.resolve(seal)
+                self._recent[seal.entry_id] = seal
+            while len(self._recent) > RECENT_SEALS:
+                self._recent.popitem(last=False)
+
+    def _lookup(self, entry_ids: list[str]) -> None:
+        """Resolve waiters from the seals table (for entries another replica's sealer sealed)."""
+        if not entry_ids:
+            return
+        with self.connections.connection() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT entry_id, sequence, previous_hash, hash FROM entry_seals "
+                           "WHERE entry_id = ANY(%(ids)s)", {"ids": entry_ids})
+            rows = cursor.fetchall()
+        self._resolve([Seal(*row) for row in rows])
+
+    # -- sealing ------------------------------------------------------------------------------
+    def seal_pending(self, probe: bool = True) -> int:
+        """Seal every entry committed so far (unless another replica's sealer is at it); how many."""
+        self._begin_turn()
+        try:
+            sealed, _ = self._seal_all(probe)
+        finally:
+            self._end_turn()
+        if sealed and self.on_sealed is not None:
+            self.on_sealed()
+        return sealed
+
+    def _seal_all(self, probe: bool = False) -> tuple[int, bool]:
+        """Passes until nothing committed is left unsealed: (how many, whether another sealer was at it).
+
+        The caller has the turn (``_busy``). ``probe`` first checks, read-only, that there is
+        anything to seal, so idle polls neither write nor take a transaction id.
+        """
+        total = 0
+        with self.connections.connection() as connection, connection.cursor() as cursor:
+            try:
+                if probe:
+                    cursor.execute("BEGIN READ ONLY; " + _PLAN + _ANY_UNSEALED)
+                    anything = cursor.fetchone()[0]
+                    cursor.execute("ROLLBACK")
+                    if not anything:
+                        return 0, False
+                while True:
+                    seals, more, contended = self._seal_once(cursor)
+                    total += len(seals)
+                    self._resolve(seals)
+                    if not more:
+                        return total, contended
+            except Exception:
+                if not connection.closed:
+                    connection.rollback()  # leave no transaction open on a reused connection
+                raise
+
+    def _seal_once(self, cursor: Any) -> tuple[list[Seal], bool, bool]:
+        """One sealing transaction in three round trips: (seals committed, more waiting, head was taken)."""
+        cursor.execute("BEGIN; " + _PLAN + _LOCK_HEAD)
+        head = cursor.fetchone()
+        if head is None:
+            cursor.execute("ROLLBACK")
+            return [], False, True  # another sealer holds the head
+        last_sequence, last_hash, seal_xmin = head
+        cursor.execute(_UNSEALED, {"xmin": seal_xmin, "n": self.batch})
+        rows = cursor.fetchall()
+        snapshot_xmin = rows[0][0]
+        found = [row for row in rows if row[1] is not None]
+        if not found:
+            cursor.execute("ROLLBACK")
+            return [], False, False
+        seals: list[Seal] = []
+        previous = last_hash
+        for offset, row in enumerate(found, start=1):
+            entry = _entry(row, last_sequence + offset)
+            digest = entry_hash(previous, entry)
+            seals.append(Seal(entry.id, entry.sequence, previous, digest))
+            previous = digest
+        more = len(found) >= self.batch
+        params: dict[str, Any] = {"last": seals[-1].sequence, "hash": previous,
+                                  "xmin": seal_xmin if more else snapshot_xmin}
+        values = []
+        for i, seal in enumerate(seals):
+            values.append(f"(%(s{i})s, %(e{i})s, %(p{i})s, %(h{i})s)")
+            params.update({f"s{i}": seal.sequence, f"e{i}": seal.entry_id, f"p{i}": seal.previous_hash,
+                           f"h{i}": seal.hash})
+        cursor.execute(
+            f"INSERT INTO entry_seals (sequence, entry_id, previous_hash, hash) VALUES {', '.join(values)}; "
+            "UPDATE ledger_head SET last_sequence = %(last)s, last_hash = %(hash)s, "
+            "seal_xmin = %(xmin)s::xid8 WHERE id = 1; COMMIT", params)
+        return seals, more, False
+
+
+def _entry(row: Sequence[Any], sequence: int) -> Entry:
+    """An entry from a row of _UNSEALED (snapshot_xmin first, then the columns in their order)."""
+    (_, entry_id, insert_id, user_id, type_, description, related_entity_id, amount_minor, currency, metadata,
+     request_id, reverses_id, pending_transfer_id, create_time, postings) = row
+    return Entry(id=entry_id, sequence=sequence, user_id=user_id, type=TransactionType(type_),
+                 description=description, related_entity_id=related_entity_id,
+                 amount_minor=amount_minor, currency=currency, metadata=dict(metadata),
+                 request_id=request_id, reverses_id=reverses_id, pending_transfer_id=pending_transfer_id,
+                 create_time=create_time, previous_hash="", hash="",
+                 postings=tuple(PostingLine(p[0], Direction(p[1]), int(p[2]), p[3]) for p in postings),
+                 insert_id=insert_id)
+

@@ -195,9 +195,10 @@ class LedgerServiceServicer(object):
 
     def CreateTransactions(self, request, context):
         """CreateTransactions records many simple transfers in one call for
-        high-throughput callers. Each item is applied independently, in order,
-        each in its own database transaction (per item, not all-or-nothing); the
-        response holds one result per item. Service or admin.
+        high-throughput callers. Items are applied in order, each on its own (per
+        item, not all-or-nothing): an item that fails is rolled back alone and
+        reported in its result while the others are kept. The response holds one
+        result per item. Service or admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

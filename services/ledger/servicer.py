@@ -11,18 +11,11 @@ Who may call what (the principal comes from the runtime's interceptor):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import logging
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
-from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.ledger import repository as repo
@@ -40,6 +33,8 @@ from services.ledger.domain.model import (
     TransactionType,
 )
 from services.ledger.service import Ledger, NewAccount, NewPendingTransfer
+from services.runtime import api
+from services.runtime.api import FieldChecks, from_timestamp, time_range, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
@@ -50,71 +45,20 @@ from services.runtime.auth import (
     require_owner_or_roles,
     require_roles,
 )
-from services.runtime.errors import DomainError, FieldViolation, InvalidArgument, PermissionDenied
+from services.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 log = logging.getLogger("nexafi.ledger")
 
 WRITER_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 MAX_BATCH = 1000
-MAX_ID_LENGTH = 64
-MAX_REQUEST_ID_LENGTH = 128
 MAX_DESCRIPTION = 500
-MAX_METADATA_ENTRIES = 32
-MAX_METADATA_KEY = 64
-MAX_METADATA_VALUE = 512
 
 
 # -- validation ------------------------------------------------------------------------------------
 
-class _Checks:
-    """Collects field violations so a request reports all its problems at once."""
-
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
-
-    def add(self, field: str, description: str) -> None:
-        self.violations.append(FieldViolation(field, description))
-
-    def text(self, value: str, field: str, *, max_length: int, required: bool = False) -> str:
-        if required and not value:
-            self.add(field, "is required")
-        elif len(value) > max_length:
-            self.add(field, f"must be at most {max_length} characters")
-        elif "\x00" in value:
-            self.add(field, "must not contain NUL characters")
-        return value
-
-    def identifier(self, value: str, field: str) -> str:
-        return self.text(value, field, max_length=MAX_ID_LENGTH, required=True)
-
-    def request_id(self, value: str, field: str = "request_id", *, required: bool = True) -> str:
-        return self.text(value, field, max_length=MAX_REQUEST_ID_LENGTH, required=required)
-
-    def enum(self, value: int, allowed: Any, field: str) -> int:
-        if value not in {int(member) for member in allowed}:
-            self.add(field, "must be a known, specified value")
-        return value
-
-    def metadata(self, values: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
-        if len(values) > MAX_METADATA_ENTRIES:
-            self.add(field, f"must have at most {MAX_METADATA_ENTRIES} entries")
-        for key, value in values.items():
-            if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE \
-                    or "\x00" in key + value:
-                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
-                         f"keys must be 1 to {MAX_METADATA_KEY} and values at most {MAX_METADATA_VALUE} "
-                         "characters, without NUL")
-        return dict(values)
-
-    def money(self, money: common_pb2.Money, field: str) -> tuple[int, str]:
-        if money.currency not in CURRENCY_EXPONENTS:
-            self.add(f"{field}.currency", "must be a supported upper-case ISO 4217 code")
-        if not 0 < money.amount_minor <= MAX_AMOUNT_MINOR:
-            self.add(f"{field}.amount_minor", f"must be a positive integer up to {MAX_AMOUNT_MINOR}")
-        return money.amount_minor, money.currency
+class _Checks(FieldChecks):
+    """The shared field checks plus the ledger's own."""
 
     def transaction_type(self, value: int, field: str = "type") -> TransactionType:
         if value == TransactionType.REVERSAL:
@@ -124,79 +68,18 @@ class _Checks:
         known = value in TransactionType._value2member_map_
         return TransactionType(value) if known else TransactionType.ADJUSTMENT
 
-    def done(self, message: str = "invalid request") -> None:
-        if self.violations:
-            raise InvalidArgument(message, violations=self.violations)
-
-
-def _page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument("page_size must not be negative", field="page_size",
-                              description="must be between 1 and 100, or 0 for the default")
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def _query_key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
-
-
-def _encode_token(position: str | int, query: str) -> str:
-    raw = json.dumps({"p": position, "q": query}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, query: str) -> Any:
-    """The position in a page token; INVALID_ARGUMENT if it is malformed or from another query."""
-    if not token:
-        return None
-    try:
-        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        position, issued_for = document["p"], document["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument("malformed page_token", field="page_token",
-                              description="must be a next_page_token returned by this method") from None
-    if issued_for != query:
-        raise InvalidArgument("page_token belongs to another query", field="page_token",
-                              description="must come from a request with the same filters")
-    return position
-
-
-def _time(ts: Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=UTC)
-
-
-def _time_range(message: Any, field: str = "time_range") -> tuple[datetime | None, datetime | None]:
-    time_range = message.time_range
-    start = _time(time_range.start_time) if time_range.HasField("start_time") else None
-    end = _time(time_range.end_time) if time_range.HasField("end_time") else None
-    if start is not None and end is not None and start >= end:
-        raise InvalidArgument("time_range is empty", field=f"{field}.end_time",
-                              description="must be after start_time")
-    return start, end
-
-
-# -- conversion ------------------------------------------------------------------------------------
-
-def _ts(moment: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(moment)
-    return ts
-
 
 def _tx_type(value: TransactionType) -> Any:
     return ledger_pb2.TransactionType.ValueType(value)
 
 
-def _money(amount: int, currency: str) -> common_pb2.Money:
-    return common_pb2.Money(amount_minor=amount, currency=currency)
-
-
 def balance_pb(balances: Balances) -> ledger_pb2.Balance:
     c = balances.currency
-    return ledger_pb2.Balance(posted=_money(balances.posted, c),
-                              pending_debits=_money(balances.pending_debits, c),
-                              pending_credits=_money(balances.pending_credits, c),
-                              available=_money(balances.available, c), as_of_time=_ts(balances.as_of_time))
+    return ledger_pb2.Balance(posted=to_money(balances.posted, c),
+                              pending_debits=to_money(balances.pending_debits, c),
+                              pending_credits=to_money(balances.pending_credits, c),
+                              available=to_money(balances.available, c),
+                              as_of_time=to_timestamp(balances.as_of_time))
 
 
 def account_pb(account: Account) -> ledger_pb2.Account:
@@ -205,7 +88,7 @@ def account_pb(account: Account) -> ledger_pb2.Account:
         type=ledger_pb2.AccountType.ValueType(account.type), currency=account.currency,
         balance_rule=ledger_pb2.BalanceRule.ValueType(account.balance_rule),
         credit_limit_minor=account.credit_limit_minor, metadata=account.metadata,
-        create_time=_ts(account.create_time))
+        create_time=to_timestamp(account.create_time))
     if account.balances is not None:
         message.balance.CopyFrom(balance_pb(account.balances))
     return message
@@ -214,12 +97,12 @@ def account_pb(account: Account) -> ledger_pb2.Account:
 def transaction_pb(entry: Entry) -> ledger_pb2.Transaction:
     return ledger_pb2.Transaction(
         id=entry.id, user_id=entry.user_id, type=_tx_type(entry.type),
-        amount=_money(entry.amount_minor, entry.currency),
-        description=entry.description, timestamp=_ts(entry.create_time),
+        amount=to_money(entry.amount_minor, entry.currency),
+        description=entry.description, timestamp=to_timestamp(entry.create_time),
         related_entity_id=entry.related_entity_id,
         postings=[ledger_pb2.Posting(account_id=p.account_id,
                                      direction=ledger_pb2.PostingDirection.ValueType(p.direction),
-                                     amount=_money(p.amount_minor, p.currency)) for p in entry.postings],
+                                     amount=to_money(p.amount_minor, p.currency)) for p in entry.postings],
         metadata=entry.metadata, request_id=entry.request_id, sequence=entry.sequence, hash=entry.hash,
         previous_hash=entry.previous_hash, reverses_transaction_id=entry.reverses_id or "",
         reversed_by_transaction_id=entry.reversed_by_id or "",
@@ -229,14 +112,15 @@ def transaction_pb(entry: Entry) -> ledger_pb2.Transaction:
 def pending_pb(transfer: PendingTransfer) -> ledger_pb2.PendingTransfer:
     message = ledger_pb2.PendingTransfer(
         id=transfer.id, debit_account_id=transfer.debit_account_id,
-        credit_account_id=transfer.credit_account_id, amount=_money(transfer.amount_minor, transfer.currency),
+        credit_account_id=transfer.credit_account_id,
+        amount=to_money(transfer.amount_minor, transfer.currency),
         status=ledger_pb2.PendingTransferStatus.ValueType(transfer.status),
         user_id=transfer.user_id, type=_tx_type(transfer.type), description=transfer.description,
-        related_entity_id=transfer.related_entity_id, expire_time=_ts(transfer.expire_time),
+        related_entity_id=transfer.related_entity_id, expire_time=to_timestamp(transfer.expire_time),
         transaction_id=transfer.transaction_id or "", request_id=transfer.request_id,
-        create_time=_ts(transfer.create_time), update_time=_ts(transfer.update_time))
+        create_time=to_timestamp(transfer.create_time), update_time=to_timestamp(transfer.update_time))
     if transfer.status is PendingStatus.POSTED:
-        message.posted_amount.CopyFrom(_money(transfer.posted_minor, transfer.currency))
+        message.posted_amount.CopyFrom(to_money(transfer.posted_minor, transfer.currency))
     return message
 
 
@@ -315,18 +199,18 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             if owner is not None and owner != principal.subject:
                 raise PermissionDenied("customers may list only their own accounts")
             owner = principal.subject
-        size = _page_size(request.page_size)
-        query = _query_key("accounts", owner)
-        after = _decode_token(request.page_token, query) or ""
+        size = api.page_size(request.page_size)
+        query = api.query_key("accounts", owner)
+        after = api.decode_page_token(request.page_token, query) or ""
         accounts = self.ledger.list_accounts(owner, str(after), size + 1)
-        token = _encode_token(accounts[size - 1].id, query) if len(accounts) > size else ""
+        token = api.encode_page_token(accounts[size - 1].id, query) if len(accounts) > size else ""
         return ledger_pb2.ListAccountsResponse(accounts=[account_pb(a) for a in accounts[:size]],
                                                next_page_token=token)
 
     def GetBalance(self, request: ledger_pb2.GetBalanceRequest,
                    context: grpc.ServicerContext) -> ledger_pb2.GetBalanceResponse:
         self._account_reader(self._account_id(request.account_id))
-        as_of = _time(request.as_of_time) if request.HasField("as_of_time") else None
+        as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
         balances = self.ledger.balance(request.account_id, as_of)
         return ledger_pb2.GetBalanceResponse(balance=balance_pb(balances))
 
@@ -336,11 +220,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         principal = self._writer()
         checks = _Checks()
         new = NewEntry(
-            user_id=checks.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH),
+            user_id=checks.text(request.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
             type=checks.transaction_type(request.type),
             description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
             related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
-                                          max_length=MAX_REQUEST_ID_LENGTH),
+                                          max_length=api.MAX_REQUEST_ID_LENGTH),
             postings=_postings(request.postings, checks),
             metadata=checks.metadata(request.metadata),
             request_id=checks.request_id(request.request_id))
@@ -376,11 +260,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         checks.identifier(transfer.credit_account_id, "credit_account_id")
         amount, currency = checks.money(transfer.amount, "amount")
         new = NewEntry(
-            user_id=checks.text(transfer.user_id, "user_id", max_length=MAX_ID_LENGTH),
+            user_id=checks.text(transfer.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
             type=checks.transaction_type(transfer.type),
             description=checks.text(transfer.description, "description", max_length=MAX_DESCRIPTION),
             related_entity_id=checks.text(transfer.related_entity_id, "related_entity_id",
-                                          max_length=MAX_REQUEST_ID_LENGTH),
+                                          max_length=api.MAX_REQUEST_ID_LENGTH),
             postings=(PostingLine(transfer.debit_account_id, Direction.DEBIT, amount, currency),
                       PostingLine(transfer.credit_account_id, Direction.CREDIT, amount, currency)),
             request_id=checks.request_id(transfer.request_id))
@@ -426,18 +310,18 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         for i, value in enumerate(request.types):
             checks.enum(value, TransactionType, f"types[{i}]")
         checks.done()
-        start, end = _time_range(request)
+        start, end = time_range(request)
         types = tuple(sorted(set(request.types)))
-        size = _page_size(request.page_size)
-        query = _query_key(where.user_id, where.account_id, start, end, types)
-        before = _decode_token(request.page_token, query)
+        size = api.page_size(request.page_size)
+        query = api.query_key(where.user_id, where.account_id, start, end, types)
+        before = api.decode_page_token(request.page_token, query)
         if before is not None and not isinstance(before, int):
             raise InvalidArgument("malformed page_token", field="page_token",
                                   description="must be a next_page_token returned by this method")
         where = repo.EntryFilter(user_id=where.user_id, account_id=where.account_id, start_time=start,
                                  end_time=end, types=types, before_insert_id=before)
         entries = self.ledger.list_transactions(where, size + 1)
-        token = _encode_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
+        token = api.encode_page_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
         return [transaction_pb(e) for e in entries[:size]], token
 
     def ReverseTransaction(self, request: ledger_pb2.ReverseTransactionRequest,
@@ -463,12 +347,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         new = NewPendingTransfer(
             debit_account_id=request.debit_account_id, credit_account_id=request.credit_account_id,
             amount_minor=amount, currency=currency,
-            user_id=checks.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH),
+            user_id=checks.text(request.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
             type=checks.transaction_type(request.type),
             description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
             related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
-                                          max_length=MAX_REQUEST_ID_LENGTH),
-            expire_time=_time(request.expire_time) if request.HasField("expire_time") else None,
+                                          max_length=api.MAX_REQUEST_ID_LENGTH),
+            expire_time=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
             request_id=checks.request_id(request.request_id))
         checks.done()
         transfer = self.ledger.create_pending(principal.subject, new)
@@ -534,7 +418,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def GetTrialBalance(self, request: ledger_pb2.GetTrialBalanceRequest,
                         context: grpc.ServicerContext) -> ledger_pb2.GetTrialBalanceResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
-        as_of = _time(request.as_of_time) if request.HasField("as_of_time") else None
+        as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
         rows, moment = self.ledger.trial_balance(as_of)
         lines = []
         totals: dict[str, list[int]] = {}
@@ -550,20 +434,22 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             sums[0] += max(net, 0)
             sums[1] += max(-net, 0)
         return ledger_pb2.GetTrialBalanceResponse(
-            lines=lines, as_of_time=_ts(moment),
+            lines=lines, as_of_time=to_timestamp(moment),
             totals=[ledger_pb2.CurrencyTotals(currency=c, total_debits_minor=d, total_credits_minor=k,
                                               balanced=d == k) for c, (d, k) in sorted(totals.items())])
 
     def GetAccountStatement(self, request: ledger_pb2.GetAccountStatementRequest,
                             context: grpc.ServicerContext) -> ledger_pb2.GetAccountStatementResponse:
         self._account_reader(self._account_id(request.account_id))
-        start, end = _time_range(request)
+        start, end = time_range(request)
         statement = self.ledger.statement(request.account_id, start, end)
         currency = statement.account.currency
         return ledger_pb2.GetAccountStatementResponse(
-            account=account_pb(statement.account), opening_balance=_money(statement.opening_minor, currency),
-            closing_balance=_money(statement.closing_minor, currency),
-            lines=[ledger_pb2.StatementLine(transaction_id=entry.id, timestamp=_ts(entry.create_time),
+            account=account_pb(statement.account),
+            opening_balance=to_money(statement.opening_minor, currency),
+            closing_balance=to_money(statement.closing_minor, currency),
+            lines=[ledger_pb2.StatementLine(transaction_id=entry.id,
+                                            timestamp=to_timestamp(entry.create_time),
                                             type=_tx_type(entry.type), description=entry.description,
                                             change_minor=change, balance_after_minor=after)
                    for entry, change, after in statement.lines])

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import sqlalchemy as sa
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.runtime.ids import new_id
+
+# Re-exported: the ledger tests read failures through the shared reader.
+from tests.support.grpc_errors import Failure as Failure
+from tests.support.grpc_errors import describe as describe
+from tests.support.grpc_errors import failure as failure
 from tests.support.harness import TokenFactory
 
 Metadata = tuple[tuple[str, str], ...]
@@ -25,39 +25,6 @@ def rid() -> str:
     return f"req-{uuid.uuid4().hex}"
 
 
-@dataclass
-class Failure:
-    code: grpc.StatusCode
-    reason: str
-    message: str
-    violations: list[tuple[str, str]]
-    metadata: dict[str, str]
-
-
-def describe(error: grpc.RpcError) -> Failure:
-    """The status code, ErrorInfo reason and metadata, and field violations of a failed call."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    reason, violations, metadata = "", [], {}
-    if status is not None:
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-                violations = [(v.field, v.description) for v in bad.field_violations]
-    return Failure(error.code(), reason, error.details() or "", violations, metadata)  # type: ignore[attr-defined]
-
-
-def failure(call: Callable[[], Any]) -> Failure:
-    """Run ``call``, which must fail, and describe its failure."""
-    try:
-        call()
-    except grpc.RpcError as error:
-        return describe(error)
-    raise AssertionError("the call succeeded but was expected to fail")
 
 
 def money(amount: int, currency: str = "USD") -> common_pb2.Money:

@@ -81,7 +81,9 @@ GLOBAL_FRAUD_PRIOR = 0.01
 #: Ratios of the amount to the customer's averages are clipped to this.
 MAX_AMOUNT_RATIO = 1_000.0
 
-FRAUD_FEATURE_NAMES: tuple[str, ...] = (
+#: Version 1 of the fraud features (models without ``feature_set`` in their
+#: metadata, fraud 1.0.0): the novelty flags are 1 for a customer without history.
+FRAUD_FEATURE_NAMES_V1: tuple[str, ...] = (
     "amount_log",
     "n_txn_1h",
     "n_txn_1d",
@@ -107,6 +109,23 @@ FRAUD_FEATURE_NAMES: tuple[str, ...] = (
     "category_risk",
     "history_len_log",
 )
+
+#: The current fraud features (version 2). "No history yet" is explicit:
+#: ``has_history`` and ``history_span_log`` tell a new customer from an
+#: established one, and the novelty flags ``new_device`` / ``new_country`` are
+#: 1 only when there *is* history and it disagrees (a first transaction has no
+#: device or country to compare with, so it is not "new"). Amount ratios are 1
+#: and shares 0 without history, as in version 1.
+FRAUD_FEATURE_NAMES: tuple[str, ...] = (
+    *FRAUD_FEATURE_NAMES_V1,
+    "has_history",
+    "history_span_log",
+)
+
+#: Feature set version -> names in input order. A model's metadata.json names its
+#: version in ``feature_set``; serving builds exactly that vector.
+FRAUD_FEATURE_SETS: dict[int, tuple[str, ...]] = {1: FRAUD_FEATURE_NAMES_V1, 2: FRAUD_FEATURE_NAMES}
+FRAUD_FEATURE_SET = 2
 
 #: Human wording of each fraud feature when it pushes the fraud probability up.
 FRAUD_REASON_TEXT: dict[str, str] = {
@@ -134,6 +153,8 @@ FRAUD_REASON_TEXT: dict[str, str] = {
     "merchant_volume_log": "Merchant with little recent history",
     "category_risk": "High-risk merchant category",
     "history_len_log": "Little customer history",
+    "has_history": "No earlier transactions of this customer",
+    "history_span_log": "Customer history only recently started",
 }
 
 
@@ -283,15 +304,20 @@ def _log1p_major(amount_minor: Float64Array) -> Float64Array:
     return np.log1p(np.maximum(amount_minor, 0.0) / 100.0)
 
 
-def fraud_feature_matrix(cols: TxnColumns, risk: RiskColumns) -> FloatArray:
+def fraud_feature_matrix(
+    cols: TxnColumns, risk: RiskColumns, feature_set: int = FRAUD_FEATURE_SET
+) -> FloatArray:
     """Fraud features of every row of one customer's transaction sequence.
 
     Row ``i`` sees as history exactly the rows ``j < i`` whose timestamp is
     within the last ``HISTORY_DAYS`` days, so the features of the last row are
     those of a new transaction given its history. All windowed sums are exact
     integer arithmetic, so the result does not depend on how much older
-    history is passed in.
+    history is passed in. ``feature_set`` picks the columns and encoding of
+    :data:`FRAUD_FEATURE_SETS` (the one the model was trained on).
     """
+    if feature_set not in FRAUD_FEATURE_SETS:
+        raise ValueError(f"unknown fraud feature set {feature_set!r}")
     n = len(cols)
     if len(risk.merchant_txns) != n:
         raise ValueError("risk columns must have one row per transaction")
@@ -351,7 +377,10 @@ def fraud_feature_matrix(cols: TxnColumns, risk: RiskColumns) -> FloatArray:
         """(1.0 if never seen in the 90-day history, log1p of seconds since first seen there)."""
         seen, first = _same_value_counts(values, start_90)
         age = np.where(seen > 0, ts - ts[np.maximum(first, 0)], 0).astype(np.float64)
-        return (seen == 0).astype(np.float64), np.log1p(age)
+        unseen = seen == 0
+        if feature_set >= 2:  # nothing to compare with is not "new"
+            unseen &= has_history
+        return unseen.astype(np.float64), np.log1p(age)
 
     new_device, device_age = novelty(np.asarray(cols.devices))
     new_country, country_age = novelty(np.asarray(cols.countries))
@@ -364,6 +393,8 @@ def fraud_feature_matrix(cols: TxnColumns, risk: RiskColumns) -> FloatArray:
         c_txns + CATEGORY_PRIOR_STRENGTH
     )
     merchant_risk = (m_frauds + MERCHANT_PRIOR_STRENGTH * category_risk) / (m_txns + MERCHANT_PRIOR_STRENGTH)
+
+    span = np.where(has_history, ts - ts[np.minimum(start_90, np.maximum(idx - 1, 0))], 0).astype(np.float64)
 
     columns = (
         _log1p_major(amount),
@@ -390,20 +421,26 @@ def fraud_feature_matrix(cols: TxnColumns, risk: RiskColumns) -> FloatArray:
         np.log1p(m_txns),
         category_risk,
         np.log1p(n_90d),
+        has_history.astype(np.float64),
+        np.log1p(span),
     )
-    out = np.empty((n, len(FRAUD_FEATURE_NAMES)), dtype=np.float32)
-    for j, column in enumerate(columns):
+    names = FRAUD_FEATURE_SETS[feature_set]
+    out = np.empty((n, len(names)), dtype=np.float32)
+    for j, column in enumerate(columns[: len(names)]):
         out[:, j] = column
     return out
 
 
-def fraud_features(txn: Txn, history: Sequence[Txn], risk: RiskCounts) -> FloatArray:
+def fraud_features(
+    txn: Txn, history: Sequence[Txn], risk: RiskCounts, feature_set: int = FRAUD_FEATURE_SET
+) -> FloatArray:
     """The fraud feature vector of ``txn`` (serving).
 
     ``history`` is the customer's earlier transactions, in any order; only those
     at or before ``txn.timestamp`` and within ``HISTORY_DAYS`` count, so
     passing more is harmless. ``risk`` are the label-delayed counts of the
-    merchant and the category (see :class:`DelayedLabelIndex`).
+    merchant and the category (see :class:`DelayedLabelIndex`). ``feature_set``
+    is the model's (``metadata.json`` ``feature_set``, 1 when absent).
     """
     if txn.amount_minor < 0:
         raise ValueError("amount_minor must be non-negative")
@@ -424,7 +461,9 @@ def fraud_features(txn: Txn, history: Sequence[Txn], risk: RiskCounts) -> FloatA
     risk_cols.merchant_frauds[-1] = risk.merchant_frauds
     risk_cols.category_txns[-1] = risk.category_txns
     risk_cols.category_frauds[-1] = risk.category_frauds
-    return np.array(fraud_feature_matrix(TxnColumns.from_txns(rows), risk_cols)[-1], dtype=np.float32)
+    return np.array(
+        fraud_feature_matrix(TxnColumns.from_txns(rows), risk_cols, feature_set)[-1], dtype=np.float32
+    )
 
 
 class DelayedLabelIndex:

@@ -24,6 +24,11 @@ Where the inputs come from
   service named by the contract does not exist yet. BALANCE and INCOME need the
   ledger (the AI service only sees outgoing money) and return
   FAILED_PRECONDITION ``METRIC_NOT_AVAILABLE``.
+* **No history yet.** A user's first check has an empty history. The features
+  say so explicitly (feature set 2: ``has_history``, ``history_span_log``, and
+  novelty flags that are 0 when there is nothing to compare with), and the
+  model (fraud 1.1.0) was trained with an onboarding cohort of new customers.
+  Older model versions get the feature set they were trained on.
 * **Time zone.** The contract carries no customer time zone, so the night /
   weekend / hour features use UTC (offset 0).
 """
@@ -242,7 +247,8 @@ class AiService:
             past = [features.Txn(int(h.txn_time.timestamp()), h.amount_minor, h.merchant_id, h.category,
                                  h.country, h.device_id) for h in history]
             start = _now_ns()
-            x = features.fraud_features(txn, past, self._risk(model, txn.merchant_category))
+            x = features.fraud_features(txn, past, self._risk(model, txn.merchant_category),
+                                        feature_set=fraud_feature_set(model))
             assessment = self._assess(model, x, check, new_id("inf"), now)
             latency = (_now_ns() - start) // 1_000
             self._record(session, Kind.FRAUD_CHECK, model, caller, request_id, input_sha, assessment, latency)
@@ -297,7 +303,8 @@ class AiService:
 
         probability = float(predict(x[None, :])[0, 1])
         decision = explain.fraud_decision(probability, meta["thresholds"])
-        ranked = explain.fraud_reasons(x, predict, meta["explanation"], top_k=len(x))
+        explanation = {**meta["explanation"], "features": list(meta["features"])}
+        ranked = explain.fraud_reasons(x, predict, explanation, top_k=len(x))
         reasons = [r for r in ranked if r.feature not in UNOBSERVED_FEATURES][:MAX_FRAUD_REASONS]
         base_logit = _logit(probability)
         return FraudAssessment(
@@ -451,6 +458,21 @@ class AiService:
 
     def activate(self, name: str, version: str, reason: str, caller: str) -> tuple[ModelRecord, str]:
         return self.registry.activate(name, version, reason, caller)
+
+
+def fraud_feature_set(model: LoadedModel) -> int:
+    """The fraud feature set a model was trained on (``metadata.json`` ``feature_set``; 1 before it existed).
+
+    Serving builds exactly that vector, so an older version stays servable (and
+    switchable back to) after the features move on.
+    """
+    feature_set = int(model.metadata.get("feature_set", 1))
+    names = features.FRAUD_FEATURE_SETS.get(feature_set)
+    if names is None or list(names) != list(model.metadata.get("features", names)):
+        raise FailedPrecondition(
+            f"fraud model {model.version} needs feature set {feature_set}, which this service does not build",
+            "MODEL_FEATURES_UNSUPPORTED", {"name": model.name, "version": model.version})
+    return feature_set
 
 
 def _now_ns() -> int:

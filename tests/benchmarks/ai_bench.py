@@ -98,9 +98,11 @@ def _grpc(
 
 
 def _in_process() -> None:
-    folder = BUILTIN_MODELS_DIR / "fraud" / "1.0.0"
+    # The newest built-in fraud model, as the registry serves on a fresh database.
+    folder = max((BUILTIN_MODELS_DIR / "fraud").iterdir(), key=lambda p: tuple(map(int, p.name.split("."))))
     meta = json.loads((folder / "metadata.json").read_text())
-    model = load_verified("fraud", "1.0.0", str(folder / "model.onnx"), meta["sha256"], meta)
+    model = load_verified("fraud", folder.name, str(folder / "model.onnx"), meta["sha256"], meta)
+    feature_set = int(meta.get("feature_set", 1))
     rng = np.random.default_rng(7)
     t0 = 1_800_000_000
     history = [
@@ -118,7 +120,7 @@ def _in_process() -> None:
     risk = features.RiskCounts(0, 0, 35_056, 230)
 
     def one(with_reasons: bool) -> None:
-        x = features.fraud_features(txn, history, risk)
+        x = features.fraud_features(txn, history, risk, feature_set=feature_set)
         p = float(model.run(x)["probabilities"][0, 1])
         explain.fraud_decision(p, meta["thresholds"])
         if with_reasons:
@@ -135,7 +137,7 @@ def _in_process() -> None:
             f"p99 {_percentile(samples, 0.99):7.1f} us",
             flush=True,
         )
-    x = features.fraud_features(txn, history, risk)
+    x = features.fraud_features(txn, history, risk, feature_set=feature_set)
     batch = np.repeat(x[None, :], BATCH, axis=0) * rng.uniform(0.9, 1.1, (BATCH, len(x))).astype(np.float32)
     model.run(batch)
     rounds = 200

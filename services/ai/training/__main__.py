@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--small", action="store_true", help="small data and models: a fast run for tests")
     parser.add_argument(
-        "--version", default=DEFAULT_VERSION, help=f"model version folder (default: {DEFAULT_VERSION})"
+        "--version", default=None, help=f"model version folder for every model (default: {DEFAULT_VERSION})"
     )
     parser.add_argument(
         "--training-date",

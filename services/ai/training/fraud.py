@@ -13,6 +13,7 @@ from services.ai.features import (
     CATEGORIES,
     CATEGORY_PRIOR_STRENGTH,
     FRAUD_FEATURE_NAMES,
+    FRAUD_FEATURE_SET,
     FRAUD_REASON_TEXT,
     GLOBAL_FRAUD_PRIOR,
     HISTORY_DAYS,
@@ -29,8 +30,10 @@ from services.ai.features import (
 from services.ai.training import cards, plots
 from services.ai.training.common import OnnxModel, Progress, export_onnx, rounded
 from services.ai.training.data import (
+    COHORTS,
     CURRENCY,
     FRAUD_PATTERNS,
+    NEW_ACCOUNT_PATTERN_PROBABILITIES,
     PATTERN_PROBABILITIES,
     FraudDataConfig,
     TransactionData,
@@ -62,10 +65,10 @@ FRAUD_FEATURE_DESCRIPTIONS: dict[str, str] = {
     "is_weekend": "local Saturday or Sunday",
     "hour_share_90d": "share of the previous 90 days' transactions within one hour of this local hour",
     "category_share_90d": "share of the previous 90 days' transactions in this merchant category",
-    "new_device": "device not used in the previous 90 days",
-    "device_age_log": "log(1 + seconds since the device's first use in the previous 90 days)",
-    "new_country": "country not seen in the previous 90 days",
-    "country_age_log": "log(1 + seconds since the country was first seen in the previous 90 days)",
+    "new_device": "device not used in the previous 90 days, which hold transactions (0 without history)",
+    "device_age_log": "log(1 + seconds since the device's first use in the previous 90 days; 0 if none)",
+    "new_country": "country not seen in the previous 90 days, which hold transactions (0 without history)",
+    "country_age_log": "log(1 + seconds since the country was first seen in the previous 90 days; 0 if none)",
     "merchant_risk": (
         f"merchant fraud rate over [t-{LABEL_DELAY_DAYS + RISK_WINDOW_DAYS}d, t-{LABEL_DELAY_DAYS}d) "
         f"(labels known after {LABEL_DELAY_DAYS} days), smoothed towards the category rate"
@@ -73,6 +76,10 @@ FRAUD_FEATURE_DESCRIPTIONS: dict[str, str] = {
     "merchant_volume_log": "log(1 + merchant's transactions in that delayed window)",
     "category_risk": "merchant category fraud rate over the same delayed window, smoothed towards 1 %",
     "history_len_log": "log(1 + customer's transactions in the previous 90 days)",
+    "has_history": "1 if the customer has a transaction in the previous 90 days, else 0 (first transaction)",
+    "history_span_log": (
+        "log(1 + seconds since the customer's first transaction within the previous 90 days; 0 if none)"
+    ),
 }
 
 
@@ -92,7 +99,14 @@ class FraudSettings:
 
 
 FULL = FraudSettings(
-    data=FraudDataConfig(n_customers=10_000, n_days=150, n_merchants=3_000, episode_probability=0.2),
+    data=FraudDataConfig(
+        n_customers=10_000,
+        n_days=150,
+        n_merchants=3_000,
+        episode_probability=0.2,
+        new_customer_share=0.3,
+        fraud_account_share=0.015,
+    ),
     burn_in_days=30,
     train_end_day=100,
     valid_start_day=107,
@@ -100,7 +114,14 @@ FULL = FraudSettings(
     max_iter=200,
 )
 SMALL = FraudSettings(
-    data=FraudDataConfig(n_customers=1_000, n_days=63, n_merchants=300, episode_probability=0.35),
+    data=FraudDataConfig(
+        n_customers=1_000,
+        n_days=63,
+        n_merchants=300,
+        episode_probability=0.35,
+        new_customer_share=0.3,
+        fraud_account_share=0.03,
+    ),
     burn_in_days=14,
     train_end_day=35,
     valid_start_day=42,
@@ -144,6 +165,46 @@ def _op(y: IntArray, p: np.ndarray, threshold: float) -> dict[str, float]:
         "precision": rounded(point.precision),
         "recall": rounded(point.recall),
         "alert_rate": rounded(point.alert_rate),
+    }
+
+
+def _shares(p: np.ndarray, review_t: float, decline_t: float) -> dict[str, Any]:
+    n = len(p)
+    declined = p >= decline_t
+    reviewed = (p >= review_t) & ~declined
+    return {
+        "transactions": int(n),
+        "approve": rounded(float(np.mean(~(declined | reviewed)))) if n else None,
+        "review": rounded(float(np.mean(reviewed))) if n else None,
+        "decline": rounded(float(np.mean(declined))) if n else None,
+    }
+
+
+def cold_start_metrics(
+    data: TransactionData,
+    x: FloatArray,
+    test: np.ndarray,
+    p_test: np.ndarray,
+    review_t: float,
+    decline_t: float,
+) -> dict[str, Any]:
+    """Decisions on the test days for customers with little or no history.
+
+    ``first_legitimate``: a new customer's first transaction (no history);
+    ``early_legitimate``: their 2nd to 5th transactions; ``first_fraud`` /
+    ``early_fraud``: the same rows of fraudulent new accounts (decline or review
+    is what we want there).
+    """
+    n_hist = np.expm1(x[test, FRAUD_FEATURE_NAMES.index("history_len_log")]).round()
+    new_cohort = data.cohort[data.customer[test]] > 0
+    fraud = data.is_fraud[test] == 1
+    first = new_cohort & (n_hist == 0)
+    early = new_cohort & (n_hist >= 1) & (n_hist <= 4)
+    return {
+        "first_legitimate": _shares(p_test[first & ~fraud], review_t, decline_t),
+        "early_legitimate": _shares(p_test[early & ~fraud], review_t, decline_t),
+        "first_fraud": _shares(p_test[first & fraud], review_t, decline_t),
+        "early_fraud": _shares(p_test[early & fraud], review_t, decline_t),
     }
 
 
@@ -201,6 +262,7 @@ def train_fraud(
             "recall_at_review": rounded(float(flagged[rows].mean())) if rows.any() else None,
         }
     metrics: dict[str, Any] = {
+        "cold_start": cold_start_metrics(data, x, test, p_test, review_t, decline_t),
         "roc_auc": rounded(roc_auc(y_test, p_test)),
         "average_precision": rounded(average_precision(y_test, p_test)),
         "card_precision_at_100": rounded(cp.value),
@@ -232,6 +294,7 @@ def train_fraud(
             "max_leaf_nodes=31, min_samples_leaf=50, l2_regularization=1.0)"
         ),
         "features": list(FRAUD_FEATURE_NAMES),
+        "feature_set": FRAUD_FEATURE_SET,
         "feature_descriptions": FRAUD_FEATURE_DESCRIPTIONS,
         "metrics": metrics,
         "thresholds": {
@@ -252,6 +315,7 @@ def train_fraud(
                 "reasons are the features with the largest positive contributions"
             ),
             "baseline": [float(v) for v in baseline],
+            "features": list(FRAUD_FEATURE_NAMES),
             "baseline_source": "per-feature median of legitimate training transactions",
             "reason_text": dict(FRAUD_REASON_TEXT),
         },
@@ -275,7 +339,17 @@ def train_fraud(
             "transactions": len(data),
             "frauds": int(y.sum()),
             "fraud_rate": rounded(float(y.mean())),
-            "fraud_patterns": dict(zip(FRAUD_PATTERNS[1:], PATTERN_PROBABILITIES, strict=True)),
+            "fraud_patterns": dict(
+                zip(FRAUD_PATTERNS[1 : 1 + len(PATTERN_PROBABILITIES)], PATTERN_PROBABILITIES, strict=True)
+            ),
+            "new_account_fraud_patterns": dict(
+                zip(
+                    FRAUD_PATTERNS[1 + len(PATTERN_PROBABILITIES) :],
+                    NEW_ACCOUNT_PATTERN_PROBABILITIES,
+                    strict=True,
+                )
+            ),
+            "cohorts": {name: int((data.cohort == k).sum()) for k, name in enumerate(COHORTS)},
             "split_days": {
                 "burn_in": [0, settings.burn_in_days],
                 "train": [settings.burn_in_days, settings.train_end_day],

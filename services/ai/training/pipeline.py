@@ -30,9 +30,19 @@ from services.ai.training.common import (
 )
 from services.ai.training.model import TrainedModel
 
-DEFAULT_VERSION = "1.0.0"
 DEFAULT_SEED = 7
 MODEL_NAMES: tuple[str, ...] = ("fraud", "credit", "trend", "recommendations")
+#: The version folder each model is written to unless ``--version`` says otherwise. Bump a
+#: model's entry when its code or data change what it learns (a registered version's file
+#: must never change); the others are rebuilt byte-identical into their current folder.
+#: fraud 1.1.0: onboarding cohort and feature set 2 (explicit "no history yet").
+MODEL_VERSIONS: dict[str, str] = {
+    "fraud": "1.1.0",
+    "credit": "1.0.0",
+    "trend": "1.0.0",
+    "recommendations": "1.0.0",
+}
+DEFAULT_VERSION = "per model (" + ", ".join(f"{k} {v}" for k, v in MODEL_VERSIONS.items()) + ")"
 FRAMEWORKS: tuple[str, ...] = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy")
 
 
@@ -101,7 +111,7 @@ def run(
     *,
     seed: int = DEFAULT_SEED,
     small: bool = False,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     training_date: str | None = None,
     progress: Progress | None = None,
 ) -> PipelineResult:
@@ -111,7 +121,9 @@ def run(
     dt.date.fromisoformat(date)  # validate
     profile = "small" if small else "full"
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
-    progress.step(f"training pipeline: seed {seed}, {profile} profile, version {version}, into {out}")
+    versions = {name: version or MODEL_VERSIONS[name] for name in MODEL_NAMES}
+    shown = version or DEFAULT_VERSION
+    progress.step(f"training pipeline: seed {seed}, {profile} profile, version {shown}, into {out}")
 
     models: dict[str, TrainedModel] = {}
     models["fraud"] = fraud.train_fraud(fraud.SMALL if small else fraud.FULL, streams[0], seed, progress)
@@ -129,7 +141,9 @@ def run(
     metadata: dict[str, dict[str, Any]] = {}
     for name in MODEL_NAMES:
         progress.step(f"writing {name} artifacts (model, metadata, card, plot)")
-        directories[name], metadata[name] = write_artifacts(models[name], out, version, seed, date, profile)
+        directories[name], metadata[name] = write_artifacts(
+            models[name], out, versions[name], seed, date, profile
+        )
     progress.step("training pipeline done")
     return PipelineResult(models=models, directories=directories, metadata=metadata, seconds=progress.elapsed)
 

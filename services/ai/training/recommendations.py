@@ -62,11 +62,15 @@ SMALL = RecommendationSettings(n_segments=5, n_init=2, silhouette_sample=1_000)
 
 
 def build_profiles(data: TransactionData, progress: Progress) -> list[SpendingProfile]:
-    """Spending profile of every customer at the end of the data (legitimate spending only)."""
+    """Spending profile of every established customer at the end of the data (legitimate spending only).
+
+    Customers who joined during the period (``data.cohort`` > 0) have partial
+    windows and are left out; the established ones come first.
+    """
     as_of = data.start_timestamp + data.n_days * SECONDS_PER_DAY
     start = as_of - PROFILE_WINDOW_DAYS * SECONDS_PER_DAY
     profiles = []
-    n_customers = len(data.monthly_income_minor)
+    n_customers = int(np.sum(data.cohort == 0))
     for c in progress.loop(range(n_customers), n_customers, "spending profiles (customers)"):
         rows = data.customer_rows(c)
         keep = np.flatnonzero((data.timestamp[rows] >= start) & (data.is_fraud[rows] == 0)) + rows.start

@@ -30,6 +30,7 @@ from tests.integration.ai.ai_support import (
 )
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
+FRAUD = "1.1.0"  # the newest built-in fraud version: active on the test database
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_normal_purchase_of_a_regular_customer_is_approved(
     assessment = ai.check(fraud_request(user_id, when=NOW - timedelta(hours=1), amount=money(4_650)))
     assert assessment.decision == ai_pb2.FRAUD_DECISION_APPROVE
     assert assessment.fraud_probability < assessment.review_threshold
-    assert assessment.model_name == "fraud" and assessment.model_version == "1.0.0"
+    assert assessment.model_name == "fraud" and assessment.model_version == FRAUD
     assert assessment.inference_id.startswith("inf_") and assessment.user_id == user_id
 
 
@@ -136,12 +137,16 @@ def test_serving_equals_features_plus_onnx_run_directly(ai: AiClient) -> None:
             device_id=r.device_id,
         )
 
-    meta = json.loads((BUILTIN_MODELS_DIR / "fraud" / "1.0.0" / "metadata.json").read_text())
+    meta = json.loads((BUILTIN_MODELS_DIR / "fraud" / FRAUD / "metadata.json").read_text())
     counts = meta["risk"]["category_counts_at_end_of_data"]["electronics"]
     x = features.fraud_features(
-        txn(final), [txn(r) for r in sent], features.RiskCounts(0, 0, counts["txns"], counts["frauds"])
+        txn(final),
+        [txn(r) for r in sent],
+        features.RiskCounts(0, 0, counts["txns"], counts["frauds"]),
+        feature_set=meta["feature_set"],
     )
-    session = ort.InferenceSession(str(BUILTIN_MODELS_DIR / "fraud" / "1.0.0" / "model.onnx"))
+    assert served.model_version == FRAUD and len(x) == len(meta["features"])
+    session = ort.InferenceSession(str(BUILTIN_MODELS_DIR / "fraud" / FRAUD / "model.onnx"))
     expected = float(session.run(None, {"input": x[None, :].astype(np.float32)})[1][0, 1])
     assert served.fraud_probability == pytest.approx(expected, abs=1e-6)
 

@@ -36,6 +36,8 @@ from tests.integration.ai.ai_support import (
 from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
+#: The newest built-in fraud version, active on a fresh database; 1.0.0 (feature set 1) stays registered.
+FRAUD = "1.1.0"
 
 
 def admin_call(ai: AiClient, method: str, request: object, metadata: object = None) -> object:
@@ -52,9 +54,9 @@ def activate(ai: AiClient, name: str, version: str) -> ai_pb2.ActivateModelVersi
 
 @pytest.fixture
 def fraud_restored(ai: AiClient) -> Iterator[None]:
-    """Whatever a test activates, fraud 1.0.0 serves again afterwards."""
+    """Whatever a test activates, the newest built-in fraud version serves again afterwards."""
     yield
-    activate(ai, "fraud", "1.0.0")
+    activate(ai, "fraud", FRAUD)
 
 
 def test_every_builtin_model_is_registered_and_active(ai: AiClient) -> None:
@@ -63,13 +65,13 @@ def test_every_builtin_model_is_registered_and_active(ai: AiClient) -> None:
     ).models
     assert [(m.name, m.version) for m in models] == [
         ("credit", "1.0.0"),
-        ("fraud", "1.0.0"),
+        ("fraud", FRAUD),
         ("recommendation", "1.0.0"),
         ("trend", "1.0.0"),
     ]
     fraud = next(m for m in models if m.name == "fraud")
     meta = json.loads(
-        (Path(__file__).resolve().parents[3] / "services/ai/models/fraud/1.0.0/metadata.json").read_text()
+        (Path(__file__).resolve().parents[3] / f"services/ai/models/fraud/{FRAUD}/metadata.json").read_text()
     )
     assert fraud.sha256 == meta["sha256"] and fraud.active and fraud.activate_time.seconds > 0
     assert fraud.metrics["roc_auc"] == pytest.approx(meta["metrics"]["roc_auc"])
@@ -81,13 +83,13 @@ def test_every_builtin_model_is_registered_and_active(ai: AiClient) -> None:
 
 def test_candidates_are_listed_newest_first_and_paged(ai: AiClient) -> None:
     fraud = ai.stub.ListModels(ai_pb2.ListModelsRequest(name="fraud"), metadata=ai.admin, timeout=10).models
-    assert [m.version for m in fraud] == ["1.0.1", "1.0.0"]
+    assert [m.version for m in fraud] == [FRAUD, "1.0.1", "1.0.0"]
     first = ai.stub.ListModels(ai_pb2.ListModelsRequest(page_size=2), metadata=ai.admin, timeout=10)
     second = ai.stub.ListModels(
         ai_pb2.ListModelsRequest(page_size=2, page_token=first.next_page_token), metadata=ai.admin, timeout=10
     )
     assert [m.name for m in first.models] == ["credit", "credit"] and first.next_page_token
-    assert [(m.name, m.version) for m in second.models] == [("fraud", "1.0.1"), ("fraud", "1.0.0")]
+    assert [(m.name, m.version) for m in second.models] == [("fraud", FRAUD), ("fraud", "1.0.1")]
     other = failure(
         lambda: ai.stub.ListModels(
             ai_pb2.ListModelsRequest(name="trend", page_token=first.next_page_token),
@@ -143,19 +145,18 @@ def test_get_model_by_version_or_active(ai: AiClient) -> None:
 def test_switch_the_active_version_at_run_time(ai: AiClient, ai_db: Engine, fraud_restored: None) -> None:
     before_request = fraud_request(user(), when=NOW - timedelta(minutes=3))
     before = ai.check(before_request)
-    assert before.model_version == "1.0.0"
+    assert before.model_version == FRAUD
     switched = activate(ai, "fraud", "1.0.1")
-    assert (
-        switched.previous_version == "1.0.0" and switched.model.version == "1.0.1" and switched.model.active
-    )
+    assert switched.previous_version == FRAUD and switched.model.version == "1.0.1" and switched.model.active
+    # 1.0.1 is a copy of 1.0.0, trained on feature set 1: serving builds that vector for it
     after = ai.check(fraud_request(user(), when=NOW - timedelta(minutes=2)))
-    assert after.model_version == "1.0.1"
+    assert after.model_version == "1.0.1" and 0.0 <= after.fraud_probability <= 1.0
     # an idempotent replay still returns the first assessment, made by the previous version
     assert ai.check(before_request) == before
     again = activate(ai, "fraud", "1.0.1")
     assert again.previous_version == "1.0.1" and again.model.version == "1.0.1"
     old = ai.stub.GetModel(
-        ai_pb2.GetModelRequest(name="fraud", version="1.0.0"), metadata=ai.admin, timeout=10
+        ai_pb2.GetModelRequest(name="fraud", version=FRAUD), metadata=ai.admin, timeout=10
     ).model
     assert not old.active
     with ai_db.connect() as connection:
@@ -165,7 +166,7 @@ def test_switch_the_active_version_at_run_time(ai: AiClient, ai_db: Engine, frau
                 "AND version = '1.0.1' ORDER BY id DESC LIMIT 1"
             )
         ).one()
-    assert tuple(log) == ("1.0.0", "integration test", "usr_admin")
+    assert tuple(log) == (FRAUD, "integration test", "usr_admin")
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def replica(services: ServiceRunner, tokens: TokenFactory) -> Iterator[AiClient]
 def test_another_replica_picks_up_an_activation_by_polling(
     ai: AiClient, replica: AiClient, fraud_restored: None
 ) -> None:
-    assert replica.check(fraud_request(user())).model_version == "1.0.0"
+    assert replica.check(fraud_request(user())).model_version == FRAUD
     activate(ai, "fraud", "1.0.1")
     deadline = time.monotonic() + 10
     version = ""

@@ -10,6 +10,8 @@ import pytest
 from services.ai.features import (
     CATEGORIES,
     FRAUD_FEATURE_NAMES,
+    FRAUD_FEATURE_SET,
+    FRAUD_FEATURE_SETS,
     SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
     TREND_INPUT_DAYS,
@@ -105,7 +107,10 @@ def test_fraud_features_first_transaction_and_validation() -> None:
     x = fraud_features(Txn(MONDAY, 100, "m", "grocery", "FR", "d"), [], RiskCounts())
     assert x.shape == (len(FRAUD_FEATURE_NAMES),)
     assert np.all(np.isfinite(x))
-    assert x[F["new_device"]] == 1.0 and x[F["history_len_log"]] == 0.0
+    # no history: nothing to compare with, so neither the device nor the country is "new"
+    assert x[F["new_device"]] == 0.0 and x[F["new_country"]] == 0.0
+    assert x[F["has_history"]] == 0.0 and x[F["history_len_log"]] == 0.0
+    assert x[F["history_span_log"]] == 0.0
     with pytest.raises(ValueError, match="non-negative"):
         fraud_features(Txn(MONDAY, -1, "m", "grocery", "FR", "d"), [], RiskCounts())
     with pytest.raises(ValueError, match="sorted"):
@@ -209,3 +214,44 @@ def test_spending_profile_is_order_independent_and_finds_subscriptions() -> None
     assert p.monthly_minor["restaurants"] == 10_000 * 30 // 90
     assert p.recent_minor["restaurants"] == 10_000
     assert set(p.monthly_minor) == set(CATEGORIES)
+
+
+def test_empty_history_is_explicit_not_new_device_new_country_or_a_huge_ratio() -> None:
+    """A first transaction: no velocity, neutral ratios, novelty 0, has_history 0."""
+    first = Txn(MONDAY + 12 * 3_600, 15_000, "m1", "grocery", "DE", "dev_a")
+    x = fraud_features(first, [], RiskCounts())
+    for name in ("n_txn_1h", "n_txn_1d", "n_txn_7d", "n_txn_30d", "new_device", "new_country", "has_history"):
+        assert x[F[name]] == 0.0, name
+    for name in ("amount_to_avg_7d", "amount_to_avg_30d", "amount_to_max_90d"):
+        assert x[F[name]] == 1.0, name
+    # a second payment two minutes later on the same device and country: history, nothing new
+    second = Txn(first.timestamp + 120, 4_200, "m2", "restaurants", "DE", "dev_a")
+    y = fraud_features(second, [first], RiskCounts())
+    assert y[F["has_history"]] == 1.0 and y[F["n_txn_1h"]] == 1.0
+    assert y[F["new_device"]] == 0.0 and y[F["new_country"]] == 0.0
+    assert y[F["history_span_log"]] == pytest.approx(np.log1p(120), rel=1e-6)
+    assert y[F["secs_since_prev_log"]] == pytest.approx(np.log1p(120), rel=1e-6)
+    # history that disagrees: another device and country after that history
+    third = Txn(first.timestamp + 3_600, 90_000, "m3", "jewelry", "RU", "dev_b")
+    z = fraud_features(third, [first, second], RiskCounts())
+    assert z[F["new_device"]] == 1.0 and z[F["new_country"]] == 1.0 and z[F["has_history"]] == 1.0
+    assert z[F["history_span_log"]] == pytest.approx(np.log1p(3_600), rel=1e-6)
+    # history older than 90 days is no history
+    old = Txn(first.timestamp - 91 * SECONDS_PER_DAY, 4_200, "m0", "grocery", "FR", "dev_z")
+    assert np.array_equal(fraud_features(first, [old], RiskCounts()), x)
+
+
+def test_feature_set_1_keeps_the_encoding_older_models_were_trained_on() -> None:
+    first = Txn(MONDAY, 2_500, "m1", "grocery", "DE", "dev_a")
+    v1 = fraud_features(first, [], RiskCounts(), feature_set=1)
+    v2 = fraud_features(first, [], RiskCounts())
+    assert v1.shape == (len(FRAUD_FEATURE_SETS[1]),) and v2.shape == (len(FRAUD_FEATURE_SETS[2]),)
+    assert FRAUD_FEATURE_SETS[FRAUD_FEATURE_SET] == FRAUD_FEATURE_NAMES
+    assert FRAUD_FEATURE_SETS[2][: len(FRAUD_FEATURE_SETS[1])] == FRAUD_FEATURE_SETS[1]
+    v1_names = {name: i for i, name in enumerate(FRAUD_FEATURE_SETS[1])}
+    assert v1[v1_names["new_device"]] == 1.0 and v1[v1_names["new_country"]] == 1.0  # version 1: "new"
+    # everything else is the same value in both sets
+    same = [i for name, i in v1_names.items() if name not in ("new_device", "new_country")]
+    assert np.array_equal(v1[same], v2[same])
+    with pytest.raises(ValueError, match="feature set"):
+        fraud_features(first, [], RiskCounts(), feature_set=99)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ai.training.pipeline import MODEL_NAMES, PipelineResult
+from services.ai.training.pipeline import MODEL_NAMES, MODEL_VERSIONS, PipelineResult
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -85,7 +85,7 @@ def test_cli_small_run_produces_all_artifacts_reproducibly(small_run: PipelineRe
     assert "fraud: ROC-AUC" in proc.stdout and "credit: ROC-AUC" in proc.stdout
     assert "fraud features (customers)" in proc.stderr  # progress on the long step
     for name in MODEL_NAMES:
-        directory = tmp_path / name / "1.0.0"
+        directory = tmp_path / name / MODEL_VERSIONS[name]
         meta = check_model_dir(directory, name)
         assert meta["training_date"] == training_date and meta["profile"] == "small"
         # same seed, same bytes: the CLI run equals the in-process run of the fixture
@@ -101,6 +101,13 @@ def test_model_specific_metadata(small_run: PipelineResult) -> None:
     assert fraud["metrics"]["roc_auc"] >= 0.95
     assert len(fraud["explanation"]["baseline"]) == len(fraud["features"])
     assert fraud["scorecard"] is None and fraud["thresholds"]["review"] <= fraud["thresholds"]["decline"]
+    assert fraud["version"] == "1.1.0" and fraud["feature_set"] == 2
+    assert fraud["explanation"]["features"] == fraud["features"]
+    cohorts = fraud["data"]["cohorts"]
+    assert cohorts["established"] > 0 and cohorts["new_customer"] > 0 and cohorts["fraud_account"] > 0
+    cold = fraud["metrics"]["cold_start"]
+    assert cold["first_legitimate"]["transactions"] > 0
+    assert {"new_account_card_testing", "new_account_cash_out"} <= set(fraud["metrics"]["recall_by_pattern"])
     credit = small_run.metadata["credit"]
     assert credit["metrics"]["roc_auc"] >= 0.75 and 0 < credit["metrics"]["ks"] < 1
     assert credit["scorecard"]["base_score"] == 600 and credit["scorecard"]["base_odds"] == 50

@@ -1,0 +1,1 @@
+"""NexaFi payment service: payments, payment methods, connectors, fraud checks, reconciliation."""

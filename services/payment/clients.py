@@ -1,0 +1,267 @@
+"""Typed clients of the ledger, AI and user services, injected into the payment service.
+
+Calls carry the payment service's own service token (``ServiceTokenProvider``),
+a deadline, and an idempotency key derived from the payment id and step. gRPC
+errors become :class:`RemoteError` with the callee's ``ErrorInfo.reason``, so the
+service decides on reasons (INSUFFICIENT_FUNDS), never on message text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
+from nexafi.common.v1 import common_pb2
+from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from nexafi.user.v1 import user_pb2, user_pb2_grpc
+
+from services.runtime.clients import ServiceTokenProvider, service_channel
+
+T = TypeVar("T")
+_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+class RemoteError(Exception):
+    """A call to another service failed; ``unreachable`` when it may not have been executed at all."""
+
+    def __init__(
+        self, service: str, code: grpc.StatusCode, reason: str, message: str, metadata: dict[str, str]
+    ) -> None:
+        super().__init__(f"{service}: {code.name} {reason}: {message}")
+        self.service = service
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.metadata = metadata
+
+    @property
+    def unreachable(self) -> bool:
+        return self.code in _UNREACHABLE
+
+
+def _call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
+    try:
+        return fn(request, timeout=timeout) if timeout else fn(request)
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+        reason, metadata = "", {}
+        status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
+        if status is not None:
+            for detail in status.details:
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    reason, metadata = info.reason, dict(info.metadata)
+        message = exc.details() if hasattr(exc, "details") else str(exc)
+        raise RemoteError(service, code, reason, message or "", metadata) from None
+
+
+@dataclass(frozen=True)
+class FraudResult:
+    probability: float
+    decision: int  # ai_pb2.FraudDecision value; the same numbering as the payment proto's
+    reasons: tuple[str, ...]
+
+
+class LedgerClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+
+    def create_account(
+        self, owner_id: str, name: str, type_: int, currency: str, rule: int, request_id: str
+    ) -> str:
+        reply = _call(
+            "ledger",
+            self.stub.CreateAccount,
+            ledger_pb2.CreateAccountRequest(
+                owner_id=owner_id,
+                name=name,
+                type=ledger_pb2.AccountType.ValueType(type_),
+                currency=currency,
+                balance_rule=ledger_pb2.BalanceRule.ValueType(rule),
+                request_id=request_id,
+            ),
+        )
+        return reply.account.id
+
+    def reserve(
+        self,
+        debit: str,
+        credit: str,
+        amount_minor: int,
+        currency: str,
+        user_id: str,
+        type_: int,
+        description: str,
+        payment_id: str,
+        request_id: str,
+    ) -> ledger_pb2.PendingTransfer:
+        reply = _call(
+            "ledger",
+            self.stub.CreatePendingTransfer,
+            ledger_pb2.CreatePendingTransferRequest(
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=common_pb2.Money(amount_minor=amount_minor, currency=currency),
+                user_id=user_id,
+                type=ledger_pb2.TransactionType.ValueType(type_),
+                description=description,
+                related_entity_id=payment_id,
+                request_id=request_id,
+            ),
+        )
+        return reply.pending_transfer
+
+    def post(self, pending_id: str, request_id: str) -> ledger_pb2.Transaction:
+        reply = _call(
+            "ledger",
+            self.stub.PostPendingTransfer,
+            ledger_pb2.PostPendingTransferRequest(pending_transfer_id=pending_id, request_id=request_id),
+        )
+        return reply.transaction
+
+    def void(self, pending_id: str, reason: str) -> None:
+        _call(
+            "ledger",
+            self.stub.VoidPendingTransfer,
+            ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=pending_id, reason=reason),
+        )
+
+    def get_pending(self, pending_id: str) -> ledger_pb2.PendingTransfer:
+        reply = _call(
+            "ledger",
+            self.stub.GetPendingTransfer,
+            ledger_pb2.GetPendingTransferRequest(pending_transfer_id=pending_id),
+        )
+        return reply.pending_transfer
+
+    def get_transaction(self, transaction_id: str) -> ledger_pb2.Transaction:
+        reply = _call(
+            "ledger",
+            self.stub.GetTransaction,
+            ledger_pb2.GetTransactionRequest(transaction_id=transaction_id),
+        )
+        return reply.transaction
+
+    def reverse(self, transaction_id: str, reason: str, request_id: str) -> ledger_pb2.Transaction:
+        reply = _call(
+            "ledger",
+            self.stub.ReverseTransaction,
+            ledger_pb2.ReverseTransactionRequest(
+                transaction_id=transaction_id, reason=reason, request_id=request_id
+            ),
+        )
+        return reply.transaction
+
+    def transfer(
+        self,
+        debit: str,
+        credit: str,
+        amount_minor: int,
+        currency: str,
+        user_id: str,
+        type_: int,
+        description: str,
+        payment_id: str,
+        metadata: dict[str, str],
+        request_id: str,
+    ) -> ledger_pb2.Transaction:
+        money = common_pb2.Money(amount_minor=amount_minor, currency=currency)
+        reply = _call(
+            "ledger",
+            self.stub.CreateTransaction,
+            ledger_pb2.CreateTransactionRequest(
+                user_id=user_id,
+                type=ledger_pb2.TransactionType.ValueType(type_),
+                description=description,
+                related_entity_id=payment_id,
+                postings=[
+                    ledger_pb2.Posting(
+                        account_id=debit, direction=ledger_pb2.POSTING_DIRECTION_DEBIT, amount=money
+                    ),
+                    ledger_pb2.Posting(
+                        account_id=credit, direction=ledger_pb2.POSTING_DIRECTION_CREDIT, amount=money
+                    ),
+                ],
+                metadata=metadata,
+                request_id=request_id,
+            ),
+        )
+        return reply.transaction
+
+    def user_transactions(self, user_id: str, start: Any, end: Any) -> list[ledger_pb2.Transaction]:
+        out: list[ledger_pb2.Transaction] = []
+        token = ""
+        while True:
+            reply = _call(
+                "ledger",
+                self.stub.ListUserTransactions,
+                ledger_pb2.ListUserTransactionsRequest(
+                    user_id=user_id,
+                    time_range=common_pb2.TimeRange(start_time=start, end_time=end),
+                    page_size=100,
+                    page_token=token,
+                ),
+            )
+            out.extend(reply.transactions)
+            token = reply.next_page_token
+            if not token:
+                return out
+
+
+class AiClient:
+    def __init__(self, channel: grpc.Channel, timeout_seconds: float) -> None:
+        self.stub = ai_pb2_grpc.AiServiceStub(channel)
+        self.timeout_seconds = timeout_seconds
+
+    def check_fraud(self, request: ai_pb2.CheckFraudRequest) -> FraudResult:
+        reply = _call("ai", self.stub.CheckFraud, request, self.timeout_seconds)
+        assessment = reply.assessment
+        return FraudResult(
+            assessment.fraud_probability,
+            int(assessment.decision),
+            tuple(r.feature for r in assessment.reasons),
+        )
+
+
+class UserClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = user_pb2_grpc.UserServiceStub(channel)
+
+    def exists(self, user_id: str) -> bool:
+        try:
+            _call("user", self.stub.GetUser, user_pb2.GetUserRequest(user_id=user_id))
+        except RemoteError as exc:
+            if exc.code == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+
+@dataclass
+class Clients:
+    ledger: LedgerClient
+    ai: AiClient
+    users: UserClient
+    channels: list[grpc.Channel]
+
+    @classmethod
+    def from_env(cls, ai_timeout_seconds: float) -> Clients:
+        provider = ServiceTokenProvider.from_env("payment")
+        ledger = service_channel(
+            "ledger", ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"], provider.token
+        )
+        ai = service_channel("ai", ai_pb2.DESCRIPTOR.services_by_name["AiService"], provider.token)
+        users = service_channel("user", user_pb2.DESCRIPTOR.services_by_name["UserService"], provider.token)
+        return cls(
+            LedgerClient(ledger), AiClient(ai, ai_timeout_seconds), UserClient(users), [ledger, ai, users]
+        )
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()

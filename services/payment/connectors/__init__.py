@@ -1,0 +1,1 @@
+"""Gateway connectors: the interface every PSP integration implements, and the sandbox PSP."""

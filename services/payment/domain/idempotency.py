@@ -1,0 +1,24 @@
+"""Idempotency request fingerprints.
+
+A key is bound to the exact request it was first used with: the same key with
+another body is rejected. The fingerprint is a keyed hash (HMAC-SHA256) of the
+canonical request, so requests holding card details (AddPaymentMethod) leave
+nothing reversible behind, and the stored value is useless without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def canonical(body: Mapping[str, Any]) -> bytes:
+    """Key-sorted, whitespace-free JSON: equal requests give equal bytes."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def request_fingerprint(key: bytes, operation: str, body: Mapping[str, Any]) -> str:
+    return hmac.new(key, operation.encode() + b"\x00" + canonical(body), hashlib.sha256).hexdigest()

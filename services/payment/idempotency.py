@@ -1,0 +1,235 @@
+"""Idempotency keys as Stripe defines them, in the payment service's own database.
+
+* A key is scoped per caller (the JWT subject) and bound to a keyed fingerprint of
+  the request: the same key with another body is ALREADY_EXISTS
+  (IDEMPOTENCY_KEY_REUSED).
+* The first response is stored, errors included once validation has passed, and
+  returned on every replay for at least ``retention_hours`` (default 24).
+* Concurrency: the first request inserts the key in state ``running`` with a
+  lock that lasts ``lock_seconds``. A second request with the same key while the
+  lock is live gets ABORTED (REQUEST_IN_PROGRESS) at once, as the proto says, and
+  retries later to receive the stored result. It never waits: a waiting RPC
+  would tie up a server thread behind a connector call of unknown length.
+* Crash safety: the key records the resource it created (the payment id) in the
+  same transaction as the resource. If the process dies mid-request, the lock
+  expires and the next retry with the key takes it over and *resumes* that
+  payment from its last persisted step instead of creating another one.
+* Transient failures (a dependency UNAVAILABLE, a conflict ABORTED) are not
+  stored: the lock is released so a retry executes again (or resumes).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from services.runtime.db import run_in_transaction
+from services.runtime.errors import Aborted, AlreadyExists, DomainError, Unavailable
+
+# Errors worth a retry are never stored as the key's result.
+_TRANSIENT = (Unavailable, Aborted)
+
+
+@dataclass(frozen=True)
+class Claim:
+    scope: str
+    key: str
+    token: str
+    resource_id: str  # set when a crashed earlier attempt created a resource: resume it
+
+
+class StoredError(DomainError):
+    """An error replayed from an idempotency key, with its original code."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str]) -> None:
+        super().__init__(message, reason, metadata)
+        self.code = code
+
+
+_CODES = {c.value[0]: c for c in grpc.StatusCode}
+
+
+class IdempotencyStore:
+    def __init__(self, engine: Engine, *, retention_hours: int = 24, lock_seconds: int = 60) -> None:
+        self.engine = engine
+        self.retention_hours = retention_hours
+        self.lock_seconds = lock_seconds
+
+    def run(
+        self, scope: str, key: str, operation: str, fingerprint: str, execute: Callable[[Claim], bytes]
+    ) -> bytes:
+        """The stored response for ``key``, or run ``execute`` once and store what it returns or raises."""
+        claim_or_stored = self._begin(scope, key, operation, fingerprint)
+        if isinstance(claim_or_stored, bytes):
+            return claim_or_stored
+        claim = claim_or_stored
+        try:
+            response = execute(claim)
+        except _TRANSIENT:
+            self._release(claim)
+            raise
+        except DomainError as exc:
+            self._finish(claim, None, exc)
+            raise
+        except BaseException:
+            self._release(claim)
+            raise
+        self._finish(claim, response, None)
+        return response
+
+    def attach(self, session: Session, claim: Claim, resource_id: str) -> None:
+        """Record the resource the request created, in the transaction that creates it."""
+        session.execute(
+            sa.text(
+                "UPDATE idempotency_keys SET resource_id = :r WHERE scope = :s AND key = :k AND "
+                "lock_token = :t"
+            ),
+            {"r": resource_id, "s": claim.scope, "k": claim.key, "t": claim.token},
+        )
+
+    def purge_expired(self, limit: int = 1000) -> int:
+        def work(session: Session) -> int:
+            result = session.execute(
+                sa.text(
+                    "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
+                    "WHERE expire_time < now() AND state = 'done' LIMIT :n)"
+                ),
+                {"n": limit},
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        return run_in_transaction(self.engine, work)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _begin(self, scope: str, key: str, operation: str, fingerprint: str) -> Claim | bytes:
+        token = secrets.token_hex(12)
+
+        def work(session: Session) -> Claim | bytes:
+            params = {
+                "s": scope,
+                "k": key,
+                "o": operation,
+                "f": fingerprint,
+                "t": token,
+                "lock": self.lock_seconds,
+                "keep": self.retention_hours,
+            }
+            inserted = session.execute(
+                sa.text(
+                    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, state, "
+                    "lock_token, lock_until, "
+                    "expire_time) VALUES (:s, :k, :o, :f, 'running', :t, now() + make_interval(secs => "
+                    ":lock), "
+                    "now() + make_interval(hours => :keep)) ON CONFLICT DO NOTHING RETURNING key"
+                ),
+                params,
+            ).first()
+            if inserted is not None:
+                return Claim(scope, key, token, "")
+            row = session.execute(
+                sa.text(
+                    "SELECT operation, fingerprint, state, resource_id, response, error_code, error_reason, "
+                    "error_message, error_metadata, lock_until > clock_timestamp() AS locked, "
+                    "expire_time < now() AS expired FROM idempotency_keys WHERE scope = :s AND key = :k "
+                    "FOR UPDATE"
+                ),
+                params,
+            ).one()
+            if row.expired and row.state == "done":
+                session.execute(
+                    sa.text(
+                        "UPDATE idempotency_keys SET operation = :o, fingerprint = :f, state = 'running', "
+                        "resource_id = '', response = NULL, error_code = NULL, lock_token = :t, "
+                        "lock_until = now() + make_interval(secs => :lock), create_time = now(), "
+                        "expire_time = now() + make_interval(hours => :keep) WHERE scope = :s AND key = :k"
+                    ),
+                    params,
+                )
+                return Claim(scope, key, token, "")
+            if row.operation != operation or row.fingerprint != fingerprint:
+                raise AlreadyExists(
+                    f"request_id {key!r} was already used with a different request",
+                    "IDEMPOTENCY_KEY_REUSED",
+                    {"request_id": key},
+                )
+            if row.state == "done":
+                if row.error_code is not None:
+                    raise StoredError(
+                        _CODES[row.error_code],
+                        row.error_message,
+                        row.error_reason,
+                        dict(row.error_metadata or {}),
+                    )
+                return bytes(row.response)
+            if row.locked:
+                raise Aborted(
+                    f"a request with request_id {key!r} is still executing; retry later",
+                    "REQUEST_IN_PROGRESS",
+                    {"request_id": key},
+                )
+            # The earlier holder crashed or gave up: take the key over and resume.
+            session.execute(
+                sa.text(
+                    "UPDATE idempotency_keys SET lock_token = :t, lock_until = now() + "
+                    "make_interval(secs => :lock) "
+                    "WHERE scope = :s AND key = :k"
+                ),
+                params,
+            )
+            return Claim(scope, key, token, row.resource_id)
+
+        return run_in_transaction(self.engine, work)
+
+    def _finish(self, claim: Claim, response: bytes | None, error: DomainError | None) -> None:
+        def work(session: Session) -> None:
+            session.execute(
+                sa.text(
+                    "UPDATE idempotency_keys SET state = 'done', response = :r, error_code = :c, "
+                    "error_reason = :reason, "
+                    "error_message = :m, error_metadata = CAST(:md AS jsonb), lock_until = NULL "
+                    "WHERE scope = :s AND key = :k AND lock_token = :t"
+                ),
+                {
+                    "r": response,
+                    "c": error.code.value[0] if error else None,
+                    "reason": error.reason if error else None,
+                    "m": error.message if error else None,
+                    "md": json.dumps(error.metadata) if error else None,
+                    "s": claim.scope,
+                    "k": claim.key,
+                    "t": claim.token,
+                },
+            )
+
+        run_in_transaction(self.engine, work)
+
+    def _release(self, claim: Claim) -> None:
+        def work(session: Session) -> None:
+            # Nothing created yet: forget the key, so a retry starts afresh (and may even change
+            # its body). Otherwise keep it bound to its resource, unlocked, for a resuming retry.
+            session.execute(
+                sa.text(
+                    "DELETE FROM idempotency_keys WHERE scope = :s AND key = :k AND lock_token = :t "
+                    "AND resource_id = ''"
+                ),
+                {"s": claim.scope, "k": claim.key, "t": claim.token},
+            )
+            session.execute(
+                sa.text(
+                    "UPDATE idempotency_keys SET lock_until = NULL WHERE scope = :s AND key = :k AND "
+                    "lock_token = :t"
+                ),
+                {"s": claim.scope, "k": claim.key, "t": claim.token},
+            )
+
+        try:
+            run_in_transaction(self.engine, work)
+        except Exception:  # noqa: BLE001 - the lock expires by itself; the original error matters more
+            return

@@ -1,0 +1,573 @@
+"""SQL of the payment service's own database; used only inside a unit of work (a Session)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.payment.domain.model import (
+    BankFormat,
+    FraudDecision,
+    MethodState,
+    MethodType,
+    Payment,
+    PaymentMethod,
+    Refund,
+    StatusChange,
+)
+from services.payment.domain.states import IN_FLIGHT, Kind, Status
+from services.runtime.errors import NotFound
+
+
+def now(session: Session) -> datetime:
+    value: datetime = session.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+    return value
+
+
+# -- ledger accounts ----------------------------------------------------------------------------
+def ledger_account(session: Session, owner_id: str, purpose: str, currency: str) -> str | None:
+    value: str | None = session.execute(
+        sa.text(
+            "SELECT account_id FROM ledger_accounts WHERE owner_id = :o AND purpose = :p AND currency = :c"
+        ),
+        {"o": owner_id, "p": purpose, "c": currency},
+    ).scalar()
+    return value
+
+
+def save_ledger_account(
+    session: Session, owner_id: str, purpose: str, currency: str, account_id: str
+) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO ledger_accounts (owner_id, purpose, currency, account_id) VALUES (:o, :p, :c, :a) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"o": owner_id, "p": purpose, "c": currency, "a": account_id},
+    )
+
+
+# -- payment methods ----------------------------------------------------------------------------
+_METHOD_COLUMNS = (
+    "id, user_id, type, state, fingerprint, connector_token, brand, last4, exp_month, exp_year, "
+    "holder_name, bank_format, masked_number, country_code, currency, ledger_account_id, "
+    "create_time, update_time"
+)
+
+
+def _method(row: Any) -> PaymentMethod:
+    m = row._mapping
+    return PaymentMethod(
+        id=m["id"],
+        user_id=m["user_id"],
+        type=MethodType(m["type"]),
+        state=MethodState(m["state"]),
+        fingerprint=m["fingerprint"],
+        connector_token=m["connector_token"],
+        brand=m["brand"],
+        last4=m["last4"],
+        exp_month=m["exp_month"],
+        exp_year=m["exp_year"],
+        holder_name=m["holder_name"],
+        bank_format=BankFormat(m["bank_format"]),
+        masked_number=m["masked_number"],
+        country_code=m["country_code"],
+        currency=m["currency"],
+        ledger_account_id=m["ledger_account_id"],
+        create_time=m["create_time"],
+        update_time=m["update_time"],
+    )
+
+
+def insert_method(session: Session, method: PaymentMethod, dedup_key: str, connector: str) -> PaymentMethod:
+    row = session.execute(
+        sa.text(
+            f"INSERT INTO payment_methods (id, user_id, type, state, fingerprint, dedup_key, connector, "
+            f"connector_token, brand, last4, exp_month, exp_year, holder_name, bank_format, masked_number, "
+            f"country_code, currency, ledger_account_id) VALUES (:id, :user_id, :type, :state, :fingerprint, "
+            f":dedup_key, :connector, :token, :brand, :last4, :exp_month, :exp_year, :holder_name, "
+            f":bank_format, "
+            f":masked, :country, :currency, :ledger) RETURNING {_METHOD_COLUMNS}"
+        ),
+        {
+            "id": method.id,
+            "user_id": method.user_id,
+            "type": int(method.type),
+            "state": int(method.state),
+            "fingerprint": method.fingerprint,
+            "dedup_key": dedup_key,
+            "connector": connector,
+            "token": method.connector_token,
+            "brand": method.brand,
+            "last4": method.last4,
+            "exp_month": method.exp_month,
+            "exp_year": method.exp_year,
+            "holder_name": method.holder_name,
+            "bank_format": int(method.bank_format),
+            "masked": method.masked_number,
+            "country": method.country_code,
+            "currency": method.currency,
+            "ledger": method.ledger_account_id,
+        },
+    ).one()
+    return _method(row)
+
+
+def active_method_by_dedup(session: Session, user_id: str, dedup_key: str) -> PaymentMethod | None:
+    row = session.execute(
+        sa.text(
+            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND dedup_key = :d AND "
+            f"state = 1"
+        ),
+        {"u": user_id, "d": dedup_key},
+    ).first()
+    return _method(row) if row else None
+
+
+def get_method(session: Session, method_id: str, *, lock: bool = False) -> PaymentMethod:
+    row = session.execute(
+        sa.text(
+            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE id = :id" + (" FOR UPDATE" if lock else "")
+        ),
+        {"id": method_id},
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"payment method {method_id} not found",
+            "PAYMENT_METHOD_NOT_FOUND",
+            {"payment_method_id": method_id},
+        )
+    return _method(row)
+
+
+def list_methods(
+    session: Session, user_id: str, type_: int, before_id: str, limit: int
+) -> list[PaymentMethod]:
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND state = 1 "
+            "AND (:t = 0 OR type = :t) AND (:b = '' OR id < :b) ORDER BY id DESC LIMIT :n"
+        ),
+        {"u": user_id, "t": type_, "b": before_id, "n": limit},
+    ).all()
+    return [_method(r) for r in rows]
+
+
+def remove_method(session: Session, method_id: str) -> PaymentMethod:
+    row = session.execute(
+        sa.text(
+            f"UPDATE payment_methods SET state = 2, update_time = now() WHERE id = :id RETURNING "
+            f"{_METHOD_COLUMNS}"
+        ),
+        {"id": method_id},
+    ).one()
+    return _method(row)
+
+
+def method_in_use(session: Session, method_id: str) -> bool:
+    return (
+        session.execute(
+            sa.text("SELECT 1 FROM payments WHERE payment_method_id = :m AND status IN (1, 2, 3) LIMIT 1"),
+            {"m": method_id},
+        ).first()
+        is not None
+    )
+
+
+# -- payments -----------------------------------------------------------------------------------
+_PAYMENT_COLUMNS = (
+    "id, user_id, kind, amount_minor, currency, status, payment_method_id, method_type, "
+    "payee_user_id, description, metadata, request_id, failure_code, failure_message, "
+    "fraud_checked, fraud_score_bps, fraud_decision, connector, external_reference, "
+    "debit_account_id, credit_account_id, pending_transfer_id, transaction_id, refunded_minor, "
+    "create_time, update_time"
+)
+
+
+def _payment(row: Any) -> Payment:
+    m = row._mapping
+    return Payment(
+        id=m["id"],
+        user_id=m["user_id"],
+        kind=Kind(m["kind"]),
+        amount_minor=m["amount_minor"],
+        currency=m["currency"],
+        status=Status(m["status"]),
+        payment_method_id=m["payment_method_id"],
+        method_type=MethodType(m["method_type"]),
+        payee_user_id=m["payee_user_id"],
+        description=m["description"],
+        metadata=dict(m["metadata"]),
+        request_id=m["request_id"],
+        failure_code=m["failure_code"],
+        failure_message=m["failure_message"],
+        fraud_checked=m["fraud_checked"],
+        fraud_score_bps=m["fraud_score_bps"],
+        fraud_decision=FraudDecision(m["fraud_decision"]),
+        connector=m["connector"],
+        external_reference=m["external_reference"],
+        debit_account_id=m["debit_account_id"],
+        credit_account_id=m["credit_account_id"],
+        pending_transfer_id=m["pending_transfer_id"],
+        transaction_id=m["transaction_id"],
+        refunded_minor=m["refunded_minor"],
+        create_time=m["create_time"],
+        update_time=m["update_time"],
+    )
+
+
+def insert_payment(session: Session, p: Payment, actor: str, lease_token: str, lease_seconds: int) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO payments (id, user_id, kind, amount_minor, currency, status, payment_method_id, "
+            "method_type, payee_user_id, description, metadata, request_id, connector, debit_account_id, "
+            "credit_account_id, lease_token, lease_until) VALUES (:id, :user_id, :kind, :amount, "
+            ":currency, :status, "
+            ":method, :method_type, :payee, :description, CAST(:metadata AS jsonb), :request_id, :connector, "
+            ":debit, :credit, :lease, now() + make_interval(secs => :secs))"
+        ),
+        {
+            "id": p.id,
+            "user_id": p.user_id,
+            "kind": int(p.kind),
+            "amount": p.amount_minor,
+            "currency": p.currency,
+            "status": int(p.status),
+            "method": p.payment_method_id,
+            "method_type": int(p.method_type),
+            "payee": p.payee_user_id,
+            "description": p.description,
+            "metadata": json.dumps(p.metadata),
+            "request_id": p.request_id,
+            "connector": p.connector,
+            "debit": p.debit_account_id,
+            "credit": p.credit_account_id,
+            "lease": lease_token,
+            "secs": lease_seconds,
+        },
+    )
+    add_history(session, p.id, Status.UNSPECIFIED, p.status, "payment created", actor)
+
+
+def get_payment(session: Session, payment_id: str, *, lock: bool = False, full: bool = False) -> Payment:
+    row = session.execute(
+        sa.text(f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = :id" + (" FOR UPDATE" if lock else "")),
+        {"id": payment_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"payment {payment_id} not found", "PAYMENT_NOT_FOUND", {"payment_id": payment_id})
+    payment = _payment(row)
+    if full:
+        payment.history.extend(history(session, payment_id))
+        payment.refunds.extend(refunds_of(session, payment_id))
+    return payment
+
+
+_UPDATABLE = frozenset(
+    {
+        "status",
+        "failure_code",
+        "failure_message",
+        "fraud_checked",
+        "fraud_score_bps",
+        "fraud_decision",
+        "external_reference",
+        "pending_transfer_id",
+        "transaction_id",
+        "refunded_minor",
+        "debit_account_id",
+        "credit_account_id",
+        "amount_minor",
+    }
+)
+
+
+def update_payment(session: Session, payment_id: str, **fields: Any) -> None:
+    unknown = set(fields) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    values = {k: int(v) if isinstance(v, Status | FraudDecision) else v for k, v in fields.items()}
+    session.execute(
+        sa.text(f"UPDATE payments SET {assignments}, update_time = clock_timestamp() WHERE id = :id"),
+        {**values, "id": payment_id},
+    )
+
+
+def add_history(
+    session: Session, payment_id: str, from_status: Status, to_status: Status, reason: str, actor: str
+) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO payment_status_history (payment_id, from_status, to_status, reason, actor) "
+            "VALUES (:p, :f, :t, :r, :a)"
+        ),
+        {"p": payment_id, "f": int(from_status), "t": int(to_status), "r": reason[:500], "a": actor},
+    )
+
+
+def history(session: Session, payment_id: str) -> list[StatusChange]:
+    rows = session.execute(
+        sa.text(
+            "SELECT from_status, to_status, reason, actor, change_time FROM payment_status_history "
+            "WHERE payment_id = :p ORDER BY id"
+        ),
+        {"p": payment_id},
+    ).all()
+    return [
+        StatusChange(Status(r.from_status), Status(r.to_status), r.reason, r.actor, r.change_time)
+        for r in rows
+    ]
+
+
+def acquire_lease(session: Session, payment_id: str, token: str, seconds: int) -> bool:
+    """Take the payment's lease unless someone else holds a live one; a crashed holder's lease expires."""
+    row = session.execute(
+        sa.text(
+            "UPDATE payments SET lease_token = :t, lease_until = clock_timestamp() + make_interval(secs "
+            "=> :s) "
+            "WHERE id = :id AND (lease_until IS NULL OR lease_until < clock_timestamp() OR lease_token = :t) "
+            "RETURNING id"
+        ),
+        {"id": payment_id, "t": token, "s": seconds},
+    ).first()
+    return row is not None
+
+
+def release_lease(session: Session, payment_id: str, token: str) -> None:
+    session.execute(
+        sa.text(
+            "UPDATE payments SET lease_token = '', lease_until = NULL WHERE id = :id AND lease_token = :t"
+        ),
+        {"id": payment_id, "t": token},
+    )
+
+
+def lock_user_limits(session: Session, user_id: str) -> None:
+    """Serialize limit checks of one user, so concurrent payments cannot both slip under the daily limit."""
+    session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext('payment-limits:' || :u))"), {"u": user_id}
+    )
+
+
+def daily_used(session: Session, user_id: str, currency: str) -> int:
+    value = session.execute(
+        sa.text(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE user_id = :u AND currency = :c "
+            "AND create_time > now() - interval '24 hours' AND status NOT IN (5, 6)"
+        ),
+        {"u": user_id, "c": currency},
+    ).scalar_one()
+    return int(value)
+
+
+def list_payments(
+    session: Session,
+    user_id: str,
+    statuses: Sequence[int],
+    kind: int,
+    start: datetime | None,
+    end: datetime | None,
+    include_incoming: bool,
+    before_id: str,
+    limit: int,
+) -> list[Payment]:
+    owner = "(user_id = :u OR payee_user_id = :u)" if include_incoming else "user_id = :u"
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE {owner} "
+            "AND (cardinality(CAST(:st AS smallint[])) = 0 OR status = ANY(CAST(:st AS smallint[]))) "
+            "AND (:k = 0 OR kind = :k) "
+            "AND (CAST(:start AS timestamptz) IS NULL OR create_time >= :start) "
+            "AND (CAST(:end AS timestamptz) IS NULL OR create_time < :end) "
+            "AND (:b = '' OR id < :b) ORDER BY id DESC LIMIT :n"
+        ),
+        {
+            "u": user_id,
+            "st": list(statuses),
+            "k": kind,
+            "start": start,
+            "end": end,
+            "b": before_id,
+            "n": limit,
+        },
+    ).all()
+    return [_payment(r) for r in rows]
+
+
+def stale_payments(session: Session, stale_after_seconds: int, limit: int) -> list[Payment]:
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE status IN (1, 3) "
+            "AND update_time < clock_timestamp() - make_interval(secs => :s) ORDER BY update_time LIMIT :n"
+        ),
+        {"s": stale_after_seconds, "n": limit},
+    ).all()
+    return [_payment(r) for r in rows]
+
+
+def payments_in_range(session: Session, start: datetime, end: datetime) -> list[Payment]:
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE create_time >= :s AND create_time < :e "
+            "ORDER BY create_time, id"
+        ),
+        {"s": start, "e": end},
+    ).all()
+    return [_payment(r) for r in rows]
+
+
+def payment_exists(session: Session, payment_id: str) -> bool:
+    return (
+        session.execute(sa.text("SELECT 1 FROM payments WHERE id = :id"), {"id": payment_id}).first()
+        is not None
+    )
+
+
+# -- refunds ------------------------------------------------------------------------------------
+def _refund(row: Any) -> Refund:
+    m = row._mapping
+    return Refund(
+        id=m["id"],
+        payment_id=m["payment_id"],
+        amount_minor=m["amount_minor"],
+        currency=m["currency"],
+        reason=m["reason"],
+        state=m["state"],
+        transaction_id=m["transaction_id"],
+        external_reference=m["external_reference"],
+        request_id=m["request_id"],
+        actor=m["actor"],
+        create_time=m["create_time"],
+    )
+
+
+def insert_refund(session: Session, refund: Refund) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO refunds (id, payment_id, amount_minor, currency, reason, state, request_id, actor) "
+            "VALUES (:id, :p, :a, :c, :r, 'pending', :k, :actor)"
+        ),
+        {
+            "id": refund.id,
+            "p": refund.payment_id,
+            "a": refund.amount_minor,
+            "c": refund.currency,
+            "r": refund.reason,
+            "k": refund.request_id,
+            "actor": refund.actor,
+        },
+    )
+
+
+def get_refund(session: Session, refund_id: str) -> Refund:
+    row = session.execute(sa.text("SELECT * FROM refunds WHERE id = :id"), {"id": refund_id}).one()
+    return _refund(row)
+
+
+def stale_pending_refunds(session: Session, stale_after_seconds: int, limit: int) -> list[Refund]:
+    """Refunds still pending after ``stale_after_seconds``: their driver died or the gateway failed."""
+    rows = session.execute(
+        sa.text(
+            "SELECT * FROM refunds WHERE state = 'pending' "
+            "AND create_time < clock_timestamp() - make_interval(secs => :s) ORDER BY create_time LIMIT :n"
+        ),
+        {"s": stale_after_seconds, "n": limit},
+    ).all()
+    return [_refund(r) for r in rows]
+
+
+def refunds_of(session: Session, payment_id: str) -> list[Refund]:
+    rows = session.execute(
+        sa.text("SELECT * FROM refunds WHERE payment_id = :p AND state <> 'failed' ORDER BY create_time"),
+        {"p": payment_id},
+    ).all()
+    return [_refund(r) for r in rows]
+
+
+def refunds_in_flight(session: Session, payment_id: str) -> int:
+    value = session.execute(
+        sa.text(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE payment_id = :p AND state = 'pending'"
+        ),
+        {"p": payment_id},
+    ).scalar_one()
+    return int(value)
+
+
+def update_refund(session: Session, refund_id: str, **fields: str) -> None:
+    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    session.execute(sa.text(f"UPDATE refunds SET {assignments} WHERE id = :id"), {**fields, "id": refund_id})
+
+
+# -- connector attempts and events ------------------------------------------------------------------
+def record_attempt(
+    session: Session,
+    payment_id: str,
+    connector: str,
+    operation: str,
+    reference: str,
+    outcome: str,
+    external_reference: str = "",
+    detail: str = "",
+) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO connector_attempts (payment_id, connector, operation, reference, outcome, "
+            "external_reference, detail) VALUES (:p, :c, :o, :r, :out, :x, :d)"
+        ),
+        {
+            "p": payment_id,
+            "c": connector,
+            "o": operation,
+            "r": reference,
+            "out": outcome,
+            "x": external_reference,
+            "d": detail[:500],
+        },
+    )
+
+
+def event_seen(session: Session, connector: str, event_id: str) -> Any | None:
+    return session.execute(
+        sa.text(
+            "SELECT payment_id, disposition, status_after FROM connector_events "
+            "WHERE connector = :c AND event_id = :e"
+        ),
+        {"c": connector, "e": event_id},
+    ).first()
+
+
+def record_event(
+    session: Session,
+    connector: str,
+    event_id: str,
+    payment_id: str,
+    outcome: str,
+    disposition: int,
+    status_after: Status,
+) -> bool:
+    row = session.execute(
+        sa.text(
+            "INSERT INTO connector_events (connector, event_id, payment_id, outcome, disposition, "
+            "status_after) "
+            "VALUES (:c, :e, :p, :o, :d, :s) ON CONFLICT DO NOTHING RETURNING event_id"
+        ),
+        {
+            "c": connector,
+            "e": event_id,
+            "p": payment_id,
+            "o": outcome,
+            "d": disposition,
+            "s": int(status_after),
+        },
+    ).first()
+    return row is not None
+
+
+IN_FLIGHT_VALUES = tuple(int(s) for s in IN_FLIGHT)

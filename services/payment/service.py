@@ -1,0 +1,1257 @@
+"""Payment use cases: initiation and execution, reviews, cancellations, refunds, callbacks,
+recovery, reconciliation and payment methods.
+
+Every step that moves or reserves money is a ledger call whose idempotency key
+is derived from the payment (or refund) id and the step, and every step's result
+is persisted before the next one starts. A payment is driven by whoever holds its
+lease (the initiating request, a review decision, a callback or the recovery
+job), so two drivers never interleave, and a crashed driver's lease expires so
+that the next one resumes from the last persisted step. That is what makes a
+crash or a retry at any point unable to move money twice or leave a hold forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+import grpc
+from google.protobuf import timestamp_pb2
+from nexafi.ai.v1 import ai_pb2
+from nexafi.common.v1 import common_pb2
+from nexafi.ledger.v1 import ledger_pb2
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.payment import repository as repo
+from services.payment.clients import Clients, RemoteError
+from services.payment.connectors.base import (
+    BankAccountData,
+    CardData,
+    Connector,
+    ConnectorError,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+    GatewayResult,
+    InvalidSignature,
+    MalformedCallback,
+    Outcome,
+    TokenizationRefused,
+)
+from services.payment.domain import cards
+from services.payment.domain.limits import Limits
+from services.payment.domain.model import (
+    BankFormat,
+    FraudDecision,
+    MethodState,
+    MethodType,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
+from services.payment.domain.postings import SYSTEM_OWNER, Purpose, reservation_purposes, step_request_id
+from services.payment.domain.states import (
+    MONEY_MOVED,
+    Kind,
+    Status,
+    check_transition,
+)
+from services.payment.idempotency import Claim, IdempotencyStore
+from services.runtime.db import run_in_transaction
+from services.runtime.errors import (
+    Aborted,
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+from services.runtime.ids import new_id
+from services.runtime.money import Money
+
+log = logging.getLogger("nexafi.payment")
+T = TypeVar("T")
+
+ACTOR_FLOW = "service:payment"
+ACTOR_RECOVERY = "system:recovery"
+
+_LEDGER_TYPE = {
+    Kind.TOP_UP: ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
+    Kind.TRANSFER: ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+    Kind.PAYOUT: ledger_pb2.TRANSACTION_TYPE_WITHDRAWAL,
+}
+_CHANNEL = {
+    Kind.TOP_UP: ai_pb2.TRANSACTION_CHANNEL_CARD_NOT_PRESENT,
+    Kind.TRANSFER: ai_pb2.TRANSACTION_CHANNEL_P2P_TRANSFER,
+    Kind.PAYOUT: ai_pb2.TRANSACTION_CHANNEL_BANK_TRANSFER,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    fingerprint_key: bytes
+    # "review": hold the payment (with its reservation) for a person when the AI service
+    # cannot be reached; "fail": fail it with FRAUD_CHECK_UNAVAILABLE. Never approve blindly.
+    fraud_unavailable_policy: str = "review"
+    lease_seconds: int = 60
+    stale_after_seconds: int = 300
+    # A PROCESSING payment the gateway still calls pending after this long is voided.
+    processing_max_age_seconds: int = 86400
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    user_id: str
+    kind: Kind
+    amount_minor: int
+    currency: str
+    payment_method_id: str
+    payee_user_id: str
+    description: str
+    metadata: dict[str, str]
+    request_id: str
+
+
+@dataclass(frozen=True)
+class NewMethod:
+    """A validated payment method, ready to tokenize.
+
+    ``card`` and ``bank`` hold raw details (hidden from repr)."""
+
+    user_id: str
+    type: MethodType
+    fingerprint: str
+    dedup_key: str
+    card: CardData | None = None
+    brand: int = 0
+    bank: BankAccountData | None = None
+    bank_format: BankFormat = BankFormat.UNSPECIFIED
+    masked_number: str = ""
+    last4: str = ""
+    country_code: str = ""
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class Recovered:
+    payment_id: str
+    previous_status: Status
+    status: Status
+    action: str  # COMPLETED | VOIDED | RESUMED | UNCHANGED
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    event_id: str
+    payment_id: str
+    disposition: int  # 1 applied, 2 duplicate, 3 stale
+    status: Status
+
+
+@dataclass
+class Mismatch:
+    kind: str
+    payment: Payment | None
+    transaction_id: str
+    actual_minor: int | None
+    actual_currency: str
+    detail: str
+
+
+@dataclass
+class Report:
+    payments_checked: int
+    ledger_transactions_checked: int
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+APPLIED, DUPLICATE, STALE = 1, 2, 3
+
+
+class PaymentService:
+    def __init__(
+        self,
+        engine: Engine,
+        clients: Clients,
+        connectors: dict[str, Connector],
+        limits: Limits,
+        config: Config,
+        idempotency: IdempotencyStore,
+        default_connector: str = "sandbox",
+    ) -> None:
+        self.engine = engine
+        self.clients = clients
+        self.connectors = connectors
+        self.limits = limits
+        self.config = config
+        self.idempotency = idempotency
+        self.default_connector = default_connector
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _tx(self, work: Callable[[Session], T]) -> T:
+        return run_in_transaction(self.engine, work)
+
+    def get(self, payment_id: str) -> Payment:
+        return self._tx(lambda s: repo.get_payment(s, payment_id, full=True))
+
+    @contextmanager
+    def _lease(self, payment_id: str) -> Iterator[str]:
+        token = secrets.token_hex(12)
+        if not self._tx(lambda s: repo.acquire_lease(s, payment_id, token, self.config.lease_seconds)):
+            raise Aborted(
+                f"payment {payment_id} is being processed; retry later",
+                "PAYMENT_BUSY",
+                {"payment_id": payment_id},
+            )
+        try:
+            yield token
+        finally:
+            self._tx(lambda s: repo.release_lease(s, payment_id, token))
+
+    def _transition(
+        self, payment: Payment, target: Status, reason: str, actor: str, **fields: object
+    ) -> Payment:
+        """Persist one status change (with its history row) if the payment is still where we saw it."""
+
+        def work(session: Session) -> Payment:
+            current = repo.get_payment(session, payment.id, lock=True)
+            if current.status != payment.status:
+                raise Aborted(f"payment {payment.id} changed concurrently", "CONCURRENT_MODIFICATION")
+            check_transition(current.status, target)
+            repo.update_payment(session, payment.id, status=target, **fields)
+            repo.add_history(session, payment.id, current.status, target, reason, actor)
+            return repo.get_payment(session, payment.id)
+
+        return self._tx(work)
+
+    def _save(self, payment_id: str, **fields: object) -> Payment:
+        def work(session: Session) -> Payment:
+            repo.update_payment(session, payment_id, **fields)
+            return repo.get_payment(session, payment_id)
+
+        return self._tx(work)
+
+    def _fail(self, payment: Payment, code: str, message: str, actor: str) -> Payment:
+        return self._transition(
+            payment, Status.FAILED, f"{code}: {message}", actor, failure_code=code, failure_message=message
+        )
+
+    # -- ledger accounts ----------------------------------------------------------------------
+    def account(self, owner_id: str, purpose: Purpose, currency: str) -> str:
+        """The ledger account for (owner, purpose, currency), opened in the ledger on first use.
+
+        The request_id is derived from the triple, so concurrent first uses open one account.
+        """
+        existing = self._tx(lambda s: repo.ledger_account(s, owner_id, purpose.value, currency))
+        if existing:
+            return existing
+        if purpose is Purpose.WALLET:
+            type_, rule = ledger_pb2.ACCOUNT_TYPE_LIABILITY, ledger_pb2.BALANCE_RULE_NON_NEGATIVE
+        else:
+            type_, rule = ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED
+        try:
+            account_id = self.clients.ledger.create_account(
+                owner_id, purpose.value, type_, currency, rule, f"acct:{owner_id}:{purpose.value}:{currency}"
+            )
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        self._tx(lambda s: repo.save_ledger_account(s, owner_id, purpose.value, currency, account_id))
+        return account_id
+
+    def _accounts(self, kind: Kind, payer: str, payee: str, currency: str) -> tuple[str, str]:
+        debit, credit = reservation_purposes(kind)
+        debit_owner = SYSTEM_OWNER if debit is not Purpose.WALLET else payer
+        credit_owner = (
+            SYSTEM_OWNER if credit is not Purpose.WALLET else (payee if kind is Kind.TRANSFER else payer)
+        )
+        return self.account(debit_owner, debit, currency), self.account(credit_owner, credit, currency)
+
+    # -- initiation -----------------------------------------------------------------------------
+    def initiate(self, new: NewPayment, claim: Claim, actor: str) -> Payment:
+        if claim.resource_id:
+            # An earlier attempt with this key created the payment and then died: resume it.
+            return self._resume(claim.resource_id, ACTOR_FLOW)
+        method = self._check_method(new)
+        if new.kind is Kind.TRANSFER:
+            try:
+                exists = self.clients.users.exists(new.payee_user_id)
+            except RemoteError as exc:
+                raise _unavailable(exc) from None
+            if not exists:
+                raise NotFound(
+                    f"payee {new.payee_user_id} not found",
+                    "PAYEE_NOT_FOUND",
+                    {"payee_user_id": new.payee_user_id},
+                )
+        self.limits.check_amount(new.amount_minor, new.currency)
+        debit, credit = self._accounts(new.kind, new.user_id, new.payee_user_id, new.currency)
+        payment_id = new_id("pay")
+        lease = secrets.token_hex(12)
+        now = datetime.now(UTC)
+        payment = Payment(
+            id=payment_id,
+            user_id=new.user_id,
+            kind=new.kind,
+            amount_minor=new.amount_minor,
+            currency=new.currency,
+            status=Status.PENDING,
+            payment_method_id=method.id if method else "",
+            method_type=method.type if method else MethodType.WALLET,
+            payee_user_id=new.payee_user_id,
+            description=new.description,
+            metadata=new.metadata,
+            request_id=new.request_id,
+            failure_code="",
+            failure_message="",
+            fraud_checked=False,
+            fraud_score_bps=0,
+            fraud_decision=FraudDecision.UNSPECIFIED,
+            connector="" if new.kind is Kind.TRANSFER else self.default_connector,
+            external_reference="",
+            debit_account_id=debit,
+            credit_account_id=credit,
+            pending_transfer_id="",
+            transaction_id="",
+            refunded_minor=0,
+            create_time=now,
+            update_time=now,
+        )
+
+        def create(session: Session) -> None:
+            repo.lock_user_limits(session, new.user_id)
+            self.limits.check_daily(
+                repo.daily_used(session, new.user_id, new.currency), new.amount_minor, new.currency
+            )
+            repo.insert_payment(session, payment, actor, lease, self.config.lease_seconds)
+            self.idempotency.attach(session, claim, payment_id)
+
+        self._tx(create)
+        try:
+            self._drive(payment_id, ACTOR_FLOW)
+        finally:
+            self._tx(lambda s: repo.release_lease(s, payment_id, lease))
+        return self.get(payment_id)
+
+    def _check_method(self, new: NewPayment) -> PaymentMethod | None:
+        if not new.payment_method_id:
+            if new.kind is not Kind.TRANSFER:
+                raise InvalidArgument(
+                    "a top-up or payout needs a payment method",
+                    field="payment_method_id",
+                    description="required for top-ups and payouts",
+                )
+            return None
+        method = self._tx(lambda s: repo.get_method(s, new.payment_method_id))
+        if method.user_id != new.user_id:
+            # Someone else's method is reported as missing, not as forbidden: ids do not leak.
+            raise NotFound(
+                f"payment method {new.payment_method_id} not found",
+                "PAYMENT_METHOD_NOT_FOUND",
+                {"payment_method_id": new.payment_method_id},
+            )
+        allowed = {
+            Kind.TOP_UP: {MethodType.CARD, MethodType.BANK_ACCOUNT},
+            Kind.PAYOUT: {MethodType.BANK_ACCOUNT},
+            Kind.TRANSFER: {MethodType.WALLET},
+        }[new.kind]
+        if method.type not in allowed:
+            raise InvalidArgument(
+                f"a {new.kind.name} cannot use a {method.type.name} payment method",
+                field="payment_method_id",
+                description="does not fit the kind of payment",
+                reason="PAYMENT_METHOD_KIND_MISMATCH",
+            )
+        if method.state is MethodState.REMOVED:
+            raise FailedPrecondition(
+                "the payment method was removed", "PAYMENT_METHOD_REMOVED", {"payment_method_id": method.id}
+            )
+        if method.type is MethodType.CARD and cards.is_expired(
+            method.exp_month, method.exp_year, date.today()
+        ):
+            raise FailedPrecondition("the card has expired", "EXPIRED_CARD", {"payment_method_id": method.id})
+        if method.type is MethodType.WALLET and method.currency != new.currency:
+            raise InvalidArgument(
+                "the wallet's currency differs from the payment's",
+                field="amount.currency",
+                description="must be the wallet's currency",
+                reason="CURRENCY_MISMATCH",
+            )
+        return method
+
+    def _resume(self, payment_id: str, actor: str) -> Payment:
+        with self._lease(payment_id):
+            self._drive(payment_id, actor)
+        return self.get(payment_id)
+
+    def _drive(self, payment_id: str, actor: str) -> None:
+        """Take the payment as far as it goes from its last persisted step. Caller holds the lease."""
+        payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+        if payment.status is Status.PENDING:
+            if not payment.fraud_checked:
+                payment = self._fraud_check(payment)
+                if payment.fraud_decision is FraudDecision.DECLINE:
+                    self._fail(
+                        payment, "FRAUD_DECLINED", "the payment was declined by the fraud check", actor
+                    )
+                    return
+                if (
+                    payment.fraud_decision is FraudDecision.UNSPECIFIED
+                    and self.config.fraud_unavailable_policy == "fail"
+                ):
+                    self._fail(
+                        payment,
+                        "FRAUD_CHECK_UNAVAILABLE",
+                        "the fraud check could not be made; try again later",
+                        actor,
+                    )
+                    return
+            if not payment.reserved:
+                reserved = self._reserve(payment, actor)
+                if reserved is None:
+                    return
+                payment = reserved
+            if payment.fraud_decision is not FraudDecision.APPROVE:
+                reason = (
+                    "fraud check asked for a review"
+                    if payment.fraud_decision is FraudDecision.REVIEW
+                    else "fraud check unavailable: held for review"
+                )
+                self._transition(payment, Status.REQUIRES_REVIEW, reason, actor)
+                return
+            payment = self._transition(
+                payment, Status.PROCESSING, "fraud check approved, funds reserved", actor
+            )
+        if payment.status is Status.PROCESSING:
+            self._execute(payment, actor)
+
+    def _fraud_check(self, payment: Payment) -> Payment:
+        request = ai_pb2.CheckFraudRequest(
+            request_id=step_request_id(payment.id, "fraud"),
+            user_id=payment.user_id,
+            amount=common_pb2.Money(amount_minor=payment.amount_minor, currency=payment.currency),
+            counterparty_id=payment.payee_user_id or payment.payment_method_id,
+            channel=_CHANNEL[payment.kind],
+            payment_id=payment.id,
+            payment_method_id=payment.payment_method_id,
+            transaction_time=_ts(payment.create_time),
+            # Client signals, when the app sent them as payment metadata.
+            device_id=payment.metadata.get("device_id", "")[:128],
+            ip_country=payment.metadata.get("ip_country", "")[:2].upper(),
+        )
+        try:
+            result = self.clients.ai.check_fraud(request)
+        except RemoteError as exc:
+            # Never approve blindly: record "checked, no decision" and let the policy hold or fail it.
+            log.warning("fraud check unavailable for %s: %s %s", payment.id, exc.code.name, exc.reason)
+            return self._save(payment.id, fraud_checked=True, fraud_decision=FraudDecision.UNSPECIFIED)
+        decision = FraudDecision(result.decision) if result.decision in (1, 2, 3) else FraudDecision.REVIEW
+        score = max(0, min(10000, round(result.probability * 10000)))
+        return self._save(payment.id, fraud_checked=True, fraud_score_bps=score, fraud_decision=decision)
+
+    def _reserve(self, payment: Payment, actor: str) -> Payment | None:
+        """Phase one in the ledger; None when the payment failed (for example insufficient funds)."""
+        try:
+            pending = self.clients.ledger.reserve(
+                payment.debit_account_id,
+                payment.credit_account_id,
+                payment.amount_minor,
+                payment.currency,
+                payment.user_id,
+                _LEDGER_TYPE[payment.kind],
+                _ledger_description(payment),
+                payment.id,
+                step_request_id(payment.id, "reserve"),
+            )
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise Unavailable(
+                    "the ledger cannot be reached; the payment will be resumed",
+                    "LEDGER_UNAVAILABLE",
+                    {"payment_id": payment.id},
+                ) from None
+            if exc.reason == "INSUFFICIENT_FUNDS":
+                self._fail(payment, "INSUFFICIENT_FUNDS", "the wallet does not hold enough funds", actor)
+            else:
+                log.error(
+                    "ledger refused the reservation of %s: %s %s", payment.id, exc.code.name, exc.reason
+                )
+                self._fail(payment, "LEDGER_REJECTED", "the payment could not be booked", actor)
+            return None
+        return self._save(payment.id, pending_transfer_id=pending.id, transaction_id=pending.id)
+
+    def _execute(self, payment: Payment, actor: str) -> None:
+        """PROCESSING: run the payment through the connector (none for transfers), then post or void."""
+        if payment.kind is Kind.TRANSFER:
+            self._succeed(payment, actor, "transfer completed")
+            return
+        connector = self._connector(payment.connector)
+        method = self._tx(lambda s: repo.get_method(s, payment.payment_method_id))
+        money = Money(payment.amount_minor, payment.currency)
+        operation = "charge" if payment.kind is Kind.TOP_UP else "payout"
+        try:
+            if payment.kind is Kind.TOP_UP:
+                result = connector.charge(payment.id, method.connector_token, money)
+            else:
+                result = connector.payout(payment.id, method.connector_token, money)
+        except (ConnectorTimeout, ConnectorUnavailable) as exc:
+            detail = str(exc)
+            # Unknown outcome: stay PROCESSING; recovery asks the gateway by our reference.
+            self._tx(
+                lambda s: repo.record_attempt(
+                    s, payment.id, connector.name, operation, payment.id, "timeout", detail=detail
+                )
+            )
+            log.warning("connector %s did not answer for %s; left for recovery", connector.name, payment.id)
+            return
+        self._tx(
+            lambda s: repo.record_attempt(
+                s,
+                payment.id,
+                connector.name,
+                operation,
+                payment.id,
+                result.outcome.value,
+                result.external_reference,
+                result.failure_code,
+            )
+        )
+        self._apply_result(payment, result, actor)
+
+    def _apply_result(self, payment: Payment, result: GatewayResult, actor: str) -> Payment:
+        if result.external_reference and result.external_reference != payment.external_reference:
+            payment = self._save(payment.id, external_reference=result.external_reference)
+        if result.outcome is Outcome.SUCCEEDED:
+            return self._succeed(payment, actor, "the gateway confirmed the payment")
+        if result.outcome is Outcome.FAILED:
+            self._void(payment)
+            return self._fail(
+                payment,
+                result.failure_code or "PAYMENT_FAILED",
+                result.failure_message or "the gateway declined the payment",
+                actor,
+            )
+        return payment  # PENDING: the result arrives by callback (or recovery asks)
+
+    def _succeed(self, payment: Payment, actor: str, reason: str) -> Payment:
+        transaction_id = self._post(payment)
+        return self._transition(payment, Status.SUCCEEDED, reason, actor, transaction_id=transaction_id)
+
+    def _post(self, payment: Payment) -> str:
+        try:
+            return self.clients.ledger.post(
+                payment.pending_transfer_id, step_request_id(payment.id, "post")
+            ).id
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise Unavailable(
+                    "the ledger cannot be reached; the payment will be completed by recovery",
+                    "LEDGER_UNAVAILABLE",
+                    {"payment_id": payment.id},
+                ) from None
+            if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
+                raise
+        # The reservation lapsed (it expired) although the gateway moved the money: book it directly.
+        log.error("reservation of %s lapsed before posting; booking it directly", payment.id)
+        try:
+            return self.clients.ledger.transfer(
+                payment.debit_account_id,
+                payment.credit_account_id,
+                payment.amount_minor,
+                payment.currency,
+                payment.user_id,
+                _LEDGER_TYPE[payment.kind],
+                _ledger_description(payment),
+                payment.id,
+                {"payment_id": payment.id},
+                step_request_id(payment.id, "post-direct"),
+            ).id
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+
+    def _void(self, payment: Payment) -> None:
+        if not payment.pending_transfer_id:
+            return
+        try:
+            self.clients.ledger.void(payment.pending_transfer_id, f"payment {payment.id} did not complete")
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise Unavailable(
+                    "the ledger cannot be reached; the reservation will be released by recovery",
+                    "LEDGER_UNAVAILABLE",
+                    {"payment_id": payment.id},
+                ) from None
+            if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
+                raise
+            # Voided (or expired) before: a retry of this step. Posted would be a real inconsistency.
+            status = self.clients.ledger.get_pending(payment.pending_transfer_id).status
+            if status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
+                raise FailedPrecondition(
+                    "the reservation was already posted", "LEDGER_STATE_CONFLICT", {"payment_id": payment.id}
+                ) from None
+
+    def _connector(self, name: str) -> Connector:
+        connector = self.connectors.get(name)
+        if connector is None:
+            raise NotFound(
+                f"connector {name!r} is not configured", "CONNECTOR_NOT_FOUND", {"connector": name}
+            )
+        return connector
+
+    # -- status changes by people and services --------------------------------------------------
+    def update_status(
+        self,
+        payment_id: str,
+        target: Status,
+        reason: str,
+        actor: str,
+        check_role: Callable[[Status, Status], None],
+    ) -> Payment:
+        payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+        check_transition(payment.status, target)
+        check_role(payment.status, target)
+        with self._lease(payment_id):
+            payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+            check_transition(payment.status, target)
+            self._apply_transition(payment, target, reason, actor)
+        return self.get(payment_id)
+
+    def _apply_transition(self, payment: Payment, target: Status, reason: str, actor: str) -> None:
+        if target is Status.PROCESSING:
+            if not payment.reserved and self._reserve(payment, actor) is None:
+                return
+            payment = self._tx(lambda s: repo.get_payment(s, payment.id))
+            if not self._reservation_alive(payment):
+                self._fail(payment, "RESERVATION_EXPIRED", "the reservation lapsed before approval", actor)
+                return
+            payment = self._transition(payment, Status.PROCESSING, reason, actor)
+            self._execute(payment, actor)
+        elif target is Status.REQUIRES_REVIEW:
+            if not payment.reserved and self._reserve(payment, actor) is None:
+                return
+            self._transition(self._tx(lambda s: repo.get_payment(s, payment.id)), target, reason, actor)
+        elif target is Status.SUCCEEDED:
+            self._succeed(payment, actor, reason)
+        elif target in (Status.FAILED, Status.CANCELLED):
+            self._void(payment)
+            if target is Status.FAILED:
+                code = "REVIEW_DECLINED" if payment.status is Status.REQUIRES_REVIEW else "DECLINED"
+                self._transition(payment, target, reason, actor, failure_code=code, failure_message=reason)
+            else:
+                self._transition(payment, target, reason, actor)
+        else:
+            raise FailedPrecondition(
+                f"{target.name} is set only by RefundPayment", "ILLEGAL_STATUS_TRANSITION"
+            )
+
+    def _reservation_alive(self, payment: Payment) -> bool:
+        try:
+            pending = self.clients.ledger.get_pending(payment.pending_transfer_id)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        return pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
+
+    def cancel(self, payment_id: str, reason: str, actor: str) -> Payment:
+        payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+        if payment.status is Status.CANCELLED:
+            return self.get(payment_id)
+        if payment.status not in (Status.PENDING, Status.REQUIRES_REVIEW):
+            raise FailedPrecondition(
+                f"a {payment.status.name} payment cannot be cancelled",
+                "PAYMENT_NOT_CANCELLABLE",
+                {"status": payment.status.name},
+            )
+        with self._lease(payment_id):
+            payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+            if payment.status is not Status.CANCELLED:
+                check_transition(payment.status, Status.CANCELLED)
+                self._void(payment)
+                self._transition(payment, Status.CANCELLED, reason or "cancelled", actor)
+        return self.get(payment_id)
+
+    # -- refunds --------------------------------------------------------------------------------
+    def refund(
+        self, payment_id: str, amount: Money | None, reason: str, actor: str, request_id: str, claim: Claim
+    ) -> tuple[Payment, Refund]:
+        refund_id = claim.resource_id
+        if not refund_id:
+            refund_id = new_id("rfd")
+
+            def open_refund(session: Session) -> None:
+                payment = repo.get_payment(session, payment_id, lock=True)
+                if payment.status not in (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED):
+                    raise FailedPrecondition(
+                        f"a {payment.status.name} payment cannot be refunded",
+                        "PAYMENT_NOT_REFUNDABLE",
+                        {"status": payment.status.name},
+                    )
+                if amount is not None and amount.currency != payment.currency:
+                    raise InvalidArgument(
+                        "the refund's currency differs from the payment's",
+                        field="amount.currency",
+                        description=f"must be {payment.currency}",
+                    )
+                remaining = (
+                    payment.amount_minor
+                    - payment.refunded_minor
+                    - repo.refunds_in_flight(session, payment_id)
+                )
+                value = amount.amount_minor if amount is not None else remaining
+                if value <= 0 or value > remaining:
+                    raise FailedPrecondition(
+                        f"at most {remaining} minor units remain refundable",
+                        "REFUND_EXCEEDS_AMOUNT",
+                        {"remaining_minor": str(remaining)},
+                    )
+                repo.insert_refund(
+                    session,
+                    Refund(
+                        id=refund_id,
+                        payment_id=payment_id,
+                        amount_minor=value,
+                        currency=payment.currency,
+                        reason=reason,
+                        state="pending",
+                        transaction_id="",
+                        external_reference="",
+                        request_id=request_id,
+                        actor=actor,
+                        create_time=datetime.now(UTC),
+                    ),
+                )
+                self.idempotency.attach(session, claim, refund_id)
+
+            self._tx(open_refund)
+        return self._complete_refund(payment_id, refund_id)
+
+    def _compensate_declined_refund(self, payment: Payment, refund: Refund) -> None:
+        """Give the customer back what the refund's ledger step took, once, then mark it failed.
+
+        The ledger step runs before the gateway call (so the wallet cannot be spent
+        twice meanwhile); when the gateway then declines, the money must return to
+        the wallet. The compensation has its own key, so a retry never books it twice.
+        """
+        try:
+            self.clients.ledger.transfer(
+                payment.debit_account_id,
+                payment.credit_account_id,
+                refund.amount_minor,
+                refund.currency,
+                payment.user_id,
+                ledger_pb2.TRANSACTION_TYPE_ADJUSTMENT,
+                f"Refund {refund.id} of {payment.id} declined by the gateway: amount returned",
+                payment.id,
+                {"refund_id": refund.id, "payment_id": payment.id, "compensates": "refund"},
+                step_request_id(refund.id, "compensate"),
+            )
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise _unavailable(exc) from None
+            raise
+        self._tx(lambda s: repo.update_refund(s, refund.id, state="failed"))
+
+    def _complete_refund(self, payment_id: str, refund_id: str) -> tuple[Payment, Refund]:
+        payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+        refund = self._tx(lambda s: repo.get_refund(s, refund_id))
+        if refund.state == "succeeded":
+            return self.get(payment_id), refund
+        whole = refund.amount_minor == payment.amount_minor
+        try:
+            if whole:
+                # The whole amount at once: a true reversal of the posted entry.
+                entry = self.clients.ledger.reverse(
+                    payment.transaction_id, refund.reason or "refund", step_request_id(refund.id, "reverse")
+                )
+            else:
+                # Part of it: a compensating entry, the payment's postings mirrored for the amount.
+                entry = self.clients.ledger.transfer(
+                    payment.credit_account_id,
+                    payment.debit_account_id,
+                    refund.amount_minor,
+                    refund.currency,
+                    payment.user_id,
+                    ledger_pb2.TRANSACTION_TYPE_REFUND,
+                    f"Refund {refund.id} of {payment.id}",
+                    payment.id,
+                    {"refund_id": refund.id, "payment_id": payment.id},
+                    step_request_id(refund.id, "ledger"),
+                )
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise _unavailable(exc) from None
+            self._tx(lambda s: repo.update_refund(s, refund_id, state="failed"))
+            if exc.reason == "INSUFFICIENT_FUNDS":
+                raise FailedPrecondition(
+                    "the wallet no longer holds the funds to refund",
+                    "INSUFFICIENT_FUNDS",
+                    {"payment_id": payment_id},
+                ) from None
+            raise FailedPrecondition(
+                f"the ledger refused the refund: {exc.reason}",
+                exc.reason or "LEDGER_REJECTED",
+                {"payment_id": payment_id},
+            ) from None
+        external = ""
+        if payment.kind is Kind.TOP_UP and payment.connector:
+            try:
+                result = self._connector(payment.connector).refund(
+                    refund.id, payment.id, Money(refund.amount_minor, refund.currency)
+                )
+            except ConnectorError:
+                raise Unavailable(
+                    "the gateway did not confirm the refund; retry with the same request_id",
+                    "CONNECTOR_UNAVAILABLE",
+                    {"refund_id": refund.id},
+                ) from None
+            external = result.external_reference
+            self._tx(
+                lambda s: repo.record_attempt(
+                    s, payment.id, payment.connector, "refund", refund.id, result.outcome.value, external
+                )
+            )
+            if result.outcome is Outcome.PENDING:
+                raise Unavailable(
+                    "the gateway has not confirmed the refund yet; recovery completes it",
+                    "REFUND_PENDING",
+                    {"refund_id": refund.id},
+                )
+            if result.outcome is Outcome.FAILED:
+                self._compensate_declined_refund(payment, refund)
+                raise FailedPrecondition(
+                    f"the gateway declined the refund: {result.failure_message or result.failure_code}",
+                    "REFUND_DECLINED",
+                    {"refund_id": refund.id, "payment_id": payment.id},
+                )
+
+        def settle(session: Session) -> None:
+            current = repo.get_payment(session, payment_id, lock=True)
+            if repo.get_refund(session, refund_id).state == "succeeded":
+                return  # a concurrent driver (a retried request, recovery) settled it first
+            refunded = current.refunded_minor + refund.amount_minor
+            target = Status.REFUNDED if refunded == current.amount_minor else Status.PARTIALLY_REFUNDED
+            check_transition(current.status, target)
+            repo.update_refund(
+                session, refund_id, state="succeeded", transaction_id=entry.id, external_reference=external
+            )
+            repo.update_payment(session, payment_id, status=target, refunded_minor=refunded)
+            repo.add_history(
+                session,
+                payment_id,
+                current.status,
+                target,
+                f"refund {refund.id}: {refund.reason}",
+                refund.actor,
+            )
+
+        self._tx(settle)
+        return self.get(payment_id), self._tx(lambda s: repo.get_refund(s, refund_id))
+
+    # -- connector callbacks ----------------------------------------------------------------------
+    def handle_callback(self, connector_name: str, body: bytes, signature: str) -> CallbackResult:
+        connector = self._connector(connector_name)
+        if not signature:
+            raise Unauthenticated("the callback has no signature", "SIGNATURE_MISSING")
+        try:
+            event = connector.parse_callback(body, signature, datetime.now(UTC))
+        except InvalidSignature as exc:
+            raise Unauthenticated(
+                f"the callback signature is not valid: {exc}", "SIGNATURE_INVALID"
+            ) from None
+        except MalformedCallback as exc:
+            raise InvalidArgument(str(exc), field="payload", description="must be a gateway event") from None
+        seen = self._tx(lambda s: repo.event_seen(s, connector_name, event.event_id))
+        if seen is not None:
+            return CallbackResult(
+                event.event_id, seen.payment_id, DUPLICATE, self._status_of(seen.payment_id)
+            )
+        if not self._tx(lambda s: repo.payment_exists(s, event.reference)):
+            raise NotFound(
+                f"the event refers to no payment of ours ({event.reference})",
+                "PAYMENT_NOT_FOUND",
+                {"payment_id": event.reference},
+            )
+        actor = f"connector:{connector_name}"
+        with self._lease(event.reference):
+            seen = self._tx(lambda s: repo.event_seen(s, connector_name, event.event_id))
+            if seen is not None:
+                return CallbackResult(
+                    event.event_id, event.reference, DUPLICATE, self._status_of(event.reference)
+                )
+            payment = self._tx(lambda s: repo.get_payment(s, event.reference))
+            disposition = STALE
+            if payment.status is Status.PROCESSING:
+                # Only a PROCESSING payment awaits a gateway result; any other status is already
+                # further along (or never reached the gateway), so the event cannot move it back.
+                disposition = APPLIED
+                if event.outcome is not Outcome.PENDING:
+                    payment = self._apply_result(
+                        payment,
+                        GatewayResult(
+                            event.outcome, event.external_reference, event.failure_code, event.failure_message
+                        ),
+                        actor,
+                    )
+                elif event.external_reference and not payment.external_reference:
+                    payment = self._save(payment.id, external_reference=event.external_reference)
+            status = payment.status
+            recorded = self._tx(
+                lambda s: repo.record_event(
+                    s,
+                    connector_name,
+                    event.event_id,
+                    event.reference,
+                    event.outcome.value,
+                    disposition,
+                    status,
+                )
+            )
+        if not recorded:
+            disposition = DUPLICATE
+        return CallbackResult(event.event_id, event.reference, disposition, self._status_of(event.reference))
+
+    def _exists(self, payment_id: str) -> bool:
+        return self._tx(lambda s: repo.payment_exists(s, payment_id))
+
+    def _status_of(self, payment_id: str) -> Status:
+        return self._tx(lambda s: repo.get_payment(s, payment_id)).status
+
+    # -- recovery -------------------------------------------------------------------------------
+    def recover(self, stale_after_seconds: int, max_payments: int, dry_run: bool) -> list[Recovered]:
+        """Settle stale in-flight payments, then resume stale pending refunds (both bounded by
+        ``max_payments``). Every step repeats with its original idempotency key, so a run racing
+        a retried request (or another run) never moves money twice."""
+        stale = self._tx(lambda s: repo.stale_payments(s, stale_after_seconds, max_payments))
+        out = []
+        for payment in stale:
+            try:
+                out.append(self._recover_one(payment, dry_run))
+            except Aborted:
+                out.append(Recovered(payment.id, payment.status, payment.status, "UNCHANGED"))
+            except DomainError as exc:
+                log.warning("recovery of %s failed: %s %s", payment.id, exc.reason, exc.message)
+                out.append(Recovered(payment.id, payment.status, payment.status, "UNCHANGED"))
+        room = max(0, max_payments - len(out))
+        if room:
+            refunds = self._tx(lambda s: repo.stale_pending_refunds(s, stale_after_seconds, room))
+            out.extend(self._recover_refund(refund, dry_run) for refund in refunds)
+        return out
+
+    def _recover_refund(self, refund: Refund, dry_run: bool) -> Recovered:
+        """Resume a refund left pending (its request died or the gateway failed after the ledger
+        entry): the ledger step replays by its key, the gateway refund by our reference."""
+        before = self._status_of(refund.payment_id)
+        if dry_run:
+            return Recovered(refund.payment_id, before, before, "RESUMED")
+        try:
+            with self._lease(refund.payment_id):
+                payment, _ = self._complete_refund(refund.payment_id, refund.id)
+        except Aborted:
+            return Recovered(refund.payment_id, before, before, "UNCHANGED")
+        except DomainError as exc:
+            log.warning(
+                "recovery of refund %s of %s failed: %s %s",
+                refund.id,
+                refund.payment_id,
+                exc.reason,
+                exc.message,
+            )
+            return Recovered(refund.payment_id, before, self._status_of(refund.payment_id), "UNCHANGED")
+        return Recovered(refund.payment_id, before, payment.status, "COMPLETED")
+
+    def _recover_one(self, payment: Payment, dry_run: bool) -> Recovered:
+        before = payment.status
+        if payment.status is Status.PENDING:
+            if dry_run:
+                return Recovered(payment.id, before, before, "RESUMED")
+            with self._lease(payment.id):
+                self._drive(payment.id, ACTOR_RECOVERY)
+            after = self._status_of(payment.id)
+            action = {Status.SUCCEEDED: "COMPLETED", Status.FAILED: "VOIDED"}.get(after, "RESUMED")
+            return Recovered(payment.id, before, after, action)
+        # PROCESSING: ask the gateway by our reference what happened.
+        if payment.kind is Kind.TRANSFER:
+            result: GatewayResult | None = GatewayResult(Outcome.SUCCEEDED)
+        else:
+            try:
+                result = self._connector(payment.connector).fetch_status(payment.id)
+            except ConnectorError:
+                return Recovered(payment.id, before, before, "UNCHANGED")
+        age = (datetime.now(UTC) - payment.update_time).total_seconds()
+        if result is not None and result.outcome is Outcome.PENDING:
+            if age < self.config.processing_max_age_seconds:
+                return Recovered(payment.id, before, before, "UNCHANGED")
+            result = None  # the gateway never settled it: give the funds back
+        planned = "COMPLETED" if result is not None and result.outcome is Outcome.SUCCEEDED else "VOIDED"
+        if dry_run:
+            return Recovered(payment.id, before, before, planned)
+        with self._lease(payment.id):
+            current = self._tx(lambda s: repo.get_payment(s, payment.id))
+            if current.status is not Status.PROCESSING:
+                return Recovered(payment.id, before, current.status, "UNCHANGED")
+            if result is None:
+                # The gateway never saw it (or never settled it): nothing was taken, release the hold.
+                self._void(current)
+                after = self._fail(
+                    current,
+                    "CONNECTOR_TIMEOUT",
+                    "the payment gateway did not complete the payment",
+                    ACTOR_RECOVERY,
+                ).status
+            else:
+                after = self._apply_result(current, result, ACTOR_RECOVERY).status
+        action = {Status.SUCCEEDED: "COMPLETED", Status.FAILED: "VOIDED"}.get(after, "UNCHANGED")
+        return Recovered(payment.id, before, after, action)
+
+    # -- reconciliation ---------------------------------------------------------------------------
+    def reconcile(self, start: datetime, end: datetime) -> Report:
+        payments = self._tx(lambda s: repo.payments_in_range(s, start, end))
+        report = Report(payments_checked=len(payments), ledger_transactions_checked=0)
+        seen_txns: set[str] = set()
+        try:
+            for payment in payments:
+                self._reconcile_payment(payment, report, seen_txns)
+            self._reconcile_orphans(payments, start, end, report, seen_txns)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        report.ledger_transactions_checked = len(seen_txns)
+        return report
+
+    def _reconcile_payment(self, payment: Payment, report: Report, seen: set[str]) -> None:
+        def add(kind: str, detail: str, txn: str = "", actual: int | None = None, currency: str = "") -> None:
+            report.mismatches.append(Mismatch(kind, payment, txn, actual, currency, detail))
+
+        ledger = self.clients.ledger
+        if payment.status in MONEY_MOVED:
+            if not payment.transaction_id.startswith("txn_"):
+                add("MISSING_LEDGER_ENTRY", "the payment moved money but has no posted ledger entry")
+                return
+            try:
+                entry = ledger.get_transaction(payment.transaction_id)
+            except RemoteError as exc:
+                if exc.code == grpc.StatusCode.NOT_FOUND:
+                    add(
+                        "MISSING_LEDGER_ENTRY",
+                        "the payment's ledger entry does not exist",
+                        payment.transaction_id,
+                    )
+                    return
+                raise
+            seen.add(entry.id)
+            if entry.amount.amount_minor != payment.amount_minor or entry.amount.currency != payment.currency:
+                add(
+                    "AMOUNT_MISMATCH",
+                    f"the ledger moved {entry.amount.amount_minor} {entry.amount.currency}, "
+                    f"the payment says {payment.amount_minor} {payment.currency}",
+                    entry.id,
+                    entry.amount.amount_minor,
+                    entry.amount.currency,
+                )
+            refunds = self._tx(lambda s: repo.refunds_of(s, payment.id))
+            ledger_refunded = 0
+            for refund in refunds:
+                if refund.state != "succeeded":
+                    continue
+                refund_entry = ledger.get_transaction(refund.transaction_id)
+                seen.add(refund_entry.id)
+                ledger_refunded += refund_entry.amount.amount_minor
+            if ledger_refunded != payment.refunded_minor:
+                add(
+                    "REFUND_MISMATCH",
+                    f"the ledger refunded {ledger_refunded}, the payment says {payment.refunded_minor}",
+                    "",
+                    ledger_refunded,
+                    payment.currency,
+                )
+        elif payment.pending_transfer_id:
+            pending = ledger.get_pending(payment.pending_transfer_id)
+            if payment.status in (Status.FAILED, Status.CANCELLED):
+                if pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
+                    add(
+                        "STATUS_MISMATCH",
+                        "the payment did not complete but its reservation was posted",
+                        pending.transaction_id,
+                        pending.posted_amount.amount_minor,
+                        payment.currency,
+                    )
+                elif pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING:
+                    add("STALE_HOLD", "the payment ended but its reservation is still held", pending.id)
+            elif (
+                payment.status is Status.PROCESSING
+                and pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
+            ):
+                age = (datetime.now(UTC) - payment.update_time).total_seconds()
+                if age > self.config.stale_after_seconds:
+                    add("STALE_HOLD", f"the reservation has been held for {int(age)} s", pending.id)
+
+    def _reconcile_orphans(
+        self, payments: list[Payment], start: datetime, end: datetime, report: Report, seen: set[str]
+    ) -> None:
+        by_id = {p.id: p for p in payments}
+        posted_steps: dict[str, list[str]] = {}
+        for user_id in sorted({p.user_id for p in payments}):
+            for entry in self.clients.ledger.user_transactions(
+                user_id, _ts(start), _ts(end + timedelta(hours=1))
+            ):
+                if not entry.related_entity_id.startswith("pay_"):
+                    continue
+                seen.add(entry.id)
+                related = entry.related_entity_id
+                if related not in by_id and not self._exists(related):
+                    report.mismatches.append(
+                        Mismatch(
+                            "ORPHAN_LEDGER_ENTRY",
+                            None,
+                            entry.id,
+                            entry.amount.amount_minor,
+                            entry.amount.currency,
+                            f"the entry refers to {entry.related_entity_id}, which is no payment of ours",
+                        )
+                    )
+                elif entry.type in (
+                    ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
+                    ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+                    ledger_pb2.TRANSACTION_TYPE_WITHDRAWAL,
+                ):
+                    posted_steps.setdefault(entry.related_entity_id, []).append(entry.id)
+        for payment_id, entries in posted_steps.items():
+            if len(entries) > 1 and payment_id in by_id:
+                report.mismatches.append(
+                    Mismatch(
+                        "DUPLICATE_LEDGER_ENTRY",
+                        by_id[payment_id],
+                        entries[0],
+                        None,
+                        "",
+                        f"{len(entries)} posted entries for one payment: {', '.join(entries)}",
+                    )
+                )
+
+    # -- payment methods --------------------------------------------------------------------------
+    def add_method(self, new: NewMethod) -> PaymentMethod:
+        existing = self._tx(lambda s: repo.active_method_by_dedup(s, new.user_id, new.dedup_key))
+        if existing is not None:
+            raise _duplicate(existing.id)
+        connector = self._connector(self.default_connector)
+        token = ""
+        ledger_account = ""
+        try:
+            if new.card is not None:
+                token = connector.tokenize_card(new.card)
+            elif new.bank is not None:
+                token = connector.tokenize_bank_account(new.bank)
+        except TokenizationRefused as exc:
+            raise FailedPrecondition(
+                f"the gateway refused the card: {exc}", "CARD_REFUSED", {"code": exc.code}
+            ) from None
+        except ConnectorError:
+            raise Unavailable("the payment gateway cannot be reached", "CONNECTOR_UNAVAILABLE") from None
+        if new.type is MethodType.WALLET:
+            ledger_account = self.account(new.user_id, Purpose.WALLET, new.currency)
+        method = PaymentMethod(
+            id=new_id("pm"),
+            user_id=new.user_id,
+            type=new.type,
+            state=MethodState.ACTIVE,
+            fingerprint=new.fingerprint,
+            connector_token=token,
+            brand=new.brand,
+            last4=new.last4,
+            exp_month=new.card.exp_month if new.card else 0,
+            exp_year=new.card.exp_year if new.card else 0,
+            holder_name=(new.card.holder_name if new.card else new.bank.holder_name if new.bank else ""),
+            bank_format=new.bank_format,
+            masked_number=new.masked_number,
+            country_code=new.country_code,
+            currency=new.currency,
+            ledger_account_id=ledger_account,
+        )
+        try:
+            return self._tx(lambda s: repo.insert_method(s, method, new.dedup_key, connector.name))
+        except IntegrityError:
+            # A concurrent add of the same instrument won the unique index.
+            winner = self._tx(lambda s: repo.active_method_by_dedup(s, new.user_id, new.dedup_key))
+            raise _duplicate(winner.id if winner else "") from None
+
+    def list_methods(self, user_id: str, type_: int, before_id: str, limit: int) -> list[PaymentMethod]:
+        return self._tx(lambda s: repo.list_methods(s, user_id, type_, before_id, limit))
+
+    def get_method(self, method_id: str) -> PaymentMethod:
+        return self._tx(lambda s: repo.get_method(s, method_id))
+
+    def remove_method(self, method_id: str) -> PaymentMethod:
+        def work(session: Session) -> PaymentMethod:
+            method = repo.get_method(session, method_id, lock=True)
+            if method.state is not MethodState.ACTIVE:
+                raise NotFound(
+                    f"payment method {method_id} not found",
+                    "PAYMENT_METHOD_NOT_FOUND",
+                    {"payment_method_id": method_id},
+                )
+            if repo.method_in_use(session, method_id):
+                raise FailedPrecondition(
+                    "a payment using this method is still in progress",
+                    "PAYMENT_METHOD_IN_USE",
+                    {"payment_method_id": method_id},
+                )
+            return repo.remove_method(session, method_id)
+
+        return self._tx(work)
+
+    def list_payments(
+        self,
+        user_id: str,
+        statuses: list[int],
+        kind: int,
+        start: datetime | None,
+        end: datetime | None,
+        include_incoming: bool,
+        before_id: str,
+        limit: int,
+    ) -> list[Payment]:
+        return self._tx(
+            lambda s: repo.list_payments(
+                s, user_id, statuses, kind, start, end, include_incoming, before_id, limit
+            )
+        )
+
+    def with_details(self, payment: Payment) -> Payment:
+        return replace(payment) if payment.history else self.get(payment.id)
+
+
+def _duplicate(existing_id: str) -> AlreadyExists:
+    return AlreadyExists(
+        "the user already has this payment method",
+        "DUPLICATE_PAYMENT_METHOD",
+        {"payment_method_id": existing_id},
+    )
+
+
+def _unavailable(exc: RemoteError) -> DomainError:
+    if exc.unreachable:
+        return Unavailable(
+            f"the {exc.service} service cannot be reached", f"{exc.service.upper()}_UNAVAILABLE"
+        )
+    error = FailedPrecondition(
+        f"the {exc.service} service refused the request: {exc.reason or exc.code.name}",
+        exc.reason or "DEPENDENCY_REFUSED",
+    )
+    return error
+
+
+def _ledger_description(payment: Payment) -> str:
+    label = {Kind.TOP_UP: "Top-up", Kind.TRANSFER: "Transfer", Kind.PAYOUT: "Payout"}[payment.kind]
+    text = f"{label} {payment.id}" + (f": {payment.description}" if payment.description else "")
+    return text[:500]
+
+
+def _ts(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value.astimezone(UTC))
+    return stamp

@@ -1,0 +1,689 @@
+"""gRPC adapter of the payment service: proto -> domain -> proto, syntactic validation, authorization.
+
+Card numbers and CVCs exist here only inside the request message and the
+``CardData`` handed to the connector; they are never logged, stored, returned
+or put in an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+from nexafi.common.v1 import common_pb2
+from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
+
+from services.payment.connectors.base import BankAccountData, CardData
+from services.payment.domain import bank, cards
+from services.payment.domain.idempotency import request_fingerprint
+from services.payment.domain.model import BankFormat, MethodType, Payment, PaymentMethod, Refund
+from services.payment.domain.states import Actor, Kind, Status, check_actor
+from services.payment.idempotency import Claim
+from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered
+from services.runtime.auth import (
+    ROLE_ADMIN,
+    ROLE_SERVICE,
+    ROLE_SUPPORT,
+    Principal,
+    current_principal,
+    require_owner_or_roles,
+    require_roles,
+)
+from services.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
+from services.runtime.ids import is_valid_id
+from services.runtime.money import Money, validate_amount
+
+MAX_DESCRIPTION = 500
+MAX_METADATA_PAIRS = 50
+MAX_REQUEST_ID = 255
+
+
+class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
+    def __init__(self, service: PaymentService) -> None:
+        self.service = service
+        self.key = service.config.fingerprint_key
+
+    # -- payments -------------------------------------------------------------------------------
+    def InitiatePayment(
+        self, request: payment_pb2.InitiatePaymentRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.InitiatePaymentResponse:
+        principal = current_principal()
+        violations: list[FieldViolation] = []
+        _check_id(request.user_id, "usr", "user_id", violations)
+        if request.kind not in (1, 2, 3):
+            violations.append(FieldViolation("kind", "must be TOP_UP, TRANSFER or PAYOUT"))
+        if not request.HasField("amount"):
+            violations.append(FieldViolation("amount", "is required"))
+        if len(request.description) > MAX_DESCRIPTION:
+            violations.append(FieldViolation("description", f"must be at most {MAX_DESCRIPTION} characters"))
+        _check_metadata(request.metadata, violations)
+        _check_request_id(request.request_id, violations)
+        if request.kind == Kind.TRANSFER:
+            if not request.payee_user_id:
+                violations.append(FieldViolation("payee_user_id", "is required for a transfer"))
+            elif request.payee_user_id == request.user_id:
+                violations.append(FieldViolation("payee_user_id", "must differ from user_id"))
+        elif request.payee_user_id:
+            violations.append(FieldViolation("payee_user_id", "is only for transfers"))
+        if request.kind in (Kind.TOP_UP, Kind.PAYOUT) and not request.payment_method_id:
+            violations.append(FieldViolation("payment_method_id", "is required for top-ups and payouts"))
+        _raise(violations)
+        validate_amount(request.amount.amount_minor, "amount.amount_minor")
+        self.service.limits.check_currency(request.amount.currency)
+        # Owner (the payer) or an admin; the check comes after syntax so a malformed request is 400 for all.
+        require_owner_or_roles(principal, request.user_id, ROLE_ADMIN)
+        new = NewPayment(
+            user_id=request.user_id,
+            kind=Kind(request.kind),
+            amount_minor=request.amount.amount_minor,
+            currency=request.amount.currency,
+            payment_method_id=request.payment_method_id,
+            payee_user_id=request.payee_user_id,
+            description=request.description,
+            metadata=dict(request.metadata),
+            request_id=request.request_id,
+        )
+        body = {
+            "user_id": new.user_id,
+            "kind": int(new.kind),
+            "amount": new.amount_minor,
+            "currency": new.currency,
+            "method": new.payment_method_id,
+            "payee": new.payee_user_id,
+            "description": new.description,
+            "metadata": new.metadata,
+        }
+
+        def execute(claim: Claim) -> bytes:
+            payment = self.service.initiate(new, claim, principal.subject)
+            return payment_pb2.InitiatePaymentResponse(payment=payment_to_proto(payment)).SerializeToString()
+
+        return payment_pb2.InitiatePaymentResponse.FromString(
+            self._idempotent(principal, request.request_id, "InitiatePayment", body, execute)
+        )
+
+    def GetPayment(
+        self, request: payment_pb2.GetPaymentRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.GetPaymentResponse:
+        _raise(_id_violations(request.payment_id, "pay", "payment_id"))
+        payment = self.service.get(request.payment_id)
+        principal = current_principal()
+        if principal.subject not in (
+            payment.user_id,
+            payment.payee_user_id or payment.user_id,
+        ) and not principal.has_role(ROLE_ADMIN, ROLE_SUPPORT):
+            raise PermissionDenied("not allowed to read another user's payment")
+        return payment_pb2.GetPaymentResponse(payment=payment_to_proto(payment))
+
+    def ListPayments(
+        self, request: payment_pb2.ListPaymentsRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.ListPaymentsResponse:
+        violations = _id_violations(request.user_id, "usr", "user_id")
+        if request.page_size < 0:
+            violations.append(FieldViolation("page_size", "must not be negative"))
+        _raise(violations)
+        require_owner_or_roles(current_principal(), request.user_id, ROLE_ADMIN, ROLE_SUPPORT)
+        start = (
+            _dt(request.create_time_range.start_time)
+            if request.create_time_range.HasField("start_time")
+            else None
+        )
+        end = (
+            _dt(request.create_time_range.end_time)
+            if request.create_time_range.HasField("end_time")
+            else None
+        )
+        filters = (
+            f"{request.user_id}|{sorted(request.statuses)}|{request.kind}|{start}|{end}|"
+            f"{request.include_incoming}"
+        )
+        before = _decode_token(request.page_token, filters)
+        limit = _page_size(request.page_size, 50, 200)
+        payments = self.service.list_payments(
+            request.user_id,
+            list(request.statuses),
+            request.kind,
+            start,
+            end,
+            request.include_incoming,
+            before,
+            limit + 1,
+        )
+        token = _encode_token(payments[limit - 1].id, filters) if len(payments) > limit else ""
+        return payment_pb2.ListPaymentsResponse(
+            payments=[payment_to_proto(p) for p in payments[:limit]], next_page_token=token
+        )
+
+    def UpdatePaymentStatus(
+        self, request: payment_pb2.UpdatePaymentStatusRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.UpdatePaymentStatusResponse:
+        principal = current_principal()
+        violations = _id_violations(request.payment_id, "pay", "payment_id")
+        if request.status == 0 or request.status not in Status._value2member_map_:
+            violations.append(FieldViolation("status", "is required"))
+        if not request.reason.strip():
+            violations.append(FieldViolation("reason", "is required"))
+        _check_request_id(request.request_id, violations)
+        _raise(violations)
+        actor = _actor(principal)
+        if actor is Actor.OWNER:
+            raise PermissionDenied("payment owners cannot set a status; use CancelPayment")
+        target = Status(request.status)
+        body = {"payment_id": request.payment_id, "status": int(target), "reason": request.reason}
+
+        def execute(claim: Claim) -> bytes:
+            payment = self.service.update_status(
+                request.payment_id,
+                target,
+                request.reason,
+                _actor_name(principal),
+                lambda current, wanted: check_actor(actor, current, wanted),
+            )
+            return payment_pb2.UpdatePaymentStatusResponse(
+                payment=payment_to_proto(payment)
+            ).SerializeToString()
+
+        return payment_pb2.UpdatePaymentStatusResponse.FromString(
+            self._idempotent(principal, request.request_id, "UpdatePaymentStatus", body, execute)
+        )
+
+    def CancelPayment(
+        self, request: payment_pb2.CancelPaymentRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.CancelPaymentResponse:
+        principal = current_principal()
+        violations = _id_violations(request.payment_id, "pay", "payment_id")
+        _check_request_id(request.request_id, violations)
+        _raise(violations)
+        payment = self.service.get(request.payment_id)
+        require_owner_or_roles(principal, payment.user_id, ROLE_ADMIN, ROLE_SUPPORT)
+        body = {"payment_id": request.payment_id, "reason": request.reason}
+
+        def execute(claim: Claim) -> bytes:
+            cancelled = self.service.cancel(request.payment_id, request.reason, _actor_name(principal))
+            return payment_pb2.CancelPaymentResponse(payment=payment_to_proto(cancelled)).SerializeToString()
+
+        return payment_pb2.CancelPaymentResponse.FromString(
+            self._idempotent(principal, request.request_id, "CancelPayment", body, execute)
+        )
+
+    def RefundPayment(
+        self, request: payment_pb2.RefundPaymentRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.RefundPaymentResponse:
+        principal = current_principal()
+        violations = _id_violations(request.payment_id, "pay", "payment_id")
+        if not request.reason.strip():
+            violations.append(FieldViolation("reason", "is required"))
+        _check_request_id(request.request_id, violations)
+        _raise(violations)
+        amount = None
+        if request.HasField("amount"):
+            validate_amount(request.amount.amount_minor, "amount.amount_minor")
+            amount = Money(request.amount.amount_minor, request.amount.currency)
+        require_roles(principal, ROLE_ADMIN, ROLE_SUPPORT, ROLE_SERVICE)
+        body = {
+            "payment_id": request.payment_id,
+            "amount": amount.amount_minor if amount else None,
+            "currency": amount.currency if amount else None,
+            "reason": request.reason,
+        }
+
+        def execute(claim: Claim) -> bytes:
+            payment, refund = self.service.refund(
+                request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, claim
+            )
+            return payment_pb2.RefundPaymentResponse(
+                payment=payment_to_proto(payment), refund=refund_to_proto(refund)
+            ).SerializeToString()
+
+        return payment_pb2.RefundPaymentResponse.FromString(
+            self._idempotent(principal, request.request_id, "RefundPayment", body, execute)
+        )
+
+    # -- payment methods ---------------------------------------------------------------------------
+    def AddPaymentMethod(
+        self, request: payment_pb2.AddPaymentMethodRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.AddPaymentMethodResponse:
+        principal = current_principal()
+        violations = _id_violations(request.user_id, "usr", "user_id")
+        _check_request_id(request.request_id, violations)
+        if request.WhichOneof("details") is None:
+            violations.append(
+                FieldViolation("details", "exactly one of card, bank_account or wallet is required")
+            )
+        _raise(violations)
+        if principal.subject != request.user_id:
+            raise PermissionDenied("payment methods are added by their owner only")
+        new = self._new_method(request)
+        # Only a keyed hash of the body is kept: the number enters it but cannot be recovered.
+        body = {"user_id": request.user_id, "details": request.SerializeToString(deterministic=True).hex()}
+
+        def execute(claim: Claim) -> bytes:
+            method = self.service.add_method(new)
+            return payment_pb2.AddPaymentMethodResponse(
+                payment_method=method_to_proto(method)
+            ).SerializeToString()
+
+        return payment_pb2.AddPaymentMethodResponse.FromString(
+            self._idempotent(principal, request.request_id, "AddPaymentMethod", body, execute)
+        )
+
+    def _new_method(self, request: payment_pb2.AddPaymentMethodRequest) -> NewMethod:
+        which = request.WhichOneof("details")
+        if which == "card":
+            card = request.card
+            number = cards.normalize_number(card.number)
+            brand = cards.validate_card(number, card.exp_month, card.exp_year, card.cvc, date.today())
+            fingerprint = cards.fingerprint(self.key, "card", number)
+            return NewMethod(
+                user_id=request.user_id,
+                type=MethodType.CARD,
+                fingerprint=fingerprint,
+                dedup_key=fingerprint,
+                brand=int(brand),
+                last4=number[-4:],
+                card=CardData(
+                    number=number,
+                    exp_month=card.exp_month,
+                    exp_year=card.exp_year,
+                    cvc=card.cvc,
+                    holder_name=card.holder_name[:200],
+                ),
+            )
+        if which == "bank_account":
+            account = request.bank_account
+            if account.WhichOneof("number") == "iban":
+                iban = bank.validate_iban(account.iban)
+                fingerprint = cards.fingerprint(self.key, "iban", iban)
+                return NewMethod(
+                    user_id=request.user_id,
+                    type=MethodType.BANK_ACCOUNT,
+                    fingerprint=fingerprint,
+                    dedup_key=fingerprint,
+                    bank_format=BankFormat.IBAN,
+                    masked_number=bank.mask_iban(iban),
+                    last4=iban[-4:],
+                    country_code=iban[:2],
+                    bank=BankAccountData(
+                        number=iban,
+                        routing_number="",
+                        country_code=iban[:2],
+                        holder_name=account.holder_name[:200],
+                    ),
+                )
+            if account.WhichOneof("number") == "domestic":
+                number = account.domestic.account_number
+                routing = account.domestic.routing_number
+                country = account.country_code.upper()
+                bank.validate_domestic(number, routing, country)
+                fingerprint = cards.fingerprint(self.key, "account", f"{country}:{routing}:{number}")
+                return NewMethod(
+                    user_id=request.user_id,
+                    type=MethodType.BANK_ACCOUNT,
+                    fingerprint=fingerprint,
+                    dedup_key=fingerprint,
+                    bank_format=BankFormat.DOMESTIC,
+                    masked_number=bank.mask_account(number),
+                    last4=number[-4:],
+                    country_code=country,
+                    bank=BankAccountData(
+                        number=number,
+                        routing_number=routing,
+                        country_code=country,
+                        holder_name=account.holder_name[:200],
+                    ),
+                )
+            raise InvalidArgument(
+                "a bank account needs an IBAN or a domestic account number",
+                field="bank_account.number",
+                description="set iban or domestic",
+            )
+        currency = request.wallet.currency
+        self.service.limits.check_currency(currency, "wallet.currency")
+        return NewMethod(
+            user_id=request.user_id,
+            type=MethodType.WALLET,
+            fingerprint="",
+            dedup_key=f"wallet:{currency}",
+            currency=currency,
+        )
+
+    def ListPaymentMethods(
+        self, request: payment_pb2.ListPaymentMethodsRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.ListPaymentMethodsResponse:
+        violations = _id_violations(request.user_id, "usr", "user_id")
+        if request.page_size < 0:
+            violations.append(FieldViolation("page_size", "must not be negative"))
+        _raise(violations)
+        if current_principal().subject != request.user_id:
+            raise PermissionDenied("payment methods are listed by their owner only")
+        filters = f"{request.user_id}|{request.type}"
+        before = _decode_token(request.page_token, filters)
+        limit = _page_size(request.page_size, 50, 200)
+        methods = self.service.list_methods(request.user_id, request.type, before, limit + 1)
+        token = _encode_token(methods[limit - 1].id, filters) if len(methods) > limit else ""
+        return payment_pb2.ListPaymentMethodsResponse(
+            payment_methods=[method_to_proto(m) for m in methods[:limit]], next_page_token=token
+        )
+
+    def RemovePaymentMethod(
+        self, request: payment_pb2.RemovePaymentMethodRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.RemovePaymentMethodResponse:
+        _raise(_id_violations(request.payment_method_id, "pm", "payment_method_id"))
+        method = self.service.get_method(request.payment_method_id)
+        if current_principal().subject != method.user_id:
+            raise PermissionDenied("payment methods are removed by their owner only")
+        removed = self.service.remove_method(request.payment_method_id)
+        return payment_pb2.RemovePaymentMethodResponse(payment_method=method_to_proto(removed))
+
+    # -- callbacks, reconciliation, recovery ---------------------------------------------------------
+    def HandleConnectorCallback(
+        self, request: payment_pb2.HandleConnectorCallbackRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.HandleConnectorCallbackResponse:
+        if not request.connector:
+            raise InvalidArgument("connector is required", field="connector", description="is required")
+        signature = (
+            request.signature
+            or dict((k, v) for k, v in context.invocation_metadata() if isinstance(v, str)).get(
+                f"{request.connector}-signature", ""
+            )
+            or dict((k, v) for k, v in context.invocation_metadata() if isinstance(v, str)).get(
+                "x-signature", ""
+            )
+        )
+        result = self.service.handle_callback(request.connector, request.payload.data, signature)
+        return payment_pb2.HandleConnectorCallbackResponse(
+            event_id=result.event_id,
+            payment_id=result.payment_id,
+            disposition=payment_pb2.CallbackDisposition.ValueType(result.disposition),
+            payment_status=payment_pb2.PaymentStatus.ValueType(result.status),
+        )
+
+    def GetReconciliationReport(
+        self, request: payment_pb2.GetReconciliationReportRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.GetReconciliationReportResponse:
+        violations = []
+        if not (request.time_range.HasField("start_time") and request.time_range.HasField("end_time")):
+            violations.append(FieldViolation("time_range", "both start_time and end_time are required"))
+        elif _dt(request.time_range.end_time) <= _dt(request.time_range.start_time):
+            violations.append(FieldViolation("time_range", "end_time must be after start_time"))
+        if request.page_size < 0:
+            violations.append(FieldViolation("page_size", "must not be negative"))
+        _raise(violations)
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_SERVICE)
+        start, end = _dt(request.time_range.start_time), _dt(request.time_range.end_time)
+        filters = f"{start.isoformat()}|{end.isoformat()}"
+        offset_text = _decode_token(request.page_token, filters)
+        offset = int(offset_text) if offset_text.isdigit() else 0
+        limit = _page_size(request.page_size, 100, 1000)
+        report = self.service.reconcile(start, end)
+        page = report.mismatches[offset : offset + limit]
+        token = _encode_token(str(offset + limit), filters) if offset + limit < len(report.mismatches) else ""
+        mismatches = []
+        for m in page:
+            item = payment_pb2.ReconciliationMismatch(
+                kind=payment_pb2.ReconciliationMismatchKind.Value(f"RECONCILIATION_MISMATCH_KIND_{m.kind}"),
+                transaction_id=m.transaction_id,
+                detail=m.detail,
+            )
+            if m.payment is not None:
+                item.payment_id = m.payment.id
+                item.payment_status = payment_pb2.PaymentStatus.ValueType(m.payment.status)
+                item.expected_amount.CopyFrom(
+                    common_pb2.Money(amount_minor=m.payment.amount_minor, currency=m.payment.currency)
+                )
+            if m.actual_minor is not None:
+                item.actual_amount.CopyFrom(
+                    common_pb2.Money(amount_minor=m.actual_minor, currency=m.actual_currency)
+                )
+            mismatches.append(item)
+        return payment_pb2.GetReconciliationReportResponse(
+            report=payment_pb2.ReconciliationReport(
+                time_range=request.time_range,
+                payments_checked=report.payments_checked,
+                ledger_transactions_checked=report.ledger_transactions_checked,
+                mismatch_count=len(report.mismatches),
+                mismatches=mismatches,
+                generate_time=_ts(datetime.now(UTC)),
+            ),
+            next_page_token=token,
+        )
+
+    def RecoverStalePayments(
+        self, request: payment_pb2.RecoverStalePaymentsRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.RecoverStalePaymentsResponse:
+        principal = current_principal()
+        violations = []
+        if request.stale_after_seconds < 0:
+            violations.append(FieldViolation("stale_after_seconds", "must not be negative"))
+        if request.max_payments < 0:
+            violations.append(FieldViolation("max_payments", "must not be negative"))
+        _check_request_id(request.request_id, violations)
+        _raise(violations)
+        require_roles(principal, ROLE_ADMIN, ROLE_SERVICE)
+        stale = request.stale_after_seconds or self.service.config.stale_after_seconds
+        limit = request.max_payments or 100
+        body = {"stale": stale, "max": limit, "dry_run": request.dry_run}
+
+        def execute(claim: Claim) -> bytes:
+            return recovered_to_proto(self.service.recover(stale, limit, request.dry_run)).SerializeToString()
+
+        return payment_pb2.RecoverStalePaymentsResponse.FromString(
+            self._idempotent(principal, request.request_id, "RecoverStalePayments", body, execute)
+        )
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _idempotent(
+        self,
+        principal: Principal,
+        key: str,
+        operation: str,
+        body: Mapping[str, object],
+        execute: Callable[[Claim], bytes],
+    ) -> bytes:
+        fingerprint = request_fingerprint(self.key, operation, body)
+        return self.service.idempotency.run(principal.subject, key, operation, fingerprint, execute)
+
+
+def _status(value: Status) -> Any:  # the generated enum ValueType
+    return payment_pb2.PaymentStatus.ValueType(value)
+
+
+def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymentsResponse:
+    return payment_pb2.RecoverStalePaymentsResponse(
+        recovered_payments=[
+            payment_pb2.RecoveredPayment(
+                payment_id=r.payment_id,
+                previous_status=_status(r.previous_status),
+                status=_status(r.status),
+                action=payment_pb2.RecoveryAction.Value(f"RECOVERY_ACTION_{r.action}"),
+            )
+            for r in items
+        ]
+    )
+
+
+def payment_to_proto(p: Payment) -> payment_pb2.Payment:
+    message = payment_pb2.Payment(
+        id=p.id,
+        user_id=p.user_id,
+        kind=payment_pb2.PaymentKind.ValueType(p.kind),
+        amount=common_pb2.Money(amount_minor=p.amount_minor, currency=p.currency),
+        status=_status(p.status),
+        payment_method_id=p.payment_method_id,
+        method_type=payment_pb2.PaymentMethodType.ValueType(p.method_type),
+        # The posted entry once there is one, the reservation ("pnd_") before that.
+        transaction_id=p.transaction_id or p.pending_transfer_id,
+        payee_user_id=p.payee_user_id,
+        description=p.description,
+        fraud_score_bps=p.fraud_score_bps,
+        fraud_decision=payment_pb2.FraudDecision.ValueType(p.fraud_decision),
+        connector=p.connector,
+        external_reference=p.external_reference,
+        refunded_amount=common_pb2.Money(amount_minor=p.refunded_minor, currency=p.currency),
+        request_id=p.request_id,
+        metadata=p.metadata,
+        create_time=_ts(p.create_time),
+        update_time=_ts(p.update_time),
+    )
+    if p.status is Status.FAILED:
+        message.failure.CopyFrom(payment_pb2.PaymentFailure(code=p.failure_code, message=p.failure_message))
+    for change in p.history:
+        message.status_history.append(
+            payment_pb2.PaymentStatusChange(
+                from_status=_status(change.from_status),
+                to_status=_status(change.to_status),
+                reason=change.reason,
+                actor=change.actor,
+                change_time=_ts(change.change_time),
+            )
+        )
+    for refund in p.refunds:
+        message.refunds.append(refund_to_proto(refund))
+    return message
+
+
+def refund_to_proto(r: Refund) -> payment_pb2.Refund:
+    return payment_pb2.Refund(
+        id=r.id,
+        amount=common_pb2.Money(amount_minor=r.amount_minor, currency=r.currency),
+        reason=r.reason,
+        transaction_id=r.transaction_id,
+        external_reference=r.external_reference,
+        request_id=r.request_id,
+        actor=r.actor,
+        create_time=_ts(r.create_time),
+    )
+
+
+def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
+    message = payment_pb2.PaymentMethod(
+        id=m.id,
+        user_id=m.user_id,
+        type=payment_pb2.PaymentMethodType.ValueType(m.type),
+        state=payment_pb2.PaymentMethodState.ValueType(m.state),
+        fingerprint=m.fingerprint,
+    )
+    if m.create_time:
+        message.create_time.CopyFrom(_ts(m.create_time))
+    if m.update_time:
+        message.update_time.CopyFrom(_ts(m.update_time))
+    if m.type is MethodType.CARD:
+        message.card.CopyFrom(
+            payment_pb2.CardDetails(
+                brand=payment_pb2.CardBrand.ValueType(m.brand),
+                last4=m.last4,
+                exp_month=m.exp_month,
+                exp_year=m.exp_year,
+                holder_name=m.holder_name,
+            )
+        )
+    elif m.type is MethodType.BANK_ACCOUNT:
+        message.bank_account.CopyFrom(
+            payment_pb2.BankAccountDetails(
+                format=payment_pb2.BankAccountFormat.ValueType(m.bank_format),
+                masked_account_number=m.masked_number,
+                last4=m.last4,
+                country_code=m.country_code,
+                holder_name=m.holder_name,
+            )
+        )
+    else:
+        message.wallet.CopyFrom(
+            payment_pb2.WalletDetails(ledger_account_id=m.ledger_account_id, currency=m.currency)
+        )
+    return message
+
+
+def _actor(principal: Principal) -> Actor:
+    if principal.has_role(ROLE_SERVICE):
+        return Actor.SERVICE
+    if principal.has_role(ROLE_ADMIN, ROLE_SUPPORT):
+        return Actor.STAFF
+    return Actor.OWNER
+
+
+def _actor_name(principal: Principal) -> str:
+    if principal.has_role(ROLE_SERVICE):
+        return f"service:{principal.subject.removeprefix('svc_')}"
+    return principal.subject
+
+
+def _check_id(value: str, prefix: str, field: str, violations: list[FieldViolation]) -> None:
+    if not value:
+        violations.append(FieldViolation(field, "is required"))
+    elif not is_valid_id(value, prefix):
+        violations.append(FieldViolation(field, f"must be a {prefix}_ id"))
+
+
+def _id_violations(value: str, prefix: str, field: str) -> list[FieldViolation]:
+    violations: list[FieldViolation] = []
+    _check_id(value, prefix, field, violations)
+    return violations
+
+
+def _check_request_id(value: str, violations: list[FieldViolation]) -> None:
+    if not value:
+        violations.append(FieldViolation("request_id", "is required (or the Idempotency-Key header)"))
+    elif len(value) > MAX_REQUEST_ID:
+        violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID} characters"))
+
+
+def _check_metadata(metadata: object, violations: list[FieldViolation]) -> None:
+    items = dict(metadata)  # type: ignore[call-overload]
+    if len(items) > MAX_METADATA_PAIRS:
+        violations.append(FieldViolation("metadata", f"at most {MAX_METADATA_PAIRS} pairs"))
+    for key, value in items.items():
+        if not key or len(key) > 40 or len(value) > 500:
+            violations.append(
+                FieldViolation(f"metadata[{key[:40]}]", "keys 1-40 and values up to 500 characters")
+            )
+
+
+def _raise(violations: list[FieldViolation]) -> None:
+    if violations:
+        raise InvalidArgument(
+            "the request is invalid: " + "; ".join(f"{v.field} {v.description}" for v in violations),
+            violations=violations,
+        )
+
+
+def _page_size(value: int, default: int, maximum: int) -> int:
+    return default if value == 0 else min(value, maximum)
+
+
+def _encode_token(position: str, filters: str) -> str:
+    digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
+    return base64.urlsafe_b64encode(f"{position}|{digest}".encode()).decode()
+
+
+def _decode_token(token: str, filters: str) -> str:
+    if not token:
+        return ""
+    try:
+        position, digest = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument(
+            "page_token is malformed", field="page_token", description="is malformed"
+        ) from None
+    if digest != hashlib.sha256(filters.encode()).hexdigest()[:16]:
+        raise InvalidArgument(
+            "page_token was issued for other filters",
+            field="page_token",
+            description="was issued for other filters",
+        )
+    return position
+
+
+def _ts(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value.astimezone(UTC))
+    return stamp
+
+
+def _dt(stamp: timestamp_pb2.Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)

@@ -8,7 +8,8 @@ VENV_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
 
-.PHONY: help venv tools gen check-gen lint test test-fast run bench breaking train rotate-keys create-admin lock clean
+.PHONY: help venv tools gen check-gen lint test test-fast run bench breaking train rotate-keys create-admin lock clean \
+	k8s check-k8s
 
 help:
 	@echo "make run        start the whole mesh and Envoy (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -18,6 +19,7 @@ help:
 	@echo "make bench      run the benchmarks and print figures"
 	@echo "make breaking   buf breaking against main"
 	@echo "make train      retrain the AI models into services/ai/models"
+	@echo "make k8s        regenerate the Kubernetes manifests under k8s/"
 
 $(VENV_STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON_BIN) >/dev/null || { echo "need $(PYTHON_BIN)"; exit 1; }
@@ -37,6 +39,14 @@ tools: venv $(NPM_STAMP)
 
 gen: venv
 	$(PY) -m services.runtime.protogen gen
+	$(PY) -m services.deploy.k8s
+
+# The generated Kubernetes files (k8s/base, k8s/components/autoscaling, k8s/overlays/dev/generated).
+k8s: venv
+	$(PY) -m services.deploy.k8s
+
+check-k8s: venv
+	$(PY) -m services.deploy.k8s --check
 
 check-gen: venv
 	$(PY) -m services.runtime.protogen check

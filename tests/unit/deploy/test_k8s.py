@@ -1,0 +1,330 @@
+"""The Kubernetes manifests: the committed generated files are what the renderer writes (like
+gen/), and what kustomize builds for each overlay is deployable: probes, resources and a locked-down
+securityContext on every container, every referenced ConfigMap and Secret present (dev), pinned
+images, the gateway's configuration mounted where Envoy reads it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.deploy import k8s
+from services.gateway.envoy_config import GRPC_SERVICES
+from services.gateway.process import ENVOY_BIN, validate
+from services.runtime.config import DEFAULT_PORTS
+
+ROOT = Path(__file__).resolve().parents[3]
+K8S = ROOT / "k8s"
+# Created by the operator, never generated (k8s/overlays/dev/README.md has the command).
+EXTERNAL_SECRETS = {k8s.SIGNING_KEYS_SECRET}
+
+
+@cache
+def rendered() -> dict[str, bytes]:
+    return k8s.render()
+
+
+def test_committed_files_are_up_to_date(tmp_path):
+    k8s.write_files(rendered(), tmp_path)
+    problems = k8s.differences(k8s._existing(tmp_path), K8S)
+    assert not problems, "k8s/ is stale: run `python -m services.deploy.k8s`\n" + "\n".join(problems)
+
+
+def test_write_prunes_files_the_renderer_no_longer_makes(tmp_path):
+    (tmp_path / "base" / "services").mkdir(parents=True)
+    (tmp_path / "base" / "services" / "gone.yaml").write_text("old")
+    (tmp_path / "overlays" / "prod").mkdir(parents=True)
+    (tmp_path / "overlays" / "prod" / "kustomization.yaml").write_text("hand-written")
+    k8s.write_files(rendered(), tmp_path)
+    assert not (tmp_path / "base" / "services" / "gone.yaml").exists()
+    assert (tmp_path / "overlays" / "prod" / "kustomization.yaml").read_text() == "hand-written"
+    assert k8s.differences(rendered(), tmp_path) == []
+
+
+def test_services_discovered_from_the_code():
+    services = k8s.discover_services()
+    assert {"user", "ledger"} <= set(services)
+    for name in services:
+        assert (ROOT / "services" / name / "__main__.py").is_file()
+    assert "gateway" not in services and "runtime" not in services
+
+
+def test_calls_come_from_imported_stubs():
+    services = k8s.discover_services()
+    if "payment" in services:
+        assert set(k8s.discover_calls("payment", services)) == {"user", "ledger", "ai"} & set(services)
+    assert k8s.discover_calls("ledger", services) == []
+    assert k8s.discover_calls("user", services) == []
+
+
+def test_envoy_config_routes_the_deployed_services_through_headless_services(tmp_path):
+    config = json.loads(rendered()["base/gateway/envoy.json"])
+    clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    for service in k8s.discover_services():
+        address = clusters[service]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+        assert address["address"]["socket_address"] == {
+            "address": f"{service}-headless", "port_value": DEFAULT_PORTS[service]}
+    assert set(clusters) & set(GRPC_SERVICES) == set(k8s.discover_services())
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    text = rendered()["base/gateway/envoy.json"].decode()
+    assert "/etc/envoy/nexafi.pb" in text and "/etc/envoy/openapi.json" in text
+    assert rendered()["base/gateway/nexafi.pb"] == (ROOT / "gen" / "nexafi.pb").read_bytes()
+
+
+@pytest.mark.skipif(not ENVOY_BIN.exists(), reason="no envoy binary in the venv")
+def test_envoy_accepts_the_kubernetes_config(tmp_path):
+    for name in ("envoy.json", "openapi.json", "nexafi.pb"):
+        (tmp_path / name).write_bytes(rendered()[f"base/gateway/{name}"])
+    config = tmp_path / "envoy.json"
+    config.write_text(config.read_text().replace("/etc/envoy/", f"{tmp_path}/"))
+    result = validate(config)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- what kustomize builds -------------------------------------------------------------------------
+
+
+def kustomize(overlay: str) -> list[dict[str, Any]]:
+    """`kubectl kustomize`, parsed by kubectl itself into JSON (offline: `label --local`)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: the kustomize build of the overlays is not checked")
+    return _build(kubectl, overlay)
+
+
+@cache
+def _build(kubectl: str, overlay: str) -> list[dict[str, Any]]:
+    built = subprocess.run([kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+                           capture_output=True, text=True, timeout=60)
+    assert built.returncode == 0, built.stderr
+    parsed = subprocess.run([kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
+                            input=built.stdout, capture_output=True, text=True, timeout=60)
+    assert parsed.returncode == 0, parsed.stderr
+    decoder = json.JSONDecoder()
+    objects, text, position = [], parsed.stdout, 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        obj, position = decoder.raw_decode(text, position)
+        objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
+    for obj in objects:
+        obj["metadata"]["labels"].pop("nexafi.test/parsed")
+    return objects
+
+
+def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+
+
+def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = workload["spec"]["template"]["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+OVERLAYS = ["dev", "prod"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_is_in_the_namespace(overlay):
+    for obj in kustomize(overlay):
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"].get("namespace") == k8s.NAMESPACE, obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_is_probed_sized_and_locked_down(overlay):
+    objects = kustomize(overlay)
+    deployments = of_kind(objects, "Deployment")
+    assert set(deployments) == {"gateway", *k8s.discover_services()}
+    for workload in workloads(objects):
+        name = workload["metadata"]["name"]
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["automountServiceAccountToken"] is False, name
+        assert pod["enableServiceLinks"] is False, name
+        for container in containers(workload):
+            where = f"{name}/{container['name']}"
+            resources = container["resources"]
+            assert set(resources["requests"]) == {"cpu", "memory"}, where
+            assert set(resources["limits"]) == {"cpu", "memory"}, where
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] is True, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["capabilities"]["drop"] == ["ALL"], where
+            assert security["seccompProfile"]["type"] == "RuntimeDefault", where
+        main = pod["containers"][0]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert probe in main, f"{name}: no {probe}"
+        mounts = {m["mountPath"] for m in main.get("volumeMounts", [])}
+        if workload["kind"] == "Deployment":
+            assert "/tmp" in mounts, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_services_use_native_grpc_probes_and_the_gateway_tcp(overlay):
+    deployments = of_kind(kustomize(overlay), "Deployment")
+    for service in k8s.discover_services():
+        container = deployments[service]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == ["python", "-m", f"services.{service}"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["grpc"] == {"port": DEFAULT_PORTS[service]}, (service, probe)
+        assert container["ports"][0]["containerPort"] == DEFAULT_PORTS[service]
+    envoy = deployments["gateway"]["spec"]["template"]["spec"]["containers"][0]
+    assert envoy["command"][:3] == ["envoy", "-c", "/etc/envoy/envoy.json"]
+    assert envoy["readinessProbe"]["tcpSocket"]["port"] == "http"
+    assert envoy["ports"][0]["containerPort"] == 8080
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_images_are_the_one_image_with_a_tag(overlay):
+    for workload in workloads(kustomize(overlay)):
+        for container in containers(workload):
+            image = container["image"]
+            name, _, tag = image.rpartition(":")
+            assert name and tag and "/" not in tag and tag != "latest", image
+            if workload["kind"] == "Deployment":
+                assert name.endswith("nexafi"), image
+
+
+def referenced(objects: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """The ConfigMaps and Secrets the workloads need (optional references left out)."""
+    config_maps: set[str] = set()
+    secrets: set[str] = set()
+    for workload in workloads(objects):
+        pod = workload["spec"]["template"]["spec"]
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                config_maps.add(volume["configMap"]["name"])
+            if "secret" in volume:
+                secrets.add(volume["secret"]["secretName"])
+        for container in containers(workload):
+            for source in container.get("envFrom", []):
+                for kind, names in (("configMapRef", config_maps), ("secretRef", secrets)):
+                    if kind in source and not source[kind].get("optional"):
+                        names.add(source[kind]["name"])
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {})
+                for kind, names in (("configMapKeyRef", config_maps), ("secretKeyRef", secrets)):
+                    if kind in ref and not ref[kind].get("optional"):
+                        names.add(ref[kind]["name"])
+    return config_maps, secrets
+
+
+def test_dev_has_every_configmap_and_secret_it_references():
+    objects = kustomize("dev")
+    config_maps, secrets = referenced(objects)
+    assert config_maps <= set(of_kind(objects, "ConfigMap"))
+    assert secrets - EXTERNAL_SECRETS <= set(of_kind(objects, "Secret"))
+    # Generated names carry a hash suffix, so a changed setting rolls the pods.
+    assert all(name.startswith(("nexafi-config-", "nexafi-gateway-")) for name in config_maps)
+    # Each secretKeyRef key exists in the generated Secret.
+    generated = of_kind(objects, "Secret")
+    for workload in workloads(objects):
+        for container in containers(workload):
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["name"] in generated:
+                    assert ref["key"] in generated[ref["name"]]["data"], (env["name"], ref)
+
+
+def test_dev_runs_postgres_16_with_a_volume():
+    objects = kustomize("dev")
+    postgres = of_kind(objects, "StatefulSet")["postgres"]
+    assert postgres["spec"]["replicas"] == 1
+    assert postgres["spec"]["template"]["spec"]["containers"][0]["image"].startswith("postgres:16")
+    assert postgres["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    assert "postgres" in of_kind(objects, "Service")
+    database = of_kind(objects, "Secret")
+    urls = next(s for name, s in database.items() if name.startswith("nexafi-database-"))["data"]
+    assert set(urls) == set(k8s.discover_services())
+
+
+def test_prod_generates_no_secret_and_autoscales_every_deployment():
+    objects = kustomize("prod")
+    assert of_kind(objects, "Secret") == {}
+    _, secrets = referenced(objects)
+    assert secrets == {k8s.DATABASE_SECRET, k8s.CLIENTS_SECRET, k8s.SIGNING_KEYS_SECRET}
+    hpas = of_kind(objects, "HorizontalPodAutoscaler")
+    assert set(hpas) == set(of_kind(objects, "Deployment"))
+    for name, hpa in hpas.items():
+        assert hpa["spec"]["minReplicas"] >= 2, name
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    for name, deployment in of_kind(objects, "Deployment").items():
+        assert "replicas" not in deployment["spec"], f"{name}: the HPA owns the replica count"
+    config = next(c for n, c in of_kind(objects, "ConfigMap").items() if n.startswith("nexafi-config-"))
+    assert config["data"]["NEXAFI_ENV"] == "production"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_deployment_has_a_pdb_and_services(overlay):
+    objects = kustomize(overlay)
+    pdbs = of_kind(objects, "PodDisruptionBudget")
+    services = of_kind(objects, "Service")
+    for name, deployment in of_kind(objects, "Deployment").items():
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert pdbs[name]["spec"]["selector"]["matchLabels"] == selector
+        assert services[name]["spec"]["selector"] == selector
+        if name != "gateway":
+            assert services[f"{name}-headless"]["spec"]["clusterIP"] == "None"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_deny_by_default_and_allow_the_mesh(overlay):
+    policies = of_kind(kustomize(overlay), "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert not deny.get("ingress") and not deny.get("egress")
+    services = k8s.discover_services()
+
+    def allows(source: str, target: str, port: int) -> bool:
+        """``source`` may send to ``target`` on ``port`` (its egress and the target's ingress)."""
+        out = any(
+            all(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == target
+                for peer in rule.get("to", []))
+            and any(p["port"] == port for p in rule["ports"])
+            for rule in policies[source]["spec"]["egress"] if rule.get("to"))
+        into = any(
+            (not rule.get("from")  # no `from`: any source
+             or any(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == source
+                    for peer in rule["from"]))
+            and any(p["port"] == port for p in rule["ports"])
+            for rule in policies[target]["spec"]["ingress"])
+        return out and into
+
+    for service in services:
+        assert allows("gateway", service, DEFAULT_PORTS[service])
+        for callee in k8s.discover_calls(service, services):
+            assert allows(service, callee, DEFAULT_PORTS[callee])
+        if service != "user":
+            assert allows(service, "gateway", 8080)  # the JWKS
+        for other in services:
+            if other != service and other not in k8s.discover_calls(service, services):
+                assert not allows(service, other, DEFAULT_PORTS[other]), (service, other)
+    # The REST API is open to the ingress controller (any source) on 8080 only.
+    assert policies["gateway"]["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+
+
+def test_user_service_gets_its_keyring_and_the_others_the_jwks_url():
+    deployments = of_kind(kustomize("dev"), "Deployment")
+    user = deployments["user"]["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in user["containers"][0]["env"]}
+    assert env["NEXAFI_KEYS_DIR"]["value"] == k8s.KEYS_DIR
+    assert env["JWKS_URL"]["value"] == f"{k8s.KEYS_DIR}/jwks.json"
+    assert user["initContainers"][0]["command"][:3] == ["python", "-m", "services.deploy.signing_keys"]
+    config = (K8S / "base" / "config.env").read_text()
+    assert "JWKS_URL=http://gateway:8080/api/v1/auth/jwks" in config
+    for service in k8s.discover_services():
+        assert f"{service.upper()}_ADDR={service}:{DEFAULT_PORTS[service]}" in config

@@ -16,17 +16,12 @@ models were trained on EUR cents and no conversion is applied.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
-from nexafi.common.v1 import common_pb2
 
 from services.ai.domain import (
     CHANNELS,
@@ -48,6 +43,8 @@ from services.ai.service import (
     AiService,
     TrendSource,
 )
+from services.runtime import api
+from services.runtime.api import MAX_ID_LENGTH, FieldChecks, from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
@@ -57,15 +54,13 @@ from services.runtime.auth import (
     require_owner_or_roles,
     require_roles,
 )
-from services.runtime.errors import FieldViolation, InvalidArgument
+from services.runtime.errors import InvalidArgument
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 SCORING_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
 USER_DATA_ROLES = (ROLE_ADMIN, ROLE_SUPPORT, ROLE_SERVICE)
 AUDIT_ROLES = (ROLE_ADMIN, ROLE_COMPLIANCE)
 
-MAX_ID_LENGTH = 64
-MAX_REQUEST_ID_LENGTH = 128
 MAX_REFERENCE_LENGTH = 128
 MAX_REASON_LENGTH = 500
 MAX_FUTURE = timedelta(minutes=5)
@@ -80,7 +75,7 @@ MAX_SERIES_POINTS = 3_660
 MAX_HORIZON_DAYS = 365
 MIN_LOOKBACK_DAYS = 56  # the trend model reads eight weeks
 MAX_LOOKBACK_DAYS = 1_825
-DEFAULT_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 50  # ListModels; the shared default (20) and cap (100) are smaller
 MAX_PAGE_SIZE = 200
 UNSUPPORTED_CURRENCY = "UNSUPPORTED_CURRENCY"
 
@@ -107,31 +102,19 @@ _METRICS = {ai_pb2.TREND_METRIC_BALANCE: "BALANCE", ai_pb2.TREND_METRIC_SPENDING
 
 # -- validation ------------------------------------------------------------------------------------
 
-class _Checks:
-    """Collects field violations so a request reports all its problems at once."""
+class _Checks(FieldChecks):
+    """The shared field checks plus the AI service's own: the models' currency, countries, counts."""
 
     def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
+        super().__init__()
         self.unsupported_currency = False
-
-    def add(self, field: str, description: str) -> None:
-        self.violations.append(FieldViolation(field, description))
-
-    def text(self, value: str, field: str, *, max_length: int, required: bool = False) -> str:
-        if required and not value:
-            self.add(field, "is required")
-        elif len(value) > max_length:
-            self.add(field, f"must be at most {max_length} characters")
-        elif "\x00" in value:
-            self.add(field, "must not contain NUL characters")
-        return value
 
     def currency(self, code: str, field: str, *, required: bool = True) -> str:
         if not code:
             if required:
                 self.add(field, "is required: an upper-case ISO 4217 code")
         elif code not in CURRENCY_EXPONENTS:
-            self.add(field, "must be a supported upper-case ISO 4217 code")
+            super().currency(code, field)
         elif code != MODEL_CURRENCY:
             self.add(field, f"{code} is not supported: the models were trained on {MODEL_CURRENCY} amounts")
             self.unsupported_currency = True
@@ -148,31 +131,15 @@ class _Checks:
         return value
 
     def done(self, message: str = "invalid request") -> None:
-        if not self.violations:
-            return
         # The specific reason only when the currency is the request's one problem.
-        only_currency = self.unsupported_currency and len(self.violations) == 1
-        raise InvalidArgument(message if not only_currency else self.violations[0].description,
-                              violations=self.violations,
-                              reason=UNSUPPORTED_CURRENCY if only_currency else None)
-
-
-def _time(ts: Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=UTC)
-
-
-def _ts(moment: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(moment)
-    return ts
+        if self.unsupported_currency and len(self.violations) == 1:
+            raise InvalidArgument(self.violations[0].description, violations=self.violations,
+                                  reason=UNSUPPORTED_CURRENCY)
+        super().done(message)
 
 
 def _day_ts(day: int) -> Timestamp:
     return Timestamp(seconds=day * 86_400)
-
-
-def _money(amount: int, currency: str) -> common_pb2.Money:
-    return common_pb2.Money(amount_minor=amount, currency=currency)
 
 
 # -- conversion to proto ---------------------------------------------------------------------------
@@ -184,7 +151,7 @@ def assessment_pb(a: FraudAssessment) -> ai_pb2.FraudAssessment:
         reasons=[ai_pb2.FraudReason(feature=r.feature, contribution=r.contribution, description=r.description)
                  for r in a.reasons],
         review_threshold=a.review_threshold, decline_threshold=a.decline_threshold,
-        model_name=a.model_name, model_version=a.model_version, create_time=_ts(a.create_time))
+        model_name=a.model_name, model_version=a.model_version, create_time=to_timestamp(a.create_time))
 
 
 def credit_pb(c: CreditScoreResult) -> ai_pb2.CreditScore:
@@ -194,18 +161,18 @@ def credit_pb(c: CreditScoreResult) -> ai_pb2.CreditScore:
         reason_codes=[ai_pb2.CreditReason(code=r.code, description=r.description, points_lost=r.points_lost)
                       for r in c.reason_codes],
         debt_to_income_bps=c.debt_to_income_bps, model_name=c.model_name, model_version=c.model_version,
-        create_time=_ts(c.create_time))
+        create_time=to_timestamp(c.create_time))
 
 
 def forecast_pb(f: ForecastResult) -> ai_pb2.Forecast:
     metric = ai_pb2.TrendMetric.Value(f"TREND_METRIC_{f.metric or 'UNSPECIFIED'}")
     return ai_pb2.Forecast(
         inference_id=f.inference_id, user_id=f.user_id, metric=metric, currency=f.currency,
-        points=[ai_pb2.ForecastPoint(time=_day_ts(p.day), point=_money(p.point_minor, f.currency),
-                                     lower=_money(p.lower_minor, f.currency),
-                                     upper=_money(p.upper_minor, f.currency)) for p in f.points],
+        points=[ai_pb2.ForecastPoint(time=_day_ts(p.day), point=to_money(p.point_minor, f.currency),
+                                     lower=to_money(p.lower_minor, f.currency),
+                                     upper=to_money(p.upper_minor, f.currency)) for p in f.points],
         interval_level_bps=f.interval_level_bps, history_days=f.history_days, model_mape=f.model_mape,
-        model_name=f.model_name, model_version=f.model_version, create_time=_ts(f.create_time))
+        model_name=f.model_name, model_version=f.model_version, create_time=to_timestamp(f.create_time))
 
 
 def recommendations_pb(s: RecommendationSetResult) -> ai_pb2.RecommendationSet:
@@ -214,20 +181,20 @@ def recommendations_pb(s: RecommendationSetResult) -> ai_pb2.RecommendationSet:
         recommendations=[ai_pb2.Recommendation(
             id=r.id, kind=ai_pb2.RecommendationKind.Value(f"RECOMMENDATION_KIND_{r.kind}"),
             title=r.title,
-            explanation=r.explanation, estimated_monthly_saving=_money(r.estimated_monthly_saving_minor,
-                                                                       r.currency),
+            explanation=r.explanation, estimated_monthly_saving=to_money(r.estimated_monthly_saving_minor,
+                                                                          r.currency),
             confidence_bps=r.confidence_bps, category=r.category) for r in s.recommendations],
-        model_name=s.model_name, model_version=s.model_version, create_time=_ts(s.create_time))
+        model_name=s.model_name, model_version=s.model_version, create_time=to_timestamp(s.create_time))
 
 
 def model_pb(m: ModelRecord) -> ai_pb2.Model:
     model = ai_pb2.Model(
-        name=m.name, version=m.version, sha256=m.sha256, training_time=_ts(m.training_time),
+        name=m.name, version=m.version, sha256=m.sha256, training_time=to_timestamp(m.training_time),
         metrics=m.metrics,
         parameters=m.parameters, feature_names=list(m.feature_names), active=m.active,
-        description=m.description, create_time=_ts(m.create_time))
+        description=m.description, create_time=to_timestamp(m.create_time))
     if m.activate_time is not None:
-        model.activate_time.CopyFrom(_ts(m.activate_time))
+        model.activate_time.CopyFrom(to_timestamp(m.activate_time))
     return model
 
 
@@ -235,7 +202,7 @@ def inference_pb(r: InferenceRecord) -> ai_pb2.Inference:
     message = ai_pb2.Inference(
         id=r.id, kind=ai_pb2.InferenceKind.Value(f"INFERENCE_KIND_{r.kind.value}"), model_name=r.model_name,
         model_version=r.model_version, caller=r.caller, input_sha256=r.input_sha256,
-        latency_micros=r.latency_micros, create_time=_ts(r.create_time))
+        latency_micros=r.latency_micros, create_time=to_timestamp(r.create_time))
     out = r.output
     if isinstance(out, FraudAssessment):
         message.fraud_assessment.CopyFrom(assessment_pb(out))
@@ -246,32 +213,6 @@ def inference_pb(r: InferenceRecord) -> ai_pb2.Inference:
     else:
         message.recommendation_set.CopyFrom(recommendations_pb(out))
     return message
-
-
-# -- paging ----------------------------------------------------------------------------------------
-
-def _query_key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
-
-
-def _encode_token(offset: int, query: str) -> str:
-    raw = json.dumps({"o": offset, "q": query}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, query: str) -> int:
-    if not token:
-        return 0
-    try:
-        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset, issued_for = int(document["o"]), document["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument("malformed page_token", field="page_token",
-                              description="must be a next_page_token returned by this method") from None
-    if issued_for != query or offset < 0:
-        raise InvalidArgument("page_token belongs to another query", field="page_token",
-                              description="must come from a request with the same filters")
-    return offset
 
 
 # -- the servicer ----------------------------------------------------------------------------------
@@ -287,8 +228,8 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         principal = current_principal()
         require_roles(principal, *SCORING_ROLES)
         c = _Checks()
-        c.text(request.request_id, "request_id", max_length=MAX_REQUEST_ID_LENGTH, required=True)
-        c.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH, required=True)
+        c.request_id(request.request_id)
+        c.identifier(request.user_id, "user_id")
         if not request.HasField("amount"):
             c.add("amount", "is required")
         else:
@@ -308,7 +249,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         c.text(request.payment_method_id, "payment_method_id", max_length=MAX_REFERENCE_LENGTH)
         when: datetime | None = None
         if request.HasField("transaction_time"):
-            when = _time(request.transaction_time)
+            when = from_timestamp(request.transaction_time)
             if when > datetime.now(UTC) + MAX_FUTURE:
                 c.add("transaction_time", "must not be more than 5 minutes in the future")
             elif when < EARLIEST_TIME:
@@ -329,8 +270,8 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         principal = current_principal()
         require_roles(principal, *SCORING_ROLES)
         c = _Checks()
-        c.text(request.request_id, "request_id", max_length=MAX_REQUEST_ID_LENGTH, required=True)
-        c.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH, required=True)
+        c.request_id(request.request_id)
+        c.identifier(request.user_id, "user_id")
         c.text(request.application_id, "application_id", max_length=MAX_REFERENCE_LENGTH)
         amounts: dict[str, int] = {}
         currencies: set[str] = set()
@@ -373,7 +314,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                            context: grpc.ServicerContext) -> ai_pb2.GetRecommendationsResponse:
         principal = current_principal()
         c = _Checks()
-        c.text(request.user_id, "user_id", max_length=MAX_ID_LENGTH, required=True)
+        c.identifier(request.user_id, "user_id")
         c.count(request.limit, "limit", MAX_RECOMMENDATIONS)
         # Empty selects the user's most used currency: every amount this service holds is in EUR.
         currency = c.currency(request.currency, "currency", required=False) or MODEL_CURRENCY
@@ -393,7 +334,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             c.add("source", "set user_series or supplied_series")
         elif which == "user_series":
             series = request.user_series
-            c.text(series.user_id, "user_series.user_id", max_length=MAX_ID_LENGTH, required=True)
+            c.identifier(series.user_id, "user_series.user_id")
             if series.metric not in _METRICS:
                 c.add("user_series.metric", "must be a specified TrendMetric")
             lookback = series.lookback_days or DEFAULT_LOOKBACK_DAYS
@@ -457,22 +398,22 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def ListModels(self, request: ai_pb2.ListModelsRequest,
                    context: grpc.ServicerContext) -> ai_pb2.ListModelsResponse:
         require_roles(current_principal(), ROLE_ADMIN)
-        if request.page_size < 0:
-            raise InvalidArgument("page_size must not be negative", field="page_size",
-                                  description=f"must be between 1 and {MAX_PAGE_SIZE}, or 0 for the default")
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        query = _query_key(request.name, request.active_only)
-        offset = _decode_token(request.page_token, query)
+        size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        query = api.query_key(request.name, request.active_only)
+        offset = api.decode_page_token(request.page_token, query) or 0
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
         records = self.service.list_models(request.name, request.active_only)
         page = records[offset:offset + size]
-        token = _encode_token(offset + size, query) if offset + size < len(records) else ""
+        token = api.encode_page_token(offset + size, query) if offset + size < len(records) else ""
         return ai_pb2.ListModelsResponse(models=[model_pb(m) for m in page], next_page_token=token)
 
     def GetModel(self, request: ai_pb2.GetModelRequest,
                  context: grpc.ServicerContext) -> ai_pb2.GetModelResponse:
         require_roles(current_principal(), ROLE_ADMIN)
         c = _Checks()
-        c.text(request.name, "name", max_length=MAX_ID_LENGTH, required=True)
+        c.identifier(request.name, "name")
         c.text(request.version, "version", max_length=MAX_ID_LENGTH)
         c.done("invalid model request")
         return ai_pb2.GetModelResponse(model=model_pb(self.service.get_model(request.name, request.version)))
@@ -482,8 +423,8 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         principal = current_principal()
         require_roles(principal, ROLE_ADMIN)
         c = _Checks()
-        c.text(request.name, "name", max_length=MAX_ID_LENGTH, required=True)
-        c.text(request.version, "version", max_length=MAX_ID_LENGTH, required=True)
+        c.identifier(request.name, "name")
+        c.identifier(request.version, "version")
         c.text(request.reason, "reason", max_length=MAX_REASON_LENGTH, required=True)
         c.done("invalid activation request")
         record, previous = self.service.activate(request.name, request.version, request.reason,
@@ -494,7 +435,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                      context: grpc.ServicerContext) -> ai_pb2.GetInferenceResponse:
         require_roles(current_principal(), *AUDIT_ROLES)
         c = _Checks()
-        c.text(request.inference_id, "inference_id", max_length=MAX_ID_LENGTH, required=True)
+        c.identifier(request.inference_id, "inference_id")
         c.done("invalid inference request")
         record = self.service.get_inference(request.inference_id)
         return ai_pb2.GetInferenceResponse(inference=inference_pb(record))

@@ -20,6 +20,7 @@ from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
+from services.runtime.api import to_money
 from services.runtime.clients import ServiceTokenProvider, service_channel
 
 T = TypeVar("T")
@@ -107,7 +108,7 @@ class LedgerClient:
             ledger_pb2.CreatePendingTransferRequest(
                 debit_account_id=debit,
                 credit_account_id=credit,
-                amount=common_pb2.Money(amount_minor=amount_minor, currency=currency),
+                amount=to_money(amount_minor, currency),
                 user_id=user_id,
                 type=ledger_pb2.TransactionType.ValueType(type_),
                 description=description,
@@ -171,7 +172,7 @@ class LedgerClient:
         metadata: dict[str, str],
         request_id: str,
     ) -> ledger_pb2.Transaction:
-        money = common_pb2.Money(amount_minor=amount_minor, currency=currency)
+        money = to_money(amount_minor, currency)
         reply = _call(
             "ledger",
             self.stub.CreateTransaction,

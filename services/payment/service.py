@@ -21,9 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import grpc
-from google.protobuf import timestamp_pb2
 from nexafi.ai.v1 import ai_pb2
-from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +61,7 @@ from services.payment.domain.states import (
     check_transition,
 )
 from services.payment.idempotency import Claim, IdempotencyStore
+from services.runtime.api import to_money, to_timestamp
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
     Aborted,
@@ -436,12 +435,12 @@ class PaymentService:
         request = ai_pb2.CheckFraudRequest(
             request_id=step_request_id(payment.id, "fraud"),
             user_id=payment.user_id,
-            amount=common_pb2.Money(amount_minor=payment.amount_minor, currency=payment.currency),
+            amount=to_money(payment.amount_minor, payment.currency),
             counterparty_id=payment.payee_user_id or payment.payment_method_id,
             channel=_CHANNEL[payment.kind],
             payment_id=payment.id,
             payment_method_id=payment.payment_method_id,
-            transaction_time=_ts(payment.create_time),
+            transaction_time=to_timestamp(payment.create_time),
             # Client signals, when the app sent them as payment metadata.
             device_id=payment.metadata.get("device_id", "")[:128],
             ip_country=payment.metadata.get("ip_country", "")[:2].upper(),
@@ -1097,7 +1096,7 @@ class PaymentService:
         posted_steps: dict[str, list[str]] = {}
         for user_id in sorted({p.user_id for p in payments}):
             for entry in self.clients.ledger.user_transactions(
-                user_id, _ts(start), _ts(end + timedelta(hours=1))
+                user_id, to_timestamp(start), to_timestamp(end + timedelta(hours=1))
             ):
                 if not entry.related_entity_id.startswith("pay_"):
                     continue
@@ -1249,9 +1248,3 @@ def _ledger_description(payment: Payment) -> str:
     label = {Kind.TOP_UP: "Top-up", Kind.TRANSFER: "Transfer", Kind.PAYOUT: "Payout"}[payment.kind]
     text = f"{label} {payment.id}" + (f": {payment.description}" if payment.description else "")
     return text[:500]
-
-
-def _ts(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp

@@ -7,15 +7,11 @@ or put in an error message.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
-from nexafi.common.v1 import common_pb2
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from services.payment.connectors.base import BankAccountData, CardData
@@ -25,6 +21,8 @@ from services.payment.domain.model import BankFormat, MethodType, Payment, Payme
 from services.payment.domain.states import Actor, Kind, Status, check_actor
 from services.payment.idempotency import Claim
 from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered
+from services.runtime import api
+from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_SERVICE,
@@ -34,13 +32,61 @@ from services.runtime.auth import (
     require_owner_or_roles,
     require_roles,
 )
-from services.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
+from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.ids import is_valid_id
 from services.runtime.money import Money, validate_amount
 
 MAX_DESCRIPTION = 500
 MAX_METADATA_PAIRS = 50
+MAX_METADATA_KEY = 40
+MAX_METADATA_VALUE = 500
 MAX_REQUEST_ID = 255
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+REPORT_PAGE_SIZE = 100  # reconciliation mismatches
+MAX_REPORT_PAGE_SIZE = 1000
+
+
+class _Checks(FieldChecks):
+    """The shared field checks with the payment service's own ids, request ids, metadata and message."""
+
+    def prefixed_id(self, value: str, prefix: str, field: str) -> str:
+        """A NexaFi id of one kind (``usr_``, ``pay_``, ``pm_``)."""
+        if not value:
+            self.add(field, "is required")
+        elif not is_valid_id(value, prefix):
+            self.add(field, f"must be a {prefix}_ id")
+        return value
+
+    def non_negative(self, value: int, field: str) -> int:
+        if value < 0:
+            self.add(field, "must not be negative")
+        return value
+
+    def request_id(self, value: str, field: str = "request_id", *, required: bool = True) -> str:
+        # Up to 255 characters (the Idempotency-Key header), not the shared 128.
+        if not value:
+            if required:
+                self.add(field, "is required (or the Idempotency-Key header)")
+        elif len(value) > MAX_REQUEST_ID:
+            self.add(field, f"must be at most {MAX_REQUEST_ID} characters")
+        return value
+
+    def metadata(self, values: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
+        # The payment contract's limits (50 pairs, keys up to 40), not the shared ones (32, 64).
+        items = dict(values)
+        if len(items) > MAX_METADATA_PAIRS:
+            self.add(field, f"at most {MAX_METADATA_PAIRS} pairs")
+        for key, value in items.items():
+            if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE:
+                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
+                         f"keys 1-{MAX_METADATA_KEY} and values up to {MAX_METADATA_VALUE} characters")
+        return items
+
+    def done(self, message: str = "the request is invalid") -> None:
+        # The message lists every violation.
+        if self.violations:
+            super().done(f"{message}: " + "; ".join(f"{v.field} {v.description}" for v in self.violations))
 
 
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
@@ -53,26 +99,25 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.InitiatePaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.InitiatePaymentResponse:
         principal = current_principal()
-        violations: list[FieldViolation] = []
-        _check_id(request.user_id, "usr", "user_id", violations)
+        c = _Checks()
+        c.prefixed_id(request.user_id, "usr", "user_id")
         if request.kind not in (1, 2, 3):
-            violations.append(FieldViolation("kind", "must be TOP_UP, TRANSFER or PAYOUT"))
+            c.add("kind", "must be TOP_UP, TRANSFER or PAYOUT")
         if not request.HasField("amount"):
-            violations.append(FieldViolation("amount", "is required"))
-        if len(request.description) > MAX_DESCRIPTION:
-            violations.append(FieldViolation("description", f"must be at most {MAX_DESCRIPTION} characters"))
-        _check_metadata(request.metadata, violations)
-        _check_request_id(request.request_id, violations)
+            c.add("amount", "is required")
+        c.text(request.description, "description", max_length=MAX_DESCRIPTION)
+        c.metadata(request.metadata)
+        c.request_id(request.request_id)
         if request.kind == Kind.TRANSFER:
             if not request.payee_user_id:
-                violations.append(FieldViolation("payee_user_id", "is required for a transfer"))
+                c.add("payee_user_id", "is required for a transfer")
             elif request.payee_user_id == request.user_id:
-                violations.append(FieldViolation("payee_user_id", "must differ from user_id"))
+                c.add("payee_user_id", "must differ from user_id")
         elif request.payee_user_id:
-            violations.append(FieldViolation("payee_user_id", "is only for transfers"))
+            c.add("payee_user_id", "is only for transfers")
         if request.kind in (Kind.TOP_UP, Kind.PAYOUT) and not request.payment_method_id:
-            violations.append(FieldViolation("payment_method_id", "is required for top-ups and payouts"))
-        _raise(violations)
+            c.add("payment_method_id", "is required for top-ups and payouts")
+        c.done()
         validate_amount(request.amount.amount_minor, "amount.amount_minor")
         self.service.limits.check_currency(request.amount.currency)
         # Owner (the payer) or an admin; the check comes after syntax so a malformed request is 400 for all.
@@ -110,7 +155,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.GetPaymentResponse:
-        _raise(_id_violations(request.payment_id, "pay", "payment_id"))
+        c = _Checks()
+        c.prefixed_id(request.payment_id, "pay", "payment_id")
+        c.done()
         payment = self.service.get(request.payment_id)
         principal = current_principal()
         if principal.subject not in (
@@ -123,27 +170,21 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListPaymentsResponse:
-        violations = _id_violations(request.user_id, "usr", "user_id")
-        if request.page_size < 0:
-            violations.append(FieldViolation("page_size", "must not be negative"))
-        _raise(violations)
+        c = _Checks()
+        c.prefixed_id(request.user_id, "usr", "user_id")
+        c.non_negative(request.page_size, "page_size")
+        c.done()
         require_owner_or_roles(current_principal(), request.user_id, ROLE_ADMIN, ROLE_SUPPORT)
-        start = (
-            _dt(request.create_time_range.start_time)
-            if request.create_time_range.HasField("start_time")
-            else None
+        # Either end may be open. An empty or inverted range lists nothing (api.time_range would refuse it).
+        bounds = request.create_time_range
+        start = from_timestamp(bounds.start_time) if bounds.HasField("start_time") else None
+        end = from_timestamp(bounds.end_time) if bounds.HasField("end_time") else None
+        query = api.query_key(
+            "payments", request.user_id, sorted(request.statuses), request.kind, start, end,
+            request.include_incoming,
         )
-        end = (
-            _dt(request.create_time_range.end_time)
-            if request.create_time_range.HasField("end_time")
-            else None
-        )
-        filters = (
-            f"{request.user_id}|{sorted(request.statuses)}|{request.kind}|{start}|{end}|"
-            f"{request.include_incoming}"
-        )
-        before = _decode_token(request.page_token, filters)
-        limit = _page_size(request.page_size, 50, 200)
+        before = _before_id(request.page_token, query)
+        limit = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         payments = self.service.list_payments(
             request.user_id,
             list(request.statuses),
@@ -154,7 +195,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             before,
             limit + 1,
         )
-        token = _encode_token(payments[limit - 1].id, filters) if len(payments) > limit else ""
+        token = api.encode_page_token(payments[limit - 1].id, query) if len(payments) > limit else ""
         return payment_pb2.ListPaymentsResponse(
             payments=[payment_to_proto(p) for p in payments[:limit]], next_page_token=token
         )
@@ -163,13 +204,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.UpdatePaymentStatusRequest, context: grpc.ServicerContext
     ) -> payment_pb2.UpdatePaymentStatusResponse:
         principal = current_principal()
-        violations = _id_violations(request.payment_id, "pay", "payment_id")
+        c = _Checks()
+        c.prefixed_id(request.payment_id, "pay", "payment_id")
         if request.status == 0 or request.status not in Status._value2member_map_:
-            violations.append(FieldViolation("status", "is required"))
+            c.add("status", "is required")
         if not request.reason.strip():
-            violations.append(FieldViolation("reason", "is required"))
-        _check_request_id(request.request_id, violations)
-        _raise(violations)
+            c.add("reason", "is required")
+        c.request_id(request.request_id)
+        c.done()
         actor = _actor(principal)
         if actor is Actor.OWNER:
             raise PermissionDenied("payment owners cannot set a status; use CancelPayment")
@@ -196,9 +238,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CancelPaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.CancelPaymentResponse:
         principal = current_principal()
-        violations = _id_violations(request.payment_id, "pay", "payment_id")
-        _check_request_id(request.request_id, violations)
-        _raise(violations)
+        c = _Checks()
+        c.prefixed_id(request.payment_id, "pay", "payment_id")
+        c.request_id(request.request_id)
+        c.done()
         payment = self.service.get(request.payment_id)
         require_owner_or_roles(principal, payment.user_id, ROLE_ADMIN, ROLE_SUPPORT)
         body = {"payment_id": request.payment_id, "reason": request.reason}
@@ -215,11 +258,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.RefundPaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.RefundPaymentResponse:
         principal = current_principal()
-        violations = _id_violations(request.payment_id, "pay", "payment_id")
+        c = _Checks()
+        c.prefixed_id(request.payment_id, "pay", "payment_id")
         if not request.reason.strip():
-            violations.append(FieldViolation("reason", "is required"))
-        _check_request_id(request.request_id, violations)
-        _raise(violations)
+            c.add("reason", "is required")
+        c.request_id(request.request_id)
+        c.done()
         amount = None
         if request.HasField("amount"):
             validate_amount(request.amount.amount_minor, "amount.amount_minor")
@@ -249,13 +293,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.AddPaymentMethodRequest, context: grpc.ServicerContext
     ) -> payment_pb2.AddPaymentMethodResponse:
         principal = current_principal()
-        violations = _id_violations(request.user_id, "usr", "user_id")
-        _check_request_id(request.request_id, violations)
+        c = _Checks()
+        c.prefixed_id(request.user_id, "usr", "user_id")
+        c.request_id(request.request_id)
         if request.WhichOneof("details") is None:
-            violations.append(
-                FieldViolation("details", "exactly one of card, bank_account or wallet is required")
-            )
-        _raise(violations)
+            c.add("details", "exactly one of card, bank_account or wallet is required")
+        c.done()
         if principal.subject != request.user_id:
             raise PermissionDenied("payment methods are added by their owner only")
         new = self._new_method(request)
@@ -355,17 +398,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def ListPaymentMethods(
         self, request: payment_pb2.ListPaymentMethodsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListPaymentMethodsResponse:
-        violations = _id_violations(request.user_id, "usr", "user_id")
-        if request.page_size < 0:
-            violations.append(FieldViolation("page_size", "must not be negative"))
-        _raise(violations)
+        c = _Checks()
+        c.prefixed_id(request.user_id, "usr", "user_id")
+        c.non_negative(request.page_size, "page_size")
+        c.done()
         if current_principal().subject != request.user_id:
             raise PermissionDenied("payment methods are listed by their owner only")
-        filters = f"{request.user_id}|{request.type}"
-        before = _decode_token(request.page_token, filters)
-        limit = _page_size(request.page_size, 50, 200)
+        query = api.query_key("payment_methods", request.user_id, request.type)
+        before = _before_id(request.page_token, query)
+        limit = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         methods = self.service.list_methods(request.user_id, request.type, before, limit + 1)
-        token = _encode_token(methods[limit - 1].id, filters) if len(methods) > limit else ""
+        token = api.encode_page_token(methods[limit - 1].id, query) if len(methods) > limit else ""
         return payment_pb2.ListPaymentMethodsResponse(
             payment_methods=[method_to_proto(m) for m in methods[:limit]], next_page_token=token
         )
@@ -373,7 +416,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def RemovePaymentMethod(
         self, request: payment_pb2.RemovePaymentMethodRequest, context: grpc.ServicerContext
     ) -> payment_pb2.RemovePaymentMethodResponse:
-        _raise(_id_violations(request.payment_method_id, "pm", "payment_method_id"))
+        c = _Checks()
+        c.prefixed_id(request.payment_method_id, "pm", "payment_method_id")
+        c.done()
         method = self.service.get_method(request.payment_method_id)
         if current_principal().subject != method.user_id:
             raise PermissionDenied("payment methods are removed by their owner only")
@@ -406,23 +451,29 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def GetReconciliationReport(
         self, request: payment_pb2.GetReconciliationReportRequest, context: grpc.ServicerContext
     ) -> payment_pb2.GetReconciliationReportResponse:
-        violations = []
-        if not (request.time_range.HasField("start_time") and request.time_range.HasField("end_time")):
-            violations.append(FieldViolation("time_range", "both start_time and end_time are required"))
-        elif _dt(request.time_range.end_time) <= _dt(request.time_range.start_time):
-            violations.append(FieldViolation("time_range", "end_time must be after start_time"))
-        if request.page_size < 0:
-            violations.append(FieldViolation("page_size", "must not be negative"))
-        _raise(violations)
+        c = _Checks()
+        bounds = request.time_range
+        # Both ends required, and reported with the request's other problems (api.time_range allows
+        # open ends and raises on its own).
+        if not (bounds.HasField("start_time") and bounds.HasField("end_time")):
+            c.add("time_range", "both start_time and end_time are required")
+        elif from_timestamp(bounds.end_time) <= from_timestamp(bounds.start_time):
+            c.add("time_range", "end_time must be after start_time")
+        c.non_negative(request.page_size, "page_size")
+        c.done()
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SERVICE)
-        start, end = _dt(request.time_range.start_time), _dt(request.time_range.end_time)
-        filters = f"{start.isoformat()}|{end.isoformat()}"
-        offset_text = _decode_token(request.page_token, filters)
-        offset = int(offset_text) if offset_text.isdigit() else 0
-        limit = _page_size(request.page_size, 100, 1000)
+        start, end = from_timestamp(bounds.start_time), from_timestamp(bounds.end_time)
+        query = api.query_key("reconciliation", start, end)
+        offset = api.decode_page_token(request.page_token, query) or 0
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        limit = api.page_size(request.page_size, default=REPORT_PAGE_SIZE, maximum=MAX_REPORT_PAGE_SIZE)
         report = self.service.reconcile(start, end)
         page = report.mismatches[offset : offset + limit]
-        token = _encode_token(str(offset + limit), filters) if offset + limit < len(report.mismatches) else ""
+        token = (
+            api.encode_page_token(offset + limit, query) if offset + limit < len(report.mismatches) else ""
+        )
         mismatches = []
         for m in page:
             item = payment_pb2.ReconciliationMismatch(
@@ -433,13 +484,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             if m.payment is not None:
                 item.payment_id = m.payment.id
                 item.payment_status = payment_pb2.PaymentStatus.ValueType(m.payment.status)
-                item.expected_amount.CopyFrom(
-                    common_pb2.Money(amount_minor=m.payment.amount_minor, currency=m.payment.currency)
-                )
+                item.expected_amount.CopyFrom(to_money(m.payment.amount_minor, m.payment.currency))
             if m.actual_minor is not None:
-                item.actual_amount.CopyFrom(
-                    common_pb2.Money(amount_minor=m.actual_minor, currency=m.actual_currency)
-                )
+                item.actual_amount.CopyFrom(to_money(m.actual_minor, m.actual_currency))
             mismatches.append(item)
         return payment_pb2.GetReconciliationReportResponse(
             report=payment_pb2.ReconciliationReport(
@@ -448,7 +495,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 ledger_transactions_checked=report.ledger_transactions_checked,
                 mismatch_count=len(report.mismatches),
                 mismatches=mismatches,
-                generate_time=_ts(datetime.now(UTC)),
+                generate_time=to_timestamp(datetime.now(UTC)),
             ),
             next_page_token=token,
         )
@@ -457,13 +504,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.RecoverStalePaymentsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.RecoverStalePaymentsResponse:
         principal = current_principal()
-        violations = []
-        if request.stale_after_seconds < 0:
-            violations.append(FieldViolation("stale_after_seconds", "must not be negative"))
-        if request.max_payments < 0:
-            violations.append(FieldViolation("max_payments", "must not be negative"))
-        _check_request_id(request.request_id, violations)
-        _raise(violations)
+        c = _Checks()
+        c.non_negative(request.stale_after_seconds, "stale_after_seconds")
+        c.non_negative(request.max_payments, "max_payments")
+        c.request_id(request.request_id)
+        c.done()
         require_roles(principal, ROLE_ADMIN, ROLE_SERVICE)
         stale = request.stale_after_seconds or self.service.config.stale_after_seconds
         limit = request.max_payments or 100
@@ -512,7 +557,7 @@ def payment_to_proto(p: Payment) -> payment_pb2.Payment:
         id=p.id,
         user_id=p.user_id,
         kind=payment_pb2.PaymentKind.ValueType(p.kind),
-        amount=common_pb2.Money(amount_minor=p.amount_minor, currency=p.currency),
+        amount=to_money(p.amount_minor, p.currency),
         status=_status(p.status),
         payment_method_id=p.payment_method_id,
         method_type=payment_pb2.PaymentMethodType.ValueType(p.method_type),
@@ -524,11 +569,11 @@ def payment_to_proto(p: Payment) -> payment_pb2.Payment:
         fraud_decision=payment_pb2.FraudDecision.ValueType(p.fraud_decision),
         connector=p.connector,
         external_reference=p.external_reference,
-        refunded_amount=common_pb2.Money(amount_minor=p.refunded_minor, currency=p.currency),
+        refunded_amount=to_money(p.refunded_minor, p.currency),
         request_id=p.request_id,
         metadata=p.metadata,
-        create_time=_ts(p.create_time),
-        update_time=_ts(p.update_time),
+        create_time=to_timestamp(p.create_time),
+        update_time=to_timestamp(p.update_time),
     )
     if p.status is Status.FAILED:
         message.failure.CopyFrom(payment_pb2.PaymentFailure(code=p.failure_code, message=p.failure_message))
@@ -539,7 +584,7 @@ def payment_to_proto(p: Payment) -> payment_pb2.Payment:
                 to_status=_status(change.to_status),
                 reason=change.reason,
                 actor=change.actor,
-                change_time=_ts(change.change_time),
+                change_time=to_timestamp(change.change_time),
             )
         )
     for refund in p.refunds:
@@ -550,13 +595,13 @@ def payment_to_proto(p: Payment) -> payment_pb2.Payment:
 def refund_to_proto(r: Refund) -> payment_pb2.Refund:
     return payment_pb2.Refund(
         id=r.id,
-        amount=common_pb2.Money(amount_minor=r.amount_minor, currency=r.currency),
+        amount=to_money(r.amount_minor, r.currency),
         reason=r.reason,
         transaction_id=r.transaction_id,
         external_reference=r.external_reference,
         request_id=r.request_id,
         actor=r.actor,
-        create_time=_ts(r.create_time),
+        create_time=to_timestamp(r.create_time),
     )
 
 
@@ -569,9 +614,9 @@ def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
         fingerprint=m.fingerprint,
     )
     if m.create_time:
-        message.create_time.CopyFrom(_ts(m.create_time))
+        message.create_time.CopyFrom(to_timestamp(m.create_time))
     if m.update_time:
-        message.update_time.CopyFrom(_ts(m.update_time))
+        message.update_time.CopyFrom(to_timestamp(m.update_time))
     if m.type is MethodType.CARD:
         message.card.CopyFrom(
             payment_pb2.CardDetails(
@@ -613,77 +658,10 @@ def _actor_name(principal: Principal) -> str:
     return principal.subject
 
 
-def _check_id(value: str, prefix: str, field: str, violations: list[FieldViolation]) -> None:
-    if not value:
-        violations.append(FieldViolation(field, "is required"))
-    elif not is_valid_id(value, prefix):
-        violations.append(FieldViolation(field, f"must be a {prefix}_ id"))
-
-
-def _id_violations(value: str, prefix: str, field: str) -> list[FieldViolation]:
-    violations: list[FieldViolation] = []
-    _check_id(value, prefix, field, violations)
-    return violations
-
-
-def _check_request_id(value: str, violations: list[FieldViolation]) -> None:
-    if not value:
-        violations.append(FieldViolation("request_id", "is required (or the Idempotency-Key header)"))
-    elif len(value) > MAX_REQUEST_ID:
-        violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID} characters"))
-
-
-def _check_metadata(metadata: object, violations: list[FieldViolation]) -> None:
-    items = dict(metadata)  # type: ignore[call-overload]
-    if len(items) > MAX_METADATA_PAIRS:
-        violations.append(FieldViolation("metadata", f"at most {MAX_METADATA_PAIRS} pairs"))
-    for key, value in items.items():
-        if not key or len(key) > 40 or len(value) > 500:
-            violations.append(
-                FieldViolation(f"metadata[{key[:40]}]", "keys 1-40 and values up to 500 characters")
-            )
-
-
-def _raise(violations: list[FieldViolation]) -> None:
-    if violations:
-        raise InvalidArgument(
-            "the request is invalid: " + "; ".join(f"{v.field} {v.description}" for v in violations),
-            violations=violations,
-        )
-
-
-def _page_size(value: int, default: int, maximum: int) -> int:
-    return default if value == 0 else min(value, maximum)
-
-
-def _encode_token(position: str, filters: str) -> str:
-    digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
-    return base64.urlsafe_b64encode(f"{position}|{digest}".encode()).decode()
-
-
-def _decode_token(token: str, filters: str) -> str:
-    if not token:
-        return ""
-    try:
-        position, digest = base64.urlsafe_b64decode(token.encode()).decode().split("|")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument(
-            "page_token is malformed", field="page_token", description="is malformed"
-        ) from None
-    if digest != hashlib.sha256(filters.encode()).hexdigest()[:16]:
-        raise InvalidArgument(
-            "page_token was issued for other filters",
-            field="page_token",
-            description="was issued for other filters",
-        )
-    return position
-
-
-def _ts(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
-
-
-def _dt(stamp: timestamp_pb2.Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
+def _before_id(token: str, query: str) -> str:
+    """The id a list page token carries ("" for the first page): the page starts after it."""
+    before = api.decode_page_token(token, query)
+    if before is not None and not isinstance(before, str):
+        raise InvalidArgument("malformed page_token", field="page_token",
+                              description="must be a next_page_token returned by this method")
+    return before or ""

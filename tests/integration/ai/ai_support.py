@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.common.v1 import common_pb2
 
 from services.runtime.ids import new_id
+from tests.support import grpc_errors
 from tests.support.harness import TokenFactory
 
 Metadata = tuple[tuple[str, str], ...]
@@ -30,37 +28,18 @@ def user() -> str:
     return new_id("usr")
 
 
-@dataclass
-class Failure:
-    code: grpc.StatusCode
-    reason: str
-    message: str
-    violations: list[tuple[str, str]]
+@dataclass(frozen=True)
+class Failure(grpc_errors.Failure):
+    """The shared reading of a failure, with ``fields`` as a set: the AI tests compare unordered fields."""
 
     @property
-    def fields(self) -> set[str]:
-        return {f for f, _ in self.violations}
+    def fields(self) -> set[str]:  # type: ignore[override]
+        return {name for name, _ in self.violations}
 
 
 def failure(call: Callable[[], Any]) -> Failure:
     """Run ``call``, which must fail, and describe its failure (code, ErrorInfo reason, violations)."""
-    try:
-        call()
-    except grpc.RpcError as error:
-        status = rpc_status.from_call(error)  # type: ignore[arg-type]
-        reason, violations = "", []
-        if status is not None:
-            for detail in status.details:
-                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                    info = error_details_pb2.ErrorInfo()
-                    detail.Unpack(info)
-                    reason = info.reason
-                elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    violations = [(v.field, v.description) for v in bad.field_violations]
-        return Failure(error.code(), reason, error.details() or "", violations)  # type: ignore[attr-defined]
-    raise AssertionError("the call succeeded but was expected to fail")
+    return Failure(**vars(grpc_errors.failure(call)))
 
 
 def money(amount: int, currency: str = "EUR") -> common_pb2.Money:

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
@@ -31,6 +29,7 @@ from services.payment.connectors.base import (
 from services.payment.connectors.sandbox import SandboxConnector, event_body, sign
 from services.runtime.money import Money
 from services.runtime.server import RunningServer, ServiceSpec, start_server
+from tests.support.grpc_errors import describe
 from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
@@ -45,13 +44,8 @@ S = payment_pb2
 
 
 def reason_of(error: grpc.RpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    for detail in status.details if status else []:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
+    """The ErrorInfo reason of a failed call, read by the shared reader ("" when there is none)."""
+    return describe(error).reason
 
 
 def key() -> str:

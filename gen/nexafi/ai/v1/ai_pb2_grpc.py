@@ -183,19 +183,23 @@ class AiServiceServicer(object):
 
     def PredictTrend(self, request, context):
         """PredictTrend forecasts a daily series over the next horizon_days, with a
-        prediction interval: either a user's balance, spending or income (read
-        from the analytics service) or a series supplied in the request. Returns
+        prediction interval: either a user's series (spending, from the
+        transactions this service has checked for the user; balance and income
+        once the ledger feed reaches it) or a series supplied in the request. Returns
         INVALID_ARGUMENT when neither or an incomplete source is given (empty
         user_id, unspecified metric), a supplied series has fewer than 14 or more
-        than 3660 points, times not strictly increasing or two points on one UTC
+        than 3660 points or spans fewer than 56 days (the model reads the last 56
+        daily values; missing days are carried forward), times not strictly increasing or two points on one UTC
         day, the currency is missing for a supplied series or is not an ISO 4217
         code, horizon_days is outside 0 to 365, or interval_level_bps is outside
         5000 to 9900 (0 selects the default); PERMISSION_DENIED when a user metric
         is asked for and the caller is neither that user nor an admin, support or
         service principal; FAILED_PRECONDITION (reason INSUFFICIENT_HISTORY) when
-        the user has fewer than 14 days of history, or (reason NO_ACTIVE_MODEL)
-        when no trend model can serve; UNAVAILABLE when the analytics service
-        cannot be reached (retryable).
+        the user has fewer than 56 days of history, (reason METRIC_NOT_AVAILABLE)
+        for a metric the service cannot read yet (balance and income need the
+        ledger feed), or (reason NO_ACTIVE_MODEL) when no trend model can serve.
+        The model forecasts 14 days at a time; longer horizons are forecast in
+        14-day blocks, each fed back as input, with intervals widening per block.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -402,7 +402,8 @@ def config_env(services: list[str]) -> str:
         f"SHUTDOWN_GRACE_SECONDS={SHUTDOWN_GRACE_SECONDS}",
         f"NEXAFI_DATA_DIR={TMP}/nexafi",
     ]
-    lines += [f"{s.upper()}_ADDR={s}:{DEFAULT_PORTS[s]}" for s in services]
+    # The headless names resolve to every ready pod; the clients balance per call (round_robin).
+    lines += [f"{s.upper()}_ADDR=dns:///{s}-headless:{DEFAULT_PORTS[s]}" for s in services]
     return "\n".join(lines) + "\n"
 
 

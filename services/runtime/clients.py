@@ -114,6 +114,9 @@ def service_channel(service: str, service_descriptor: Any, token: Callable[[], s
     """
     reads = [m.name for m in service_descriptor.methods if m.name.startswith(("Get", "List"))]
     channel = grpc.insecure_channel(address or service_addr(service), options=[
+        # Per-call balancing over every address the name resolves to (all ready pods of a
+        # headless Kubernetes Service); with one address it behaves like pick_first.
+        ("grpc.lb_policy_name", "round_robin"),
         ("grpc.enable_retries", 1),
         ("grpc.service_config", read_retry_service_config(service_descriptor.full_name, reads)),
     ])

@@ -327,4 +327,5 @@ def test_user_service_gets_its_keyring_and_the_others_the_jwks_url():
     config = (K8S / "base" / "config.env").read_text()
     assert "JWKS_URL=http://gateway:8080/api/v1/auth/jwks" in config
     for service in k8s.discover_services():
-        assert f"{service.upper()}_ADDR={service}:{DEFAULT_PORTS[service]}" in config
+        # Clients dial the headless name and balance per call over its pods.
+        assert f"{service.upper()}_ADDR=dns:///{service}-headless:{DEFAULT_PORTS[service]}" in config

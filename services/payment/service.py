@@ -471,11 +471,7 @@ class PaymentService:
             )
         except RemoteError as exc:
             if exc.unreachable:
-                raise Unavailable(
-                    "the ledger cannot be reached; the payment will be resumed",
-                    "LEDGER_UNAVAILABLE",
-                    {"payment_id": payment.id},
-                ) from None
+                raise _ledger_unreachable(payment, "the payment will be resumed") from None
             if exc.reason == "INSUFFICIENT_FUNDS":
                 self._fail(payment, "INSUFFICIENT_FUNDS", "the wallet does not hold enough funds", actor)
             else:
@@ -550,11 +546,7 @@ class PaymentService:
             ).id
         except RemoteError as exc:
             if exc.unreachable:
-                raise Unavailable(
-                    "the ledger cannot be reached; the payment will be completed by recovery",
-                    "LEDGER_UNAVAILABLE",
-                    {"payment_id": payment.id},
-                ) from None
+                raise _ledger_unreachable(payment, "the payment will be completed by recovery") from None
             if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
                 raise
         # The reservation lapsed (it expired) although the gateway moved the money: book it directly.
@@ -582,11 +574,7 @@ class PaymentService:
             self.clients.ledger.void(payment.pending_transfer_id, f"payment {payment.id} did not complete")
         except RemoteError as exc:
             if exc.unreachable:
-                raise Unavailable(
-                    "the ledger cannot be reached; the reservation will be released by recovery",
-                    "LEDGER_UNAVAILABLE",
-                    {"payment_id": payment.id},
-                ) from None
+                raise _ledger_unreachable(payment, "the reservation will be released by recovery") from None
             if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
                 raise
             # Voided (or expired) before: a retry of this step. Posted would be a real inconsistency.
@@ -1230,6 +1218,12 @@ def _duplicate(existing_id: str) -> AlreadyExists:
         "DUPLICATE_PAYMENT_METHOD",
         {"payment_method_id": existing_id},
     )
+
+
+def _ledger_unreachable(payment: Payment, then: str) -> Unavailable:
+    """The answer while the ledger is down mid-payment: retryable, and saying what happens next."""
+    return Unavailable(f"the ledger cannot be reached; {then}", "LEDGER_UNAVAILABLE",
+                       {"payment_id": payment.id})
 
 
 def _unavailable(exc: RemoteError) -> DomainError:

@@ -22,9 +22,11 @@ def ring(tmp_path: Path) -> Keyring:
 
 def test_a_cached_token_still_expires(ring: Keyring):
     verifier = JwtVerifier(auth_settings_for(ring.keys_dir))
-    token = TokenFactory(ring).make("usr_1", ttl_seconds=1)
+    # Claims are whole seconds: a 3 s token expires 2 to 3 s from now, leaving the two
+    # verifications at least 2 s even on a loaded machine.
+    token = TokenFactory(ring).make("usr_1", ttl_seconds=3)
     assert verifier.verify(token).subject == verifier.verify(token).subject == "usr_1"
-    time.sleep(1.2)
+    time.sleep(3.1)
     with pytest.raises(Unauthenticated) as caught:
         verifier.verify(token)
     assert caught.value.reason == "TOKEN_EXPIRED"

@@ -65,6 +65,15 @@ def insert_account(session: Session, account: Account, request_id: str, normal: 
     return Account(**{**account.__dict__, "create_time": _utc(row.create_time)})
 
 
+def update_account_limit(session: Session, account_id: str, credit_limit_minor: int,
+                         floor: int | None) -> None:
+    """The account's limit and the floor its balance row enforces, changed together."""
+    session.execute(sa.text("UPDATE accounts SET credit_limit_minor = :limit WHERE id = :id"),
+                    {"id": account_id, "limit": credit_limit_minor})
+    session.execute(sa.text("UPDATE balances SET floor_minor = :floor WHERE account_id = :id"),
+                    {"id": account_id, "floor": floor})
+
+
 def get_account(session: Session, account_id: str) -> Account:
     row = session.execute(sa.text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = :id"),
                           {"id": account_id}).one_or_none()

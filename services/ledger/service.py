@@ -231,6 +231,33 @@ class Ledger:
 
         return self._write(work)
 
+    def update_account_limit(self, scope: str, account_id: str, credit_limit_minor: int,
+                             request_id: str) -> Account:
+        """Set a credit account's limit; refused when the balance is already below the new floor."""
+        body_hash = fingerprint("UpdateAccountLimit", {"account_id": account_id,
+                                                       "credit_limit_minor": credit_limit_minor})
+
+        def work(session: Session) -> Account:
+            earlier = self._claim(session, scope, request_id, "UpdateAccountLimit", body_hash, account_id)
+            if earlier is not None:
+                return self._account_with_balance(session, earlier)
+            account = repo.get_account(session, account_id)
+            if account.balance_rule is not BalanceRule.CREDIT_LIMIT:
+                raise FailedPrecondition(f"account {account_id} has no credit limit to change",
+                                         "NOT_A_CREDIT_ACCOUNT", {"account_id": account_id})
+            # Under the balance row's lock, so no concurrent posting can slip below the new floor.
+            state = repo.balance_states(session, [account_id], lock=True)[account_id]
+            floor = balance_floor(account.balance_rule, credit_limit_minor)
+            if floor is not None and state.available < floor:
+                raise FailedPrecondition(
+                    f"account {account_id} is already below minus the new limit",
+                    "LIMIT_BELOW_BALANCE",
+                    {"account_id": account_id, "available_minor": str(state.available)})
+            repo.update_account_limit(session, account_id, credit_limit_minor, floor)
+            return self._account_with_balance(session, account_id)
+
+        return self._write(work)
+
     def _account_with_balance(self, session: Session, account_id: str) -> Account:
         account = repo.get_account(session, account_id)
         state = repo.balance_states(session, [account_id], lock=False)[account_id]

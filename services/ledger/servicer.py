@@ -186,6 +186,19 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             credit_limit_minor=request.credit_limit_minor, metadata=metadata, request_id=request.request_id))
         return ledger_pb2.CreateAccountResponse(account=account_pb(account))
 
+    def UpdateAccountLimit(self, request: ledger_pb2.UpdateAccountLimitRequest,
+                           context: grpc.ServicerContext) -> ledger_pb2.UpdateAccountLimitResponse:
+        principal = self._writer()
+        checks = _Checks()
+        checks.identifier(request.account_id, "account_id")
+        if request.credit_limit_minor < 0 or request.credit_limit_minor > MAX_AMOUNT_MINOR:
+            checks.add("credit_limit_minor", f"must be between 0 and {MAX_AMOUNT_MINOR}")
+        checks.request_id(request.request_id, required=False)
+        checks.done()
+        account = self.ledger.update_account_limit(principal.subject, request.account_id,
+                                                   request.credit_limit_minor, request.request_id)
+        return ledger_pb2.UpdateAccountLimitResponse(account=account_pb(account))
+
     def GetAccount(self, request: ledger_pb2.GetAccountRequest,
                    context: grpc.ServicerContext) -> ledger_pb2.GetAccountResponse:
         self._account_reader(self._account_id(request.account_id))

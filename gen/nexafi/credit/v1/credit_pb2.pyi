@@ -124,16 +124,28 @@ class ReasonCode(_message.Message):
     def __init__(self, code: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ApplicantFinancials(_message.Message):
-    __slots__ = ("monthly_income", "monthly_debt", "employment_status", "employment_months")
+    __slots__ = ("monthly_income", "monthly_debt", "employment_status", "employment_months", "total_debt", "credit_history_months", "utilization_bps", "delinquencies_24m", "open_accounts", "inquiries_6m")
     MONTHLY_INCOME_FIELD_NUMBER: _ClassVar[int]
     MONTHLY_DEBT_FIELD_NUMBER: _ClassVar[int]
     EMPLOYMENT_STATUS_FIELD_NUMBER: _ClassVar[int]
     EMPLOYMENT_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_DEBT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_HISTORY_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    UTILIZATION_BPS_FIELD_NUMBER: _ClassVar[int]
+    DELINQUENCIES_24M_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    INQUIRIES_6M_FIELD_NUMBER: _ClassVar[int]
     monthly_income: _common_pb2.Money
     monthly_debt: _common_pb2.Money
     employment_status: EmploymentStatus
     employment_months: int
-    def __init__(self, monthly_income: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., monthly_debt: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., employment_status: _Optional[_Union[EmploymentStatus, str]] = ..., employment_months: _Optional[int] = ...) -> None: ...
+    total_debt: _common_pb2.Money
+    credit_history_months: int
+    utilization_bps: int
+    delinquencies_24m: int
+    open_accounts: int
+    inquiries_6m: int
+    def __init__(self, monthly_income: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., monthly_debt: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., employment_status: _Optional[_Union[EmploymentStatus, str]] = ..., employment_months: _Optional[int] = ..., total_debt: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_history_months: _Optional[int] = ..., utilization_bps: _Optional[int] = ..., delinquencies_24m: _Optional[int] = ..., open_accounts: _Optional[int] = ..., inquiries_6m: _Optional[int] = ...) -> None: ...
 
 class LoanApplication(_message.Message):
     __slots__ = ("id", "user_id", "amount", "term_months", "purpose", "purpose_description", "financials", "status", "credit_score", "credit_score_id", "debt_to_income_bps", "decision_reasons", "decided_by", "decision_time", "approved_amount", "apr_bps", "installment_amount", "total_interest", "schedule", "outstanding_principal", "repaid_amount", "repayments", "loan_account_id", "disbursement_transaction_id", "disburse_time", "status_history", "request_id", "create_time", "update_time")
@@ -436,12 +448,14 @@ class GetCreditScoreResponse(_message.Message):
     def __init__(self, credit_score: _Optional[_Union[CreditScore, _Mapping]] = ...) -> None: ...
 
 class RefreshCreditScoreRequest(_message.Message):
-    __slots__ = ("user_id", "request_id")
+    __slots__ = ("user_id", "financials", "request_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FINANCIALS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
+    financials: ApplicantFinancials
     request_id: str
-    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., financials: _Optional[_Union[ApplicantFinancials, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RefreshCreditScoreResponse(_message.Message):
     __slots__ = ("credit_score",)

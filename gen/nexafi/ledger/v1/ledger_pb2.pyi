@@ -250,6 +250,22 @@ class CreateAccountResponse(_message.Message):
     account: Account
     def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ...) -> None: ...
 
+class UpdateAccountLimitRequest(_message.Message):
+    __slots__ = ("account_id", "credit_limit_minor", "request_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LIMIT_MINOR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    credit_limit_minor: int
+    request_id: str
+    def __init__(self, account_id: _Optional[str] = ..., credit_limit_minor: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class UpdateAccountLimitResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: Account
+    def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ...) -> None: ...
+
 class GetAccountRequest(_message.Message):
     __slots__ = ("account_id",)
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -47,6 +47,11 @@ class LedgerServiceStub(object):
                 request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.CreateAccountRequest.SerializeToString,
                 response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.CreateAccountResponse.FromString,
                 _registered_method=True)
+        self.UpdateAccountLimit = channel.unary_unary(
+                '/nexafi.ledger.v1.LedgerService/UpdateAccountLimit',
+                request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.UpdateAccountLimitRequest.SerializeToString,
+                response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.UpdateAccountLimitResponse.FromString,
+                _registered_method=True)
         self.GetAccount = channel.unary_unary(
                 '/nexafi.ledger.v1.LedgerService/GetAccount',
                 request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountRequest.SerializeToString,
@@ -149,6 +154,21 @@ class LedgerServiceServicer(object):
         """CreateAccount opens an account. Service or admin.
         Returns INVALID_ARGUMENT for an unknown currency, an unspecified type or a
         negative limit, and ALREADY_EXISTS when the request_id was used with other values.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAccountLimit(self, request, context):
+        """UpdateAccountLimit changes the credit limit of a BALANCE_RULE_CREDIT_LIMIT
+        account (for example when a credit line is raised, lowered or frozen). Service
+        or admin. Returns INVALID_ARGUMENT for a negative limit; NOT_FOUND for an
+        unknown account; FAILED_PRECONDITION with reason NOT_A_CREDIT_ACCOUNT when the
+        account's balance rule is not BALANCE_RULE_CREDIT_LIMIT, or LIMIT_BELOW_BALANCE
+        when the available balance is already below minus the new limit;
+        ALREADY_EXISTS with reason IDEMPOTENCY_KEY_REUSED when the request_id was used
+        with other values (a replay with the same values returns the account).
+        Internal (no REST binding).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -319,6 +339,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.CreateAccountRequest.FromString,
                     response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.CreateAccountResponse.SerializeToString,
             ),
+            'UpdateAccountLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAccountLimit,
+                    request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.UpdateAccountLimitRequest.FromString,
+                    response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.UpdateAccountLimitResponse.SerializeToString,
+            ),
             'GetAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccount,
                     request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountRequest.FromString,
@@ -440,6 +465,33 @@ class LedgerService(object):
             '/nexafi.ledger.v1.LedgerService/CreateAccount',
             nexafi_dot_ledger_dot_v1_dot_ledger__pb2.CreateAccountRequest.SerializeToString,
             nexafi_dot_ledger_dot_v1_dot_ledger__pb2.CreateAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAccountLimit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.ledger.v1.LedgerService/UpdateAccountLimit',
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.UpdateAccountLimitRequest.SerializeToString,
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.UpdateAccountLimitResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""NexaFi credit service: credit scores, loan applications and underwriting, loans, credit lines."""

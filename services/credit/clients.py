@@ -1,0 +1,271 @@
+"""Typed clients of the ledger, AI and user services, injected into the credit service.
+
+Calls carry the credit service's own service token (``ServiceTokenProvider``,
+secret ``CREDIT_CLIENT_SECRET``) and a deadline; money-moving calls carry an
+idempotency key derived from the application id and step. gRPC errors become
+:class:`RemoteError` with the callee's ``ErrorInfo.reason``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
+from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from nexafi.user.v1 import user_pb2, user_pb2_grpc
+
+from services.credit.domain.model import Financials, Reason
+from services.runtime.api import to_money
+from services.runtime.clients import ServiceTokenProvider, service_channel
+
+T = TypeVar("T")
+_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+class RemoteError(Exception):
+    """A call to another service failed; ``unreachable`` when it may not have run at all."""
+
+    def __init__(self, service: str, code: grpc.StatusCode, reason: str, message: str) -> None:
+        super().__init__(f"{service}: {code.name} {reason}: {message}")
+        self.service = service
+        self.code = code
+        self.reason = reason
+        self.message = message
+
+    @property
+    def unreachable(self) -> bool:
+        return self.code in _UNREACHABLE
+
+
+def _call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
+    try:
+        return fn(request, timeout=timeout) if timeout else fn(request)
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+        reason = ""
+        status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
+        for detail in status.details if status is not None else []:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = info.reason
+        message = exc.details() if hasattr(exc, "details") else str(exc)
+        raise RemoteError(service, code, reason, message or "") from None
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    score: int
+    default_probability_bps: int
+    reasons: tuple[Reason, ...]
+    model_version: str
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    id: str
+    owner_id: str
+    name: str
+    currency: str
+    # The posted balance on the account's normal side, and what can be spent now.
+    posted: int
+    available: int
+    credit_limit: int
+
+
+def _account(account: ledger_pb2.Account) -> LedgerAccount:
+    return LedgerAccount(
+        account.id,
+        account.owner_id,
+        account.name,
+        account.currency,
+        account.balance.posted.amount_minor,
+        account.balance.available.amount_minor,
+        account.credit_limit_minor,
+    )
+
+
+class LedgerClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+
+    def create_account(
+        self,
+        owner_id: str,
+        name: str,
+        type_: int,
+        currency: str,
+        rule: int,
+        request_id: str,
+        credit_limit: int = 0,
+    ) -> LedgerAccount:
+        reply = _call(
+            "ledger",
+            self.stub.CreateAccount,
+            ledger_pb2.CreateAccountRequest(
+                owner_id=owner_id,
+                name=name,
+                type=ledger_pb2.AccountType.ValueType(type_),
+                currency=currency,
+                balance_rule=ledger_pb2.BalanceRule.ValueType(rule),
+                credit_limit_minor=credit_limit,
+                request_id=request_id,
+            ),
+        )
+        return _account(reply.account)
+
+    def get_account(self, account_id: str) -> LedgerAccount:
+        reply = _call("ledger", self.stub.GetAccount, ledger_pb2.GetAccountRequest(account_id=account_id))
+        return _account(reply.account)
+
+    def accounts_of(self, owner_id: str) -> list[LedgerAccount]:
+        out: list[LedgerAccount] = []
+        token = ""
+        while True:
+            reply = _call(
+                "ledger",
+                self.stub.ListAccounts,
+                ledger_pb2.ListAccountsRequest(owner_id=owner_id, page_size=100, page_token=token),
+            )
+            out.extend(_account(a) for a in reply.accounts)
+            token = reply.next_page_token
+            if not token:
+                return out
+
+    def update_limit(self, account_id: str, credit_limit: int, request_id: str) -> LedgerAccount:
+        reply = _call(
+            "ledger",
+            self.stub.UpdateAccountLimit,
+            ledger_pb2.UpdateAccountLimitRequest(
+                account_id=account_id, credit_limit_minor=credit_limit, request_id=request_id
+            ),
+        )
+        return _account(reply.account)
+
+    def post(
+        self,
+        user_id: str,
+        type_: int,
+        description: str,
+        related_id: str,
+        currency: str,
+        debits: list[tuple[str, int]],
+        credits: list[tuple[str, int]],
+        request_id: str,
+    ) -> str:
+        """Record one balanced journal entry; the transaction id (the original one on a replay)."""
+        postings = [
+            ledger_pb2.Posting(
+                account_id=a, direction=ledger_pb2.POSTING_DIRECTION_DEBIT, amount=to_money(m, currency)
+            )
+            for a, m in debits
+            if m
+        ]
+        postings += [
+            ledger_pb2.Posting(
+                account_id=a, direction=ledger_pb2.POSTING_DIRECTION_CREDIT, amount=to_money(m, currency)
+            )
+            for a, m in credits
+            if m
+        ]
+        reply = _call(
+            "ledger",
+            self.stub.CreateTransaction,
+            ledger_pb2.CreateTransactionRequest(
+                user_id=user_id,
+                type=ledger_pb2.TransactionType.ValueType(type_),
+                description=description,
+                related_entity_id=related_id,
+                postings=postings,
+                request_id=request_id,
+            ),
+        )
+        return reply.transaction.id
+
+
+class AiClient:
+    def __init__(self, channel: grpc.Channel, timeout_seconds: float) -> None:
+        self.stub = ai_pb2_grpc.AiServiceStub(channel)
+        self.timeout_seconds = timeout_seconds
+
+    def score(
+        self,
+        request_id: str,
+        user_id: str,
+        application_id: str,
+        financials: Financials,
+        requested_amount: int,
+    ) -> ScoreResult:
+        currency = financials.currency
+        reply = _call(
+            "ai",
+            self.stub.ScoreCredit,
+            ai_pb2.ScoreCreditRequest(
+                request_id=request_id,
+                user_id=user_id,
+                application_id=application_id,
+                annual_income=to_money(financials.monthly_income * 12, currency),
+                monthly_debt_payments=to_money(financials.monthly_debt, currency),
+                total_debt=to_money(financials.total_debt, currency),
+                credit_history_months=financials.credit_history_months,
+                utilization_bps=financials.utilization_bps,
+                delinquencies_24m=financials.delinquencies_24m,
+                open_accounts=financials.open_accounts,
+                inquiries_6m=financials.inquiries_6m,
+                employment_months=financials.employment_months,
+                requested_amount=to_money(requested_amount, currency),
+            ),
+            self.timeout_seconds,
+        )
+        score = reply.credit_score
+        # The model's probability is a float; the contract stores it as integer basis points.
+        probability_bps = min(10_000, max(0, round(score.probability_of_default * 10_000)))
+        return ScoreResult(
+            score.score,
+            probability_bps,
+            tuple(Reason(r.code, r.description) for r in score.reason_codes),
+            score.model_version,
+        )
+
+
+class UserClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = user_pb2_grpc.UserServiceStub(channel)
+
+    def exists(self, user_id: str) -> bool:
+        try:
+            _call("user", self.stub.GetUser, user_pb2.GetUserRequest(user_id=user_id))
+        except RemoteError as exc:
+            if exc.code == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+
+@dataclass
+class Clients:
+    ledger: LedgerClient
+    ai: AiClient
+    users: UserClient
+    channels: list[grpc.Channel]
+
+    @classmethod
+    def from_env(cls, ai_timeout_seconds: float) -> Clients:
+        provider = ServiceTokenProvider.from_env("credit")
+        ledger = service_channel(
+            "ledger", ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"], provider.token
+        )
+        ai = service_channel("ai", ai_pb2.DESCRIPTOR.services_by_name["AiService"], provider.token)
+        users = service_channel("user", user_pb2.DESCRIPTOR.services_by_name["UserService"], provider.token)
+        return cls(
+            LedgerClient(ledger), AiClient(ai, ai_timeout_seconds), UserClient(users), [ledger, ai, users]
+        )
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()

@@ -1,0 +1,1 @@
+"""The credit service's business rules as plain Python: no gRPC, no SQL."""

@@ -1,0 +1,523 @@
+"""SQL of the credit service, used only inside a unit of work (a Session from run_in_transaction)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.credit.domain.amortization import Installment
+from services.credit.domain.model import (
+    Application,
+    CreditLine,
+    Employment,
+    Financials,
+    LineStatus,
+    Purpose,
+    Reason,
+    Repayment,
+    Score,
+    Status,
+    StatusChange,
+)
+
+
+def _reasons_json(reasons: tuple[Reason, ...]) -> str:
+    return json.dumps([{"code": r.code, "description": r.description} for r in reasons])
+
+
+def _reasons(value: Any) -> tuple[Reason, ...]:
+    return tuple(Reason(r["code"], r["description"]) for r in value or [])
+
+
+def _schedule_json(schedule: tuple[Installment, ...]) -> str:
+    return json.dumps(
+        [
+            {
+                "number": i.number,
+                "due_date": i.due_date.isoformat(),
+                "principal": i.principal,
+                "interest": i.interest,
+                "remaining": i.remaining,
+                "paid": i.paid,
+            }
+            for i in schedule
+        ]
+    )
+
+
+def _schedule(value: Any) -> tuple[Installment, ...]:
+    return tuple(
+        Installment(
+            int(i["number"]),
+            date.fromisoformat(i["due_date"]),
+            int(i["principal"]),
+            int(i["interest"]),
+            int(i["remaining"]),
+            int(i["paid"]),
+        )
+        for i in value or []
+    )
+
+
+def _financials_json(financials: Financials) -> str:
+    body = asdict(financials)
+    body["employment"] = int(financials.employment)
+    return json.dumps(body)
+
+
+def _financials(value: dict[str, Any]) -> Financials:
+    body = dict(value)
+    body["employment"] = Employment(body["employment"])
+    return Financials(**body)
+
+
+def lock_key(session: Session, scope: str, key: str) -> None:
+    """Serialize requests with the same idempotency key until this transaction ends."""
+    session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"credit/{scope}/{key}"}
+    )
+
+
+# -- idempotency ---------------------------------------------------------------------------------
+
+
+def get_key(session: Session, scope: str, key: str) -> tuple[str, str, bytes] | None:
+    row = session.execute(
+        sa.text(
+            "SELECT operation, fingerprint, response FROM idempotency_keys WHERE scope = :s AND key = :k"
+        ),
+        {"s": scope, "k": key},
+    ).first()
+    return None if row is None else (row.operation, row.fingerprint, bytes(row.response))
+
+
+def save_key(
+    session: Session, scope: str, key: str, operation: str, fingerprint: str, response: bytes
+) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, response) "
+            "VALUES (:s, :k, :o, :f, :r)"
+        ),
+        {"s": scope, "k": key, "o": operation, "f": fingerprint, "r": response},
+    )
+
+
+# -- scores --------------------------------------------------------------------------------------
+
+
+def insert_score(session: Session, score: Score) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO credit_scores (id, user_id, score, default_probability_bps, reasons, model_version, "
+            "application_id, create_time) VALUES (:id, :u, :s, :p, CAST(:r AS jsonb), :m, :a, :t)"
+        ),
+        {
+            "id": score.id,
+            "u": score.user_id,
+            "s": score.score,
+            "p": score.default_probability_bps,
+            "r": _reasons_json(score.reasons),
+            "m": score.model_version,
+            "a": score.application_id,
+            "t": score.create_time,
+        },
+    )
+
+
+def _score(row: Any) -> Score:
+    return Score(
+        row.id,
+        row.user_id,
+        row.score,
+        row.default_probability_bps,
+        _reasons(row.reasons),
+        row.model_version,
+        row.create_time,
+        row.application_id,
+    )
+
+
+_SCORE_COLUMNS = (
+    "id, user_id, score, default_probability_bps, reasons, model_version, create_time, application_id"
+)
+
+
+def latest_score(session: Session, user_id: str) -> Score | None:
+    row = session.execute(
+        sa.text(
+            f"SELECT {_SCORE_COLUMNS} FROM credit_scores WHERE user_id = :u "
+            "ORDER BY create_time DESC, id DESC LIMIT 1"
+        ),
+        {"u": user_id},
+    ).first()
+    return None if row is None else _score(row)
+
+
+def list_scores(
+    session: Session,
+    user_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Score]:
+    clauses = ["user_id = :u"]
+    params: dict[str, Any] = {"u": user_id, "n": limit}
+    if start is not None:
+        clauses.append("create_time >= :start")
+        params["start"] = start
+    if end is not None:
+        clauses.append("create_time < :end")
+        params["end"] = end
+    if after is not None:
+        clauses.append("(create_time, id) < (:at, :aid)")
+        params["at"], params["aid"] = after
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_SCORE_COLUMNS} FROM credit_scores WHERE {' AND '.join(clauses)} "
+            "ORDER BY create_time DESC, id DESC LIMIT :n"
+        ),
+        params,
+    ).all()
+    return [_score(r) for r in rows]
+
+
+# -- applications --------------------------------------------------------------------------------
+
+
+def insert_application(session: Session, app: Application) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO loan_applications (id, user_id, status, amount_minor, currency, term_months, "
+            "purpose, purpose_description, financials, request_id, create_time, update_time) "
+            "VALUES (:id, :u, :st, :a, :c, :t, :p, :pd, CAST(:f AS jsonb), :r, :ct, :ut)"
+        ),
+        {
+            "id": app.id,
+            "u": app.user_id,
+            "st": int(app.status),
+            "a": app.amount,
+            "c": app.currency,
+            "t": app.term_months,
+            "p": int(app.purpose),
+            "pd": app.purpose_description,
+            "f": _financials_json(app.financials),
+            "r": app.request_id,
+            "ct": app.create_time,
+            "ut": app.update_time,
+        },
+    )
+    update_application(session, app)
+
+
+def update_application(session: Session, app: Application) -> None:
+    session.execute(
+        sa.text(
+            "UPDATE loan_applications SET status = :st, credit_score = :cs, credit_score_id = :csid, "
+            "debt_to_income_bps = :dti, decision_reasons = CAST(:dr AS jsonb), decided_by = :db, "
+            "decision_time = :dt, approved_amount_minor = :aa, priced_apr_bps = :papr, apr_bps = :apr, "
+            "installment_minor = :inst, schedule = CAST(:sch AS jsonb), loan_account_id = :la, "
+            "disbursement_transaction_id = :dtx, disburse_time = :dist, update_time = :ut WHERE id = :id"
+        ),
+        {
+            "id": app.id,
+            "st": int(app.status),
+            "cs": app.credit_score,
+            "csid": app.credit_score_id,
+            "dti": app.debt_to_income_bps,
+            "dr": _reasons_json(app.decision_reasons),
+            "db": app.decided_by,
+            "dt": app.decision_time,
+            "aa": app.approved_amount,
+            "papr": app.priced_apr_bps,
+            "apr": app.apr_bps,
+            "inst": app.installment_amount,
+            "sch": _schedule_json(app.schedule),
+            "la": app.loan_account_id,
+            "dtx": app.disbursement_transaction_id,
+            "dist": app.disburse_time,
+            "ut": app.update_time,
+        },
+    )
+
+
+def add_status_change(session: Session, application_id: str, change: StatusChange) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO loan_status_changes (application_id, seq, from_status, to_status, reason, actor, "
+            "change_time) SELECT :a, COALESCE(MAX(seq), 0) + 1, :f, :t, :r, :actor, :ct "
+            "FROM loan_status_changes WHERE application_id = :a"
+        ),
+        {
+            "a": application_id,
+            "f": int(change.from_status) if change.from_status else None,
+            "t": int(change.to_status),
+            "r": change.reason,
+            "actor": change.actor,
+            "ct": change.change_time,
+        },
+    )
+
+
+def insert_repayment(session: Session, application_id: str, repayment: Repayment) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO loan_repayments (id, application_id, amount_minor, principal_minor, interest_minor, "
+            "transaction_id, request_id, create_time) VALUES (:id, :a, :amt, :p, :i, :tx, :r, :t)"
+        ),
+        {
+            "id": repayment.id,
+            "a": application_id,
+            "amt": repayment.amount,
+            "p": repayment.principal,
+            "i": repayment.interest,
+            "tx": repayment.transaction_id,
+            "r": repayment.request_id,
+            "t": repayment.create_time,
+        },
+    )
+
+
+_APP_COLUMNS = (
+    "id, user_id, status, amount_minor, currency, term_months, purpose, purpose_description, "
+    "financials, credit_score, credit_score_id, debt_to_income_bps, decision_reasons, decided_by, "
+    "decision_time, approved_amount_minor, priced_apr_bps, apr_bps, installment_minor, schedule, "
+    "loan_account_id, disbursement_transaction_id, disburse_time, request_id, create_time, "
+    "update_time"
+)
+
+
+def _applications(session: Session, rows: list[Any]) -> list[Application]:
+    ids = [r.id for r in rows]
+    history: dict[str, list[StatusChange]] = {i: [] for i in ids}
+    repayments: dict[str, list[Repayment]] = {i: [] for i in ids}
+    if ids:
+        for h in session.execute(
+            sa.text(
+                "SELECT application_id, from_status, to_status, reason, actor, change_time "
+                "FROM loan_status_changes WHERE application_id = ANY(:ids) ORDER BY application_id, seq"
+            ),
+            {"ids": ids},
+        ):
+            history[h.application_id].append(
+                StatusChange(
+                    Status(h.from_status) if h.from_status else None,
+                    Status(h.to_status),
+                    h.reason,
+                    h.actor,
+                    h.change_time,
+                )
+            )
+        for p in session.execute(
+            sa.text(
+                "SELECT id, application_id, amount_minor, principal_minor, interest_minor, transaction_id, "
+                "request_id, create_time FROM loan_repayments WHERE application_id = ANY(:ids) "
+                "ORDER BY application_id, id"
+            ),
+            {"ids": ids},
+        ):
+            repayments[p.application_id].append(
+                Repayment(
+                    p.id,
+                    p.amount_minor,
+                    p.principal_minor,
+                    p.interest_minor,
+                    p.transaction_id,
+                    p.request_id,
+                    p.create_time,
+                )
+            )
+    return [
+        Application(
+            id=r.id,
+            user_id=r.user_id,
+            amount=r.amount_minor,
+            currency=r.currency,
+            term_months=r.term_months,
+            purpose=Purpose(r.purpose),
+            purpose_description=r.purpose_description,
+            financials=_financials(r.financials),
+            status=Status(r.status),
+            request_id=r.request_id,
+            create_time=r.create_time,
+            update_time=r.update_time,
+            credit_score=r.credit_score,
+            credit_score_id=r.credit_score_id,
+            debt_to_income_bps=r.debt_to_income_bps,
+            decision_reasons=_reasons(r.decision_reasons),
+            decided_by=r.decided_by,
+            decision_time=r.decision_time,
+            approved_amount=r.approved_amount_minor,
+            priced_apr_bps=r.priced_apr_bps,
+            apr_bps=r.apr_bps,
+            installment_amount=r.installment_minor,
+            schedule=_schedule(r.schedule),
+            loan_account_id=r.loan_account_id,
+            disbursement_transaction_id=r.disbursement_transaction_id,
+            disburse_time=r.disburse_time,
+            repayments=tuple(repayments[r.id]),
+            history=tuple(history[r.id]),
+        )
+        for r in rows
+    ]
+
+
+def get_application(session: Session, application_id: str, *, lock: bool = False) -> Application | None:
+    row = session.execute(
+        sa.text(
+            f"SELECT {_APP_COLUMNS} FROM loan_applications WHERE id = :id" + (" FOR UPDATE" if lock else "")
+        ),
+        {"id": application_id},
+    ).first()
+    return None if row is None else _applications(session, [row])[0]
+
+
+def list_applications(
+    session: Session,
+    user_id: str | None,
+    statuses: list[int],
+    start: datetime | None,
+    end: datetime | None,
+    before_id: str | None,
+    limit: int,
+) -> list[Application]:
+    clauses = ["TRUE"]
+    params: dict[str, Any] = {"n": limit}
+    if user_id is not None:
+        clauses.append("user_id = :u")
+        params["u"] = user_id
+    if statuses:
+        clauses.append("status = ANY(:st)")
+        params["st"] = statuses
+    if start is not None:
+        clauses.append("create_time >= :start")
+        params["start"] = start
+    if end is not None:
+        clauses.append("create_time < :end")
+        params["end"] = end
+    if before_id is not None:
+        # Ids are time ordered, so id order is submission order.
+        clauses.append("id < :before")
+        params["before"] = before_id
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_APP_COLUMNS} FROM loan_applications WHERE {' AND '.join(clauses)} "
+            "ORDER BY id DESC LIMIT :n"
+        ),
+        params,
+    ).all()
+    return _applications(session, list(rows))
+
+
+def latest_financials(session: Session, user_id: str) -> Financials | None:
+    row = session.execute(
+        sa.text("SELECT financials FROM loan_applications WHERE user_id = :u ORDER BY id DESC LIMIT 1"),
+        {"u": user_id},
+    ).first()
+    return None if row is None else _financials(row.financials)
+
+
+# -- credit lines --------------------------------------------------------------------------------
+
+
+def get_line(session: Session, user_id: str, *, lock: bool = False) -> CreditLine | None:
+    row = session.execute(
+        sa.text(
+            "SELECT id, user_id, currency, limit_minor, status, apr_bps, ledger_account_id, create_time, "
+            "update_time FROM credit_lines WHERE user_id = :u" + (" FOR UPDATE" if lock else "")
+        ),
+        {"u": user_id},
+    ).first()
+    if row is None:
+        return None
+    return CreditLine(
+        row.id,
+        row.user_id,
+        row.currency,
+        row.limit_minor,
+        LineStatus(row.status),
+        row.apr_bps,
+        row.ledger_account_id,
+        row.create_time,
+        row.update_time,
+    )
+
+
+def insert_line(session: Session, line: CreditLine) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO credit_lines (id, user_id, currency, limit_minor, status, apr_bps, "
+            "ledger_account_id, create_time, update_time) VALUES (:id, :u, :c, :l, :s, :a, :acc, :ct, :ut)"
+        ),
+        {
+            "id": line.id,
+            "u": line.user_id,
+            "c": line.currency,
+            "l": line.limit,
+            "s": int(line.status),
+            "a": line.apr_bps,
+            "acc": line.ledger_account_id,
+            "ct": line.create_time,
+            "ut": line.update_time,
+        },
+    )
+
+
+def update_line(session: Session, line: CreditLine) -> None:
+    session.execute(
+        sa.text(
+            "UPDATE credit_lines SET limit_minor = :l, status = :s, apr_bps = :a, update_time = :ut "
+            "WHERE id = :id"
+        ),
+        {"id": line.id, "l": line.limit, "s": int(line.status), "a": line.apr_bps, "ut": line.update_time},
+    )
+
+
+def add_line_change(session: Session, line: CreditLine, reason: str, actor: str, request_id: str) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO credit_line_changes (credit_line_id, limit_minor, status, apr_bps, reason, actor, "
+            "request_id, change_time) VALUES (:id, :l, :s, :a, :r, :actor, :rid, :t)"
+        ),
+        {
+            "id": line.id,
+            "l": line.limit,
+            "s": int(line.status),
+            "a": line.apr_bps,
+            "r": reason,
+            "actor": actor,
+            "rid": request_id,
+            "t": line.update_time,
+        },
+    )
+
+
+# -- ledger accounts -----------------------------------------------------------------------------
+
+
+def ledger_account(session: Session, owner_id: str, purpose: str, currency: str) -> str | None:
+    value = session.execute(
+        sa.text(
+            "SELECT account_id FROM ledger_accounts WHERE owner_id = :o AND purpose = :p AND currency = :c"
+        ),
+        {"o": owner_id, "p": purpose, "c": currency},
+    ).scalar()
+    return None if value is None else str(value)
+
+
+def save_ledger_account(
+    session: Session, owner_id: str, purpose: str, currency: str, account_id: str
+) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO ledger_accounts (owner_id, purpose, currency, account_id) VALUES (:o, :p, :c, :a) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"o": owner_id, "p": purpose, "c": currency, "a": account_id},
+    )

@@ -1,0 +1,820 @@
+"""The credit service's use cases: scoring, underwriting, loans through the ledger, credit lines.
+
+Idempotency: a request's key (scoped to the caller) is stored with the first
+response in the same transaction as the effect it guards; requests with the same
+key are serialized on a transaction-level advisory lock, so a concurrent replay
+waits for the first and then returns its response. Calls that move money carry a
+ledger idempotency key derived from the application id (and the client's key for
+a repayment), so a retry after a crash between the ledger and our commit replays
+the ledger entry instead of posting it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import grpc
+from nexafi.ledger.v1 import ledger_pb2
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.credit import repository as repo
+from services.credit.clients import Clients, LedgerAccount, RemoteError, ScoreResult
+from services.credit.domain.amortization import (
+    RepaymentExceedsBalance,
+    apply_repayment,
+    build_schedule,
+    outstanding,
+    redate,
+)
+from services.credit.domain.model import (
+    OPEN_STATUSES,
+    Application,
+    CreditLine,
+    Financials,
+    LineStatus,
+    Purpose,
+    Reason,
+    Repayment,
+    Score,
+    Status,
+    StatusChange,
+    can_transition,
+)
+from services.credit.domain.underwriting import Outcome, debt_to_income_bps, underwrite
+from services.runtime.db import run_in_transaction
+from services.runtime.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InsufficientFunds,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+from services.runtime.ids import new_id
+
+log = logging.getLogger("nexafi.credit")
+
+SYSTEM_OWNER = "system"
+ACTOR_UNDERWRITING = "system:underwriting"
+WALLET_NAME = "wallet"
+PURPOSE_INTEREST_INCOME = "loan_interest_income"
+PURPOSE_CREDIT_LINE = "credit_line"
+
+Render = Callable[[Application], bytes]
+
+
+@dataclass(frozen=True)
+class Idem:
+    """A request's idempotency key: who used it, for what, and the fingerprint of the body."""
+
+    scope: str
+    key: str
+    operation: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    user_id: str
+    amount: int
+    currency: str
+    term_months: int
+    purpose: Purpose
+    purpose_description: str
+    financials: Financials
+
+
+@dataclass(frozen=True)
+class LineView:
+    """A credit line with its use, read from its ledger account."""
+
+    line: CreditLine
+    used: int
+    available: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def _unavailable(exc: RemoteError) -> Unavailable:
+    return Unavailable(
+        f"the {exc.service} service cannot be reached; retry with the same request_id",
+        f"{exc.service.upper()}_UNAVAILABLE",
+    )
+
+
+def _illegal(app: Application, target: Status) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"application {app.id} is {app.status.name} and cannot become {target.name}",
+        "ILLEGAL_STATUS_TRANSITION",
+        {"status": app.status.name},
+    )
+
+
+class CreditService:
+    def __init__(self, engine: Engine, clients: Clients) -> None:
+        self.engine = engine
+        self.clients = clients
+
+    # -- idempotency ------------------------------------------------------------------------------
+    def _tx(self, work: Callable[[Session], bytes]) -> bytes:
+        return run_in_transaction(self.engine, work)
+
+    @staticmethod
+    def _stored(session: Session, idem: Idem) -> bytes | None:
+        row = repo.get_key(session, idem.scope, idem.key)
+        if row is None:
+            return None
+        operation, fingerprint, response = row
+        if operation != idem.operation or fingerprint != idem.fingerprint:
+            raise AlreadyExists(
+                f"request_id {idem.key!r} was already used with a different request",
+                "IDEMPOTENCY_KEY_REUSED",
+                {"request_id": idem.key},
+            )
+        return response
+
+    def replay(self, idem: Idem) -> bytes | None:
+        """The stored response of an earlier request with this key, if any."""
+        return run_in_transaction(self.engine, lambda s: self._stored(s, idem))
+
+    def _guarded(self, idem: Idem, work: Callable[[Session], bytes]) -> bytes:
+        """Run ``work`` under the key's lock unless the key has a response already; store what it returns."""
+
+        def locked(session: Session) -> bytes:
+            repo.lock_key(session, idem.scope, idem.key)
+            stored = self._stored(session, idem)
+            if stored is not None:
+                return stored
+            response = work(session)
+            repo.save_key(session, idem.scope, idem.key, idem.operation, idem.fingerprint, response)
+            return response
+
+        return self._tx(locked)
+
+    # -- scores -----------------------------------------------------------------------------------
+    def _score(
+        self, ai_request_id: str, user_id: str, application_id: str, financials: Financials, amount: int
+    ) -> ScoreResult:
+        return self.clients.ai.score(ai_request_id, user_id, application_id, financials, amount)
+
+    def get_score(self, user_id: str) -> Score:
+        score = run_in_transaction(self.engine, lambda s: repo.latest_score(s, user_id))
+        if score is None:
+            raise NotFound(f"user {user_id} has no credit score yet", "CREDIT_SCORE_NOT_FOUND")
+        return score
+
+    def list_scores(
+        self,
+        user_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Score]:
+        return run_in_transaction(
+            self.engine, lambda s: repo.list_scores(s, user_id, start, end, after, limit)
+        )
+
+    def refresh_score(
+        self, idem: Idem, user_id: str, financials: Financials | None, render: Callable[[Score], bytes]
+    ) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        try:
+            if not self.clients.users.exists(user_id):
+                raise NotFound(f"user {user_id} not found", "USER_NOT_FOUND")
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        if financials is None:
+            financials = run_in_transaction(self.engine, lambda s: repo.latest_financials(s, user_id))
+            if financials is None:
+                raise InvalidArgument(
+                    "the user has no loan application to take financials from",
+                    field="financials",
+                    description="is required when the user has no loan application",
+                )
+        try:
+            # Derived from the caller's key, so a retry re-reads the same inference.
+            result = self._score(
+                f"credit:refresh:{_digest(idem.scope, idem.key)}", user_id, "", financials, 0
+            )
+        except RemoteError as exc:
+            raise Unavailable(
+                "the credit scoring model cannot be reached; retry with the same request_id",
+                "SCORING_UNAVAILABLE",
+            ) from exc
+        score = Score(
+            new_id("cs"),
+            user_id,
+            result.score,
+            result.default_probability_bps,
+            result.reasons,
+            result.model_version,
+            _now(),
+        )
+
+        def work(session: Session) -> bytes:
+            repo.insert_score(session, score)
+            return render(score)
+
+        return self._guarded(idem, work)
+
+    # -- applications -----------------------------------------------------------------------------
+    def get_application(self, application_id: str) -> Application:
+        app = run_in_transaction(self.engine, lambda s: repo.get_application(s, application_id))
+        if app is None:
+            raise NotFound(f"loan application {application_id} not found", "APPLICATION_NOT_FOUND")
+        return app
+
+    def list_applications(
+        self,
+        user_id: str | None,
+        statuses: list[int],
+        start: datetime | None,
+        end: datetime | None,
+        before_id: str | None,
+        limit: int,
+    ) -> list[Application]:
+        return run_in_transaction(
+            self.engine, lambda s: repo.list_applications(s, user_id, statuses, start, end, before_id, limit)
+        )
+
+    @staticmethod
+    def _load_locked(session: Session, application_id: str) -> Application:
+        app = repo.get_application(session, application_id, lock=True)
+        if app is None:
+            raise NotFound(f"loan application {application_id} not found", "APPLICATION_NOT_FOUND")
+        return app
+
+    @staticmethod
+    def _transition(
+        session: Session, app: Application, target: Status, reason: str, actor: str, now: datetime
+    ) -> None:
+        if not can_transition(app.status, target):
+            raise _illegal(app, target)
+        change = StatusChange(app.status, target, reason, actor, now)
+        repo.add_status_change(session, app.id, change)
+        app.status = target
+        app.update_time = now
+        app.history = (*app.history, change)
+
+    @staticmethod
+    def _approve(
+        app: Application,
+        amount: int,
+        apr_bps: int,
+        decided_by: str,
+        reasons: tuple[Reason, ...],
+        now: datetime,
+    ) -> None:
+        schedule = build_schedule(amount, apr_bps, app.term_months, now.date())
+        app.approved_amount = amount
+        app.apr_bps = apr_bps
+        app.installment_amount = schedule.installment_amount
+        app.schedule = schedule.installments
+        app.debt_to_income_bps = debt_to_income_bps(
+            app.financials.monthly_debt, schedule.installment_amount, app.financials.monthly_income
+        )
+        app.decided_by = decided_by
+        app.decision_time = now
+        app.decision_reasons = reasons
+
+    def submit(self, idem: Idem, new: NewApplication, actor: str, render: Render) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        self._check_no_open_application(new.user_id)
+        app_id = new_id("app")
+        result: ScoreResult | None
+        try:
+            result = self._score(f"credit:{app_id}:score", new.user_id, app_id, new.financials, new.amount)
+        except RemoteError as exc:
+            # Underwriting goes on without a score: the application is referred to an underwriter.
+            log.warning("credit scoring failed for %s, referring to review: %s", app_id, exc)
+            result = None
+        decision = underwrite(
+            new.amount,
+            new.term_months,
+            new.financials,
+            result.score if result else None,
+            result.reasons if result else (),
+        )
+
+        def work(session: Session) -> bytes:
+            now = _now()
+            app = Application(
+                id=app_id,
+                user_id=new.user_id,
+                amount=new.amount,
+                currency=new.currency,
+                term_months=new.term_months,
+                purpose=new.purpose,
+                purpose_description=new.purpose_description,
+                financials=new.financials,
+                status=Status.SUBMITTED,
+                request_id=idem.key,
+                create_time=now,
+                update_time=now,
+                debt_to_income_bps=decision.debt_to_income_bps,
+                priced_apr_bps=decision.apr_bps,
+            )
+            if result is not None:
+                score = Score(
+                    new_id("cs"),
+                    new.user_id,
+                    result.score,
+                    result.default_probability_bps,
+                    result.reasons,
+                    result.model_version,
+                    now,
+                    app_id,
+                )
+                repo.insert_score(session, score)
+                app.credit_score, app.credit_score_id = score.score, score.id
+            try:
+                with session.begin_nested():
+                    repo.insert_application(session, app)
+            except IntegrityError:
+                raise self._open_exists(new.user_id) from None
+            change = StatusChange(None, Status.SUBMITTED, "submitted", actor, now)
+            repo.add_status_change(session, app.id, change)
+            app.history = (change,)
+            summary = "; ".join(r.code for r in decision.reasons)
+            if decision.outcome is Outcome.APPROVE:
+                self._approve(app, new.amount, decision.apr_bps, ACTOR_UNDERWRITING, decision.reasons, now)
+                self._transition(
+                    session, app, Status.APPROVED, f"automatic approval: {summary}", ACTOR_UNDERWRITING, now
+                )
+            elif decision.outcome is Outcome.REJECT:
+                app.decided_by, app.decision_time, app.decision_reasons = (
+                    ACTOR_UNDERWRITING,
+                    now,
+                    decision.reasons,
+                )
+                self._transition(
+                    session, app, Status.REJECTED, f"automatic rejection: {summary}", ACTOR_UNDERWRITING, now
+                )
+            else:
+                app.decision_reasons = decision.reasons
+                self._transition(
+                    session,
+                    app,
+                    Status.UNDER_REVIEW,
+                    f"referred to an underwriter: {summary}",
+                    ACTOR_UNDERWRITING,
+                    now,
+                )
+            repo.update_application(session, app)
+            return render(app)
+
+        return self._guarded(idem, work)
+
+    @staticmethod
+    def _open_exists(user_id: str) -> FailedPrecondition:
+        return FailedPrecondition(
+            f"user {user_id} already has an open loan application", "OPEN_APPLICATION_EXISTS"
+        )
+
+    def _check_no_open_application(self, user_id: str) -> None:
+        def work(session: Session) -> bool:
+            return any(
+                a.status in OPEN_STATUSES
+                for a in repo.list_applications(
+                    session, user_id, [int(s) for s in OPEN_STATUSES], None, None, None, 1
+                )
+            )
+
+        if run_in_transaction(self.engine, work):
+            raise self._open_exists(user_id)
+
+    def decide(
+        self,
+        idem: Idem,
+        application_id: str,
+        approve: bool,
+        reasons: tuple[Reason, ...],
+        approved_amount: tuple[int, str] | None,
+        apr_bps: int | None,
+        note: str,
+        actor: str,
+        render: Render,
+    ) -> bytes:
+        def work(session: Session) -> bytes:
+            app = self._load_locked(session, application_id)
+            if app.user_id == actor:
+                raise _self_decision()
+            target = Status.APPROVED if approve else Status.REJECTED
+            if app.status not in (Status.SUBMITTED, Status.UNDER_REVIEW):
+                raise _illegal(app, target)
+            now = _now()
+            if approve:
+                amount = app.amount
+                if approved_amount is not None:
+                    amount, currency = approved_amount
+                    if currency != app.currency:
+                        raise InvalidArgument(
+                            "approved_amount is in another currency",
+                            field="approved_amount.currency",
+                            description=f"must be the requested currency {app.currency}",
+                        )
+                    if amount > app.amount:
+                        raise InvalidArgument(
+                            "approved_amount exceeds the amount requested",
+                            field="approved_amount.amount_minor",
+                            description=f"must not exceed {app.amount}",
+                        )
+                apr = apr_bps if apr_bps is not None else app.priced_apr_bps
+                if apr_bps is None and app.priced_apr_bps == 0:
+                    raise InvalidArgument(
+                        "automatic underwriting priced no APR: give one",
+                        field="apr_bps",
+                        description="is required: the application has no priced APR",
+                    )
+                self._approve(
+                    app,
+                    amount,
+                    apr,
+                    actor,
+                    reasons or (Reason("UNDERWRITER_APPROVAL", "Approved by an underwriter."),),
+                    now,
+                )
+            else:
+                app.decided_by, app.decision_time, app.decision_reasons = actor, now, reasons
+            self._transition(session, app, target, note or f"underwriter decision: {target.name}", actor, now)
+            repo.update_application(session, app)
+            return render(app)
+
+        return self._guarded(idem, work)
+
+    def cancel(
+        self,
+        idem: Idem,
+        application_id: str,
+        reason: str,
+        actor: str,
+        authorize: Callable[[Application], None],
+        render: Render,
+    ) -> bytes:
+        def work(session: Session) -> bytes:
+            app = self._load_locked(session, application_id)
+            authorize(app)
+            if app.status is Status.CANCELLED:
+                return render(app)
+            self._transition(session, app, Status.CANCELLED, reason or "cancelled", actor, _now())
+            repo.update_application(session, app)
+            return render(app)
+
+        return self._guarded(idem, work)
+
+    # -- ledger accounts --------------------------------------------------------------------------
+    def _ledger_account(self, owner_id: str, purpose: str, currency: str, type_: int, rule: int) -> str:
+        """The ledger account for (owner, purpose, currency), opened on first use with a derived key."""
+        existing = run_in_transaction(
+            self.engine, lambda s: repo.ledger_account(s, owner_id, purpose, currency)
+        )
+        if existing:
+            return existing
+        try:
+            account = self.clients.ledger.create_account(
+                owner_id, purpose, type_, currency, rule, f"credit:acct:{owner_id}:{purpose}:{currency}"
+            )
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+
+        def save(session: Session) -> None:
+            repo.save_ledger_account(session, owner_id, purpose, currency, account.id)
+
+        run_in_transaction(self.engine, save)
+        return account.id
+
+    def _wallet(self, user_id: str, currency: str) -> str:
+        """The borrower's wallet (opened by the payment service), found in the ledger."""
+        try:
+            accounts = self.clients.ledger.accounts_of(user_id)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        for account in accounts:
+            if account.name == WALLET_NAME and account.currency == currency:
+                return account.id
+        raise FailedPrecondition(
+            f"user {user_id} has no {currency} wallet to pay the loan into or from",
+            "WALLET_NOT_FOUND",
+            {"currency": currency},
+        )
+
+    # -- loans ------------------------------------------------------------------------------------
+    def disburse(
+        self,
+        idem: Idem,
+        application_id: str,
+        actor: str,
+        authorize: Callable[[Application], None],
+        render: Render,
+    ) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        app = self.get_application(application_id)
+        authorize(app)
+        if app.status is not Status.APPROVED:
+            raise _illegal(app, Status.DISBURSED)
+        wallet = self._wallet(app.user_id, app.currency)
+        loan_account = self._ledger_account(
+            app.user_id,
+            f"loan:{app.id}",
+            app.currency,
+            ledger_pb2.ACCOUNT_TYPE_ASSET,
+            ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+        )
+
+        def work(session: Session) -> bytes:
+            app = self._load_locked(session, application_id)
+            if app.status is not Status.APPROVED:
+                raise _illegal(app, Status.DISBURSED)
+            try:
+                # One key per application: whatever the client's key, a loan is paid out at most once.
+                transaction_id = self.clients.ledger.post(
+                    app.user_id,
+                    ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT,
+                    f"loan {app.id} disbursement",
+                    app.id,
+                    app.currency,
+                    [(loan_account, app.approved_amount)],
+                    [(wallet, app.approved_amount)],
+                    f"{app.id}:disbursement",
+                )
+            except RemoteError as exc:
+                raise self._ledger_error(exc) from None
+            now = _now()
+            app.schedule = redate(
+                build_schedule(app.approved_amount, app.apr_bps, app.term_months, now.date()), now.date()
+            ).installments
+            app.loan_account_id, app.disbursement_transaction_id, app.disburse_time = (
+                loan_account,
+                transaction_id,
+                now,
+            )
+            self._transition(session, app, Status.DISBURSED, "disbursed", actor, now)
+            repo.update_application(session, app)
+            return render(app)
+
+        return self._guarded(idem, work)
+
+    @staticmethod
+    def _ledger_error(exc: RemoteError) -> Exception:
+        if exc.reason == "INSUFFICIENT_FUNDS":
+            return InsufficientFunds("the wallet does not hold enough funds", "INSUFFICIENT_FUNDS")
+        if exc.unreachable or exc.code == grpc.StatusCode.ABORTED:
+            return _unavailable(exc)
+        log.error("ledger refused a credit posting: %s", exc)
+        return Aborted(f"the ledger refused the entry: {exc.reason or exc.code.name}", "LEDGER_REJECTED")
+
+    def repay(
+        self,
+        idem: Idem,
+        application_id: str,
+        amount: int,
+        currency: str,
+        actor: str,
+        authorize: Callable[[Application], None],
+        render: Callable[[Application, Repayment], bytes],
+    ) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        app = self.get_application(application_id)
+        authorize(app)
+        if app.status is not Status.DISBURSED:
+            raise _illegal(app, Status.REPAID)
+        if currency != app.currency:
+            raise InvalidArgument(
+                "the repayment is in another currency than the loan",
+                field="amount.currency",
+                description=f"must be the loan's currency {app.currency}",
+            )
+        wallet = self._wallet(app.user_id, app.currency)
+        income = self._ledger_account(
+            SYSTEM_OWNER,
+            PURPOSE_INTEREST_INCOME,
+            app.currency,
+            ledger_pb2.ACCOUNT_TYPE_INCOME,
+            ledger_pb2.BALANCE_RULE_UNBOUNDED,
+        )
+
+        def work(session: Session) -> bytes:
+            app = self._load_locked(session, application_id)
+            if app.status is not Status.DISBURSED:
+                raise _illegal(app, Status.REPAID)
+            try:
+                allocation = apply_repayment(app.schedule, amount)
+            except RepaymentExceedsBalance:
+                raise FailedPrecondition(
+                    f"the repayment exceeds the outstanding balance of {outstanding(app.schedule)}",
+                    "REPAYMENT_EXCEEDS_BALANCE",
+                    {"outstanding_minor": str(outstanding(app.schedule))},
+                ) from None
+            try:
+                transaction_id = self.clients.ledger.post(
+                    app.user_id,
+                    ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+                    f"loan {app.id} repayment",
+                    app.id,
+                    app.currency,
+                    [(wallet, amount)],
+                    [(app.loan_account_id, allocation.principal), (income, allocation.interest)],
+                    f"{app.id}:repayment:{_digest(idem.scope, idem.key)}",
+                )
+            except RemoteError as exc:
+                raise self._ledger_error(exc) from None
+            now = _now()
+            repayment = Repayment(
+                new_id("rpy"),
+                amount,
+                allocation.principal,
+                allocation.interest,
+                transaction_id,
+                idem.key,
+                now,
+            )
+            repo.insert_repayment(session, app.id, repayment)
+            app.schedule = allocation.installments
+            app.repayments = (*app.repayments, repayment)
+            app.update_time = now
+            if outstanding(app.schedule) == 0:
+                self._transition(session, app, Status.REPAID, "repaid in full", actor, now)
+            repo.update_application(session, app)
+            return render(app, repayment)
+
+        return self._guarded(idem, work)
+
+    # -- credit lines -----------------------------------------------------------------------------
+    def _view(self, line: CreditLine) -> LineView:
+        try:
+            account = self.clients.ledger.get_account(line.ledger_account_id)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        return _line_view(line, account)
+
+    def get_line(self, user_id: str) -> LineView:
+        line = run_in_transaction(self.engine, lambda s: repo.get_line(s, user_id))
+        if line is None:
+            raise NotFound(f"user {user_id} has no credit line", "CREDIT_LINE_NOT_FOUND")
+        return self._view(line)
+
+    def update_line(
+        self,
+        idem: Idem,
+        user_id: str,
+        limit: int,
+        currency: str,
+        status: LineStatus | None,
+        apr_bps: int | None,
+        reason: str,
+        actor: str,
+        render: Callable[[LineView], bytes],
+    ) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        if run_in_transaction(self.engine, lambda s: repo.get_line(s, user_id)) is None:
+            return self._open_line(idem, user_id, limit, currency, status, apr_bps, reason, actor, render)
+
+        def work(session: Session) -> bytes:
+            # The line's row stays locked across the ledger call, so concurrent changes apply
+            # one after the other, in the same order in the ledger and here.
+            line = repo.get_line(session, user_id, lock=True)
+            assert line is not None
+            if currency != line.currency:
+                raise InvalidArgument(
+                    "the limit's currency differs from the line's",
+                    field="limit.currency",
+                    description=f"must be the line's currency {line.currency}",
+                )
+            if line.status is LineStatus.CLOSED:
+                raise FailedPrecondition("the credit line is closed", "CREDIT_LINE_CLOSED")
+            new_status = status or line.status
+            used = self._view(line).used
+            if limit < used:
+                raise FailedPrecondition(
+                    f"the new limit is below the {used} in use", "LIMIT_BELOW_USED", {"used_minor": str(used)}
+                )
+            if new_status is LineStatus.CLOSED and used > 0:
+                raise FailedPrecondition(
+                    "a credit line in use cannot be closed", "CREDIT_LINE_IN_USE", {"used_minor": str(used)}
+                )
+            try:
+                account = self.clients.ledger.update_limit(
+                    line.ledger_account_id,
+                    ledger_limit(limit, new_status, used),
+                    f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
+                )
+            except RemoteError as exc:
+                if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+                    # Drawn on since we read it: the ledger refused to set its floor above the balance.
+                    raise FailedPrecondition(
+                        "the new limit is below the amount in use", "LIMIT_BELOW_USED"
+                    ) from None
+                raise _unavailable(exc) from None
+            updated = replace(
+                line,
+                limit=limit,
+                status=new_status,
+                apr_bps=apr_bps if apr_bps is not None else line.apr_bps,
+                update_time=_now(),
+            )
+            repo.update_line(session, updated)
+            repo.add_line_change(session, updated, reason, actor, idem.key)
+            return render(_line_view(updated, account))
+
+        return self._guarded(idem, work)
+
+    def _open_line(
+        self,
+        idem: Idem,
+        user_id: str,
+        limit: int,
+        currency: str,
+        status: LineStatus | None,
+        apr_bps: int | None,
+        reason: str,
+        actor: str,
+        render: Callable[[LineView], bytes],
+    ) -> bytes:
+        if apr_bps is None:
+            raise InvalidArgument(
+                "apr_bps is required to open a credit line",
+                field="apr_bps",
+                description="is required for a new credit line",
+            )
+        new_status = status or LineStatus.ACTIVE
+        if new_status is LineStatus.CLOSED:
+            raise InvalidArgument(
+                "a new credit line cannot be closed",
+                field="status",
+                description="must be ACTIVE, FROZEN or unspecified for a new credit line",
+            )
+        try:
+            if not self.clients.users.exists(user_id):
+                raise NotFound(f"user {user_id} not found", "USER_NOT_FOUND")
+            # Derived from the user: concurrent first calls open one account.
+            account = self.clients.ledger.create_account(
+                user_id,
+                PURPOSE_CREDIT_LINE,
+                ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+                currency,
+                ledger_pb2.BALANCE_RULE_CREDIT_LIMIT,
+                f"credit:line:{user_id}:{currency}:{limit}:{new_status.name}",
+                ledger_limit(limit, new_status, 0),
+            )
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+
+        def work(session: Session) -> bytes:
+            if repo.get_line(session, user_id, lock=True) is not None:
+                raise Aborted("the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION")
+            now = _now()
+            line = CreditLine(
+                new_id("cl"), user_id, currency, limit, new_status, apr_bps, account.id, now, now
+            )
+            try:
+                with session.begin_nested():
+                    repo.insert_line(session, line)
+            except IntegrityError:
+                raise Aborted(
+                    "the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION"
+                ) from None
+            repo.add_line_change(session, line, reason, actor, idem.key)
+            return render(_line_view(line, account))
+
+        return self._guarded(idem, work)
+
+
+def _self_decision() -> Exception:
+    return PermissionDenied("an underwriter may not decide their own application", "SELF_DECISION")
+
+
+def ledger_limit(limit: int, status: LineStatus, used: int) -> int:
+    """How far the ledger lets the account go negative: the limit, or no further than now unless ACTIVE."""
+    return limit if status is LineStatus.ACTIVE else min(limit, used)
+
+
+def _line_view(line: CreditLine, account: LedgerAccount) -> LineView:
+    # A liability account: drawing makes its balance negative; what is below zero is in use.
+    used = max(0, -account.available)
+    available = max(0, line.limit - used) if line.status is LineStatus.ACTIVE else 0
+    return LineView(line, used, available)

@@ -1,0 +1,162 @@
+"""The credit service's documented REST routes through the real Envoy in front of the real user,
+ledger, AI and credit services: a customer applies for a loan, reads the application and their
+credit score, and an underwriter sets their credit line. Plus the error shapes: 403 for another
+user's score, 400 with field violations for an invalid application.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway.conftest import (
+    Gateway,
+    assert_error,
+    field_violations,
+    reason,
+    start_gateway,
+    stop,
+    upstream,
+)
+from tests.support.harness import TokenFactory
+
+user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
+ledger_spec = pytest.importorskip("services.ledger.spec", reason="the ledger service is not in this checkout")
+ai_spec = pytest.importorskip("services.ai.spec", reason="the AI service is not in this checkout")
+credit_spec = pytest.importorskip("services.credit.spec", reason="the credit service is not in this checkout")
+
+PASSWORD = "correct horse battery staple 9"
+
+
+@pytest.fixture(scope="module")
+def gateway(services: Any, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
+    # In dependency order: each service finds the ones started before it (<NAME>_ADDR).
+    upstreams = {
+        spec.name: upstream(services.start(spec))
+        for spec in (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, credit_spec.SPEC)
+    }
+    yield from stop(start_gateway(module_tmp, upstreams, keys_dir))
+
+
+@pytest.fixture(scope="module")
+def underwriter(tokens: TokenFactory) -> str:
+    return tokens.make("usr_01UNDERWRITERE2E000000000"[:30], ["underwriter"])
+
+
+def money(amount: int) -> dict[str, str]:
+    return {"amount_minor": str(amount), "currency": "EUR"}
+
+
+def customer(gateway: Gateway) -> dict[str, str]:
+    name = "u" + uuid.uuid4().hex[:10]
+    registered = gateway.post(
+        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    )
+    assert registered.status_code == 200, registered.text
+    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"id": registered.json()["user"]["id"], "token": login.json()["tokens"]["access_token"]}
+
+
+def application(user_id: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "user_id": user_id,
+        "amount": money(600_000),
+        "term_months": 12,
+        "purpose": "LOAN_PURPOSE_HOME_IMPROVEMENT",
+        "financials": {
+            "monthly_income": money(500_000),
+            "monthly_debt": money(50_000),
+            "employment_status": "EMPLOYMENT_STATUS_EMPLOYED",
+            "employment_months": 48,
+            "total_debt": money(500_000),
+            "credit_history_months": 180,
+            "utilization_bps": 800,
+            "open_accounts": 3,
+        },
+    }
+    body.update(changes)
+    return body
+
+
+def test_apply_read_the_application_and_the_score_and_set_a_credit_line(gateway: Gateway, underwriter: str):
+    alice = customer(gateway)
+    key = uuid.uuid4().hex
+    submitted = gateway.post(
+        "/api/v1/credit/applications",
+        token=alice["token"],
+        headers={"idempotency-key": key},
+        json=application(alice["id"]),
+    )
+    assert submitted.status_code == 200, submitted.text
+    app = submitted.json()["loan_application"]
+    assert app["id"].startswith("app_") and app["user_id"] == alice["id"]
+    assert app["status"] == "LOAN_APPLICATION_STATUS_APPROVED"
+    assert app["approved_amount"] == money(600_000) and app["request_id"] == key
+    assert sum(int(i["principal"]["amount_minor"]) for i in app["schedule"]) == 600_000
+    # The Idempotency-Key header is the request_id: the same call replays the same application.
+    again = gateway.post(
+        "/api/v1/credit/applications",
+        token=alice["token"],
+        headers={"idempotency-key": key},
+        json=application(alice["id"]),
+    )
+    assert again.status_code == 200 and again.json()["loan_application"]["id"] == app["id"]
+
+    read = gateway.get(f"/api/v1/credit/applications/{app['id']}", token=alice["token"])
+    assert read.status_code == 200, read.text
+    assert read.json()["loan_application"]["id"] == app["id"]
+    assert read.json()["loan_application"]["status"] == "LOAN_APPLICATION_STATUS_APPROVED"
+
+    score = gateway.get(f"/api/v1/credit/score/{alice['id']}", token=alice["token"])
+    assert score.status_code == 200, score.text
+    body = score.json()["credit_score"]
+    assert body["id"] == app["credit_score_id"] and body["score"] == app["credit_score"]
+    assert 300 <= body["score"] <= 850 and body["band"].startswith("CREDIT_SCORE_BAND_")
+
+    line = gateway.request(
+        "PUT",
+        f"/api/v1/credit/lines/{alice['id']}",
+        token=underwriter,
+        json={
+            "limit": money(250_000),
+            "apr_bps": 1899,
+            "reason": "approved customer",
+            "request_id": uuid.uuid4().hex,
+        },
+    )
+    assert line.status_code == 200, line.text
+    opened = line.json()["credit_line"]
+    assert opened["user_id"] == alice["id"] and opened["limit"] == money(250_000)
+    assert opened["available"] == money(250_000) and opened["status"] == "CREDIT_LINE_STATUS_ACTIVE"
+    raised = gateway.request(
+        "PUT",
+        f"/api/v1/credit/lines/{alice['id']}",
+        token=underwriter,
+        json={"limit": money(400_000), "reason": "income verified", "request_id": uuid.uuid4().hex},
+    )
+    assert raised.status_code == 200, raised.text
+    assert raised.json()["credit_line"]["limit"] == money(400_000)
+    assert raised.json()["credit_line"]["ledger_account_id"] == opened["ledger_account_id"]
+
+
+def test_another_users_score_is_forbidden(gateway: Gateway):
+    alice, bob = customer(gateway), customer(gateway)
+    reply = gateway.get(f"/api/v1/credit/score/{alice['id']}", token=bob["token"])
+    body = assert_error(reply, 403, grpc_code=7)
+    assert reason(body) == "PERMISSION_DENIED"
+
+
+def test_an_invalid_application_is_a_400_naming_the_fields(gateway: Gateway):
+    alice = customer(gateway)
+    reply = gateway.post(
+        "/api/v1/credit/applications",
+        token=alice["token"],
+        json=application(alice["id"], term_months=2, amount=money(0), request_id=uuid.uuid4().hex),
+    )
+    body = assert_error(reply, 400, grpc_code=3)
+    assert set(field_violations(body)) == {"term_months", "amount.amount_minor"}

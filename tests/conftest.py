@@ -10,6 +10,7 @@ import pytest
 
 from services.runtime.config import AuthSettings
 from services.runtime.embedded_pg import EmbeddedPostgres
+from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.keys import Keyring
 from tests.support.harness import ServiceRunner, TokenFactory, auth_settings_for, configure_test_environment
 
@@ -52,3 +53,19 @@ def services(pg: EmbeddedPostgres, auth_settings: AuthSettings) -> Iterator[Serv
     runner = ServiceRunner(pg, auth_settings)
     yield runner
     runner.stop_all()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
+    """One S3-protocol server for the session; its settings are in the environment, so the
+    document service started by ``services.start`` uses it."""
+    server = EmbeddedS3(log_path=tmp_path_factory.mktemp("s3") / "s3.log").start()
+    saved = {name: os.environ.get(name) for name in server.env()}
+    os.environ.update(server.env())
+    yield server
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()

@@ -20,6 +20,7 @@ Owned paths (rewritten and pruned on every run; edit the renderer, not the files
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import re
 import sys
@@ -56,6 +57,10 @@ GATEWAY_PORT = 8080
 ENVOY_ADMIN_PORT = 9901
 ENVOY_CONFIG_DIR = "/etc/envoy"
 POSTGRES_PORT = 5432
+# The document service's object store: MinIO in the dev overlay (port 9000), S3 or a managed
+# MinIO behind HTTPS elsewhere. Its endpoint, credentials and master keys come from Secret
+# nexafi-document (DOCUMENT_S3_*, DOCUMENT_MASTER_KEYS).
+OBJECT_STORE_PORTS = (9000, 443)
 # Baked into Envoy's config and given to every service: change them here, then re-render.
 JWT_ISSUER = "nexafi"
 JWT_AUDIENCE = "nexafi-api"
@@ -382,6 +387,9 @@ def network_policies(services: list[str], calls: Mapping[str, list[str]]) -> lis
             egress.append({"to": [_peer(GATEWAY)], "ports": [_tcp(GATEWAY_PORT)]})
         # PostgreSQL may be outside the cluster (a managed database): any address, port 5432 only.
         egress.append({"ports": [_tcp(POSTGRES_PORT)]})
+        if service == "document":
+            # Likewise the object store: in-cluster MinIO or S3 outside.
+            egress.append({"ports": [_tcp(p) for p in OBJECT_STORE_PORTS]})
         ingress = [{"from": [_peer(c) for c in callers], "ports": [_tcp(DEFAULT_PORTS[service])]}]
         policies.append(_policy(service, service, ingress, egress))
     return policies
@@ -469,6 +477,21 @@ def dev_secrets(services: list[str]) -> dict[str, str]:
         "database.env": DEV_HEADER + "\n".join(database) + "\n",
         "service-clients.env": DEV_HEADER + "\n".join(clients) + "\n",
         "postgres.env": DEV_HEADER + f"POSTGRES_USER={user}\nPOSTGRES_PASSWORD={password}\n",
+        **(dev_document_secrets() if "document" in services else {}),
+    }
+
+
+def dev_document_secrets() -> dict[str, str]:
+    """The dev overlay's MinIO root credentials and the document service's storage settings."""
+    access, secret = "nexafi-dev", "nexafi-dev-only-minio-password"
+    # 32 bytes, base64: a public development master key (the dev overlay only).
+    master = "dev:" + base64.b64encode(b"nexafi-dev-only-master-key-32-by").decode()
+    return {
+        "minio.env": DEV_HEADER + f"MINIO_ROOT_USER={access}\nMINIO_ROOT_PASSWORD={secret}\n",
+        "document.env": DEV_HEADER + "\n".join([
+            f"DOCUMENT_S3_ENDPOINT=minio:{OBJECT_STORE_PORTS[0]}", f"DOCUMENT_S3_ACCESS_KEY={access}",
+            f"DOCUMENT_S3_SECRET_KEY={secret}", "DOCUMENT_S3_SECURE=false",
+            f"DOCUMENT_MASTER_KEYS={master}"]) + "\n",
     }
 
 

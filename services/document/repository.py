@@ -1,0 +1,219 @@
+"""SQL of the document service, used only inside a unit of work (a Session in a transaction)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.document.domain import (
+    AccessAction,
+    AccessEvent,
+    DocumentStatus,
+    DocumentType,
+    ExtractionStatus,
+    Version,
+)
+from services.runtime.ids import new_id
+
+_VERSION_COLUMNS = """
+    d.id AS document_id, d.user_id, d.document_type, d.delete_time, d.purge_time,
+    v.version, v.filename, v.content_type, v.size_bytes, v.sha256, v.status, v.extraction_status,
+    v.extracted_fields, v.extraction_error, v.object_key, v.master_key_id, v.wrapped_key,
+    v.uploaded_by, v.reviewer_id, v.rejection_reason, v.review_time, v.create_time, v.update_time
+"""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    user_id: str
+    document_type: DocumentType
+    latest_version: int
+    delete_time: datetime | None
+    purge_time: datetime | None
+
+
+def _version(row: Any) -> Version:
+    return Version(
+        document_id=row.document_id, user_id=row.user_id, document_type=DocumentType(row.document_type),
+        version=row.version, filename=row.filename, content_type=row.content_type,
+        size_bytes=row.size_bytes, sha256=row.sha256, status=DocumentStatus(row.status),
+        extraction_status=ExtractionStatus(row.extraction_status),
+        extracted_fields=dict(row.extracted_fields or {}), extraction_error=row.extraction_error,
+        object_key=row.object_key, master_key_id=row.master_key_id,
+        wrapped_key=bytes(row.wrapped_key) if row.wrapped_key is not None else None,
+        uploaded_by=row.uploaded_by, reviewer_id=row.reviewer_id, rejection_reason=row.rejection_reason,
+        review_time=row.review_time, create_time=row.create_time, update_time=row.update_time,
+        delete_time=row.delete_time, purge_time=row.purge_time)
+
+
+def get_document(session: Session, document_id: str, *, for_update: bool = False) -> DocumentRow | None:
+    # NO KEY UPDATE: audit events (foreign keys to the row) may still be inserted meanwhile.
+    # NO KEY UPDATE, not UPDATE: audit events referencing the row may still be inserted meanwhile
+    # (a denial is recorded in its own transaction while this one holds the lock).
+    row = session.execute(sa.text(
+        "SELECT id, user_id, document_type, latest_version, delete_time, purge_time FROM documents "
+        "WHERE id = :id" + (" FOR NO KEY UPDATE" if for_update else "")), {"id": document_id}).first()
+    if row is None:
+        return None
+    return DocumentRow(row.id, row.user_id, DocumentType(row.document_type), row.latest_version,
+                       row.delete_time, row.purge_time)
+
+
+def get_version(session: Session, document_id: str, version: int = 0) -> Version | None:
+    """The version asked for, or the latest when ``version`` is 0."""
+    condition = "v.version = :v" if version else "v.version = d.latest_version"
+    row = session.execute(sa.text(
+        f"SELECT {_VERSION_COLUMNS} FROM documents d JOIN document_versions v ON v.document_id = d.id "
+        f"WHERE d.id = :id AND {condition}"), {"id": document_id, "v": version}).first()
+    return _version(row) if row is not None else None
+
+
+def insert_document(session: Session, document_id: str, user_id: str, document_type: DocumentType) -> None:
+    session.execute(sa.text(
+        "INSERT INTO documents (id, user_id, document_type, latest_version) VALUES (:id, :u, :t, 1)"),
+        {"id": document_id, "u": user_id, "t": int(document_type)})
+
+
+def bump_latest_version(session: Session, document_id: str, version: int) -> None:
+    session.execute(sa.text("UPDATE documents SET latest_version = :v WHERE id = :id"),
+                    {"v": version, "id": document_id})
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    document_id: str
+    version: int
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    extraction_status: ExtractionStatus
+    object_key: str
+    master_key_id: str
+    wrapped_key: bytes
+    uploaded_by: str
+
+
+def insert_version(session: Session, new: NewVersion) -> None:
+    session.execute(sa.text(
+        "INSERT INTO document_versions (document_id, version, filename, content_type, size_bytes, sha256, "
+        "status, extraction_status, object_key, master_key_id, wrapped_key, uploaded_by) VALUES "
+        "(:d, :v, :f, :ct, :size, :sha, :status, :es, :key, :mk, :wk, :by)"),
+        {"d": new.document_id, "v": new.version, "f": new.filename, "ct": new.content_type,
+         "size": new.size_bytes, "sha": new.sha256, "status": int(DocumentStatus.UPLOADED),
+         "es": int(new.extraction_status), "key": new.object_key, "mk": new.master_key_id,
+         "wk": new.wrapped_key, "by": new.uploaded_by})
+
+
+def mark_deleted(session: Session, document_id: str, actor: str, reason: str) -> None:
+    session.execute(sa.text(
+        "UPDATE documents SET delete_time = clock_timestamp(), deleted_by = :a, delete_reason = :r "
+        "WHERE id = :id AND delete_time IS NULL"), {"id": document_id, "a": actor, "r": reason})
+    session.execute(sa.text(
+        "UPDATE document_versions SET update_time = clock_timestamp() WHERE document_id = :id"),
+        {"id": document_id})
+
+
+def mark_purged(session: Session, document_id: str) -> list[str]:
+    """Destroy every version's data key; the object keys to erase."""
+    session.execute(sa.text("UPDATE documents SET purge_time = clock_timestamp() WHERE id = :id"),
+                    {"id": document_id})
+    rows = session.execute(sa.text(
+        "UPDATE document_versions SET wrapped_key = NULL, update_time = clock_timestamp() "
+        "WHERE document_id = :id RETURNING object_key"), {"id": document_id}).all()
+    return [row.object_key for row in rows]
+
+
+def record_review(session: Session, document_id: str, version: int, status: DocumentStatus,
+                  reviewer: str, reason: str) -> None:
+    session.execute(sa.text(
+        "UPDATE document_versions SET status = :s, reviewer_id = :r, rejection_reason = :reason, "
+        "review_time = clock_timestamp(), update_time = clock_timestamp() "
+        "WHERE document_id = :d AND version = :v"),
+        {"s": int(status), "r": reviewer, "reason": reason, "d": document_id, "v": version})
+
+
+def list_user_documents(session: Session, user_id: str, *, document_type: int, status: int,
+                        show_deleted: bool, after: str | None, limit: int) -> list[Version]:
+    conditions = ["d.user_id = :u"]
+    params: dict[str, Any] = {"u": user_id, "limit": limit}
+    if document_type:
+        conditions.append("d.document_type = :t")
+        params["t"] = document_type
+    if status == DocumentStatus.DELETED:
+        conditions.append("d.delete_time IS NOT NULL" if show_deleted else "false")
+    elif status:
+        conditions.append("v.status = :s")
+        params["s"] = status
+        if not show_deleted:
+            conditions.append("d.delete_time IS NULL")
+    elif not show_deleted:
+        conditions.append("d.delete_time IS NULL")
+    if after is not None:
+        conditions.append("d.id < :after")
+        params["after"] = after
+    rows = session.execute(sa.text(
+        f"SELECT {_VERSION_COLUMNS} FROM documents d JOIN document_versions v "
+        f"ON v.document_id = d.id AND v.version = d.latest_version WHERE {' AND '.join(conditions)} "
+        "ORDER BY d.id DESC LIMIT :limit"), params).all()
+    return [_version(row) for row in rows]
+
+
+def list_versions(session: Session, document_id: str, *, before: int | None, limit: int) -> list[Version]:
+    rows = session.execute(sa.text(
+        f"SELECT {_VERSION_COLUMNS} FROM documents d JOIN document_versions v ON v.document_id = d.id "
+        "WHERE d.id = :id AND (CAST(:before AS integer) IS NULL OR v.version < :before) "
+        "ORDER BY v.version DESC LIMIT :limit"), {"id": document_id, "before": before, "limit": limit}).all()
+    return [_version(row) for row in rows]
+
+
+def add_event(session: Session, document_id: str, version: int, action: AccessAction, actor: str,
+              trace_id: str, detail: str = "") -> None:
+    session.execute(sa.text(
+        "INSERT INTO access_events (id, document_id, version, action, actor_id, trace_id, detail) "
+        "VALUES (:id, :d, :v, :a, :actor, :trace, :detail)"),
+        {"id": new_id("dae"), "d": document_id, "v": version, "a": int(action), "actor": actor,
+         "trace": trace_id, "detail": detail})
+
+
+def list_events(session: Session, document_id: str, *, before: str | None, limit: int) -> list[AccessEvent]:
+    rows = session.execute(sa.text(
+        "SELECT id, document_id, version, action, actor_id, trace_id, create_time FROM access_events "
+        "WHERE document_id = :d AND (CAST(:before AS text) IS NULL OR id < :before) "
+        "ORDER BY id DESC LIMIT :limit"), {"d": document_id, "before": before, "limit": limit}).all()
+    return [AccessEvent(row.id, row.document_id, row.version, AccessAction(row.action), row.actor_id,
+                        row.trace_id, row.create_time) for row in rows]
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    operation: str
+    fingerprint: str
+    response: bytes
+
+
+def find_idempotency_key(session: Session, scope: str, key: str) -> StoredResult | None:
+    row = session.execute(sa.text(
+        "SELECT operation, fingerprint, response FROM idempotency_keys WHERE scope = :s AND key = :k"),
+        {"s": scope, "k": key}).first()
+    return StoredResult(row.operation, row.fingerprint, bytes(row.response)) if row is not None else None
+
+
+def store_idempotency_key(session: Session, scope: str, key: str, operation: str, fingerprint: str,
+                          response: bytes) -> None:
+    session.execute(sa.text(
+        "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, response) "
+        "VALUES (:s, :k, :o, :f, :r)"),
+        {"s": scope, "k": key, "o": operation, "f": fingerprint, "r": response})
+
+
+def fingerprint(*parts: object) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

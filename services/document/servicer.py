@@ -1,0 +1,260 @@
+"""The gRPC adapter of the document service: proto <-> domain, syntactic validation, the principal.
+
+Who may do what is decided in ``domain`` (the proto's service comment) and applied by the
+service layer, which also writes the access audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+from google.api import httpbody_pb2
+from nexafi.document.v1 import document_pb2, document_pb2_grpc
+
+from services.document.domain import (
+    AccessEvent,
+    DocumentStatus,
+    DocumentType,
+    ReviewDecision,
+    Version,
+    filename_problem,
+    is_admin,
+    is_sha256_hex,
+)
+from services.document.service import DocumentService, UploadMeta
+from services.runtime import api
+from services.runtime.api import FieldChecks, to_timestamp
+from services.runtime.auth import Principal, current_principal
+from services.runtime.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# Download messages carry at most this much content (the proto promises at most 1 MiB).
+MAX_CHUNK = 1024 * 1024
+MAX_REASON = 1000
+_METADATA_FIELDS = ("request_id", "user_id", "filename", "document_type", "document_id", "sha256")
+
+
+def document_pb(version: Version, principal: Principal) -> document_pb2.Document:
+    message = document_pb2.Document(
+        id=version.document_id, user_id=version.user_id, filename=version.filename,
+        content_type=version.content_type,
+        document_type=document_pb2.DocumentType.ValueType(version.document_type),
+        storage_path=version.object_key if is_admin(principal) else "",
+        size_bytes=version.size_bytes, sha256=version.sha256, version=version.version,
+        status=document_pb2.DocumentStatus.ValueType(version.effective_status),
+        extraction_status=document_pb2.ExtractionStatus.ValueType(version.extraction_status),
+        extracted_fields=version.extracted_fields, extraction_error=version.extraction_error,
+        encryption_key_id=version.master_key_id, reviewer_id=version.reviewer_id,
+        rejection_reason=version.rejection_reason, uploaded_by=version.uploaded_by,
+        create_time=to_timestamp(version.create_time), update_time=to_timestamp(version.update_time))
+    if version.review_time is not None:
+        message.review_time.CopyFrom(to_timestamp(version.review_time))
+    if version.delete_time is not None:
+        message.delete_time.CopyFrom(to_timestamp(version.delete_time))
+    if version.purge_time is not None:
+        message.purge_time.CopyFrom(to_timestamp(version.purge_time))
+    return message
+
+
+def event_pb(event: AccessEvent) -> document_pb2.DocumentAccessEvent:
+    return document_pb2.DocumentAccessEvent(
+        id=event.id, document_id=event.document_id, version=event.version,
+        action=document_pb2.DocumentAccessAction.ValueType(event.action), actor_id=event.actor_id,
+        trace_id=event.trace_id, create_time=to_timestamp(event.create_time))
+
+
+def _document_id(value: str, checks: FieldChecks) -> str:
+    return checks.identifier(value, "document_id")
+
+
+def _version(value: int, checks: FieldChecks) -> int:
+    if value < 0:
+        checks.add("version", "must not be negative (0 means the latest)")
+    return value
+
+
+def upload_meta(first: document_pb2.UploadDocumentRequest, idempotency_header: str = "") -> UploadMeta:
+    """The metadata of an upload's first message, checked."""
+    checks = FieldChecks()
+    request_id = checks.request_id(first.request_id or idempotency_header)
+    user_id = checks.identifier(first.user_id, "user_id")
+    problem = filename_problem(first.filename)
+    if problem:
+        checks.add("filename", problem)
+    checks.enum(first.document_type, DocumentType, "document_type")
+    if first.document_id:
+        checks.identifier(first.document_id, "document_id")
+    if first.sha256 and not is_sha256_hex(first.sha256):
+        checks.add("sha256", "must be 64 hexadecimal digits")
+    declared = checks.text(first.http_body.content_type, "http_body.content_type", max_length=255,
+                           required=True)
+    checks.done("invalid upload")
+    return UploadMeta(request_id=request_id, user_id=user_id, filename=first.filename,
+                      document_type=DocumentType(first.document_type), document_id=first.document_id,
+                      sha256=first.sha256, declared_type=declared)
+
+
+def upload_chunks(first: document_pb2.UploadDocumentRequest,
+                  rest: Iterator[document_pb2.UploadDocumentRequest]) -> Iterator[bytes]:
+    """The content chunks of an upload stream; metadata after the first message is refused."""
+    if first.http_body.data:
+        yield first.http_body.data
+    for index, message in enumerate(rest, start=1):
+        late = [name for name in _METADATA_FIELDS if getattr(message, name)]
+        if message.http_body.content_type:
+            late.append("http_body.content_type")
+        if late:
+            raise InvalidArgument(
+                f"message {index} of the upload stream carries metadata; only the first message may",
+                field=late[0], description="may only be set in the first message")
+        if message.http_body.data:
+            yield message.http_body.data
+
+
+class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
+    def __init__(self, service: DocumentService) -> None:
+        self.service = service
+
+    def UploadDocument(self, request_iterator: Iterator[document_pb2.UploadDocumentRequest],
+                       context: grpc.ServicerContext) -> document_pb2.UploadDocumentResponse:
+        principal = current_principal()
+        first = next(request_iterator, None)
+        if first is None:
+            raise InvalidArgument("the upload stream is empty", field="http_body.data",
+                                  description="must not be empty", reason="EMPTY_CONTENT")
+        header = dict(context.invocation_metadata()).get("idempotency-key", "")
+        meta = upload_meta(first, header if isinstance(header, str) else "")
+
+        def render(version: Version) -> bytes:
+            return document_pb2.UploadDocumentResponse(
+                document=document_pb(version, principal)).SerializeToString()
+
+        stored = self.service.upload(principal, meta, upload_chunks(first, request_iterator), render)
+        return document_pb2.UploadDocumentResponse.FromString(stored)
+
+    def GetDocument(self, request: document_pb2.GetDocumentRequest,
+                    context: grpc.ServicerContext) -> document_pb2.GetDocumentResponse:
+        principal = current_principal()
+        checks = FieldChecks()
+        document_id, version = _document_id(request.document_id, checks), _version(request.version, checks)
+        checks.done()
+        found = self.service.get(principal, document_id, version)
+        return document_pb2.GetDocumentResponse(document=document_pb(found, principal))
+
+    def DownloadDocument(self, request: document_pb2.DownloadDocumentRequest,
+                         context: grpc.ServicerContext) -> Iterator[document_pb2.DownloadDocumentResponse]:
+        principal = current_principal()
+        checks = FieldChecks()
+        document_id, version = _document_id(request.document_id, checks), _version(request.version, checks)
+        checks.done()
+        found, content = self.service.download(principal, document_id, version)
+        first = True
+        pending = b""
+        for piece in content:
+            pending += piece
+            while len(pending) >= MAX_CHUNK:
+                yield self._chunk(found, principal, pending[:MAX_CHUNK], first)
+                pending, first = pending[MAX_CHUNK:], False
+            if pending:
+                yield self._chunk(found, principal, pending, first)
+                pending, first = b"", False
+
+    @staticmethod
+    def _chunk(found: Version, principal: Principal, data: bytes,
+               first: bool) -> document_pb2.DownloadDocumentResponse:
+        if not first:
+            return document_pb2.DownloadDocumentResponse(http_body=httpbody_pb2.HttpBody(data=data))
+        return document_pb2.DownloadDocumentResponse(
+            http_body=httpbody_pb2.HttpBody(content_type=found.content_type, data=data),
+            document=document_pb(found, principal))
+
+    def DeleteDocument(self, request: document_pb2.DeleteDocumentRequest,
+                       context: grpc.ServicerContext) -> document_pb2.DeleteDocumentResponse:
+        principal = current_principal()
+        checks = FieldChecks()
+        document_id = _document_id(request.document_id, checks)
+        reason = checks.text(request.reason, "reason", max_length=MAX_REASON, required=request.purge)
+        checks.done()
+        deleted = self.service.delete(principal, document_id, purge=request.purge, reason=reason)
+        return document_pb2.DeleteDocumentResponse(document=document_pb(deleted, principal))
+
+    def ListUserDocuments(self, request: document_pb2.ListUserDocumentsRequest,
+                          context: grpc.ServicerContext) -> document_pb2.ListUserDocumentsResponse:
+        principal = current_principal()
+        checks = FieldChecks()
+        user_id = checks.identifier(request.user_id, "user_id")
+        if request.document_type:
+            checks.enum(request.document_type, DocumentType, "document_type")
+        if request.status:
+            checks.enum(request.status, DocumentStatus, "status")
+        checks.done()
+        size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        query = api.query_key("documents", user_id, request.document_type, request.status,
+                              request.show_deleted)
+        after = api.decode_page_token(request.page_token, query)
+        if after is not None and not isinstance(after, str):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        found = self.service.list_user_documents(
+            principal, user_id, document_type=request.document_type, status=request.status,
+            show_deleted=request.show_deleted, after=after, limit=size + 1)
+        token = api.encode_page_token(found[size - 1].document_id, query) if len(found) > size else ""
+        return document_pb2.ListUserDocumentsResponse(
+            documents=[document_pb(v, principal) for v in found[:size]], next_page_token=token)
+
+    def ListDocumentVersions(self, request: document_pb2.ListDocumentVersionsRequest,
+                             context: grpc.ServicerContext) -> document_pb2.ListDocumentVersionsResponse:
+        principal = current_principal()
+        checks = FieldChecks()
+        document_id = _document_id(request.document_id, checks)
+        checks.done()
+        size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        query = api.query_key("versions", document_id)
+        before = api.decode_page_token(request.page_token, query)
+        if before is not None and (not isinstance(before, int) or isinstance(before, bool)):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        found = self.service.list_versions(principal, document_id, before, size + 1)
+        token = api.encode_page_token(found[size - 1].version, query) if len(found) > size else ""
+        return document_pb2.ListDocumentVersionsResponse(
+            versions=[document_pb(v, principal) for v in found[:size]], next_page_token=token)
+
+    def ReviewDocument(self, request: document_pb2.ReviewDocumentRequest,
+                       context: grpc.ServicerContext) -> document_pb2.ReviewDocumentResponse:
+        principal = current_principal()
+        checks = FieldChecks()
+        document_id = _document_id(request.document_id, checks)
+        request_id = checks.request_id(request.request_id)
+        checks.enum(request.decision, ReviewDecision, "decision")
+        reason = checks.text(request.reason, "reason", max_length=MAX_REASON,
+                             required=request.decision == ReviewDecision.REJECT)
+        version = _version(request.version, checks)
+        checks.done()
+
+        def render(version: Version) -> bytes:
+            response = document_pb2.ReviewDocumentResponse(document=document_pb(version, principal))
+            return response.SerializeToString()
+
+        stored = self.service.review(principal, document_id, request_id, ReviewDecision(request.decision),
+                                     reason, version, render)
+        return document_pb2.ReviewDocumentResponse.FromString(stored)
+
+    def ListDocumentAccessEvents(
+            self, request: document_pb2.ListDocumentAccessEventsRequest,
+            context: grpc.ServicerContext) -> document_pb2.ListDocumentAccessEventsResponse:
+        principal = current_principal()
+        checks = FieldChecks()
+        document_id = _document_id(request.document_id, checks)
+        checks.done()
+        size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        query = api.query_key("events", document_id)
+        before = api.decode_page_token(request.page_token, query)
+        if before is not None and not isinstance(before, str):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        found = self.service.access_events(principal, document_id, before, size + 1)
+        token = api.encode_page_token(found[size - 1].id, query) if len(found) > size else ""
+        return document_pb2.ListDocumentAccessEventsResponse(
+            events=[event_pb(e) for e in found[:size]], next_page_token=token)

@@ -1,0 +1,125 @@
+"""A customer's documents over REST through the real Envoy in front of the real user and document
+services (with the session's S3-protocol server): upload a raw file body with its Content-Type
+and the metadata as query parameters, read its metadata, list, delete; another user's document
+is refused, a mistyped upload is answered with the JSON error shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime.embedded_s3 import EmbeddedS3
+from tests.e2e.gateway.conftest import (
+    Gateway,
+    assert_error,
+    field_violations,
+    reason,
+    start_gateway,
+    stop,
+    upstream,
+)
+
+user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
+document_spec = pytest.importorskip("services.document.spec",
+                                    reason="the document service is not in this checkout")
+
+PASSWORD = "correct horse battery staple 9"
+
+
+@pytest.fixture(scope="module")
+def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
+    upstreams = {spec.name: upstream(services.start(spec)) for spec in (user_spec.SPEC, document_spec.SPEC)}
+    yield from stop(start_gateway(module_tmp, upstreams, keys_dir))
+
+
+def customer(gateway: Gateway) -> dict[str, str]:
+    name = "d" + uuid.uuid4().hex[:10]
+    registered = gateway.post(
+        "/api/v1/auth/register",
+        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+    assert registered.status_code == 200, registered.text
+    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"id": registered.json()["user"]["id"], "token": login.json()["tokens"]["access_token"]}
+
+
+def upload(gateway: Gateway, who: dict[str, str], content: bytes, content_type: str, **params: str):
+    query = {"user_id": who["id"], "filename": "passport.pdf", "document_type": "DOCUMENT_TYPE_PASSPORT",
+             **params}
+    return gateway.post("/api/v1/documents/upload", token=who["token"], params=query, data=content,
+                        headers={"content-type": content_type, "idempotency-key": uuid.uuid4().hex})
+
+
+def test_upload_read_list_delete_over_rest(gateway: Gateway):
+    alice = customer(gateway)
+    # Larger than one Envoy buffer, so the body arrives as several stream messages.
+    content = b"%PDF-1.7\n" + os.urandom(300_000)
+    uploaded = upload(gateway, alice, content, "application/pdf",
+                      sha256=hashlib.sha256(content).hexdigest())
+    assert uploaded.status_code == 200, uploaded.text
+    document = uploaded.json()["document"]
+    assert document["user_id"] == alice["id"] and document["content_type"] == "application/pdf"
+    assert document["size_bytes"] == str(len(content)) and document["version"] == 1
+    assert document["status"] == "DOCUMENT_STATUS_UPLOADED"
+
+    got = gateway.get(f"/api/v1/documents/{document['id']}", token=alice["token"])
+    assert got.status_code == 200, got.text
+    assert got.json()["document"]["sha256"] == hashlib.sha256(content).hexdigest()
+
+    listed = gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"],
+                         params={"page_size": 10})
+    assert listed.status_code == 200, listed.text
+    assert [d["id"] for d in listed.json()["documents"]] == [document["id"]]
+
+    # The content comes back as the raw body with its Content-Type (server-streaming HttpBody).
+    downloaded = gateway.get(f"/api/v1/documents/{document['id']}/content", token=alice["token"])
+    assert downloaded.status_code == 200, downloaded.text[:500]
+    assert downloaded.headers["content-type"] == "application/pdf" and downloaded.content == content
+
+    deleted = gateway.request("DELETE", f"/api/v1/documents/{document['id']}", token=alice["token"])
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["document"]["status"] == "DOCUMENT_STATUS_DELETED"
+    gone = gateway.get(f"/api/v1/documents/{document['id']}", token=alice["token"])
+    assert_error(gone, 404, grpc_code=5)
+    assert gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"]).json().get(
+        "documents", []) == []
+
+
+def test_another_users_document_is_forbidden(gateway: Gateway):
+    alice, mallory = customer(gateway), customer(gateway)
+    uploaded = upload(gateway, alice, b"\x89PNG\r\n\x1a\n" + os.urandom(5000), "image/png",
+                      filename="id.png")
+    assert uploaded.status_code == 200, uploaded.text
+    document_id = uploaded.json()["document"]["id"]
+    refused = gateway.get(f"/api/v1/documents/{document_id}", token=mallory["token"])
+    body = assert_error(refused, 403, grpc_code=7)
+    assert reason(body) == "PERMISSION_DENIED"
+    listed = gateway.get(f"/api/v1/documents/user/{alice['id']}", token=mallory["token"])
+    assert_error(listed, 403, grpc_code=7)
+    anonymous = gateway.get(f"/api/v1/documents/{document_id}")
+    assert_error(anonymous, 401)
+
+
+def test_mistyped_upload_is_refused(gateway: Gateway):
+    alice = customer(gateway)
+    # A PNG declared as a PDF: the bytes decide, and they disagree.
+    reply = upload(gateway, alice, b"\x89PNG\r\n\x1a\n" + os.urandom(5000), "application/pdf")
+    body = assert_error(reply, 400, grpc_code=3)
+    assert reason(body) == "CONTENT_TYPE_MISMATCH"
+    assert field_violations(body) == ["http_body.content_type"]
+    assert gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"]).json().get(
+        "documents", []) == []
+
+
+def test_oversized_upload_is_refused(gateway: Gateway):
+    alice = customer(gateway)
+    # Envoy does not limit streamed bodies: the service stops reading at its limit (10 MiB).
+    reply = upload(gateway, alice, b"%PDF-1.7\n" + os.urandom(10 * 1024 * 1024), "application/pdf")
+    body = assert_error(reply, 400, grpc_code=3)
+    assert reason(body) == "DOCUMENT_TOO_LARGE"

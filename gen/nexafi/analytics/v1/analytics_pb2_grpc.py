@@ -137,8 +137,20 @@ class AnalyticsServiceServicer(object):
         for a platform-wide one, when the range ends before it starts or spans more
         than 366 days, or when the currency is not an ISO 4217 code;
         PERMISSION_DENIED when a customer asks for another user's report or for a
-        platform-wide report. A per-user report of a user without ledger activity
-        has no rows and zero totals.
+        platform-wide report; UNIMPLEMENTED (reason REPORT_NOT_AVAILABLE) for
+        credit_portfolio while no loan book feeds analytics. A per-user report of a
+        user without ledger activity has no rows and zero totals.
+
+        What each report holds: monthly_statement, one row per ledger entry that
+        moved the user's money (after an opening-balance row), with money in, money
+        out and the running balance, its totals row the sums and the closing
+        balance; cash_flow, one row per calendar month (clipped to the range) with
+        income, spending, net cash flow, entry counts and the closing balance;
+        trial_balance, the ledger's own trial balance as of the range's end (one
+        row per account in the currency, totals of debits and credits);
+        payment_volumes, the number and headline amount of ledger entries per UTC
+        day and transaction type, over the range widened to whole UTC days (the
+        returned time_range says so).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,8 +174,8 @@ class AnalyticsServiceServicer(object):
         """GetFeedCheckpoint returns how far the analytics consumer has read the
         ledger's change feed: the last ledger sequence whose effects are committed
         in the summaries. Internal (no REST binding): service or admin. Returns
-        PERMISSION_DENIED for any other caller and NOT_FOUND for a consumer name the
-        service does not run. A consumer that has not applied any entry yet reports
+        PERMISSION_DENIED for any other caller and NOT_FOUND (reason
+        CONSUMER_NOT_FOUND) for a consumer name the service does not run. A consumer that has not applied any entry yet reports
         last_sequence 0.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

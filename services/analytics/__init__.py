@@ -1,0 +1,1 @@
+"""NexaFi analytics service: ledger feed consumer, summaries, analyses and reports."""

@@ -1,0 +1,1 @@
+"""Analytics business rules: flows from ledger entries, categories, periods, trends."""

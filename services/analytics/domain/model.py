@@ -1,0 +1,111 @@
+"""Ledger entries as analytics sees them, and the per-user flows they produce.
+
+A flow is what one entry did to one user's money in one currency: the net change
+of the user's accounts, on each account's normal side (a credit raises a customer
+wallet, a liability; a debit raises an asset). A negative net is spending, a
+positive one income; an entry that only moves money between a user's own
+accounts nets to zero and is neither.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.analytics.domain.categories import categorize
+
+# Ledger enum numbers (nexafi.ledger.v1), as plain ints for a domain without generated code.
+DEBIT, CREDIT = 1, 2
+ASSET, EXPENSE = 1, 5
+USER_PREFIX = "usr_"
+
+
+class Direction(enum.IntEnum):
+    """Which way money moved for the user; stored as this number."""
+
+    SPENDING = 1
+    INCOME = 2
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What analytics keeps of a ledger account: who owns it and how its balance reads."""
+
+    account_id: str
+    owner_id: str
+    type: int
+    currency: str
+
+    @property
+    def debit_normal(self) -> bool:
+        return self.type in (ASSET, EXPENSE)
+
+    @property
+    def is_user_account(self) -> bool:
+        # "system" and other platform owners are not analysed; users have "usr_" ids.
+        return self.owner_id.startswith(USER_PREFIX)
+
+
+@dataclass(frozen=True)
+class Posting:
+    account_id: str
+    direction: int
+    amount_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger journal entry from the change feed."""
+
+    transaction_id: str
+    sequence: int
+    type: int
+    timestamp: datetime
+    description: str
+    amount_minor: int
+    currency: str
+    postings: Sequence[Posting]
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def account_ids(self) -> set[str]:
+        return {p.account_id for p in self.postings}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The money one entry moved out of (SPENDING) or into (INCOME) one user's accounts."""
+
+    user_id: str
+    currency: str
+    direction: Direction
+    amount_minor: int
+    category: str
+
+
+def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
+    """The flows of ``entry``, one per user and currency with a non-zero net; sorted for determinism.
+
+    ``accounts`` must describe every account the entry posts to (KeyError otherwise:
+    an entry is never applied with an unknown account, since that could misattribute it).
+    """
+    net: dict[tuple[str, str], int] = {}
+    for posting in entry.postings:
+        account = accounts[posting.account_id]
+        if not account.is_user_account:
+            continue
+        raises = (posting.direction == DEBIT) == account.debit_normal
+        key = (account.owner_id, posting.currency)
+        net[key] = net.get(key, 0) + (posting.amount_minor if raises else -posting.amount_minor)
+    flows = []
+    for (user_id, currency), amount in sorted(net.items()):
+        if amount == 0:
+            continue
+        direction = Direction.INCOME if amount > 0 else Direction.SPENDING
+        flows.append(Flow(user_id, currency, direction, abs(amount),
+                          categorize(entry.type, entry.metadata,
+                                     spending=direction is Direction.SPENDING)))
+    return flows

@@ -1,0 +1,207 @@
+"""SQL of the analytics service, used only inside a unit of work (one session = one transaction).
+
+Writes come from the feed consumer only: ``apply_entry`` locks the consumer's
+checkpoint row, skips an entry at or below it, and otherwise writes the entry's
+flows, the daily summaries and volumes and the new checkpoint in the caller's
+transaction, which makes every entry count exactly once whatever is re-delivered.
+
+Reads combine daily summaries (whole UTC days inside the range) with per-entry
+flows (the partial first and last days), so any range is answered exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.analytics.domain.analysis import DayRow
+from services.analytics.domain.model import AccountInfo, Direction, Entry, Flow
+from services.analytics.domain.periods import ceil_day, floor_day
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    consumer: str
+    last_sequence: int
+    last_entry_time: datetime | None
+    applied_count: int
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class FlowLine:
+    """One flow, as a statement line."""
+
+    transaction_id: str
+    occurred_at: datetime
+    direction: Direction
+    amount_minor: int
+    category: str
+    type: int
+    description: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    day: date
+    type: int
+    entry_count: int
+    volume_minor: int
+
+
+# -- consumer side -------------------------------------------------------------------------------
+
+def get_checkpoint(session: Session, consumer: str, *, for_update: bool = False) -> Checkpoint | None:
+    row = session.execute(sa.text(
+        "SELECT consumer, last_sequence, last_entry_time, applied_count, update_time "
+        "FROM feed_checkpoints WHERE consumer = :c" + (" FOR UPDATE" if for_update else "")),
+        {"c": consumer}).one_or_none()
+    return Checkpoint(*row) if row is not None else None
+
+
+def ensure_checkpoint(session: Session, consumer: str) -> None:
+    session.execute(sa.text(
+        "INSERT INTO feed_checkpoints (consumer) VALUES (:c) ON CONFLICT (consumer) DO NOTHING"),
+        {"c": consumer})
+
+
+def known_accounts(session: Session, account_ids: Iterable[str]) -> dict[str, AccountInfo]:
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = session.execute(sa.text(
+        "SELECT account_id, owner_id, type, currency FROM ledger_accounts WHERE account_id = ANY(:ids)"),
+        {"ids": ids}).all()
+    return {r[0]: AccountInfo(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def save_accounts(session: Session, accounts: Iterable[AccountInfo]) -> None:
+    for account in accounts:
+        session.execute(sa.text(
+            "INSERT INTO ledger_accounts (account_id, owner_id, type, currency) "
+            "VALUES (:a, :o, :t, :c) ON CONFLICT (account_id) DO NOTHING"),
+            {"a": account.account_id, "o": account.owner_id, "t": account.type, "c": account.currency})
+
+
+def apply_entry(session: Session, consumer: str, entry: Entry, flows: Sequence[Flow]) -> bool:
+    """Record ``entry``'s effects and advance the checkpoint; False (nothing written) if already applied."""
+    checkpoint = get_checkpoint(session, consumer, for_update=True)
+    if checkpoint is None:
+        raise LookupError(f"no checkpoint row for consumer {consumer!r}")
+    if entry.sequence <= checkpoint.last_sequence:
+        return False
+    day = entry.timestamp.date()
+    for flow in flows:
+        session.execute(sa.text(
+            "INSERT INTO flows (transaction_id, user_id, currency, direction, amount_minor, category, type, "
+            "description, occurred_at, sequence) VALUES (:t, :u, :c, :d, :a, :cat, :ty, :desc, :at, :s)"),
+            {"t": entry.transaction_id, "u": flow.user_id, "c": flow.currency, "d": int(flow.direction),
+             "a": flow.amount_minor, "cat": flow.category, "ty": entry.type,
+             "desc": entry.description[:500], "at": entry.timestamp, "s": entry.sequence})
+        session.execute(sa.text(
+            "INSERT INTO daily_summaries "
+            "(user_id, currency, direction, day, category, total_minor, entry_count) "
+            "VALUES (:u, :c, :d, :day, :cat, :a, 1) "
+            "ON CONFLICT (user_id, currency, day, direction, category) DO UPDATE SET "
+            "total_minor = daily_summaries.total_minor + EXCLUDED.total_minor, "
+            "entry_count = daily_summaries.entry_count + 1"),
+            {"u": flow.user_id, "c": flow.currency, "d": int(flow.direction), "day": day,
+             "cat": flow.category, "a": flow.amount_minor})
+    if entry.currency and entry.amount_minor > 0:
+        session.execute(sa.text(
+            "INSERT INTO daily_volumes (day, currency, type, entry_count, volume_minor) "
+            "VALUES (:day, :c, :t, 1, :a) ON CONFLICT (day, currency, type) DO UPDATE SET "
+            "entry_count = daily_volumes.entry_count + 1, "
+            "volume_minor = daily_volumes.volume_minor + EXCLUDED.volume_minor"),
+            {"day": day, "c": entry.currency, "t": entry.type, "a": entry.amount_minor})
+    session.execute(sa.text(
+        "UPDATE feed_checkpoints SET last_sequence = :s, last_entry_time = :at, "
+        "applied_count = applied_count + 1, update_time = now() WHERE consumer = :c"),
+        {"s": entry.sequence, "at": entry.timestamp, "c": consumer})
+    return True
+
+
+# -- read side -----------------------------------------------------------------------------------
+
+def set_snapshot(session: Session) -> None:
+    """Make every read of this transaction see one snapshot (figures agree with the checkpoint)."""
+    session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+
+
+def _flow_rows(session: Session, user_id: str, currency: str, start: datetime,
+               end: datetime) -> list[DayRow]:
+    rows = session.execute(sa.text(
+        "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, direction, category, "
+        "sum(amount_minor), count(*) FROM flows "
+        "WHERE user_id = :u AND currency = :c AND occurred_at >= :s AND occurred_at < :e "
+        "GROUP BY 1, 2, 3"),
+        {"u": user_id, "c": currency, "s": start, "e": end}).all()
+    return [DayRow(r[0], Direction(r[1]), r[2], int(r[3]), int(r[4])) for r in rows]
+
+
+def _summary_rows(session: Session, user_id: str, currency: str, first_day: date,
+                  end_day: date) -> list[DayRow]:
+    rows = session.execute(sa.text(
+        "SELECT day, direction, category, total_minor, entry_count FROM daily_summaries "
+        "WHERE user_id = :u AND currency = :c AND day >= :f AND day < :e"),
+        {"u": user_id, "c": currency, "f": first_day, "e": end_day}).all()
+    return [DayRow(r[0], Direction(r[1]), r[2], int(r[3]), int(r[4])) for r in rows]
+
+
+def day_rows(session: Session, user_id: str, currency: str, start: datetime, end: datetime) -> list[DayRow]:
+    """The user's flows in [start, end) summed per day, direction and category."""
+    whole_start, whole_end = ceil_day(start), floor_day(end)
+    if whole_start >= whole_end:
+        return _flow_rows(session, user_id, currency, start, end)
+    rows = _summary_rows(session, user_id, currency, whole_start.date(), whole_end.date())
+    if start < whole_start:
+        rows += _flow_rows(session, user_id, currency, start, whole_start)
+    if whole_end < end:
+        rows += _flow_rows(session, user_id, currency, whole_end, end)
+    return rows
+
+
+def balance_before(session: Session, user_id: str, currency: str, moment: datetime) -> int:
+    """The user's balance in ``currency`` (income minus spending over all time) just before ``moment``."""
+    day = floor_day(moment)
+    whole = session.execute(sa.text(
+        "SELECT coalesce(sum(CASE direction WHEN 2 THEN total_minor ELSE -total_minor END), 0) "
+        "FROM daily_summaries WHERE user_id = :u AND currency = :c AND day < :d"),
+        {"u": user_id, "c": currency, "d": day.date()}).scalar_one()
+    partial = session.execute(sa.text(
+        "SELECT coalesce(sum(CASE direction WHEN 2 THEN amount_minor ELSE -amount_minor END), 0) "
+        "FROM flows WHERE user_id = :u AND currency = :c AND occurred_at >= :s AND occurred_at < :e"),
+        {"u": user_id, "c": currency, "s": day, "e": moment}).scalar_one()
+    return int(whole) + int(partial)
+
+
+def currency_counts(session: Session, user_id: str, start: datetime, end: datetime) -> dict[str, int]:
+    """How many flows the user had per currency in [start, end)."""
+    rows = session.execute(sa.text(
+        "SELECT currency, count(*) FROM flows WHERE user_id = :u AND occurred_at >= :s AND occurred_at < :e "
+        "GROUP BY currency"), {"u": user_id, "s": start, "e": end}).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def flow_lines(session: Session, user_id: str, currency: str, start: datetime,
+               end: datetime) -> list[FlowLine]:
+    rows = session.execute(sa.text(
+        "SELECT transaction_id, occurred_at, direction, amount_minor, category, type, description, sequence "
+        "FROM flows WHERE user_id = :u AND currency = :c AND occurred_at >= :s AND occurred_at < :e "
+        "ORDER BY occurred_at, sequence"),
+        {"u": user_id, "c": currency, "s": start, "e": end}).all()
+    return [FlowLine(r[0], r[1], Direction(r[2]), int(r[3]), r[4], int(r[5]), r[6], int(r[7])) for r in rows]
+
+
+def volumes(session: Session, currency: str, start: datetime, end: datetime) -> list[VolumeRow]:
+    """Entry counts and volumes per day and type for the UTC days [start, end) covers (whole days)."""
+    rows = session.execute(sa.text(
+        "SELECT day, type, entry_count, volume_minor FROM daily_volumes "
+        "WHERE currency = :c AND day >= :f AND day < :e ORDER BY day, type"),
+        {"c": currency, "f": floor_day(start).date(), "e": ceil_day(end).date()}).all()
+    return [VolumeRow(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]

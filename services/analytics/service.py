@@ -1,0 +1,268 @@
+"""The analytics service layer: analyses, dashboards and reports from the summaries.
+
+Every read runs in one REPEATABLE READ transaction, so the figures and the
+``as_of_sequence`` returned with them describe the same committed state of the
+summaries. Ranges reaching this layer are validated and resolved already.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import grpc
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from services.analytics import repository as repo
+from services.analytics.clients import LedgerClient
+from services.analytics.consumer import SUMMARIES_CONSUMER
+from services.analytics.domain import reports as rpt
+from services.analytics.domain.analysis import (
+    CashFlowPoint,
+    Figures,
+    cash_flow,
+    figures,
+    pick_currency,
+    previous_range,
+)
+from services.analytics.domain.model import Direction
+from services.analytics.domain.periods import Granularity, ceil_day, floor_day, periods
+from services.analytics.domain.reports import Column, ColumnType, Table
+from services.runtime.db import UnitOfWork
+from services.runtime.errors import DomainError, NotFound
+
+log = logging.getLogger("nexafi.analytics")
+
+T = TypeVar("T")
+
+_TYPE_NAMES = {1: "deposit", 2: "withdrawal", 3: "transfer", 4: "payment", 5: "refund", 6: "fee",
+               7: "loan_disbursement", 8: "loan_repayment", 9: "reversal", 10: "adjustment"}
+_ACCOUNT_TYPE_NAMES = {1: "asset", 2: "liability", 3: "equity", 4: "income", 5: "expense"}
+
+
+class ReportNotAvailable(DomainError):
+    """A documented report type this deployment cannot produce (its data source does not exist yet)."""
+
+    code = grpc.StatusCode.UNIMPLEMENTED
+    default_reason = "REPORT_NOT_AVAILABLE"
+
+
+@dataclass(frozen=True)
+class AsOf:
+    sequence: int
+    time: datetime | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    user_id: str
+    start: datetime
+    end: datetime
+    granularity: Granularity
+    currency: str
+    figures: Figures
+    previous_start: datetime
+    previous_end: datetime
+    as_of: AsOf
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    user_id: str
+    start: datetime
+    end: datetime
+    granularity: Granularity
+    currency: str
+    points: list[CashFlowPoint]
+    as_of: AsOf
+
+
+@dataclass(frozen=True)
+class GeneratedReport:
+    report_type: str
+    user_id: str
+    start: datetime
+    end: datetime
+    currency: str
+    table: Table
+    as_of: AsOf
+
+
+class AnalyticsService:
+    def __init__(self, engine: Engine, ledger: LedgerClient | None, default_currency: str,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.default_currency = default_currency
+        self.clock = clock
+        self._uow = UnitOfWork(engine)
+
+    def _read(self, work: Callable[[Session], T]) -> T:
+        with self._uow() as session:
+            repo.set_snapshot(session)
+            return work(session)
+
+    @staticmethod
+    def _as_of(session: Session) -> AsOf:
+        checkpoint = repo.get_checkpoint(session, SUMMARIES_CONSUMER)
+        if checkpoint is None or checkpoint.last_sequence == 0:
+            return AsOf(0, None)
+        return AsOf(checkpoint.last_sequence, checkpoint.update_time)
+
+    def _currency(self, session: Session, user_id: str, currency: str, start: datetime, end: datetime) -> str:
+        if currency:
+            return currency
+        return pick_currency(repo.currency_counts(session, user_id, start, end), self.default_currency)
+
+    # -- analyses ------------------------------------------------------------------------------------
+
+    def analysis(self, direction: Direction, user_id: str, start: datetime, end: datetime,
+                 granularity: Granularity, currency: str) -> Analysis:
+        def work(session: Session) -> Analysis:
+            as_of = self._as_of(session)
+            chosen = self._currency(session, user_id, currency, start, end)
+            previous_start, previous_end = previous_range(start, end)
+            current = repo.day_rows(session, user_id, chosen, start, end)
+            previous = repo.day_rows(session, user_id, chosen, previous_start, previous_end)
+            result = figures(direction, current, previous, periods(start, end, granularity))
+            return Analysis(user_id, start, end, granularity, chosen, result, previous_start, previous_end,
+                            as_of)
+
+        return self._read(work)
+
+    def dashboard(self, user_id: str, start: datetime, end: datetime, granularity: Granularity,
+                  currency: str) -> Dashboard:
+        def work(session: Session) -> Dashboard:
+            as_of = self._as_of(session)
+            chosen = self._currency(session, user_id, currency, start, end)
+            opening = repo.balance_before(session, user_id, chosen, start)
+            points = cash_flow(repo.day_rows(session, user_id, chosen, start, end),
+                               periods(start, end, granularity), opening)
+            return Dashboard(user_id, start, end, granularity, chosen, points, as_of)
+
+        return self._read(work)
+
+    # -- reports ---------------------------------------------------------------------------------------
+
+    def report(self, report_type: str, user_id: str, start: datetime, end: datetime,
+               currency: str) -> GeneratedReport:
+        if report_type == rpt.CREDIT_PORTFOLIO:
+            raise ReportNotAvailable(
+                "credit_portfolio needs the credit service's loan book, which this deployment does not have")
+        if report_type == rpt.TRIAL_BALANCE:
+            return self._trial_balance(start, end, currency)
+
+        def work(session: Session) -> GeneratedReport:
+            as_of = self._as_of(session)
+            if report_type == rpt.PAYMENT_VOLUMES:
+                # Volumes are kept per UTC day: the range widens to whole days and says so.
+                days = floor_day(start), ceil_day(end)
+                table = _volumes_table(repo.volumes(session, currency, *days), currency)
+                return GeneratedReport(report_type, "", *days, currency, table, as_of)
+            chosen = self._currency(session, user_id, currency, start, end)
+            opening = repo.balance_before(session, user_id, chosen, start)
+            if report_type == rpt.MONTHLY_STATEMENT:
+                lines = repo.flow_lines(session, user_id, chosen, start, end)
+                table = _statement_table(lines, start, opening)
+            else:
+                points = cash_flow(repo.day_rows(session, user_id, chosen, start, end),
+                                   periods(start, end, Granularity.MONTH), opening)
+                table = _cash_flow_table(points)
+            return GeneratedReport(report_type, user_id, start, end, chosen, table, as_of)
+
+        return self._read(work)
+
+    def _trial_balance(self, start: datetime, end: datetime, currency: str) -> GeneratedReport:
+        assert self.ledger is not None, "trial_balance needs the ledger client"
+        as_of = self._read(self._as_of)
+        # The ledger is the authority on balances: its trial balance as of the range's end.
+        reply = self.ledger.trial_balance(min(end, self.clock()))
+        table = Table([
+            Column("account_id", ColumnType.STRING, "The ledger account."),
+            Column("name", ColumnType.STRING, "The account's name."),
+            Column("type", ColumnType.STRING, "The account's accounting class."),
+            Column("debit", ColumnType.MONEY, "The debit balance (zero when the balance is a credit)."),
+            Column("credit", ColumnType.MONEY, "The credit balance (zero when the balance is a debit)."),
+        ])
+        debits = credits = 0
+        for line in sorted(reply.lines, key=lambda item: item.account_id):
+            if line.currency != currency:
+                continue
+            table.add(line.account_id, line.name, _ACCOUNT_TYPE_NAMES.get(int(line.type), "unspecified"),
+                      line.debit_minor, line.credit_minor)
+            debits += line.debit_minor
+            credits += line.credit_minor
+        table.totals = [None, "total", None, debits, credits]
+        return GeneratedReport(rpt.TRIAL_BALANCE, "", start, end, currency, table, as_of)
+
+    # -- checkpoint -------------------------------------------------------------------------------------
+
+    def checkpoint(self, consumer: str) -> repo.Checkpoint:
+        found = self._read(lambda s: repo.get_checkpoint(s, consumer))
+        if found is None:
+            raise NotFound(f"no feed consumer named {consumer!r}", "CONSUMER_NOT_FOUND")
+        return found
+
+
+def _statement_table(lines: Sequence[repo.FlowLine], start: datetime, opening: int) -> Table:
+    table = Table([
+        Column("time", ColumnType.TIMESTAMP, "When the ledger recorded the entry."),
+        Column("transaction_id", ColumnType.STRING, "The ledger entry."),
+        Column("category", ColumnType.STRING, "The entry's category."),
+        Column("description", ColumnType.STRING, "The entry's description."),
+        Column("money_in", ColumnType.MONEY, "The amount received."),
+        Column("money_out", ColumnType.MONEY, "The amount spent."),
+        Column("balance", ColumnType.MONEY, "The user's balance in the currency after the entry."),
+    ])
+    balance = opening
+    table.add(start, None, None, "Opening balance", None, None, balance)
+    money_in = money_out = 0
+    for line in lines:
+        incoming = line.direction is Direction.INCOME
+        balance += line.amount_minor if incoming else -line.amount_minor
+        money_in += line.amount_minor if incoming else 0
+        money_out += 0 if incoming else line.amount_minor
+        table.add(line.occurred_at, line.transaction_id, line.category, line.description,
+                  line.amount_minor if incoming else None, None if incoming else line.amount_minor, balance)
+    table.totals = [None, None, None, "Closing balance", money_in, money_out, balance]
+    return table
+
+
+def _cash_flow_table(points: Sequence[CashFlowPoint]) -> Table:
+    table = Table([
+        Column("period_start", ColumnType.TIMESTAMP, "The start of the month (clipped to the range)."),
+        Column("period_end", ColumnType.TIMESTAMP, "The exclusive end of the month (clipped to the range)."),
+        Column("income", ColumnType.MONEY, "Money received in the period."),
+        Column("spending", ColumnType.MONEY, "Money spent in the period."),
+        Column("net_cash_flow", ColumnType.MONEY, "Income minus spending."),
+        Column("income_count", ColumnType.INTEGER, "Incoming ledger entries."),
+        Column("spending_count", ColumnType.INTEGER, "Outgoing ledger entries."),
+        Column("closing_balance", ColumnType.MONEY, "The balance at the end of the period."),
+    ])
+    for p in points:
+        table.add(p.period.start, p.period.end, p.income_minor, p.spending_minor, p.net_minor,
+                  p.income_count, p.spending_count, p.closing_balance_minor)
+    income = sum(p.income_minor for p in points)
+    spending = sum(p.spending_minor for p in points)
+    table.totals = [None, None, income, spending, income - spending,
+                    sum(p.income_count for p in points), sum(p.spending_count for p in points),
+                    points[-1].closing_balance_minor if points else None]
+    return table
+
+
+def _volumes_table(rows: Sequence[repo.VolumeRow], currency: str) -> Table:
+    table = Table([
+        Column("day", ColumnType.TIMESTAMP, "The UTC day."),
+        Column("transaction_type", ColumnType.STRING, "The ledger transaction type."),
+        Column("entry_count", ColumnType.INTEGER, "Ledger entries of the type that day."),
+        Column("volume", ColumnType.MONEY, f"The sum of their headline amounts in {currency}."),
+    ])
+    for row in rows:
+        table.add(datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC),
+                  _TYPE_NAMES.get(row.type, "unspecified"), row.entry_count, row.volume_minor)
+    table.totals = [None, "total", sum(r.entry_count for r in rows), sum(r.volume_minor for r in rows)]
+    return table

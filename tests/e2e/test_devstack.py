@@ -31,7 +31,9 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
     gateway, admin = free_port(), free_port()
     env = {**os.environ, "NEXAFI_DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(gateway),
            "ENVOY_ADMIN_PORT": str(admin), "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
-    env.pop("DATABASE_URL", None)
+    # From nothing, as `make run` on a fresh machine: embedded PostgreSQL and S3, not the session's.
+    for name in [n for n in env if n == "DATABASE_URL" or n.startswith("DOCUMENT_S3_")]:
+        del env[name]
     for name, port in [("USER", free_port()), ("LEDGER", free_port()), ("AI", free_port()),
                        ("DOCUMENT", free_port()), ("ANALYTICS", free_port()), ("CREDIT", free_port()),
                        ("PAYMENT", free_port())]:
@@ -65,6 +67,19 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
                                          headers={"content-type": "application/json"}, method="POST")
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert json.loads(reply.read())["user"]["username"] == "ada"
+        # Every service of the mesh is up behind Envoy (once its first health check has run).
+        health: dict = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{gateway}/api/v1/health", timeout=10) as reply:
+                    health = json.loads(reply.read())
+                break
+            except urllib.error.HTTPError as failed:
+                health = json.loads(failed.read())
+                time.sleep(0.5)
+        assert health.get("backends") == {name: "SERVING" for name in
+                                      ("user", "ledger", "ai", "document", "analytics", "credit", "payment")}
         # Service identities were provisioned for the services that call others.
         clients = json.loads((tmp_path / "data" / "service-clients.json").read_text())
         assert set(clients) == {"payment", "credit", "analytics"}
@@ -74,6 +89,8 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
     assert launcher.returncode == 0
     pg_data = tmp_path / "data" / "pg"
     assert postmaster_pid(pg_data.resolve()) is None
-    for port in (gateway, admin):
+    storage = next(line for line in output if line.startswith("Document storage: embedded S3 on "))
+    s3_port = int(storage.split(" on ", 1)[1].split()[0].rsplit(":", 1)[1])
+    for port in (gateway, admin, s3_port):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0

@@ -8,54 +8,16 @@ idempotency key derived from the application id and step. gRPC errors become
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from nexafi.user.v1 import user_pb2, user_pb2_grpc
+from nexafi.user.v1 import user_pb2
 
 from services.credit.domain.model import Financials, Reason
 from services.runtime.api import to_money
-from services.runtime.clients import ServiceTokenProvider, service_channel
-
-T = TypeVar("T")
-_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-
-
-class RemoteError(Exception):
-    """A call to another service failed; ``unreachable`` when it may not have run at all."""
-
-    def __init__(self, service: str, code: grpc.StatusCode, reason: str, message: str) -> None:
-        super().__init__(f"{service}: {code.name} {reason}: {message}")
-        self.service = service
-        self.code = code
-        self.reason = reason
-        self.message = message
-
-    @property
-    def unreachable(self) -> bool:
-        return self.code in _UNREACHABLE
-
-
-def _call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
-    try:
-        return fn(request, timeout=timeout) if timeout else fn(request)
-    except grpc.RpcError as exc:
-        code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-        reason = ""
-        status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
-        for detail in status.details if status is not None else []:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason = info.reason
-        message = exc.details() if hasattr(exc, "details") else str(exc)
-        raise RemoteError(service, code, reason, message or "") from None
+from services.runtime.clients import ServiceTokenProvider, UserClient, call, service_channel
 
 
 @dataclass(frozen=True)
@@ -104,7 +66,7 @@ class LedgerClient:
         request_id: str,
         credit_limit: int = 0,
     ) -> LedgerAccount:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.CreateAccount,
             ledger_pb2.CreateAccountRequest(
@@ -120,14 +82,14 @@ class LedgerClient:
         return _account(reply.account)
 
     def get_account(self, account_id: str) -> LedgerAccount:
-        reply = _call("ledger", self.stub.GetAccount, ledger_pb2.GetAccountRequest(account_id=account_id))
+        reply = call("ledger", self.stub.GetAccount, ledger_pb2.GetAccountRequest(account_id=account_id))
         return _account(reply.account)
 
     def accounts_of(self, owner_id: str) -> list[LedgerAccount]:
         out: list[LedgerAccount] = []
         token = ""
         while True:
-            reply = _call(
+            reply = call(
                 "ledger",
                 self.stub.ListAccounts,
                 ledger_pb2.ListAccountsRequest(owner_id=owner_id, page_size=100, page_token=token),
@@ -138,7 +100,7 @@ class LedgerClient:
                 return out
 
     def update_limit(self, account_id: str, credit_limit: int, request_id: str) -> LedgerAccount:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.UpdateAccountLimit,
             ledger_pb2.UpdateAccountLimitRequest(
@@ -173,7 +135,7 @@ class LedgerClient:
             for a, m in credits
             if m
         ]
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.CreateTransaction,
             ledger_pb2.CreateTransactionRequest(
@@ -202,7 +164,7 @@ class AiClient:
         requested_amount: int,
     ) -> ScoreResult:
         currency = financials.currency
-        reply = _call(
+        reply = call(
             "ai",
             self.stub.ScoreCredit,
             ai_pb2.ScoreCreditRequest(
@@ -233,18 +195,6 @@ class AiClient:
         )
 
 
-class UserClient:
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.stub = user_pb2_grpc.UserServiceStub(channel)
-
-    def exists(self, user_id: str) -> bool:
-        try:
-            _call("user", self.stub.GetUser, user_pb2.GetUserRequest(user_id=user_id))
-        except RemoteError as exc:
-            if exc.code == grpc.StatusCode.NOT_FOUND:
-                return False
-            raise
-        return True
 
 
 @dataclass

@@ -11,11 +11,13 @@ the ledger entry instead of posting it twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Concatenate, ParamSpec
 
 import grpc
 from nexafi.ledger.v1 import ledger_pb2
@@ -24,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
-from services.credit.clients import Clients, LedgerAccount, RemoteError, ScoreResult
+from services.credit.clients import Clients, LedgerAccount, ScoreResult
 from services.credit.domain.amortization import (
     RepaymentExceedsBalance,
     apply_repayment,
@@ -47,10 +49,12 @@ from services.credit.domain.model import (
     can_transition,
 )
 from services.credit.domain.underwriting import Outcome, debt_to_income_bps, underwrite
+from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
     Aborted,
     AlreadyExists,
+    DomainError,
     FailedPrecondition,
     InsufficientFunds,
     InvalidArgument,
@@ -69,6 +73,32 @@ PURPOSE_INTEREST_INCOME = "loan_interest_income"
 PURPOSE_CREDIT_LINE = "credit_line"
 
 Render = Callable[[Application], bytes]
+P = ParamSpec("P")
+
+
+def replayable(
+    method: Callable[Concatenate[CreditService, Idem, P], bytes],
+) -> Callable[Concatenate[CreditService, Idem, P], bytes]:
+    """Answer a request whose key already has a response with that response, before and after checks.
+
+    The checks before ``_guarded`` (an open application, the status, the wallet) run outside the
+    key's lock; a concurrent request with the same key may finish in between and make them fail.
+    Its stored response, not that failure, is the answer to a replay."""
+
+    @functools.wraps(method)
+    def wrapper(self: CreditService, idem: Idem, *args: P.args, **kwargs: P.kwargs) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        try:
+            return method(self, idem, *args, **kwargs)
+        except DomainError:
+            stored = self.replay(idem)
+            if stored is not None:
+                return stored
+            raise
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -189,12 +219,10 @@ class CreditService:
             self.engine, lambda s: repo.list_scores(s, user_id, start, end, after, limit)
         )
 
+    @replayable
     def refresh_score(
         self, idem: Idem, user_id: str, financials: Financials | None, render: Callable[[Score], bytes]
     ) -> bytes:
-        stored = self.replay(idem)
-        if stored is not None:
-            return stored
         try:
             if not self.clients.users.exists(user_id):
                 raise NotFound(f"user {user_id} not found", "USER_NOT_FOUND")
@@ -294,10 +322,8 @@ class CreditService:
         app.decision_time = now
         app.decision_reasons = reasons
 
+    @replayable
     def submit(self, idem: Idem, new: NewApplication, actor: str, render: Render) -> bytes:
-        stored = self.replay(idem)
-        if stored is not None:
-            return stored
         self._check_no_open_application(new.user_id)
         app_id = new_id("app")
         result: ScoreResult | None
@@ -518,6 +544,7 @@ class CreditService:
         )
 
     # -- loans ------------------------------------------------------------------------------------
+    @replayable
     def disburse(
         self,
         idem: Idem,
@@ -526,9 +553,6 @@ class CreditService:
         authorize: Callable[[Application], None],
         render: Render,
     ) -> bytes:
-        stored = self.replay(idem)
-        if stored is not None:
-            return stored
         app = self.get_application(application_id)
         authorize(app)
         if app.status is not Status.APPROVED:
@@ -584,6 +608,7 @@ class CreditService:
         log.error("ledger refused a credit posting: %s", exc)
         return Aborted(f"the ledger refused the entry: {exc.reason or exc.code.name}", "LEDGER_REJECTED")
 
+    @replayable
     def repay(
         self,
         idem: Idem,
@@ -594,9 +619,6 @@ class CreditService:
         authorize: Callable[[Application], None],
         render: Callable[[Application, Repayment], bytes],
     ) -> bytes:
-        stored = self.replay(idem)
-        if stored is not None:
-            return stored
         app = self.get_application(application_id)
         authorize(app)
         if app.status is not Status.DISBURSED:
@@ -676,6 +698,7 @@ class CreditService:
             raise NotFound(f"user {user_id} has no credit line", "CREDIT_LINE_NOT_FOUND")
         return self._view(line)
 
+    @replayable
     def update_line(
         self,
         idem: Idem,
@@ -688,9 +711,6 @@ class CreditService:
         actor: str,
         render: Callable[[LineView], bytes],
     ) -> bytes:
-        stored = self.replay(idem)
-        if stored is not None:
-            return stored
         if run_in_transaction(self.engine, lambda s: repo.get_line(s, user_id)) is None:
             return self._open_line(idem, user_id, limit, currency, status, apr_bps, reason, actor, render)
 

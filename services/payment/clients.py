@@ -8,58 +8,17 @@ service decides on reasons (INSUFFICIENT_FUNDS), never on message text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from nexafi.user.v1 import user_pb2, user_pb2_grpc
+from nexafi.user.v1 import user_pb2
 
 from services.runtime.api import to_money
-from services.runtime.clients import ServiceTokenProvider, service_channel
-
-T = TypeVar("T")
-_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-
-
-class RemoteError(Exception):
-    """A call to another service failed; ``unreachable`` when it may not have been executed at all."""
-
-    def __init__(
-        self, service: str, code: grpc.StatusCode, reason: str, message: str, metadata: dict[str, str]
-    ) -> None:
-        super().__init__(f"{service}: {code.name} {reason}: {message}")
-        self.service = service
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.metadata = metadata
-
-    @property
-    def unreachable(self) -> bool:
-        return self.code in _UNREACHABLE
-
-
-def _call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
-    try:
-        return fn(request, timeout=timeout) if timeout else fn(request)
-    except grpc.RpcError as exc:
-        code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-        reason, metadata = "", {}
-        status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
-        if status is not None:
-            for detail in status.details:
-                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                    info = error_details_pb2.ErrorInfo()
-                    detail.Unpack(info)
-                    reason, metadata = info.reason, dict(info.metadata)
-        message = exc.details() if hasattr(exc, "details") else str(exc)
-        raise RemoteError(service, code, reason, message or "", metadata) from None
+from services.runtime.clients import ServiceTokenProvider, UserClient, call, service_channel
 
 
 @dataclass(frozen=True)
@@ -76,7 +35,7 @@ class LedgerClient:
     def create_account(
         self, owner_id: str, name: str, type_: int, currency: str, rule: int, request_id: str
     ) -> str:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.CreateAccount,
             ledger_pb2.CreateAccountRequest(
@@ -102,7 +61,7 @@ class LedgerClient:
         payment_id: str,
         request_id: str,
     ) -> ledger_pb2.PendingTransfer:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.CreatePendingTransfer,
             ledger_pb2.CreatePendingTransferRequest(
@@ -119,7 +78,7 @@ class LedgerClient:
         return reply.pending_transfer
 
     def post(self, pending_id: str, request_id: str) -> ledger_pb2.Transaction:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.PostPendingTransfer,
             ledger_pb2.PostPendingTransferRequest(pending_transfer_id=pending_id, request_id=request_id),
@@ -127,14 +86,14 @@ class LedgerClient:
         return reply.transaction
 
     def void(self, pending_id: str, reason: str) -> None:
-        _call(
+        call(
             "ledger",
             self.stub.VoidPendingTransfer,
             ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=pending_id, reason=reason),
         )
 
     def get_pending(self, pending_id: str) -> ledger_pb2.PendingTransfer:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.GetPendingTransfer,
             ledger_pb2.GetPendingTransferRequest(pending_transfer_id=pending_id),
@@ -142,7 +101,7 @@ class LedgerClient:
         return reply.pending_transfer
 
     def get_transaction(self, transaction_id: str) -> ledger_pb2.Transaction:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.GetTransaction,
             ledger_pb2.GetTransactionRequest(transaction_id=transaction_id),
@@ -150,7 +109,7 @@ class LedgerClient:
         return reply.transaction
 
     def reverse(self, transaction_id: str, reason: str, request_id: str) -> ledger_pb2.Transaction:
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.ReverseTransaction,
             ledger_pb2.ReverseTransactionRequest(
@@ -173,7 +132,7 @@ class LedgerClient:
         request_id: str,
     ) -> ledger_pb2.Transaction:
         money = to_money(amount_minor, currency)
-        reply = _call(
+        reply = call(
             "ledger",
             self.stub.CreateTransaction,
             ledger_pb2.CreateTransactionRequest(
@@ -199,7 +158,7 @@ class LedgerClient:
         out: list[ledger_pb2.Transaction] = []
         token = ""
         while True:
-            reply = _call(
+            reply = call(
                 "ledger",
                 self.stub.ListUserTransactions,
                 ledger_pb2.ListUserTransactionsRequest(
@@ -221,7 +180,7 @@ class AiClient:
         self.timeout_seconds = timeout_seconds
 
     def check_fraud(self, request: ai_pb2.CheckFraudRequest) -> FraudResult:
-        reply = _call("ai", self.stub.CheckFraud, request, self.timeout_seconds)
+        reply = call("ai", self.stub.CheckFraud, request, self.timeout_seconds)
         assessment = reply.assessment
         return FraudResult(
             assessment.fraud_probability,
@@ -230,18 +189,6 @@ class AiClient:
         )
 
 
-class UserClient:
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.stub = user_pb2_grpc.UserServiceStub(channel)
-
-    def exists(self, user_id: str) -> bool:
-        try:
-            _call("user", self.stub.GetUser, user_pb2.GetUserRequest(user_id=user_id))
-        except RemoteError as exc:
-            if exc.code == grpc.StatusCode.NOT_FOUND:
-                return False
-            raise
-        return True
 
 
 @dataclass

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.payment import repository as repo
-from services.payment.clients import Clients, RemoteError
+from services.payment.clients import Clients
 from services.payment.connectors.base import (
     BankAccountData,
     CardData,
@@ -62,6 +62,7 @@ from services.payment.domain.states import (
 )
 from services.payment.idempotency import Claim, IdempotencyStore
 from services.runtime.api import to_money, to_timestamp
+from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
     Aborted,

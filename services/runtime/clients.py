@@ -5,7 +5,9 @@ user service's ``IssueServiceToken`` with its client id (its name) and secret
 (``<SERVICE>_CLIENT_SECRET``, or ``NEXAFI_CLIENT_SECRET``) and renewed before it
 expires. Every call gets a deadline; only reads (``Get*``/``List*``) are retried,
 and only on UNAVAILABLE, through gRPC's own retry policy. The request id of the
-RPC being served travels along in metadata.
+RPC being served travels along in metadata. Failed calls made through :func:`call`
+raise :class:`RemoteError` with the callee's ``ErrorInfo`` reason, so callers decide on
+reasons (``INSUFFICIENT_FUNDS``), never on message text.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
 from services.runtime.config import ConfigError, env_str, service_addr
 from services.runtime.logs import request_id_var
 
+T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# The callee may not have run the call at all: safe to treat as "not done" only with an
+# idempotency key that a retry reuses.
+_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Renew this long before expiry so a token never expires mid-call.
 RENEW_MARGIN_SECONDS = 60.0
 
@@ -121,3 +129,54 @@ def service_channel(service: str, service_descriptor: Any, token: Callable[[], s
         ("grpc.service_config", read_retry_service_config(service_descriptor.full_name, reads)),
     ])
     return grpc.intercept_channel(channel, _IdentityInterceptor(token, default_timeout))
+
+
+class RemoteError(Exception):
+    """A call to another service failed; ``unreachable`` when it may not have been executed at all."""
+
+    def __init__(self, service: str, code: grpc.StatusCode, reason: str, message: str,
+                 metadata: dict[str, str] | None = None) -> None:
+        super().__init__(f"{service}: {code.name} {reason}: {message}")
+        self.service = service
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.metadata = metadata or {}
+
+    @property
+    def unreachable(self) -> bool:
+        return self.code in _UNREACHABLE
+
+
+def call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
+    """``fn(request)`` on a stub of ``service``; a gRPC failure becomes :class:`RemoteError`."""
+    try:
+        return fn(request, timeout=timeout) if timeout else fn(request)
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+        reason, metadata = "", {}
+        status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
+        if status is not None:
+            for detail in status.details:
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    reason, metadata = info.reason, dict(info.metadata)
+        message = exc.details() if hasattr(exc, "details") else str(exc)
+        raise RemoteError(service, code, reason, message or "", metadata) from None
+
+
+class UserClient:
+    """What other services ask the user service about a user."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = user_pb2_grpc.UserServiceStub(channel)
+
+    def exists(self, user_id: str) -> bool:
+        try:
+            call("user", self.stub.GetUser, user_pb2.GetUserRequest(user_id=user_id))
+        except RemoteError as exc:
+            if exc.code == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise
+        return True

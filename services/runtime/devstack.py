@@ -10,7 +10,6 @@ a parent-death signal, so nothing outlives the launcher; Ctrl-C stops all in ord
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
@@ -30,6 +29,7 @@ from services.gateway.process import command as envoy_command
 from services.gateway.process import wait_jwks
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
+from services.runtime.children import die_with_parent
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
@@ -59,11 +59,6 @@ def service_client_secrets(path: Path) -> dict[str, str]:
     with os.fdopen(fd, "w") as handle:
         json.dump(secrets_by_service, handle)
     return secrets_by_service
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def wait_healthy(address: str, timeout: float = 60.0) -> bool:
@@ -168,7 +163,7 @@ class Stack:
         return self.s3.env()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=_die_with_parent,
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=die_with_parent,
                                    stdin=subprocess.DEVNULL)
         self.children.append((name, process))
 

@@ -9,7 +9,6 @@ refuses to run as root). A second start on the same directory reuses the data.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
 import signal
@@ -25,8 +24,9 @@ import psycopg2
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
 from pgserver._commands import POSTGRES_BIN_PATH  # noqa: E402
 
+from services.runtime.children import die_with_parent, stop_process  # noqa: E402
+
 SYSTEM_USER = "pgserver"
-_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedPostgresError(Exception):
@@ -120,13 +120,7 @@ class EmbeddedPostgres:
         """Stop the server this object started (fast shutdown: sessions rolled back)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout_seconds)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGINT, timeout_seconds)
         self.process = None
 
     def stop_any(self) -> None:
@@ -194,7 +188,4 @@ class EmbeddedPostgres:
         self._drop_privileges()
         # After setuid (which clears it): the kernel sends SIGINT (fast shutdown) to the
         # server when the launcher dies, however it dies.
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
-        if os.getppid() == 1:
-            os._exit(1)  # the launcher died before prctl took effect
+        die_with_parent(signal.SIGINT)

@@ -18,7 +18,6 @@ acceptable for development and tests only.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -29,7 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
+from services.runtime.children import die_with_parent, stop_process
 
 DEV_ACCESS_KEY = "nexafi-dev-access-key"
 DEV_SECRET_KEY = "nexafi-dev-secret-key-not-secret"  # noqa: S105 - any value is accepted by the dev server
@@ -101,13 +100,7 @@ class EmbeddedS3:
     def stop(self, timeout_seconds: float = 10.0) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout_seconds)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout_seconds)
         self.process = None
 
     def __enter__(self) -> EmbeddedS3:
@@ -130,7 +123,4 @@ class EmbeddedS3:
 def _child_setup() -> None:
     # Own process group: a Ctrl-C at the terminal reaches the launcher, which stops the server.
     os.setpgrp()
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() == 1:
-        os._exit(1)  # the launcher died before prctl took effect
+    die_with_parent(signal.SIGTERM)

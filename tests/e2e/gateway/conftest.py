@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ import requests
 
 from services.gateway.envoy_config import GatewaySettings, write
 from services.gateway.process import Envoy, free_port
-from services.runtime.server import RunningServer
+from services.runtime.server import RunningServer, ServiceSpec
 
 # Every error, from a service or from Envoy itself, has this shape.
 ERROR_KEYS = {"code", "message"}
+PASSWORD = "correct horse battery staple 9"
 
 
 @dataclasses.dataclass
@@ -78,6 +80,29 @@ def start_gateway(tmp_path: Path, upstreams: dict[str, str], keys_dir: Path,
         envoy.stop()
         raise RuntimeError("Envoy never fetched the JWKS:\n" + (tmp_path / "envoy.log").read_text()[-3000:])
     return gateway
+
+
+def gateway_in_front_of(services: Any, specs: Sequence[ServiceSpec], keys_dir: Path,
+                        tmp_path: Path) -> Iterator[Gateway]:
+    """The real Envoy in front of ``specs``, started in order: each service finds the ones started
+    before it (``<NAME>_ADDR``), so list them in dependency order."""
+    upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}
+    yield from stop(start_gateway(tmp_path, upstreams, keys_dir))
+
+
+def register_customer(gateway: Gateway) -> dict[str, str]:
+    """A new customer, registered and logged in through the gateway: ``{"id", "token"}``."""
+    name = "u" + uuid.uuid4().hex[:10]
+    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    registered = gateway.post("/api/v1/auth/register", json=body)
+    assert registered.status_code == 200, registered.text
+    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"id": registered.json()["user"]["id"], "token": login.json()["tokens"]["access_token"]}
+
+
+def money(amount: int, currency: str = "EUR") -> dict[str, str]:
+    return {"amount_minor": str(amount), "currency": currency}
 
 
 def assert_error(reply: requests.Response, status: int, *, grpc_code: int | None = None) -> dict[str, Any]:

@@ -19,10 +19,9 @@ from tests.e2e.gateway.conftest import (
     Gateway,
     assert_error,
     field_violations,
+    gateway_in_front_of,
+    money,
     reason,
-    start_gateway,
-    stop,
-    upstream,
 )
 from tests.support.harness import ServiceRunner, TokenFactory
 
@@ -36,18 +35,12 @@ WAIT_SECONDS = 20.0
 
 @pytest.fixture(scope="module")
 def gateway(services: ServiceRunner, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    # In dependency order: analytics finds the user service (its token) and the ledger (its feed).
-    upstreams = {spec.name: upstream(services.start(spec))
-                 for spec in (user_spec.SPEC, ledger_spec.SPEC, analytics_spec.SPEC)}
-    yield from stop(start_gateway(module_tmp, upstreams, keys_dir))
+    specs = [user_spec.SPEC, ledger_spec.SPEC, analytics_spec.SPEC]
+    yield from gateway_in_front_of(services, specs, keys_dir, module_tmp)
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
-
-
-def money(amount: int) -> dict[str, str]:
-    return {"amount_minor": str(amount), "currency": "EUR"}
 
 
 def entry(user: str, debit: str, credit: str, amount: int, type_: str,

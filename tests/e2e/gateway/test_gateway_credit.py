@@ -17,10 +17,10 @@ from tests.e2e.gateway.conftest import (
     Gateway,
     assert_error,
     field_violations,
+    gateway_in_front_of,
+    money,
     reason,
-    start_gateway,
-    stop,
-    upstream,
+    register_customer,
 )
 from tests.support.harness import TokenFactory
 
@@ -29,37 +29,16 @@ ledger_spec = pytest.importorskip("services.ledger.spec", reason="the ledger ser
 ai_spec = pytest.importorskip("services.ai.spec", reason="the AI service is not in this checkout")
 credit_spec = pytest.importorskip("services.credit.spec", reason="the credit service is not in this checkout")
 
-PASSWORD = "correct horse battery staple 9"
-
 
 @pytest.fixture(scope="module")
 def gateway(services: Any, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    # In dependency order: each service finds the ones started before it (<NAME>_ADDR).
-    upstreams = {
-        spec.name: upstream(services.start(spec))
-        for spec in (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, credit_spec.SPEC)
-    }
-    yield from stop(start_gateway(module_tmp, upstreams, keys_dir))
+    specs = [user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, credit_spec.SPEC]
+    yield from gateway_in_front_of(services, specs, keys_dir, module_tmp)
 
 
 @pytest.fixture(scope="module")
 def underwriter(tokens: TokenFactory) -> str:
     return tokens.make("usr_01UNDERWRITERE2E000000000"[:30], ["underwriter"])
-
-
-def money(amount: int) -> dict[str, str]:
-    return {"amount_minor": str(amount), "currency": "EUR"}
-
-
-def customer(gateway: Gateway) -> dict[str, str]:
-    name = "u" + uuid.uuid4().hex[:10]
-    registered = gateway.post(
-        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
-    )
-    assert registered.status_code == 200, registered.text
-    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"id": registered.json()["user"]["id"], "token": login.json()["tokens"]["access_token"]}
 
 
 def application(user_id: str, **changes: Any) -> dict[str, Any]:
@@ -84,7 +63,7 @@ def application(user_id: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_apply_read_the_application_and_the_score_and_set_a_credit_line(gateway: Gateway, underwriter: str):
-    alice = customer(gateway)
+    alice = register_customer(gateway)
     key = uuid.uuid4().hex
     submitted = gateway.post(
         "/api/v1/credit/applications",
@@ -145,14 +124,14 @@ def test_apply_read_the_application_and_the_score_and_set_a_credit_line(gateway:
 
 
 def test_another_users_score_is_forbidden(gateway: Gateway):
-    alice, bob = customer(gateway), customer(gateway)
+    alice, bob = register_customer(gateway), register_customer(gateway)
     reply = gateway.get(f"/api/v1/credit/score/{alice['id']}", token=bob["token"])
     body = assert_error(reply, 403, grpc_code=7)
     assert reason(body) == "PERMISSION_DENIED"
 
 
 def test_an_invalid_application_is_a_400_naming_the_fields(gateway: Gateway):
-    alice = customer(gateway)
+    alice = register_customer(gateway)
     reply = gateway.post(
         "/api/v1/credit/applications",
         token=alice["token"],

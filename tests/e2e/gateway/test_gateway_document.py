@@ -19,34 +19,20 @@ from tests.e2e.gateway.conftest import (
     Gateway,
     assert_error,
     field_violations,
+    gateway_in_front_of,
     reason,
-    start_gateway,
-    stop,
-    upstream,
+    register_customer,
 )
 
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
 document_spec = pytest.importorskip("services.document.spec",
                                     reason="the document service is not in this checkout")
 
-PASSWORD = "correct horse battery staple 9"
-
 
 @pytest.fixture(scope="module")
 def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    upstreams = {spec.name: upstream(services.start(spec)) for spec in (user_spec.SPEC, document_spec.SPEC)}
-    yield from stop(start_gateway(module_tmp, upstreams, keys_dir))
-
-
-def customer(gateway: Gateway) -> dict[str, str]:
-    name = "d" + uuid.uuid4().hex[:10]
-    registered = gateway.post(
-        "/api/v1/auth/register",
-        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
-    assert registered.status_code == 200, registered.text
-    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"id": registered.json()["user"]["id"], "token": login.json()["tokens"]["access_token"]}
+    specs = [user_spec.SPEC, document_spec.SPEC]
+    yield from gateway_in_front_of(services, specs, keys_dir, module_tmp)
 
 
 def upload(gateway: Gateway, who: dict[str, str], content: bytes, content_type: str, **params: str):
@@ -57,7 +43,7 @@ def upload(gateway: Gateway, who: dict[str, str], content: bytes, content_type: 
 
 
 def test_upload_read_list_delete_over_rest(gateway: Gateway):
-    alice = customer(gateway)
+    alice = register_customer(gateway)
     # Larger than one Envoy buffer, so the body arrives as several stream messages.
     content = b"%PDF-1.7\n" + os.urandom(300_000)
     uploaded = upload(gateway, alice, content, "application/pdf",
@@ -92,7 +78,7 @@ def test_upload_read_list_delete_over_rest(gateway: Gateway):
 
 
 def test_another_users_document_is_forbidden(gateway: Gateway):
-    alice, mallory = customer(gateway), customer(gateway)
+    alice, mallory = register_customer(gateway), register_customer(gateway)
     uploaded = upload(gateway, alice, b"\x89PNG\r\n\x1a\n" + os.urandom(5000), "image/png",
                       filename="id.png")
     assert uploaded.status_code == 200, uploaded.text
@@ -107,7 +93,7 @@ def test_another_users_document_is_forbidden(gateway: Gateway):
 
 
 def test_mistyped_upload_is_refused(gateway: Gateway):
-    alice = customer(gateway)
+    alice = register_customer(gateway)
     # A PNG declared as a PDF: the bytes decide, and they disagree.
     reply = upload(gateway, alice, b"\x89PNG\r\n\x1a\n" + os.urandom(5000), "application/pdf")
     body = assert_error(reply, 400, grpc_code=3)
@@ -118,7 +104,7 @@ def test_mistyped_upload_is_refused(gateway: Gateway):
 
 
 def test_oversized_upload_is_refused(gateway: Gateway):
-    alice = customer(gateway)
+    alice = register_customer(gateway)
     # Envoy does not limit streamed bodies: the service stops reading at its limit (10 MiB).
     reply = upload(gateway, alice, b"%PDF-1.7\n" + os.urandom(10 * 1024 * 1024), "application/pdf")
     body = assert_error(reply, 400, grpc_code=3)

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.gateway.conftest import Gateway, assert_error, reason, start_gateway, stop, upstream
+from tests.e2e.gateway.conftest import (
+    Gateway,
+    assert_error,
+    gateway_in_front_of,
+    money,
+    reason,
+    register_customer,
+)
 from tests.support.harness import TokenFactory
 
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
@@ -26,38 +33,18 @@ payment_spec = pytest.importorskip(
     "services.payment.spec", reason="the payment service is not in this checkout"
 )
 
-PASSWORD = "correct horse battery staple 9"
 CARD = "4242 4242 4242 4242"
 
 
 @pytest.fixture(scope="module")
 def gateway(services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    # In dependency order: each service finds the ones started before it (<NAME>_ADDR).
-    upstreams = {
-        spec.name: upstream(services.start(spec))
-        for spec in (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC)
-    }
-    yield from stop(start_gateway(module_tmp, upstreams, keys_dir))
+    specs = [user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC]
+    yield from gateway_in_front_of(services, specs, keys_dir, module_tmp)
 
 
 @pytest.fixture(scope="module")
 def support(tokens: TokenFactory) -> str:
     return tokens.make("usr_01SUPPORTAGENT000000000000"[:30], ["support"])
-
-
-def money(amount: int) -> dict[str, str]:
-    return {"amount_minor": str(amount), "currency": "EUR"}
-
-
-def customer(gateway: Gateway) -> dict[str, str]:
-    name = "u" + uuid.uuid4().hex[:10]
-    registered = gateway.post(
-        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
-    )
-    assert registered.status_code == 200, registered.text
-    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"id": registered.json()["user"]["id"], "token": login.json()["tokens"]["access_token"]}
 
 
 def initiate(gateway: Gateway, who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +87,7 @@ def settled(gateway: Gateway, payment: dict[str, Any], support: str) -> dict[str
 
 
 def test_register_fund_pay_read_and_find_it_in_the_ledger(gateway: Gateway, support: str):
-    alice, bob = customer(gateway), customer(gateway)
+    alice, bob = register_customer(gateway), register_customer(gateway)
 
     added = gateway.post(
         "/api/v1/payments/methods",
@@ -149,7 +136,7 @@ def test_register_fund_pay_read_and_find_it_in_the_ledger(gateway: Gateway, supp
     assert payment["status_history"][-1]["to_status"] == "PAYMENT_STATUS_SUCCEEDED"
     # The payee may read it too; a stranger may not.
     assert gateway.get(f"/api/v1/payments/{transfer['id']}", token=bob["token"]).status_code == 200
-    stranger = customer(gateway)
+    stranger = register_customer(gateway)
     body = assert_error(
         gateway.get(f"/api/v1/payments/{transfer['id']}", token=stranger["token"]), 403, grpc_code=7
     )
@@ -167,7 +154,7 @@ def test_register_fund_pay_read_and_find_it_in_the_ledger(gateway: Gateway, supp
 
 
 def test_payment_errors_through_the_gateway(gateway: Gateway):
-    alice = customer(gateway)
+    alice = register_customer(gateway)
     unauthenticated = gateway.post("/api/v1/payments/initiate", json={"user_id": alice["id"]})
     assert unauthenticated.status_code == 401
     bad = gateway.post(

@@ -1,23 +1,30 @@
-"""The ledger, as the analytics service calls it: with its own service identity and deadlines.
+"""The ledger and the credit service, as analytics calls them: its own service identity, deadlines.
 
-The change feed is a long-lived stream (no deadline); account look-ups and the
-trial balance are reads with the default deadline, retried by gRPC on UNAVAILABLE.
+The change feed is a long-lived stream (no deadline); account look-ups, the
+trial balance and the pages of loan applications are reads with the default
+deadline, retried by gRPC on UNAVAILABLE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import grpc
+from nexafi.common.v1 import common_pb2
+from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.analytics.domain.model import AccountInfo, Entry, Posting
+from services.analytics.domain.portfolio import InstallmentFacts, LoanFacts, LoanStatus
 from services.runtime.api import from_timestamp, to_timestamp
-from services.runtime.clients import ServiceTokenProvider, service_channel
+from services.runtime.clients import ServiceTokenProvider, call, service_channel
 
 LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
+CREDIT_SERVICE = credit_pb2.DESCRIPTOR.services_by_name["CreditService"]
+# The credit contract's largest page: the fewest calls for a bounded amount of data per call.
+LOAN_PAGE_SIZE = 200
 
 
 class FeedStream(Protocol):
@@ -79,6 +86,51 @@ class LedgerClient:
 
     def trial_balance(self, as_of: datetime) -> ledger_pb2.GetTrialBalanceResponse:
         return self.stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(as_of_time=to_timestamp(as_of)))
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def loan_facts(app: credit_pb2.LoanApplication) -> LoanFacts:
+    return LoanFacts(
+        status=LoanStatus(int(app.status)),
+        approved_minor=app.approved_amount.amount_minor,
+        disbursed=app.HasField("disburse_time"),
+        outstanding_minor=app.outstanding_principal.amount_minor,
+        interest_repaid_minor=sum(r.interest.amount_minor for r in app.repayments),
+        installments=tuple(InstallmentFacts(date.fromisoformat(i.due_date),
+                                            i.total.amount_minor - i.paid.amount_minor)
+                           for i in app.schedule),
+    )
+
+
+class CreditClient:
+    """The credit service's loan book, read page by page with the analytics service's identity."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.channel = channel
+        self.stub = credit_pb2_grpc.CreditServiceStub(channel)
+
+    @classmethod
+    def from_env(cls, provider: ServiceTokenProvider) -> CreditClient:
+        return cls(service_channel("credit", CREDIT_SERVICE, provider.token))
+
+    def loans(self, currency: str, start: datetime, end: datetime) -> Iterator[LoanFacts]:
+        """Every application in ``currency`` submitted in [start, end), one page per call.
+
+        Failures raise :class:`services.runtime.clients.RemoteError`.
+        """
+        request = credit_pb2.ListLoanApplicationsRequest(
+            currency=currency, page_size=LOAN_PAGE_SIZE,
+            create_time_range=common_pb2.TimeRange(start_time=to_timestamp(start),
+                                                   end_time=to_timestamp(end)))
+        while True:
+            page = call("credit", self.stub.ListLoanApplications, request)
+            for app in page.loan_applications:
+                yield loan_facts(app)
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
 
     def close(self) -> None:
         self.channel.close()

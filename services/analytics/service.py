@@ -2,7 +2,8 @@
 
 Every read runs in one REPEATABLE READ transaction, so the figures and the
 ``as_of_sequence`` returned with them describe the same committed state of the
-summaries. Ranges reaching this layer are validated and resolved already.
+summaries. Ranges reaching this layer are validated and resolved already. The
+trial balance asks the ledger and credit_portfolio the credit service instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.analytics import repository as repo
-from services.analytics.clients import LedgerClient
+from services.analytics.clients import CreditClient, LedgerClient
 from services.analytics.consumer import SUMMARIES_CONSUMER
 from services.analytics.domain import reports as rpt
 from services.analytics.domain.analysis import (
@@ -31,9 +32,11 @@ from services.analytics.domain.analysis import (
 )
 from services.analytics.domain.model import Direction
 from services.analytics.domain.periods import Granularity, ceil_day, floor_day, periods
+from services.analytics.domain.portfolio import Portfolio, StatusFigures
 from services.analytics.domain.reports import Column, ColumnType, Table
+from services.runtime.clients import RemoteError
 from services.runtime.db import UnitOfWork
-from services.runtime.errors import DomainError, NotFound
+from services.runtime.errors import DomainError, NotFound, Unavailable
 
 log = logging.getLogger("nexafi.analytics")
 
@@ -45,10 +48,15 @@ _ACCOUNT_TYPE_NAMES = {1: "asset", 2: "liability", 3: "equity", 4: "income", 5: 
 
 
 class ReportNotAvailable(DomainError):
-    """A documented report type this deployment cannot produce (its data source does not exist yet)."""
+    """A documented report type this deployment cannot produce (its data source is not configured)."""
 
     code = grpc.StatusCode.UNIMPLEMENTED
     default_reason = "REPORT_NOT_AVAILABLE"
+
+
+# Opens a client of the credit service. Called per report rather than once at start-up,
+# so analytics starts, and serves every other report, whether or not credit is up.
+CreditConnector = Callable[[], CreditClient]
 
 
 @dataclass(frozen=True)
@@ -94,9 +102,11 @@ class GeneratedReport:
 
 class AnalyticsService:
     def __init__(self, engine: Engine, ledger: LedgerClient | None, default_currency: str,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 credit: CreditConnector | None = None) -> None:
         self.engine = engine
         self.ledger = ledger
+        self.credit = credit
         self.default_currency = default_currency
         self.clock = clock
         self._uow = UnitOfWork(engine)
@@ -151,8 +161,7 @@ class AnalyticsService:
     def report(self, report_type: str, user_id: str, start: datetime, end: datetime,
                currency: str) -> GeneratedReport:
         if report_type == rpt.CREDIT_PORTFOLIO:
-            raise ReportNotAvailable(
-                "credit_portfolio needs the credit service's loan book, which this deployment does not have")
+            return self._credit_portfolio(start, end, currency)
         if report_type == rpt.TRIAL_BALANCE:
             return self._trial_balance(start, end, currency)
 
@@ -198,6 +207,25 @@ class AnalyticsService:
             credits += line.credit_minor
         table.totals = [None, "total", None, debits, credits]
         return GeneratedReport(rpt.TRIAL_BALANCE, "", start, end, currency, table, as_of)
+
+    def _credit_portfolio(self, start: datetime, end: datetime, currency: str) -> GeneratedReport:
+        if self.credit is None:
+            raise ReportNotAvailable("credit_portfolio needs the credit service, not configured here")
+        portfolio = Portfolio(as_of=end.astimezone(UTC).date())
+        client = self.credit()
+        try:
+            portfolio.extend(client.loans(currency, start, end))
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise Unavailable(f"the credit service cannot be reached ({exc.code.name}); retry later",
+                                  "CREDIT_SERVICE_UNAVAILABLE") from None
+            log.error("credit_portfolio: the credit service refused the loan listing: %s", exc)
+            raise
+        finally:
+            client.close()
+        # The loan book is not part of the ledger feed: no feed position describes it.
+        return GeneratedReport(rpt.CREDIT_PORTFOLIO, "", start, end, currency, _portfolio_table(portfolio),
+                               AsOf(0, None))
 
     # -- checkpoint -------------------------------------------------------------------------------------
 
@@ -265,4 +293,29 @@ def _volumes_table(rows: Sequence[repo.VolumeRow], currency: str) -> Table:
         table.add(datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC),
                   _TYPE_NAMES.get(row.type, "unspecified"), row.entry_count, row.volume_minor)
     table.totals = [None, "total", sum(r.entry_count for r in rows), sum(r.volume_minor for r in rows)]
+    return table
+
+
+def _portfolio_cells(figures: StatusFigures) -> list[rpt.Cell]:
+    return [figures.application_count, figures.approved_minor, figures.disbursed_minor,
+            figures.outstanding_minor, figures.interest_repaid_minor, figures.overdue_installments,
+            figures.overdue_minor]
+
+
+def _portfolio_table(portfolio: Portfolio) -> Table:
+    table = Table([
+        Column("status", ColumnType.STRING, "The applications' current status."),
+        Column("application_count", ColumnType.INTEGER, "Applications submitted in the range."),
+        Column("approved_principal", ColumnType.MONEY, "The principal approved (offered) to them."),
+        Column("disbursed_principal", ColumnType.MONEY, "The principal paid out to the borrowers."),
+        Column("outstanding_principal", ColumnType.MONEY, "Disbursed principal not repaid yet."),
+        Column("interest_repaid", ColumnType.MONEY, "Interest received with repayments."),
+        Column("overdue_installments", ColumnType.INTEGER,
+               "Installments of disbursed loans due before the range's end and not fully paid."),
+        Column("overdue_amount", ColumnType.MONEY, "What those installments still owe."),
+    ])
+    for row in portfolio.rows():
+        assert row.status is not None
+        table.add(row.status.name.lower(), *_portfolio_cells(row))
+    table.totals = ["total", *_portfolio_cells(portfolio.total())]
     return table

@@ -5,6 +5,8 @@ Settings (environment):
 * ``ANALYTICS_CLIENT_SECRET`` (or ``NEXAFI_CLIENT_SECRET``): the service identity it
   calls the ledger with (issued by the user service, so ``USER_ADDR`` must reach it).
 * ``LEDGER_ADDR``: where the ledger is.
+* ``CREDIT_ADDR``: where the credit service is (for the credit_portfolio report only; it is
+  dialled per report, so analytics starts and serves everything else without it).
 * ``ANALYTICS_DEFAULT_CURRENCY``: the reporting currency for users without entries (USD).
 * ``ANALYTICS_FEED_ENABLED``: 0 runs the API without consuming the feed (for a
   read replica when another replica consumes); default 1.
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 import grpc
 from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
-from services.analytics.clients import LedgerClient
+from services.analytics.clients import CreditClient, LedgerClient
 from services.analytics.consumer import FeedConsumer
 from services.analytics.service import AnalyticsService
 from services.analytics.servicer import AnalyticsServicer
@@ -41,7 +43,8 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     provider = ServiceTokenProvider.from_env("analytics")
     # Two channels: the consumer rebuilds its own after an outage without disturbing API calls.
     ledger = LedgerClient.from_env(provider)
-    service = AnalyticsService(context.engine, ledger, currency)
+    service = AnalyticsService(context.engine, ledger, currency,
+                               credit=lambda: CreditClient.from_env(provider))
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(service), server)
     if env_int("ANALYTICS_FEED_ENABLED", 1, maximum=1):
         feed = LedgerClient.from_env(provider)

@@ -108,6 +108,18 @@ def save_key(
     )
 
 
+def _created_within(
+    clauses: list[str], params: dict[str, Any], start: datetime | None, end: datetime | None
+) -> None:
+    """Adds the list filter ``start <= create_time < end``; an unset bound is no bound."""
+    if start is not None:
+        clauses.append("create_time >= :start")
+        params["start"] = start
+    if end is not None:
+        clauses.append("create_time < :end")
+        params["end"] = end
+
+
 # -- scores --------------------------------------------------------------------------------------
 
 
@@ -169,12 +181,7 @@ def list_scores(
 ) -> list[Score]:
     clauses = ["user_id = :u"]
     params: dict[str, Any] = {"u": user_id, "n": limit}
-    if start is not None:
-        clauses.append("create_time >= :start")
-        params["start"] = start
-    if end is not None:
-        clauses.append("create_time < :end")
-        params["end"] = end
+    _created_within(clauses, params, start, end)
     if after is not None:
         clauses.append("(create_time, id) < (:at, :aid)")
         params["at"], params["aid"] = after
@@ -382,6 +389,7 @@ def list_applications(
     session: Session,
     user_id: str | None,
     statuses: list[int],
+    currency: str | None,
     start: datetime | None,
     end: datetime | None,
     before_id: str | None,
@@ -395,12 +403,10 @@ def list_applications(
     if statuses:
         clauses.append("status = ANY(:st)")
         params["st"] = statuses
-    if start is not None:
-        clauses.append("create_time >= :start")
-        params["start"] = start
-    if end is not None:
-        clauses.append("create_time < :end")
-        params["end"] = end
+    if currency is not None:
+        clauses.append("currency = :c")
+        params["c"] = currency
+    _created_within(clauses, params, start, end)
     if before_id is not None:
         # Ids are time ordered, so id order is submission order.
         clauses.append("id < :before")

@@ -123,6 +123,20 @@ class NewApplication:
 
 
 @dataclass(frozen=True)
+class LineChange:
+    """A requested change of a user's credit line (opening it when the user has none)."""
+
+    user_id: str
+    limit: int
+    currency: str
+    # None keeps the line's status (ACTIVE for a new line); apr_bps None keeps its APR.
+    status: LineStatus | None
+    apr_bps: int | None
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class LineView:
     """A credit line with its use, read from its ledger account."""
 
@@ -152,6 +166,12 @@ def _illegal(app: Application, target: Status) -> FailedPrecondition:
         "ILLEGAL_STATUS_TRANSITION",
         {"status": app.status.name},
     )
+
+
+def _require_status(app: Application, current: Status, target: Status) -> None:
+    """Refuses to move ``app`` to ``target`` unless it is ``current``, the one status allowed here."""
+    if app.status is not current:
+        raise _illegal(app, target)
 
 
 class CreditService:
@@ -273,13 +293,15 @@ class CreditService:
         self,
         user_id: str | None,
         statuses: list[int],
+        currency: str | None,
         start: datetime | None,
         end: datetime | None,
         before_id: str | None,
         limit: int,
     ) -> list[Application]:
         return run_in_transaction(
-            self.engine, lambda s: repo.list_applications(s, user_id, statuses, start, end, before_id, limit)
+            self.engine,
+            lambda s: repo.list_applications(s, user_id, statuses, currency, start, end, before_id, limit),
         )
 
     @staticmethod
@@ -421,7 +443,7 @@ class CreditService:
             return any(
                 a.status in OPEN_STATUSES
                 for a in repo.list_applications(
-                    session, user_id, [int(s) for s in OPEN_STATUSES], None, None, None, 1
+                    session, user_id, [int(s) for s in OPEN_STATUSES], None, None, None, None, 1
                 )
             )
 
@@ -555,8 +577,7 @@ class CreditService:
     ) -> bytes:
         app = self.get_application(application_id)
         authorize(app)
-        if app.status is not Status.APPROVED:
-            raise _illegal(app, Status.DISBURSED)
+        _require_status(app, Status.APPROVED, Status.DISBURSED)
         wallet = self._wallet(app.user_id, app.currency)
         loan_account = self._ledger_account(
             app.user_id,
@@ -568,8 +589,7 @@ class CreditService:
 
         def work(session: Session) -> bytes:
             app = self._load_locked(session, application_id)
-            if app.status is not Status.APPROVED:
-                raise _illegal(app, Status.DISBURSED)
+            _require_status(app, Status.APPROVED, Status.DISBURSED)
             try:
                 # One key per application: whatever the client's key, a loan is paid out at most once.
                 transaction_id = self.clients.ledger.post(
@@ -621,8 +641,7 @@ class CreditService:
     ) -> bytes:
         app = self.get_application(application_id)
         authorize(app)
-        if app.status is not Status.DISBURSED:
-            raise _illegal(app, Status.REPAID)
+        _require_status(app, Status.DISBURSED, Status.REPAID)
         if currency != app.currency:
             raise InvalidArgument(
                 "the repayment is in another currency than the loan",
@@ -640,8 +659,7 @@ class CreditService:
 
         def work(session: Session) -> bytes:
             app = self._load_locked(session, application_id)
-            if app.status is not Status.DISBURSED:
-                raise _illegal(app, Status.REPAID)
+            _require_status(app, Status.DISBURSED, Status.REPAID)
             try:
                 allocation = apply_repayment(app.schedule, amount)
             except RepaymentExceedsBalance:
@@ -699,27 +717,17 @@ class CreditService:
         return self._view(line)
 
     @replayable
-    def update_line(
-        self,
-        idem: Idem,
-        user_id: str,
-        limit: int,
-        currency: str,
-        status: LineStatus | None,
-        apr_bps: int | None,
-        reason: str,
-        actor: str,
-        render: Callable[[LineView], bytes],
-    ) -> bytes:
+    def update_line(self, idem: Idem, change: LineChange, render: Callable[[LineView], bytes]) -> bytes:
+        user_id, limit, apr_bps = change.user_id, change.limit, change.apr_bps
         if run_in_transaction(self.engine, lambda s: repo.get_line(s, user_id)) is None:
-            return self._open_line(idem, user_id, limit, currency, status, apr_bps, reason, actor, render)
+            return self._open_line(idem, change, render)
 
         def work(session: Session) -> bytes:
             # The line's row stays locked across the ledger call, so concurrent changes apply
             # one after the other, in the same order in the ledger and here.
             line = repo.get_line(session, user_id, lock=True)
             assert line is not None
-            if currency != line.currency:
+            if change.currency != line.currency:
                 raise InvalidArgument(
                     "the limit's currency differs from the line's",
                     field="limit.currency",
@@ -727,7 +735,7 @@ class CreditService:
                 )
             if line.status is LineStatus.CLOSED:
                 raise FailedPrecondition("the credit line is closed", "CREDIT_LINE_CLOSED")
-            new_status = status or line.status
+            new_status = change.status or line.status
             used = self._view(line).used
             if limit < used:
                 raise FailedPrecondition(
@@ -758,30 +766,20 @@ class CreditService:
                 update_time=_now(),
             )
             repo.update_line(session, updated)
-            repo.add_line_change(session, updated, reason, actor, idem.key)
+            repo.add_line_change(session, updated, change.reason, change.actor, idem.key)
             return render(_line_view(updated, account))
 
         return self._guarded(idem, work)
 
-    def _open_line(
-        self,
-        idem: Idem,
-        user_id: str,
-        limit: int,
-        currency: str,
-        status: LineStatus | None,
-        apr_bps: int | None,
-        reason: str,
-        actor: str,
-        render: Callable[[LineView], bytes],
-    ) -> bytes:
+    def _open_line(self, idem: Idem, change: LineChange, render: Callable[[LineView], bytes]) -> bytes:
+        user_id, limit, currency, apr_bps = change.user_id, change.limit, change.currency, change.apr_bps
         if apr_bps is None:
             raise InvalidArgument(
                 "apr_bps is required to open a credit line",
                 field="apr_bps",
                 description="is required for a new credit line",
             )
-        new_status = status or LineStatus.ACTIVE
+        new_status = change.status or LineStatus.ACTIVE
         if new_status is LineStatus.CLOSED:
             raise InvalidArgument(
                 "a new credit line cannot be closed",
@@ -818,7 +816,7 @@ class CreditService:
                 raise Aborted(
                     "the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION"
                 ) from None
-            repo.add_line_change(session, line, reason, actor, idem.key)
+            repo.add_line_change(session, line, change.reason, change.actor, idem.key)
             return render(_line_view(line, account))
 
         return self._guarded(idem, work)

@@ -24,7 +24,7 @@ from services.credit.domain.model import (
     Status,
 )
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
-from services.credit.service import CreditService, Idem, LineView, NewApplication
+from services.credit.service import CreditService, Idem, LineChange, LineView, NewApplication
 from services.runtime.api import (
     FieldChecks,
     decode_page_token,
@@ -297,6 +297,11 @@ class _Checks(FieldChecks):
         return page_size(value, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
+def _render_application(response: Callable[..., Message]) -> Callable[[Application], bytes]:
+    """The stored (and replayed) response of a write RPC whose answer is the application alone."""
+    return lambda app: response(loan_application=application_pb(app)).SerializeToString()
+
+
 # -- authorization ------------------------------------------------------------------------------
 
 
@@ -305,6 +310,20 @@ def _owner_or(principal: Principal, *roles: str) -> Callable[[Application], None
         require_owner_or_roles(principal, app.user_id, *roles)
 
     return check
+
+
+def _user_request(user_id: str) -> tuple[Principal, _Checks]:
+    """The caller of an RPC about one user's score or line, after checking ``user_id``.
+
+    Allowed: the user, underwriters, admins and services. The checks are returned for the
+    RPC's other fields, which are checked only once the caller may see that user's data.
+    """
+    principal = current_principal()
+    c = _Checks()
+    c.user_id(user_id)
+    c.done()
+    require_owner_or_roles(principal, user_id, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+    return principal, c
 
 
 class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
@@ -349,9 +368,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             idem(principal, "SubmitLoanApplication", request),
             new,
             principal.subject,
-            lambda app: C.SubmitLoanApplicationResponse(
-                loan_application=application_pb(app)
-            ).SerializeToString(),
+            _render_application(C.SubmitLoanApplicationResponse),
         )
         return C.SubmitLoanApplicationResponse.FromString(body)
 
@@ -375,18 +392,28 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             c.user_id(request.user_id)
         for index, status in enumerate(request.statuses):
             c.enum(status, Status, f"statuses[{index}]")
+        if request.currency:
+            c.currency(request.currency, "currency")
         size = c.page(request.page_size)
         c.done()
-        if not principal.has_role(ROLE_UNDERWRITER, ROLE_ADMIN) and request.user_id != principal.subject:
+        # Services list the whole book too: analytics builds its credit_portfolio report from it.
+        if (
+            not principal.has_role(ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+            and request.user_id != principal.subject
+        ):
             raise PermissionDenied("customers may list only their own applications")
         start, end = time_range(request, "create_time_range")
         statuses = sorted({int(s) for s in request.statuses})
-        query = query_key("applications", request.user_id, statuses, start, end)
+        # The currency joins the key only when set, so tokens issued before the filter existed stay valid.
+        currency_filter = [request.currency] if request.currency else []
+        query = query_key("applications", request.user_id, statuses, start, end, *currency_filter)
         before = decode_page_token(request.page_token, query)
         if before is not None and not (isinstance(before, str) and is_valid_id(before, "app")):
             c.add("page_token", "must be a next_page_token returned by this method")
             c.done()
-        apps = self.service.list_applications(request.user_id or None, statuses, start, end, before, size + 1)
+        apps = self.service.list_applications(
+            request.user_id or None, statuses, request.currency or None, start, end, before, size + 1
+        )
         token = encode_page_token(apps[size - 1].id, query) if len(apps) > size else ""
         return C.ListLoanApplicationsResponse(
             loan_applications=[application_pb(a) for a in apps[:size]], next_page_token=token
@@ -438,9 +465,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             apr,
             request.note,
             principal.subject,
-            lambda app: C.DecideLoanApplicationResponse(
-                loan_application=application_pb(app)
-            ).SerializeToString(),
+            _render_application(C.DecideLoanApplicationResponse),
         )
         return C.DecideLoanApplicationResponse.FromString(body)
 
@@ -459,9 +484,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             request.reason,
             principal.subject,
             _owner_or(principal, ROLE_ADMIN),
-            lambda app: C.CancelLoanApplicationResponse(
-                loan_application=application_pb(app)
-            ).SerializeToString(),
+            _render_application(C.CancelLoanApplicationResponse),
         )
         return C.CancelLoanApplicationResponse.FromString(body)
 
@@ -478,7 +501,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             request.application_id,
             principal.subject,
             _owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            lambda app: C.DisburseLoanResponse(loan_application=application_pb(app)).SerializeToString(),
+            _render_application(C.DisburseLoanResponse),
         )
         return C.DisburseLoanResponse.FromString(body)
 
@@ -514,21 +537,13 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
     def GetCreditScore(
         self, request: credit_pb2.GetCreditScoreRequest, context: grpc.ServicerContext
     ) -> credit_pb2.GetCreditScoreResponse:
-        principal = current_principal()
-        c = _Checks()
-        c.user_id(request.user_id)
-        c.done()
-        require_owner_or_roles(principal, request.user_id, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+        _user_request(request.user_id)
         return C.GetCreditScoreResponse(credit_score=score_pb(self.service.get_score(request.user_id)))
 
     def RefreshCreditScore(
         self, request: credit_pb2.RefreshCreditScoreRequest, context: grpc.ServicerContext
     ) -> credit_pb2.RefreshCreditScoreResponse:
-        principal = current_principal()
-        c = _Checks()
-        c.user_id(request.user_id)
-        c.done()
-        require_owner_or_roles(principal, request.user_id, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+        principal, c = _user_request(request.user_id)
         financials = None
         if request.HasField("financials"):
             currency = request.financials.monthly_income.currency
@@ -576,11 +591,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
     def GetCreditLine(
         self, request: credit_pb2.GetCreditLineRequest, context: grpc.ServicerContext
     ) -> credit_pb2.GetCreditLineResponse:
-        principal = current_principal()
-        c = _Checks()
-        c.user_id(request.user_id)
-        c.done()
-        require_owner_or_roles(principal, request.user_id, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+        _user_request(request.user_id)
         return C.GetCreditLineResponse(credit_line=line_pb(self.service.get_line(request.user_id)))
 
     def UpdateCreditLine(
@@ -606,13 +617,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         status = LineStatus(request.status) if request.status else None
         body = self.service.update_line(
             idem(principal, "UpdateCreditLine", request),
-            request.user_id,
-            limit,
-            currency,
-            status,
-            apr,
-            request.reason,
-            principal.subject,
+            LineChange(request.user_id, limit, currency, status, apr, request.reason, principal.subject),
             lambda view: C.UpdateCreditLineResponse(credit_line=line_pb(view)).SerializeToString(),
         )
         return C.UpdateCreditLineResponse.FromString(body)

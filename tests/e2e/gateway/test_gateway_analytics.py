@@ -139,3 +139,29 @@ def test_dashboard_series_with_repeated_metrics(gateway: Gateway, customer: dict
     assert [s["metric"] for s in series] == ["DASHBOARD_METRIC_BALANCE", "DASHBOARD_METRIC_NET_CASH_FLOW"]
     assert series[0]["points"][-1]["value"]["amount_minor"] == "7500"
     assert sum(int(p["value"]["amount_minor"]) for p in series[1]["points"]) == 7_500
+
+
+def test_credit_portfolio_report_for_compliance(gateway: Gateway, services: ServiceRunner,
+                                                tokens: TokenFactory) -> None:
+    credit_spec = pytest.importorskip("services.credit.spec",
+                                      reason="the credit service is not in this checkout")
+    ai_spec = pytest.importorskip("services.ai.spec", reason="the AI service is not in this checkout")
+    # Analytics dials the credit service per report, so it may start after analytics.
+    services.start(ai_spec.SPEC)
+    services.start(credit_spec.SPEC)
+    # ISK: no test lends in it, so the shared loan book has nothing in it and every figure is zero.
+    params = {"currency": "ISK", "format": "REPORT_FORMAT_CSV"}
+    reply = gateway.get("/api/v1/analytics/reports/credit_portfolio", params=params,
+                        token=tokens.make("usr_compliance", ["compliance"]))
+    assert reply.status_code == 200, reply.text
+    report = reply.json()["report"]
+    assert report["currency"] == "ISK" and len(report["rows"]) == 7
+    lines = list(csv.reader(io.StringIO(report["content"])))
+    assert lines[0][:3] == ["status", "application_count", "approved_principal"]
+    assert [line[0] for line in lines[1:]] == ["submitted", "under_review", "approved", "rejected",
+                                               "disbursed", "repaid", "cancelled", "total"]
+    assert lines[-1] == ["total", "0", "0", "0", "0", "0", "0", "0"]
+    customer = tokens.make(new_id("usr"), ["customer"])
+    denied = gateway.get("/api/v1/analytics/reports/credit_portfolio", params={"currency": "ISK"},
+                         token=customer)
+    assert reason(assert_error(denied, 403, grpc_code=7)) == "PERMISSION_DENIED"

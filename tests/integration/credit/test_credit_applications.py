@@ -298,3 +298,42 @@ def test_listing_pages_newest_first_with_filters(credit: CreditApi) -> None:
         )
     )
     assert negative.fields == ["page_size"]
+
+
+def test_services_list_every_users_applications_by_currency(credit: CreditApi) -> None:
+    user = credit.register()
+    app = credit.submit(user, **RISKY)
+    # Every user's applications, as the analytics service pages through them for its credit_portfolio report.
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = credit.credit.ListLoanApplications(
+            C.ListLoanApplicationsRequest(currency="EUR", page_size=200, page_token=token),
+            metadata=credit.service(),
+        )
+        assert {a.amount.currency for a in page.loan_applications} <= {"EUR"}
+        seen += [a.id for a in page.loan_applications]
+        token = page.next_page_token
+        if not token:
+            break
+    assert app.id in seen
+    other = credit.credit.ListLoanApplications(
+        C.ListLoanApplicationsRequest(user_id=user, currency="GBP"), metadata=credit.service()
+    )
+    assert list(other.loan_applications) == []
+    first = credit.credit.ListLoanApplications(
+        C.ListLoanApplicationsRequest(currency="EUR", page_size=1), metadata=credit.service()
+    )
+    foreign = failure(
+        lambda: credit.credit.ListLoanApplications(
+            C.ListLoanApplicationsRequest(currency="GBP", page_size=1, page_token=first.next_page_token),
+            metadata=credit.service(),
+        )
+    )
+    assert foreign.fields == ["page_token"]
+    bad = failure(
+        lambda: credit.credit.ListLoanApplications(
+            C.ListLoanApplicationsRequest(currency="eur"), metadata=credit.service()
+        )
+    )
+    assert bad.code == grpc.StatusCode.INVALID_ARGUMENT and bad.fields == ["currency"]

@@ -137,9 +137,10 @@ class AnalyticsServiceServicer(object):
         for a platform-wide one, when the range ends before it starts or spans more
         than 366 days, or when the currency is not an ISO 4217 code;
         PERMISSION_DENIED when a customer asks for another user's report or for a
-        platform-wide report; UNIMPLEMENTED (reason REPORT_NOT_AVAILABLE) for
-        credit_portfolio while no loan book feeds analytics. A per-user report of a
-        user without ledger activity has no rows and zero totals.
+        platform-wide report; UNAVAILABLE (reason CREDIT_SERVICE_UNAVAILABLE) for
+        credit_portfolio when the credit service cannot be reached (every other
+        report is still served). A per-user report of a user without ledger
+        activity has no rows and zero totals.
 
         What each report holds: monthly_statement, one row per ledger entry that
         moved the user's money (after an opening-balance row), with money in, money
@@ -150,7 +151,17 @@ class AnalyticsServiceServicer(object):
         row per account in the currency, totals of debits and credits);
         payment_volumes, the number and headline amount of ledger entries per UTC
         day and transaction type, over the range widened to whole UTC days (the
-        returned time_range says so).
+        returned time_range says so); credit_portfolio, the credit service's loan
+        applications in the currency submitted within the range, one row per
+        current status (submitted, under_review, approved, rejected, disbursed,
+        repaid, cancelled; every status has a row) with the number of
+        applications, the principal approved, the principal disbursed, the
+        outstanding principal of disbursed loans, the interest repaid, and the
+        installments of disbursed loans due before the range's end (UTC date) that
+        are not fully paid with what they still owe, plus a totals row; amounts are
+        the loans' state when the report is generated, as_of_sequence is 0 (the
+        loan book is not part of the ledger feed). Analytics reads it from the
+        credit service's ListLoanApplications, a page at a time, as a service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

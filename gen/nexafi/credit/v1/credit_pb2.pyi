@@ -342,18 +342,20 @@ class GetLoanApplicationResponse(_message.Message):
     def __init__(self, loan_application: _Optional[_Union[LoanApplication, _Mapping]] = ...) -> None: ...
 
 class ListLoanApplicationsRequest(_message.Message):
-    __slots__ = ("user_id", "statuses", "create_time_range", "page_size", "page_token")
+    __slots__ = ("user_id", "statuses", "create_time_range", "page_size", "page_token", "currency")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     statuses: _containers.RepeatedScalarFieldContainer[LoanApplicationStatus]
     create_time_range: _common_pb2.TimeRange
     page_size: int
     page_token: str
-    def __init__(self, user_id: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[LoanApplicationStatus, str]]] = ..., create_time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    currency: str
+    def __init__(self, user_id: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[LoanApplicationStatus, str]]] = ..., create_time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class ListLoanApplicationsResponse(_message.Message):
     __slots__ = ("loan_applications", "next_page_token")

@@ -179,12 +179,15 @@ class CreditServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListLoanApplications(self, request, context):
-        """Lists loan applications, newest first, optionally filtered by user, status and
-        creation time, one page at a time. Listing every user's applications (for
-        example the UNDER_REVIEW queue) is for underwriters and admins.
-        Returns INVALID_ARGUMENT when page_size is negative or page_token is malformed
-        or was issued for other filters; PERMISSION_DENIED when user_id is not the
-        caller's own and the caller is neither an underwriter nor an admin.
+        """Lists loan applications, newest first, optionally filtered by user, status,
+        currency and creation time, one page at a time. Listing every user's
+        applications (for example the UNDER_REVIEW queue) is for underwriters, admins
+        and services (the analytics service pages through it for its credit_portfolio
+        report).
+        Returns INVALID_ARGUMENT when page_size is negative, currency is not a
+        supported ISO 4217 code or page_token is malformed or was issued for other
+        filters; PERMISSION_DENIED when user_id is not the caller's own and the
+        caller is neither an underwriter, an admin nor a service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

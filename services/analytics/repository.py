@@ -1,6 +1,6 @@
 """SQL of the analytics service, used only inside a unit of work (one session = one transaction).
 
-Writes come from the feed consumer only: ``apply_entry`` locks the consumer's
+Writes come from the feed consumer only: ``apply_entries`` locks the consumer's
 checkpoint row, skips an entry at or below it, and otherwise writes the entry's
 flows, the daily summaries and volumes and the new checkpoint in the caller's
 transaction, which makes every entry count exactly once whatever is re-delivered.
@@ -88,13 +88,41 @@ def save_accounts(session: Session, accounts: Iterable[AccountInfo]) -> None:
             {"a": account.account_id, "o": account.owner_id, "t": account.type, "c": account.currency})
 
 
-def apply_entry(session: Session, consumer: str, entry: Entry, flows: Sequence[Flow]) -> bool:
-    """Record ``entry``'s effects and advance the checkpoint; False (nothing written) if already applied."""
+class FeedGap(Exception):
+    """Entries were handed over out of feed order or with one missing."""
+
+
+def apply_entries(session: Session, consumer: str, batch: Sequence[tuple[Entry, Sequence[Flow]]]) -> int:
+    """Record the effects of the entries of ``batch`` (in feed order) that are above the checkpoint,
+    and advance the checkpoint past them, in this one transaction; returns how many were applied.
+
+    One transaction for several entries: under a backlog the consumer pays one commit per batch,
+    not per entry, and each entry still counts exactly once (the checkpoint moves with it)."""
     checkpoint = get_checkpoint(session, consumer, for_update=True)
     if checkpoint is None:
         raise LookupError(f"no checkpoint row for consumer {consumer!r}")
-    if entry.sequence <= checkpoint.last_sequence:
-        return False
+    last: Entry | None = None
+    applied = 0
+    for entry, flows in batch:
+        previous = last.sequence if last else checkpoint.last_sequence
+        if entry.sequence <= previous:
+            continue
+        if entry.sequence != previous + 1:
+            # The ledger's sequences have no gaps: moving the checkpoint past a missing entry
+            # would lose it for good. The caller re-reads the feed from the checkpoint.
+            raise FeedGap(f"entry {entry.sequence} does not follow the checkpoint {previous}")
+        _record(session, entry, flows)
+        last = entry
+        applied += 1
+    if last is not None:
+        session.execute(sa.text(
+            "UPDATE feed_checkpoints SET last_sequence = :s, last_entry_time = :at, "
+            "applied_count = applied_count + :n, update_time = now() WHERE consumer = :c"),
+            {"s": last.sequence, "at": last.timestamp, "n": applied, "c": consumer})
+    return applied
+
+
+def _record(session: Session, entry: Entry, flows: Sequence[Flow]) -> None:
     day = entry.timestamp.date()
     for flow in flows:
         session.execute(sa.text(
@@ -119,11 +147,6 @@ def apply_entry(session: Session, consumer: str, entry: Entry, flows: Sequence[F
             "entry_count = daily_volumes.entry_count + 1, "
             "volume_minor = daily_volumes.volume_minor + EXCLUDED.volume_minor"),
             {"day": day, "c": entry.currency, "t": entry.type, "a": entry.amount_minor})
-    session.execute(sa.text(
-        "UPDATE feed_checkpoints SET last_sequence = :s, last_entry_time = :at, "
-        "applied_count = applied_count + 1, update_time = now() WHERE consumer = :c"),
-        {"s": entry.sequence, "at": entry.timestamp, "c": consumer})
-    return True
 
 
 # -- read side -----------------------------------------------------------------------------------

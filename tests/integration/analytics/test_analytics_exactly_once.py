@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from nexafi.analytics.v1 import analytics_pb2
 from sqlalchemy.engine import Engine
 
 from services.analytics.clients import LEDGER_SERVICE, LedgerClient, entry_from_pb
 from services.analytics.consumer import FeedConsumer
+from services.analytics.repository import FeedGap
 from services.analytics.spec import SPEC as ANALYTICS
 from services.ledger.spec import SPEC as LEDGER
 from services.runtime.clients import ServiceTokenProvider, service_channel
@@ -65,6 +67,32 @@ def test_redelivery_and_restarts_never_double_count(books: Books, analytics_db: 
     fourth = books.spend(wallet, 100)
     books.wait_applied(fourth)
     assert totals(books, user) == (1_500, 2, 400, 2)
+
+
+def test_a_batch_straddling_the_checkpoint_applies_only_the_new_entries(books: Books,
+                                                                      analytics_db: Engine) -> None:
+    user, wallet = books.user()
+    first = books.deposit(wallet, 2_000)
+    books.wait_applied(first)
+    second, third = books.spend(wallet, 250), books.spend(wallet, 50)
+    ledger = LedgerClient.from_env()
+    try:
+        # The feed from the first entry on (already applied) to the newest: the running consumer
+        # applies the newer ones too, before or after this batch, and each lands once.
+        feed = ledger.stream(books.sequence_of(first.id) - 1, follow=False)
+        batch = [entry_from_pb(item.transaction) for item in feed]
+        assert [e.transaction_id for e in batch[:1]] == [first.id]
+        consumer = FeedConsumer(analytics_db, ledger)
+        assert consumer.apply_batch(batch) <= len(batch) - 1
+        assert consumer.apply_batch(batch) == 0
+        # A batch with a hole is refused whole: the checkpoint never moves past a missing entry.
+        later = [dataclasses.replace(e, sequence=e.sequence + 10**9) for e in batch]
+        with pytest.raises(FeedGap):
+            consumer.apply_batch(later)
+    finally:
+        ledger.close()
+    books.wait_applied(second, third)
+    assert totals(books, user) == (2_000, 1, 300, 2)
 
 
 def test_the_consumer_waits_out_a_ledger_outage_and_resumes(books: Books, analytics_db: Engine,

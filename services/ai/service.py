@@ -20,10 +20,18 @@ Where the inputs come from
   is "unknown" (zero counts), so merchant risk falls back to its category's
   rate, which is what the features define for a merchant without labelled history.
 * **Spending profile and spending series** (recommendations, PredictTrend
-  SPENDING) come from the same table, without declined attempts: the analytics
-  service named by the contract does not exist yet. BALANCE and INCOME need the
-  ledger (the AI service only sees outgoing money) and return
-  FAILED_PRECONDITION ``METRIC_NOT_AVAILABLE``.
+  SPENDING) come from the same table, without declined attempts.
+* **Balance and income series** (PredictTrend BALANCE and INCOME) come from the
+  analytics service (``GetDashboardSeries``, daily, in the request's currency),
+  which builds them from the ledger feed: the AI service only sees outgoing
+  money. Analytics is called with the AI service's own identity
+  (``services.ai.clients``); when it cannot be reached the forecast answers
+  UNAVAILABLE ``HISTORY_UNAVAILABLE`` and every other RPC is unaffected.
+  A user's history starts on the first day in the window with a non-zero
+  balance, spending or income (analytics answers zeros for a user without
+  ledger activity, so that user has no history). Analytics serves at most
+  366 daily periods per call, so a longer ``lookback_days`` reads the last 366:
+  the model reads only the last 56.
 * **No history yet.** A user's first check has an empty history. The features
   say so explicitly (feature set 2: ``has_history``, ``history_span_log``, and
   novelty flags that are 0 when there is nothing to compare with), and the
@@ -42,7 +50,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -51,6 +59,7 @@ from sqlalchemy.orm import Session
 
 from services.ai import explain, features
 from services.ai import repository as repo
+from services.ai.clients import MAX_DAYS_PER_CALL, UnexpectedSeries
 from services.ai.domain import (
     CHANNEL_ATM_WITHDRAWAL,
     CHANNEL_CARD_PRESENT,
@@ -73,8 +82,10 @@ from services.ai.domain import (
 )
 from services.ai.mcc import category_for
 from services.ai.registry import LoadedModel, ModelRecord, ModelRegistry
+from services.runtime.clients import RemoteError
+from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
-from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound, Unavailable
 from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.ai")
@@ -133,6 +144,19 @@ class TrendSource:
     points: Sequence[SeriesPoint] = ()
 
 
+class HistorySource(Protocol):
+    """A user's daily figures per metric name over UTC days first_day to last_day (analytics)."""
+
+    def daily(self, user_id: str, metrics: Sequence[str], currency: str, first_day: int,
+              last_day: int) -> Mapping[str, Mapping[int, int]]: ...
+
+
+#: The metrics read from analytics, all in one call: the user's history starts with any of them.
+ANALYTICS_METRICS = ("BALANCE", "SPENDING", "INCOME")
+#: Balances are levels: a day without a figure keeps the previous one. Flows are sums: such a day is 0.
+LEVEL_METRICS = frozenset({"BALANCE"})
+
+
 def daily_values(points: Sequence[SeriesPoint]) -> tuple[list[int], int]:
     """(one value per UTC day from the first to the last point, the last day); gaps carry forward."""
     first, last = points[0].day, points[-1].day
@@ -145,6 +169,40 @@ def daily_values(points: Sequence[SeriesPoint]) -> tuple[list[int], int]:
             current, upcoming = upcoming, next(it, None)
         values.append(current.value_minor)
     return values, last
+
+
+def first_active_day(figures: Mapping[str, Mapping[int, int]]) -> int | None:
+    """The first day on which any of the figures is non-zero, or None when all are zero."""
+    active = [day for by_day in figures.values() for day, value in by_day.items() if value]
+    return min(active) if active else None
+
+
+def user_daily_series(metric: str, by_day: Mapping[int, int], first_day: int, last_day: int,
+                      first_active: int | None, minimum: int) -> list[int]:
+    """One value per day of a user's ``metric`` from the start of their history to ``last_day``.
+
+    The history starts at ``first_active`` (the user's first activity) or at
+    ``first_day`` (the window's start), whichever is later; fewer than
+    ``minimum`` days of it is FAILED_PRECONDITION ``INSUFFICIENT_HISTORY``.
+    A day without a figure is 0 for a flow (spending, income); a level
+    (balance) carries the previous figure forward, as a supplied series does.
+    """
+    if first_active is not None:
+        first_day = max(first_day, first_active)
+    days = last_day - first_day + 1 if first_active is not None else 0
+    if days < minimum:
+        raise FailedPrecondition(
+            f"the user has {max(days, 0)} days of {metric.lower()} history; "
+            f"a forecast needs at least {minimum}", "INSUFFICIENT_HISTORY",
+            {"minimum_days": str(minimum), "history_days": str(max(days, 0))})
+    if metric not in LEVEL_METRICS:
+        return [by_day.get(d, 0) for d in range(first_day, last_day + 1)]
+    # The first day always gets a point (0 before any figure) so that the series starts there,
+    # and the last figure carries on to last_day.
+    points = [SeriesPoint(first_day, by_day.get(first_day, 0))]
+    points += [SeriesPoint(d, v) for d, v in sorted(by_day.items()) if first_day < d <= last_day]
+    values, last = daily_values(points)
+    return values + values[-1:] * (last_day - last)
 
 
 def _z(level: float) -> float:
@@ -187,10 +245,12 @@ class AiService:
     """The use cases behind the gRPC adapter."""
 
     def __init__(self, engine: Engine, registry: ModelRegistry,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 history: HistorySource | None = None) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
+        self.history = history
         self._read = UnitOfWork(engine)
 
     # -- idempotency and audit ---------------------------------------------------------------------
@@ -419,26 +479,44 @@ class AiService:
 
     def _user_series(self, source: TrendSource, currency: str, now: datetime,
                      minimum: int) -> tuple[list[int], int]:
-        if source.metric != "SPENDING":
-            raise FailedPrecondition(
-                f"the {source.metric} series needs the ledger, which the AI service does not read yet; "
-                "only SPENDING (from the transactions checked for fraud) is available",
-                "METRIC_NOT_AVAILABLE", {"metric": source.metric})
         # Complete days only: today is still running.
         last_day = int(now.timestamp()) // SECONDS_PER_DAY - 1
         first_day = last_day - source.lookback_days + 1
-        with self._read() as session:
-            first = repo.first_checked_time(session, source.user_id, currency)
-            by_day = repo.daily_spending(session, source.user_id, currency, first_day, last_day)
-        if first is not None:
-            first_day = max(first_day, int(first.timestamp()) // SECONDS_PER_DAY)
-        days = last_day - first_day + 1
-        if first is None or days < minimum:
-            raise FailedPrecondition(
-                f"the user has {max(days, 0) if first else 0} days of spending history; "
-                f"a forecast needs at least {minimum}", "INSUFFICIENT_HISTORY",
-                {"minimum_days": str(minimum)})
-        return [by_day.get(d, 0) for d in range(first_day, last_day + 1)], last_day
+        if source.metric == "SPENDING":
+            with self._read() as session:
+                first = repo.first_checked_time(session, source.user_id, currency)
+                by_day = repo.daily_spending(session, source.user_id, currency, first_day, last_day)
+            first_active = None if first is None else int(first.timestamp()) // SECONDS_PER_DAY
+        else:
+            first_day = max(first_day, last_day - MAX_DAYS_PER_CALL + 1)
+            figures = self._analytics_history(source.user_id, currency, first_day, last_day)
+            by_day = dict(figures.get(source.metric, {}))
+            first_active = first_active_day(figures)
+        return user_daily_series(source.metric, by_day, first_day, last_day, first_active, minimum), last_day
+
+    def _analytics_history(self, user_id: str, currency: str, first_day: int,
+                           last_day: int) -> Mapping[str, Mapping[int, int]]:
+        """The user's daily figures from analytics, else UNAVAILABLE ``HISTORY_UNAVAILABLE``."""
+
+        def unavailable(why: str) -> Unavailable:
+            return Unavailable(f"the user's history cannot be read from the analytics service ({why}); "
+                               "retry later", "HISTORY_UNAVAILABLE", {"service": "analytics"})
+
+        if self.history is None:
+            raise unavailable("no analytics client is configured")
+        try:
+            return self.history.daily(user_id, ANALYTICS_METRICS, currency, first_day, last_day)
+        except RemoteError as exc:
+            if not exc.unreachable:
+                # Analytics refused the AI service's own, well-formed request: a deployment problem.
+                log.error("analytics refused the history of %s: %s", user_id, exc)
+            raise unavailable(exc.code.name) from None
+        except ConfigError as exc:
+            log.error("cannot call analytics: %s", exc)
+            raise unavailable("the AI service has no service credentials") from None
+        except UnexpectedSeries as exc:
+            log.error("analytics answered unreadable series for %s: %s", user_id, exc)
+            raise unavailable("unreadable answer") from None
 
     # -- registry and audit log --------------------------------------------------------------------
 

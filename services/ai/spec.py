@@ -6,6 +6,9 @@ Environment:
 - ``AI_MODELS_DIR``: an extra folder of ``<model>/<version>/`` versions registered at start besides
   the built-in ``services/ai/models``; its versions are candidates until activated.
 - ``AI_REGISTRY_POLL_SECONDS``: how often a replica re-reads the active versions (default 5).
+- ``ANALYTICS_ADDR``, ``USER_ADDR``, ``AI_CLIENT_SECRET``: how PredictTrend reaches analytics for
+  balance and income series, with the AI service's own token. Read on first use, not at start:
+  the service starts and serves everything else without them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 import grpc
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 
+from services.ai.clients import AnalyticsHistory
 from services.ai.registry import ModelRegistry, default_roots
 from services.ai.service import AiService
 from services.ai.servicer import AiServicer
@@ -30,7 +34,9 @@ def build_service(context: ServiceContext) -> AiService:
     registry.register_from_disk()
     registry.start_polling(float(env_int("AI_REGISTRY_POLL_SECONDS", 5, minimum=1, maximum=3600)))
     context.on_shutdown.append(registry.stop)
-    return AiService(context.engine, registry)
+    history = AnalyticsHistory("ai")
+    context.on_shutdown.append(history.close)
+    return AiService(context.engine, registry, history=history)
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:

@@ -40,7 +40,7 @@ from services.runtime.local_db import data_dir, service_database_url
 ROOT = Path(__file__).resolve().parents[2]
 DATA = data_dir()
 # Services that call others with their own identity (IssueServiceToken).
-CALLING_SERVICES = ("payment", "credit", "analytics")
+CALLING_SERVICES = ("payment", "credit", "analytics", "ai")
 # Start order: the ledger and AI first, since payment and credit call them.
 SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
 
@@ -51,14 +51,19 @@ def available_services() -> list[str]:
 
 
 def service_client_secrets(path: Path) -> dict[str, str]:
-    """Development secrets of the services that call others, made once and kept (mode 0600)."""
-    if path.exists():
-        return dict(json.loads(path.read_text()))
-    secrets_by_service = {name: secrets.token_urlsafe(24) for name in CALLING_SERVICES}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """Development secrets of the services that call others, made once and kept (mode 0600).
+
+    A service that became a caller since the file was written gets its secret added."""
+    known: dict[str, str] = dict(json.loads(path.read_text())) if path.exists() else {}
+    missing = [name for name in CALLING_SERVICES if name not in known]
+    if not missing:
+        return known
+    known.update({name: secrets.token_urlsafe(24) for name in missing})
+    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump(secrets_by_service, handle)
-    return secrets_by_service
+        json.dump(known, handle)
+    os.replace(path.with_suffix(".tmp"), path)
+    return known
 
 
 def wait_healthy(address: str, timeout: float = 60.0) -> bool:

@@ -82,7 +82,7 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
                                       ("user", "ledger", "ai", "document", "analytics", "credit", "payment")}
         # Service identities were provisioned for the services that call others.
         clients = json.loads((tmp_path / "data" / "service-clients.json").read_text())
-        assert set(clients) == {"payment", "credit", "analytics"}
+        assert set(clients) == {"payment", "credit", "analytics", "ai"}
     finally:
         launcher.send_signal(signal.SIGINT)
         launcher.communicate(timeout=60)

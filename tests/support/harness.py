@@ -23,6 +23,7 @@ SERVICE_CLIENT_SECRETS = {
     "payment": "payment-client-secret-7f3a9c1e5b",
     "credit": "credit-client-secret-2b8d4e6f1a",
     "analytics": "analytics-client-secret-9c3e5a7b2d",
+    "ai": "ai-client-secret-6e1b3d5f7a9c",
     "probe": "probe-client-secret-4d6f8a1c3e5b",
 }
 

@@ -392,6 +392,8 @@ def trend_card(meta: dict[str, Any]) -> str:
             "Daily spending is noisy: its MAPE is high for any model; the balance forecast is far more "
             "precise.",
             "Intervals are empirical and global, not per-series; coverage on an unusual series can be lower.",
+            "Not trained on income series (a few paydays a month, zeros between them); PredictTrend serves "
+            "INCOME with this model, but no metric here measures how well it forecasts them.",
         ],
     )
     return "\n".join(lines)

@@ -163,14 +163,6 @@ def test_user_with_short_history_gets_insufficient_history(ai: AiClient) -> None
     assert "56" in result.message
 
 
-def test_balance_needs_the_ledger_and_is_not_available(ai: AiClient) -> None:
-    request = ai_pb2.PredictTrendRequest(
-        user_series=ai_pb2.UserSeries(user_id=user(), metric=ai_pb2.TREND_METRIC_BALANCE)
-    )
-    result = failure(lambda: trend(ai, request))
-    assert result.code == grpc.StatusCode.FAILED_PRECONDITION and result.reason == "METRIC_NOT_AVAILABLE"
-
-
 def recommendations(
     ai: AiClient, user_id: str, metadata: object = None, **fields: object
 ) -> ai_pb2.RecommendationSet:

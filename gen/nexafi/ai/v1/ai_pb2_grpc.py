@@ -183,9 +183,14 @@ class AiServiceServicer(object):
 
     def PredictTrend(self, request, context):
         """PredictTrend forecasts a daily series over the next horizon_days, with a
-        prediction interval: either a user's series (spending, from the
-        transactions this service has checked for the user; balance and income
-        once the ledger feed reaches it) or a series supplied in the request. Returns
+        prediction interval: either a user's series or a series supplied in the
+        request. A user's spending comes from the transactions this service has
+        checked for the user; their balance (end-of-day total over their accounts)
+        and income (daily totals) come from the analytics service's daily
+        dashboard series, built from the ledger feed, in the request's currency.
+        A user series covers complete UTC days up to yesterday; the user's history
+        starts with their first activity (a user without ledger activity has none
+        for balance and income). Returns
         INVALID_ARGUMENT when neither or an incomplete source is given (empty
         user_id, unspecified metric), a supplied series has fewer than 14 or more
         than 3660 points or spans fewer than 56 days (the model reads the last 56
@@ -195,9 +200,10 @@ class AiServiceServicer(object):
         5000 to 9900 (0 selects the default); PERMISSION_DENIED when a user metric
         is asked for and the caller is neither that user nor an admin, support or
         service principal; FAILED_PRECONDITION (reason INSUFFICIENT_HISTORY) when
-        the user has fewer than 56 days of history, (reason METRIC_NOT_AVAILABLE)
-        for a metric the service cannot read yet (balance and income need the
-        ledger feed), or (reason NO_ACTIVE_MODEL) when no trend model can serve.
+        the user has fewer than 56 days of history, or (reason NO_ACTIVE_MODEL)
+        when no trend model can serve; UNAVAILABLE (reason HISTORY_UNAVAILABLE)
+        when a balance or income series is asked for and the analytics service
+        cannot be reached (every other RPC works without it).
         The model forecasts 14 days at a time; longer horizons are forecast in
         14-day blocks, each fed back as input, with intervals widening per block.
         """

@@ -18,7 +18,7 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2
 
 from services.runtime.api import to_money
-from services.runtime.clients import ServiceTokenProvider, UserClient, call, service_channel
+from services.runtime.clients import ServiceChannels, UserClient, call
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,9 @@ class AiClient:
             tuple(r.feature for r in assessment.reasons),
         )
 
-
+LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
+AI_SERVICE = ai_pb2.DESCRIPTOR.services_by_name["AiService"]
+USER_SERVICE = user_pb2.DESCRIPTOR.services_by_name["UserService"]
 
 
 @dataclass
@@ -196,20 +198,17 @@ class Clients:
     ledger: LedgerClient
     ai: AiClient
     users: UserClient
-    channels: list[grpc.Channel]
+    channels: ServiceChannels
 
     @classmethod
     def from_env(cls, ai_timeout_seconds: float) -> Clients:
-        provider = ServiceTokenProvider.from_env("payment")
-        ledger = service_channel(
-            "ledger", ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"], provider.token
-        )
-        ai = service_channel("ai", ai_pb2.DESCRIPTOR.services_by_name["AiService"], provider.token)
-        users = service_channel("user", user_pb2.DESCRIPTOR.services_by_name["UserService"], provider.token)
+        channels = ServiceChannels("payment")
         return cls(
-            LedgerClient(ledger), AiClient(ai, ai_timeout_seconds), UserClient(users), [ledger, ai, users]
+            LedgerClient(channels.open("ledger", LEDGER_SERVICE)),
+            AiClient(channels.open("ai", AI_SERVICE), ai_timeout_seconds),
+            UserClient(channels.open("user", USER_SERVICE)),
+            channels,
         )
 
     def close(self) -> None:
-        for channel in self.channels:
-            channel.close()
+        self.channels.close()

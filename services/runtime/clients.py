@@ -131,6 +131,24 @@ def service_channel(service: str, service_descriptor: Any, token: Callable[[], s
     return grpc.intercept_channel(channel, _IdentityInterceptor(token, default_timeout))
 
 
+class ServiceChannels:
+    """The channels one service opens to others with its own identity, closed together."""
+
+    def __init__(self, caller: str) -> None:
+        self.tokens = ServiceTokenProvider.from_env(caller)
+        self._channels: list[grpc.Channel] = []
+
+    def open(self, service: str, service_descriptor: Any) -> grpc.Channel:
+        channel = service_channel(service, service_descriptor, self.tokens.token)
+        self._channels.append(channel)
+        return channel
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+        self._channels.clear()
+
+
 class RemoteError(Exception):
     """A call to another service failed; ``unreachable`` when it may not have been executed at all."""
 

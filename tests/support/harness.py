@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from pathlib import Path
+from typing import Any
 
 import grpc
+from nexafi.user.v1 import user_pb2
 
 from services.runtime import migrations
 from services.runtime.config import AuthSettings, Settings
@@ -96,3 +99,14 @@ class ServiceRunner:
         for running in self.running.values():
             running.stop(0)
         self.running.clear()
+
+
+TEST_PASSWORD = "correct horse battery staple 9"
+
+
+def register_user(users: Any) -> str:
+    """A new user registered over the user service's gRPC API (a UserServiceStub); its id."""
+    name = "u" + secrets.token_hex(6)
+    reply = users.Register(user_pb2.RegisterRequest(
+        username=name, email=f"{name}@example.com", password=TEST_PASSWORD, request_id=secrets.token_hex(16)))
+    return str(reply.user.id)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
 from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from nexafi.user.v1 import user_pb2, user_pb2_grpc
+from nexafi.user.v1 import user_pb2_grpc
 
-from tests.support.harness import TokenFactory
+from tests.support.harness import TokenFactory, register_user
 
 C = credit_pb2
 L = ledger_pb2
@@ -71,16 +70,7 @@ class CreditApi:
 
     # -- identities -------------------------------------------------------------------------------
     def register(self) -> str:
-        name = "u" + secrets.token_hex(6)
-        reply = self.users.Register(
-            user_pb2.RegisterRequest(
-                username=name,
-                email=f"{name}@example.com",
-                password="correct horse battery staple 9",
-                request_id=key(),
-            )
-        )
-        return str(reply.user.id)
+        return register_user(self.users)
 
     def md(self, subject: str, *roles: str) -> tuple[tuple[str, str], ...]:
         return self.tokens.metadata(subject, list(roles) or ["customer"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import time
 import uuid
@@ -15,7 +14,7 @@ import grpc
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
-from nexafi.user.v1 import user_pb2, user_pb2_grpc
+from nexafi.user.v1 import user_pb2_grpc
 
 from services.payment import spec as payment_spec
 from services.payment.connectors.base import (
@@ -30,7 +29,7 @@ from services.payment.connectors.sandbox import SandboxConnector, event_body, si
 from services.runtime.money import Money
 from services.runtime.server import RunningServer, ServiceSpec, start_server
 from tests.support.grpc_errors import describe
-from tests.support.harness import ServiceRunner, TokenFactory, service_settings
+from tests.support.harness import ServiceRunner, TokenFactory, register_user, service_settings
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 CARD_OK = "4242424242424242"
@@ -67,16 +66,7 @@ class PaymentApi:
 
     # -- identities -------------------------------------------------------------------------------
     def register(self) -> str:
-        name = "u" + secrets.token_hex(6)
-        reply = self.users.Register(
-            user_pb2.RegisterRequest(
-                username=name,
-                email=f"{name}@example.com",
-                password="correct horse battery staple 9",
-                request_id=key(),
-            )
-        )
-        return reply.user.id
+        return register_user(self.users)
 
     def md(self, subject: str, roles: list[str] | None = None) -> tuple[tuple[str, str], ...]:
         return self.tokens.metadata(subject, roles or ["customer"])

@@ -181,6 +181,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         checks = _Checks()
         report_type = request.report_type
         known = report_type in rpt.REPORT_TYPES
+        principal = current_principal()
+        # Who may ask is settled before what was asked is checked: a customer learns nothing
+        # about a platform-wide report's parameters.
+        if known and report_type not in rpt.PER_USER_REPORTS:
+            require_roles(principal, ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
         if not known:
             checks.add("report_type", f"must be one of {', '.join(sorted(rpt.REPORT_TYPES))}")
         per_user = report_type in rpt.PER_USER_REPORTS
@@ -200,11 +205,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             raise InvalidArgument(f"unknown report type {report_type[:64]!r}", violations=checks.violations,
                                   reason="UNKNOWN_REPORT_TYPE")
         checks.done()
-        principal = current_principal()
         if per_user:
             require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
-        else:
-            require_roles(principal, ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
         generated = self.service.report(report_type, request.user_id, start, end, currency)
         report_id = new_id("rpt")
         log.info("report %s generated: type=%s user=%s by %s", report_id, report_type,

@@ -81,6 +81,9 @@ def test_platform_reports_are_for_staff(books: Books, saver: dict[str, str]) -> 
     denied = failure(lambda: report(books, "trial_balance", principal=books.customer(saver["user"]),
                                     currency="EUR"))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+    # Refused before the parameters are looked at: a customer learns nothing about them.
+    unchecked = failure(lambda: report(books, "trial_balance", principal=books.customer(saver["user"])))
+    assert unchecked.code == grpc.StatusCode.PERMISSION_DENIED
     other = failure(lambda: report(books, "monthly_statement", saver["user"],
                                    principal=books.customer("usr_someone_else")))
     assert other.code == grpc.StatusCode.PERMISSION_DENIED

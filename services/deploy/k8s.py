@@ -103,6 +103,8 @@ RESOURCES: dict[str, Resources] = {
     "user": Resources("250m", "512Mi", "2", "1536Mi"),
     "ledger": Resources("200m", "256Mi", "1", "512Mi"),
     "ai": Resources("250m", "512Mi", "2", "1Gi"),
+    # OCR of passport photos (the extraction worker) peaks at about 670 MiB on a 12 MP image.
+    "document": Resources("200m", "512Mi", "1", "1Gi"),
     GATEWAY: Resources("100m", "128Mi", "2", "512Mi"),
 }
 # Envoy starts a worker per CPU of the node unless told: match the CPU limit.

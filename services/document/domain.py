@@ -134,10 +134,18 @@ def is_sha256_hex(value: str) -> bool:
     return bool(_SHA256.match(value))
 
 
+# The types an extractor exists for (services/document/extraction/): the passport MRZ (TD3).
+# ID cards (TD1 MRZ) and address proofs have none yet, so they are NOT_APPLICABLE at upload
+# rather than PENDING forever.
+EXTRACTED_TYPES = frozenset({DocumentType.PASSPORT})
+# The media types the passport extractor reads (no PDF rasterizer is in the project).
+EXTRACTABLE_MEDIA = frozenset({PNG, JPEG})
+
+
 def initial_extraction_status(document_type: DocumentType) -> ExtractionStatus:
-    if document_type == DocumentType.OTHER:
-        return ExtractionStatus.NOT_APPLICABLE
-    return ExtractionStatus.PENDING
+    if document_type in EXTRACTED_TYPES:
+        return ExtractionStatus.PENDING
+    return ExtractionStatus.NOT_APPLICABLE
 
 
 REVIEWABLE = frozenset({DocumentStatus.UPLOADED, DocumentStatus.PROCESSING})

@@ -217,3 +217,52 @@ def fingerprint(*parts: object) -> str:
     import hashlib
 
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# -- extraction queue ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    version: Version
+    # The attempt number doubles as the claim's token: a re-claim after a timeout increments it.
+    attempt: int
+
+
+def claim_extraction(session: Session, stale_after_seconds: int) -> Claim | None:
+    """Claim the oldest PENDING version, or a RUNNING one whose claim is stale; None when idle.
+
+    SKIP LOCKED: replicas polling at once each take a different version instead of waiting.
+    The document moves to PROCESSING (extraction running or done, awaiting review).
+    """
+    row = session.execute(sa.text(
+        "WITH next AS (SELECT document_id, version FROM document_versions "
+        "  WHERE extraction_status = :pending OR (extraction_status = :running AND "
+        "        extraction_claim_time < clock_timestamp() - make_interval(secs => :stale)) "
+        "  ORDER BY create_time LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "UPDATE document_versions v SET extraction_status = :running, "
+        "  extraction_claim_time = clock_timestamp(), extraction_attempts = v.extraction_attempts + 1, "
+        "  status = CASE WHEN v.status = :uploaded THEN :processing ELSE v.status END, "
+        "  update_time = clock_timestamp() "
+        "FROM next WHERE v.document_id = next.document_id AND v.version = next.version "
+        "RETURNING v.document_id, v.version, v.extraction_attempts"),
+        {"pending": int(ExtractionStatus.PENDING), "running": int(ExtractionStatus.RUNNING),
+         "stale": stale_after_seconds, "uploaded": int(DocumentStatus.UPLOADED),
+         "processing": int(DocumentStatus.PROCESSING)}).first()
+    if row is None:
+        return None
+    found = get_version(session, row.document_id, row.version)
+    assert found is not None
+    return Claim(found, row.extraction_attempts)
+
+
+def finish_extraction(session: Session, claim: Claim, status: ExtractionStatus, fields: dict[str, str],
+                      error: str) -> bool:
+    """Record the result if the claim still holds (no other worker re-claimed it meanwhile)."""
+    result = session.execute(sa.text(
+        "UPDATE document_versions SET extraction_status = :s, extracted_fields = CAST(:f AS jsonb), "
+        "extraction_error = :e, extraction_claim_time = NULL, update_time = clock_timestamp() "
+        "WHERE document_id = :d AND version = :v AND extraction_status = :running "
+        "AND extraction_attempts = :a"),
+        {"s": int(status), "f": json.dumps(fields), "e": error, "d": claim.version.document_id,
+         "v": claim.version.version, "running": int(ExtractionStatus.RUNNING), "a": claim.attempt})
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ from services.document.domain import (
     ContentTypeProblem,
     DocumentStatus,
     DocumentType,
+    ExtractionStatus,
     ReviewDecision,
     Version,
     check_content_type,
@@ -114,6 +115,8 @@ class DocumentService:
         self.engine = engine
         self.storage = storage
         self.config = config
+        # Called after a version awaiting extraction is committed (wakes this process's worker).
+        self.on_pending: Callable[[], None] | None = None
 
     # -- audit ---------------------------------------------------------------------------------
     def _deny(self, principal: Principal, document_id: str, version: int, message: str) -> PermissionDenied:
@@ -175,7 +178,7 @@ class DocumentService:
             return response
 
         try:
-            return run_in_transaction(self.engine, work)
+            response = run_in_transaction(self.engine, work)
         except (_ReplayInstead, DbIntegrityError):
             self._remove_quietly(object_key)
             # A concurrent request with the same key committed first: replay it (or refuse it).
@@ -186,6 +189,10 @@ class DocumentService:
         except BaseException:
             self._remove_quietly(object_key)
             raise
+        if self.on_pending is not None and initial_extraction_status(meta.document_type) == \
+                ExtractionStatus.PENDING:
+            self.on_pending()
+        return response
 
     def _check_target(self, meta: UploadMeta, document: repo.DocumentRow | None = None) -> None:
         if document is None:
@@ -347,6 +354,18 @@ class DocumentService:
             raise DataLoss("the stored content no longer matches its checksum", "CHECKSUM_MISMATCH")
         if last:
             yield last
+
+    def extraction_content(self, found: Version, actor: str) -> bytes:
+        """The verified plaintext of ``found`` for extraction by ``actor``; the read is logged first.
+
+        NotFound (DOCUMENT_PURGED) when the data key is destroyed, DataLoss when the stored
+        content is missing or fails verification, exactly as a download would.
+        """
+        run_in_transaction(self.engine, lambda s: repo.add_event(
+            s, found.document_id, found.version, AccessAction.DOWNLOAD, actor, trace_id(), "KYC extraction"))
+        if found.wrapped_key is None:
+            raise NotFound(f"the content of document {found.document_id} was purged", "DOCUMENT_PURGED")
+        return b"".join(self._plaintext(found, found.wrapped_key))
 
     # -- deletion ------------------------------------------------------------------------------
     def delete(self, principal: Principal, document_id: str, *, purge: bool, reason: str) -> Version:

@@ -12,6 +12,16 @@ Settings (environment):
   (id ``dev``) is used with a warning, so development content is encrypted but not secret.
 * ``DOCUMENT_MAX_BYTES`` — the largest document accepted, in bytes (default 10 MiB). Envoy
   does not limit streamed upload bodies; this is the limit.
+* KYC extraction (``extraction/worker.py``): passports in PNG or JPEG get their MRZ read by OCR
+  and verified in a background thread; every other document type is NOT_APPLICABLE at upload.
+  ``DOCUMENT_EXTRACTION_ENABLED`` (``true``/``false``, default ``true``; when off, passports stay
+  PENDING until a replica with it on picks them up), ``DOCUMENT_EXTRACTION_POLL_MS`` (how often
+  the queue is polled when idle, default 2000; an upload to this process wakes it at once),
+  ``DOCUMENT_EXTRACTION_RUNNING_TIMEOUT_SECONDS`` (a version RUNNING longer than this is
+  re-claimed: its worker died; default 600), ``DOCUMENT_EXTRACTION_THREADS`` (onnxruntime
+  threads for OCR, default 1, so extraction never starves the gRPC server). When extraction is
+  on and the OCR runtime cannot be imported (OpenCV needs libGL and libglib from the system),
+  the service stops at start with one line.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ import grpc
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 
 from services.document.crypto import KEY_SIZE, MasterKeys
+from services.document.extraction.ocr import check_runtime, shared_engine
+from services.document.extraction.worker import ExtractionWorker, WorkerSettings
 from services.document.service import Config, DocumentService
 from services.document.servicer import DocumentServicer
 from services.document.storage import Storage, StorageSettings
@@ -79,7 +91,33 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     storage = Storage.connect(StorageSettings.from_env())
     service = DocumentService(context.engine, storage, config)
     document_pb2_grpc.add_DocumentServiceServicer_to_server(DocumentServicer(service), server)
+    if extraction_enabled():
+        problem = check_runtime()
+        if problem is not None:
+            raise ConfigError(f"the OCR runtime of passport extraction cannot load ({problem}); "
+                              "install it or set DOCUMENT_EXTRACTION_ENABLED=false")
+        worker = ExtractionWorker(service, shared_engine(env_int("DOCUMENT_EXTRACTION_THREADS", 1, minimum=1,
+                                                                 maximum=64)), load_worker_settings())
+        service.on_pending = worker.wake
+        worker.start()
+        context.on_shutdown.append(worker.stop)
+    else:
+        log.warning("DOCUMENT_EXTRACTION_ENABLED is off: passports stay PENDING in this replica")
     return [SERVICE_NAME]
+
+
+def extraction_enabled() -> bool:
+    raw = (env_str("DOCUMENT_EXTRACTION_ENABLED", "true") or "true").lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"DOCUMENT_EXTRACTION_ENABLED must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def load_worker_settings() -> WorkerSettings:
+    return WorkerSettings(
+        poll_seconds=env_int("DOCUMENT_EXTRACTION_POLL_MS", 2000, minimum=10, maximum=3_600_000) / 1000,
+        running_timeout_seconds=env_int("DOCUMENT_EXTRACTION_RUNNING_TIMEOUT_SECONDS", 600, minimum=5,
+                                        maximum=86_400))
 
 
 SPEC = ServiceSpec(name="document", register=register, public_methods=frozenset())

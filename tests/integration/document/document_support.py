@@ -96,3 +96,57 @@ class DocumentClient:
             version: int = 0) -> document_pb2.Document:
         request = document_pb2.GetDocumentRequest(document_id=document_id, version=version)
         return self.stub.GetDocument(request, metadata=self.meta(caller, roles), timeout=10).document
+
+
+# -- passport images for the extraction tests ---------------------------------------------------
+
+SPECIMEN_MRZ = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
+
+
+def icao_check_digit(value: str) -> str:
+    """ICAO 9303 check digit (weights 7, 3, 1), written here independently of the service."""
+    values = {**{str(d): d for d in range(10)}, **{chr(65 + i): 10 + i for i in range(26)}, "<": 0}
+    return str(sum(values[c] * (7, 3, 1)[i % 3] for i, c in enumerate(value)) % 10)
+
+
+def td3_mrz(*, country: str, surname: str, given: str, number: str, nationality: str, birth: str, sex: str,
+            expiry: str, personal: str = "", break_field: str = "") -> tuple[str, str]:
+    """A TD3 MRZ with correct check digits, except ``break_field``'s (off by one) when given."""
+    def digit(field: str, value: str) -> str:
+        good = icao_check_digit(value)
+        return str((int(good) + 1) % 10) if field == break_field else good
+
+    name = (surname.replace(" ", "<") + "<<" + given.replace(" ", "<")).ljust(39, "<")[:39]
+    line1 = f"P<{country}{name}"
+    number_field, personal_field = number.ljust(9, "<"), personal.ljust(14, "<")
+    head = number_field + digit("document_number", number_field)
+    birth_part = birth + digit("birth_date", birth)
+    expiry_part = expiry + digit("expiry_date", expiry)
+    personal_part = personal_field + digit("personal_number", personal_field)
+    composite = digit("composite", head + birth_part + expiry_part + personal_part)
+    line2 = f"{head}{nationality}{birth_part}{sex}{expiry_part}{personal_part}{composite}"
+    assert len(line1) == len(line2) == 44
+    return line1, line2
+
+
+def passport_png(mrz: tuple[str, str], printed: list[str]) -> bytes:
+    """A photo-less passport data page: some printed text above the MRZ in an OCR-B-like mono font."""
+    import io as _io
+
+    import matplotlib
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_dir = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data/fonts/ttf")
+    mono = ImageFont.truetype(os.path.join(font_dir, "DejaVuSansMono.ttf"), 28)
+    sans = ImageFont.truetype(os.path.join(font_dir, "DejaVuSans.ttf"), 24)
+    image = Image.new("RGB", (840, 560), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((30, 30, 230, 290), outline="black", width=2)  # where the photo would be
+    for index, line in enumerate(printed):
+        draw.text((260, 40 + index * 40), line, fill="black", font=sans)
+    draw.text((30, 430), mrz[0], fill="black", font=mono)
+    draw.text((30, 480), mrz[1], fill="black", font=mono)
+    buffer = _io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

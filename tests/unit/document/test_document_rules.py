@@ -89,7 +89,9 @@ def test_round_trip_in_any_piece_sizes():
     for size in (1, 15, 16, 17, 32, 33, 1000):
         plaintext = os.urandom(size)
         sealed = crypto.encrypt(key, b"obj-1", plaintext, segment_size=16)
-        assert plaintext not in sealed
+        if size >= 16:
+            # A short random plaintext occurs in random ciphertext by chance (1 byte: ~1 run in 8).
+            assert plaintext not in sealed
         decryptor = crypto.SegmentDecryptor(key, b"obj-1")
         out = b"".join(b"".join(decryptor.update(sealed[i:i + 7])) for i in range(0, len(sealed), 7))
         assert out + decryptor.finish() == plaintext

@@ -1,0 +1,1 @@
+"""Asynchronous KYC extraction of uploaded documents (passport MRZ by OCR)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +113,39 @@ def register_user(users: Any) -> str:
     reply = users.Register(user_pb2.RegisterRequest(
         username=name, email=f"{name}@example.com", password=TEST_PASSWORD, request_id=secrets.token_hex(16)))
     return str(reply.user.id)
+
+
+def closed_port_address() -> str:
+    """A loopback address nothing listens on (the port was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+@contextlib.contextmanager
+def second_server_without(services: ServiceRunner, spec: ServiceSpec,
+                          dependency: str) -> Iterator[grpc.Channel]:
+    """Another server of ``spec`` on the session's database whose ``dependency`` is unreachable
+    (its address is a closed port); a channel to it.
+
+    The address variable stays changed until the context ends, since some services read it on
+    every call; servers of the session that dial lazily see the closed port meanwhile too."""
+    variable = f"{dependency.upper()}_ADDR"
+    saved = os.environ.get(variable)
+    os.environ[variable] = closed_port_address()
+    server: RunningServer | None = None
+    channel: grpc.Channel | None = None
+    try:
+        settings = service_settings(spec.name, services.database_url(spec.name), services.auth)
+        server = start_server(spec, settings)
+        channel = grpc.insecure_channel(server.address)
+        yield channel
+    finally:
+        if channel is not None:
+            channel.close()
+        if server is not None:
+            server.stop(0)
+        if saved is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved

@@ -9,7 +9,6 @@ long analytics-shaped series is covered in tests/unit/ai/test_ai_trend_history_s
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import grpc
@@ -24,11 +23,10 @@ from services.ai.spec import SPEC as AI
 from services.analytics.spec import SPEC as ANALYTICS
 from services.ledger.spec import SPEC as LEDGER
 from services.runtime.errors import FailedPrecondition
-from services.runtime.server import RunningServer, start_server
 from services.user.spec import SPEC as USER
 from tests.integration.ai.ai_support import AiClient, failure, user
 from tests.integration.analytics.analytics_support import Books
-from tests.support.harness import ServiceRunner, TokenFactory, service_settings
+from tests.support.harness import ServiceRunner, TokenFactory, second_server_without
 
 METRICS = {"BALANCE": ai_pb2.TREND_METRIC_BALANCE, "INCOME": ai_pb2.TREND_METRIC_INCOME}
 
@@ -110,21 +108,11 @@ def test_only_the_user_and_staff_read_their_balance_and_income(ai: AiClient, boo
 
 
 @pytest.fixture
-def ai_without_analytics(ai: AiClient, books: Books, services: ServiceRunner,
-                         monkeypatch: pytest.MonkeyPatch) -> Iterator[ai_pb2_grpc.AiServiceStub]:
+def ai_without_analytics(ai: AiClient, books: Books,
+                         services: ServiceRunner) -> Iterator[ai_pb2_grpc.AiServiceStub]:
     """A second AI server whose analytics address is a closed port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    monkeypatch.setenv("ANALYTICS_ADDR", f"127.0.0.1:{closed}")
-    settings = service_settings("ai", services.database_url("ai"), services.auth)
-    server: RunningServer = start_server(AI, settings)
-    channel = grpc.insecure_channel(server.address)
-    try:
+    with second_server_without(services, AI, "analytics") as channel:
         yield ai_pb2_grpc.AiServiceStub(channel)
-    finally:
-        channel.close()
-        server.stop(0)
 
 
 def test_without_analytics_balance_and_income_are_unavailable_and_the_rest_works(

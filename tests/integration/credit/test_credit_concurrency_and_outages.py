@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,10 +11,9 @@ import pytest
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
 from services.credit.spec import SPEC as CREDIT
-from services.runtime.server import RunningServer, start_server
 from tests.integration.credit.credit_support import CreditApi, financials, key
 from tests.support.grpc_errors import Failure, describe, failure
-from tests.support.harness import ServiceRunner, service_settings
+from tests.support.harness import ServiceRunner, second_server_without
 
 C = credit_pb2
 S = C.LoanApplicationStatus
@@ -75,22 +73,11 @@ def test_concurrent_repayments_are_applied_one_after_the_other_exactly(credit: C
 
 @pytest.fixture
 def credit_without_ai(
-    credit: CreditApi, services: ServiceRunner, monkeypatch: pytest.MonkeyPatch
+    credit: CreditApi, services: ServiceRunner
 ) -> Iterator[credit_pb2_grpc.CreditServiceStub]:
     """A second credit server whose AI address is a closed port: the scoring model is unreachable."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    monkeypatch.setenv("AI_ADDR", f"127.0.0.1:{closed}")
-    server: RunningServer = start_server(
-        CREDIT, service_settings("credit", services.database_url("credit"), services.auth)
-    )
-    channel = grpc.insecure_channel(server.address)
-    try:
+    with second_server_without(services, CREDIT, "ai") as channel:
         yield credit_pb2_grpc.CreditServiceStub(channel)
-    finally:
-        channel.close()
-        server.stop(0)
 
 
 def test_without_the_model_applications_go_to_review_and_refreshes_are_unavailable(

@@ -18,7 +18,7 @@ from services.analytics.domain.categories import categorize
 
 # Ledger enum numbers (nexafi.ledger.v1), as plain ints for a domain without generated code.
 DEBIT, CREDIT = 1, 2
-ASSET, EXPENSE = 1, 5
+ASSET, LIABILITY, EXPENSE = 1, 2, 5
 USER_PREFIX = "usr_"
 
 
@@ -44,8 +44,11 @@ class AccountInfo:
 
     @property
     def is_user_account(self) -> bool:
-        # "system" and other platform owners are not analysed; users have "usr_" ids.
-        return self.owner_id.startswith(USER_PREFIX)
+        """The account holds the user's money: what the platform owes a user ("usr_" owner), a
+        liability such as a wallet or a credit line. A user-owned asset (a loan receivable: what
+        the user owes the platform) is the user's debt, not their money: counting it would make a
+        loan pay-out income twice and a repayment's principal spending twice."""
+        return self.owner_id.startswith(USER_PREFIX) and self.type == LIABILITY
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,19 @@ def test_moving_money_between_own_accounts_is_neither_spending_nor_income() -> N
     assert flows_of(entry(categories.TRANSFER, legs), ACCOUNTS) == []
 
 
-def test_a_user_owned_asset_account_is_debit_normal() -> None:
-    accounts = {**ACCOUNTS, "acc_card": AccountInfo("acc_card", "usr_carol", ASSET, "EUR")}
-    flows = flows_of(entry(categories.PAYMENT, [("acc_card", DEBIT, 40), ("acc_cash", CREDIT, 40)]), accounts)
-    assert flows == [Flow("usr_carol", "EUR", Direction.INCOME, 40, "payment_received")]
+def test_a_loan_is_income_once_and_its_repayment_spending_once() -> None:
+    # The credit service books a loan receivable as an ASSET owned by the borrower: the user's
+    # debt to the platform, not their money, so only the wallet's movements count.
+    accounts = {**ACCOUNTS, "acc_loan": AccountInfo("acc_loan", "usr_alice", ASSET, "EUR"),
+                "acc_interest": AccountInfo("acc_interest", "system", 4, "EUR")}
+    payout = entry(categories.LOAN_DISBURSEMENT,
+                   [("acc_loan", DEBIT, 100_000), ("acc_alice", CREDIT, 100_000)])
+    assert [(f.direction, f.amount_minor) for f in flows_of(payout, accounts)] == [
+        (Direction.INCOME, 100_000)]
+    repayment = entry(categories.LOAN_REPAYMENT, [("acc_alice", DEBIT, 10_000), ("acc_loan", CREDIT, 9_000),
+                                                 ("acc_interest", CREDIT, 1_000)])
+    assert [(f.direction, f.amount_minor) for f in flows_of(repayment, accounts)] == [
+        (Direction.SPENDING, 10_000)]
 
 
 def test_an_unknown_account_is_never_guessed() -> None:

@@ -130,6 +130,19 @@ def mark_purged(session: Session, document_id: str) -> list[str]:
     return [row.object_key for row in rows]
 
 
+def object_keys(session: Session, document_id: str) -> list[str]:
+    """Every version's object key (to erase the objects of a purged document again)."""
+    rows = session.execute(sa.text("SELECT object_key FROM document_versions WHERE document_id = :id"),
+                           {"id": document_id}).all()
+    return [row.object_key for row in rows]
+
+
+def object_recorded(session: Session, object_key: str) -> bool:
+    """A version row names ``object_key``."""
+    return session.execute(sa.text("SELECT EXISTS (SELECT 1 FROM document_versions WHERE object_key = :k)"),
+                           {"k": object_key}).scalar_one() is True
+
+
 def record_review(session: Session, document_id: str, version: int, status: DocumentStatus,
                   reviewer: str, reason: str) -> None:
     session.execute(sa.text(

@@ -187,7 +187,7 @@ class DocumentService:
                 raise
             return stored
         except BaseException:
-            self._remove_quietly(object_key)
+            self._remove_unless_recorded(object_key)
             raise
         if self.on_pending is not None and initial_extraction_status(meta.document_type) == \
                 ExtractionStatus.PENDING:
@@ -261,6 +261,20 @@ class DocumentService:
             raise AlreadyExists(f"request_id {key!r} was already used with a different request",
                                 "IDEMPOTENCY_KEY_REUSED", {"request_id": key})
         return stored.response
+
+    def _remove_unless_recorded(self, object_key: str) -> None:
+        """Remove the object of an upload that failed, unless its row was committed after all.
+
+        A commit can fail after the server committed (the connection broke on the way back), so
+        the failure alone does not prove the row is absent. When that cannot be told either, the
+        object stays: an orphan object costs storage, a row without its object loses a document."""
+        try:
+            recorded = run_in_transaction(self.engine, lambda s: repo.object_recorded(s, object_key))
+        except Exception:
+            log.exception("kept object %s of a failed upload: its row may exist", object_key)
+            return
+        if not recorded:
+            self._remove_quietly(object_key)
 
     def _remove_quietly(self, object_key: str) -> None:
         try:
@@ -388,6 +402,9 @@ class DocumentService:
                 erase = repo.mark_purged(session, document_id)
                 repo.add_event(session, document_id, 0, AccessAction.PURGE, principal.subject, trace_id(),
                                reason)
+            elif purge:
+                # Purged before: the keys are gone; erase any object a failed removal left behind.
+                erase = repo.object_keys(session, document_id)
             latest = repo.get_version(session, document_id)
             assert latest is not None
             return latest, erase

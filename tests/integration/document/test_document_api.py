@@ -18,7 +18,9 @@ from minio import Minio
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 from sqlalchemy.engine import Engine
 
-from services.document.spec import SPEC
+from services.document.service import DocumentService
+from services.document.spec import SPEC, load_config
+from services.document.storage import Storage, StorageSettings
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.server import RunningServer
@@ -432,3 +434,40 @@ def test_concurrent_uploads_with_one_key_store_one_document(docs: DocumentClient
         results = list(pool.map(lambda _: docs.upload(content, user_id=user, request_id=key), range(4)))
     assert len({r.id for r in results}) == 1 and all(r == results[0] for r in results)
     assert len(objects(bucket, f"{user}/")) == 1
+
+
+def object_key_of(engine: Engine, document_id: str) -> str:
+    query = sa.text("SELECT object_key FROM document_versions WHERE document_id = :d")
+    with engine.connect() as connection:
+        return str(connection.execute(query, {"d": document_id}).scalar_one())
+
+
+def test_a_failed_upload_removes_its_object_only_when_no_row_names_it(
+        docs: DocumentClient, bucket: tuple[Minio, str], document_db: Engine, s3: EmbeddedS3) -> None:
+    # The clean-up after a failed upload, on the real database and store: a commit that failed on
+    # the way back may have committed, so a recorded object is kept and an unrecorded one removed.
+    service = DocumentService(document_db, Storage.connect(StorageSettings.from_env()), load_config())
+    owner = new_user()
+    document = docs.upload(pdf(), user_id=owner)
+    recorded_key = object_key_of(document_db, document.id)
+    orphan_key = f"{owner}/doc_orphan/obj_orphan"
+    client, name = bucket
+    client.put_object(name, orphan_key, io.BytesIO(b"ciphertext"), 10)
+    service._remove_unless_recorded(recorded_key)
+    service._remove_unless_recorded(orphan_key)
+    assert objects(bucket, f"{owner}/") == [recorded_key]
+    assert docs.download(document.id, owner).content  # still readable
+
+
+def test_purging_again_erases_an_object_a_failed_removal_left(
+        docs: DocumentClient, bucket: tuple[Minio, str], document_db: Engine) -> None:
+    owner = new_user()
+    document = docs.upload(pdf(), user_id=owner)
+    key = object_key_of(document_db, document.id)
+    request = D.DeleteDocumentRequest(document_id=document.id, purge=True, reason="erasure request")
+    docs.stub.DeleteDocument(request, metadata=docs.meta(ADMIN, ["admin"]))
+    assert objects(bucket, f"{owner}/") == []
+    client, name = bucket
+    client.put_object(name, key, io.BytesIO(b"left behind"), 11)  # as if its removal had failed
+    docs.stub.DeleteDocument(request, metadata=docs.meta(ADMIN, ["admin"]))
+    assert objects(bucket, f"{owner}/") == []

@@ -85,7 +85,8 @@ class LedgerClient:
         return AccountInfo(account.id, account.owner_id, int(account.type), account.currency)
 
     def trial_balance(self, as_of: datetime) -> ledger_pb2.GetTrialBalanceResponse:
-        return self.stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(as_of_time=to_timestamp(as_of)))
+        request = ledger_pb2.GetTrialBalanceRequest(as_of_time=to_timestamp(as_of))
+        return call("ledger", self.stub.GetTrialBalance, request)
 
     def close(self) -> None:
         self.channel.close()

@@ -189,7 +189,11 @@ class AnalyticsService:
         assert self.ledger is not None, "trial_balance needs the ledger client"
         as_of = self._read(self._as_of)
         # The ledger is the authority on balances: its trial balance as of the range's end.
-        reply = self.ledger.trial_balance(min(end, self.clock()))
+        try:
+            reply = self.ledger.trial_balance(min(end, self.clock()))
+        except RemoteError as exc:
+            raise Unavailable(f"the ledger cannot give its trial balance ({exc.code.name}); retry later",
+                              "LEDGER_UNAVAILABLE") from None
         table = Table([
             Column("account_id", ColumnType.STRING, "The ledger account."),
             Column("name", ColumnType.STRING, "The account's name."),
@@ -220,7 +224,8 @@ class AnalyticsService:
                 raise Unavailable(f"the credit service cannot be reached ({exc.code.name}); retry later",
                                   "CREDIT_SERVICE_UNAVAILABLE") from None
             log.error("credit_portfolio: the credit service refused the loan listing: %s", exc)
-            raise
+            raise Unavailable("the credit service refused the loan listing; retry later",
+                              "CREDIT_SERVICE_UNAVAILABLE") from None
         finally:
             client.close()
         # The loan book is not part of the ledger feed: no feed position describes it.

@@ -95,9 +95,19 @@ def last_complete_month(now: datetime) -> tuple[datetime, datetime]:
     return previous, this_month
 
 
+# Ranges outside these bounds would overflow datetime when periods or the previous range of
+# the same length are computed; no ledger entry can be dated there anyway.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def range_violations(start: datetime, end: datetime, max_span: timedelta,
                      field: str = "time_range") -> list[FieldViolation]:
-    """Why [start, end) is not acceptable, if it is not: empty, reversed or too long."""
+    """Why [start, end) is not acceptable, if it is not: outside the years the ledger can hold
+    (periods and the previous range are computed around it), empty, reversed or too long."""
+    for name, value in (("start_time", start), ("end_time", end)):
+        if not EARLIEST <= value <= LATEST:
+            return [FieldViolation(f"{field}.{name}", f"must be between {EARLIEST.year} and {LATEST.year}")]
     if end <= start:
         return [FieldViolation(f"{field}.end_time", "must be after start_time")]
     if end - start > max_span:

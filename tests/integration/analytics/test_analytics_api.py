@@ -133,6 +133,15 @@ def test_validation_reports_every_bad_field(books: Books) -> None:
     assert result.code == grpc.StatusCode.INVALID_ARGUMENT and result.fields == ["time_range.start_time"]
     too_long.granularity = analytics_pb2.GRANULARITY_MONTH  # 400 days by month is fine
     books.analytics.GetIncomeAnalysis(too_long, metadata=books.admin, timeout=10)
+    # Ranges at the ends of the calendar are refused, not an internal error.
+    for start, granularity in ((datetime(1, 1, 2, tzinfo=UTC), analytics_pb2.GRANULARITY_DAY),
+                               (datetime(9999, 11, 1, tzinfo=UTC), analytics_pb2.GRANULARITY_MONTH)):
+        bounds = time_range(start, start + timedelta(days=20))
+        extreme = analytics_pb2.GetSpendingAnalysisRequest(user_id="usr_x", granularity=granularity,
+                                                           time_range=bounds)
+        result = failure(lambda r=extreme, b=books: b.analytics.GetSpendingAnalysis(r, metadata=b.admin,
+                                                                                   timeout=10))
+        assert result.code == grpc.StatusCode.INVALID_ARGUMENT and result.fields == ["time_range.start_time"]
 
 
 def test_a_customer_reads_only_their_own_analysis(books: Books, household: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ from services.credit.domain.model import (
     Purpose,
     Reason,
     Repayment,
+    RepaymentIntent,
     Score,
     Status,
     StatusChange,
@@ -289,6 +290,71 @@ def insert_repayment(session: Session, application_id: str, repayment: Repayment
             "t": repayment.create_time,
         },
     )
+
+
+# -- repayment intents ---------------------------------------------------------------------------
+
+_INTENT_COLUMNS = (
+    "seq, application_id, scope, request_id, operation, fingerprint, actor, amount_minor, "
+    "principal_minor, interest_minor, wallet_account_id, income_account_id, ledger_key"
+)
+
+
+def insert_repayment_intent(session: Session, intent: RepaymentIntent) -> int:
+    row = session.execute(
+        sa.text(
+            "INSERT INTO repayment_intents (application_id, scope, request_id, operation, fingerprint, "
+            "actor, amount_minor, principal_minor, interest_minor, wallet_account_id, income_account_id, "
+            "ledger_key) VALUES (:a, :s, :r, :o, :f, :actor, :amt, :p, :i, :w, :inc, :lk) RETURNING seq"
+        ),
+        {
+            "a": intent.application_id,
+            "s": intent.scope,
+            "r": intent.request_id,
+            "o": intent.operation,
+            "f": intent.fingerprint,
+            "actor": intent.actor,
+            "amt": intent.amount,
+            "p": intent.principal,
+            "i": intent.interest,
+            "w": intent.wallet_account_id,
+            "inc": intent.income_account_id,
+            "lk": intent.ledger_key,
+        },
+    ).one()
+    return int(row.seq)
+
+
+def repayment_intents(session: Session, application_id: str) -> list[RepaymentIntent]:
+    """The application's unresolved intents, oldest first."""
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_INTENT_COLUMNS} FROM repayment_intents WHERE application_id = :a ORDER BY seq"
+        ),
+        {"a": application_id},
+    ).all()
+    return [
+        RepaymentIntent(
+            int(r.seq),
+            r.application_id,
+            r.scope,
+            r.request_id,
+            r.operation,
+            r.fingerprint,
+            r.actor,
+            int(r.amount_minor),
+            int(r.principal_minor),
+            int(r.interest_minor),
+            r.wallet_account_id,
+            r.income_account_id,
+            r.ledger_key,
+        )
+        for r in rows
+    ]
+
+
+def delete_repayment_intent(session: Session, seq: int) -> None:
+    session.execute(sa.text("DELETE FROM repayment_intents WHERE seq = :q"), {"q": seq})
 
 
 _APP_COLUMNS = (

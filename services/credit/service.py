@@ -6,7 +6,9 @@ key are serialized on a transaction-level advisory lock, so a concurrent replay
 waits for the first and then returns its response. Calls that move money carry a
 ledger idempotency key derived from the application id (and the client's key for
 a repayment), so a retry after a crash between the ledger and our commit replays
-the ledger entry instead of posting it twice.
+the ledger entry instead of posting it twice. A repayment's entry depends on the
+schedule, so it is written down first as a repayment intent (committed on its
+own), and every repayment completes the pending intents before anything new.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from services.credit.domain.model import (
     Purpose,
     Reason,
     Repayment,
+    RepaymentIntent,
     Score,
     Status,
     StatusChange,
@@ -158,6 +161,21 @@ def _unavailable(exc: RemoteError) -> Unavailable:
         f"the {exc.service} service cannot be reached; retry with the same request_id",
         f"{exc.service.upper()}_UNAVAILABLE",
     )
+
+
+# Ledger answers to an entry that mean it is not recorded under its key: the ledger replays a
+# recorded key before it checks balances or accounts. Not PERMISSION_DENIED or UNAUTHENTICATED:
+# those come before the replay, so they say nothing about an earlier attempt.
+_REFUSALS = (
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.OUT_OF_RANGE,
+)
+
+
+def _refused(exc: RemoteError) -> bool:
+    return exc.code in _REFUSALS
 
 
 def _illegal(app: Application, target: Status) -> FailedPrecondition:
@@ -523,11 +541,35 @@ class CreditService:
             authorize(app)
             if app.status is Status.CANCELLED:
                 return render(app)
+            if app.status is Status.APPROVED:
+                self._refuse_if_disbursed(session, app)
             self._transition(session, app, Status.CANCELLED, reason or "cancelled", actor, _now())
             repo.update_application(session, app)
             return render(app)
 
         return self._guarded(idem, work)
+
+    def _refuse_if_disbursed(self, session: Session, app: Application) -> None:
+        """Refuses to cancel a loan the ledger paid out although our record of it was lost.
+
+        A disbursement posts to the ledger before our commit: a lost reply or a failed commit
+        leaves the application APPROVED with the money in the wallet. Its loan account then has a
+        balance; retrying DisburseLoan replays the ledger entry (same key) and completes our record."""
+        account_id = repo.ledger_account(session, app.user_id, f"loan:{app.id}", app.currency)
+        if account_id is None:
+            # The account is opened and saved before any posting: without it nothing was paid out.
+            return
+        try:
+            account = self.clients.ledger.get_account(account_id)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        if account.posted != 0:
+            raise FailedPrecondition(
+                f"loan {app.id} was paid out by the ledger but its disbursement is not recorded yet; "
+                "retry DisburseLoan to complete it",
+                "DISBURSEMENT_IN_DOUBT",
+                {"loan_account_id": account_id},
+            )
 
     # -- ledger accounts --------------------------------------------------------------------------
     def _ledger_account(self, owner_id: str, purpose: str, currency: str, type_: int, rule: int) -> str:
@@ -623,7 +665,16 @@ class CreditService:
     def _ledger_error(exc: RemoteError) -> Exception:
         if exc.reason == "INSUFFICIENT_FUNDS":
             return InsufficientFunds("the wallet does not hold enough funds", "INSUFFICIENT_FUNDS")
-        if exc.unreachable or exc.code == grpc.StatusCode.ABORTED:
+        if exc.unreachable:
+            # The request may have reached the ledger and been committed there: say so, never that
+            # nothing moved. A retry with the same request_id sends the same ledger key, which
+            # replays the entry if it was recorded and records it otherwise.
+            return Unavailable(
+                "the outcome of the ledger entry is unknown (it may have been recorded); "
+                "retry with the same request_id to complete it",
+                "LEDGER_UNAVAILABLE",
+            )
+        if exc.code == grpc.StatusCode.ABORTED:
             return _unavailable(exc)
         log.error("ledger refused a credit posting: %s", exc)
         return Aborted(f"the ledger refused the entry: {exc.reason or exc.code.name}", "LEDGER_REJECTED")
@@ -656,51 +707,166 @@ class CreditService:
             ledger_pb2.ACCOUNT_TYPE_INCOME,
             ledger_pb2.BALANCE_RULE_UNBOUNDED,
         )
+        # First complete what earlier requests left in doubt, committed on its own so that it stays
+        # done even if this request is then refused. It may complete this very request (a retry):
+        # its response is then stored under its key and replayed below.
+        run_in_transaction(
+            self.engine,
+            lambda s: self._resolve_intents(s, self._load_locked(s, application_id), render, None),
+        )
 
-        def work(session: Session) -> bytes:
+        def locked(session: Session) -> bytes:
+            repo.lock_key(session, idem.scope, idem.key)
+            stored = self._stored(session, idem)
+            if stored is not None:
+                return stored
             app = self._load_locked(session, application_id)
-            _require_status(app, Status.DISBURSED, Status.REPAID)
-            try:
-                allocation = apply_repayment(app.schedule, amount)
-            except RepaymentExceedsBalance:
-                raise FailedPrecondition(
-                    f"the repayment exceeds the outstanding balance of {outstanding(app.schedule)}",
-                    "REPAYMENT_EXCEEDS_BALANCE",
-                    {"outstanding_minor": str(outstanding(app.schedule))},
-                ) from None
-            try:
-                transaction_id = self.clients.ledger.post(
-                    app.user_id,
-                    ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
-                    f"loan {app.id} repayment",
-                    app.id,
-                    app.currency,
-                    [(wallet, amount)],
-                    [(app.loan_account_id, allocation.principal), (income, allocation.interest)],
-                    f"{app.id}:repayment:{_digest(idem.scope, idem.key)}",
-                )
-            except RemoteError as exc:
-                raise self._ledger_error(exc) from None
-            now = _now()
-            repayment = Repayment(
-                new_id("rpy"),
-                amount,
-                allocation.principal,
-                allocation.interest,
-                transaction_id,
-                idem.key,
-                now,
-            )
-            repo.insert_repayment(session, app.id, repayment)
-            app.schedule = allocation.installments
-            app.repayments = (*app.repayments, repayment)
-            app.update_time = now
-            if outstanding(app.schedule) == 0:
-                self._transition(session, app, Status.REPAID, "repaid in full", actor, now)
-            repo.update_application(session, app)
-            return render(app, repayment)
+            # While this waited for the row, another request may have completed this one's intent.
+            stored = self._stored(session, idem)
+            if stored is not None:
+                return stored
+            response = self._resolve_intents(session, app, render, idem)
+            if response is None:
+                response = self._new_repayment(session, app, idem, amount, actor, wallet, income, render)
+            repo.save_key(session, idem.scope, idem.key, idem.operation, idem.fingerprint, response)
+            return response
 
-        return self._guarded(idem, work)
+        return self._tx(locked)
+
+    def _new_repayment(
+        self,
+        session: Session,
+        app: Application,
+        idem: Idem,
+        amount: int,
+        actor: str,
+        wallet: str,
+        income: str,
+        render: Callable[[Application, Repayment], bytes],
+    ) -> bytes:
+        _require_status(app, Status.DISBURSED, Status.REPAID)
+        try:
+            allocation = apply_repayment(app.schedule, amount)
+        except RepaymentExceedsBalance:
+            raise FailedPrecondition(
+                f"the repayment exceeds the outstanding balance of {outstanding(app.schedule)}",
+                "REPAYMENT_EXCEEDS_BALANCE",
+                {"outstanding_minor": str(outstanding(app.schedule))},
+            ) from None
+        intent = RepaymentIntent(
+            0,
+            app.id,
+            idem.scope,
+            idem.key,
+            idem.operation,
+            idem.fingerprint,
+            actor,
+            amount,
+            allocation.principal,
+            allocation.interest,
+            wallet,
+            income,
+            f"{app.id}:repayment:{_digest(idem.scope, idem.key)}",
+        )
+        # Committed before the ledger call, on another connection: if the ledger posts and this
+        # transaction never commits, the intent survives to be completed with exactly this entry.
+        seq = run_in_transaction(self.engine, lambda s: repo.insert_repayment_intent(s, intent))
+        intent = replace(intent, seq=seq)
+        try:
+            transaction_id = self._post_repayment(app, intent)
+        except RemoteError as exc:
+            if _refused(exc):
+                run_in_transaction(self.engine, lambda s: repo.delete_repayment_intent(s, seq))
+            raise self._ledger_error(exc) from None
+        repayment = self._record_repayment(session, app, intent, transaction_id)
+        repo.delete_repayment_intent(session, intent.seq)
+        return render(app, repayment)
+
+    def _resolve_intents(
+        self,
+        session: Session,
+        app: Application,
+        render: Callable[[Application, Repayment], bytes],
+        own: Idem | None,
+    ) -> bytes | None:
+        """Completes the application's repayments left in doubt, oldest first, under its row lock.
+
+        Each intent is posted again with its own ledger key and entry: the ledger replays it if it
+        was recorded and records it now otherwise, so its money moves once either way. No repayment
+        proceeds while one is unresolved, so its split still matches the schedule. A completed
+        request's response is stored under its key, unless it is ``own`` (the caller stores it):
+        that response is then returned and later intents are left to the next request."""
+        for intent in repo.repayment_intents(session, app.id):
+            mine = own is not None and (intent.scope, intent.request_id) == (own.scope, own.key)
+            if mine and own is not None and intent.fingerprint != own.fingerprint:
+                raise AlreadyExists(
+                    f"request_id {own.key!r} was already used with a different request",
+                    "IDEMPOTENCY_KEY_REUSED",
+                    {"request_id": own.key},
+                )
+            try:
+                transaction_id = self._post_repayment(app, intent)
+            except RemoteError as exc:
+                if _refused(exc):
+                    # The ledger refuses the entry now, so it did not record it before: nothing moved.
+                    log.warning("repayment intent %s of %s refused: %s", intent.seq, app.id, exc)
+                    repo.delete_repayment_intent(session, intent.seq)
+                    continue
+                raise self._ledger_error(exc) from None
+            repayment = self._record_repayment(session, app, intent, transaction_id)
+            repo.delete_repayment_intent(session, intent.seq)
+            response = render(app, repayment)
+            if mine:
+                return response
+            repo.save_key(
+                session, intent.scope, intent.request_id, intent.operation, intent.fingerprint, response
+            )
+        return None
+
+    def _post_repayment(self, app: Application, intent: RepaymentIntent) -> str:
+        return self.clients.ledger.post(
+            app.user_id,
+            ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+            f"loan {app.id} repayment",
+            app.id,
+            app.currency,
+            [(intent.wallet_account_id, intent.amount)],
+            [(app.loan_account_id, intent.principal), (intent.income_account_id, intent.interest)],
+            intent.ledger_key,
+        )
+
+    def _record_repayment(
+        self, session: Session, app: Application, intent: RepaymentIntent, transaction_id: str
+    ) -> Repayment:
+        """Applies a repayment the ledger recorded to the schedule, with the split the ledger got."""
+        try:
+            allocation = apply_repayment(app.schedule, intent.amount)
+        except RepaymentExceedsBalance:
+            allocation = None
+        if allocation is None or (allocation.principal, allocation.interest) != (
+            intent.principal,
+            intent.interest,
+        ):
+            # Cannot happen while intents are resolved before any new repayment; never guess.
+            raise RuntimeError(f"repayment intent {intent.seq} of {app.id} no longer fits its schedule")
+        now = _now()
+        repayment = Repayment(
+            new_id("rpy"),
+            intent.amount,
+            intent.principal,
+            intent.interest,
+            transaction_id,
+            intent.request_id,
+            now,
+        )
+        repo.insert_repayment(session, app.id, repayment)
+        app.schedule = allocation.installments
+        app.repayments = (*app.repayments, repayment)
+        app.update_time = now
+        if outstanding(app.schedule) == 0:
+            self._transition(session, app, Status.REPAID, "repaid in full", intent.actor, now)
+        repo.update_application(session, app)
+        return repayment
 
     # -- credit lines -----------------------------------------------------------------------------
     def _view(self, line: CreditLine) -> LineView:
@@ -719,6 +885,9 @@ class CreditService:
     @replayable
     def update_line(self, idem: Idem, change: LineChange, render: Callable[[LineView], bytes]) -> bytes:
         user_id, limit, apr_bps = change.user_id, change.limit, change.apr_bps
+        if change.actor == user_id:
+            # As with loan decisions: nobody grants credit to themselves, opening or changing a line.
+            raise PermissionDenied("an underwriter may not change their own credit line", "SELF_DECISION")
         if run_in_transaction(self.engine, lambda s: repo.get_line(s, user_id)) is None:
             return self._open_line(idem, change, render)
 
@@ -789,15 +958,17 @@ class CreditService:
         try:
             if not self.clients.users.exists(user_id):
                 raise NotFound(f"user {user_id} not found", "USER_NOT_FOUND")
-            # Derived from the user: concurrent first calls open one account.
+            # Keyed on the user and currency only, with no limit: concurrent first calls (whatever
+            # their limits) and retries after a failure all get this one account, never an orphan
+            # holding a limit. The limit is set below, by the call that opens the line.
             account = self.clients.ledger.create_account(
                 user_id,
                 PURPOSE_CREDIT_LINE,
                 ledger_pb2.ACCOUNT_TYPE_LIABILITY,
                 currency,
                 ledger_pb2.BALANCE_RULE_CREDIT_LIMIT,
-                f"credit:line:{user_id}:{currency}:{limit}:{new_status.name}",
-                ledger_limit(limit, new_status, 0),
+                f"credit:line:{user_id}:{currency}",
+                0,
             )
         except RemoteError as exc:
             raise _unavailable(exc) from None
@@ -810,14 +981,29 @@ class CreditService:
                 new_id("cl"), user_id, currency, limit, new_status, apr_bps, account.id, now, now
             )
             try:
+                # A concurrent opening waits here until the first commits, then fails: only the
+                # call that holds the new line's row sets the account's limit.
                 with session.begin_nested():
                     repo.insert_line(session, line)
             except IntegrityError:
                 raise Aborted(
                     "the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION"
                 ) from None
+            try:
+                limited = self.clients.ledger.update_limit(
+                    account.id,
+                    ledger_limit(limit, new_status, 0),
+                    f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
+                )
+            except RemoteError as exc:
+                if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+                    # Drawn on after an earlier opening failed past setting its limit.
+                    raise FailedPrecondition(
+                        "the new limit is below the amount in use", "LIMIT_BELOW_USED"
+                    ) from None
+                raise _unavailable(exc) from None
             repo.add_line_change(session, line, change.reason, change.actor, idem.key)
-            return render(_line_view(line, account))
+            return render(_line_view(line, limited))
 
         return self._guarded(idem, work)
 

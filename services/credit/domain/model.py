@@ -116,6 +116,28 @@ class Repayment:
     create_time: datetime
 
 
+@dataclass(frozen=True)
+class RepaymentIntent:
+    """A repayment's ledger entry as decided under the application's lock, kept until recorded.
+
+    ``seq`` orders intents by creation (0 before it is stored); ``scope``/``request_id``/
+    ``operation``/``fingerprint`` identify the request whose response completing it answers."""
+
+    seq: int
+    application_id: str
+    scope: str
+    request_id: str
+    operation: str
+    fingerprint: str
+    actor: str
+    amount: int
+    principal: int
+    interest: int
+    wallet_account_id: str
+    income_account_id: str
+    ledger_key: str
+
+
 @dataclass
 class Application:
     id: str

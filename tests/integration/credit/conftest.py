@@ -11,6 +11,8 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.ai.spec import SPEC as AI
+from services.credit.clients import Clients
+from services.credit.service import CreditService
 from services.credit.spec import SPEC as CREDIT
 from services.ledger.spec import SPEC as LEDGER
 from services.runtime.server import RunningServer
@@ -48,3 +50,15 @@ def credit(credit_channels: dict[str, grpc.Channel], tokens: TokenFactory) -> Cr
         user_pb2_grpc.UserServiceStub(credit_channels["user"]),
         tokens,
     )
+
+
+@pytest.fixture(scope="session")
+def credit_service(credit_server: RunningServer) -> Iterator[CreditService]:
+    """The credit service's use cases on the running server's database and real clients.
+
+    For tests that must stop a request between the ledger's commit and ours (a crash or a lost
+    reply): they call its steps directly and make the local transaction fail after the ledger."""
+    assert credit_server.context.engine is not None
+    clients = Clients.from_env(2.0)
+    yield CreditService(credit_server.context.engine, clients)
+    clients.close()

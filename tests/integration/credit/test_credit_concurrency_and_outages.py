@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import pytest
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
+from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit.spec import SPEC as CREDIT
 from tests.integration.credit.credit_support import CreditApi, financials, key
@@ -103,3 +104,29 @@ def test_without_the_model_applications_go_to_review_and_refreshes_are_unavailab
     assert unpriced.code == grpc.StatusCode.INVALID_ARGUMENT and unpriced.fields == ["apr_bps"]
     approved = credit.decide(app.id, apr_bps=1999)
     assert approved.status == S.LOAN_APPLICATION_STATUS_APPROVED and approved.apr_bps == 1999
+
+
+def test_concurrent_first_credit_line_updates_share_one_ledger_account(credit: CreditApi) -> None:
+    user = credit.register()
+    limits = [100_000 + 1_000 * n for n in range(6)]
+    results = in_parallel([lambda limit=limit: credit.update_line(user, limit) for limit in limits])
+    opened = [r for r in results if not isinstance(r, Failure)]
+    refused = [r for r in results if isinstance(r, Failure)]
+    assert len({r.id for r in opened}) == 1, results
+    assert {(f.code, f.reason) for f in refused} <= {(grpc.StatusCode.ABORTED, "CONCURRENT_MODIFICATION")}
+
+    line = credit.credit.GetCreditLine(
+        C.GetCreditLineRequest(user_id=user), metadata=credit.underwriter()
+    ).credit_line
+    accounts = credit.ledger.ListAccounts(
+        ledger_pb2.ListAccountsRequest(owner_id=user, page_size=100), metadata=credit.service()
+    ).accounts
+    # One ledger account for the line, with the line's limit: no orphan holds another limit.
+    assert [(a.id, a.name) for a in accounts] == [(line.ledger_account_id, "credit_line")]
+    assert accounts[0].credit_limit_minor == line.limit.amount_minor
+    assert line.limit.amount_minor in limits
+
+    # A later first call's retry of the losers now changes the same line and account.
+    raised = credit.update_line(user, 500_000, apr=None)
+    assert raised.id == line.id and raised.ledger_account_id == line.ledger_account_id
+    assert credit.ledger_account(line.ledger_account_id).credit_limit_minor == 500_000

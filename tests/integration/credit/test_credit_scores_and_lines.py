@@ -194,3 +194,23 @@ def test_credit_line_authorization_validation_and_idempotency(credit: CreditApi)
         ).credit_line.id
         == first.id
     )
+
+
+def test_an_underwriter_cannot_open_or_change_their_own_credit_line(credit: CreditApi) -> None:
+    underwriter = credit.register()
+    as_self = credit.md(underwriter, "underwriter")
+    opening = failure(lambda: credit.update_line(underwriter, 500_000, metadata=as_self))
+    assert opening.code == grpc.StatusCode.PERMISSION_DENIED and opening.reason == "SELF_DECISION"
+    not_opened = failure(
+        lambda: credit.credit.GetCreditLine(
+            C.GetCreditLineRequest(user_id=underwriter), metadata=credit.md(underwriter)
+        )
+    )
+    assert not_opened.code == grpc.StatusCode.NOT_FOUND
+
+    line = credit.update_line(underwriter, 100_000)
+    raising = failure(lambda: credit.update_line(underwriter, 900_000, apr=None, metadata=as_self))
+    assert raising.code == grpc.StatusCode.PERMISSION_DENIED and raising.reason == "SELF_DECISION"
+    assert credit.ledger_account(line.ledger_account_id).credit_limit_minor == 100_000
+    # Another underwriter may still change it.
+    assert credit.update_line(underwriter, 200_000, apr=None).limit == eur(200_000)

@@ -215,7 +215,10 @@ class CreditServiceServicer(object):
         or APPROVED). Cancelling an already cancelled application returns it unchanged.
         Returns NOT_FOUND when no application has this id; FAILED_PRECONDITION when
         the application is DISBURSED, REPAID or REJECTED; ALREADY_EXISTS when
-        request_id was already used with a different request body; PERMISSION_DENIED
+        request_id was already used with a different request body; FAILED_PRECONDITION
+        with reason DISBURSEMENT_IN_DOUBT when the ledger holds the pay-out of an
+        APPROVED application whose disbursement was not recorded (retry DisburseLoan);
+        UNAVAILABLE when the ledger cannot be reached to tell; PERMISSION_DENIED
         when the caller is neither the owner nor an admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -230,9 +233,10 @@ class CreditServiceServicer(object):
         Returns NOT_FOUND when no application has this id; FAILED_PRECONDITION with
         reason ILLEGAL_STATUS_TRANSITION when the application is not APPROVED;
         ALREADY_EXISTS when request_id was already used with a different request body;
-        UNAVAILABLE when the ledger cannot be reached (nothing moved; retry with the
-        same request_id); PERMISSION_DENIED when the caller is neither the owner, an
-        admin nor a service.
+        UNAVAILABLE when the ledger cannot be reached or did not answer in time (the
+        outcome is unknown: retry with the same request_id, which completes a pay-out
+        the ledger made, never a second one); PERMISSION_DENIED when the caller is
+        neither the owner, an admin nor a service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -248,8 +252,11 @@ class CreditServiceServicer(object):
         FAILED_PRECONDITION when the loan is not DISBURSED, the amount exceeds the
         outstanding balance (reason REPAYMENT_EXCEEDS_BALANCE) or the wallet lacks the
         funds (reason INSUFFICIENT_FUNDS); ALREADY_EXISTS when request_id was already
-        used with a different request body; PERMISSION_DENIED when the caller is
-        neither the owner, an admin nor a service.
+        used with a different request body; UNAVAILABLE when the ledger cannot be
+        reached or did not answer in time (the outcome is unknown: retry with the same
+        request_id; a repayment the ledger made is completed before any other one
+        proceeds); PERMISSION_DENIED when the caller is neither the owner, an admin
+        nor a service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -309,7 +316,9 @@ class CreditServiceServicer(object):
         new limit is below the amount in use (reason LIMIT_BELOW_USED), a line in use
         would be CLOSED, or a CLOSED line would be changed; ALREADY_EXISTS when
         request_id was already used with a different request body; PERMISSION_DENIED
-        when the caller is neither an underwriter, an admin nor a service.
+        when the caller is neither an underwriter, an admin nor a service, or (reason
+        SELF_DECISION) sets their own line; ABORTED (reason CONCURRENT_MODIFICATION)
+        when a concurrent first call opened the line (retry).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

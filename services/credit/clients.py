@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import grpc
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from nexafi.user.v1 import user_pb2
 
 from services.credit.domain.model import Financials, Reason
 from services.runtime.api import to_money
@@ -194,10 +193,6 @@ class AiClient:
             score.model_version,
         )
 
-LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
-AI_SERVICE = ai_pb2.DESCRIPTOR.services_by_name["AiService"]
-USER_SERVICE = user_pb2.DESCRIPTOR.services_by_name["UserService"]
-
 
 @dataclass
 class Clients:
@@ -210,9 +205,9 @@ class Clients:
     def from_env(cls, ai_timeout_seconds: float) -> Clients:
         channels = ServiceChannels("credit")
         return cls(
-            LedgerClient(channels.open("ledger", LEDGER_SERVICE)),
-            AiClient(channels.open("ai", AI_SERVICE), ai_timeout_seconds),
-            UserClient(channels.open("user", USER_SERVICE)),
+            LedgerClient(channels.open("ledger")),
+            AiClient(channels.open("ai"), ai_timeout_seconds),
+            UserClient(channels.open("user")),
             channels,
         )
 

@@ -15,7 +15,6 @@ import grpc
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from nexafi.user.v1 import user_pb2
 
 from services.runtime.api import to_money
 from services.runtime.clients import ServiceChannels, UserClient, call
@@ -188,10 +187,6 @@ class AiClient:
             tuple(r.feature for r in assessment.reasons),
         )
 
-LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
-AI_SERVICE = ai_pb2.DESCRIPTOR.services_by_name["AiService"]
-USER_SERVICE = user_pb2.DESCRIPTOR.services_by_name["UserService"]
-
 
 @dataclass
 class Clients:
@@ -204,9 +199,9 @@ class Clients:
     def from_env(cls, ai_timeout_seconds: float) -> Clients:
         channels = ServiceChannels("payment")
         return cls(
-            LedgerClient(channels.open("ledger", LEDGER_SERVICE)),
-            AiClient(channels.open("ai", AI_SERVICE), ai_timeout_seconds),
-            UserClient(channels.open("user", USER_SERVICE)),
+            LedgerClient(channels.open("ledger")),
+            AiClient(channels.open("ai"), ai_timeout_seconds),
+            UserClient(channels.open("user")),
             channels,
         )
 

@@ -12,6 +12,7 @@ reasons (``INSUFFICIENT_FUNDS``), never on message text.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import time
@@ -131,6 +132,12 @@ def service_channel(service: str, service_descriptor: Any, token: Callable[[], s
     return grpc.intercept_channel(channel, _IdentityInterceptor(token, default_timeout))
 
 
+def grpc_service(service: str) -> Any:
+    """The ServiceDescriptor of ``service``'s contract: ``nexafi.<service>.v1.<Service>Service``."""
+    module = importlib.import_module(f"nexafi.{service}.v1.{service}_pb2")
+    return module.DESCRIPTOR.services_by_name[f"{service.capitalize()}Service"]
+
+
 class ServiceChannels:
     """The channels one service opens to others with its own identity, closed together."""
 
@@ -138,8 +145,9 @@ class ServiceChannels:
         self.tokens = ServiceTokenProvider.from_env(caller)
         self._channels: list[grpc.Channel] = []
 
-    def open(self, service: str, service_descriptor: Any) -> grpc.Channel:
-        channel = service_channel(service, service_descriptor, self.tokens.token)
+    def open(self, service: str) -> grpc.Channel:
+        """A channel to ``service`` (``ledger``, ``ai``, ...), found by its contract's name."""
+        channel = service_channel(service, grpc_service(service), self.tokens.token)
         self._channels.append(channel)
         return channel
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from services.runtime.children import free_port as free_port  # re-exported for tests and benchmarks
+
 ENVOY_BIN = Path(sys.executable).parent / "envoy"
 
 
@@ -113,12 +115,3 @@ class Envoy:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from services.runtime.children import die_with_parent, stop_process
+from services.runtime.children import die_with_parent, free_port, stop_process
 
 DEV_ACCESS_KEY = "nexafi-dev-access-key"
 DEV_SECRET_KEY = "nexafi-dev-secret-key-not-secret"  # noqa: S105 - any value is accepted by the dev server
@@ -37,12 +36,6 @@ DEV_SECRET_KEY = "nexafi-dev-secret-key-not-secret"  # noqa: S105 - any value is
 class EmbeddedS3Error(Exception):
     """The embedded server could not start."""
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class EmbeddedS3:

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import os
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import grpc
 from nexafi.user.v1 import user_pb2
 
 from services.runtime import migrations
+from services.runtime.children import free_port
 from services.runtime.config import AuthSettings, Settings
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.keys import Keyring, access_token_claims
@@ -117,9 +117,7 @@ def register_user(users: Any) -> str:
 
 def closed_port_address() -> str:
     """A loopback address nothing listens on (the port was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return f"127.0.0.1:{free_port()}"
 
 
 @contextlib.contextmanager

@@ -134,9 +134,12 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
 
 def _check_port_free(host: str, port: int) -> None:
     # grpc logs its own multi-line error on a failed bind; check first to fail in one line.
+    # SO_REUSEADDR as grpc binds: sockets of a stopped or crashed predecessor lingering in
+    # TIME_WAIT must not stop a restart, while a port another process listens on still fails.
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

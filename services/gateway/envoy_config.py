@@ -60,6 +60,7 @@ HEALTH_PATH = "/api/v1/health"
 OPENAPI_PATH = "/api/v1/openapi.json"
 JWKS_PATH = "/api/v1/auth/jwks"
 SUBJECT_HEADER = "x-nexafi-subject"
+CLIENT_ADDRESS_HEADER = "x-nexafi-client-address"
 JWT_PROVIDER = "nexafi"
 ADMIN_CLUSTER = "envoy_admin"
 JWKS_CLUSTER = "jwks"
@@ -586,6 +587,11 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
                 "name": "api", "domains": ["*"], "routes": routes,
                 # gRPC transport details mean nothing to REST clients.
                 "response_headers_to_remove": ["x-envoy-upstream-service-time"],
+                # The client's address (after the trusted XFF hops), for the user service's
+                # login throttle; overwrites whatever a client sent.
+                "request_headers_to_add": [{"header": {
+                    "key": CLIENT_ADDRESS_HEADER, "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
                 "typed_per_filter_config": {"envoy.filters.http.cors": _cors_policy(settings)},
             }],
         },

@@ -15,7 +15,7 @@ import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -84,6 +84,12 @@ def require_owner_or_roles(principal: Principal, owner_id: str, *roles: str) -> 
     raise PermissionDenied("not allowed to access another user's resources")
 
 
+class RevocationCheck(Protocol):
+    """Refuses principals whose token was revoked (``services.runtime.revocation.RevocationCache``)."""
+
+    def check(self, principal: Principal) -> None: ...
+
+
 class JwksCache:
     """Public keys by kid, from a JWKS file or URL, refreshed on an unknown kid.
 
@@ -135,19 +141,28 @@ class JwtVerifier:
     A signature check costs about a third of a millisecond, and callers (services
     above all) send the same token many times: verified tokens are remembered
     until they expire, but never longer than ``CACHE_SECONDS``, so a key dropped
-    from the JWKS stops being trusted within that time.
+    from the JWKS stops being trusted within that time. The revocation check, when
+    there is one, runs on every request, cached token or not.
     """
 
     CACHE_SECONDS = 60.0
     CACHE_ENTRIES = 10_000
 
-    def __init__(self, settings: AuthSettings, jwks: JwksCache | None = None) -> None:
+    def __init__(self, settings: AuthSettings, jwks: JwksCache | None = None,
+                 revocations: RevocationCheck | None = None) -> None:
         self.settings = settings
         self.jwks = jwks or JwksCache(settings.jwks_source)
+        self.revocations = revocations
         self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        principal = self._verify_signed(token)
+        if self.revocations is not None:
+            self.revocations.check(principal)
+        return principal
+
+    def _verify_signed(self, token: str) -> Principal:
         now = time.time()
         with self._cache_lock:
             hit = self._verified.get(token)

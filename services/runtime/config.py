@@ -48,6 +48,13 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) 
     return value
 
 
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env_str(name, default) or default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def service_addr(service: str) -> str:
     """The address a client dials for ``service``: ``<SERVICE>_ADDR`` or localhost:<default port>."""
     return env_str(f"{service.upper()}_ADDR") or f"localhost:{DEFAULT_PORTS[service]}"
@@ -63,6 +70,14 @@ class AuthSettings:
     jwks_source: str
     keys_dir: Path
     leeway_seconds: int
+    # The revocation feed (services/runtime/revocation.py): "feed" checks every user token
+    # against it, "off" trusts a token until it expires (AUTH_REVOCATION; from_env: "feed").
+    revocation: str = "off"
+    revocation_poll_seconds: float = 1.0
+    # The revocation window: unread longer than this, the feed is stale (fail closed).
+    revocation_max_staleness_seconds: float = 5.0
+    # Who is refused while the feed is stale: "staff" roles, or "all" user tokens.
+    revocation_fail_closed: str = "staff"
 
 
 @dataclass(frozen=True)
@@ -104,5 +119,11 @@ class Settings:
                 jwks_source=jwks_source,
                 keys_dir=keys_dir,
                 leeway_seconds=env_int("JWT_LEEWAY_SECONDS", 30, maximum=300),
+                revocation=_choice("AUTH_REVOCATION", "feed", ("feed", "off")),
+                revocation_poll_seconds=env_int("AUTH_REVOCATION_POLL_MS", 1000, minimum=50,
+                                                maximum=60_000) / 1000,
+                revocation_max_staleness_seconds=float(env_int("AUTH_REVOCATION_WINDOW_SECONDS", 5,
+                                                               minimum=1, maximum=900)),
+                revocation_fail_closed=_choice("AUTH_REVOCATION_FAIL_CLOSED", "staff", ("staff", "all")),
             ),
         )

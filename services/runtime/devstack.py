@@ -10,6 +10,7 @@ a parent-death signal, so nothing outlives the launcher; Ctrl-C stops all in ord
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -39,8 +41,17 @@ from services.runtime.local_db import data_dir, service_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = data_dir()
-# Services that call others with their own identity (IssueServiceToken).
-CALLING_SERVICES = ("payment", "credit", "analytics", "ai")
+# Services that call others with their own identity (IssueServiceToken). Ledger and document
+# call only the user service's revocation feed (services/runtime/revocation.py).
+CALLING_SERVICES = ("payment", "credit", "analytics", "ai", "ledger", "document")
+# Secrets that have no safe public default, made at random on the first `make run` and kept
+# in the data folder (mode 0600), so fingerprints and encrypted documents survive restarts.
+# An operator's own value in the environment wins. Production refuses to start without them.
+DEV_SECRETS: dict[str, Callable[[], str]] = {
+    "PAYMENT_FINGERPRINT_KEY": lambda: secrets.token_urlsafe(48),
+    "PAYMENT_SANDBOX_WEBHOOK_SECRET": lambda: "whsec_" + secrets.token_urlsafe(32),
+    "DOCUMENT_MASTER_KEYS": lambda: "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+}
 # Start order: the ledger and AI first, since payment and credit call them.
 SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
 
@@ -50,20 +61,31 @@ def available_services() -> list[str]:
     return [name for name in SERVICE_ORDER if (ROOT / "services" / name / "__main__.py").exists()]
 
 
-def service_client_secrets(path: Path) -> dict[str, str]:
-    """Development secrets of the services that call others, made once and kept (mode 0600).
-
-    A service that became a caller since the file was written gets its secret added."""
+def _kept_secrets(path: Path, makers: dict[str, Callable[[], str]]) -> dict[str, str]:
+    """Secrets made once and kept in ``path`` (mode 0600); a name added since gets its own."""
     known: dict[str, str] = dict(json.loads(path.read_text())) if path.exists() else {}
-    missing = [name for name in CALLING_SERVICES if name not in known]
+    missing = [name for name in makers if name not in known]
     if not missing:
         return known
-    known.update({name: secrets.token_urlsafe(24) for name in missing})
+    known.update({name: makers[name]() for name in missing})
     fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(known, handle)
     os.replace(path.with_suffix(".tmp"), path)
     return known
+
+
+def service_client_secrets(path: Path) -> dict[str, str]:
+    """Development secrets of the services that call others, made once and kept (mode 0600).
+
+    A service that became a caller since the file was written gets its secret added."""
+    return _kept_secrets(path, {name: lambda: secrets.token_urlsafe(24) for name in CALLING_SERVICES})
+
+
+def development_secrets(path: Path) -> dict[str, str]:
+    """The dev stack's environment for :data:`DEV_SECRETS`: the operator's values, else ours from ``path``."""
+    kept = _kept_secrets(path, DEV_SECRETS)
+    return {name: os.environ.get(name, "").strip() or kept[name] for name in DEV_SECRETS}
 
 
 def wait_healthy(address: str, timeout: float = 60.0) -> bool:
@@ -124,6 +146,7 @@ class Stack:
             **os.environ, "NEXAFI_KEYS_DIR": str(keys_dir), "MIGRATE_ON_START": "false",
             "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
             "NEXAFI_SERVICE_CLIENTS": ",".join(f"{k}:{v}" for k, v in client_secrets.items()),
+            **development_secrets(DATA / "dev-secrets.json"),
             **{f"{name.upper()}_ADDR": f"localhost:{port}" for name, port in ports.items()
                if f"{name.upper()}_ADDR" not in os.environ},
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "nexafi.dev"
@@ -38,6 +38,8 @@ class DomainError(Exception):
         self.reason = reason or self.default_reason
         self.metadata = dict(metadata or {})
         self.violations: list[FieldViolation] = []
+        # When set, a google.rpc.RetryInfo says how long the client should wait.
+        self.retry_delay_seconds: int | None = None
 
 
 class InvalidArgument(DomainError):
@@ -132,6 +134,11 @@ def to_rpc_status(error: DomainError) -> status_pb2.Status:
         ])
         packed = any_pb2.Any()
         packed.Pack(bad)
+        details.append(packed)
+    if error.retry_delay_seconds is not None:
+        packed = any_pb2.Any()
+        packed.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
+            seconds=error.retry_delay_seconds)))
         details.append(packed)
     return status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
 

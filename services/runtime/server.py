@@ -30,6 +30,7 @@ from services.runtime.config import ConfigError, Settings
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine
 from services.runtime.interceptors import ServerInterceptor
 from services.runtime.logs import setup_logging
+from services.runtime.revocation import GrpcRevocationFeed, RevocationCache
 from services.runtime.telemetry import instrument_engine, setup_telemetry
 
 log = logging.getLogger("nexafi.server")
@@ -45,6 +46,9 @@ class ServiceContext:
     settings: Settings
     engine: Engine | None
     verifier: JwtVerifier
+    # The revocation feed's cache the verifier checks (None when AUTH_REVOCATION=off). A
+    # service that is the feed's source (the user service) sets its ``source`` in register.
+    revocations: RevocationCache | None = None
     # Called on shutdown, before the server stops (e.g. to end change-feed streams).
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
@@ -86,6 +90,8 @@ class RunningServer:
         self.set_serving(False)
         for hook in self.context.on_shutdown:
             hook()
+        if self.context.revocations is not None:
+            self.context.revocations.stop()
         self.server.stop(grace).wait()
         if self.context.engine is not None:
             self.context.engine.dispose()
@@ -102,8 +108,10 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
         assert settings.database_url is not None
         engine = create_engine(settings.database_url)
         instrument_engine(engine)
-    context = ServiceContext(settings=settings, engine=engine,
-                             verifier=verifier or JwtVerifier(settings.auth))
+    if verifier is None:
+        verifier = JwtVerifier(settings.auth, revocations=revocation_cache(settings))
+    revocations = verifier.revocations if isinstance(verifier.revocations, RevocationCache) else None
+    context = ServiceContext(settings=settings, engine=engine, verifier=verifier, revocations=revocations)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers,
                                    thread_name_prefix=f"{spec.name}-rpc"),
@@ -115,6 +123,10 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     if settings.port:
         _check_port_free(settings.host, settings.port)
     service_names = list(spec.register(server, context))
+    if revocations is not None:
+        if revocations.source is None:
+            revocations.source = GrpcRevocationFeed.for_service(spec.name)
+        revocations.start()
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -130,6 +142,16 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     running = RunningServer(server, port, health_servicer, service_names, context)
     running.set_serving(True)
     return running
+
+
+def revocation_cache(settings: Settings) -> RevocationCache | None:
+    """The cache of the user service's revocation feed, unless AUTH_REVOCATION=off."""
+    auth = settings.auth
+    if auth.revocation != "feed":
+        return None
+    return RevocationCache(poll_seconds=auth.revocation_poll_seconds,
+                           max_staleness_seconds=auth.revocation_max_staleness_seconds,
+                           fail_closed=auth.revocation_fail_closed)
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -5,10 +5,11 @@ Token lifetimes
     NEXAFI_REFRESH_TOKEN_TTL_SECONDS       refresh token lifetime, renewed on each rotation [1209600 = 14 d]
     NEXAFI_REFRESH_REUSE_GRACE_SECONDS     reuse grace after a rotation (see domain/refresh.py) [10]
     NEXAFI_SERVICE_TOKEN_TTL_SECONDS       service token lifetime [900]
-Login lockout
-    NEXAFI_LOGIN_MAX_FAILURES              failures that lock the account [5]
-    NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS    window in which they count [900]
-    NEXAFI_LOGIN_LOCKOUT_SECONDS           how long the lock lasts [900]
+Login throttling (see domain/lockout.py)
+    NEXAFI_LOGIN_FREE_FAILURES             failures per login and client address before delays [5]
+    NEXAFI_LOGIN_ACCOUNT_FREE_FAILURES     failures per login from all addresses before delays [20]
+    NEXAFI_LOGIN_BACKOFF_MAX_SECONDS       the longest delay (they double from 1 s) [900]
+    NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS    failures are forgotten this long after the last one [900]
 Password reset
     NEXAFI_RESET_TOKEN_TTL_SECONDS         reset token lifetime [1800]
     NEXAFI_RESET_MIN_INTERVAL_SECONDS      at most one reset mail per account this often [60]
@@ -60,9 +61,12 @@ class UserConfig:
             reset_min_interval_seconds=env_int("NEXAFI_RESET_MIN_INTERVAL_SECONDS", 60, maximum=DAY),
             reset_url=reset_url,
             lockout=LockoutPolicy(
-                max_failures=env_int("NEXAFI_LOGIN_MAX_FAILURES", 5, minimum=1, maximum=100),
+                free_failures=env_int("NEXAFI_LOGIN_FREE_FAILURES", 5, minimum=1, maximum=100),
+                account_free_failures=env_int("NEXAFI_LOGIN_ACCOUNT_FREE_FAILURES", 20, minimum=1,
+                                              maximum=10_000),
+                max_delay=timedelta(seconds=env_int("NEXAFI_LOGIN_BACKOFF_MAX_SECONDS", 900, minimum=1,
+                                                    maximum=DAY)),
                 window=timedelta(seconds=env_int("NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)),
-                duration=timedelta(seconds=env_int("NEXAFI_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)),
             ),
             argon2=Argon2Params.from_env(),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -35,6 +35,7 @@ users = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("deactivated_at", sa.DateTime(timezone=True)),
     sa.Column("erased_at", sa.DateTime(timezone=True)),
+    sa.Column("token_version", sa.BigInteger, nullable=False),
 )
 
 
@@ -67,6 +68,33 @@ refresh_tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("rotated_at", sa.DateTime(timezone=True)),
+    sa.Column("successor_sealed", sa.LargeBinary),
+)
+
+revocations = sa.Table(
+    "revocations", metadata,
+    sa.Column("sequence", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("min_token_version", sa.BigInteger, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+login_throttle = sa.Table(
+    "login_throttle", metadata,
+    sa.Column("login_digest", sa.Text, primary_key=True),
+    sa.Column("address_digest", sa.Text, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", sa.DateTime(timezone=True)),
+    sa.Column("blocked_until", sa.DateTime(timezone=True)),
+)
+
+known_addresses = sa.Table(
+    "login_known_addresses", metadata,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("address_digest", sa.Text, primary_key=True),
+    sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 reset_tokens = sa.Table(
@@ -109,7 +137,8 @@ class UserRecord:
 
     user: User
     password_hash: str | None
-    failures: FailureState
+    # The ``ver`` claim of the user's access tokens.
+    token_version: int
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,7 @@ class RefreshRecord:
     expires_at: datetime
     rotated_at: datetime | None
     family_revoked: bool
+    successor_sealed: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -141,9 +171,7 @@ def _to_record(row: sa.Row[tuple[object, ...]]) -> UserRecord:
     user = User(id=m["id"], username=m["username"], email=m["email"], roles=tuple(sorted(m["roles"])),
                 status=UserStatus(m["status"]), profile=profile, created_at=m["created_at"],
                 updated_at=m["updated_at"])
-    failures = FailureState(count=m["failed_login_count"], window_start=m["failed_login_window_start"],
-                            locked_until=m["locked_until"])
-    return UserRecord(user=user, password_hash=m["password_hash"], failures=failures)
+    return UserRecord(user=user, password_hash=m["password_hash"], token_version=int(m["token_version"]))
 
 
 class UserRepository:
@@ -192,10 +220,10 @@ class UserRepository:
         return self.session.execute(sa.select(sa.literal(1)).where(
             sa.func.lower(users.c.email) == email.lower())).first() is not None
 
-    def save_failures(self, user_id: str, state: FailureState) -> None:
-        self.session.execute(users.update().where(users.c.id == user_id).values(
-            failed_login_count=state.count, failed_login_window_start=state.window_start,
-            locked_until=state.locked_until))
+    def bump_token_version(self, user_id: str) -> int:
+        """Invalidate every access token of the user issued so far; the new version."""
+        return int(self.session.execute(users.update().where(users.c.id == user_id).values(
+            token_version=users.c.token_version + 1).returning(users.c.token_version)).scalar_one())
 
     def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None:
         self.session.execute(users.update().where(users.c.id == user_id).values(
@@ -219,13 +247,14 @@ class UserRepository:
         suffix = user_id.removeprefix("usr_").lower()
         self.session.execute(users.update().where(users.c.id == user_id).values(
             username=f"erased_{suffix}", email=f"erased+{user_id.lower()}@invalid", password_hash=None,
-            status=UserStatus.ERASED.value, erased_at=now, updated_at=now, failed_login_count=0,
-            failed_login_window_start=None, locked_until=None,
+            status=UserStatus.ERASED.value, erased_at=now, updated_at=now,
             deactivated_at=sa.func.coalesce(users.c.deactivated_at, now)))
         self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
             updated_at=now, **{_column(p): None for p in PROFILE_FIELDS}))
         # The fingerprint is a digest of the username and email: personal data too.
         self.session.execute(register_requests.delete().where(register_requests.c.user_id == user_id))
+        # Where the user logged in from is personal data as well.
+        self.session.execute(known_addresses.delete().where(known_addresses.c.user_id == user_id))
 
     def lock_admin_changes(self) -> None:
         """Serialize changes that could remove the last admin (revoke, deactivate, erase)."""
@@ -263,7 +292,7 @@ class UserRepository:
     def get_refresh_token(self, digest: str, *, for_update: bool = False) -> RefreshRecord | None:
         query = sa.select(refresh_tokens.c.id, refresh_tokens.c.family_id, families.c.user_id,
                           refresh_tokens.c.expires_at, refresh_tokens.c.rotated_at,
-                          families.c.revoked_at).select_from(
+                          families.c.revoked_at, refresh_tokens.c.successor_sealed).select_from(
             refresh_tokens.join(families, families.c.id == refresh_tokens.c.family_id)).where(
             refresh_tokens.c.token_hash == digest)
         if for_update:
@@ -275,11 +304,26 @@ class UserRepository:
             return None
         return RefreshRecord(id=row.id, family_id=row.family_id, user_id=row.user_id,
                              expires_at=row.expires_at, rotated_at=row.rotated_at,
-                             family_revoked=row.revoked_at is not None)
+                             family_revoked=row.revoked_at is not None, successor_sealed=row.successor_sealed)
 
-    def mark_rotated(self, token_id: str, now: datetime) -> None:
+    def refresh_token_expiry(self, digest: str) -> datetime | None:
+        value = self.session.execute(sa.select(refresh_tokens.c.expires_at).where(
+            refresh_tokens.c.token_hash == digest)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
+    def mark_rotated(self, token_id: str, now: datetime, successor_sealed: bytes) -> None:
         self.session.execute(refresh_tokens.update().where(refresh_tokens.c.id == token_id).values(
-            rotated_at=now))
+            rotated_at=now, successor_sealed=successor_sealed))
+
+    def forget_successors(self, family_id: str, rotated_before: datetime) -> None:
+        """Drop sealed successors whose grace is over: no longer needed, so not kept."""
+        self.session.execute(refresh_tokens.update().where(
+            refresh_tokens.c.family_id == family_id, refresh_tokens.c.rotated_at < rotated_before,
+            refresh_tokens.c.successor_sealed.is_not(None)).values(successor_sealed=None))
+
+    def live_family_ids(self, user_id: str) -> list[str]:
+        return list(self.session.execute(sa.select(families.c.id).where(
+            families.c.user_id == user_id, families.c.revoked_at.is_(None))).scalars())
 
     def revoke_family(self, family_id: str, reason: str, now: datetime) -> None:
         self.session.execute(families.update().where(
@@ -291,6 +335,64 @@ class UserRepository:
             families.c.user_id == user_id, families.c.revoked_at.is_(None)).values(
             revoked_at=now, revoked_reason=reason))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- revocation feed ---------------------------------------------------------
+
+    def publish_revocation(self, *, user_id: str, now: datetime, expires_at: datetime,
+                           min_token_version: int = 0, session_id: str | None = None) -> None:
+        # Held until commit: sequences are drawn and become visible in commit order, so a
+        # feed reader resuming after the last sequence it saw cannot skip a late commit.
+        self.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('user:revocations'))"))
+        # Entries a day past their expiry matter to nobody: the table stays small.
+        self.session.execute(revocations.delete().where(revocations.c.expires_at < now - timedelta(days=1)))
+        self.session.execute(revocations.insert().values(
+            user_id=user_id, min_token_version=min_token_version, session_id=session_id,
+            created_at=now, expires_at=expires_at))
+
+    def list_revocations(self, *, after_sequence: int, now: datetime,
+                         limit: int) -> tuple[list[sa.Row[tuple[object, ...]]], int]:
+        """Live revocations after ``after_sequence`` in order, and the feed's greatest sequence."""
+        rows = list(self.session.execute(sa.select(revocations).where(
+            revocations.c.sequence > after_sequence, revocations.c.expires_at > now).order_by(
+            revocations.c.sequence).limit(limit)))
+        last = self.session.execute(sa.select(sa.func.coalesce(sa.func.max(revocations.c.sequence), 0)))
+        return rows, int(last.scalar_one())
+
+    # -- login throttling ----------------------------------------------------------
+
+    def throttle_buckets(self, login_digest: str, address_digests: list[str]) -> dict[str, FailureState]:
+        """The buckets of a login, locked (created when missing), by address digest ('' = all)."""
+        for address in address_digests:
+            self.session.execute(postgresql.insert(login_throttle).values(
+                login_digest=login_digest, address_digest=address, failures=0).on_conflict_do_nothing())
+        rows = self.session.execute(sa.select(login_throttle).where(
+            login_throttle.c.login_digest == login_digest,
+            login_throttle.c.address_digest.in_(address_digests)).order_by(
+            login_throttle.c.address_digest).with_for_update())
+        return {row.address_digest: FailureState(failures=row.failures, last_failure_at=row.last_failure_at,
+                                                 blocked_until=row.blocked_until) for row in rows}
+
+    def save_bucket(self, login_digest: str, address_digest: str, state: FailureState) -> None:
+        self.session.execute(login_throttle.update().where(
+            login_throttle.c.login_digest == login_digest,
+            login_throttle.c.address_digest == address_digest).values(
+            failures=state.failures, last_failure_at=state.last_failure_at,
+            blocked_until=state.blocked_until))
+
+    def clear_buckets(self, login_digests: list[str]) -> None:
+        self.session.execute(login_throttle.delete().where(login_throttle.c.login_digest.in_(login_digests)))
+
+    def is_known_address(self, user_id: str, address_digest: str) -> bool:
+        return self.session.execute(sa.select(sa.literal(1)).where(
+            known_addresses.c.user_id == user_id,
+            known_addresses.c.address_digest == address_digest)).first() is not None
+
+    def remember_address(self, user_id: str, address_digest: str, now: datetime) -> None:
+        statement = postgresql.insert(known_addresses).values(
+            user_id=user_id, address_digest=address_digest, last_success_at=now)
+        self.session.execute(statement.on_conflict_do_update(
+            index_elements=[known_addresses.c.user_id, known_addresses.c.address_digest],
+            set_={"last_success_at": now}))
 
     # -- password reset ----------------------------------------------------------
 

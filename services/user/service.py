@@ -14,11 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +38,7 @@ from services.runtime.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
 )
 from services.runtime.keys import Keyring
@@ -57,6 +62,7 @@ from services.user.repository import (
     EMAIL_INDEX,
     REGISTER_REQUEST_KEY,
     USERNAME_INDEX,
+    RefreshRecord,
     UserRecord,
     UserRepository,
 )
@@ -79,11 +85,46 @@ def _invalid_credentials() -> Unauthenticated:
     return Unauthenticated("invalid login or password", "INVALID_CREDENTIALS")
 
 
-def _locked(until: datetime) -> FailedPrecondition:
-    when = until.astimezone(UTC).isoformat(timespec="seconds")
-    return FailedPrecondition(
-        f"the account is locked after too many failed logins; try again after {when}, "
-        "or reset the password", "ACCOUNT_LOCKED", metadata={"unlock_time": when})
+def _throttled(wait: timedelta) -> ResourceExhausted:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    error = ResourceExhausted(f"too many failed logins; try again in {seconds} s, or reset the password",
+                              "LOGIN_THROTTLED", metadata={"retry_after_seconds": str(seconds)})
+    error.retry_delay_seconds = seconds
+    return error
+
+
+def keyed_digest(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+# The successor of a rotated refresh token is kept encrypted under a key only the
+# rotated token's holder can derive (the token has 256 random bits, so one hash is a
+# sound KDF); the database alone never yields a live refresh token.
+def _seal_successor(token: str, token_id: str, successor: str) -> bytes:
+    key = hashlib.sha256(b"nexafi-refresh-successor\0" + token.encode()).digest()
+    nonce = os.urandom(12)
+    return nonce + AESGCM(key).encrypt(nonce, successor.encode(), token_id.encode())
+
+
+def _unseal_successor(token: str, token_id: str, sealed: bytes | None) -> str | None:
+    if not sealed or len(sealed) < 13:
+        return None
+    key = hashlib.sha256(b"nexafi-refresh-successor\0" + token.encode()).digest()
+    try:
+        return AESGCM(key).decrypt(sealed[:12], sealed[12:], token_id.encode()).decode()
+    except InvalidTag:
+        return None
+
+
+@dataclass(frozen=True)
+class RevocationRecord:
+    """One entry of the revocation feed."""
+
+    sequence: int
+    user_id: str
+    min_token_version: int
+    session_id: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -112,6 +153,9 @@ class UserService:
         self.clock = clock
         self.hashing = PasswordHashing(config.argon2)
         self.access = AccessTokenIssuer(keyring, auth, config.access_ttl_seconds)
+        # How long a revocation matters: until every token it refuses has expired
+        # (lifetime, the verifiers' leeway, and a margin for clock skew).
+        self.revocation_horizon = timedelta(seconds=config.access_ttl_seconds + auth.leeway_seconds + 60)
         self.mail_worker = BackgroundWorker("user-mail")
 
     def close(self) -> None:
@@ -206,7 +250,8 @@ class UserService:
 
     # -- login and tokens --------------------------------------------------------------
 
-    def login(self, login: str, password: str) -> tuple[TokenPair, User]:
+    def login(self, login: str, password: str, *, address: str = "") -> tuple[TokenPair, User]:
+        """``address`` is the client's (for the per-address throttle); see domain/lockout.py."""
         key = normalize_login(login)
         violations: list[FieldViolation] = []
         if not key:
@@ -215,52 +260,81 @@ class UserService:
             violations.append(FieldViolation("password", "is required"))
         raise_if(violations)
         policy = self.config.lockout
+        login_digest = keyed_digest("login", key)
+        address_digest = keyed_digest("address", address or "-")
 
         def work(repo: UserRepository, now: datetime) -> _Outcome:
-            # FOR UPDATE: concurrent guesses at one account queue up, so no burst
-            # of parallel attempts can get past the failure counter.
-            record = repo.find_by_login(key, for_update=True)
+            # Locks both buckets of this login: concurrent guesses queue up, so no burst
+            # of parallel attempts can get past the counters.
+            buckets = repo.throttle_buckets(login_digest, ["", address_digest])
+            total = buckets[""].current(policy, now)
+            local = buckets[address_digest].current(policy, now)
+            record = repo.find_by_login(key)
+            # Looked up for unknown logins too (no such user), so both paths cost the same.
+            known = repo.is_known_address(record.user.id if record else "", address_digest)
+            waits = [state.blocked_until - now for state in (local,) + (() if known else (total,))
+                     if state.blocked_until is not None and state.is_blocked(now)]
+            if waits:
+                # No password is checked while throttled, for any login, existing or not.
+                return _Outcome(error=_throttled(max(waits)))
             if record is None or record.password_hash is None:
                 self.hashing.verify_dummy(password)
+                verified = False
+            else:
+                verified = self.hashing.verify(record.password_hash, password)
+            if not verified:
+                repo.save_bucket(login_digest, "", register_failure(
+                    policy, total, now, free=policy.account_free_failures))
+                repo.save_bucket(login_digest, address_digest, register_failure(
+                    policy, local, now, free=policy.free_failures))
                 return _Outcome(error=_invalid_credentials())
+            assert record is not None and record.password_hash is not None
             user = record.user
-            if record.failures.is_locked(now):
-                assert record.failures.locked_until is not None
-                return _Outcome(error=_locked(record.failures.locked_until))
-            if not self.hashing.verify(record.password_hash, password):
-                state = register_failure(policy, record.failures, now)
-                repo.save_failures(user.id, state)
-                if state.locked_until is not None:
-                    repo.audit(user.id, "system", "account_locked", now)
-                    log.warning("user %s locked after %d failed logins", user.id, policy.max_failures)
-                    return _Outcome(error=_locked(state.locked_until))
-                return _Outcome(error=_invalid_credentials())
             # Only after the password is proven: the status is nobody else's business.
             if user.status != UserStatus.ACTIVE:
                 return _Outcome(error=PermissionDenied("the account is deactivated", "ACCOUNT_DEACTIVATED"))
-            if record.failures != FailureState():
-                repo.save_failures(user.id, FailureState())
+            if total != FailureState():
+                repo.save_bucket(login_digest, "", FailureState())
+            if local != FailureState():
+                repo.save_bucket(login_digest, address_digest, FailureState())
+            repo.remember_address(user.id, address_digest, now)
             if self.hashing.needs_rehash(record.password_hash):
                 repo.set_password_hash(user.id, self.hashing.hash(password), now)
                 log.info("upgraded the password hash of user %s", user.id)
-            return _Outcome(pair=self._new_pair(repo, user, now), user=user)
+            return _Outcome(pair=self._new_pair(repo, record, now), user=user)
 
         outcome = self._tx(work)
         pair = outcome.unwrap_pair()
         assert outcome.user is not None
         return pair, outcome.user
 
-    def _new_pair(self, repo: UserRepository, user: User, now: datetime, *, family_id: str | None = None,
-                  parent_id: str | None = None) -> TokenPair:
+    def _new_pair(self, repo: UserRepository, record: UserRecord, now: datetime, *,
+                  family_id: str | None = None, parent_id: str | None = None) -> TokenPair:
+        user = record.user
         if family_id is None:
             family_id = repo.create_family(user.id, now)
         refresh = new_opaque_token()
         expires_at = now + timedelta(seconds=self.config.refresh_ttl_seconds)
         repo.insert_refresh_token(family_id=family_id, digest=token_digest(refresh), expires_at=expires_at,
                                   now=now, parent_id=parent_id)
-        access, ttl = self.access.issue(user.id, list(user.roles))
+        access, ttl = self._access_token(record, family_id)
         return TokenPair(access_token=access, expires_in=ttl, refresh_token=refresh,
                          refresh_expires_at=expires_at)
+
+    def _access_token(self, record: UserRecord, family_id: str) -> tuple[str, int]:
+        # sid and ver are what the verifiers' revocation cache checks (services/runtime/revocation.py).
+        return self.access.issue(record.user.id, list(record.user.roles),
+                                 extra={"sid": family_id, "ver": record.token_version})
+
+    def _revoke_access_tokens(self, repo: UserRepository, user_id: str, now: datetime) -> None:
+        """Every access token of the user issued so far stops working within the revocation window."""
+        version = repo.bump_token_version(user_id)
+        repo.publish_revocation(user_id=user_id, min_token_version=version, now=now,
+                                expires_at=now + self.revocation_horizon)
+
+    def _revoke_session(self, repo: UserRepository, user_id: str, family_id: str, now: datetime) -> None:
+        repo.publish_revocation(user_id=user_id, session_id=family_id, now=now,
+                                expires_at=now + self.revocation_horizon)
 
     def refresh(self, token: str) -> TokenPair:
         if not token or len(token) > MAX_OPAQUE_TOKEN_LENGTH:
@@ -268,7 +342,19 @@ class UserService:
         digest = token_digest(token)
         grace = timedelta(seconds=self.config.refresh_grace_seconds)
 
+        def reused(repo: UserRepository, record: RefreshRecord, now: datetime) -> _Outcome:
+            repo.revoke_family(record.family_id, "reuse", now)
+            self._revoke_session(repo, record.user_id, record.family_id, now)
+            repo.audit(record.user_id, "system", "refresh_token_reused", now, detail=record.family_id)
+            log.warning("refresh token reuse for user %s: family %s revoked",
+                        record.user_id, record.family_id)
+            return _Outcome(error=Unauthenticated(
+                "the refresh token was already used; every session of this login is revoked",
+                "REFRESH_TOKEN_REUSED"))
+
         def work(repo: UserRepository, now: datetime) -> _Outcome:
+            # FOR UPDATE: concurrent presentations of one token queue up; the first
+            # rotates, the others find it rotated and get its successor.
             record = repo.get_refresh_token(digest, for_update=True)
             if record is None:
                 return _Outcome(error=Unauthenticated("unknown refresh token", "REFRESH_TOKEN_INVALID"))
@@ -278,13 +364,7 @@ class UserService:
                 return _Outcome(error=Unauthenticated("the refresh token was revoked; log in again",
                                                       "REFRESH_TOKEN_REVOKED"))
             if outcome is RefreshOutcome.REUSED:
-                repo.revoke_family(record.family_id, "reuse", now)
-                repo.audit(record.user_id, "system", "refresh_token_reused", now, detail=record.family_id)
-                log.warning("refresh token reuse for user %s: family %s revoked",
-                            record.user_id, record.family_id)
-                return _Outcome(error=Unauthenticated(
-                    "the refresh token was already used; every session of this login is revoked",
-                    "REFRESH_TOKEN_REUSED"))
+                return reused(repo, record, now)
             if outcome is RefreshOutcome.EXPIRED:
                 return _Outcome(error=Unauthenticated("the refresh token has expired; log in again",
                                                       "REFRESH_TOKEN_EXPIRED"))
@@ -293,12 +373,20 @@ class UserService:
                 repo.revoke_family(record.family_id, "inactive", now)
                 return _Outcome(error=Unauthenticated("the refresh token was revoked; log in again",
                                                       "REFRESH_TOKEN_REVOKED"))
-            if outcome is RefreshOutcome.ROTATE:
-                repo.mark_rotated(record.id, now)
-            # Roles come from the account, not the old token: a granted or revoked
-            # role takes effect at the next refresh.
-            return _Outcome(pair=self._new_pair(repo, user_record.user, now, family_id=record.family_id,
-                                                parent_id=record.id))
+            # Roles and token version come from the account, not the old token.
+            if outcome is RefreshOutcome.GRACE_REISSUE:
+                successor = _unseal_successor(token, record.id, record.successor_sealed)
+                expires_at = repo.refresh_token_expiry(token_digest(successor)) if successor else None
+                if successor is None or expires_at is None:
+                    # Rotated before successors were kept: no way to answer idempotently.
+                    return reused(repo, record, now)
+                access, ttl = self._access_token(user_record, record.family_id)
+                return _Outcome(pair=TokenPair(access_token=access, expires_in=ttl, refresh_token=successor,
+                                               refresh_expires_at=expires_at))
+            pair = self._new_pair(repo, user_record, now, family_id=record.family_id, parent_id=record.id)
+            repo.mark_rotated(record.id, now, _seal_successor(token, record.id, pair.refresh_token))
+            repo.forget_successors(record.family_id, now - grace)
+            return _Outcome(pair=pair)
 
         outcome = self._tx(work)
         return outcome.unwrap_pair()
@@ -311,10 +399,39 @@ class UserService:
 
         def work(repo: UserRepository, now: datetime) -> None:
             record = repo.get_refresh_token(digest, for_update=True)
-            if record is not None:
+            if record is not None and not record.family_revoked:
                 repo.revoke_family(record.family_id, "logout", now)
+                # The session's access tokens end with it, not at their expiry.
+                self._revoke_session(repo, record.user_id, record.family_id, now)
 
         self._tx(work)
+
+    def revoke_sessions(self, actor: str, user_id: str) -> int:
+        """Log out everywhere: every refresh family and every access token issued so far."""
+        def work(repo: UserRepository, now: datetime) -> int:
+            self._locked_user(repo, user_id)
+            revoked = repo.revoke_all_families(user_id, "logout_everywhere", now)
+            self._revoke_access_tokens(repo, user_id, now)
+            repo.audit(user_id, actor, "sessions_revoked", now, detail=f"sessions_revoked={revoked}")
+            return revoked
+
+        return self._tx(work)
+
+    def list_revocations(self, *, after_sequence: int, page_size: int) -> tuple[list[RevocationRecord], int]:
+        """The feed: live revocations after ``after_sequence``, and the greatest sequence."""
+        violations: list[FieldViolation] = []
+        if after_sequence < 0:
+            violations.append(FieldViolation("after_sequence", "must not be negative"))
+        if page_size < 0:
+            violations.append(FieldViolation("page_size", "must not be negative"))
+        raise_if(violations)
+        limit = min(page_size or 500, 1000)
+        with UnitOfWork(self.engine)() as session:
+            rows, last = UserRepository(session).list_revocations(after_sequence=after_sequence,
+                                                                  now=self.clock(), limit=limit)
+        return [RevocationRecord(sequence=r.sequence, user_id=r.user_id,
+                                 min_token_version=r.min_token_version, session_id=r.session_id or "",
+                                 expires_at=r.expires_at) for r in rows], last
 
     def issue_service_token(self, client_id: str, client_secret: str) -> tuple[str, int]:
         if not self.clients.verify(client_id, client_secret):
@@ -395,8 +512,10 @@ class UserService:
             repo.set_password_hash(user_id, self.hashing.hash(new_password), now)
             repo.use_all_reset_tokens(user_id, now)
             revoked = repo.revoke_all_families(user_id, "password_reset", now)
-            # Proving control of the mailbox also lifts a lockout.
-            repo.save_failures(user_id, FailureState())
+            self._revoke_access_tokens(repo, user_id, now)
+            # Proving control of the mailbox also lifts the login throttle.
+            repo.clear_buckets([keyed_digest("login", normalize_login(record.user.username)),
+                                keyed_digest("login", normalize_login(record.user.email))])
             repo.audit(user_id, user_id, "password_reset", now, detail=f"sessions_revoked={revoked}")
 
         self._tx(work)
@@ -446,6 +565,8 @@ class UserService:
                 return  # Already done: deleting is idempotent.
             self._refuse_last_admin(repo, record)
             revoked = repo.revoke_all_families(user_id, "erased" if erase else "deactivated", now)
+            if status == UserStatus.ACTIVE:
+                self._revoke_access_tokens(repo, user_id, now)
             repo.use_all_reset_tokens(user_id, now)
             if erase:
                 repo.erase(user_id, now)
@@ -488,6 +609,8 @@ class UserService:
             if record.user.has_role(role):
                 return
             repo.set_roles(user_id, [*record.user.roles, role], now)
+            # Tokens must carry the current roles: the old ones go, the next refresh has the new set.
+            self._revoke_access_tokens(repo, user_id, now)
             repo.audit(user_id, actor, "role_granted", now, detail=role)
 
         self._tx(work)
@@ -506,6 +629,7 @@ class UserService:
             if role == ROLE_ADMIN:
                 self._refuse_last_admin(repo, record)
             repo.set_roles(user_id, [r for r in record.user.roles if r != role], now)
+            self._revoke_access_tokens(repo, user_id, now)
             repo.audit(user_id, actor, "role_revoked", now, detail=role)
 
         self._tx(work)

@@ -13,6 +13,7 @@ from services.runtime import api
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
+    ROLE_SERVICE,
     ROLE_SUPPORT,
     STAFF_READ_ROLES,
     current_principal,
@@ -81,6 +82,22 @@ def pair_to_proto(pair: TokenPair) -> user_pb2.TokenPair:
                               refresh_expire_time=_timestamp(pair.refresh_expires_at))
 
 
+# Set by Envoy from the connection's address (overwriting any client-sent value; see
+# services/gateway/envoy_config.py); absent on direct in-cluster gRPC calls.
+CLIENT_ADDRESS_HEADER = "x-nexafi-client-address"
+
+
+def client_address(context: grpc.ServicerContext) -> str:
+    """The caller's address for the login throttle: Envoy's header, else the gRPC peer's host."""
+    for key, value in context.invocation_metadata():
+        if key == CLIENT_ADDRESS_HEADER and isinstance(value, str) and value.strip():
+            return value.strip()[:64]
+    peer = context.peer() or ""
+    # "ipv4:127.0.0.1:5000", "ipv6:[::1]:5000", "unix:..."; the port changes per connection.
+    host = peer.split(":", 1)[-1].rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer
+    return host.strip("[]")
+
+
 def _require_id(user_id: str) -> str:
     if not user_id.strip():
         raise InvalidArgument("user_id is required", field="user_id", description="is required")
@@ -102,7 +119,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return user_pb2.RegisterResponse(user=user_to_proto(user))
 
     def Login(self, request: user_pb2.LoginRequest, context: grpc.ServicerContext) -> user_pb2.LoginResponse:
-        pair, user = self.service.login(request.login, request.password)
+        pair, user = self.service.login(request.login, request.password, address=client_address(context))
         return user_pb2.LoginResponse(tokens=pair_to_proto(pair), user=user_to_proto(user))
 
     def RefreshToken(self, request: user_pb2.RefreshTokenRequest,
@@ -188,3 +205,21 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         user = self.service.revoke_role(principal.subject, _require_id(request.user_id),
                                         role_from_proto(request.role))
         return user_pb2.RevokeRoleResponse(user=user_to_proto(user))
+
+    def RevokeSessions(self, request: user_pb2.RevokeSessionsRequest,
+                       context: grpc.ServicerContext) -> user_pb2.RevokeSessionsResponse:
+        user_id = _require_id(request.user_id)
+        principal = current_principal()
+        require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        revoked = self.service.revoke_sessions(principal.subject, user_id)
+        return user_pb2.RevokeSessionsResponse(revoked_sessions=revoked)
+
+    def ListRevocations(self, request: user_pb2.ListRevocationsRequest,
+                        context: grpc.ServicerContext) -> user_pb2.ListRevocationsResponse:
+        require_roles(current_principal(), ROLE_SERVICE)
+        entries, last = self.service.list_revocations(after_sequence=request.after_sequence,
+                                                      page_size=request.page_size)
+        return user_pb2.ListRevocationsResponse(last_sequence=last, revocations=[
+            user_pb2.Revocation(sequence=e.sequence, user_id=e.user_id, min_token_version=e.min_token_version,
+                                session_id=e.session_id, expire_time=api.to_timestamp(e.expires_at))
+            for e in entries])

@@ -8,6 +8,7 @@ import grpc
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
 from services.runtime.keys import Keyring
+from services.runtime.revocation import FeedPage, RevocationEntry
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.user.config import UserConfig
 from services.user.mail import outbox_from_env
@@ -33,9 +34,25 @@ def build_service(context: ServiceContext) -> UserService:
                        ServiceClients.from_env(), outbox_from_env())
 
 
+class LocalRevocationFeed:
+    """The user service's own verifier reads the feed from its database: no token, no hop."""
+
+    def __init__(self, service: UserService) -> None:
+        self.service = service
+
+    def fetch(self, after_sequence: int, limit: int) -> FeedPage:
+        records, last = self.service.list_revocations(after_sequence=after_sequence, page_size=limit)
+        entries = [RevocationEntry(sequence=r.sequence, user_id=r.user_id,
+                                   min_token_version=r.min_token_version, session_id=r.session_id,
+                                   expires_at=r.expires_at.timestamp()) for r in records]
+        return FeedPage(entries=entries, last_sequence=last)
+
+
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     service = build_service(context)
     context.on_shutdown.append(service.close)
+    if context.revocations is not None:
+        context.revocations.source = LocalRevocationFeed(service)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(service), server)
     return [SERVICE_NAME]
 

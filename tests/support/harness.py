@@ -31,6 +31,9 @@ SERVICE_CLIENT_SECRETS = {
     "analytics": "analytics-client-secret-9c3e5a7b2d",
     "ai": "ai-client-secret-6e1b3d5f7a9c",
     "probe": "probe-client-secret-4d6f8a1c3e5b",
+    # These two call only the user service's revocation feed.
+    "ledger": "ledger-client-secret-8a2c4e6b1d3f",
+    "document": "document-client-secret-5b7d9f2a4c6e",
 }
 
 

@@ -1,8 +1,9 @@
-"""Register, Login, lockout, refresh-token rotation and reuse, Logout, service tokens, JWKS."""
+"""Register, Login, throttling, refresh-token rotation and reuse, Logout, service tokens, JWKS."""
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import jwt
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from services.runtime.auth import JwtVerifier
 from services.runtime.config import AuthSettings
 from services.runtime.keys import Keyring
+from services.user.service import keyed_digest
 from services.user.tokens import token_digest
 from tests.integration.user.user_support import SERVICE_SECRET, TIMEOUT, UserApi, strong_password, unique
 from tests.support.grpc_errors import failure
@@ -130,24 +132,57 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(api: UserApi) -> No
     assert (empty.code, empty.fields) == (OK.INVALID_ARGUMENT, ["login", "password"])
 
 
-def test_five_failures_lock_the_account_with_a_clear_error(api: UserApi, user_db: Engine) -> None:
+def _block_buckets(engine: Engine, login: str, hours: int = 1) -> None:
+    """Make a login's blocked buckets stay blocked for ``hours``: no test waits on the clock."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE login_throttle SET blocked_until = now() + make_interval(hours => :h) "
+                             "WHERE login_digest = :d AND blocked_until IS NOT NULL"),
+                     {"h": hours, "d": keyed_digest("login", login.lower())})
+
+
+def _throttle_answer(api: UserApi, login: str, password: str, address: str) -> tuple[object, ...]:
+    result = failure(lambda: api.login(login, password, address=address))
+    return result.code, result.reason, "retry_after_seconds" in result.metadata
+
+
+def test_failures_past_the_allowance_throttle_the_same_for_unknown_and_existing_logins(
+        api: UserApi, user_db: Engine) -> None:
     user, password = api.register()
-    for _ in range(4):
-        assert (
-            failure(lambda: api.login(user.username, "wrong-password-entirely")).reason
-            == "INVALID_CREDENTIALS"
-        )
-    locked = failure(lambda: api.login(user.username, "wrong-password-entirely"))
-    assert (locked.code, locked.reason) == (OK.FAILED_PRECONDITION, "ACCOUNT_LOCKED")
-    assert locked.metadata["unlock_time"] in locked.message and "try again after" in locked.message
-    # Even the right password is refused while locked.
-    assert failure(lambda: api.login(user.username, password)).reason == "ACCOUNT_LOCKED"
-    with user_db.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE users SET locked_until = now() - interval '1 second' WHERE id = :id"),
-            {"id": user.id},
-        )
-    assert api.login(user.username, password).user.id == user.id
+    ghost = unique("ghost")
+    for login in (user.username, ghost):
+        for _ in range(5):
+            wrong = failure(lambda login=login: api.login(login, "wrong-password-entirely",
+                                                          address="10.0.0.1"))
+            assert (wrong.code, wrong.reason) == (OK.UNAUTHENTICATED, "INVALID_CREDENTIALS")
+        _block_buckets(user_db, login)
+    # No ACCOUNT_LOCKED oracle: the same answer, with retry info, for an account and a made-up login.
+    expected = (OK.RESOURCE_EXHAUSTED, "LOGIN_THROTTLED", True)
+    assert _throttle_answer(api, user.username, "wrong-password-entirely", "10.0.0.1") == expected
+    assert _throttle_answer(api, ghost, "wrong-password-entirely", "10.0.0.1") == expected
+    # The right password is not even checked from the throttled address...
+    assert _throttle_answer(api, user.username, password, "10.0.0.1") == expected
+    # ...while the owner's own address is another bucket.
+    assert api.login(user.username, password, address="10.0.0.2").user.id == user.id
+
+
+def test_an_attacker_spraying_from_many_addresses_cannot_lock_the_owner_out(
+        api: UserApi, user_db: Engine) -> None:
+    user, password = api.register()
+    api.login(user.username, password, address="192.0.2.10")  # the owner's usual address
+    answers = set()
+    for i in range(60):
+        result = failure(lambda i=i: api.login(user.username, "wrong-password-entirely",
+                                               address=f"198.51.100.{i}"))
+        answers.add((result.code, result.reason))
+        if result.reason == "LOGIN_THROTTLED":
+            break
+    assert answers == {(OK.UNAUTHENTICATED, "INVALID_CREDENTIALS"),
+                       (OK.RESOURCE_EXHAUSTED, "LOGIN_THROTTLED")}
+    _block_buckets(user_db, user.username)
+    # The account as a whole is throttled: a new address waits, even with the right password.
+    assert _throttle_answer(api, user.username, password, "203.0.113.7")[1] == "LOGIN_THROTTLED"
+    # The owner, from an address the account has logged in from, is not kept out.
+    assert api.login(user.username, password, address="192.0.2.10").user.id == user.id
 
 
 def test_a_successful_login_resets_the_failure_count(api: UserApi) -> None:
@@ -204,10 +239,44 @@ def test_two_tabs_refreshing_at_once_both_stay_logged_in(api: UserApi) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(set(results)) == 2 and all(len(r) == 43 for r in results)
-    # Both successors are live members of the same, unrevoked family.
-    for token in results:
-        api.refresh(token)
+    # One successor, handed to both: never a second live chain.
+    assert len(set(results)) == 1 and all(len(r) == 43 for r in results)
+    api.refresh(results[0])
+
+
+def test_replays_within_the_grace_window_return_the_same_successor(api: UserApi, user_db: Engine) -> None:
+    actor = api.new_customer()
+    first = api.refresh(actor.refresh_token)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replays = list(pool.map(lambda _: api.refresh(actor.refresh_token), range(8)))
+    assert {r.refresh_token for r in replays} == {first.refresh_token}
+    assert all(r.access_token and r.refresh_expire_time == first.refresh_expire_time for r in replays)
+    with user_db.connect() as conn:
+        tokens = conn.execute(sa.text(
+            "SELECT count(*) FROM refresh_tokens WHERE family_id = "
+            "(SELECT family_id FROM refresh_tokens WHERE token_hash = :h)"),
+            {"h": token_digest(actor.refresh_token)}).scalar()
+    assert tokens == 2  # the original and its one successor: no fork
+    # The chain goes on from the successor; then a replay of the original is theft.
+    api.refresh(first.refresh_token)
+    with user_db.begin() as conn:
+        conn.execute(sa.text("UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
+                             "WHERE token_hash = :h"), {"h": token_digest(actor.refresh_token)})
+    reused = failure(lambda: api.refresh(actor.refresh_token))
+    assert (reused.code, reused.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_REUSED")
+
+
+def test_concurrent_replays_after_the_grace_window_revoke_the_family(api: UserApi, user_db: Engine) -> None:
+    actor = api.new_customer()
+    successor = api.refresh(actor.refresh_token).refresh_token
+    with user_db.begin() as conn:
+        conn.execute(sa.text("UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
+                             "WHERE token_hash = :h"), {"h": token_digest(actor.refresh_token)})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: failure(lambda: api.refresh(actor.refresh_token)).reason, range(4)))
+    # The first is detected as reuse; the others find the family already revoked.
+    assert sorted(answers) == ["REFRESH_TOKEN_REUSED"] + ["REFRESH_TOKEN_REVOKED"] * 3
+    assert failure(lambda: api.refresh(successor)).reason == "REFRESH_TOKEN_REVOKED"
 
 
 def test_reuse_after_the_grace_window_revokes_the_family(api: UserApi, user_db: Engine) -> None:

@@ -111,8 +111,11 @@ class UserApi:
         )
         return self.stub.Register(request, timeout=TIMEOUT).user, password
 
-    def login(self, login: str, password: str) -> user_pb2.LoginResponse:
-        response = self.stub.Login(user_pb2.LoginRequest(login=login, password=password), timeout=TIMEOUT)
+    def login(self, login: str, password: str, *, address: str | None = None) -> user_pb2.LoginResponse:
+        # The client address as Envoy would pass it (direct callers are in-cluster and trusted).
+        metadata = (("x-nexafi-client-address", address),) if address else None
+        response = self.stub.Login(user_pb2.LoginRequest(login=login, password=password), timeout=TIMEOUT,
+                                   metadata=metadata)
         remember(response.tokens.refresh_token)
         return response
 

@@ -16,26 +16,35 @@ from services.user.service_identity import ServiceClients
 from services.user.tokens import new_opaque_token, token_digest
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-POLICY = LockoutPolicy(max_failures=5, window=timedelta(minutes=15), duration=timedelta(minutes=15))
+POLICY = LockoutPolicy(free_failures=5, account_free_failures=20, base_delay=timedelta(seconds=1),
+                       max_delay=timedelta(minutes=15), window=timedelta(minutes=15))
 
 
-def test_fifth_failure_in_the_window_locks() -> None:
+def test_failures_past_the_allowance_block_for_a_doubling_delay_never_a_fixed_lock() -> None:
     state = FailureState()
     for i in range(4):
-        state = register_failure(POLICY, state, NOW + timedelta(seconds=i))
-        assert state.locked_until is None and state.count == i + 1
-    state = register_failure(POLICY, state, NOW + timedelta(seconds=10))
-    assert state.locked_until == NOW + timedelta(seconds=10, minutes=15)
-    assert state.is_locked(NOW + timedelta(minutes=14)) and not state.is_locked(NOW + timedelta(minutes=16))
-    assert state.count == 0
+        state = register_failure(POLICY, state, NOW + timedelta(seconds=i), free=5)
+        assert state.blocked_until is None and state.failures == i + 1
+    delays = []
+    at = NOW
+    for _ in range(4, 20):
+        # Each guess as soon as the previous delay allows it.
+        at = state.blocked_until or at + timedelta(seconds=1)
+        state = register_failure(POLICY, state.current(POLICY, at), at, free=5)
+        assert state.blocked_until is not None
+        delays.append(state.blocked_until - at)
+    assert delays[:4] == [timedelta(seconds=s) for s in (1, 2, 4, 8)]
+    assert max(delays) == POLICY.max_delay
+    assert state.is_blocked(state.blocked_until - timedelta(seconds=1))
+    assert not state.is_blocked(state.blocked_until)
 
 
-def test_failures_outside_the_window_start_a_new_count() -> None:
+def test_failures_are_forgotten_a_window_after_the_last_one() -> None:
     state = FailureState()
     for i in range(4):
-        state = register_failure(POLICY, state, NOW + timedelta(seconds=i))
-    state = register_failure(POLICY, state, NOW + timedelta(minutes=16))
-    assert state.count == 1 and state.locked_until is None
+        state = register_failure(POLICY, state, NOW + timedelta(seconds=i), free=5)
+    state = register_failure(POLICY, state, NOW + timedelta(minutes=16), free=5)
+    assert state.failures == 1 and state.blocked_until is None
 
 
 GRACE = timedelta(seconds=10)

@@ -107,6 +107,16 @@ class UserServiceStub(object):
                 request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeRoleRequest.SerializeToString,
                 response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeRoleResponse.FromString,
                 _registered_method=True)
+        self.RevokeSessions = channel.unary_unary(
+                '/nexafi.user.v1.UserService/RevokeSessions',
+                request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeSessionsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeSessionsResponse.FromString,
+                _registered_method=True)
+        self.ListRevocations = channel.unary_unary(
+                '/nexafi.user.v1.UserService/ListRevocations',
+                request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer(object):
@@ -128,10 +138,12 @@ class UserServiceServicer(object):
     def Login(self, request, context):
         """Login authenticates by username or email and password and returns an
         access token and a refresh token. Public.
-        Returns UNAUTHENTICATED for an unknown user or a wrong password (the same
-        answer for both), FAILED_PRECONDITION with reason ACCOUNT_LOCKED after
-        repeated failures, and PERMISSION_DENIED with reason ACCOUNT_DEACTIVATED
-        for a deactivated account.
+        Returns UNAUTHENTICATED with reason INVALID_CREDENTIALS for an unknown user
+        or a wrong password (the same answer for both), RESOURCE_EXHAUSTED with
+        reason LOGIN_THROTTLED and a RetryInfo delay after repeated failures for
+        the login from the caller's address or in total (the same for unknown and
+        existing logins), and PERMISSION_DENIED with reason ACCOUNT_DEACTIVATED for
+        a deactivated account (only after the right password).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,7 +153,9 @@ class UserServiceServicer(object):
         """RefreshToken exchanges a refresh token for a new access token and a new
         refresh token (rotation). Public.
         Returns UNAUTHENTICATED when the token is unknown, expired or revoked; reuse
-        of an already rotated token revokes its whole family.
+        of an already rotated token revokes its whole family, except within the
+        grace window after its rotation, where the same successor refresh token
+        is returned again (idempotent) with a fresh access token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -244,6 +258,27 @@ class UserServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeSessions(self, request, context):
+        """RevokeSessions logs a user out everywhere: every refresh token is revoked
+        and every access token already issued is refused by every service within
+        the revocation window (seconds). Owner or admin.
+        Returns NOT_FOUND and PERMISSION_DENIED as GetUser.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevocations(self, request, context):
+        """ListRevocations is the revocation feed every service's token verifier
+        polls: revocations after a sequence number, in sequence order, only those
+        whose tokens may still be live. Internal (service role); no REST binding.
+        Returns PERMISSION_DENIED for a caller without the service role and
+        INVALID_ARGUMENT for a negative after_sequence or page_size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -316,6 +351,16 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.RevokeRole,
                     request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeRoleRequest.FromString,
                     response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeRoleResponse.SerializeToString,
+            ),
+            'RevokeSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessions,
+                    request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeSessionsRequest.FromString,
+                    response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.RevokeSessionsResponse.SerializeToString,
+            ),
+            'ListRevocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevocations,
+                    request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsRequest.FromString,
+                    response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -699,6 +744,60 @@ class UserService(object):
             '/nexafi.user.v1.UserService/RevokeRole',
             nexafi_dot_user_dot_v1_dot_user__pb2.RevokeRoleRequest.SerializeToString,
             nexafi_dot_user_dot_v1_dot_user__pb2.RevokeRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.user.v1.UserService/RevokeSessions',
+            nexafi_dot_user_dot_v1_dot_user__pb2.RevokeSessionsRequest.SerializeToString,
+            nexafi_dot_user_dot_v1_dot_user__pb2.RevokeSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.user.v1.UserService/ListRevocations',
+            nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsRequest.SerializeToString,
+            nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

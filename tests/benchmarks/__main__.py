@@ -8,7 +8,8 @@ import sys
 # Each module has a main() that prints its figures and returns an exit code.
 BENCHMARKS = ["tests.benchmarks.ledger_bench", "tests.benchmarks.gateway_bench",
               "tests.benchmarks.ai_bench", "tests.benchmarks.payment_bench",
-              "tests.benchmarks.document_bench", "tests.benchmarks.analytics_bench"]
+              "tests.benchmarks.document_bench", "tests.benchmarks.analytics_bench",
+              "tests.benchmarks.revocation_bench"]
 
 
 def main() -> int:

@@ -6,12 +6,14 @@ rotated token again is normally theft — an attacker and the owner both hold
 it — so the whole family is revoked and both are logged out. But two tabs of
 one browser that refresh at the same moment present the same token twice
 within milliseconds; revoking then would log honest users out. So a rotated
-token presented within ``grace`` of its rotation gets a *new* pair in the same
-family (never the successor already issued: only its hash is stored, and
-handing out one secret twice would make two holders indistinguishable). The
-grace is measured from the first rotation and is not extended by re-issues,
-so a stolen token is good for at most ``grace`` seconds after the owner used
-it, and only while the family is live; after that, reuse revokes the family.
+token presented within ``grace`` of its rotation gets *the same* successor that
+the rotation issued (with a fresh access token): the answer is idempotent, and
+there is only ever one live chain per family. Handing out a second, independent
+successor instead would let a thief replaying inside the window start a chain of
+their own that rotates on undetected beside the owner's. The successor is kept
+only encrypted under a key derived from the rotated token (see service.py), so
+only a holder of that token can get it. The grace is measured from the rotation
+and is not extended by replays; after it, reuse revokes the family.
 """
 
 from __future__ import annotations

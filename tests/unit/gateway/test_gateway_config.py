@@ -14,6 +14,7 @@ import pytest
 from services.gateway import render as render_cli
 from services.gateway.bindings import bindings
 from services.gateway.envoy_config import (
+    CLIENT_ADDRESS_HEADER,
     GRPC_SERVICES,
     PUBLIC_BINDINGS,
     SUBJECT_HEADER,
@@ -170,6 +171,14 @@ def test_path_regex():
 
 
 # --- authentication ---------------------------------------------------------------------------
+
+def test_the_client_address_header_is_set_by_envoy_over_anything_a_client_sent():
+    # The user service throttles logins per client address; a client must not choose its bucket.
+    host = hcm(render(settings()))["route_config"]["virtual_hosts"][0]
+    assert host["request_headers_to_add"] == [{"header": {
+        "key": CLIENT_ADDRESS_HEADER, "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
+
 
 def test_jwt_provider_reads_only_the_authorization_header_and_forwards_it():
     provider = http_filter(render(settings()), "envoy.filters.http.jwt_authn")["providers"]["nexafi"]

@@ -26,6 +26,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def post_json(url: str, body: dict, token: str | None = None) -> dict:
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read())  # type: ignore[no-any-return]
+
+
+def get_status(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as failed:
+        return int(failed.code)
+
+
 @pytest.mark.slow
 def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
     gateway, admin = free_port(), free_port()
@@ -82,7 +100,22 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
                                       ("user", "ledger", "ai", "document", "analytics", "credit", "payment")}
         # Service identities were provisioned for the services that call others.
         clients = json.loads((tmp_path / "data" / "service-clients.json").read_text())
-        assert set(clients) == {"payment", "credit", "analytics", "ai"}
+        assert set(clients) == {"payment", "credit", "analytics", "ai", "ledger", "document"}
+        # No public development secrets: made at random into the data folder.
+        made = json.loads((tmp_path / "data" / "dev-secrets.json").read_text())
+        assert set(made) == {"PAYMENT_FINGERPRINT_KEY", "PAYMENT_SANDBOX_WEBHOOK_SECRET",
+                             "DOCUMENT_MASTER_KEYS"}
+        # Revocation works across the mesh: after "log out everywhere" the old token is
+        # refused by the ledger (which reads the feed as its own service identity).
+        base = f"http://127.0.0.1:{gateway}/api/v1"
+        login = post_json(f"{base}/auth/login", {"login": "ada", "password": "a long passphrase of mine"})
+        token, user_id = login["tokens"]["access_token"], login["user"]["id"]
+        assert get_status(f"{base}/ledger/accounts", token) == 200
+        post_json(f"{base}/users/{user_id}/sessions:revoke", {}, token)
+        deadline = time.monotonic() + 5
+        while get_status(f"{base}/ledger/accounts", token) != 401 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert get_status(f"{base}/ledger/accounts", token) == 401
     finally:
         launcher.send_signal(signal.SIGINT)
         launcher.communicate(timeout=60)

@@ -373,11 +373,23 @@ class UserRepository:
                                                  blocked_until=row.blocked_until) for row in rows}
 
     def save_bucket(self, login_digest: str, address_digest: str, state: FailureState) -> None:
-        self.session.execute(login_throttle.update().where(
-            login_throttle.c.login_digest == login_digest,
-            login_throttle.c.address_digest == address_digest).values(
-            failures=state.failures, last_failure_at=state.last_failure_at,
-            blocked_until=state.blocked_until))
+        values = {"failures": state.failures, "last_failure_at": state.last_failure_at,
+                  "blocked_until": state.blocked_until}
+        # An upsert: a purge may have removed a quiet row between its creation and now.
+        self.session.execute(postgresql.insert(login_throttle).values(
+            login_digest=login_digest, address_digest=address_digest, **values).on_conflict_do_update(
+            index_elements=[login_throttle.c.login_digest, login_throttle.c.address_digest], set_=values))
+
+    def purge_quiet_buckets(self, before: datetime, limit: int = 100) -> None:
+        """Delete some buckets quiet since ``before`` (made-up logins would otherwise pile up).
+
+        SKIP LOCKED: never waits for, nor deadlocks with, a login holding its buckets."""
+        last_activity = sa.func.coalesce(login_throttle.c.blocked_until, login_throttle.c.last_failure_at)
+        quiet = sa.select(login_throttle.c.login_digest, login_throttle.c.address_digest).where(
+            sa.or_(last_activity.is_(None), last_activity < before)).limit(limit).with_for_update(
+            skip_locked=True)
+        self.session.execute(login_throttle.delete().where(
+            sa.tuple_(login_throttle.c.login_digest, login_throttle.c.address_digest).in_(quiet)))
 
     def clear_buckets(self, login_digests: list[str]) -> None:
         self.session.execute(login_throttle.delete().where(login_throttle.c.login_digest.in_(login_digests)))

@@ -267,8 +267,8 @@ class UserService:
             # Locks both buckets of this login: concurrent guesses queue up, so no burst
             # of parallel attempts can get past the counters.
             buckets = repo.throttle_buckets(login_digest, ["", address_digest])
-            total = buckets[""].current(policy, now)
-            local = buckets[address_digest].current(policy, now)
+            total = buckets.get("", FailureState()).current(policy, now)
+            local = buckets.get(address_digest, FailureState()).current(policy, now)
             record = repo.find_by_login(key)
             # Looked up for unknown logins too (no such user), so both paths cost the same.
             known = repo.is_known_address(record.user.id if record else "", address_digest)
@@ -287,6 +287,7 @@ class UserService:
                     policy, total, now, free=policy.account_free_failures))
                 repo.save_bucket(login_digest, address_digest, register_failure(
                     policy, local, now, free=policy.free_failures))
+                repo.purge_quiet_buckets(now - policy.window - policy.max_delay)
                 return _Outcome(error=_invalid_credentials())
             assert record is not None and record.password_hash is not None
             user = record.user

@@ -361,3 +361,15 @@ def test_jwks_publishes_the_keyring(api: UserApi, keyring: Keyring) -> None:
     assert published == keyring.jwks()["keys"]
     assert keyring.current_kid() in {key.kid for key in response.keys}
     assert all(key.kty == "EC" and key.alg == "ES256" and key.use == "sig" for key in response.keys)
+
+
+def test_quiet_throttle_buckets_are_purged(api: UserApi, user_db: Engine) -> None:
+    stale = keyed_digest("login", unique("long-gone"))
+    with user_db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO login_throttle (login_digest, address_digest, failures, "
+                             "last_failure_at) VALUES (:d, '', 3, now() - interval '2 days')"), {"d": stale})
+    failure(lambda: api.login(unique("ghost"), "wrong-password-entirely"))
+    with user_db.connect() as conn:
+        left = conn.execute(sa.text("SELECT count(*) FROM login_throttle WHERE login_digest = :d"),
+                            {"d": stale}).scalar()
+    assert left == 0

@@ -368,8 +368,15 @@ def test_quiet_throttle_buckets_are_purged(api: UserApi, user_db: Engine) -> Non
     with user_db.begin() as conn:
         conn.execute(sa.text("INSERT INTO login_throttle (login_digest, address_digest, failures, "
                              "last_failure_at) VALUES (:d, '', 3, now() - interval '2 days')"), {"d": stale})
-    failure(lambda: api.login(unique("ghost"), "wrong-password-entirely"))
-    with user_db.connect() as conn:
-        left = conn.execute(sa.text("SELECT count(*) FROM login_throttle WHERE login_digest = :d"),
-                            {"d": stale}).scalar()
-    assert left == 0
+
+    def left() -> int:
+        with user_db.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM login_throttle WHERE login_digest = :d"),
+                                    {"d": stale}).scalar_one())
+
+    # Each failed login purges up to 100 quiet buckets; other tests leave some too.
+    for _ in range(20):
+        failure(lambda: api.login(unique("ghost"), "wrong-password-entirely"))
+        if left() == 0:
+            break
+    assert left() == 0

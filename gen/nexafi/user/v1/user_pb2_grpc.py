@@ -28,7 +28,9 @@ if _version_not_supported:
 class UserServiceStub(object):
     """UserService registers users, authenticates them, issues and rotates tokens,
     manages profiles and roles, and publishes the public signing keys (JWKS)
-    that Envoy and every other service use to verify access tokens.
+    that Envoy and every other service use to verify access tokens, and the
+    revocation feed with which every service refuses revoked access tokens
+    (UNAUTHENTICATED, reason TOKEN_REVOKED) within seconds.
     """
 
     def __init__(self, channel):
@@ -122,7 +124,9 @@ class UserServiceStub(object):
 class UserServiceServicer(object):
     """UserService registers users, authenticates them, issues and rotates tokens,
     manages profiles and roles, and publishes the public signing keys (JWKS)
-    that Envoy and every other service use to verify access tokens.
+    that Envoy and every other service use to verify access tokens, and the
+    revocation feed with which every service refuses revoked access tokens
+    (UNAUTHENTICATED, reason TOKEN_REVOKED) within seconds.
     """
 
     def Register(self, request, context):
@@ -162,8 +166,9 @@ class UserServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def Logout(self, request, context):
-        """Logout revokes a refresh token and its family. Public (the refresh token
-        is the credential). Succeeds also for an already revoked token.
+        """Logout revokes a refresh token and its family, and the access tokens of
+        that session. Public (the refresh token is the credential). Succeeds also
+        for an already revoked token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -180,7 +185,7 @@ class UserServiceServicer(object):
 
     def ConfirmPasswordReset(self, request, context):
         """ConfirmPasswordReset sets a new password with a reset token and revokes
-        every session of the user. Public.
+        every session and access token of the user. Public.
         Returns INVALID_ARGUMENT for a password that fails the policy and
         UNAUTHENTICATED for an unknown, used or expired token.
         """
@@ -225,8 +230,9 @@ class UserServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def DeleteUser(self, request, context):
-        """DeleteUser deactivates an account (login refused, tokens revoked, records
-        kept for audit), or, with erase set, anonymizes its personal data.
+        """DeleteUser deactivates an account (login refused, refresh and access tokens
+        revoked, records kept for audit), or, with erase set, anonymizes its
+        personal data.
         Deactivation: owner or admin. Erasure: admin only.
         Returns NOT_FOUND and PERMISSION_DENIED as GetUser.
         """
@@ -242,7 +248,8 @@ class UserServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def GrantRole(self, request, context):
-        """GrantRole adds a role to a user. Admin only.
+        """GrantRole adds a role to a user. Admin only. The user's access tokens are
+        revoked (they carry the old role set); the next refresh carries the new one.
         Returns PERMISSION_DENIED for a non-admin caller, NOT_FOUND for an unknown
         user and INVALID_ARGUMENT for an unspecified role.
         """
@@ -251,7 +258,8 @@ class UserServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def RevokeRole(self, request, context):
-        """RevokeRole removes a role from a user. Admin only. Errors as GrantRole, and
+        """RevokeRole removes a role from a user and revokes the user's access
+        tokens, as GrantRole. Admin only. Errors as GrantRole, and
         FAILED_PRECONDITION when it would remove the last active admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -373,7 +381,9 @@ def add_UserServiceServicer_to_server(servicer, server):
 class UserService(object):
     """UserService registers users, authenticates them, issues and rotates tokens,
     manages profiles and roles, and publishes the public signing keys (JWKS)
-    that Envoy and every other service use to verify access tokens.
+    that Envoy and every other service use to verify access tokens, and the
+    revocation feed with which every service refuses revoked access tokens
+    (UNAUTHENTICATED, reason TOKEN_REVOKED) within seconds.
     """
 
     @staticmethod

@@ -123,10 +123,8 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     if settings.port:
         _check_port_free(settings.host, settings.port)
     service_names = list(spec.register(server, context))
-    if revocations is not None:
-        if revocations.source is None:
-            revocations.source = GrpcRevocationFeed.for_service(spec.name)
-        revocations.start()
+    if revocations is not None and revocations.source is None:
+        revocations.source = GrpcRevocationFeed.for_service(spec.name)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -138,6 +136,9 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
         port = 0
     if port == 0:
         raise PortInUse(f"cannot listen on {address}: the port is in use or not available")
+    if revocations is not None:
+        # Before serving: a first read, so staff are not refused while the cache is empty.
+        revocations.start()
     server.start()
     running = RunningServer(server, port, health_servicer, service_names, context)
     running.set_serving(True)

@@ -1,4 +1,5 @@
-"""Revocation through the real Envoy: Envoy checks only the signature, the services refuse.
+"""Revocation and login throttling through the real Envoy: Envoy checks only the signature,
+the services refuse.
 
 Behind the gateway run a user server and a ledger server that check every request against
 the user service's revocation feed (AUTH_REVOCATION=feed, default poll and window). A demoted
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from services.gateway.envoy_config import RateLimit
 from services.runtime.server import RunningServer, ServiceSpec, start_server
+from services.user.service import keyed_digest
 from tests.e2e.gateway.conftest import PASSWORD, Gateway, assert_error, reason, start_gateway, stop, upstream
 from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
@@ -95,3 +98,31 @@ def test_a_deactivated_users_old_token_is_refused_everywhere(gateway: Gateway):
     for path in ("/api/v1/ledger/accounts", f"/api/v1/users/{user['id']}"):
         reply = _refused_within_window(gateway, path, token)
         assert reason(assert_error(reply, 401, grpc_code=16)) == "TOKEN_REVOKED"
+
+
+def test_a_throttled_login_is_429_with_retry_info_the_same_for_unknown_logins(
+        gateway: Gateway, services: ServiceRunner):
+    user = _register(gateway)
+    ghost = "ghost" + uuid.uuid4().hex[:8]
+    engine = sa.create_engine(services.pg.url("nexafi_user"))
+    try:
+        for login in (user["name"], ghost):
+            for i in range(5):
+                # A client cannot pick its throttle bucket: Envoy overwrites this header.
+                wrong = gateway.post("/api/v1/auth/login",
+                                     json={"login": login, "password": "wrong password!"},
+                                     headers={"x-nexafi-client-address": f"10.9.8.{i}"})
+                assert reason(assert_error(wrong, 401, grpc_code=16)) == "INVALID_CREDENTIALS"
+            with engine.begin() as conn:  # blocked for an hour: no race with the 1 s first delay
+                conn.execute(sa.text("UPDATE login_throttle SET blocked_until = now() + interval '1 hour' "
+                                     "WHERE login_digest = :d AND blocked_until IS NOT NULL"),
+                             {"d": keyed_digest("login", login)})
+    finally:
+        engine.dispose()
+    answers = []
+    for login, password in ((user["name"], PASSWORD), (ghost, PASSWORD)):
+        reply = gateway.post("/api/v1/auth/login", json={"login": login, "password": password})
+        body = assert_error(reply, 429, grpc_code=8)
+        retry = [d for d in body["details"] if d["@type"].endswith("google.rpc.RetryInfo")]
+        answers.append((reason(body), bool(retry and retry[0]["retry_delay"])))
+    assert answers == [("LOGIN_THROTTLED", True)] * 2

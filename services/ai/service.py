@@ -82,6 +82,7 @@ from services.ai.domain import (
 )
 from services.ai.mcc import category_for
 from services.ai.registry import LoadedModel, ModelRecord, ModelRegistry
+from services.runtime import metrics
 from services.runtime.clients import RemoteError
 from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
@@ -89,6 +90,10 @@ from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound,
 from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.ai")
+
+# Fresh decisions only (a replay of a request_id returns the first one and is not counted again).
+FRAUD_DECISIONS = metrics.counter("nexafi_ai_fraud_decisions", "Fraud checks decided, by decision and model.",
+                                  ("decision", "model_version"))
 
 SECONDS_PER_DAY = features.SECONDS_PER_DAY
 MAX_FRAUD_REASONS = 5
@@ -294,6 +299,7 @@ class AiService:
 
     def check_fraud(self, caller: str, request_id: str, check: FraudCheck) -> FraudAssessment:
         input_sha = canonical_sha256(check)
+        decided: list[FraudAssessment] = []
 
         def work(session: Session) -> Result:
             repo.lock_user(session, check.user_id)
@@ -317,10 +323,13 @@ class AiService:
                 amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
                 category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
                 channel=check.channel, decision=assessment.decision))
+            decided.append(assessment)
             return assessment
 
         result = self._idempotent(Kind.FRAUD_CHECK, caller, request_id, input_sha, work)
         assert isinstance(result, FraudAssessment)
+        if decided and result is decided[-1]:
+            FRAUD_DECISIONS.labels(result.decision, result.model_version).inc()
         return result
 
     @staticmethod

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -30,9 +31,19 @@ from sqlalchemy.engine import Engine
 from services.analytics import repository as repo
 from services.analytics.clients import FeedStream, LedgerClient, entry_from_pb
 from services.analytics.domain.model import AccountInfo, Entry, flows_of
+from services.runtime import metrics
 from services.runtime.db import run_in_transaction
 
 log = logging.getLogger("nexafi.analytics.consumer")
+
+# The feed's lag in entries is nexafi_ledger_last_sequence - nexafi_analytics_feed_sequence
+# (zero when idle); in time, this histogram (from the entry's ledger timestamp to its commit here).
+FEED_SEQUENCE = metrics.gauge("nexafi_analytics_feed_sequence",
+                              "The ledger sequence the analytics summaries are complete up to.")
+FEED_LAG = metrics.histogram(
+    "nexafi_analytics_feed_lag_seconds",
+    "Time from a ledger entry's timestamp to its application to the analytics summaries.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0))
 
 SUMMARIES_CONSUMER = "analytics-summaries"
 # Accounts are immutable in what we keep of them; the cache only bounds memory.
@@ -66,6 +77,7 @@ class FeedConsumer:
 
     def start(self) -> None:
         run_in_transaction(self.engine, lambda s: repo.ensure_checkpoint(s, self.name))
+        FEED_SEQUENCE.set(self.checkpoint().last_sequence)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"{self.name}-feed", daemon=True)
         self._thread.start()
@@ -157,7 +169,13 @@ class FeedConsumer:
                 raise ValueError(f"entry {entry.transaction_id} has no sequence")
         accounts = self._lookup({a for entry in entries for a in entry.account_ids})
         batch = [(entry, flows_of(entry, accounts)) for entry in entries]
-        return run_in_transaction(self.engine, lambda s: repo.apply_entries(s, self.name, batch))
+        applied = run_in_transaction(self.engine, lambda s: repo.apply_entries(s, self.name, batch))
+        if applied and entries:
+            now = time.time()
+            for entry in entries[-applied:]:
+                FEED_LAG.observe(max(0.0, now - entry.timestamp.timestamp()))
+            FEED_SEQUENCE.set(entries[-1].sequence)
+        return applied
 
     def _lookup(self, account_ids: Iterable[str]) -> dict[str, AccountInfo]:
         wanted = set(account_ids)

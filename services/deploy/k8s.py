@@ -13,7 +13,7 @@ stub (``nexafi.<service>.v1 ... _pb2_grpc``) it imports, and the calling service
 the user service for their tokens.
 
 Owned paths (rewritten and pruned on every run; edit the renderer, not the files):
-``base/``, ``components/autoscaling/``, ``overlays/dev/generated/``. The overlays'
+``base/``, ``components/autoscaling/``, ``components/tracing/``, ``overlays/dev/generated/``. The overlays'
 ``kustomization.yaml`` files and READMEs are written by hand.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from services.deploy import yaml
-from services.gateway.envoy_config import JWKS_PATH, write
+from services.gateway.envoy_config import JWKS_PATH, METRICS_PATH, write
 from services.gateway.render import settings_from_env
 from services.runtime.config import DEFAULT_PORTS
 from services.runtime.devstack import CALLING_SERVICES
@@ -40,7 +40,7 @@ from services.runtime.devstack import CALLING_SERVICES
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "k8s"
 DESCRIPTOR_SET = ROOT / "gen" / "nexafi.pb"
-OWNED_DIRS = ("base", "components/autoscaling", "overlays/dev/generated")
+OWNED_DIRS = ("base", "components/autoscaling", "components/tracing", "overlays/dev/generated")
 
 NAMESPACE = "nexafi"
 # Deployments name the image "nexafi"; each overlay sets the registry and the tag (kustomize `images`).
@@ -56,6 +56,13 @@ GATEWAY = "gateway"
 GATEWAY_PORT = 8080
 ENVOY_ADMIN_PORT = 9901
 ENVOY_CONFIG_DIR = "/etc/envoy"
+# Every pod's Prometheus port (the services' /metrics, Envoy's /stats/prometheus listener),
+# announced by prometheus.io/* pod annotations and open to scrapers in any namespace.
+METRICS_PORT = 9090
+# The optional tracing component (components/tracing): an OpenTelemetry collector.
+OTEL_COLLECTOR = "otel-collector"
+OTLP_GRPC_PORT = 4317
+OTEL_COLLECTOR_IMAGE = "otel/opentelemetry-collector:0.114.0"
 POSTGRES_PORT = 5432
 # The document service's object store: MinIO in the dev overlay (port 9000), S3 or a managed
 # MinIO behind HTTPS elsewhere. Its endpoint, credentials and master keys come from Secret
@@ -202,7 +209,14 @@ def _pod_spec(name: str, containers: list[dict[str, Any]], volumes: list[dict[st
     return spec
 
 
-def _deployment(name: str, component: str, pod_spec: dict[str, Any]) -> dict[str, Any]:
+def _scrape_annotations(path: str) -> dict[str, str]:
+    # The prometheus.io/* convention of the Prometheus kubernetes_sd example configuration.
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+            "prometheus.io/path": path}
+
+
+def _deployment(name: str, component: str, pod_spec: dict[str, Any],
+                annotations: dict[str, str] | None = None) -> dict[str, Any]:
     # No `replicas`: 1 by default (dev); in prod the HorizontalPodAutoscaler owns the count,
     # and a replicas field would reset it on every `kubectl apply`.
     return {
@@ -211,7 +225,9 @@ def _deployment(name: str, component: str, pod_spec: dict[str, Any]) -> dict[str
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": _selector(name)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-            "template": {"metadata": {"labels": _labels(name, component)}, "spec": pod_spec},
+            "template": {"metadata": {"labels": _labels(name, component),
+                                      **({"annotations": annotations} if annotations else {})},
+                         "spec": pod_spec},
         },
     }
 
@@ -277,7 +293,8 @@ def service_manifests(service: str) -> list[dict[str, Any]]:
         "image": IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", f"services.{service}"],
-        "ports": [{"name": "grpc", "containerPort": port, "protocol": "TCP"}],
+        "ports": [{"name": "grpc", "containerPort": port, "protocol": "TCP"},
+                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": CONFIG_MAP}},
                     # Service-specific settings and secrets (e.g. PAYMENT_FINGERPRINT_KEY, SMTP_*).
                     {"secretRef": {"name": f"nexafi-{service}", "optional": True}}],
@@ -296,7 +313,8 @@ def service_manifests(service: str) -> list[dict[str, Any]]:
                  "appProtocol": "kubernetes.io/h2c"}
     return [
         _service_account(service, "service"),
-        _deployment(service, "service", _pod_spec(service, [container], volumes, init)),
+        _deployment(service, "service", _pod_spec(service, [container], volumes, init),
+                    _scrape_annotations("/metrics")),
         {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(service, "service"),
          "spec": {"type": "ClusterIP", "selector": _selector(service), "ports": [grpc_port]}},
         # One DNS record per ready pod: Envoy (STRICT_DNS) balances per request across them and
@@ -319,7 +337,9 @@ def gateway_manifests() -> list[dict[str, Any]]:
                     "--file-flush-interval-msec", "500", "--concurrency", str(ENVOY_CONCURRENCY),
                     # No shared memory for hot restart: Kubernetes replaces pods instead.
                     "--disable-hot-restart"],
-        "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
+        "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"},
+                  # A listener that serves only /stats/prometheus (the admin port stays on loopback).
+                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": [_env("HOME", TMP)],
         # The admin port listens on 127.0.0.1 only, so the kubelet probes the listener itself.
         # (GET /api/v1/health is 503 whenever one backend is down: no signal for this pod.)
@@ -336,7 +356,8 @@ def gateway_manifests() -> list[dict[str, Any]]:
     volumes = [{"name": "config", "configMap": {"name": GATEWAY_CONFIG_MAP}}, _tmp_volume()]
     return [
         _service_account(GATEWAY, "gateway"),
-        _deployment(GATEWAY, "gateway", _pod_spec(GATEWAY, [container], volumes)),
+        _deployment(GATEWAY, "gateway", _pod_spec(GATEWAY, [container], volumes),
+                    _scrape_annotations(METRICS_PATH)),
         {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(GATEWAY, "gateway"),
          "spec": {"type": "ClusterIP", "selector": _selector(GATEWAY),
                   "ports": [{"name": "http", "port": GATEWAY_PORT, "targetPort": "http", "protocol": "TCP",
@@ -380,6 +401,11 @@ def network_policies(services: list[str], calls: Mapping[str, list[str]]) -> lis
         _policy("gateway", GATEWAY, [{"ports": [_tcp(GATEWAY_PORT)]}],
                 [{"to": [_peer(s)], "ports": [_tcp(DEFAULT_PORTS[s])]} for s in services]),
     ]
+    # Prometheus (wherever it runs in the cluster) scrapes every nexafi pod's metrics port, and
+    # only that port: a policy of its own, so the per-service policies stay exact.
+    policies.append(_policy("allow-metrics-scrape", None, [{
+        "from": [{"namespaceSelector": {}}], "ports": [_tcp(METRICS_PORT)]}], None))
+    policies[-1]["spec"]["podSelector"] = {"matchLabels": {"app.kubernetes.io/part-of": "nexafi"}}
     for service in services:
         callers = [GATEWAY, *(s for s in services if service in calls[s])]
         egress: list[dict[str, Any]] = [{"to": [_peer(callee)], "ports": [_tcp(DEFAULT_PORTS[callee])]}
@@ -407,6 +433,7 @@ def config_env(services: list[str]) -> str:
         "LOG_FORMAT=json",
         "LOG_LEVEL=INFO",
         "OTEL_TRACES_EXPORTER=none",
+        f"METRICS_PORT={METRICS_PORT}",
         # Safe with several replicas: migrations run under a PostgreSQL advisory lock.
         "MIGRATE_ON_START=true",
         f"SHUTDOWN_GRACE_SECONDS={SHUTDOWN_GRACE_SECONDS}",
@@ -415,6 +442,91 @@ def config_env(services: list[str]) -> str:
     # The headless names resolve to every ready pod; the clients balance per call (round_robin).
     lines += [f"{s.upper()}_ADDR=dns:///{s}-headless:{DEFAULT_PORTS[s]}" for s in services]
     return "\n".join(lines) + "\n"
+
+
+# The collector's pipeline: OTLP in, batched, written to its log (`kubectl logs deploy/otel-collector`).
+# Point `exporters` at your tracing backend (Tempo, Jaeger, a vendor's OTLP endpoint) to keep them.
+COLLECTOR_CONFIG = f"""receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:{OTLP_GRPC_PORT}
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_percentage: 80
+    spike_limit_percentage: 20
+  batch: {{}}
+exporters:
+  debug:
+    verbosity: basic
+extensions:
+  health_check:
+    endpoint: 0.0.0.0:13133
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [debug]
+"""
+
+
+def tracing_component(services: list[str]) -> dict[str, bytes]:
+    """components/tracing: an OpenTelemetry collector, and tracing on in Envoy and every service."""
+    name = OTEL_COLLECTOR
+    container = {
+        "name": "collector",
+        "image": OTEL_COLLECTOR_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["--config=/etc/otelcol/config.yaml"],
+        "ports": [{"name": "otlp-grpc", "containerPort": OTLP_GRPC_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": 13133}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/", "port": 13133}, "periodSeconds": 10},
+        "resources": Resources("50m", "64Mi", "500m", "256Mi").as_dict(),
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/otelcol", "readOnly": True}],
+    }
+    pod = _pod_spec(name, [container], [{"name": "config", "configMap": {"name": f"{name}-config"}}])
+    objects = [
+        _service_account(name, "tracing"),
+        _deployment(name, "tracing", pod),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(name, "tracing"),
+         "spec": {"type": "ClusterIP", "selector": _selector(name), "ports": [
+             {"name": "otlp-grpc", "port": OTLP_GRPC_PORT, "targetPort": "otlp-grpc", "protocol": "TCP",
+              "appProtocol": "kubernetes.io/h2c"}]}},
+        # Every nexafi pod may send spans to the collector (the base denies all other egress).
+        _policy("allow-otlp-egress", None, None, [{"to": [_peer(name)], "ports": [_tcp(OTLP_GRPC_PORT)]}]),
+        _policy(name, name, [{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "nexafi"}}}],
+                              "ports": [_tcp(OTLP_GRPC_PORT)]}],
+                # Nothing by default; add egress to your tracing backend with its exporter.
+                []),
+    ]
+    objects[3]["spec"]["podSelector"] = {"matchLabels": {"app.kubernetes.io/part-of": "nexafi"}}
+    tracing_env = "\n".join([
+        HEADER.rstrip("\n"),
+        "OTEL_TRACES_EXPORTER=otlp",
+        f"OTEL_EXPORTER_OTLP_ENDPOINT=http://{name}:{OTLP_GRPC_PORT}",
+        "OTEL_EXPORTER_OTLP_INSECURE=true",
+    ]) + "\n"
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component",
+        "resources": ["collector.yaml"],
+        "configMapGenerator": [
+            {"name": f"{name}-config", "files": ["config.yaml"]},
+            # Tracing on: the services export by OTLP, Envoy's config gains the tracer.
+            {"name": CONFIG_MAP, "behavior": "merge", "envs": ["tracing.env"]},
+            {"name": GATEWAY_CONFIG_MAP, "behavior": "merge", "files": ["envoy.json"]},
+        ],
+    }
+    return {
+        "components/tracing/collector.yaml": _yaml(*objects),
+        "components/tracing/config.yaml": (HEADER + COLLECTOR_CONFIG).encode(),
+        "components/tracing/tracing.env": tracing_env.encode(),
+        "components/tracing/envoy.json": gateway_files(services, tracing=True)["envoy.json"],
+        "components/tracing/kustomization.yaml": _yaml(kustomization),
+    }
 
 
 def hpa(name: str) -> dict[str, Any]:
@@ -441,7 +553,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
     try:
         for key in list(os.environ):
-            if key.startswith(("GATEWAY_", "JWT_", "ENVOY_")) or key.endswith("_ADDR"):
+            if key.startswith(("GATEWAY_", "JWT_", "ENVOY_", "OTEL_")) or key.endswith("_ADDR"):
                 del os.environ[key]
         os.environ.update(values)
         yield
@@ -450,12 +562,16 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def gateway_files(services: list[str]) -> dict[str, bytes]:
-    """envoy.json and openapi.json from services.gateway (target k8s), and the descriptor set."""
+def gateway_files(services: list[str], *, tracing: bool = False) -> dict[str, bytes]:
+    """envoy.json and openapi.json from services.gateway (target k8s), and the descriptor set;
+    with ``tracing``, Envoy's spans go to the tracing component's collector."""
     # Upstreams are the headless Services: Envoy resolves every ready pod and balances per request.
     upstreams = {s: f"{s}-headless:{DEFAULT_PORTS[s]}" for s in services}
-    with _environment({"JWT_ISSUER": JWT_ISSUER, "JWT_AUDIENCE": JWT_AUDIENCE,
-                       "GATEWAY_PORT": str(GATEWAY_PORT), "ENVOY_ADMIN_PORT": str(ENVOY_ADMIN_PORT)}):
+    values = {"JWT_ISSUER": JWT_ISSUER, "JWT_AUDIENCE": JWT_AUDIENCE, "GATEWAY_PORT": str(GATEWAY_PORT),
+              "ENVOY_ADMIN_PORT": str(ENVOY_ADMIN_PORT), "GATEWAY_METRICS_PORT": str(METRICS_PORT)}
+    if tracing:
+        values["GATEWAY_OTLP_ENDPOINT"] = f"{OTEL_COLLECTOR}:{OTLP_GRPC_PORT}"
+    with _environment(values):
         settings = settings_from_env(upstreams, target="k8s")
     with tempfile.TemporaryDirectory(prefix="nexafi-k8s-") as tmp:
         config = write(settings, Path(tmp) / "envoy.json")
@@ -534,6 +650,7 @@ def render(root: Path = ROOT) -> dict[str, bytes]:
     files["components/autoscaling/hpa.yaml"] = _yaml(*(hpa(n) for n in [GATEWAY, *services]))
     files["components/autoscaling/kustomization.yaml"] = _yaml({
         "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component", "resources": ["hpa.yaml"]})
+    files.update(tracing_component(services))
     for name, text in dev_secrets(services).items():
         files[f"overlays/dev/generated/{name}"] = text.encode()
     return files

@@ -268,6 +268,19 @@ def claim_extraction(session: Session, stale_after_seconds: int) -> Claim | None
     return Claim(found, row.extraction_attempts)
 
 
+def extraction_queue(session: Session) -> dict[ExtractionStatus, int]:
+    """How many versions wait for extraction (PENDING) and are being extracted (RUNNING).
+
+    Counted on the partial index of unfinished extractions, so it costs the queue's length."""
+    rows = session.execute(sa.text(
+        "SELECT extraction_status, count(*) AS n FROM document_versions "
+        "WHERE extraction_status IN (:pending, :running) GROUP BY extraction_status"),
+        {"pending": int(ExtractionStatus.PENDING), "running": int(ExtractionStatus.RUNNING)}).all()
+    counts = {ExtractionStatus.PENDING: 0, ExtractionStatus.RUNNING: 0}
+    counts.update({ExtractionStatus(row.extraction_status): int(row.n) for row in rows})
+    return counts
+
+
 def finish_extraction(session: Session, claim: Claim, status: ExtractionStatus, fields: dict[str, str],
                       error: str) -> bool:
     """Record the result if the claim still holds (no other worker re-claimed it meanwhile)."""

@@ -16,6 +16,12 @@ The filter chain, in order (each one's position matters):
 4. local_ratelimit  global bucket + per-caller buckets keyed on x-nexafi-subject or the
                 client address (hence after jwt_authn), stricter on login/register/reset.
 5. grpc_json_transcoder, 6. router.
+
+Observability: with ``otlp_endpoint`` set, the connection manager's OpenTelemetry tracer
+starts a trace (or continues the client's ``traceparent``) and passes ``traceparent`` to the
+services, so one trace runs from Envoy to the database; spans go by OTLP/gRPC to the
+collector. With ``metrics_port`` set, a second listener serves only Envoy's
+``/stats/prometheus`` (proxied to the admin interface, which stays on loopback).
 """
 
 from __future__ import annotations
@@ -64,6 +70,9 @@ CLIENT_ADDRESS_HEADER = "x-nexafi-client-address"
 JWT_PROVIDER = "nexafi"
 ADMIN_CLUSTER = "envoy_admin"
 JWKS_CLUSTER = "jwks"
+OTLP_CLUSTER = "otel_collector"
+METRICS_PATH = "/stats/prometheus"
+TRACING_SERVICE_NAME = "nexafi-gateway"
 # Marks a local reply whose body is already our JSON (health, OpenAPI) so that
 # local_reply_config passes it through instead of wrapping it in {"code","message"}.
 RAW_REPLY_HEADER = "x-nexafi-local-json"
@@ -151,6 +160,13 @@ class GatewaySettings:
     # Proxies in front of Envoy whose X-Forwarded-For is trusted (0 locally; 1 behind a k8s LB).
     xff_num_trusted_hops: int = 0
     max_requests_per_upstream: int = 1024
+    # A listener that serves only Envoy's Prometheus stats; 0: none.
+    metrics_port: int = 0
+    metrics_address: str = "0.0.0.0"
+    # "host:port" (or http://host:port) of an OTLP/gRPC collector; None: no tracing.
+    otlp_endpoint: str | None = None
+    # Of requests that arrive without a sampling decision (a client's sampled traceparent is kept).
+    trace_sampling_percent: float = 100.0
 
     def openapi_file(self, config_path: Path | None = None) -> Path:
         if self.openapi_path is not None:
@@ -444,7 +460,9 @@ def _service_routes(service: str, service_bindings: list[Binding],
                 "per_try_timeout": _seconds(max(timeout / 3, 1.0)),
                 "retry_back_off": {"base_interval": "0.05s", "max_interval": "0.5s"},
             }
+        # decorator: the gateway's span is named after the route (e.g. payment.write).
         return {"name": name, "match": match, "route": action, "typed_per_filter_config": per_filter,
+                "decorator": {"operation": name},
                 "request_headers_to_add": [{"header": {"key": "grpc-timeout", "value": f"{deadline_ms}m"},
                                             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]}
 
@@ -604,15 +622,22 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
     clusters = [_cluster(name, address, settings) for name, address in settings.upstreams.items()]
     clusters.append(_plain_cluster(ADMIN_CLUSTER, "127.0.0.1", settings.admin_port))
     clusters.extend(jwt_clusters)
+    if settings.otlp_endpoint:
+        connection_manager["tracing"] = _tracing(settings)
+        access_log_format["trace_id"] = "%TRACE_ID%"
+        clusters.append(_otlp_cluster(settings.otlp_endpoint))
+    listeners: list[dict[str, Any]] = [{"name": "rest", "address": {"socket_address": {
+        "address": settings.listen_address, "port_value": settings.listen_port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                        "typed_config": connection_manager}]}]}]
+    if settings.metrics_port:
+        listeners.append(_metrics_listener(settings))
     return {
         "node": {"id": "nexafi-gateway", "cluster": "nexafi-gateway"},
         "admin": {"address": {"socket_address": {"address": settings.admin_address,
                                                  "port_value": settings.admin_port}}},
         "static_resources": {
-            "listeners": [{"name": "rest", "address": {"socket_address": {
-                "address": settings.listen_address, "port_value": settings.listen_port}},
-                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                                "typed_config": connection_manager}]}]}],
+            "listeners": listeners,
             "clusters": clusters,
         },
         # A cap on downstream connections, so a connection flood cannot exhaust file descriptors.
@@ -623,6 +648,53 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
                          "DownstreamConnectionsConfig",
                 "max_active_downstream_connections": 50000}}]},
     }
+
+
+def _tracing(settings: GatewaySettings) -> dict[str, Any]:
+    return {
+        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
+            "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
+            "grpc_service": {"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "2s"},
+            "service_name": TRACING_SERVICE_NAME}},
+        "random_sampling": {"value": settings.trace_sampling_percent},
+    }
+
+
+def _otlp_cluster(endpoint: str) -> dict[str, Any]:
+    address = re.sub(r"^https?://", "", endpoint).rstrip("/")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"an OTLP endpoint is host:port, got {endpoint!r}")
+    cluster = _plain_cluster(OTLP_CLUSTER, host, int(port))
+    # A collector is a name on Kubernetes (otel-collector): resolve it, and keep resolving.
+    cluster["type"] = "STRICT_DNS"
+    cluster["typed_extension_protocol_options"] = {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": _HTTP_OPTIONS, "explicit_http_config": {"http2_protocol_options": {}}}}
+    return cluster
+
+
+def _metrics_listener(settings: GatewaySettings) -> dict[str, Any]:
+    """GET /stats/prometheus only, proxied to the loopback admin interface: a scraper in the
+    cluster reaches the figures without reaching /quitquitquit or the config dump."""
+    manager = {
+        "@type": _HCM,
+        "stat_prefix": "metrics",
+        "route_config": {"name": "metrics", "virtual_hosts": [{
+            "name": "metrics", "domains": ["*"],
+            "routes": [
+                {"match": {"path": METRICS_PATH,
+                           "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+                 "route": {"cluster": ADMIN_CLUSTER, "timeout": "5s"}},
+                {"match": {"prefix": "/"}, "direct_response": {
+                    "status": 404, "body": {"inline_string": f"only GET {METRICS_PATH} here\n"}}},
+            ]}]},
+        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}],
+    }
+    return {"name": "metrics", "address": {"socket_address": {
+        "address": settings.metrics_address, "port_value": settings.metrics_port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                        "typed_config": manager}]}]}
 
 
 def write(settings: GatewaySettings, path: Path) -> Path:

@@ -23,6 +23,9 @@ from services.gateway.envoy_config import (
 )
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 
+# Envoy's Prometheus stats listener (next to the services' 9461-9467 in the dev stack).
+DEFAULT_GATEWAY_METRICS_PORT = 9460
+
 
 def _rate_limit(name: str, default: RateLimit) -> RateLimit:
     raw = env_str(name)
@@ -50,6 +53,9 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
         extra = {"xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 0, maximum=10)}
     return GatewaySettings(
         listen_port=env_int("GATEWAY_PORT", 8080, maximum=65535),
+        metrics_port=env_int("GATEWAY_METRICS_PORT", DEFAULT_GATEWAY_METRICS_PORT, maximum=65535),
+        otlp_endpoint=otlp_endpoint(),
+        trace_sampling_percent=float(env_int("GATEWAY_TRACE_SAMPLING_PERCENT", 100, maximum=100)),
         admin_port=env_int("ENVOY_ADMIN_PORT", 9901, maximum=65535),
         upstreams=upstreams,
         jwks_source=jwks_source or env_str("GATEWAY_JWKS", "self") or "self",
@@ -68,6 +74,18 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
                                              maximum=3600)),
         **extra,  # type: ignore[arg-type]
     )
+
+
+def otlp_endpoint() -> str | None:
+    """Where Envoy sends spans: GATEWAY_OTLP_ENDPOINT, else the services' collector when their
+    traces go by OTLP (OTEL_TRACES_EXPORTER=otlp, OTEL_EXPORTER_OTLP_ENDPOINT or its default)."""
+    explicit = env_str("GATEWAY_OTLP_ENDPOINT")
+    if explicit:
+        return explicit
+    if (env_str("OTEL_TRACES_EXPORTER", "none") or "none").lower() != "otlp":
+        return None
+    return (env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or "localhost:4317")
 
 
 def upstreams_for(target: str, services: list[str]) -> dict[str, str]:

@@ -61,6 +61,7 @@ from services.payment.domain.states import (
     check_transition,
 )
 from services.payment.idempotency import Claim, IdempotencyStore
+from services.runtime import metrics
 from services.runtime.api import to_money, to_timestamp
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
@@ -78,6 +79,15 @@ from services.runtime.ids import new_id
 from services.runtime.money import Money
 
 log = logging.getLogger("nexafi.payment")
+
+# Counted after the transaction that made the change committed (never for a rolled-back one).
+PAYMENTS = metrics.counter(
+    "nexafi_payments", "Payments entering a status, by kind and status (PENDING: payments created).",
+    ("kind", "status"))
+
+
+def _count(kind: Kind, status: Status) -> None:
+    PAYMENTS.labels(kind.name, status.name).inc()
 T = TypeVar("T")
 
 ACTOR_FLOW = "service:payment"
@@ -230,7 +240,9 @@ class PaymentService:
             repo.add_history(session, payment.id, current.status, target, reason, actor)
             return repo.get_payment(session, payment.id)
 
-        return self._tx(work)
+        changed = self._tx(work)
+        _count(changed.kind, target)
+        return changed
 
     def _save(self, payment_id: str, **fields: object) -> Payment:
         def work(session: Session) -> Payment:
@@ -334,6 +346,7 @@ class PaymentService:
             self.idempotency.attach(session, claim, payment_id)
 
         self._tx(create)
+        _count(payment.kind, payment.status)
         try:
             self._drive(payment_id, ACTOR_FLOW)
         finally:
@@ -818,10 +831,10 @@ class PaymentService:
                     {"refund_id": refund.id, "payment_id": payment.id},
                 )
 
-        def settle(session: Session) -> None:
+        def settle(session: Session) -> tuple[Kind, Status] | None:
             current = repo.get_payment(session, payment_id, lock=True)
             if repo.get_refund(session, refund_id).state == "succeeded":
-                return  # a concurrent driver (a retried request, recovery) settled it first
+                return None  # a concurrent driver (a retried request, recovery) settled it first
             refunded = current.refunded_minor + refund.amount_minor
             target = Status.REFUNDED if refunded == current.amount_minor else Status.PARTIALLY_REFUNDED
             check_transition(current.status, target)
@@ -837,8 +850,11 @@ class PaymentService:
                 f"refund {refund.id}: {refund.reason}",
                 refund.actor,
             )
+            return current.kind, target
 
-        self._tx(settle)
+        settled = self._tx(settle)
+        if settled is not None:
+            _count(*settled)
         return self.get(payment_id), self._tx(lambda s: repo.get_refund(s, refund_id))
 
     # -- connector callbacks ----------------------------------------------------------------------

@@ -21,6 +21,9 @@ DEFAULT_PORTS: dict[str, int] = {
     "document": 50057,
 }
 
+# Default Prometheus metrics ports of the dev stack (the gRPC port's last digit after 946).
+DEFAULT_METRICS_PORTS: dict[str, int] = {name: 9460 + port % 10 for name, port in DEFAULT_PORTS.items()}
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed."""
@@ -93,6 +96,8 @@ class Settings:
     log_level: str
     log_json: bool
     auth: AuthSettings
+    # Where ``serve`` exposes the Prometheus metrics; 0: not exposed.
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, service: str, *, needs_database: bool = True) -> Settings:
@@ -126,4 +131,7 @@ class Settings:
                                                                minimum=1, maximum=900)),
                 revocation_fail_closed=_choice("AUTH_REVOCATION_FAIL_CLOSED", "staff", ("staff", "all")),
             ),
+            metrics_port=env_int(f"{prefix}_METRICS_PORT",
+                                 env_int("METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 0),
+                                         maximum=65535), maximum=65535),
         )

@@ -1,4 +1,4 @@
-"""The server interceptor: request id, authentication, error mapping, access log.
+"""The server interceptor: request id, authentication, error mapping, access log, metrics.
 
 It wraps each handler's behaviour, so the work happens in the thread that runs
 the RPC: the principal is a context variable visible to the servicer, and
@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from services.runtime.auth import JwtVerifier, Principal, reset_principal, set_principal
 from services.runtime.errors import DomainError, internal_status, to_rpc_status
 from services.runtime.logs import request_id_var
+from services.runtime.metrics import RpcMetrics
 
 log = logging.getLogger("nexafi.rpc")
 
@@ -58,18 +59,20 @@ class ServerInterceptor(grpc.ServerInterceptor):
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, public),
+                self._wrap_unary(handler.unary_unary, method, public, RpcMetrics.of(method, "unary")),
                 handler.request_deserializer, handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, public),
+                self._wrap_stream(handler.unary_stream, method, public,
+                                  RpcMetrics.of(method, "server_stream")),
                 handler.request_deserializer, handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method, public),
+                self._wrap_unary(handler.stream_unary, method, public,
+                                 RpcMetrics.of(method, "client_stream")),
                 handler.request_deserializer, handler.response_serializer)
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method, public),
+            self._wrap_stream(handler.stream_stream, method, public, RpcMetrics.of(method, "bidi_stream")),
             handler.request_deserializer, handler.response_serializer)
 
     def _authenticate(self, context: grpc.ServicerContext, public: bool) -> Principal | None:
@@ -97,40 +100,56 @@ class ServerInterceptor(grpc.ServerInterceptor):
         log.exception("rpc %s failed unexpectedly (trace %s)", method, trace_id)
         context.abort_with_status(rpc_status.to_status(internal_status(trace_id)))
 
-    def _wrap_unary(self, behavior: Callable[..., Any], method: str, public: bool) -> Callable[..., Any]:
+    def _wrap_unary(self, behavior: Callable[..., Any], method: str, public: bool,
+                    metrics: RpcMetrics) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             self._begin(context)
             _apply_idempotency_header(request, context)
+            metrics.started.inc()
             started = time.perf_counter()
             token = None
+            failed: BaseException | None = None
             try:
                 token = set_principal(self._authenticate(context, public))
                 return behavior(request, context)
             except Exception as exc:
+                failed = exc
                 if _aborted(context):
                     raise
                 self._fail(context, method, exc)
             finally:
                 if token is not None:
                     reset_principal(token)
-                log.debug("rpc %s took %.1f ms", method, (time.perf_counter() - started) * 1000)
+                elapsed = time.perf_counter() - started
+                metrics.handled(_status_name(context, failed), elapsed)
+                log.debug("rpc %s took %.1f ms", method, elapsed * 1000)
 
         return wrapped
 
-    def _wrap_stream(self, behavior: Callable[..., Any], method: str, public: bool) -> Callable[..., Any]:
+    def _wrap_stream(self, behavior: Callable[..., Any], method: str, public: bool,
+                     metrics: RpcMetrics) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             self._begin(context)
+            metrics.started.inc()
+            started = time.perf_counter()
             token = None
+            failed: BaseException | None = None
             try:
                 token = set_principal(self._authenticate(context, public))
                 yield from behavior(request, context)
             except Exception as exc:
+                failed = exc
                 if _aborted(context):
                     raise
                 self._fail(context, method, exc)
+            except GeneratorExit:
+                # The client went away (or the server stops) before the stream ended.
+                failed = GeneratorExit()
+                raise
             finally:
                 if token is not None:
                     reset_principal(token)
+                metrics.handled(_status_name(context, failed), time.perf_counter() - started)
 
         return wrapped
 
@@ -144,6 +163,24 @@ def _apply_idempotency_header(request: Any, context: grpc.ServicerContext) -> No
     key = _metadata(context).get("idempotency-key")
     if key:
         request.request_id = key
+
+
+def _status_name(context: grpc.ServicerContext, failed: BaseException | None) -> str:
+    """The status the RPC ends with, for the metrics: what the handler or _fail set, else
+    what an exception stands for."""
+    try:
+        code = context.code()
+    except Exception:  # noqa: BLE001 - older or foreign contexts have no accessor
+        code = None
+    if isinstance(code, grpc.StatusCode):
+        return str(code.name)
+    if failed is None:
+        return "OK"
+    if isinstance(failed, GeneratorExit):
+        return "CANCELLED"
+    if isinstance(failed, DomainError):
+        return str(failed.code.name)
+    return "INTERNAL"
 
 
 def _aborted(context: grpc.ServicerContext) -> bool:

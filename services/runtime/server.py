@@ -30,6 +30,7 @@ from services.runtime.config import ConfigError, Settings
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine
 from services.runtime.interceptors import ServerInterceptor
 from services.runtime.logs import setup_logging
+from services.runtime.metrics import serve_metrics
 from services.runtime.revocation import GrpcRevocationFeed, RevocationCache
 from services.runtime.telemetry import instrument_engine, setup_telemetry
 
@@ -185,6 +186,13 @@ def serve(spec: ServiceSpec) -> int:
             check_connection(engine)
             instrument_engine(engine)
         running = start_server(spec, settings, engine=engine)
+        if settings.metrics_port:
+            try:
+                serve_metrics(settings.host, settings.metrics_port)
+            except OSError:
+                running.stop(0)
+                raise PortInUse(f"cannot serve metrics on {settings.host}:{settings.metrics_port}: "
+                                "the port is in use") from None
     except (ConfigError, DatabaseUnreachable, PortInUse) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -204,7 +212,8 @@ def serve(spec: ServiceSpec) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("%s listening on port %d", prog, running.port)
+    log.info("%s listening on port %d (metrics: %s)", prog, running.port,
+             settings.metrics_port or "off")
     stop.wait()
     running.stop(settings.grace_seconds)
     log.info("%s stopped", prog)

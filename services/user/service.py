@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from services.runtime import api
+from services.runtime import api, metrics
 from services.runtime.auth import ALL_ROLES, ROLE_ADMIN, ROLE_CUSTOMER, ROLE_SERVICE
 from services.runtime.config import AuthSettings
 from services.runtime.db import UnitOfWork, run_in_transaction
@@ -70,6 +70,10 @@ from services.user.service_identity import ServiceClients
 from services.user.tokens import MAX_OPAQUE_TOKEN_LENGTH, AccessTokenIssuer, new_opaque_token, token_digest
 
 log = logging.getLogger(__name__)
+
+# Refused logins by reason (INVALID_CREDENTIALS, ACCOUNT_LOCKED, ACCOUNT_DEACTIVATED): a rise
+# of INVALID_CREDENTIALS across many accounts is credential stuffing.
+LOGIN_FAILURES = metrics.counter("nexafi_user_login_failures", "Logins refused, by reason.", ("reason",))
 
 T = TypeVar("T")
 
@@ -305,6 +309,8 @@ class UserService:
             return _Outcome(pair=self._new_pair(repo, record, now), user=user)
 
         outcome = self._tx(work)
+        if outcome.error is not None:
+            LOGIN_FAILURES.labels(outcome.error.reason).inc()
         pair = outcome.unwrap_pair()
         assert outcome.user is not None
         return pair, outcome.user

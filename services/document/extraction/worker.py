@@ -28,10 +28,18 @@ from services.document.extraction.mrz import PassportMrz
 from services.document.extraction.ocr import OcrEngine, UnreadableImage, decode_image
 from services.document.extraction.passport import read_passport
 from services.document.service import DocumentService
+from services.runtime import metrics
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import DomainError
 
 log = logging.getLogger("nexafi.document.extraction")
+
+QUEUE = metrics.gauge("nexafi_document_extraction_queue",
+                      "Document versions waiting for extraction (PENDING) or being extracted (RUNNING), "
+                      "across replicas, as of this worker's last poll.", ("status",))
+EXTRACTIONS = metrics.counter("nexafi_document_extractions",
+                              "Extractions finished, by status and error code (without its field).",
+                              ("status", "error"))
 
 # The actor of the extraction's reads in the access audit log (the service's own name).
 ACTOR = "document"
@@ -101,6 +109,7 @@ class ExtractionWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self.measure_queue()
                 worked = self.run_once()
             except Exception:
                 log.exception("the extraction queue could not be polled")
@@ -109,6 +118,11 @@ class ExtractionWorker:
                 continue
             self._wake.wait(self.settings.poll_seconds)
             self._wake.clear()
+
+    def measure_queue(self) -> None:
+        counts = run_in_transaction(self.service.engine, repo.extraction_queue)
+        for status, count in counts.items():
+            QUEUE.labels(status.name).set(count)
 
     # -- one version -------------------------------------------------------------------------------
 
@@ -132,6 +146,7 @@ class ExtractionWorker:
         written = run_in_transaction(self.service.engine, lambda s: repo.finish_extraction(
             s, claim, outcome.status, outcome.fields, outcome.error))
         if written:
+            EXTRACTIONS.labels(outcome.status.name, outcome.error.split(":", 1)[0]).inc()
             log.info("extraction of %s v%d: %s %s", found.document_id, found.version, outcome.status.name,
                      outcome.error)
         else:

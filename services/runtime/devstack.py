@@ -32,7 +32,7 @@ from services.gateway.process import wait_jwks
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
 from services.runtime.children import die_with_parent
-from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
+from services.runtime.config import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 from services.runtime.embedded_s3 import EmbeddedS3, EmbeddedS3Error
@@ -141,6 +141,8 @@ class Stack:
 
         ports = {name: env_int(f"{name.upper()}_PORT", default, maximum=65535)
                  for name, default in DEFAULT_PORTS.items()}
+        metrics_ports = {name: env_int(f"{name.upper()}_METRICS_PORT", default, maximum=65535)
+                         for name, default in DEFAULT_METRICS_PORTS.items()}
         client_secrets = service_client_secrets(DATA / "service-clients.json")
         shared_env = {
             **os.environ, "NEXAFI_KEYS_DIR": str(keys_dir), "MIGRATE_ON_START": "false",
@@ -158,7 +160,8 @@ class Stack:
             url = service_database_url(base_url, service)
             migrations.upgrade(service, url)
             env = {**shared_env, f"{service.upper()}_DATABASE_URL": url,
-                   f"{service.upper()}_PORT": str(ports[service])}
+                   f"{service.upper()}_PORT": str(ports[service]),
+                   f"{service.upper()}_METRICS_PORT": str(metrics_ports[service])}
             if service in client_secrets:
                 env[f"{service.upper()}_CLIENT_SECRET"] = client_secrets[service]
             self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
@@ -166,7 +169,8 @@ class Stack:
         for service, address in upstreams.items():
             if not wait_healthy(address):
                 raise RuntimeError(f"{service} did not become healthy on {address}; see its output above")
-            print(f"  {service:<10} gRPC on {address}  SERVING")
+            print(f"  {service:<10} gRPC on {address}  SERVING  "
+                  f"metrics http://localhost:{metrics_ports[service]}/metrics")
 
         # Envoy verifies tokens with the user service's JWKS route (through itself), or with
         # the keyring's jwks.json when the user service is not in this checkout.
@@ -178,6 +182,10 @@ class Stack:
             raise RuntimeError("Envoy did not become ready; see its output above")
         if settings.jwks_source == "self" and not wait_jwks(settings.admin_port):
             print("Envoy has not fetched the JWKS yet: tokens are refused until it does", file=sys.stderr)
+        if settings.metrics_port:
+            print(f"  {'envoy':<10} metrics http://localhost:{settings.metrics_port}/stats/prometheus")
+        if settings.otlp_endpoint:
+            print(f"Tracing: Envoy and every service send spans to {settings.otlp_endpoint} (OTLP/gRPC)")
         return f"http://localhost:{settings.listen_port}"
 
     def _document_storage(self) -> dict[str, str]:

@@ -16,6 +16,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 _configured = False
+# Long-lived streams get no client span: a span of a feed followed for hours says nothing, and the
+# client instrumentation returns such a call as a plain generator without cancel(), which the
+# consumer needs to end it (the analytics feed consumer cancels it on shutdown and on errors).
+UNTRACED_CLIENT_METHODS = ("StreamTransactions",)
 
 
 def exporter_from_env() -> SpanExporter | None:
@@ -45,10 +49,12 @@ def setup_telemetry(service: str, exporter: SpanExporter | None = None) -> Trace
     provider = TracerProvider(resource=Resource.create({"service.name": f"nexafi-{service}"}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient, GrpcInstrumentorServer
+    from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient, GrpcInstrumentorServer, filters
 
-    GrpcInstrumentorServer().instrument()
-    GrpcInstrumentorClient().instrument()
+    # Health checks (Envoy's every few seconds, the kubelet's) would be most of the spans.
+    GrpcInstrumentorServer(filter_=filters.negate(filters.health_check())).instrument()
+    GrpcInstrumentorClient(filter_=filters.negate(filters.any_of(
+        filters.health_check(), *(filters.method_name(m) for m in UNTRACED_CLIENT_METHODS)))).instrument()
     _configured = True
     return provider
 

@@ -9,7 +9,7 @@ NPM_STAMP := node_modules/.installed
 PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
 
 .PHONY: help venv tools gen check-gen lint test test-fast run bench breaking train rotate-keys create-admin lock clean \
-	k8s check-k8s
+	k8s check-k8s browser
 
 help:
 	@echo "make run        start the whole mesh and Envoy (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -56,7 +56,15 @@ lint: tools
 	$(VENV)/bin/mypy services
 	$(BUF) lint
 
-test: tools
+# Debian's Chromium for the documentation page's test in a real headless browser (nothing on
+# PyPI ships a browser): installed with apt-get when missing, as root or through sudo.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "chromium is not installed and apt-get needs root: the browser test will be skipped"; fi; }
+
+test: tools browser
 	$(PY) -m pytest -q
 
 test-fast: tools

@@ -366,6 +366,10 @@ def gateway_manifests() -> list[dict[str, Any]]:
     ]
 
 
+def _part_of() -> dict[str, str]:
+    return {"app.kubernetes.io/part-of": "nexafi"}
+
+
 def _peer(name: str) -> dict[str, Any]:
     return {"podSelector": {"matchLabels": _selector(name)}}
 
@@ -405,7 +409,7 @@ def network_policies(services: list[str], calls: Mapping[str, list[str]]) -> lis
     # only that port: a policy of its own, so the per-service policies stay exact.
     policies.append(_policy("allow-metrics-scrape", None, [{
         "from": [{"namespaceSelector": {}}], "ports": [_tcp(METRICS_PORT)]}], None))
-    policies[-1]["spec"]["podSelector"] = {"matchLabels": {"app.kubernetes.io/part-of": "nexafi"}}
+    policies[-1]["spec"]["podSelector"] = {"matchLabels": _part_of()}
     for service in services:
         callers = [GATEWAY, *(s for s in services if service in calls[s])]
         egress: list[dict[str, Any]] = [{"to": [_peer(callee)], "ports": [_tcp(DEFAULT_PORTS[callee])]}
@@ -498,12 +502,12 @@ def tracing_component(services: list[str]) -> dict[str, bytes]:
               "appProtocol": "kubernetes.io/h2c"}]}},
         # Every nexafi pod may send spans to the collector (the base denies all other egress).
         _policy("allow-otlp-egress", None, None, [{"to": [_peer(name)], "ports": [_tcp(OTLP_GRPC_PORT)]}]),
-        _policy(name, name, [{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "nexafi"}}}],
+        _policy(name, name, [{"from": [{"podSelector": {"matchLabels": _part_of()}}],
                               "ports": [_tcp(OTLP_GRPC_PORT)]}],
                 # Nothing by default; add egress to your tracing backend with its exporter.
                 []),
     ]
-    objects[3]["spec"]["podSelector"] = {"matchLabels": {"app.kubernetes.io/part-of": "nexafi"}}
+    objects[3]["spec"]["podSelector"] = {"matchLabels": _part_of()}
     tracing_env = "\n".join([
         HEADER.rstrip("\n"),
         "OTEL_TRACES_EXPORTER=otlp",

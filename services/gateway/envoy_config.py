@@ -64,6 +64,11 @@ PUBLIC_BINDINGS: frozenset[tuple[str, str]] = frozenset({
 SENSITIVE_PATHS_REGEX = r"^/api/v1/auth/(login|register|password-reset(/confirm)?)$"
 HEALTH_PATH = "/api/v1/health"
 OPENAPI_PATH = "/api/v1/openapi.json"
+DOCS_PATH = "/api/v1/docs"
+# Swagger UI's assets, from the pinned npm package swagger-ui-dist (package.json): served by Envoy
+# itself, so the page needs nothing from the internet.
+SWAGGER_UI_DIR = ROOT / "node_modules" / "swagger-ui-dist"
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
 JWKS_PATH = "/api/v1/auth/jwks"
 SUBJECT_HEADER = "x-nexafi-subject"
 CLIENT_ADDRESS_HEADER = "x-nexafi-client-address"
@@ -133,6 +138,8 @@ class GatewaySettings:
     descriptor_source: Path = DEFAULT_DESCRIPTOR_SET
     # Where Envoy reads the OpenAPI document; None: next to the rendered config (see write()).
     openapi_path: Path | None = None
+    # Where Envoy reads Swagger UI's assets (DOCS_ASSETS) for the page at /api/v1/docs; None: no page.
+    docs_assets_dir: Path | None = None
     listen_address: str = "0.0.0.0"
     # Loopback only: the admin interface can stop Envoy and dump its config.
     admin_address: str = "127.0.0.1"
@@ -408,9 +415,23 @@ def _local_reply_config() -> dict[str, Any]:
         "body_format_override": {"text_format_source": {"inline_string": "%LOCAL_REPLY_BODY%"},
                                  "content_type": "application/json"},
     }
+
+    def docs(suffix_regex: str, content_type: str) -> dict[str, Any]:
+        # The documentation page's direct responses, passed through with their own content type.
+        path = {"header_filter": {"header": {"name": ":path", "string_match": {"safe_regex": {
+            "regex": "^" + re.escape(DOCS_PATH) + suffix_regex + r"(\?.*)?$"}}}}}
+        ok = {"status_code_filter": {"comparison": {"op": "EQ", "value": {
+            "default_value": 200, "runtime_key": "local_reply_docs_200"}}}}
+        return {"filter": {"and_filter": {"filters": [path, ok]}},
+                "body_format_override": {"text_format_source": {"inline_string": "%LOCAL_REPLY_BODY%"},
+                                         "content_type": content_type}}
+
     return {
         "mappers": [
             passthrough,
+            docs("", "text/html; charset=utf-8"),
+            docs(r"/[a-z.-]+\.js", "application/javascript; charset=utf-8"),
+            docs(r"/[a-z.-]+\.css", "text/css; charset=utf-8"),
             mapper(429, "rate limit exceeded"),
             mapper(413, "request body too large"),
             # Envoy's texts for these name internals (reset reasons, cluster state).
@@ -517,6 +538,8 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
          "typed_per_filter_config": {
              "envoy.filters.http.grpc_json_transcoder": {"@type": _FILTER_CONFIG, "disabled": True}}},
     ]
+    if settings.docs_assets_dir is not None:
+        routes.extend(_docs_routes(settings.docs_assets_dir))
     for name, full_name in routed.items():
         service_bindings = [b for b in all_bindings if b.service == full_name]
         for prefix in {b.route_prefix for b in service_bindings}:
@@ -650,6 +673,50 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
     }
 
 
+_DOCS_HTML = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>NexaFi API</title>
+<link rel="stylesheet" href="{path}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{path}/swagger-ui-bundle.js"></script>
+<script src="{path}/init.js"></script>
+</body>
+</html>
+"""
+_DOCS_INIT = """window.ui = SwaggerUIBundle({{url: "{openapi}", dom_id: "#swagger-ui", deepLinking: true,
+  docExpansion: "list", defaultModelsExpandDepth: 0, displayRequestDuration: true}});
+"""
+# Everything the page loads comes from this gateway; Swagger UI draws its icons from data: URIs.
+_DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+             "connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; "
+             "frame-ancestors 'none'")
+
+
+def _docs_routes(assets: Path) -> list[dict[str, Any]]:
+    """The documentation page (Swagger UI on the OpenAPI document) and its assets, as direct responses."""
+    pages: list[tuple[str, dict[str, Any]]] = [
+        (DOCS_PATH, {"inline_string": _DOCS_HTML.format(path=DOCS_PATH)}),
+        (f"{DOCS_PATH}/init.js", {"inline_string": _DOCS_INIT.format(openapi=OPENAPI_PATH)}),
+        *((f"{DOCS_PATH}/{name}", {"filename": str(assets / name)}) for name in DOCS_ASSETS),
+    ]
+    return [{
+        "name": "gateway.docs", "match": {"path": path, "headers": [{"name": ":method",
+                                                                     "string_match": {"exact": "GET"}}]},
+        "direct_response": {"status": 200, "body": body},
+        # The content type comes from the local reply mapper (_local_reply_config), by path.
+        "response_headers_to_add": [
+            {"header": {"key": "cache-control", "value": "public, max-age=300"}},
+            {"header": {"key": "content-security-policy", "value": _DOCS_CSP}},
+            {"header": {"key": "x-content-type-options", "value": "nosniff"}}],
+        "typed_per_filter_config": {
+            "envoy.filters.http.grpc_json_transcoder": {"@type": _FILTER_CONFIG, "disabled": True}},
+    } for path, body in pages]
+
+
 def _tracing(settings: GatewaySettings) -> dict[str, Any]:
     return {
         "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
@@ -705,7 +772,8 @@ def write(settings: GatewaySettings, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     openapi_target = path.with_name("openapi.json")
     document = build_document(settings.descriptor_source, [GRPC_SERVICES[n] for n in settings.upstreams])
-    openapi_target.write_text(json.dumps(document, indent=1))
+    # Compact: the document travels in the gateway's configuration (a ConfigMap on Kubernetes).
+    openapi_target.write_text(json.dumps(document, separators=(",", ":")))
     config = render(settings, openapi_file=settings.openapi_path or openapi_target)
     path.write_text(json.dumps(config, indent=2))
     return path

@@ -4,6 +4,12 @@ JSON as the transcoder prints and parses it: proto field names (preserve_proto_f
 enums as value names, 64-bit integers as strings, Timestamp as an RFC 3339 string,
 Duration as "1.5s", FieldMask as a comma-separated string. Every binding, including
 additional_bindings, is one operation; operations carry ``x-grpc-method``.
+
+The proto comments (gen/nexafi.docs.pb, beside the descriptor set) become each operation's
+summary (the RPC comment's first sentence) and description (all of it, with the errors it
+lists), and the descriptions of schemas, properties, parameters and enum values. Every
+operation declares the ``x-request-id`` header, echoed in every response; creating routes (a
+``request_id`` field) also the ``Idempotency-Key`` header.
 """
 
 from __future__ import annotations
@@ -17,8 +23,105 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.descriptor_pool import DescriptorPool
 
 from services.gateway.bindings import DEFAULT_DESCRIPTOR_SET, Binding, bindings, load_pool
+from services.runtime.protogen import DOCS_DESCRIPTOR
 
 ERROR_SCHEMA = "Error"
+IDEMPOTENCY_FIELD = "request_id"
+REQUEST_ID_HEADER: dict[str, Any] = {
+    "name": "x-request-id", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": ("Your id for this request, to correlate logs; the gateway makes one when absent and "
+                    "echoes it in every response, errors included."),
+}
+IDEMPOTENCY_HEADER: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": ("Makes a retry safe: fills an empty request_id. A replay with the same key and body "
+                    "returns the first result; the same key with another body is refused "
+                    "(409, IDEMPOTENCY_KEY_REUSED)."),
+}
+RESPONSE_HEADERS: dict[str, Any] = {"x-request-id": {
+    "description": "The request's id: the client's x-request-id, or one the gateway made.",
+    "schema": {"type": "string"}}}
+
+# FileDescriptorProto / DescriptorProto / EnumDescriptorProto / ServiceDescriptorProto field numbers
+# that source_code_info paths are made of.
+_FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
+_MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM = 2, 3, 4
+_ENUM_VALUE, _SERVICE_METHOD = 2, 2
+
+
+def _clean(comment: str) -> str:
+    """A proto comment as Markdown: wrapped lines joined, blank lines and list items kept."""
+    paragraphs: list[list[str]] = [[]]
+    for raw in comment.strip("\n").split("\n"):
+        line = raw.strip()
+        if not line:
+            paragraphs.append([])
+        elif line.startswith(("- ", "* ")):
+            paragraphs.append([line])
+        else:
+            paragraphs[-1].append(line)
+    return "\n\n".join(" ".join(p) for p in paragraphs if p)
+
+
+def load_comments(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET) -> dict[str, str]:
+    """The proto comment of each message, field, enum, enum value, service and method, by full name
+    (``pkg.Message.field``, ``pkg.Service.Method``); empty when the comments file is absent."""
+    from google.protobuf import descriptor_pb2
+
+    path = Path(descriptor_set).with_name(DOCS_DESCRIPTOR)
+    if not path.is_file():
+        return {}
+    file_set = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+    # (full name, source path) of everything that may carry a comment, walked per file.
+    named: list[tuple[str, tuple[int, ...]]] = []
+
+    def enum(e: descriptor_pb2.EnumDescriptorProto, name: str, at: tuple[int, ...]) -> None:
+        named.append((name, at))
+        named.extend((f"{name}.{v.name}", (*at, _ENUM_VALUE, i)) for i, v in enumerate(e.value))
+
+    def message(m: descriptor_pb2.DescriptorProto, name: str, at: tuple[int, ...]) -> None:
+        named.append((name, at))
+        named.extend((f"{name}.{f.name}", (*at, _MESSAGE_FIELD, i)) for i, f in enumerate(m.field))
+        for i, nested in enumerate(m.nested_type):
+            message(nested, f"{name}.{nested.name}", (*at, _MESSAGE_NESTED, i))
+        for i, e in enumerate(m.enum_type):
+            enum(e, f"{name}.{e.name}", (*at, _MESSAGE_ENUM, i))
+
+    found: dict[str, str] = {}
+    for file in file_set.file:
+        named.clear()
+        for i, m in enumerate(file.message_type):
+            message(m, f"{file.package}.{m.name}", (_FILE_MESSAGE, i))
+        for i, e in enumerate(file.enum_type):
+            enum(e, f"{file.package}.{e.name}", (_FILE_ENUM, i))
+        for i, service in enumerate(file.service):
+            named.append((f"{file.package}.{service.name}", (_FILE_SERVICE, i)))
+            named.extend((f"{file.package}.{service.name}.{method.name}",
+                          (_FILE_SERVICE, i, _SERVICE_METHOD, j)) for j, method in enumerate(service.method))
+        by_path = {tuple(loc.path): loc.leading_comments or loc.trailing_comments
+                   for loc in file.source_code_info.location}
+        for name, at in named:
+            text = by_path.get(at)
+            if text:
+                found[name] = _clean(text)
+    return found
+
+
+def _summary(description: str) -> str:
+    """The first sentence of a description (an operation's one-line summary)."""
+    first = description.split("\n\n", 1)[0]
+    end = first.find(". ")
+    return first if end < 0 else first[:end + 1]
+
+
+def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
+    if not description:
+        return schema
+    if "$ref" in schema:
+        # OpenAPI 3.0 ignores the siblings of a $ref: wrap it to say what this property is.
+        return {"allOf": [schema], "description": description}
+    own = schema.get("description")
+    return {**schema, "description": f"{description}\n\n{own}" if own else description}
 
 _INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
           FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64}
@@ -54,8 +157,9 @@ _HTTP_BODY = "google.api.HttpBody"
 class _Schemas:
     """Collects component schemas for the messages and enums that operations reach."""
 
-    def __init__(self, pool: DescriptorPool) -> None:
+    def __init__(self, pool: DescriptorPool, comments: dict[str, str] | None = None) -> None:
         self.pool = pool
+        self.comments = comments or {}
         self.components: dict[str, dict[str, Any]] = {}
 
     def ref(self, name: str) -> dict[str, Any]:
@@ -65,8 +169,11 @@ class _Schemas:
     def enum(self, enum: EnumDescriptor) -> dict[str, Any]:
         name = enum.full_name
         if name not in self.components:
+            lines = [self.comments.get(name, f"Enum {name}, as value names.")]
+            lines += [f"- `{v.name}`: {self.comments[f'{name}.{v.name}']}" for v in enum.values
+                      if f"{name}.{v.name}" in self.comments]
             self.components[name] = {"type": "string", "enum": [v.name for v in enum.values],
-                                     "description": f"Enum {name}, as value names."}
+                                     "description": "\n\n".join(lines)}
         return self.ref(name)
 
     def message(self, message: Descriptor) -> dict[str, Any]:
@@ -85,12 +192,16 @@ class _Schemas:
         for field in message.fields:
             if field.name in exclude:
                 continue
-            properties[field.name] = self.field(field)
+            properties[field.name] = _described(self.field(field), self.comments.get(field.full_name))
         schema: dict[str, Any] = {"type": "object", "properties": properties}
+        description = self.comments.get(message.full_name, "")
         oneofs = [o for o in message.oneofs if not (len(o.fields) == 1 and o.name.startswith("_"))]
         if oneofs:
-            schema["description"] = " ".join(
-                f"At most one of {', '.join(f.name for f in o.fields)} (oneof {o.name})." for o in oneofs)
+            description = "\n\n".join(filter(None, [description, " ".join(
+                f"At most one of {', '.join(f.name for f in o.fields)} (oneof {o.name})." for o in oneofs)]))
+        if description:
+            schema["description"] = description
+        if oneofs:
             schema["x-oneofs"] = {o.name: [f.name for f in o.fields] for o in oneofs}
         return schema
 
@@ -159,6 +270,8 @@ def _query_parameters(schemas: _Schemas, message: Descriptor, exclude: set[str],
             continue
         schema = schemas.field(field)
         param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+        if field.full_name in schemas.comments:
+            param["description"] = schemas.comments[field.full_name]
         if field.is_repeated:
             param["explode"] = True
         params.append(param)
@@ -174,19 +287,28 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
         "tags": [short_service],
         "x-grpc-method": binding.full_method,
     }
+    comment = schemas.comments.get(f"{binding.service}.{binding.method}")
+    if comment:
+        operation["summary"] = _summary(comment)
+        operation["description"] = comment
     params: list[dict[str, Any]] = []
     for variable in binding.path_variables:
         field = _field_path(request, variable)
         schema = schemas.field(field) if field is not None else {"type": "string"}
-        params.append({"name": variable, "in": "path", "required": True, "schema": schema})
+        param = {"name": variable, "in": "path", "required": True, "schema": schema}
+        if field is not None and field.full_name in schemas.comments:
+            param["description"] = schemas.comments[field.full_name]
+        params.append(param)
     path_fields = set(binding.path_variables)
     if binding.body == "":
         params.extend(_query_parameters(schemas, request, path_fields))
     elif binding.body != "*":
         # Fields outside the body field may also come from the query string.
         params.extend(_query_parameters(schemas, request, path_fields | {binding.body}))
-    if params:
-        operation["parameters"] = params
+    params.append(dict(REQUEST_ID_HEADER))
+    if IDEMPOTENCY_FIELD in request.fields_by_name:
+        params.append(dict(IDEMPOTENCY_HEADER))
+    operation["parameters"] = params
     if binding.body == "*":
         top_level = frozenset(v.split(".")[0] for v in binding.path_variables
                               if "." not in v)
@@ -198,8 +320,10 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
         if field.message_type is not None and field.message_type.full_name == _HTTP_BODY:
             content = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
             if binding.client_streaming:
-                operation["description"] = ("Streamed to the service in chunks; the size limit is the "
-                                            "service's, not the gateway's.")
+                operation["description"] = "\n\n".join(filter(None, [
+                    operation.get("description"),
+                    "Streamed to the service in chunks; the size limit is the service's, "
+                    "not the gateway's."]))
         else:
             content = {"application/json": {"schema": schemas.field(field)}}
         operation["requestBody"] = {"required": True, "content": content}
@@ -216,7 +340,8 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
             ok_schema = {"type": "array", "items": ok_schema}
         ok_content = {"application/json": {"schema": ok_schema}}
     error = {"$ref": f"#/components/responses/{ERROR_SCHEMA}"}
-    operation["responses"] = {"200": {"description": "OK", "content": ok_content}, "default": error}
+    operation["responses"] = {
+        "200": {"description": "OK", "headers": RESPONSE_HEADERS, "content": ok_content}, "default": error}
     if public:
         operation["security"] = []
     else:
@@ -230,7 +355,7 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
     from services.gateway.envoy_config import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 
     public_bindings = PUBLIC_BINDINGS if public is None else public
-    schemas = _Schemas(load_pool(descriptor_set)[0])
+    schemas = _Schemas(load_pool(descriptor_set)[0], load_comments(descriptor_set))
     paths: dict[str, dict[str, Any]] = {}
     seen: dict[str, int] = {}
     for binding in bindings(descriptor_set, services):
@@ -253,11 +378,15 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
                         "violations). From the gateway itself (unknown route, bad JSON, 401, 413, 429, "
                         "503, 504): code is the HTTP status and details are absent."),
         "properties": {
-            "code": {"type": "integer", "format": "int32"},
-            "message": {"type": "string"},
-            "details": {"type": "array", "items": {
-                "type": "object", "properties": {"@type": {"type": "string"}},
-                "additionalProperties": True}},
+            "code": {"type": "integer", "format": "int32",
+                     "description": ("The gRPC status code (a service's error) or the HTTP status "
+                                     "(the gateway's).")},
+            "message": {"type": "string", "description": "What was wrong, for a person to read."},
+            "details": {"type": "array", "description": (
+                "google.rpc details: an ErrorInfo whose reason is a stable UPPER_SNAKE code to branch on, "
+                "and for invalid input a BadRequest listing each field and what is wrong with it."),
+                "items": {"type": "object", "properties": {"@type": {"type": "string"}},
+                          "additionalProperties": True}},
         },
     }
     gateway_tag = "Gateway"
@@ -278,9 +407,11 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}}
     schemas.components["GatewayHealth"] = {
         "type": "object", "required": ["status", "backends"],
-        "properties": {"status": {"type": "string", "enum": ["SERVING", "NOT_SERVING"]},
-                       "backends": {"type": "object", "additionalProperties": {
-                           "type": "string", "enum": ["SERVING", "NOT_SERVING"]}}}}
+        "properties": {"status": {"type": "string", "enum": ["SERVING", "NOT_SERVING"],
+                                  "description": "SERVING when every backend is."},
+                       "backends": {"type": "object", "description": "Each backend service's state.",
+                                    "additionalProperties": {"type": "string",
+                                                             "enum": ["SERVING", "NOT_SERVING"]}}}}
     return {
         "openapi": "3.0.3",
         "info": {
@@ -297,6 +428,7 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "responses": {ERROR_SCHEMA: {"description": "An error",
+                                         "headers": RESPONSE_HEADERS,
                                          "content": {"application/json": {
                                              "schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}}},
             "schemas": dict(sorted(schemas.components.items())),

@@ -17,12 +17,15 @@ from pathlib import Path
 from services.gateway.envoy_config import (
     GRPC_SERVICES,
     K8S_CONFIG_DIR,
+    SWAGGER_UI_DIR,
     GatewaySettings,
     RateLimit,
     write,
 )
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 
+# Swagger UI's assets in the image (k8s/Dockerfile copies them from node_modules/swagger-ui-dist).
+K8S_DOCS_ASSETS_DIR = Path("/app/swagger-ui")
 # Envoy's Prometheus stats listener (next to the services' 9461-9467 in the dev stack).
 DEFAULT_GATEWAY_METRICS_PORT = 9460
 
@@ -48,9 +51,12 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
     if target == "k8s":
         extra = {"descriptor_path": K8S_CONFIG_DIR / "nexafi.pb",
                  "openapi_path": K8S_CONFIG_DIR / "openapi.json",
+                 "docs_assets_dir": K8S_DOCS_ASSETS_DIR,
                  "xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 1, maximum=10)}
     else:
-        extra = {"xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 0, maximum=10)}
+        extra = {"xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 0, maximum=10),
+                 # After `make tools` (npm ci); without it, no documentation page.
+                 "docs_assets_dir": SWAGGER_UI_DIR if SWAGGER_UI_DIR.is_dir() else None}
     return GatewaySettings(
         listen_port=env_int("GATEWAY_PORT", 8080, maximum=65535),
         metrics_port=env_int("GATEWAY_METRICS_PORT", DEFAULT_GATEWAY_METRICS_PORT, maximum=65535),

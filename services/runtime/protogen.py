@@ -1,4 +1,9 @@
-"""Generate gen/ from proto/: Python stubs and Envoy's descriptor set.
+"""Generate gen/ from proto/: Python stubs, Envoy's descriptor set and the contracts' comments.
+
+``nexafi.pb`` (Envoy's, no source info: it is shipped in the gateway's configuration) and
+``nexafi.docs.pb``: the nexafi files' proto comments only (source_code_info reduced to the
+commented locations, without spans), which the OpenAPI document turns into summaries and
+descriptions.
 
 ``python -m services.runtime.protogen gen`` rewrites gen/; ``check`` regenerates into
 a temporary folder and fails when gen/ differs (a stale gen/ fails the tests).
@@ -19,6 +24,7 @@ PROTO = ROOT / "proto"
 THIRD_PARTY = PROTO / "third_party"
 GEN = ROOT / "gen"
 DESCRIPTOR = "nexafi.pb"
+DOCS_DESCRIPTOR = "nexafi.docs.pb"
 # google.rpc types go into the descriptor set so Envoy can unpack error details.
 EXTRA_DESCRIPTOR_INPUTS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
 
@@ -40,10 +46,32 @@ def generate(out: Path) -> None:
             *files, *EXTRA_DESCRIPTOR_INPUTS]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed writing the descriptor set")
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "full.pb"
+        args = ["grpc_tools.protoc", f"-I{PROTO}", f"-I{THIRD_PARTY}", f"-I{include}",
+                "--include_source_info", f"--descriptor_set_out={full}", *files]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed writing the descriptor set with comments")
+        (out / DOCS_DESCRIPTOR).write_bytes(_comments_only(full.read_bytes()))
     for package in (out / "nexafi").rglob("*"):
         if package.is_dir():
             (package / "__init__.py").touch()
     (out / "nexafi" / "__init__.py").touch()
+
+
+def _comments_only(serialized: bytes) -> bytes:
+    """The set with each file's source info reduced to its commented locations (path and comments)."""
+    from google.protobuf import descriptor_pb2
+
+    file_set = descriptor_pb2.FileDescriptorSet.FromString(serialized)
+    for file in file_set.file:
+        kept = [loc for loc in file.source_code_info.location
+                if loc.leading_comments or loc.trailing_comments]
+        file.ClearField("source_code_info")
+        for loc in kept:
+            file.source_code_info.location.add(path=loc.path, leading_comments=loc.leading_comments,
+                                               trailing_comments=loc.trailing_comments)
+    return file_set.SerializeToString(deterministic=True)
 
 
 def differences(left: Path, right: Path) -> list[str]:

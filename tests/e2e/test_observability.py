@@ -35,6 +35,8 @@ CARD = "4242 4242 4242 4242"
 AUTH_LIMIT = 8  # per 60 s and client address on login/register: this test exceeds it on purpose
 
 pytestmark = pytest.mark.slow
+# Prometheus samples by (name, sorted labels).
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 class Stack:
@@ -59,7 +61,7 @@ class Stack:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.gateway}{path}"
 
-    def scrape(self, port: int, path: str = "/metrics") -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    def scrape(self, port: int, path: str = "/metrics") -> Samples:
         reply = requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
         assert reply.status_code == 200, reply.text
         assert reply.headers["content-type"].startswith("text/plain")
@@ -139,7 +141,7 @@ def register(stack: Stack) -> dict[str, str]:
             "token": login.json()["tokens"]["access_token"]}
 
 
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+def value(samples: Samples, name: str, **labels: str) -> float:
     """The sum of ``name``'s samples whose labels include ``labels`` (0 when there is none)."""
     wanted = set(labels.items())
     return sum(v for (n, sample_labels), v in samples.items() if n == name and wanted <= set(sample_labels))
@@ -249,7 +251,8 @@ def test_every_service_and_envoy_answer_a_scrape(stack: Stack):
     for path in ("/config_dump", "/quitquitquit", "/stats", "/clusters"):
         reply = requests.get(f"http://127.0.0.1:{stack.gateway_metrics}{path}", timeout=5)
         assert reply.status_code == 404, path
-    assert requests.post(f"http://127.0.0.1:{stack.gateway_metrics}/quitquitquit", timeout=5).status_code == 404
+    quit_ = requests.post(f"http://127.0.0.1:{stack.gateway_metrics}/quitquitquit", timeout=5)
+    assert quit_.status_code == 404
 
 
 def test_login_failures_and_rate_limit_rejections_are_counted(stack: Stack):
@@ -261,7 +264,8 @@ def test_login_failures_and_rate_limit_rejections_are_counted(stack: Stack):
                             headers={"traceparent": header})
     assert refused.status_code == 401, refused.text
     users = stack.scrape(stack.metrics["user"])
-    assert value(users, "nexafi_user_login_failures_total", reason="INVALID_CREDENTIALS") == failures_before + 1
+    failures = value(users, "nexafi_user_login_failures_total", reason="INVALID_CREDENTIALS")
+    assert failures == failures_before + 1
 
     # The refused login's log line is JSON with the service, the trace and a UTC time.
     deadline = time.monotonic() + 10

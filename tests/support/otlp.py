@@ -41,7 +41,7 @@ class OtlpReceiver(trace_service_pb2_grpc.TraceServiceServicer):
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def Export(self, request: trace_service_pb2.ExportTraceServiceRequest,  # noqa: N802 - the RPC's name
+    def Export(self, request: trace_service_pb2.ExportTraceServiceRequest,
                context: grpc.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
         received = []
         for resource_spans in request.resource_spans:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from services.deploy import k8s
-from services.gateway.envoy_config import GRPC_SERVICES
+from services.gateway.envoy_config import GRPC_SERVICES, SWAGGER_UI_DIR
 from services.gateway.process import ENVOY_BIN, validate
 from services.runtime.config import DEFAULT_PORTS
 
@@ -84,7 +84,8 @@ def test_envoy_accepts_the_kubernetes_config(tmp_path):
     for name in ("envoy.json", "openapi.json", "nexafi.pb"):
         (tmp_path / name).write_bytes(rendered()[f"base/gateway/{name}"])
     config = tmp_path / "envoy.json"
-    config.write_text(config.read_text().replace("/etc/envoy/", f"{tmp_path}/"))
+    config.write_text(config.read_text().replace("/etc/envoy/", f"{tmp_path}/").replace(
+        "/app/swagger-ui", str(SWAGGER_UI_DIR)))
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
 

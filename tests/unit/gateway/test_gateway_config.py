@@ -18,6 +18,7 @@ from services.gateway.envoy_config import (
     GRPC_SERVICES,
     PUBLIC_BINDINGS,
     SUBJECT_HEADER,
+    SWAGGER_UI_DIR,
     GatewaySettings,
     RateLimit,
     path_regex,
@@ -94,7 +95,9 @@ def test_k8s_render_validates_with_its_mounted_files(tmp_path: Path, monkeypatch
     shutil.copy(GEN / DESCRIPTOR, mount / "nexafi.pb")
     shutil.copy(out.with_name("openapi.json"), mount / "openapi.json")
     local = tmp_path / "k8s-local.json"
-    local.write_text(text.replace("/etc/envoy/", f"{mount}/"))
+    # Swagger UI's assets are in the image at /app/swagger-ui; here in node_modules.
+    local.write_text(text.replace("/etc/envoy/", f"{mount}/").replace(
+        str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR)))
     assert_valid(local)
 
 

@@ -84,7 +84,7 @@ def test_path_parameters_match_templates(document: dict[str, Any]):
         declared = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
         assert declared == names, (verb, path)
         for param in op.get("parameters", []):
-            assert param["in"] in ("path", "query")
+            assert param["in"] in ("path", "query", "header")
             assert "schema" in param
             if param["in"] == "path":
                 assert param["required"] is True
@@ -94,7 +94,8 @@ def test_bodies_and_query_parameters(document: dict[str, Any]):
     paths = document["paths"]
     login = paths["/api/v1/auth/login"]["post"]
     assert "application/json" in login["requestBody"]["content"]
-    assert "parameters" not in login  # body "*": everything in the body
+    # body "*": everything in the body; only the request id header besides.
+    assert [p["in"] for p in login["parameters"]] == ["header"]
     listing = paths["/api/v1/ledger/transactions/{user_id}"]["get"]
     query = {p["name"]: p for p in listing["parameters"] if p["in"] == "query"}
     assert {"page_size", "page_token", "types", "time_range.start_time"} <= set(query)
@@ -114,10 +115,11 @@ def test_schemas_follow_proto_json(document: dict[str, Any]):
     money = schemas["nexafi.common.v1.Money"]["properties"]
     assert money["amount_minor"]["type"] == "string" and money["amount_minor"]["format"] == "int64"
     account = schemas["nexafi.ledger.v1.Account"]["properties"]
-    assert account["type"] == {"$ref": "#/components/schemas/nexafi.ledger.v1.AccountType"}
+    assert account["type"]["allOf"] == [{"$ref": "#/components/schemas/nexafi.ledger.v1.AccountType"}]
     assert "ACCOUNT_TYPE_LIABILITY" in schemas["nexafi.ledger.v1.AccountType"]["enum"]
-    assert account["create_time"] == {"type": "string", "format": "date-time"}
-    assert account["metadata"] == {"type": "object", "additionalProperties": {"type": "string"}}
+    assert {k: v for k, v in account["create_time"].items() if k != "description"} == \
+        {"type": "string", "format": "date-time"}
+    assert account["metadata"]["additionalProperties"] == {"type": "string"}
     transaction = schemas["nexafi.ledger.v1.Transaction"]["properties"]
     assert transaction["postings"]["type"] == "array"
     oneofs = [s for s in schemas.values() if "x-oneofs" in s]
@@ -173,3 +175,46 @@ def test_only_the_requested_services():
     methods = {op["x-grpc-method"] for _, path, op in operations(ledger_only)
                if path not in (HEALTH_PATH, OPENAPI_PATH)}
     assert methods and all(m.startswith("/nexafi.ledger.v1.LedgerService/") for m in methods)
+
+
+def test_proto_comments_are_the_documentation(document: dict[str, Any]):
+    """Every RPC and field is commented in the protos (buf lint), so every operation has a summary
+    and a description and every property of a contract message a description."""
+    contract_ops = [op for _, path, op in operations(document) if path not in (HEALTH_PATH, OPENAPI_PATH)]
+    for op in contract_ops:
+        assert op["summary"] and op["description"].startswith(op["summary"]), op["operationId"]
+        assert "\n\n" not in op["summary"] and len(op["summary"]) < len(op["description"]) + 1
+    initiate = document["paths"]["/api/v1/payments/initiate"]["post"]
+    assert initiate["summary"].startswith("Initiates a payment")
+    assert "INVALID_ARGUMENT" in initiate["description"]  # the errors the RPC returns
+    described = undescribed = 0
+    for schema in document["components"]["schemas"].values():
+        for prop in schema.get("properties", {}).values():
+            if prop.get("description"):
+                described += 1
+            else:
+                undescribed += 1
+    assert undescribed == 0 and described > 600
+    money = document["components"]["schemas"]["nexafi.common.v1.Money"]
+    assert "ISO 4217" in money["properties"]["currency"]["description"]
+    status = document["components"]["schemas"]["nexafi.payment.v1.PaymentStatus"]["description"]
+    assert "`PAYMENT_STATUS_SUCCEEDED`:" in status
+    listing = document["paths"]["/api/v1/ledger/transactions/{user_id}"]["get"]["parameters"]
+    assert all(p.get("description") for p in listing)
+
+
+def test_request_id_and_idempotency_headers_and_the_error_body(document: dict[str, Any]):
+    for verb, path, op in operations(document):
+        if path in (HEALTH_PATH, OPENAPI_PATH):
+            continue
+        headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
+        assert "x-request-id" in headers, (verb, path)
+        assert "x-request-id" in op["responses"]["200"]["headers"]
+        assert op["responses"]["default"] == {"$ref": "#/components/responses/Error"}
+    error = document["components"]["responses"]["Error"]
+    assert "x-request-id" in error["headers"]
+    assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    initiate = document["paths"]["/api/v1/payments/initiate"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in initiate["parameters"]}
+    reading = document["paths"]["/api/v1/payments/{payment_id}"]["get"]
+    assert "Idempotency-Key" not in {p["name"] for p in reading["parameters"]}

@@ -63,7 +63,7 @@ def assert_valid(path: Path) -> None:
 # --- envoy --mode validate on every variant ---------------------------------------------------
 
 @pytest.mark.parametrize("variant", ["all-services-self-jwks", "file-jwks", "https-jwks", "no-services",
-                                     "ledger-only-cors-any"])
+                                     "ledger-only-cors-any", "observed-with-docs"])
 def test_local_variants_validate(tmp_path: Path, keys_dir: Path, variant: str):
     jwks = str(keys_dir / "jwks.json")
     options: dict[str, Any] = {
@@ -72,6 +72,8 @@ def test_local_variants_validate(tmp_path: Path, keys_dir: Path, variant: str):
         "https-jwks": {"jwks_source": "https://keys.nexafi.example/api/v1/auth/jwks"},
         "no-services": {"upstreams": {}, "jwks_source": jwks},
         "ledger-only-cors-any": {"upstreams": {"ledger": "127.0.0.1:50053"}, "cors_origins": ("*",)},
+        "observed-with-docs": {"metrics_port": 19460, "otlp_endpoint": "http://otel-collector:4317",
+                               "docs_assets_dir": SWAGGER_UI_DIR},
     }[variant]
     path = write(settings(openapi_path=None, **options), tmp_path / "envoy.json")
     assert (tmp_path / "openapi.json").is_file()
@@ -330,3 +332,62 @@ def test_openapi_route_can_serve_a_large_document():
 def test_unknown_service_is_refused():
     with pytest.raises(ValueError, match="unknown services"):
         render(settings(upstreams={"nope": "127.0.0.1:1"}))
+
+
+# --- observability and documentation ---------------------------------------------------------
+
+def test_tracing_is_off_unless_a_collector_is_set():
+    assert "tracing" not in hcm(render(settings()))
+    config = render(settings(otlp_endpoint="http://otel-collector:4317", trace_sampling_percent=10))
+    tracing = hcm(config)["tracing"]
+    assert tracing["provider"]["name"] == "envoy.tracers.opentelemetry"
+    provider = tracing["provider"]["typed_config"]
+    assert provider["service_name"] == "nexafi-gateway"
+    assert tracing["random_sampling"] == {"value": 10}
+    clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    cluster = clusters[provider["grpc_service"]["envoy_grpc"]["cluster_name"]]
+    endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert endpoint["socket_address"] == {"address": "otel-collector", "port_value": 4317}
+    assert "http2_protocol_options" in json.dumps(cluster)  # OTLP/gRPC
+    # Each service route names the gateway's span after itself.
+    named = [r for r in routes(config) if r["name"].startswith("payment.")]
+    assert named and all(r["decorator"]["operation"] == r["name"] for r in named)
+
+
+def test_the_metrics_listener_serves_only_the_prometheus_stats():
+    config = render(settings())
+    assert [listener["name"] for listener in config["static_resources"]["listeners"]] == ["rest"]
+    config = render(settings(metrics_port=19460))
+    listener = config["static_resources"]["listeners"][1]
+    assert listener["address"]["socket_address"]["port_value"] == 19460
+    manager = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    proxied, rest = manager["route_config"]["virtual_hosts"][0]["routes"]
+    assert proxied["match"]["path"] == "/stats/prometheus" and proxied["route"]["cluster"] == "envoy_admin"
+    assert rest["direct_response"]["status"] == 404
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+
+
+def test_settings_from_env_for_observability(monkeypatch: pytest.MonkeyPatch):
+    for name in ("GATEWAY_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "GATEWAY_METRICS_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    loaded = render_cli.settings_from_env({})
+    assert loaded.otlp_endpoint is None and loaded.metrics_port == 9460
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+    assert render_cli.settings_from_env({}).otlp_endpoint == "http://127.0.0.1:4317"
+    monkeypatch.setenv("GATEWAY_OTLP_ENDPOINT", "collector:4317")
+    monkeypatch.setenv("GATEWAY_METRICS_PORT", "0")
+    loaded = render_cli.settings_from_env({})
+    assert loaded.otlp_endpoint == "collector:4317" and loaded.metrics_port == 0
+
+
+def test_docs_routes_need_no_token_and_serve_the_pinned_assets():
+    assert not [r for r in routes(render(settings())) if r["name"] == "gateway.docs"]
+    config = render(settings(docs_assets_dir=SWAGGER_UI_DIR))
+    docs = [r for r in routes(config) if r["name"] == "gateway.docs"]
+    files = {r["match"]["path"]: r["direct_response"]["body"] for r in docs}
+    bundle = str(SWAGGER_UI_DIR / "swagger-ui-bundle.js")
+    assert files["/api/v1/docs/swagger-ui-bundle.js"] == {"filename": bundle}
+    assert "/api/v1/docs" in files and "/api/v1/docs/init.js" in files
+    assert all("envoy.filters.http.jwt_authn" not in r.get("typed_per_filter_config", {}) for r in docs)

@@ -354,3 +354,86 @@ def test_user_service_gets_its_keyring_and_the_others_the_jwks_url():
     for service in k8s.discover_services():
         # Clients dial the headless name and balance per call over its pods.
         assert f"{service.upper()}_ADDR=dns:///{service}-headless:{DEFAULT_PORTS[service]}" in config
+
+
+# --- metrics and tracing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_announces_its_metrics_port(overlay):
+    objects = kustomize(overlay)
+    config = of_kind(objects, "ConfigMap")
+    settings = next(c for name, c in config.items() if name.startswith(k8s.CONFIG_MAP + "-"))
+    assert settings["data"]["METRICS_PORT"] == str(k8s.METRICS_PORT)
+    nexafi = [d for d in of_kind(objects, "Deployment").values()
+              if d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "nexafi"]
+    assert {d["metadata"]["name"] for d in nexafi} >= {"gateway", *k8s.discover_services()}
+    for deployment in nexafi:
+        name = deployment["metadata"]["name"]
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        path = "/stats/prometheus" if name == "gateway" else "/metrics"
+        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(k8s.METRICS_PORT),
+                               "prometheus.io/path": path}, name
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["metrics"] == k8s.METRICS_PORT, name
+    scrape = of_kind(objects, "NetworkPolicy")["allow-metrics-scrape"]["spec"]
+    assert scrape["ingress"] == [{"from": [{"namespaceSelector": {}}],
+                                  "ports": [{"port": k8s.METRICS_PORT, "protocol": "TCP"}]}]
+    envoy = json.loads(rendered()["base/gateway/envoy.json"])
+    listeners = {entry["name"]: entry for entry in envoy["static_resources"]["listeners"]}
+    assert listeners["metrics"]["address"]["socket_address"]["port_value"] == k8s.METRICS_PORT
+    assert "tracing" not in json.dumps(listeners["rest"])
+
+
+def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: the kustomize build of the tracing component is not checked")
+    tree = tmp_path / "k8s"
+    shutil.copytree(K8S, tree)
+    overlay = tree / "overlays" / "dev-traced"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: nexafi\n"
+        "resources:\n  - ../dev\n"
+        "components:\n  - ../../components/tracing\n")
+    built = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60)
+    assert built.returncode == 0, built.stderr
+    parsed = subprocess.run([kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
+                            input=built.stdout, capture_output=True, text=True, timeout=60)
+    assert parsed.returncode == 0, parsed.stderr
+    decoder = json.JSONDecoder()
+    objects, text, position = [], parsed.stdout, 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        obj, position = decoder.raw_decode(text, position)
+        objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
+    collector = of_kind(objects, "Deployment")[k8s.OTEL_COLLECTOR]
+    pod = collector["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == k8s.OTEL_COLLECTOR_IMAGE
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    assert collector["metadata"]["namespace"] == k8s.NAMESPACE
+    maps = of_kind(objects, "ConfigMap")
+    settings = next(c for name, c in maps.items() if name.startswith(k8s.CONFIG_MAP + "-"))
+    assert settings["data"]["OTEL_TRACES_EXPORTER"] == "otlp"
+    assert settings["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{k8s.OTEL_COLLECTOR}:{k8s.OTLP_GRPC_PORT}"
+    gateway = next(c for name, c in maps.items() if name.startswith(k8s.GATEWAY_CONFIG_MAP + "-"))
+    envoy = json.loads(gateway["data"]["envoy.json"])
+    rest = envoy["static_resources"]["listeners"][0]
+    tracing = rest["filter_chains"][0]["filters"][0]["typed_config"]["tracing"]
+    assert tracing["provider"]["name"] == "envoy.tracers.opentelemetry"
+    assert {"openapi.json", "envoy.json"} <= set(gateway["data"]) and "nexafi.pb" in gateway["binaryData"]
+    policies = of_kind(objects, "NetworkPolicy")
+    assert policies["allow-otlp-egress"]["spec"]["egress"][0]["ports"] == [
+        {"port": k8s.OTLP_GRPC_PORT, "protocol": "TCP"}]
+    # The traced Envoy configuration is valid for Envoy itself.
+    for name in ("openapi.json", "nexafi.pb"):
+        (tmp_path / name).write_bytes(rendered()[f"base/gateway/{name}"])
+    config = tmp_path / "envoy.json"
+    config.write_text(rendered()["components/tracing/envoy.json"].decode().replace(
+        "/etc/envoy/", f"{tmp_path}/").replace("/app/swagger-ui", str(SWAGGER_UI_DIR)))
+    result = validate(config)
+    assert result.returncode == 0, result.stdout + result.stderr

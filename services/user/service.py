@@ -71,7 +71,7 @@ from services.user.tokens import MAX_OPAQUE_TOKEN_LENGTH, AccessTokenIssuer, new
 
 log = logging.getLogger(__name__)
 
-# Refused logins by reason (INVALID_CREDENTIALS, ACCOUNT_LOCKED, ACCOUNT_DEACTIVATED): a rise
+# Refused logins by reason (INVALID_CREDENTIALS, LOGIN_THROTTLED, ACCOUNT_DEACTIVATED): a rise
 # of INVALID_CREDENTIALS across many accounts is credential stuffing.
 LOGIN_FAILURES = metrics.counter("nexafi_user_login_failures", "Logins refused, by reason.", ("reason",))
 

@@ -56,6 +56,8 @@ def test_devstack_starts_serves_and_stops_cleanly(tmp_path: Path):
                        ("DOCUMENT", free_port()), ("ANALYTICS", free_port()), ("CREDIT", free_port()),
                        ("PAYMENT", free_port())]:
         env[f"{name}_PORT"] = str(port)
+        env[f"{name}_METRICS_PORT"] = str(free_port())  # not the fixed 946x: tests run in parallel
+    env["GATEWAY_METRICS_PORT"] = str(free_port())
     launcher = subprocess.Popen([sys.executable, "-m", "services.runtime.devstack"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert launcher.stdout is not None

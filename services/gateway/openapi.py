@@ -393,6 +393,7 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
     health_content = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayHealth"}}}
     paths[HEALTH_PATH] = {"get": {
         "operationId": "Gateway_Health", "tags": [gateway_tag], "security": [],
+        "summary": "Reports whether every backend service is serving.",
         "description": "Each backend's state from the gateway's active gRPC health checks.",
         "responses": {
             "200": {"description": "Every backend is serving.",
@@ -402,6 +403,7 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
         }}}
     paths[OPENAPI_PATH] = {"get": {
         "operationId": "Gateway_OpenApi", "tags": [gateway_tag], "security": [],
+        "summary": "Returns this OpenAPI document.",
         "description": "This document.",
         "responses": {"200": {"description": "OpenAPI 3 document",
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}}

@@ -2,7 +2,10 @@
 
 The unit of work owns the transaction: it rolls back unless the caller commits.
 Serialization failures and deadlocks are retried a few times and then surface as
-ABORTED, which clients may retry.
+UNAVAILABLE (reason TRANSACTION_CONFLICT): the client may retry just this call, the
+server re-runs the whole transaction (google.rpc.Code's rule for UNAVAILABLE vs ABORTED).
+A database that cannot be reached, a connection lost, a pool exhausted become UNAVAILABLE
+(reason DATABASE_UNAVAILABLE) through ``database_failure``, never INTERNAL.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from services.runtime.errors import Aborted
+from services.runtime.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,15 @@ T = TypeVar("T")
 
 # SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLSTATE classes of a server that is going away or out of resources, not of a bad statement:
+# connection exception, insufficient resources, operator intervention (shutdown, cannot connect
+# now), system error.
+UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+QUERY_CANCELED = "57014"
+# What a client should wait before retrying: a restart of PostgreSQL takes about a second;
+# a conflict clears as soon as the other transaction ends.
+DATABASE_RETRY_DELAY_SECONDS = 1.0
+CONFLICT_RETRY_DELAY_SECONDS = 0.1
 
 
 class DatabaseUnreachable(Exception):
@@ -89,6 +103,34 @@ class UnitOfWork:
             session.close()
 
 
+def database_failure(exc: BaseException) -> Unavailable | None:
+    """UNAVAILABLE for a failure of the database rather than of the statement; None otherwise.
+
+    Whether a failure during a commit took effect is unknown; UNAVAILABLE still fits, since
+    every effect that must not happen twice is guarded by an idempotency key written in
+    the same transaction, so a retry with the same key is safe either way.
+    """
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("the database is overloaded; retry", "DATABASE_UNAVAILABLE",
+                           retry_delay_seconds=DATABASE_RETRY_DELAY_SECONDS)
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg2.Error) and not invalidated:
+        return None
+    pgcode = getattr(orig, "pgcode", None) or ""
+    if pgcode == QUERY_CANCELED:
+        return None  # a statement cancelled for its time is a slow query, not an outage
+    if pgcode in RETRYABLE_SQLSTATES:
+        return Unavailable("the transaction conflicted with concurrent ones; retry", "TRANSACTION_CONFLICT",
+                           retry_delay_seconds=CONFLICT_RETRY_DELAY_SECONDS)
+    # No SQLSTATE: the client library lost or could not open the connection.
+    lost = isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError) and not pgcode
+    if invalidated or lost or pgcode[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
+        return Unavailable("the database is unavailable; retry", "DATABASE_UNAVAILABLE",
+                           retry_delay_seconds=DATABASE_RETRY_DELAY_SECONDS)
+    return None
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return getattr(exc.orig, "pgcode", None) in RETRYABLE_SQLSTATES
@@ -117,7 +159,8 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts
             if not is_retryable(exc):
                 raise
             if attempt == attempts:
-                raise Aborted("the transaction conflicted with concurrent ones; retry",
-                              "CONCURRENT_MODIFICATION") from exc
+                failure = database_failure(exc)
+                assert failure is not None
+                raise failure from exc
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise AssertionError("unreachable")

@@ -2,8 +2,11 @@
 
 Domain code raises these plain exceptions; the error interceptor of the server
 turns them into a status with an ``ErrorInfo`` (UPPER_SNAKE reason) and, for
-invalid arguments, ``BadRequest`` field violations. Anything else becomes
-INTERNAL with a generic message, logged with its trace.
+invalid arguments, ``BadRequest`` field violations. A failure of the infrastructure
+(the database unreachable, a connection lost, a pool exhausted, a transaction that kept
+conflicting) is not a bug: it becomes UNAVAILABLE (HTTP 503) with a ``RetryInfo``, so
+clients and Envoy retry it (``as_domain_error``). Anything else becomes INTERNAL with a
+generic message, logged with its trace.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class DomainError(Exception):
         self.metadata = dict(metadata or {})
         self.violations: list[FieldViolation] = []
         # When set, a google.rpc.RetryInfo says how long the client should wait.
-        self.retry_delay_seconds: int | None = None
+        self.retry_delay_seconds: float | None = None
 
 
 class InvalidArgument(DomainError):
@@ -113,10 +116,25 @@ class ResourceExhausted(DomainError):
 
 
 class Unavailable(DomainError):
-    """A dependency is unavailable; the client may retry."""
+    """A dependency is unavailable; the client may retry (after ``retry_delay_seconds``, when set)."""
 
     code = grpc.StatusCode.UNAVAILABLE
     default_reason = "UNAVAILABLE"
+
+    def __init__(self, message: str, reason: str | None = None, metadata: dict[str, str] | None = None,
+                 *, retry_delay_seconds: float | None = None) -> None:
+        super().__init__(message, reason, metadata)
+        self.retry_delay_seconds = retry_delay_seconds
+
+
+def as_domain_error(exc: BaseException) -> DomainError | None:
+    """The domain error an exception stands for: itself, an UNAVAILABLE for a failure of the
+    infrastructure, or None for a bug (which becomes INTERNAL)."""
+    if isinstance(exc, DomainError):
+        return exc
+    from services.runtime.db import database_failure  # db imports this module
+
+    return database_failure(exc)
 
 
 def to_rpc_status(error: DomainError) -> status_pb2.Status:
@@ -136,9 +154,10 @@ def to_rpc_status(error: DomainError) -> status_pb2.Status:
         packed.Pack(bad)
         details.append(packed)
     if error.retry_delay_seconds is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_delay_seconds * 1e9))
         packed = any_pb2.Any()
-        packed.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
-            seconds=error.retry_delay_seconds)))
+        packed.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
         details.append(packed)
     return status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
 

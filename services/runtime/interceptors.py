@@ -18,7 +18,7 @@ import grpc
 from grpc_status import rpc_status
 
 from services.runtime.auth import JwtVerifier, Principal, reset_principal, set_principal
-from services.runtime.errors import DomainError, internal_status, to_rpc_status
+from services.runtime.errors import DomainError, as_domain_error, internal_status, to_rpc_status
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import RpcMetrics
 
@@ -93,9 +93,14 @@ class ServerInterceptor(grpc.ServerInterceptor):
         return request_id
 
     def _fail(self, context: grpc.ServicerContext, method: str, exc: BaseException) -> None:
-        if isinstance(exc, DomainError):
-            log.info("rpc %s failed: %s %s: %s", method, exc.code.name, exc.reason, exc.message)
-            context.abort_with_status(rpc_status.to_status(to_rpc_status(exc)))
+        error = as_domain_error(exc)
+        if error is not None:
+            if error is exc:
+                log.info("rpc %s failed: %s %s: %s", method, error.code.name, error.reason, error.message)
+            else:
+                log.warning("rpc %s failed: %s %s: %s: %s", method, error.code.name, error.reason,
+                            type(exc).__name__, _first_line(exc))
+            context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
         trace_id = _trace_id()
         log.exception("rpc %s failed unexpectedly (trace %s)", method, trace_id)
         context.abort_with_status(rpc_status.to_status(internal_status(trace_id)))
@@ -178,9 +183,16 @@ def _status_name(context: grpc.ServicerContext, failed: BaseException | None) ->
         return "OK"
     if isinstance(failed, GeneratorExit):
         return "CANCELLED"
-    if isinstance(failed, DomainError):
-        return str(failed.code.name)
+    mapped = as_domain_error(failed)
+    if mapped is not None:
+        return str(mapped.code.name)
     return "INTERNAL"
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def _aborted(context: grpc.ServicerContext) -> bool:

@@ -16,7 +16,7 @@ Why the stop is written as it is (each was seen to hang ``make run``'s Ctrl-C):
   would never run the handler. A handler that takes a lock (``Event.set``) can also deadlock
   when a second signal (a terminal's SIGINT, then the launcher's SIGTERM) interrupts it.
 * After the drain the process leaves with ``os._exit`` once logs and traces are flushed:
-  tearing down the interpreter (grpc's and the libraries' objects) took 1–3 s per service
+  tearing down the interpreter (grpc's and the libraries' objects) took 1 to 3 s per service
   measured here, time that a restart and ``make run``'s stop would wait for nothing.
 """
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
-from services.runtime.db import UnitOfWork, create_engine, run_in_transaction
+from services.runtime.db import UnitOfWork, create_engine, database_failure, run_in_transaction
 from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.errors import Aborted
+from services.runtime.errors import Unavailable
 
 
 def test_nothing_is_kept_without_commit(pg: EmbeddedPostgres):
@@ -26,7 +27,9 @@ def test_nothing_is_kept_without_commit(pg: EmbeddedPostgres):
     engine.dispose()
 
 
-def test_serialization_failures_are_retried_then_aborted(pg: EmbeddedPostgres):
+def test_serialization_failures_are_retried_then_unavailable(pg: EmbeddedPostgres):
+    # The client may retry just this call (the server re-runs the whole transaction): UNAVAILABLE,
+    # which Envoy answers 503, with the delay to wait.
     engine = create_engine(pg.url("postgres"))
     calls = []
 
@@ -34,10 +37,46 @@ def test_serialization_failures_are_retried_then_aborted(pg: EmbeddedPostgres):
         calls.append(1)
         session.execute(sa.text("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$"))
 
-    with pytest.raises(Aborted):
+    with pytest.raises(Unavailable) as caught:
         run_in_transaction(engine, always_conflicts, attempts=3)
     assert len(calls) == 3
+    assert caught.value.reason == "TRANSACTION_CONFLICT" and caught.value.retry_delay_seconds
     engine.dispose()
+
+
+def test_database_failures_are_unavailable_and_bugs_are_not(tmp_path: Path):
+    server = EmbeddedPostgres(tmp_path / "pg").start()
+    engine = create_engine(server.url("postgres"), pool_size=1, max_overflow=0)
+    try:
+        # A bad statement is a bug: not retryable.
+        with pytest.raises(DBAPIError) as bad:
+            run_in_transaction(engine, lambda s: s.execute(sa.text("SELECT no_such_column")))
+        assert database_failure(bad.value) is None
+        # A statement cancelled for its time is a slow query, not an outage.
+        with pytest.raises(DBAPIError) as slow:
+            run_in_transaction(engine, lambda s: s.execute(sa.text(
+                "SET LOCAL statement_timeout = 10; SELECT pg_sleep(1)")))
+        assert database_failure(slow.value) is None
+        # The pool exhausted: every connection is in use for longer than the pool waits.
+        pool = create_engine(server.url("postgres"), pool_size=1, max_overflow=0)
+        pool.pool._timeout = 0.2  # type: ignore[attr-defined]
+        with pool.connect(), pytest.raises(sa.exc.TimeoutError) as exhausted:
+            pool.connect()
+        pool.dispose()
+        failure = database_failure(exhausted.value)
+        assert failure is not None and failure.reason == "DATABASE_UNAVAILABLE"
+        # The server gone: a query on a pooled connection, then a new connection.
+        assert run_in_transaction(engine, lambda s: s.execute(sa.text("SELECT 1")).scalar()) == 1
+        server.stop()
+        for _ in range(2):
+            with pytest.raises(DBAPIError) as gone, engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            failure = database_failure(gone.value)
+            assert failure is not None and failure.reason == "DATABASE_UNAVAILABLE", gone.value
+            assert failure.retry_delay_seconds and failure.retry_delay_seconds > 0
+    finally:
+        engine.dispose()
+        server.stop()
 
 
 def test_a_database_restart_costs_no_request(tmp_path: Path):

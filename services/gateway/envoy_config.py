@@ -247,7 +247,9 @@ def _cluster(name: str, address: str, settings: GatewaySettings) -> dict[str, An
             "max_connections": settings.max_requests_per_upstream,
             "max_pending_requests": settings.max_requests_per_upstream,
             "max_requests": settings.max_requests_per_upstream,
-            "max_retries": 3,
+            # Retries at most a fifth of the requests in flight (at least 3 at a time), so
+            # retrying during an outage cannot multiply the load on a recovering service.
+            "retry_budget": {"budget_percent": {"value": 20.0}, "min_retry_concurrency": 3},
         }]},
     }
 
@@ -471,15 +473,25 @@ def _service_routes(service: str, service_bindings: list[Binding],
     deadline_ms = int(settings.request_timeout_seconds * 1000)
 
     def route(match: dict[str, Any], timeout: float, per_filter: dict[str, Any], *,
-              retry: bool, name: str) -> dict[str, Any]:
+              retry: bool, name: str, streaming_route: bool = False) -> dict[str, Any]:
         action: dict[str, Any] = {"cluster": service, **_route_timeouts(timeout)}
         if retry:
-            # Idempotent reads only: a retried POST could move money twice.
+            # Reads are idempotent: retried on a reset and on the service's own UNAVAILABLE (a
+            # database restart, with its RetryInfo), spread over about two seconds.
             action["retry_policy"] = {
                 "retry_on": "connect-failure,refused-stream,reset,unavailable",
-                "num_retries": 2,
+                "num_retries": 3,
                 "per_try_timeout": _seconds(max(timeout / 3, 1.0)),
-                "retry_back_off": {"base_interval": "0.05s", "max_interval": "0.5s"},
+                "retry_back_off": {"base_interval": "0.25s", "max_interval": "1s"},
+            }
+        elif not streaming_route:
+            # Writes only when the service never saw the request: a write that reached it may
+            # have taken effect, and only the client can retry it safely, with the same
+            # Idempotency-Key (the 503 body carries the service's RetryInfo).
+            action["retry_policy"] = {
+                "retry_on": "connect-failure,refused-stream,reset-before-request",
+                "num_retries": 2,
+                "retry_back_off": {"base_interval": "0.05s", "max_interval": "0.25s"},
             }
         # decorator: the gateway's span is named after the route (e.g. payment.write).
         return {"name": name, "match": match, "route": action, "typed_per_filter_config": per_filter,
@@ -501,7 +513,7 @@ def _service_routes(service: str, service_bindings: list[Binding],
             per_filter.update(unlimited)
         routes.append(route(match, timeout, per_filter,
                             retry=binding.http_method == "GET" and not streaming,
-                            name=f"{service}.{binding.method}"))
+                            name=f"{service}.{binding.method}", streaming_route=streaming))
     prefixes = sorted({binding.route_prefix for binding in service_bindings})
     for prefix in prefixes:
         get = {"path_separated_prefix": prefix,

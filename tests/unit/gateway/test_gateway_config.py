@@ -278,7 +278,12 @@ def test_clusters_are_guarded():
         assert cluster["circuit_breakers"]["thresholds"][0]["max_requests"] > 0
 
 
-def test_every_route_has_a_timeout_and_only_gets_retry():
+# A request retried on these may already have been executed: for reads only.
+EXECUTED_MAYBE = {"reset", "unavailable", "5xx", "gateway-error", "retriable-status-codes",
+                  "cancelled", "deadline-exceeded", "internal", "resource-exhausted"}
+
+
+def test_every_route_has_a_timeout_and_only_gets_retried_on_what_is_safe():
     for route in routes(render(settings())):
         if "direct_response" in route:
             continue
@@ -286,8 +291,22 @@ def test_every_route_has_a_timeout_and_only_gets_retry():
         assert action["timeout"], route["name"]
         methods = [h["string_match"]["exact"] for h in route["match"].get("headers", [])
                    if h["name"] == ":method"]
-        if "retry_policy" in action:
-            assert methods == ["GET"], route["name"]
+        retry_on = set(action.get("retry_policy", {}).get("retry_on", "").split(",")) - {""}
+        streaming = action["timeout"] == f"{settings().stream_timeout_seconds:g}s"
+        if streaming:
+            assert not retry_on, route["name"]  # a stream may have delivered part of its answer
+        elif methods == ["GET"]:
+            assert {"reset", "unavailable"} <= retry_on, route["name"]
+        else:
+            # Writes: only when the service never saw the request.
+            assert not retry_on & EXECUTED_MAYBE, route["name"]
+
+
+def test_retries_are_within_a_budget():
+    for cluster in render(settings())["static_resources"]["clusters"]:
+        if cluster["name"] in GRPC_SERVICES:
+            budget = cluster["circuit_breakers"]["thresholds"][0]["retry_budget"]
+            assert 0 < budget["budget_percent"]["value"] <= 25
 
 
 def test_streaming_upload_is_exempt_from_the_body_limit():

@@ -1,0 +1,128 @@
+"""Through Envoy, a PostgreSQL outage is a 503 with retry advice (never a 500), and reads ride out
+a short restart on Envoy's retries.
+
+The ledger runs on this module's own embedded PostgreSQL, which the tests stop and start again;
+the session's database is untouched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+import requests
+from nexafi.ledger.v1 import ledger_pb2_grpc
+
+from services.ledger.spec import SPEC
+from services.runtime import migrations
+from services.runtime.config import AuthSettings
+from services.runtime.embedded_pg import EmbeddedPostgres
+from services.runtime.ids import new_id
+from services.runtime.server import start_server
+from tests.e2e.gateway.conftest import Gateway, assert_error, reason, start_gateway, upstream
+from tests.integration.ledger.ledger_support import LedgerClient
+from tests.support.harness import TokenFactory, service_settings
+
+
+@dataclass
+class Stack:
+    pg: EmbeddedPostgres
+    gateway: Gateway
+    ledger: LedgerClient
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, auth_settings: AuthSettings, keys_dir: Path,
+          tokens: TokenFactory) -> Iterator[Stack]:
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("outage-pg") / "data").start()
+    server = gateway = None
+    try:
+        url = pg.url("nexafi_ledger")
+        migrations.upgrade("ledger", url)
+        server = start_server(SPEC, service_settings("ledger", url, auth_settings))
+        gateway = start_gateway(tmp_path_factory.mktemp("outage-envoy"), {"ledger": upstream(server)},
+                                keys_dir, health_check_interval_seconds=1,
+                                health_check_no_traffic_seconds=1)
+        with grpc.insecure_channel(server.address) as channel:
+            yield Stack(pg, gateway, LedgerClient(ledger_pb2_grpc.LedgerServiceStub(channel), tokens))
+    finally:
+        if gateway is not None:
+            gateway.envoy.stop()
+        if server is not None:
+            server.stop(0)
+        pg.stop()
+
+
+def retry_info(body: dict) -> str | None:
+    for detail in body.get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.RetryInfo"):
+            return str(detail["retry_delay"])
+    return None
+
+
+def test_an_outage_is_503_with_retry_advice_never_500(stack: Stack, tokens: TokenFactory):
+    owner = new_id("usr")
+    account = stack.ledger.wallet(owner)
+    token = tokens.make(owner)
+    path = f"/api/v1/ledger/accounts/{account.id}"
+    assert stack.gateway.get(path, token=token).status_code == 200
+    retried_before = stack.gateway.envoy.stat("cluster.ledger.upstream_rq_retry")
+
+    stack.pg.stop()
+    try:
+        read = stack.gateway.get(path, token=token)
+        body = assert_error(read, 503, grpc_code=grpc.StatusCode.UNAVAILABLE.value[0])
+        assert reason(body) == "DATABASE_UNAVAILABLE"
+        assert retry_info(body) == "1s"
+        # Envoy retried the read before giving up.
+        assert stack.gateway.envoy.stat("cluster.ledger.upstream_rq_retry") > retried_before
+        # A write is answered the same way (and left to the client to retry with its key).
+        write = stack.gateway.post("/api/v1/ledger/accounts", token=tokens.make("svc_tests", ["service"]),
+                                   headers={"idempotency-key": new_id("req")},
+                                   json={"owner_id": owner, "name": "savings", "currency": "USD",
+                                         "type": "ACCOUNT_TYPE_LIABILITY",
+                                         "balance_rule": "BALANCE_RULE_NON_NEGATIVE"})
+        assert reason(assert_error(write, 503, grpc_code=grpc.StatusCode.UNAVAILABLE.value[0])) == \
+            "DATABASE_UNAVAILABLE"
+    finally:
+        stack.pg.start()
+    assert stack.gateway.get(path, token=token).status_code == 200
+
+
+def test_a_read_during_a_short_restart_succeeds_or_is_a_503(stack: Stack, tokens: TokenFactory):
+    owner = new_id("usr")
+    account = stack.ledger.wallet(owner)
+    token = tokens.make(owner)
+    path = f"/api/v1/ledger/accounts/{account.id}"
+    outcomes: list[requests.Response] = []
+    stop_reading = threading.Event()
+
+    def reader() -> None:
+        while not stop_reading.is_set():
+            outcomes.append(stack.gateway.get(path, token=token))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        stack.pg.stop()
+        time.sleep(0.3)
+        stack.pg.start()
+        time.sleep(0.5)
+    finally:
+        stop_reading.set()
+        thread.join(30)
+        if stack.pg.process is None:
+            stack.pg.start()
+    statuses = [reply.status_code for reply in outcomes]
+    assert statuses and set(statuses) <= {200, 503}, statuses
+    for reply in outcomes:
+        if reply.status_code == 503:
+            assert reason(assert_error(reply, 503, grpc_code=14)) == "DATABASE_UNAVAILABLE"
+    assert statuses[-1] == 200
+    print(f"reads during a 0.3 s restart: {statuses.count(200)} answered 200, {statuses.count(503)} 503")

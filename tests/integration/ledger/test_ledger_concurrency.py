@@ -35,15 +35,16 @@ def test_random_concurrent_transfers_keep_the_books(ledger: LedgerClient, ledger
     barrier = threading.Barrier(THREADS)
 
     def call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
-        # ABORTED is the documented retryable answer to a conflict; a client retries it with the same key.
+        # A conflict that outlasted the server's own retries is UNAVAILABLE (TRANSACTION_CONFLICT),
+        # the documented retryable answer; a client retries it with the same key.
         for _ in range(5):
             try:
                 return "ok", method(*args, **kwargs)
             except grpc.RpcError as error:
                 reason = describe(error).reason
-                if error.code() != grpc.StatusCode.ABORTED:  # type: ignore[attr-defined]
+                if (error.code(), reason) != (grpc.StatusCode.UNAVAILABLE, "TRANSACTION_CONFLICT"):  # type: ignore[attr-defined]
                     return reason, None
-        return "ABORTED", None
+        return "TRANSACTION_CONFLICT", None
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)

@@ -190,6 +190,15 @@ def serve(spec: ServiceSpec) -> int:
 
     Returns only when the service could not start: the exit code for ``sys.exit``."""
     prog = f"nexafi-{spec.name}"
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)  # no lock, no I/O: see the module docstring
+
+    # From the first moment: a stop asked for during the start is honoured once the server
+    # runs (rather than a KeyboardInterrupt traceback from the middle of a migration).
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         settings = Settings.from_env(spec.name, needs_database=spec.needs_database)
         setup_logging(spec.name, settings.log_level, settings.log_json)
@@ -221,13 +230,6 @@ def serve(spec: ServiceSpec) -> int:
             print(f"{prog}: failed to start: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
 
-    received: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        received.append(signum)  # no lock, no I/O: see the module docstring
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     log.info("%s listening on port %d (metrics: %s)", prog, running.port,
              settings.metrics_port or "off")
     while not received:

@@ -137,6 +137,16 @@ def object_keys(session: Session, document_id: str) -> list[str]:
     return [row.object_key for row in rows]
 
 
+def stored_versions(session: Session, *, after: tuple[str, int] | None, limit: int) -> list[Version]:
+    """Versions whose content is not purged, in (document_id, version) order, after ``after``."""
+    doc, ver = after if after is not None else ("", 0)
+    rows = session.execute(sa.text(
+        f"SELECT {_VERSION_COLUMNS} FROM documents d JOIN document_versions v ON v.document_id = d.id "
+        "WHERE v.wrapped_key IS NOT NULL AND (d.id, v.version) > (:doc, :ver) "
+        "ORDER BY d.id, v.version LIMIT :limit"), {"doc": doc, "ver": ver, "limit": limit}).all()
+    return [_version(row) for row in rows]
+
+
 def object_recorded(session: Session, object_key: str) -> bool:
     """A version row names ``object_key``."""
     return session.execute(sa.text("SELECT EXISTS (SELECT 1 FROM document_versions WHERE object_key = :k)"),

@@ -355,19 +355,45 @@ class DocumentService:
             last = decryptor.finish()
         except crypto.IntegrityError as exc:
             log.error("document %s v%d failed verification: %s", found.document_id, found.version, exc)
-            raise DataLoss("the stored content no longer matches its checksum", "CHECKSUM_MISMATCH") from None
+            raise self._loss(found, "no longer matches its checksum", "CHECKSUM_MISMATCH") from None
         except ObjectMissing:
             log.error("document %s v%d: object %s is missing", found.document_id, found.version,
                       found.object_key)
-            raise DataLoss("the stored content is missing", "CONTENT_MISSING") from None
+            raise self._loss(found, "is missing from storage", "CONTENT_MISSING") from None
         hasher.update(last)
         size += len(last)
         # The last segment is held back until the whole content is verified against its checksum.
         if hasher.hexdigest() != found.sha256 or size != found.size_bytes:
             log.error("document %s v%d: checksum mismatch", found.document_id, found.version)
-            raise DataLoss("the stored content no longer matches its checksum", "CHECKSUM_MISMATCH")
+            raise self._loss(found, "no longer matches its checksum", "CHECKSUM_MISMATCH")
         if last:
             yield last
+
+    @staticmethod
+    def _loss(found: Version, what: str, reason: str) -> DataLoss:
+        return DataLoss(f"the stored content of document {found.document_id} version {found.version} {what}",
+                        reason, {"document_id": found.document_id, "version": str(found.version)})
+
+    def check_storage(self, principal: Principal, *, after: tuple[str, int] | None, limit: int,
+                      verify_checksums: bool) -> tuple[list[Version], list[tuple[Version, str]]]:
+        """The versions checked and those whose content is missing or fails verification (admins only)."""
+        if not is_admin(principal):
+            raise PermissionDenied("only admins check storage consistency")
+        versions = run_in_transaction(self.engine, lambda s: repo.stored_versions(s, after=after, limit=limit))
+        problems: list[tuple[Version, str]] = []
+        for found in versions:
+            if found.wrapped_key is None:
+                continue
+            if not verify_checksums:
+                if not self.storage.exists(found.object_key):
+                    problems.append((found, "CONTENT_MISSING"))
+                continue
+            try:
+                for _ in self._plaintext(found, found.wrapped_key):
+                    pass
+            except DataLoss as exc:
+                problems.append((found, exc.reason))
+        return versions, problems
 
     def extraction_content(self, found: Version, actor: str) -> bytes:
         """The verified plaintext of ``found`` for extraction by ``actor``; the read is logged first.

@@ -33,6 +33,10 @@ MAX_PAGE_SIZE = 200
 # Download messages carry at most this much content (the proto promises at most 1 MiB).
 MAX_CHUNK = 1024 * 1024
 MAX_REASON = 1000
+DEFAULT_CHECK_PAGE_SIZE = 100
+MAX_CHECK_PAGE_SIZE = 1000
+_PROBLEMS = {"CONTENT_MISSING": document_pb2.STORAGE_PROBLEM_CONTENT_MISSING,
+             "CHECKSUM_MISMATCH": document_pb2.STORAGE_PROBLEM_CHECKSUM_MISMATCH}
 _METADATA_FIELDS = ("request_id", "user_id", "filename", "document_type", "document_id", "sha256")
 
 
@@ -258,3 +262,25 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         token = api.encode_page_token(found[size - 1].id, query) if len(found) > size else ""
         return document_pb2.ListDocumentAccessEventsResponse(
             events=[event_pb(e) for e in found[:size]], next_page_token=token)
+
+    def CheckStorageConsistency(
+            self, request: document_pb2.CheckStorageConsistencyRequest,
+            context: grpc.ServicerContext) -> document_pb2.CheckStorageConsistencyResponse:
+        principal = current_principal()
+        size = api.page_size(request.page_size, default=DEFAULT_CHECK_PAGE_SIZE, maximum=MAX_CHECK_PAGE_SIZE)
+        query = api.query_key("storage-consistency", request.verify_checksums)
+        after = api.decode_page_token(request.page_token, query)
+        if after is not None and not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], str)
+                                      and isinstance(after[1], int) and not isinstance(after[1], bool)):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        checked, problems = self.service.check_storage(
+            principal, after=(after[0], after[1]) if after is not None else None, limit=size,
+            verify_checksums=request.verify_checksums)
+        last = checked[-1] if len(checked) == size else None
+        token = api.encode_page_token([last.document_id, last.version], query) if last is not None else ""
+        return document_pb2.CheckStorageConsistencyResponse(
+            problems=[document_pb2.InconsistentVersion(
+                document_id=v.document_id, version=v.version, user_id=v.user_id, storage_path=v.object_key,
+                problem=_PROBLEMS[reason]) for v, reason in problems],
+            versions_checked=len(checked), next_page_token=token)

@@ -109,5 +109,14 @@ class Storage:
             response.close()
             response.release_conn()
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.stat_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                return False
+            raise
+        return True
+
     def remove(self, key: str) -> None:
         self.client.remove_object(self.bucket, key)

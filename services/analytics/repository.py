@@ -11,9 +11,11 @@ flows (the partial first and last days), so any range is answered exactly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -127,10 +129,12 @@ def _record(session: Session, entry: Entry, flows: Sequence[Flow]) -> None:
     for flow in flows:
         session.execute(sa.text(
             "INSERT INTO flows (transaction_id, user_id, currency, direction, amount_minor, category, type, "
-            "description, occurred_at, sequence) VALUES (:t, :u, :c, :d, :a, :cat, :ty, :desc, :at, :s)"),
+            "description, occurred_at, sequence, account_ids, counterparties) "
+            "VALUES (:t, :u, :c, :d, :a, :cat, :ty, :desc, :at, :s, :acc, :cp)"),
             {"t": entry.transaction_id, "u": flow.user_id, "c": flow.currency, "d": int(flow.direction),
              "a": flow.amount_minor, "cat": flow.category, "ty": entry.type,
-             "desc": entry.description[:500], "at": entry.timestamp, "s": entry.sequence})
+             "desc": entry.description[:500], "at": entry.timestamp, "s": entry.sequence,
+             "acc": list(flow.account_ids), "cp": list(flow.counterparties)})
         session.execute(sa.text(
             "INSERT INTO daily_summaries "
             "(user_id, currency, direction, day, category, total_minor, entry_count) "
@@ -228,3 +232,84 @@ def volumes(session: Session, currency: str, start: datetime, end: datetime) -> 
         "WHERE currency = :c AND day >= :f AND day < :e ORDER BY day, type"),
         {"c": currency, "f": floor_day(start).date(), "e": ceil_day(end).date()}).all()
     return [VolumeRow(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+# -- custom reports ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredDefinition:
+    id: str
+    user_id: str
+    fingerprint: str
+    definition: dict[str, object]
+    create_time: datetime
+
+
+_DEFINITION_COLUMNS = "id, user_id, fingerprint, definition, create_time"
+
+
+def _stored(row: sa.Row[tuple[str, str, str, dict[str, object], datetime]]) -> StoredDefinition:
+    return StoredDefinition(row[0], row[1], row[2], dict(row[3]), row[4])
+
+
+def insert_definition(session: Session, definition_id: str, user_id: str, request_id: str, fingerprint: str,
+                      definition: dict[str, object]) -> StoredDefinition:
+    """The definition saved under (user_id, request_id): this one, or the one saved first."""
+    session.execute(sa.text(
+        "INSERT INTO report_definitions (id, user_id, request_id, fingerprint, definition) "
+        "VALUES (:id, :u, :r, :f, CAST(:d AS jsonb)) ON CONFLICT (user_id, request_id) DO NOTHING"),
+        {"id": definition_id, "u": user_id, "r": request_id, "f": fingerprint, "d": json.dumps(definition)})
+    row = session.execute(sa.text(
+        f"SELECT {_DEFINITION_COLUMNS} FROM report_definitions WHERE user_id = :u AND request_id = :r"),
+        {"u": user_id, "r": request_id}).one()
+    return _stored(row)
+
+
+def get_definition(session: Session, definition_id: str) -> StoredDefinition | None:
+    row = session.execute(sa.text(f"SELECT {_DEFINITION_COLUMNS} FROM report_definitions WHERE id = :id"),
+                          {"id": definition_id}).one_or_none()
+    return _stored(row) if row is not None else None
+
+
+def list_definitions(session: Session, user_id: str, *, after: tuple[datetime, str] | None,
+                     limit: int) -> list[StoredDefinition]:
+    """Newest first; ``after`` is the (create_time, id) of the last definition of the previous page."""
+    condition = "AND (create_time, id) < (:t, :id) " if after is not None else ""
+    rows = session.execute(sa.text(
+        f"SELECT {_DEFINITION_COLUMNS} FROM report_definitions WHERE user_id = :u {condition}"
+        "ORDER BY create_time DESC, id DESC LIMIT :n"),
+        {"u": user_id, "t": after[0] if after else None, "id": after[1] if after else None, "n": limit}).all()
+    return [_stored(row) for row in rows]
+
+
+def delete_definition(session: Session, definition_id: str) -> None:
+    session.execute(sa.text("DELETE FROM report_definitions WHERE id = :id"), {"id": definition_id})
+
+
+def user_categories(session: Session, user_id: str) -> set[str]:
+    """Every category the user's flows were ever given."""
+    rows = session.execute(sa.text(
+        "SELECT DISTINCT category FROM daily_summaries WHERE user_id = :u"), {"u": user_id}).all()
+    return {r[0] for r in rows}
+
+
+def custom_rows(session: Session, user_id: str, *, currency: str, direction: Direction, start: datetime,
+                end: datetime, account_ids: Sequence[str], categories: Sequence[str],
+                counterparties: Sequence[str], by_category: bool) -> list[tuple[Any, int, int]]:
+    """The user's flows matching a custom report's filters, summed per category or per UTC day:
+    (key, total, count) rows."""
+    key = "category" if by_category else "(occurred_at AT TIME ZONE 'UTC')::date"
+    filters = ""
+    if account_ids:
+        filters += " AND account_ids && CAST(:acc AS text[])"
+    if categories:
+        filters += " AND category = ANY(CAST(:cat AS text[]))"
+    if counterparties:
+        filters += " AND counterparties && CAST(:cp AS text[])"
+    rows = session.execute(sa.text(
+        f"SELECT {key}, sum(amount_minor), count(*) FROM flows "
+        "WHERE user_id = :u AND currency = :c AND direction = :d AND occurred_at >= :s AND occurred_at < :e"
+        f"{filters} GROUP BY 1"),
+        {"u": user_id, "c": currency, "d": int(direction), "s": start, "e": end, "acc": list(account_ids),
+         "cat": list(categories), "cp": list(counterparties)}).all()
+    return [(r[0], int(r[1]), int(r[2])) for r in rows]

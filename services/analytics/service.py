@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.analytics import repository as repo
 from services.analytics.clients import CreditClient, LedgerClient
 from services.analytics.consumer import SUMMARIES_CONSUMER
+from services.analytics.domain import custom
 from services.analytics.domain import reports as rpt
 from services.analytics.domain.analysis import (
     CashFlowPoint,
@@ -34,9 +35,18 @@ from services.analytics.domain.model import Direction
 from services.analytics.domain.periods import Granularity, ceil_day, floor_day, periods
 from services.analytics.domain.portfolio import Portfolio, StatusFigures
 from services.analytics.domain.reports import Column, ColumnType, Table
+from services.runtime.auth import ROLE_ADMIN, Principal
 from services.runtime.clients import RemoteError
-from services.runtime.db import UnitOfWork
-from services.runtime.errors import DomainError, NotFound, Unavailable
+from services.runtime.db import UnitOfWork, run_in_transaction
+from services.runtime.errors import (
+    AlreadyExists,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.analytics")
 
@@ -231,6 +241,63 @@ class AnalyticsService:
         # The loan book is not part of the ledger feed: no feed position describes it.
         return GeneratedReport(rpt.CREDIT_PORTFOLIO, "", start, end, currency, _portfolio_table(portfolio),
                                AsOf(0, None))
+
+    # -- custom reports ----------------------------------------------------------------------------------
+
+    def create_definition(self, user_id: str, request_id: str,
+                          definition: custom.Definition) -> repo.StoredDefinition:
+        """Save ``definition`` for ``user_id``, once per request_id (the caller is authorized)."""
+        fingerprint = definition.fingerprint()
+
+        def work(session: Session) -> repo.StoredDefinition:
+            unknown = custom.unknown_categories(definition.categories, repo.user_categories(session, user_id))
+            if unknown:
+                raise InvalidArgument(
+                    "unknown category", reason="UNKNOWN_CATEGORY",
+                    violations=[FieldViolation(f"definition.categories[{i}]",
+                                               "is neither a standard category nor one of the user's")
+                                for i in unknown])
+            stored = repo.insert_definition(session, new_id("rdf"), user_id, request_id, fingerprint,
+                                            definition.to_json())
+            if stored.fingerprint != fingerprint:
+                raise AlreadyExists("request_id was already used for another definition",
+                                    "IDEMPOTENCY_KEY_REUSED")
+            return stored
+
+        return run_in_transaction(self.engine, work)
+
+    def definition(self, principal: Principal, definition_id: str) -> repo.StoredDefinition:
+        """The definition, for its owner or an admin; NotFound for anyone else, as for a missing one."""
+        found = self._read(lambda s: repo.get_definition(s, definition_id))
+        if found is None or (found.user_id != principal.subject and not principal.has_role(ROLE_ADMIN)):
+            raise NotFound(f"no report definition {definition_id[:64]!r}", "REPORT_DEFINITION_NOT_FOUND")
+        return found
+
+    def list_definitions(self, user_id: str, after: tuple[datetime, str] | None,
+                         limit: int) -> list[repo.StoredDefinition]:
+        return self._read(lambda s: repo.list_definitions(s, user_id, after=after, limit=limit))
+
+    def delete_definition(self, principal: Principal, definition_id: str) -> repo.StoredDefinition:
+        found = self.definition(principal, definition_id)
+        run_in_transaction(self.engine, lambda s: repo.delete_definition(s, definition_id))
+        return found
+
+    def run_custom(self, stored: repo.StoredDefinition) -> tuple[custom.Definition, GeneratedReport]:
+        definition = custom.Definition.from_json(stored.definition)
+        by_category = definition.grouping is custom.Grouping.CATEGORY
+
+        def work(session: Session) -> GeneratedReport:
+            as_of = self._as_of(session)
+            rows = repo.custom_rows(
+                session, stored.user_id, currency=definition.currency, direction=definition.direction,
+                start=definition.start, end=definition.end, account_ids=definition.account_ids,
+                categories=definition.categories, counterparties=definition.counterparties,
+                by_category=by_category)
+            groups = custom.group_categories(rows) if by_category else custom.group_days(definition, rows)
+            return GeneratedReport(custom.CUSTOM, stored.user_id, definition.start, definition.end,
+                                   definition.currency, custom.table(definition, groups), as_of)
+
+        return definition, self._read(work)
 
     # -- checkpoint -------------------------------------------------------------------------------------
 

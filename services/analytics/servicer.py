@@ -12,11 +12,15 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from nexafi.common.v1 import common_pb2
 
+from services.analytics import charts
+from services.analytics import repository as repo
 from services.analytics.consumer import SUMMARIES_CONSUMER
+from services.analytics.domain import categories, custom
 from services.analytics.domain import reports as rpt
 from services.analytics.domain.analysis import Figures
 from services.analytics.domain.model import Direction
@@ -30,7 +34,8 @@ from services.analytics.domain.periods import (
     resolve_range,
 )
 from services.analytics.domain.reports import ColumnType, Table
-from services.analytics.service import Analysis, AnalyticsService, AsOf
+from services.analytics.service import Analysis, AnalyticsService, AsOf, GeneratedReport
+from services.runtime import api
 from services.runtime.api import FieldChecks, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
@@ -50,6 +55,10 @@ DASHBOARD_LOOKBACK = timedelta(days=90)
 CONSUMERS = frozenset({SUMMARIES_CONSUMER})
 _METRICS = frozenset({analytics_pb2.DASHBOARD_METRIC_BALANCE, analytics_pb2.DASHBOARD_METRIC_SPENDING,
                       analytics_pb2.DASHBOARD_METRIC_INCOME, analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW})
+_CHART_KINDS = frozenset({analytics_pb2.CHART_KIND_DASHBOARD, analytics_pb2.CHART_KIND_SPENDING_BY_CATEGORY,
+                          analytics_pb2.CHART_KIND_CASH_FLOW, analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO})
+DEFINITIONS_PAGE_SIZE = 50
+MAX_DEFINITIONS_PAGE_SIZE = 200
 _FORMATS = frozenset({analytics_pb2.REPORT_FORMAT_UNSPECIFIED, analytics_pb2.REPORT_FORMAT_JSON,
                       analytics_pb2.REPORT_FORMAT_CSV})
 
@@ -150,6 +159,26 @@ def _row_pb(cells: list[rpt.Cell], table: Table, currency: str) -> analytics_pb2
                                           for cell, column in zip(cells, table.columns, strict=True)])
 
 
+def _report_pb(generated: GeneratedReport, as_csv: bool, now: datetime) -> analytics_pb2.Report:
+    """A generated report as the contract's Report, with an "rpt_" id; CSV content when asked."""
+    table = generated.table
+    report = analytics_pb2.Report(
+        id=new_id("rpt"), report_type=generated.report_type, user_id=generated.user_id,
+        time_range=_range_pb(generated.start, generated.end), currency=generated.currency,
+        format=analytics_pb2.REPORT_FORMAT_CSV if as_csv else analytics_pb2.REPORT_FORMAT_JSON,
+        columns=[analytics_pb2.ReportColumn(
+            name=c.name, type=analytics_pb2.ReportColumnType.ValueType(c.type), description=c.description)
+            for c in table.columns],
+        rows=[_row_pb(row, table, generated.currency) for row in table.rows],
+        as_of_sequence=generated.as_of.sequence, create_time=to_timestamp(now))
+    if table.totals is not None:
+        report.totals.CopyFrom(_row_pb(table.totals, table, generated.currency))
+    if as_csv:
+        report.content = rpt.to_csv(table, generated.currency)
+        report.content_type = rpt.CSV_CONTENT_TYPE
+    return report
+
+
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def __init__(self, service: AnalyticsService) -> None:
         self.service = service
@@ -208,25 +237,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         if per_user:
             require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
         generated = self.service.report(report_type, request.user_id, start, end, currency)
-        report_id = new_id("rpt")
-        log.info("report %s generated: type=%s user=%s by %s", report_id, report_type,
+        report = _report_pb(generated, request.format == analytics_pb2.REPORT_FORMAT_CSV, now)
+        log.info("report %s generated: type=%s user=%s by %s", report.id, report_type,
                  request.user_id or "-", principal.subject)
-        as_csv = request.format == analytics_pb2.REPORT_FORMAT_CSV
-        table = generated.table
-        report = analytics_pb2.Report(
-            id=report_id, report_type=report_type, user_id=generated.user_id,
-            time_range=_range_pb(generated.start, generated.end), currency=generated.currency,
-            format=analytics_pb2.REPORT_FORMAT_CSV if as_csv else analytics_pb2.REPORT_FORMAT_JSON,
-            columns=[analytics_pb2.ReportColumn(
-                name=c.name, type=analytics_pb2.ReportColumnType.ValueType(c.type), description=c.description)
-                for c in table.columns],
-            rows=[_row_pb(row, table, generated.currency) for row in table.rows],
-            as_of_sequence=generated.as_of.sequence, create_time=to_timestamp(now))
-        if table.totals is not None:
-            report.totals.CopyFrom(_row_pb(table.totals, table, generated.currency))
-        if as_csv:
-            report.content = rpt.to_csv(table, generated.currency)
-            report.content_type = rpt.CSV_CONTENT_TYPE
         return analytics_pb2.GetReportResponse(report=report)
 
     def GetDashboardSeries(self, request: analytics_pb2.GetDashboardSeriesRequest,
@@ -276,3 +289,236 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         if checkpoint.last_entry_time is not None:
             message.last_entry_time.CopyFrom(to_timestamp(checkpoint.last_entry_time))
         return analytics_pb2.GetFeedCheckpointResponse(checkpoint=message)
+
+    # -- custom reports ----------------------------------------------------------------------------------
+
+    def CreateReportDefinition(
+            self, request: analytics_pb2.CreateReportDefinitionRequest,
+            context: grpc.ServicerContext) -> analytics_pb2.CreateReportDefinitionResponse:
+        checks = _Checks()
+        user_id = checks.identifier(request.user_id, "user_id")
+        request_id = checks.request_id(request.request_id)
+        definition = _definition(request.definition, checks)
+        checks.done()
+        require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN)
+        assert definition is not None
+        stored = self.service.create_definition(user_id, request_id, definition)
+        return analytics_pb2.CreateReportDefinitionResponse(definition=_definition_pb(stored))
+
+    def GetReportDefinition(self, request: analytics_pb2.GetReportDefinitionRequest,
+                            context: grpc.ServicerContext) -> analytics_pb2.GetReportDefinitionResponse:
+        stored = self._stored(request.definition_id)
+        return analytics_pb2.GetReportDefinitionResponse(definition=_definition_pb(stored))
+
+    def ListReportDefinitions(self, request: analytics_pb2.ListReportDefinitionsRequest,
+                              context: grpc.ServicerContext) -> analytics_pb2.ListReportDefinitionsResponse:
+        checks = _Checks()
+        user_id = checks.identifier(request.user_id, "user_id")
+        checks.done()
+        require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN)
+        size = api.page_size(request.page_size, default=DEFINITIONS_PAGE_SIZE,
+                             maximum=MAX_DEFINITIONS_PAGE_SIZE)
+        query = api.query_key("report-definitions", user_id)
+        position = api.decode_page_token(request.page_token, query)
+        after: tuple[datetime, str] | None = None
+        if position is not None:
+            try:
+                after = (datetime.fromisoformat(position[0]), str(position[1]))
+            except (TypeError, ValueError, IndexError, KeyError):
+                raise InvalidArgument(
+                    "malformed page_token", field="page_token",
+                    description="must be a next_page_token returned by this method") from None
+        found = self.service.list_definitions(user_id, after, size + 1)
+        token = ""
+        if len(found) > size:
+            last = found[size - 1]
+            token = api.encode_page_token([last.create_time.isoformat(), last.id], query)
+        return analytics_pb2.ListReportDefinitionsResponse(
+            definitions=[_definition_pb(d) for d in found[:size]], next_page_token=token)
+
+    def DeleteReportDefinition(self, request: analytics_pb2.DeleteReportDefinitionRequest,
+                               context: grpc.ServicerContext) -> analytics_pb2.DeleteReportDefinitionResponse:
+        checks = _Checks()
+        definition_id = checks.identifier(request.definition_id, "definition_id")
+        checks.done()
+        deleted = self.service.delete_definition(current_principal(), definition_id)
+        return analytics_pb2.DeleteReportDefinitionResponse(definition=_definition_pb(deleted))
+
+    def _stored(self, definition_id: str, checks: _Checks | None = None) -> repo.StoredDefinition:
+        checks = checks or _Checks()
+        checks.identifier(definition_id, "definition_id")
+        checks.done()
+        return self.service.definition(current_principal(), definition_id)
+
+    def RunCustomReport(self, request: analytics_pb2.RunCustomReportRequest,
+                        context: grpc.ServicerContext) -> analytics_pb2.RunCustomReportResponse:
+        checks = _Checks()
+        if request.format not in _FORMATS:
+            checks.add("format", "must be REPORT_FORMAT_JSON or REPORT_FORMAT_CSV")
+        stored = self._stored(request.definition_id, checks)
+        _, generated = self.service.run_custom(stored)
+        as_csv = request.format == analytics_pb2.REPORT_FORMAT_CSV
+        report = _report_pb(generated, as_csv, self.service.clock())
+        log.info("report %s generated: type=custom definition=%s user=%s by %s", report.id, stored.id,
+                 stored.user_id, current_principal().subject)
+        return analytics_pb2.RunCustomReportResponse(report=report, definition=_definition_pb(stored))
+
+    def RenderCustomReportChart(
+            self, request: analytics_pb2.RenderCustomReportChartRequest,
+            context: grpc.ServicerContext) -> analytics_pb2.RenderCustomReportChartResponse:
+        checks = _Checks()
+        image_format = _image_format(request.image_format, checks)
+        if request.measure and request.measure not in {int(m) for m in custom.Measure}:
+            checks.add("measure", "must be a known ReportMeasure")
+        stored = self._stored(request.definition_id, checks)
+        definition, generated = self.service.run_custom(stored)
+        measure = custom.Measure(request.measure) if request.measure else definition.measures[0]
+        if measure not in definition.measures:
+            raise InvalidArgument("the measure is not one of the definition's", field="measure",
+                                  description=f"must be one of {[m.name for m in definition.measures]}")
+        table = generated.table
+        column = next(i for i, c in enumerate(table.columns) if c.name == custom.measure_column(measure).name)
+        if definition.grouping is custom.Grouping.CATEGORY:
+            labels = [str(row[0]) for row in table.rows]
+        else:
+            labels = [charts.period_label(row[0]) for row in table.rows if isinstance(row[0], datetime)]
+        values = [cell if isinstance(cell := row[column], int) else 0 for row in table.rows]
+        currency = None if measure is custom.Measure.COUNT else generated.currency
+        title = f"{definition.name}: {table.columns[column].name} ({definition.direction.name.lower()})"
+        image = charts.bars(title, labels, [charts.Series(table.columns[column].name, values)], currency,
+                            image_format, horizontal=definition.grouping is custom.Grouping.CATEGORY)
+        return analytics_pb2.RenderCustomReportChartResponse(
+            http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image))
+
+    def RenderChart(self, request: analytics_pb2.RenderChartRequest,
+                    context: grpc.ServicerContext) -> analytics_pb2.RenderChartResponse:
+        checks = _Checks()
+        image_format = _image_format(request.image_format, checks)
+        kind = request.chart
+        if kind not in _CHART_KINDS:
+            checks.add("chart", "must be a known, specified ChartKind")
+        portfolio = kind == analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO
+        principal = current_principal()
+        if portfolio:
+            require_roles(principal, ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+            if request.user_id:
+                checks.add("user_id", "must be empty for the credit portfolio")
+            if not request.currency:
+                checks.add("currency", "is required for the credit portfolio")
+        else:
+            checks.identifier(request.user_id, "user_id")
+        currency = checks.optional_currency(request.currency)
+        granularity = (checks.granularity(request.granularity) if kind == analytics_pb2.CHART_KIND_DASHBOARD
+                       else Granularity.MONTH)
+        span = max_span(granularity) if kind != analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO else MAX_DAILY_SPAN
+        lookback = DASHBOARD_LOOKBACK if kind == analytics_pb2.CHART_KIND_DASHBOARD else DEFAULT_LOOKBACK
+        start, end = checks.time_range(request.time_range, self.service.clock(), span, lookback=lookback)
+        checks.done()
+        if not portfolio:
+            require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
+        image = self._chart(kind, request.user_id, start, end, granularity, currency, image_format)
+        return analytics_pb2.RenderChartResponse(
+            http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image))
+
+    def _chart(self, kind: int, user_id: str, start: datetime, end: datetime, granularity: Granularity,
+               currency: str, image_format: charts.ImageFormat) -> bytes:
+        if kind == analytics_pb2.CHART_KIND_SPENDING_BY_CATEGORY:
+            analysis = self.service.analysis(Direction.SPENDING, user_id, start, end, granularity, currency)
+            cats = analysis.figures.categories
+            return charts.bars(f"Spending by category, {_span_label(start, end)}", [c.category for c in cats],
+                               [charts.Series("spent", [c.total_minor for c in cats])], analysis.currency,
+                               image_format, horizontal=True)
+        if kind == analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO:
+            generated = self.service.report(rpt.CREDIT_PORTFOLIO, "", start, end, currency)
+            names = [c.name for c in generated.table.columns]
+            rows = generated.table.rows
+
+            def column(name: str) -> list[int]:
+                return [cell if isinstance(cell := row[names.index(name)], int) else 0 for row in rows]
+
+            return charts.bars(f"Credit portfolio, {_span_label(start, end)}", [str(row[0]) for row in rows],
+                               [charts.Series("outstanding principal", column("outstanding_principal")),
+                                charts.Series("overdue amount", column("overdue_amount"))],
+                               currency, image_format)
+        dashboard = self.service.dashboard(user_id, start, end, granularity, currency)
+        labels = [charts.period_label(p.period.start) for p in dashboard.points]
+        if kind == analytics_pb2.CHART_KIND_CASH_FLOW:
+            return charts.bars(
+                f"Cash flow per month, {_span_label(start, end)}", labels,
+                [charts.Series("income", [p.income_minor for p in dashboard.points]),
+                 charts.Series("spending", [p.spending_minor for p in dashboard.points])],
+                dashboard.currency, image_format,
+                line=charts.Series("net cash flow", [p.net_minor for p in dashboard.points]))
+        return charts.lines(
+            f"Dashboard, {_span_label(start, end)}", labels,
+            [charts.Series("balance", [p.closing_balance_minor for p in dashboard.points]),
+             charts.Series("spending", [p.spending_minor for p in dashboard.points]),
+             charts.Series("income", [p.income_minor for p in dashboard.points]),
+             charts.Series("net cash flow", [p.net_minor for p in dashboard.points])],
+            dashboard.currency, image_format)
+
+
+def _span_label(start: datetime, end: datetime) -> str:
+    return f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+
+
+def _image_format(value: int, checks: _Checks) -> charts.ImageFormat:
+    if value == analytics_pb2.IMAGE_FORMAT_UNSPECIFIED:
+        return charts.ImageFormat.PNG
+    if value not in {int(f) for f in charts.ImageFormat}:
+        checks.add("image_format", "must be IMAGE_FORMAT_PNG or IMAGE_FORMAT_SVG")
+        return charts.ImageFormat.PNG
+    return charts.ImageFormat(value)
+
+
+def _definition(message: analytics_pb2.ReportDefinition, checks: _Checks) -> custom.Definition | None:
+    """The definition, every problem added to ``checks`` under its definition.* field; None if invalid."""
+    before = len(checks.violations)
+    name = checks.text(message.name, "definition.name", max_length=custom.MAX_NAME_LENGTH, required=True)
+    bounds = message.time_range
+    for end_name in ("start_time", "end_time"):
+        if not bounds.HasField(end_name):
+            checks.add(f"definition.time_range.{end_name}", "is required")
+    start = checks._moment(bounds, "start_time", "definition.time_range")
+    end = checks._moment(bounds, "end_time", "definition.time_range")
+    if start is not None and end is not None:
+        checks.violations.extend(range_violations(start, end, MAX_DAILY_SPAN, "definition.time_range"))
+    currency = checks.currency(message.currency, "definition.currency")
+    if message.direction not in (analytics_pb2.FLOW_DIRECTION_SPENDING, analytics_pb2.FLOW_DIRECTION_INCOME):
+        checks.add("definition.direction", "must be FLOW_DIRECTION_SPENDING or FLOW_DIRECTION_INCOME")
+    if message.grouping not in {int(g) for g in custom.Grouping}:
+        checks.add("definition.grouping", "must be REPORT_GROUPING_DAY, _WEEK, _MONTH or _CATEGORY")
+    if not message.measures:
+        checks.add("definition.measures", "at least one measure is required")
+    for index, measure in enumerate(message.measures):
+        if measure not in {int(m) for m in custom.Measure}:
+            checks.add(f"definition.measures[{index}]", "must be REPORT_MEASURE_SUM, _COUNT or _AVERAGE")
+        elif measure in message.measures[:index]:
+            checks.add(f"definition.measures[{index}]", "is repeated")
+    for field_name in ("account_ids", "categories", "counterparties"):
+        values = list(getattr(message, field_name))
+        if len(values) > custom.MAX_FILTER_VALUES:
+            checks.add(f"definition.{field_name}", f"must list at most {custom.MAX_FILTER_VALUES} values")
+            continue
+        for index, value in enumerate(values):
+            checks.identifier(value, f"definition.{field_name}[{index}]")
+            if field_name == "categories" and value and categories.normalize(value) != value:
+                checks.add(f"definition.categories[{index}]", "must be a category key in lower snake case")
+    if len(checks.violations) > before or start is None or end is None:
+        return None
+    return custom.Definition(
+        name=name, start=start, end=end, currency=currency, direction=Direction(message.direction),
+        account_ids=tuple(message.account_ids), categories=tuple(message.categories),
+        counterparties=tuple(message.counterparties), grouping=custom.Grouping(message.grouping),
+        measures=tuple(custom.Measure(m) for m in message.measures))
+
+
+def _definition_pb(stored: repo.StoredDefinition) -> analytics_pb2.ReportDefinition:
+    d = custom.Definition.from_json(stored.definition)
+    return analytics_pb2.ReportDefinition(
+        id=stored.id, user_id=stored.user_id, name=d.name, time_range=_range_pb(d.start, d.end),
+        currency=d.currency, direction=analytics_pb2.FlowDirection.ValueType(int(d.direction)),
+        account_ids=d.account_ids, categories=d.categories, counterparties=d.counterparties,
+        grouping=analytics_pb2.ReportGrouping.ValueType(int(d.grouping)),
+        measures=[analytics_pb2.ReportMeasure.ValueType(int(m)) for m in d.measures],
+        create_time=to_timestamp(stored.create_time))

@@ -379,7 +379,8 @@ class DocumentService:
         """The versions checked and those whose content is missing or fails verification (admins only)."""
         if not is_admin(principal):
             raise PermissionDenied("only admins check storage consistency")
-        versions = run_in_transaction(self.engine, lambda s: repo.stored_versions(s, after=after, limit=limit))
+        versions = run_in_transaction(self.engine,
+                                      lambda s: repo.stored_versions(s, after=after, limit=limit))
         problems: list[tuple[Version, str]] = []
         for found in versions:
             if found.wrapped_key is None:

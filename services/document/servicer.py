@@ -270,8 +270,9 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         size = api.page_size(request.page_size, default=DEFAULT_CHECK_PAGE_SIZE, maximum=MAX_CHECK_PAGE_SIZE)
         query = api.query_key("storage-consistency", request.verify_checksums)
         after = api.decode_page_token(request.page_token, query)
-        if after is not None and not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], str)
-                                      and isinstance(after[1], int) and not isinstance(after[1], bool)):
+        if after is not None and not (isinstance(after, list) and len(after) == 2
+                                      and isinstance(after[0], str) and isinstance(after[1], int)
+                                      and not isinstance(after[1], bool)):
             raise InvalidArgument("malformed page_token", field="page_token",
                                   description="must be a next_page_token returned by this method")
         checked, problems = self.service.check_storage(

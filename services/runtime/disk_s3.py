@@ -12,7 +12,8 @@ Layout: ``DATA/<bucket>/bucket.json`` (account, partition and region of the buck
 object, ``DATA/<bucket>/objects/<sha256 of key>.data`` (the bytes) beside ``.meta`` (the key
 as JSON; written after the data and removed before it, so a half-written
 object is never loaded). Only the newest version of a key is kept: versioned buckets, object
-tags, ACLs and other metadata (content type included) are not persisted (the document service uses none of them).
+tags, ACLs and other metadata (content type included) are not persisted (the document service
+uses none of them).
 The ETag of an object completed by multipart upload becomes its plain MD5 after a restart.
 
 This is a development store: production points ``DOCUMENT_S3_ENDPOINT`` at a real MinIO or S3.
@@ -151,7 +152,8 @@ def install(mirror: DiskMirror) -> None:
     def delete_object_on_disk(self: S3Backend, bucket_name: str, key_name: str,
                               *args: Any, **kwargs: Any) -> Any:
         result = delete_object(self, bucket_name, key_name, *args, **kwargs)
-        if _mirroring(self) and bucket_name in self.buckets and not self.buckets[bucket_name].keys.get(key_name):
+        bucket = self.buckets.get(bucket_name)
+        if _mirroring(self) and bucket is not None and not bucket.keys.get(key_name):
             mirror.object_deleted(bucket_name, key_name)
         return result
 
@@ -161,7 +163,7 @@ def install(mirror: DiskMirror) -> None:
     S3Backend.delete_object = delete_object_on_disk  # type: ignore[method-assign]
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     from moto import server  # imported after install so that nothing holds the unwrapped calls
 
     server.main(["-H", args.host, "-p", str(args.port)])
+    return 0
 
 
 if __name__ == "__main__":

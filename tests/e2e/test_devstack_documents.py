@@ -66,7 +66,8 @@ def request(url: str, token: str, *, data: bytes | None = None,
     headers = {"authorization": f"Bearer {token}"}
     if content_type:
         headers["content-type"] = content_type
-    call = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
+    method = "POST" if data is not None else "GET"
+    call = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(call, timeout=30) as reply:
             return int(reply.status), dict(reply.headers), reply.read()
@@ -80,7 +81,7 @@ def s3_endpoint(output: list[str]) -> str:
 
 
 @pytest.mark.slow
-def test_a_document_survives_a_restart_of_the_dev_stack(tmp_path: Path):
+def test_a_document_survives_a_restart_of_the_dev_stack(tmp_path: Path) -> None:
     data = tmp_path / "data"
     content = b"%PDF-1.7\n" + os.urandom(300_000)
     env = stack_env(data)
@@ -113,7 +114,8 @@ def test_a_document_survives_a_restart_of_the_dev_stack(tmp_path: Path):
         assert headers["content-type"] == "application/pdf"
 
         # Lost behind the service's back: a clear DATA_LOSS naming the document, as JSON.
-        client = Minio(s3_endpoint(output), access_key=DEV_ACCESS_KEY, secret_key=DEV_SECRET_KEY, secure=False)
+        client = Minio(s3_endpoint(output), access_key=DEV_ACCESS_KEY, secret_key=DEV_SECRET_KEY,
+                       secure=False)
         bucket = client.list_buckets()[0].name
         key = next(o.object_name for o in client.list_objects(bucket, recursive=True))
         client.remove_object(bucket, str(key))

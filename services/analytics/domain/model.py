@@ -87,6 +87,14 @@ class Flow:
     direction: Direction
     amount_minor: int
     category: str
+    # For custom reports' filters: the user's accounts the entry moved, and who was on the
+    # other side (other users of the entry, or its "counterparty" metadata). Not compared:
+    # a flow is the money moved; these describe it.
+    account_ids: tuple[str, ...] = field(default=(), compare=False)
+    counterparties: tuple[str, ...] = field(default=(), compare=False)
+
+
+MAX_COUNTERPARTY_LENGTH = 100
 
 
 def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
@@ -96,6 +104,7 @@ def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
     an entry is never applied with an unknown account, since that could misattribute it).
     """
     net: dict[tuple[str, str], int] = {}
+    moved: dict[tuple[str, str], set[str]] = {}
     for posting in entry.postings:
         account = accounts[posting.account_id]
         if not account.is_user_account:
@@ -103,12 +112,18 @@ def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
         raises = (posting.direction == DEBIT) == account.debit_normal
         key = (account.owner_id, posting.currency)
         net[key] = net.get(key, 0) + (posting.amount_minor if raises else -posting.amount_minor)
+        moved.setdefault(key, set()).add(posting.account_id)
+    owners = {accounts[p.account_id].owner_id for p in entry.postings
+              if accounts[p.account_id].is_user_account}
+    named = entry.metadata.get("counterparty", "").strip()[:MAX_COUNTERPARTY_LENGTH]
     flows = []
     for (user_id, currency), amount in sorted(net.items()):
         if amount == 0:
             continue
         direction = Direction.INCOME if amount > 0 else Direction.SPENDING
+        others = sorted(owners - {user_id} | ({named} if named else set()))
         flows.append(Flow(user_id, currency, direction, abs(amount),
                           categorize(entry.type, entry.metadata,
-                                     spending=direction is Direction.SPENDING)))
+                                     spending=direction is Direction.SPENDING),
+                          tuple(sorted(moved[(user_id, currency)])), tuple(others)))
     return flows

@@ -1,6 +1,7 @@
 import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from nexafi.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
@@ -11,6 +12,41 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class FlowDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FLOW_DIRECTION_UNSPECIFIED: _ClassVar[FlowDirection]
+    FLOW_DIRECTION_SPENDING: _ClassVar[FlowDirection]
+    FLOW_DIRECTION_INCOME: _ClassVar[FlowDirection]
+
+class ReportGrouping(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_GROUPING_UNSPECIFIED: _ClassVar[ReportGrouping]
+    REPORT_GROUPING_DAY: _ClassVar[ReportGrouping]
+    REPORT_GROUPING_WEEK: _ClassVar[ReportGrouping]
+    REPORT_GROUPING_MONTH: _ClassVar[ReportGrouping]
+    REPORT_GROUPING_CATEGORY: _ClassVar[ReportGrouping]
+
+class ReportMeasure(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_MEASURE_UNSPECIFIED: _ClassVar[ReportMeasure]
+    REPORT_MEASURE_SUM: _ClassVar[ReportMeasure]
+    REPORT_MEASURE_COUNT: _ClassVar[ReportMeasure]
+    REPORT_MEASURE_AVERAGE: _ClassVar[ReportMeasure]
+
+class ImageFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IMAGE_FORMAT_UNSPECIFIED: _ClassVar[ImageFormat]
+    IMAGE_FORMAT_PNG: _ClassVar[ImageFormat]
+    IMAGE_FORMAT_SVG: _ClassVar[ImageFormat]
+
+class ChartKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHART_KIND_UNSPECIFIED: _ClassVar[ChartKind]
+    CHART_KIND_DASHBOARD: _ClassVar[ChartKind]
+    CHART_KIND_SPENDING_BY_CATEGORY: _ClassVar[ChartKind]
+    CHART_KIND_CASH_FLOW: _ClassVar[ChartKind]
+    CHART_KIND_CREDIT_PORTFOLIO: _ClassVar[ChartKind]
 
 class Granularity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -41,6 +77,26 @@ class DashboardMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DASHBOARD_METRIC_SPENDING: _ClassVar[DashboardMetric]
     DASHBOARD_METRIC_INCOME: _ClassVar[DashboardMetric]
     DASHBOARD_METRIC_NET_CASH_FLOW: _ClassVar[DashboardMetric]
+FLOW_DIRECTION_UNSPECIFIED: FlowDirection
+FLOW_DIRECTION_SPENDING: FlowDirection
+FLOW_DIRECTION_INCOME: FlowDirection
+REPORT_GROUPING_UNSPECIFIED: ReportGrouping
+REPORT_GROUPING_DAY: ReportGrouping
+REPORT_GROUPING_WEEK: ReportGrouping
+REPORT_GROUPING_MONTH: ReportGrouping
+REPORT_GROUPING_CATEGORY: ReportGrouping
+REPORT_MEASURE_UNSPECIFIED: ReportMeasure
+REPORT_MEASURE_SUM: ReportMeasure
+REPORT_MEASURE_COUNT: ReportMeasure
+REPORT_MEASURE_AVERAGE: ReportMeasure
+IMAGE_FORMAT_UNSPECIFIED: ImageFormat
+IMAGE_FORMAT_PNG: ImageFormat
+IMAGE_FORMAT_SVG: ImageFormat
+CHART_KIND_UNSPECIFIED: ChartKind
+CHART_KIND_DASHBOARD: ChartKind
+CHART_KIND_SPENDING_BY_CATEGORY: ChartKind
+CHART_KIND_CASH_FLOW: ChartKind
+CHART_KIND_CREDIT_PORTFOLIO: ChartKind
 GRANULARITY_UNSPECIFIED: Granularity
 GRANULARITY_DAY: Granularity
 GRANULARITY_WEEK: Granularity
@@ -59,6 +115,140 @@ DASHBOARD_METRIC_BALANCE: DashboardMetric
 DASHBOARD_METRIC_SPENDING: DashboardMetric
 DASHBOARD_METRIC_INCOME: DashboardMetric
 DASHBOARD_METRIC_NET_CASH_FLOW: DashboardMetric
+
+class ReportDefinition(_message.Message):
+    __slots__ = ("id", "user_id", "name", "time_range", "currency", "direction", "account_ids", "categories", "counterparties", "grouping", "measures", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    COUNTERPARTIES_FIELD_NUMBER: _ClassVar[int]
+    GROUPING_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    name: str
+    time_range: _common_pb2.TimeRange
+    currency: str
+    direction: FlowDirection
+    account_ids: _containers.RepeatedScalarFieldContainer[str]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    counterparties: _containers.RepeatedScalarFieldContainer[str]
+    grouping: ReportGrouping
+    measures: _containers.RepeatedScalarFieldContainer[ReportMeasure]
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., currency: _Optional[str] = ..., direction: _Optional[_Union[FlowDirection, str]] = ..., account_ids: _Optional[_Iterable[str]] = ..., categories: _Optional[_Iterable[str]] = ..., counterparties: _Optional[_Iterable[str]] = ..., grouping: _Optional[_Union[ReportGrouping, str]] = ..., measures: _Optional[_Iterable[_Union[ReportMeasure, str]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateReportDefinitionRequest(_message.Message):
+    __slots__ = ("user_id", "request_id", "definition")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    definition: ReportDefinition
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., definition: _Optional[_Union[ReportDefinition, _Mapping]] = ...) -> None: ...
+
+class CreateReportDefinitionResponse(_message.Message):
+    __slots__ = ("definition",)
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    definition: ReportDefinition
+    def __init__(self, definition: _Optional[_Union[ReportDefinition, _Mapping]] = ...) -> None: ...
+
+class GetReportDefinitionRequest(_message.Message):
+    __slots__ = ("definition_id",)
+    DEFINITION_ID_FIELD_NUMBER: _ClassVar[int]
+    definition_id: str
+    def __init__(self, definition_id: _Optional[str] = ...) -> None: ...
+
+class GetReportDefinitionResponse(_message.Message):
+    __slots__ = ("definition",)
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    definition: ReportDefinition
+    def __init__(self, definition: _Optional[_Union[ReportDefinition, _Mapping]] = ...) -> None: ...
+
+class ListReportDefinitionsRequest(_message.Message):
+    __slots__ = ("user_id", "page_size", "page_token")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReportDefinitionsResponse(_message.Message):
+    __slots__ = ("definitions", "next_page_token")
+    DEFINITIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    definitions: _containers.RepeatedCompositeFieldContainer[ReportDefinition]
+    next_page_token: str
+    def __init__(self, definitions: _Optional[_Iterable[_Union[ReportDefinition, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteReportDefinitionRequest(_message.Message):
+    __slots__ = ("definition_id",)
+    DEFINITION_ID_FIELD_NUMBER: _ClassVar[int]
+    definition_id: str
+    def __init__(self, definition_id: _Optional[str] = ...) -> None: ...
+
+class DeleteReportDefinitionResponse(_message.Message):
+    __slots__ = ("definition",)
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    definition: ReportDefinition
+    def __init__(self, definition: _Optional[_Union[ReportDefinition, _Mapping]] = ...) -> None: ...
+
+class RunCustomReportRequest(_message.Message):
+    __slots__ = ("definition_id", "format")
+    DEFINITION_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    definition_id: str
+    format: ReportFormat
+    def __init__(self, definition_id: _Optional[str] = ..., format: _Optional[_Union[ReportFormat, str]] = ...) -> None: ...
+
+class RunCustomReportResponse(_message.Message):
+    __slots__ = ("report", "definition")
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    report: Report
+    definition: ReportDefinition
+    def __init__(self, report: _Optional[_Union[Report, _Mapping]] = ..., definition: _Optional[_Union[ReportDefinition, _Mapping]] = ...) -> None: ...
+
+class RenderCustomReportChartRequest(_message.Message):
+    __slots__ = ("definition_id", "image_format", "measure")
+    DEFINITION_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    definition_id: str
+    image_format: ImageFormat
+    measure: ReportMeasure
+    def __init__(self, definition_id: _Optional[str] = ..., image_format: _Optional[_Union[ImageFormat, str]] = ..., measure: _Optional[_Union[ReportMeasure, str]] = ...) -> None: ...
+
+class RenderCustomReportChartResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class RenderChartRequest(_message.Message):
+    __slots__ = ("chart", "user_id", "time_range", "granularity", "currency", "image_format")
+    CHART_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    GRANULARITY_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    chart: ChartKind
+    user_id: str
+    time_range: _common_pb2.TimeRange
+    granularity: Granularity
+    currency: str
+    image_format: ImageFormat
+    def __init__(self, chart: _Optional[_Union[ChartKind, str]] = ..., user_id: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., granularity: _Optional[_Union[Granularity, str]] = ..., currency: _Optional[str] = ..., image_format: _Optional[_Union[ImageFormat, str]] = ...) -> None: ...
 
 class CategoryTotal(_message.Message):
     __slots__ = ("category", "total", "transaction_count", "share_bps", "change_bps")
@@ -337,3 +527,9 @@ class GetFeedCheckpointResponse(_message.Message):
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     checkpoint: FeedCheckpoint
     def __init__(self, checkpoint: _Optional[_Union[FeedCheckpoint, _Mapping]] = ...) -> None: ...
+
+class RenderChartResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...

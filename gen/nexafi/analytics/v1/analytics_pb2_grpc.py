@@ -76,6 +76,41 @@ class AnalyticsServiceStub(object):
                 request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetFeedCheckpointRequest.SerializeToString,
                 response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetFeedCheckpointResponse.FromString,
                 _registered_method=True)
+        self.CreateReportDefinition = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/CreateReportDefinition',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.CreateReportDefinitionRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.CreateReportDefinitionResponse.FromString,
+                _registered_method=True)
+        self.GetReportDefinition = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/GetReportDefinition',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetReportDefinitionRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetReportDefinitionResponse.FromString,
+                _registered_method=True)
+        self.ListReportDefinitions = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/ListReportDefinitions',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.ListReportDefinitionsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.ListReportDefinitionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteReportDefinition = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/DeleteReportDefinition',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.DeleteReportDefinitionRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.DeleteReportDefinitionResponse.FromString,
+                _registered_method=True)
+        self.RunCustomReport = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/RunCustomReport',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RunCustomReportRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RunCustomReportResponse.FromString,
+                _registered_method=True)
+        self.RenderCustomReportChart = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/RenderCustomReportChart',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderCustomReportChartRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderCustomReportChartResponse.FromString,
+                _registered_method=True)
+        self.RenderChart = channel.unary_unary(
+                '/nexafi.analytics.v1.AnalyticsService/RenderChart',
+                request_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderChartRequest.SerializeToString,
+                response_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderChartResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer(object):
@@ -193,6 +228,108 @@ class AnalyticsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateReportDefinition(self, request, context):
+        """CreateReportDefinition saves a custom report definition for a user: a
+        fixed time range, one currency, a direction (spending or income), optional
+        filters on accounts, categories and counterparties, one grouping and the
+        measures to compute. Idempotent on (user_id, request_id): a replay with
+        the same definition returns the definition first saved. Returns
+        INVALID_ARGUMENT when user_id, request_id or definition.name is empty, the
+        time range is not set at both ends, ends before it starts or spans more
+        than 366 days, the currency is not an ISO 4217 code, the direction,
+        grouping or a measure is unspecified or unknown, no measure is given, a
+        measure is repeated, a filter lists more than 50 values, or a category is
+        neither a standard category nor one seen in the user's entries (reason
+        UNKNOWN_CATEGORY); each violation names its field, for example
+        definition.grouping or definition.categories[0]. PERMISSION_DENIED when the
+        caller is neither the user nor an admin; ALREADY_EXISTS (reason
+        IDEMPOTENCY_KEY_REUSED) when request_id was used before with a different
+        definition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReportDefinition(self, request, context):
+        """GetReportDefinition returns a saved report definition. Returns
+        INVALID_ARGUMENT when definition_id is empty; NOT_FOUND when no such
+        definition exists or it belongs to another user and the caller is not an
+        admin (a customer cannot tell another user's definition from a missing
+        one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReportDefinitions(self, request, context):
+        """ListReportDefinitions lists a user's report definitions, newest first.
+        Returns INVALID_ARGUMENT when user_id is empty, page_size is negative or
+        page_token is malformed or was issued for another user; PERMISSION_DENIED
+        when the caller is neither the user nor an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteReportDefinition(self, request, context):
+        """DeleteReportDefinition deletes a saved report definition for good. Returns
+        INVALID_ARGUMENT when definition_id is empty; NOT_FOUND when no such
+        definition exists or it belongs to another user and the caller is not an
+        admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunCustomReport(self, request, context):
+        """RunCustomReport runs a saved definition over the owner's ledger entries
+        and returns a Report (report_type "custom") as typed rows (JSON) or also as
+        CSV text: one row per group (every period of the range for a time
+        grouping, including empty ones; every category with entries for the
+        category grouping, largest total first), the measures as columns (total
+        and average in minor units of the currency, the average rounded half to
+        even to the minor unit; entry_count), and a totals row over all groups.
+        Returns INVALID_ARGUMENT when definition_id is empty or the format is
+        unknown; NOT_FOUND as GetReportDefinition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderCustomReportChart(self, request, context):
+        """RenderCustomReportChart runs a saved definition as RunCustomReport does
+        and draws one of its measures as a bar chart per group, rendered on the
+        server. Over REST the response body is the image itself with Content-Type
+        image/png or image/svg+xml. Returns INVALID_ARGUMENT when definition_id is
+        empty, the image format is unknown, or the measure is unknown or not one of
+        the definition's; NOT_FOUND as GetReportDefinition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderChart(self, request, context):
+        """RenderChart draws one of the standard views as an image rendered on the
+        server: the dashboard series (balance, spending, income and net cash flow
+        per period, as GetDashboardSeries), spending by category (as
+        GetSpendingAnalysis's categories), the monthly cash flow (as the cash_flow
+        report) or the credit portfolio (as the credit_portfolio report, per
+        status). Over REST the response body is the image itself with
+        Content-Type image/png or image/svg+xml. Amounts are drawn in major units
+        of the currency; the figures are those of the corresponding RPC. Returns
+        INVALID_ARGUMENT when the chart kind or image format is unspecified or
+        unknown, user_id is empty for a per-user chart or set for the credit
+        portfolio, the currency is not an ISO 4217 code (it is required for the
+        credit portfolio) or the range is invalid or too long (as for the RPC the
+        chart draws); PERMISSION_DENIED when a customer asks for another user's
+        chart or for the credit portfolio (admins, compliance and services only);
+        UNAVAILABLE (reason CREDIT_SERVICE_UNAVAILABLE) when the credit service
+        cannot be reached for the credit portfolio.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -220,6 +357,41 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetFeedCheckpoint,
                     request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetFeedCheckpointRequest.FromString,
                     response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetFeedCheckpointResponse.SerializeToString,
+            ),
+            'CreateReportDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReportDefinition,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.CreateReportDefinitionRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.CreateReportDefinitionResponse.SerializeToString,
+            ),
+            'GetReportDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReportDefinition,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetReportDefinitionRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetReportDefinitionResponse.SerializeToString,
+            ),
+            'ListReportDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReportDefinitions,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.ListReportDefinitionsRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.ListReportDefinitionsResponse.SerializeToString,
+            ),
+            'DeleteReportDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteReportDefinition,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.DeleteReportDefinitionRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.DeleteReportDefinitionResponse.SerializeToString,
+            ),
+            'RunCustomReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunCustomReport,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RunCustomReportRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RunCustomReportResponse.SerializeToString,
+            ),
+            'RenderCustomReportChart': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderCustomReportChart,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderCustomReportChartRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderCustomReportChartResponse.SerializeToString,
+            ),
+            'RenderChart': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderChart,
+                    request_deserializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderChartRequest.FromString,
+                    response_serializer=nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderChartResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -374,6 +546,195 @@ class AnalyticsService(object):
             '/nexafi.analytics.v1.AnalyticsService/GetFeedCheckpoint',
             nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetFeedCheckpointRequest.SerializeToString,
             nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetFeedCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReportDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/CreateReportDefinition',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.CreateReportDefinitionRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.CreateReportDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReportDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/GetReportDefinition',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetReportDefinitionRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.GetReportDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReportDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/ListReportDefinitions',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.ListReportDefinitionsRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.ListReportDefinitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteReportDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/DeleteReportDefinition',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.DeleteReportDefinitionRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.DeleteReportDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunCustomReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/RunCustomReport',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RunCustomReportRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RunCustomReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderCustomReportChart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/RenderCustomReportChart',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderCustomReportChartRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderCustomReportChartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderChart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.analytics.v1.AnalyticsService/RenderChart',
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderChartRequest.SerializeToString,
+            nexafi_dot_analytics_dot_v1_dot_analytics__pb2.RenderChartResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -97,17 +97,20 @@ def test_filters_on_accounts_counterparties_and_categories(books: Books, spender
     assert rows(run(books, to_friend.id, own))[:-1] == [["transfer_out", 700, 1, 700]]
     income = create(books, spender["user"], own, definition(direction=A.FLOW_DIRECTION_INCOME,
                                                             categories=["salary"]))
-    assert rows(run(books, income.id, own)) == [["salary", 100_000, 1, 100_000], ["total", 100_000, 1, 100_000]]
+    assert rows(run(books, income.id, own)) == [["salary", 100_000, 1, 100_000],
+                                                ["total", 100_000, 1, 100_000]]
 
     # Per day: the periods cover the range (one or two UTC days, whatever the hour), and add up.
     daily = create(books, spender["user"], own, definition(grouping=A.REPORT_GROUPING_DAY,
                                                            categories=["groceries"]))
     report = run(books, daily.id, own)
-    assert [c.name for c in report.columns] == ["period_start", "period_end", "total", "entry_count", "average"]
+    assert [c.name for c in report.columns] == ["period_start", "period_end", "total", "entry_count",
+                                                "average"]
     table = rows(report)
     assert table[0][0] == report.time_range.start_time.ToDatetime(tzinfo=UTC)
     assert table[-2][1] == report.time_range.end_time.ToDatetime(tzinfo=UTC)
-    assert sum(int(r[2]) for r in table[:-1]) == 3_001 and table[-1][2:] == [3_001, 2, 1_500]  # type: ignore[call-overload]
+    assert sum(r[2] for r in table[:-1] if isinstance(r[2], int)) == 3_001
+    assert table[-1][2:] == [3_001, 2, 1_500]
 
 
 def test_csv_rows_match_the_json_figures(books: Books, spender: dict[str, str]) -> None:
@@ -193,7 +196,8 @@ def test_invalid_definitions_name_the_field(books: Books, spender: dict[str, str
     assert set(no_grouping.fields) == {"definition.grouping", "definition.measures"}
     bad = failure(lambda: create(books, spender["user"], own, A.ReportDefinition()))
     assert set(bad.fields) >= {"definition.name", "definition.time_range.start_time",
-                               "definition.time_range.end_time", "definition.currency", "definition.direction"}
+                               "definition.time_range.end_time", "definition.currency",
+                               "definition.direction"}
 
 
 def chart(books: Books, caller: Metadata, **fields: object) -> tuple[str, bytes]:
@@ -213,7 +217,8 @@ def test_charts_as_png_and_svg(books: Books, spender: dict[str, str]) -> None:
             assert image.size == (1200, 675)
         content_type, svg = chart(books, own, chart=kind, user_id=spender["user"], time_range=span,
                                   image_format=A.IMAGE_FORMAT_SVG)
-        assert content_type == "image/svg+xml" and ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
+        assert content_type == "image/svg+xml"
+        assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
     # The same figures draw the same picture.
     assert chart(books, own, chart=A.CHART_KIND_CASH_FLOW, user_id=spender["user"], time_range=span) == \
         chart(books, own, chart=A.CHART_KIND_CASH_FLOW, user_id=spender["user"], time_range=span)

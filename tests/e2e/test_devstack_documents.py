@@ -34,6 +34,8 @@ def stack_env(data: Path) -> dict[str, str]:
         del env[name]
     for name in ("USER", "LEDGER", "AI", "DOCUMENT", "ANALYTICS", "CREDIT", "PAYMENT"):
         env[f"{name}_PORT"] = str(free_port())
+        env[f"{name}_METRICS_PORT"] = str(free_port())  # not the fixed 946x: tests run in parallel
+    env["GATEWAY_METRICS_PORT"] = str(free_port())
     return env
 
 

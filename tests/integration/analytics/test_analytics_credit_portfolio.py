@@ -11,6 +11,7 @@ import io
 import secrets
 import socket
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from nexafi.analytics.v1 import analytics_pb2
 from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
+from PIL import Image
 from sqlalchemy.engine import Engine
 
 from services.ai.spec import SPEC as AI
@@ -188,6 +190,24 @@ def test_credit_portfolio_as_csv_and_for_staff_only(books: Books, book: dict[str
         analytics_pb2.GetReportRequest(report_type=CREDIT_PORTFOLIO), metadata=books.admin, timeout=10))
     assert missing_currency.code == grpc.StatusCode.INVALID_ARGUMENT
     assert missing_currency.fields == ["currency"]
+
+
+def test_credit_portfolio_chart(books: Books, book: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+    request = analytics_pb2.RenderChartRequest(
+        chart=analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO, currency=CURRENCY,
+        time_range=time_range(now - timedelta(days=1), now + timedelta(days=1)))
+    png = books.analytics.RenderChart(request, metadata=books.admin, timeout=30).http_body
+    assert png.content_type == "image/png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(png.data)) as image:
+        assert image.size == (1200, 675)
+    request.image_format = analytics_pb2.IMAGE_FORMAT_SVG
+    svg = books.analytics.RenderChart(request, metadata=books.admin, timeout=30).http_body
+    assert svg.content_type == "image/svg+xml"
+    assert ET.fromstring(svg.data).tag == "{http://www.w3.org/2000/svg}svg"
+    no_currency = failure(lambda: books.analytics.RenderChart(analytics_pb2.RenderChartRequest(
+        chart=analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO), metadata=books.admin, timeout=10))
+    assert no_currency.code == grpc.StatusCode.INVALID_ARGUMENT and no_currency.fields == ["currency"]
 
 
 def test_credit_portfolio_without_a_reachable_credit_service(analytics_db: Engine) -> None:

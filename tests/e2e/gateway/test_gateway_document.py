@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from minio import Minio
 
 from services.runtime.embedded_s3 import EmbeddedS3
 from tests.e2e.gateway.conftest import (
@@ -23,6 +24,7 @@ from tests.e2e.gateway.conftest import (
     reason,
     register_customer,
 )
+from tests.support.harness import TokenFactory
 
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
 document_spec = pytest.importorskip("services.document.spec",
@@ -109,3 +111,37 @@ def test_oversized_upload_is_refused(gateway: Gateway):
     reply = upload(gateway, alice, b"%PDF-1.7\n" + os.urandom(10 * 1024 * 1024), "application/pdf")
     body = assert_error(reply, 400, grpc_code=3)
     assert reason(body) == "DOCUMENT_TOO_LARGE"
+
+
+def test_lost_content_is_a_json_data_loss_and_the_admin_check_lists_it(gateway: Gateway, s3: EmbeddedS3,
+                                                                      tokens: TokenFactory):
+    # A token rather than a registration: the gateway limits registrations per client address.
+    bob_id = f"usr_{uuid.uuid4().hex[:20]}"
+    bob = {"id": bob_id, "token": tokens.make(bob_id, ["customer"])}
+    uploaded = upload(gateway, bob, b"%PDF-1.7\n" + os.urandom(5_000), "application/pdf")
+    assert uploaded.status_code == 200, uploaded.text
+    document = uploaded.json()["document"]
+    admin = tokens.make("usr_storage_admin", ["admin"])
+    key = gateway.get(f"/api/v1/documents/{document['id']}", token=admin).json()["document"]["storage_path"]
+    Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False).remove_object(
+        s3.env()["DOCUMENT_S3_BUCKET"], key)
+
+    # DATA_LOSS: Envoy's mapping is 500, with the JSON error naming the document.
+    lost = gateway.get(f"/api/v1/documents/{document['id']}/content", token=bob["token"])
+    body = assert_error(lost, 500, grpc_code=15)
+    assert reason(body) == "CONTENT_MISSING" and document["id"] in body["message"]
+
+    problems: list[dict[str, str]] = []
+    token = ""
+    while True:
+        page = gateway.post("/api/v1/documents/storage-consistency/check", token=admin,
+                            json={"page_size": 1000, "page_token": token})
+        assert page.status_code == 200, page.text
+        problems += page.json().get("problems", [])
+        token = page.json().get("next_page_token", "")
+        if not token:
+            break
+    assert {"document_id": document["id"], "version": 1, "user_id": bob["id"], "storage_path": key,
+            "problem": "STORAGE_PROBLEM_CONTENT_MISSING"} in problems
+    refused = gateway.post("/api/v1/documents/storage-consistency/check", token=bob["token"], json={})
+    assert_error(refused, 403, grpc_code=7)

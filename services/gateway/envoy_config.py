@@ -11,11 +11,16 @@ The filter chain, in order (each one's position matters):
                 /api/v1/ledger/transactions/txn_…`` to the GetTransaction binding; answers
                 /api/v1/health (per-route source).
 2. cors         answers preflights before anything asks for a token.
-3. jwt_authn    per-route requirement: public routes disabled, service routes required;
+3. jwt_authn    per-route requirement: public routes disabled, service routes verified;
                 copies ``sub`` into x-nexafi-subject (after the Lua strip, so it cannot be forged).
+                A missing or invalid token does not stop the request here (see 5).
 4. local_ratelimit  global bucket + per-caller buckets keyed on x-nexafi-subject or the
                 client address (hence after jwt_authn), stricter on login/register/reset.
-5. grpc_json_transcoder, 6. router.
+                A request without a verified subject, a forged token included, spends its
+                address's budget.
+5. nexafi.require_subject  (Lua, enabled on the token routes only) answers 401 when jwt_authn
+                verified no subject: after the limiter, so a flood of bad tokens ends in 429.
+6. grpc_json_transcoder, 7. router.
 
 Observability: with ``otlp_endpoint`` set, the connection manager's OpenTelemetry tracer
 starts a trace (or continues the client's ``traceparent``) and passes ``traceparent`` to the
@@ -85,6 +90,12 @@ RAW_REPLY_HEADER = "x-nexafi-local-json"
 # and the JSON body instead.
 GRPC_RESPONSE_HEADERS = ("grpc-status", "grpc-message", "grpc-accept-encoding", "grpc-encoding")
 K8S_CONFIG_DIR = Path("/etc/envoy")
+# The document service's own default limit (services/document/spec.py DEFAULT_MAX_BYTES).
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_LIMIT_FILTER = "nexafi.upload_body_limit"
+REQUIRE_SUBJECT_FILTER = "nexafi.require_subject"
+# Where jwt_authn records why a token failed, for the 401 that require_subject.lua answers.
+JWT_FAILURE_METADATA = "jwt_failure"
 
 _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 _LUA = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
@@ -158,6 +169,9 @@ class GatewaySettings:
     # Exact origins allowed to call the API from a browser; "*" allows any.
     cors_origins: tuple[str, ...] = ()
     max_request_bytes: int = 1024 * 1024
+    # Streamed uploads (document upload): refused with 413 past this, from Content-Length or as
+    # the chunks arrive; keep it equal to the document service's DOCUMENT_MAX_BYTES.
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     request_timeout_seconds: float = 15.0
     # Streaming routes (document upload/download) may take longer.
     stream_timeout_seconds: float = 300.0
@@ -291,6 +305,7 @@ def _jwt_filter(settings: GatewaySettings) -> tuple[dict[str, Any], list[dict[st
         "claim_to_headers": [{"header_name": SUBJECT_HEADER, "claim_name": "sub"}],
         "jwt_cache_config": {"jwt_cache_size": 1000},
         "clock_skew_seconds": 30,
+        "failed_status_in_metadata": JWT_FAILURE_METADATA,
     }
     clusters: list[dict[str, Any]] = []
     source = settings.jwks_source
@@ -319,8 +334,11 @@ def _jwt_filter(settings: GatewaySettings) -> tuple[dict[str, Any], list[dict[st
         "@type": _JWT,
         "providers": {JWT_PROVIDER: provider},
         # Routes choose by name (typed_per_filter_config); a route without a choice (no
-        # route at all: 404) is not verified.
-        "requirement_map": {"required": {"provider_name": JWT_PROVIDER}},
+        # route at all: 404) is not verified. "required" verifies a token when there is one but
+        # lets a missing or failed one through to the rate limiter, which charges the client
+        # address; require_subject.lua then answers 401 (a flood of bad tokens is throttled).
+        "requirement_map": {"required": {"requires_any": {"requirements": [
+            {"provider_name": JWT_PROVIDER}, {"allow_missing_or_failed": {}}]}}},
         "bypass_cors_preflight": True,
     }
     return {"name": "envoy.filters.http.jwt_authn", "typed_config": config}, clusters
@@ -373,6 +391,12 @@ def _rate_limit_filter(settings: GatewaySettings) -> dict[str, Any]:
 
 def _lua_source(name: str) -> str:
     return (LUA_DIR / name).read_text()
+
+
+def _require_subject_lua() -> str:
+    prelude = (f"local SUBJECT_HEADER = {json.dumps(SUBJECT_HEADER)}\n"
+               f"local FAILURE_KEY = {json.dumps(JWT_FAILURE_METADATA)}\n")
+    return prelude + _lua_source("require_subject.lua")
 
 
 def _health_lua(settings: GatewaySettings) -> str:
@@ -458,15 +482,18 @@ def _service_routes(service: str, service_bindings: list[Binding],
     required: dict[str, Any] = {"envoy.filters.http.jwt_authn": {"@type": _JWT_ROUTE,
                                                                  "requirement_name": "required"}}
     public: dict[str, Any] = {"envoy.filters.http.jwt_authn": {"@type": _JWT_ROUTE, "disabled": True}}
-    # Streamed bodies (document upload) are not limited by the gateway: the service
-    # enforces its own size limit as the chunks arrive.
-    unlimited: dict[str, Any] = {"envoy.filters.http.body_size_limit": {"@type": _FILTER_CONFIG,
-                                                                        "disabled": True}}
+    # Streamed bodies (document upload) get the upload limit instead of the unary one: 413
+    # from Content-Length before a byte reaches the service, or as soon as the chunks pass it.
+    upload_limit: dict[str, Any] = {
+        "envoy.filters.http.body_size_limit": {"@type": _FILTER_CONFIG, "disabled": True}}
+    # A FilterConfig enables a filter that is disabled in the chain.
+    require_subject: dict[str, Any] = {REQUIRE_SUBJECT_FILTER: {"@type": _FILTER_CONFIG, "config": {
+        "@type": _LUA_ROUTE, "name": "require_subject"}}}
     # A FilterConfig enables a filter that is disabled in the chain.
     strip_grpc: dict[str, Any] = {"envoy.filters.http.header_mutation": {"@type": _FILTER_CONFIG, "config": {
         "@type": _HEADER_MUTATION_ROUTE,
         "mutations": {"response_mutations": [{"remove": h} for h in GRPC_RESPONSE_HEADERS]}}}}
-    required = {**required, **strip_grpc}
+    required = {**required, **strip_grpc, **require_subject}
     public = {**public, **strip_grpc}
     # The upstream deadline: gRPC servers see grpc-timeout and can stop work the client
     # will never read.
@@ -510,7 +537,7 @@ def _service_routes(service: str, service_bindings: list[Binding],
         timeout = settings.stream_timeout_seconds if streaming else settings.request_timeout_seconds
         per_filter = dict(public if is_public else required)
         if binding.client_streaming:
-            per_filter.update(unlimited)
+            per_filter.update(upload_limit)
         routes.append(route(match, timeout, per_filter,
                             retry=binding.http_method == "GET" and not streaming,
                             name=f"{service}.{binding.method}", streaming_route=streaming))
@@ -572,9 +599,14 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
         # 413 from Content-Length (or while streaming) before anything buffers the body.
         {"name": "envoy.filters.http.body_size_limit", "typed_config": {
             "@type": _BODY_LIMIT, "max_request_bytes": settings.max_request_bytes}},
+        # The upload routes' own, larger limit (above it, redundant): those routes disable the one above.
+        {"name": UPLOAD_LIMIT_FILTER, "typed_config": {
+            "@type": _BODY_LIMIT, "max_request_bytes": settings.max_upload_bytes}},
         {"name": "envoy.filters.http.cors", "typed_config": {"@type": _CORS}},
         jwt_filter,
         _rate_limit_filter(settings),
+        {"name": REQUIRE_SUBJECT_FILTER, "disabled": True, "typed_config": {
+            "@type": _LUA, "source_codes": {"require_subject": {"inline_string": _require_subject_lua()}}}},
     ]
     if routed:
         http_filters.append({"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {

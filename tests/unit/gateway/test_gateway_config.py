@@ -17,8 +17,10 @@ from services.gateway.envoy_config import (
     CLIENT_ADDRESS_HEADER,
     GRPC_SERVICES,
     PUBLIC_BINDINGS,
+    REQUIRE_SUBJECT_FILTER,
     SUBJECT_HEADER,
     SWAGGER_UI_DIR,
+    UPLOAD_LIMIT_FILTER,
     GatewaySettings,
     RateLimit,
     path_regex,
@@ -309,14 +311,31 @@ def test_retries_are_within_a_budget():
             assert 0 < budget["budget_percent"]["value"] <= 25
 
 
-def test_streaming_upload_is_exempt_from_the_body_limit():
+def test_streaming_upload_has_the_document_services_limit_instead_of_the_unary_one():
+    from services.document.spec import DEFAULT_MAX_BYTES
+
     config = render(settings())
     upload = _route_for(config, "POST", "/api/v1/documents/upload")
     assert upload["typed_per_filter_config"]["envoy.filters.http.body_size_limit"]["disabled"] is True
+    assert UPLOAD_LIMIT_FILTER not in upload["typed_per_filter_config"]
     assert float(upload["route"]["timeout"].rstrip("s")) >= 60
     other = _route_for(config, "POST", "/api/v1/ledger/accounts")
     assert "envoy.filters.http.body_size_limit" not in other["typed_per_filter_config"]
     assert http_filter(config, "envoy.filters.http.body_size_limit")["max_request_bytes"] == 1024 * 1024
+    assert http_filter(config, UPLOAD_LIMIT_FILTER)["max_request_bytes"] == DEFAULT_MAX_BYTES
+
+
+def test_bad_tokens_reach_the_rate_limiter_before_their_401():
+    config = render(settings())
+    names = [entry["name"] for entry in hcm(config)["http_filters"]]
+    assert (names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.local_ratelimit")
+            < names.index(REQUIRE_SUBJECT_FILTER))
+    required = http_filter(config, "envoy.filters.http.jwt_authn")["requirement_map"]["required"]
+    assert {"allow_missing_or_failed": {}} in required["requires_any"]["requirements"]
+    protected = _route_for(config, "POST", "/api/v1/ledger/accounts")
+    assert REQUIRE_SUBJECT_FILTER in protected["typed_per_filter_config"]
+    login = _route_for(config, "POST", "/api/v1/auth/login")
+    assert REQUIRE_SUBJECT_FILTER not in login["typed_per_filter_config"]
 
 
 # --- cross-cutting ----------------------------------------------------------------------------

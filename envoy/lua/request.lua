@@ -4,7 +4,8 @@
 -- 1. Strips client-sent x-nexafi-* headers: the gateway alone sets them (jwt_authn
 --    copies the verified `sub` claim into x-nexafi-subject, which the rate limiter
 --    keys on). jwt_authn only strips the header it sets itself, so a look-alike such
---    as x-nexafi-roles would otherwise reach the services.
+--    as x-nexafi-roles would otherwise reach the services. Also drops header names that
+--    cannot be gRPC metadata and refuses values that cannot (400).
 -- 2. Keeps both documented ledger routes reachable. services.md documents
 --    GET /api/v1/ledger/transactions/{user_id} AND /api/v1/ledger/transactions/{transaction_id};
 --    the proto binds the first to ListUserTransactions and GetTransaction to
@@ -20,9 +21,20 @@ function envoy_on_request(handle)
   local headers = handle:headers()
 
   local forged = {}
-  for key, _ in pairs(headers) do
+  for key, value in pairs(headers) do
     if string.sub(key, 1, 9) == "x-nexafi-" then
       forged[#forged + 1] = key
+    elseif string.sub(key, 1, 1) ~= ":" then
+      -- Headers travel on as gRPC metadata, whose keys are [0-9a-z_.-] and whose values are
+      -- printable ASCII: the services' gRPC server resets the stream of anything else (a 503).
+      -- A name no service could read is dropped; a value is refused, naming the header.
+      if string.find(key, "[^0-9a-z_.-]") ~= nil then
+        forged[#forged + 1] = key
+      elseif string.find(value, "[^\32-\126]") ~= nil then
+        handle:respond({[":status"] = "400"}, "header " .. key ..
+          " must be printable ASCII (no control characters, no bytes above 126)")
+        return
+      end
     end
   end
   for _, key in ipairs(forged) do

@@ -52,6 +52,13 @@ def strict_gateway(upstreams: dict[str, str], keys_dir: Path, module_tmp: Path) 
                                   rate_limit_user=RateLimit(1000, 1), rate_limit_auth=RateLimit(1000, 1)))
 
 
+@pytest.fixture(scope="module")
+def roomy_upload_gateway(upstreams: dict[str, str], keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
+    """An upload limit above the document service's, so that the service itself refuses."""
+    yield from stop(start_gateway(module_tmp / "roomy", upstreams, keys_dir,
+                                  rate_limit_auth=RateLimit(1000, 1), max_upload_bytes=64 * MIB))
+
+
 def chunks(total: int, size: int = 256 * 1024) -> Iterator[bytes]:
     """A body of ``total`` bytes sent without Content-Length (Transfer-Encoding: chunked)."""
     sent = 0
@@ -99,6 +106,19 @@ def test_oversized_chunked_upload_is_a_json_413(gateway: Gateway, size_mib: int)
         "documents", []) == []
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_the_document_services_own_refusal_reaches_the_client_as_json(roomy_upload_gateway: Gateway,
+                                                                     chunked: bool):
+    # The service answers DOCUMENT_TOO_LARGE and ends its stream while the client is still
+    # sending the other ~50 MiB: Envoy must pass the answer on, then drain or close; no reset.
+    alice = register_customer(roomy_upload_gateway)
+    size = 60 * MIB
+    reply = upload(roomy_upload_gateway, alice,
+                   chunks(size) if chunked else b"%PDF-1.7\n" + os.urandom(size))
+    body = assert_error(reply, 400, grpc_code=3)
+    assert reason(body) == "DOCUMENT_TOO_LARGE"
+
+
 def test_upload_at_the_limit_is_accepted(gateway: Gateway):
     alice = register_customer(gateway)
     limit = document_spec.DEFAULT_MAX_BYTES
@@ -134,3 +154,16 @@ def test_a_valid_token_is_not_charged_to_the_address(gateway: Gateway, strict_ga
     me = strict_gateway.get(f"/api/v1/users/{alice['id']}", token=alice["token"])
     assert me.status_code == 200, me.text
     assert reason(me.json()) is None
+
+
+def test_headers_that_cannot_be_grpc_metadata_never_reach_a_service(gateway: Gateway):
+    # gRPC metadata keys are [0-9a-z_.-] and values printable ASCII; the services' gRPC server
+    # resets the stream of anything else, which Envoy answered with a 503.
+    alice = register_customer(gateway)
+    odd_name = gateway.get(f"/api/v1/users/{alice['id']}", token=alice["token"],
+                           headers={"we^ird&na%me!": "1", "x-ok": "fine"})
+    assert odd_name.status_code == 200, odd_name.text
+    odd_value = gateway.get(f"/api/v1/users/{alice['id']}", token=alice["token"],
+                            headers={"x-note": b"caf\xc3\xa9"})  # type: ignore[dict-item]
+    body = assert_error(odd_value, 400)
+    assert "x-note" in body["message"]

@@ -456,3 +456,91 @@ def due_pending_ids(session: Session, limit: int, account_ids: Sequence[str] | N
         "ORDER BY expire_time LIMIT :limit"),
         {"limit": limit, "ids": list(account_ids) if account_ids is not None else None}).all()
     return [r.id for r in rows]
+
+
+# -- reconciliation reads and the books' invariants ---------------------------------------------------
+
+def related_entries(session: Session, related_ids: Sequence[str]) -> list[Entry]:
+    """Every entry naming one of ``related_ids``, each once, in recording order."""
+    rows = session.execute(sa.text(
+        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM {_SEALED_ENTRIES} "
+        "WHERE e.related_entity_id = ANY(:ids) ORDER BY e.insert_id"), {"ids": list(related_ids)}).all()
+    return _entries(session, rows)
+
+
+def related_pending(session: Session, related_ids: Sequence[str]) -> list[PendingTransfer]:
+    """Every pending transfer naming one of ``related_ids``, oldest first."""
+    rows = session.execute(sa.text(
+        f"SELECT {_PENDING_COLUMNS} FROM pending_transfers WHERE related_entity_id = ANY(:ids) "
+        "ORDER BY create_time, id"), {"ids": list(related_ids)}).all()
+    return [_pending(r) for r in rows]
+
+
+def entries_with_prefix(session: Session, prefix: str, start: datetime | None, end: datetime | None,
+                        after_insert_id: int, limit: int) -> list[Entry]:
+    """Entries whose related_entity_id starts with ``prefix``, recorded in [start, end), oldest first."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = session.execute(sa.text(
+        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM {_SEALED_ENTRIES} "
+        "WHERE e.related_entity_id LIKE :pattern AND e.insert_id > :after "
+        "AND (CAST(:start AS timestamptz) IS NULL OR e.create_time >= :start) "
+        "AND (CAST(:end AS timestamptz) IS NULL OR e.create_time < :end) "
+        "ORDER BY e.insert_id LIMIT :limit"),
+        {"pattern": pattern, "after": after_insert_id, "start": start, "end": end, "limit": limit}).all()
+    return _entries(session, rows)
+
+
+def currency_totals(session: Session) -> list[tuple[str, int, int]]:
+    """(currency, debits, credits) over every posting."""
+    rows = session.execute(sa.text(
+        "SELECT currency, SUM(CASE WHEN direction = 1 THEN amount_minor ELSE 0 END) AS debits, "
+        "SUM(CASE WHEN direction = 2 THEN amount_minor ELSE 0 END) AS credits "
+        "FROM postings GROUP BY currency ORDER BY currency")).all()
+    return [(r.currency, int(r.debits), int(r.credits)) for r in rows]
+
+
+@dataclass(frozen=True)
+class BalanceDrift:
+    """An account whose stored balance row differs from what its postings and holds add up to."""
+
+    account_id: str
+    posted: int
+    posted_from_postings: int
+    pending_debits: int
+    open_debits: int
+    pending_credits: int
+    open_credits: int
+
+
+def balance_drifts(session: Session) -> tuple[int, list[BalanceDrift]]:
+    """How many balance rows there are, and those that differ from their postings or open holds."""
+    rows = session.execute(sa.text(
+        "SELECT b.account_id, b.posted, b.pending_debits, b.pending_credits, "
+        "  COALESCE(p.net, 0) AS net, COALESCE(d.open, 0) AS open_debits, "
+        "  COALESCE(c.open, 0) AS open_credits "
+        "FROM balances b "
+        "LEFT JOIN (SELECT q.account_id, SUM(CASE WHEN q.direction = x.normal_side THEN q.amount_minor "
+        "           ELSE -q.amount_minor END) AS net "
+        "           FROM postings q JOIN balances x ON x.account_id = q.account_id "
+        "           GROUP BY q.account_id) p ON p.account_id = b.account_id "
+        "LEFT JOIN (SELECT debit_account_id AS account_id, SUM(amount_minor) AS open FROM pending_transfers "
+        "           WHERE status = 1 GROUP BY debit_account_id) d ON d.account_id = b.account_id "
+        "LEFT JOIN (SELECT credit_account_id AS account_id, SUM(amount_minor) AS open FROM pending_transfers "
+        "           WHERE status = 1 GROUP BY credit_account_id) c ON c.account_id = b.account_id")).all()
+    drifts = [BalanceDrift(r.account_id, int(r.posted), int(r.net), int(r.pending_debits), int(r.open_debits),
+                           int(r.pending_credits), int(r.open_credits))
+              for r in rows
+              if (r.posted, r.pending_debits, r.pending_credits) != (r.net, r.open_debits, r.open_credits)]
+    return len(rows), drifts
+
+
+def holds_past_expiry(session: Session, grace_seconds: int) -> tuple[int, list[PendingTransfer]]:
+    """How many pending transfers are open, and those open more than ``grace_seconds`` past expiry."""
+    count_open = sa.text("SELECT count(*) FROM pending_transfers WHERE status = 1")
+    count = int(session.execute(count_open).scalar_one())
+    rows = session.execute(sa.text(
+        f"SELECT {_PENDING_COLUMNS} FROM pending_transfers WHERE status = 1 "
+        "AND expire_time < clock_timestamp() - make_interval(secs => :grace) "
+        "ORDER BY expire_time LIMIT 1000"),
+        {"grace": grace_seconds}).all()
+    return count, [_pending(r) for r in rows]

@@ -152,6 +152,23 @@ class Statement:
     lines: list[tuple[Entry, int, int]]
 
 
+@dataclass(frozen=True)
+class BooksReport:
+    """What VerifyBooks found: the chain, the totals per currency, and the rows that disagree."""
+
+    chain: ChainReport
+    totals: list[tuple[str, int, int]]
+    accounts_checked: int
+    drifts: list[repo.BalanceDrift]
+    open_pending: int
+    late_holds: list[PendingTransfer]
+
+    @property
+    def clean(self) -> bool:
+        return (self.chain.valid and not self.drifts and not self.late_holds
+                and all(debits == credits for _, debits, credits in self.totals))
+
+
 class Ledger:
     """The service layer: what the gRPC adapter calls."""
 
@@ -654,6 +671,36 @@ class Ledger:
                 if not verifier.feed(batch):
                     break
             return verifier.report()
+
+        return self._reading(work)
+
+    # -- reconciliation reads and the books ------------------------------------------------------
+    def related(self, related_ids: list[str]) -> tuple[list[Entry], list[PendingTransfer]]:
+        """Every entry and pending transfer naming one of ``related_ids``, read in one snapshot."""
+
+        def work(session: Session) -> tuple[list[Entry], list[PendingTransfer]]:
+            return repo.related_entries(session, related_ids), repo.related_pending(session, related_ids)
+
+        return self._reading(work)
+
+    def with_prefix(self, prefix: str, start: datetime | None, end: datetime | None, after_insert_id: int,
+                    limit: int) -> list[Entry]:
+        return self._reading(
+            lambda s: repo.entries_with_prefix(s, prefix, start, end, after_insert_id, limit))
+
+    def verify_books(self, *, hold_grace_seconds: int) -> BooksReport:
+        """The ledger's invariants, each checked by the database over all of history.
+
+        A hold is reported only ``hold_grace_seconds`` past its expiry: the sweeper releases
+        lapsed holds every few seconds, so a just-lapsed one is not yet a fault."""
+        chain = self.verify_chain()
+
+        def work(session: Session) -> BooksReport:
+            totals = repo.currency_totals(session)
+            accounts, drifts = repo.balance_drifts(session)
+            open_holds, late = repo.holds_past_expiry(session, hold_grace_seconds)
+            return BooksReport(chain=chain, totals=totals, accounts_checked=accounts, drifts=drifts,
+                               open_pending=open_holds, late_holds=late)
 
         return self._reading(work)
 

@@ -32,7 +32,7 @@ from services.ledger.domain.model import (
     PostingLine,
     TransactionType,
 )
-from services.ledger.service import Ledger, NewAccount, NewPendingTransfer
+from services.ledger.service import BooksReport, Ledger, NewAccount, NewPendingTransfer
 from services.runtime import api
 from services.runtime.api import FieldChecks, from_timestamp, time_range, to_money, to_timestamp
 from services.runtime.auth import (
@@ -139,8 +139,10 @@ def _postings(messages: Any, checks: _Checks) -> tuple[PostingLine, ...]:
 # -- the servicer ----------------------------------------------------------------------------------
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, hold_grace_seconds: int = 60) -> None:
         self.ledger = ledger
+        # VerifyBooks reports a hold only this long past its expiry (the sweeper's period and then some).
+        self.hold_grace_seconds = hold_grace_seconds
 
     # -- authorization helpers ----------------------------------------------------------------
     @staticmethod
@@ -451,6 +453,48 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             totals=[ledger_pb2.CurrencyTotals(currency=c, total_debits_minor=d, total_credits_minor=k,
                                               balanced=d == k) for c, (d, k) in sorted(totals.items())])
 
+    def BatchGetRelatedEntries(self, request: ledger_pb2.BatchGetRelatedEntriesRequest,
+                               context: grpc.ServicerContext) -> ledger_pb2.BatchGetRelatedEntriesResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+        checks = _Checks()
+        if not request.related_entity_ids:
+            checks.add("related_entity_ids", "is required")
+        elif len(request.related_entity_ids) > MAX_BATCH:
+            checks.add("related_entity_ids", f"must hold at most {MAX_BATCH} ids")
+        for i, value in enumerate(request.related_entity_ids[:MAX_BATCH]):
+            checks.text(value, f"related_entity_ids[{i}]", max_length=api.MAX_REQUEST_ID_LENGTH,
+                        required=True)
+        checks.done()
+        entries, transfers = self.ledger.related(sorted(set(request.related_entity_ids)))
+        return ledger_pb2.BatchGetRelatedEntriesResponse(
+            transactions=[transaction_pb(e) for e in entries],
+            pending_transfers=[pending_pb(t) for t in transfers])
+
+    def ListRelatedEntries(self, request: ledger_pb2.ListRelatedEntriesRequest,
+                           context: grpc.ServicerContext) -> ledger_pb2.ListRelatedEntriesResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+        checks = _Checks()
+        checks.text(request.related_entity_prefix, "related_entity_prefix",
+                    max_length=api.MAX_REQUEST_ID_LENGTH, required=True)
+        checks.done()
+        start, end = time_range(request)
+        size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
+        query = api.query_key("related", request.related_entity_prefix, start, end)
+        after = api.decode_page_token(request.page_token, query)
+        if after is not None and not isinstance(after, int):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description="must be a next_page_token returned by this method")
+        entries = self.ledger.with_prefix(request.related_entity_prefix, start, end, after or 0, size + 1)
+        token = api.encode_page_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
+        return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in entries[:size]],
+                                                     next_page_token=token)
+
+    def VerifyBooks(self, request: ledger_pb2.VerifyBooksRequest,
+                    context: grpc.ServicerContext) -> ledger_pb2.VerifyBooksResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE)
+        report = self.ledger.verify_books(hold_grace_seconds=self.hold_grace_seconds)
+        return books_pb(report)
+
     def GetAccountStatement(self, request: ledger_pb2.GetAccountStatementRequest,
                             context: grpc.ServicerContext) -> ledger_pb2.GetAccountStatementResponse:
         self._account_reader(self._account_id(request.account_id))
@@ -466,3 +510,35 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                                             type=_tx_type(entry.type), description=entry.description,
                                             change_minor=change, balance_after_minor=after)
                    for entry, change, after in statement.lines])
+
+
+def books_pb(report: BooksReport) -> ledger_pb2.VerifyBooksResponse:
+    kind = ledger_pb2.BooksFindingKind
+    findings = [ledger_pb2.BooksFinding(
+        kind=kind.Value("BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED"), subject_id=currency,
+        detail=f"debits {debits} and credits {credits} differ by {debits - credits}")
+        for currency, debits, credits in report.totals if debits != credits]
+    if not report.chain.valid:
+        findings.append(ledger_pb2.BooksFinding(
+            kind=kind.Value("BOOKS_FINDING_KIND_CHAIN_BROKEN"), subject_id=report.chain.first_broken_id,
+            detail=f"sequence {report.chain.first_broken_sequence}: {report.chain.detail}"))
+    for drift in report.drifts:
+        if drift.posted != drift.posted_from_postings:
+            findings.append(ledger_pb2.BooksFinding(
+                kind=kind.Value("BOOKS_FINDING_KIND_BALANCE_MISMATCH"), subject_id=drift.account_id,
+                detail=f"posted balance {drift.posted}, postings sum to {drift.posted_from_postings}"))
+        if (drift.pending_debits, drift.pending_credits) != (drift.open_debits, drift.open_credits):
+            findings.append(ledger_pb2.BooksFinding(
+                kind=kind.Value("BOOKS_FINDING_KIND_PENDING_MISMATCH"), subject_id=drift.account_id,
+                detail=f"pending debits/credits {drift.pending_debits}/{drift.pending_credits}, open "
+                       f"pending transfers {drift.open_debits}/{drift.open_credits}"))
+    for hold in report.late_holds:
+        findings.append(ledger_pb2.BooksFinding(
+            kind=kind.Value("BOOKS_FINDING_KIND_HOLD_PAST_EXPIRY"), subject_id=hold.id,
+            detail=f"{hold.amount_minor} {hold.currency} for {hold.related_entity_id or 'no record'} "
+                   f"held past its expiry {hold.expire_time.isoformat()}"))
+    return ledger_pb2.VerifyBooksResponse(
+        clean=not findings, findings=findings, entries_checked=report.chain.entries_checked,
+        accounts_checked=report.accounts_checked, open_pending_transfers=report.open_pending,
+        totals=[ledger_pb2.CurrencyTotals(currency=c, total_debits_minor=d, total_credits_minor=k,
+                                          balanced=d == k) for c, d, k in report.totals])

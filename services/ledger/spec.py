@@ -50,8 +50,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     assert context.engine is not None
     notifier = FeedNotifier()
     ledger = Ledger(context.engine, notifier)
-    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(ledger), server)
-    sweeper = ExpirySweeper(ledger, float(env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600)))
+    sweep_seconds = env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600)
+    servicer = LedgerServicer(ledger, hold_grace_seconds=max(60, 3 * sweep_seconds))
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
+    sweeper = ExpirySweeper(ledger, float(sweep_seconds))
     sweeper.start()
     ledger.sealer.start()
     # End change-feed streams first, so the server's grace period is not spent waiting on them.

@@ -55,6 +55,15 @@ class PendingTransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PENDING_TRANSFER_STATUS_POSTED: _ClassVar[PendingTransferStatus]
     PENDING_TRANSFER_STATUS_VOIDED: _ClassVar[PendingTransferStatus]
     PENDING_TRANSFER_STATUS_EXPIRED: _ClassVar[PendingTransferStatus]
+
+class BooksFindingKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BOOKS_FINDING_KIND_UNSPECIFIED: _ClassVar[BooksFindingKind]
+    BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED: _ClassVar[BooksFindingKind]
+    BOOKS_FINDING_KIND_CHAIN_BROKEN: _ClassVar[BooksFindingKind]
+    BOOKS_FINDING_KIND_BALANCE_MISMATCH: _ClassVar[BooksFindingKind]
+    BOOKS_FINDING_KIND_PENDING_MISMATCH: _ClassVar[BooksFindingKind]
+    BOOKS_FINDING_KIND_HOLD_PAST_EXPIRY: _ClassVar[BooksFindingKind]
 ACCOUNT_TYPE_UNSPECIFIED: AccountType
 ACCOUNT_TYPE_ASSET: AccountType
 ACCOUNT_TYPE_LIABILITY: AccountType
@@ -84,6 +93,12 @@ PENDING_TRANSFER_STATUS_PENDING: PendingTransferStatus
 PENDING_TRANSFER_STATUS_POSTED: PendingTransferStatus
 PENDING_TRANSFER_STATUS_VOIDED: PendingTransferStatus
 PENDING_TRANSFER_STATUS_EXPIRED: PendingTransferStatus
+BOOKS_FINDING_KIND_UNSPECIFIED: BooksFindingKind
+BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED: BooksFindingKind
+BOOKS_FINDING_KIND_CHAIN_BROKEN: BooksFindingKind
+BOOKS_FINDING_KIND_BALANCE_MISMATCH: BooksFindingKind
+BOOKS_FINDING_KIND_PENDING_MISMATCH: BooksFindingKind
+BOOKS_FINDING_KIND_HOLD_PAST_EXPIRY: BooksFindingKind
 
 class Account(_message.Message):
     __slots__ = ("id", "owner_id", "name", "type", "currency", "balance_rule", "credit_limit_minor", "balance", "metadata", "create_time")
@@ -640,3 +655,67 @@ class GetAccountStatementResponse(_message.Message):
     closing_balance: _common_pb2.Money
     lines: _containers.RepeatedCompositeFieldContainer[StatementLine]
     def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ..., opening_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., closing_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ...) -> None: ...
+
+class BatchGetRelatedEntriesRequest(_message.Message):
+    __slots__ = ("related_entity_ids",)
+    RELATED_ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    related_entity_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, related_entity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetRelatedEntriesResponse(_message.Message):
+    __slots__ = ("transactions", "pending_transfers")
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[Transaction]
+    pending_transfers: _containers.RepeatedCompositeFieldContainer[PendingTransfer]
+    def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ..., pending_transfers: _Optional[_Iterable[_Union[PendingTransfer, _Mapping]]] = ...) -> None: ...
+
+class ListRelatedEntriesRequest(_message.Message):
+    __slots__ = ("related_entity_prefix", "time_range", "page_size", "page_token")
+    RELATED_ENTITY_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    related_entity_prefix: str
+    time_range: _common_pb2.TimeRange
+    page_size: int
+    page_token: str
+    def __init__(self, related_entity_prefix: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRelatedEntriesResponse(_message.Message):
+    __slots__ = ("transactions", "next_page_token")
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[Transaction]
+    next_page_token: str
+    def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class BooksFinding(_message.Message):
+    __slots__ = ("kind", "subject_id", "detail")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    kind: BooksFindingKind
+    subject_id: str
+    detail: str
+    def __init__(self, kind: _Optional[_Union[BooksFindingKind, str]] = ..., subject_id: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class VerifyBooksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class VerifyBooksResponse(_message.Message):
+    __slots__ = ("clean", "findings", "entries_checked", "accounts_checked", "open_pending_transfers", "totals")
+    CLEAN_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    OPEN_PENDING_TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    clean: bool
+    findings: _containers.RepeatedCompositeFieldContainer[BooksFinding]
+    entries_checked: int
+    accounts_checked: int
+    open_pending_transfers: int
+    totals: _containers.RepeatedCompositeFieldContainer[CurrencyTotals]
+    def __init__(self, clean: bool = ..., findings: _Optional[_Iterable[_Union[BooksFinding, _Mapping]]] = ..., entries_checked: _Optional[int] = ..., accounts_checked: _Optional[int] = ..., open_pending_transfers: _Optional[int] = ..., totals: _Optional[_Iterable[_Union[CurrencyTotals, _Mapping]]] = ...) -> None: ...

@@ -132,6 +132,21 @@ class LedgerServiceStub(object):
                 request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceRequest.SerializeToString,
                 response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceResponse.FromString,
                 _registered_method=True)
+        self.BatchGetRelatedEntries = channel.unary_unary(
+                '/nexafi.ledger.v1.LedgerService/BatchGetRelatedEntries',
+                request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.BatchGetRelatedEntriesRequest.SerializeToString,
+                response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.BatchGetRelatedEntriesResponse.FromString,
+                _registered_method=True)
+        self.ListRelatedEntries = channel.unary_unary(
+                '/nexafi.ledger.v1.LedgerService/ListRelatedEntries',
+                request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesRequest.SerializeToString,
+                response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesResponse.FromString,
+                _registered_method=True)
+        self.VerifyBooks = channel.unary_unary(
+                '/nexafi.ledger.v1.LedgerService/VerifyBooks',
+                request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksRequest.SerializeToString,
+                response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksResponse.FromString,
+                _registered_method=True)
         self.GetAccountStatement = channel.unary_unary(
                 '/nexafi.ledger.v1.LedgerService/GetAccountStatement',
                 request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountStatementRequest.SerializeToString,
@@ -323,6 +338,42 @@ class LedgerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetRelatedEntries(self, request, context):
+        """BatchGetRelatedEntries returns, for up to 1000 records of another service
+        (payment ids, loan application ids), every journal entry and every pending
+        transfer that names one of them as its related_entity_id, each exactly
+        once: the batched read behind reconciliation. Admin, compliance or
+        service; gRPC only. Returns INVALID_ARGUMENT for no ids, more than 1000
+        ids or an empty id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRelatedEntries(self, request, context):
+        """ListRelatedEntries pages through the entries recorded in a time range
+        whose related_entity_id starts with a prefix (for example "pay_"), oldest
+        first; reconciliation finds entries that name no record of the caller's
+        with it. Admin, compliance or service; gRPC only. Returns INVALID_ARGUMENT
+        for an empty prefix, an empty time range, a negative page_size or a
+        malformed page_token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyBooks(self, request, context):
+        """VerifyBooks checks the ledger's invariants and lists what it finds: debits
+        equal credits per currency, the hash chain intact, every balance equal to
+        the sum of its postings and of its open pending transfers, and no hold
+        left past its expiry. Operators run it after an incident (also as
+        `make verify-books`, which adds the payment and credit reconciliations).
+        Admin or compliance. Returns PERMISSION_DENIED for other callers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAccountStatement(self, request, context):
         """GetAccountStatement returns an account's opening balance, movements and
         closing balance over a time range. Errors as GetAccount.
@@ -423,6 +474,21 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetTrialBalance,
                     request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceRequest.FromString,
                     response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceResponse.SerializeToString,
+            ),
+            'BatchGetRelatedEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetRelatedEntries,
+                    request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.BatchGetRelatedEntriesRequest.FromString,
+                    response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.BatchGetRelatedEntriesResponse.SerializeToString,
+            ),
+            'ListRelatedEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRelatedEntries,
+                    request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesRequest.FromString,
+                    response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesResponse.SerializeToString,
+            ),
+            'VerifyBooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyBooks,
+                    request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksRequest.FromString,
+                    response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksResponse.SerializeToString,
             ),
             'GetAccountStatement': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccountStatement,
@@ -924,6 +990,87 @@ class LedgerService(object):
             '/nexafi.ledger.v1.LedgerService/GetTrialBalance',
             nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceRequest.SerializeToString,
             nexafi_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetRelatedEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.ledger.v1.LedgerService/BatchGetRelatedEntries',
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.BatchGetRelatedEntriesRequest.SerializeToString,
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.BatchGetRelatedEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRelatedEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.ledger.v1.LedgerService/ListRelatedEntries',
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesRequest.SerializeToString,
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyBooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.ledger.v1.LedgerService/VerifyBooks',
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksRequest.SerializeToString,
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksResponse.FromString,
             options,
             channel_credentials,
             insecure,

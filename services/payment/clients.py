@@ -8,6 +8,7 @@ service decides on reasons (INSUFFICIENT_FUNDS), never on message text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,10 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.runtime.api import to_money
 from services.runtime.clients import ServiceChannels, UserClient, call
+
+# The ledger's largest batch read; one page of a reconciliation.
+RELATED_BATCH = 1000
+RECONCILIATION_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class LedgerClient:
 
     def reserve(
         self,
+        *,
         debit: str,
         credit: str,
         amount_minor: int,
@@ -76,7 +82,7 @@ class LedgerClient:
         )
         return reply.pending_transfer
 
-    def post(self, pending_id: str, request_id: str) -> ledger_pb2.Transaction:
+    def post(self, *, pending_id: str, request_id: str) -> ledger_pb2.Transaction:
         reply = call(
             "ledger",
             self.stub.PostPendingTransfer,
@@ -84,7 +90,7 @@ class LedgerClient:
         )
         return reply.transaction
 
-    def void(self, pending_id: str, reason: str) -> None:
+    def void(self, *, pending_id: str, reason: str) -> None:
         call(
             "ledger",
             self.stub.VoidPendingTransfer,
@@ -107,7 +113,7 @@ class LedgerClient:
         )
         return reply.transaction
 
-    def reverse(self, transaction_id: str, reason: str, request_id: str) -> ledger_pb2.Transaction:
+    def reverse(self, *, transaction_id: str, reason: str, request_id: str) -> ledger_pb2.Transaction:
         reply = call(
             "ledger",
             self.stub.ReverseTransaction,
@@ -119,6 +125,7 @@ class LedgerClient:
 
     def transfer(
         self,
+        *,
         debit: str,
         credit: str,
         amount_minor: int,
@@ -153,24 +160,37 @@ class LedgerClient:
         )
         return reply.transaction
 
-    def user_transactions(self, user_id: str, start: Any, end: Any) -> list[ledger_pb2.Transaction]:
-        out: list[ledger_pb2.Transaction] = []
+    def related(
+        self, payment_ids: list[str]
+    ) -> tuple[list[ledger_pb2.Transaction], list[ledger_pb2.PendingTransfer]]:
+        """Every entry and pending transfer naming one of ``payment_ids`` (at most RELATED_BATCH)."""
+        reply = call(
+            "ledger",
+            self.stub.BatchGetRelatedEntries,
+            ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=payment_ids),
+            RECONCILIATION_TIMEOUT_SECONDS,
+        )
+        return list(reply.transactions), list(reply.pending_transfers)
+
+    def entries_with_prefix(self, prefix: str, start: Any, end: Any) -> Iterator[ledger_pb2.Transaction]:
+        """The entries recorded in [start, end) whose related id starts with ``prefix``, page by page."""
         token = ""
         while True:
             reply = call(
                 "ledger",
-                self.stub.ListUserTransactions,
-                ledger_pb2.ListUserTransactionsRequest(
-                    user_id=user_id,
+                self.stub.ListRelatedEntries,
+                ledger_pb2.ListRelatedEntriesRequest(
+                    related_entity_prefix=prefix,
                     time_range=common_pb2.TimeRange(start_time=start, end_time=end),
-                    page_size=100,
+                    page_size=RELATED_BATCH,
                     page_token=token,
                 ),
+                RECONCILIATION_TIMEOUT_SECONDS,
             )
-            out.extend(reply.transactions)
+            yield from reply.transactions
             token = reply.next_page_token
             if not token:
-                return out
+                return
 
 
 class AiClient:

@@ -490,6 +490,20 @@ def refunds_of(session: Session, payment_id: str) -> list[Refund]:
     return [_refund(r) for r in rows]
 
 
+def succeeded_refunds_of(session: Session, payment_ids: list[str]) -> list[Refund]:
+    """The succeeded refunds of many payments in one query (reconciliation)."""
+    rows = session.execute(
+        sa.text("SELECT * FROM refunds WHERE payment_id = ANY(:ids) AND state = 'succeeded'"),
+        {"ids": payment_ids},
+    ).all()
+    return [_refund(r) for r in rows]
+
+
+def existing_payment_ids(session: Session, payment_ids: list[str]) -> set[str]:
+    rows = session.execute(sa.text("SELECT id FROM payments WHERE id = ANY(:ids)"), {"ids": payment_ids})
+    return {r.id for r in rows}
+
+
 def refunds_in_flight(session: Session, payment_id: str) -> int:
     value = session.execute(
         sa.text(

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
-import grpc
 from nexafi.ai.v1 import ai_pb2
 from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.engine import Engine
@@ -28,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.payment import repository as repo
-from services.payment.clients import Clients
+from services.payment.clients import RELATED_BATCH, Clients
 from services.payment.connectors.base import (
     BankAccountData,
     CardData,
@@ -98,6 +99,10 @@ _LEDGER_TYPE = {
     Kind.TRANSFER: ledger_pb2.TRANSACTION_TYPE_TRANSFER,
     Kind.PAYOUT: ledger_pb2.TRANSACTION_TYPE_WITHDRAWAL,
 }
+# Entry types that move a payment's money; more than one of them for a payment is a duplicate.
+_POSTED_TYPES = frozenset(_LEDGER_TYPE.values())
+# Reconciliation reads the ledger and its own tables this many batches at a time.
+RECONCILIATION_THREADS = 4
 _CHANNEL = {
     Kind.TOP_UP: ai_pb2.TRANSACTION_CHANNEL_CARD_NOT_PRESENT,
     Kind.TRANSFER: ai_pb2.TRANSACTION_CHANNEL_P2P_TRANSFER,
@@ -473,19 +478,21 @@ class PaymentService:
         """Phase one in the ledger; None when the payment failed (for example insufficient funds)."""
         try:
             pending = self.clients.ledger.reserve(
-                payment.debit_account_id,
-                payment.credit_account_id,
-                payment.amount_minor,
-                payment.currency,
-                payment.user_id,
-                _LEDGER_TYPE[payment.kind],
-                _ledger_description(payment),
-                payment.id,
-                step_request_id(payment.id, "reserve"),
+                debit=payment.debit_account_id,
+                credit=payment.credit_account_id,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                user_id=payment.user_id,
+                type_=_LEDGER_TYPE[payment.kind],
+                description=_ledger_description(payment),
+                payment_id=payment.id,
+                request_id=step_request_id(payment.id, "reserve"),
             )
         except RemoteError as exc:
-            if exc.unreachable:
-                raise _ledger_unreachable(payment, "the payment will be resumed") from None
+            if not exc.refused:
+                # In doubt: the hold may exist. The payment stays PENDING, its key unfinished; a
+                # retry or recovery replays the reservation with the same key and gets that hold.
+                raise _ledger_in_doubt(payment, exc, "the payment will be resumed") from None
             if exc.reason == "INSUFFICIENT_FUNDS":
                 self._fail(payment, "INSUFFICIENT_FUNDS", "the wallet does not hold enough funds", actor)
             else:
@@ -556,43 +563,60 @@ class PaymentService:
     def _post(self, payment: Payment) -> str:
         try:
             return self.clients.ledger.post(
-                payment.pending_transfer_id, step_request_id(payment.id, "post")
+                pending_id=payment.pending_transfer_id, request_id=step_request_id(payment.id, "post")
             ).id
         except RemoteError as exc:
-            if exc.unreachable:
-                raise _ledger_unreachable(payment, "the payment will be completed by recovery") from None
+            if not exc.refused:
+                raise _ledger_in_doubt(payment, exc, "the payment will be completed by recovery") from None
             if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
-                raise
+                # The gateway moved the money but the ledger refuses to post it: never mark such a
+                # payment failed; it stays PROCESSING and reconciliation shows it.
+                log.error("ledger refused to post %s: %s %s", payment.id, exc.code.name, exc.reason)
+                raise FailedPrecondition(
+                    f"the ledger refused to post the payment: {exc.reason or exc.code.name}",
+                    "LEDGER_STATE_CONFLICT",
+                    {"payment_id": payment.id},
+                ) from None
         # The reservation lapsed (it expired) although the gateway moved the money: book it directly.
         log.error("reservation of %s lapsed before posting; booking it directly", payment.id)
         try:
             return self.clients.ledger.transfer(
-                payment.debit_account_id,
-                payment.credit_account_id,
-                payment.amount_minor,
-                payment.currency,
-                payment.user_id,
-                _LEDGER_TYPE[payment.kind],
-                _ledger_description(payment),
-                payment.id,
-                {"payment_id": payment.id},
-                step_request_id(payment.id, "post-direct"),
+                debit=payment.debit_account_id,
+                credit=payment.credit_account_id,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                user_id=payment.user_id,
+                type_=_LEDGER_TYPE[payment.kind],
+                description=_ledger_description(payment),
+                payment_id=payment.id,
+                metadata={"payment_id": payment.id},
+                request_id=step_request_id(payment.id, "post-direct"),
             ).id
         except RemoteError as exc:
+            if not exc.refused:
+                raise _ledger_in_doubt(payment, exc, "the payment will be completed by recovery") from None
             raise _unavailable(exc) from None
 
     def _void(self, payment: Payment) -> None:
         if not payment.pending_transfer_id:
             return
         try:
-            self.clients.ledger.void(payment.pending_transfer_id, f"payment {payment.id} did not complete")
+            self.clients.ledger.void(
+                pending_id=payment.pending_transfer_id, reason=f"payment {payment.id} did not complete"
+            )
         except RemoteError as exc:
-            if exc.unreachable:
-                raise _ledger_unreachable(payment, "the reservation will be released by recovery") from None
+            if not exc.refused:
+                # In doubt: the payment keeps its status; voiding again is harmless (see below).
+                raise _ledger_in_doubt(
+                    payment, exc, "the reservation will be released by recovery"
+                ) from None
             if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
-                raise
+                raise _unavailable(exc) from None
             # Voided (or expired) before: a retry of this step. Posted would be a real inconsistency.
-            status = self.clients.ledger.get_pending(payment.pending_transfer_id).status
+            try:
+                status = self.clients.ledger.get_pending(payment.pending_transfer_id).status
+            except RemoteError as read_error:
+                raise _unavailable(read_error) from None
             if status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
                 raise FailedPrecondition(
                     "the reservation was already posted", "LEDGER_STATE_CONFLICT", {"payment_id": payment.id}
@@ -741,21 +765,21 @@ class PaymentService:
         """
         try:
             self.clients.ledger.transfer(
-                payment.debit_account_id,
-                payment.credit_account_id,
-                refund.amount_minor,
-                refund.currency,
-                payment.user_id,
-                ledger_pb2.TRANSACTION_TYPE_ADJUSTMENT,
-                f"Refund {refund.id} of {payment.id} declined by the gateway: amount returned",
-                payment.id,
-                {"refund_id": refund.id, "payment_id": payment.id, "compensates": "refund"},
-                step_request_id(refund.id, "compensate"),
+                debit=payment.debit_account_id,
+                credit=payment.credit_account_id,
+                amount_minor=refund.amount_minor,
+                currency=refund.currency,
+                user_id=payment.user_id,
+                type_=ledger_pb2.TRANSACTION_TYPE_ADJUSTMENT,
+                description=f"Refund {refund.id} of {payment.id} declined by the gateway: amount returned",
+                payment_id=payment.id,
+                metadata={"refund_id": refund.id, "payment_id": payment.id, "compensates": "refund"},
+                request_id=step_request_id(refund.id, "compensate"),
             )
         except RemoteError as exc:
-            if exc.unreachable:
-                raise _unavailable(exc) from None
-            raise
+            # The refund stays pending either way: recovery sends the gateway refund again (the
+            # PSP replays its decline) and compensates with the same key.
+            raise _unavailable(exc) from None
         self._tx(lambda s: repo.update_refund(s, refund.id, state="failed"))
 
     def _complete_refund(self, payment_id: str, refund_id: str) -> tuple[Payment, Refund]:
@@ -768,25 +792,34 @@ class PaymentService:
             if whole:
                 # The whole amount at once: a true reversal of the posted entry.
                 entry = self.clients.ledger.reverse(
-                    payment.transaction_id, refund.reason or "refund", step_request_id(refund.id, "reverse")
+                    transaction_id=payment.transaction_id,
+                    reason=refund.reason or "refund",
+                    request_id=step_request_id(refund.id, "reverse"),
                 )
             else:
                 # Part of it: a compensating entry, the payment's postings mirrored for the amount.
                 entry = self.clients.ledger.transfer(
-                    payment.credit_account_id,
-                    payment.debit_account_id,
-                    refund.amount_minor,
-                    refund.currency,
-                    payment.user_id,
-                    ledger_pb2.TRANSACTION_TYPE_REFUND,
-                    f"Refund {refund.id} of {payment.id}",
-                    payment.id,
-                    {"refund_id": refund.id, "payment_id": payment.id},
-                    step_request_id(refund.id, "ledger"),
+                    debit=payment.credit_account_id,
+                    credit=payment.debit_account_id,
+                    amount_minor=refund.amount_minor,
+                    currency=refund.currency,
+                    user_id=payment.user_id,
+                    type_=ledger_pb2.TRANSACTION_TYPE_REFUND,
+                    description=f"Refund {refund.id} of {payment.id}",
+                    payment_id=payment.id,
+                    metadata={"refund_id": refund.id, "payment_id": payment.id},
+                    request_id=step_request_id(refund.id, "ledger"),
                 )
         except RemoteError as exc:
-            if exc.unreachable:
-                raise _unavailable(exc) from None
+            if not exc.refused:
+                # In doubt: the entry may be recorded. The refund stays pending and its key open; the
+                # client's retry or recovery replays the step with the same key.
+                raise Unavailable(
+                    "the ledger's answer to the refund was lost; retry with the same request_id "
+                    "(or let recovery complete it)",
+                    "LEDGER_UNAVAILABLE",
+                    {"refund_id": refund.id, "payment_id": payment_id},
+                ) from None
             self._tx(lambda s: repo.update_refund(s, refund_id, state="failed"))
             if exc.reason == "INSUFFICIENT_FUNDS":
                 raise FailedPrecondition(
@@ -1015,39 +1048,109 @@ class PaymentService:
 
     # -- reconciliation ---------------------------------------------------------------------------
     def reconcile(self, start: datetime, end: datetime) -> Report:
+        """Compare the payments created in [start, end) with the ledger, each entry counted once.
+
+        The ledger is read in batches of payment ids (every entry and hold naming them) and by one
+        paged scan of the entries naming any payment in the period (for orphans), a few batches at
+        a time: the work grows with the number of payments, the round trips with that number
+        divided by the batch size."""
         payments = self._tx(lambda s: repo.payments_in_range(s, start, end))
         report = Report(payments_checked=len(payments), ledger_transactions_checked=0)
-        seen_txns: set[str] = set()
+        by_id = {p.id: p for p in payments}
+        ids = list(by_id)
+        batches = [ids[i : i + RELATED_BATCH] for i in range(0, len(ids), RELATED_BATCH)]
+        entries: dict[str, ledger_pb2.Transaction] = {}
+        holds: dict[str, list[ledger_pb2.PendingTransfer]] = {}
+        orphans: dict[str, ledger_pb2.Transaction] = {}
+        refunds: dict[str, list[Refund]] = {}
         try:
-            for payment in payments:
-                self._reconcile_payment(payment, report, seen_txns)
-            self._reconcile_orphans(payments, start, end, report, seen_txns)
+            with ThreadPoolExecutor(max_workers=RECONCILIATION_THREADS) as pool:
+                scan = pool.submit(self._entries_naming_payments, start, end + timedelta(hours=1))
+                fetched = [pool.submit(self.clients.ledger.related, batch) for batch in batches]
+                found = [pool.submit(self._tx, partial(repo.succeeded_refunds_of, payment_ids=batch))
+                         for batch in batches]
+                for future in fetched:
+                    transactions, pending = future.result()
+                    for entry in transactions:
+                        entries[entry.id] = entry
+                    for hold in pending:
+                        holds.setdefault(hold.related_entity_id, []).append(hold)
+                for refund_future in found:
+                    for refund in refund_future.result():
+                        refunds.setdefault(refund.payment_id, []).append(refund)
+                for entry in scan.result():
+                    if entry.related_entity_id not in by_id:
+                        orphans[entry.id] = entry
         except RemoteError as exc:
             raise _unavailable(exc) from None
-        report.ledger_transactions_checked = len(seen_txns)
+        per_payment: dict[str, list[ledger_pb2.Transaction]] = {}
+        for entry in entries.values():
+            per_payment.setdefault(entry.related_entity_id, []).append(entry)
+        now = datetime.now(UTC)
+        for payment in payments:
+            self._reconcile_payment(
+                payment,
+                per_payment.get(payment.id, []),
+                holds.get(payment.id, []),
+                refunds.get(payment.id, []),
+                report,
+                now,
+            )
+        unknown = sorted({e.related_entity_id for e in orphans.values()})
+        ours = set()
+        for i in range(0, len(unknown), RELATED_BATCH):
+            chunk = unknown[i : i + RELATED_BATCH]
+            ours |= self._tx(partial(repo.existing_payment_ids, payment_ids=chunk))
+        for entry in orphans.values():
+            if entry.related_entity_id not in ours:
+                report.mismatches.append(
+                    Mismatch(
+                        "ORPHAN_LEDGER_ENTRY",
+                        None,
+                        entry.id,
+                        entry.amount.amount_minor,
+                        entry.amount.currency,
+                        f"the entry refers to {entry.related_entity_id}, which is no payment of ours",
+                    )
+                )
+        report.ledger_transactions_checked = len(entries.keys() | orphans.keys())
         return report
 
-    def _reconcile_payment(self, payment: Payment, report: Report, seen: set[str]) -> None:
+    def _entries_naming_payments(self, start: datetime, end: datetime) -> list[ledger_pb2.Transaction]:
+        return list(self.clients.ledger.entries_with_prefix("pay_", to_timestamp(start), to_timestamp(end)))
+
+    def _reconcile_payment(
+        self,
+        payment: Payment,
+        entries: list[ledger_pb2.Transaction],
+        holds: list[ledger_pb2.PendingTransfer],
+        refunds: list[Refund],
+        report: Report,
+        now: datetime,
+    ) -> None:
+        """One payment against the entries and holds naming it (each entry once, by id)."""
+
         def add(kind: str, detail: str, txn: str = "", actual: int | None = None, currency: str = "") -> None:
             report.mismatches.append(Mismatch(kind, payment, txn, actual, currency, detail))
 
-        ledger = self.clients.ledger
+        by_id = {e.id: e for e in entries}
+        posted = [e for e in entries if e.type in _POSTED_TYPES]
+        if len(posted) > 1:
+            add(
+                "DUPLICATE_LEDGER_ENTRY",
+                f"{len(posted)} posted entries for one payment: {', '.join(e.id for e in posted)}",
+                posted[0].id,
+            )
         if payment.status in MONEY_MOVED:
-            if not payment.transaction_id.startswith("txn_"):
-                add("MISSING_LEDGER_ENTRY", "the payment moved money but has no posted ledger entry")
+            entry = by_id.get(payment.transaction_id)
+            if entry is None:
+                detail = (
+                    "the payment's ledger entry does not exist"
+                    if payment.transaction_id.startswith("txn_")
+                    else "the payment moved money but has no posted ledger entry"
+                )
+                add("MISSING_LEDGER_ENTRY", detail, payment.transaction_id)
                 return
-            try:
-                entry = ledger.get_transaction(payment.transaction_id)
-            except RemoteError as exc:
-                if exc.code == grpc.StatusCode.NOT_FOUND:
-                    add(
-                        "MISSING_LEDGER_ENTRY",
-                        "the payment's ledger entry does not exist",
-                        payment.transaction_id,
-                    )
-                    return
-                raise
-            seen.add(entry.id)
             if entry.amount.amount_minor != payment.amount_minor or entry.amount.currency != payment.currency:
                 add(
                     "AMOUNT_MISMATCH",
@@ -1057,14 +1160,9 @@ class PaymentService:
                     entry.amount.amount_minor,
                     entry.amount.currency,
                 )
-            refunds = self._tx(lambda s: repo.refunds_of(s, payment.id))
-            ledger_refunded = 0
-            for refund in refunds:
-                if refund.state != "succeeded":
-                    continue
-                refund_entry = ledger.get_transaction(refund.transaction_id)
-                seen.add(refund_entry.id)
-                ledger_refunded += refund_entry.amount.amount_minor
+            ledger_refunded = sum(
+                by_id[r.transaction_id].amount.amount_minor for r in refunds if r.transaction_id in by_id
+            )
             if ledger_refunded != payment.refunded_minor:
                 add(
                     "REFUND_MISMATCH",
@@ -1073,69 +1171,25 @@ class PaymentService:
                     ledger_refunded,
                     payment.currency,
                 )
-        elif payment.pending_transfer_id:
-            pending = ledger.get_pending(payment.pending_transfer_id)
-            if payment.status in (Status.FAILED, Status.CANCELLED):
-                if pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
+            return
+        held = [h for h in holds if h.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
+                and h.expire_time.ToDatetime(tzinfo=UTC) > now]
+        if payment.status in (Status.FAILED, Status.CANCELLED):
+            for hold in holds:
+                if hold.status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
                     add(
                         "STATUS_MISMATCH",
                         "the payment did not complete but its reservation was posted",
-                        pending.transaction_id,
-                        pending.posted_amount.amount_minor,
+                        hold.transaction_id,
+                        hold.posted_amount.amount_minor,
                         payment.currency,
                     )
-                elif pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING:
-                    add("STALE_HOLD", "the payment ended but its reservation is still held", pending.id)
-            elif (
-                payment.status is Status.PROCESSING
-                and pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
-            ):
-                age = (datetime.now(UTC) - payment.update_time).total_seconds()
-                if age > self.config.stale_after_seconds:
-                    add("STALE_HOLD", f"the reservation has been held for {int(age)} s", pending.id)
-
-    def _reconcile_orphans(
-        self, payments: list[Payment], start: datetime, end: datetime, report: Report, seen: set[str]
-    ) -> None:
-        by_id = {p.id: p for p in payments}
-        posted_steps: dict[str, list[str]] = {}
-        for user_id in sorted({p.user_id for p in payments}):
-            for entry in self.clients.ledger.user_transactions(
-                user_id, to_timestamp(start), to_timestamp(end + timedelta(hours=1))
-            ):
-                if not entry.related_entity_id.startswith("pay_"):
-                    continue
-                seen.add(entry.id)
-                related = entry.related_entity_id
-                if related not in by_id and not self._exists(related):
-                    report.mismatches.append(
-                        Mismatch(
-                            "ORPHAN_LEDGER_ENTRY",
-                            None,
-                            entry.id,
-                            entry.amount.amount_minor,
-                            entry.amount.currency,
-                            f"the entry refers to {entry.related_entity_id}, which is no payment of ours",
-                        )
-                    )
-                elif entry.type in (
-                    ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
-                    ledger_pb2.TRANSACTION_TYPE_TRANSFER,
-                    ledger_pb2.TRANSACTION_TYPE_WITHDRAWAL,
-                ):
-                    posted_steps.setdefault(entry.related_entity_id, []).append(entry.id)
-        for payment_id, entries in posted_steps.items():
-            if len(entries) > 1 and payment_id in by_id:
-                report.mismatches.append(
-                    Mismatch(
-                        "DUPLICATE_LEDGER_ENTRY",
-                        by_id[payment_id],
-                        entries[0],
-                        None,
-                        "",
-                        f"{len(entries)} posted entries for one payment: {', '.join(entries)}",
-                    )
-                )
+            for hold in held:
+                add("STALE_HOLD", "the payment ended but its reservation is still held", hold.id)
+        elif payment.status is Status.PROCESSING and held:
+            age = (now - payment.update_time).total_seconds()
+            if age > self.config.stale_after_seconds:
+                add("STALE_HOLD", f"the reservation has been held for {int(age)} s", held[0].id)
 
     # -- payment methods --------------------------------------------------------------------------
     def add_method(self, new: NewMethod) -> PaymentMethod:
@@ -1237,14 +1291,23 @@ def _duplicate(existing_id: str) -> AlreadyExists:
     )
 
 
-def _ledger_unreachable(payment: Payment, then: str) -> Unavailable:
-    """The answer while the ledger is down mid-payment: retryable, and saying what happens next."""
-    return Unavailable(f"the ledger cannot be reached; {then}", "LEDGER_UNAVAILABLE",
-                       {"payment_id": payment.id})
+def _ledger_in_doubt(payment: Payment, exc: RemoteError, then: str) -> Unavailable:
+    """The answer when a ledger step's outcome is unknown: retryable, and saying what happens next.
+
+    Never a failure: the step may have been recorded, and only a replay with its key (or a read
+    of the ledger) tells. The idempotency key is not finished, so a retry resumes the payment."""
+    log.warning("ledger step of %s in doubt: %s %s", payment.id, exc.code.name, exc.reason)
+    return Unavailable(
+        f"the ledger's answer was lost or it cannot be reached; {then}; retry with the same request_id",
+        "LEDGER_UNAVAILABLE",
+        {"payment_id": payment.id},
+    )
 
 
 def _unavailable(exc: RemoteError) -> DomainError:
-    if exc.unreachable:
+    """A failed call to another service: FAILED_PRECONDITION only for a definite refusal, since
+    that is stored on the request's idempotency key; anything else may succeed on a retry."""
+    if not exc.refused:
         return Unavailable(
             f"the {exc.service} service cannot be reached", f"{exc.service.upper()}_UNAVAILABLE"
         )

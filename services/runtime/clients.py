@@ -32,6 +32,13 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 # The callee may not have run the call at all: safe to treat as "not done" only with an
 # idempotency key that a retry reuses.
 _UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# Answers that say for certain the callee did not perform the call and will not on a replay with
+# the same key: our services replay a known idempotency key before they validate or check a rule,
+# so these never hide a committed effect. Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL,
+# UNKNOWN, ABORTED, a reset connection, even PERMISSION_DENIED from a misconfigured caller) leaves
+# the outcome in doubt until the call is replayed with its key or its result is read.
+_REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
+             grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.OUT_OF_RANGE)
 # Renew this long before expiry so a token never expires mid-call.
 RENEW_MARGIN_SECONDS = 60.0
 
@@ -172,6 +179,11 @@ class RemoteError(Exception):
     @property
     def unreachable(self) -> bool:
         return self.code in _UNREACHABLE
+
+    @property
+    def refused(self) -> bool:
+        """The callee definitely refused: nothing happened, and a replay would be refused again."""
+        return self.code in _REFUSALS
 
 
 def call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:

@@ -98,7 +98,7 @@ class LedgerClient:
             if not token:
                 return out
 
-    def update_limit(self, account_id: str, credit_limit: int, request_id: str) -> LedgerAccount:
+    def update_limit(self, *, account_id: str, credit_limit: int, request_id: str) -> LedgerAccount:
         reply = call(
             "ledger",
             self.stub.UpdateAccountLimit,
@@ -110,6 +110,7 @@ class LedgerClient:
 
     def post(
         self,
+        *,
         user_id: str,
         type_: int,
         description: str,
@@ -147,6 +148,19 @@ class LedgerClient:
             ),
         )
         return reply.transaction.id
+
+
+    def related(self, application_ids: list[str]) -> list[tuple[str, str, int, int]]:
+        """(entry id, related id, type, amount) of every entry naming one of ``application_ids``."""
+        reply = call(
+            "ledger",
+            self.stub.BatchGetRelatedEntries,
+            ledger_pb2.BatchGetRelatedEntriesRequest(
+                related_entity_ids=application_ids, view=ledger_pb2.TRANSACTION_VIEW_BASIC
+            ),
+            30.0,
+        )
+        return [(t.id, t.related_entity_id, int(t.type), t.amount.amount_minor) for t in reply.transactions]
 
 
 class AiClient:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -593,3 +593,110 @@ def save_ledger_account(
         ),
         {"o": owner_id, "p": purpose, "c": currency, "a": account_id},
     )
+
+
+# -- money in doubt: disbursement intents and the recovery job's queries ------------------------------
+@dataclass(frozen=True)
+class DisbursementIntent:
+    application_id: str
+    scope: str
+    request_id: str
+    operation: str
+    fingerprint: str
+    actor: str
+    wallet_account_id: str
+    loan_account_id: str
+
+
+def save_disbursement_intent(session: Session, intent: DisbursementIntent) -> None:
+    """Written (or taken over by the latest requester) before the ledger call."""
+    session.execute(
+        sa.text(
+            "INSERT INTO disbursement_intents (application_id, scope, request_id, operation, fingerprint, "
+            "actor, wallet_account_id, loan_account_id) VALUES (:a, :s, :r, :o, :f, :actor, :w, :l) "
+            "ON CONFLICT (application_id) DO UPDATE SET scope = :s, request_id = :r, operation = :o, "
+            "fingerprint = :f, actor = :actor, wallet_account_id = :w, loan_account_id = :l, "
+            "create_time = clock_timestamp()"
+        ),
+        {"a": intent.application_id, "s": intent.scope, "r": intent.request_id, "o": intent.operation,
+         "f": intent.fingerprint, "actor": intent.actor, "w": intent.wallet_account_id,
+         "l": intent.loan_account_id},
+    )
+
+
+def delete_disbursement_intent(session: Session, application_id: str) -> None:
+    session.execute(
+        sa.text("DELETE FROM disbursement_intents WHERE application_id = :a"), {"a": application_id}
+    )
+
+
+def stale_disbursement_intents(
+    session: Session, older_than_seconds: int, limit: int
+) -> list[DisbursementIntent]:
+    rows = session.execute(
+        sa.text(
+            "SELECT application_id, scope, request_id, operation, fingerprint, actor, wallet_account_id, "
+            "loan_account_id FROM disbursement_intents "
+            "WHERE create_time < clock_timestamp() - make_interval(secs => :age) "
+            "ORDER BY create_time LIMIT :n"
+        ),
+        {"age": older_than_seconds, "n": limit},
+    ).all()
+    return [DisbursementIntent(*r) for r in rows]
+
+
+def stale_repayment_applications(session: Session, older_than_seconds: int, limit: int) -> list[str]:
+    rows = session.execute(
+        sa.text(
+            "SELECT application_id FROM repayment_intents "
+            "WHERE create_time < clock_timestamp() - make_interval(secs => :age) "
+            "GROUP BY application_id ORDER BY min(seq) LIMIT :n"
+        ),
+        {"age": older_than_seconds, "n": limit},
+    ).all()
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class BookedLoan:
+    """What reconciliation needs of a loan."""
+
+    id: str
+    status: int
+    currency: str
+    approved_amount: int
+    disbursement_transaction_id: str
+    repayments: dict[str, int]  # transaction id -> amount
+
+
+def booked_loans(session: Session, after_id: str, limit: int) -> list[BookedLoan]:
+    """Loans that may have ledger entries (approved or further, cancelled ones too), by id."""
+    rows = session.execute(
+        sa.text(
+            "SELECT id, status, currency, approved_amount_minor, disbursement_transaction_id "
+            "FROM loan_applications "
+            "WHERE status IN (3, 5, 6, 7) AND id > :after ORDER BY id LIMIT :n"
+        ),
+        {"after": after_id, "n": limit},
+    ).all()
+    ids = [r[0] for r in rows]
+    repaid: dict[str, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        for r in session.execute(
+            sa.text("SELECT application_id, transaction_id, amount_minor FROM loan_repayments "
+                    "WHERE application_id = ANY(:ids)"),
+            {"ids": ids},
+        ):
+            repaid[r[0]][r[1]] = int(r[2])
+    return [BookedLoan(r[0], int(r[1]), r[2], int(r[3] or 0), r[4] or "", repaid[r[0]]) for r in rows]
+
+
+def pending_intent_applications(session: Session, application_ids: list[str]) -> set[str]:
+    rows = session.execute(
+        sa.text(
+            "SELECT application_id FROM repayment_intents WHERE application_id = ANY(:ids) UNION "
+            "SELECT application_id FROM disbursement_intents WHERE application_id = ANY(:ids)"
+        ),
+        {"ids": application_ids},
+    ).all()
+    return {r[0] for r in rows}

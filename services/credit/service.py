@@ -163,21 +163,6 @@ def _unavailable(exc: RemoteError) -> Unavailable:
     )
 
 
-# Ledger answers to an entry that mean it is not recorded under its key: the ledger replays a
-# recorded key before it checks balances or accounts. Not PERMISSION_DENIED or UNAUTHENTICATED:
-# those come before the replay, so they say nothing about an earlier attempt.
-_REFUSALS = (
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.OUT_OF_RANGE,
-)
-
-
-def _refused(exc: RemoteError) -> bool:
-    return exc.code in _REFUSALS
-
-
 def _illegal(app: Application, target: Status) -> FailedPrecondition:
     return FailedPrecondition(
         f"application {app.id} is {app.status.name} and cannot become {target.name}",
@@ -629,55 +614,76 @@ class CreditService:
             ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
         )
 
+        intent = repo.DisbursementIntent(
+            app.id, idem.scope, idem.key, idem.operation, idem.fingerprint, actor, wallet, loan_account
+        )
+
         def work(session: Session) -> bytes:
             app = self._load_locked(session, application_id)
             _require_status(app, Status.APPROVED, Status.DISBURSED)
+            # Committed on its own before the ledger call: if the ledger pays out and this
+            # transaction never commits, recovery finds the intent and completes the record.
+            run_in_transaction(self.engine, lambda s: repo.save_disbursement_intent(s, intent))
             try:
-                # One key per application: whatever the client's key, a loan is paid out at most once.
-                transaction_id = self.clients.ledger.post(
-                    app.user_id,
-                    ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT,
-                    f"loan {app.id} disbursement",
-                    app.id,
-                    app.currency,
-                    [(loan_account, app.approved_amount)],
-                    [(wallet, app.approved_amount)],
-                    f"{app.id}:disbursement",
-                )
+                self._record_disbursement(session, app, intent)
             except RemoteError as exc:
+                if exc.refused:
+                    run_in_transaction(
+                        self.engine, lambda s: repo.delete_disbursement_intent(s, application_id)
+                    )
                 raise self._ledger_error(exc) from None
-            now = _now()
-            app.schedule = redate(
-                build_schedule(app.approved_amount, app.apr_bps, app.term_months, now.date()), now.date()
-            ).installments
-            app.loan_account_id, app.disbursement_transaction_id, app.disburse_time = (
-                loan_account,
-                transaction_id,
-                now,
-            )
-            self._transition(session, app, Status.DISBURSED, "disbursed", actor, now)
-            repo.update_application(session, app)
             return render(app)
 
         return self._guarded(idem, work)
+
+    def _record_disbursement(
+        self, session: Session, app: Application, intent: repo.DisbursementIntent
+    ) -> None:
+        """Posts the disbursement (or replays it: one key per application) and records it, with the
+        application row locked by ``session``; deletes its intent in the same transaction."""
+        # One key per application: whatever the client's key, a loan is paid out at most once.
+        transaction_id = self.clients.ledger.post(
+            user_id=app.user_id,
+            type_=ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT,
+            description=f"loan {app.id} disbursement",
+            related_id=app.id,
+            currency=app.currency,
+            debits=[(intent.loan_account_id, app.approved_amount)],
+            credits=[(intent.wallet_account_id, app.approved_amount)],
+            request_id=f"{app.id}:disbursement",
+        )
+        now = _now()
+        app.schedule = redate(
+            build_schedule(app.approved_amount, app.apr_bps, app.term_months, now.date()), now.date()
+        ).installments
+        app.loan_account_id, app.disbursement_transaction_id, app.disburse_time = (
+            intent.loan_account_id,
+            transaction_id,
+            now,
+        )
+        self._transition(session, app, Status.DISBURSED, "disbursed", intent.actor, now)
+        repo.update_application(session, app)
+        repo.delete_disbursement_intent(session, app.id)
 
     @staticmethod
     def _ledger_error(exc: RemoteError) -> Exception:
         if exc.reason == "INSUFFICIENT_FUNDS":
             return InsufficientFunds("the wallet does not hold enough funds", "INSUFFICIENT_FUNDS")
-        if exc.unreachable:
-            # The request may have reached the ledger and been committed there: say so, never that
-            # nothing moved. A retry with the same request_id sends the same ledger key, which
-            # replays the entry if it was recorded and records it otherwise.
+        if not exc.refused:
+            # UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED, a reset connection: the
+            # request may have reached the ledger and been committed there. Say so, never that
+            # nothing moved. A retry with the same request_id (or the recovery job) sends the same
+            # ledger key, which replays the entry if it was recorded and records it otherwise.
+            log.warning("ledger entry in doubt: %s", exc)
             return Unavailable(
                 "the outcome of the ledger entry is unknown (it may have been recorded); "
                 "retry with the same request_id to complete it",
                 "LEDGER_UNAVAILABLE",
             )
-        if exc.code == grpc.StatusCode.ABORTED:
-            return _unavailable(exc)
         log.error("ledger refused a credit posting: %s", exc)
-        return Aborted(f"the ledger refused the entry: {exc.reason or exc.code.name}", "LEDGER_REJECTED")
+        return FailedPrecondition(
+            f"the ledger refused the entry: {exc.reason or exc.code.name}", "LEDGER_REJECTED"
+        )
 
     @replayable
     def repay(
@@ -775,7 +781,7 @@ class CreditService:
         try:
             transaction_id = self._post_repayment(app, intent)
         except RemoteError as exc:
-            if _refused(exc):
+            if exc.refused:
                 run_in_transaction(self.engine, lambda s: repo.delete_repayment_intent(s, seq))
             raise self._ledger_error(exc) from None
         repayment = self._record_repayment(session, app, intent, transaction_id)
@@ -807,7 +813,7 @@ class CreditService:
             try:
                 transaction_id = self._post_repayment(app, intent)
             except RemoteError as exc:
-                if _refused(exc):
+                if exc.refused:
                     # The ledger refuses the entry now, so it did not record it before: nothing moved.
                     log.warning("repayment intent %s of %s refused: %s", intent.seq, app.id, exc)
                     repo.delete_repayment_intent(session, intent.seq)
@@ -825,14 +831,14 @@ class CreditService:
 
     def _post_repayment(self, app: Application, intent: RepaymentIntent) -> str:
         return self.clients.ledger.post(
-            app.user_id,
-            ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
-            f"loan {app.id} repayment",
-            app.id,
-            app.currency,
-            [(intent.wallet_account_id, intent.amount)],
-            [(app.loan_account_id, intent.principal), (intent.income_account_id, intent.interest)],
-            intent.ledger_key,
+            user_id=app.user_id,
+            type_=ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+            description=f"loan {app.id} repayment",
+            related_id=app.id,
+            currency=app.currency,
+            debits=[(intent.wallet_account_id, intent.amount)],
+            credits=[(app.loan_account_id, intent.principal), (intent.income_account_id, intent.interest)],
+            request_id=intent.ledger_key,
         )
 
     def _record_repayment(
@@ -916,9 +922,9 @@ class CreditService:
                 )
             try:
                 account = self.clients.ledger.update_limit(
-                    line.ledger_account_id,
-                    ledger_limit(limit, new_status, used),
-                    f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
+                    account_id=line.ledger_account_id,
+                    credit_limit=ledger_limit(limit, new_status, used),
+                    request_id=f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
                 )
             except RemoteError as exc:
                 if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
@@ -926,7 +932,9 @@ class CreditService:
                     raise FailedPrecondition(
                         "the new limit is below the amount in use", "LIMIT_BELOW_USED"
                     ) from None
-                raise _unavailable(exc) from None
+                # In doubt otherwise: nothing is recorded here, and a retry with the same
+                # request_id sends the same ledger key, which replays the change.
+                raise self._ledger_error(exc) from None
             updated = replace(
                 line,
                 limit=limit,
@@ -991,9 +999,9 @@ class CreditService:
                 ) from None
             try:
                 limited = self.clients.ledger.update_limit(
-                    account.id,
-                    ledger_limit(limit, new_status, 0),
-                    f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
+                    account_id=account.id,
+                    credit_limit=ledger_limit(limit, new_status, 0),
+                    request_id=f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
                 )
             except RemoteError as exc:
                 if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
@@ -1001,11 +1009,189 @@ class CreditService:
                     raise FailedPrecondition(
                         "the new limit is below the amount in use", "LIMIT_BELOW_USED"
                     ) from None
-                raise _unavailable(exc) from None
+                raise self._ledger_error(exc) from None
             repo.add_line_change(session, line, change.reason, change.actor, idem.key)
             return render(_line_view(line, limited))
 
         return self._guarded(idem, work)
+
+
+@dataclass(frozen=True)
+class RecoveryRun:
+    """What one recovery run settled."""
+
+    disbursements_completed: int
+    disbursements_dropped: int
+    repayments_resolved: int
+
+
+@dataclass(frozen=True)
+class LoanMismatch:
+    """A loan whose ledger entries differ from its record here."""
+
+    application_id: str
+    kind: str  # UNRECORDED_DISBURSEMENT | MISSING_LEDGER_ENTRY | DUPLICATE_LEDGER_ENTRY | AMOUNT_MISMATCH
+    transaction_id: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class LoanReport:
+    loans_checked: int
+    ledger_transactions_checked: int
+    in_doubt: int
+    mismatches: list[LoanMismatch]
+
+
+class CreditRecovery:
+    """Finishes what a lost ledger reply or a crash left in doubt, by reading and replaying.
+
+    * A disbursement intent older than ``stale_after_seconds``: if the loan's ledger account holds
+      the payout, the entry is replayed with its key and body (the ledger returns the recorded one),
+      the disbursement recorded and the response stored under the client's key; if it holds
+      nothing, the ledger never paid it out and the intent is dropped (a retry starts afresh).
+    * Repayment intents older than that: resolved as the next repayment would (posted again with
+      their key, recorded once, their responses stored under their keys).
+
+    Row locks serialize it with requests: a request holds the application's row across its
+    ledger call, so recovery sees an intent only once that call has ended."""
+
+    def __init__(
+        self,
+        service: CreditService,
+        *,
+        render_disbursement: Render,
+        render_repayment: Callable[[Application, Repayment], bytes],
+    ) -> None:
+        self.service = service
+        self.render_disbursement = render_disbursement
+        self.render_repayment = render_repayment
+
+    def run(self, *, stale_after_seconds: int, limit: int = 100) -> RecoveryRun:
+        engine = self.service.engine
+        completed = dropped = resolved = 0
+        for intent in run_in_transaction(
+            engine, lambda s: repo.stale_disbursement_intents(s, stale_after_seconds, limit)
+        ):
+            try:
+                if self._disbursement(intent):
+                    completed += 1
+                else:
+                    dropped += 1
+            except (RemoteError, DomainError) as exc:
+                log.warning("recovery of the disbursement of %s failed: %s", intent.application_id, exc)
+        for application_id in run_in_transaction(
+            engine, lambda s: repo.stale_repayment_applications(s, stale_after_seconds, limit)
+        ):
+            try:
+                resolved += self._repayments(application_id)
+            except (RemoteError, DomainError) as exc:
+                log.warning("recovery of the repayments of %s failed: %s", application_id, exc)
+        return RecoveryRun(completed, dropped, resolved)
+
+    def _disbursement(self, intent: repo.DisbursementIntent) -> bool:
+        service = self.service
+
+        def work(session: Session) -> bool:
+            app = service._load_locked(session, intent.application_id)
+            if app.status is not Status.APPROVED:
+                repo.delete_disbursement_intent(session, app.id)  # recorded (or cancelled) meanwhile
+                return False
+            try:
+                paid = service.clients.ledger.get_account(intent.loan_account_id).posted != 0
+            except RemoteError as exc:
+                raise _unavailable(exc) from None
+            if not paid:
+                repo.delete_disbursement_intent(session, app.id)
+                return False
+            service._record_disbursement(session, app, intent)
+            repo.save_key(session, intent.scope, intent.request_id, intent.operation, intent.fingerprint,
+                          self.render_disbursement(app))
+            log.info("recovery recorded the disbursement of %s that the ledger had made", app.id)
+            return True
+
+        return run_in_transaction(service.engine, work)
+
+    def _repayments(self, application_id: str) -> int:
+        service = self.service
+
+        def work(session: Session) -> int:
+            app = service._load_locked(session, application_id)
+            before = len(app.repayments)
+            service._resolve_intents(session, app, self.render_repayment, None)
+            return len(app.repayments) - before
+
+        return run_in_transaction(service.engine, work)
+
+
+def reconcile_loans(service: CreditService, *, page: int = 1000) -> LoanReport:
+    """Every loan that may have ledger entries against the entries naming it, each counted once.
+
+    Read in pages of a thousand loans, one batched ledger read per page. A loan with a repayment
+    or disbursement intent still pending is counted as in doubt, not as a mismatch: recovery
+    finishes it."""
+    mismatches: list[LoanMismatch] = []
+    checked = entries_checked = in_doubt = 0
+    after = ""
+    while True:
+        loans = run_in_transaction(
+            service.engine, functools.partial(repo.booked_loans, after_id=after, limit=page)
+        )
+        if not loans:
+            break
+        after = loans[-1].id
+        ids = [loan.id for loan in loans]
+        doubtful = run_in_transaction(
+            service.engine, functools.partial(repo.pending_intent_applications, application_ids=ids)
+        )
+        try:
+            transactions = service.clients.ledger.related(ids)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        per_loan: dict[str, dict[str, tuple[int, int]]] = {i: {} for i in ids}
+        for entry_id, related, type_, amount in transactions:
+            per_loan[related][entry_id] = (type_, amount)
+        entries_checked += len(transactions)
+        for loan in loans:
+            checked += 1
+            if loan.id in doubtful:
+                in_doubt += 1
+                continue
+            mismatches += _loan_mismatches(loan, per_loan[loan.id])
+    return LoanReport(checked, entries_checked, in_doubt, mismatches)
+
+
+def _loan_mismatches(loan: repo.BookedLoan, entries: dict[str, tuple[int, int]]) -> list[LoanMismatch]:
+    out: list[LoanMismatch] = []
+    paid_out = ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT
+    repaid = ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT
+    disbursements = {i: a for i, (t, a) in entries.items() if t == paid_out}
+    repayments = {i: a for i, (t, a) in entries.items() if t == repaid}
+    if loan.status in (Status.DISBURSED, Status.REPAID):
+        if len(disbursements) > 1:
+            out.append(LoanMismatch(loan.id, "DUPLICATE_LEDGER_ENTRY", next(iter(disbursements)),
+                                    f"{len(disbursements)} disbursements in the ledger"))
+        amount = disbursements.get(loan.disbursement_transaction_id)
+        if amount is None:
+            out.append(LoanMismatch(loan.id, "MISSING_LEDGER_ENTRY", loan.disbursement_transaction_id,
+                                    "the recorded disbursement is not in the ledger"))
+        elif amount != loan.approved_amount:
+            out.append(LoanMismatch(loan.id, "AMOUNT_MISMATCH", loan.disbursement_transaction_id,
+                                    f"the ledger paid out {amount}, the loan says {loan.approved_amount}"))
+    elif disbursements:
+        out.append(LoanMismatch(loan.id, "UNRECORDED_DISBURSEMENT", next(iter(disbursements)),
+                                f"the ledger paid out a {Status(loan.status).name} loan"))
+    for txn, amount in loan.repayments.items():
+        if txn not in repayments:
+            out.append(LoanMismatch(loan.id, "MISSING_LEDGER_ENTRY", txn,
+                                    "a recorded repayment is not in the ledger"))
+        elif repayments[txn] != amount:
+            out.append(LoanMismatch(loan.id, "AMOUNT_MISMATCH", txn,
+                                    f"the ledger took {repayments[txn]}, the repayment says {amount}"))
+    for txn in repayments.keys() - loan.repayments.keys():
+        out.append(LoanMismatch(loan.id, "UNRECORDED_REPAYMENT", txn,
+                                "the ledger took a repayment that is not recorded"))
+    return out
 
 
 def _self_decision() -> Exception:

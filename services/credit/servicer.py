@@ -24,7 +24,14 @@ from services.credit.domain.model import (
     Status,
 )
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
-from services.credit.service import CreditService, Idem, LineChange, LineView, NewApplication
+from services.credit.service import (
+    CreditService,
+    Idem,
+    LineChange,
+    LineView,
+    NewApplication,
+    reconcile_loans,
+)
 from services.runtime.api import (
     FieldChecks,
     decode_page_token,
@@ -501,7 +508,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             request.application_id,
             principal.subject,
             _owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            _render_application(C.DisburseLoanResponse),
+            render_disbursement,
         )
         return C.DisburseLoanResponse.FromString(body)
 
@@ -516,12 +523,6 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         amount, currency = c.money(request.amount, "amount")
         c.request_id(request.request_id)
         c.done("invalid repayment")
-
-        def render(app: Application, repayment: Repayment) -> bytes:
-            return C.RecordRepaymentResponse(
-                loan_application=application_pb(app), repayment=repayment_pb(repayment, app.currency)
-            ).SerializeToString()
-
         body = self.service.repay(
             idem(principal, "RecordRepayment", request),
             request.application_id,
@@ -529,7 +530,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             currency,
             principal.subject,
             _owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            render,
+            render_repayment,
         )
         return C.RecordRepaymentResponse.FromString(body)
 
@@ -621,3 +622,36 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             lambda view: C.UpdateCreditLineResponse(credit_line=line_pb(view)).SerializeToString(),
         )
         return C.UpdateCreditLineResponse.FromString(body)
+
+    # -- reconciliation ---------------------------------------------------------------------------
+    def GetLoanReconciliationReport(
+        self, request: credit_pb2.GetLoanReconciliationReportRequest, context: grpc.ServicerContext
+    ) -> credit_pb2.GetLoanReconciliationReportResponse:
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_SERVICE)
+        report = reconcile_loans(self.service)
+        return C.GetLoanReconciliationReportResponse(
+            loans_checked=report.loans_checked,
+            ledger_transactions_checked=report.ledger_transactions_checked,
+            loans_in_doubt=report.in_doubt,
+            mismatches=[
+                C.LoanMismatch(
+                    application_id=m.application_id,
+                    kind=C.LoanMismatchKind.Value(f"LOAN_MISMATCH_KIND_{m.kind}"),
+                    transaction_id=m.transaction_id,
+                    detail=m.detail,
+                )
+                for m in report.mismatches
+            ],
+        )
+
+
+def render_disbursement(app: Application) -> bytes:
+    """The stored response of DisburseLoan (also for one that recovery completes)."""
+    return _render_application(C.DisburseLoanResponse)(app)
+
+
+def render_repayment(app: Application, repayment: Repayment) -> bytes:
+    """The stored response of RecordRepayment (also for one that recovery completes)."""
+    return C.RecordRepaymentResponse(
+        loan_application=application_pb(app), repayment=repayment_pb(repayment, app.currency)
+    ).SerializeToString()

@@ -3,31 +3,75 @@
 Settings (environment): ``CREDIT_CLIENT_SECRET`` (or ``NEXAFI_CLIENT_SECRET``), the
 service's secret for ``IssueServiceToken``; ``CREDIT_AI_TIMEOUT_SECONDS`` (default 2),
 the deadline of a scoring call, after which an application is referred to review;
-``USER_ADDR``, ``LEDGER_ADDR``, ``AI_ADDR``.
+``USER_ADDR``, ``LEDGER_ADDR``, ``AI_ADDR``; ``CREDIT_RECOVERY_INTERVAL_SECONDS`` (default 30,
+0 disables the job) and ``CREDIT_STALE_AFTER_SECONDS`` (default 60): how often the recovery
+job runs and how old a disbursement or repayment intent must be before it completes it.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 
 import grpc
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
 from services.credit.clients import Clients
-from services.credit.service import CreditService
-from services.credit.servicer import CreditServicer
+from services.credit.service import CreditRecovery, CreditService
+from services.credit.servicer import CreditServicer, render_disbursement, render_repayment
 from services.runtime.config import env_int
 from services.runtime.server import ServiceContext, ServiceSpec
 
+log = logging.getLogger("nexafi.credit")
+
 SERVICE_NAME = credit_pb2.DESCRIPTOR.services_by_name["CreditService"].full_name
+
+
+class RecoveryJob:
+    """Runs the credit recovery periodically in the background (see CreditRecovery)."""
+
+    def __init__(self, recovery: CreditRecovery, interval_seconds: float, stale_after_seconds: int) -> None:
+        self.recovery = recovery
+        self.interval_seconds = interval_seconds
+        self.stale_after_seconds = stale_after_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="credit-recovery", daemon=True)
+
+    def start(self) -> None:
+        if self.interval_seconds > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            try:
+                done = self.recovery.run(stale_after_seconds=self.stale_after_seconds)
+                if done.disbursements_completed or done.disbursements_dropped or done.repayments_resolved:
+                    log.info("credit recovery: %s", done)
+            except Exception:
+                log.exception("credit recovery run failed")
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     assert context.engine is not None
     clients = Clients.from_env(float(env_int("CREDIT_AI_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)))
-    credit_pb2_grpc.add_CreditServiceServicer_to_server(
-        CreditServicer(CreditService(context.engine, clients)), server
+    service = CreditService(context.engine, clients)
+    credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
+    recovery = CreditRecovery(
+        service, render_disbursement=render_disbursement, render_repayment=render_repayment
     )
+    job = RecoveryJob(
+        recovery,
+        float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)),
+        env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1),
+    )
+    job.start()
+    context.on_shutdown.append(job.stop)
     context.on_shutdown.append(clients.close)
     return [SERVICE_NAME]
 

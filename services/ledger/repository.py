@@ -460,12 +460,33 @@ def due_pending_ids(session: Session, limit: int, account_ids: Sequence[str] | N
 
 # -- reconciliation reads and the books' invariants ---------------------------------------------------
 
-def related_entries(session: Session, related_ids: Sequence[str]) -> list[Entry]:
+# The basic view of an entry (no description, postings, metadata or hashes): bulk reads that only
+# match entries to records skip the postings query, the JSON and the reversal lookup.
+_BASIC_COLUMNS = ("e.id, e.insert_id, COALESCE(s.sequence, 0) AS sequence, e.user_id, e.type, "
+                  "e.related_entity_id, e.amount_minor, e.currency, e.request_id, e.reverses_id, "
+                  "e.pending_transfer_id, e.create_time")
+
+
+def _basic_entries(rows: Sequence[Any]) -> list[Entry]:
+    return [Entry(id=r.id, sequence=r.sequence, user_id=r.user_id, type=TransactionType(r.type),
+                  description="", related_entity_id=r.related_entity_id, amount_minor=r.amount_minor,
+                  currency=r.currency, metadata={}, request_id=r.request_id, reverses_id=r.reverses_id,
+                  pending_transfer_id=r.pending_transfer_id, create_time=_utc(r.create_time),
+                  previous_hash="", hash="", postings=(), reversed_by_id=None, insert_id=r.insert_id)
+            for r in rows]
+
+
+def _select_entries(session: Session, condition: str, params: dict[str, Any], full: bool) -> list[Entry]:
+    columns = f"{_ENTRY_COLUMNS}, {_REVERSED_BY}" if full else _BASIC_COLUMNS
+    query = sa.text(f"SELECT {columns} FROM {_SEALED_ENTRIES} WHERE {condition}")
+    rows = session.execute(query, params).all()
+    return _entries(session, rows) if full else _basic_entries(rows)
+
+
+def related_entries(session: Session, related_ids: Sequence[str], *, full: bool = True) -> list[Entry]:
     """Every entry naming one of ``related_ids``, each once, in recording order."""
-    rows = session.execute(sa.text(
-        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM {_SEALED_ENTRIES} "
-        "WHERE e.related_entity_id = ANY(:ids) ORDER BY e.insert_id"), {"ids": list(related_ids)}).all()
-    return _entries(session, rows)
+    return _select_entries(session, "e.related_entity_id = ANY(:ids) ORDER BY e.insert_id",
+                           {"ids": list(related_ids)}, full)
 
 
 def related_pending(session: Session, related_ids: Sequence[str]) -> list[PendingTransfer]:
@@ -477,17 +498,16 @@ def related_pending(session: Session, related_ids: Sequence[str]) -> list[Pendin
 
 
 def entries_with_prefix(session: Session, prefix: str, start: datetime | None, end: datetime | None,
-                        after_insert_id: int, limit: int) -> list[Entry]:
+                        after_insert_id: int, limit: int, *, full: bool = True) -> list[Entry]:
     """Entries whose related_entity_id starts with ``prefix``, recorded in [start, end), oldest first."""
     pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = session.execute(sa.text(
-        f"SELECT {_ENTRY_COLUMNS}, {_REVERSED_BY} FROM {_SEALED_ENTRIES} "
-        "WHERE e.related_entity_id LIKE :pattern AND e.insert_id > :after "
+    return _select_entries(
+        session,
+        "e.related_entity_id LIKE :pattern AND e.insert_id > :after "
         "AND (CAST(:start AS timestamptz) IS NULL OR e.create_time >= :start) "
         "AND (CAST(:end AS timestamptz) IS NULL OR e.create_time < :end) "
-        "ORDER BY e.insert_id LIMIT :limit"),
-        {"pattern": pattern, "after": after_insert_id, "start": start, "end": end, "limit": limit}).all()
-    return _entries(session, rows)
+        "ORDER BY e.insert_id LIMIT :limit",
+        {"pattern": pattern, "after": after_insert_id, "start": start, "end": end, "limit": limit}, full)
 
 
 def currency_totals(session: Session) -> list[tuple[str, int, int]]:

@@ -675,18 +675,19 @@ class Ledger:
         return self._reading(work)
 
     # -- reconciliation reads and the books ------------------------------------------------------
-    def related(self, related_ids: list[str]) -> tuple[list[Entry], list[PendingTransfer]]:
+    def related(self, related_ids: list[str], *, full: bool) -> tuple[list[Entry], list[PendingTransfer]]:
         """Every entry and pending transfer naming one of ``related_ids``, read in one snapshot."""
 
         def work(session: Session) -> tuple[list[Entry], list[PendingTransfer]]:
-            return repo.related_entries(session, related_ids), repo.related_pending(session, related_ids)
+            return (repo.related_entries(session, related_ids, full=full),
+                    repo.related_pending(session, related_ids))
 
         return self._reading(work)
 
     def with_prefix(self, prefix: str, start: datetime | None, end: datetime | None, after_insert_id: int,
-                    limit: int) -> list[Entry]:
+                    limit: int, *, full: bool) -> list[Entry]:
         return self._reading(
-            lambda s: repo.entries_with_prefix(s, prefix, start, end, after_insert_id, limit))
+            lambda s: repo.entries_with_prefix(s, prefix, start, end, after_insert_id, limit, full=full))
 
     def verify_books(self, *, hold_grace_seconds: int) -> BooksReport:
         """The ledger's invariants, each checked by the database over all of history.

@@ -11,6 +11,7 @@ Who may call what (the principal comes from the runtime's interceptor):
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -53,6 +54,14 @@ log = logging.getLogger("nexafi.ledger")
 WRITER_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
 MAX_BATCH = 1000
 MAX_DESCRIPTION = 500
+
+
+class TransactionView(enum.IntEnum):
+    """How much of each entry a bulk read returns (the proto's TransactionView)."""
+
+    UNSPECIFIED = 0
+    BASIC = 1
+    FULL = 2
 
 
 # -- validation ------------------------------------------------------------------------------------
@@ -464,8 +473,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         for i, value in enumerate(request.related_entity_ids[:MAX_BATCH]):
             checks.text(value, f"related_entity_ids[{i}]", max_length=api.MAX_REQUEST_ID_LENGTH,
                         required=True)
+        checks.enum(request.view, TransactionView, "view")
         checks.done()
-        entries, transfers = self.ledger.related(sorted(set(request.related_entity_ids)))
+        entries, transfers = self.ledger.related(sorted(set(request.related_entity_ids)),
+                                                 full=request.view != TransactionView.BASIC)
         return ledger_pb2.BatchGetRelatedEntriesResponse(
             transactions=[transaction_pb(e) for e in entries],
             pending_transfers=[pending_pb(t) for t in transfers])
@@ -476,6 +487,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         checks = _Checks()
         checks.text(request.related_entity_prefix, "related_entity_prefix",
                     max_length=api.MAX_REQUEST_ID_LENGTH, required=True)
+        checks.enum(request.view, TransactionView, "view")
         checks.done()
         start, end = time_range(request)
         size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
@@ -484,7 +496,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         if after is not None and not isinstance(after, int):
             raise InvalidArgument("malformed page_token", field="page_token",
                                   description="must be a next_page_token returned by this method")
-        entries = self.ledger.with_prefix(request.related_entity_prefix, start, end, after or 0, size + 1)
+        entries = self.ledger.with_prefix(request.related_entity_prefix, start, end, after or 0, size + 1,
+                                          full=request.view != TransactionView.BASIC)
         token = api.encode_page_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
         return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in entries[:size]],
                                                      next_page_token=token)

@@ -163,17 +163,21 @@ class LedgerClient:
     def related(
         self, payment_ids: list[str]
     ) -> tuple[list[ledger_pb2.Transaction], list[ledger_pb2.PendingTransfer]]:
-        """Every entry and pending transfer naming one of ``payment_ids`` (at most RELATED_BATCH)."""
+        """Every entry (basic view) and pending transfer naming one of ``payment_ids`` (at most
+        RELATED_BATCH)."""
         reply = call(
             "ledger",
             self.stub.BatchGetRelatedEntries,
-            ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=payment_ids),
+            ledger_pb2.BatchGetRelatedEntriesRequest(
+                related_entity_ids=payment_ids, view=ledger_pb2.TRANSACTION_VIEW_BASIC
+            ),
             RECONCILIATION_TIMEOUT_SECONDS,
         )
         return list(reply.transactions), list(reply.pending_transfers)
 
     def entries_with_prefix(self, prefix: str, start: Any, end: Any) -> Iterator[ledger_pb2.Transaction]:
-        """The entries recorded in [start, end) whose related id starts with ``prefix``, page by page."""
+        """The entries (basic view) recorded in [start, end) whose related id starts with ``prefix``,
+        page by page."""
         token = ""
         while True:
             reply = call(
@@ -184,6 +188,7 @@ class LedgerClient:
                     time_range=common_pb2.TimeRange(start_time=start, end_time=end),
                     page_size=RELATED_BATCH,
                     page_token=token,
+                    view=ledger_pb2.TRANSACTION_VIEW_BASIC,
                 ),
                 RECONCILIATION_TIMEOUT_SECONDS,
             )

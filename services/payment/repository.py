@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -420,6 +421,31 @@ def payments_in_range(session: Session, start: datetime, end: datetime) -> list[
         {"s": start, "e": end},
     ).all()
     return [_payment(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What reconciliation needs of a payment: far cheaper to read than a whole Payment."""
+
+    id: str
+    status: Status
+    amount_minor: int
+    currency: str
+    transaction_id: str
+    pending_transfer_id: str
+    refunded_minor: int
+    update_time: datetime
+
+
+def booked_in_range(session: Session, start: datetime, end: datetime) -> list[Booked]:
+    rows = session.execute(
+        sa.text(
+            "SELECT id, status, amount_minor, currency, transaction_id, pending_transfer_id, refunded_minor, "
+            "update_time FROM payments WHERE create_time >= :s AND create_time < :e ORDER BY create_time, id"
+        ),
+        {"s": start, "e": end},
+    ).all()
+    return [Booked(r[0], Status(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 def payment_exists(session: Session, payment_id: str) -> bool:

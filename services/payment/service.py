@@ -1050,58 +1050,64 @@ class PaymentService:
     def reconcile(self, start: datetime, end: datetime) -> Report:
         """Compare the payments created in [start, end) with the ledger, each entry counted once.
 
-        The ledger is read in batches of payment ids (every entry and hold naming them) and by one
-        paged scan of the entries naming any payment in the period (for orphans), a few batches at
-        a time: the work grows with the number of payments, the round trips with that number
-        divided by the batch size."""
-        payments = self._tx(lambda s: repo.payments_in_range(s, start, end))
-        report = Report(payments_checked=len(payments), ledger_transactions_checked=0)
-        by_id = {p.id: p for p in payments}
-        ids = list(by_id)
-        batches = [ids[i : i + RELATED_BATCH] for i in range(0, len(ids), RELATED_BATCH)]
+        The ledger is read in bulk, never per payment: one paged scan of the entries naming any
+        payment, recorded in the period or the hour after it (the basic view: no postings), then
+        the entries and holds of the few payments that need more (failed, cancelled or processing
+        ones, and any whose entry the scan did not find) in batches of a thousand ids. The work
+        grows with the number of payments, and the round trips with that number over the batch."""
+        booked = self._tx(lambda s: repo.booked_in_range(s, start, end))
+        by_id = {b.id: b for b in booked}
         entries: dict[str, ledger_pb2.Transaction] = {}
         holds: dict[str, list[ledger_pb2.PendingTransfer]] = {}
-        orphans: dict[str, ledger_pb2.Transaction] = {}
-        refunds: dict[str, list[Refund]] = {}
+        orphans: list[ledger_pb2.Transaction] = []
         try:
+            for entry in self.clients.ledger.entries_with_prefix(
+                "pay_", to_timestamp(start), to_timestamp(end + timedelta(hours=1))
+            ):
+                if entry.related_entity_id in by_id:
+                    entries[entry.id] = entry
+                else:
+                    orphans.append(entry)
+            refunded = [b.id for b in booked if b.refunded_minor > 0]
+            refunds: dict[str, list[Refund]] = {}
+            for chunk in _chunks(refunded):
+                for refund in self._tx(partial(repo.succeeded_refunds_of, payment_ids=chunk)):
+                    refunds.setdefault(refund.payment_id, []).append(refund)
+            wanted = [
+                b.id
+                for b in booked
+                if b.status in (Status.FAILED, Status.CANCELLED, Status.PROCESSING)
+                or (
+                    b.status in MONEY_MOVED
+                    and any(t not in entries for t in [b.transaction_id, *_refund_ids(refunds, b.id)])
+                )
+            ]
             with ThreadPoolExecutor(max_workers=RECONCILIATION_THREADS) as pool:
-                scan = pool.submit(self._entries_naming_payments, start, end + timedelta(hours=1))
-                fetched = [pool.submit(self.clients.ledger.related, batch) for batch in batches]
-                found = [pool.submit(self._tx, partial(repo.succeeded_refunds_of, payment_ids=batch))
-                         for batch in batches]
-                for future in fetched:
-                    transactions, pending = future.result()
+                for transactions, pending in pool.map(self.clients.ledger.related, _chunks(wanted)):
                     for entry in transactions:
                         entries[entry.id] = entry
                     for hold in pending:
                         holds.setdefault(hold.related_entity_id, []).append(hold)
-                for refund_future in found:
-                    for refund in refund_future.result():
-                        refunds.setdefault(refund.payment_id, []).append(refund)
-                for entry in scan.result():
-                    if entry.related_entity_id not in by_id:
-                        orphans[entry.id] = entry
         except RemoteError as exc:
             raise _unavailable(exc) from None
         per_payment: dict[str, list[ledger_pb2.Transaction]] = {}
         for entry in entries.values():
             per_payment.setdefault(entry.related_entity_id, []).append(entry)
+        found: list[tuple[str, str, str, str, int | None, str]] = []
         now = datetime.now(UTC)
-        for payment in payments:
-            self._reconcile_payment(
-                payment,
-                per_payment.get(payment.id, []),
-                holds.get(payment.id, []),
-                refunds.get(payment.id, []),
-                report,
-                now,
+        for b in booked:
+            found += self._reconcile_payment(
+                b, per_payment.get(b.id, []), holds.get(b.id, []), refunds.get(b.id, []), now
             )
-        unknown = sorted({e.related_entity_id for e in orphans.values()})
-        ours = set()
-        for i in range(0, len(unknown), RELATED_BATCH):
-            chunk = unknown[i : i + RELATED_BATCH]
+        report = Report(payments_checked=len(booked), ledger_transactions_checked=0)
+        # Whole payments are read only for the mismatches, which are few.
+        for payment_id, kind, detail, txn, actual, currency in found:
+            payment = self._tx(partial(repo.get_payment, payment_id=payment_id))
+            report.mismatches.append(Mismatch(kind, payment, txn, actual, currency, detail))
+        ours: set[str] = set()
+        for chunk in _chunks(sorted({e.related_entity_id for e in orphans})):
             ours |= self._tx(partial(repo.existing_payment_ids, payment_ids=chunk))
-        for entry in orphans.values():
+        for entry in orphans:
             if entry.related_entity_id not in ours:
                 report.mismatches.append(
                     Mismatch(
@@ -1113,25 +1119,23 @@ class PaymentService:
                         f"the entry refers to {entry.related_entity_id}, which is no payment of ours",
                     )
                 )
-        report.ledger_transactions_checked = len(entries.keys() | orphans.keys())
+        report.ledger_transactions_checked = len(entries) + len(orphans)
         return report
-
-    def _entries_naming_payments(self, start: datetime, end: datetime) -> list[ledger_pb2.Transaction]:
-        return list(self.clients.ledger.entries_with_prefix("pay_", to_timestamp(start), to_timestamp(end)))
 
     def _reconcile_payment(
         self,
-        payment: Payment,
+        payment: repo.Booked,
         entries: list[ledger_pb2.Transaction],
         holds: list[ledger_pb2.PendingTransfer],
         refunds: list[Refund],
-        report: Report,
         now: datetime,
-    ) -> None:
-        """One payment against the entries and holds naming it (each entry once, by id)."""
+    ) -> list[tuple[str, str, str, str, int | None, str]]:
+        """One payment against the entries and holds naming it (each entry once, by id):
+        (payment id, kind, detail, transaction id, actual amount, currency) per mismatch."""
+        out: list[tuple[str, str, str, str, int | None, str]] = []
 
         def add(kind: str, detail: str, txn: str = "", actual: int | None = None, currency: str = "") -> None:
-            report.mismatches.append(Mismatch(kind, payment, txn, actual, currency, detail))
+            out.append((payment.id, kind, detail, txn, actual, currency))
 
         by_id = {e.id: e for e in entries}
         posted = [e for e in entries if e.type in _POSTED_TYPES]
@@ -1150,7 +1154,7 @@ class PaymentService:
                     else "the payment moved money but has no posted ledger entry"
                 )
                 add("MISSING_LEDGER_ENTRY", detail, payment.transaction_id)
-                return
+                return out
             if entry.amount.amount_minor != payment.amount_minor or entry.amount.currency != payment.currency:
                 add(
                     "AMOUNT_MISMATCH",
@@ -1171,9 +1175,13 @@ class PaymentService:
                     ledger_refunded,
                     payment.currency,
                 )
-            return
-        held = [h for h in holds if h.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
-                and h.expire_time.ToDatetime(tzinfo=UTC) > now]
+            return out
+        held = [
+            h
+            for h in holds
+            if h.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
+            and h.expire_time.ToDatetime(tzinfo=UTC) > now
+        ]
         if payment.status in (Status.FAILED, Status.CANCELLED):
             for hold in holds:
                 if hold.status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
@@ -1190,6 +1198,7 @@ class PaymentService:
             age = (now - payment.update_time).total_seconds()
             if age > self.config.stale_after_seconds:
                 add("STALE_HOLD", f"the reservation has been held for {int(age)} s", held[0].id)
+        return out
 
     # -- payment methods --------------------------------------------------------------------------
     def add_method(self, new: NewMethod) -> PaymentMethod:
@@ -1281,6 +1290,14 @@ class PaymentService:
 
     def with_details(self, payment: Payment) -> Payment:
         return replace(payment) if payment.history else self.get(payment.id)
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + RELATED_BATCH] for i in range(0, len(ids), RELATED_BATCH)]
+
+
+def _refund_ids(refunds: dict[str, list[Refund]], payment_id: str) -> list[str]:
+    return [r.transaction_id for r in refunds.get(payment_id, [])]
 
 
 def _duplicate(existing_id: str) -> AlreadyExists:

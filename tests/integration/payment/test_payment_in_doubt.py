@@ -24,13 +24,13 @@ from services.payment import spec as payment_spec
 from services.payment.connectors.base import Connector
 from services.runtime.server import RunningServer
 from tests.integration.payment.payment_support import (
-    LostLedgerReplies,
     PaymentApi,
     dead_address,
     key,
     reason_of,
     start_payment_instance,
 )
+from tests.support.faults import LostLedgerReplies
 from tests.support.harness import ServiceRunner
 
 pytestmark = pytest.mark.usefixtures("payment_server")

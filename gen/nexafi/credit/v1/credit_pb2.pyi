@@ -73,6 +73,15 @@ class CreditLineStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CREDIT_LINE_STATUS_ACTIVE: _ClassVar[CreditLineStatus]
     CREDIT_LINE_STATUS_FROZEN: _ClassVar[CreditLineStatus]
     CREDIT_LINE_STATUS_CLOSED: _ClassVar[CreditLineStatus]
+
+class LoanMismatchKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOAN_MISMATCH_KIND_UNSPECIFIED: _ClassVar[LoanMismatchKind]
+    LOAN_MISMATCH_KIND_MISSING_LEDGER_ENTRY: _ClassVar[LoanMismatchKind]
+    LOAN_MISMATCH_KIND_DUPLICATE_LEDGER_ENTRY: _ClassVar[LoanMismatchKind]
+    LOAN_MISMATCH_KIND_AMOUNT_MISMATCH: _ClassVar[LoanMismatchKind]
+    LOAN_MISMATCH_KIND_UNRECORDED_DISBURSEMENT: _ClassVar[LoanMismatchKind]
+    LOAN_MISMATCH_KIND_UNRECORDED_REPAYMENT: _ClassVar[LoanMismatchKind]
 LOAN_APPLICATION_STATUS_UNSPECIFIED: LoanApplicationStatus
 LOAN_APPLICATION_STATUS_SUBMITTED: LoanApplicationStatus
 LOAN_APPLICATION_STATUS_UNDER_REVIEW: LoanApplicationStatus
@@ -114,6 +123,12 @@ CREDIT_LINE_STATUS_UNSPECIFIED: CreditLineStatus
 CREDIT_LINE_STATUS_ACTIVE: CreditLineStatus
 CREDIT_LINE_STATUS_FROZEN: CreditLineStatus
 CREDIT_LINE_STATUS_CLOSED: CreditLineStatus
+LOAN_MISMATCH_KIND_UNSPECIFIED: LoanMismatchKind
+LOAN_MISMATCH_KIND_MISSING_LEDGER_ENTRY: LoanMismatchKind
+LOAN_MISMATCH_KIND_DUPLICATE_LEDGER_ENTRY: LoanMismatchKind
+LOAN_MISMATCH_KIND_AMOUNT_MISMATCH: LoanMismatchKind
+LOAN_MISMATCH_KIND_UNRECORDED_DISBURSEMENT: LoanMismatchKind
+LOAN_MISMATCH_KIND_UNRECORDED_REPAYMENT: LoanMismatchKind
 
 class ReasonCode(_message.Message):
     __slots__ = ("code", "description")
@@ -518,3 +533,31 @@ class UpdateCreditLineResponse(_message.Message):
     CREDIT_LINE_FIELD_NUMBER: _ClassVar[int]
     credit_line: CreditLine
     def __init__(self, credit_line: _Optional[_Union[CreditLine, _Mapping]] = ...) -> None: ...
+
+class LoanMismatch(_message.Message):
+    __slots__ = ("application_id", "kind", "transaction_id", "detail")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    kind: LoanMismatchKind
+    transaction_id: str
+    detail: str
+    def __init__(self, application_id: _Optional[str] = ..., kind: _Optional[_Union[LoanMismatchKind, str]] = ..., transaction_id: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class GetLoanReconciliationReportRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetLoanReconciliationReportResponse(_message.Message):
+    __slots__ = ("loans_checked", "ledger_transactions_checked", "loans_in_doubt", "mismatches")
+    LOANS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_TRANSACTIONS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    LOANS_IN_DOUBT_FIELD_NUMBER: _ClassVar[int]
+    MISMATCHES_FIELD_NUMBER: _ClassVar[int]
+    loans_checked: int
+    ledger_transactions_checked: int
+    loans_in_doubt: int
+    mismatches: _containers.RepeatedCompositeFieldContainer[LoanMismatch]
+    def __init__(self, loans_checked: _Optional[int] = ..., ledger_transactions_checked: _Optional[int] = ..., loans_in_doubt: _Optional[int] = ..., mismatches: _Optional[_Iterable[_Union[LoanMismatch, _Mapping]]] = ...) -> None: ...

@@ -119,6 +119,11 @@ class CreditServiceStub(object):
                 request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineRequest.SerializeToString,
                 response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineResponse.FromString,
                 _registered_method=True)
+        self.GetLoanReconciliationReport = channel.unary_unary(
+                '/nexafi.credit.v1.CreditService/GetLoanReconciliationReport',
+                request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.SerializeToString,
+                response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportResponse.FromString,
+                _registered_method=True)
 
 
 class CreditServiceServicer(object):
@@ -324,6 +329,19 @@ class CreditServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLoanReconciliationReport(self, request, context):
+        """GetLoanReconciliationReport compares every loan that may have ledger
+        entries (approved, disbursed, repaid or cancelled) with the entries that
+        name it in the ledger, each entry counted once, and lists what differs.
+        Loans with a disbursement or repayment still in doubt are counted, not
+        listed: the recovery job completes them. Admin or service. Returns
+        PERMISSION_DENIED for other callers and UNAVAILABLE (LEDGER_UNAVAILABLE)
+        while the ledger cannot be reached.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CreditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -386,6 +404,11 @@ def add_CreditServiceServicer_to_server(servicer, server):
                     servicer.UpdateCreditLine,
                     request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineRequest.FromString,
                     response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineResponse.SerializeToString,
+            ),
+            'GetLoanReconciliationReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLoanReconciliationReport,
+                    request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.FromString,
+                    response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -737,6 +760,33 @@ class CreditService(object):
             '/nexafi.credit.v1.CreditService/UpdateCreditLine',
             nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineRequest.SerializeToString,
             nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLoanReconciliationReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.credit.v1.CreditService/GetLoanReconciliationReport',
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.SerializeToString,
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

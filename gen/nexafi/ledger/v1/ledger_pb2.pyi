@@ -56,6 +56,12 @@ class PendingTransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PENDING_TRANSFER_STATUS_VOIDED: _ClassVar[PendingTransferStatus]
     PENDING_TRANSFER_STATUS_EXPIRED: _ClassVar[PendingTransferStatus]
 
+class TransactionView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSACTION_VIEW_UNSPECIFIED: _ClassVar[TransactionView]
+    TRANSACTION_VIEW_BASIC: _ClassVar[TransactionView]
+    TRANSACTION_VIEW_FULL: _ClassVar[TransactionView]
+
 class BooksFindingKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     BOOKS_FINDING_KIND_UNSPECIFIED: _ClassVar[BooksFindingKind]
@@ -93,6 +99,9 @@ PENDING_TRANSFER_STATUS_PENDING: PendingTransferStatus
 PENDING_TRANSFER_STATUS_POSTED: PendingTransferStatus
 PENDING_TRANSFER_STATUS_VOIDED: PendingTransferStatus
 PENDING_TRANSFER_STATUS_EXPIRED: PendingTransferStatus
+TRANSACTION_VIEW_UNSPECIFIED: TransactionView
+TRANSACTION_VIEW_BASIC: TransactionView
+TRANSACTION_VIEW_FULL: TransactionView
 BOOKS_FINDING_KIND_UNSPECIFIED: BooksFindingKind
 BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED: BooksFindingKind
 BOOKS_FINDING_KIND_CHAIN_BROKEN: BooksFindingKind
@@ -657,10 +666,12 @@ class GetAccountStatementResponse(_message.Message):
     def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ..., opening_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., closing_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ...) -> None: ...
 
 class BatchGetRelatedEntriesRequest(_message.Message):
-    __slots__ = ("related_entity_ids",)
+    __slots__ = ("related_entity_ids", "view")
     RELATED_ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     related_entity_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, related_entity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    view: TransactionView
+    def __init__(self, related_entity_ids: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[TransactionView, str]] = ...) -> None: ...
 
 class BatchGetRelatedEntriesResponse(_message.Message):
     __slots__ = ("transactions", "pending_transfers")
@@ -671,16 +682,18 @@ class BatchGetRelatedEntriesResponse(_message.Message):
     def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ..., pending_transfers: _Optional[_Iterable[_Union[PendingTransfer, _Mapping]]] = ...) -> None: ...
 
 class ListRelatedEntriesRequest(_message.Message):
-    __slots__ = ("related_entity_prefix", "time_range", "page_size", "page_token")
+    __slots__ = ("related_entity_prefix", "time_range", "page_size", "page_token", "view")
     RELATED_ENTITY_PREFIX_FIELD_NUMBER: _ClassVar[int]
     TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     related_entity_prefix: str
     time_range: _common_pb2.TimeRange
     page_size: int
     page_token: str
-    def __init__(self, related_entity_prefix: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    view: TransactionView
+    def __init__(self, related_entity_prefix: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[TransactionView, str]] = ...) -> None: ...
 
 class ListRelatedEntriesResponse(_message.Message):
     __slots__ = ("transactions", "next_page_token")

@@ -1,0 +1,172 @@
+"""A lost ledger reply leaves a disbursement, repayment or line change in doubt, never failed;
+the recovery job (or the client's retry with its key) completes it once.
+
+The credit service's use cases run here on the running server's database with their own real
+clients, whose ledger stub loses chosen replies after the real ledger committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from nexafi.credit.v1 import credit_pb2
+from nexafi.ledger.v1 import ledger_pb2
+
+from services.credit import repository as repo
+from services.credit.clients import Clients
+from services.credit.domain.model import Application
+from services.credit.service import CreditRecovery, CreditService, Idem, LineChange, reconcile_loans
+from services.credit.servicer import fingerprint, line_pb, render_disbursement, render_repayment
+from services.runtime.db import run_in_transaction
+from services.runtime.errors import InsufficientFunds, Unavailable
+from services.runtime.server import RunningServer
+from tests.integration.credit.credit_support import CreditApi, eur, key
+from tests.support.faults import LostLedgerReplies
+
+C = credit_pb2
+S = C.LoanApplicationStatus
+
+
+@pytest.fixture(scope="module")
+def lossy(credit_server: RunningServer) -> Iterator[tuple[CreditService, LostLedgerReplies]]:
+    assert credit_server.context.engine is not None
+    clients = Clients.from_env(2.0)
+    replies = LostLedgerReplies(clients.ledger.stub)
+    yield CreditService(credit_server.context.engine, clients), replies
+    clients.close()
+
+
+def _allow(_: Application) -> None:
+    return None
+
+
+def _recover(service: CreditService) -> object:
+    recovery = CreditRecovery(
+        service, render_disbursement=render_disbursement, render_repayment=render_repayment
+    )
+    return recovery.run(stale_after_seconds=0)
+
+
+def _entries(credit: CreditApi, application_id: str) -> list[ledger_pb2.Transaction]:
+    return list(credit.ledger.BatchGetRelatedEntries(
+        ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=[application_id]),
+        metadata=credit.admin()).transactions)
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED])
+def test_a_lost_disbursement_is_recorded_by_recovery_and_replayed_to_the_client(
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies], code: grpc.StatusCode
+) -> None:
+    service, replies = lossy
+    user = credit.register()
+    wallet = credit.wallet(user)
+    app = credit.approved(user, amount=300_000, term=6)
+    request_id = key()
+    request = C.DisburseLoanRequest(application_id=app.id, request_id=request_id)
+    idem = Idem(user, request_id, "DisburseLoan", fingerprint(request))
+    replies.lose("CreateTransaction", code)
+    with pytest.raises(Unavailable) as lost:
+        service.disburse(idem, app.id, user, _allow, render_disbursement)
+    assert lost.value.reason == "LEDGER_UNAVAILABLE"
+    assert credit.balance(wallet) == 300_000  # the ledger paid out
+    assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
+    in_doubt = reconcile_loans(service)
+    assert app.id not in {m.application_id for m in in_doubt.mismatches} and in_doubt.in_doubt >= 1
+
+    _recover(service)
+    done = credit.get(app.id, credit.md(user))
+    assert done.status == S.LOAN_APPLICATION_STATUS_DISBURSED
+    [entry] = _entries(credit, app.id)
+    assert done.disbursement_transaction_id == entry.id and credit.balance(wallet) == 300_000
+    # The client's retry with its key gets the disbursement that recovery recorded.
+    again = credit.disburse(app.id, user, request_id=request_id)
+    assert again.status == S.LOAN_APPLICATION_STATUS_DISBURSED
+    assert again.disbursement_transaction_id == entry.id
+    assert app.id not in {m.application_id for m in reconcile_loans(service).mismatches}
+
+
+def test_a_disbursement_that_never_reached_the_ledger_is_dropped_by_recovery(
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+) -> None:
+    service, _ = lossy
+    user = credit.register()
+    wallet = credit.wallet(user)
+    app = credit.approved(user, amount=200_000, term=6)
+    loan_account = service._ledger_account(
+        user, f"loan:{app.id}", "EUR", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_NON_NEGATIVE
+    )
+    intent = repo.DisbursementIntent(app.id, user, key(), "DisburseLoan", "x", user, wallet, loan_account)
+    run_in_transaction(service.engine, lambda s: repo.save_disbursement_intent(s, intent))
+    _recover(service)
+    assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
+    assert credit.balance(wallet) == 0 and _entries(credit, app.id) == []
+    left = run_in_transaction(service.engine, lambda s: repo.stale_disbursement_intents(s, 0, 1000))
+    assert app.id not in {i.application_id for i in left}
+
+
+def test_a_lost_repayment_is_recorded_once_by_recovery(
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+) -> None:
+    service, replies = lossy
+    user = credit.register()
+    wallet = credit.wallet(user, funds=100_000)
+    loan = credit.disburse(credit.approved(user, amount=240_000, term=6).id, user)
+    request_id = key()
+    request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(30_000), request_id=request_id)
+    idem = Idem(user, request_id, "RecordRepayment", fingerprint(request))
+    replies.lose("CreateTransaction", grpc.StatusCode.INTERNAL)
+    with pytest.raises(Unavailable):
+        service.repay(idem, loan.id, 30_000, "EUR", user, _allow, render_repayment)
+    assert credit.balance(wallet) == 100_000 + 240_000 - 30_000  # the ledger took it
+
+    _recover(service)
+    final = credit.get(loan.id, credit.md(user))
+    assert len(final.repayments) == 1 and final.repaid_amount == eur(30_000)
+    replayed = credit.repay(loan.id, user, 30_000, request_id=request_id)
+    assert replayed.repayment.id == final.repayments[0].id
+    repaid = ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT
+    repayments = [e for e in _entries(credit, loan.id) if e.type == repaid]
+    assert [e.id for e in repayments] == [final.repayments[0].transaction_id]
+    assert credit.balance(wallet) == 100_000 + 240_000 - 30_000
+    assert loan.id not in {m.application_id for m in reconcile_loans(service).mismatches}
+
+
+def test_a_lost_limit_change_is_not_a_failure_and_the_retry_completes_it(
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+) -> None:
+    service, replies = lossy
+    user = credit.register()
+    underwriter = "usr_underwriter_in_doubt"
+    request_id = key()
+    change = LineChange(user, 50_000, "EUR", None, 1500, "opening", underwriter)
+    idem = Idem(underwriter, request_id, "UpdateCreditLine", "fp-line")
+
+    def render(view: object) -> bytes:
+        return C.UpdateCreditLineResponse(credit_line=line_pb(view)).SerializeToString()  # type: ignore[arg-type]
+
+    replies.lose("UpdateAccountLimit", grpc.StatusCode.INTERNAL)
+    with pytest.raises(Unavailable):
+        service.update_line(idem, change, render)
+    line = C.UpdateCreditLineResponse.FromString(service.update_line(idem, change, render)).credit_line
+    assert line.limit == eur(50_000)
+    account = credit.ledger_account(line.ledger_account_id)
+    assert account.credit_limit_minor == 50_000
+
+
+def test_a_repayment_beyond_the_wallet_is_refused_not_in_doubt(
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+) -> None:
+    service, _ = lossy
+    user = credit.register()
+    wallet = credit.wallet(user)
+    loan = credit.disburse(credit.approved(user, amount=240_000, term=6).id, user)
+    spent = credit.account(user, "spent", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
+    credit.post(wallet, spent, 240_000)
+    request_id = key()
+    request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(10_000), request_id=request_id)
+    with pytest.raises(InsufficientFunds):
+        service.repay(Idem(user, request_id, "RecordRepayment", fingerprint(request)), loan.id, 10_000, "EUR",
+                      user, _allow, render_repayment)
+    assert run_in_transaction(service.engine, lambda s: repo.repayment_intents(s, loan.id)) == []

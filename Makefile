@@ -8,7 +8,7 @@ VENV_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
 
-.PHONY: help venv tools gen check-gen lint test test-fast run bench breaking train rotate-keys create-admin lock clean \
+.PHONY: help venv tools gen check-gen lint test test-fast run bench verify-books breaking train rotate-keys create-admin lock clean \
 	k8s check-k8s browser
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make lint       ruff, mypy and buf lint"
 	@echo "make gen        regenerate gen/ from proto/"
 	@echo "make bench      run the benchmarks and print figures"
+	@echo "make verify-books  check the books of a running stack (ledger, payments, loans)"
 	@echo "make breaking   buf breaking against main"
 	@echo "make train      retrain the AI models into services/ai/models"
 	@echo "make k8s        regenerate the Kubernetes manifests under k8s/"
@@ -75,6 +76,10 @@ run: tools
 
 bench: tools
 	$(PY) -m tests.benchmarks
+
+# Check the ledger's invariants and reconcile payments and loans with it (services must run).
+verify-books: venv
+	$(PY) -m services.ops verify-books
 
 breaking: tools
 	$(BUF) breaking --against '.git#branch=main'

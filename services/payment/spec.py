@@ -13,7 +13,8 @@ Settings (environment):
 * ``PAYMENT_FRAUD_UNAVAILABLE_POLICY`` — ``review`` (default) or ``fail``.
 * ``PAYMENT_RECOVERY_INTERVAL_SECONDS`` (default 30; 0 disables the background job),
   ``PAYMENT_STALE_AFTER_SECONDS`` (300), ``PAYMENT_PROCESSING_MAX_AGE_SECONDS`` (86400),
-  ``PAYMENT_IDEMPOTENCY_RETENTION_HOURS`` (24), ``PAYMENT_AI_TIMEOUT_SECONDS`` (2).
+  ``PAYMENT_IDEMPOTENCY_RETENTION_HOURS`` (24), ``PAYMENT_AI_TIMEOUT_SECONDS`` (2),
+  ``PAYMENT_LEASE_SECONDS`` (60: how long a crashed driver keeps a payment and its request key).
 * Limits: see ``services/payment/domain/limits.py``.
 """
 
@@ -67,6 +68,8 @@ def load_config() -> Config:
         fingerprint_key=hashlib.sha256(key.encode()).digest(),
         fraud_unavailable_policy=policy,
         stale_after_seconds=env_int("PAYMENT_STALE_AFTER_SECONDS", 300, minimum=1),
+        # How long a crashed driver's lease (and its request's idempotency lock) keeps others out.
+        lease_seconds=env_int("PAYMENT_LEASE_SECONDS", 60, minimum=1, maximum=3600),
         processing_max_age_seconds=env_int("PAYMENT_PROCESSING_MAX_AGE_SECONDS", 86400, minimum=1),
     )
 

@@ -1,0 +1,1 @@
+"""Operator commands that work across services (``python -m services.ops``)."""

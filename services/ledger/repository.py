@@ -498,16 +498,24 @@ def related_pending(session: Session, related_ids: Sequence[str]) -> list[Pendin
 
 
 def entries_with_prefix(session: Session, prefix: str, start: datetime | None, end: datetime | None,
-                        after_insert_id: int, limit: int, *, full: bool = True) -> list[Entry]:
-    """Entries whose related_entity_id starts with ``prefix``, recorded in [start, end), oldest first."""
-    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                        after: tuple[datetime, int] | None, limit: int, *, full: bool = True) -> list[Entry]:
+    """Entries whose related_entity_id starts with ``prefix``, recorded in [start, end), oldest first,
+    after the (create_time, insert_id) position ``after``.
+
+    The scan walks the create_time index from the page's position and stops at ``limit``: each
+    page costs its own rows, whatever the size of the ledger. The prefix is compared with
+    ``substr`` on purpose, so that the planner never trades that walk for the related-id index
+    and a sort of every matching entry on every page."""
+    since = after[0] if after else start
     return _select_entries(
         session,
-        "e.related_entity_id LIKE :pattern AND e.insert_id > :after "
-        "AND (CAST(:start AS timestamptz) IS NULL OR e.create_time >= :start) "
+        "substr(e.related_entity_id, 1, :n) = :prefix "
+        "AND e.create_time >= COALESCE(CAST(:since AS timestamptz), '-infinity') "
+        "AND (CAST(:after_id AS bigint) IS NULL OR e.create_time > :since OR e.insert_id > :after_id) "
         "AND (CAST(:end AS timestamptz) IS NULL OR e.create_time < :end) "
-        "ORDER BY e.insert_id LIMIT :limit",
-        {"pattern": pattern, "after": after_insert_id, "start": start, "end": end, "limit": limit}, full)
+        "ORDER BY e.create_time, e.insert_id LIMIT :limit",
+        {"n": len(prefix), "prefix": prefix, "since": since, "after_id": after[1] if after else None,
+         "end": end, "limit": limit}, full)
 
 
 def currency_totals(session: Session) -> list[tuple[str, int, int]]:

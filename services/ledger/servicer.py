@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -492,13 +493,19 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         start, end = time_range(request)
         size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
         query = api.query_key("related", request.related_entity_prefix, start, end)
-        after = api.decode_page_token(request.page_token, query)
-        if after is not None and not isinstance(after, int):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
-        entries = self.ledger.with_prefix(request.related_entity_prefix, start, end, after or 0, size + 1,
+        position = api.decode_page_token(request.page_token, query)
+        after: tuple[datetime, int] | None = None
+        if position is not None:
+            try:
+                after = (datetime.fromisoformat(position[0]), int(position[1]))
+            except (TypeError, ValueError, IndexError, KeyError):
+                raise InvalidArgument(
+                    "malformed page_token", field="page_token",
+                    description="must be a next_page_token returned by this method") from None
+        entries = self.ledger.with_prefix(request.related_entity_prefix, start, end, after, size + 1,
                                           full=request.view != TransactionView.BASIC)
-        token = api.encode_page_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
+        last = entries[size - 1] if len(entries) > size else None
+        token = api.encode_page_token([last.create_time.isoformat(), last.insert_id], query) if last else ""
         return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in entries[:size]],
                                                      next_page_token=token)
 

@@ -597,6 +597,7 @@ class CreditService:
     def disburse(
         self,
         idem: Idem,
+        *,
         application_id: str,
         actor: str,
         authorize: Callable[[Application], None],
@@ -689,6 +690,7 @@ class CreditService:
     def repay(
         self,
         idem: Idem,
+        *,
         application_id: str,
         amount: int,
         currency: str,

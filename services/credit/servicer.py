@@ -505,10 +505,10 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         c.done()
         body = self.service.disburse(
             idem(principal, "DisburseLoan", request),
-            request.application_id,
-            principal.subject,
-            _owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            render_disbursement,
+            application_id=request.application_id,
+            actor=principal.subject,
+            authorize=_owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
+            render=render_disbursement,
         )
         return C.DisburseLoanResponse.FromString(body)
 
@@ -525,12 +525,12 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         c.done("invalid repayment")
         body = self.service.repay(
             idem(principal, "RecordRepayment", request),
-            request.application_id,
-            amount,
-            currency,
-            principal.subject,
-            _owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            render_repayment,
+            application_id=request.application_id,
+            amount=amount,
+            currency=currency,
+            actor=principal.subject,
+            authorize=_owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
+            render=render_repayment,
         )
         return C.RecordRepaymentResponse.FromString(body)
 

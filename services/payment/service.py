@@ -754,7 +754,7 @@ class PaymentService:
                 self.idempotency.attach(session, claim, refund_id)
 
             self._tx(open_refund)
-        return self._complete_refund(payment_id, refund_id)
+        return self._complete_refund(payment_id=payment_id, refund_id=refund_id)
 
     def _compensate_declined_refund(self, payment: Payment, refund: Refund) -> None:
         """Give the customer back what the refund's ledger step took, once, then mark it failed.
@@ -782,7 +782,7 @@ class PaymentService:
             raise _unavailable(exc) from None
         self._tx(lambda s: repo.update_refund(s, refund.id, state="failed"))
 
-    def _complete_refund(self, payment_id: str, refund_id: str) -> tuple[Payment, Refund]:
+    def _complete_refund(self, *, payment_id: str, refund_id: str) -> tuple[Payment, Refund]:
         payment = self._tx(lambda s: repo.get_payment(s, payment_id))
         refund = self._tx(lambda s: repo.get_refund(s, refund_id))
         if refund.state == "succeeded":
@@ -988,7 +988,7 @@ class PaymentService:
             return Recovered(refund.payment_id, before, before, "RESUMED")
         try:
             with self._lease(refund.payment_id):
-                payment, _ = self._complete_refund(refund.payment_id, refund.id)
+                payment, _ = self._complete_refund(payment_id=refund.payment_id, refund_id=refund.id)
         except Aborted:
             return Recovered(refund.payment_id, before, before, "UNCHANGED")
         except DomainError as exc:

@@ -68,7 +68,9 @@ def test_a_lost_disbursement_is_recorded_by_recovery_and_replayed_to_the_client(
     idem = Idem(user, request_id, "DisburseLoan", fingerprint(request))
     replies.lose("CreateTransaction", code)
     with pytest.raises(Unavailable) as lost:
-        service.disburse(idem, app.id, user, _allow, render_disbursement)
+        service.disburse(
+            idem, application_id=app.id, actor=user, authorize=_allow, render=render_disbursement
+        )
     assert lost.value.reason == "LEDGER_UNAVAILABLE"
     assert credit.balance(wallet) == 300_000  # the ledger paid out
     assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
@@ -118,7 +120,8 @@ def test_a_lost_repayment_is_recorded_once_by_recovery(
     idem = Idem(user, request_id, "RecordRepayment", fingerprint(request))
     replies.lose("CreateTransaction", grpc.StatusCode.INTERNAL)
     with pytest.raises(Unavailable):
-        service.repay(idem, loan.id, 30_000, "EUR", user, _allow, render_repayment)
+        service.repay(idem, application_id=loan.id, amount=30_000, currency="EUR", actor=user,
+                      authorize=_allow, render=render_repayment)
     assert credit.balance(wallet) == 100_000 + 240_000 - 30_000  # the ledger took it
 
     _recover(service)
@@ -167,6 +170,6 @@ def test_a_repayment_beyond_the_wallet_is_refused_not_in_doubt(
     request_id = key()
     request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(10_000), request_id=request_id)
     with pytest.raises(InsufficientFunds):
-        service.repay(Idem(user, request_id, "RecordRepayment", fingerprint(request)), loan.id, 10_000, "EUR",
-                      user, _allow, render_repayment)
+        service.repay(Idem(user, request_id, "RecordRepayment", fingerprint(request)), application_id=loan.id,
+                      amount=10_000, currency="EUR", actor=user, authorize=_allow, render=render_repayment)
     assert run_in_transaction(service.engine, lambda s: repo.repayment_intents(s, loan.id)) == []

@@ -54,7 +54,8 @@ def test_a_disbursement_lost_after_the_ledger_cannot_be_cancelled_and_completes_
 
     seen: dict[str, Any] = {}
     with pytest.raises(CrashAfterLedger):
-        credit_service.disburse(Idem(user, key(), "DisburseLoan", "x"), app.id, user, _allow, _crash(seen))
+        credit_service.disburse(Idem(user, key(), "DisburseLoan", "x"), application_id=app.id, actor=user,
+                                authorize=_allow, render=_crash(seen))
     paid_in_ledger = seen["app"].disbursement_transaction_id
     assert credit.balance(wallet) == 300_000
     assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
@@ -105,12 +106,12 @@ def _crashed_repayment(
     with pytest.raises(CrashAfterLedger):
         credit_service.repay(
             Idem(user, request_id, "RecordRepayment", fingerprint(request)),
-            loan_id,
-            amount,
-            "EUR",
-            user,
-            _allow,
-            _crash(seen),
+            application_id=loan_id,
+            amount=amount,
+            currency="EUR",
+            actor=user,
+            authorize=_allow,
+            render=_crash(seen),
         )
     assert all(r.request_id != request_id for r in credit.get(loan_id, credit.md(user)).repayments)
     return seen

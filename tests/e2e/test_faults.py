@@ -248,7 +248,7 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
            "CREDIT_RECOVERY_INTERVAL_SECONDS": "1", "CREDIT_STALE_AFTER_SECONDS": "2",
            "LEDGER_EXPIRY_SWEEP_SECONDS": "1", "NEXAFI_PG_FAST": "1"}
     stack = Stack(root, env=env)
-    stack.pg.start()
+    stack.start_database()
     dropper = ReplyDropper(stack.address("ledger"))
     # Payment and credit reach the ledger through the proxy; the test decides when replies are lost.
     stack.dial_overrides = {"payment": {"ledger": dropper.address}, "credit": {"ledger": dropper.address}}
@@ -368,3 +368,36 @@ def test_ledger_replies_lost_after_the_ledger_committed(bank: Bank) -> None:
     workload(bank, lose_replies)
     assert bank.dropper.dropped > before  # replies were really lost
     settled_and_verified(bank)
+
+
+def test_verify_books_reports_what_is_wrong_and_exits_non_zero(bank: Bank) -> None:
+    import sqlalchemy as sa
+
+    payment_id = bank.pay(bank.customers[0], P.PAYMENT_KIND_TRANSFER, 321, payee=bank.customers[1])
+    bank.settle()
+    ledger_db = sa.create_engine(bank.stack.pg.url("nexafi_ledger"))
+    payment_db = sa.create_engine(bank.stack.pg.url("nexafi_payment"))
+    wallet = bank.customers[0].wallet
+
+    def tamper(delta: int) -> None:
+        with ledger_db.begin() as c:
+            c.execute(sa.text("UPDATE balances SET posted = posted + :d WHERE account_id = :a"),
+                      {"d": delta, "a": wallet})
+        with payment_db.begin() as c:
+            c.execute(sa.text("UPDATE payments SET amount_minor = amount_minor + :d WHERE id = :p"),
+                      {"d": delta, "p": payment_id})
+
+    tamper(5)
+    try:
+        result = subprocess.run([sys.executable, "-m", "services.ops", "verify-books"], cwd=ROOT,
+                                env=bank.stack.client_env(), capture_output=True, text=True, timeout=120,
+                                check=False)
+    finally:
+        tamper(-5)
+        ledger_db.dispose()
+        payment_db.dispose()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"FOUND ledger BALANCE_MISMATCH {wallet}" in result.stdout
+    assert f"FOUND payment AMOUNT_MISMATCH {payment_id}" in result.stdout
+    assert "2 findings" in result.stdout
+    bank.verify_books()

@@ -25,7 +25,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.runtime.children import die_with_parent, free_port, stop_process
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 from services.runtime.keys import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,8 +74,21 @@ class Stack:
         return env
 
     # -- lifecycle ---------------------------------------------------------------------------------
+    def start_database(self) -> None:
+        """Start the stack's PostgreSQL; a failed initdb (seen now and then on this shared machine,
+        "failed to remove contents of data directory") is retried in a fresh directory."""
+        for attempt in range(3):
+            try:
+                self.pg.start()
+                return
+            except EmbeddedPostgresError:
+                if attempt == 2:
+                    raise
+                self.pg = EmbeddedPostgres(self.root / f"pg{attempt + 1}", port=free_port())
+
     def start(self) -> Stack:
-        self.pg.start()
+        if self.pg.process is None:
+            self.start_database()
         for name in self.services:
             self.launch(name)
         for name in self.services:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -1055,7 +1056,9 @@ class PaymentService:
         the entries and holds of the few payments that need more (failed, cancelled or processing
         ones, and any whose entry the scan did not find) in batches of a thousand ids. The work
         grows with the number of payments, and the round trips with that number over the batch."""
+        began = time.perf_counter()
         booked = self._tx(lambda s: repo.booked_in_range(s, start, end))
+        read_payments = time.perf_counter()
         by_id = {b.id: b for b in booked}
         entries: dict[str, ledger_pb2.Transaction] = {}
         holds: dict[str, list[ledger_pb2.PendingTransfer]] = {}
@@ -1090,6 +1093,7 @@ class PaymentService:
                         holds.setdefault(hold.related_entity_id, []).append(hold)
         except RemoteError as exc:
             raise _unavailable(exc) from None
+        read_ledger = time.perf_counter()
         per_payment: dict[str, list[ledger_pb2.Transaction]] = {}
         for entry in entries.values():
             per_payment.setdefault(entry.related_entity_id, []).append(entry)
@@ -1120,6 +1124,12 @@ class PaymentService:
                     )
                 )
         report.ledger_transactions_checked = len(entries) + len(orphans)
+        log.info(
+            "reconciled %d payments with %d ledger entries (%d read by batch) in %.2f s: payments %.2f s, "
+            "ledger %.2f s, comparison %.2f s",
+            len(booked), report.ledger_transactions_checked, len(wanted), time.perf_counter() - began,
+            read_payments - began, read_ledger - read_payments, time.perf_counter() - read_ledger,
+        )
         return report
 
     def _reconcile_payment(

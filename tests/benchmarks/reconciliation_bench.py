@@ -1,7 +1,8 @@
 """Reconciliation of a 100,000-payment book: how long GetReconciliationReport takes.
 
 Run with ``python -m tests.benchmarks.reconciliation_bench`` (or ``python -m tests.benchmarks``).
-It starts an embedded PostgreSQL and the real user, ledger and payment servers on port 0, then
+It starts an embedded PostgreSQL and the real user, ledger and payment servers, each in its own
+process as deployed (``tests/support/stack.py``), then
 builds the book fast rather than payment by payment (a full initiation per payment would take
 the better part of an hour here):
 
@@ -26,22 +27,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import grpc
 import sqlalchemy as sa
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 
-from services.ledger.spec import SPEC as LEDGER
 from services.payment.domain.states import Kind, Status
-from services.payment.spec import SPEC as PAYMENT
 from services.runtime.api import to_timestamp
 from services.runtime.children import free_port
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
-from services.user.spec import SPEC as USER
-from tests.support.harness import ServiceRunner, TokenFactory, auth_settings_for, configure_test_environment
+from tests.support.harness import TokenFactory, configure_test_environment
+from tests.support.stack import Stack
 
 PAYMENTS = int(os.environ.get("RECONCILIATION_BENCH_PAYMENTS", "100000"))
 CUSTOMERS = 500
@@ -118,31 +115,28 @@ def _insert_payments(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
 
 def main() -> int:
     configure_test_environment()
-    os.environ.setdefault("NEXAFI_PG_FAST", "1")
-    os.environ.update({
+    env = {
+        "NEXAFI_PG_FAST": os.environ.get("NEXAFI_PG_FAST", "1"),
         "PAYMENT_RECOVERY_INTERVAL_SECONDS": "0",
         "PAYMENT_FINGERPRINT_KEY": "bench-fingerprint-key-0123456789abcdef",
         "PAYMENT_SANDBOX_WEBHOOK_SECRET": "whsec_bench_0123456789abcdef",
         # Reconciliation never calls the AI service: nothing needs to listen there.
         "AI_ADDR": f"127.0.0.1:{free_port()}",
-    })
+        "LOG_LEVEL": "INFO",  # the payment service logs the phases of each reconciliation
+    }
     with tempfile.TemporaryDirectory(prefix="reconciliation-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        keys = tmp / "keys"
-        Keyring(keys).ensure()
-        pg = EmbeddedPostgres(tmp / "pg").start()
-        runner = ServiceRunner(pg, auth_settings_for(keys))
-        payment_db = sa.create_engine(pg.url("nexafi_payment"))
+        # Each service in its own process, as deployed: the ledger builds pages while the payment
+        # service reads the previous one.
+        stack = Stack(Path(tmp_name), services=("user", "ledger", "payment"), env=env)
         try:
-            runner.start(USER)
-            ledger_server = runner.start(LEDGER)
-            payment_server = runner.start(PAYMENT)
-            tokens = TokenFactory(Keyring(keys))
+            stack.start_database()
+            stack.start()
+            payment_db = sa.create_engine(stack.pg.url("nexafi_payment"))
+            tokens = TokenFactory(Keyring(stack.keys))
             service = tokens.metadata("svc_bench", ["service"])
             admin = tokens.metadata("usr_bench_admin", ["admin"])
             start = datetime.now(UTC) - timedelta(seconds=1)
-            with grpc.insecure_channel(ledger_server.address) as ledger_channel, \
-                    grpc.insecure_channel(payment_server.address) as payment_channel:
+            with stack.channel("ledger") as ledger_channel, stack.channel("payment") as payment_channel:
                 print(f"reconciliation benchmark: building a book of {PAYMENTS} payments "
                       f"({CUSTOMERS} customers, top-ups and transfers), {os.cpu_count()} CPUs", flush=True)
                 built = build_book(ledger_pb2_grpc.LedgerServiceStub(ledger_channel), service, payment_db)
@@ -164,12 +158,14 @@ def main() -> int:
                 print(f"  reconciliation time: best {best:.2f} s, worst {worst:.2f} s of 3 runs "
                       f"(route timeout {ROUTE_TIMEOUT_SECONDS:.0f} s: "
                       f"{'within' if worst < ROUTE_TIMEOUT_SECONDS else 'BEYOND'} it)")
+                phases = [line for line in stack.log_tail("payment", 50).splitlines() if "reconciled" in line]
+                if phases:
+                    print(f"  last run: {phases[-1].split('reconciled', 1)[1].strip()}")
+                payment_db.dispose()
                 ok = report.payments_checked == PAYMENTS and report.mismatch_count == 0
                 return 0 if ok else 1
         finally:
-            payment_db.dispose()
-            runner.stop_all()
-            pg.stop()
+            stack.stop()
 
 
 if __name__ == "__main__":

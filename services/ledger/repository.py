@@ -502,20 +502,22 @@ def entries_with_prefix(session: Session, prefix: str, start: datetime | None, e
     """Entries whose related_entity_id starts with ``prefix``, recorded in [start, end), oldest first,
     after the (create_time, insert_id) position ``after``.
 
-    The scan walks the create_time index from the page's position and stops at ``limit``: each
-    page costs its own rows, whatever the size of the ledger. The prefix is compared with
-    ``substr`` on purpose, so that the planner never trades that walk for the related-id index
-    and a sort of every matching entry on every page."""
-    since = after[0] if after else start
+    Each page is a range scan of the (create_time, insert_id) index from the page's position,
+    stopped by the LIMIT: it costs its own rows, whatever the size of the ledger. The prefix is
+    compared with ``substr``, a filter on that scan, so the planner never trades it for the
+    related-id index and a sort of every matching entry."""
+    if after is None:
+        position = "e.create_time >= COALESCE(CAST(:start AS timestamptz), '-infinity')"
+        params: dict[str, Any] = {"start": start}
+    else:
+        position = "(e.create_time, e.insert_id) > (CAST(:since AS timestamptz), CAST(:after_id AS bigint))"
+        params = {"since": after[0], "after_id": after[1]}
     return _select_entries(
         session,
-        "substr(e.related_entity_id, 1, :n) = :prefix "
-        "AND e.create_time >= COALESCE(CAST(:since AS timestamptz), '-infinity') "
-        "AND (CAST(:after_id AS bigint) IS NULL OR e.create_time > :since OR e.insert_id > :after_id) "
+        f"{position} AND substr(e.related_entity_id, 1, :n) = :prefix "
         "AND (CAST(:end AS timestamptz) IS NULL OR e.create_time < :end) "
         "ORDER BY e.create_time, e.insert_id LIMIT :limit",
-        {"n": len(prefix), "prefix": prefix, "since": since, "after_id": after[1] if after else None,
-         "end": end, "limit": limit}, full)
+        {**params, "n": len(prefix), "prefix": prefix, "end": end, "limit": limit}, full)
 
 
 def currency_totals(session: Session) -> list[tuple[str, int, int]]:

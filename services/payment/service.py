@@ -8,6 +8,14 @@ lease (the initiating request, a review decision, a callback or the recovery
 job), so two drivers never interleave, and a crashed driver's lease expires so
 that the next one resumes from the last persisted step. That is what makes a
 crash or a retry at any point unable to move money twice or leave a hold forever.
+
+A ledger answer other than a definite refusal (``RemoteError.refused``) leaves its
+step in doubt, never failed: the ledger may have committed before the answer was
+lost. The payment keeps its status (the refund stays pending), the request's
+idempotency key is left unfinished, and the client is told to retry; the retry or
+the recovery job replays the step with the same key and gets what the ledger
+recorded, so a lost answer can neither move money twice nor strand a hold behind
+a FAILED payment.
 """
 
 from __future__ import annotations
@@ -1064,9 +1072,7 @@ class PaymentService:
         holds: dict[str, list[ledger_pb2.PendingTransfer]] = {}
         orphans: list[ledger_pb2.Transaction] = []
         try:
-            for entry in self.clients.ledger.entries_with_prefix(
-                "pay_", to_timestamp(start), to_timestamp(end + timedelta(hours=1))
-            ):
+            for entry in self._entries_naming_payments(start, end + timedelta(hours=1)):
                 if entry.related_entity_id in by_id:
                     entries[entry.id] = entry
                 else:
@@ -1131,6 +1137,22 @@ class PaymentService:
             read_payments - began, read_ledger - read_payments, time.perf_counter() - read_ledger,
         )
         return report
+
+    def _entries_naming_payments(self, start: datetime, end: datetime) -> list[ledger_pb2.Transaction]:
+        """Every entry recorded in [start, end) that names a payment: the period cut in slices
+        scanned side by side, so the ledger builds one page while this process reads another."""
+        step = (end - start) / RECONCILIATION_THREADS
+        bounds = [start + step * i for i in range(RECONCILIATION_THREADS)] + [end]
+
+        def scan(i: int) -> list[ledger_pb2.Transaction]:
+            return list(
+                self.clients.ledger.entries_with_prefix(
+                    "pay_", to_timestamp(bounds[i]), to_timestamp(bounds[i + 1])
+                )
+            )
+
+        with ThreadPoolExecutor(max_workers=RECONCILIATION_THREADS) as pool:
+            return [entry for part in pool.map(scan, range(RECONCILIATION_THREADS)) for entry in part]
 
     def _reconcile_payment(
         self,

@@ -68,6 +68,8 @@ class Stack:
     def env(self, name: str) -> dict[str, str]:
         env = {**self.client_env(), "DATABASE_URL": self.pg.url(f"nexafi_{name}"),
                f"{name.upper()}_HOST": "127.0.0.1", f"{name.upper()}_PORT": str(self.ports[name]),
+               # No metrics listener: the fixed 946x ports would collide across parallel sessions.
+               f"{name.upper()}_METRICS_PORT": "0",
                "SHUTDOWN_GRACE_SECONDS": "1", "LOG_LEVEL": self.extra_env.get("LOG_LEVEL", "WARNING")}
         for other, address in self.dial_overrides.get(name, {}).items():
             env[f"{other.upper()}_ADDR"] = address

@@ -497,15 +497,13 @@ def related_pending(session: Session, related_ids: Sequence[str]) -> list[Pendin
     return [_pending(r) for r in rows]
 
 
-def entries_with_prefix(session: Session, prefix: str, start: datetime | None, end: datetime | None,
-                        after: tuple[datetime, int] | None, limit: int, *, full: bool = True) -> list[Entry]:
-    """Entries whose related_entity_id starts with ``prefix``, recorded in [start, end), oldest first,
-    after the (create_time, insert_id) position ``after``.
+def entries_of_type(session: Session, related_type: str, start: datetime | None, end: datetime | None,
+                    after: tuple[datetime, int] | None, limit: int, *, full: bool = True) -> list[Entry]:
+    """Entries whose related_entity_id is of ``related_type`` (before its first underscore), recorded
+    in [start, end), oldest first, after the (create_time, insert_id) position ``after``.
 
-    Each page is a range scan of the (create_time, insert_id) index from the page's position,
-    stopped by the LIMIT: it costs its own rows, whatever the size of the ledger. The prefix is
-    compared with ``substr``, a filter on that scan, so the planner never trades it for the
-    related-id index and a sort of every matching entry."""
+    One range scan of the (type, create_time, insert_id) index from the page's position, stopped
+    by the LIMIT: a page costs its own rows, whatever the size of the ledger."""
     if after is None:
         position = "e.create_time >= COALESCE(CAST(:start AS timestamptz), '-infinity')"
         params: dict[str, Any] = {"start": start}
@@ -514,10 +512,10 @@ def entries_with_prefix(session: Session, prefix: str, start: datetime | None, e
         params = {"since": after[0], "after_id": after[1]}
     return _select_entries(
         session,
-        f"{position} AND substr(e.related_entity_id, 1, :n) = :prefix "
+        f"split_part(e.related_entity_id, '_', 1) = :type AND {position} "
         "AND (CAST(:end AS timestamptz) IS NULL OR e.create_time < :end) "
         "ORDER BY e.create_time, e.insert_id LIMIT :limit",
-        {**params, "n": len(prefix), "prefix": prefix, "end": end, "limit": limit}, full)
+        {**params, "type": related_type, "end": end, "limit": limit}, full)
 
 
 def currency_totals(session: Session) -> list[tuple[str, int, int]]:

@@ -684,10 +684,10 @@ class Ledger:
 
         return self._reading(work)
 
-    def with_prefix(self, prefix: str, start: datetime | None, end: datetime | None,
-                    after: tuple[datetime, int] | None, limit: int, *, full: bool) -> list[Entry]:
+    def of_type(self, related_type: str, start: datetime | None, end: datetime | None,
+                after: tuple[datetime, int] | None, limit: int, *, full: bool) -> list[Entry]:
         return self._reading(
-            lambda s: repo.entries_with_prefix(s, prefix, start, end, after, limit, full=full))
+            lambda s: repo.entries_of_type(s, related_type, start, end, after, limit, full=full))
 
     def verify_books(self, *, hold_grace_seconds: int) -> BooksReport:
         """The ledger's invariants, each checked by the database over all of history.

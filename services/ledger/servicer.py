@@ -486,13 +486,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                            context: grpc.ServicerContext) -> ledger_pb2.ListRelatedEntriesResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
         checks = _Checks()
-        checks.text(request.related_entity_prefix, "related_entity_prefix",
-                    max_length=api.MAX_REQUEST_ID_LENGTH, required=True)
+        checks.text(request.related_entity_type, "related_entity_type", max_length=32, required=True)
+        if request.related_entity_type and not request.related_entity_type.isalnum():
+            checks.add("related_entity_type", "must be letters and digits, the part of an id before '_'")
         checks.enum(request.view, TransactionView, "view")
         checks.done()
         start, end = time_range(request)
         size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
-        query = api.query_key("related", request.related_entity_prefix, start, end)
+        query = api.query_key("related", request.related_entity_type, start, end)
         position = api.decode_page_token(request.page_token, query)
         after: tuple[datetime, int] | None = None
         if position is not None:
@@ -502,8 +503,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 raise InvalidArgument(
                     "malformed page_token", field="page_token",
                     description="must be a next_page_token returned by this method") from None
-        entries = self.ledger.with_prefix(request.related_entity_prefix, start, end, after, size + 1,
-                                          full=request.view != TransactionView.BASIC)
+        entries = self.ledger.of_type(request.related_entity_type, start, end, after, size + 1,
+                                      full=request.view != TransactionView.BASIC)
         last = entries[size - 1] if len(entries) > size else None
         token = api.encode_page_token([last.create_time.isoformat(), last.insert_id], query) if last else ""
         return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in entries[:size]],

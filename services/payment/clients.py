@@ -175,16 +175,16 @@ class LedgerClient:
         )
         return list(reply.transactions), list(reply.pending_transfers)
 
-    def entries_with_prefix(self, prefix: str, start: Any, end: Any) -> Iterator[ledger_pb2.Transaction]:
-        """The entries (basic view) recorded in [start, end) whose related id starts with ``prefix``,
-        page by page."""
+    def entries_of_type(self, related_type: str, start: Any, end: Any) -> Iterator[ledger_pb2.Transaction]:
+        """The entries (basic view) recorded in [start, end) whose related id is of ``related_type``
+        ("pay"), page by page."""
         token = ""
         while True:
             reply = call(
                 "ledger",
                 self.stub.ListRelatedEntries,
                 ledger_pb2.ListRelatedEntriesRequest(
-                    related_entity_prefix=prefix,
+                    related_entity_type=related_type,
                     time_range=common_pb2.TimeRange(start_time=start, end_time=end),
                     page_size=RELATED_BATCH,
                     page_token=token,

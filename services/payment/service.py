@@ -1146,8 +1146,8 @@ class PaymentService:
 
         def scan(i: int) -> list[ledger_pb2.Transaction]:
             return list(
-                self.clients.ledger.entries_with_prefix(
-                    "pay_", to_timestamp(bounds[i]), to_timestamp(bounds[i + 1])
+                self.clients.ledger.entries_of_type(
+                    "pay", to_timestamp(bounds[i]), to_timestamp(bounds[i + 1])
                 )
             )
 

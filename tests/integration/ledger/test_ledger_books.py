@@ -47,23 +47,24 @@ def test_related_reads_check_their_input_and_caller(ledger: LedgerClient) -> Non
         ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=["pay_x"]),
         metadata=ledger.customer("usr_someone"), timeout=10))
     assert customer.code == grpc.StatusCode.PERMISSION_DENIED
-    no_prefix = failure(lambda: ledger.stub.ListRelatedEntries(
-        ledger_pb2.ListRelatedEntriesRequest(), metadata=ledger.service, timeout=10))
-    assert no_prefix.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert no_prefix.fields == ["related_entity_prefix"]
+    for bad in ("", "pay_"):
+        no_type = failure(lambda b=bad: ledger.stub.ListRelatedEntries(
+            ledger_pb2.ListRelatedEntriesRequest(related_entity_type=b), metadata=ledger.service, timeout=10))
+        assert no_type.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert no_type.fields == ["related_entity_type"]
 
 
-def test_entries_are_paged_by_prefix_oldest_first(ledger: LedgerClient) -> None:
+def test_entries_are_paged_by_type_oldest_first(ledger: LedgerClient) -> None:
     payer, payee = ledger.wallet(), ledger.wallet()
     ledger.fund(payer.id, 1_000)
-    prefix = f"tst_{new_id('x')[-10:]}_"
-    made = [_related_transfer(ledger, payer.id, payee.id, 10 + i, f"{prefix}{i}") for i in range(5)]
-    _related_transfer(ledger, payer.id, payee.id, 1, f"other_{prefix}")
+    kind = f"tst{new_id('x')[-10:].lower()}"
+    made = [_related_transfer(ledger, payer.id, payee.id, 10 + i, f"{kind}_{i}") for i in range(5)]
+    _related_transfer(ledger, payer.id, payee.id, 1, f"{kind}x_1")
     seen: list[str] = []
     token = ""
     while True:
         reply = ledger.stub.ListRelatedEntries(
-            ledger_pb2.ListRelatedEntriesRequest(related_entity_prefix=prefix, page_size=2, page_token=token),
+            ledger_pb2.ListRelatedEntriesRequest(related_entity_type=kind, page_size=2, page_token=token),
             metadata=ledger.service, timeout=10)
         assert len(reply.transactions) <= 2
         seen += [t.id for t in reply.transactions]

@@ -682,18 +682,18 @@ class BatchGetRelatedEntriesResponse(_message.Message):
     def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ..., pending_transfers: _Optional[_Iterable[_Union[PendingTransfer, _Mapping]]] = ...) -> None: ...
 
 class ListRelatedEntriesRequest(_message.Message):
-    __slots__ = ("related_entity_prefix", "time_range", "page_size", "page_token", "view")
-    RELATED_ENTITY_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("related_entity_type", "time_range", "page_size", "page_token", "view")
+    RELATED_ENTITY_TYPE_FIELD_NUMBER: _ClassVar[int]
     TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
-    related_entity_prefix: str
+    related_entity_type: str
     time_range: _common_pb2.TimeRange
     page_size: int
     page_token: str
     view: TransactionView
-    def __init__(self, related_entity_prefix: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[TransactionView, str]] = ...) -> None: ...
+    def __init__(self, related_entity_type: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[TransactionView, str]] = ...) -> None: ...
 
 class ListRelatedEntriesResponse(_message.Message):
     __slots__ = ("transactions", "next_page_token")

@@ -352,11 +352,13 @@ class LedgerServiceServicer(object):
 
     def ListRelatedEntries(self, request, context):
         """ListRelatedEntries pages through the entries recorded in a time range
-        whose related_entity_id starts with a prefix (for example "pay_"), oldest
-        first; reconciliation finds entries that name no record of the caller's
-        with it. Admin, compliance or service; gRPC only. Returns INVALID_ARGUMENT
-        for an empty prefix, an empty time range, a negative page_size or a
-        malformed page_token.
+        whose related_entity_id is of one type (its prefix before the first
+        underscore, for example "pay" for "pay_01J..."), oldest first;
+        reconciliation finds entries that name no record of the caller's with it.
+        Each page is one index range scan, so it costs its own rows whatever the
+        size of the ledger. Admin, compliance or service; gRPC only. Returns
+        INVALID_ARGUMENT for an empty or malformed type, an empty time range, a
+        negative page_size or a malformed page_token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

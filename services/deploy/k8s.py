@@ -39,7 +39,6 @@ from services.runtime.devstack import CALLING_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "k8s"
-DESCRIPTOR_SET = ROOT / "gen" / "nexafi.pb"
 OWNED_DIRS = ("base", "components/autoscaling", "components/tracing", "overlays/dev/generated")
 
 NAMESPACE = "nexafi"
@@ -567,8 +566,13 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def gateway_files(services: list[str], *, tracing: bool = False) -> dict[str, bytes]:
-    """envoy.json and openapi.json from services.gateway (target k8s), and the descriptor set;
-    with ``tracing``, Envoy's spans go to the tracing component's collector."""
+    """envoy.json from services.gateway (target k8s); with ``tracing``, Envoy's spans go to the
+    tracing component's collector.
+
+    Only Envoy's config goes into the ConfigMap: the descriptor set and the OpenAPI document
+    (about 240 KB) are in the image, where Envoy reads them (K8S_DESCRIPTOR_SET, K8S_OPENAPI).
+    In the ConfigMap they made it too large for a client-side `kubectl apply`, which copies the
+    whole object into its last-applied-configuration annotation (at most 256 KiB)."""
     # Upstreams are the headless Services: Envoy resolves every ready pod and balances per request.
     upstreams = {s: f"{s}-headless:{DEFAULT_PORTS[s]}" for s in services}
     values = {"JWT_ISSUER": JWT_ISSUER, "JWT_AUDIENCE": JWT_AUDIENCE, "GATEWAY_PORT": str(GATEWAY_PORT),
@@ -579,9 +583,7 @@ def gateway_files(services: list[str], *, tracing: bool = False) -> dict[str, by
         settings = settings_from_env(upstreams, target="k8s")
     with tempfile.TemporaryDirectory(prefix="nexafi-k8s-") as tmp:
         config = write(settings, Path(tmp) / "envoy.json")
-        return {"envoy.json": config.read_bytes(),
-                "openapi.json": config.with_name("openapi.json").read_bytes(),
-                "nexafi.pb": DESCRIPTOR_SET.read_bytes()}
+        return {"envoy.json": config.read_bytes()}
 
 
 def _yaml(*documents: dict[str, Any]) -> bytes:
@@ -617,6 +619,21 @@ def dev_document_secrets() -> dict[str, str]:
     }
 
 
+def base_kustomization(services: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": NAMESPACE,
+        "resources": ["namespace.yaml", "network-policies.yaml", "gateway/gateway.yaml",
+                      *(f"services/{s}.yaml" for s in services)],
+        # Generated names carry a content hash: a changed setting or Envoy config rolls the pods.
+        "configMapGenerator": [
+            {"name": CONFIG_MAP, "envs": ["config.env"]},
+            {"name": GATEWAY_CONFIG_MAP, "files": ["gateway/envoy.json"]},
+        ],
+    }
+
+
 def render(root: Path = ROOT) -> dict[str, bytes]:
     """Every generated file, by path relative to the k8s/ folder."""
     services = discover_services(root)
@@ -638,19 +655,7 @@ def render(root: Path = ROOT) -> dict[str, bytes]:
     for service in services:
         files[f"base/services/{service}.yaml"] = _yaml(*service_manifests(service))
     files["base/network-policies.yaml"] = _yaml(*network_policies(services, calls))
-    files["base/kustomization.yaml"] = _yaml({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": NAMESPACE,
-        "resources": ["namespace.yaml", "network-policies.yaml", "gateway/gateway.yaml",
-                      *(f"services/{s}.yaml" for s in services)],
-        # Generated names carry a content hash: a changed setting or Envoy config rolls the pods.
-        "configMapGenerator": [
-            {"name": CONFIG_MAP, "envs": ["config.env"]},
-            {"name": GATEWAY_CONFIG_MAP,
-             "files": ["gateway/envoy.json", "gateway/openapi.json", "gateway/nexafi.pb"]},
-        ],
-    })
+    files["base/kustomization.yaml"] = _yaml(base_kustomization(services))
     files["components/autoscaling/hpa.yaml"] = _yaml(*(hpa(n) for n in [GATEWAY, *services]))
     files["components/autoscaling/kustomization.yaml"] = _yaml({
         "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component", "resources": ["hpa.yaml"]})

@@ -89,7 +89,12 @@ RAW_REPLY_HEADER = "x-nexafi-local-json"
 # The transcoder copies the gRPC status into HTTP headers; REST clients get the HTTP status
 # and the JSON body instead.
 GRPC_RESPONSE_HEADERS = ("grpc-status", "grpc-message", "grpc-accept-encoding", "grpc-encoding")
+# On Kubernetes: envoy.json comes from a ConfigMap mounted at K8S_CONFIG_DIR; the descriptor set and
+# the OpenAPI document are in the image (k8s/Dockerfile), next to the code they describe. As
+# ConfigMap data they made an object too large for `kubectl apply` (its last-applied annotation).
 K8S_CONFIG_DIR = Path("/etc/envoy")
+K8S_DESCRIPTOR_SET = Path("/app/gen/nexafi.pb")
+K8S_OPENAPI = Path("/app/gateway/openapi.json")
 # The document service's own default limit (services/document/spec.py DEFAULT_MAX_BYTES).
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_LIMIT_FILTER = "nexafi.upload_body_limit"

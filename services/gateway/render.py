@@ -3,8 +3,8 @@
 Writes PATH (the bootstrap, JSON) and openapi.json next to it. ``local`` points the
 upstreams at ``<SERVICE>_ADDR`` or localhost:<default port> and reads the descriptor
 set from gen/; ``k8s`` points them at the Services' cluster DNS names
-(``<service>:<port>``) and reads the descriptor set and the OpenAPI document from
-/etc/envoy (mount gen/nexafi.pb and openapi.json there, e.g. from a ConfigMap).
+(``<service>:<port>``) and reads the descriptor set and the OpenAPI document where the
+image has them (/app/gen/nexafi.pb, /app/gateway/openapi.json: see k8s/Dockerfile).
 Policies (rate limits, CORS, JWT, sizes, timeouts) come from GATEWAY_* variables.
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from services.gateway.envoy_config import (
     GRPC_SERVICES,
-    K8S_CONFIG_DIR,
+    K8S_DESCRIPTOR_SET,
+    K8S_OPENAPI,
     SWAGGER_UI_DIR,
     GatewaySettings,
     RateLimit,
@@ -49,8 +50,8 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
     audiences = env_str("JWT_AUDIENCE", "nexafi-api") or "nexafi-api"
     extra: dict[str, object] = {}
     if target == "k8s":
-        extra = {"descriptor_path": K8S_CONFIG_DIR / "nexafi.pb",
-                 "openapi_path": K8S_CONFIG_DIR / "openapi.json",
+        extra = {"descriptor_path": K8S_DESCRIPTOR_SET,
+                 "openapi_path": K8S_OPENAPI,
                  "docs_assets_dir": K8S_DOCS_ASSETS_DIR,
                  "xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 1, maximum=10)}
     else:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from services.deploy import k8s
-from services.gateway.envoy_config import GRPC_SERVICES, SWAGGER_UI_DIR
+from services.deploy import apply, k8s
+from services.gateway import openapi
+from services.gateway.envoy_config import GRPC_SERVICES, K8S_DESCRIPTOR_SET, K8S_OPENAPI, SWAGGER_UI_DIR
 from services.gateway.process import ENVOY_BIN, validate
 from services.runtime.config import DEFAULT_PORTS
 
@@ -74,36 +75,107 @@ def test_envoy_config_routes_the_deployed_services_through_headless_services(tmp
             "address": f"{service}-headless", "port_value": DEFAULT_PORTS[service]}
     assert set(clusters) & set(GRPC_SERVICES) == set(k8s.discover_services())
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    # The descriptor set and the OpenAPI document are the image's, not the ConfigMap's.
     text = rendered()["base/gateway/envoy.json"].decode()
-    assert "/etc/envoy/nexafi.pb" in text and "/etc/envoy/openapi.json" in text
-    assert rendered()["base/gateway/nexafi.pb"] == (ROOT / "gen" / "nexafi.pb").read_bytes()
+    assert f'"{K8S_DESCRIPTOR_SET}"' in text and f'"{K8S_OPENAPI}"' in text
+    assert not {"base/gateway/nexafi.pb", "base/gateway/openapi.json"} & set(rendered())
+
+
+def test_the_image_holds_what_envoy_reads_from_it():
+    """k8s/Dockerfile puts gen/ at /app/gen and writes the OpenAPI document where Envoy reads it."""
+    dockerfile = (K8S / "Dockerfile").read_text()
+    assert K8S_DESCRIPTOR_SET.parent == Path("/app/gen") and "COPY gen/ /app/gen/" in dockerfile
+    assert f"-m services.gateway.openapi {K8S_OPENAPI}" in dockerfile
+    assert "COPY --from=build /app /app" in dockerfile
 
 
 @pytest.mark.skipif(not ENVOY_BIN.exists(), reason="no envoy binary in the venv")
 def test_envoy_accepts_the_kubernetes_config(tmp_path):
-    for name in ("envoy.json", "openapi.json", "nexafi.pb"):
-        (tmp_path / name).write_bytes(rendered()[f"base/gateway/{name}"])
+    # What the image holds (see the test above), here in a temporary folder.
+    shutil.copy(ROOT / "gen" / "nexafi.pb", tmp_path / "nexafi.pb")
+    assert openapi.main([str(tmp_path / "openapi.json")]) == 0
     config = tmp_path / "envoy.json"
-    config.write_text(config.read_text().replace("/etc/envoy/", f"{tmp_path}/").replace(
-        "/app/swagger-ui", str(SWAGGER_UI_DIR)))
+    config.write_bytes(rendered()["base/gateway/envoy.json"])
+    config.write_text(config.read_text().replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
+                      .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
+                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR)))
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- what a client-side `kubectl apply` stores ----------------------------------------------------
+
+
+def test_the_generated_config_maps_fit_a_client_side_apply():
+    """Without kubectl: each ConfigMap of the base's generators, as kustomize makes it from the
+    rendered files, stays within our budget once kubectl adds its last-applied annotation."""
+    files = rendered()
+    for generator in k8s.base_kustomization(k8s.discover_services())["configMapGenerator"]:
+        data: dict[str, str] = {}
+        for name in generator.get("files", []):
+            data[Path(name).name] = files[f"base/{name}"].decode()
+        for name in generator.get("envs", []):
+            for line in files[f"base/{name}"].decode().splitlines():
+                if line and not line.startswith("#"):
+                    key, _, value = line.partition("=")
+                    data[key] = value
+        config_map = {"apiVersion": "v1", "kind": "ConfigMap", "data": data,
+                      "metadata": {"name": f"{generator['name']}-0123456789", "namespace": k8s.NAMESPACE}}
+        size = apply.annotations_size(config_map)
+        assert size <= apply.ANNOTATIONS_BUDGET, (
+            f"ConfigMap {generator['name']}: {size} bytes of annotations after `kubectl apply` "
+            f"(budget {apply.ANNOTATIONS_BUDGET}, server limit {apply.ANNOTATIONS_LIMIT})")
+
+
+def test_the_annotation_size_is_what_kubectl_writes():
+    """The arithmetic on a case worked by hand: compact JSON, HTML-escaped, a newline."""
+    obj = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "a", "annotations": {apply.LAST_APPLIED: "old", "note": "x"}},
+           "data": {"k": "<é>"}}
+    expected = ('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","annotations":{"note":"x"}},'
+                '"data":{"k":"\\u003cé\\u003e"}}\n')
+    assert apply.last_applied_configuration(obj) == expected
+    assert apply.annotations_size(obj) == len("note") + 1 + len(apply.LAST_APPLIED) + len(expected.encode())
+
+
+def kustomize_builds() -> list[str]:
+    """Every overlay and every component, as paths under k8s/."""
+    return sorted(p.parent.relative_to(K8S).as_posix()
+                  for folder in ("overlays", "components")
+                  for p in (K8S / folder).glob("*/kustomization.yaml"))
+
+
+@pytest.mark.parametrize("build", kustomize_builds())
+def test_every_object_fits_a_client_side_apply(build):
+    """`kubectl apply -k` (client-side) copies each object into an annotation; the API server
+    refuses annotations over 256 KiB. Every object of every overlay and component stays a
+    quarter below that."""
+    objects = kustomize_path(K8S / build)
+    assert objects
+    sizes = {f"{o['kind']}/{o['metadata']['name']}": apply.annotations_size(o) for o in objects}
+    too_large = {name: size for name, size in sizes.items() if size > apply.ANNOTATIONS_BUDGET}
+    assert not too_large, (f"{build}: annotations after `kubectl apply` over {apply.ANNOTATIONS_BUDGET} "
+                           f"bytes (server limit {apply.ANNOTATIONS_LIMIT}): {too_large}")
 
 
 # --- what kustomize builds -------------------------------------------------------------------------
 
 
 def kustomize(overlay: str) -> list[dict[str, Any]]:
+    return kustomize_path(K8S / "overlays" / overlay)
+
+
+def kustomize_path(path: Path) -> list[dict[str, Any]]:
     """`kubectl kustomize`, parsed by kubectl itself into JSON (offline: `label --local`)."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed: the kustomize build of the overlays is not checked")
-    return _build(kubectl, overlay)
+    return _build(kubectl, path)
 
 
 @cache
-def _build(kubectl: str, overlay: str) -> list[dict[str, Any]]:
-    built = subprocess.run([kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+def _build(kubectl: str, path: Path) -> list[dict[str, Any]]:
+    built = subprocess.run([kubectl, "kustomize", str(path)],
                            capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
     parsed = subprocess.run([kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
@@ -118,7 +190,10 @@ def _build(kubectl: str, overlay: str) -> list[dict[str, Any]]:
         obj, position = decoder.raw_decode(text, position)
         objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
     for obj in objects:
-        obj["metadata"]["labels"].pop("nexafi.test/parsed")
+        labels = obj["metadata"]["labels"]
+        labels.pop("nexafi.test/parsed")
+        if not labels:  # as the file had it: no labels at all
+            del obj["metadata"]["labels"]
     return objects
 
 

@@ -82,7 +82,7 @@ def test_local_variants_validate(tmp_path: Path, keys_dir: Path, variant: str):
     assert_valid(path)
 
 
-def test_k8s_render_validates_with_its_mounted_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_k8s_render_validates_with_the_image_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for name in list(GRPC_SERVICES):
         monkeypatch.delenv(f"{name.upper()}_ADDR", raising=False)
     out = tmp_path / "k8s" / "envoy.json"
@@ -92,16 +92,18 @@ def test_k8s_render_validates_with_its_mounted_files(tmp_path: Path, monkeypatch
     address = clusters["ledger"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
     assert address["socket_address"] == {"address": "ledger", "port_value": 50053}  # cluster DNS
     text = out.read_text()
-    assert "/etc/envoy/nexafi.pb" in text and "/etc/envoy/openapi.json" in text
-    # What the pod mounts at /etc/envoy, here in a temporary folder.
-    mount = tmp_path / "mount"
-    mount.mkdir()
-    shutil.copy(GEN / DESCRIPTOR, mount / "nexafi.pb")
-    shutil.copy(out.with_name("openapi.json"), mount / "openapi.json")
+    # The descriptor set and the OpenAPI document are the image's (k8s/Dockerfile).
+    assert '"/app/gen/nexafi.pb"' in text and '"/app/gateway/openapi.json"' in text
+    # What the image holds there, here in a temporary folder.
+    image = tmp_path / "image"
+    image.mkdir()
+    shutil.copy(GEN / DESCRIPTOR, image / "nexafi.pb")
+    shutil.copy(out.with_name("openapi.json"), image / "openapi.json")
     local = tmp_path / "k8s-local.json"
     # Swagger UI's assets are in the image at /app/swagger-ui; here in node_modules.
-    local.write_text(text.replace("/etc/envoy/", f"{mount}/").replace(
-        str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR)))
+    local.write_text(text.replace("/app/gen/nexafi.pb", f"{image}/nexafi.pb")
+                     .replace("/app/gateway/openapi.json", f"{image}/openapi.json")
+                     .replace(str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR)))
     assert_valid(local)
 
 

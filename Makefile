@@ -9,7 +9,7 @@ NPM_STAMP := node_modules/.installed
 PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
 
 .PHONY: help venv tools gen check-gen lint test test-fast run bench verify-books breaking train rotate-keys create-admin lock clean \
-	k8s check-k8s browser
+	k8s check-k8s browser lock-runtime image k8s-apiserver-check
 
 help:
 	@echo "make run        start the whole mesh and Envoy (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -21,6 +21,8 @@ help:
 	@echo "make breaking   buf breaking against main"
 	@echo "make train      retrain the AI models into services/ai/models"
 	@echo "make k8s        regenerate the Kubernetes manifests under k8s/"
+	@echo "make image      build the image (k8s/Dockerfile) with buildah: IMAGE=nexafi:dev"
+	@echo "make k8s-apiserver-check  kubectl apply -k both overlays to a kube-apiserver 1.20 built here"
 
 $(VENV_STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON_BIN) >/dev/null || { echo "need $(PYTHON_BIN)"; exit 1; }
@@ -48,6 +50,16 @@ k8s: venv
 
 check-k8s: venv
 	$(PY) -m services.deploy.k8s --check
+
+# The image, with buildah (root; a local Debian base when python:3.11-slim cannot be pulled).
+# node_modules: the documentation page's Swagger UI files go into the image.
+image: $(NPM_STAMP)
+	bash k8s/scripts/image.sh
+
+# Not part of `make test`: builds kube-apiserver 1.20 from Debian's source package (cached under
+# .data/k8s-apiserver), starts it with etcd on loopback and applies both overlays (k8s/README.md).
+k8s-apiserver-check: venv
+	$(PY) -m services.deploy.apiserver_check
 
 check-gen: venv
 	$(PY) -m services.runtime.protogen check
@@ -96,6 +108,13 @@ create-admin: venv
 
 lock: venv
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+# The image's lock: requirements-runtime.in resolved within requirements.lock, with hashes, pip and
+# setuptools pinned, and opencv-python (replaced by opencv-python-headless) left out.
+lock-runtime: venv
+	CUSTOM_COMPILE_COMMAND="make lock-runtime" $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --unsafe-package opencv-python \
+	  --constraint requirements.lock --output-file requirements-runtime.lock requirements-runtime.in
 
 clean:
 	rm -rf $(VENV) node_modules .data .pytest_cache .mypy_cache .ruff_cache

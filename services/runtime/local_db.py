@@ -16,7 +16,6 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from services.runtime.db import normalize_url
-from services.runtime.embedded_pg import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +40,10 @@ def database_url(service: str) -> Iterator[str]:
     if base:
         yield service_database_url(base, service)
         return
+    # Imported here: pgserver is a development dependency, absent from the image, where every
+    # service and `services.user.cli` get a *_DATABASE_URL.
+    from services.runtime.embedded_pg import EmbeddedPostgres
+
     server = EmbeddedPostgres(data_dir() / "pg").start()
     try:
         yield service_database_url(server.url(), service)

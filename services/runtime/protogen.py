@@ -17,8 +17,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grpc_tools import protoc
-
 ROOT = Path(__file__).resolve().parents[2]
 PROTO = ROOT / "proto"
 THIRD_PARTY = PROTO / "third_party"
@@ -34,6 +32,10 @@ def proto_files() -> list[str]:
 
 
 def generate(out: Path) -> None:
+    # Imported here: the image has no grpcio-tools, and the gateway's OpenAPI renderer imports
+    # this module's constants there (k8s/Dockerfile).
+    from grpc_tools import protoc
+
     out.mkdir(parents=True, exist_ok=True)
     include = protoc._get_resource_file_name("grpc_tools", "_proto")
     files = proto_files()

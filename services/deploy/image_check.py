@@ -1,0 +1,240 @@
+"""``python -m services.deploy.image_check [IMAGE]``: start every service and the gateway from the
+image, as the manifests do, and check that they serve.
+
+Run after ``make image`` (root, buildah). On the host: an embedded PostgreSQL (reached by the
+containers over TCP on 127.0.0.1 through a small forwarder to its unix socket), an embedded S3
+server and a fresh signing keyring. From one working container of IMAGE, with ``buildah run
+--network host --user 10001:10001``: each service with the command and settings of its
+Deployment (``k8s/base/config.env``, its own ``*_DATABASE_URL``, port and client secret, with
+``localhost`` addresses instead of cluster DNS) until its gRPC health is SERVING (migrations ran,
+the database answered), then Envoy with the Kubernetes ``envoy.json`` (its listener, admin port
+and upstream addresses rewritten for loopback), which reads the descriptor set and the OpenAPI
+document from the image. Through Envoy: ``GET /api/v1/openapi.json``, ``GET /api/v1/health`` until
+every backend is SERVING, and a registration and login (``POST /api/v1/auth/register`` and
+``/login``), which write to and read from PostgreSQL through the user service.
+
+Not reproduced here: the read-only root filesystem and the dropped capabilities of the pods
+(``buildah run`` has no such switch); the processes do run as uid 10001.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from services.deploy import k8s
+from services.runtime.config import DEFAULT_PORTS
+from services.runtime.devstack import CALLING_SERVICES, wait_healthy
+from services.runtime.embedded_pg import EmbeddedPostgres
+from services.runtime.embedded_s3 import EmbeddedS3
+from services.runtime.keys import Keyring
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def forward_tcp_to_unix(unix_path: str) -> int:
+    """A loopback TCP port relayed to PostgreSQL's unix socket (its data folder is private to its
+    owner, so uid 10001 in the container cannot reach the socket itself)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(unix_path)
+            threading.Thread(target=pipe, args=(client, server), daemon=True).start()
+            threading.Thread(target=pipe, args=(server, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,  # noqa: S310 - loopback
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def shared_settings() -> dict[str, str]:
+    """k8s/base/config.env, as the Deployments get it (envFrom the ConfigMap)."""
+    settings = {}
+    for line in (ROOT / "k8s" / "base" / "config.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            settings[key] = value
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    image = args[0] if args else "nexafi:dev"
+    services = k8s.discover_services()
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    container = ""
+    with tempfile.TemporaryDirectory(prefix="nexafi-image-check-") as tmp:
+        work = Path(tmp)
+        pg = EmbeddedPostgres(work / "pg").start()
+        s3 = EmbeddedS3(log_path=work / "s3.log").start()
+        try:
+            pg_port = forward_tcp_to_unix(str(work / "pg" / f".s.PGSQL.{pg.port}"))
+            keys = work / "keys"
+            Keyring(keys).ensure()
+            shutil.chown(keys, 10001, 10001)
+            for path in keys.rglob("*"):
+                shutil.chown(path, 10001, 10001)
+            ports = {s: free_port() for s in services}
+            gateway_port, admin_port = free_port(), free_port()
+            client_secrets = {s: secrets.token_hex(16) for s in CALLING_SERVICES}
+            env = {**shared_settings(),
+                   "JWKS_URL": f"http://127.0.0.1:{gateway_port}/api/v1/auth/jwks",
+                   **{f"{s.upper()}_ADDR": f"127.0.0.1:{ports[s]}" for s in services},
+                   **s3.env(),
+                   "DOCUMENT_MASTER_KEYS": "check:" + base64.b64encode(os.urandom(32)).decode()}
+            container = subprocess.run(["buildah", "from", "--pull-never", image], check=True,
+                                       capture_output=True, text=True).stdout.strip()
+            log_dir = work / "logs"
+            log_dir.mkdir()
+
+            def start(name: str, command: list[str], extra: dict[str, str], volumes: list[str]) -> None:
+                argv = ["buildah", "run", "--network", "host", "--user", "10001:10001"]
+                for volume in volumes:
+                    argv += ["-v", volume]
+                for key, value in {**env, **extra, "HOME": k8s.TMP}.items():
+                    argv += ["--env", f"{key}={value}"]
+                with (log_dir / f"{name}.log").open("wb") as out:
+                    processes[name] = subprocess.Popen([*argv, container, "--", *command], stdout=out,
+                                                       stderr=subprocess.STDOUT, start_new_session=True)
+
+            for service in services:
+                manifest = next(o for o in k8s.service_manifests(service) if o["kind"] == "Deployment")
+                command = manifest["spec"]["template"]["spec"]["containers"][0]["command"]
+                extra = {f"{service.upper()}_PORT": str(ports[service]),
+                         f"{service.upper()}_DATABASE_URL":
+                             f"postgresql://postgres@127.0.0.1:{pg_port}/nexafi_{service}"}
+                if service in CALLING_SERVICES:
+                    extra[f"{service.upper()}_CLIENT_SECRET"] = client_secrets[service]
+                volumes = []
+                if service == "user":
+                    clients = ",".join(f"{k}:{v}" for k, v in client_secrets.items())
+                    extra.update({"NEXAFI_KEYS_DIR": k8s.KEYS_DIR, "JWKS_URL": f"{k8s.KEYS_DIR}/jwks.json",
+                                  "NEXAFI_SERVICE_CLIENTS": clients})
+                    volumes.append(f"{keys}:{k8s.KEYS_DIR}:ro")
+                start(service, command, extra, volumes)
+                print(f"image-check: started {' '.join(command)} (port {ports[service]})", flush=True)
+            failed = []
+            for service in services:
+                healthy = wait_healthy(f"127.0.0.1:{ports[service]}", timeout=240)
+                print(f"image-check: {service:<10} {'SERVING' if healthy else 'NOT SERVING'}", flush=True)
+                if not healthy:
+                    failed.append(service)
+                    print((log_dir / f"{service}.log").read_text()[-3000:])
+
+            config = json.loads((ROOT / "k8s" / "base" / "gateway" / "envoy.json").read_text())
+            text = json.dumps(config)
+            text = text.replace(f'"port_value": {k8s.GATEWAY_PORT}', f'"port_value": {gateway_port}')
+            text = text.replace(f'"port_value": {k8s.ENVOY_ADMIN_PORT}', f'"port_value": {admin_port}')
+            for service in services:
+                text = text.replace(f'"address": "{service}-headless"', '"address": "127.0.0.1"')
+                text = text.replace(f'"port_value": {DEFAULT_PORTS[service]}',
+                                    f'"port_value": {ports[service]}')
+            envoy_dir = work / "envoy"
+            envoy_dir.mkdir()
+            (envoy_dir / "envoy.json").write_text(text)
+            os.chmod(envoy_dir / "envoy.json", 0o644)
+            gateway = next(o for o in k8s.gateway_manifests() if o["kind"] == "Deployment")
+            command = gateway["spec"]["template"]["spec"]["containers"][0]["command"]
+            start("gateway", command, {}, [f"{envoy_dir}:{k8s.ENVOY_CONFIG_DIR}:ro"])
+            print(f"image-check: started {' '.join(command)}", flush=True)
+            base = f"http://127.0.0.1:{gateway_port}"
+            deadline = time.monotonic() + 60
+            status, body = 0, b""
+            while time.monotonic() < deadline:
+                try:
+                    status, body = http("GET", f"{base}/api/v1/health")
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(1)
+            print(f"image-check: GET /api/v1/health -> {status} {body.decode()[:300]}", flush=True)
+            if status != 200:
+                failed.append("gateway health")
+                print((log_dir / "gateway.log").read_text()[-3000:])
+            status, body = http("GET", f"{base}/api/v1/openapi.json")
+            paths = len(json.loads(body).get("paths", {})) if status == 200 else 0
+            print(f"image-check: GET /api/v1/openapi.json -> {status}, {len(body)} bytes, {paths} paths",
+                  flush=True)
+            if status != 200 or not paths:
+                failed.append("gateway openapi")
+            password = secrets.token_urlsafe(16)
+            user = {"username": "imagecheck", "email": "imagecheck@example.com", "password": password}
+            status, body = http("POST", f"{base}/api/v1/auth/register", user)
+            print(f"image-check: POST /api/v1/auth/register -> {status} {body.decode()[:200]}", flush=True)
+            login_status, login_body = http("POST", f"{base}/api/v1/auth/login",
+                                            {"login": "imagecheck", "password": password})
+            token = "access_token" in login_body.decode() or "accessToken" in login_body.decode()
+            print(f"image-check: POST /api/v1/auth/login -> {login_status} (token: {token})", flush=True)
+            if status != 200 or login_status != 200 or not token:
+                failed.append("register and login")
+                print(body.decode()[:1000], login_body.decode()[:1000])
+            print(f"image-check: {'OK' if not failed else 'FAILED: ' + ', '.join(failed)}", flush=True)
+            return 1 if failed else 0
+        finally:
+            for process in processes.values():
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+            for process in processes.values():
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            if container:
+                subprocess.run(["buildah", "rm", container], check=False, capture_output=True)
+            s3.stop()
+            pg.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,7 @@
 #                               else a local Debian bookworm base made with debootstrap
 #   NEXAFI_IMAGE_DATA=.data/image   where the debootstrap root is kept between runs
 #   STORAGE_DRIVER=vfs          buildah's storage (vfs works everywhere; overlay where the kernel allows)
+#   NO_CACHE=1                  rebuild every layer (default: reuse buildah's layer cache)
 #
 # The Dockerfile keeps its public base (python:3.11-slim). Where no registry is reachable
 # (this workplace reaches Debian's archive and PyPI, not Docker Hub), the same build runs on a
@@ -70,7 +71,7 @@ fi
 
 echo "image: building $IMAGE on $PYTHON_IMAGE" >&2
 cd "$ROOT"
-nice buildah bud --layers --isolation chroot --network host \
+nice buildah bud --layers ${NO_CACHE:+--no-cache} --isolation chroot --network host \
   --ignorefile k8s/Dockerfile.dockerignore \
   --secret id=pip-ca,src="${PIP_CA:-/etc/ssl/certs/ca-certificates.crt}" \
   --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" \

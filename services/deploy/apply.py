@@ -36,11 +36,10 @@ def last_applied_configuration(obj: dict[str, Any]) -> str:
     """The annotation's value: the object as sent, without a previous value of that annotation
     (kubectl's ``GetModifiedConfiguration``, encoded by the unstructured JSON scheme)."""
     metadata = dict(obj.get("metadata") or {})
-    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k != LAST_APPLIED}
-    if annotations:
-        metadata["annotations"] = annotations
-    else:
-        metadata.pop("annotations", None)
+    # kubectl deletes its own key from the annotations and encodes what is left, an empty map
+    # included: the stored value always has "annotations" (measured on kube-apiserver 1.20).
+    metadata["annotations"] = {k: v for k, v in (metadata.get("annotations") or {}).items()
+                               if k != LAST_APPLIED}
     return _go_json({**obj, "metadata": metadata})
 
 

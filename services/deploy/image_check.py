@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                                        capture_output=True, text=True).stdout.strip()
             log_dir = work / "logs"
             log_dir.mkdir()
+            # Where the pod mounts the laid-out keyring (the init container's output). buildah's chroot
+            # mounts do not follow the image's /var/run -> /run link: mount at the link's target.
+            keys_mount = k8s.KEYS_DIR.replace("/var/run/", "/run/", 1)
 
             def start(name: str, command: list[str], extra: dict[str, str], volumes: list[str]) -> None:
                 argv = ["buildah", "run", "--network", "host", "--user", "10001:10001"]
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     clients = ",".join(f"{k}:{v}" for k, v in client_secrets.items())
                     extra.update({"NEXAFI_KEYS_DIR": k8s.KEYS_DIR, "JWKS_URL": f"{k8s.KEYS_DIR}/jwks.json",
                                   "NEXAFI_SERVICE_CLIENTS": clients})
-                    volumes.append(f"{keys}:{k8s.KEYS_DIR}:ro")
+                    volumes.append(f"{keys}:{keys_mount}:ro")
                 start(service, command, extra, volumes)
                 print(f"image-check: started {' '.join(command)} (port {ports[service]})", flush=True)
             failed = []

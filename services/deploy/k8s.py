@@ -380,13 +380,17 @@ def _tcp(port: int | str) -> dict[str, Any]:
 def _policy(name: str, pod: str | None, ingress: list[dict[str, Any]] | None,
             egress: list[dict[str, Any]] | None) -> dict[str, Any]:
     spec: dict[str, Any] = {"podSelector": {"matchLabels": _selector(pod)} if pod else {}}
+    # An empty rule list is left out, not written as []: the API server drops it, so every
+    # `kubectl apply` would otherwise patch it back and bump the object's generation.
     types = []
     if ingress is not None:
         types.append("Ingress")
-        spec["ingress"] = ingress
+        if ingress:
+            spec["ingress"] = ingress
     if egress is not None:
         types.append("Egress")
-        spec["egress"] = egress
+        if egress:
+            spec["egress"] = egress
     spec["policyTypes"] = types
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "nexafi"}}, "spec": spec}

@@ -136,6 +136,10 @@ def test_the_annotation_size_is_what_kubectl_writes():
                 '"data":{"k":"\\u003cé\\u003e"}}\n')
     assert apply.last_applied_configuration(obj) == expected
     assert apply.annotations_size(obj) == len("note") + 1 + len(apply.LAST_APPLIED) + len(expected.encode())
+    # Without other annotations kubectl still writes an empty map (as kube-apiserver 1.20 stored it).
+    bare = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}
+    assert apply.last_applied_configuration(bare) == (
+        '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","annotations":{}}}\n')
 
 
 def kustomize_builds() -> list[str]:

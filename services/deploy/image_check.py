@@ -8,9 +8,10 @@ server and a fresh signing keyring. From one working container of IMAGE, with ``
 Deployment (``k8s/base/config.env``, its own ``*_DATABASE_URL``, port and client secret, with
 ``localhost`` addresses instead of cluster DNS) until its gRPC health is SERVING (migrations ran,
 the database answered), then Envoy with the Kubernetes ``envoy.json`` (its listener, admin port
-and upstream addresses rewritten for loopback), which reads the descriptor set and the OpenAPI
-document from the image. Through Envoy: ``GET /api/v1/openapi.json``, ``GET /api/v1/health`` until
-every backend is SERVING, and a registration and login (``POST /api/v1/auth/register`` and
+and upstream addresses rewritten for loopback), which reads the descriptor set, the OpenAPI
+document and Swagger UI's files from the image. Through Envoy: ``GET /api/v1/health`` until every
+backend is SERVING, ``GET /api/v1/openapi.json``, ``GET /api/v1/docs/swagger-ui-bundle.js``, and a
+registration and login (``POST /api/v1/auth/register`` and
 ``/login``), which write to and read from PostgreSQL through the user service.
 
 Not reproduced here: the read-only root filesystem and the dropped capabilities of the pods
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             for path in keys.rglob("*"):
                 shutil.chown(path, 10001, 10001)
             ports = {s: free_port() for s in services}
+            # Each pod has its own network namespace; here they share the host's.
+            metrics_ports = {s: free_port() for s in services}
+            gateway_metrics_port = free_port()
             gateway_port, admin_port = free_port(), free_port()
             client_secrets = {s: secrets.token_hex(16) for s in CALLING_SERVICES}
             env = {**shared_settings(),
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 manifest = next(o for o in k8s.service_manifests(service) if o["kind"] == "Deployment")
                 command = manifest["spec"]["template"]["spec"]["containers"][0]["command"]
                 extra = {f"{service.upper()}_PORT": str(ports[service]),
+                         f"{service.upper()}_METRICS_PORT": str(metrics_ports[service]),
                          f"{service.upper()}_DATABASE_URL":
                              f"postgresql://postgres@127.0.0.1:{pg_port}/nexafi_{service}"}
                 if service in CALLING_SERVICES:
@@ -175,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             text = json.dumps(config)
             text = text.replace(f'"port_value": {k8s.GATEWAY_PORT}', f'"port_value": {gateway_port}')
             text = text.replace(f'"port_value": {k8s.ENVOY_ADMIN_PORT}', f'"port_value": {admin_port}')
+            text = text.replace(f'"port_value": {k8s.METRICS_PORT}', f'"port_value": {gateway_metrics_port}')
             for service in services:
                 text = text.replace(f'"address": "{service}-headless"', '"address": "127.0.0.1"')
                 text = text.replace(f'"port_value": {DEFAULT_PORTS[service]}',
@@ -208,6 +214,25 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             if status != 200 or not paths:
                 failed.append("gateway openapi")
+            # A Prometheus scrape of every service and of Envoy.
+            scrapes = [(s, port, "/metrics") for s, port in metrics_ports.items()]
+            scrapes.append(("gateway", gateway_metrics_port, "/stats/prometheus"))
+            for name, port, path in scrapes:
+                try:
+                    status, body = http("GET", f"http://127.0.0.1:{port}{path}")
+                except OSError as error:
+                    status, body = 0, str(error).encode()
+                samples = sum(1 for line in body.decode(errors="replace").splitlines()
+                              if line and not line.startswith("#"))
+                print(f"image-check: {name:<10} GET {path} -> {status}, {samples} samples", flush=True)
+                if status != 200 or not samples:
+                    failed.append(f"{name} metrics")
+            # The documentation page's script, one of Swagger UI's files the image carries.
+            status, body = http("GET", f"{base}/api/v1/docs/swagger-ui-bundle.js")
+            print(f"image-check: GET /api/v1/docs/swagger-ui-bundle.js -> {status}, {len(body)} bytes",
+                  flush=True)
+            if status != 200 or len(body) < 100_000:
+                failed.append("gateway docs assets")
             password = secrets.token_urlsafe(16)
             user = {"username": "imagecheck", "email": "imagecheck@example.com", "password": password}
             status, body = http("POST", f"{base}/api/v1/auth/register", user)

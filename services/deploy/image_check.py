@@ -217,14 +217,14 @@ def main(argv: list[str] | None = None) -> int:
             # A Prometheus scrape of every service and of Envoy.
             scrapes = [(s, port, "/metrics") for s, port in metrics_ports.items()]
             scrapes.append(("gateway", gateway_metrics_port, "/stats/prometheus"))
-            for name, port, path in scrapes:
+            for name, port, route in scrapes:
                 try:
-                    status, body = http("GET", f"http://127.0.0.1:{port}{path}")
+                    status, body = http("GET", f"http://127.0.0.1:{port}{route}")
                 except OSError as error:
                     status, body = 0, str(error).encode()
                 samples = sum(1 for line in body.decode(errors="replace").splitlines()
                               if line and not line.startswith("#"))
-                print(f"image-check: {name:<10} GET {path} -> {status}, {samples} samples", flush=True)
+                print(f"image-check: {name:<10} GET {route} -> {status}, {samples} samples", flush=True)
                 if status != 200 or not samples:
                     failed.append(f"{name} metrics")
             # The documentation page's script, one of Swagger UI's files the image carries.

@@ -10,9 +10,10 @@ Deployment (``k8s/base/config.env``, its own ``*_DATABASE_URL``, port and client
 the database answered), then Envoy with the Kubernetes ``envoy.json`` (its listener, admin port
 and upstream addresses rewritten for loopback), which reads the descriptor set, the OpenAPI
 document and Swagger UI's files from the image. Through Envoy: ``GET /api/v1/health`` until every
-backend is SERVING, ``GET /api/v1/openapi.json``, ``GET /api/v1/docs/swagger-ui-bundle.js``, and a
+backend is SERVING, ``GET /api/v1/openapi.json``, ``GET /api/v1/docs/swagger-ui-bundle.js``, a
 registration and login (``POST /api/v1/auth/register`` and
-``/login``), which write to and read from PostgreSQL through the user service.
+``/login``), which write to and read from PostgreSQL through the user service, and the new user's
+cash-flow chart (a PNG drawn by the analytics service with matplotlib).
 
 Not reproduced here: the read-only root filesystem and the dropped capabilities of the pods
 (``buildah run`` has no such switch); the processes do run as uid 10001.
@@ -244,6 +245,25 @@ def main(argv: list[str] | None = None) -> int:
             if status != 200 or login_status != 200 or not token:
                 failed.append("register and login")
                 print(body.decode()[:1000], login_body.decode()[:1000])
+            else:
+                # A chart drawn by matplotlib in the analytics service (the user's own, empty).
+                user_id = json.loads(body)["user"]["id"]
+                tokens = json.loads(login_body)["tokens"]
+                access = tokens.get("access_token") or tokens.get("accessToken")
+                request = urllib.request.Request(  # noqa: S310 - loopback
+                    f"{base}/api/v1/analytics/charts/CHART_KIND_CASH_FLOW?user_id={user_id}&currency=USD",
+                    headers={"Authorization": f"Bearer {access}"})
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                        status, kind = response.status, response.headers["content-type"]
+                        body = response.read()
+                except urllib.error.HTTPError as error:
+                    status, body, kind = error.code, error.read(), error.headers["content-type"]
+                print(f"image-check: GET /api/v1/analytics/charts/CHART_KIND_CASH_FLOW -> {status} {kind}, "
+                      f"{len(body)} bytes", flush=True)
+                if status != 200 or not body.startswith(b"\x89PNG"):
+                    failed.append("analytics chart")
+                    print(body[:500])
             print(f"image-check: {'OK' if not failed else 'FAILED: ' + ', '.join(failed)}", flush=True)
             return 1 if failed else 0
         finally:

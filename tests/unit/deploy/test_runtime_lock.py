@@ -19,7 +19,7 @@ RUNTIME_LOCK = ROOT / "requirements-runtime.lock"
 DEV_LOCK = ROOT / "requirements.lock"
 # Tools of development, tests, training and code generation: never in the image.
 NOT_IN_IMAGE = {"pytest", "pytest-timeout", "hypothesis", "mypy", "ruff", "moto", "flask", "pgserver",
-                "grpcio-tools", "scikit-learn", "skl2onnx", "onnx", "matplotlib", "pip-tools", "scipy",
+                "grpcio-tools", "scikit-learn", "skl2onnx", "onnx", "pip-tools", "scipy",
                 "opencv-python"}
 # In the runtime lock only: the installer (requirements.lock is `pip freeze`, which leaves it out)
 # and OpenCV's headless build, which replaces opencv-python (same cv2 module and version).

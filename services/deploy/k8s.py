@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import sys
@@ -587,7 +588,10 @@ def gateway_files(services: list[str], *, tracing: bool = False) -> dict[str, by
         settings = settings_from_env(upstreams, target="k8s")
     with tempfile.TemporaryDirectory(prefix="nexafi-k8s-") as tmp:
         config = write(settings, Path(tmp) / "envoy.json")
-        return {"envoy.json": config.read_bytes()}
+        # Compact JSON: a client-side apply stores the ConfigMap again, escaped, in its annotation;
+        # indented, Envoy's config took 2.5 times the room (174 KB of the 256 KiB allowed).
+        compact = json.dumps(json.loads(config.read_text()), separators=(",", ":")) + "\n"
+        return {"envoy.json": compact.encode()}
 
 
 def _yaml(*documents: dict[str, Any]) -> bytes:

@@ -14,7 +14,8 @@ It ends with one table: figure, measured, target, ratio, met. Each figure carrie
 load is a lower bound, not a measurement of the code alone.
 
 ``BENCH_QUICK=1``: one second per point and a few hundred sequential calls (a smoke run;
-the figures are not meant to be read). ``BENCH_SECONDS`` sets the seconds per point (default 5).
+the figures are not meant to be read). ``BENCH_SECONDS`` sets the seconds per point (default 5);
+``BENCH_ONLY=ledger`` measures the ledger rows alone.
 Payments through Envoy are not measured here (they need the whole mesh); see BENCHMARKS.md.
 """
 
@@ -62,6 +63,7 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 SECONDS = 1.0 if QUICK else float(os.environ.get("BENCH_SECONDS", "5"))
 SEQUENTIAL_CALLS = 200 if QUICK else 3000
 WALLETS = 64
+ONLY = os.environ.get("BENCH_ONLY", "")  # "ledger": the ledger rows alone (before/after a ledger change)
 ROOT = Path(__file__).resolve().parents[2]
 
 Metadata = tuple[tuple[str, str], ...]
@@ -283,7 +285,8 @@ def _timed(call: Callable[[], Any], count: int) -> list[float]:
     return samples
 
 
-def ledger_rows(s: Stack, service: Metadata) -> tuple[list[Row], str, str]:
+def ledger_rows(s: Stack, service: Metadata) -> tuple[list[Row], str, tuple[str, ...]]:
+    """The ledger rows; the ledger's address and the wallets it moved money between."""
     address = s.service("ledger")
     channel = grpc.insecure_channel(address)
     stub = ledger_pb2_grpc.LedgerServiceStub(channel)
@@ -320,7 +323,7 @@ def ledger_rows(s: Stack, service: Metadata) -> tuple[list[Row], str, str]:
                         f"(load {grpc_result.load:.1f})",
                         ">= 0.5 of pgbench" + (f", p99 <= {target_p99:.0f} ms" if target_p99 else ""),
                         f"{ratio:.2f}", "yes" if met else "no"))
-    return rows, address, wallets[0]
+    return rows, address, wallets
 
 
 def read_rows(s: Stack, service: Metadata, ledger: str, account_id: str) -> list[Row]:
@@ -431,8 +434,12 @@ def main() -> int:
     rows: list[Row] = []
     with stack() as s:
         service = TokenFactory(s.keyring).metadata("svc_bench", ["service"])
-        ledger_figures, ledger, account_id = ledger_rows(s, service)
+        ledger_figures, ledger, wallets = ledger_rows(s, service)
+        account_id = wallets[0]
         rows += ledger_figures
+        if ONLY == "ledger":
+            print_table(rows)
+            return 0
         rows += fraud_rows(s, service)
         rows.append(Row("payments/s, 16 clients through Envoy", "not measured here (needs the whole mesh)",
                         ">= 150/s, p99 <= 150 ms", "", "-"))

@@ -1,0 +1,90 @@
+"""Where the time goes: py-spy on the ledger's and the AI service's processes under load, and
+pg_stat_statements on the database, as deployed (tests/benchmarks/deployed.py).
+
+Run with ``python -m tests.benchmarks.profile_hot_paths OUT_DIR`` (py-spy needs ptrace rights
+on the service processes: root, or ``kernel.yama.ptrace_scope=0``). For each of the two hot
+paths (single ledger transfers, fraud checks) it drives 16 clients in 4 processes while
+``py-spy record`` samples the service (all threads, idle ones left out) into
+``OUT_DIR/<path>.txt`` (collapsed stacks), then prints the
+statements that took the most database time. Not part of ``make bench``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.runtime.ids import new_id
+from tests.benchmarks import deployed
+from tests.support.harness import TokenFactory
+
+DURATION = re.compile(r"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):\s*(.*)")
+
+
+def _record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
+                             "--rate", "200", "--format", "raw", "-o", str(out.with_suffix(".txt"))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _statements(log: Path, title: str) -> None:
+    """The statements of ``log`` that took the most time in total (literals folded)."""
+    totals: dict[str, list[float]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        found = DURATION.search(line)
+        if found:
+            shape = re.sub(r"'[^']*'|\b\d+\b", "?", found.group(2))[:130]
+            totals.setdefault(shape, []).append(float(found.group(1)))
+    print(f"-- {title}: top statements by total time (PostgreSQL's own durations)")
+    for shape, durations in sorted(totals.items(), key=lambda kv: -sum(kv[1]))[:12]:
+        print(f"  {len(durations):>7} calls {sum(durations):>10.1f} ms total "
+              f"{sum(durations) / len(durations):>8.3f} ms mean  {shape}")
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "profiles")
+    out.mkdir(parents=True, exist_ok=True)
+    seconds = max(5.0, deployed.SECONDS)
+    with deployed.stack() as s:
+        # The embedded PostgreSQL (pgserver's build) has no pg_stat_statements: every statement's
+        # duration goes to its log instead (log_min_duration_statement = 0), summed up per statement.
+        admin = sa.create_engine(s.pg.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text("ALTER SYSTEM SET log_min_duration_statement = 0"))
+            connection.execute(sa.text("SELECT pg_reload_conf()"))
+        admin.dispose()
+        log = s.pg.data_dir / "server.log"
+        service = TokenFactory(s.keyring).metadata("svc_bench", ["service"])
+        figures, ledger, wallets = deployed.ledger_rows(s, service)
+        ai = s.service("ai")
+        users = tuple(new_id("usr") for _ in range(50))
+        for title, kind, address, params, pid in (
+                ("ledger_transfer", "transfer", ledger, wallets, s.pid(0)),
+                ("fraud_check", "fraud", ai, users, s.pid(-1))):
+            deployed.SECONDS = seconds
+            log.write_text("")  # only this path's statements (PostgreSQL appends: O_APPEND)
+            recorder: list[subprocess.Popen[bytes]] = []
+            # The recorder starts once the clients are connected (they warm up for a few seconds).
+            def start(p: int = pid, t: str = title, r: list[subprocess.Popen[bytes]] = recorder) -> None:
+                r.append(_record(p, seconds, out / t))
+            timer = threading.Timer(3.0, start)
+            timer.start()
+            result = deployed.drive(kind, address, service, params, 16, 4)
+            timer.join()
+            for proc in recorder:
+                proc.wait(60)
+            print(f"== {title}: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
+                  f"(load {result.load:.1f}); profile in {out / title}.txt")
+            _statements(log, title)
+        print("ledger figures before profiling:", *(f"{r.figure}: {r.measured}" for r in figures), sep="\n  ")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -220,6 +220,16 @@ def post_entries(connection: sa.Connection | Any, scope: str, operation: str,
     return [PostOutcome(*row) for row in rows]
 
 
+def post_entries_open(cursor: Any, scope: str, operation: str,
+                      items: Sequence[Mapping[str, Any]]) -> list[PostOutcome]:
+    """:func:`post_entries` in a transaction left open (BEGIN in the same round trip) on a direct connection.
+
+    The caller seals in it, or commits it (services/ledger/sealer.py, ``Sealer.seal_within``).
+    """
+    cursor.execute("BEGIN; " + _POST_SQL, {"scope": scope, "op": operation, "items": json.dumps(items)})
+    return [PostOutcome(*row) for row in cursor.fetchall()]
+
+
 _ENTRY_COLUMNS = ("e.id, e.insert_id, COALESCE(s.sequence, 0) AS sequence, e.user_id, e.type, e.description, "
                   "e.related_entity_id, e.amount_minor, e.currency, e.metadata, e.request_id, e.reverses_id, "
                   "e.pending_transfer_id, e.create_time, COALESCE(s.previous_hash, '') AS previous_hash, "

@@ -1,5 +1,8 @@
 """The sealer: gives committed entries their gap-free sequence and hash chain, after commit.
 
+(Or in the writer's own transaction when the head is free: :meth:`Sealer.seal_within`,
+the same pass run before the writer's commit.)
+
 Writers insert entries without any global lock. The sealer then, in one
 transaction at a time:
 
@@ -275,7 +278,6 @@ class Sealer:
                 while True:
                     seals, more, contended = self._seal_once(cursor)
                     total += len(seals)
-                    self._resolve(seals)
                     if not more:
                         return total, contended
             except Exception:
@@ -290,14 +292,63 @@ class Sealer:
         if head is None:
             cursor.execute("ROLLBACK")
             return [], False, True  # another sealer holds the head
+        seals, more = self._seal_locked(cursor, head, "ROLLBACK")
+        return seals, more, False
+
+    # -- sealing inside a writer's transaction ------------------------------------------------
+    def try_begin_turn(self) -> bool:
+        """Take this process's sealing turn if no pass is under way; False (at once) otherwise."""
+        with self._turn:
+            if self._busy:
+                return False
+            self._busy = True
+            return True
+
+    def end_turn(self, sealed: bool) -> None:
+        """End a turn taken with :meth:`try_begin_turn`; ``sealed``: it sealed something (wake the feed)."""
+        self._end_turn()
+        if sealed and self.on_sealed is not None:
+            self.on_sealed()
+
+    def seal_within(self, cursor: Any) -> bool:
+        """Seal inside the caller's open transaction, which has inserted entries, and commit it.
+
+        The caller holds this process's turn (:meth:`try_begin_turn`). If the head is free,
+        this is a sealing pass like any other, run in the writer's transaction: its snapshot
+        sees every committed unsealed entry and the writer's own (uncommitted, so seen by no
+        one else), numbers them all after the last sequence in insert order, and commits the
+        entries, their seals and the head together: one commit per transfer instead of two.
+        The watermark is this statement's snapshot xmin, which is at most the writer's own
+        xid (still running), so nothing a later pass must see is left below it. Every
+        argument of the module docstring holds as for the sealer's own passes: the head's
+        row lock is held to the commit, so seals are still appended one transaction at a time.
+
+        Returns False when another sealer holds the head: the transaction is committed
+        without seals and the writer waits for them as before (:meth:`wait`, group commit).
+        """
+        cursor.execute(_PLAN + _LOCK_HEAD)
+        head = cursor.fetchone()
+        if head is None:
+            cursor.execute("COMMIT")
+            return False
+        seals, more = self._seal_locked(cursor, head, "COMMIT")
+        if more:
+            self.wake()  # a backlog beyond one batch: the background sealer takes the rest
+        return bool(seals)
+
+    def _seal_locked(self, cursor: Any, head: Sequence[Any], end_if_none: str) -> tuple[list[Seal], bool]:
+        """Seal in the open transaction that holds the head, and commit: (seals committed, more waiting).
+
+        With nothing to seal the transaction ends with ``end_if_none``.
+        """
         last_sequence, last_hash, seal_xmin = head
         cursor.execute(_UNSEALED, {"xmin": seal_xmin, "n": self.batch})
         rows = cursor.fetchall()
         snapshot_xmin = rows[0][0]
         found = [row for row in rows if row[1] is not None]
         if not found:
-            cursor.execute("ROLLBACK")
-            return [], False, False
+            cursor.execute(end_if_none)
+            return [], False
         seals: list[Seal] = []
         sealed: list[Entry] = []
         previous = last_hash
@@ -319,8 +370,9 @@ class Sealer:
             f"INSERT INTO entry_seals (sequence, entry_id, previous_hash, hash) VALUES {', '.join(values)}; "
             "UPDATE ledger_head SET last_sequence = %(last)s, last_hash = %(hash)s, "
             "seal_xmin = %(xmin)s::xid8 WHERE id = 1; COMMIT", params)
+        self._resolve(seals)
         _record(sealed)
-        return seals, more, False
+        return seals, more
 
 
 def _record(sealed: Sequence[Entry]) -> None:

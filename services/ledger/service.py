@@ -9,9 +9,13 @@ every writer, so writers queue instead of deadlocking:
 2. the pending transfer row, when there is one,
 3. the balance rows, in account-id order.
 
-No writer takes a global lock: entries get their gap-free ``sequence`` and hash
-chain after commit, from the sealer (services/ledger/sealer.py), which alone locks
-the ledger head. A write waits for its entries' seal (``LEDGER_SEAL_WAIT_MS``,
+No writer waits for a global lock: entries get their gap-free ``sequence`` and hash
+chain from a sealing pass (services/ledger/sealer.py), the only holder of the ledger
+head. On the fast path below, when the head is free (``FOR UPDATE SKIP LOCKED``, and
+no pass under way in this process), the pass runs inside the writer's own transaction,
+so the entry and its seal commit together; otherwise the writer commits and a pass
+after commit seals it, grouping every writer that waited (``LEDGER_SEAL_IN_WRITE=off``
+always does the latter). A write waits for its entries' seal (``LEDGER_SEAL_WAIT_MS``,
 2000 by default) so that it returns them sealed; if the wait times out the entry
 is returned with sequence 0 and empty hashes, and is sealed moments later.
 
@@ -24,12 +28,13 @@ path below runs for that item and reports the exact error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import psycopg2
@@ -67,7 +72,8 @@ from services.ledger.domain.rules import (
     validate_postings,
 )
 from services.ledger.sealer import Sealer
-from services.runtime.config import env_int
+from services.runtime import metrics
+from services.runtime.config import env_int, env_str
 from services.runtime.db import RETRYABLE_SQLSTATES, UnitOfWork, run_in_transaction
 from services.runtime.errors import (
     AlreadyExists,
@@ -84,6 +90,10 @@ T = TypeVar("T")
 
 DEFAULT_PENDING_TTL = timedelta(days=7)
 MAX_STATEMENT_LINES = 10_000
+_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+WRITE_SEALS = metrics.counter(
+    "nexafi_ledger_write_seals", "Fast-path writes by where they were sealed: in their own transaction "
+    "(in_write, one commit) or after it, by a sealing pass (after_commit: the head was taken).", ("path",))
 
 
 class FeedNotifier:
@@ -182,6 +192,11 @@ class Ledger:
         if seal_wait_seconds is None:
             seal_wait_seconds = env_int("LEDGER_SEAL_WAIT_MS", 2000, minimum=0, maximum=60_000) / 1000
         self.seal_wait_seconds = seal_wait_seconds
+        # Seal inside the writer's transaction when the head is free (one commit per transfer).
+        self.seal_in_write = env_str("LEDGER_SEAL_IN_WRITE", "on") != "off"
+        self._counts_lock = threading.Lock()
+        self.sealed_in_write = 0  # fast-path writes sealed in their own transaction
+        self.sealed_after_commit = 0  # fast-path writes committed unsealed (the head was taken)
         self._read = UnitOfWork(engine)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -343,7 +358,9 @@ class Ledger:
         """
         try:
             with self.direct.connection() as connection:
-                return repo.post_entries(connection, scope, "CreateTransaction", items)
+                if not self.seal_in_write or self.seal_wait_seconds <= 0:
+                    return repo.post_entries(connection, scope, "CreateTransaction", items)
+                return self._post_and_seal(connection, scope, items)
         except (DBAPIError, psycopg2.Error) as exc:
             orig = exc.orig if isinstance(exc, DBAPIError) else exc
             # A constraint the fast path's checks did not foresee (the CHECK on balances is the
@@ -359,6 +376,43 @@ class Ledger:
                 log.warning("fast path lost its connection (%s); taking the general path", orig)
                 return None
             raise
+
+    def _post_and_seal(self, connection: Any, scope: str,
+                       items: list[dict[str, object]]) -> list[repo.PostOutcome]:
+        """``ledger_post_entries``, then the seal in the same transaction when the head is free: one commit.
+
+        When this process's sealing turn or the head is taken, the transaction commits
+        unsealed and the caller waits for the seal as before (the sealer's group commit).
+        """
+        with connection.cursor() as cursor:
+            try:
+                outcomes = repo.post_entries_open(cursor, scope, "CreateTransaction", items)
+                if not any(o.outcome == "ok" for o in outcomes) or not self.sealer.try_begin_turn():
+                    cursor.execute("COMMIT")
+                    self._count_write(False)
+                    return outcomes
+                sealed = False
+                try:
+                    sealed = self.sealer.seal_within(cursor)
+                finally:
+                    self.sealer.end_turn(sealed)
+                self._count_write(sealed)
+                return outcomes
+            except BaseException:
+                if not connection.closed and connection.info.transaction_status != _IDLE:
+                    # psycopg2's rollback() is a no-op in autocommit; a connection left
+                    # in a transaction is not reused anyway (DirectConnections).
+                    with contextlib.suppress(psycopg2.Error):
+                        cursor.execute("ROLLBACK")
+                raise
+
+    def _count_write(self, sealed: bool) -> None:
+        with self._counts_lock:
+            if sealed:
+                self.sealed_in_write += 1
+            else:
+                self.sealed_after_commit += 1
+        WRITE_SEALS.labels("in_write" if sealed else "after_commit").inc()
 
     def _fast_result(self, outcome: repo.PostOutcome, entry_id: str, new: NewEntry,
                      body_hash: str) -> Entry | None:

@@ -1,0 +1,83 @@
+"""Ledger replicas: single transfers at 16 clients against one ledger process, then two.
+
+Run with ``python -m tests.benchmarks.replicas`` (part of ``make bench``). Both replicas are
+``python -m services.ledger`` processes on one PostgreSQL, as Kubernetes runs two pods; the
+16 clients (4 processes) are split evenly between them. Replicas, not one server forked
+with ``SO_REUSEPORT``: the same measurement of whether a second interpreter helps on these
+2 cores, without changing the server. The two replicas contend for the ledger head (each
+writer seals in its transaction when the head is free), which is part of what is measured.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import sys
+from typing import Any
+
+import grpc
+from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+
+from services.runtime.ids import new_id
+from tests.benchmarks import deployed
+from tests.benchmarks.ledger_bench import percentile, transfer_request
+from tests.support.harness import TokenFactory
+
+CLIENTS = 16
+PROCESSES = 4
+
+
+def _wallets(address: str, service: deployed.Metadata) -> tuple[str, ...]:
+    with grpc.insecure_channel(address) as channel:
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+
+        def open_account(kind: Any, rule: Any) -> str:
+            return stub.CreateAccount(ledger_pb2.CreateAccountRequest(
+                owner_id=new_id("usr"), name="bench", type=kind, currency="USD", balance_rule=rule,
+                request_id=new_id("req")), metadata=service, timeout=10).account.id
+
+        clearing = open_account(ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
+        wallets = tuple(open_account(ledger_pb2.ACCOUNT_TYPE_LIABILITY, ledger_pb2.BALANCE_RULE_NON_NEGATIVE)
+                        for _ in range(deployed.WALLETS))
+        for wallet in wallets:
+            stub.CreateTransaction(transfer_request(clearing, wallet, 10**12), metadata=service, timeout=10)
+    return wallets
+
+
+def _drive(addresses: list[str], service: deployed.Metadata, wallets: tuple[str, ...]) -> deployed.Result:
+    """16 clients in 4 processes, process i calling ``addresses[i % len(addresses)]``."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES + 1)
+    queue = context.Queue()
+    children = [context.Process(target=deployed._client_process, args=(
+        deployed.Job("transfer", addresses[i % len(addresses)], service, wallets, CLIENTS // PROCESSES,
+                     deployed.SECONDS, i), start, queue)) for i in range(PROCESSES)]
+    for child in children:
+        child.start()
+    start.wait(timeout=120)
+    results = [queue.get(timeout=deployed.SECONDS + 120) for _ in children]
+    for child in children:
+        child.join(10)
+    latencies = [x for _, per in results for x in per]
+    return deployed.Result(sum(n for n, _ in results) / deployed.SECONDS, statistics.median(latencies),
+                           percentile(latencies, 0.99), deployed.load())
+
+
+def main() -> int:
+    with deployed.stack() as s:
+        service = TokenFactory(s.keyring).metadata("svc_bench", ["service"])
+        first = s.service("ledger")
+        wallets = _wallets(first, service)
+        one = _drive([first], service, wallets)
+        second = s.service("ledger")
+        two = _drive([first, second], service, wallets)
+    print(f"ledger transfers, {CLIENTS} clients in {PROCESSES} processes, {deployed.SECONDS:.0f} s each")
+    for name, result in (("1 replica", one), ("2 replicas", two)):
+        print(f"  {name:<10} {result.rate:>6.0f} tx/s  p50 {result.p50:6.2f} ms  p99 {result.p99:7.2f} ms  "
+              f"(load {result.load:.1f})")
+    print(f"  2 replicas / 1 replica: {two.rate / one.rate:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

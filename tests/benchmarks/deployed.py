@@ -201,7 +201,8 @@ class Stack:
         env.update({"NEXAFI_DATA_DIR": str(self.root), "NEXAFI_KEYS_DIR": str(self.keys),
                     "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "JWKS_URL": str(self.keys / "jwks.json"),
                     # Service tokens are not checked against the revocation feed; no user service here.
-                    "AUTH_REVOCATION": "off", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+                    "AUTH_REVOCATION": "off", "LOG_LEVEL": "WARNING",
+                    "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)})
         return env
 
     def service(self, name: str, extra: dict[str, str] | None = None) -> str:

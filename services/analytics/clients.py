@@ -84,6 +84,12 @@ class LedgerClient:
         account = self.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=account_id)).account
         return AccountInfo(account.id, account.owner_id, int(account.type), account.currency)
 
+    def first_account_currency(self, owner_id: str) -> str | None:
+        """The currency of the owner's oldest account (ids are time-ordered, the ledger lists by id)."""
+        request = ledger_pb2.ListAccountsRequest(owner_id=owner_id, page_size=1)
+        accounts = call("ledger", self.stub.ListAccounts, request).accounts
+        return accounts[0].currency if accounts else None
+
     def trial_balance(self, as_of: datetime) -> ledger_pb2.GetTrialBalanceResponse:
         request = ledger_pb2.GetTrialBalanceRequest(as_of_time=to_timestamp(as_of))
         return call("ledger", self.stub.GetTrialBalance, request)

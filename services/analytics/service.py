@@ -134,9 +134,27 @@ class AnalyticsService:
         return AsOf(checkpoint.last_sequence, checkpoint.update_time)
 
     def _currency(self, session: Session, user_id: str, currency: str, start: datetime, end: datetime) -> str:
+        """The requested currency, else the user's own: the one they used most in the range, else over
+        all their entries, else that of their first ledger account (their wallet, opened before any
+        entry), and only when the user has no account at all the configured default."""
         if currency:
             return currency
-        return pick_currency(repo.currency_counts(session, user_id, start, end), self.default_currency)
+        counts = repo.currency_counts(session, user_id, start, end) or repo.currency_counts(
+            session, user_id, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+        if counts:
+            return pick_currency(counts, self.default_currency)
+        return self._account_currency(user_id) or self.default_currency
+
+    def _account_currency(self, user_id: str) -> str | None:
+        """The currency of the user's oldest ledger account, or None (no account, or the ledger is down:
+        a statement in the default currency is better than none)."""
+        if self.ledger is None:
+            return None
+        try:
+            return self.ledger.first_account_currency(user_id)
+        except RemoteError as exc:
+            log.warning("cannot read %s's accounts from the ledger: %s", user_id, exc.code.name)
+            return None
 
     # -- analyses ------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ Settings (environment):
 * ``LEDGER_ADDR``: where the ledger is.
 * ``CREDIT_ADDR``: where the credit service is (for the credit_portfolio report only; it is
   dialled per report, so analytics starts and serves everything else without it).
-* ``ANALYTICS_DEFAULT_CURRENCY``: the reporting currency for users without entries (USD).
+* ``ANALYTICS_DEFAULT_CURRENCY``: the reporting currency for users without entries or ledger accounts (USD).
 * ``ANALYTICS_FEED_ENABLED``: 0 runs the API without consuming the feed (for a
   read replica when another replica consumes); default 1.
 * ``ANALYTICS_FEED_MAX_BACKOFF_SECONDS``: the cap of the reconnect backoff (default 10).

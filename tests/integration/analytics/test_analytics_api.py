@@ -114,6 +114,22 @@ def test_unknown_user_gets_zero_totals_in_the_default_currency(books: Books) -> 
     assert all(p.total.amount_minor == 0 for p in result.periods) and result.periods
 
 
+def test_a_new_user_gets_the_currency_of_their_wallet(books: Books) -> None:
+    """Right after sign-up (a wallet, no entry yet) the statement is in the wallet's currency."""
+    for currency in ("EUR", "GBP"):
+        user, _ = books.user(currency)
+        result = spending(books, user, granularity=analytics_pb2.GRANULARITY_UNSPECIFIED)
+        assert result.currency == currency and result.total.amount_minor == 0
+
+
+def test_without_entries_in_the_range_the_users_own_currency_is_kept(books: Books) -> None:
+    user, wallet = books.user("GBP")
+    books.wait_applied(books.deposit(wallet, 5_000, currency="GBP"))
+    later = datetime.now(UTC) + timedelta(days=2)
+    result = spending(books, user, bounds=time_range(later, later + timedelta(days=1)))
+    assert result.currency == "GBP" and result.total.amount_minor == 0
+
+
 def test_other_currencies_are_left_out(books: Books, household: dict[str, str]) -> None:
     assert spending(books, household["alice"], currency="GBP").total.amount_minor == 0
 

@@ -38,7 +38,8 @@ CHANNEL_BANK_TRANSFER = 3
 CHANNEL_P2P_TRANSFER = 4
 CHANNEL_ATM_WITHDRAWAL = 5
 CHANNEL_DIRECT_DEBIT = 6
-CHANNELS = frozenset(range(1, 7))
+CHANNEL_WALLET_TOP_UP = 7
+CHANNELS = frozenset(range(1, 8))
 
 #: The currency the models were trained in (metadata ``data.currency``).
 MODEL_CURRENCY = "EUR"
@@ -80,6 +81,15 @@ class FraudCheck:
     payment_id: str
     payment_method_id: str
     transaction_time: datetime | None
+    #: the customer's IANA time zone; "" is UTC
+    time_zone: str = ""
+
+    def input_hash(self) -> str:
+        """The idempotency hash of the request; without an empty time zone, as before the field existed."""
+        fields_ = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not self.time_zone:
+            del fields_["time_zone"]
+        return canonical_sha256(fields_)
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,11 @@ class FraudAssessment:
     model_name: str
     model_version: str
     create_time: datetime
+    #: the exchange rate (units of the request's currency per 1 EUR, a decimal string) and its table's
+    #: date that converted the amount into MODEL_CURRENCY. The converted amount is not kept: the audit
+    #: log stores no inputs. Empty in assessments made before conversions existed (all EUR then).
+    exchange_rate: str = ""
+    exchange_rate_date: str = ""
 
 
 @dataclass(frozen=True)

@@ -110,22 +110,51 @@ FRAUD_FEATURE_NAMES_V1: tuple[str, ...] = (
     "history_len_log",
 )
 
-#: The current fraud features (version 2). "No history yet" is explicit:
+#: Version 2 of the fraud features (fraud 1.1.0). "No history yet" is explicit:
 #: ``has_history`` and ``history_span_log`` tell a new customer from an
 #: established one, and the novelty flags ``new_device`` / ``new_country`` are
 #: 1 only when there *is* history and it disagrees (a first transaction has no
 #: device or country to compare with, so it is not "new"). Amount ratios are 1
 #: and shares 0 without history, as in version 1.
-FRAUD_FEATURE_NAMES: tuple[str, ...] = (
+FRAUD_FEATURE_NAMES_V2: tuple[str, ...] = (
     *FRAUD_FEATURE_NAMES_V1,
     "has_history",
     "history_span_log",
 )
 
+#: Kinds of payment the platform makes (``Txn.kind``). Card purchases at merchants
+#: are what the card data hold; the others are the wallet's own payments: money
+#: loaded from the customer's card or bank account, transfers to other customers,
+#: payouts to the customer's bank account.
+PAYMENT_KINDS: tuple[str, ...] = ("purchase", "top_up", "p2p", "payout")
+KIND_CODE: dict[str, int] = {k: i for i, k in enumerate(PAYMENT_KINDS)}
+
+#: Version 3 (fraud 1.2.0): the platform's own payments. ``kind_*`` say what kind
+#: of payment it is (all 0 for a card purchase), ``new_counterparty`` whether the
+#: merchant, payee or funding card is new to the customer's 90-day history (0
+#: without history, like the other novelty flags). ``is_weekend`` is gone: the
+#: day of the week carries no fraud signal in the data, and a decision that
+#: changes between Friday and Saturday for the same payment is one a customer
+#: cannot understand.
+FRAUD_FEATURE_NAMES_V3: tuple[str, ...] = (
+    *(name for name in FRAUD_FEATURE_NAMES_V2 if name != "is_weekend"),
+    "kind_top_up",
+    "kind_p2p",
+    "kind_payout",
+    "new_counterparty",
+)
+#: The current fraud features.
+FRAUD_FEATURE_NAMES: tuple[str, ...] = FRAUD_FEATURE_NAMES_V3
+
 #: Feature set version -> names in input order. A model's metadata.json names its
 #: version in ``feature_set``; serving builds exactly that vector.
-FRAUD_FEATURE_SETS: dict[int, tuple[str, ...]] = {1: FRAUD_FEATURE_NAMES_V1, 2: FRAUD_FEATURE_NAMES}
-FRAUD_FEATURE_SET = 2
+FRAUD_FEATURE_SETS: dict[int, tuple[str, ...]] = {
+    1: FRAUD_FEATURE_NAMES_V1,
+    2: FRAUD_FEATURE_NAMES_V2,
+    3: FRAUD_FEATURE_NAMES_V3,
+}
+#: The feature set the training pipeline builds now.
+FRAUD_FEATURE_SET = 3
 
 #: Human wording of each fraud feature when it pushes the fraud probability up.
 FRAUD_REASON_TEXT: dict[str, str] = {
@@ -155,6 +184,10 @@ FRAUD_REASON_TEXT: dict[str, str] = {
     "history_len_log": "Little customer history",
     "has_history": "No earlier transactions of this customer",
     "history_span_log": "Customer history only recently started",
+    "kind_top_up": "Wallet top-up",
+    "kind_p2p": "Transfer to another customer",
+    "kind_payout": "Payout to a bank account",
+    "new_counterparty": "Payee, merchant or funding card new for this customer",
 }
 
 
@@ -173,6 +206,9 @@ class Txn:
     country: str
     device_id: str
     utc_offset_seconds: int = 0
+    #: one of PAYMENT_KINDS; ``merchant_id`` is then the counterparty (merchant,
+    #: payee, funding card or bank account)
+    kind: str = "purchase"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,11 +241,16 @@ class TxnColumns:
     categories: npt.NDArray[np.generic]
     countries: npt.NDArray[np.generic]
     devices: npt.NDArray[np.generic]
+    #: KIND_CODE per row (all purchases when None)
+    kinds: IntArray | None = None
+    #: merchant, payee or funding instrument per row (compared for equality; none known when None)
+    counterparties: npt.NDArray[np.generic] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.timestamps)
-        for name in ("amounts_minor", "utc_offsets", "categories", "countries", "devices"):
-            if len(getattr(self, name)) != n:
+        for name in ("amounts_minor", "utc_offsets", "categories", "countries", "devices", "kinds",
+                     "counterparties"):
+            if getattr(self, name) is not None and len(getattr(self, name)) != n:
                 raise ValueError(f"TxnColumns.{name} has {len(getattr(self, name))} rows, expected {n}")
         if n > 1 and bool(np.any(np.diff(self.timestamps) < 0)):
             raise ValueError("TxnColumns.timestamps must be sorted ascending")
@@ -227,6 +268,8 @@ class TxnColumns:
             categories=np.array([t.merchant_category for t in txns], dtype=np.str_),
             countries=np.array([t.country for t in txns], dtype=np.str_),
             devices=np.array([t.device_id for t in txns], dtype=np.str_),
+            kinds=np.array([KIND_CODE[t.kind] for t in txns], dtype=np.int64),
+            counterparties=np.array([t.merchant_id for t in txns], dtype=np.str_),
         )
 
 
@@ -396,38 +439,48 @@ def fraud_feature_matrix(
 
     span = np.where(has_history, ts - ts[np.minimum(start_90, np.maximum(idx - 1, 0))], 0).astype(np.float64)
 
-    columns = (
-        _log1p_major(amount),
-        n_1h,
-        n_1d,
-        n_7d,
-        n_30d,
-        _log1p_major(avg_1d),
-        _log1p_major(avg_7d),
-        _log1p_major(avg_30d),
-        ratio(avg_7d),
-        ratio(avg_30d),
-        to_max_90,
-        np.log1p(gap),
-        is_night,
-        is_weekend,
-        hour_share,
-        category_share,
-        new_device,
-        device_age,
-        new_country,
-        country_age,
-        merchant_risk,
-        np.log1p(m_txns),
-        category_risk,
-        np.log1p(n_90d),
-        has_history.astype(np.float64),
-        np.log1p(span),
-    )
+    kinds = np.zeros(n, dtype=np.int64) if cols.kinds is None else np.asarray(cols.kinds, dtype=np.int64)
+    if cols.counterparties is None:
+        new_counterparty = np.zeros(n, dtype=np.float64)
+    else:
+        new_counterparty, _ = novelty(np.asarray(cols.counterparties))
+
+    columns: dict[str, Float64Array] = {
+        "amount_log": _log1p_major(amount),
+        "n_txn_1h": n_1h,
+        "n_txn_1d": n_1d,
+        "n_txn_7d": n_7d,
+        "n_txn_30d": n_30d,
+        "avg_amount_1d_log": _log1p_major(avg_1d),
+        "avg_amount_7d_log": _log1p_major(avg_7d),
+        "avg_amount_30d_log": _log1p_major(avg_30d),
+        "amount_to_avg_7d": ratio(avg_7d),
+        "amount_to_avg_30d": ratio(avg_30d),
+        "amount_to_max_90d": to_max_90,
+        "secs_since_prev_log": np.log1p(gap),
+        "is_night": is_night,
+        "is_weekend": is_weekend,
+        "hour_share_90d": hour_share,
+        "category_share_90d": category_share,
+        "new_device": new_device,
+        "device_age_log": device_age,
+        "new_country": new_country,
+        "country_age_log": country_age,
+        "merchant_risk": merchant_risk,
+        "merchant_volume_log": np.log1p(m_txns),
+        "category_risk": category_risk,
+        "history_len_log": np.log1p(n_90d),
+        "has_history": has_history.astype(np.float64),
+        "history_span_log": np.log1p(span),
+        "kind_top_up": (kinds == KIND_CODE["top_up"]).astype(np.float64),
+        "kind_p2p": (kinds == KIND_CODE["p2p"]).astype(np.float64),
+        "kind_payout": (kinds == KIND_CODE["payout"]).astype(np.float64),
+        "new_counterparty": new_counterparty,
+    }
     names = FRAUD_FEATURE_SETS[feature_set]
     out = np.empty((n, len(names)), dtype=np.float32)
-    for j, column in enumerate(columns[: len(names)]):
-        out[:, j] = column
+    for j, name in enumerate(names):
+        out[:, j] = columns[name]
     return out
 
 

@@ -37,8 +37,22 @@ Where the inputs come from
   novelty flags that are 0 when there is nothing to compare with), and the
   model (fraud 1.1.0) was trained with an onboarding cohort of new customers.
   Older model versions get the feature set they were trained on.
-* **Time zone.** The contract carries no customer time zone, so the night /
-  weekend / hour features use UTC (offset 0).
+* **Currencies.** The fraud model was trained on EUR cents. An amount in
+  another currency is converted with the service's own dated rate table
+  (``services.ai.fx``, decimal arithmetic, each currency's minor-unit
+  exponent); the assessment records the rate and the table's date (not the
+  converted amount: the audit log keeps no inputs). History rows are
+  converted the same way at their own time, so a customer paying in USD and
+  GBP has one consistent history.
+* **Kind of payment.** The channel says what the platform's payment is: a
+  wallet top-up, a transfer to another customer, a payout (bank transfer) or a
+  card purchase (card present or not, ATM, direct debit). Fraud 1.2.0 (feature
+  set 3) was trained on all four; the counterparty (merchant, payee or the
+  funding payment method) feeds the "new counterparty" feature.
+* **Time zone.** The request's ``time_zone`` (IANA name) gives the local hour
+  of the transaction and of each history row at its own instant (daylight
+  saving time included); without one, UTC. The payment service passes the time
+  zone the app sent with the payment (the user service keeps none).
 """
 
 from __future__ import annotations
@@ -51,19 +65,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.ai import explain, features
+from services.ai import explain, features, fx
 from services.ai import repository as repo
 from services.ai.clients import MAX_DAYS_PER_CALL, UnexpectedSeries
 from services.ai.domain import (
     CHANNEL_ATM_WITHDRAWAL,
+    CHANNEL_BANK_TRANSFER,
     CHANNEL_CARD_PRESENT,
     CHANNEL_DIRECT_DEBIT,
+    CHANNEL_P2P_TRANSFER,
+    CHANNEL_WALLET_TOP_UP,
+    MODEL_CURRENCY,
     CreditApplication,
     CreditReasonResult,
     CreditScoreResult,
@@ -108,6 +127,12 @@ UNKNOWN = "unknown"
 #: Features the service cannot observe yet (no merchant labels are fed back): every merchant is
 #: "unknown", so naming these as reasons would state the same non-information on every check.
 UNOBSERVED_FEATURES = frozenset({"merchant_risk", "merchant_volume_log"})
+#: What the features call the kind of payment of each channel (anything else is a card purchase).
+KIND_OF_CHANNEL: dict[int, str] = {
+    CHANNEL_WALLET_TOP_UP: "top_up",
+    CHANNEL_P2P_TRANSFER: "p2p",
+    CHANNEL_BANK_TRANSFER: "payout",
+}
 
 # Credit bands of the contract (inclusive lower bounds).
 CREDIT_BANDS: tuple[tuple[int, str], ...] = (
@@ -298,7 +323,7 @@ class AiService:
     # -- fraud -------------------------------------------------------------------------------------
 
     def check_fraud(self, caller: str, request_id: str, check: FraudCheck) -> FraudAssessment:
-        input_sha = canonical_sha256(check)
+        input_sha = check.input_hash()
         decided: list[FraudAssessment] = []
 
         def work(session: Session) -> Result:
@@ -307,15 +332,18 @@ class AiService:
             now = self.clock()
             when = check.transaction_time or now
             ts = int(when.timestamp())
+            zone = ZoneInfo(check.time_zone) if check.time_zone else None
             since = when - timedelta(days=features.HISTORY_DAYS)
             history = repo.checked_history(session, check.user_id, since, when)
-            txn = self._txn(check, ts, history)
-            past = [features.Txn(int(h.txn_time.timestamp()), h.amount_minor, h.merchant_id, h.category,
-                                 h.country, h.device_id) for h in history]
+            conversion = fx.to_model_currency(check.amount_minor, check.currency, when)
+            txn = self._txn(check, ts, history, conversion.amount_minor, _utc_offset(zone, when))
+            past = [features.Txn(int(h.txn_time.timestamp()), _scored_minor(h), h.merchant_id, h.category,
+                                 h.country, h.device_id, _utc_offset(zone, h.txn_time),
+                                 KIND_OF_CHANNEL.get(h.channel, "purchase")) for h in history]
             start = _now_ns()
             x = features.fraud_features(txn, past, self._risk(model, txn.merchant_category),
                                         feature_set=fraud_feature_set(model))
-            assessment = self._assess(model, x, check, new_id("inf"), now)
+            assessment = self._assess(model, x, check, new_id("inf"), now, conversion)
             latency = (_now_ns() - start) // 1_000
             self._record(session, Kind.FRAUD_CHECK, model, caller, request_id, input_sha, assessment, latency)
             repo.insert_checked(session, repo.CheckedTxn(
@@ -333,7 +361,8 @@ class AiService:
         return result
 
     @staticmethod
-    def _txn(check: FraudCheck, ts: int, history: Sequence[repo.CheckedTxn]) -> features.Txn:
+    def _txn(check: FraudCheck, ts: int, history: Sequence[repo.CheckedTxn], amount_minor: int,
+             utc_offset_seconds: int) -> features.Txn:
         """The transaction as the features see it.
 
         Country: where the card was used for card-present and ATM transactions
@@ -350,9 +379,12 @@ class AiService:
         device = check.device_id or (last.device_id if last else UNKNOWN)
         category = category_for(check.merchant_category_code, atm=check.channel == CHANNEL_ATM_WITHDRAWAL,
                                 direct_debit=check.channel == CHANNEL_DIRECT_DEBIT)
-        return features.Txn(timestamp=ts, amount_minor=check.amount_minor,
-                            merchant_id=check.counterparty_id or UNKNOWN, merchant_category=category,
-                            country=country, device_id=device, utc_offset_seconds=0)
+        # The counterparty of a top-up is the funding card or account (the payment method).
+        counterparty = check.counterparty_id or check.payment_method_id or UNKNOWN
+        return features.Txn(timestamp=ts, amount_minor=amount_minor,
+                            merchant_id=counterparty, merchant_category=category,
+                            country=country, device_id=device, utc_offset_seconds=utc_offset_seconds,
+                            kind=KIND_OF_CHANNEL.get(check.channel, "purchase"))
 
     @staticmethod
     def _risk(model: LoadedModel, category: str) -> features.RiskCounts:
@@ -364,7 +396,7 @@ class AiService:
 
     @staticmethod
     def _assess(model: LoadedModel, x: np.ndarray, check: FraudCheck, inference_id: str,
-                now: datetime) -> FraudAssessment:
+                now: datetime, conversion: fx.Conversion) -> FraudAssessment:
         meta = model.metadata
 
         def predict(batch: np.ndarray) -> np.ndarray:
@@ -386,7 +418,8 @@ class AiService:
                 description=_describe_reason(r)) for r in reasons],
             review_threshold=float(meta["thresholds"]["review"]),
             decline_threshold=float(meta["thresholds"]["decline"]),
-            model_name=model.name, model_version=model.version, create_time=now)
+            model_name=model.name, model_version=model.version, create_time=now,
+            exchange_rate=str(conversion.rate), exchange_rate_date=conversion.rate_date.isoformat())
 
     # -- credit ------------------------------------------------------------------------------------
 
@@ -560,6 +593,22 @@ def fraud_feature_set(model: LoadedModel) -> int:
             f"fraud model {model.version} needs feature set {feature_set}, which this service does not build",
             "MODEL_FEATURES_UNSUPPORTED", {"name": model.name, "version": model.version})
     return feature_set
+
+
+def _utc_offset(zone: ZoneInfo | None, when: datetime) -> int:
+    """The zone's UTC offset in seconds at ``when`` (0 without a zone)."""
+    if zone is None:
+        return 0
+    offset = when.astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _scored_minor(row: repo.CheckedTxn) -> int:
+    """A history row's amount in the model's currency, converted as it was when it was checked."""
+    if row.currency == MODEL_CURRENCY:
+        return row.amount_minor
+    # Only currencies the table converts are ever stored, and tables are only ever added.
+    return fx.to_model_currency(row.amount_minor, row.currency, row.txn_time).amount_minor
 
 
 def _now_ns() -> int:

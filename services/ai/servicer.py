@@ -9,15 +9,19 @@ Who may call what (the principal comes from the runtime's interceptor), as the c
 - ListModels, GetModel, ActivateModelVersion: admin; GetInference: admin or compliance.
 
 Every request is validated in full before any work, and all of its bad fields
-are reported at once as BadRequest field violations. Amounts in a currency
-other than the models' (EUR) are refused with reason UNSUPPORTED_CURRENCY: the
-models were trained on EUR cents and no conversion is applied.
+are reported at once as BadRequest field violations. CheckFraud scores every
+currency the service's exchange-rate table converts (``services.ai.fx``: every
+currency the platform knows); the credit, trend and recommendation models take
+only their training currency (EUR). Other currencies are refused with reason
+UNSUPPORTED_CURRENCY.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -35,6 +39,7 @@ from services.ai.domain import (
     RecommendationSetResult,
     SeriesPoint,
 )
+from services.ai.fx import supported_currencies
 from services.ai.registry import ModelRecord
 from services.ai.service import (
     DEFAULT_HORIZON_DAYS,
@@ -78,6 +83,9 @@ MAX_LOOKBACK_DAYS = 1_825
 DEFAULT_PAGE_SIZE = 50  # ListModels; the shared default (20) and cap (100) are smaller
 MAX_PAGE_SIZE = 200
 UNSUPPORTED_CURRENCY = "UNSUPPORTED_CURRENCY"
+MAX_TIME_ZONE_LENGTH = 64
+#: CheckFraud converts these into the fraud model's currency.
+FRAUD_CURRENCIES = supported_currencies()
 
 _MCC_RE = re.compile(r"^[0-9]{4}$")
 # ISO 3166-1 alpha-2, officially assigned codes.
@@ -109,16 +117,28 @@ class _Checks(FieldChecks):
         super().__init__()
         self.unsupported_currency = False
 
-    def currency(self, code: str, field: str, *, required: bool = True) -> str:
+    def currency(self, code: str, field: str, *, required: bool = True,
+                 accepted: Collection[str] = (MODEL_CURRENCY,)) -> str:
         if not code:
             if required:
                 self.add(field, "is required: an upper-case ISO 4217 code")
         elif code not in CURRENCY_EXPONENTS:
             super().currency(code, field)
-        elif code != MODEL_CURRENCY:
+        elif code not in accepted:
             self.add(field, f"{code} is not supported: the models were trained on {MODEL_CURRENCY} amounts")
             self.unsupported_currency = True
         return code
+
+    def time_zone(self, name: str, field: str) -> str:
+        if not name:
+            return name
+        try:
+            ok = len(name) <= MAX_TIME_ZONE_LENGTH and ZoneInfo(name) is not None
+        except (ValueError, LookupError):
+            ok = False
+        if not ok:
+            self.add(field, "must be an IANA time zone name such as Europe/Berlin, or empty for UTC")
+        return name
 
     def country(self, code: str, field: str) -> str:
         if code and code not in _COUNTRIES:
@@ -151,7 +171,8 @@ def assessment_pb(a: FraudAssessment) -> ai_pb2.FraudAssessment:
         reasons=[ai_pb2.FraudReason(feature=r.feature, contribution=r.contribution, description=r.description)
                  for r in a.reasons],
         review_threshold=a.review_threshold, decline_threshold=a.decline_threshold,
-        model_name=a.model_name, model_version=a.model_version, create_time=to_timestamp(a.create_time))
+        model_name=a.model_name, model_version=a.model_version, create_time=to_timestamp(a.create_time),
+        exchange_rate=a.exchange_rate, exchange_rate_date=a.exchange_rate_date)
 
 
 def credit_pb(c: CreditScoreResult) -> ai_pb2.CreditScore:
@@ -235,7 +256,8 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         else:
             if not 0 < request.amount.amount_minor <= MAX_AMOUNT_MINOR:
                 c.add("amount.amount_minor", f"must be a positive integer up to {MAX_AMOUNT_MINOR}")
-            c.currency(request.amount.currency, "amount.currency")
+            c.currency(request.amount.currency, "amount.currency", accepted=FRAUD_CURRENCIES)
+        c.time_zone(request.time_zone, "time_zone")
         if request.merchant_category_code and not _MCC_RE.match(request.merchant_category_code):
             c.add("merchant_category_code",
                   "must be four digits (ISO 18245), or empty when there is no merchant")
@@ -261,7 +283,8 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             counterparty_id=request.counterparty_id, channel=int(request.channel),
             device_id=request.device_id,
             ip_country=request.ip_country, counterparty_country=request.counterparty_country,
-            payment_id=request.payment_id, payment_method_id=request.payment_method_id, transaction_time=when)
+            payment_id=request.payment_id, payment_method_id=request.payment_method_id, transaction_time=when,
+            time_zone=request.time_zone)
         assessment = self.service.check_fraud(principal.subject, request.request_id, check)
         return ai_pb2.CheckFraudResponse(assessment=assessment_pb(assessment))
 

@@ -76,8 +76,14 @@ def fraud_card(meta: dict[str, Any]) -> str:
     lines = _header(
         meta,
         (
-            "Score card-not-present and card-present transactions before money moves (the payment service "
-            "calls "
+            "Score payments before money moves (the payment service calls the AI service's fraud check): "
+            "card purchases, and from fraud 1.2.0 on the platform's own payments too (wallet top-ups, "
+            "transfers to other customers, payouts). The probability maps to approve / review / decline "
+            "with the thresholds below; the top reasons come from occlusion against a legitimate baseline. "
+            "A decision aid for a fraud team, not a replacement for one."
+            if "platform" in meta["data"]
+            else "Score card-not-present and card-present transactions before money moves (the payment "
+            "service calls "
             "the AI service's fraud check). The probability maps to approve / review / decline with the "
             "thresholds "
             "below; the top reasons come from occlusion against a legitimate baseline. A decision aid for a "
@@ -98,6 +104,7 @@ def fraud_card(meta: dict[str, Any]) -> str:
         + ", ".join(f"{k.replace('_', ' ')} ({_pct(v)})" for k, v in d["fraud_patterns"].items())
         + ". Mimicry fraud looks like the customer's own spending and is mostly undetectable by design.",
         *_onboarding_text(d),
+        *_platform_text(d),
         "",
         "Time-based split (days): "
         f"burn-in {_span(split['burn_in'])}, train {_span(split['train'])} ({d['rows']['train']:,} rows, "
@@ -145,16 +152,22 @@ def fraud_card(meta: dict[str, Any]) -> str:
             f"{v['recall']:.3f} "
             f"| {te['precision']:.3f} / {te['recall']:.3f} | {_pct(te['alert_rate'])} |"
         )
+    with_decline = all("recall_at_decline" in r for r in m["recall_by_pattern"].values())
     lines += [
         "",
-        "Recall at the review threshold by fraud pattern (test days):",
+        "Recall by fraud pattern (test days): the share of fraudulent transactions reviewed or declined, "
+        "and the share declined:"
+        if with_decline
+        else "Recall at the review threshold by fraud pattern (test days):",
         "",
-        "| Pattern | Transactions | Recall |",
-        "|---|---|---|",
+        "| Pattern | Transactions | Recall |" + (" Declined |" if with_decline else ""),
+        "|---|---|---|" + ("---|" if with_decline else ""),
     ]
     for name, r in m["recall_by_pattern"].items():
-        lines.append(f"| {name.replace('_', ' ')} | {r['transactions']:,} | {_pct(r['recall_at_review'])} |")
+        row = f"| {name.replace('_', ' ')} | {r['transactions']:,} | {_pct(r['recall_at_review'])} |"
+        lines.append(row + (f" {_pct(r['recall_at_decline'])} |" if with_decline else ""))
     lines += _cold_start_table(m.get("cold_start"))
+    lines += _ordinary_tables(m.get("ordinary"), m.get("test_platform_scenarios"))
     lines += [
         "",
         f"![Precision-recall and ROC curves]({meta['plot_file']})",
@@ -172,8 +185,34 @@ def fraud_card(meta: dict[str, Any]) -> str:
             "Trained on synthetic data only: the patterns, rates and amounts are this generator's, not a "
             "bank's. "
             "Retrain and re-choose thresholds on real labelled data before relying on it.",
-            "Amounts are EUR cents; other currencies must be converted before scoring.",
-            "Time features use the customer's home UTC offset without daylight saving time.",
+            *(
+                [
+                    "Currencies: the model reads EUR cents. Serving converts every other currency the "
+                    "platform accepts (EUR, USD, GBP and the rest of `services.runtime.money`) with the AI "
+                    "service's dated rate table (`services/ai/fx.py`: decimal arithmetic, each currency's "
+                    "minor-unit exponent, the rate and its date recorded with the assessment). Conversion "
+                    "was chosen over currency-neutral features because the absolute size of a first "
+                    "payment is itself a signal. The table is a dated snapshot; percent-level rate errors "
+                    "do not change decisions, a stale table by tens of percent would.",
+                    "Time of day: the data use each customer's fixed home offset; serving uses the "
+                    "request's IANA time zone (daylight saving time included), UTC when the caller sends "
+                    "none. The day of the week is not a feature (feature set 3).",
+                    "Decline only when confident: the decline threshold needs 95 % precision on "
+                    "validation; the band between review and decline goes to a person. A step-up (3-D "
+                    "Secure) would suit card top-ups in that band, but the sandbox connector has no "
+                    "challenge flow, so they go to review.",
+                    "The platform's payments (top-ups, transfers, payouts) and their fraud patterns are "
+                    "this generator's assumptions (`services.ai.training.platform`), not measured "
+                    "behaviour. A fraudulent account's first top-up of an ordinary size looks like a "
+                    "good customer's and is not detectable from its features: such first payments are "
+                    "reviewed rather than declined.",
+                ]
+                if "platform" in d
+                else [
+                    "Amounts are EUR cents; other currencies must be converted before scoring.",
+                    "Time features use the customer's home UTC offset without daylight saving time.",
+                ]
+            ),
             "Merchant risk needs label-delayed counts from a labelled feed; without one (all zero counts) "
             "the "
             "feature falls back to the category prior, and the model was trained with that smoothing.",
@@ -210,6 +249,86 @@ def _onboarding_text(d: dict[str, Any]) -> list[str]:
         + " (card-testing bursts of small attempts at different merchants, or quick large purchases of "
         "risky goods).",
     ]
+
+
+def _platform_text(d: dict[str, Any]) -> list[str]:
+    platform = d.get("platform")
+    if not platform:
+        return []
+    kinds = platform["transactions_by_kind"]
+    scenarios = platform["legitimate_by_scenario"]
+    frauds = platform["fraud_patterns"]
+    return [
+        "",
+        f"The platform's own payments (`{platform['generator']}`), for the same customers in their home "
+        "time zone, on every day of the week and at every hour: "
+        + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in kinds.items())
+        + " transactions. Ordinary behaviour: "
+        + ", ".join(f"{k.replace('_', ' ')} ({n:,})" for k, n in scenarios.items())
+        + " (wallet top-ups from one or two cards, sometimes repeated within seconds; salary-day top-ups "
+        "of 20 to 70 % of the monthly income, often at night; transfers to a growing circle of friends, "
+        "small ones included; two to seven friends paid the same amount 0 to 40 seconds apart; payouts "
+        "to the customer's own bank account; a new customer's first payment at any hour before their "
+        "first card purchase, mostly a first top-up of 1 to 1,500 euros, else a transfer of 1 to 20 euros). "
+        "Fraud (on established customers' wallets, and on more fraudulent accounts, counted with the "
+        "fraudulent accounts above): "
+        + ", ".join(f"{k.replace('_', ' ')} ({n:,} transactions)" for k, n in frauds.items())
+        + " (several stolen cards loaded within minutes and sent on; a taken-over account sending large "
+        "transfers or a payout to new counterparties from a new device, often abroad or at night; a large "
+        "first top-up sent on within minutes).",
+    ]
+
+
+def _ordinary_tables(ordinary: dict[str, Any] | None, in_test: dict[str, Any] | None) -> list[str]:
+    if not ordinary:
+        return []
+    held = ordinary["held_out_customers"]
+    grid = ordinary["scenario_grid"]
+
+    def row(label: str, r: dict[str, Any]) -> str:
+        return (
+            f"| {label} | {r['transactions']:,} | {_pct(r['approve'])} | {_pct(r['review'])} | "
+            f"{_pct(r['decline'])} |"
+        )
+
+    header = ["| Rows | Transactions | Approve | Review | Decline |", "|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Ordinary behaviour (held out)",
+        "",
+        f"How often a good customer is stopped. **Held-out customers**: {held['customers']:,} legitimate "
+        f"customers over {held['days']} days (all of them joining during the period, all using the "
+        "wallet), drawn with their own random stream, never trained on or used for thresholds, scored as "
+        "serving scores them (no merchant labels, the category counts stored with the model):",
+        "",
+        *header,
+        row("all transactions", held["all"]),
+        row("card purchases", held["card_purchases"]),
+        row("platform payments", held["platform_payments"]),
+    ]
+    lines += [row(k.replace("_", " "), v) for k, v in held["by_scenario"].items()]
+    lines += [row("platform, weekday", held["weekday"]), row("platform, weekend", held["weekend"])]
+    lines += [row(f"platform, {k} local time", v) for k, v in held["by_local_hour"].items()]
+    lines += [
+        "",
+        "**Scenario grid**: hand-built through the serving feature function, "
+        f"{grid['instances_per_scenario']} times each (every hour of every day of the week, in UTC-5, "
+        "UTC and UTC+1):",
+        "",
+        *header,
+        row("all", grid["all"]),
+    ]
+    lines += [row(k.replace("_", " "), v) for k, v in grid["by_scenario"].items()]
+    if in_test:
+        lines += [
+            "",
+            "The same scenarios among the legitimate platform payments of the test days (training "
+            "customers):",
+            "",
+            *header,
+        ]
+        lines += [row(k.replace("_", " "), v) for k, v in in_test.items() if v["transactions"]]
+    return lines
 
 
 def _cold_start_table(cold: dict[str, Any] | None) -> list[str]:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from services.ai.features import (
     CATEGORIES,
+    PAYMENT_KINDS,
     SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
     ApplicantColumns,
@@ -23,6 +24,11 @@ from services.ai.features import (
     Txn,
     TxnColumns,
 )
+
+#: What serving calls the category of a payment without a merchant (``services.ai.mcc``), and its
+#: code in the data (after the card categories).
+TRANSFER_CATEGORY = "transfer"
+TRANSFER_CATEGORY_CODE = len(CATEGORIES)
 
 #: 2025-01-06T00:00:00Z, a Monday: day 0 of every synthetic data set.
 START_TIMESTAMP = 1_736_121_600
@@ -312,12 +318,21 @@ class TransactionData:
     boundaries: IntArray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     #: per customer: index into COHORTS (all established when not given)
     cohort: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: per row: features.KIND_CODE (all card purchases when not given)
+    kind: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: per row: the counterparty (merchant code, or a payee / funding instrument code); the merchant
+    #: when not given
+    counterparty: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         n_customers = len(self.monthly_income_minor)
         self.boundaries = np.searchsorted(self.customer, np.arange(n_customers + 1)).astype(np.int64)
         if len(self.cohort) != n_customers:
             self.cohort = np.zeros(n_customers, dtype=np.int64)
+        if len(self.kind) != len(self.timestamp):
+            self.kind = np.zeros(len(self.timestamp), dtype=np.int64)
+        if len(self.counterparty) != len(self.timestamp):
+            self.counterparty = self.merchant.copy()
 
     def __len__(self) -> int:
         return len(self.timestamp)
@@ -338,18 +353,23 @@ class TransactionData:
             categories=self.category[rows],
             countries=self.country[rows],
             devices=self.device[rows],
+            kinds=self.kind[rows],
+            counterparties=self.counterparty[rows],
         )
 
     def txn(self, i: int) -> Txn:
         """Row ``i`` as the string-typed transaction serving receives."""
+        kind = PAYMENT_KINDS[int(self.kind[i])]
+        purchase = kind == "purchase"
         return Txn(
             timestamp=int(self.timestamp[i]),
             amount_minor=int(self.amount_minor[i]),
-            merchant_id=merchant_id(int(self.merchant[i])),
-            merchant_category=CATEGORIES[int(self.category[i])],
+            merchant_id=merchant_id(int(self.merchant[i])) if purchase else f"cp_{int(self.counterparty[i])}",
+            merchant_category=CATEGORIES[int(self.category[i])] if purchase else TRANSFER_CATEGORY,
             country=COUNTRIES[int(self.country[i])],
             device_id=f"dev_{int(self.device[i]):07d}",
             utc_offset_seconds=int(self.utc_offset[i]),
+            kind=kind,
         )
 
 

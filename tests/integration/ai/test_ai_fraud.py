@@ -4,7 +4,7 @@ training code path, idempotency, validation and authorization."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import grpc
 import numpy as np
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from nexafi.ai.v1 import ai_pb2
 from sqlalchemy.engine import Engine
 
-from services.ai import features
+from services.ai import features, fx
 from services.ai.mcc import category_for
 from services.ai.registry import BUILTIN_MODELS_DIR
 from tests.integration.ai.ai_support import (
@@ -30,7 +30,7 @@ from tests.integration.ai.ai_support import (
 )
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
-FRAUD = "1.1.0"  # the newest built-in fraud version: active on the test database
+FRAUD = "1.2.0"  # the newest built-in fraud version: active on the test database
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +208,53 @@ def test_missing_amount_and_several_errors_are_reported_together(ai: AiClient) -
     assert {"user_id", "amount", "merchant_category_code", "channel"} <= result.fields
 
 
-def test_other_currency_is_refused_as_unsupported(ai: AiClient) -> None:
-    result = failure(lambda: ai.check(fraud_request(user(), amount=money(4_200, "USD"))))
-    assert result.code == INVALID and result.reason == "UNSUPPORTED_CURRENCY"
-    assert result.fields == {"amount.currency"}
+def test_other_currencies_are_converted_into_the_models_currency(ai: AiClient) -> None:
+    """USD, GBP and a currency without minor units are scored on their EUR value, the rate recorded
+    (the amount scored is checked against the feature code in the history test below)."""
+    for amount, currency in ((4_200, "USD"), (4_200, "GBP"), (700, "JPY"), (4_200, "EUR")):
+        when = NOW - timedelta(minutes=1)
+        assessment = ai.check(fraud_request(user(), when=when, amount=money(amount, currency)))
+        expected = fx.to_model_currency(amount, currency, when)
+        assert assessment.exchange_rate == str(expected.rate)
+        assert assessment.exchange_rate_date == expected.rate_date.isoformat()
+        assert assessment.decision != ai_pb2.FRAUD_DECISION_UNSPECIFIED
+
+
+def test_history_in_several_currencies_is_one_history_in_euros(ai: AiClient, ai_db: Engine) -> None:
+    """Parity with the feature code when the history was paid in USD and GBP: each converted at its time."""
+    user_id = user()
+    paid = [(11_720, "USD"), (8_555, "GBP"), (16_917, "JPY")]  # 100.00 EUR each
+    sent = [
+        fraud_request(user_id, when=NOW - timedelta(hours=5 - k), amount=money(amount, currency))
+        for k, (amount, currency) in enumerate(paid)
+    ]
+    for request in sent:
+        ai.check(request)
+    final = fraud_request(user_id, when=NOW - timedelta(minutes=1), amount=money(10_000, "EUR"))
+    served = ai.check(final)
+
+    def txn(r: ai_pb2.CheckFraudRequest) -> features.Txn:
+        when = r.transaction_time.ToDatetime(tzinfo=UTC)
+        return features.Txn(
+            timestamp=r.transaction_time.seconds,
+            amount_minor=fx.to_model_currency(r.amount.amount_minor, r.amount.currency, when).amount_minor,
+            merchant_id=r.counterparty_id, merchant_category="grocery", country=r.counterparty_country,
+            device_id=r.device_id)
+
+    meta = json.loads((BUILTIN_MODELS_DIR / "fraud" / FRAUD / "metadata.json").read_text())
+    counts = meta["risk"]["category_counts_at_end_of_data"]["grocery"]
+    x = features.fraud_features(txn(final), [txn(r) for r in sent],
+                                features.RiskCounts(0, 0, counts["txns"], counts["frauds"]),
+                                feature_set=meta["feature_set"])
+    session = ort.InferenceSession(str(BUILTIN_MODELS_DIR / "fraud" / FRAUD / "model.onnx"))
+    expected = float(session.run(None, {"input": x[None, :].astype(np.float32)})[1][0, 1])
+    assert served.fraud_probability == pytest.approx(expected, abs=1e-6)
+    assert x[features.FRAUD_FEATURE_NAMES.index("amount_to_avg_30d")] == pytest.approx(1.0, abs=0.01)
+    with ai_db.connect() as connection:
+        stored = connection.execute(
+            sa.text("SELECT amount_minor, currency FROM checked_transactions WHERE user_id = :u "
+                    "ORDER BY txn_time"), {"u": user_id}).all()
+    assert [tuple(r) for r in stored] == [*paid, (10_000, "EUR")]  # kept as paid
 
 
 def test_transaction_without_time_means_now_and_transfers_are_checked(ai: AiClient) -> None:

@@ -36,8 +36,9 @@ from tests.integration.ai.ai_support import (
 from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
-#: The newest built-in fraud version, active on a fresh database; 1.0.0 (feature set 1) stays registered.
-FRAUD = "1.1.0"
+#: The newest built-in fraud version, active on a fresh database; 1.1.0 and 1.0.0 (feature sets 2 and 1)
+#: stay registered.
+FRAUD = "1.2.0"
 
 
 def admin_call(ai: AiClient, method: str, request: object, metadata: object = None) -> object:
@@ -83,13 +84,13 @@ def test_every_builtin_model_is_registered_and_active(ai: AiClient) -> None:
 
 def test_candidates_are_listed_newest_first_and_paged(ai: AiClient) -> None:
     fraud = ai.stub.ListModels(ai_pb2.ListModelsRequest(name="fraud"), metadata=ai.admin, timeout=10).models
-    assert [m.version for m in fraud] == [FRAUD, "1.0.1", "1.0.0"]
+    assert [m.version for m in fraud] == [FRAUD, "1.1.0", "1.0.1", "1.0.0"]
     first = ai.stub.ListModels(ai_pb2.ListModelsRequest(page_size=2), metadata=ai.admin, timeout=10)
     second = ai.stub.ListModels(
         ai_pb2.ListModelsRequest(page_size=2, page_token=first.next_page_token), metadata=ai.admin, timeout=10
     )
     assert [m.name for m in first.models] == ["credit", "credit"] and first.next_page_token
-    assert [(m.name, m.version) for m in second.models] == [("fraud", FRAUD), ("fraud", "1.0.1")]
+    assert [(m.name, m.version) for m in second.models] == [("fraud", FRAUD), ("fraud", "1.1.0")]
     other = failure(
         lambda: ai.stub.ListModels(
             ai_pb2.ListModelsRequest(name="trend", page_token=first.next_page_token),

@@ -90,7 +90,9 @@ def test_fraud_features_by_hand() -> None:
     assert x[F["amount_to_avg_30d"]] == pytest.approx(60_000 / 4_000)
     assert x[F["amount_to_max_90d"]] == pytest.approx(10.0)
     assert x[F["is_night"]] == 1.0  # 00:30 local, Sunday
-    assert x[F["is_weekend"]] == 1.0
+    assert "is_weekend" not in F  # feature set 3: the day of the week is no signal
+    v2 = fraud_features(current, history, RiskCounts(), feature_set=2)
+    assert v2[FRAUD_FEATURE_SETS[2].index("is_weekend")] == 1.0
     assert x[F["new_device"]] == 1.0 and x[F["new_country"]] == 1.0
     assert x[F["device_age_log"]] == 0.0
     assert x[F["category_share_90d"]] == 0.0
@@ -244,7 +246,7 @@ def test_empty_history_is_explicit_not_new_device_new_country_or_a_huge_ratio() 
 def test_feature_set_1_keeps_the_encoding_older_models_were_trained_on() -> None:
     first = Txn(MONDAY, 2_500, "m1", "grocery", "DE", "dev_a")
     v1 = fraud_features(first, [], RiskCounts(), feature_set=1)
-    v2 = fraud_features(first, [], RiskCounts())
+    v2 = fraud_features(first, [], RiskCounts(), feature_set=2)
     assert v1.shape == (len(FRAUD_FEATURE_SETS[1]),) and v2.shape == (len(FRAUD_FEATURE_SETS[2]),)
     assert FRAUD_FEATURE_SETS[FRAUD_FEATURE_SET] == FRAUD_FEATURE_NAMES
     assert FRAUD_FEATURE_SETS[2][: len(FRAUD_FEATURE_SETS[1])] == FRAUD_FEATURE_SETS[1]

@@ -57,7 +57,7 @@ def check_model_dir(directory: Path, name: str) -> dict[str, object]:
     return meta
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # two small training runs on a shared machine
 def test_cli_small_run_produces_all_artifacts_reproducibly(small_run: PipelineResult, tmp_path: Path) -> None:
     training_date = small_run.metadata["fraud"]["training_date"]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -78,7 +78,7 @@ def test_cli_small_run_produces_all_artifacts_reproducibly(small_run: PipelineRe
         env=env,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=280,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -101,13 +101,19 @@ def test_model_specific_metadata(small_run: PipelineResult) -> None:
     assert fraud["metrics"]["roc_auc"] >= 0.95
     assert len(fraud["explanation"]["baseline"]) == len(fraud["features"])
     assert fraud["scorecard"] is None and fraud["thresholds"]["review"] <= fraud["thresholds"]["decline"]
-    assert fraud["version"] == "1.1.0" and fraud["feature_set"] == 2
+    assert fraud["version"] == "1.2.0" and fraud["feature_set"] == 3
     assert fraud["explanation"]["features"] == fraud["features"]
     cohorts = fraud["data"]["cohorts"]
     assert cohorts["established"] > 0 and cohorts["new_customer"] > 0 and cohorts["fraud_account"] > 0
     cold = fraud["metrics"]["cold_start"]
     assert cold["first_legitimate"]["transactions"] > 0
     assert {"new_account_card_testing", "new_account_cash_out"} <= set(fraud["metrics"]["recall_by_pattern"])
+    assert {"top_up_card_testing", "p2p_account_takeover", "new_account_p2p_cash_out"} <= set(
+        fraud["metrics"]["recall_by_pattern"])
+    ordinary = fraud["metrics"]["ordinary"]
+    assert ordinary["held_out_customers"]["platform_payments"]["transactions"] > 1_000
+    assert ordinary["scenario_grid"]["instances_per_scenario"] == 3 * 7 * 4  # four hours in the small profile
+    assert set(fraud["data"]["platform"]["transactions_by_kind"]) == {"purchase", "top_up", "p2p", "payout"}
     credit = small_run.metadata["credit"]
     assert credit["metrics"]["roc_auc"] >= 0.75 and 0 < credit["metrics"]["ks"] < 1
     assert credit["scorecard"]["base_score"] == 600 and credit["scorecard"]["base_odds"] == 50

@@ -95,6 +95,15 @@ def test_canonical_hash_ignores_key_order_and_sees_every_value() -> None:
     assert canonical_sha256({"a": 1, "b": 2}) == canonical_sha256({"b": 2, "a": 1})
 
 
+def test_a_request_without_time_zone_hashes_as_before_the_field_existed() -> None:
+    """Replays of requests made before ``time_zone`` existed still match their stored hash."""
+    check = FraudCheck("usr_1", 100, "EUR", "5411", "m", 1, "d", "DE", "DE", "pay_1", "", None)
+    before = {f.name: getattr(check, f.name) for f in dataclasses.fields(check) if f.name != "time_zone"}
+    assert check.input_hash() == canonical_sha256(before)
+    zoned = dataclasses.replace(check, time_zone="Europe/Berlin")
+    assert zoned.input_hash() != check.input_hash()
+
+
 def test_results_round_trip_through_the_audit_json() -> None:
     result = FraudAssessment(
         "inf_1",
@@ -110,6 +119,8 @@ def test_results_round_trip_through_the_audit_json() -> None:
         datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
     )
     assert result_from_json(Kind.FRAUD_CHECK, json.loads(to_json(result))) == result
+    converted = dataclasses.replace(result, exchange_rate="1.1720", exchange_rate_date="2025-06-30")
+    assert result_from_json(Kind.FRAUD_CHECK, json.loads(to_json(converted))) == converted
 
 
 def test_fraud_metrics_get_the_contract_aliases() -> None:

@@ -21,6 +21,7 @@ class TransactionChannel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSACTION_CHANNEL_P2P_TRANSFER: _ClassVar[TransactionChannel]
     TRANSACTION_CHANNEL_ATM_WITHDRAWAL: _ClassVar[TransactionChannel]
     TRANSACTION_CHANNEL_DIRECT_DEBIT: _ClassVar[TransactionChannel]
+    TRANSACTION_CHANNEL_WALLET_TOP_UP: _ClassVar[TransactionChannel]
 
 class FraudDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -70,6 +71,7 @@ TRANSACTION_CHANNEL_BANK_TRANSFER: TransactionChannel
 TRANSACTION_CHANNEL_P2P_TRANSFER: TransactionChannel
 TRANSACTION_CHANNEL_ATM_WITHDRAWAL: TransactionChannel
 TRANSACTION_CHANNEL_DIRECT_DEBIT: TransactionChannel
+TRANSACTION_CHANNEL_WALLET_TOP_UP: TransactionChannel
 FRAUD_DECISION_UNSPECIFIED: FraudDecision
 FRAUD_DECISION_APPROVE: FraudDecision
 FRAUD_DECISION_REVIEW: FraudDecision
@@ -109,7 +111,7 @@ class FraudReason(_message.Message):
     def __init__(self, feature: _Optional[str] = ..., contribution: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
 
 class FraudAssessment(_message.Message):
-    __slots__ = ("inference_id", "user_id", "payment_id", "fraud_probability", "decision", "reasons", "review_threshold", "decline_threshold", "model_name", "model_version", "create_time")
+    __slots__ = ("inference_id", "user_id", "payment_id", "fraud_probability", "decision", "reasons", "review_threshold", "decline_threshold", "model_name", "model_version", "create_time", "exchange_rate", "exchange_rate_date")
     INFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +123,8 @@ class FraudAssessment(_message.Message):
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_RATE_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_RATE_DATE_FIELD_NUMBER: _ClassVar[int]
     inference_id: str
     user_id: str
     payment_id: str
@@ -132,10 +136,12 @@ class FraudAssessment(_message.Message):
     model_name: str
     model_version: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, inference_id: _Optional[str] = ..., user_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., fraud_probability: _Optional[float] = ..., decision: _Optional[_Union[FraudDecision, str]] = ..., reasons: _Optional[_Iterable[_Union[FraudReason, _Mapping]]] = ..., review_threshold: _Optional[float] = ..., decline_threshold: _Optional[float] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    exchange_rate: str
+    exchange_rate_date: str
+    def __init__(self, inference_id: _Optional[str] = ..., user_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., fraud_probability: _Optional[float] = ..., decision: _Optional[_Union[FraudDecision, str]] = ..., reasons: _Optional[_Iterable[_Union[FraudReason, _Mapping]]] = ..., review_threshold: _Optional[float] = ..., decline_threshold: _Optional[float] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exchange_rate: _Optional[str] = ..., exchange_rate_date: _Optional[str] = ...) -> None: ...
 
 class CheckFraudRequest(_message.Message):
-    __slots__ = ("request_id", "user_id", "amount", "merchant_category_code", "counterparty_id", "channel", "device_id", "ip_country", "transaction_time", "payment_id", "payment_method_id", "counterparty_country")
+    __slots__ = ("request_id", "user_id", "amount", "merchant_category_code", "counterparty_id", "channel", "device_id", "ip_country", "transaction_time", "payment_id", "payment_method_id", "counterparty_country", "time_zone")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +154,7 @@ class CheckFraudRequest(_message.Message):
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_METHOD_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTERPARTY_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     user_id: str
     amount: _common_pb2.Money
@@ -160,7 +167,8 @@ class CheckFraudRequest(_message.Message):
     payment_id: str
     payment_method_id: str
     counterparty_country: str
-    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., merchant_category_code: _Optional[str] = ..., counterparty_id: _Optional[str] = ..., channel: _Optional[_Union[TransactionChannel, str]] = ..., device_id: _Optional[str] = ..., ip_country: _Optional[str] = ..., transaction_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., payment_method_id: _Optional[str] = ..., counterparty_country: _Optional[str] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., merchant_category_code: _Optional[str] = ..., counterparty_id: _Optional[str] = ..., channel: _Optional[_Union[TransactionChannel, str]] = ..., device_id: _Optional[str] = ..., ip_country: _Optional[str] = ..., transaction_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., payment_method_id: _Optional[str] = ..., counterparty_country: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class CheckFraudResponse(_message.Message):
     __slots__ = ("assessment",)

@@ -134,11 +134,17 @@ class AiServiceServicer(object):
         example count and average amount over 1, 7 and 30 days) are computed by the
         service from the transactions it has checked before, with the same code as
         in training. A replay with the same request_id returns the first
-        assessment, even if the active model changed since. Returns
+        assessment, even if the active model changed since. Amounts in any
+        supported currency are scored: the service converts them into the model's
+        currency (EUR) with its own dated exchange-rate table and returns the
+        rate and the rate's date. Time-of-day features use the
+        customer's time_zone (UTC when empty). Returns
         INVALID_ARGUMENT when request_id or user_id is empty, the amount is not
-        positive or its currency is not an ISO 4217 code, the merchant category
-        code is not four digits, ip_country is not an ISO 3166-1 alpha-2 code, the
-        channel is unspecified, or transaction_time is more than 5 minutes in the
+        positive or its currency is not an ISO 4217 code (reason
+        UNSUPPORTED_CURRENCY when it is one the service has no exchange rate
+        for), the merchant category code is not four digits, ip_country is not an
+        ISO 3166-1 alpha-2 code, the channel is unspecified, time_zone is not an
+        IANA time zone name, or transaction_time is more than 5 minutes in the
         future; PERMISSION_DENIED when the caller is neither a service principal
         nor an admin; ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED) when
         request_id was used before with a different transaction;

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from nexafi.ai.v1 import ai_pb2
 from nexafi.ledger.v1 import ledger_pb2
@@ -100,6 +101,13 @@ def _count(kind: Kind, status: Status) -> None:
     PAYMENTS.labels(kind.name, status.name).inc()
 T = TypeVar("T")
 
+#: What a customer whose payment the fraud check declined reads: what happened, that no money moved,
+#: and what to do. It never names the model's reasons (they would teach a fraudster what to change).
+FRAUD_DECLINED_MESSAGE = (
+    "We declined this payment to protect your account, and no money was moved. If you made it, "
+    "contact support with the payment id so we can confirm it was you; you can then try again."
+)
+
 ACTOR_FLOW = "service:payment"
 ACTOR_RECOVERY = "system:recovery"
 
@@ -113,7 +121,7 @@ _POSTED_TYPES = frozenset(_LEDGER_TYPE.values())
 # Reconciliation reads the ledger and its own tables this many batches at a time.
 RECONCILIATION_THREADS = 4
 _CHANNEL = {
-    Kind.TOP_UP: ai_pb2.TRANSACTION_CHANNEL_CARD_NOT_PRESENT,
+    Kind.TOP_UP: ai_pb2.TRANSACTION_CHANNEL_WALLET_TOP_UP,
     Kind.TRANSFER: ai_pb2.TRANSACTION_CHANNEL_P2P_TRANSFER,
     Kind.PAYOUT: ai_pb2.TRANSACTION_CHANNEL_BANK_TRANSFER,
 }
@@ -425,9 +433,7 @@ class PaymentService:
             if not payment.fraud_checked:
                 payment = self._fraud_check(payment)
                 if payment.fraud_decision is FraudDecision.DECLINE:
-                    self._fail(
-                        payment, "FRAUD_DECLINED", "the payment was declined by the fraud check", actor
-                    )
+                    self._fail(payment, "FRAUD_DECLINED", FRAUD_DECLINED_MESSAGE, actor)
                     return
                 if (
                     payment.fraud_decision is FraudDecision.UNSPECIFIED
@@ -472,6 +478,7 @@ class PaymentService:
             # Client signals, when the app sent them as payment metadata.
             device_id=payment.metadata.get("device_id", "")[:128],
             ip_country=payment.metadata.get("ip_country", "")[:2].upper(),
+            time_zone=_time_zone(payment.metadata.get("time_zone", "")),
         )
         try:
             result = self.clients.ai.check_fraud(request)
@@ -1365,6 +1372,21 @@ def _unavailable(exc: RemoteError) -> DomainError:
         exc.reason or "DEPENDENCY_REFUSED",
     )
     return error
+
+
+def _time_zone(name: str) -> str:
+    """The customer's IANA time zone the app sent as payment metadata, or "" (UTC) when absent or unknown.
+
+    The user service keeps no time zone, so the app's is the best signal; an unknown name is dropped
+    rather than failing the fraud check.
+    """
+    if not name or len(name) > 64:
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ValueError, LookupError):
+        return ""
+    return name
 
 
 def _ledger_description(payment: Payment) -> str:

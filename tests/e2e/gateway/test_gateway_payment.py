@@ -173,3 +173,40 @@ def test_payment_errors_through_the_gateway(gateway: Gateway):
     )
     body = assert_error(bad, 400, grpc_code=3)
     assert reason(body) == "INVALID_CARD_NUMBER" and "4242424242424241" not in bad.text
+
+
+@pytest.mark.parametrize(("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"),
+                                              ("GBP", "Europe/London")])
+def test_a_customer_tops_up_and_pays_five_friends_in_any_accepted_currency(
+    gateway: Gateway, support: str, currency: str, zone: str
+):
+    """Through Envoy: a first top-up, a friend, then five friends in a row, without a fraud decline.
+
+    The hour and the day are the wall clock's here; the AI service's tests check these payments at
+    02:00 and 20:00 local time on a weekday and a weekend (tests/integration/ai/test_ai_fraud_platform.py).
+    """
+    alice = register_customer(gateway)
+    friends = [register_customer(gateway) for _ in range(6)]
+    signals = {"device_id": "dev-alice-phone", "time_zone": zone}
+    added = gateway.post(
+        "/api/v1/payments/methods",
+        token=alice["token"],
+        json={
+            "user_id": alice["id"],
+            "request_id": uuid.uuid4().hex,
+            "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"},
+        },
+    )
+    assert added.status_code == 200, added.text
+    top_up = initiate(gateway, alice, {"kind": "PAYMENT_KIND_TOP_UP", "amount": money(10_000, currency),
+                                       "metadata": signals,
+                                       "payment_method_id": added.json()["payment_method"]["id"]})
+    assert top_up["status"] != "PAYMENT_STATUS_FAILED", top_up
+    assert settled(gateway, top_up, support)["status"] == "PAYMENT_STATUS_SUCCEEDED"
+    payments = []
+    for k, friend in enumerate(friends):
+        each = money(1_250 if k == 0 else 1_500, currency)
+        payments.append(initiate(gateway, alice, {"kind": "PAYMENT_KIND_TRANSFER", "amount": each,
+                                                  "payee_user_id": friend["id"], "metadata": signals}))
+    assert [p.get("failure") for p in payments if p["status"] == "PAYMENT_STATUS_FAILED"] == []
+    assert all(p.get("fraud_decision") != "FRAUD_DECISION_DECLINE" for p in payments)

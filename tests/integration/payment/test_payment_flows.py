@@ -2,9 +2,10 @@
 
 The real fraud model decides: a payment it holds for review goes through a support
 agent's approval (``settle``), as it would in production, and nothing is approved
-automatically. For a customer without history the model approves small amounts,
-reviews a large first top-up (500.00) and declines a very large one; the tests
-that need a REVIEW or a DECLINE from the model use those amounts. Holds that must
+automatically. For a customer without history the model approves small amounts
+and reviews a large first top-up (500.00); it declines a new account that sends
+what it just loaded to a stranger from a new device abroad. The tests that need a
+REVIEW or a DECLINE from the model use those payments. Holds that must
 not depend on the model are made with the AI service unreachable
 (``test_payment_paths.py``).
 """
@@ -100,19 +101,23 @@ def test_card_decline_is_a_failed_payment_with_the_hold_voided(api: PaymentApi):
     assert api.wallet_balance(user).pending_credits.amount_minor == 0
 
 
-def test_fraud_decline_and_review_decline(api: PaymentApi):
+def cash_out_declined(api: PaymentApi) -> tuple[str, S.Payment]:
+    """The pattern the model declines with confidence: a new account loads 1,500.00 from a card and, from
+    the same new device abroad, sends all of it to a stranger at once (a fraudulent account's cash-out)."""
     user = api.register()
-    card = api.add_card(user)
-    # The model declines this pattern (a new device in a new country, large amount) outright.
-    declined = api.initiate(
-        user,
-        S.PAYMENT_KIND_TOP_UP,
-        900000,
-        method=card.id,
-        metadata={"device_id": "dev-new", "ip_country": "NG"},
-    )
+    signals = {"device_id": "dev-new", "ip_country": "NG"}
+    funded = settle(api, api.initiate(user, S.PAYMENT_KIND_TOP_UP, 150000, method=api.add_card(user).id,
+                                      metadata=signals))
+    assert funded.status == S.PAYMENT_STATUS_SUCCEEDED, funded
+    declined = api.initiate(user, S.PAYMENT_KIND_TRANSFER, 150000, payee=api.register(), metadata=signals)
+    return user, declined
+
+
+def test_fraud_decline_and_review_decline(api: PaymentApi):
+    user, declined = cash_out_declined(api)
     assert declined.status == S.PAYMENT_STATUS_FAILED and declined.failure.code == "FRAUD_DECLINED"
     assert declined.fraud_decision == S.FRAUD_DECISION_DECLINE and not declined.transaction_id
+    assert api.wallet_balance(user).posted.amount_minor == 150000  # nothing left the wallet
     other = api.register()
     held = api.top_up(other, 50000)  # a large first top-up: the model asks for a review
     assert held.status == S.PAYMENT_STATUS_REQUIRES_REVIEW and held.fraud_decision == S.FRAUD_DECISION_REVIEW
@@ -121,6 +126,38 @@ def test_fraud_decline_and_review_decline(api: PaymentApi):
     rejected = api.set_status(held.id, S.PAYMENT_STATUS_FAILED, api.support(), "could not verify")
     assert rejected.failure.code == "REVIEW_DECLINED"
     assert api.pending(held.transaction_id).status == ledger_pb2.PENDING_TRANSFER_STATUS_VOIDED
+
+
+@pytest.mark.parametrize(("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"),
+                                              ("GBP", "Europe/London")])
+def test_a_new_customer_tops_up_and_pays_friends_in_any_accepted_currency(
+    api: PaymentApi, currency: str, zone: str
+):
+    """First top-up, a friend, then five friends in a row: none declined by the fraud check.
+
+    The payment's time is the wall clock's here; tests/integration/ai/test_ai_fraud_platform.py checks
+    the same payments at 02:00 and 20:00 local time, on a weekday and a weekend.
+    """
+    signals = {"device_id": "dev-own-phone", "time_zone": zone}
+    user = api.register()
+    top_up = settle(api, api.initiate(user, S.PAYMENT_KIND_TOP_UP, 10_000, method=api.add_card(user).id,
+                                      currency=currency, metadata=signals))
+    assert top_up.status == S.PAYMENT_STATUS_SUCCEEDED, top_up
+    friends = [api.register() for _ in range(6)]
+    payments = [api.initiate(user, S.PAYMENT_KIND_TRANSFER, 1_250, payee=friends[0], currency=currency,
+                             metadata=signals)]
+    payments += [api.initiate(user, S.PAYMENT_KIND_TRANSFER, 1_500, payee=friend, currency=currency,
+                              metadata=signals) for friend in friends[1:]]
+    assert [p.failure.code for p in payments if p.status == S.PAYMENT_STATUS_FAILED] == []
+    assert all(p.fraud_decision != S.FRAUD_DECISION_DECLINE for p in [top_up, *payments])
+
+
+def test_a_fraud_decline_tells_the_customer_what_to_do(api: PaymentApi):
+    _, declined = cash_out_declined(api)
+    assert declined.failure.code == "FRAUD_DECLINED"
+    message = declined.failure.message
+    assert "no money was moved" in message and "contact support" in message
+    assert not any(word in message for word in ("model", "score", "probability", "threshold", "feature"))
 
 
 def test_fraud_review_then_approval(api: PaymentApi):

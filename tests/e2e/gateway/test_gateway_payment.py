@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nexafi.user.v1 import user_pb2_grpc
 
 from tests.e2e.gateway.conftest import (
     Gateway,
@@ -24,7 +25,7 @@ from tests.e2e.gateway.conftest import (
     reason,
     register_customer,
 )
-from tests.support.harness import TokenFactory
+from tests.support.harness import TokenFactory, register_user
 
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
 ledger_spec = pytest.importorskip("services.ledger.spec", reason="the ledger service is not in this checkout")
@@ -175,18 +176,29 @@ def test_payment_errors_through_the_gateway(gateway: Gateway):
     assert reason(body) == "INVALID_CARD_NUMBER" and "4242424242424241" not in bad.text
 
 
+@pytest.fixture(scope="module")
+def new_user(services, gateway: Gateway) -> Iterator[Callable[[], str]]:
+    """Registers users over the user service's gRPC API: the gateway limits registrations per address."""
+    channel = services.channel(user_spec.SPEC)
+    stub = user_pb2_grpc.UserServiceStub(channel)
+    yield lambda: register_user(stub)
+    channel.close()
+
+
 @pytest.mark.parametrize(("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"),
                                               ("GBP", "Europe/London")])
 def test_a_customer_tops_up_and_pays_five_friends_in_any_accepted_currency(
-    gateway: Gateway, support: str, currency: str, zone: str
+    gateway: Gateway, support: str, tokens: TokenFactory, new_user: Callable[[], str], currency: str,
+    zone: str,
 ):
     """Through Envoy: a first top-up, a friend, then five friends in a row, without a fraud decline.
 
     The hour and the day are the wall clock's here; the AI service's tests check these payments at
     02:00 and 20:00 local time on a weekday and a weekend (tests/integration/ai/test_ai_fraud_platform.py).
     """
-    alice = register_customer(gateway)
-    friends = [register_customer(gateway) for _ in range(6)]
+    payer = new_user()
+    alice = {"id": payer, "token": tokens.make(payer, ["customer"])}
+    friends = [new_user() for _ in range(6)]
     signals = {"device_id": "dev-alice-phone", "time_zone": zone}
     added = gateway.post(
         "/api/v1/payments/methods",
@@ -207,6 +219,6 @@ def test_a_customer_tops_up_and_pays_five_friends_in_any_accepted_currency(
     for k, friend in enumerate(friends):
         each = money(1_250 if k == 0 else 1_500, currency)
         payments.append(initiate(gateway, alice, {"kind": "PAYMENT_KIND_TRANSFER", "amount": each,
-                                                  "payee_user_id": friend["id"], "metadata": signals}))
+                                                  "payee_user_id": friend, "metadata": signals}))
     assert [p.get("failure") for p in payments if p["status"] == "PAYMENT_STATUS_FAILED"] == []
     assert all(p.get("fraud_decision") != "FRAUD_DECISION_DECLINE" for p in payments)

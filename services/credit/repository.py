@@ -10,9 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.credit.bureau.base import BureauReport, ScoreBand
 from services.credit.domain.amortization import Installment
 from services.credit.domain.model import (
     Application,
+    BureauCheck,
+    BureauStatus,
     CreditLine,
     Employment,
     Financials,
@@ -366,10 +369,64 @@ _APP_COLUMNS = (
 )
 
 
+def insert_bureau_check(session: Session, application_id: str, check: BureauCheck) -> None:
+    r = check.report
+    session.execute(
+        sa.text(
+            "INSERT INTO bureau_checks (application_id, status, consent_time, national_id_masked, bureau, "
+            "report_reference, score_band, open_accounts, delinquencies_24m, defaults, inquiries_6m, "
+            "history_months, thin_file, pull_time) VALUES (:a, :st, :ct, :nid, :b, :ref, :band, :oa, :dq, "
+            ":df, :inq, :hm, :thin, :pt)"
+        ),
+        {
+            "a": application_id,
+            "st": int(check.status),
+            "ct": check.consent_time,
+            "nid": check.national_id_masked,
+            "b": r.bureau if r else None,
+            "ref": r.reference if r else None,
+            "band": int(r.score_band) if r else None,
+            "oa": r.open_accounts if r else None,
+            "dq": r.delinquencies_24m if r else None,
+            "df": r.defaults if r else None,
+            "inq": r.inquiries_6m if r else None,
+            "hm": r.history_months if r else None,
+            "thin": r.thin_file if r else None,
+            "pt": r.pull_time if r else None,
+        },
+    )
+
+
+def _bureau_checks(session: Session, ids: list[str]) -> dict[str, BureauCheck]:
+    checks: dict[str, BureauCheck] = {}
+    for b in session.execute(
+        sa.text("SELECT * FROM bureau_checks WHERE application_id = ANY(:ids)"), {"ids": ids}
+    ):
+        report = None
+        if b.report_reference is not None:
+            report = BureauReport(
+                bureau=b.bureau,
+                reference=b.report_reference,
+                score_band=ScoreBand(b.score_band),
+                open_accounts=b.open_accounts,
+                delinquencies_24m=b.delinquencies_24m,
+                defaults=b.defaults,
+                inquiries_6m=b.inquiries_6m,
+                history_months=b.history_months,
+                thin_file=b.thin_file,
+                pull_time=b.pull_time,
+            )
+        checks[b.application_id] = BureauCheck(
+            BureauStatus(b.status), b.consent_time, b.national_id_masked, report
+        )
+    return checks
+
+
 def _applications(session: Session, rows: list[Any]) -> list[Application]:
     ids = [r.id for r in rows]
     history: dict[str, list[StatusChange]] = {i: [] for i in ids}
     repayments: dict[str, list[Repayment]] = {i: [] for i in ids}
+    bureau: dict[str, BureauCheck] = _bureau_checks(session, ids) if ids else {}
     if ids:
         for h in session.execute(
             sa.text(
@@ -436,6 +493,7 @@ def _applications(session: Session, rows: list[Any]) -> list[Application]:
             disburse_time=r.disburse_time,
             repayments=tuple(repayments[r.id]),
             history=tuple(history[r.id]),
+            bureau=bureau.get(r.id),
         )
         for r in rows
     ]

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
+from services.credit.bureau.base import Bureau, BureauError, mask_national_id
 from services.credit.clients import Clients, LedgerAccount, ScoreResult
 from services.credit.domain.amortization import (
     RepaymentExceedsBalance,
@@ -39,6 +40,8 @@ from services.credit.domain.amortization import (
 from services.credit.domain.model import (
     OPEN_STATUSES,
     Application,
+    BureauCheck,
+    BureauStatus,
     CreditLine,
     Financials,
     LineStatus,
@@ -123,6 +126,9 @@ class NewApplication:
     purpose: Purpose
     purpose_description: str
     financials: Financials
+    # The applicant's consent to a bureau check and the id the bureau knows them by (required with it).
+    bureau_consent: bool = False
+    national_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,9 +184,10 @@ def _require_status(app: Application, current: Status, target: Status) -> None:
 
 
 class CreditService:
-    def __init__(self, engine: Engine, clients: Clients) -> None:
+    def __init__(self, engine: Engine, clients: Clients, bureau: Bureau) -> None:
         self.engine = engine
         self.clients = clients
+        self.bureau = bureau
 
     # -- idempotency ------------------------------------------------------------------------------
     def _tx(self, work: Callable[[Session], bytes]) -> bytes:
@@ -347,10 +354,27 @@ class CreditService:
         app.decision_time = now
         app.decision_reasons = reasons
 
+    def _bureau_check(self, new: NewApplication, app_id: str) -> BureauCheck:
+        """Pull the applicant's report if they consented; an unreachable bureau is recorded, not raised."""
+        if not new.bureau_consent:
+            return BureauCheck(BureauStatus.NO_CONSENT, None)
+        # Consent is recorded as given with this request, when the service received it.
+        consent_time = _now()
+        masked = mask_national_id(new.national_id)
+        try:
+            report = self.bureau.pull(new.national_id, app_id)
+        except BureauError as exc:
+            log.warning(
+                "credit bureau %s failed for %s, referring to review: %s", self.bureau.name, app_id, exc
+            )
+            return BureauCheck(BureauStatus.UNAVAILABLE, consent_time, masked)
+        return BureauCheck(BureauStatus.REPORTED, consent_time, masked, report)
+
     @replayable
     def submit(self, idem: Idem, new: NewApplication, actor: str, render: Render) -> bytes:
         self._check_no_open_application(new.user_id)
         app_id = new_id("app")
+        bureau = self._bureau_check(new, app_id)
         result: ScoreResult | None
         try:
             result = self._score(f"credit:{app_id}:score", new.user_id, app_id, new.financials, new.amount)
@@ -364,6 +388,7 @@ class CreditService:
             new.financials,
             result.score if result else None,
             result.reasons if result else (),
+            bureau=bureau,
         )
 
         def work(session: Session) -> bytes:
@@ -402,6 +427,8 @@ class CreditService:
                     repo.insert_application(session, app)
             except IntegrityError:
                 raise self._open_exists(new.user_id) from None
+            repo.insert_bureau_check(session, app.id, bureau)
+            app.bureau = bureau
             change = StatusChange(None, Status.SUBMITTED, "submitted", actor, now)
             repo.add_status_change(session, app.id, change)
             app.history = (change,)

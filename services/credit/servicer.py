@@ -11,9 +11,11 @@ from google.protobuf.message import Message
 from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
+from services.credit.bureau.base import normalize_national_id
 from services.credit.domain.amortization import installment_state
 from services.credit.domain.model import (
     Application,
+    BureauCheck,
     Employment,
     Financials,
     LineStatus,
@@ -65,6 +67,8 @@ MAX_UTILIZATION_BPS = 100_000
 # The AI service scores on annual income: twelve months of it must stay within the money bounds.
 MAX_MONTHLY_INCOME = MAX_AMOUNT_MINOR // 12
 MAX_REASONS = 20
+MIN_NATIONAL_ID = 4
+MAX_NATIONAL_ID = 32
 
 BANDS = (
     (800, C.CREDIT_SCORE_BAND_EXCEPTIONAL),
@@ -134,7 +138,36 @@ def repayment_pb(r: Repayment, currency: str) -> credit_pb2.Repayment:
     )
 
 
-def application_pb(app: Application, today: date | None = None) -> credit_pb2.LoanApplication:
+def bureau_check_pb(check: BureauCheck, with_report: bool) -> credit_pb2.BureauCheck:
+    pb = C.BureauCheck(
+        status=credit_pb2.BureauCheckStatus.ValueType(int(check.status)),
+        national_id_masked=check.national_id_masked,
+    )
+    if check.consent_time is not None:
+        pb.consent_time.CopyFrom(to_timestamp(check.consent_time))
+    r = check.report
+    if with_report and r is not None:
+        pb.report.CopyFrom(
+            C.CreditBureauReport(
+                bureau=r.bureau,
+                reference=r.reference,
+                score_band=credit_pb2.CreditScoreBand.ValueType(int(r.score_band)),
+                open_accounts=r.open_accounts,
+                delinquencies_24m=r.delinquencies_24m,
+                defaults=r.defaults,
+                inquiries_6m=r.inquiries_6m,
+                history_months=r.history_months,
+                thin_file=r.thin_file,
+                pull_time=to_timestamp(r.pull_time),
+            )
+        )
+    return pb
+
+
+def application_pb(
+    app: Application, today: date | None = None, *, with_report: bool = False
+) -> credit_pb2.LoanApplication:
+    """The application as an API answer; ``with_report`` (underwriters and admins) adds the bureau report."""
     today = today or datetime.now(UTC).date()
     cur = app.currency
     pb = C.LoanApplication(
@@ -194,6 +227,8 @@ def application_pb(app: Application, today: date | None = None) -> credit_pb2.Lo
             )
     if app.disburse_time is not None:
         pb.disburse_time.CopyFrom(to_timestamp(app.disburse_time))
+    if app.bureau is not None:
+        pb.bureau_check.CopyFrom(bureau_check_pb(app.bureau, with_report))
     return pb
 
 
@@ -304,9 +339,18 @@ class _Checks(FieldChecks):
         return page_size(value, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
-def _render_application(response: Callable[..., Message]) -> Callable[[Application], bytes]:
+def _render_application(
+    response: Callable[..., Message], *, with_report: bool = False
+) -> Callable[[Application], bytes]:
     """The stored (and replayed) response of a write RPC whose answer is the application alone."""
-    return lambda app: response(loan_application=application_pb(app)).SerializeToString()
+    return lambda app: response(
+        loan_application=application_pb(app, with_report=with_report)
+    ).SerializeToString()
+
+
+def _staff(principal: Principal) -> bool:
+    """Whether the caller may see bureau reports: underwriters and admins, never customers or services."""
+    return principal.has_role(ROLE_UNDERWRITER, ROLE_ADMIN)
 
 
 # -- authorization ------------------------------------------------------------------------------
@@ -359,6 +403,16 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             required=request.purpose == C.LOAN_PURPOSE_OTHER,
         )
         financials = c.financials(request, currency)
+        national_id = normalize_national_id(request.national_id)
+        if request.bureau_consent and not MIN_NATIONAL_ID <= len(national_id) <= MAX_NATIONAL_ID:
+            c.add(
+                "national_id",
+                f"is required with bureau_consent: {MIN_NATIONAL_ID} to {MAX_NATIONAL_ID} letters and digits",
+            )
+        elif not request.bureau_consent and request.national_id:
+            c.add(
+                "national_id", "must be empty without bureau_consent: the bureau is only asked with consent"
+            )
         c.request_id(request.request_id)
         c.done("invalid loan application")
         assert financials is not None
@@ -370,6 +424,8 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             Purpose(request.purpose),
             request.purpose_description,
             financials,
+            request.bureau_consent,
+            national_id,
         )
         body = self.service.submit(
             idem(principal, "SubmitLoanApplication", request),
@@ -388,7 +444,9 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         c.done()
         app = self.service.get_application(request.application_id)
         require_owner_or_roles(principal, app.user_id, ROLE_UNDERWRITER, ROLE_ADMIN)
-        return C.GetLoanApplicationResponse(loan_application=application_pb(app))
+        return C.GetLoanApplicationResponse(
+            loan_application=application_pb(app, with_report=_staff(principal))
+        )
 
     def ListLoanApplications(
         self, request: credit_pb2.ListLoanApplicationsRequest, context: grpc.ServicerContext
@@ -423,7 +481,8 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         )
         token = encode_page_token(apps[size - 1].id, query) if len(apps) > size else ""
         return C.ListLoanApplicationsResponse(
-            loan_applications=[application_pb(a) for a in apps[:size]], next_page_token=token
+            loan_applications=[application_pb(a, with_report=_staff(principal)) for a in apps[:size]],
+            next_page_token=token,
         )
 
     def DecideLoanApplication(
@@ -472,7 +531,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             apr,
             request.note,
             principal.subject,
-            _render_application(C.DecideLoanApplicationResponse),
+            _render_application(C.DecideLoanApplicationResponse, with_report=True),
         )
         return C.DecideLoanApplicationResponse.FromString(body)
 

@@ -5,7 +5,9 @@ service's secret for ``IssueServiceToken``; ``CREDIT_AI_TIMEOUT_SECONDS`` (defau
 the deadline of a scoring call, after which an application is referred to review;
 ``USER_ADDR``, ``LEDGER_ADDR``, ``AI_ADDR``; ``CREDIT_RECOVERY_INTERVAL_SECONDS`` (default 30,
 0 disables the job) and ``CREDIT_STALE_AFTER_SECONDS`` (default 60): how often the recovery
-job runs and how old a disbursement or repayment intent must be before it completes it.
+job runs and how old a disbursement or repayment intent must be before it completes it;
+``CREDIT_BUREAU`` (default ``sandbox``, the only bureau connector so far): which credit bureau
+applications are checked with.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from collections.abc import Sequence
 import grpc
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
+from services.credit.bureau.base import Bureau
+from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
 from services.credit.service import CreditRecovery, CreditService
 from services.credit.servicer import CreditServicer, render_disbursement, render_repayment
-from services.runtime.config import env_int
+from services.runtime.config import env_int, env_str
 from services.runtime.server import ServiceContext, ServiceSpec
 
 log = logging.getLogger("nexafi.credit")
@@ -57,10 +61,22 @@ class RecoveryJob:
                 log.exception("credit recovery run failed")
 
 
+def build_bureau(name: str) -> Bureau:
+    """The bureau connector named ``name``; a real bureau registers here beside the sandbox."""
+    bureaus: dict[str, type[SandboxBureau]] = {"sandbox": SandboxBureau}
+    if name not in bureaus:
+        raise ValueError(
+            f"CREDIT_BUREAU={name!r}: unknown credit bureau (known: {', '.join(sorted(bureaus))})"
+        )
+    return bureaus[name]()
+
+
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     assert context.engine is not None
     clients = Clients.from_env(float(env_int("CREDIT_AI_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)))
-    service = CreditService(context.engine, clients)
+    service = CreditService(
+        context.engine, clients, build_bureau(env_str("CREDIT_BUREAU", "sandbox") or "sandbox")
+    )
     credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
     recovery = CreditRecovery(
         service, render_disbursement=render_disbursement, render_repayment=render_repayment

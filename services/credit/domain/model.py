@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
+from services.credit.bureau.base import BureauReport
 from services.credit.domain.amortization import Installment
 
 
@@ -59,6 +60,24 @@ OPEN_STATUSES = frozenset({Status.SUBMITTED, Status.UNDER_REVIEW, Status.APPROVE
 
 def can_transition(current: Status, target: Status) -> bool:
     return target in TRANSITIONS[current]
+
+
+class BureauStatus(IntEnum):
+    """What came of the bureau check of an application; numbers match the proto's BureauCheckStatus."""
+
+    REPORTED = 1  # the bureau answered with a report
+    UNAVAILABLE = 2  # the bureau could not be reached; nothing is known
+    NO_CONSENT = 3  # the applicant did not consent, so the bureau was not asked
+
+
+@dataclass(frozen=True)
+class BureauCheck:
+    """The bureau check of one application, kept with it (the national id only masked)."""
+
+    status: BureauStatus
+    consent_time: datetime | None
+    national_id_masked: str = ""
+    report: BureauReport | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +188,8 @@ class Application:
     disburse_time: datetime | None = None
     repayments: tuple[Repayment, ...] = ()
     history: tuple[StatusChange, ...] = field(default_factory=tuple)
+    # None for applications submitted before the bureau connector existed.
+    bureau: BureauCheck | None = None
 
     @property
     def total_interest(self) -> int:

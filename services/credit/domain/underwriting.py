@@ -2,6 +2,11 @@
 
 The outcome is APPROVE, REJECT or REFER (to an underwriter). Thresholds are
 module constants so a credit-policy change is one reviewed diff here.
+
+The bureau check sits beside the AI score: a default on file rejects; a thin file, a bureau
+that reports more late payments than the applicant declared, a bureau that could not be
+reached and a missing consent refer to an underwriter. Our outage or a missing consent never
+rejects and never lets an application be approved without a report.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from services.credit.domain.amortization import BPS, level_installment
-from services.credit.domain.model import Employment, Financials, Reason
+from services.credit.domain.model import BureauCheck, BureauStatus, Employment, Financials, Reason
 
 MIN_TERM_MONTHS = 3
 MAX_TERM_MONTHS = 60
@@ -64,8 +69,11 @@ def underwrite(
     financials: Financials,
     score: int | None,
     model_reasons: tuple[Reason, ...] = (),
+    *,
+    bureau: BureauCheck,
 ) -> Decision:
-    """Decide an application from its score (None when the model could not be reached) and affordability."""
+    """Decide an application from its score (None when the model could not be reached), its bureau
+    check and affordability."""
     apr = price_apr(score) if score is not None else None
     # Affordability is judged at the priced APR, or at the highest priced APR when there is none.
     installment = level_installment(amount, apr if apr is not None else PRICING[-1][1], term_months)
@@ -81,7 +89,9 @@ def underwrite(
         rejections.extend(model_reasons)
     if financials.monthly_income <= 0:
         rejections.append(Reason("NO_INCOME", "No monthly income was declared to repay the loan from."))
-    elif dti > REJECT_ABOVE_DTI_BPS:
+    bureau_rejections, bureau_referrals = bureau_findings(bureau, financials)
+    rejections.extend(bureau_rejections)
+    if financials.monthly_income > 0 and dti > REJECT_ABOVE_DTI_BPS:
         rejections.append(
             Reason(
                 "HIGH_DEBT_TO_INCOME",
@@ -92,7 +102,7 @@ def underwrite(
     if rejections:
         return Decision(Outcome.REJECT, tuple(rejections), apr or 0, dti)
 
-    referrals: list[Reason] = []
+    referrals: list[Reason] = list(bureau_referrals)
     if score is None:
         referrals.append(
             Reason(
@@ -148,3 +158,47 @@ def underwrite(
         apr,
         dti,
     )
+
+
+def bureau_findings(check: BureauCheck, financials: Financials) -> tuple[list[Reason], list[Reason]]:
+    """The rejections and referrals the bureau check calls for."""
+    if check.status is BureauStatus.NO_CONSENT:
+        return [], [
+            Reason(
+                "BUREAU_CONSENT_MISSING",
+                "The applicant did not consent to a credit-bureau check; an underwriter will review.",
+            )
+        ]
+    if check.status is BureauStatus.UNAVAILABLE or check.report is None:
+        return [], [
+            Reason(
+                "BUREAU_UNAVAILABLE",
+                "The credit bureau could not be reached; an underwriter will review.",
+            )
+        ]
+    report = check.report
+    if report.defaults > 0:
+        return [
+            Reason(
+                "BUREAU_DEFAULT",
+                f"The credit bureau reports {report.defaults} account(s) in default.",
+            )
+        ], []
+    referrals: list[Reason] = []
+    if report.thin_file:
+        referrals.append(
+            Reason(
+                "BUREAU_THIN_FILE",
+                f"The credit bureau holds too little history ({report.history_months} months, "
+                f"{report.open_accounts} open account(s)) to decide automatically.",
+            )
+        )
+    if report.delinquencies_24m > financials.delinquencies_24m:
+        referrals.append(
+            Reason(
+                "BUREAU_DELINQUENCY_MISMATCH",
+                f"The credit bureau reports {report.delinquencies_24m} late payment(s) in 24 months; "
+                f"{financials.delinquencies_24m} were declared.",
+            )
+        )
+    return [], referrals

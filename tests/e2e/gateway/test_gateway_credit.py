@@ -57,6 +57,9 @@ def application(user_id: str, **changes: Any) -> dict[str, Any]:
             "utilization_bps": 800,
             "open_accounts": 3,
         },
+        # The sandbox bureau's good-history test identity (services/credit/bureau/sandbox.py).
+        "bureau_consent": True,
+        "national_id": "DE-1000-7777",
     }
     body.update(changes)
     return body
@@ -121,6 +124,39 @@ def test_apply_read_the_application_and_the_score_and_set_a_credit_line(gateway:
     assert raised.status_code == 200, raised.text
     assert raised.json()["credit_line"]["limit"] == money(400_000)
     assert raised.json()["credit_line"]["ledger_account_id"] == opened["ledger_account_id"]
+
+
+def test_the_bureau_rejects_a_defaulted_identity_and_refers_when_it_is_down(
+    gateway: Gateway, underwriter: str
+):
+    # One customer (registration is rate limited): the rejection leaves no open application.
+    defaulted = down = register_customer(gateway)
+    reply = gateway.post(
+        "/api/v1/credit/applications",
+        token=defaulted["token"],
+        headers={"idempotency-key": uuid.uuid4().hex},
+        json=application(defaulted["id"], national_id="DE-1000-0002"),
+    )
+    assert reply.status_code == 200, reply.text
+    app = reply.json()["loan_application"]
+    assert app["status"] == "LOAN_APPLICATION_STATUS_REJECTED"
+    assert "BUREAU_DEFAULT" in [r["code"] for r in app["decision_reasons"]]
+    assert "report" not in app["bureau_check"]
+    staff = gateway.get(f"/api/v1/credit/applications/{app['id']}", token=underwriter)
+    assert staff.status_code == 200, staff.text
+    assert staff.json()["loan_application"]["bureau_check"]["report"]["defaults"] == 2
+
+    reply = gateway.post(
+        "/api/v1/credit/applications",
+        token=down["token"],
+        headers={"idempotency-key": uuid.uuid4().hex},
+        json=application(down["id"], national_id="DE-1000-0003"),
+    )
+    assert reply.status_code == 200, reply.text
+    app = reply.json()["loan_application"]
+    assert app["status"] == "LOAN_APPLICATION_STATUS_UNDER_REVIEW"
+    assert [r["code"] for r in app["decision_reasons"]] == ["BUREAU_UNAVAILABLE"]
+    assert app["bureau_check"]["status"] == "BUREAU_CHECK_STATUS_UNAVAILABLE"
 
 
 def test_another_users_score_is_forbidden(gateway: Gateway):

@@ -11,6 +11,7 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.ai.spec import SPEC as AI
+from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
 from services.credit.service import CreditService
 from services.credit.spec import SPEC as CREDIT
@@ -60,5 +61,5 @@ def credit_service(credit_server: RunningServer) -> Iterator[CreditService]:
     reply): they call its steps directly and make the local transaction fail after the ledger."""
     assert credit_server.context.engine is not None
     clients = Clients.from_env(2.0)
-    yield CreditService(credit_server.context.engine, clients)
+    yield CreditService(credit_server.context.engine, clients, SandboxBureau())
     clients.close()

@@ -17,6 +17,11 @@ L = ledger_pb2
 SERVICE = "svc_credit_tests"
 UNDERWRITER = "usr_01UNDERWRITER00000000000000"[:30]
 ADMIN = "usr_01ADMIN0000000000000000000"[:30]
+# Sandbox bureau test identities (services/credit/bureau/sandbox.py): the last four characters decide.
+GOOD_ID = "DE-1000-7777"
+THIN_ID = "DE-1000-0001"
+DEFAULTED_ID = "DE-1000-0002"
+BUREAU_DOWN_ID = "DE-1000-0003"
 
 
 def key() -> str:
@@ -86,8 +91,9 @@ class CreditApi:
 
     # -- credit calls ------------------------------------------------------------------------------
     def submit_request(
-        self, user_id: str, amount: int = 600_000, term: int = 12, **fin: Any
+        self, user_id: str, amount: int = 600_000, term: int = 12, national_id: str = GOOD_ID, **fin: Any
     ) -> credit_pb2.SubmitLoanApplicationRequest:
+        """With the applicant's consent to a bureau check; ``national_id=""`` submits without it."""
         return C.SubmitLoanApplicationRequest(
             user_id=user_id,
             amount=eur(amount),
@@ -95,10 +101,14 @@ class CreditApi:
             purpose=C.LOAN_PURPOSE_HOME_IMPROVEMENT,
             financials=financials(**fin),
             request_id=key(),
+            bureau_consent=bool(national_id),
+            national_id=national_id,
         )
 
-    def submit(self, user_id: str, amount: int = 600_000, term: int = 12, **fin: Any) -> Any:
-        request = self.submit_request(user_id, amount, term, **fin)
+    def submit(
+        self, user_id: str, amount: int = 600_000, term: int = 12, national_id: str = GOOD_ID, **fin: Any
+    ) -> Any:
+        request = self.submit_request(user_id, amount, term, national_id, **fin)
         return self.credit.SubmitLoanApplication(request, metadata=self.md(user_id)).loan_application
 
     def get(self, application_id: str, metadata: Any) -> Any:

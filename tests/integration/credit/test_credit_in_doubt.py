@@ -15,6 +15,7 @@ from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit import repository as repo
+from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
 from services.credit.domain.model import Application
 from services.credit.service import CreditRecovery, CreditService, Idem, LineChange, reconcile_loans
@@ -34,7 +35,7 @@ def lossy(credit_server: RunningServer) -> Iterator[tuple[CreditService, LostLed
     assert credit_server.context.engine is not None
     clients = Clients.from_env(2.0)
     replies = LostLedgerReplies(clients.ledger.stub)
-    yield CreditService(credit_server.context.engine, clients), replies
+    yield CreditService(credit_server.context.engine, clients, SandboxBureau()), replies
     clients.close()
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
+from services.credit.bureau.base import BureauReport, ScoreBand
 from services.credit.domain.amortization import level_installment
 from services.credit.domain.model import (
     TRANSITIONS,
+    BureauCheck,
+    BureauStatus,
     Employment,
     Financials,
     Reason,
@@ -24,6 +28,22 @@ SOLID = Financials(
     employment=Employment.EMPLOYED,
     employment_months=48,
 )
+
+
+GOOD_REPORT = BureauReport(
+    bureau="sandbox",
+    reference="sbxr_test",
+    score_band=ScoreBand.VERY_GOOD,
+    open_accounts=4,
+    delinquencies_24m=0,
+    defaults=0,
+    inquiries_6m=1,
+    history_months=120,
+    thin_file=False,
+    pull_time=datetime(2026, 1, 5, tzinfo=UTC),
+)
+CONSENT = datetime(2026, 1, 5, tzinfo=UTC)
+GOOD = BureauCheck(BureauStatus.REPORTED, CONSENT, "****1234", GOOD_REPORT)
 
 
 def codes(decision: object) -> list[str]:
@@ -52,7 +72,7 @@ def test_apr_is_priced_by_score_band(score: int, apr: int | None) -> None:
 
 
 def test_a_good_score_and_affordable_loan_is_approved() -> None:
-    decision = underwrite(600_000, 12, SOLID, 720)
+    decision = underwrite(600_000, 12, SOLID, 720, bureau=GOOD)
     assert decision.outcome is Outcome.APPROVE and codes(decision) == ["AUTOMATIC_APPROVAL"]
     assert decision.apr_bps == 1299
     installment = level_installment(600_000, 1299, 12)
@@ -61,21 +81,21 @@ def test_a_good_score_and_affordable_loan_is_approved() -> None:
 
 def test_a_low_score_is_rejected_with_the_model_reasons() -> None:
     model = (Reason("DELINQUENCIES", "Late payments."),)
-    decision = underwrite(600_000, 12, SOLID, 560, model)
+    decision = underwrite(600_000, 12, SOLID, 560, model, bureau=GOOD)
     assert decision.outcome is Outcome.REJECT and codes(decision) == ["LOW_CREDIT_SCORE", "DELINQUENCIES"]
 
 
 def test_debt_to_income_rejects_above_50_and_refers_above_43_percent() -> None:
     heavy = replace(SOLID, monthly_debt=200_000)
-    assert underwrite(3_000_000, 12, heavy, 800).outcome is Outcome.REJECT
+    assert underwrite(3_000_000, 12, heavy, 800, bureau=GOOD).outcome is Outcome.REJECT
     # 2,000 of debt + about 170 of installment on 5,000: 43.x %.
     borderline = replace(SOLID, monthly_debt=200_000)
-    decision = underwrite(200_000, 12, borderline, 800)
+    decision = underwrite(200_000, 12, borderline, 800, bureau=GOOD)
     assert decision.outcome is Outcome.REFER and codes(decision) == ["ELEVATED_DEBT_TO_INCOME"]
 
 
 def test_no_income_is_rejected() -> None:
-    decision = underwrite(100_000, 12, replace(SOLID, monthly_income=0), 800)
+    decision = underwrite(100_000, 12, replace(SOLID, monthly_income=0), 800, bureau=GOOD)
     assert decision.outcome is Outcome.REJECT and "NO_INCOME" in codes(decision)
     assert debt_to_income_bps(1, 1, 0) == 1_000_000
 
@@ -91,18 +111,18 @@ def test_no_income_is_rejected() -> None:
     ],
 )
 def test_referrals(change: dict[str, object], score: int | None, code: str) -> None:
-    decision = underwrite(600_000, 12, replace(SOLID, **change), score)  # type: ignore[arg-type]
+    decision = underwrite(600_000, 12, replace(SOLID, **change), score, bureau=GOOD)  # type: ignore[arg-type]
     assert decision.outcome is Outcome.REFER and code in codes(decision)
 
 
 def test_large_amounts_for_the_income_are_referred() -> None:
-    decision = underwrite(6_000_001, 60, SOLID, 820)
+    decision = underwrite(6_000_001, 60, SOLID, 820, bureau=GOOD)
     assert decision.outcome is Outcome.REFER and "LARGE_AMOUNT_FOR_INCOME" in codes(decision)
 
 
 def test_a_retiree_with_no_employment_months_is_not_referred_for_it() -> None:
     retired = replace(SOLID, employment=Employment.RETIRED, employment_months=0)
-    assert underwrite(600_000, 12, retired, 760).outcome is Outcome.APPROVE
+    assert underwrite(600_000, 12, retired, 760, bureau=GOOD).outcome is Outcome.APPROVE
 
 
 def test_only_the_documented_transitions_are_legal() -> None:
@@ -120,3 +140,51 @@ def test_only_the_documented_transitions_are_legal() -> None:
         (Status.DISBURSED, Status.REPAID),
     }
     assert not can_transition(Status.REPAID, Status.DISBURSED)
+
+
+# -- the bureau beside the score ---------------------------------------------------------------------
+
+
+def test_a_default_on_file_rejects_with_the_bureau_reason_even_with_a_high_score() -> None:
+    defaulted = BureauCheck(BureauStatus.REPORTED, CONSENT, "****0002", replace(GOOD_REPORT, defaults=2))
+    decision = underwrite(600_000, 12, SOLID, 820, bureau=defaulted)
+    assert decision.outcome is Outcome.REJECT and codes(decision) == ["BUREAU_DEFAULT"]
+    assert "2 account(s) in default" in decision.reasons[0].description
+
+
+@pytest.mark.parametrize(
+    ("check", "code"),
+    [
+        (BureauCheck(BureauStatus.UNAVAILABLE, CONSENT, "****0003"), "BUREAU_UNAVAILABLE"),
+        (BureauCheck(BureauStatus.NO_CONSENT, None), "BUREAU_CONSENT_MISSING"),
+        (
+            BureauCheck(
+                BureauStatus.REPORTED,
+                CONSENT,
+                "****0001",
+                replace(GOOD_REPORT, history_months=4, open_accounts=1, thin_file=True),
+            ),
+            "BUREAU_THIN_FILE",
+        ),
+        (
+            BureauCheck(
+                BureauStatus.REPORTED, CONSENT, "****9999", replace(GOOD_REPORT, delinquencies_24m=3)
+            ),
+            "BUREAU_DELINQUENCY_MISMATCH",
+        ),
+    ],
+)
+def test_no_report_a_thin_file_or_undeclared_late_payments_refer_never_approve(
+    check: BureauCheck, code: str
+) -> None:
+    decision = underwrite(600_000, 12, SOLID, 820, bureau=check)
+    assert decision.outcome is Outcome.REFER and codes(decision) == [code]
+    # The APR is still priced from the score, for the underwriter's approval.
+    assert decision.apr_bps == 699
+
+
+def test_our_outage_never_rejects_but_the_declared_facts_still_can() -> None:
+    down = BureauCheck(BureauStatus.UNAVAILABLE, CONSENT, "****0003")
+    assert underwrite(600_000, 12, SOLID, 820, bureau=down).outcome is Outcome.REFER
+    low = underwrite(600_000, 12, SOLID, 560, bureau=down)
+    assert low.outcome is Outcome.REJECT and "BUREAU_UNAVAILABLE" not in codes(low)

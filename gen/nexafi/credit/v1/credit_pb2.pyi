@@ -74,6 +74,13 @@ class CreditLineStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CREDIT_LINE_STATUS_FROZEN: _ClassVar[CreditLineStatus]
     CREDIT_LINE_STATUS_CLOSED: _ClassVar[CreditLineStatus]
 
+class BureauCheckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BUREAU_CHECK_STATUS_UNSPECIFIED: _ClassVar[BureauCheckStatus]
+    BUREAU_CHECK_STATUS_REPORTED: _ClassVar[BureauCheckStatus]
+    BUREAU_CHECK_STATUS_UNAVAILABLE: _ClassVar[BureauCheckStatus]
+    BUREAU_CHECK_STATUS_NO_CONSENT: _ClassVar[BureauCheckStatus]
+
 class LoanMismatchKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     LOAN_MISMATCH_KIND_UNSPECIFIED: _ClassVar[LoanMismatchKind]
@@ -123,12 +130,52 @@ CREDIT_LINE_STATUS_UNSPECIFIED: CreditLineStatus
 CREDIT_LINE_STATUS_ACTIVE: CreditLineStatus
 CREDIT_LINE_STATUS_FROZEN: CreditLineStatus
 CREDIT_LINE_STATUS_CLOSED: CreditLineStatus
+BUREAU_CHECK_STATUS_UNSPECIFIED: BureauCheckStatus
+BUREAU_CHECK_STATUS_REPORTED: BureauCheckStatus
+BUREAU_CHECK_STATUS_UNAVAILABLE: BureauCheckStatus
+BUREAU_CHECK_STATUS_NO_CONSENT: BureauCheckStatus
 LOAN_MISMATCH_KIND_UNSPECIFIED: LoanMismatchKind
 LOAN_MISMATCH_KIND_MISSING_LEDGER_ENTRY: LoanMismatchKind
 LOAN_MISMATCH_KIND_DUPLICATE_LEDGER_ENTRY: LoanMismatchKind
 LOAN_MISMATCH_KIND_AMOUNT_MISMATCH: LoanMismatchKind
 LOAN_MISMATCH_KIND_UNRECORDED_DISBURSEMENT: LoanMismatchKind
 LOAN_MISMATCH_KIND_UNRECORDED_REPAYMENT: LoanMismatchKind
+
+class CreditBureauReport(_message.Message):
+    __slots__ = ("bureau", "reference", "score_band", "open_accounts", "delinquencies_24m", "defaults", "inquiries_6m", "history_months", "thin_file", "pull_time")
+    BUREAU_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_BAND_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    DELINQUENCIES_24M_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    INQUIRIES_6M_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    THIN_FILE_FIELD_NUMBER: _ClassVar[int]
+    PULL_TIME_FIELD_NUMBER: _ClassVar[int]
+    bureau: str
+    reference: str
+    score_band: CreditScoreBand
+    open_accounts: int
+    delinquencies_24m: int
+    defaults: int
+    inquiries_6m: int
+    history_months: int
+    thin_file: bool
+    pull_time: _timestamp_pb2.Timestamp
+    def __init__(self, bureau: _Optional[str] = ..., reference: _Optional[str] = ..., score_band: _Optional[_Union[CreditScoreBand, str]] = ..., open_accounts: _Optional[int] = ..., delinquencies_24m: _Optional[int] = ..., defaults: _Optional[int] = ..., inquiries_6m: _Optional[int] = ..., history_months: _Optional[int] = ..., thin_file: bool = ..., pull_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BureauCheck(_message.Message):
+    __slots__ = ("status", "consent_time", "national_id_masked", "report")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    NATIONAL_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    status: BureauCheckStatus
+    consent_time: _timestamp_pb2.Timestamp
+    national_id_masked: str
+    report: CreditBureauReport
+    def __init__(self, status: _Optional[_Union[BureauCheckStatus, str]] = ..., consent_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., national_id_masked: _Optional[str] = ..., report: _Optional[_Union[CreditBureauReport, _Mapping]] = ...) -> None: ...
 
 class ReasonCode(_message.Message):
     __slots__ = ("code", "description")
@@ -163,7 +210,7 @@ class ApplicantFinancials(_message.Message):
     def __init__(self, monthly_income: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., monthly_debt: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., employment_status: _Optional[_Union[EmploymentStatus, str]] = ..., employment_months: _Optional[int] = ..., total_debt: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_history_months: _Optional[int] = ..., utilization_bps: _Optional[int] = ..., delinquencies_24m: _Optional[int] = ..., open_accounts: _Optional[int] = ..., inquiries_6m: _Optional[int] = ...) -> None: ...
 
 class LoanApplication(_message.Message):
-    __slots__ = ("id", "user_id", "amount", "term_months", "purpose", "purpose_description", "financials", "status", "credit_score", "credit_score_id", "debt_to_income_bps", "decision_reasons", "decided_by", "decision_time", "approved_amount", "apr_bps", "installment_amount", "total_interest", "schedule", "outstanding_principal", "repaid_amount", "repayments", "loan_account_id", "disbursement_transaction_id", "disburse_time", "status_history", "request_id", "create_time", "update_time")
+    __slots__ = ("id", "user_id", "amount", "term_months", "purpose", "purpose_description", "financials", "status", "credit_score", "credit_score_id", "debt_to_income_bps", "decision_reasons", "decided_by", "decision_time", "approved_amount", "apr_bps", "installment_amount", "total_interest", "schedule", "outstanding_principal", "repaid_amount", "repayments", "loan_account_id", "disbursement_transaction_id", "disburse_time", "status_history", "request_id", "create_time", "update_time", "bureau_check")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +240,7 @@ class LoanApplication(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    BUREAU_CHECK_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     amount: _common_pb2.Money
@@ -222,7 +270,8 @@ class LoanApplication(_message.Message):
     request_id: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., term_months: _Optional[int] = ..., purpose: _Optional[_Union[LoanPurpose, str]] = ..., purpose_description: _Optional[str] = ..., financials: _Optional[_Union[ApplicantFinancials, _Mapping]] = ..., status: _Optional[_Union[LoanApplicationStatus, str]] = ..., credit_score: _Optional[int] = ..., credit_score_id: _Optional[str] = ..., debt_to_income_bps: _Optional[int] = ..., decision_reasons: _Optional[_Iterable[_Union[ReasonCode, _Mapping]]] = ..., decided_by: _Optional[str] = ..., decision_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., apr_bps: _Optional[int] = ..., installment_amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., total_interest: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., schedule: _Optional[_Iterable[_Union[Installment, _Mapping]]] = ..., outstanding_principal: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., repaid_amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., repayments: _Optional[_Iterable[_Union[Repayment, _Mapping]]] = ..., loan_account_id: _Optional[str] = ..., disbursement_transaction_id: _Optional[str] = ..., disburse_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_history: _Optional[_Iterable[_Union[LoanStatusChange, _Mapping]]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    bureau_check: BureauCheck
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., term_months: _Optional[int] = ..., purpose: _Optional[_Union[LoanPurpose, str]] = ..., purpose_description: _Optional[str] = ..., financials: _Optional[_Union[ApplicantFinancials, _Mapping]] = ..., status: _Optional[_Union[LoanApplicationStatus, str]] = ..., credit_score: _Optional[int] = ..., credit_score_id: _Optional[str] = ..., debt_to_income_bps: _Optional[int] = ..., decision_reasons: _Optional[_Iterable[_Union[ReasonCode, _Mapping]]] = ..., decided_by: _Optional[str] = ..., decision_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., apr_bps: _Optional[int] = ..., installment_amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., total_interest: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., schedule: _Optional[_Iterable[_Union[Installment, _Mapping]]] = ..., outstanding_principal: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., repaid_amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., repayments: _Optional[_Iterable[_Union[Repayment, _Mapping]]] = ..., loan_account_id: _Optional[str] = ..., disbursement_transaction_id: _Optional[str] = ..., disburse_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_history: _Optional[_Iterable[_Union[LoanStatusChange, _Mapping]]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bureau_check: _Optional[_Union[BureauCheck, _Mapping]] = ...) -> None: ...
 
 class Installment(_message.Message):
     __slots__ = ("number", "due_date", "principal", "interest", "total", "remaining", "paid", "status")
@@ -321,7 +370,7 @@ class CreditLine(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., available: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., used: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., status: _Optional[_Union[CreditLineStatus, str]] = ..., apr_bps: _Optional[int] = ..., ledger_account_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SubmitLoanApplicationRequest(_message.Message):
-    __slots__ = ("user_id", "amount", "term_months", "purpose", "purpose_description", "financials", "request_id")
+    __slots__ = ("user_id", "amount", "term_months", "purpose", "purpose_description", "financials", "request_id", "bureau_consent", "national_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     TERM_MONTHS_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +378,8 @@ class SubmitLoanApplicationRequest(_message.Message):
     PURPOSE_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     FINANCIALS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BUREAU_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    NATIONAL_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     amount: _common_pb2.Money
     term_months: int
@@ -336,7 +387,9 @@ class SubmitLoanApplicationRequest(_message.Message):
     purpose_description: str
     financials: ApplicantFinancials
     request_id: str
-    def __init__(self, user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., term_months: _Optional[int] = ..., purpose: _Optional[_Union[LoanPurpose, str]] = ..., purpose_description: _Optional[str] = ..., financials: _Optional[_Union[ApplicantFinancials, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    bureau_consent: bool
+    national_id: str
+    def __init__(self, user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., term_months: _Optional[int] = ..., purpose: _Optional[_Union[LoanPurpose, str]] = ..., purpose_description: _Optional[str] = ..., financials: _Optional[_Union[ApplicantFinancials, _Mapping]] = ..., request_id: _Optional[str] = ..., bureau_consent: bool = ..., national_id: _Optional[str] = ...) -> None: ...
 
 class SubmitLoanApplicationResponse(_message.Message):
     __slots__ = ("loan_application",)

@@ -161,13 +161,21 @@ class CreditServiceServicer(object):
         APPROVED (with its offer and amortization schedule), REJECTED (with reason
         codes) or UNDER_REVIEW (referred to an underwriter, also when the scoring
         model cannot be reached).
+        With bureau_consent, the applicant's report is pulled from the credit bureau
+        and used beside the score: a default on file rejects (reason BUREAU_DEFAULT);
+        a thin file (BUREAU_THIN_FILE), more late payments than declared
+        (BUREAU_DELINQUENCY_MISMATCH) or an unreachable bureau (BUREAU_UNAVAILABLE)
+        refer to an underwriter. Without consent the bureau is not asked and the
+        application is referred (BUREAU_CONSENT_MISSING); it is never approved
+        automatically without a bureau report.
         Returns INVALID_ARGUMENT when the amount is not above zero or its currency is
         not supported, term_months is outside 3 to 60, or the applicant's financials
         are missing or negative; FAILED_PRECONDITION when the user already has an
         application that is SUBMITTED, UNDER_REVIEW or APPROVED (reason
         OPEN_APPLICATION_EXISTS); ALREADY_EXISTS when request_id was already used with
         a different request body; PERMISSION_DENIED when the caller is neither the
-        owner nor an admin.
+        owner nor an admin. INVALID_ARGUMENT also when bureau_consent is set
+        without a valid national_id, or national_id is set without consent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,1 @@
+"""Credit-bureau connectors: the interface (base) and the sandbox bureau."""

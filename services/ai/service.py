@@ -63,7 +63,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -103,6 +103,7 @@ from services.ai.mcc import category_for
 from services.ai.registry import LoadedModel, ModelRecord, ModelRegistry
 from services.runtime import metrics
 from services.runtime.clients import RemoteError
+from services.runtime.clock import Clock, system_clock
 from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound, Unavailable
@@ -275,7 +276,7 @@ class AiService:
     """The use cases behind the gRPC adapter."""
 
     def __init__(self, engine: Engine, registry: ModelRegistry,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock = system_clock,
                  history: HistorySource | None = None) -> None:
         self.engine = engine
         self.registry = registry

@@ -272,7 +272,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         when: datetime | None = None
         if request.HasField("transaction_time"):
             when = from_timestamp(request.transaction_time)
-            if when > datetime.now(UTC) + MAX_FUTURE:
+            if when > self.service.clock() + MAX_FUTURE:
                 c.add("transaction_time", "must not be more than 5 minutes in the future")
             elif when < EARLIEST_TIME:
                 c.add("transaction_time", "must be after 2000-01-01")

@@ -36,7 +36,7 @@ def build_service(context: ServiceContext) -> AiService:
     context.on_shutdown.append(registry.stop)
     history = AnalyticsHistory("ai")
     context.on_shutdown.append(history.close)
-    return AiService(context.engine, registry, history=history)
+    return AiService(context.engine, registry, clock=context.clock, history=history)
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:

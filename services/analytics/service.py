@@ -37,6 +37,7 @@ from services.analytics.domain.portfolio import Portfolio, StatusFigures
 from services.analytics.domain.reports import Column, ColumnType, Table
 from services.runtime.auth import ROLE_ADMIN, Principal
 from services.runtime.clients import RemoteError
+from services.runtime.clock import Clock, system_clock
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import (
     AlreadyExists,
@@ -112,7 +113,7 @@ class GeneratedReport:
 
 class AnalyticsService:
     def __init__(self, engine: Engine, ledger: LedgerClient | None, default_currency: str,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock = system_clock,
                  credit: CreditConnector | None = None) -> None:
         self.engine = engine
         self.ledger = ledger

@@ -44,7 +44,7 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     # Two channels: the consumer rebuilds its own after an outage without disturbing API calls.
     ledger = LedgerClient.from_env(provider)
     service = AnalyticsService(context.engine, ledger, currency,
-                               credit=lambda: CreditClient.from_env(provider))
+                               credit=lambda: CreditClient.from_env(provider), clock=context.clock)
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(service), server)
     if env_int("ANALYTICS_FEED_ENABLED", 1, maximum=1):
         feed = LedgerClient.from_env(provider)

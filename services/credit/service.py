@@ -18,7 +18,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Concatenate, ParamSpec
 
 import grpc
@@ -56,6 +56,7 @@ from services.credit.domain.model import (
 )
 from services.credit.domain.underwriting import Outcome, debt_to_income_bps, underwrite
 from services.runtime.clients import RemoteError
+from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
     Aborted,
@@ -154,10 +155,6 @@ class LineView:
     available: int
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
@@ -184,10 +181,14 @@ def _require_status(app: Application, current: Status, target: Status) -> None:
 
 
 class CreditService:
-    def __init__(self, engine: Engine, clients: Clients, bureau: Bureau) -> None:
+    def __init__(
+        self, engine: Engine, clients: Clients, bureau: Bureau, *, clock: Clock = system_clock
+    ) -> None:
         self.engine = engine
         self.clients = clients
         self.bureau = bureau
+        # Decision times (submission, approval, the schedule's first day, repayments) come from here.
+        self.clock = clock
 
     # -- idempotency ------------------------------------------------------------------------------
     def _tx(self, work: Callable[[Session], bytes]) -> bytes:
@@ -283,7 +284,7 @@ class CreditService:
             result.default_probability_bps,
             result.reasons,
             result.model_version,
-            _now(),
+            self.clock(),
         )
 
         def work(session: Session) -> bytes:
@@ -359,7 +360,7 @@ class CreditService:
         if not new.bureau_consent:
             return BureauCheck(BureauStatus.NO_CONSENT, None)
         # Consent is recorded as given with this request, when the service received it.
-        consent_time = _now()
+        consent_time = self.clock()
         masked = mask_national_id(new.national_id)
         try:
             report = self.bureau.pull(new.national_id, app_id)
@@ -392,7 +393,7 @@ class CreditService:
         )
 
         def work(session: Session) -> bytes:
-            now = _now()
+            now = self.clock()
             app = Application(
                 id=app_id,
                 user_id=new.user_id,
@@ -499,7 +500,7 @@ class CreditService:
             target = Status.APPROVED if approve else Status.REJECTED
             if app.status not in (Status.SUBMITTED, Status.UNDER_REVIEW):
                 raise _illegal(app, target)
-            now = _now()
+            now = self.clock()
             if approve:
                 amount = app.amount
                 if approved_amount is not None:
@@ -555,7 +556,7 @@ class CreditService:
                 return render(app)
             if app.status is Status.APPROVED:
                 self._refuse_if_disbursed(session, app)
-            self._transition(session, app, Status.CANCELLED, reason or "cancelled", actor, _now())
+            self._transition(session, app, Status.CANCELLED, reason or "cancelled", actor, self.clock())
             repo.update_application(session, app)
             return render(app)
 
@@ -680,7 +681,7 @@ class CreditService:
             credits=[(intent.wallet_account_id, app.approved_amount)],
             request_id=f"{app.id}:disbursement",
         )
-        now = _now()
+        now = self.clock()
         app.schedule = redate(
             build_schedule(app.approved_amount, app.apr_bps, app.term_months, now.date()), now.date()
         ).installments
@@ -884,7 +885,7 @@ class CreditService:
         ):
             # Cannot happen while intents are resolved before any new repayment; never guess.
             raise RuntimeError(f"repayment intent {intent.seq} of {app.id} no longer fits its schedule")
-        now = _now()
+        now = self.clock()
         repayment = Repayment(
             new_id("rpy"),
             intent.amount,
@@ -969,7 +970,7 @@ class CreditService:
                 limit=limit,
                 status=new_status,
                 apr_bps=apr_bps if apr_bps is not None else line.apr_bps,
-                update_time=_now(),
+                update_time=self.clock(),
             )
             repo.update_line(session, updated)
             repo.add_line_change(session, updated, change.reason, change.actor, idem.key)
@@ -1013,7 +1014,7 @@ class CreditService:
         def work(session: Session) -> bytes:
             if repo.get_line(session, user_id, lock=True) is not None:
                 raise Aborted("the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION")
-            now = _now()
+            now = self.clock()
             line = CreditLine(
                 new_id("cl"), user_id, currency, limit, new_status, apr_bps, account.id, now, now
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import grpc
 from google.protobuf.message import Message
@@ -53,6 +53,7 @@ from services.runtime.auth import (
     require_owner_or_roles,
     require_roles,
 )
+from services.runtime.clock import Clock
 from services.runtime.errors import PermissionDenied
 from services.runtime.ids import is_valid_id
 from services.runtime.money import MAX_AMOUNT_MINOR
@@ -164,11 +165,9 @@ def bureau_check_pb(check: BureauCheck, with_report: bool) -> credit_pb2.BureauC
     return pb
 
 
-def application_pb(
-    app: Application, today: date | None = None, *, with_report: bool = False
-) -> credit_pb2.LoanApplication:
-    """The application as an API answer; ``with_report`` (underwriters and admins) adds the bureau report."""
-    today = today or datetime.now(UTC).date()
+def application_pb(app: Application, today: date, *, with_report: bool = False) -> credit_pb2.LoanApplication:
+    """The application as the API shows it; installment states are as of ``today`` (the service's clock);
+    ``with_report`` (underwriters and admins) adds the bureau report."""
     cur = app.currency
     pb = C.LoanApplication(
         id=app.id,
@@ -340,11 +339,11 @@ class _Checks(FieldChecks):
 
 
 def _render_application(
-    response: Callable[..., Message], *, with_report: bool = False
+    response: Callable[..., Message], clock: Clock, *, with_report: bool = False
 ) -> Callable[[Application], bytes]:
     """The stored (and replayed) response of a write RPC whose answer is the application alone."""
     return lambda app: response(
-        loan_application=application_pb(app, with_report=with_report)
+        loan_application=application_pb(app, clock().date(), with_report=with_report)
     ).SerializeToString()
 
 
@@ -431,7 +430,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             idem(principal, "SubmitLoanApplication", request),
             new,
             principal.subject,
-            _render_application(C.SubmitLoanApplicationResponse),
+            _render_application(C.SubmitLoanApplicationResponse, self.service.clock),
         )
         return C.SubmitLoanApplicationResponse.FromString(body)
 
@@ -444,8 +443,9 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         c.done()
         app = self.service.get_application(request.application_id)
         require_owner_or_roles(principal, app.user_id, ROLE_UNDERWRITER, ROLE_ADMIN)
+        today = self.service.clock().date()
         return C.GetLoanApplicationResponse(
-            loan_application=application_pb(app, with_report=_staff(principal))
+            loan_application=application_pb(app, today, with_report=_staff(principal))
         )
 
     def ListLoanApplications(
@@ -480,8 +480,9 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             request.user_id or None, statuses, request.currency or None, start, end, before, size + 1
         )
         token = encode_page_token(apps[size - 1].id, query) if len(apps) > size else ""
+        today = self.service.clock().date()
         return C.ListLoanApplicationsResponse(
-            loan_applications=[application_pb(a, with_report=_staff(principal)) for a in apps[:size]],
+            loan_applications=[application_pb(a, today, with_report=_staff(principal)) for a in apps[:size]],
             next_page_token=token,
         )
 
@@ -531,7 +532,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             apr,
             request.note,
             principal.subject,
-            _render_application(C.DecideLoanApplicationResponse, with_report=True),
+            _render_application(C.DecideLoanApplicationResponse, self.service.clock, with_report=True),
         )
         return C.DecideLoanApplicationResponse.FromString(body)
 
@@ -550,7 +551,7 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
             request.reason,
             principal.subject,
             _owner_or(principal, ROLE_ADMIN),
-            _render_application(C.CancelLoanApplicationResponse),
+            _render_application(C.CancelLoanApplicationResponse, self.service.clock),
         )
         return C.CancelLoanApplicationResponse.FromString(body)
 
@@ -705,12 +706,17 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
 
 
 def render_disbursement(app: Application) -> bytes:
-    """The stored response of DisburseLoan (also for one that recovery completes)."""
-    return _render_application(C.DisburseLoanResponse)(app)
+    """The stored response of DisburseLoan (also for one that recovery completes).
+
+    Installment states as of the application's last change, stamped by the service's clock."""
+    return C.DisburseLoanResponse(
+        loan_application=application_pb(app, app.update_time.date())
+    ).SerializeToString()
 
 
 def render_repayment(app: Application, repayment: Repayment) -> bytes:
     """The stored response of RecordRepayment (also for one that recovery completes)."""
     return C.RecordRepaymentResponse(
-        loan_application=application_pb(app), repayment=repayment_pb(repayment, app.currency)
+        loan_application=application_pb(app, app.update_time.date()),
+        repayment=repayment_pb(repayment, app.currency),
     ).SerializeToString()

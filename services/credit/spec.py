@@ -75,7 +75,8 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     assert context.engine is not None
     clients = Clients.from_env(float(env_int("CREDIT_AI_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)))
     service = CreditService(
-        context.engine, clients, build_bureau(env_str("CREDIT_BUREAU", "sandbox") or "sandbox")
+        context.engine, clients, build_bureau(env_str("CREDIT_BUREAU", "sandbox") or "sandbox"),
+        clock=context.clock,
     )
     credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
     recovery = CreditRecovery(

@@ -25,11 +25,6 @@ from services.payment.domain.states import IN_FLIGHT, Kind, Status
 from services.runtime.errors import NotFound
 
 
-def now(session: Session) -> datetime:
-    value: datetime = session.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
-    return value
-
-
 # -- ledger accounts ----------------------------------------------------------------------------
 def ledger_account(session: Session, owner_id: str, purpose: str, currency: str) -> str | None:
     value: str | None = session.execute(
@@ -90,10 +85,11 @@ def insert_method(session: Session, method: PaymentMethod, dedup_key: str, conne
         sa.text(
             f"INSERT INTO payment_methods (id, user_id, type, state, fingerprint, dedup_key, connector, "
             f"connector_token, brand, last4, exp_month, exp_year, holder_name, bank_format, masked_number, "
-            f"country_code, currency, ledger_account_id) VALUES (:id, :user_id, :type, :state, :fingerprint, "
+            f"country_code, currency, ledger_account_id, create_time, update_time) VALUES (:id, :user_id, "
+            f":type, :state, :fingerprint, "
             f":dedup_key, :connector, :token, :brand, :last4, :exp_month, :exp_year, :holder_name, "
             f":bank_format, "
-            f":masked, :country, :currency, :ledger) RETURNING {_METHOD_COLUMNS}"
+            f":masked, :country, :currency, :ledger, :now, :now) RETURNING {_METHOD_COLUMNS}"
         ),
         {
             "id": method.id,
@@ -114,6 +110,7 @@ def insert_method(session: Session, method: PaymentMethod, dedup_key: str, conne
             "country": method.country_code,
             "currency": method.currency,
             "ledger": method.ledger_account_id,
+            "now": method.create_time,
         },
     ).one()
     return _method(row)
@@ -159,13 +156,13 @@ def list_methods(
     return [_method(r) for r in rows]
 
 
-def remove_method(session: Session, method_id: str) -> PaymentMethod:
+def remove_method(session: Session, method_id: str, now: datetime) -> PaymentMethod:
     row = session.execute(
         sa.text(
-            f"UPDATE payment_methods SET state = 2, update_time = now() WHERE id = :id RETURNING "
+            f"UPDATE payment_methods SET state = 2, update_time = :now WHERE id = :id RETURNING "
             f"{_METHOD_COLUMNS}"
         ),
-        {"id": method_id},
+        {"id": method_id, "now": now},
     ).one()
     return _method(row)
 
@@ -227,10 +224,10 @@ def insert_payment(session: Session, p: Payment, actor: str, lease_token: str, l
         sa.text(
             "INSERT INTO payments (id, user_id, kind, amount_minor, currency, status, payment_method_id, "
             "method_type, payee_user_id, description, metadata, request_id, connector, debit_account_id, "
-            "credit_account_id, lease_token, lease_until) VALUES (:id, :user_id, :kind, :amount, "
-            ":currency, :status, "
+            "credit_account_id, lease_token, lease_until, create_time, update_time) VALUES (:id, :user_id, "
+            ":kind, :amount, :currency, :status, "
             ":method, :method_type, :payee, :description, CAST(:metadata AS jsonb), :request_id, :connector, "
-            ":debit, :credit, :lease, now() + make_interval(secs => :secs))"
+            ":debit, :credit, :lease, clock_timestamp() + make_interval(secs => :secs), :created, :updated)"
         ),
         {
             "id": p.id,
@@ -250,9 +247,11 @@ def insert_payment(session: Session, p: Payment, actor: str, lease_token: str, l
             "credit": p.credit_account_id,
             "lease": lease_token,
             "secs": lease_seconds,
+            "created": p.create_time,
+            "updated": p.update_time,
         },
     )
-    add_history(session, p.id, Status.UNSPECIFIED, p.status, "payment created", actor)
+    add_history(session, p.id, Status.UNSPECIFIED, p.status, "payment created", actor, p.create_time)
 
 
 def get_payment(session: Session, payment_id: str, *, lock: bool = False, full: bool = False) -> Payment:
@@ -288,27 +287,40 @@ _UPDATABLE = frozenset(
 )
 
 
-def update_payment(session: Session, payment_id: str, **fields: Any) -> None:
+def update_payment(session: Session, payment_id: str, now: datetime, **fields: Any) -> None:
     unknown = set(fields) - _UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = ", ".join(f"{name} = :{name}" for name in fields)
     values = {k: int(v) if isinstance(v, Status | FraudDecision) else v for k, v in fields.items()}
     session.execute(
-        sa.text(f"UPDATE payments SET {assignments}, update_time = clock_timestamp() WHERE id = :id"),
-        {**values, "id": payment_id},
+        sa.text(f"UPDATE payments SET {assignments}, update_time = :update_time WHERE id = :id"),
+        {**values, "id": payment_id, "update_time": now},
     )
 
 
 def add_history(
-    session: Session, payment_id: str, from_status: Status, to_status: Status, reason: str, actor: str
+    session: Session,
+    payment_id: str,
+    from_status: Status,
+    to_status: Status,
+    reason: str,
+    actor: str,
+    now: datetime,
 ) -> None:
     session.execute(
         sa.text(
-            "INSERT INTO payment_status_history (payment_id, from_status, to_status, reason, actor) "
-            "VALUES (:p, :f, :t, :r, :a)"
+            "INSERT INTO payment_status_history (payment_id, from_status, to_status, reason, actor, "
+            "change_time) VALUES (:p, :f, :t, :r, :a, :now)"
         ),
-        {"p": payment_id, "f": int(from_status), "t": int(to_status), "r": reason[:500], "a": actor},
+        {
+            "p": payment_id,
+            "f": int(from_status),
+            "t": int(to_status),
+            "r": reason[:500],
+            "a": actor,
+            "now": now,
+        },
     )
 
 
@@ -356,13 +368,13 @@ def lock_user_limits(session: Session, user_id: str) -> None:
     )
 
 
-def daily_used(session: Session, user_id: str, currency: str) -> int:
+def daily_used(session: Session, user_id: str, currency: str, now: datetime) -> int:
     value = session.execute(
         sa.text(
             "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE user_id = :u AND currency = :c "
-            "AND create_time > now() - interval '24 hours' AND status NOT IN (5, 6)"
+            "AND create_time > CAST(:now AS timestamptz) - interval '24 hours' AND status NOT IN (5, 6)"
         ),
-        {"u": user_id, "c": currency},
+        {"u": user_id, "c": currency, "now": now},
     ).scalar_one()
     return int(value)
 
@@ -401,13 +413,14 @@ def list_payments(
     return [_payment(r) for r in rows]
 
 
-def stale_payments(session: Session, stale_after_seconds: int, limit: int) -> list[Payment]:
+def stale_payments(session: Session, now: datetime, stale_after_seconds: int, limit: int) -> list[Payment]:
     rows = session.execute(
         sa.text(
             f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE status IN (1, 3) "
-            "AND update_time < clock_timestamp() - make_interval(secs => :s) ORDER BY update_time LIMIT :n"
+            "AND update_time < CAST(:now AS timestamptz) - make_interval(secs => :s) "
+            "ORDER BY update_time LIMIT :n"
         ),
-        {"s": stale_after_seconds, "n": limit},
+        {"s": stale_after_seconds, "n": limit, "now": now},
     ).all()
     return [_payment(r) for r in rows]
 
@@ -476,8 +489,8 @@ def _refund(row: Any) -> Refund:
 def insert_refund(session: Session, refund: Refund) -> None:
     session.execute(
         sa.text(
-            "INSERT INTO refunds (id, payment_id, amount_minor, currency, reason, state, request_id, actor) "
-            "VALUES (:id, :p, :a, :c, :r, 'pending', :k, :actor)"
+            "INSERT INTO refunds (id, payment_id, amount_minor, currency, reason, state, request_id, actor, "
+            "create_time) VALUES (:id, :p, :a, :c, :r, 'pending', :k, :actor, :now)"
         ),
         {
             "id": refund.id,
@@ -487,6 +500,7 @@ def insert_refund(session: Session, refund: Refund) -> None:
             "r": refund.reason,
             "k": refund.request_id,
             "actor": refund.actor,
+            "now": refund.create_time,
         },
     )
 
@@ -496,14 +510,17 @@ def get_refund(session: Session, refund_id: str) -> Refund:
     return _refund(row)
 
 
-def stale_pending_refunds(session: Session, stale_after_seconds: int, limit: int) -> list[Refund]:
+def stale_pending_refunds(
+    session: Session, now: datetime, stale_after_seconds: int, limit: int
+) -> list[Refund]:
     """Refunds still pending after ``stale_after_seconds``: their driver died or the gateway failed."""
     rows = session.execute(
         sa.text(
             "SELECT * FROM refunds WHERE state = 'pending' "
-            "AND create_time < clock_timestamp() - make_interval(secs => :s) ORDER BY create_time LIMIT :n"
+            "AND create_time < CAST(:now AS timestamptz) - make_interval(secs => :s) "
+            "ORDER BY create_time LIMIT :n"
         ),
-        {"s": stale_after_seconds, "n": limit},
+        {"s": stale_after_seconds, "n": limit, "now": now},
     ).all()
     return [_refund(r) for r in rows]
 

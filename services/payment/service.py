@@ -16,6 +16,13 @@ idempotency key is left unfinished, and the client is told to retry; the retry o
 the recovery job replays the step with the same key and gets what the ledger
 recorded, so a lost answer can neither move money twice nor strand a hold behind
 a FAILED payment.
+
+Time: every "now" the service decides with comes from its injected clock (the fraud
+check's transaction time, the stamps on payments, refunds and methods, the daily limit's
+24-hour window, recovery ages, card expiry, callback signature age), and the SQL compares
+those stamps with the clock's time passed as a parameter, never with the database's
+``now()``. Leases and idempotency locks are the exception: they coordinate replicas, so
+they are set and compared on the database's clock alone.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -75,6 +82,7 @@ from services.payment.idempotency import Claim, IdempotencyStore
 from services.runtime import metrics
 from services.runtime.api import to_money, to_timestamp
 from services.runtime.clients import RemoteError
+from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
     Aborted,
@@ -218,8 +226,11 @@ class PaymentService:
         config: Config,
         idempotency: IdempotencyStore,
         default_connector: str = "sandbox",
+        *,
+        clock: Clock = system_clock,
     ) -> None:
         self.engine = engine
+        self.clock = clock
         self.clients = clients
         self.connectors = connectors
         self.limits = limits
@@ -258,8 +269,8 @@ class PaymentService:
             if current.status != payment.status:
                 raise Aborted(f"payment {payment.id} changed concurrently", "CONCURRENT_MODIFICATION")
             check_transition(current.status, target)
-            repo.update_payment(session, payment.id, status=target, **fields)
-            repo.add_history(session, payment.id, current.status, target, reason, actor)
+            repo.update_payment(session, payment.id, self.clock(), status=target, **fields)
+            repo.add_history(session, payment.id, current.status, target, reason, actor, self.clock())
             return repo.get_payment(session, payment.id)
 
         changed = self._tx(work)
@@ -268,7 +279,7 @@ class PaymentService:
 
     def _save(self, payment_id: str, **fields: object) -> Payment:
         def work(session: Session) -> Payment:
-            repo.update_payment(session, payment_id, **fields)
+            repo.update_payment(session, payment_id, self.clock(), **fields)
             return repo.get_payment(session, payment_id)
 
         return self._tx(work)
@@ -329,7 +340,7 @@ class PaymentService:
         debit, credit = self._accounts(new.kind, new.user_id, new.payee_user_id, new.currency)
         payment_id = new_id("pay")
         lease = secrets.token_hex(12)
-        now = datetime.now(UTC)
+        now = self.clock()
         payment = Payment(
             id=payment_id,
             user_id=new.user_id,
@@ -362,7 +373,9 @@ class PaymentService:
         def create(session: Session) -> None:
             repo.lock_user_limits(session, new.user_id)
             self.limits.check_daily(
-                repo.daily_used(session, new.user_id, new.currency), new.amount_minor, new.currency
+                repo.daily_used(session, new.user_id, new.currency, self.clock()),
+                new.amount_minor,
+                new.currency,
             )
             repo.insert_payment(session, payment, actor, lease, self.config.lease_seconds)
             self.idempotency.attach(session, claim, payment_id)
@@ -409,7 +422,7 @@ class PaymentService:
                 "the payment method was removed", "PAYMENT_METHOD_REMOVED", {"payment_method_id": method.id}
             )
         if method.type is MethodType.CARD and cards.is_expired(
-            method.exp_month, method.exp_year, date.today()
+            method.exp_month, method.exp_year, self.clock().date()
         ):
             raise FailedPrecondition("the card has expired", "EXPIRED_CARD", {"payment_method_id": method.id})
         if method.type is MethodType.WALLET and method.currency != new.currency:
@@ -764,7 +777,7 @@ class PaymentService:
                         external_reference="",
                         request_id=request_id,
                         actor=actor,
-                        create_time=datetime.now(UTC),
+                        create_time=self.clock(),
                     ),
                 )
                 self.idempotency.attach(session, claim, refund_id)
@@ -890,7 +903,8 @@ class PaymentService:
             repo.update_refund(
                 session, refund_id, state="succeeded", transaction_id=entry.id, external_reference=external
             )
-            repo.update_payment(session, payment_id, status=target, refunded_minor=refunded)
+            now = self.clock()
+            repo.update_payment(session, payment_id, now, status=target, refunded_minor=refunded)
             repo.add_history(
                 session,
                 payment_id,
@@ -898,6 +912,7 @@ class PaymentService:
                 target,
                 f"refund {refund.id}: {refund.reason}",
                 refund.actor,
+                now,
             )
             return current.kind, target
 
@@ -912,7 +927,7 @@ class PaymentService:
         if not signature:
             raise Unauthenticated("the callback has no signature", "SIGNATURE_MISSING")
         try:
-            event = connector.parse_callback(body, signature, datetime.now(UTC))
+            event = connector.parse_callback(body, signature, self.clock())
         except InvalidSignature as exc:
             raise Unauthenticated(
                 f"the callback signature is not valid: {exc}", "SIGNATURE_INVALID"
@@ -980,7 +995,7 @@ class PaymentService:
         """Settle stale in-flight payments, then resume stale pending refunds (both bounded by
         ``max_payments``). Every step repeats with its original idempotency key, so a run racing
         a retried request (or another run) never moves money twice."""
-        stale = self._tx(lambda s: repo.stale_payments(s, stale_after_seconds, max_payments))
+        stale = self._tx(lambda s: repo.stale_payments(s, self.clock(), stale_after_seconds, max_payments))
         out = []
         for payment in stale:
             try:
@@ -992,7 +1007,8 @@ class PaymentService:
                 out.append(Recovered(payment.id, payment.status, payment.status, "UNCHANGED"))
         room = max(0, max_payments - len(out))
         if room:
-            refunds = self._tx(lambda s: repo.stale_pending_refunds(s, stale_after_seconds, room))
+            now = self.clock()
+            refunds = self._tx(lambda s: repo.stale_pending_refunds(s, now, stale_after_seconds, room))
             out.extend(self._recover_refund(refund, dry_run) for refund in refunds)
         return out
 
@@ -1036,7 +1052,7 @@ class PaymentService:
                 result = self._connector(payment.connector).fetch_status(payment.id)
             except ConnectorError:
                 return Recovered(payment.id, before, before, "UNCHANGED")
-        age = (datetime.now(UTC) - payment.update_time).total_seconds()
+        age = (self.clock() - payment.update_time).total_seconds()
         if result is not None and result.outcome is Outcome.PENDING:
             if age < self.config.processing_max_age_seconds:
                 return Recovered(payment.id, before, before, "UNCHANGED")
@@ -1111,7 +1127,7 @@ class PaymentService:
         for entry in entries.values():
             per_payment.setdefault(entry.related_entity_id, []).append(entry)
         found: list[tuple[str, str, str, str, int | None, str]] = []
-        now = datetime.now(UTC)
+        now = self.clock()
         for b in booked:
             found += self._reconcile_payment(
                 b, per_payment.get(b.id, []), holds.get(b.id, []), refunds.get(b.id, []), now
@@ -1277,6 +1293,7 @@ class PaymentService:
             country_code=new.country_code,
             currency=new.currency,
             ledger_account_id=ledger_account,
+            create_time=self.clock(),
         )
         try:
             return self._tx(lambda s: repo.insert_method(s, method, new.dedup_key, connector.name))
@@ -1306,7 +1323,7 @@ class PaymentService:
                     "PAYMENT_METHOD_IN_USE",
                     {"payment_method_id": method_id},
                 )
-            return repo.remove_method(session, method_id)
+            return repo.remove_method(session, method_id, self.clock())
 
         return self._tx(work)
 

@@ -8,7 +8,6 @@ or put in an error message.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
@@ -320,7 +319,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         if which == "card":
             card = request.card
             number = cards.normalize_number(card.number)
-            brand = cards.validate_card(number, card.exp_month, card.exp_year, card.cvc, date.today())
+            today = self.service.clock().date()
+            brand = cards.validate_card(number, card.exp_month, card.exp_year, card.cvc, today)
             fingerprint = cards.fingerprint(self.key, "card", number)
             return NewMethod(
                 user_id=request.user_id,
@@ -495,7 +495,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 ledger_transactions_checked=report.ledger_transactions_checked,
                 mismatch_count=len(report.mismatches),
                 mismatches=mismatches,
-                generate_time=to_timestamp(datetime.now(UTC)),
+                generate_time=to_timestamp(self.service.clock()),
             ),
             next_page_token=token,
         )

@@ -105,6 +105,7 @@ class RecoveryJob:
 
 
 def build_connectors(service_ref: list[PaymentService]) -> dict[str, Connector]:
+    """The sandbox PSP, delivering its callbacks into (and timed by the clock of) ``service_ref[0]``."""
     delay = float(env_int("PAYMENT_SANDBOX_CALLBACK_DELAY_SECONDS", 2, maximum=3600))
 
     def deliver(connector: str, body: bytes, signature: str) -> object:
@@ -115,6 +116,7 @@ def build_connectors(service_ref: list[PaymentService]) -> dict[str, Connector]:
         _secret("PAYMENT_SANDBOX_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET, 16),
         callback_delay_seconds=delay,
         deliver=deliver,
+        clock=lambda: service_ref[0].clock(),
     )
     return {sandbox.name: sandbox}
 
@@ -143,7 +145,9 @@ def register_with(
     )
     holder: list[PaymentService] = []
     connectors = make_connectors(holder)
-    service = PaymentService(context.engine, clients, connectors, Limits.from_env(), config, idempotency)
+    service = PaymentService(
+        context.engine, clients, connectors, Limits.from_env(), config, idempotency, clock=context.clock
+    )
     holder.append(service)
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(service), server)
     job = RecoveryJob(service, float(env_int("PAYMENT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)))

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import jwt
 
+from services.runtime.clock import Clock, system_clock
 from services.runtime.config import AuthSettings
 from services.runtime.errors import PermissionDenied, Unauthenticated
 
@@ -143,16 +144,20 @@ class JwtVerifier:
     until they expire, but never longer than ``CACHE_SECONDS``, so a key dropped
     from the JWKS stops being trusted within that time. The revocation check, when
     there is one, runs on every request, cached token or not.
+
+    Expiry (``exp``, ``iat``, ``nbf``) and the cache's periods are read on ``clock``, not
+    inside PyJWT, so a test advances the clock instead of sleeping.
     """
 
     CACHE_SECONDS = 60.0
     CACHE_ENTRIES = 10_000
 
     def __init__(self, settings: AuthSettings, jwks: JwksCache | None = None,
-                 revocations: RevocationCheck | None = None) -> None:
+                 revocations: RevocationCheck | None = None, *, clock: Clock = system_clock) -> None:
         self.settings = settings
         self.jwks = jwks or JwksCache(settings.jwks_source)
         self.revocations = revocations
+        self.clock = clock
         self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -163,13 +168,13 @@ class JwtVerifier:
         return principal
 
     def _verify_signed(self, token: str) -> Principal:
-        now = time.time()
+        now = self.clock().timestamp()
         with self._cache_lock:
             hit = self._verified.get(token)
             if hit is not None and hit[0] > now:
                 self._verified.move_to_end(token)
                 return hit[1]
-        principal = self._verify_uncached(token)
+        principal = self._verify_uncached(token, now)
         # Leeway applies to a token's expiry, never to how long it is cached.
         expires = float(principal.claims.get("exp", now))
         with self._cache_lock:
@@ -178,7 +183,7 @@ class JwtVerifier:
                 self._verified.popitem(last=False)
         return principal
 
-    def _verify_uncached(self, token: str) -> Principal:
+    def _verify_uncached(self, token: str, now: float) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -192,16 +197,33 @@ class JwtVerifier:
         try:
             claims = jwt.decode(token, key, algorithms=["ES256"], audience=self.settings.audience,
                                 issuer=self.settings.issuer, leeway=self.settings.leeway_seconds,
-                                options={"require": ["exp", "iat", "sub", "iss", "aud"]})
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("access token expired", "TOKEN_EXPIRED") from None
+                                options={"require": ["exp", "iat", "sub", "iss", "aud"],
+                                         "verify_exp": False, "verify_iat": False,
+                                         "verify_nbf": False})
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"invalid access token: {exc}", "TOKEN_INVALID") from None
+        self._check_times(claims, now)
         roles = claims.get("roles") or []
         if not isinstance(roles, list):
             raise Unauthenticated("invalid access token: roles is not a list", "TOKEN_INVALID")
         return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles),
                          token_id=str(claims.get("jti", "")), claims=claims)
+
+    def _check_times(self, claims: dict[str, Any], now: float) -> None:
+        """PyJWT's checks of exp, iat and nbf, against ``now`` of this verifier's clock."""
+        leeway = self.settings.leeway_seconds
+        times = {}
+        for name in ("exp", "iat", "nbf"):
+            if name not in claims:
+                continue
+            value = claims[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise Unauthenticated(f"invalid access token: {name} must be a number", "TOKEN_INVALID")
+            times[name] = float(value)
+        if times["exp"] <= now - leeway:
+            raise Unauthenticated("access token expired", "TOKEN_EXPIRED")
+        if times["iat"] > now + leeway or times.get("nbf", now) > now + leeway:
+            raise Unauthenticated("invalid access token: not yet valid", "TOKEN_INVALID")
 
     def verify_authorization(self, header: str | None) -> Principal:
         """Verify an ``authorization: Bearer <token>`` metadata value."""

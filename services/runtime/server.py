@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from services.runtime import migrations
 from services.runtime.auth import JwtVerifier
+from services.runtime.clock import Clock, system_clock
 from services.runtime.config import ConfigError, Settings
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine
 from services.runtime.interceptors import ServerInterceptor
@@ -65,6 +66,8 @@ class ServiceContext:
     # The revocation feed's cache the verifier checks (None when AUTH_REVOCATION=off). A
     # service that is the feed's source (the user service) sets its ``source`` in register.
     revocations: RevocationCache | None = None
+    # The service's "now" for its decisions; tests pin it (see services/runtime/clock.py).
+    clock: Clock = system_clock
     # Called on shutdown, before the server stops (e.g. to end change-feed streams).
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
@@ -118,8 +121,13 @@ class PortInUse(Exception):
 
 
 def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None = None,
-                 verifier: JwtVerifier | None = None) -> RunningServer:
-    """Build, bind and start the server of ``spec``; health says SERVING once it runs."""
+                 verifier: JwtVerifier | None = None, clock: Clock = system_clock) -> RunningServer:
+    """Build, bind and start the server of ``spec``; health says SERVING once it runs.
+
+    ``clock`` is what the service decides with. Token expiry is checked by ``verifier`` on
+    its own clock (the system's unless a verifier is given): tokens are minted by the user
+    service on its clock, so a test that pins one service's clock leaves their checks alone.
+    """
     if engine is None and spec.needs_database:
         assert settings.database_url is not None
         engine = create_engine(settings.database_url)
@@ -127,7 +135,8 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     if verifier is None:
         verifier = JwtVerifier(settings.auth, revocations=revocation_cache(settings))
     revocations = verifier.revocations if isinstance(verifier.revocations, RevocationCache) else None
-    context = ServiceContext(settings=settings, engine=engine, verifier=verifier, revocations=revocations)
+    context = ServiceContext(settings=settings, engine=engine, verifier=verifier, revocations=revocations,
+                             clock=clock)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers,
                                    thread_name_prefix=f"{spec.name}-rpc"),

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.runtime import api, metrics
 from services.runtime.auth import ALL_ROLES, ROLE_ADMIN, ROLE_CUSTOMER, ROLE_SERVICE
+from services.runtime.clock import Clock, system_clock
 from services.runtime.config import AuthSettings
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import (
@@ -148,7 +149,7 @@ class _Outcome:
 
 class UserService:
     def __init__(self, engine: Engine, keyring: Keyring, auth: AuthSettings, config: UserConfig,
-                 clients: ServiceClients, outbox: Outbox, *, clock: Callable[[], datetime] = utcnow) -> None:
+                 clients: ServiceClients, outbox: Outbox, *, clock: Clock = system_clock) -> None:
         self.engine = engine
         self.keyring = keyring
         self.config = config

@@ -31,7 +31,7 @@ def build_service(context: ServiceContext) -> UserService:
     # A first key for a fresh dev checkout; an existing keyring is left as it is.
     keyring.ensure()
     return UserService(context.engine, keyring, context.settings.auth, UserConfig.from_env(),
-                       ServiceClients.from_env(), outbox_from_env())
+                       ServiceClients.from_env(), outbox_from_env(), clock=context.clock)
 
 
 class LocalRevocationFeed:

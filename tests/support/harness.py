@@ -15,6 +15,7 @@ from nexafi.user.v1 import user_pb2
 
 from services.runtime import migrations
 from services.runtime.children import free_port
+from services.runtime.clock import Clock, ShiftedClock, previous_weekday_at, system_clock
 from services.runtime.config import AuthSettings, Settings
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.keys import Keyring, access_token_claims
@@ -76,13 +77,32 @@ def service_settings(service: str, database_url: str | None, auth: AuthSettings)
                                grace_seconds=2.0)
 
 
+TUESDAY = 1
+
+
+def session_clocks() -> dict[str, Clock]:
+    """The clocks of the session's services, where not the system's.
+
+    The payment service decides with the AI's fraud model, whose features include the day
+    of the week and the hour: its clock starts on a Tuesday at 12:00 UTC (of the week
+    before) and runs on from there, so no decision of the suite depends on when it runs.
+    """
+    return {"payment": ShiftedClock(previous_weekday_at(system_clock(), TUESDAY, 12))}
+
+
 class ServiceRunner:
     """Starts each service once per test session against the session's PostgreSQL."""
 
-    def __init__(self, pg: EmbeddedPostgres, auth: AuthSettings) -> None:
+    def __init__(self, pg: EmbeddedPostgres, auth: AuthSettings,
+                 clocks: dict[str, Clock] | None = None) -> None:
         self.pg = pg
         self.auth = auth
         self.running: dict[str, RunningServer] = {}
+        self.clocks = session_clocks() if clocks is None else clocks
+
+    def clock(self, service: str) -> Clock:
+        """The clock ``service`` decides with in this session."""
+        return self.clocks.get(service, system_clock)
 
     def database_url(self, service: str) -> str:
         url = self.pg.url(f"nexafi_{service}")
@@ -92,7 +112,8 @@ class ServiceRunner:
     def start(self, spec: ServiceSpec) -> RunningServer:
         if spec.name not in self.running:
             url = self.database_url(spec.name) if spec.needs_database else None
-            running = start_server(spec, service_settings(spec.name, url, self.auth))
+            running = start_server(spec, service_settings(spec.name, url, self.auth),
+                                   clock=self.clock(spec.name))
             self.running[spec.name] = running
             # Services started later find this one as they would in the dev stack.
             os.environ[f"{spec.name.upper()}_ADDR"] = running.address
@@ -138,7 +159,7 @@ def second_server_without(services: ServiceRunner, spec: ServiceSpec,
     channel: grpc.Channel | None = None
     try:
         settings = service_settings(spec.name, services.database_url(spec.name), services.auth)
-        server = start_server(spec, settings)
+        server = start_server(spec, settings, clock=services.clock(spec.name))
         channel = grpc.insecure_channel(server.address)
         yield channel
     finally:

@@ -38,7 +38,6 @@ import hmac
 import json
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -53,6 +52,7 @@ from services.payment.connectors.base import (
     Outcome,
     TokenizationRefused,
 )
+from services.runtime.clock import Clock, system_clock
 from services.runtime.money import Money
 
 SUCCESS_CARD = "4242424242424242"
@@ -112,9 +112,16 @@ class SandboxConnector:
     name = "sandbox"
 
     def __init__(
-        self, webhook_secret: str, *, callback_delay_seconds: float = 0.0, deliver: Deliver | None = None
+        self,
+        webhook_secret: str,
+        *,
+        callback_delay_seconds: float = 0.0,
+        deliver: Deliver | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self._secret = webhook_secret
+        # Stamps its callbacks, like a PSP whose clock agrees with the payment service's.
+        self.clock = clock
         self._operations: dict[str, GatewayResult] = {}
         # Charges whose refunds the card's issuer declines (by charge reference).
         self._unrefundable: set[str] = set()
@@ -241,7 +248,7 @@ class SandboxConnector:
 
         def fire() -> None:
             self.settle(reference, Outcome.SUCCEEDED)
-            now = int(time.time())
+            now = int(self.clock().timestamp())
             body = event_body(f"evt_sbx_{secrets.token_hex(8)}", reference, Outcome.SUCCEEDED, external, now)
             try:
                 deliver(self.name, body, sign(self._secret, body, now))

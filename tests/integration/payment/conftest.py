@@ -48,12 +48,13 @@ def channels(payment_server: RunningServer, services: ServiceRunner) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def api(channels: dict[str, grpc.Channel], tokens: TokenFactory) -> PaymentApi:
+def api(channels: dict[str, grpc.Channel], tokens: TokenFactory, services: ServiceRunner) -> PaymentApi:
     return PaymentApi(
         payment_pb2_grpc.PaymentServiceStub(channels["payment"]),
         ledger_pb2_grpc.LedgerServiceStub(channels["ledger"]),
         user_pb2_grpc.UserServiceStub(channels["user"]),
         tokens,
+        services.clock("payment"),
     )
 
 

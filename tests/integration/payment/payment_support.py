@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -26,6 +25,7 @@ from services.payment.connectors.base import (
     Outcome,
 )
 from services.payment.connectors.sandbox import SandboxConnector, event_body, sign
+from services.runtime.clock import Clock
 from services.runtime.money import Money
 from services.runtime.server import RunningServer, ServiceSpec, start_server
 from tests.support.grpc_errors import describe
@@ -58,7 +58,9 @@ class PaymentApi:
         ledger: ledger_pb2_grpc.LedgerServiceStub,
         users: user_pb2_grpc.UserServiceStub,
         tokens: TokenFactory,
+        clock: Clock,
     ) -> None:
+        self.clock = clock  # the payment service's: callbacks are signed at its time
         self.payments = payments
         self.ledger = ledger
         self.users = users
@@ -87,7 +89,7 @@ class PaymentApi:
         card = S.CardInput(
             number=number,
             exp_month=12,
-            exp_year=time.gmtime().tm_year + 2,
+            exp_year=self.clock().year + 2,
             cvc=CVC,
             holder_name="Ada Lovelace",
         )
@@ -174,7 +176,7 @@ class PaymentApi:
         secret: str = WEBHOOK_SECRET,
         created: int | None = None,
     ) -> payment_pb2.HandleConnectorCallbackResponse:
-        now = created or int(time.time())
+        now = created or int(self.clock().timestamp())
         body = event_body(
             event_id or f"evt_{key()}",
             payment_id,
@@ -280,7 +282,7 @@ def start_payment_instance(
             public_methods=payment_spec.SPEC.public_methods,
         )
         settings = service_settings("payment", services.database_url("payment"), services.auth)
-        return start_server(spec, settings)
+        return start_server(spec, settings, clock=services.clock("payment"))
     finally:
         for name, value in saved.items():
             if value is None:

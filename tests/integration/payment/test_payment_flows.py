@@ -197,7 +197,7 @@ def test_timeout_then_recovery_completes_it(api: PaymentApi, payment_db: sa.Engi
     assert payment.status == S.PAYMENT_STATUS_PROCESSING
     with payment_db.begin() as c:
         c.execute(
-            sa.text("UPDATE payments SET update_time = now() - interval '1 hour' WHERE id = :id"),
+            sa.text("UPDATE payments SET update_time = update_time - interval '1 hour' WHERE id = :id"),
             {"id": payment.id},
         )
     recovered = {r.payment_id: r for r in api.recover().recovered_payments}

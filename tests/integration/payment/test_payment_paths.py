@@ -59,7 +59,9 @@ def _instance(services: ServiceRunner, api: PaymentApi, env: dict[str, str], fla
 
     server = start_payment_instance(services, env, connectors if flaky else None)
     channel = grpc.insecure_channel(server.address)
-    other = PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens)
+    other = PaymentApi(
+        payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens, api.clock
+    )
     return Instance(server, channel, other, holder[0] if holder else None)
 
 
@@ -337,7 +339,7 @@ def test_recovery_resumes_a_pending_refund_once(offline: Instance, payment_db: s
         ).all()
         assert state == "pending"
         c.execute(
-            sa.text("UPDATE refunds SET create_time = now() - interval '1 hour' WHERE id = :r"),
+            sa.text("UPDATE refunds SET create_time = create_time - interval '1 hour' WHERE id = :r"),
             {"r": refund_id},
         )
     # A dry run only reports it.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from services.runtime.auth import JwtVerifier
+from services.runtime.clock import ShiftedClock, system_clock
 from services.runtime.errors import Unauthenticated
 from services.runtime.keys import Keyring
 from tests.support.harness import TokenFactory, auth_settings_for
@@ -21,15 +22,43 @@ def ring(tmp_path: Path) -> Keyring:
 
 
 def test_a_cached_token_still_expires(ring: Keyring):
-    verifier = JwtVerifier(auth_settings_for(ring.keys_dir))
-    # Claims are whole seconds: a 3 s token expires 2 to 3 s from now, leaving the two
-    # verifications at least 2 s even on a loaded machine.
-    token = TokenFactory(ring).make("usr_1", ttl_seconds=3)
+    clock = ShiftedClock(system_clock())
+    verifier = JwtVerifier(auth_settings_for(ring.keys_dir), clock=clock)
+    # Shorter than the cache period: the cached entry must end with the token, not after.
+    token = TokenFactory(ring).make("usr_1", ttl_seconds=int(JwtVerifier.CACHE_SECONDS) // 2)
     assert verifier.verify(token).subject == verifier.verify(token).subject == "usr_1"
-    time.sleep(3.1)
+    clock.advance(timedelta(seconds=JwtVerifier.CACHE_SECONDS // 2 + 1))
     with pytest.raises(Unauthenticated) as caught:
         verifier.verify(token)
     assert caught.value.reason == "TOKEN_EXPIRED"
+
+
+def test_the_cache_period_runs_on_the_clock(ring: Keyring, monkeypatch: pytest.MonkeyPatch):
+    clock = ShiftedClock(system_clock())
+    verifier = JwtVerifier(auth_settings_for(ring.keys_dir), clock=clock)
+    token = TokenFactory(ring).make("usr_1")
+    verifier.verify(token)
+    calls = []
+    original = verifier._verify_uncached
+
+    def counting(value: str, now: float):
+        calls.append(value)
+        return original(value, now)
+
+    monkeypatch.setattr(verifier, "_verify_uncached", counting)
+    verifier.verify(token)
+    assert calls == []
+    clock.advance(JwtVerifier.CACHE_SECONDS + 1)
+    verifier.verify(token)
+    assert calls == [token]
+
+
+def test_a_token_from_the_future_is_refused(ring: Keyring):
+    clock = ShiftedClock(system_clock() - timedelta(hours=1))
+    verifier = JwtVerifier(auth_settings_for(ring.keys_dir), clock=clock)
+    with pytest.raises(Unauthenticated) as caught:
+        verifier.verify(TokenFactory(ring).make("usr_1"))
+    assert caught.value.reason == "TOKEN_INVALID"
 
 
 def test_the_cache_does_not_outlive_its_period(ring: Keyring, monkeypatch: pytest.MonkeyPatch):
@@ -39,9 +68,9 @@ def test_the_cache_does_not_outlive_its_period(ring: Keyring, monkeypatch: pytes
     calls = []
     original = verifier._verify_uncached
 
-    def counting(value: str):
+    def counting(value: str, now: float):
         calls.append(value)
-        return original(value)
+        return original(value, now)
 
     monkeypatch.setattr(verifier, "_verify_uncached", counting)
     verifier.verify(token)
@@ -53,7 +82,7 @@ def test_a_cache_hit_skips_the_signature_check(ring: Keyring, monkeypatch: pytes
     verifier = JwtVerifier(auth_settings_for(ring.keys_dir))
     token = TokenFactory(ring).make("usr_1")
     verifier.verify(token)
-    monkeypatch.setattr(verifier, "_verify_uncached", lambda value: pytest.fail("not cached"))
+    monkeypatch.setattr(verifier, "_verify_uncached", lambda value, now: pytest.fail("not cached"))
     assert verifier.verify(token).subject == "usr_1"
 
 

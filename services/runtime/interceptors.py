@@ -1,9 +1,12 @@
-"""The server interceptor: request id, authentication, error mapping, access log, metrics.
+"""The server interceptor: request id, authentication, hostile text, error mapping, access log,
+metrics.
 
 It wraps each handler's behaviour, so the work happens in the thread that runs
 the RPC: the principal is a context variable visible to the servicer, and
 domain errors raised anywhere in the handler (streaming ones included) become
-a status with google.rpc details in one place.
+a status with google.rpc details in one place. Every request message (each one of a
+stream) is checked for control characters and invalid UTF-8 before the servicer sees it
+(``services/runtime/text.py``).
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import Descriptor
 from grpc_status import rpc_status
 
 from services.runtime.auth import JwtVerifier, Principal, reset_principal, set_principal
 from services.runtime.errors import DomainError, as_domain_error, internal_status, to_rpc_status
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import RpcMetrics
+from services.runtime.text import Undecodable, check_text, refuse_undecodable
 
 log = logging.getLogger("nexafi.rpc")
 
@@ -57,23 +63,27 @@ class ServerInterceptor(grpc.ServerInterceptor):
             return None
         method = handler_call_details.method
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
+        deserializer = _tolerant(handler.request_deserializer)
+        request_type = _request_type(method)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, public, RpcMetrics.of(method, "unary")),
-                handler.request_deserializer, handler.response_serializer)
+                self._wrap_unary(handler.unary_unary, method, public, RpcMetrics.of(method, "unary"),
+                                 request_type),
+                deserializer, handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(handler.unary_stream, method, public,
-                                  RpcMetrics.of(method, "server_stream")),
-                handler.request_deserializer, handler.response_serializer)
+                                  RpcMetrics.of(method, "server_stream"), request_type),
+                deserializer, handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
                 self._wrap_unary(handler.stream_unary, method, public,
-                                 RpcMetrics.of(method, "client_stream")),
-                handler.request_deserializer, handler.response_serializer)
+                                 RpcMetrics.of(method, "client_stream"), request_type, streaming=True),
+                deserializer, handler.response_serializer)
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method, public, RpcMetrics.of(method, "bidi_stream")),
-            handler.request_deserializer, handler.response_serializer)
+            self._wrap_stream(handler.stream_stream, method, public, RpcMetrics.of(method, "bidi_stream"),
+                              request_type, streaming=True),
+            deserializer, handler.response_serializer)
 
     def _authenticate(self, context: grpc.ServicerContext, public: bool) -> Principal | None:
         header = _metadata(context).get("authorization")
@@ -106,16 +116,21 @@ class ServerInterceptor(grpc.ServerInterceptor):
         context.abort_with_status(rpc_status.to_status(internal_status(trace_id)))
 
     def _wrap_unary(self, behavior: Callable[..., Any], method: str, public: bool,
-                    metrics: RpcMetrics) -> Callable[..., Any]:
+                    metrics: RpcMetrics, request_type: Descriptor | None, *,
+                    streaming: bool = False) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             self._begin(context)
-            _apply_idempotency_header(request, context)
             metrics.started.inc()
             started = time.perf_counter()
             token = None
             failed: BaseException | None = None
             try:
                 token = set_principal(self._authenticate(context, public))
+                if streaming:
+                    request = _checked_stream(request, request_type)
+                else:
+                    _check_request(request, request_type)
+                    _apply_idempotency_header(request, context)
                 return behavior(request, context)
             except Exception as exc:
                 failed = exc
@@ -132,7 +147,8 @@ class ServerInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _wrap_stream(self, behavior: Callable[..., Any], method: str, public: bool,
-                     metrics: RpcMetrics) -> Callable[..., Any]:
+                     metrics: RpcMetrics, request_type: Descriptor | None, *,
+                     streaming: bool = False) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             self._begin(context)
             metrics.started.inc()
@@ -141,6 +157,10 @@ class ServerInterceptor(grpc.ServerInterceptor):
             failed: BaseException | None = None
             try:
                 token = set_principal(self._authenticate(context, public))
+                if streaming:
+                    request = _checked_stream(request, request_type)
+                else:
+                    _check_request(request, request_type)
                 yield from behavior(request, context)
             except Exception as exc:
                 failed = exc
@@ -157,6 +177,42 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 metrics.handled(_status_name(context, failed), time.perf_counter() - started)
 
         return wrapped
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    # grpcio answers INTERNAL when a request does not parse (invalid UTF-8 in a string field
+    # does not): hand the bytes on, so the RPC is refused as INVALID_ARGUMENT naming the field.
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # noqa: BLE001 - DecodeError and whatever a custom deserializer raises
+            return Undecodable(data)
+
+    return deserialize
+
+
+def _request_type(method: str) -> Descriptor | None:
+    # "/pkg.Service/Method" -> the request message's descriptor, for naming an undecodable field.
+    try:
+        return descriptor_pool.Default().FindMethodByName(method.lstrip("/").replace("/", ".")).input_type
+    except KeyError:
+        return None
+
+
+def _check_request(request: Any, request_type: Descriptor | None) -> None:
+    if isinstance(request, Undecodable):
+        raise refuse_undecodable(request_type, request.data)
+    if hasattr(request, "ListFields"):
+        check_text(request)
+
+
+def _checked_stream(requests: Iterator[Any], request_type: Descriptor | None) -> Iterator[Any]:
+    for request in requests:
+        _check_request(request, request_type)
+        yield request
 
 
 def _apply_idempotency_header(request: Any, context: grpc.ServicerContext) -> None:

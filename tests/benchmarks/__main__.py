@@ -10,7 +10,7 @@ BENCHMARKS = ["tests.benchmarks.ledger_bench", "tests.benchmarks.gateway_bench",
               "tests.benchmarks.ai_bench", "tests.benchmarks.payment_bench",
               "tests.benchmarks.document_bench", "tests.benchmarks.analytics_bench",
               "tests.benchmarks.revocation_bench", "tests.benchmarks.replicas",
-              "tests.benchmarks.reconciliation_bench",
+              "tests.benchmarks.reconciliation_bench", "tests.benchmarks.runtime_bench",
               # Last: it ends with the one table of figures against the performance targets.
               "tests.benchmarks.deployed"]
 

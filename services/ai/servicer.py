@@ -423,14 +423,10 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         require_roles(current_principal(), ROLE_ADMIN)
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key(request.name, request.active_only)
-        offset = api.decode_page_token(request.page_token, query) or 0
-        if not isinstance(offset, int) or offset < 0:
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
         records = self.service.list_models(request.name, request.active_only)
-        page = records[offset:offset + size]
-        token = api.encode_page_token(offset + size, query) if offset + size < len(records) else ""
-        return ai_pb2.ListModelsResponse(models=[model_pb(m) for m in page], next_page_token=token)
+        page = api.paginate_list(records, page_token=request.page_token, query=query, size=size)
+        return ai_pb2.ListModelsResponse(models=[model_pb(m) for m in page.items],
+                                         next_page_token=page.next_page_token)
 
     def GetModel(self, request: ai_pb2.GetModelRequest,
                  context: grpc.ServicerContext) -> ai_pb2.GetModelResponse:

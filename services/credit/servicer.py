@@ -36,9 +36,8 @@ from services.credit.service import (
 )
 from services.runtime.api import (
     FieldChecks,
-    decode_page_token,
-    encode_page_token,
     page_size,
+    paginate,
     query_key,
     time_range,
     to_money,
@@ -338,6 +337,12 @@ class _Checks(FieldChecks):
         return page_size(value, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
+def _application_id(position: object) -> str:
+    if not (isinstance(position, str) and is_valid_id(position, "app")):
+        raise ValueError("not an application id")
+    return position
+
+
 def _render_application(
     response: Callable[..., Message], clock: Clock, *, with_report: bool = False
 ) -> Callable[[Application], bytes]:
@@ -472,18 +477,17 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         # The currency joins the key only when set, so tokens issued before the filter existed stay valid.
         currency_filter = [request.currency] if request.currency else []
         query = query_key("applications", request.user_id, statuses, start, end, *currency_filter)
-        before = decode_page_token(request.page_token, query)
-        if before is not None and not (isinstance(before, str) and is_valid_id(before, "app")):
-            c.add("page_token", "must be a next_page_token returned by this method")
-            c.done()
-        apps = self.service.list_applications(
-            request.user_id or None, statuses, request.currency or None, start, end, before, size + 1
+        page = paginate(
+            lambda before, limit: self.service.list_applications(
+                request.user_id or None, statuses, request.currency or None, start, end, before, limit
+            ),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda app: app.id, parse=_application_id,
         )
-        token = encode_page_token(apps[size - 1].id, query) if len(apps) > size else ""
         today = self.service.clock().date()
         return C.ListLoanApplicationsResponse(
-            loan_applications=[application_pb(a, today, with_report=_staff(principal)) for a in apps[:size]],
-            next_page_token=token,
+            loan_applications=[application_pb(a, today, with_report=_staff(principal)) for a in page.items],
+            next_page_token=page.next_page_token,
         )
 
     def DecideLoanApplication(
@@ -631,21 +635,14 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         require_owner_or_roles(principal, request.user_id, ROLE_UNDERWRITER, ROLE_ADMIN)
         start, end = time_range(request, "create_time_range")
         query = query_key("scores", request.user_id, start, end)
-        position = decode_page_token(request.page_token, query)
-        after: tuple[datetime, str] | None = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(position[0]), str(position[1]))
-            except (TypeError, ValueError, IndexError, KeyError):
-                c.add("page_token", "must be a next_page_token returned by this method")
-                c.done()
-        scores = self.service.list_scores(request.user_id, start, end, after, size + 1)
-        token = ""
-        if len(scores) > size:
-            last = scores[size - 1]
-            token = encode_page_token([last.create_time.isoformat(), last.id], query)
+        page = paginate(
+            lambda after, limit: self.service.list_scores(request.user_id, start, end, after, limit),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda score: [score.create_time.isoformat(), score.id],
+            parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])),
+        )
         return C.ListCreditScoreHistoryResponse(
-            credit_scores=[score_pb(s) for s in scores[:size]], next_page_token=token
+            credit_scores=[score_pb(s) for s in page.items], next_page_token=page.next_page_token
         )
 
     # -- credit lines -----------------------------------------------------------------------------

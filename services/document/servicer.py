@@ -197,16 +197,14 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key("documents", user_id, request.document_type, request.status,
                               request.show_deleted)
-        after = api.decode_page_token(request.page_token, query)
-        if after is not None and not isinstance(after, str):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
-        found = self.service.list_user_documents(
-            principal, user_id, document_type=request.document_type, status=request.status,
-            show_deleted=request.show_deleted, after=after, limit=size + 1)
-        token = api.encode_page_token(found[size - 1].document_id, query) if len(found) > size else ""
+        page = api.paginate(
+            lambda after, limit: self.service.list_user_documents(
+                principal, user_id, document_type=request.document_type, status=request.status,
+                show_deleted=request.show_deleted, after=after, limit=limit),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda version: version.document_id, parse=api.as_str)
         return document_pb2.ListUserDocumentsResponse(
-            documents=[document_pb(v, principal) for v in found[:size]], next_page_token=token)
+            documents=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token)
 
     def ListDocumentVersions(self, request: document_pb2.ListDocumentVersionsRequest,
                              context: grpc.ServicerContext) -> document_pb2.ListDocumentVersionsResponse:
@@ -216,14 +214,12 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         checks.done()
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key("versions", document_id)
-        before = api.decode_page_token(request.page_token, query)
-        if before is not None and (not isinstance(before, int) or isinstance(before, bool)):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
-        found = self.service.list_versions(principal, document_id, before, size + 1)
-        token = api.encode_page_token(found[size - 1].version, query) if len(found) > size else ""
+        page = api.paginate(
+            lambda before, limit: self.service.list_versions(principal, document_id, before, limit),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda version: version.version, parse=api.as_int)
         return document_pb2.ListDocumentVersionsResponse(
-            versions=[document_pb(v, principal) for v in found[:size]], next_page_token=token)
+            versions=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token)
 
     def ReviewDocument(self, request: document_pb2.ReviewDocumentRequest,
                        context: grpc.ServicerContext) -> document_pb2.ReviewDocumentResponse:
@@ -254,14 +250,12 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         checks.done()
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key("events", document_id)
-        before = api.decode_page_token(request.page_token, query)
-        if before is not None and not isinstance(before, str):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
-        found = self.service.access_events(principal, document_id, before, size + 1)
-        token = api.encode_page_token(found[size - 1].id, query) if len(found) > size else ""
+        page = api.paginate(
+            lambda before, limit: self.service.access_events(principal, document_id, before, limit),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda event: event.id, parse=api.as_str)
         return document_pb2.ListDocumentAccessEventsResponse(
-            events=[event_pb(e) for e in found[:size]], next_page_token=token)
+            events=[event_pb(e) for e in page.items], next_page_token=page.next_page_token)
 
     def CheckStorageConsistency(
             self, request: document_pb2.CheckStorageConsistencyRequest,

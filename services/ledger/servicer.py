@@ -226,11 +226,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             owner = principal.subject
         size = api.page_size(request.page_size)
         query = api.query_key("accounts", owner)
-        after = api.decode_page_token(request.page_token, query) or ""
-        accounts = self.ledger.list_accounts(owner, str(after), size + 1)
-        token = api.encode_page_token(accounts[size - 1].id, query) if len(accounts) > size else ""
-        return ledger_pb2.ListAccountsResponse(accounts=[account_pb(a) for a in accounts[:size]],
-                                               next_page_token=token)
+        page = api.paginate(
+            lambda after, limit: self.ledger.list_accounts(owner, after or "", limit),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda account: account.id, parse=api.as_str)
+        return ledger_pb2.ListAccountsResponse(accounts=[account_pb(a) for a in page.items],
+                                               next_page_token=page.next_page_token)
 
     def GetBalance(self, request: ledger_pb2.GetBalanceRequest,
                    context: grpc.ServicerContext) -> ledger_pb2.GetBalanceResponse:
@@ -339,15 +340,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         types = tuple(sorted(set(request.types)))
         size = api.page_size(request.page_size)
         query = api.query_key(where.user_id, where.account_id, start, end, types)
-        before = api.decode_page_token(request.page_token, query)
-        if before is not None and not isinstance(before, int):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
-        where = repo.EntryFilter(user_id=where.user_id, account_id=where.account_id, start_time=start,
-                                 end_time=end, types=types, before_insert_id=before)
-        entries = self.ledger.list_transactions(where, size + 1)
-        token = api.encode_page_token(entries[size - 1].insert_id, query) if len(entries) > size else ""
-        return [transaction_pb(e) for e in entries[:size]], token
+
+        def fetch(before: int | None, limit: int) -> list[Any]:
+            return self.ledger.list_transactions(
+                repo.EntryFilter(user_id=where.user_id, account_id=where.account_id, start_time=start,
+                                 end_time=end, types=types, before_insert_id=before), limit)
+
+        page = api.paginate(fetch, page_token=request.page_token, query=query, size=size,
+                            position=lambda entry: entry.insert_id, parse=api.as_int)
+        return [transaction_pb(e) for e in page.items], page.next_page_token
 
     def ReverseTransaction(self, request: ledger_pb2.ReverseTransactionRequest,
                            context: grpc.ServicerContext) -> ledger_pb2.ReverseTransactionResponse:

@@ -182,21 +182,25 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             "payments", request.user_id, sorted(request.statuses), request.kind, start, end,
             request.include_incoming,
         )
-        before = _before_id(request.page_token, query)
-        limit = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-        payments = self.service.list_payments(
-            request.user_id,
-            list(request.statuses),
-            request.kind,
-            start,
-            end,
-            request.include_incoming,
-            before,
-            limit + 1,
+        page = api.paginate(
+            lambda before, limit: self.service.list_payments(
+                request.user_id,
+                list(request.statuses),
+                request.kind,
+                start,
+                end,
+                request.include_incoming,
+                before or "",
+                limit,
+            ),
+            page_token=request.page_token,
+            query=query,
+            size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+            position=lambda payment: payment.id,
+            parse=api.as_str,
         )
-        token = api.encode_page_token(payments[limit - 1].id, query) if len(payments) > limit else ""
         return payment_pb2.ListPaymentsResponse(
-            payments=[payment_to_proto(p) for p in payments[:limit]], next_page_token=token
+            payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
         )
 
     def UpdatePaymentStatus(
@@ -405,12 +409,18 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         if current_principal().subject != request.user_id:
             raise PermissionDenied("payment methods are listed by their owner only")
         query = api.query_key("payment_methods", request.user_id, request.type)
-        before = _before_id(request.page_token, query)
-        limit = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-        methods = self.service.list_methods(request.user_id, request.type, before, limit + 1)
-        token = api.encode_page_token(methods[limit - 1].id, query) if len(methods) > limit else ""
+        page = api.paginate(
+            lambda before, limit: self.service.list_methods(
+                request.user_id, request.type, before or "", limit
+            ),
+            page_token=request.page_token,
+            query=query,
+            size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+            position=lambda method: method.id,
+            parse=api.as_str,
+        )
         return payment_pb2.ListPaymentMethodsResponse(
-            payment_methods=[method_to_proto(m) for m in methods[:limit]], next_page_token=token
+            payment_methods=[method_to_proto(m) for m in page.items], next_page_token=page.next_page_token
         )
 
     def RemovePaymentMethod(
@@ -464,18 +474,13 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SERVICE)
         start, end = from_timestamp(bounds.start_time), from_timestamp(bounds.end_time)
         query = api.query_key("reconciliation", start, end)
-        offset = api.decode_page_token(request.page_token, query) or 0
-        if not isinstance(offset, int) or offset < 0:
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
         limit = api.page_size(request.page_size, default=REPORT_PAGE_SIZE, maximum=MAX_REPORT_PAGE_SIZE)
+        api.decode_page_token(request.page_token, query)  # a forged token is refused before the work
         report = self.service.reconcile(start, end)
-        page = report.mismatches[offset : offset + limit]
-        token = (
-            api.encode_page_token(offset + limit, query) if offset + limit < len(report.mismatches) else ""
-        )
+        page = api.paginate_list(report.mismatches, page_token=request.page_token, query=query, size=limit)
+        token = page.next_page_token
         mismatches = []
-        for m in page:
+        for m in page.items:
             item = payment_pb2.ReconciliationMismatch(
                 kind=payment_pb2.ReconciliationMismatchKind.Value(f"RECONCILIATION_MISMATCH_KIND_{m.kind}"),
                 transaction_id=m.transaction_id,
@@ -656,12 +661,3 @@ def _actor_name(principal: Principal) -> str:
     if principal.has_role(ROLE_SERVICE):
         return f"service:{principal.subject.removeprefix('svc_')}"
     return principal.subject
-
-
-def _before_id(token: str, query: str) -> str:
-    """The id a list page token carries ("" for the first page): the page starts after it."""
-    before = api.decode_page_token(token, query)
-    if before is not None and not isinstance(before, str):
-        raise InvalidArgument("malformed page_token", field="page_token",
-                              description="must be a next_page_token returned by this method")
-    return before or ""

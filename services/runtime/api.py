@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import hashlib
+import hmac
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.common.v1 import common_pb2
@@ -109,25 +113,121 @@ def query_key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Page tokens are signed (HMAC-SHA256, truncated to 128 bits) with the key of the service that
+# issued them, so a forged or altered token is INVALID_ARGUMENT before its content is read.
+# The server interceptor makes its service's key current for each RPC; outside an RPC (a
+# script, a unit test) a key made for this process signs and verifies.
+_page_key: contextvars.ContextVar[bytes] = contextvars.ContextVar("page_token_key")
+_PROCESS_PAGE_KEY = secrets.token_bytes(32)
+_MAC_BYTES = 16
+_FOREIGN = "must be a next_page_token returned by this method"
+
+
+def set_page_token_key(key: bytes) -> None:
+    """Sign and verify page tokens with ``key`` in the current context (one RPC)."""
+    _page_key.set(key)
+
+
+def _mac(payload: bytes) -> bytes:
+    return hmac.new(_page_key.get(_PROCESS_PAGE_KEY), payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def encode_page_token(position: Any, query: str) -> str:
-    """An opaque token for the page after ``position`` of the query ``query``."""
-    raw = json.dumps({"p": position, "q": query}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """A signed, opaque token for the page after ``position`` of the query ``query``."""
+    payload = json.dumps({"p": position, "q": query}, separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_mac(payload))}"
 
 
 def decode_page_token(token: str, query: str) -> Any:
-    """The position in ``token``, None for the first page; INVALID_ARGUMENT if malformed or foreign."""
+    """The position in ``token``, None for the first page.
+
+    INVALID_ARGUMENT (field ``page_token``) when the token was not issued by this service
+    (its signature does not verify: forged, altered, or garbage) or belongs to another query.
+    """
     if not token:
         return None
+    body, _, signature = token.rpartition(".")
     try:
-        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        payload, mac = _unb64(body), _unb64(signature)
+    except (binascii.Error, ValueError):
+        raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
+    if not body or not hmac.compare_digest(mac, _mac(payload)):
+        raise InvalidArgument("page_token was not issued by this service", field="page_token",
+                              description=_FOREIGN, reason="PAGE_TOKEN_INVALID")
+    try:
+        document = json.loads(payload)
         position, issued_for = document["p"], document["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument("malformed page_token", field="page_token",
-                              description="must be a next_page_token returned by this method") from None
+    except (ValueError, KeyError, TypeError):
+        raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
     if issued_for != query:
         raise InvalidArgument("page_token belongs to another query", field="page_token",
                               description="must come from a request with the same filters")
+    return position
+
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and the token of the next one ("" on the last page)."""
+
+    items: list[T]
+    next_page_token: str
+
+
+def paginate(fetch: Callable[[P | None, int], Sequence[T]], *, page_token: str, query: str, size: int,
+             position: Callable[[T], Any], parse: Callable[[Any], P]) -> Page[T]:
+    """The one "fetch size + 1, build the next token" of every list RPC.
+
+    ``fetch(after, limit)`` returns up to ``limit`` items following ``after`` (None: from the
+    start); ``position(item)`` is what the next page starts after, and ``parse`` reads it back
+    from a token (raising ValueError or TypeError when it is not one a page could start after).
+    """
+    raw = decode_page_token(page_token, query)
+    after: P | None = None
+    if raw is not None:
+        try:
+            after = parse(raw)
+        except (ValueError, TypeError, IndexError, KeyError):
+            raise InvalidArgument("malformed page_token", field="page_token",
+                                  description=_FOREIGN) from None
+    found = list(fetch(after, size + 1))
+    token = encode_page_token(position(found[size - 1]), query) if len(found) > size else ""
+    return Page(found[:size], token)
+
+
+def paginate_list(items: Sequence[T], *, page_token: str, query: str, size: int) -> Page[T]:
+    """``paginate`` over a list already in memory (a report, a registry): tokens carry the offset."""
+    offset = 0
+    raw = decode_page_token(page_token, query)
+    if raw is not None:
+        offset = as_int(raw)
+    page = list(items[offset:offset + size])
+    token = encode_page_token(offset + size, query) if offset + size < len(items) else ""
+    return Page(page, token)
+
+
+def as_str(position: Any) -> str:
+    """A page position that is a non-empty string (an id)."""
+    if not isinstance(position, str) or not position:
+        raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN)
+    return position
+
+
+def as_int(position: Any) -> int:
+    """A page position that is a non-negative integer (an offset, a sequence)."""
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN)
     return position
 
 

@@ -98,6 +98,8 @@ class Settings:
     auth: AuthSettings
     # Where ``serve`` exposes the Prometheus metrics; 0: not exposed.
     metrics_port: int = 0
+    # Signs this service's page tokens (``<SERVICE>_PAGE_TOKEN_KEY``); see server.page_token_key.
+    page_token_secret: str = ""
 
     @classmethod
     def from_env(cls, service: str, *, needs_database: bool = True) -> Settings:
@@ -134,4 +136,5 @@ class Settings:
             metrics_port=env_int(f"{prefix}_METRICS_PORT",
                                  env_int("METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 0),
                                          maximum=65535), maximum=65535),
+            page_token_secret=env_str(f"{prefix}_PAGE_TOKEN_KEY") or "",
         )

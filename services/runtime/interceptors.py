@@ -22,6 +22,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor
 from grpc_status import rpc_status
 
+from services.runtime.api import set_page_token_key
 from services.runtime.auth import JwtVerifier, Principal, reset_principal, set_principal
 from services.runtime.errors import DomainError, as_domain_error, internal_status, to_rpc_status
 from services.runtime.logs import request_id_var
@@ -52,9 +53,12 @@ def _trace_id() -> str | None:
 class ServerInterceptor(grpc.ServerInterceptor):
     """Authenticates callers and maps errors for every RPC of one server."""
 
-    def __init__(self, verifier: JwtVerifier, public_methods: frozenset[str]) -> None:
+    def __init__(self, verifier: JwtVerifier, public_methods: frozenset[str],
+                 page_token_key: bytes | None = None) -> None:
         self.verifier = verifier
         self.public_methods = public_methods
+        # The service's key for signing and verifying page tokens (services/runtime/api.py).
+        self.page_token_key = page_token_key
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
                           handler_call_details: grpc.HandlerCallDetails) -> Any:
@@ -100,6 +104,8 @@ class ServerInterceptor(grpc.ServerInterceptor):
     def _begin(self, context: grpc.ServicerContext) -> str:
         request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
         request_id_var.set(request_id)
+        if self.page_token_key is not None:
+            set_page_token_key(self.page_token_key)
         return request_id
 
     def _fail(self, context: grpc.ServicerContext, method: str, exc: BaseException) -> None:

@@ -22,6 +22,8 @@ Why the stop is written as it is (each was seen to hang ``make run``'s Ctrl-C):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import signal
@@ -140,7 +142,7 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers,
                                    thread_name_prefix=f"{spec.name}-rpc"),
-        interceptors=[ServerInterceptor(context.verifier, spec.public_methods)],
+        interceptors=[ServerInterceptor(context.verifier, spec.public_methods, page_token_key(settings))],
         options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.so_reuseport", 0)],
@@ -178,6 +180,23 @@ def revocation_cache(settings: Settings) -> RevocationCache | None:
     return RevocationCache(poll_seconds=auth.revocation_poll_seconds,
                            max_staleness_seconds=auth.revocation_max_staleness_seconds,
                            fail_closed=auth.revocation_fail_closed)
+
+
+def page_token_key(settings: Settings) -> bytes:
+    """The key that signs the service's page tokens, the same on every replica.
+
+    ``<SERVICE>_PAGE_TOKEN_KEY`` when set (production should set it); else derived from the
+    service's name and database URL, which its replicas share and clients never see (in
+    development the URL is guessable; a token forged with it still only carries a position
+    the list checks, bound to its query); without a database, a key for this process only.
+    """
+    if settings.page_token_secret:
+        secret = settings.page_token_secret.encode()
+    elif settings.database_url:
+        secret = settings.database_url.encode()
+    else:
+        return os.urandom(32)
+    return hmac.new(b"nexafi-page-tokens:" + settings.service.encode(), secret, hashlib.sha256).digest()
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -593,15 +593,14 @@ class UserService:
         size = api.page_size(page_size)
         # A token from a listing with another filter would skip or repeat users.
         query = api.query_key("users", status.value if status else "")
-        before = api.decode_page_token(page_token, query)
-        if before is not None and not isinstance(before, str):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
-        with UnitOfWork(self.engine)() as session:
-            found = UserRepository(session).list_users(before_id=before, status=status, limit=size + 1)
-        page = found[:size]
-        next_token = api.encode_page_token(page[-1].id, query) if len(found) > size else ""
-        return page, next_token
+
+        def fetch(before: str | None, limit: int) -> list[User]:
+            with UnitOfWork(self.engine)() as session:
+                return UserRepository(session).list_users(before_id=before, status=status, limit=limit)
+
+        page = api.paginate(fetch, page_token=page_token, query=query, size=size,
+                            position=lambda user: user.id, parse=api.as_str)
+        return page.items, page.next_page_token
 
     def grant_role(self, actor: str, user_id: str, role: str) -> User:
         if role not in GRANTABLE_ROLES:

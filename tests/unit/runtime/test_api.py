@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import enum
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,11 +13,15 @@ from nexafi.ledger.v1 import ledger_pb2
 
 from services.runtime.api import (
     FieldChecks,
+    as_int,
     decode_page_token,
     encode_page_token,
     from_timestamp,
     page_size,
+    paginate,
+    paginate_list,
     query_key,
+    set_page_token_key,
     time_range,
     to_money,
     to_timestamp,
@@ -58,8 +64,48 @@ def test_page_tokens_round_trip_and_are_bound_to_their_query():
     assert decode_page_token("", query) is None
     with pytest.raises(InvalidArgument, match="another query"):
         decode_page_token(token, query_key("usr_2", ["DEPOSIT"]))
-    with pytest.raises(InvalidArgument, match="malformed"):
-        decode_page_token("%%%not-base64", query)
+    for garbage in ["%%%not-base64", "true", "eyJwIjoi\x00", "a.b.c", "."]:
+        with pytest.raises(InvalidArgument) as refused:
+            decode_page_token(garbage, query)
+        assert [v.field for v in refused.value.violations] == ["page_token"]
+
+
+def test_page_tokens_are_signed_by_the_service_key():
+    query = query_key("usr_1")
+    set_page_token_key(b"k" * 32)
+    token = encode_page_token("pay_1", query)
+    body, signature = token.split(".")
+    # The same position and query, signed by anyone else, or altered: refused before it is read.
+    forged = base64.urlsafe_b64encode(json.dumps({"p": "pay_0", "q": query}).encode()).decode()
+    for bad in [f"{forged}.{signature}", f"{body}.{signature[:-2]}AA", body]:
+        with pytest.raises(InvalidArgument) as refused:
+            decode_page_token(bad, query)
+        assert refused.value.violations[0].field == "page_token"
+    set_page_token_key(b"o" * 32)
+    with pytest.raises(InvalidArgument, match="not issued by this service"):
+        decode_page_token(token, query)
+
+
+def test_paginate_fetches_one_more_and_resumes_after_the_last_item():
+    items = list(range(10, 0, -1))
+
+    def fetch(before: int | None, limit: int) -> list[int]:
+        return [i for i in items if before is None or i < before][:limit]
+
+    pages, token = [], ""
+    while True:
+        page = paginate(fetch, page_token=token, query="q", size=4, position=lambda i: i, parse=as_int)
+        pages.append(page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == [[10, 9, 8, 7], [6, 5, 4, 3], [2, 1]]
+    listed = paginate_list(items, page_token="", query="q", size=8)
+    assert listed.items == items[:8]
+    assert paginate_list(items, page_token=listed.next_page_token, query="q", size=8).items == [2, 1]
+    with pytest.raises(InvalidArgument):
+        paginate(fetch, page_token=encode_page_token("x", "q"), query="q", size=4, position=lambda i: i,
+                 parse=as_int)
 
 
 def test_page_size_defaults_caps_and_refuses_negative():

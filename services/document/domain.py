@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -112,10 +114,24 @@ def check_content_type(document_type: DocumentType, declared: str, head: bytes) 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make
+# "invoice_\u202efdp.exe" display as "invoice_exe.pdf".
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def normalize_filename(name: str) -> str:
+    """The file name as stored and checked: Unicode NFC, so one name has one spelling."""
+    return unicodedata.normalize("NFC", name)
+
+
 def filename_problem(name: str) -> str | None:
-    """Why ``name`` is not an acceptable file name, or None."""
+    """Why ``name`` (normalized) is not an acceptable file name, or None."""
     if not name:
         return "is required"
+    if all(c.isspace() or unicodedata.category(c) == "Cf" for c in name):
+        return "must not be blank"
+    if _BIDI_CONTROLS.search(name):
+        return "must not contain bidirectional override or isolate characters"
     if len(name) > MAX_FILENAME:
         return f"must be at most {MAX_FILENAME} characters"
     if "/" in name or "\\" in name:
@@ -125,6 +141,12 @@ def filename_problem(name: str) -> str | None:
     if _CONTROL.search(name):
         return "must not contain control characters"
     return None
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the name for every client: an ASCII fallback and the UTF-8 original (RFC 6266)."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\;' else "_" for c in filename) or "document"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
 
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -18,9 +18,11 @@ from services.document.domain import (
     DocumentType,
     ReviewDecision,
     Version,
+    content_disposition,
     filename_problem,
     is_admin,
     is_sha256_hex,
+    normalize_filename,
 )
 from services.document.service import DocumentService, UploadMeta
 from services.runtime import api
@@ -84,7 +86,8 @@ def upload_meta(first: document_pb2.UploadDocumentRequest, idempotency_header: s
     checks = FieldChecks()
     request_id = checks.request_id(first.request_id or idempotency_header)
     user_id = checks.identifier(first.user_id, "user_id")
-    problem = filename_problem(first.filename)
+    filename = normalize_filename(first.filename)
+    problem = filename_problem(filename)
     if problem:
         checks.add("filename", problem)
     checks.enum(first.document_type, DocumentType, "document_type")
@@ -95,7 +98,7 @@ def upload_meta(first: document_pb2.UploadDocumentRequest, idempotency_header: s
     declared = checks.text(first.http_body.content_type, "http_body.content_type", max_length=255,
                            required=True)
     checks.done("invalid upload")
-    return UploadMeta(request_id=request_id, user_id=user_id, filename=first.filename,
+    return UploadMeta(request_id=request_id, user_id=user_id, filename=filename,
                       document_type=DocumentType(first.document_type), document_id=first.document_id,
                       sha256=first.sha256, declared_type=declared)
 
@@ -154,6 +157,10 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         document_id, version = _document_id(request.document_id, checks), _version(request.version, checks)
         checks.done()
         found, content = self.service.download(principal, document_id, version)
+        # Through Envoy these become the response's headers: the browser saves the file under its
+        # name and never renders it as another type than the one declared.
+        context.send_initial_metadata((("content-disposition", content_disposition(found.filename)),
+                                       ("x-content-type-options", "nosniff")))
         first = True
         pending = b""
         for piece in content:

@@ -18,10 +18,12 @@ from services.document.domain import (
     ContentTypeProblem,
     DocumentType,
     check_content_type,
+    content_disposition,
     filename_problem,
     may_read,
     may_review,
     may_upload_for,
+    normalize_filename,
     normalize_media_type,
     sniff,
 )
@@ -65,9 +67,18 @@ def test_declared_type_must_match_the_bytes_and_the_document_type():
 @pytest.mark.parametrize(("name", "ok"), [
     ("passport.pdf", True), ("scan 2024 (1).JPG", True), ("a" * 255, True), ("a" * 256, False),
     ("", False), ("../etc/passwd", False), ("C:\\docs\\x.pdf", False), ("..", False), ("bad\nname", False),
+    ("invoice_\u202efdp.exe", False), ("a\u2066b\u2069.pdf", False), ("   ", False), ("\u3000\u200b", False),
+    ("\u05d3\u05d5\u05d7.pdf", True), ("Zo\u00eb.pdf", True),
 ])
 def test_filenames(name: str, ok: bool):
     assert (filename_problem(name) is None) is ok
+
+
+def test_names_are_normalized_and_dispositions_carry_them_for_every_client():
+    assert normalize_filename("Zoe\u0308.pdf") == "Zo\u00eb.pdf"
+    assert content_disposition("Zo\u00eb \"x\";.pdf") == (
+        "attachment; filename=\"Zo_ _x__.pdf\"; filename*=UTF-8''Zo%C3%AB%20%22x%22%3B.pdf")
+    assert content_disposition("\u05d3.pdf").startswith('attachment; filename="_.pdf"; ')
 
 
 def test_roles():

@@ -11,6 +11,7 @@ stream) is checked for control characters and invalid UTF-8 before the servicer 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -135,8 +136,10 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 if streaming:
                     request = _checked_stream(request, request_type)
                 else:
+                    # The header fills request_id first, so what it brings is checked too.
+                    if not isinstance(request, Undecodable):
+                        _apply_idempotency_header(request, context)
                     _check_request(request, request_type)
-                    _apply_idempotency_header(request, context)
                 return behavior(request, context)
             except Exception as exc:
                 failed = exc
@@ -200,6 +203,7 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
+@functools.lru_cache(maxsize=1024)
 def _request_type(method: str) -> Descriptor | None:
     # "/pkg.Service/Method" -> the request message's descriptor, for naming an undecodable field.
     try:

@@ -319,22 +319,13 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         size = api.page_size(request.page_size, default=DEFINITIONS_PAGE_SIZE,
                              maximum=MAX_DEFINITIONS_PAGE_SIZE)
         query = api.query_key("report-definitions", user_id)
-        position = api.decode_page_token(request.page_token, query)
-        after: tuple[datetime, str] | None = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(position[0]), str(position[1]))
-            except (TypeError, ValueError, IndexError, KeyError):
-                raise InvalidArgument(
-                    "malformed page_token", field="page_token",
-                    description="must be a next_page_token returned by this method") from None
-        found = self.service.list_definitions(user_id, after, size + 1)
-        token = ""
-        if len(found) > size:
-            last = found[size - 1]
-            token = api.encode_page_token([last.create_time.isoformat(), last.id], query)
+        page = api.paginate(
+            lambda after, limit: self.service.list_definitions(user_id, after, limit),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda definition: [definition.create_time.isoformat(), definition.id],
+            parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])))
         return analytics_pb2.ListReportDefinitionsResponse(
-            definitions=[_definition_pb(d) for d in found[:size]], next_page_token=token)
+            definitions=[_definition_pb(d) for d in page.items], next_page_token=page.next_page_token)
 
     def DeleteReportDefinition(self, request: analytics_pb2.DeleteReportDefinitionRequest,
                                context: grpc.ServicerContext) -> analytics_pb2.DeleteReportDefinitionResponse:

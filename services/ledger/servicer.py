@@ -495,21 +495,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         start, end = time_range(request)
         size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
         query = api.query_key("related", request.related_entity_type, start, end)
-        position = api.decode_page_token(request.page_token, query)
-        after: tuple[datetime, int] | None = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(position[0]), int(position[1]))
-            except (TypeError, ValueError, IndexError, KeyError):
-                raise InvalidArgument(
-                    "malformed page_token", field="page_token",
-                    description="must be a next_page_token returned by this method") from None
-        entries = self.ledger.of_type(request.related_entity_type, start, end, after, size + 1,
-                                      full=request.view != TransactionView.BASIC)
-        last = entries[size - 1] if len(entries) > size else None
-        token = api.encode_page_token([last.create_time.isoformat(), last.insert_id], query) if last else ""
-        return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in entries[:size]],
-                                                     next_page_token=token)
+        page = api.paginate(
+            lambda after, limit: self.ledger.of_type(request.related_entity_type, start, end, after, limit,
+                                                     full=request.view != TransactionView.BASIC),
+            page_token=request.page_token, query=query, size=size,
+            position=lambda entry: [entry.create_time.isoformat(), entry.insert_id],
+            parse=lambda raw: (datetime.fromisoformat(raw[0]), int(raw[1])))
+        return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in page.items],
+                                                     next_page_token=page.next_page_token)
 
     def VerifyBooks(self, request: ledger_pb2.VerifyBooksRequest,
                     context: grpc.ServicerContext) -> ledger_pb2.VerifyBooksResponse:

@@ -269,6 +269,7 @@ def start_payment_instance(
     services: ServiceRunner,
     env: dict[str, str],
     make_connectors: Callable[[list[Any]], dict[str, Any]] | None = None,
+    clock: Clock | None = None,
 ) -> RunningServer:
     """Another payment server on the session's payment database, built with ``env`` applied
     (AI_ADDR, policies, delays are read when it is built) and optionally other connectors."""
@@ -282,7 +283,7 @@ def start_payment_instance(
             public_methods=payment_spec.SPEC.public_methods,
         )
         settings = service_settings("payment", services.database_url("payment"), services.auth)
-        return start_server(spec, settings, clock=services.clock("payment"))
+        return start_server(spec, settings, clock=clock or services.clock("payment"))
     finally:
         for name, value in saved.items():
             if value is None:

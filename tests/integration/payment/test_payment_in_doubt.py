@@ -60,7 +60,8 @@ def faulty(services: ServiceRunner, api: PaymentApi) -> Iterator[Faulty]:
     service = built[0][0]
     replies = LostLedgerReplies(service.clients.ledger.stub)  # type: ignore[attr-defined]
     channel = grpc.insecure_channel(server.address)
-    other = PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens)
+    other = PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens,
+                       api.clock)
     yield Faulty(server, channel, other, replies)
     channel.close()
     server.stop(0)

@@ -24,6 +24,7 @@ from services.ai.service import AiService
 from services.ai.servicer import AiServicer
 from services.runtime.config import env_int, env_str
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 
 SERVICE_NAME = ai_pb2.DESCRIPTOR.services_by_name["AiService"].full_name
 
@@ -44,4 +45,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     return [SERVICE_NAME]
 
 
-SPEC = ServiceSpec(name="ai", register=register, public_methods=frozenset())
+# Who calls the AI service, and for what (least privilege; services.runtime.service_access).
+SERVICE_CALLERS = service_callers({
+    "payment": {"CheckFraud"},
+    "credit": {"ScoreCredit"},
+})
+
+SPEC = ServiceSpec(name="ai", register=register, public_methods=frozenset(), service_callers=SERVICE_CALLERS)

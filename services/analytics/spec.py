@@ -29,6 +29,7 @@ from services.runtime.clients import ServiceTokenProvider
 from services.runtime.config import ConfigError, env_int, env_str
 from services.runtime.money import CURRENCY_EXPONENTS
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.analytics")
 
@@ -59,4 +60,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     return [SERVICE_NAME]
 
 
-SPEC = ServiceSpec(name="analytics", register=register)
+# Who calls analytics, and for what (least privilege; services.runtime.service_access).
+SERVICE_CALLERS = service_callers({
+    # PredictTrend's balance and income series.
+    "ai": {"GetDashboardSeries"},
+})
+
+SPEC = ServiceSpec(name="analytics", register=register, service_callers=SERVICE_CALLERS)

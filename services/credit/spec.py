@@ -26,6 +26,7 @@ from services.credit.service import CreditRecovery, CreditService
 from services.credit.servicer import CreditServicer, render_disbursement, render_repayment
 from services.runtime.config import env_int, env_str
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.credit")
 
@@ -93,4 +94,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     return [SERVICE_NAME]
 
 
-SPEC = ServiceSpec(name="credit", register=register)
+# Who calls credit, and for what (least privilege; services.runtime.service_access).
+SERVICE_CALLERS = service_callers({
+    # The loan book of the credit_portfolio report.
+    "analytics": {"ListLoanApplications"},
+})
+
+SPEC = ServiceSpec(name="credit", register=register, service_callers=SERVICE_CALLERS)

@@ -43,6 +43,7 @@ from services.document.servicer import DocumentServicer
 from services.document.storage import Storage, StorageSettings
 from services.runtime.config import ConfigError, env_int, env_str
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.document")
 
@@ -120,4 +121,8 @@ def load_worker_settings() -> WorkerSettings:
                                         maximum=86_400))
 
 
-SPEC = ServiceSpec(name="document", register=register, public_methods=frozenset())
+# No service reads or writes customers' documents (least privilege; services.runtime.service_access).
+SERVICE_CALLERS = service_callers({})
+
+SPEC = ServiceSpec(name="document", register=register, public_methods=frozenset(),
+                   service_callers=SERVICE_CALLERS)

@@ -303,6 +303,14 @@ class Ledger:
         """The owner of an account (NOT_FOUND if unknown), for authorization."""
         return self._reading(lambda s: repo.get_account(s, account_id).owner_id)
 
+    def account_identity(self, account_id: str) -> tuple[str, str]:
+        """An account's (owner id, name), both fixed at opening (NOT_FOUND if unknown), for scopes."""
+        def work(session: Session) -> tuple[str, str]:
+            account = repo.get_account(session, account_id)
+            return account.owner_id, account.name
+
+        return self._reading(work)
+
     def list_accounts(self, owner_id: str | None, after_id: str, limit: int) -> list[Account]:
         def work(session: Session) -> list[Account]:
             accounts = repo.list_accounts(session, owner_id, after_id, limit)

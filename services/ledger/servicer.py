@@ -7,13 +7,20 @@ Who may call what (the principal comes from the runtime's interceptor):
   compliance, service); a transaction: its user, the owner of an account it touches, or staff;
 - the change feed: service or admin; chain verification: admin or compliance;
   trial balance: admin, compliance or service.
+
+Services are narrowed twice: the runtime lets each call only the RPCs ``spec.SERVICE_CALLERS``
+lists, and the writing RPCs here let it touch only the accounts of its scope
+(``domain/scopes.py``: payment wallets and clearing accounts; credit its loan, line and
+interest accounts and, with them, a customer's wallet): PERMISSION_DENIED ACCOUNT_NOT_IN_SCOPE.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +28,7 @@ import grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.ledger import repository as repo
+from services.ledger.domain import scopes
 from services.ledger.domain.model import (
     Account,
     AccountType,
@@ -49,12 +57,15 @@ from services.runtime.auth import (
 )
 from services.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+from services.runtime.service_access import service_identity
 
 log = logging.getLogger("nexafi.ledger")
 
 WRITER_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
 MAX_BATCH = 1000
 MAX_DESCRIPTION = 500
+# Accounts' owners and names never change: remembered for scope checks, up to this many.
+ACCOUNT_IDENTITY_CACHE = 10_000
 
 
 class TransactionView(enum.IntEnum):
@@ -153,6 +164,34 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self.ledger = ledger
         # VerifyBooks reports a hold only this long past its expiry (the sweeper's period and then some).
         self.hold_grace_seconds = hold_grace_seconds
+        self._identities: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._identities_lock = threading.Lock()
+
+    # -- service scopes (domain/scopes.py) ------------------------------------------------------
+    def _account_identity(self, account_id: str) -> tuple[str, str]:
+        with self._identities_lock:
+            known = self._identities.get(account_id)
+        if known is not None:
+            return known
+        identity = self.ledger.account_identity(account_id)
+        with self._identities_lock:
+            self._identities[account_id] = identity
+            while len(self._identities) > ACCOUNT_IDENTITY_CACHE:
+                self._identities.popitem(last=False)
+        return identity
+
+    def _scope_postings(self, principal: Principal, account_ids: Iterable[str]) -> None:
+        """A service may move money only on the accounts of its scope; staff are not scoped."""
+        service = service_identity(principal)
+        if service is None:
+            return
+        scopes.check_postings(service, [(account_id, *self._account_identity(account_id))
+                                        for account_id in dict.fromkeys(account_ids)])
+
+    def _scope_pending(self, principal: Principal, transfer_id: str) -> None:
+        if service_identity(principal) is not None:
+            transfer = self.ledger.get_pending(transfer_id)
+            self._scope_postings(principal, (transfer.debit_account_id, transfer.credit_account_id))
 
     # -- authorization helpers ----------------------------------------------------------------
     @staticmethod
@@ -192,6 +231,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         metadata = checks.metadata(request.metadata)
         checks.request_id(request.request_id, required=False)
         checks.done()
+        service = service_identity(principal)
+        if service is not None:
+            scopes.check_new_account(service, request.owner_id, request.name)
         account = self.ledger.create_account(principal.subject, NewAccount(
             owner_id=request.owner_id, name=request.name, type=AccountType(request.type),
             currency=request.currency, balance_rule=BalanceRule(request.balance_rule),
@@ -207,6 +249,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             checks.add("credit_limit_minor", f"must be between 0 and {MAX_AMOUNT_MINOR}")
         checks.request_id(request.request_id, required=False)
         checks.done()
+        service = service_identity(principal)
+        if service is not None:
+            scopes.check_own_account(service, request.account_id, *self._account_identity(request.account_id))
         account = self.ledger.update_account_limit(principal.subject, request.account_id,
                                                    request.credit_limit_minor, request.request_id)
         return ledger_pb2.UpdateAccountLimitResponse(account=account_pb(account))
@@ -255,6 +300,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             metadata=checks.metadata(request.metadata),
             request_id=checks.request_id(request.request_id))
         checks.done()
+        self._scope_postings(principal, (line.account_id for line in new.postings))
         entry = self.ledger.create_transaction(principal.subject, new)
         return ledger_pb2.CreateTransactionResponse(transaction=transaction_pb(entry))
 
@@ -267,7 +313,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         items: list[NewEntry | DomainError] = []
         for transfer in request.transfers:
             try:
-                items.append(self._transfer_entry(transfer))
+                entry = self._transfer_entry(transfer)
+                self._scope_postings(principal, (line.account_id for line in entry.postings))
+                items.append(entry)
             except DomainError as exc:
                 items.append(exc)
         results = []
@@ -358,6 +406,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         checks.request_id(request.request_id)
         checks.done()
+        if service_identity(principal) is not None:
+            original = self.ledger.get_transaction(request.transaction_id)
+            self._scope_postings(principal, (p.account_id for p in original.postings))
         entry = self.ledger.reverse_transaction(principal.subject, request.transaction_id, request.reason,
                                                 request.request_id)
         return ledger_pb2.ReverseTransactionResponse(transaction=transaction_pb(entry))
@@ -381,6 +432,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             expire_time=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
             request_id=checks.request_id(request.request_id))
         checks.done()
+        self._scope_postings(principal, (new.debit_account_id, new.credit_account_id))
         transfer = self.ledger.create_pending(principal.subject, new)
         return ledger_pb2.CreatePendingTransferResponse(pending_transfer=pending_pb(transfer))
 
@@ -404,6 +456,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         if request.HasField("amount"):
             amount, currency = checks.money(request.amount, "amount")
         checks.done()
+        self._scope_pending(principal, request.pending_transfer_id)
         transfer, entry = self.ledger.post_pending(principal.subject, request.pending_transfer_id, amount,
                                                    currency, request.request_id)
         return ledger_pb2.PostPendingTransferResponse(pending_transfer=pending_pb(transfer),
@@ -411,11 +464,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
     def VoidPendingTransfer(self, request: ledger_pb2.VoidPendingTransferRequest,
                             context: grpc.ServicerContext) -> ledger_pb2.VoidPendingTransferResponse:
-        self._writer()
+        principal = self._writer()
         checks = _Checks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         checks.done()
+        self._scope_pending(principal, request.pending_transfer_id)
         transfer = self.ledger.void_pending(request.pending_transfer_id)
         return ledger_pb2.VoidPendingTransferResponse(pending_transfer=pending_pb(transfer))
 

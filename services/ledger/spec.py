@@ -13,6 +13,7 @@ from services.ledger.service import FeedNotifier, Ledger
 from services.ledger.servicer import LedgerServicer
 from services.runtime.config import env_int
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.ledger")
 
@@ -64,4 +65,18 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     return [SERVICE_NAME]
 
 
-SPEC = ServiceSpec(name="ledger", register=register, public_methods=frozenset())
+# Who calls the ledger, and for what (least privilege; services.runtime.service_access). The accounts
+# each may move money on are scoped by services/ledger/scopes.py.
+SERVICE_CALLERS = service_callers({
+    # Wallets and clearing accounts; two-phase reservations; full refunds as reversals; spend limits.
+    "payment": {"CreateAccount", "CreatePendingTransfer", "PostPendingTransfer", "VoidPendingTransfer",
+                "GetPendingTransfer", "CreateTransaction", "ReverseTransaction", "GetTransaction",
+                "ListUserTransactions"},
+    # Loan and credit-line accounts: disbursements, repayments, limits; finding the user's wallet.
+    "credit": {"CreateAccount", "GetAccount", "ListAccounts", "UpdateAccountLimit", "CreateTransaction"},
+    # The change feed and what its reports need: an entry's accounts and the trial balance.
+    "analytics": {"StreamTransactions", "GetAccount", "GetTrialBalance"},
+})
+
+SPEC = ServiceSpec(name="ledger", register=register, public_methods=frozenset(),
+                   service_callers=SERVICE_CALLERS)

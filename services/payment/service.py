@@ -91,6 +91,7 @@ from services.runtime.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     Unauthenticated,
     Unavailable,
 )
@@ -214,6 +215,18 @@ class Report:
 
 
 APPLIED, DUPLICATE, STALE = 1, 2, 3
+
+
+def forbid_self_decision(payment: Payment, actor: str, action: str) -> None:
+    """Separation of duties: nobody reviews, decides on or refunds a payment they are party to.
+
+    ``actor`` is the staff member's user id (services and the system have other names), so a
+    support agent cannot approve their own top-up held for review, nor pull back their own
+    transfer by refunding it. PERMISSION_DENIED SELF_DECISION, as credit and documents answer.
+    """
+    if actor in (payment.user_id, payment.payee_user_id):
+        raise PermissionDenied(f"staff may not {action} their own payment", "SELF_DECISION",
+                               {"payment_id": payment.id})
 
 
 class PaymentService:
@@ -669,6 +682,7 @@ class PaymentService:
         check_role: Callable[[Status, Status], None],
     ) -> Payment:
         payment = self._tx(lambda s: repo.get_payment(s, payment_id))
+        forbid_self_decision(payment, actor, "decide on")
         check_transition(payment.status, target)
         check_role(payment.status, target)
         with self._lease(payment_id):
@@ -740,6 +754,7 @@ class PaymentService:
 
             def open_refund(session: Session) -> None:
                 payment = repo.get_payment(session, payment_id, lock=True)
+                forbid_self_decision(payment, actor, "refund")
                 if payment.status not in (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED):
                     raise FailedPrecondition(
                         f"a {payment.status.name} payment cannot be refunded",

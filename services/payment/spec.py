@@ -38,6 +38,7 @@ from services.payment.service import Config, PaymentService
 from services.payment.servicer import PaymentServicer
 from services.runtime.config import ConfigError, env_int, env_str
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.payment")
 
@@ -163,4 +164,9 @@ def register_with(
 
 
 # The callback is public for the transport (gateways have no JWT); the HMAC signature authenticates it.
-SPEC = ServiceSpec(name="payment", register=register, public_methods=frozenset({CALLBACK_METHOD}))
+# No service calls payment: recovery runs inside it, and staff use their own tokens. An empty
+# table refuses every service identity (least privilege; services.runtime.service_access).
+SERVICE_CALLERS = service_callers({})
+
+SPEC = ServiceSpec(name="payment", register=register, public_methods=frozenset({CALLBACK_METHOD}),
+                   service_callers=SERVICE_CALLERS)

@@ -195,7 +195,8 @@ class JwtVerifier:
         if key is None:
             raise Unauthenticated("access token signed with an unknown key", "TOKEN_INVALID")
         try:
-            claims = jwt.decode(token, key, algorithms=["ES256"], audience=self.settings.audience,
+            claims = jwt.decode(token, key, algorithms=["ES256"],
+                                audience=[self.settings.audience, self.settings.internal_audience],
                                 issuer=self.settings.issuer, leeway=self.settings.leeway_seconds,
                                 options={"require": ["exp", "iat", "sub", "iss", "aud"],
                                          "verify_exp": False, "verify_iat": False,
@@ -206,6 +207,12 @@ class JwtVerifier:
         roles = claims.get("roles") or []
         if not isinstance(roles, list):
             raise Unauthenticated("invalid access token: roles is not a list", "TOKEN_INVALID")
+        # The service role and the internal audience go together: a service token is never a
+        # public one (the gateway refuses it), and no user token is an internal one.
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if (audiences == [self.settings.internal_audience]) != (ROLE_SERVICE in roles):
+            raise Unauthenticated("invalid access token: the service role requires the internal audience",
+                                  "TOKEN_INVALID")
         return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles),
                          token_id=str(claims.get("jti", "")), claims=claims)
 

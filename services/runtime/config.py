@@ -81,6 +81,9 @@ class AuthSettings:
     revocation_max_staleness_seconds: float = 5.0
     # Who is refused while the feed is stale: "staff" roles, or "all" user tokens.
     revocation_fail_closed: str = "staff"
+    # The audience of service identities' tokens: services accept it, the gateway never does,
+    # so a leaked service token cannot be replayed from the internet.
+    internal_audience: str = "nexafi-internal"
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class Settings:
                 revocation_max_staleness_seconds=float(env_int("AUTH_REVOCATION_WINDOW_SECONDS", 5,
                                                                minimum=1, maximum=900)),
                 revocation_fail_closed=_choice("AUTH_REVOCATION_FAIL_CLOSED", "staff", ("staff", "all")),
+                internal_audience=env_str("JWT_INTERNAL_AUDIENCE", "nexafi-internal") or "nexafi-internal",
             ),
             metrics_port=env_int(f"{prefix}_METRICS_PORT",
                                  env_int("METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 0),

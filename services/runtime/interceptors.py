@@ -28,6 +28,7 @@ from services.runtime.auth import JwtVerifier, Principal, reset_principal, set_p
 from services.runtime.errors import DomainError, as_domain_error, internal_status, to_rpc_status
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import RpcMetrics
+from services.runtime.service_access import ServiceCallers, check_service_call
 from services.runtime.text import Undecodable, check_text, refuse_undecodable
 
 log = logging.getLogger("nexafi.rpc")
@@ -55,11 +56,14 @@ class ServerInterceptor(grpc.ServerInterceptor):
     """Authenticates callers and maps errors for every RPC of one server."""
 
     def __init__(self, verifier: JwtVerifier, public_methods: frozenset[str],
-                 page_token_key: bytes | None = None) -> None:
+                 page_token_key: bytes | None = None, *,
+                 service_callers: ServiceCallers | None = None) -> None:
         self.verifier = verifier
         self.public_methods = public_methods
         # The service's key for signing and verifying page tokens (services/runtime/api.py).
         self.page_token_key = page_token_key
+        # Which service identity may call which RPC (services.runtime.service_access).
+        self.service_callers: ServiceCallers = service_callers or {}
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
                           handler_call_details: grpc.HandlerCallDetails) -> Any:
@@ -102,6 +106,12 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 return None
             raise
 
+    def _authorize(self, context: grpc.ServicerContext, method: str, public: bool) -> Principal | None:
+        principal = self._authenticate(context, public)
+        if not public:
+            check_service_call(principal, method, self.service_callers)
+        return principal
+
     def _begin(self, context: grpc.ServicerContext) -> str:
         request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
         request_id_var.set(request_id)
@@ -132,7 +142,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
             token = None
             failed: BaseException | None = None
             try:
-                token = set_principal(self._authenticate(context, public))
+                token = set_principal(self._authorize(context, method, public))
                 if streaming:
                     request = _checked_stream(request, request_type)
                 else:
@@ -165,7 +175,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
             token = None
             failed: BaseException | None = None
             try:
-                token = set_principal(self._authenticate(context, public))
+                token = set_principal(self._authorize(context, method, public))
                 if streaming:
                     request = _checked_stream(request, request_type)
                 else:

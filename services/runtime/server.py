@@ -29,7 +29,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -82,6 +82,9 @@ class ServiceSpec:
     # Adds the servicers to the server; returns their full names for health and reflection.
     register: Callable[[grpc.Server, ServiceContext], Sequence[str]]
     public_methods: frozenset[str] = frozenset()
+    # Calling service -> the RPCs of this service it may call (services.runtime.service_access);
+    # a service identity not listed may call none.
+    service_callers: Mapping[str, frozenset[str]] = field(default_factory=dict)
     needs_database: bool = True
     has_migrations: bool = True
 
@@ -142,7 +145,8 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers,
                                    thread_name_prefix=f"{spec.name}-rpc"),
-        interceptors=[ServerInterceptor(context.verifier, spec.public_methods, page_token_key(settings))],
+        interceptors=[ServerInterceptor(context.verifier, spec.public_methods, page_token_key(settings),
+                                        service_callers=spec.service_callers)],
         options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.so_reuseport", 0)],

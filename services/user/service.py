@@ -447,7 +447,7 @@ class UserService:
         log.info("issued a service token to %s", client_id)
         return self.access.issue(f"svc_{client_id}", [ROLE_SERVICE],
                                  ttl_seconds=self.config.service_token_ttl_seconds,
-                                 extra={"client_id": client_id})
+                                 extra={"client_id": client_id}, audience=self.access.auth.internal_audience)
 
     def jwks(self) -> list[dict[str, str]]:
         return self.keyring.jwks()["keys"]

@@ -10,6 +10,7 @@ from nexafi.user.v1 import user_pb2, user_pb2_grpc
 from services.runtime.keys import Keyring
 from services.runtime.revocation import FeedPage, RevocationEntry
 from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.service_access import service_callers
 from services.user.config import UserConfig
 from services.user.mail import outbox_from_env
 from services.user.service import UserService
@@ -57,4 +58,18 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     return [SERVICE_NAME]
 
 
-SPEC = ServiceSpec(name="user", register=register, public_methods=PUBLIC_METHODS)
+# Who calls the user service with a service token, and for what (least privilege;
+# services.runtime.service_access). IssueServiceToken is public: the client secret is its credential.
+SERVICE_CALLERS = service_callers({
+    # Does the payee (payment) or the borrower (credit) exist? And, for every service's token
+    # verifier, the revocation feed (services/runtime/revocation.py).
+    "payment": {"GetUser", "ListRevocations"},
+    "credit": {"GetUser", "ListRevocations"},
+    "ledger": {"ListRevocations"},
+    "analytics": {"ListRevocations"},
+    "ai": {"ListRevocations"},
+    "document": {"ListRevocations"},
+})
+
+SPEC = ServiceSpec(name="user", register=register, public_methods=PUBLIC_METHODS,
+                   service_callers=SERVICE_CALLERS)

@@ -23,6 +23,8 @@ from services.runtime.server import RunningServer, ServiceSpec, start_server
 
 ISSUER = "nexafi"
 AUDIENCE = "nexafi-api"
+# Service identities' tokens carry this audience only: services accept it, the gateway never does.
+INTERNAL_AUDIENCE = "nexafi-internal"
 
 # Client secrets of the services that call others, known to the user service of
 # the test session (IssueServiceToken).
@@ -62,10 +64,21 @@ class TokenFactory:
         self.keyring = keyring
 
     def make(self, subject: str, roles: list[str] | None = None, *, ttl_seconds: int = 900,
-             audience: str = AUDIENCE, issuer: str = ISSUER) -> str:
-        claims = access_token_claims(subject=subject, roles=roles or ["customer"], issuer=issuer,
-                                     audience=audience, ttl_seconds=ttl_seconds)
+             audience: str | None = None, issuer: str = ISSUER) -> str:
+        """A user's token; with the role ``service``, a service identity's (as IssueServiceToken
+        makes it: the internal audience and ``client_id``, the subject without ``svc_``)."""
+        roles = roles or ["customer"]
+        extra = None
+        if "service" in roles:
+            extra = {"client_id": subject.removeprefix("svc_")}
+            audience = audience or INTERNAL_AUDIENCE
+        claims = access_token_claims(subject=subject, roles=roles, issuer=issuer,
+                                     audience=audience or AUDIENCE, ttl_seconds=ttl_seconds, extra=extra)
         return self.keyring.sign(claims)
+
+    def service(self, client_id: str) -> tuple[tuple[str, str], ...]:
+        """The metadata of a call made by the service ``client_id`` (``payment``, ``credit``, ...)."""
+        return self.metadata(f"svc_{client_id}", ["service"])
 
     def metadata(self, subject: str, roles: list[str] | None = None) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.make(subject, roles)}"),)

@@ -100,12 +100,14 @@ def days_ago(days: float, hour: int = 12) -> datetime:
 
 
 class AiClient:
-    """The AI stub with credentials: a service principal by default, or any principal."""
+    """The AI stub with credentials: the calling service's by default, or any principal."""
 
     def __init__(self, stub: ai_pb2_grpc.AiServiceStub, tokens: TokenFactory) -> None:
         self.stub = stub
         self.tokens = tokens
-        self.service = tokens.metadata("payment", ["service"])
+        # The services that call the AI service: payment checks fraud, credit scores applicants.
+        self.service = tokens.service("payment")
+        self.credit_service = tokens.service("credit")
         self.admin = tokens.metadata("usr_admin", ["admin"])
         self.compliance = tokens.metadata("usr_compliance", ["compliance"])
         self.support = tokens.metadata("usr_support", ["support"])
@@ -121,7 +123,7 @@ class AiClient:
     def score(
         self, request: ai_pb2.ScoreCreditRequest, metadata: Metadata | None = None
     ) -> ai_pb2.CreditScore:
-        return self.stub.ScoreCredit(request, metadata=metadata or self.service, timeout=10).credit_score
+        return self.stub.ScoreCredit(request, metadata=metadata or self.credit_service, timeout=10).credit_score
 
     def history(self, user_id: str, days: int = 60, per_day: int = 2) -> list[ai_pb2.CheckFraudRequest]:
         """Checks ``days`` days of an ordinary customer's purchases (oldest first); returns the requests."""

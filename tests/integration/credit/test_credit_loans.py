@@ -67,12 +67,15 @@ def test_disbursement_needs_an_approved_loan_a_wallet_and_the_owner(credit: Cred
     early = failure(lambda: credit.disburse(referred.id, other))
     assert early.code == grpc.StatusCode.FAILED_PRECONDITION and early.reason == "ILLEGAL_STATUS_TRANSITION"
 
-    # A service may disburse on the borrower's behalf.
+    # No service disburses: the borrower (or an admin) does.
     credit.wallet(user)
-    by_service = credit.credit.DisburseLoan(
-        C.DisburseLoanRequest(application_id=app.id, request_id=key()), metadata=credit.service()
-    ).loan_application
-    assert by_service.status == S.LOAN_APPLICATION_STATUS_DISBURSED
+    by_service = failure(
+        lambda: credit.credit.DisburseLoan(
+            C.DisburseLoanRequest(application_id=app.id, request_id=key()), metadata=credit.service()
+        )
+    )
+    assert (by_service.code, by_service.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SERVICE_NOT_ALLOWED")
+    assert credit.disburse(app.id, user).status == S.LOAN_APPLICATION_STATUS_DISBURSED
 
 
 def test_repayments_go_interest_first_in_due_order_and_close_the_loan_exactly(credit: CreditApi) -> None:

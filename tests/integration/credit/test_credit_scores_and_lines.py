@@ -77,9 +77,14 @@ def test_score_authorization_replay_and_unknown_users(credit: CreditApi) -> None
         lambda: refresh(credit, user, metadata=credit.md(other), financials=financials())
     )
     assert refresh_denied.code == grpc.StatusCode.PERMISSION_DENIED
-    for metadata in (credit.underwriter(), credit.admin(), credit.service()):
+    for metadata in (credit.underwriter(), credit.admin()):
         got = credit.credit.GetCreditScore(C.GetCreditScoreRequest(user_id=user), metadata=metadata)
         assert got.credit_score == first
+    # No service reads credit scores (analytics reads only the loan book).
+    by_service = failure(
+        lambda: credit.credit.GetCreditScore(C.GetCreditScoreRequest(user_id=user), metadata=credit.service())
+    )
+    assert (by_service.code, by_service.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SERVICE_NOT_ALLOWED")
 
     unknown = failure(
         lambda: refresh(
@@ -166,10 +171,10 @@ def test_credit_line_authorization_validation_and_idempotency(credit: CreditApi)
     request = C.UpdateCreditLineRequest(
         user_id=user, limit=eur(100_000), apr_bps=1500, reason="new customer", request_id=key()
     )
-    first = credit.credit.UpdateCreditLine(request, metadata=credit.service()).credit_line
-    assert credit.credit.UpdateCreditLine(request, metadata=credit.service()).credit_line == first
+    first = credit.credit.UpdateCreditLine(request, metadata=credit.admin()).credit_line
+    assert credit.credit.UpdateCreditLine(request, metadata=credit.admin()).credit_line == first
     request.limit.amount_minor = 100_001
-    reused = failure(lambda: credit.credit.UpdateCreditLine(request, metadata=credit.service()))
+    reused = failure(lambda: credit.credit.UpdateCreditLine(request, metadata=credit.admin()))
     assert reused.code == grpc.StatusCode.ALREADY_EXISTS and reused.reason == "IDEMPOTENCY_KEY_REUSED"
     usd = failure(
         lambda: credit.credit.UpdateCreditLine(

@@ -247,14 +247,18 @@ def test_access_control(docs: DocumentClient):
                                                      metadata=docs.meta(stranger)),
                  lambda: docs.upload(pdf(), user_id=owner, caller=stranger)):
         assert failure(call).code == grpc.StatusCode.PERMISSION_DENIED
-    # Staff read; support may not delete; a service uploads on the user's behalf.
+    # Staff read; support may not delete; no service identity reads or writes documents.
     assert docs.get(document.id, SUPPORT, ["support"]).id == document.id
     assert docs.download(document.id, COMPLIANCE, ["compliance"]).document.id == document.id
     assert failure(lambda: docs.stub.DeleteDocument(
         D.DeleteDocumentRequest(document_id=document.id), metadata=docs.meta(SUPPORT, ["support"]))
     ).code == grpc.StatusCode.PERMISSION_DENIED
-    on_behalf = docs.upload(pdf(), user_id=owner, caller="credit", roles=["service"])
-    assert on_behalf.uploaded_by == "credit" and on_behalf.user_id == owner
+    for service in ("credit", "analytics", "ai", "payment"):
+        by_service = failure(lambda s=service: docs.upload(pdf(), user_id=owner, caller=f"svc_{s}",
+                                                           roles=["service"]))
+        assert (by_service.code, by_service.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SERVICE_NOT_ALLOWED")
+        read = failure(lambda s=service: docs.download(document.id, f"svc_{s}", ["service"]))
+        assert (read.code, read.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SERVICE_NOT_ALLOWED")
     # Only admins purge or see deleted documents.
     purge = failure(lambda: docs.stub.DeleteDocument(
         D.DeleteDocumentRequest(document_id=document.id, purge=True, reason="gdpr"),

@@ -34,7 +34,7 @@ def test_the_database_refuses_to_alter_history(ledger: LedgerClient, ledger_db, 
         connection.execute(sa.text(statement), {"txn": txn.id})
     assert "append-only" in str(caught.value.orig)
     fetched = ledger.stub.GetTransaction(
-        ledger_pb2.GetTransactionRequest(transaction_id=txn.id), metadata=ledger.service, timeout=10
+        ledger_pb2.GetTransactionRequest(transaction_id=txn.id), metadata=ledger.operator, timeout=10
     ).transaction
     assert fetched == txn
 
@@ -109,7 +109,7 @@ def test_a_rewritten_link_is_found_too(ledger: LedgerClient, ledger_db) -> None:
 def test_only_admin_and_compliance_verify(ledger: LedgerClient) -> None:
     compliance = ledger.tokens.metadata("usr_auditor", ["compliance"])
     assert ledger.stub.VerifyChain(ledger_pb2.VerifyChainRequest(), metadata=compliance, timeout=30).valid
-    for caller in (ledger.service, ledger.customer("usr_1")):
+    for caller in (ledger.tokens.service("analytics"), ledger.customer("usr_1")):
         result = failure(
             lambda caller=caller: ledger.stub.VerifyChain(
                 ledger_pb2.VerifyChainRequest(), metadata=caller, timeout=30

@@ -82,7 +82,8 @@ class PaymentApi:
         return self.tokens.metadata(self.support_subject, ["support"])
 
     def service(self) -> tuple[tuple[str, str], ...]:
-        return self.tokens.metadata("svc_ops", ["service"])
+        """Who runs recovery by hand: an admin (no other service may call payment)."""
+        return self.tokens.metadata("usr_ops_admin", ["admin"])
 
     # -- methods ----------------------------------------------------------------------------------
     def add_card(self, user: str, number: str = CARD_OK, **kw: Any) -> payment_pb2.PaymentMethod:
@@ -281,6 +282,7 @@ def start_payment_instance(
             name="payment",
             register=lambda server, context: payment_spec.register_with(server, context, factory),
             public_methods=payment_spec.SPEC.public_methods,
+            service_callers=payment_spec.SPEC.service_callers,
         )
         settings = service_settings("payment", services.database_url("payment"), services.auth)
         return start_server(spec, settings, clock=clock or services.clock("payment"))

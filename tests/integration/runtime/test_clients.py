@@ -19,18 +19,19 @@ LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
 @pytest.fixture(scope="module")
 def provider(services: ServiceRunner) -> ServiceTokenProvider:
     services.start(USER)
-    return ServiceTokenProvider.from_env("probe")
+    return ServiceTokenProvider.from_env("analytics")
 
 
 def test_service_token_has_the_service_role(provider: ServiceTokenProvider, auth_settings: AuthSettings):
     principal = JwtVerifier(auth_settings).verify(provider.token())
-    assert principal.subject == "svc_probe" and principal.roles == frozenset({"service"})
+    assert principal.subject == "svc_analytics" and principal.roles == frozenset({"service"})
+    assert principal.claims["aud"] == "nexafi-internal" and principal.claims["client_id"] == "analytics"
     assert provider.token() == provider.token()  # cached, not fetched per call
 
 
 def test_wrong_secret_is_refused(services: ServiceRunner):
     services.start(USER)
-    provider = ServiceTokenProvider("probe", SERVICE_CLIENT_SECRETS["payment"],
+    provider = ServiceTokenProvider("analytics", SERVICE_CLIENT_SECRETS["payment"],
                                     grpc.insecure_channel(services.running["user"].address))
     with pytest.raises(grpc.RpcError) as caught:
         provider.token()
@@ -42,7 +43,7 @@ def test_service_channel_calls_another_service_as_itself(services: ServiceRunner
     services.start(LEDGER)
     with service_channel("ledger", LEDGER_SERVICE, provider.token) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
-        # Trial balance is for admins, compliance and services: a customer token would be refused.
+        # Trial balance is for admins, compliance and the analytics service's reports.
         reply = stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest())
         assert reply.as_of_time.seconds > 0
 

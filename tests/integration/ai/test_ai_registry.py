@@ -261,7 +261,7 @@ def test_every_inference_is_logged_with_an_input_hash_and_no_raw_inputs(ai: AiCl
     ).inference
     assert entry.id == assessment.inference_id and entry.kind == ai_pb2.INFERENCE_KIND_FRAUD_CHECK
     assert entry.model_name == "fraud" and entry.model_version == assessment.model_version
-    assert entry.caller == "payment" and entry.fraud_assessment == assessment
+    assert entry.caller == "svc_payment" and entry.fraud_assessment == assessment
     assert entry.latency_micros > 0 and len(entry.input_sha256) == 64
     int(entry.input_sha256, 16)
     with ai_db.connect() as connection:

@@ -123,7 +123,8 @@ class AiClient:
     def score(
         self, request: ai_pb2.ScoreCreditRequest, metadata: Metadata | None = None
     ) -> ai_pb2.CreditScore:
-        return self.stub.ScoreCredit(request, metadata=metadata or self.credit_service, timeout=10).credit_score
+        caller = metadata or self.credit_service
+        return self.stub.ScoreCredit(request, metadata=caller, timeout=10).credit_score
 
     def history(self, user_id: str, days: int = 60, per_day: int = 2) -> list[ai_pb2.CheckFraudRequest]:
         """Checks ``days`` days of an ordinary customer's purchases (oldest first); returns the requests."""

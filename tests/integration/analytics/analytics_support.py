@@ -35,7 +35,7 @@ class Books:
         self.analytics = analytics
         self.tokens = tokens
         # Tests post on arbitrary accounts: an admin may, a service only within its scope.
-        self.operator = tokens.metadata("usr_analytics_operator", ["admin"])
+        self.ops = tokens.metadata("usr_analytics_operator", ["admin"])
         self.admin = tokens.metadata("usr_analytics_admin", ["admin"])
         self._clearing: dict[str, str] = {}
 
@@ -48,7 +48,7 @@ class Books:
             type=ledger_pb2.ACCOUNT_TYPE_ASSET if asset else ledger_pb2.ACCOUNT_TYPE_LIABILITY,
             balance_rule=ledger_pb2.BALANCE_RULE_UNBOUNDED if asset else ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
             request_id=f"req-{uuid.uuid4().hex}")
-        return self.ledger.CreateAccount(request, metadata=self.operator, timeout=10).account.id
+        return self.ledger.CreateAccount(request, metadata=self.ops, timeout=10).account.id
 
     def clearing(self, currency: str = "EUR") -> str:
         if currency not in self._clearing:
@@ -73,7 +73,7 @@ class Books:
                 ledger_pb2.Posting(account_id=credit, direction=ledger_pb2.POSTING_DIRECTION_CREDIT,
                                    amount=money(amount, currency)),
             ])
-        return self.ledger.CreateTransaction(request, metadata=self.operator, timeout=10).transaction
+        return self.ledger.CreateTransaction(request, metadata=self.ops, timeout=10).transaction
 
     def deposit(self, wallet: str, amount: int, currency: str = "EUR", *,
                 metadata: dict[str, str] | None = None, description: str = "") -> ledger_pb2.Transaction:
@@ -90,7 +90,7 @@ class Books:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             request = ledger_pb2.GetTransactionRequest(transaction_id=transaction_id)
-            entry = self.ledger.GetTransaction(request, metadata=self.operator, timeout=10).transaction
+            entry = self.ledger.GetTransaction(request, metadata=self.ops, timeout=10).transaction
             if entry.sequence:
                 return entry.sequence
             if time.monotonic() > deadline:
@@ -99,7 +99,7 @@ class Books:
 
     def checkpoint(self) -> analytics_pb2.FeedCheckpoint:
         return self.analytics.GetFeedCheckpoint(analytics_pb2.GetFeedCheckpointRequest(),
-                                                metadata=self.operator, timeout=10).checkpoint
+                                                metadata=self.ops, timeout=10).checkpoint
 
     def wait_applied(self, *entries: ledger_pb2.Transaction) -> int:
         """Wait (bounded) until the analytics checkpoint covers every entry; its sequence then."""

@@ -526,9 +526,10 @@ MATRIX: dict[str, Rule] = {
         READERS, lambda w: AN.GetReportRequest(report_type="cash_flow", user_id=w.owner)
     ),
     "nexafi.analytics.v1.AnalyticsService/GetDashboardSeries": rule(
-        READERS | {SVC_AI}, lambda w: AN.GetDashboardSeriesRequest(
+        READERS | {SVC_AI},
+        lambda w: AN.GetDashboardSeriesRequest(
             user_id=w.owner, metrics=[AN.DASHBOARD_METRIC_BALANCE], time_range=last_day()
-        )
+        ),
     ),
     "nexafi.analytics.v1.AnalyticsService/GetFeedCheckpoint": rule(
         {ADMIN}, lambda w: AN.GetFeedCheckpointRequest()
@@ -603,6 +604,7 @@ def method_descriptor(service: str, method: str) -> Any:
 def invoke(channel: grpc.Channel, method: Any, request: Any, metadata: Any) -> Any:
     """Call ``method`` generically (any of the four shapes); the response, or the list for a stream."""
     path = f"/{method.containing_service.full_name}/{method.name}"
+
     def serialize(message: Message) -> bytes:
         return message.SerializeToString()
 

@@ -1,4 +1,4 @@
-"""Helpers for the ledger's integration tests: a client with operator (admin) credentials and error details."""
+"""Helpers for the ledger's integration tests: a client with admin credentials and error details."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def money(amount: int, currency: str = "USD") -> common_pb2.Money:
 
 
 class LedgerClient:
-    """The ledger stub with credentials: an operator (admin) by default, or any principal."""
+    """The ledger stub with credentials: an admin by default, or any principal."""
 
     def __init__(self, stub: ledger_pb2_grpc.LedgerServiceStub, tokens: TokenFactory) -> None:
         self.stub = stub
         self.tokens = tokens
         # Tests open and post on arbitrary accounts: an admin may, a service only within its scope.
-        self.operator = tokens.metadata("usr_ledger_operator", ["admin"])
+        self.ops = tokens.metadata("usr_ledger_operator", ["admin"])
         self.admin = tokens.metadata("usr_admin", ["admin"])
         self._clearing: dict[str, str] = {}
 
@@ -65,7 +65,7 @@ class LedgerClient:
                 credit_limit_minor=limit,
                 request_id=rid(),
             ),
-            metadata=self.operator,
+            metadata=self.ops,
             timeout=10,
         ).account
 
@@ -108,7 +108,7 @@ class LedgerClient:
                 type=type,
                 description=description,
             ),
-            metadata=metadata or self.operator,
+            metadata=metadata or self.ops,
             timeout=10,
         ).transaction
 
@@ -150,7 +150,7 @@ class LedgerClient:
 
     def balance(self, account_id: str) -> ledger_pb2.Balance:
         return self.stub.GetBalance(
-            ledger_pb2.GetBalanceRequest(account_id=account_id), metadata=self.operator, timeout=10
+            ledger_pb2.GetBalanceRequest(account_id=account_id), metadata=self.ops, timeout=10
         ).balance
 
     def pend(
@@ -173,7 +173,7 @@ class LedgerClient:
         )
         if expire_time is not None:
             request.expire_time.FromDatetime(expire_time)
-        return self.stub.CreatePendingTransfer(request, metadata=self.operator, timeout=10).pending_transfer
+        return self.stub.CreatePendingTransfer(request, metadata=self.ops, timeout=10).pending_transfer
 
 
 def posting_sums(engine: Engine, account_ids: list[str] | None = None) -> dict[str, int]:

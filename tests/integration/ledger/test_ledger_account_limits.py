@@ -27,7 +27,7 @@ def update(
         L.UpdateAccountLimitRequest(
             account_id=account_id, credit_limit_minor=limit, request_id=request_id or rid()
         ),
-        metadata=metadata or ledger.operator,
+        metadata=metadata or ledger.ops,
     ).account
 
 

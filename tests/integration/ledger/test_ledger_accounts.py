@@ -26,7 +26,7 @@ def create(ledger: LedgerClient, metadata=None, **fields) -> ledger_pb2.Account:
         request_id=fields.pop("request_id", rid()),
         **fields,
     )
-    return ledger.stub.CreateAccount(request, metadata=metadata or ledger.operator, timeout=10).account
+    return ledger.stub.CreateAccount(request, metadata=metadata or ledger.ops, timeout=10).account
 
 
 def test_create_account_returns_it_with_zero_balances(ledger: LedgerClient) -> None:
@@ -41,7 +41,7 @@ def test_create_account_returns_it_with_zero_balances(ledger: LedgerClient) -> N
             metadata={"tier": "gold"},
             request_id=rid(),
         ),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     ).account
     assert account.id.startswith("acc_") and account.owner_id == owner and account.currency == "EUR"
@@ -105,7 +105,7 @@ def test_unknown_account_is_not_found(ledger: LedgerClient) -> None:
         )
         result = failure(
             lambda call=call, request_type=request_type: call(
-                request_type(account_id="acc_nope"), metadata=ledger.operator, timeout=10
+                request_type(account_id="acc_nope"), metadata=ledger.ops, timeout=10
             )
         )
         assert (result.code, result.reason) == (grpc.StatusCode.NOT_FOUND, "ACCOUNT_NOT_FOUND")
@@ -142,7 +142,7 @@ def test_list_accounts_paginates_and_limits_customers_to_their_own(ledger: Ledge
     while True:
         page = ledger.stub.ListAccounts(
             ledger_pb2.ListAccountsRequest(owner_id=owner, page_size=2, page_token=token),
-            metadata=ledger.operator,
+            metadata=ledger.ops,
             timeout=10,
         )
         seen += [a.id for a in page.accounts]
@@ -166,7 +166,7 @@ def test_list_accounts_paginates_and_limits_customers_to_their_own(ledger: Ledge
             ledger_pb2.ListAccountsRequest(
                 owner_id="usr_other", page_token=page.next_page_token or "garbage!"
             ),
-            metadata=ledger.operator,
+            metadata=ledger.ops,
             timeout=10,
         )
     )
@@ -183,7 +183,7 @@ def test_balance_as_of_a_past_time_sums_postings_up_to_then(ledger: LedgerClient
     ledger.fund(wallet.id, 250)
     past = ledger.stub.GetBalance(
         ledger_pb2.GetBalanceRequest(account_id=wallet.id, as_of_time=middle),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     ).balance
     assert past.posted.amount_minor == 500 and past.available.amount_minor == 500

@@ -62,12 +62,12 @@ def test_random_concurrent_transfers_keep_the_books(ledger: LedgerClient, ledger
                         pending_transfer_id=hold.id, amount=money(rng.randint(1, amount)), request_id=rid()
                     )
                     status, _ = call(
-                        ledger.stub.PostPendingTransfer, request, metadata=ledger.operator, timeout=30
+                        ledger.stub.PostPendingTransfer, request, metadata=ledger.ops, timeout=30
                     )
                 elif status == "ok":
                     request = ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=hold.id)
                     status, _ = call(
-                        ledger.stub.VoidPendingTransfer, request, metadata=ledger.operator, timeout=30
+                        ledger.stub.VoidPendingTransfer, request, metadata=ledger.ops, timeout=30
                     )
             with lock:
                 outcomes[status] += 1
@@ -119,7 +119,7 @@ def test_concurrent_batches_and_singles_sharing_keys_keep_the_books(ledger: Ledg
                 items = [transfer(*rng.sample(wallets, 2), rng.randint(1, 300), rid()) for _ in range(9)]
                 items.insert(rng.randint(0, 9), transfer(wallets[0], wallets[1], 1 + i, key))
                 response = ledger.stub.CreateTransactions(
-                    ledger_pb2.CreateTransactionsRequest(transfers=items), metadata=ledger.operator, timeout=60
+                    ledger_pb2.CreateTransactionsRequest(transfers=items), metadata=ledger.ops, timeout=60
                 )
                 outcomes = [
                     (item.request_id, r.transaction.id if r.code == 0 else r.reason)

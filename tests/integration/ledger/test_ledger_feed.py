@@ -19,7 +19,7 @@ from tests.support.harness import ServiceRunner, service_settings
 
 def feed(ledger: LedgerClient, after: int, follow: bool, stub=None, timeout: float = 30):
     request = ledger_pb2.StreamTransactionsRequest(after_sequence=after, follow=follow)
-    return (stub or ledger.stub).StreamTransactions(request, metadata=ledger.operator, timeout=timeout)
+    return (stub or ledger.stub).StreamTransactions(request, metadata=ledger.ops, timeout=timeout)
 
 
 def last_sequence(ledger: LedgerClient) -> int:

@@ -34,7 +34,7 @@ def test_the_database_refuses_to_alter_history(ledger: LedgerClient, ledger_db, 
         connection.execute(sa.text(statement), {"txn": txn.id})
     assert "append-only" in str(caught.value.orig)
     fetched = ledger.stub.GetTransaction(
-        ledger_pb2.GetTransactionRequest(transaction_id=txn.id), metadata=ledger.operator, timeout=10
+        ledger_pb2.GetTransactionRequest(transaction_id=txn.id), metadata=ledger.ops, timeout=10
     ).transaction
     assert fetched == txn
 

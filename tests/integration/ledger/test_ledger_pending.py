@@ -24,13 +24,13 @@ def post(ledger: LedgerClient, transfer_id: str, amount: int | None = None, key:
     request = ledger_pb2.PostPendingTransferRequest(pending_transfer_id=transfer_id, request_id=key or rid())
     if amount is not None:
         request.amount.CopyFrom(money(amount))
-    return ledger.stub.PostPendingTransfer(request, metadata=ledger.operator, timeout=10)
+    return ledger.stub.PostPendingTransfer(request, metadata=ledger.ops, timeout=10)
 
 
 def void(ledger: LedgerClient, transfer_id: str) -> ledger_pb2.PendingTransfer:
     return ledger.stub.VoidPendingTransfer(
         ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=transfer_id, reason="cancelled"),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     ).pending_transfer
 
@@ -38,7 +38,7 @@ def void(ledger: LedgerClient, transfer_id: str) -> ledger_pb2.PendingTransfer:
 def get(ledger: LedgerClient, transfer_id: str) -> ledger_pb2.PendingTransfer:
     return ledger.stub.GetPendingTransfer(
         ledger_pb2.GetPendingTransferRequest(pending_transfer_id=transfer_id),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     ).pending_transfer
 

@@ -116,7 +116,7 @@ def test_books_balance_after_any_operations(ledger: LedgerClient, ledger_db, ops
             status, _ = outcome(
                 lambda t=txn_id: ledger.stub.ReverseTransaction(
                     ledger_pb2.ReverseTransactionRequest(transaction_id=t, request_id=rid()),
-                    metadata=ledger.operator,
+                    metadata=ledger.ops,
                     timeout=10,
                 )
             )
@@ -149,7 +149,7 @@ def test_books_balance_after_any_operations(ledger: LedgerClient, ledger_db, ops
                         ledger_pb2.PostPendingTransferRequest(
                             pending_transfer_id=h, amount=money(p), request_id=rid()
                         ),
-                        metadata=ledger.operator,
+                        metadata=ledger.ops,
                         timeout=10,
                     )
                 )
@@ -157,7 +157,7 @@ def test_books_balance_after_any_operations(ledger: LedgerClient, ledger_db, ops
                 status, _ = outcome(
                     lambda h=hold_id: ledger.stub.VoidPendingTransfer(
                         ledger_pb2.VoidPendingTransferRequest(pending_transfer_id=h),
-                        metadata=ledger.operator,
+                        metadata=ledger.ops,
                         timeout=10,
                     )
                 )
@@ -183,6 +183,6 @@ def test_books_balance_after_any_operations(ledger: LedgerClient, ledger_db, ops
     assert sum(model.posted[:4]) == model.posted[CLEARING]  # the wallets hold what came in from outside
     assert_ledger_invariants(ledger_db)
     report = ledger.stub.GetTrialBalance(
-        ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.operator, timeout=10
+        ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.ops, timeout=10
     )
     assert all(total.balanced for total in report.totals)

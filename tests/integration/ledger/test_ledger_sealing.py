@@ -31,7 +31,7 @@ def feed(ledger: LedgerClient, after: int) -> list[ledger_pb2.Transaction]:
     request = ledger_pb2.StreamTransactionsRequest(after_sequence=after, follow=False)
     return [
         item.transaction
-        for item in ledger.stub.StreamTransactions(request, metadata=ledger.operator, timeout=30)
+        for item in ledger.stub.StreamTransactions(request, metadata=ledger.ops, timeout=30)
     ]
 
 
@@ -47,7 +47,7 @@ def sealed(ledger: LedgerClient, transaction_id: str, timeout: float = 10) -> le
     while True:
         txn = ledger.stub.GetTransaction(
             ledger_pb2.GetTransactionRequest(transaction_id=transaction_id),
-            metadata=ledger.operator,
+            metadata=ledger.ops,
             timeout=10,
         ).transaction
         if txn.sequence or time.monotonic() > deadline:

@@ -67,7 +67,7 @@ def test_payment_moves_money_only_between_wallets_and_its_clearing_accounts(ledg
         amount=money(1), type=ledger_pb2.TRANSACTION_TYPE_TRANSFER, request_id=rid())
     refused = failure(lambda: ledger.stub.CreatePendingTransfer(reserve, metadata=payment, timeout=10))
     assert (refused.code, refused.reason) == OUT_OF_SCOPE
-    held = ledger.stub.CreatePendingTransfer(reserve, metadata=ledger.operator, timeout=10).pending_transfer
+    held = ledger.stub.CreatePendingTransfer(reserve, metadata=ledger.ops, timeout=10).pending_transfer
     for call in (lambda: ledger.stub.PostPendingTransfer(ledger_pb2.PostPendingTransferRequest(
                      pending_transfer_id=held.id, request_id=rid()), metadata=payment, timeout=10),
                  lambda: ledger.stub.VoidPendingTransfer(ledger_pb2.VoidPendingTransferRequest(

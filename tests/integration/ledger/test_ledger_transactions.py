@@ -61,7 +61,7 @@ def test_a_multi_leg_multi_currency_entry_is_recorded(ledger: LedgerClient, ledg
             posting(eur.id, CREDIT, 900, "EUR"),
         ],
     )
-    txn = ledger.stub.CreateTransaction(request, metadata=ledger.operator, timeout=10).transaction
+    txn = ledger.stub.CreateTransaction(request, metadata=ledger.ops, timeout=10).transaction
     assert txn.id.startswith("txn_") and txn.user_id == user and txn.related_entity_id == "pay_123"
     assert txn.amount == money(1000) and txn.metadata["channel"] == "app" and len(txn.postings) == 5
     assert txn.request_id == request.request_id and txn.timestamp.seconds > 0
@@ -92,7 +92,7 @@ def test_malformed_postings_are_invalid(ledger: LedgerClient, postings: list, fi
     request = ledger_pb2.CreateTransactionRequest(
         type=ledger_pb2.TRANSACTION_TYPE_TRANSFER, request_id=rid(), postings=postings
     )
-    result = failure(lambda: ledger.stub.CreateTransaction(request, metadata=ledger.operator, timeout=10))
+    result = failure(lambda: ledger.stub.CreateTransaction(request, metadata=ledger.ops, timeout=10))
     assert result.code == INVALID and field in [f for f, _ in result.violations]
 
 
@@ -103,7 +103,7 @@ def test_unbalanced_entries_are_invalid(ledger: LedgerClient) -> None:
         request_id=rid(),
         postings=[posting(a.id, DEBIT, 100), posting(b.id, CREDIT, 99)],
     )
-    result = failure(lambda: ledger.stub.CreateTransaction(request, metadata=ledger.operator, timeout=10))
+    result = failure(lambda: ledger.stub.CreateTransaction(request, metadata=ledger.ops, timeout=10))
     assert (result.code, result.reason) == (INVALID, "UNBALANCED_ENTRY")
     assert result.violations[0][0] == "postings"
 
@@ -121,7 +121,7 @@ def test_request_fields_are_validated(ledger: LedgerClient, change: dict, field:
     request = ledger.transfer_request("acc_a", "acc_b", 5)
     for key, value in change.items():
         setattr(request, key, value)
-    result = failure(lambda: ledger.stub.CreateTransaction(request, metadata=ledger.operator, timeout=10))
+    result = failure(lambda: ledger.stub.CreateTransaction(request, metadata=ledger.ops, timeout=10))
     assert result.code == INVALID and field in [f for f, _ in result.violations]
 
 
@@ -214,7 +214,7 @@ def test_get_transaction_errors_and_authorization(ledger: LedgerClient) -> None:
     txn = ledger.fund(wallet.id, 10)
     result = failure(
         lambda: ledger.stub.GetTransaction(
-            ledger_pb2.GetTransactionRequest(transaction_id="txn_nope"), metadata=ledger.operator, timeout=10
+            ledger_pb2.GetTransactionRequest(transaction_id="txn_nope"), metadata=ledger.ops, timeout=10
         )
     )
     assert (result.code, result.reason) == (grpc.StatusCode.NOT_FOUND, "TRANSACTION_NOT_FOUND")
@@ -243,7 +243,7 @@ def test_get_transaction_errors_and_authorization(ledger: LedgerClient) -> None:
 def reverse(ledger: LedgerClient, txn_id: str, key: str | None = None, reason: str = "duplicate charge"):
     return ledger.stub.ReverseTransaction(
         ledger_pb2.ReverseTransactionRequest(transaction_id=txn_id, reason=reason, request_id=key or rid()),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     )
 
@@ -266,7 +266,7 @@ def test_reversal_mirrors_the_entry_and_happens_once(ledger: LedgerClient, ledge
     result = failure(lambda: reverse(ledger, reversal.id))
     assert (result.code, result.reason) == (PRECONDITION, "REVERSAL_NOT_REVERSIBLE")
     fetched = ledger.stub.GetTransaction(
-        ledger_pb2.GetTransactionRequest(transaction_id=original.id), metadata=ledger.operator, timeout=10
+        ledger_pb2.GetTransactionRequest(transaction_id=original.id), metadata=ledger.ops, timeout=10
     ).transaction
     assert fetched.reversed_by_transaction_id == reversal.id
     assert_ledger_invariants(ledger_db)
@@ -343,7 +343,7 @@ def test_batch_applies_each_item_on_its_own(ledger: LedgerClient, ledger_db) -> 
                 item(40, key=key),
             ]
         ),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     )
     codes = [(r.code, r.reason) for r in response.results]
@@ -364,7 +364,7 @@ def test_batch_applies_each_item_on_its_own(ledger: LedgerClient, ledger_db) -> 
     ):
         result = failure(
             lambda request=request: ledger.stub.CreateTransactions(
-                request, metadata=ledger.operator, timeout=10
+                request, metadata=ledger.ops, timeout=10
             )
         )
         assert result.code == INVALID
@@ -406,19 +406,19 @@ def test_user_history_is_newest_first_filtered_and_paginated(ledger: LedgerClien
     assert seen == [incoming.id, fee.id, *[t.id for t in reversed(recorded)]]
     fees = ledger.stub.ListUserTransactions(
         ledger_pb2.ListUserTransactionsRequest(user_id=user, types=[ledger_pb2.TRANSACTION_TYPE_FEE]),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     )
     assert [t.id for t in fees.transactions] == [fee.id]
     before_start = ledger.stub.ListUserTransactions(
         ledger_pb2.ListUserTransactionsRequest(user_id=user, time_range=common_pb2.TimeRange(end_time=start)),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     )
     assert len(before_start.transactions) == 1  # the deposit
     account_history = ledger.stub.ListAccountTransactions(
         ledger_pb2.ListAccountTransactionsRequest(account_id=other.id, page_size=100),
-        metadata=ledger.operator,
+        metadata=ledger.ops,
         timeout=10,
     )
     assert [t.id for t in account_history.transactions] == [incoming.id, *[t.id for t in reversed(recorded)]]
@@ -429,7 +429,7 @@ def test_history_errors(ledger: LedgerClient) -> None:
     txn = ledger.fund(ledger.wallet(user).id, 5)
     result = failure(
         lambda: ledger.stub.ListUserTransactions(
-            ledger_pb2.ListUserTransactionsRequest(user_id=txn.id), metadata=ledger.operator, timeout=10
+            ledger_pb2.ListUserTransactionsRequest(user_id=txn.id), metadata=ledger.ops, timeout=10
         )
     )
     assert (result.code, result.reason) == (INVALID, "TRANSACTION_ID_AS_USER_ID")
@@ -443,12 +443,12 @@ def test_history_errors(ledger: LedgerClient) -> None:
     )
     assert result.code == grpc.StatusCode.PERMISSION_DENIED
     page = ledger.stub.ListUserTransactions(
-        ledger_pb2.ListUserTransactionsRequest(user_id=user, page_size=1), metadata=ledger.operator, timeout=10
+        ledger_pb2.ListUserTransactionsRequest(user_id=user, page_size=1), metadata=ledger.ops, timeout=10
     )
     assert page.next_page_token == ""  # exactly one entry: no further page
     ledger.fund(ledger.wallet(user).id, 5)
     page = ledger.stub.ListUserTransactions(
-        ledger_pb2.ListUserTransactionsRequest(user_id=user, page_size=1), metadata=ledger.operator, timeout=10
+        ledger_pb2.ListUserTransactionsRequest(user_id=user, page_size=1), metadata=ledger.ops, timeout=10
     )
     for request in (
         ledger_pb2.ListUserTransactionsRequest(user_id="usr_someone_else", page_token=page.next_page_token),
@@ -461,7 +461,7 @@ def test_history_errors(ledger: LedgerClient) -> None:
     ):
         result = failure(
             lambda request=request: ledger.stub.ListUserTransactions(
-                request, metadata=ledger.operator, timeout=10
+                request, metadata=ledger.ops, timeout=10
             )
         )
         assert result.code == INVALID
@@ -474,7 +474,7 @@ def test_trial_balance_sums_to_zero_per_currency(ledger: LedgerClient) -> None:
     ledger.fund(ledger.wallet().id, 77)
     ledger.fund(ledger.wallet(currency="EUR").id, 55, "EUR")
     report = ledger.stub.GetTrialBalance(
-        ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.operator, timeout=10
+        ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.ops, timeout=10
     )
     totals = {t.currency: t for t in report.totals}
     assert {"USD", "EUR"} <= set(totals)
@@ -516,6 +516,6 @@ def test_account_statement_has_running_balances(ledger: LedgerClient) -> None:
         for line in statement.lines
     ] == [(out.id, -300, 700, "rent"), (back.id, 50, 750, "refund")]
     full = ledger.stub.GetAccountStatement(
-        ledger_pb2.GetAccountStatementRequest(account_id=wallet.id), metadata=ledger.operator, timeout=10
+        ledger_pb2.GetAccountStatementRequest(account_id=wallet.id), metadata=ledger.ops, timeout=10
     )
     assert full.opening_balance.amount_minor == 0 and len(full.lines) == 3

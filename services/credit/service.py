@@ -55,6 +55,7 @@ from services.credit.domain.model import (
     can_transition,
 )
 from services.credit.domain.underwriting import Outcome, debt_to_income_bps, underwrite
+from services.runtime.audit import StaffAction
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
@@ -619,6 +620,11 @@ class CreditService:
             "WALLET_NOT_FOUND",
             {"currency": currency},
         )
+
+    # -- the audit trail of staff actions ---------------------------------------------------------
+    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
+                      limit: int) -> list[StaffAction]:
+        return run_in_transaction(self.engine, lambda s: repo.staff_actions(s, actor_id, before, limit))
 
     # -- loans ------------------------------------------------------------------------------------
     @replayable

@@ -34,6 +34,7 @@ from services.credit.service import (
     NewApplication,
     reconcile_loans,
 )
+from services.runtime import audit
 from services.runtime.api import (
     FieldChecks,
     page_size,
@@ -643,6 +644,20 @@ class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
         )
         return C.ListCreditScoreHistoryResponse(
             credit_scores=[score_pb(s) for s in page.items], next_page_token=page.next_page_token
+        )
+
+    # -- the audit trail of staff actions -----------------------------------------------------------
+    def ListStaffActions(
+        self, request: credit_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
+    ) -> credit_pb2.ListStaffActionsResponse:
+        require_roles(current_principal(), ROLE_ADMIN)
+        size = page_size(request.page_size)
+        actor = request.actor_id or None
+        actions = self.service.staff_actions(actor, audit.page_position(request.page_token, request.actor_id),
+                                             size + 1)
+        return credit_pb2.ListStaffActionsResponse(
+            staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
+            next_page_token=audit.next_page_token(actions, size, request.actor_id),
         )
 
     # -- credit lines -----------------------------------------------------------------------------

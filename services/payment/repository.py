@@ -22,6 +22,7 @@ from services.payment.domain.model import (
     StatusChange,
 )
 from services.payment.domain.states import IN_FLIGHT, Kind, Status
+from services.runtime.audit import PERSON_ACTOR_PATTERN, StaffAction
 from services.runtime.errors import NotFound
 
 
@@ -336,6 +337,50 @@ def history(session: Session, payment_id: str) -> list[StatusChange]:
         StatusChange(Status(r.from_status), Status(r.to_status), r.reason, r.actor, r.change_time)
         for r in rows
     ]
+
+
+# Staff actions: status changes and refund requests by a person other than the payer and payee.
+# The status names are the contract's, so an entry reads the same in any client.
+_STAFF_ACTIONS = """
+SELECT * FROM (
+    SELECT 'psh_' || h.id AS id, h.actor, 'payment.status_changed' AS action, h.payment_id AS resource_id,
+           p.user_id, h.reason, h.change_time AS at, h.from_status, h.to_status,
+           0::bigint AS amount_minor, '' AS currency, '' AS refund_id
+      FROM payment_status_history h JOIN payments p ON p.id = h.payment_id
+     WHERE h.actor LIKE :person AND h.actor <> p.user_id AND h.actor <> p.payee_user_id
+    UNION ALL
+    SELECT r.id, r.actor, 'payment.refund_requested', r.payment_id, p.user_id, r.reason, r.create_time,
+           0, 0, r.amount_minor, r.currency, r.id
+      FROM refunds r JOIN payments p ON p.id = r.payment_id
+     WHERE r.actor LIKE :person AND r.actor <> p.user_id AND r.actor <> p.payee_user_id
+) AS actions
+WHERE (CAST(:actor AS text) IS NULL OR actor = :actor)
+  AND (CAST(:before_at AS timestamptz) IS NULL OR (at, id) < (:before_at, :before_id))
+ORDER BY at DESC, id DESC
+LIMIT :limit
+"""
+
+
+def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
+                  limit: int) -> list[StaffAction]:
+    """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
+    rows = session.execute(sa.text(_STAFF_ACTIONS), {
+        "person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
+        "before_id": before[1] if before else "", "limit": limit}).all()
+    out = []
+    for row in rows:
+        if row.action == "payment.status_changed":
+            details = {"from_status": _status_name(row.from_status), "to_status": _status_name(row.to_status)}
+        else:
+            details = {"refund_id": row.refund_id, "amount_minor": str(row.amount_minor),
+                       "currency": row.currency}
+        out.append(StaffAction(id=row.id, actor_id=row.actor, action=row.action, resource_id=row.resource_id,
+                               user_id=row.user_id, reason=row.reason, create_time=row.at, details=details))
+    return out
+
+
+def _status_name(value: int) -> str:
+    return "PAYMENT_STATUS_" + Status(value).name if value in Status._value2member_map_ else ""
 
 
 def acquire_lease(session: Session, payment_id: str, token: str, seconds: int) -> bool:

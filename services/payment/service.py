@@ -81,6 +81,7 @@ from services.payment.domain.states import (
 from services.payment.idempotency import Claim, IdempotencyStore
 from services.runtime import metrics
 from services.runtime.api import to_money, to_timestamp
+from services.runtime.audit import StaffAction
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
@@ -743,6 +744,11 @@ class PaymentService:
                 self._void(payment)
                 self._transition(payment, Status.CANCELLED, reason or "cancelled", actor)
         return self.get(payment_id)
+
+    # -- the audit trail of staff actions ---------------------------------------------------------
+    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
+                      limit: int) -> list[StaffAction]:
+        return self._tx(lambda s: repo.staff_actions(s, actor_id, before, limit))
 
     # -- refunds --------------------------------------------------------------------------------
     def refund(

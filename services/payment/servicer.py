@@ -20,7 +20,7 @@ from services.payment.domain.model import BankFormat, MethodType, Payment, Payme
 from services.payment.domain.states import Actor, Kind, Status, check_actor
 from services.payment.idempotency import Claim
 from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered
-from services.runtime import api
+from services.runtime import api, audit
 from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
@@ -527,6 +527,19 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         )
 
     # -- helpers -----------------------------------------------------------------------------------
+    def ListStaffActions(
+        self, request: payment_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.ListStaffActionsResponse:
+        require_roles(current_principal(), ROLE_ADMIN)
+        size = api.page_size(request.page_size)
+        actor = request.actor_id or None
+        actions = self.service.staff_actions(actor, audit.page_position(request.page_token, request.actor_id),
+                                             size + 1)
+        return payment_pb2.ListStaffActionsResponse(
+            staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
+            next_page_token=audit.next_page_token(actions, size, request.actor_id),
+        )
+
     def _idempotent(
         self,
         principal: Principal,

@@ -471,6 +471,7 @@ MATRIX: dict[str, Rule] = {
         {ADMIN},
         lambda w: P.RecoverStalePaymentsRequest(stale_after_seconds=3600, dry_run=True, request_id=rid()),
     ),
+    "nexafi.payment.v1.PaymentService/ListStaffActions": rule({ADMIN}, lambda w: P.ListStaffActionsRequest()),
     # -- credit: analytics reads the loan book ---------------------------------------------------
     "nexafi.credit.v1.CreditService/SubmitLoanApplication": rule({OWNER, ADMIN}, lambda w: loan(w.owner)),
     "nexafi.credit.v1.CreditService/GetLoanApplication": rule(
@@ -515,6 +516,7 @@ MATRIX: dict[str, Rule] = {
             user_id=w.owner, limit=eur(100_000), apr_bps=1500, reason="matrix", request_id=rid()
         ),
     ),
+    "nexafi.credit.v1.CreditService/ListStaffActions": rule({ADMIN}, lambda w: C.ListStaffActionsRequest()),
     # -- analytics: AI reads the series behind PredictTrend ----------------------------------------
     "nexafi.analytics.v1.AnalyticsService/GetSpendingAnalysis": rule(
         READERS, lambda w: AN.GetSpendingAnalysisRequest(user_id=w.owner)

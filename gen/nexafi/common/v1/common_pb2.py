@@ -25,15 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dnexafi/common/v1/common.proto\x12\x10nexafi.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x05Money\x12\x14\n\x0c\x61mount_minor\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"i\n\tTimeRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dnexafi/common/v1/common.proto\x12\x10nexafi.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x05Money\x12\x14\n\x0c\x61mount_minor\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"i\n\tTimeRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x02\n\x0bStaffAction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x13\n\x0bresource_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12;\n\x07\x64\x65tails\x18\x06 \x03(\x0b\x32*.nexafi.common.v1.StaffAction.DetailsEntry\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nexafi.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_STAFFACTION_DETAILSENTRY']._loaded_options = None
+  _globals['_STAFFACTION_DETAILSENTRY']._serialized_options = b'8\001'
   _globals['_MONEY']._serialized_start=84
   _globals['_MONEY']._serialized_end=131
   _globals['_TIMERANGE']._serialized_start=133
   _globals['_TIMERANGE']._serialized_end=238
+  _globals['_STAFFACTION']._serialized_start=241
+  _globals['_STAFFACTION']._serialized_end=512
+  _globals['_STAFFACTION_DETAILSENTRY']._serialized_start=466
+  _globals['_STAFFACTION_DETAILSENTRY']._serialized_end=512
 # @@protoc_insertion_point(module_scope)

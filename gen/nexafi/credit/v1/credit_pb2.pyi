@@ -614,3 +614,21 @@ class GetLoanReconciliationReportResponse(_message.Message):
     loans_in_doubt: int
     mismatches: _containers.RepeatedCompositeFieldContainer[LoanMismatch]
     def __init__(self, loans_checked: _Optional[int] = ..., ledger_transactions_checked: _Optional[int] = ..., loans_in_doubt: _Optional[int] = ..., mismatches: _Optional[_Iterable[_Union[LoanMismatch, _Mapping]]] = ...) -> None: ...
+
+class ListStaffActionsRequest(_message.Message):
+    __slots__ = ("actor_id", "page_size", "page_token")
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    actor_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, actor_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStaffActionsResponse(_message.Message):
+    __slots__ = ("staff_actions", "next_page_token")
+    STAFF_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    staff_actions: _containers.RepeatedCompositeFieldContainer[_common_pb2.StaffAction]
+    next_page_token: str
+    def __init__(self, staff_actions: _Optional[_Iterable[_Union[_common_pb2.StaffAction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -124,6 +124,11 @@ class CreditServiceStub(object):
                 request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.SerializeToString,
                 response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportResponse.FromString,
                 _registered_method=True)
+        self.ListStaffActions = channel.unary_unary(
+                '/nexafi.credit.v1.CreditService/ListStaffActions',
+                request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListStaffActionsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListStaffActionsResponse.FromString,
+                _registered_method=True)
 
 
 class CreditServiceServicer(object):
@@ -350,6 +355,20 @@ class CreditServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaffActions(self, request, context):
+        """ListStaffActions lists, newest first, what people other than the borrower
+        did to loans and credit lines: loan decisions and other status changes
+        (cancellations, disbursements by an admin) and every credit line change,
+        each with its actor and reason. The entries are the applications' status
+        history and the credit line changes, which the database keeps append-only.
+        Admins only.
+        Returns INVALID_ARGUMENT when page_size is negative or page_token is
+        malformed; PERMISSION_DENIED when the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CreditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -417,6 +436,11 @@ def add_CreditServiceServicer_to_server(servicer, server):
                     servicer.GetLoanReconciliationReport,
                     request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.FromString,
                     response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportResponse.SerializeToString,
+            ),
+            'ListStaffActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaffActions,
+                    request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListStaffActionsRequest.FromString,
+                    response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListStaffActionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -795,6 +819,33 @@ class CreditService(object):
             '/nexafi.credit.v1.CreditService/GetLoanReconciliationReport',
             nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.SerializeToString,
             nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaffActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.credit.v1.CreditService/ListStaffActions',
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.ListStaffActionsRequest.SerializeToString,
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.ListStaffActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

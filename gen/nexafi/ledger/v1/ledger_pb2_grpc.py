@@ -34,6 +34,14 @@ class LedgerServiceStub(object):
     Authorization: customers read only their own accounts and history; creating
     accounts, posting entries and two-phase transfers is for the service role and
     admins; reports and chain verification are for admins, compliance and services.
+    Each service identity may call only the RPCs its entry in the ledger's
+    allow-list names (otherwise PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED),
+    and the writing RPCs let it touch only the accounts of its scope: payment
+    customers' wallets and the payment clearing accounts; credit its loan, credit
+    line and interest accounts and, together with them, a customer's wallet.
+    Outside its scope a service gets PERMISSION_DENIED with reason
+    ACCOUNT_NOT_IN_SCOPE, from CreateAccount, UpdateAccountLimit,
+    CreateTransaction(s), ReverseTransaction and the two-phase transfer RPCs.
     """
 
     def __init__(self, channel):
@@ -163,6 +171,14 @@ class LedgerServiceServicer(object):
     Authorization: customers read only their own accounts and history; creating
     accounts, posting entries and two-phase transfers is for the service role and
     admins; reports and chain verification are for admins, compliance and services.
+    Each service identity may call only the RPCs its entry in the ledger's
+    allow-list names (otherwise PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED),
+    and the writing RPCs let it touch only the accounts of its scope: payment
+    customers' wallets and the payment clearing accounts; credit its loan, credit
+    line and interest accounts and, together with them, a customer's wallet.
+    Outside its scope a service gets PERMISSION_DENIED with reason
+    ACCOUNT_NOT_IN_SCOPE, from CreateAccount, UpdateAccountLimit,
+    CreateTransaction(s), ReverseTransaction and the two-phase transfer RPCs.
     """
 
     def CreateAccount(self, request, context):
@@ -514,6 +530,14 @@ class LedgerService(object):
     Authorization: customers read only their own accounts and history; creating
     accounts, posting entries and two-phase transfers is for the service role and
     admins; reports and chain verification are for admins, compliance and services.
+    Each service identity may call only the RPCs its entry in the ledger's
+    allow-list names (otherwise PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED),
+    and the writing RPCs let it touch only the accounts of its scope: payment
+    customers' wallets and the payment clearing accounts; credit its loan, credit
+    line and interest accounts and, together with them, a customer's wallet.
+    Outside its scope a service gets PERMISSION_DENIED with reason
+    ACCOUNT_NOT_IN_SCOPE, from CreateAccount, UpdateAccountLimit,
+    CreateTransaction(s), ReverseTransaction and the two-phase transfer RPCs.
     """
 
     @staticmethod

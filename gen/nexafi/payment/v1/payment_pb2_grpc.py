@@ -117,6 +117,11 @@ class PaymentServiceStub(object):
                 request_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.RecoverStalePaymentsRequest.SerializeToString,
                 response_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.RecoverStalePaymentsResponse.FromString,
                 _registered_method=True)
+        self.ListStaffActions = channel.unary_unary(
+                '/nexafi.payment.v1.PaymentService/ListStaffActions',
+                request_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer(object):
@@ -206,7 +211,8 @@ class PaymentServiceServicer(object):
         ILLEGAL_STATUS_TRANSITION when the transition is not legal from the current
         status; ALREADY_EXISTS when request_id was already used with a different
         request body; PERMISSION_DENIED when the caller's role may not apply this
-        transition.
+        transition, or with reason SELF_DECISION when the caller is the payment's
+        payer or payee (nobody decides on their own payment).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -237,8 +243,9 @@ class PaymentServiceServicer(object):
         or the amount exceeds what remains refundable (reason REFUND_EXCEEDS_AMOUNT),
         or the payee's wallet no longer holds the funds of a transfer (reason
         INSUFFICIENT_FUNDS); ALREADY_EXISTS when request_id was already used with a
-        different request body; PERMISSION_DENIED when the caller is not an admin, a
-        support agent or a service.
+        different request body; PERMISSION_DENIED when the caller is not an admin or
+        a support agent, or with reason SELF_DECISION when the caller is the
+        payment's payer or payee (nobody refunds their own payment).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -325,6 +332,19 @@ class PaymentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaffActions(self, request, context):
+        """ListStaffActions lists, newest first, what people other than the payer and
+        payee did to payments: review decisions and other status changes,
+        cancellations and refund requests, each with its actor and reason. The
+        entries are the payments' status history and refund requests, which the
+        database keeps append-only. Admins only.
+        Returns INVALID_ARGUMENT when page_size is negative or page_token is
+        malformed; PERMISSION_DENIED when the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -387,6 +407,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.RecoverStalePayments,
                     request_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.RecoverStalePaymentsRequest.FromString,
                     response_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.RecoverStalePaymentsResponse.SerializeToString,
+            ),
+            'ListStaffActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaffActions,
+                    request_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsRequest.FromString,
+                    response_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -736,6 +761,33 @@ class PaymentService(object):
             '/nexafi.payment.v1.PaymentService/RecoverStalePayments',
             nexafi_dot_payment_dot_v1_dot_payment__pb2.RecoverStalePaymentsRequest.SerializeToString,
             nexafi_dot_payment_dot_v1_dot_payment__pb2.RecoverStalePaymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaffActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.payment.v1.PaymentService/ListStaffActions',
+            nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsRequest.SerializeToString,
+            nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,71 @@
+"""The audit trail of staff actions: one shape, one page format, one append-only rule.
+
+Each service keeps its own trail in its own database (its status histories and change logs,
+written in the transaction of the change they record) and the database itself refuses to
+update or delete an entry (a trigger in the service's migrations), as the ledger does for its
+entries. Admins
+read a service's trail through its ``ListStaffActions`` RPC, newest first; the entries all
+have the shape of ``nexafi.common.v1.StaffAction``.
+
+A *staff action* is one taken by a person (a ``usr_`` id) on a resource that is not theirs:
+the customer's own actions (cancelling their payment) are in the resource's history but not
+here; services' and the system's steps are neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from nexafi.common.v1 import common_pb2
+
+from services.runtime import api
+from services.runtime.errors import InvalidArgument
+
+# Actors that are people: staff members are users too.
+PERSON_ACTOR_PATTERN = "usr\\_%"
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """One entry of a service's audit trail of staff actions."""
+
+    id: str
+    actor_id: str
+    action: str
+    resource_id: str
+    user_id: str
+    reason: str
+    create_time: datetime
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def staff_action_pb(action: StaffAction) -> common_pb2.StaffAction:
+    return common_pb2.StaffAction(id=action.id, actor_id=action.actor_id, action=action.action,
+                                  resource_id=action.resource_id, user_id=action.user_id,
+                                  details=action.details, reason=action.reason,
+                                  create_time=api.to_timestamp(action.create_time))
+
+
+def page_position(token: str, actor_id: str) -> tuple[datetime, str] | None:
+    """Where the page of ``token`` starts: after (time, id) of the last entry of the previous one."""
+    position: Any = api.decode_page_token(token, api.query_key("staff_actions", actor_id))
+    if position is None:
+        return None
+    try:
+        moment, entry_id = position
+        return datetime.fromisoformat(str(moment)), str(entry_id)
+    except (TypeError, ValueError):
+        raise InvalidArgument("malformed page_token", field="page_token",
+                              description="must be a next_page_token returned by this method") from None
+
+
+def next_page_token(actions: list[StaffAction], size: int, actor_id: str) -> str:
+    """The token after the ``size``-th action when there are more (``actions`` holds size + 1)."""
+    if len(actions) <= size:
+        return ""
+    last = actions[size - 1]
+    return api.encode_page_token([last.create_time.isoformat(), last.id],
+                                 api.query_key("staff_actions", actor_id))
+

@@ -3,7 +3,9 @@
 For the README:
 
     Every service that calls another one authenticates as itself with a token
-    carrying the role ``service`` and the subject ``svc_<client_id>``. It gets
+    carrying the role ``service``, the subject ``svc_<client_id>``, the claim
+    ``client_id`` and the internal audience (``JWT_INTERNAL_AUDIENCE``, which the
+    gateway never accepts: a service token works only inside the mesh). It gets
     that token from ``UserService.IssueServiceToken`` (gRPC only, no REST route)
     in exchange for a client id and secret, and renews it before it expires
     (``expires_in``, by default 15 minutes, ``NEXAFI_SERVICE_TOKEN_TTL_SECONDS``).

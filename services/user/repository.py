@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from services.runtime.audit import PERSON_ACTOR_PATTERN, StaffAction
 from services.runtime.ids import new_id
 from services.user.domain.lockout import FailureState
 from services.user.domain.models import PROFILE_FIELDS, User, UserStatus
@@ -446,3 +447,20 @@ class UserRepository:
     def audit(self, user_id: str, actor: str, action: str, now: datetime, detail: str | None = None) -> None:
         self.session.execute(audit_events.insert().values(
             user_id=user_id, actor=actor, action=action, detail=detail, created_at=now))
+
+    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
+                      limit: int) -> list[StaffAction]:
+        """Events a person caused on another user's account, newest first (``before``: last page's end)."""
+        rows = self.session.execute(sa.text("""
+            SELECT 'aud_' || id AS key, actor, action, user_id, detail, created_at FROM audit_events
+             WHERE actor LIKE :person AND actor <> user_id
+               AND (CAST(:actor AS text) IS NULL OR actor = :actor)
+               AND (CAST(:before_at AS timestamptz) IS NULL
+                    OR (created_at, 'aud_' || id) < (:before_at, :before_id))
+             ORDER BY created_at DESC, key DESC LIMIT :limit"""), {
+            "person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
+            "before_id": before[1] if before else "", "limit": limit}).all()
+        return [StaffAction(id=row.key, actor_id=row.actor, action=f"user.{row.action}",
+                            resource_id=row.user_id, user_id=row.user_id, reason="",
+                            create_time=row.created_at, details={"detail": row.detail} if row.detail else {})
+                for row in rows]

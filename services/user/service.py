@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from services.runtime import api, metrics
+from services.runtime.audit import StaffAction
 from services.runtime.auth import ALL_ROLES, ROLE_ADMIN, ROLE_CUSTOMER, ROLE_SERVICE
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import AuthSettings
@@ -586,6 +587,11 @@ class UserService:
         self._tx(work)
         log.info("user %s %s by %s", user_id, "erased" if erase else "deactivated", actor)
         return self._read(user_id)
+
+    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
+                      limit: int) -> list[StaffAction]:
+        with UnitOfWork(self.engine)() as session:
+            return UserRepository(session).staff_actions(actor_id, before, limit)
 
     def list_users(self, *, page_size: int, page_token: str,
                    status: UserStatus | None) -> tuple[list[User], str]:

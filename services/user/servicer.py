@@ -9,7 +9,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
-from services.runtime import api
+from services.runtime import api, audit
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
@@ -223,3 +223,13 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             user_pb2.Revocation(sequence=e.sequence, user_id=e.user_id, min_token_version=e.min_token_version,
                                 session_id=e.session_id, expire_time=api.to_timestamp(e.expires_at))
             for e in entries])
+
+    def ListStaffActions(self, request: user_pb2.ListStaffActionsRequest,
+                         context: grpc.ServicerContext) -> user_pb2.ListStaffActionsResponse:
+        require_roles(current_principal(), ROLE_ADMIN)
+        size = api.page_size(request.page_size)
+        before = audit.page_position(request.page_token, request.actor_id)
+        actions = self.service.staff_actions(request.actor_id or None, before, size + 1)
+        return user_pb2.ListStaffActionsResponse(
+            staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
+            next_page_token=audit.next_page_token(actions, size, request.actor_id))

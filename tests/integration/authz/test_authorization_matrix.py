@@ -339,6 +339,7 @@ MATRIX: dict[str, Rule] = {
     ),
     "nexafi.user.v1.UserService/GrantRole": rule({ADMIN}, *GRANT_ROLE),
     "nexafi.user.v1.UserService/RevokeRole": rule({ADMIN}, *REVOKE_ROLE),
+    "nexafi.user.v1.UserService/ListStaffActions": rule({ADMIN}, lambda w: U.ListStaffActionsRequest()),
     # -- ledger: services write within their account scopes (services/ledger/domain/scopes.py) ----
     # A customer's wallet: payment opens it; credit may not.
     "nexafi.ledger.v1.LedgerService/CreateAccount": rule(

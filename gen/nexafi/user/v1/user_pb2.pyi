@@ -3,6 +3,7 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from nexafi.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -355,3 +356,21 @@ class ListRevocationsResponse(_message.Message):
     revocations: _containers.RepeatedCompositeFieldContainer[Revocation]
     last_sequence: int
     def __init__(self, revocations: _Optional[_Iterable[_Union[Revocation, _Mapping]]] = ..., last_sequence: _Optional[int] = ...) -> None: ...
+
+class ListStaffActionsRequest(_message.Message):
+    __slots__ = ("actor_id", "page_size", "page_token")
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    actor_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, actor_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStaffActionsResponse(_message.Message):
+    __slots__ = ("staff_actions", "next_page_token")
+    STAFF_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    staff_actions: _containers.RepeatedCompositeFieldContainer[_common_pb2.StaffAction]
+    next_page_token: str
+    def __init__(self, staff_actions: _Optional[_Iterable[_Union[_common_pb2.StaffAction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

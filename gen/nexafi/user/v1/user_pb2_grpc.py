@@ -119,6 +119,11 @@ class UserServiceStub(object):
                 request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsRequest.SerializeToString,
                 response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsResponse.FromString,
                 _registered_method=True)
+        self.ListStaffActions = channel.unary_unary(
+                '/nexafi.user.v1.UserService/ListStaffActions',
+                request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer(object):
@@ -287,6 +292,18 @@ class UserServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaffActions(self, request, context):
+        """ListStaffActions lists, newest first, what staff members did to other
+        users' accounts: role grants and revocations, deactivations, erasures and
+        profile changes, each with its actor, from the user service's audit log,
+        which the database keeps append-only. Admins only.
+        Returns INVALID_ARGUMENT when page_size is negative or page_token is
+        malformed; PERMISSION_DENIED when the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -369,6 +386,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListRevocations,
                     request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsRequest.FromString,
                     response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsResponse.SerializeToString,
+            ),
+            'ListStaffActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaffActions,
+                    request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsRequest.FromString,
+                    response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -808,6 +830,33 @@ class UserService(object):
             '/nexafi.user.v1.UserService/ListRevocations',
             nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsRequest.SerializeToString,
             nexafi_dot_user_dot_v1_dot_user__pb2.ListRevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaffActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.user.v1.UserService/ListStaffActions',
+            nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsRequest.SerializeToString,
+            nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -118,7 +118,8 @@ def main() -> int:
             ledger_channel = grpc.insecure_channel(runner.start(LEDGER).address)
             channels.append(ledger_channel)
             tokens = TokenFactory(Keyring(keys))
-            service = tokens.metadata("svc_bench", ["service"])
+            # An admin: it posts on its own accounts (outside any service scope) and reads any user.
+            service = tokens.metadata("usr_bench_admin", ["admin"])
             bench = Bench(ledger_pb2_grpc.LedgerServiceStub(ledger_channel), service)
             cash = bench.account("system", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
             users = [new_id("usr") for _ in range(USERS)]

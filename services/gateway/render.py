@@ -48,6 +48,10 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
     origins_default = "http://localhost:3000" if target == "local" else ""
     origins = env_str("GATEWAY_CORS_ORIGINS", origins_default) or ""
     audiences = env_str("JWT_AUDIENCE", "nexafi-api") or "nexafi-api"
+    internal = env_str("JWT_INTERNAL_AUDIENCE", "nexafi-internal") or "nexafi-internal"
+    if internal in (a.strip() for a in audiences.split(",")):
+        # Service tokens carry the internal audience precisely so that the gateway refuses them.
+        raise ConfigError(f"JWT_AUDIENCE must not include the internal audience {internal!r}")
     extra: dict[str, object] = {}
     if target == "k8s":
         extra = {"descriptor_path": K8S_DESCRIPTOR_SET,

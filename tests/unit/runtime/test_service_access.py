@@ -69,3 +69,13 @@ def test_the_service_role_and_the_internal_audience_go_together(tmp_path: Path) 
         with pytest.raises(Unauthenticated) as caught:
             verifier.verify(forged)
         assert caught.value.reason == "TOKEN_INVALID"
+
+
+def test_the_gateway_never_accepts_the_internal_audience(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.gateway.render import settings_from_env
+    from services.runtime.config import ConfigError
+
+    assert "nexafi-internal" not in settings_from_env({}).jwt_audiences
+    monkeypatch.setenv("JWT_AUDIENCE", "nexafi-api,nexafi-internal")
+    with pytest.raises(ConfigError, match="internal audience"):
+        settings_from_env({})

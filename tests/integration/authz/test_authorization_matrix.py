@@ -291,6 +291,7 @@ DELETE_USER = fresh(lambda w, u: U.DeleteUserRequest(user_id=u))
 GRANT_ROLE = fresh(lambda w, u: U.GrantRoleRequest(user_id=u, role=U.ROLE_SUPPORT))
 REVOKE_ROLE = fresh(lambda w, u: U.RevokeRoleRequest(user_id=u, role=U.ROLE_SUPPORT))
 DELETE_DOCUMENT = fresh(_fresh_document)
+REVOKE_SESSIONS = fresh(lambda w, u: U.RevokeSessionsRequest(user_id=u))
 
 MATRIX: dict[str, Rule] = {
     # -- user: the credential is in the request for the public methods --------------------------
@@ -340,6 +341,11 @@ MATRIX: dict[str, Rule] = {
     "nexafi.user.v1.UserService/GrantRole": rule({ADMIN}, *GRANT_ROLE),
     "nexafi.user.v1.UserService/RevokeRole": rule({ADMIN}, *REVOKE_ROLE),
     "nexafi.user.v1.UserService/ListStaffActions": rule({ADMIN}, lambda w: U.ListStaffActionsRequest()),
+    "nexafi.user.v1.UserService/RevokeSessions": rule({OWNER, ADMIN}, *REVOKE_SESSIONS),
+    # Every service's token verifier reads the revocation feed.
+    "nexafi.user.v1.UserService/ListRevocations": rule(
+        set(SERVICE_CALLERS), lambda w: U.ListRevocationsRequest()
+    ),
     # -- ledger: services write within their account scopes (services/ledger/domain/scopes.py) ----
     # A customer's wallet: payment opens it; credit may not.
     "nexafi.ledger.v1.LedgerService/CreateAccount": rule(

@@ -50,6 +50,10 @@ class AiServiceStub(object):
     thresholds); recommendations and forecasts of a user's own series are for
     that user, admins, support and services; the model registry and the
     inference log are for admins (compliance may read the log).
+
+    Service identities may call only CheckFraud (payment) and ScoreCredit
+    (credit); any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -125,6 +129,10 @@ class AiServiceServicer(object):
     thresholds); recommendations and forecasts of a user's own series are for
     that user, admins, support and services; the model registry and the
     inference log are for admins (compliance may read the log).
+
+    Service identities may call only CheckFraud (payment) and ScoreCredit
+    (credit); any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     def CheckFraud(self, request, context):
@@ -340,6 +348,10 @@ class AiService(object):
     thresholds); recommendations and forecasts of a user's own series are for
     that user, admins, support and services; the model registry and the
     inference log are for admins (compliance may read the log).
+
+    Service identities may call only CheckFraud (payment) and ScoreCredit
+    (credit); any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     @staticmethod

@@ -43,6 +43,11 @@ class AnalyticsServiceStub(object):
     platform-wide reports (trial_balance, payment_volumes, credit_portfolio) are
     for admins, compliance and services; the feed checkpoint is internal
     (service or admin).
+
+    The only service identity that may call analytics is the AI service, for
+    GetDashboardSeries; where an RPC below names a service principal, that is
+    the one meant. Any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -131,6 +136,11 @@ class AnalyticsServiceServicer(object):
     platform-wide reports (trial_balance, payment_volumes, credit_portfolio) are
     for admins, compliance and services; the feed checkpoint is internal
     (service or admin).
+
+    The only service identity that may call analytics is the AI service, for
+    GetDashboardSeries; where an RPC below names a service principal, that is
+    the one meant. Any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     def GetSpendingAnalysis(self, request, context):
@@ -419,6 +429,11 @@ class AnalyticsService(object):
     platform-wide reports (trial_balance, payment_volumes, credit_portfolio) are
     for admins, compliance and services; the feed checkpoint is internal
     (service or admin).
+
+    The only service identity that may call analytics is the AI service, for
+    GetDashboardSeries; where an RPC below names a service principal, that is
+    the one meant. Any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     @staticmethod

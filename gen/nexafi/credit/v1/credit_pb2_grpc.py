@@ -51,6 +51,11 @@ class CreditServiceStub(object):
     its service-role token. Errors carry a google.rpc.ErrorInfo whose UPPER_SNAKE
     reason (for example ILLEGAL_STATUS_TRANSITION) names the precise cause, and
     INVALID_ARGUMENT errors carry google.rpc.BadRequest field violations.
+
+    The only service identity that may call the credit service is analytics,
+    for ListLoanApplications; where an RPC below names "a service", that is the
+    one meant. Any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -157,6 +162,11 @@ class CreditServiceServicer(object):
     its service-role token. Errors carry a google.rpc.ErrorInfo whose UPPER_SNAKE
     reason (for example ILLEGAL_STATUS_TRANSITION) names the precise cause, and
     INVALID_ARGUMENT errors carry google.rpc.BadRequest field violations.
+
+    The only service identity that may call the credit service is analytics,
+    for ListLoanApplications; where an RPC below names "a service", that is the
+    one meant. Any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     def SubmitLoanApplication(self, request, context):
@@ -476,6 +486,11 @@ class CreditService(object):
     its service-role token. Errors carry a google.rpc.ErrorInfo whose UPPER_SNAKE
     reason (for example ILLEGAL_STATUS_TRANSITION) names the precise cause, and
     INVALID_ARGUMENT errors carry google.rpc.BadRequest field violations.
+
+    The only service identity that may call the credit service is analytics,
+    for ListLoanApplications; where an RPC below names "a service", that is the
+    one meant. Any other call with a service token is PERMISSION_DENIED with
+    reason SERVICE_NOT_ALLOWED.
     """
 
     @staticmethod

@@ -41,6 +41,10 @@ class DocumentServiceStub(object):
     any and may upload on a user's behalf; only compliance and admins review;
     only admins purge or see soft-deleted documents of other users. Every read of
     content is written to the access audit log.
+
+    No service identity may call the document service: where an RPC below
+    names a service principal, that applies to none today. A service token gets
+    PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -112,6 +116,10 @@ class DocumentServiceServicer(object):
     any and may upload on a user's behalf; only compliance and admins review;
     only admins purge or see soft-deleted documents of other users. Every read of
     content is written to the access audit log.
+
+    No service identity may call the document service: where an RPC below
+    names a service principal, that applies to none today. A service token gets
+    PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED.
     """
 
     def UploadDocument(self, request_iterator, context):
@@ -339,6 +347,10 @@ class DocumentService(object):
     any and may upload on a user's behalf; only compliance and admins review;
     only admins purge or see soft-deleted documents of other users. Every read of
     content is written to the access audit log.
+
+    No service identity may call the document service: where an RPC below
+    names a service principal, that applies to none today. A service token gets
+    PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED.
     """
 
     @staticmethod

@@ -49,6 +49,9 @@ class PaymentServiceStub(object):
     Errors carry a google.rpc.ErrorInfo whose UPPER_SNAKE reason (for example
     ILLEGAL_STATUS_TRANSITION) names the precise cause, and INVALID_ARGUMENT
     errors carry google.rpc.BadRequest field violations.
+
+    No service identity may call the payment service: every RPC answers a
+    service token with PERMISSION_DENIED, reason SERVICE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -148,6 +151,9 @@ class PaymentServiceServicer(object):
     Errors carry a google.rpc.ErrorInfo whose UPPER_SNAKE reason (for example
     ILLEGAL_STATUS_TRANSITION) names the precise cause, and INVALID_ARGUMENT
     errors carry google.rpc.BadRequest field violations.
+
+    No service identity may call the payment service: every RPC answers a
+    service token with PERMISSION_DENIED, reason SERVICE_NOT_ALLOWED.
     """
 
     def InitiatePayment(self, request, context):
@@ -201,10 +207,10 @@ class PaymentServiceServicer(object):
         """Applies one explicit status transition to a payment, together with its ledger
         effect (approving a review executes the payment; a decline or cancellation
         voids the reservation). Admins and support agents may only decide reviews:
-        REQUIRES_REVIEW to PROCESSING (approve), FAILED (decline) or CANCELLED. Other
-        services may apply any legal transition except to REFUNDED or
-        PARTIALLY_REFUNDED, which only RefundPayment performs. Payment owners cannot
-        call it; they use CancelPayment. Asynchronous connector results arrive through
+        REQUIRES_REVIEW to PROCESSING (approve), FAILED (decline) or CANCELLED.
+        REFUNDED and PARTIALLY_REFUNDED are set only by RefundPayment. Payment owners
+        cannot call it; they use CancelPayment. No service identity may call the
+        payment service (PERMISSION_DENIED, reason SERVICE_NOT_ALLOWED). Asynchronous connector results arrive through
         HandleConnectorCallback, not through this RPC.
         Returns INVALID_ARGUMENT when payment_id, status or reason is missing;
         NOT_FOUND when no payment has this id; FAILED_PRECONDITION with reason
@@ -311,7 +317,7 @@ class PaymentServiceServicer(object):
         mismatch found, one page at a time.
         Returns INVALID_ARGUMENT when the time range is empty or reversed, page_size is
         negative or page_token is malformed; UNAVAILABLE when the ledger cannot be
-        reached; PERMISSION_DENIED when the caller is not an admin or a service.
+        reached; PERMISSION_DENIED when the caller is not an admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -326,7 +332,7 @@ class PaymentServiceServicer(object):
         Returns INVALID_ARGUMENT when stale_after_seconds or max_payments is negative;
         ALREADY_EXISTS when request_id was already used with a different request body;
         UNAVAILABLE when the ledger cannot be reached; PERMISSION_DENIED when the
-        caller is not an admin or a service.
+        caller is not an admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -445,6 +451,9 @@ class PaymentService(object):
     Errors carry a google.rpc.ErrorInfo whose UPPER_SNAKE reason (for example
     ILLEGAL_STATUS_TRANSITION) names the precise cause, and INVALID_ARGUMENT
     errors carry google.rpc.BadRequest field violations.
+
+    No service identity may call the payment service: every RPC answers a
+    service token with PERMISSION_DENIED, reason SERVICE_NOT_ALLOWED.
     """
 
     @staticmethod

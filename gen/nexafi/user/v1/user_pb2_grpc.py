@@ -31,6 +31,10 @@ class UserServiceStub(object):
     that Envoy and every other service use to verify access tokens, and the
     revocation feed with which every service refuses revoked access tokens
     (UNAUTHENTICATED, reason TOKEN_REVOKED) within seconds.
+
+    Service identities may call only GetUser (payment, credit) and
+    ListRevocations (every service); any other call with a service token is
+    PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -132,6 +136,10 @@ class UserServiceServicer(object):
     that Envoy and every other service use to verify access tokens, and the
     revocation feed with which every service refuses revoked access tokens
     (UNAUTHENTICATED, reason TOKEN_REVOKED) within seconds.
+
+    Service identities may call only GetUser (payment, credit) and
+    ListRevocations (every service); any other call with a service token is
+    PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED.
     """
 
     def Register(self, request, context):
@@ -406,6 +414,10 @@ class UserService(object):
     that Envoy and every other service use to verify access tokens, and the
     revocation feed with which every service refuses revoked access tokens
     (UNAUTHENTICATED, reason TOKEN_REVOKED) within seconds.
+
+    Service identities may call only GetUser (payment, credit) and
+    ListRevocations (every service); any other call with a service token is
+    PERMISSION_DENIED with reason SERVICE_NOT_ALLOWED.
     """
 
     @staticmethod

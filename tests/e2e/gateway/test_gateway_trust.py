@@ -169,3 +169,26 @@ def test_a_support_agent_cannot_approve_or_refund_their_own_payment(gateway: Gat
         json={"reason": "changed my mind", "request_id": uuid.uuid4().hex},
     )
     assert reason(assert_error(refund, 403, grpc_code=7)) == "SELF_DECISION"
+
+
+def test_admins_read_the_staff_audit_trail_over_rest(gateway: Gateway, tokens: TokenFactory):
+    customer = register_customer(gateway)
+    admin_id = "usr_01TRUSTADMIN" + uuid.uuid4().hex[:14].upper()
+    admin = tokens.make(admin_id, ["admin"])
+    granted = gateway.post(
+        f"/api/v1/users/{customer['id']}/roles", token=admin, json={"role": "ROLE_SUPPORT"}
+    )
+    assert granted.status_code == 200, granted.text
+    trail = gateway.get("/api/v1/users/audit/staff-actions", token=admin, params={"actor_id": admin_id})
+    assert trail.status_code == 200, trail.text
+    [entry] = trail.json()["staff_actions"]
+    assert (entry["action"], entry["actor_id"], entry["user_id"]) == (
+        "user.role_granted",
+        admin_id,
+        customer["id"],
+    )
+    assert entry["details"] == {"detail": "support"}
+    # Only admins read it; the payment service's trail has a route of its own.
+    assert_error(gateway.get("/api/v1/users/audit/staff-actions", token=customer["token"]), 403, grpc_code=7)
+    payments = gateway.get("/api/v1/payments/audit/staff-actions", token=admin)
+    assert payments.status_code == 200 and isinstance(payments.json().get("staff_actions", []), list)

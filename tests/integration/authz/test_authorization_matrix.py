@@ -56,8 +56,10 @@ SERVICES = ("user", "ledger", "payment", "credit", "analytics", "ai", "document"
 ANONYMOUS, OWNER, OTHER = "anonymous", "owner", "other_customer"
 SUPPORT, UNDERWRITER, COMPLIANCE, ADMIN = "support", "underwriter", "compliance", "admin"
 SVC_PAYMENT, SVC_CREDIT, SVC_ANALYTICS, SVC_AI = "svc_payment", "svc_credit", "svc_analytics", "svc_ai"
+# These two call nothing but the revocation feed.
+SVC_LEDGER, SVC_DOCUMENT = "svc_ledger", "svc_document"
 STAFF_ROLES = {SUPPORT: "support", UNDERWRITER: "underwriter", COMPLIANCE: "compliance", ADMIN: "admin"}
-SERVICE_CALLERS = (SVC_PAYMENT, SVC_CREDIT, SVC_ANALYTICS, SVC_AI)
+SERVICE_CALLERS = (SVC_PAYMENT, SVC_CREDIT, SVC_ANALYTICS, SVC_AI, SVC_LEDGER, SVC_DOCUMENT)
 CALLERS = (ANONYMOUS, OWNER, OTHER, *STAFF_ROLES, *SERVICE_CALLERS)
 
 EVERYONE = frozenset(CALLERS)

@@ -82,7 +82,9 @@ def test_an_outage_is_503_with_retry_advice_never_500(stack: Stack, tokens: Toke
         # Envoy retried the read before giving up.
         assert stack.gateway.envoy.stat("cluster.ledger.upstream_rq_retry") > retried_before
         # A write is answered the same way (and left to the client to retry with its key).
-        write = stack.gateway.post("/api/v1/ledger/accounts", token=tokens.make("svc_tests", ["service"]),
+        # An admin's write: service tokens never pass the gateway (they carry the internal audience).
+        admin = tokens.make("usr_outage_admin", ["admin"])
+        write = stack.gateway.post("/api/v1/ledger/accounts", token=admin,
                                    headers={"idempotency-key": new_id("req")},
                                    json={"owner_id": owner, "name": "savings", "currency": "USD",
                                          "type": "ACCOUNT_TYPE_LIABILITY",
@@ -100,7 +102,8 @@ def test_a_restart_under_load_is_503s_never_500s_and_no_write_twice(stack: Stack
     answered, and each key opens exactly one account."""
     owner = new_id("usr")
     account = stack.ledger.wallet(owner)
-    customer, service = tokens.make(owner), tokens.make("svc_tests", ["service"])
+    # The writer is an admin: service tokens never pass the gateway (they carry the internal audience).
+    customer, service = tokens.make(owner), tokens.make("usr_outage_admin", ["admin"])
     path = f"/api/v1/ledger/accounts/{account.id}"
     reads: list[requests.Response] = []
     writes: list[requests.Response] = []

@@ -94,10 +94,10 @@ def test_a_database_outage_answers_unavailable_and_heals(outage: Outage):
     outage.pg.stop()
     try:
         calls: list[Callable[[], Any]] = [
-            lambda: ledger.stub.GetBalance(get_balance, metadata=ledger.service, timeout=10),
+            lambda: ledger.stub.GetBalance(get_balance, metadata=ledger.ops, timeout=10),
             lambda: ledger.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=wallet.id),
-                                           metadata=ledger.service, timeout=10),
-            lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.service, timeout=10),
+                                           metadata=ledger.ops, timeout=10),
+            lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10),
             lambda: ledger.wallet(),
         ]
         # Every kind of call, twice: the first finds dead pooled connections, the next none at all.
@@ -110,8 +110,8 @@ def test_a_database_outage_answers_unavailable_and_heals(outage: Outage):
 
     # Back: the same transfer, retried with its key, is recorded once.
     recorded = eventually(
-        lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.service, timeout=10))
-    again = ledger.stub.CreateTransaction(transfer, metadata=ledger.service, timeout=10)
+        lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10))
+    again = ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10)
     assert again.transaction.id == recorded.transaction.id
     assert ledger.balance(wallet.id).available.amount_minor == 700
     assert ledger.balance(payee.id).available.amount_minor == 300

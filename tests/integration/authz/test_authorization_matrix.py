@@ -5,7 +5,8 @@ an entry in ``MATRIX`` fails ``test_every_rpc_has_an_entry``. Each entry says wh
 and how to build a request that reaches its authorization: valid enough, aimed at the resources
 of a real customer (the *owner*) made once for the module. A call counts as *refused* when it
 ends in PERMISSION_DENIED, or UNAUTHENTICATED for want of a valid token (reason ``TOKEN_*``);
-anything else (success, NOT_FOUND, a failed precondition...) passed authorization.
+anything else (success, NOT_FOUND, a failed precondition...) passed authorization, except where a
+rule is ``hidden``: that callee answers NOT_FOUND to whoever may not see the resource.
 
 Callers: anonymous (no token), the owner, another customer, each staff role, and each service
 identity as IssueServiceToken makes it (internal audience, ``client_id``). The services run once
@@ -98,6 +99,7 @@ class World:
     document: str = ""
     inference: str = ""
     model: str = ""
+    definition: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def md(self, subject: str, roles: list[str]) -> tuple[tuple[str, str], ...]:
@@ -197,9 +199,32 @@ def build_world(world: World) -> World:
     world.inference = world.call(
         "ai", "CheckFraud", fraud_request(world.owner), world.md("svc_payment", ["service"])
     ).assessment.inference_id
+    world.definition = world.call(
+        "analytics", "CreateReportDefinition", report_definition(world.owner), owner_md
+    ).definition.id
     models = world.call("ai", "ListModels", ai_pb2.ListModelsRequest(), admin).models
     world.model = models[0].name
     return world
+
+
+def report_definition(user_id: str) -> analytics_pb2.CreateReportDefinitionRequest:
+    return analytics_pb2.CreateReportDefinitionRequest(
+        user_id=user_id,
+        request_id=rid(),
+        definition=analytics_pb2.ReportDefinition(
+            name="matrix",
+            currency="EUR",
+            direction=analytics_pb2.FLOW_DIRECTION_SPENDING,
+            time_range=last_day(),
+            grouping=analytics_pb2.REPORT_GROUPING_DAY,
+            measures=[analytics_pb2.REPORT_MEASURE_SUM],
+        ),
+    )
+
+
+def _fresh_definition(w: World, user: str) -> Any:
+    made = w.call("analytics", "CreateReportDefinition", report_definition(user), w.md(user, ["customer"]))
+    return analytics_pb2.DeleteReportDefinitionRequest(definition_id=made.definition.id)
 
 
 def transfer(w: World, amount: int = 1) -> ledger_pb2.CreateTransactionRequest:
@@ -263,6 +288,13 @@ class Rule:
     build: Build
     # The resource's owner when not the module's owner (an RPC that destroys gets a fresh user).
     owner: Callable[[World, Any], str] | None = None
+    # The callee answers a caller who may not see the resource NOT_FOUND, hiding that it exists.
+    hides: bool = False
+
+
+def hidden(allowed: set[str], build: Build, owner: Callable[[World, Any], str] | None = None) -> Rule:
+    """A rule whose refusals are NOT_FOUND (the resource's existence is not revealed)."""
+    return Rule(frozenset(allowed), build, owner, hides=True)
 
 
 def rule(
@@ -293,6 +325,7 @@ DELETE_USER = fresh(lambda w, u: U.DeleteUserRequest(user_id=u))
 GRANT_ROLE = fresh(lambda w, u: U.GrantRoleRequest(user_id=u, role=U.ROLE_SUPPORT))
 REVOKE_ROLE = fresh(lambda w, u: U.RevokeRoleRequest(user_id=u, role=U.ROLE_SUPPORT))
 DELETE_DOCUMENT = fresh(_fresh_document)
+DELETE_DEFINITION = fresh(_fresh_definition)
 REVOKE_SESSIONS = fresh(lambda w, u: U.RevokeSessionsRequest(user_id=u))
 
 MATRIX: dict[str, Rule] = {
@@ -542,6 +575,33 @@ MATRIX: dict[str, Rule] = {
             user_id=w.owner, metrics=[AN.DASHBOARD_METRIC_BALANCE], time_range=last_day()
         ),
     ),
+    # Custom reports and charts: the owner's own, or an admin's look.
+    "nexafi.analytics.v1.AnalyticsService/CreateReportDefinition": rule(
+        {OWNER, ADMIN}, lambda w: report_definition(w.owner)
+    ),
+    "nexafi.analytics.v1.AnalyticsService/GetReportDefinition": hidden(
+        {OWNER, ADMIN}, lambda w: AN.GetReportDefinitionRequest(definition_id=w.definition)
+    ),
+    "nexafi.analytics.v1.AnalyticsService/ListReportDefinitions": rule(
+        {OWNER, ADMIN}, lambda w: AN.ListReportDefinitionsRequest(user_id=w.owner)
+    ),
+    "nexafi.analytics.v1.AnalyticsService/DeleteReportDefinition": hidden({OWNER, ADMIN}, *DELETE_DEFINITION),
+    "nexafi.analytics.v1.AnalyticsService/RunCustomReport": hidden(
+        {OWNER, ADMIN},
+        lambda w: AN.RunCustomReportRequest(definition_id=w.definition, format=AN.REPORT_FORMAT_JSON),
+    ),
+    "nexafi.analytics.v1.AnalyticsService/RenderCustomReportChart": hidden(
+        {OWNER, ADMIN},
+        lambda w: AN.RenderCustomReportChartRequest(
+            definition_id=w.definition, image_format=AN.IMAGE_FORMAT_PNG, measure=AN.REPORT_MEASURE_SUM
+        ),
+    ),
+    "nexafi.analytics.v1.AnalyticsService/RenderChart": rule(
+        READERS,
+        lambda w: AN.RenderChartRequest(
+            chart=AN.CHART_KIND_DASHBOARD, user_id=w.owner, image_format=AN.IMAGE_FORMAT_PNG
+        ),
+    ),
     "nexafi.analytics.v1.AnalyticsService/GetFeedCheckpoint": rule(
         {ADMIN}, lambda w: AN.GetFeedCheckpointRequest()
     ),
@@ -588,6 +648,9 @@ MATRIX: dict[str, Rule] = {
         lambda w: D.ReviewDocumentRequest(
             document_id=w.document, decision=D.REVIEW_DECISION_APPROVE, reason="matrix", request_id=rid()
         ),
+    ),
+    "nexafi.document.v1.DocumentService/CheckStorageConsistency": rule(
+        {ADMIN}, lambda w: D.CheckStorageConsistencyRequest(page_size=1)
     ),
     "nexafi.document.v1.DocumentService/ListDocumentAccessEvents": rule(
         {OWNER, COMPLIANCE, ADMIN}, lambda w: D.ListDocumentAccessEventsRequest(document_id=w.document)
@@ -686,7 +749,7 @@ def test_who_may_call(rpc: str, world: World) -> None:
             world.call(service, method, request, caller_metadata(world, caller, owner))
             outcome, detail = True, "OK"
         except grpc.RpcError as error:
-            outcome = not refused(error)
+            outcome = not refused(error) and not (entry.hides and error.code() == grpc.StatusCode.NOT_FOUND)
             found = describe(error)
             detail = f"{found.code.name} {found.reason}: {found.message}"
         if outcome != (caller in entry.allowed):

@@ -69,11 +69,14 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
 # each may move money on are scoped by services/ledger/scopes.py.
 SERVICE_CALLERS = service_callers({
     # Wallets and clearing accounts; two-phase reservations; full refunds as reversals; spend limits.
+    # Reconciliation reads the entries that name its payments.
     "payment": {"CreateAccount", "CreatePendingTransfer", "PostPendingTransfer", "VoidPendingTransfer",
                 "GetPendingTransfer", "CreateTransaction", "ReverseTransaction", "GetTransaction",
-                "ListUserTransactions"},
-    # Loan and credit-line accounts: disbursements, repayments, limits; finding the user's wallet.
-    "credit": {"CreateAccount", "GetAccount", "ListAccounts", "UpdateAccountLimit", "CreateTransaction"},
+                "BatchGetRelatedEntries", "ListRelatedEntries"},
+    # Loan and credit-line accounts: disbursements, repayments, limits; finding the user's wallet;
+    # the loan reconciliation and the recovery of money in doubt read the entries naming a loan.
+    "credit": {"CreateAccount", "GetAccount", "ListAccounts", "UpdateAccountLimit", "CreateTransaction",
+               "BatchGetRelatedEntries"},
     # The change feed and what its reports need: an entry's accounts and the trial balance.
     "analytics": {"StreamTransactions", "GetAccount", "GetTrialBalance"},
 })

@@ -428,7 +428,7 @@ MATRIX: dict[str, Rule] = {
         READERS | {SVC_PAYMENT}, lambda w: L.GetTransactionRequest(transaction_id=w.transaction)
     ),
     "nexafi.ledger.v1.LedgerService/ListUserTransactions": rule(
-        READERS | {SVC_PAYMENT}, lambda w: L.ListUserTransactionsRequest(user_id=w.owner)
+        READERS, lambda w: L.ListUserTransactionsRequest(user_id=w.owner)
     ),
     "nexafi.ledger.v1.LedgerService/ListAccountTransactions": rule(
         READERS, lambda w: L.ListAccountTransactionsRequest(account_id=w.wallet)
@@ -455,6 +455,16 @@ MATRIX: dict[str, Rule] = {
     "nexafi.ledger.v1.LedgerService/StreamTransactions": rule(
         {ADMIN, SVC_ANALYTICS}, lambda w: L.StreamTransactionsRequest(after_sequence=2**62, follow=False)
     ),
+    # Reconciliation reads: payment and credit read the entries that name their records.
+    "nexafi.ledger.v1.LedgerService/BatchGetRelatedEntries": rule(
+        {COMPLIANCE, ADMIN, SVC_PAYMENT, SVC_CREDIT},
+        lambda w: L.BatchGetRelatedEntriesRequest(related_entity_ids=["pay_matrix"]),
+    ),
+    "nexafi.ledger.v1.LedgerService/ListRelatedEntries": rule(
+        {COMPLIANCE, ADMIN, SVC_PAYMENT},
+        lambda w: L.ListRelatedEntriesRequest(related_entity_type="pay", time_range=last_day()),
+    ),
+    "nexafi.ledger.v1.LedgerService/VerifyBooks": rule({COMPLIANCE, ADMIN}, lambda w: L.VerifyBooksRequest()),
     "nexafi.ledger.v1.LedgerService/VerifyChain": rule({COMPLIANCE, ADMIN}, lambda w: L.VerifyChainRequest()),
     "nexafi.ledger.v1.LedgerService/GetTrialBalance": rule(
         {COMPLIANCE, ADMIN, SVC_ANALYTICS}, lambda w: L.GetTrialBalanceRequest()
@@ -557,6 +567,9 @@ MATRIX: dict[str, Rule] = {
         lambda w: C.UpdateCreditLineRequest(
             user_id=w.owner, limit=eur(100_000), apr_bps=1500, reason="matrix", request_id=rid()
         ),
+    ),
+    "nexafi.credit.v1.CreditService/GetLoanReconciliationReport": rule(
+        {ADMIN}, lambda w: C.GetLoanReconciliationReportRequest()
     ),
     "nexafi.credit.v1.CreditService/ListStaffActions": rule({ADMIN}, lambda w: C.ListStaffActionsRequest()),
     # -- analytics: AI reads the series behind PredictTrend ----------------------------------------

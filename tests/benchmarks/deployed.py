@@ -434,7 +434,7 @@ def print_table(rows: list[Row]) -> None:
 def main() -> int:
     rows: list[Row] = []
     with stack() as s:
-        service = TokenFactory(s.keyring).metadata("svc_bench", ["service"])
+        service = TokenFactory(s.keyring).metadata("usr_bench_admin", ["admin"])  # outside any service scope
         ledger_figures, ledger, wallets = ledger_rows(s, service)
         account_id = wallets[0]
         rows += ledger_figures

@@ -60,7 +60,7 @@ def main() -> int:
             connection.execute(sa.text("SELECT pg_reload_conf()"))
         admin.dispose()
         log = s.pg.data_dir / "server.log"
-        service = TokenFactory(s.keyring).metadata("svc_bench", ["service"])
+        service = TokenFactory(s.keyring).metadata("usr_bench_admin", ["admin"])  # outside any service scope
         figures, ledger, wallets = deployed.ledger_rows(s, service)
         ai = s.service("ai")
         users = tuple(new_id("usr") for _ in range(50))

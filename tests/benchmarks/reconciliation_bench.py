@@ -133,7 +133,7 @@ def main() -> int:
             stack.start()
             payment_db = sa.create_engine(stack.pg.url("nexafi_payment"))
             tokens = TokenFactory(Keyring(stack.keys))
-            service = tokens.metadata("svc_bench", ["service"])
+            service = tokens.metadata("usr_bench_admin", ["admin"])  # outside any service scope
             admin = tokens.metadata("usr_bench_admin", ["admin"])
             start = datetime.now(UTC) - timedelta(seconds=1)
             with stack.channel("ledger") as ledger_channel, stack.channel("payment") as payment_channel:

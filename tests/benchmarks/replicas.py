@@ -65,7 +65,7 @@ def _drive(addresses: list[str], service: deployed.Metadata, wallets: tuple[str,
 
 def main() -> int:
     with deployed.stack() as s:
-        service = TokenFactory(s.keyring).metadata("svc_bench", ["service"])
+        service = TokenFactory(s.keyring).metadata("usr_bench_admin", ["admin"])  # outside any service scope
         first = s.service("ledger")
         wallets = _wallets(first, service)
         one = _drive([first], service, wallets)

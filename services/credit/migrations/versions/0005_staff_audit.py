@@ -6,8 +6,8 @@ reason) and the credit line changes may no longer be updated, deleted or truncat
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 
 APPEND_ONLY = """
 CREATE FUNCTION credit_audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

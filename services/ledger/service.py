@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -632,10 +632,14 @@ class Ledger:
         return transfer
 
     def post_pending(self, scope: str, transfer_id: str, amount_minor: int | None, currency: str | None,
-                     request_id: str) -> tuple[PendingTransfer, Entry]:
+                     request_id: str, metadata: Mapping[str, str] | None = None
+                     ) -> tuple[PendingTransfer, Entry]:
         entry_id = new_id("txn")
-        body_hash = fingerprint("PostPendingTransfer", {"id": transfer_id, "amount": amount_minor,
-                                                        "currency": currency})
+        body: dict[str, object] = {"id": transfer_id, "amount": amount_minor, "currency": currency}
+        if metadata:
+            # Only when present, so a key first used without metadata keeps its fingerprint.
+            body["metadata"] = dict(sorted(metadata.items()))
+        body_hash = fingerprint("PostPendingTransfer", body)
 
         def work(session: Session) -> tuple[PendingTransfer, Entry]:
             earlier = self._claim(session, scope, request_id, "PostPendingTransfer", body_hash, entry_id)
@@ -661,7 +665,8 @@ class Ledger:
             repo.save_balances(session, states, after)
             new = NewEntry(user_id=transfer.user_id, type=transfer.type, description=transfer.description,
                            related_entity_id=transfer.related_entity_id, postings=postings,
-                           request_id=request_id, pending_transfer_id=transfer_id)
+                           metadata=dict(metadata or {}), request_id=request_id,
+                           pending_transfer_id=transfer_id)
             entry = repo.append_entries(session, [(entry_id, new)])[0]
             posted = replace(posted, transaction_id=entry.id, update_time=entry.create_time)
             repo.update_pending(session, posted)

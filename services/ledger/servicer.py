@@ -455,10 +455,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         currency: str | None = None
         if request.HasField("amount"):
             amount, currency = checks.money(request.amount, "amount")
+        metadata = checks.metadata(request.metadata)
         checks.done()
         self._scope_pending(principal, request.pending_transfer_id)
         transfer, entry = self.ledger.post_pending(principal.subject, request.pending_transfer_id, amount,
-                                                   currency, request.request_id)
+                                                   currency, request.request_id, metadata)
         return ledger_pb2.PostPendingTransferResponse(pending_transfer=pending_pb(transfer),
                                                       transaction=transaction_pb(entry))
 

@@ -82,11 +82,15 @@ class LedgerClient:
         )
         return reply.pending_transfer
 
-    def post(self, *, pending_id: str, request_id: str) -> ledger_pb2.Transaction:
+    def post(
+        self, *, pending_id: str, request_id: str, metadata: dict[str, str] | None = None
+    ) -> ledger_pb2.Transaction:
         reply = call(
             "ledger",
             self.stub.PostPendingTransfer,
-            ledger_pb2.PostPendingTransferRequest(pending_transfer_id=pending_id, request_id=request_id),
+            ledger_pb2.PostPendingTransferRequest(
+                pending_transfer_id=pending_id, request_id=request_id, metadata=metadata or {}
+            ),
         )
         return reply.transaction
 

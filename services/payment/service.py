@@ -97,6 +97,7 @@ from services.runtime.errors import (
     Unavailable,
 )
 from services.runtime.ids import new_id
+from services.runtime.mcc import category_of_mcc, is_mcc
 from services.runtime.money import Money
 
 log = logging.getLogger("nexafi.payment")
@@ -606,7 +607,9 @@ class PaymentService:
     def _post(self, payment: Payment) -> str:
         try:
             return self.clients.ledger.post(
-                pending_id=payment.pending_transfer_id, request_id=step_request_id(payment.id, "post")
+                pending_id=payment.pending_transfer_id,
+                request_id=step_request_id(payment.id, "post"),
+                metadata=ledger_metadata(payment),
             ).id
         except RemoteError as exc:
             if not exc.refused:
@@ -632,7 +635,7 @@ class PaymentService:
                 type_=_LEDGER_TYPE[payment.kind],
                 description=_ledger_description(payment),
                 payment_id=payment.id,
-                metadata={"payment_id": payment.id},
+                metadata=ledger_metadata(payment),
                 request_id=step_request_id(payment.id, "post-direct"),
             ).id
         except RemoteError as exc:
@@ -1431,3 +1434,17 @@ def _ledger_description(payment: Payment) -> str:
     label = {Kind.TOP_UP: "Top-up", Kind.TRANSFER: "Transfer", Kind.PAYOUT: "Payout"}[payment.kind]
     text = f"{label} {payment.id}" + (f": {payment.description}" if payment.description else "")
     return text[:500]
+
+
+def ledger_metadata(payment: Payment) -> dict[str, str]:
+    """The metadata of the entry that books ``payment``: its id and, when the payment names one, its
+    merchant category (an explicit ``category``, else the one its ``mcc`` maps to, by the table the AI
+    models use) and ``mcc``, which analytics categorizes spending by. Both were validated on initiation."""
+    metadata = {"payment_id": payment.id}
+    mcc = payment.metadata.get("mcc", "")
+    if is_mcc(mcc):
+        metadata["mcc"] = mcc
+    category = payment.metadata.get("category", "") or (category_of_mcc(mcc) if is_mcc(mcc) else None)
+    if category:
+        metadata["category"] = category
+    return metadata

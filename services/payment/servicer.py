@@ -33,6 +33,7 @@ from services.runtime.auth import (
 )
 from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.ids import is_valid_id
+from services.runtime.mcc import MERCHANT_CATEGORIES, is_mcc
 from services.runtime.money import Money, validate_amount
 
 MAX_DESCRIPTION = 500
@@ -82,6 +83,17 @@ class _Checks(FieldChecks):
                          f"keys 1-{MAX_METADATA_KEY} and values up to {MAX_METADATA_VALUE} characters")
         return items
 
+    def merchant_category(self, values: Mapping[str, str], field: str = "metadata") -> None:
+        """The payment's merchant category, when given (``mcc`` or ``category``): it is carried
+        into the ledger entry, where analytics categorizes spending by it."""
+        mcc = values.get("mcc")
+        if mcc is not None and not is_mcc(mcc):
+            self.add(f"{field}[mcc]", "must be a merchant category code: four digits (ISO 18245)")
+        category = values.get("category")
+        if category is not None and category not in MERCHANT_CATEGORIES:
+            self.add(f"{field}[category]",
+                     "must be one of the merchant categories: " + ", ".join(sorted(MERCHANT_CATEGORIES)))
+
     def done(self, message: str = "the request is invalid") -> None:
         # The message lists every violation.
         if self.violations:
@@ -106,6 +118,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             c.add("amount", "is required")
         c.text(request.description, "description", max_length=MAX_DESCRIPTION)
         c.metadata(request.metadata)
+        c.merchant_category(request.metadata)
         c.request_id(request.request_id)
         if request.kind == Kind.TRANSFER:
             if not request.payee_user_id:

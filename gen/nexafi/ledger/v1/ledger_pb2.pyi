@@ -522,14 +522,23 @@ class GetPendingTransferResponse(_message.Message):
     def __init__(self, pending_transfer: _Optional[_Union[PendingTransfer, _Mapping]] = ...) -> None: ...
 
 class PostPendingTransferRequest(_message.Message):
-    __slots__ = ("pending_transfer_id", "amount", "request_id")
+    __slots__ = ("pending_transfer_id", "amount", "request_id", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PENDING_TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     pending_transfer_id: str
     amount: _common_pb2.Money
     request_id: str
-    def __init__(self, pending_transfer_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, pending_transfer_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., request_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PostPendingTransferResponse(_message.Message):
     __slots__ = ("pending_transfer", "transaction")

@@ -120,6 +120,19 @@ class AnalyticsHistory:
                      dashboard_request(user_id, metrics, currency, first_day, last_day))
         return daily_figures(reply, currency)
 
+    def spending_by_category(self, user_id: str, currency: str, start_seconds: int,
+                             end_seconds: int) -> dict[str, int]:
+        """The user's spending per analytics category (minor units of ``currency``) in
+        [start_seconds, end_seconds). Raises :class:`RemoteError` when analytics fails."""
+        stub = self._current_stub()
+        request = analytics_pb2.GetSpendingAnalysisRequest(
+            user_id=user_id, currency=currency,
+            time_range=common_pb2.TimeRange(start_time=Timestamp(seconds=start_seconds),
+                                            end_time=Timestamp(seconds=end_seconds)))
+        reply = call("analytics", stub.GetSpendingAnalysis, request)
+        return {c.category: c.total.amount_minor for c in reply.spending_analysis.categories
+                if c.total.currency == currency}
+
     def close(self) -> None:
         with self._lock:
             if self._channel is not None:

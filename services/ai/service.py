@@ -62,7 +62,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -176,10 +176,16 @@ class TrendSource:
 
 
 class HistorySource(Protocol):
-    """A user's daily figures per metric name over UTC days first_day to last_day (analytics)."""
+    """A user's daily figures per metric name over UTC days first_day to last_day, and spending per
+    category (analytics)."""
 
     def daily(self, user_id: str, metrics: Sequence[str], currency: str, first_day: int,
               last_day: int) -> Mapping[str, Mapping[int, int]]: ...
+
+    def spending_by_category(self, user_id: str, currency: str, start_seconds: int,
+                             end_seconds: int) -> Mapping[str, int]:
+        """The user's spending per category in [start_seconds, end_seconds)."""
+        ...
 
 
 #: The metrics read from analytics, all in one call: the user's history starts with any of them.
@@ -470,12 +476,15 @@ class AiService:
             rows = repo.checked_history(session, user_id, now - timedelta(days=features.PROFILE_WINDOW_DAYS),
                                         now, exclude_declined=True)
         rows = [r for r in rows if r.currency == currency]
+        booked = self._booked_spending(user_id, currency, now)
         start = _now_ns()
         items: list[RecommendationResult] = []
-        if rows:
+        if rows or booked:
             profile = features.spending_profile(
                 [int(r.txn_time.timestamp()) for r in rows], [r.amount_minor for r in rows],
                 [r.category for r in rows], [r.merchant_id for r in rows], as_of=int(now.timestamp()) + 1)
+            if booked:
+                profile = booked_profile(profile, *booked)
             params = model.metadata["recommendations"]
             segment = int(model.run(features.segment_features(profile))["label"][0])
             for rec in explain.recommend(profile, segment, params, limit=limit):
@@ -491,6 +500,28 @@ class AiService:
         run_in_transaction(self.engine, lambda s: self._record(
             s, Kind.RECOMMENDATIONS, model, caller, None, input_sha, result, latency))
         return result
+
+    def _booked_spending(self, user_id: str, currency: str,
+                         now: datetime) -> tuple[dict[str, int], dict[str, int]] | None:
+        """The user's booked spending per model category from analytics (the ledger's entries,
+        categorized by the merchant category payments record on them): over the profile window and
+        over its recent part. None when analytics has none in a model category or cannot answer; the
+        profile then rests on the checked-transaction history alone."""
+        if self.history is None:
+            return None
+        end = int(now.timestamp()) + 1
+        try:
+            window = self.history.spending_by_category(
+                user_id, currency, end - features.PROFILE_WINDOW_DAYS * SECONDS_PER_DAY, end)
+            recent = self.history.spending_by_category(
+                user_id, currency, end - features.RECENT_DAYS * SECONDS_PER_DAY, end)
+        except (RemoteError, ConfigError) as exc:
+            log.warning("booked spending of %s unavailable from analytics: %s", user_id, exc)
+            return None
+        known = {c: v for c, v in window.items() if c in features.CATEGORIES and v > 0}
+        if not known:
+            return None
+        return known, {c: v for c, v in recent.items() if c in known}
 
     # -- trend -------------------------------------------------------------------------------------
 
@@ -624,3 +655,22 @@ def _describe_reason(reason: explain.FraudReason) -> str:
         return f"{reason.text} ({int(reason.value)} before this one)"
     return reason.text
 
+
+
+def booked_profile(checked: features.SpendingProfile, window_minor: Mapping[str, int],
+                   recent_minor: Mapping[str, int]) -> features.SpendingProfile:
+    """``checked`` (the profile of the checked-transaction history) with its amounts per category
+    replaced by the booked ones (``window_minor`` over the profile window, ``recent_minor`` over its
+    last RECENT_DAYS days), averaged per 30 days as ``features.spending_profile`` does. Booked
+    entries are what really moved (a checked attempt may have failed); recurring charges need the
+    merchant of each transaction, which only the checked history has, so they are kept from it."""
+    window_days = features.PROFILE_WINDOW_DAYS
+    earlier_days = window_days - features.RECENT_DAYS
+    total = {c: int(window_minor.get(c, 0)) for c in features.CATEGORIES}
+    recent = {c: min(int(recent_minor.get(c, 0)), total[c]) for c in features.CATEGORIES}
+    return replace(
+        checked,
+        monthly_minor={c: total[c] * 30 // window_days for c in features.CATEGORIES},
+        recent_minor=recent,
+        earlier_monthly_minor={c: (total[c] - recent[c]) * 30 // earlier_days for c in features.CATEGORIES},
+    )

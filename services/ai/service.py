@@ -20,7 +20,14 @@ Where the inputs come from
   is "unknown" (zero counts), so merchant risk falls back to its category's
   rate, which is what the features define for a merchant without labelled history.
 * **Spending profile and spending series** (recommendations, PredictTrend
-  SPENDING) come from the same table, without declined attempts.
+  SPENDING) come from the same table, without declined attempts. The
+  recommendations' amounts per category come from analytics instead
+  (``GetSpendingAnalysis`` over the profile window and its last 30 days: booked
+  ledger entries, categorized by the merchant category payments record on
+  them) when analytics has spending in a model category for the user; the
+  recurring charges still come from the checked table (they need each
+  transaction's merchant), and when analytics has none or cannot be reached
+  the profile rests on the checked table alone.
 * **Balance and income series** (PredictTrend BALANCE and INCOME) come from the
   analytics service (``GetDashboardSeries``, daily, in the request's currency),
   which builds them from the ledger feed: the AI service only sees outgoing

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -609,7 +609,7 @@ class PaymentService:
             return self.clients.ledger.post(
                 pending_id=payment.pending_transfer_id,
                 request_id=step_request_id(payment.id, "post"),
-                metadata=ledger_metadata(payment),
+                metadata=ledger_metadata(payment.id, payment.metadata),
             ).id
         except RemoteError as exc:
             if not exc.refused:
@@ -635,7 +635,7 @@ class PaymentService:
                 type_=_LEDGER_TYPE[payment.kind],
                 description=_ledger_description(payment),
                 payment_id=payment.id,
-                metadata=ledger_metadata(payment),
+                metadata=ledger_metadata(payment.id, payment.metadata),
                 request_id=step_request_id(payment.id, "post-direct"),
             ).id
         except RemoteError as exc:
@@ -1436,15 +1436,15 @@ def _ledger_description(payment: Payment) -> str:
     return text[:500]
 
 
-def ledger_metadata(payment: Payment) -> dict[str, str]:
-    """The metadata of the entry that books ``payment``: its id and, when the payment names one, its
+def ledger_metadata(payment_id: str, payment_metadata: Mapping[str, str]) -> dict[str, str]:
+    """The metadata of the entry that books a payment: its id and, when the payment names one, its
     merchant category (an explicit ``category``, else the one its ``mcc`` maps to, by the table the AI
     models use) and ``mcc``, which analytics categorizes spending by. Both were validated on initiation."""
-    metadata = {"payment_id": payment.id}
-    mcc = payment.metadata.get("mcc", "")
+    metadata = {"payment_id": payment_id}
+    mcc = payment_metadata.get("mcc", "")
     if is_mcc(mcc):
         metadata["mcc"] = mcc
-    category = payment.metadata.get("category", "") or (category_of_mcc(mcc) if is_mcc(mcc) else None)
+    category = payment_metadata.get("category", "") or (category_of_mcc(mcc) if is_mcc(mcc) else None)
     if category:
         metadata["category"] = category
     return metadata

@@ -188,3 +188,24 @@ def test_the_background_sweep_expires_holds_nobody_touches(ledger: LedgerClient,
         time.sleep(0.1)
     assert status == ledger_pb2.PENDING_TRANSFER_STATUS_EXPIRED
     assert ledger.balance(payer).pending_debits.amount_minor == 0
+
+
+def test_post_records_the_callers_metadata_on_the_entry(ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 250)
+    key = rid()
+    request = ledger_pb2.PostPendingTransferRequest(
+        pending_transfer_id=hold.id, request_id=key,
+        metadata={"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"})
+    posted = ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10).transaction
+    assert dict(posted.metadata) == {"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"}
+    stored = ledger.stub.GetTransaction(ledger_pb2.GetTransactionRequest(transaction_id=posted.id),
+                                        metadata=ledger.service, timeout=10).transaction
+    assert dict(stored.metadata) == dict(posted.metadata)
+    # The same key replays the entry; with other metadata it is another request.
+    replay = ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10).transaction
+    assert replay.id == posted.id
+    request.metadata["category"] = "grocery"
+    result = failure(lambda: ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10))
+    assert result.reason == "IDEMPOTENCY_KEY_REUSED"
+    assert_ledger_invariants(ledger_db)

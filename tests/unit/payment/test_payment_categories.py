@@ -44,6 +44,6 @@ def test_a_malformed_code_or_an_unknown_category_names_the_field(metadata: dict[
 def test_the_shared_table_knows_the_models_categories() -> None:
     from services.ai.features import CATEGORIES
 
-    assert MERCHANT_CATEGORIES == set(CATEGORIES)
+    assert set(CATEGORIES) == MERCHANT_CATEGORIES
     assert is_mcc("0742") and not is_mcc("742") and not is_mcc("")
     assert category_of_mcc("5812") == "restaurants" and category_of_mcc("0001") is None

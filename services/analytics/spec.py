@@ -62,8 +62,8 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
 
 # Who calls analytics, and for what (least privilege; services.runtime.service_access).
 SERVICE_CALLERS = service_callers({
-    # PredictTrend's balance and income series.
-    "ai": {"GetDashboardSeries"},
+    # PredictTrend's balance and income series; recommendations from the booked spending per category.
+    "ai": {"GetDashboardSeries", "GetSpendingAnalysis"},
 })
 
 SPEC = ServiceSpec(name="analytics", register=register, service_callers=SERVICE_CALLERS)

@@ -572,9 +572,9 @@ MATRIX: dict[str, Rule] = {
         {ADMIN}, lambda w: C.GetLoanReconciliationReportRequest()
     ),
     "nexafi.credit.v1.CreditService/ListStaffActions": rule({ADMIN}, lambda w: C.ListStaffActionsRequest()),
-    # -- analytics: AI reads the series behind PredictTrend ----------------------------------------
+    # -- analytics: AI reads the series behind PredictTrend and the spending behind recommendations --
     "nexafi.analytics.v1.AnalyticsService/GetSpendingAnalysis": rule(
-        READERS, lambda w: AN.GetSpendingAnalysisRequest(user_id=w.owner)
+        READERS | {SVC_AI}, lambda w: AN.GetSpendingAnalysisRequest(user_id=w.owner)
     ),
     "nexafi.analytics.v1.AnalyticsService/GetIncomeAnalysis": rule(
         READERS, lambda w: AN.GetIncomeAnalysisRequest(user_id=w.owner)

@@ -197,15 +197,15 @@ def test_post_records_the_callers_metadata_on_the_entry(ledger: LedgerClient, le
     request = ledger_pb2.PostPendingTransferRequest(
         pending_transfer_id=hold.id, request_id=key,
         metadata={"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"})
-    posted = ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10).transaction
+    posted = ledger.stub.PostPendingTransfer(request, metadata=ledger.ops, timeout=10).transaction
     assert dict(posted.metadata) == {"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"}
     stored = ledger.stub.GetTransaction(ledger_pb2.GetTransactionRequest(transaction_id=posted.id),
-                                        metadata=ledger.service, timeout=10).transaction
+                                        metadata=ledger.ops, timeout=10).transaction
     assert dict(stored.metadata) == dict(posted.metadata)
     # The same key replays the entry; with other metadata it is another request.
-    replay = ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10).transaction
+    replay = ledger.stub.PostPendingTransfer(request, metadata=ledger.ops, timeout=10).transaction
     assert replay.id == posted.id
     request.metadata["category"] = "grocery"
-    result = failure(lambda: ledger.stub.PostPendingTransfer(request, metadata=ledger.service, timeout=10))
+    result = failure(lambda: ledger.stub.PostPendingTransfer(request, metadata=ledger.ops, timeout=10))
     assert result.reason == "IDEMPOTENCY_KEY_REUSED"
     assert_ledger_invariants(ledger_db)

@@ -45,7 +45,7 @@ class AnalyticsServiceStub(object):
     (service or admin).
 
     The only service identity that may call analytics is the AI service, for
-    GetDashboardSeries; where an RPC below names a service principal, that is
+    GetDashboardSeries and GetSpendingAnalysis; where an RPC below names a service principal, that is
     the one meant. Any other call with a service token is PERMISSION_DENIED with
     reason SERVICE_NOT_ALLOWED.
     """
@@ -138,7 +138,7 @@ class AnalyticsServiceServicer(object):
     (service or admin).
 
     The only service identity that may call analytics is the AI service, for
-    GetDashboardSeries; where an RPC below names a service principal, that is
+    GetDashboardSeries and GetSpendingAnalysis; where an RPC below names a service principal, that is
     the one meant. Any other call with a service token is PERMISSION_DENIED with
     reason SERVICE_NOT_ALLOWED.
     """
@@ -431,7 +431,7 @@ class AnalyticsService(object):
     (service or admin).
 
     The only service identity that may call analytics is the AI service, for
-    GetDashboardSeries; where an RPC below names a service principal, that is
+    GetDashboardSeries and GetSpendingAnalysis; where an RPC below names a service principal, that is
     the one meant. Any other call with a service token is PERMISSION_DENIED with
     reason SERVICE_NOT_ALLOWED.
     """

@@ -74,6 +74,10 @@ DOCS_PATH = "/api/v1/docs"
 # itself, so the page needs nothing from the internet.
 SWAGGER_UI_DIR = ROOT / "node_modules" / "swagger-ui-dist"
 DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
+# The staff console (plain ES module + CSS, no build step), served by Envoy itself like the docs page.
+CONSOLE_PATH = "/console"
+CONSOLE_DIR = ROOT / "services" / "gateway" / "console"
+CONSOLE_ASSETS = ("index.html", "console.js", "console.css")
 JWKS_PATH = "/api/v1/auth/jwks"
 SUBJECT_HEADER = "x-nexafi-subject"
 CLIENT_ADDRESS_HEADER = "x-nexafi-client-address"
@@ -156,6 +160,8 @@ class GatewaySettings:
     openapi_path: Path | None = None
     # Where Envoy reads Swagger UI's assets (DOCS_ASSETS) for the page at /api/v1/docs; None: no page.
     docs_assets_dir: Path | None = None
+    # Where Envoy reads the staff console's files (CONSOLE_ASSETS) for /console/; None: no console.
+    console_dir: Path | None = None
     listen_address: str = "0.0.0.0"
     # Loopback only: the admin interface can stop Envoy and dump its config.
     admin_address: str = "127.0.0.1"
@@ -448,9 +454,12 @@ def _local_reply_config() -> dict[str, Any]:
     }
 
     def docs(suffix_regex: str, content_type: str) -> dict[str, Any]:
-        # The documentation page's direct responses, passed through with their own content type.
+        return static(DOCS_PATH, suffix_regex, content_type)
+
+    def static(prefix: str, suffix_regex: str, content_type: str) -> dict[str, Any]:
+        # A page's direct responses (docs, console), passed through with their own content type.
         path = {"header_filter": {"header": {"name": ":path", "string_match": {"safe_regex": {
-            "regex": "^" + re.escape(DOCS_PATH) + suffix_regex + r"(\?.*)?$"}}}}}
+            "regex": "^" + re.escape(prefix) + suffix_regex + r"(\?.*)?$"}}}}}
         ok = {"status_code_filter": {"comparison": {"op": "EQ", "value": {
             "default_value": 200, "runtime_key": "local_reply_docs_200"}}}}
         return {"filter": {"and_filter": {"filters": [path, ok]}},
@@ -463,6 +472,9 @@ def _local_reply_config() -> dict[str, Any]:
             docs("", "text/html; charset=utf-8"),
             docs(r"/[a-z.-]+\.js", "application/javascript; charset=utf-8"),
             docs(r"/[a-z.-]+\.css", "text/css; charset=utf-8"),
+            static(CONSOLE_PATH, "/", "text/html; charset=utf-8"),
+            static(CONSOLE_PATH, r"/[a-z.-]+\.js", "application/javascript; charset=utf-8"),
+            static(CONSOLE_PATH, r"/[a-z.-]+\.css", "text/css; charset=utf-8"),
             mapper(429, "rate limit exceeded"),
             mapper(413, "request body too large"),
             # Envoy's texts for these name internals (reset reasons, cluster state).
@@ -584,6 +596,8 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
     ]
     if settings.docs_assets_dir is not None:
         routes.extend(_docs_routes(settings.docs_assets_dir))
+    if settings.console_dir is not None:
+        routes.extend(_console_routes(settings.console_dir))
     for name, full_name in routed.items():
         service_bindings = [b for b in all_bindings if b.service == full_name]
         for prefix in {b.route_prefix for b in service_bindings}:
@@ -764,6 +778,36 @@ def _docs_routes(assets: Path) -> list[dict[str, Any]]:
         "typed_per_filter_config": {
             "envoy.filters.http.grpc_json_transcoder": {"@type": _FILTER_CONFIG, "disabled": True}},
     } for path, body in pages]
+
+
+# The console's own script and style only; it calls the API on this origin with the access
+# token in a header, so no cookie and no inline script.
+_CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def _console_routes(assets: Path) -> list[dict[str, Any]]:
+    """The staff console: /console redirects to /console/, which is index.html; its script and style."""
+    get = [{"name": ":method", "string_match": {"exact": "GET"}}]
+    no_transcoder = {"envoy.filters.http.grpc_json_transcoder": {"@type": _FILTER_CONFIG, "disabled": True}}
+    files = [(f"{CONSOLE_PATH}/", "index.html"),
+             *((f"{CONSOLE_PATH}/{name}", name) for name in CONSOLE_ASSETS if name != "index.html")]
+    routes: list[dict[str, Any]] = [{
+        "name": "gateway.console", "match": {"path": CONSOLE_PATH, "headers": get},
+        "redirect": {"path_redirect": f"{CONSOLE_PATH}/"}, "typed_per_filter_config": no_transcoder}]
+    routes.extend({
+        "name": "gateway.console", "match": {"path": path, "headers": get},
+        "direct_response": {"status": 200, "body": {"filename": str(assets / name)}},
+        # The content type comes from the local reply mapper (_local_reply_config), by path.
+        # no-cache: a new release's script is picked up at once (revalidated, not re-downloaded).
+        "response_headers_to_add": [
+            {"header": {"key": "cache-control", "value": "no-cache"}},
+            {"header": {"key": "content-security-policy", "value": _CONSOLE_CSP}},
+            {"header": {"key": "x-content-type-options", "value": "nosniff"}},
+            {"header": {"key": "referrer-policy", "value": "no-referrer"}}],
+        "typed_per_filter_config": no_transcoder,
+    } for path, name in files)
+    return routes
 
 
 def _tracing(settings: GatewaySettings) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from services.gateway.envoy_config import (
+    CONSOLE_DIR,
     GRPC_SERVICES,
     K8S_DESCRIPTOR_SET,
     K8S_OPENAPI,
@@ -27,6 +28,8 @@ from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 
 # Swagger UI's assets in the image (k8s/Dockerfile copies them from node_modules/swagger-ui-dist).
 K8S_DOCS_ASSETS_DIR = Path("/app/swagger-ui")
+# The staff console in the image: part of services/, which k8s/Dockerfile copies to /app/services.
+K8S_CONSOLE_DIR = Path("/app/services/gateway/console")
 # Envoy's Prometheus stats listener (next to the services' 9461-9467 in the dev stack).
 DEFAULT_GATEWAY_METRICS_PORT = 9460
 
@@ -57,11 +60,13 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
         extra = {"descriptor_path": K8S_DESCRIPTOR_SET,
                  "openapi_path": K8S_OPENAPI,
                  "docs_assets_dir": K8S_DOCS_ASSETS_DIR,
+                 "console_dir": K8S_CONSOLE_DIR,
                  "xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 1, maximum=10)}
     else:
         extra = {"xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 0, maximum=10),
                  # After `make tools` (npm ci); without it, no documentation page.
-                 "docs_assets_dir": SWAGGER_UI_DIR if SWAGGER_UI_DIR.is_dir() else None}
+                 "docs_assets_dir": SWAGGER_UI_DIR if SWAGGER_UI_DIR.is_dir() else None,
+                 "console_dir": CONSOLE_DIR}
     return GatewaySettings(
         listen_port=env_int("GATEWAY_PORT", 8080, maximum=65535),
         metrics_port=env_int("GATEWAY_METRICS_PORT", DEFAULT_GATEWAY_METRICS_PORT, maximum=65535),

@@ -458,6 +458,22 @@ def list_payments(
     return [_payment(r) for r in rows]
 
 
+def payments_in_status(session: Session, status: int, after_id: str, limit: int) -> list[Payment]:
+    """Every user's payments in one status, oldest first (ids are time-ordered), each with its history:
+    a staff queue. The page starts after ``after_id`` ("" for the first page)."""
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE status = :st "
+            "AND (:a = '' OR id > :a) ORDER BY id LIMIT :n"
+        ),
+        {"st": status, "a": after_id, "n": limit},
+    ).all()
+    payments = [_payment(r) for r in rows]
+    for payment in payments:
+        payment.history.extend(history(session, payment.id))
+    return payments
+
+
 def stale_payments(session: Session, now: datetime, stale_after_seconds: int, limit: int) -> list[Payment]:
     rows = session.execute(
         sa.text(

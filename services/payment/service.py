@@ -1368,6 +1368,12 @@ class PaymentService:
             )
         )
 
+    def review_queue(self, after_id: str, limit: int) -> list[Payment]:
+        """The payments waiting for a staff decision, oldest first."""
+        return self._tx(
+            lambda s: repo.payments_in_status(s, Status.REQUIRES_REVIEW.value, after_id, limit)
+        )
+
     def with_details(self, payment: Payment) -> Payment:
         return replace(payment) if payment.history else self.get(payment.id)
 

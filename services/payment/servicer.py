@@ -216,6 +216,22 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
         )
 
+    def ListPaymentsInReview(
+        self, request: payment_pb2.ListPaymentsInReviewRequest, context: grpc.ServicerContext
+    ) -> payment_pb2.ListPaymentsInReviewResponse:
+        c = _Checks()
+        c.non_negative(request.page_size, "page_size")
+        c.done()
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT)
+        query = api.query_key("review-queue")
+        after = _before_id(request.page_token, query)  # the queue is oldest first: the page starts after it
+        limit = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        payments = self.service.review_queue(after, limit + 1)
+        token = api.encode_page_token(payments[limit - 1].id, query) if len(payments) > limit else ""
+        return payment_pb2.ListPaymentsInReviewResponse(
+            payments=[payment_to_proto(p) for p in payments[:limit]], next_page_token=token
+        )
+
     def UpdatePaymentStatus(
         self, request: payment_pb2.UpdatePaymentStatusRequest, context: grpc.ServicerContext
     ) -> payment_pb2.UpdatePaymentStatusResponse:

@@ -369,3 +369,39 @@ def test_recovery_resumes_a_pending_refund_once(offline: Instance, payment_db: s
     assert retried.refund.id == refund_id and retried.payment.status == S.PAYMENT_STATUS_REFUNDED
     assert connector.refund_calls == [refund_id, refund_id]
     assert api.wallet_balance(user).posted.amount_minor == 0
+
+
+def test_the_review_queue_lists_held_payments_of_every_user_oldest_first(offline: Instance):
+    api = offline.api
+    held = [held_top_up(offline, api.register(), amount) for amount in (700, 800)]
+
+    def queue(caller: tuple[tuple[str, str], ...], page_size: int = 0,
+              token: str = "") -> S.ListPaymentsInReviewResponse:
+        return api.payments.ListPaymentsInReview(
+            S.ListPaymentsInReviewRequest(page_size=page_size, page_token=token), metadata=caller)
+
+    ids: list[str] = []
+    token = ""
+    while True:  # one payment a page, until the queue ends
+        page = queue(api.support(), 1, token)
+        assert len(page.payments) <= 1
+        for payment in page.payments:
+            assert payment.status == S.PAYMENT_STATUS_REQUIRES_REVIEW
+            assert payment.status_history[-1].to_status == S.PAYMENT_STATUS_REQUIRES_REVIEW
+        ids += [p.id for p in page.payments]
+        token = page.next_page_token
+        if not token:
+            break
+    assert ids == sorted(ids) and ids.index(held[0].id) < ids.index(held[1].id)
+    assert queue(api.admin()).payments
+    # A decided payment leaves the queue.
+    approve(offline, held[0])
+    assert held[0].id not in {p.id for p in queue(api.support(), 200).payments}
+    for caller in (api.md(api.register()), api.service()):
+        with pytest.raises(grpc.RpcError) as refused:
+            queue(caller)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    for bad in ({"page_size": -1}, {"token": "nope"}):
+        with pytest.raises(grpc.RpcError) as invalid:
+            queue(api.support(), **bad)
+        assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT

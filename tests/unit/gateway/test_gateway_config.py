@@ -15,6 +15,7 @@ from services.gateway import render as render_cli
 from services.gateway.bindings import bindings
 from services.gateway.envoy_config import (
     CLIENT_ADDRESS_HEADER,
+    CONSOLE_DIR,
     GRPC_SERVICES,
     PUBLIC_BINDINGS,
     REQUIRE_SUBJECT_FILTER,
@@ -100,10 +101,13 @@ def test_k8s_render_validates_with_the_image_files(tmp_path: Path, monkeypatch: 
     shutil.copy(GEN / DESCRIPTOR, image / "nexafi.pb")
     shutil.copy(out.with_name("openapi.json"), image / "openapi.json")
     local = tmp_path / "k8s-local.json"
-    # Swagger UI's assets are in the image at /app/swagger-ui; here in node_modules.
+    # Swagger UI's assets are in the image at /app/swagger-ui, the console at
+    # /app/services/gateway/console; here in node_modules and the checkout.
+    assert str(render_cli.K8S_CONSOLE_DIR / "console.js") in text
     local.write_text(text.replace("/app/gen/nexafi.pb", f"{image}/nexafi.pb")
                      .replace("/app/gateway/openapi.json", f"{image}/openapi.json")
-                     .replace(str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR)))
+                     .replace(str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR))
+                     .replace(str(render_cli.K8S_CONSOLE_DIR), str(CONSOLE_DIR)))
     assert_valid(local)
 
 

@@ -125,6 +125,11 @@ class PaymentServiceStub(object):
                 request_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsRequest.SerializeToString,
                 response_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsResponse.FromString,
                 _registered_method=True)
+        self.ListPaymentsInReview = channel.unary_unary(
+                '/nexafi.payment.v1.PaymentService/ListPaymentsInReview',
+                request_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListPaymentsInReviewRequest.SerializeToString,
+                response_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListPaymentsInReviewResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer(object):
@@ -351,6 +356,19 @@ class PaymentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPaymentsInReview(self, request, context):
+        """Lists the payments waiting for a staff decision (status REQUIRES_REVIEW), of
+        every user, oldest first, one page at a time: the support queue. Each payment
+        carries its fraud score, fraud decision and status history (the hold reason).
+        Admins and support agents only; they decide with UpdatePaymentStatus.
+        Returns INVALID_ARGUMENT when page_size is negative or page_token is
+        malformed; PERMISSION_DENIED when the caller is not an admin or a support
+        agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -418,6 +436,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListStaffActions,
                     request_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsRequest.FromString,
                     response_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsResponse.SerializeToString,
+            ),
+            'ListPaymentsInReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPaymentsInReview,
+                    request_deserializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListPaymentsInReviewRequest.FromString,
+                    response_serializer=nexafi_dot_payment_dot_v1_dot_payment__pb2.ListPaymentsInReviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -797,6 +820,33 @@ class PaymentService(object):
             '/nexafi.payment.v1.PaymentService/ListStaffActions',
             nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsRequest.SerializeToString,
             nexafi_dot_payment_dot_v1_dot_payment__pb2.ListStaffActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPaymentsInReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.payment.v1.PaymentService/ListPaymentsInReview',
+            nexafi_dot_payment_dot_v1_dot_payment__pb2.ListPaymentsInReviewRequest.SerializeToString,
+            nexafi_dot_payment_dot_v1_dot_payment__pb2.ListPaymentsInReviewResponse.FromString,
             options,
             channel_credentials,
             insecure,

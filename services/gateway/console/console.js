@@ -1,0 +1,248 @@
+// The NexaFi staff console: plain ES module, no build step, no third-party code.
+//
+// Signs in with the user service over the public REST API and keeps the tokens in this module's
+// memory only (never in storage a script injected elsewhere could read; a reload signs out). The
+// access token is refreshed with the refresh token before it expires. What the page shows follows
+// the roles in the access token's claims, but that is only a courtesy: every call is authorized by
+// the services, and a refusal is shown with its reason.
+
+const API = "/api/v1";
+// Refresh this long before the access token expires, so a decision never goes out with a stale token.
+const REFRESH_MARGIN_SECONDS = 30;
+
+const session = { access: "", refresh: "", roles: [], subject: "", timer: 0 };
+
+// Each queue: who may see it (the services decide who may act) and how it is drawn.
+const QUEUES = [
+  { id: "payments-review", title: "Payments in review", roles: ["admin", "support"], load: loadPayments },
+];
+
+const $ = (id) => document.getElementById(id);
+
+function say(message) { $("status").textContent = message; $("error").textContent = ""; }
+function fail(message) { $("error").textContent = message; $("status").textContent = ""; }
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const reason = errorReason(body);
+    super(`${body.message || `HTTP ${status}`}${reason ? ` (${reason})` : ""}`);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+function errorReason(body) {
+  for (const detail of body.details || []) {
+    if ((detail["@type"] || "").endsWith("google.rpc.ErrorInfo")) return detail.reason || "";
+  }
+  return "";
+}
+
+async function call(method, path, body, { auth = true } = {}) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (auth) headers.authorization = `Bearer ${session.access}`;
+  const reply = await fetch(API + path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "omit", cache: "no-store",
+  });
+  const data = await reply.json().catch(() => ({}));
+  if (!reply.ok) throw new ApiError(reply.status, data);
+  return data;
+}
+
+// The access token's claims; the signature is the gateway's and the services' to check.
+function claims(token) {
+  const part = token.split(".")[1] || "";
+  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+  return JSON.parse(json);
+}
+
+function adopt(tokens) {
+  session.access = tokens.access_token;
+  session.refresh = tokens.refresh_token;
+  const c = claims(session.access);
+  session.roles = Array.isArray(c.roles) ? c.roles : [];
+  session.subject = c.sub || "";
+  clearTimeout(session.timer);
+  const seconds = Math.max(5, Number(tokens.expires_in || 0) - REFRESH_MARGIN_SECONDS);
+  session.timer = setTimeout(refresh, seconds * 1000);
+}
+
+async function refresh() {
+  try {
+    const reply = await call("POST", "/auth/refresh", { refresh_token: session.refresh }, { auth: false });
+    adopt(reply.tokens);
+    document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+  } catch (error) {
+    signedOut(`Your session ended: ${error.message}. Please sign in again.`);
+  }
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const login = $("login").value.trim();
+  const password = $("password").value;
+  if (!login || !password) { fail("Enter your username or e-mail and your password."); return; }
+  try {
+    const reply = await call("POST", "/auth/login", { login, password }, { auth: false });
+    $("password").value = "";
+    adopt(reply.tokens);
+    $("who-name").textContent = reply.user.username;
+    show();
+  } catch (error) {
+    fail(`Sign-in refused: ${error.message}`);
+  }
+}
+
+async function signOut() {
+  try { await call("POST", "/auth/logout", { refresh_token: session.refresh }); } catch { /* ends anyway */ }
+  signedOut("You are signed out.");
+}
+
+function signedOut(message) {
+  clearTimeout(session.timer);
+  Object.assign(session, { access: "", refresh: "", roles: [], subject: "", timer: 0 });
+  for (const q of QUEUES) $(q.id).hidden = true;
+  $("nothing").hidden = true; $("nav").hidden = true; $("who").hidden = true;
+  $("sign-in").hidden = false;
+  document.body.dataset.state = "signed-out";
+  say(message);
+  $("login").focus();
+}
+
+function allowed() { return QUEUES.filter((q) => q.roles.some((r) => session.roles.includes(r))); }
+
+function show() {
+  $("sign-in").hidden = true;
+  $("who").hidden = false;
+  $("who-roles").textContent = `roles: ${session.roles.join(", ") || "none"}`;
+  const queues = allowed();
+  const list = $("nav-list");
+  list.replaceChildren(...queues.map((q) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#${q.id}`; link.textContent = q.title;
+    link.addEventListener("click", (event) => { event.preventDefault(); open(q); });
+    item.append(link);
+    return item;
+  }));
+  $("nav").hidden = queues.length === 0;
+  $("nothing").hidden = queues.length > 0;
+  document.body.dataset.state = "signed-in";
+  say(`Signed in as ${$("who-name").textContent}.`);
+  if (queues.length) open(queues[0]);
+  else $("main").focus();
+}
+
+function open(queue) {
+  for (const q of QUEUES) $(q.id).hidden = q !== queue;
+  for (const link of $("nav-list").querySelectorAll("a")) {
+    if (link.getAttribute("href") === `#${queue.id}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  queue.load();
+}
+
+// Integer minor units to text without floating point: 50000 EUR -> "500.00 EUR".
+function money(m) {
+  if (!m) return "";
+  let digits = 2;
+  try { digits = new Intl.NumberFormat("en", { style: "currency", currency: m.currency })
+    .resolvedOptions().maximumFractionDigits; } catch { /* unknown code: two decimals */ }
+  const minor = BigInt(m.amount_minor || "0");
+  const sign = minor < 0n ? "-" : "";
+  const abs = minor < 0n ? -minor : minor;
+  const scale = 10n ** BigInt(digits);
+  const whole = (abs / scale).toLocaleString("en");
+  const fraction = digits ? "." + (abs % scale).toString().padStart(digits, "0") : "";
+  return `${sign}${whole}${fraction} ${m.currency}`;
+}
+
+const short = (value, prefix) => (value || "").replace(prefix, "");
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+async function loadPayments() {
+  const rows = $("payments-rows");
+  try {
+    const reply = await call("GET", "/payments/queues/review?page_size=100");
+    const payments = reply.payments || [];
+    rows.replaceChildren(...payments.map(paymentRow));
+    $("payments-empty").hidden = payments.length > 0;
+    $("payments-table").hidden = payments.length === 0;
+    document.body.dataset.paymentsLoaded = String(payments.length);
+  } catch (error) {
+    rows.replaceChildren();
+    fail(`The review queue could not be read: ${error.message}`);
+    document.body.dataset.paymentsLoaded = "error";
+  }
+}
+
+function paymentRow(p) {
+  const tr = document.createElement("tr");
+  tr.dataset.paymentId = p.id;
+  const score = Number(p.fraud_score_bps || 0);
+  const held = (p.status_history || []).filter((h) => h.to_status === "PAYMENT_STATUS_REQUIRES_REVIEW").pop();
+  tr.append(
+    cell(p.id), cell(p.user_id), cell(short(p.kind, "PAYMENT_KIND_").toLowerCase().replace("_", " ")),
+    cell(money(p.amount), "num"),
+    cell(`${(score / 100).toFixed(2)} % (${short(p.fraud_decision, "FRAUD_DECISION_").toLowerCase()})`,
+      score >= 5000 ? "num score-high" : "num"),
+    cell(held ? held.reason : ""), cell(p.create_time ? new Date(p.create_time).toLocaleString("en-GB") : ""),
+  );
+  const td = document.createElement("td");
+  const box = document.createElement("div");
+  box.className = "decision";
+  const label = document.createElement("label");
+  const noteId = `note-${p.id}`;
+  label.htmlFor = noteId; label.textContent = "Note";
+  const whose = document.createElement("span");
+  whose.className = "visually-hidden"; whose.textContent = ` for ${p.id}`;
+  label.append(whose);
+  const note = document.createElement("input");
+  note.id = noteId; note.name = "note"; note.required = true; note.autocomplete = "off";
+  const buttons = document.createElement("div");
+  buttons.className = "buttons";
+  const approve = document.createElement("button");
+  approve.type = "button"; approve.textContent = "Approve"; approve.dataset.action = "approve";
+  approve.setAttribute("aria-label", `Approve ${p.id}`);
+  const decline = document.createElement("button");
+  decline.type = "button"; decline.textContent = "Decline"; decline.className = "danger";
+  decline.dataset.action = "decline"; decline.setAttribute("aria-label", `Decline ${p.id}`);
+  approve.addEventListener("click", () => decide(p, "PAYMENT_STATUS_PROCESSING", note, [approve, decline]));
+  decline.addEventListener("click", () => decide(p, "PAYMENT_STATUS_FAILED", note, [approve, decline]));
+  buttons.append(approve, decline);
+  box.append(label, note, buttons);
+  td.append(box);
+  tr.append(td);
+  return tr;
+}
+
+async function decide(payment, status, note, buttons) {
+  const reason = note.value.trim();
+  if (!reason) { fail(`Write a note for ${payment.id} before deciding.`); note.focus(); return; }
+  buttons.forEach((b) => { b.disabled = true; });
+  const verb = status === "PAYMENT_STATUS_PROCESSING" ? "approved" : "declined";
+  try {
+    // One idempotency key per click: a retried request cannot decide twice.
+    const reply = await call("PUT", `/payments/${encodeURIComponent(payment.id)}/status`,
+      { status, reason, request_id: crypto.randomUUID() });
+    say(`Payment ${payment.id} ${verb}: now ${short(reply.payment.status, "PAYMENT_STATUS_")}.`);
+    await loadPayments();
+    $("payments-review-title").focus?.();
+  } catch (error) {
+    fail(`Payment ${payment.id} was not ${verb}: ${error.message}`);
+    buttons.forEach((b) => { b.disabled = false; });
+  }
+}
+
+$("sign-in-form").addEventListener("submit", signIn);
+$("sign-out").addEventListener("click", signOut);
+$("payments-reload").addEventListener("click", () => loadPayments());
+document.body.dataset.state = "signed-out";

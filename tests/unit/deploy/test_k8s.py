@@ -18,7 +18,13 @@ import pytest
 
 from services.deploy import apply, k8s
 from services.gateway import openapi
-from services.gateway.envoy_config import GRPC_SERVICES, K8S_DESCRIPTOR_SET, K8S_OPENAPI, SWAGGER_UI_DIR
+from services.gateway.envoy_config import (
+    CONSOLE_DIR,
+    GRPC_SERVICES,
+    K8S_DESCRIPTOR_SET,
+    K8S_OPENAPI,
+    SWAGGER_UI_DIR,
+)
 from services.gateway.process import ENVOY_BIN, validate
 from services.runtime.config import DEFAULT_PORTS
 
@@ -99,7 +105,8 @@ def test_envoy_accepts_the_kubernetes_config(tmp_path):
     config.write_bytes(rendered()["base/gateway/envoy.json"])
     config.write_text(config.read_text().replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
                       .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
-                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR)))
+                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR))
+                      .replace("/app/services/gateway/console", str(CONSOLE_DIR)))
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -524,7 +531,8 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
     config.write_text(rendered()["components/tracing/envoy.json"].decode()
                       .replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
                       .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
-                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR)))
+                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR))
+                      .replace("/app/services/gateway/console", str(CONSOLE_DIR)))
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -15,6 +15,7 @@ const session = { access: "", refresh: "", roles: [], subject: "", timer: 0 };
 // Each queue: who may see it (the services decide who may act) and how it is drawn.
 const QUEUES = [
   { id: "payments-review", title: "Payments in review", roles: ["admin", "support"], load: loadPayments },
+  { id: "loans-review", title: "Loans to underwrite", roles: ["admin", "underwriter"], load: loadLoans },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -190,44 +191,55 @@ function paymentRow(p) {
   const score = Number(p.fraud_score_bps || 0);
   const held = (p.status_history || []).filter((h) => h.to_status === "PAYMENT_STATUS_REQUIRES_REVIEW").pop();
   tr.append(
-    cell(p.id), cell(p.user_id), cell(short(p.kind, "PAYMENT_KIND_").toLowerCase().replace("_", " ")),
+    cell(p.id, "id"), cell(p.user_id, "id"), cell(short(p.kind, "PAYMENT_KIND_").toLowerCase().replace("_", " ")),
     cell(money(p.amount), "num"),
     cell(`${(score / 100).toFixed(2)} % (${short(p.fraud_decision, "FRAUD_DECISION_").toLowerCase()})`,
       score >= 5000 ? "num score-high" : "num"),
     cell(held ? held.reason : ""), cell(p.create_time ? new Date(p.create_time).toLocaleString("en-GB") : ""),
   );
+  tr.append(decisionCell(p.id, [
+    ["approve", "Approve", "", (note) => decide(p, "PAYMENT_STATUS_PROCESSING", note)],
+    ["decline", "Decline", "danger", (note) => decide(p, "PAYMENT_STATUS_FAILED", note)],
+  ]));
+  return tr;
+}
+
+// A labelled note and one button per action; a button is disabled while its call is under way.
+function decisionCell(id, actions) {
   const td = document.createElement("td");
   const box = document.createElement("div");
   box.className = "decision";
   const label = document.createElement("label");
-  const noteId = `note-${p.id}`;
+  const noteId = `note-${id}`;
   label.htmlFor = noteId; label.textContent = "Note";
   const whose = document.createElement("span");
-  whose.className = "visually-hidden"; whose.textContent = ` for ${p.id}`;
+  whose.className = "visually-hidden"; whose.textContent = ` for ${id}`;
   label.append(whose);
   const note = document.createElement("input");
   note.id = noteId; note.name = "note"; note.required = true; note.autocomplete = "off";
   const buttons = document.createElement("div");
   buttons.className = "buttons";
-  const approve = document.createElement("button");
-  approve.type = "button"; approve.textContent = "Approve"; approve.dataset.action = "approve";
-  approve.setAttribute("aria-label", `Approve ${p.id}`);
-  const decline = document.createElement("button");
-  decline.type = "button"; decline.textContent = "Decline"; decline.className = "danger";
-  decline.dataset.action = "decline"; decline.setAttribute("aria-label", `Decline ${p.id}`);
-  approve.addEventListener("click", () => decide(p, "PAYMENT_STATUS_PROCESSING", note, [approve, decline]));
-  decline.addEventListener("click", () => decide(p, "PAYMENT_STATUS_FAILED", note, [approve, decline]));
-  buttons.append(approve, decline);
+  const all = actions.map(([action, text, className, run]) => {
+    const button = document.createElement("button");
+    button.type = "button"; button.textContent = text; button.dataset.action = action;
+    if (className) button.className = className;
+    button.setAttribute("aria-label", `${text} ${id}`);
+    button.addEventListener("click", async () => {
+      const reason = note.value.trim();
+      if (!reason) { fail(`Write a note for ${id} before deciding.`); note.focus(); return; }
+      all.forEach((b) => { b.disabled = true; });
+      const done = await run(reason);
+      if (!done) all.forEach((b) => { b.disabled = false; });
+    });
+    return button;
+  });
+  buttons.append(...all);
   box.append(label, note, buttons);
   td.append(box);
-  tr.append(td);
-  return tr;
+  return td;
 }
 
-async function decide(payment, status, note, buttons) {
-  const reason = note.value.trim();
-  if (!reason) { fail(`Write a note for ${payment.id} before deciding.`); note.focus(); return; }
-  buttons.forEach((b) => { b.disabled = true; });
+async function decide(payment, status, reason) {
   const verb = status === "PAYMENT_STATUS_PROCESSING" ? "approved" : "declined";
   try {
     // One idempotency key per click: a retried request cannot decide twice.
@@ -235,14 +247,77 @@ async function decide(payment, status, note, buttons) {
       { status, reason, request_id: crypto.randomUUID() });
     say(`Payment ${payment.id} ${verb}: now ${short(reply.payment.status, "PAYMENT_STATUS_")}.`);
     await loadPayments();
-    $("payments-review-title").focus?.();
+    $("payments-review-title").focus();
+    return true;
   } catch (error) {
     fail(`Payment ${payment.id} was not ${verb}: ${error.message}`);
-    buttons.forEach((b) => { b.disabled = false; });
+    return false;
+  }
+}
+
+async function loadLoans() {
+  const rows = $("loans-rows");
+  try {
+    const reply = await call("GET", "/credit/applications?statuses=LOAN_APPLICATION_STATUS_UNDER_REVIEW&page_size=100");
+    const applications = reply.loan_applications || [];
+    rows.replaceChildren(...applications.map(loanRow));
+    $("loans-empty").hidden = applications.length > 0;
+    $("loans-table").hidden = applications.length === 0;
+    document.body.dataset.loansLoaded = String(applications.length);
+  } catch (error) {
+    rows.replaceChildren();
+    fail(`The underwriting queue could not be read: ${error.message}`);
+    document.body.dataset.loansLoaded = "error";
+  }
+}
+
+function loanRow(a) {
+  const tr = document.createElement("tr");
+  tr.dataset.applicationId = a.id;
+  const reasons = a.decision_reasons || [];
+  const why = document.createElement("td");
+  const list = document.createElement("ul");
+  list.className = "reasons";
+  list.replaceChildren(...reasons.map((r) => {
+    const item = document.createElement("li");
+    item.textContent = r.description ? `${r.code}: ${r.description}` : r.code;
+    return item;
+  }));
+  why.append(list);
+  tr.append(
+    cell(a.id, "id"), cell(a.user_id, "id"), cell(money(a.amount), "num"), cell(`${a.term_months} months`, "num"),
+    cell(String(a.credit_score || ""), "num"),
+    cell(`${(Number(a.debt_to_income_bps || 0) / 100).toFixed(2)} %`, "num"), why,
+    decisionCell(a.id, [
+      ["approve", "Approve", "", (note) => underwrite(a, "LOAN_DECISION_APPROVE", note)],
+      ["reject", "Reject", "danger", (note) => underwrite(a, "LOAN_DECISION_REJECT", note)],
+    ]),
+  );
+  return tr;
+}
+
+async function underwrite(application, decision, note) {
+  const verb = decision === "LOAN_DECISION_APPROVE" ? "approved" : "rejected";
+  const body = { decision, note, request_id: crypto.randomUUID() };
+  // A rejection states its reasons: those the referral gave.
+  if (decision === "LOAN_DECISION_REJECT") {
+    body.reasons = (application.decision_reasons || []).map((r) => ({ code: r.code, description: r.description }));
+  }
+  try {
+    const reply = await call("POST", `/credit/applications/${encodeURIComponent(application.id)}/decide`, body);
+    const status = short(reply.loan_application.status, "LOAN_APPLICATION_STATUS_");
+    say(`Application ${application.id} ${verb}: now ${status}.`);
+    await loadLoans();
+    $("loans-review-title").focus();
+    return true;
+  } catch (error) {
+    fail(`Application ${application.id} was not ${verb}: ${error.message}`);
+    return false;
   }
 }
 
 $("sign-in-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", signOut);
 $("payments-reload").addEventListener("click", () => loadPayments());
+$("loans-reload").addEventListener("click", () => loadLoans());
 document.body.dataset.state = "signed-out";

@@ -1,8 +1,10 @@
-"""The staff console at /console/, served by the real Envoy in front of the real user, ledger, AI
-and payment services, driven by a real headless Chromium (tests/support/browser.py): a support
-agent signs in with the keyboard, approves a customer's payment held for review, and the customer
-sees it SUCCEEDED over REST; a customer who signs in sees no staff queue, and the services refuse
-the calls the page does not offer. Each main page is saved as a screenshot (the path is printed).
+"""The staff console at /console/, served by the real Envoy in front of the real user, ledger, AI,
+payment and credit services, driven by a real headless Chromium (tests/support/browser.py): a
+support agent signs in with the keyboard, approves a customer's payment held for review, and the
+customer sees it SUCCEEDED over REST; an underwriter approves and rejects referred loan
+applications, and the applicants see APPROVED and REJECTED; a customer who signs in sees no staff
+queue, and the services refuse the calls the page does not offer. Each main page is saved as a
+screenshot (the path is printed).
 
 The payment lands in review the way the payment tests get one from the real fraud model: a large
 first top-up (500.00). If a retrained model stops holding it, the assertion on REQUIRES_REVIEW
@@ -27,6 +29,8 @@ from tests.support.harness import TokenFactory
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
 ledger_spec = pytest.importorskip("services.ledger.spec", reason="the ledger service is not in this checkout")
 ai_spec = pytest.importorskip("services.ai.spec", reason="the AI service is not in this checkout")
+credit_spec = pytest.importorskip(
+    "services.credit.spec", reason="the credit service is not in this checkout")
 payment_spec = pytest.importorskip(
     "services.payment.spec", reason="the payment service is not in this checkout")
 
@@ -37,8 +41,8 @@ REVIEWED_TOP_UP = 50000  # a large first top-up: the fraud model asks for a revi
 
 @pytest.fixture(scope="module")
 def gateway(services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    upstreams = {spec.name: upstream(services.start(spec))
-                 for spec in (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC)}
+    specs = (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC, credit_spec.SPEC)
+    upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}
     # Many sign-ins from one address: the per-client credential budget is raised for this module.
     yield from stop(start_gateway(module_tmp, upstreams, keys_dir, console_dir=CONSOLE_DIR,
                                   rate_limit_auth=RateLimit(100, 60)))
@@ -174,7 +178,8 @@ def test_a_customer_sees_no_staff_queue_and_the_services_refuse_one(
     customer = person(gateway, tokens)
     page = browser.page()
     sign_in(page, gateway, customer)
-    assert page.visible("#nothing") and not page.visible("#nav") and not page.visible("#payments-review")
+    assert page.visible("#nothing") and not page.visible("#nav")
+    assert not page.visible("#payments-review") and not page.visible("#loans-review")
     page.screenshot(screenshots / "04-customer-no-queue.png")
 
     # What the page does not offer, the services refuse all the same.
@@ -233,3 +238,62 @@ def test_a_decision_the_service_refuses_is_shown_with_its_reason(
     page.screenshot(screenshots / "05-decision-refused.png")
     after = gateway.get(f"/api/v1/payments/{held['id']}", token=other).json()["payment"]
     assert after["status"] == "PAYMENT_STATUS_FAILED"
+
+
+def referred_application(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
+    """An application automatic underwriting refers (two months in the job: a rule, not a model)."""
+    reply = gateway.post("/api/v1/credit/applications", token=who["token"], json={
+        "user_id": who["id"], "request_id": uuid.uuid4().hex, "amount": money(600_000), "term_months": 12,
+        "purpose": "LOAN_PURPOSE_HOME_IMPROVEMENT",
+        "financials": {"monthly_income": money(500_000), "monthly_debt": money(50_000),
+                       "employment_status": "EMPLOYMENT_STATUS_EMPLOYED", "employment_months": 2,
+                       "total_debt": money(500_000), "credit_history_months": 180,
+                       "utilization_bps": 800, "open_accounts": 3}})
+    assert reply.status_code == 200, reply.text
+    application: dict[str, Any] = reply.json()["loan_application"]
+    assert application["status"] == "LOAN_APPLICATION_STATUS_UNDER_REVIEW", application
+    return application
+
+
+@needs_chromium
+def test_an_underwriter_decides_referred_loans_and_the_applicants_see_the_result(
+        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    applicants = [person(gateway, tokens) for _ in range(2)]
+    approved, rejected = (referred_application(gateway, who) for who in applicants)
+    underwriter = person(gateway, tokens, "ROLE_UNDERWRITER")
+    page = browser.page()
+    sign_in(page, gateway, underwriter)
+    # Only the queue the role allows: no payments in review for an underwriter.
+    assert page.visible("#loans-review") and not page.visible("#payments-review")
+    assert page.text("#nav-list").strip() == "Loans to underwrite"
+    approved_id, rejected_id = approved["id"], rejected["id"]
+    selector = f'tr[data-application-id="{approved_id}"]'
+    page.wait_for(f"!!document.querySelector('{selector}')")
+    shown = page.text(selector)
+    assert "6,000.00 EUR" in shown and "SHORT_EMPLOYMENT_HISTORY" in shown
+    assert str(approved["credit_score"]) in shown
+    page.screenshot(screenshots / "06-loans-to-underwrite.png")
+
+    page.click(f"#note-{approved['id']}")
+    page.type("payslips verified")
+    page.click(f'{selector} button[data-action="approve"]')
+    page.wait_for(f"document.getElementById('status').innerText.includes('{approved['id']} approved')")
+    other = f'tr[data-application-id="{rejected_id}"]'
+    page.wait_for(f"!document.querySelector('{selector}') && !!document.querySelector('{other}')")
+    page.click(f"#note-{rejected['id']}")
+    page.type("employer could not be reached")
+    page.click(f'{other} button[data-action="reject"]')
+    page.wait_for(f"document.getElementById('status').innerText.includes('{rejected['id']} rejected')")
+    page.screenshot(screenshots / "07-loan-decided.png")
+
+    outcomes = [(applicants[0], approved, "LOAN_APPLICATION_STATUS_APPROVED"),
+                (applicants[1], rejected, "LOAN_APPLICATION_STATUS_REJECTED")]
+    for who, application, status in outcomes:
+        seen = gateway.get(f"/api/v1/credit/applications/{application['id']}", token=who["token"])
+        assert seen.status_code == 200, seen.text
+        body = seen.json()["loan_application"]
+        assert body["status"] == status and body["decided_by"] == underwriter["id"], body
+    # The applicant may not open the queue the underwriter works.
+    refused = gateway.get("/api/v1/credit/applications?statuses=LOAN_APPLICATION_STATUS_UNDER_REVIEW",
+                          token=applicants[0]["token"])
+    assert_error(refused, 403, grpc_code=7)

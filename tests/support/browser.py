@@ -187,6 +187,12 @@ class Page:
             self.send("Input.dispatchKeyEvent", {"type": "char", "key": key, "text": "\r"})
         self.send("Input.dispatchKeyEvent", {**down, "type": "keyUp"})
 
+    def advance_clock(self, seconds: float) -> None:
+        """Let the page's clock and timers run ``seconds`` ahead (virtual time: a timer set for
+        later fires now), pausing while a fetch is under way so that its reply is seen."""
+        self.send("Emulation.setVirtualTimePolicy",
+                  {"policy": "pauseIfNetworkFetchesPending", "budget": seconds * 1000})
+
     def focused(self) -> str:
         """The focused element's id (or its tag name when it has none)."""
         return str(self.evaluate("(e => e.id || e.tagName.toLowerCase())(document.activeElement)"))

@@ -166,6 +166,16 @@ def test_support_approves_a_payment_in_review_and_the_customer_sees_it_succeed(
     assert payment["status"] == "PAYMENT_STATUS_SUCCEEDED", payment
     assert any(h["reason"] == "verified with the customer by phone" for h in payment["status_history"])
 
+    # Before the access token expires (900 s) the page refreshes it with the refresh token, and
+    # goes on working with the new one.
+    page.advance_clock(900)
+    page.wait_for("document.body.dataset.refreshed === '1'")
+    assert page.evaluate("document.body.dataset.state") == "signed-in"
+    page.evaluate("delete document.body.dataset.paymentsLoaded")
+    page.click("#payments-reload")
+    assert page.wait_for("document.body.dataset.paymentsLoaded") != "error"
+    assert page.text("#error") == ""
+
     # Sign out: back to the sign-in form, and the page holds no token any more.
     page.click("#sign-out")
     page.wait_for("document.body.dataset.state === 'signed-out'")

@@ -383,6 +383,7 @@ def main() -> int:
         stack.stop()
         return 0 if stop else 2
     print(f"\nNexaFi is up. REST API: {base}/api/v1/")
+    print(f"Staff console: {base}/console/ (for users with the support, underwriter or admin role)")
     body = '{"username":"ada","email":"ada@example.com","password":"a long passphrase of mine"}'
     print(f"Try:\n  curl -s -X POST {base}/api/v1/auth/register "
           f"-H 'content-type: application/json' -d '{body}'")

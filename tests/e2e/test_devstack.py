@@ -163,6 +163,10 @@ def test_devstack_starts_serves_heals_stops_and_starts_again(tmp_path: Path):
         assert caught.value.code == 404
         assert caught.value.headers["content-type"] == "application/json"
         assert json.loads(caught.value.read())["code"] == 404
+        # The staff console is served by the stack's Envoy (its browser tests: test_gateway_console.py).
+        assert "Staff console:" in launcher.text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{gateway}/console/", timeout=5) as page:
+            assert page.headers["content-type"].startswith("text/html") and b"console.js" in page.read()
 
         # A first journey through Envoy into the user service, as the README suggests.
         body = json.dumps({"username": "ada", "email": "ada@example.com",

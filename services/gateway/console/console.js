@@ -161,6 +161,8 @@ function money(m) {
 }
 
 const short = (value, prefix) => (value || "").replace(prefix, "");
+// An enum value as words: PAYMENT_STATUS_REQUIRES_REVIEW -> "requires review".
+const words = (value, prefix) => short(value, prefix).toLowerCase().replaceAll("_", " ");
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -191,17 +193,53 @@ function paymentRow(p) {
   const score = Number(p.fraud_score_bps || 0);
   const held = (p.status_history || []).filter((h) => h.to_status === "PAYMENT_STATUS_REQUIRES_REVIEW").pop();
   tr.append(
-    cell(p.id, "id"), cell(p.user_id, "id"), cell(short(p.kind, "PAYMENT_KIND_").toLowerCase().replace("_", " ")),
+    cell(p.id, "id"), cell(p.user_id, "id"), cell(words(p.kind, "PAYMENT_KIND_")),
     cell(money(p.amount), "num"),
     cell(`${(score / 100).toFixed(2)} % (${short(p.fraud_decision, "FRAUD_DECISION_").toLowerCase()})`,
       score >= 5000 ? "num score-high" : "num"),
     cell(held ? held.reason : ""), cell(p.create_time ? new Date(p.create_time).toLocaleString("en-GB") : ""),
   );
+  tr.cells[1].append(activityToggle(p.user_id, p.id));
   tr.append(decisionCell(p.id, [
     ["approve", "Approve", "", (note) => decide(p, "PAYMENT_STATUS_PROCESSING", note)],
     ["decline", "Decline", "danger", (note) => decide(p, "PAYMENT_STATUS_FAILED", note)],
   ]));
   return tr;
+}
+
+// The customer's recent payments, on demand, under their id (the same public API: ListPayments).
+function activityToggle(userId, paymentId) {
+  const box = document.createElement("div");
+  const button = document.createElement("button");
+  button.type = "button"; button.className = "secondary small"; button.textContent = "Recent activity";
+  button.dataset.action = "activity";
+  const listId = `activity-${paymentId}`;
+  button.setAttribute("aria-expanded", "false"); button.setAttribute("aria-controls", listId);
+  const list = document.createElement("ul");
+  list.id = listId; list.className = "activity"; list.hidden = true;
+  button.addEventListener("click", async () => {
+    const open = button.getAttribute("aria-expanded") === "true";
+    button.setAttribute("aria-expanded", String(!open));
+    list.hidden = open;
+    if (open) return;
+    try {
+      const reply = await call("GET", `/payments/users/${encodeURIComponent(userId)}?page_size=10&include_incoming=true`);
+      const payments = reply.payments || [];
+      list.replaceChildren(...payments.map((q) => {
+        const item = document.createElement("li");
+        item.dataset.paymentId = q.id;
+        const when = q.create_time ? new Date(q.create_time).toLocaleDateString("en-GB") : "";
+        item.textContent = `${when} ${words(q.kind, "PAYMENT_KIND_")} ${money(q.amount)} ` +
+          words(q.status, "PAYMENT_STATUS_");
+        return item;
+      }));
+      if (!payments.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "none" }));
+    } catch (error) {
+      list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `not readable: ${error.message}` }));
+    }
+  });
+  box.append(button, list);
+  return box;
 }
 
 // A labelled note and one button per action; a button is disabled while its call is under way.

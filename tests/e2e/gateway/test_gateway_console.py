@@ -148,6 +148,11 @@ def test_support_approves_a_payment_in_review_and_the_customer_sees_it_succeed(
     shown = page.text(row(held["id"]))
     assert customer["id"] in shown and "500.00 EUR" in shown
     assert "fraud check asked for a review" in shown and "%" in shown  # the score and the hold reason
+    # The customer's recent activity, opened with the keyboard (Enter on the focused button).
+    page.evaluate(f"document.querySelector('{row(held['id'])} button[data-action=activity]').focus()")
+    page.press("Enter")
+    page.wait_for(f"!!document.querySelector('#activity-{held['id']} li[data-payment-id=\"{held['id']}\"]')")
+    assert "500.00 EUR requires review" in page.text(f"#activity-{held['id']}")
     page.screenshot(screenshots / "02-payments-in-review.png")
 
     # Without a note nothing is sent; with one, the approval goes out and the row leaves the queue.

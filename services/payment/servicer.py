@@ -223,13 +223,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.non_negative(request.page_size, "page_size")
         c.done()
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT)
-        query = api.query_key("review-queue")
-        after = _before_id(request.page_token, query)  # the queue is oldest first: the page starts after it
-        limit = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-        payments = self.service.review_queue(after, limit + 1)
-        token = api.encode_page_token(payments[limit - 1].id, query) if len(payments) > limit else ""
+        # The queue is oldest first: a page starts after the last id of the previous one.
+        page = api.paginate(
+            lambda after, limit: self.service.review_queue(after or "", limit),
+            page_token=request.page_token,
+            query=api.query_key("review-queue"),
+            size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+            position=lambda payment: payment.id,
+            parse=api.as_str,
+        )
         return payment_pb2.ListPaymentsInReviewResponse(
-            payments=[payment_to_proto(p) for p in payments[:limit]], next_page_token=token
+            payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
         )
 
     def UpdatePaymentStatus(

@@ -480,6 +480,9 @@ MATRIX: dict[str, Rule] = {
     "nexafi.payment.v1.PaymentService/ListPayments": rule(
         {OWNER, SUPPORT, ADMIN}, lambda w: P.ListPaymentsRequest(user_id=w.owner)
     ),
+    "nexafi.payment.v1.PaymentService/ListPaymentsInReview": rule(
+        {SUPPORT, ADMIN}, lambda w: P.ListPaymentsInReviewRequest()
+    ),
     "nexafi.payment.v1.PaymentService/UpdatePaymentStatus": rule(
         {SUPPORT, ADMIN},
         # A payment that does not exist: who may decide is checked before the look-up, and which

@@ -397,7 +397,7 @@ def test_the_review_queue_lists_held_payments_of_every_user_oldest_first(offline
     # A decided payment leaves the queue.
     approve(offline, held[0])
     assert held[0].id not in {p.id for p in queue(api.support(), 200).payments}
-    for caller in (api.md(api.register()), api.service()):
+    for caller in (api.md(api.register()), api.tokens.service("credit")):
         with pytest.raises(grpc.RpcError) as refused:
             queue(caller)
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

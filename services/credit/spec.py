@@ -13,7 +13,6 @@ applications are checked with.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 
 import grpc
@@ -25,6 +24,7 @@ from services.credit.clients import Clients
 from services.credit.service import CreditRecovery, CreditService
 from services.credit.servicer import CreditServicer, render_disbursement, render_repayment
 from services.runtime.config import env_int, env_str
+from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
 
@@ -33,33 +33,11 @@ log = logging.getLogger("nexafi.credit")
 SERVICE_NAME = credit_pb2.DESCRIPTOR.services_by_name["CreditService"].full_name
 
 
-class RecoveryJob:
-    """Runs the credit recovery periodically in the background (see CreditRecovery)."""
-
-    def __init__(self, recovery: CreditRecovery, interval_seconds: float, stale_after_seconds: int) -> None:
-        self.recovery = recovery
-        self.interval_seconds = interval_seconds
-        self.stale_after_seconds = stale_after_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="credit-recovery", daemon=True)
-
-    def start(self) -> None:
-        if self.interval_seconds > 0:
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_seconds):
-            try:
-                done = self.recovery.run(stale_after_seconds=self.stale_after_seconds)
-                if done.disbursements_completed or done.disbursements_dropped or done.repayments_resolved:
-                    log.info("credit recovery: %s", done)
-            except Exception:
-                log.exception("credit recovery run failed")
+def _recover(recovery: CreditRecovery, stale_after_seconds: int) -> None:
+    """Completes disbursements and repayments left in doubt (see CreditRecovery)."""
+    done = recovery.run(stale_after_seconds=stale_after_seconds)
+    if done.disbursements_completed or done.disbursements_dropped or done.repayments_resolved:
+        log.info("credit recovery: %s", done)
 
 
 def build_bureau(name: str) -> Bureau:
@@ -83,12 +61,9 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     recovery = CreditRecovery(
         service, render_disbursement=render_disbursement, render_repayment=render_repayment
     )
-    job = RecoveryJob(
-        recovery,
-        float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)),
-        env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1),
-    )
-    job.start()
+    stale_after = env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1)
+    interval = float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400))
+    job = PeriodicJob("credit-recovery", interval, lambda: _recover(recovery, stale_after), log).start()
     context.on_shutdown.append(job.stop)
     context.on_shutdown.append(clients.close)
     return [SERVICE_NAME]

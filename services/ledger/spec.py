@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 
 import grpc
@@ -12,6 +11,7 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.ledger.service import FeedNotifier, Ledger
 from services.ledger.servicer import LedgerServicer
 from services.runtime.config import env_int
+from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
 
@@ -20,31 +20,11 @@ log = logging.getLogger("nexafi.ledger")
 SERVICE_NAME = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name
 
 
-class ExpirySweeper:
-    """Releases lapsed pending transfers in the background (access also releases them lazily)."""
-
-    def __init__(self, ledger: Ledger, interval_seconds: float) -> None:
-        self.ledger = ledger
-        self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ledger-expiry", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_seconds):
-            try:
-                expired = self.ledger.expire_due()
-            except Exception:
-                log.exception("expiry sweep failed")
-                continue
-            if expired:
-                log.info("released %d expired pending transfers", expired)
+def _sweep_expired(ledger: Ledger) -> None:
+    """Releases lapsed pending transfers (access also releases them lazily)."""
+    expired = ledger.expire_due()
+    if expired:
+        log.info("released %d expired pending transfers", expired)
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
@@ -54,8 +34,7 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     sweep_seconds = env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600)
     servicer = LedgerServicer(ledger, hold_grace_seconds=max(60, 3 * sweep_seconds))
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
-    sweeper = ExpirySweeper(ledger, float(sweep_seconds))
-    sweeper.start()
+    sweeper = PeriodicJob("ledger-expiry", float(sweep_seconds), lambda: _sweep_expired(ledger), log).start()
     ledger.sealer.start()
     # End change-feed streams first, so the server's grace period is not spent waiting on them.
     context.on_shutdown.append(notifier.close)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -37,6 +36,7 @@ from services.payment.idempotency import IdempotencyStore
 from services.payment.service import Config, PaymentService
 from services.payment.servicer import PaymentServicer
 from services.runtime.config import ConfigError, env_int, env_str
+from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
 
@@ -75,34 +75,13 @@ def load_config() -> Config:
     )
 
 
-class RecoveryJob:
-    """Runs recovery (and the idempotency key purge) periodically in the background."""
-
-    def __init__(self, service: PaymentService, interval_seconds: float) -> None:
-        self.service = service
-        self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="payment-recovery", daemon=True)
-
-    def start(self) -> None:
-        if self.interval_seconds > 0:
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_seconds):
-            try:
-                done = self.service.recover(self.service.config.stale_after_seconds, 100, dry_run=False)
-                changed = [r for r in done if r.action != "UNCHANGED"]
-                if changed:
-                    log.info("recovery settled %d stale payments", len(changed))
-                self.service.idempotency.purge_expired()
-            except Exception:
-                log.exception("recovery run failed")
+def _recover(service: PaymentService) -> None:
+    """Settles stale payments and purges expired idempotency keys."""
+    done = service.recover(service.config.stale_after_seconds, 100, dry_run=False)
+    changed = [r for r in done if r.action != "UNCHANGED"]
+    if changed:
+        log.info("recovery settled %d stale payments", len(changed))
+    service.idempotency.purge_expired()
 
 
 def build_connectors(service_ref: list[PaymentService]) -> dict[str, Connector]:
@@ -151,8 +130,8 @@ def register_with(
     )
     holder.append(service)
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(service), server)
-    job = RecoveryJob(service, float(env_int("PAYMENT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)))
-    job.start()
+    interval = float(env_int("PAYMENT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400))
+    job = PeriodicJob("payment-recovery", interval, lambda: _recover(service), log).start()
     context.on_shutdown.append(job.stop)
     for connector in connectors.values():
         close = getattr(connector, "close", None)

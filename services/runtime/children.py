@@ -7,23 +7,20 @@ directory.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import signal
 import socket
 import subprocess
+from collections.abc import Sequence
 
-_PR_SET_PDEATHSIG = 1
 
+def dying_with_parent(argv: Sequence[str], sig: int = signal.SIGTERM) -> list[str]:
+    """``argv`` run so that the child receives ``sig`` when its launcher dies, however it dies.
 
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """In a child (``preexec_fn``): receive ``sig`` when the launcher dies.
-
-    Call it after any setuid, which clears the setting."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, sig)
-    if os.getppid() == 1:
-        os._exit(1)  # the launcher died before prctl took effect
+    util-linux's ``setpriv`` asks for the signal and execs ``argv`` (the setting survives execve).
+    This replaces a ``preexec_fn``: Python code between fork and exec in a threaded launcher
+    (grpc's threads, a test session's servers) can deadlock or abort the child. With Popen's
+    ``user``/``group`` the signal is asked for after the privileges are dropped (setuid clears it)."""
+    return ["setpriv", f"--pdeathsig={signal.Signals(sig).name}", "--", *argv]
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM,

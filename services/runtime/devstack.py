@@ -42,7 +42,7 @@ from services.gateway.process import command as envoy_command
 from services.gateway.process import wait_jwks
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
-from services.runtime.children import die_with_parent
+from services.runtime.children import dying_with_parent
 from services.runtime.config import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
@@ -191,7 +191,7 @@ class Child:
     restarts: int = field(default=0)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, preexec_fn=die_with_parent,
+        self.process = subprocess.Popen(dying_with_parent(self.argv), env=self.env, cwd=ROOT,
                                         stdin=subprocess.DEVNULL)
         self.started = time.monotonic()
 

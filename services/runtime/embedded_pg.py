@@ -16,6 +16,7 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -24,7 +25,7 @@ import psycopg2
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
 from pgserver._commands import POSTGRES_BIN_PATH  # noqa: E402
 
-from services.runtime.children import die_with_parent, stop_process  # noqa: E402
+from services.runtime.children import dying_with_parent, stop_process  # noqa: E402
 
 SYSTEM_USER = "pgserver"
 
@@ -99,10 +100,12 @@ class EmbeddedPostgres:
             return self  # reuse a running server (not ours to stop)
         self._remove_stale_pid_file()
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        # Own process group: a Ctrl-C at the terminal goes to the launcher, which stops the server
+        # in order; SIGINT (fast shutdown) reaches the server when the launcher dies, however it dies.
         self.process = subprocess.Popen(
-            self._postgres_args(),
+            dying_with_parent(self._postgres_args(), signal.SIGINT),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=self._child_setup, close_fds=True)
+            process_group=0, close_fds=True, **self._as_user())
         log.close()
         deadline = time.monotonic() + timeout_seconds
         while not self._ready():
@@ -131,7 +134,7 @@ class EmbeddedPostgres:
         if postmaster_pid(self.data_dir) is None:
             return
         subprocess.run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
-                       check=False, capture_output=True, preexec_fn=self._drop_privileges)
+                       check=False, capture_output=True, **self._as_user())
 
     def __enter__(self) -> EmbeddedPostgres:
         return self.start()
@@ -159,7 +162,7 @@ class EmbeddedPostgres:
             result = subprocess.run(
                 [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "--auth=trust",
                  "--auth-local=trust", "--encoding=UTF8", "--no-sync", "-U", "postgres"],
-                capture_output=True, text=True, preexec_fn=self._drop_privileges, check=False)
+                capture_output=True, text=True, check=False, **self._as_user())
             if result.returncode != 0:
                 raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip().splitlines()[-1:]}")
 
@@ -176,16 +179,9 @@ class EmbeddedPostgres:
         connection.close()
         return True
 
-    def _drop_privileges(self) -> None:
-        if self.user is not None:
-            os.setgid(self.user.pw_gid)
-            os.setuid(self.user.pw_uid)
-
-    def _child_setup(self) -> None:
-        # Own process group: a Ctrl-C at the terminal goes to the launcher, which stops
-        # the server in order, rather than to the server directly.
-        os.setpgrp()
-        self._drop_privileges()
-        # After setuid (which clears it): the kernel sends SIGINT (fast shutdown) to the
-        # server when the launcher dies, however it dies.
-        die_with_parent(signal.SIGINT)
+    def _as_user(self) -> dict[str, Any]:
+        """Popen arguments that drop root to the runtime user (PostgreSQL refuses to run as root),
+        done by Popen itself: no Python runs between fork and exec in a threaded launcher."""
+        if self.user is None:
+            return {}
+        return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from services.runtime.children import die_with_parent, free_port, stop_process
+from services.runtime.children import dying_with_parent, free_port, stop_process
 
 DEV_ACCESS_KEY = "nexafi-dev-access-key"
 DEV_SECRET_KEY = "nexafi-dev-secret-key-not-secret"  # noqa: S105 - any value is accepted by the dev server
@@ -77,10 +77,11 @@ class EmbeddedS3:
         if self.data_dir is not None:
             argv = [sys.executable, "-m", "services.runtime.disk_s3", "-H", self.host, "-p", str(self.port),
                     "--data-dir", str(self.data_dir)]
+        # Own process group: a Ctrl-C at the terminal reaches the launcher, which stops the server.
         self.process = subprocess.Popen(
-            argv,
+            dying_with_parent(argv, signal.SIGTERM),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env,
-            preexec_fn=_child_setup, close_fds=True)
+            process_group=0, close_fds=True)
         if log is not subprocess.DEVNULL:
             log.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + timeout_seconds
@@ -117,8 +118,3 @@ class EmbeddedS3:
         except OSError:
             return False
 
-
-def _child_setup() -> None:
-    # Own process group: a Ctrl-C at the terminal reaches the launcher, which stops the server.
-    os.setpgrp()
-    die_with_parent(signal.SIGTERM)

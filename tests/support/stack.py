@@ -24,7 +24,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.runtime.children import die_with_parent, free_port, stop_process
+from services.runtime.children import dying_with_parent, free_port, stop_process
 from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 from services.runtime.keys import Keyring
 
@@ -100,8 +100,8 @@ class Stack:
     def launch(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=self.env(name), stdout=log,
-            stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+            dying_with_parent([sys.executable, "-m", f"services.{name}"]), cwd=ROOT, env=self.env(name),
+            stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
     def wait_serving(self, name: str, timeout: float = 60.0) -> None:

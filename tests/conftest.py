@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+
+# Before grpc is imported (services.runtime sets the same default): see services/runtime/__init__.py.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 from collections.abc import Iterator
 from pathlib import Path
 

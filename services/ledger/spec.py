@@ -56,8 +56,9 @@ SERVICE_CALLERS = service_callers({
     # the loan reconciliation and the recovery of money in doubt read the entries naming a loan.
     "credit": {"CreateAccount", "GetAccount", "ListAccounts", "UpdateAccountLimit", "CreateTransaction",
                "BatchGetRelatedEntries"},
-    # The change feed and what its reports need: an entry's accounts and the trial balance.
-    "analytics": {"StreamTransactions", "GetAccount", "GetTrialBalance"},
+    # The change feed and what its reports need: an entry's accounts, the trial balance, and a new
+    # user's accounts (the currency of their statement before any entry).
+    "analytics": {"StreamTransactions", "GetAccount", "ListAccounts", "GetTrialBalance"},
 })
 
 SPEC = ServiceSpec(name="ledger", register=register, public_methods=frozenset(),

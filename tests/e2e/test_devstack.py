@@ -143,7 +143,12 @@ def is_listening(port: int) -> bool:
 @pytest.mark.slow
 def test_devstack_starts_serves_heals_stops_and_starts_again(tmp_path: Path):
     gateway, admin = free_port(), free_port()
-    env = {**os.environ, "NEXAFI_DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(gateway),
+    # A terminal's environment, not the test session's: the session's services leave their
+    # addresses, secrets and settings in os.environ, which `make run` on a fresh machine never sees.
+    inherited = {k: v for k, v in os.environ.items()
+                 if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "NEXAFI_PG_FAST")
+                 or k.startswith("NEXAFI_ARGON2_")}
+    env = {**inherited, "NEXAFI_DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(gateway),
            "ENVOY_ADMIN_PORT": str(admin), "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
     # From nothing, as `make run` on a fresh machine: embedded PostgreSQL and S3, not the session's.
     for name in [n for n in env if n == "DATABASE_URL" or n.startswith("DOCUMENT_S3_")]:

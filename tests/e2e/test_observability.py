@@ -220,7 +220,10 @@ def test_a_rest_payment_is_one_trace_from_envoy_to_the_database(stack: Stack, ot
     assert value(ai, "nexafi_ai_fraud_decisions_total", decision=decision) == 1
     ledger = stack.scrape(stack.metrics["ledger"])
     sealed = value(ledger, "nexafi_ledger_entries_total")
-    assert sealed >= 1 and sealed == value(ledger, "nexafi_ledger_last_sequence")
+    # Only a settled payment posts an entry; one the fraud model holds for review (as version 1.2.0
+    # does with many first top-ups) has a reservation, which is no entry.
+    assert sealed == value(ledger, "nexafi_ledger_last_sequence")
+    assert sealed >= 1 if status == "SUCCEEDED" else sealed == 0, (status, sealed)
     assert value(ledger, "nexafi_ledger_seal_lag_seconds_count") == sealed
     if status == "SUCCEEDED":
         assert value(ledger, "nexafi_ledger_entries_total", type="DEPOSIT") == 1

@@ -403,7 +403,7 @@ MATRIX: dict[str, Rule] = {
         READERS | {SVC_CREDIT, SVC_ANALYTICS}, lambda w: L.GetAccountRequest(account_id=w.wallet)
     ),
     "nexafi.ledger.v1.LedgerService/ListAccounts": rule(
-        READERS | {SVC_CREDIT}, lambda w: L.ListAccountsRequest(owner_id=w.owner)
+        READERS | {SVC_CREDIT, SVC_ANALYTICS}, lambda w: L.ListAccountsRequest(owner_id=w.owner)
     ),
     "nexafi.ledger.v1.LedgerService/GetBalance": rule(
         READERS, lambda w: L.GetBalanceRequest(account_id=w.wallet)

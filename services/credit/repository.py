@@ -28,7 +28,8 @@ from services.credit.domain.model import (
     Status,
     StatusChange,
 )
-from services.runtime.audit import PERSON_ACTOR_PATTERN, StaffAction
+from services.runtime import audit
+from services.runtime.audit import StaffAction
 
 
 def _reasons_json(reasons: tuple[Reason, ...]) -> str:
@@ -787,9 +788,7 @@ LIMIT :limit
 def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
                   limit: int) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
-    rows = session.execute(sa.text(_STAFF_ACTIONS), {
-        "person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
-        "before_id": before[1] if before else "", "limit": limit}).all()
+    rows = session.execute(sa.text(_STAFF_ACTIONS), audit.page_parameters(actor_id, before, limit)).all()
     out = []
     for row in rows:
         if row.action == "loan.status_changed":

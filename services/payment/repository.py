@@ -22,7 +22,8 @@ from services.payment.domain.model import (
     StatusChange,
 )
 from services.payment.domain.states import IN_FLIGHT, Kind, Status
-from services.runtime.audit import PERSON_ACTOR_PATTERN, StaffAction
+from services.runtime import audit
+from services.runtime.audit import StaffAction
 from services.runtime.errors import NotFound
 
 
@@ -364,9 +365,7 @@ LIMIT :limit
 def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
                   limit: int) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
-    rows = session.execute(sa.text(_STAFF_ACTIONS), {
-        "person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
-        "before_id": before[1] if before else "", "limit": limit}).all()
+    rows = session.execute(sa.text(_STAFF_ACTIONS), audit.page_parameters(actor_id, before, limit)).all()
     out = []
     for row in rows:
         if row.action == "payment.status_changed":

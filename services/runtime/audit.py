@@ -41,6 +41,13 @@ class StaffAction:
     details: dict[str, str] = field(default_factory=dict)
 
 
+def page_parameters(actor_id: str | None, before: tuple[datetime, str] | None, limit: int) -> dict[str, Any]:
+    """The bound parameters of every service's trail query: people only, optionally one actor,
+    the entries after ``before`` (the previous page's last (time, id)), at most ``limit``."""
+    return {"person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
+            "before_id": before[1] if before else "", "limit": limit}
+
+
 def staff_action_pb(action: StaffAction) -> common_pb2.StaffAction:
     return common_pb2.StaffAction(id=action.id, actor_id=action.actor_id, action=action.action,
                                   resource_id=action.resource_id, user_id=action.user_id,

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from services.runtime.audit import PERSON_ACTOR_PATTERN, StaffAction
+from services.runtime import audit
+from services.runtime.audit import StaffAction
 from services.runtime.ids import new_id
 from services.user.domain.lockout import FailureState
 from services.user.domain.models import PROFILE_FIELDS, User, UserStatus
@@ -457,9 +458,8 @@ class UserRepository:
                AND (CAST(:actor AS text) IS NULL OR actor = :actor)
                AND (CAST(:before_at AS timestamptz) IS NULL
                     OR (created_at, 'aud_' || id) < (:before_at, :before_id))
-             ORDER BY created_at DESC, key DESC LIMIT :limit"""), {
-            "person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
-            "before_id": before[1] if before else "", "limit": limit}).all()
+             ORDER BY created_at DESC, key DESC LIMIT :limit"""),
+            audit.page_parameters(actor_id, before, limit)).all()
         return [StaffAction(id=row.key, actor_id=row.actor, action=f"user.{row.action}",
                             resource_id=row.user_id, user_id=row.user_id, reason="",
                             create_time=row.created_at, details={"detail": row.detail} if row.detail else {})

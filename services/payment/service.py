@@ -78,7 +78,6 @@ from services.payment.domain.states import (
     Status,
     check_transition,
 )
-from services.payment.idempotency import Claim, IdempotencyStore
 from services.runtime import metrics
 from services.runtime.api import to_money, to_timestamp
 from services.runtime.audit import StaffAction
@@ -96,6 +95,7 @@ from services.runtime.errors import (
     Unauthenticated,
     Unavailable,
 )
+from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 from services.runtime.mcc import category_of_mcc, is_mcc
 from services.runtime.money import Money

@@ -15,10 +15,8 @@ from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from services.payment.connectors.base import BankAccountData, CardData
 from services.payment.domain import bank, cards
-from services.payment.domain.idempotency import request_fingerprint
 from services.payment.domain.model import BankFormat, MethodType, Payment, PaymentMethod, Refund
 from services.payment.domain.states import Actor, Kind, Status, check_actor
-from services.payment.idempotency import Claim
 from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered
 from services.runtime import api, audit
 from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
@@ -32,6 +30,8 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import Claim
 from services.runtime.ids import is_valid_id
 from services.runtime.mcc import MERCHANT_CATEGORIES, is_mcc
 from services.runtime.money import Money, validate_amount

@@ -32,10 +32,10 @@ from services.payment.clients import Clients
 from services.payment.connectors.base import Connector
 from services.payment.connectors.sandbox import SandboxConnector
 from services.payment.domain.limits import Limits
-from services.payment.idempotency import IdempotencyStore
 from services.payment.service import Config, PaymentService
 from services.payment.servicer import PaymentServicer
 from services.runtime.config import ConfigError, env_int, env_str
+from services.runtime.idempotency import IdempotencyStore
 from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from services.payment.domain.idempotency import canonical, request_fingerprint
 from services.payment.domain.limits import DEFAULT_DAILY_LIMIT_MINOR, DEFAULT_MAX_AMOUNT_MINOR, Limits
 from services.payment.domain.postings import Purpose, reservation_purposes, step_request_id
 from services.payment.domain.states import Kind
 from services.runtime.config import ConfigError
 from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.fingerprints import canonical, request_fingerprint
 from services.runtime.money import Money
 
 DOMAIN = Path(__file__).resolve().parents[3] / "services" / "payment" / "domain"

@@ -1,4 +1,7 @@
-"""Idempotency keys as Stripe defines them, in the payment service's own database.
+"""Idempotency keys as Stripe defines them: the one contract of every service.
+
+Each service keeps its keys in its own database, in a table made by
+:func:`create_table_sql` from one of its migrations (``idempotency_keys`` by default).
 
 * A key is scoped per caller (the JWT subject) and bound to a keyed fingerprint of
   the request: the same key with another body is ALREADY_EXISTS
@@ -21,6 +24,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,11 +58,47 @@ class StoredError(DomainError):
 
 
 _CODES = {c.value[0]: c for c in grpc.StatusCode}
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def create_table_sql(table: str = "idempotency_keys") -> str:
+    """The DDL of a service's key table; a migration runs it (frozen there by the revision).
+
+    state 'running' with a live lock_until means a request is executing under the key;
+    'done' holds the first response (or error) to replay.
+    """
+    if not _IDENTIFIER.fullmatch(table):
+        raise ValueError(f"not a table name: {table!r}")
+    return f"""
+CREATE TABLE {table} (
+    scope         text NOT NULL,
+    key           text NOT NULL,
+    operation     text NOT NULL,
+    fingerprint   text NOT NULL,
+    state         text NOT NULL CHECK (state IN ('running', 'done')),
+    resource_id   text NOT NULL DEFAULT '',
+    response      bytea,
+    error_code    integer,
+    error_reason  text,
+    error_message text,
+    error_metadata jsonb,
+    lock_token    text NOT NULL DEFAULT '',
+    lock_until    timestamptz,
+    create_time   timestamptz NOT NULL DEFAULT now(),
+    expire_time   timestamptz NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE INDEX {table}_expire_idx ON {table} (expire_time);
+"""
 
 
 class IdempotencyStore:
-    def __init__(self, engine: Engine, *, retention_hours: int = 24, lock_seconds: int = 60) -> None:
+    def __init__(self, engine: Engine, *, retention_hours: int = 24, lock_seconds: int = 60,
+                 table: str = "idempotency_keys") -> None:
+        if not _IDENTIFIER.fullmatch(table):
+            raise ValueError(f"not a table name: {table!r}")
         self.engine = engine
+        self.table = table
         self.retention_hours = retention_hours
         self.lock_seconds = lock_seconds
 
@@ -88,7 +128,7 @@ class IdempotencyStore:
         """Record the resource the request created, in the transaction that creates it."""
         session.execute(
             sa.text(
-                "UPDATE idempotency_keys SET resource_id = :r WHERE scope = :s AND key = :k AND "
+                f"UPDATE {self.table} SET resource_id = :r WHERE scope = :s AND key = :k AND "
                 "lock_token = :t"
             ),
             {"r": resource_id, "s": claim.scope, "k": claim.key, "t": claim.token},
@@ -98,7 +138,7 @@ class IdempotencyStore:
         def work(session: Session) -> int:
             result = session.execute(
                 sa.text(
-                    "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
+                    f"DELETE FROM {self.table} WHERE ctid IN (SELECT ctid FROM {self.table} "
                     "WHERE expire_time < now() AND state = 'done' LIMIT :n)"
                 ),
                 {"n": limit},
@@ -123,7 +163,7 @@ class IdempotencyStore:
             }
             inserted = session.execute(
                 sa.text(
-                    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, state, "
+                    f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, "
                     "lock_token, lock_until, "
                     "expire_time) VALUES (:s, :k, :o, :f, 'running', :t, now() + make_interval(secs => "
                     ":lock), "
@@ -137,7 +177,7 @@ class IdempotencyStore:
                 sa.text(
                     "SELECT operation, fingerprint, state, resource_id, response, error_code, error_reason, "
                     "error_message, error_metadata, lock_until > clock_timestamp() AS locked, "
-                    "expire_time < now() AS expired FROM idempotency_keys WHERE scope = :s AND key = :k "
+                    f"expire_time < now() AS expired FROM {self.table} WHERE scope = :s AND key = :k "
                     "FOR UPDATE"
                 ),
                 params,
@@ -145,7 +185,7 @@ class IdempotencyStore:
             if row.expired and row.state == "done":
                 session.execute(
                     sa.text(
-                        "UPDATE idempotency_keys SET operation = :o, fingerprint = :f, state = 'running', "
+                        f"UPDATE {self.table} SET operation = :o, fingerprint = :f, state = 'running', "
                         "resource_id = '', response = NULL, error_code = NULL, lock_token = :t, "
                         "lock_until = now() + make_interval(secs => :lock), create_time = now(), "
                         "expire_time = now() + make_interval(hours => :keep) WHERE scope = :s AND key = :k"
@@ -177,7 +217,7 @@ class IdempotencyStore:
             # The earlier holder crashed or gave up: take the key over and resume.
             session.execute(
                 sa.text(
-                    "UPDATE idempotency_keys SET lock_token = :t, lock_until = now() + "
+                    f"UPDATE {self.table} SET lock_token = :t, lock_until = now() + "
                     "make_interval(secs => :lock) "
                     "WHERE scope = :s AND key = :k"
                 ),
@@ -191,7 +231,7 @@ class IdempotencyStore:
         def work(session: Session) -> None:
             session.execute(
                 sa.text(
-                    "UPDATE idempotency_keys SET state = 'done', response = :r, error_code = :c, "
+                    f"UPDATE {self.table} SET state = 'done', response = :r, error_code = :c, "
                     "error_reason = :reason, "
                     "error_message = :m, error_metadata = CAST(:md AS jsonb), lock_until = NULL "
                     "WHERE scope = :s AND key = :k AND lock_token = :t"
@@ -216,14 +256,14 @@ class IdempotencyStore:
             # its body). Otherwise keep it bound to its resource, unlocked, for a resuming retry.
             session.execute(
                 sa.text(
-                    "DELETE FROM idempotency_keys WHERE scope = :s AND key = :k AND lock_token = :t "
+                    f"DELETE FROM {self.table} WHERE scope = :s AND key = :k AND lock_token = :t "
                     "AND resource_id = ''"
                 ),
                 {"s": claim.scope, "k": claim.key, "t": claim.token},
             )
             session.execute(
                 sa.text(
-                    "UPDATE idempotency_keys SET lock_until = NULL WHERE scope = :s AND key = :k AND "
+                    f"UPDATE {self.table} SET lock_until = NULL WHERE scope = :s AND key = :k AND "
                     "lock_token = :t"
                 ),
                 {"s": claim.scope, "k": claim.key, "t": claim.token},

@@ -1,4 +1,4 @@
-"""Idempotency request fingerprints.
+"""Idempotency request fingerprints, shared by every service that keeps keys.
 
 A key is bound to the exact request it was first used with: the same key with
 another body is rejected. The fingerprint is a keyed hash (HMAC-SHA256) of the

@@ -17,6 +17,7 @@ from services.payment.connectors.base import BankAccountData, CardData
 from services.payment.domain import bank, cards
 from services.payment.domain.model import BankFormat, MethodType, Payment, PaymentMethod, Refund
 from services.payment.domain.states import Actor, Kind, Status, check_actor
+from services.payment.reconciliation import Reconciler
 from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered
 from services.runtime import api, audit
 from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
@@ -509,7 +510,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         query = api.query_key("reconciliation", start, end)
         limit = api.page_size(request.page_size, default=REPORT_PAGE_SIZE, maximum=MAX_REPORT_PAGE_SIZE)
         api.decode_page_token(request.page_token, query)  # a forged token is refused before the work
-        report = self.service.reconcile(start, end)
+        report = Reconciler.of(self.service).reconcile(start, end)
         page = api.paginate_list(report.mismatches, page_token=request.page_token, query=query, size=limit)
         token = page.next_page_token
         mismatches = []

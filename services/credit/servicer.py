@@ -26,6 +26,7 @@ from services.credit.domain.model import (
     Status,
 )
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
+from services.credit.lines.servicer import CreditLineServicerMixin
 from services.credit.service import (
     CreditService,
     Idem,
@@ -382,7 +383,7 @@ def _user_request(user_id: str) -> tuple[Principal, _Checks]:
     return principal, c
 
 
-class CreditServicer(credit_pb2_grpc.CreditServiceServicer):
+class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServicer):
     def __init__(self, service: CreditService) -> None:
         self.service = service
 

@@ -21,6 +21,7 @@ from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 from services.credit.bureau.base import Bureau
 from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
+from services.credit.lines.service import CreditLineService, accrual_job
 from services.credit.service import CreditRecovery, CreditService
 from services.credit.servicer import CreditServicer, render_disbursement, render_repayment
 from services.runtime.config import env_int, env_str
@@ -65,6 +66,7 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     interval = float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400))
     job = PeriodicJob("credit-recovery", interval, lambda: _recover(recovery, stale_after), log).start()
     context.on_shutdown.append(job.stop)
+    context.on_shutdown.append(accrual_job(CreditLineService.of(service), log).start().stop)
     context.on_shutdown.append(clients.close)
     return [SERVICE_NAME]
 

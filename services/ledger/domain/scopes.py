@@ -48,7 +48,8 @@ ACCOUNT_SCOPES: dict[str, AccountScope] = {
     "payment": AccountScope(own=(f"{CUSTOMER}/wallet", f"{SYSTEM}/external_clearing",
                                  f"{SYSTEM}/payout_clearing")),
     "credit": AccountScope(own=(f"{CUSTOMER}/loan:*", f"{CUSTOMER}/credit_line",
-                                f"{SYSTEM}/loan_interest_income"),
+                                f"{CUSTOMER}/credit_line_interest", f"{SYSTEM}/loan_interest_income",
+                                f"{SYSTEM}/credit_line_interest_income"),
                            counterparts=(f"{CUSTOMER}/wallet",)),
 }
 

@@ -632,3 +632,147 @@ class ListStaffActionsResponse(_message.Message):
     staff_actions: _containers.RepeatedCompositeFieldContainer[_common_pb2.StaffAction]
     next_page_token: str
     def __init__(self, staff_actions: _Optional[_Iterable[_Union[_common_pb2.StaffAction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CreditLineDraw(_message.Message):
+    __slots__ = ("id", "user_id", "credit_line_id", "amount", "transaction_id", "request_id", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    credit_line_id: str
+    amount: _common_pb2.Money
+    transaction_id: str
+    request_id: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., credit_line_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., transaction_id: _Optional[str] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreditLineRepayment(_message.Message):
+    __slots__ = ("id", "user_id", "credit_line_id", "amount", "interest", "principal", "transaction_id", "request_id", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    INTEREST_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    credit_line_id: str
+    amount: _common_pb2.Money
+    interest: _common_pb2.Money
+    principal: _common_pb2.Money
+    transaction_id: str
+    request_id: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., credit_line_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., interest: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., principal: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., transaction_id: _Optional[str] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreditLineStatement(_message.Message):
+    __slots__ = ("id", "user_id", "credit_line_id", "period_start_date", "period_end_date", "opening_balance", "draws", "repayments", "interest", "closing_balance", "minimum_payment", "due_date", "apr_bps", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_DATE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_DATE_FIELD_NUMBER: _ClassVar[int]
+    OPENING_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    DRAWS_FIELD_NUMBER: _ClassVar[int]
+    REPAYMENTS_FIELD_NUMBER: _ClassVar[int]
+    INTEREST_FIELD_NUMBER: _ClassVar[int]
+    CLOSING_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    DUE_DATE_FIELD_NUMBER: _ClassVar[int]
+    APR_BPS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    credit_line_id: str
+    period_start_date: str
+    period_end_date: str
+    opening_balance: _common_pb2.Money
+    draws: _common_pb2.Money
+    repayments: _common_pb2.Money
+    interest: _common_pb2.Money
+    closing_balance: _common_pb2.Money
+    minimum_payment: _common_pb2.Money
+    due_date: str
+    apr_bps: int
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., credit_line_id: _Optional[str] = ..., period_start_date: _Optional[str] = ..., period_end_date: _Optional[str] = ..., opening_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., draws: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., repayments: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., interest: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., closing_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., minimum_payment: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., due_date: _Optional[str] = ..., apr_bps: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DrawCreditLineRequest(_message.Message):
+    __slots__ = ("user_id", "amount", "request_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    amount: _common_pb2.Money
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DrawCreditLineResponse(_message.Message):
+    __slots__ = ("draw", "credit_line", "interest_due")
+    DRAW_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LINE_FIELD_NUMBER: _ClassVar[int]
+    INTEREST_DUE_FIELD_NUMBER: _ClassVar[int]
+    draw: CreditLineDraw
+    credit_line: CreditLine
+    interest_due: _common_pb2.Money
+    def __init__(self, draw: _Optional[_Union[CreditLineDraw, _Mapping]] = ..., credit_line: _Optional[_Union[CreditLine, _Mapping]] = ..., interest_due: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class RepayCreditLineRequest(_message.Message):
+    __slots__ = ("user_id", "amount", "request_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    amount: _common_pb2.Money
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RepayCreditLineResponse(_message.Message):
+    __slots__ = ("repayment", "credit_line", "interest_due")
+    REPAYMENT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LINE_FIELD_NUMBER: _ClassVar[int]
+    INTEREST_DUE_FIELD_NUMBER: _ClassVar[int]
+    repayment: CreditLineRepayment
+    credit_line: CreditLine
+    interest_due: _common_pb2.Money
+    def __init__(self, repayment: _Optional[_Union[CreditLineRepayment, _Mapping]] = ..., credit_line: _Optional[_Union[CreditLine, _Mapping]] = ..., interest_due: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class ListCreditLineStatementsRequest(_message.Message):
+    __slots__ = ("user_id", "page_size", "page_token")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCreditLineStatementsResponse(_message.Message):
+    __slots__ = ("statements", "next_page_token")
+    STATEMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    statements: _containers.RepeatedCompositeFieldContainer[CreditLineStatement]
+    next_page_token: str
+    def __init__(self, statements: _Optional[_Iterable[_Union[CreditLineStatement, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetCreditLineStatementRequest(_message.Message):
+    __slots__ = ("user_id", "statement_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    statement_id: str
+    def __init__(self, user_id: _Optional[str] = ..., statement_id: _Optional[str] = ...) -> None: ...
+
+class GetCreditLineStatementResponse(_message.Message):
+    __slots__ = ("statement",)
+    STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    statement: CreditLineStatement
+    def __init__(self, statement: _Optional[_Union[CreditLineStatement, _Mapping]] = ...) -> None: ...

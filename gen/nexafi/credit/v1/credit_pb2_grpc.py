@@ -124,6 +124,26 @@ class CreditServiceStub(object):
                 request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineRequest.SerializeToString,
                 response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineResponse.FromString,
                 _registered_method=True)
+        self.DrawCreditLine = channel.unary_unary(
+                '/nexafi.credit.v1.CreditService/DrawCreditLine',
+                request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.DrawCreditLineRequest.SerializeToString,
+                response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.DrawCreditLineResponse.FromString,
+                _registered_method=True)
+        self.RepayCreditLine = channel.unary_unary(
+                '/nexafi.credit.v1.CreditService/RepayCreditLine',
+                request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.RepayCreditLineRequest.SerializeToString,
+                response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.RepayCreditLineResponse.FromString,
+                _registered_method=True)
+        self.ListCreditLineStatements = channel.unary_unary(
+                '/nexafi.credit.v1.CreditService/ListCreditLineStatements',
+                request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListCreditLineStatementsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListCreditLineStatementsResponse.FromString,
+                _registered_method=True)
+        self.GetCreditLineStatement = channel.unary_unary(
+                '/nexafi.credit.v1.CreditService/GetCreditLineStatement',
+                request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetCreditLineStatementRequest.SerializeToString,
+                response_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetCreditLineStatementResponse.FromString,
+                _registered_method=True)
         self.GetLoanReconciliationReport = channel.unary_unary(
                 '/nexafi.credit.v1.CreditService/GetLoanReconciliationReport',
                 request_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetLoanReconciliationReportRequest.SerializeToString,
@@ -352,6 +372,73 @@ class CreditServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DrawCreditLine(self, request, context):
+        """Draws on the caller's credit line: moves the amount from the line into the
+        user's wallet in the line's currency, as one ledger entry whose idempotency key
+        is derived from the draw's id, so a retry never moves the money twice.
+        Available credit is the limit minus the principal drawn (interest is owed
+        apart and does not use up the limit). Before the draw, the line's interest is
+        accrued up to yesterday and anything left in doubt is completed.
+        Owner only: nobody else draws on a customer's line.
+        Returns INVALID_ARGUMENT when user_id or request_id is missing, or the amount is
+        not above zero or not in the line's currency; NOT_FOUND (CREDIT_LINE_NOT_FOUND)
+        when the user has no credit line; FAILED_PRECONDITION when the line is frozen
+        (CREDIT_LINE_FROZEN) or closed (CREDIT_LINE_CLOSED), the amount exceeds the
+        available credit (CREDIT_LIMIT_EXCEEDED, with available_minor), or the user has
+        no wallet in the line's currency (WALLET_NOT_FOUND); ALREADY_EXISTS
+        (IDEMPOTENCY_KEY_REUSED) when request_id was used with another request;
+        ABORTED (REQUEST_IN_PROGRESS) while a request with the same request_id runs;
+        UNAVAILABLE (LEDGER_UNAVAILABLE) when the ledger's answer was lost: the draw
+        may have happened, retry with the same request_id; PERMISSION_DENIED when the
+        caller is not the owner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RepayCreditLine(self, request, context):
+        """Repays a credit line from the user's wallet: the accrued interest first, then
+        the principal, which restores the available credit. A repayment above what is
+        owed (interest and principal) is refused, never kept as a credit balance. One
+        ledger entry: debit the wallet, credit the interest owed and the line.
+        Owner or admin (paying from the owner's wallet).
+        Returns INVALID_ARGUMENT when user_id or request_id is missing, or the amount is
+        not above zero or not in the line's currency; NOT_FOUND (CREDIT_LINE_NOT_FOUND);
+        FAILED_PRECONDITION when the amount exceeds what is owed
+        (REPAYMENT_EXCEEDS_BALANCE, with owed_minor), the wallet does not hold it
+        (INSUFFICIENT_FUNDS) or the user has no wallet in the line's currency
+        (WALLET_NOT_FOUND); ALREADY_EXISTS (IDEMPOTENCY_KEY_REUSED); ABORTED
+        (REQUEST_IN_PROGRESS); UNAVAILABLE (LEDGER_UNAVAILABLE) when the outcome is
+        unknown: retry with the same request_id; PERMISSION_DENIED when the caller is
+        neither the owner nor an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCreditLineStatements(self, request, context):
+        """Lists a user's monthly credit line statements, newest first. A statement covers
+        a calendar month (UTC) and is made once the month has ended: opening balance,
+        draws, repayments, interest, closing balance, minimum payment and due date.
+        Returns INVALID_ARGUMENT when user_id is missing, page_size is negative or
+        page_token is malformed; NOT_FOUND (CREDIT_LINE_NOT_FOUND) when the user has
+        no credit line; PERMISSION_DENIED when the caller is neither the owner, an
+        underwriter nor an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCreditLineStatement(self, request, context):
+        """Returns one monthly statement of a user's credit line.
+        Returns INVALID_ARGUMENT when user_id or statement_id is missing; NOT_FOUND
+        (STATEMENT_NOT_FOUND) when the user has no such statement; PERMISSION_DENIED
+        when the caller is neither the owner, an underwriter nor an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetLoanReconciliationReport(self, request, context):
         """GetLoanReconciliationReport compares every loan that may have ledger
         entries (approved, disbursed, repaid or cancelled) with the entries that
@@ -441,6 +528,26 @@ def add_CreditServiceServicer_to_server(servicer, server):
                     servicer.UpdateCreditLine,
                     request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineRequest.FromString,
                     response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineResponse.SerializeToString,
+            ),
+            'DrawCreditLine': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrawCreditLine,
+                    request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.DrawCreditLineRequest.FromString,
+                    response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.DrawCreditLineResponse.SerializeToString,
+            ),
+            'RepayCreditLine': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepayCreditLine,
+                    request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.RepayCreditLineRequest.FromString,
+                    response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.RepayCreditLineResponse.SerializeToString,
+            ),
+            'ListCreditLineStatements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCreditLineStatements,
+                    request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListCreditLineStatementsRequest.FromString,
+                    response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.ListCreditLineStatementsResponse.SerializeToString,
+            ),
+            'GetCreditLineStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCreditLineStatement,
+                    request_deserializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetCreditLineStatementRequest.FromString,
+                    response_serializer=nexafi_dot_credit_dot_v1_dot_credit__pb2.GetCreditLineStatementResponse.SerializeToString,
             ),
             'GetLoanReconciliationReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLoanReconciliationReport,
@@ -807,6 +914,114 @@ class CreditService(object):
             '/nexafi.credit.v1.CreditService/UpdateCreditLine',
             nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineRequest.SerializeToString,
             nexafi_dot_credit_dot_v1_dot_credit__pb2.UpdateCreditLineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrawCreditLine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.credit.v1.CreditService/DrawCreditLine',
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.DrawCreditLineRequest.SerializeToString,
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.DrawCreditLineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepayCreditLine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.credit.v1.CreditService/RepayCreditLine',
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.RepayCreditLineRequest.SerializeToString,
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.RepayCreditLineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCreditLineStatements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.credit.v1.CreditService/ListCreditLineStatements',
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.ListCreditLineStatementsRequest.SerializeToString,
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.ListCreditLineStatementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCreditLineStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.credit.v1.CreditService/GetCreditLineStatement',
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.GetCreditLineStatementRequest.SerializeToString,
+            nexafi_dot_credit_dot_v1_dot_credit__pb2.GetCreditLineStatementResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""Using a credit line: draws into the wallet, daily interest, monthly statements, repayments."""

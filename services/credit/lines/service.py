@@ -35,6 +35,7 @@ one per line and month (unique), by the job or the first operation after the mon
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -396,7 +397,9 @@ class CreditLineService:
         settled = failed = 0
         after = ""
         while True:
-            users = run_in_transaction(self.engine, lambda s, a=after: repo.lines_in_use(s, a, page))
+            users = run_in_transaction(
+                self.engine, functools.partial(repo.lines_in_use, after=after, limit=page)
+            )
             if not users:
                 return DailyRun(settled, failed)
             for user_id in users:

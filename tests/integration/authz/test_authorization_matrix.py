@@ -571,6 +571,20 @@ MATRIX: dict[str, Rule] = {
             user_id=w.owner, limit=eur(100_000), apr_bps=1500, reason="matrix", request_id=rid()
         ),
     ),
+    # Drawing moves credit into the holder's wallet: the holder alone; a repayment from it, also an admin.
+    "nexafi.credit.v1.CreditService/DrawCreditLine": rule(
+        {OWNER}, lambda w: C.DrawCreditLineRequest(user_id=w.owner, amount=eur(100), request_id=rid())
+    ),
+    "nexafi.credit.v1.CreditService/RepayCreditLine": rule(
+        {OWNER, ADMIN}, lambda w: C.RepayCreditLineRequest(user_id=w.owner, amount=eur(100), request_id=rid())
+    ),
+    "nexafi.credit.v1.CreditService/ListCreditLineStatements": rule(
+        {OWNER, UNDERWRITER, ADMIN}, lambda w: C.ListCreditLineStatementsRequest(user_id=w.owner)
+    ),
+    "nexafi.credit.v1.CreditService/GetCreditLineStatement": rule(
+        {OWNER, UNDERWRITER, ADMIN},
+        lambda w: C.GetCreditLineStatementRequest(user_id=w.owner, statement_id=new_id("cls")),
+    ),
     "nexafi.credit.v1.CreditService/GetLoanReconciliationReport": rule(
         {ADMIN}, lambda w: C.GetLoanReconciliationReportRequest()
     ),

@@ -7,7 +7,8 @@ the deadline of a scoring call, after which an application is referred to review
 0 disables the job) and ``CREDIT_STALE_AFTER_SECONDS`` (default 60): how often the recovery
 job runs and how old a disbursement or repayment intent must be before it completes it;
 ``CREDIT_BUREAU`` (default ``sandbox``, the only bureau connector so far): which credit bureau
-applications are checked with.
+applications are checked with; ``CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS`` (default 3600, 0 disables
+it): how often credit lines are settled (daily interest, statements; services/credit/lines).
 """
 
 from __future__ import annotations

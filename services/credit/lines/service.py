@@ -219,7 +219,7 @@ class CreditLineService:
                         request_id=f"credit:line:{line.id}:interest:{day.isoformat()}",
                     )
                 except RemoteError as exc:
-                    raise (_unavailable(exc) if exc.refused else _in_doubt(exc)) from None
+                    raise (self._refused("interest", exc) if exc.refused else _in_doubt(exc)) from None
             if state.principal or accrued.interest:
                 repo.insert_interest(
                     session,
@@ -317,8 +317,13 @@ class CreditLineService:
     def _settle(self, session: Session, line: CreditLine, accounts: tuple[str, str]) -> LineState:
         """Completes the line's intents and accrues up to yesterday, with ``line``'s row locked."""
         today = self.clock().date()
-        state = repo.get_state(session, line.id) or LineState(line.id, 0, 0, 0, today - timedelta(days=1))
-        for intent in repo.intents(session, line.id):
+        pending = repo.intents(session, line.id)
+        state = repo.get_state(session, line.id)
+        if state is None:
+            # First use; or a first draw whose transaction was lost after the ledger: accrue from its day.
+            start = min([today, *(intent.day for intent in pending)])
+            state = LineState(line.id, 0, 0, 0, start - timedelta(days=1))
+        for intent in pending:
             state = self._accrue(session, line, state, intent.day - timedelta(days=1), accounts)
             try:
                 transaction_id = self._post(line, intent, accounts[0])

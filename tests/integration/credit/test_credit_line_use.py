@@ -312,6 +312,9 @@ def test_a_draw_lost_after_the_ledger_is_completed_once_by_the_retry(
             render=crash,
         )
     assert credit.balance(wallet) == 70_000  # the ledger has it; our record rolled back
+    # The job completes it before anyone retries: recorded once, from the intent written before the call.
+    assert world.lines.settle(user).principal == 70_000
+    assert credit.balance(wallet) == 70_000
     retried = draw(world, credit, user, 70_000, request_id)
     assert retried.draw.amount.amount_minor == 70_000
     assert retried.credit_line.used.amount_minor == 70_000

@@ -11,20 +11,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+import email_validator
+import phonenumbers
+
 from services.runtime.errors import FieldViolation, InvalidArgument
 from services.user.domain.models import ADDRESS_FIELDS, PROFILE_FIELDS
 
 USERNAME_RE = re.compile(r"^[a-z0-9._-]{3,32}$")
 # Prefixes of machine-made names: erased accounts and service subjects.
 RESERVED_USERNAME_PREFIXES = ("erased_", "svc_")
-MAX_EMAIL_LENGTH = 254
-MAX_LOCAL_PART_LENGTH = 64
-# RFC 5322 dot-atom characters of a local part (quoted local parts are refused:
-# legal but nearly unused, and a frequent source of injection tricks).
-LOCAL_PART_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-TLD_RE = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
-E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+PHONE_HINT = "must be an international number with its country code, for example +4915123456789"
 MAX_PROFILE_FIELD_LENGTH = 100
 
 # ISO 3166-1 alpha-2, officially assigned codes.
@@ -62,36 +58,52 @@ def check_username(raw: str, violations: list[FieldViolation], field: str = "use
 
 
 def check_email(raw: str, violations: list[FieldViolation], field: str = "email") -> str:
-    """The email with its domain in lower case (the local part keeps its case, as RFC 5321 allows).
+    """The email normalized by ``email-validator``: the domain in lower case and in ASCII (IDNA),
+    the local part keeping its case (as RFC 5321 allows).
+
+    Syntax only: no DNS look-up at request time (a slow or failing resolver must not decide
+    whether someone can register). Internationalized local parts (RFC 6531) are refused: many
+    mail relays still reject them, and a reset email must arrive; an internationalized domain
+    is stored in its ASCII form for the same reason. Quoted local parts, domain literals and
+    special-use domains (``.test``, ``.invalid``, ...) are refused too, and so is a local part
+    longer than RFC 5321's 64 characters (``strict``).
 
     Uniqueness is case-insensitive on the whole address (a database index on
     lower(email)), so ``Ada@x.io`` and ``ada@x.io`` are one account.
     """
     value = raw.strip()
-    local, at, domain = value.rpartition("@")
-    domain = domain.lower().rstrip(".")
-    problem = None
     if not value:
-        problem = "is required"
-    elif not at or not local or not domain:
-        problem = "must be an address like name@example.com"
-    elif len(value) > MAX_EMAIL_LENGTH or len(local) > MAX_LOCAL_PART_LENGTH:
-        problem = "is too long"
-    elif not value.isascii():
-        # Internationalized addresses (RFC 6531) are not accepted yet: many mail
-        # relays still reject them, and a reset email must arrive.
-        problem = "must contain only ASCII characters"
-    elif not LOCAL_PART_RE.match(local):
-        problem = "has characters that are not allowed before the '@'"
-    else:
-        labels = domain.split(".")
-        if len(labels) < 2 or not all(DOMAIN_LABEL_RE.match(label) for label in labels) \
-                or not TLD_RE.match(labels[-1]):
-            problem = "has an invalid domain"
-    if problem:
-        violations.append(FieldViolation(field, problem))
+        violations.append(FieldViolation(field, "is required"))
         return value
-    return f"{local}@{domain}"
+    try:
+        checked = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False,
+                                                 allow_quoted_local=False, allow_domain_literal=False,
+                                                 allow_display_name=False,
+                                                 # strict: RFC 5321's 64-character local part too.
+                                                 strict=True)
+    except email_validator.EmailNotValidError as exc:
+        violations.append(FieldViolation(field, str(exc)))
+        return value
+    return str(checked.ascii_email)
+
+
+def check_phone_number(value: str, violations: list[FieldViolation], field: str) -> str:
+    """The number in E.164 form when it is a valid number of its country's numbering plan.
+
+    International form only (a leading '+'): a profile has no reliable country to read a
+    national number against. Spaces, dashes, dots, brackets and a national trunk prefix in
+    brackets ("+49 (0)30 ...") are accepted as people write them.
+    """
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        violations.append(FieldViolation(field, PHONE_HINT))
+        return value
+    if not phonenumbers.is_valid_number(parsed):
+        violations.append(FieldViolation(field, "is not a valid number of its country's numbering plan; "
+                                                + PHONE_HINT))
+        return value
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 def email_local_part(email: str) -> str:
@@ -127,10 +139,7 @@ def check_profile_value(path: str, raw: str, violations: list[FieldViolation],
         violations.append(FieldViolation(field, "must not contain control characters"))
         return value
     if path == "phone_number":
-        compact = re.sub(r"[ ()-]", "", value)
-        if not E164_RE.match(compact):
-            violations.append(FieldViolation(field, "must be in E.164 form, for example +4915123456789"))
-        return compact
+        return check_phone_number(value, violations, field)
     if path == "address.country":
         upper = value.upper()
         if upper not in COUNTRY_CODES:

@@ -380,3 +380,27 @@ def test_quiet_throttle_buckets_are_purged(api: UserApi, user_db: Engine) -> Non
         if left() == 0:
             break
     assert left() == 0
+
+
+def test_register_stores_real_world_numbers_in_e164(api: UserApi) -> None:
+    # Numbering plans of several countries, written as people write them.
+    for written, stored in (("+49 (0)30 901820", "+4930901820"), ("+1 (650) 253-0000", "+16502530000"),
+                            ("+81 3-1234-5678", "+81312345678"), ("+55 11 91234-5678", "+5511912345678")):
+        user, _ = api.register(profile=user_pb2.Profile(phone_number=written))
+        assert user.profile.phone_number == stored, written
+
+
+def test_register_refuses_numbers_outside_their_numbering_plan(api: UserApi) -> None:
+    for number in ("+1 555 0100", "+44 7700 900123", "+999 1234 5678", "030 901820"):
+        result = failure(lambda number=number: api.register(profile=user_pb2.Profile(phone_number=number)))
+        assert (result.code, result.fields) == (OK.INVALID_ARGUMENT, ["profile.phone_number"]), number
+
+
+def test_register_normalizes_an_internationalized_domain_and_refuses_tricky_emails(api: UserApi) -> None:
+    name = unique()
+    user, _ = api.register(username=name, email=f"{name}@Bücher.example")
+    assert user.email == f"{name}@xn--bcher-kva.example"
+    for email in (f'"{name} x"@example.com', f"{name}@localhost", f"{name}@exa\u200bmple.com",
+                  f"{name}@[192.0.2.1]", f"Ada <{name}@example.com>", f"{name}@mail.test"):
+        result = failure(lambda email=email: api.register(email=email))
+        assert (result.code, result.fields) == (OK.INVALID_ARGUMENT, ["email"]), email

@@ -15,7 +15,13 @@ from services.runtime.config import AuthSettings
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.keys import Keyring
-from tests.support.harness import ServiceRunner, TokenFactory, auth_settings_for, configure_test_environment
+from tests.support.harness import (
+    ServiceRunner,
+    TokenFactory,
+    auth_settings_for,
+    configure_test_environment,
+    user_spec_for_tests,
+)
 
 # Tests need no durability; without fsync the suite is not bound by the shared disk.
 os.environ.setdefault("NEXAFI_PG_FAST", "1")
@@ -52,8 +58,14 @@ def tokens(keyring: Keyring) -> TokenFactory:
 
 
 @pytest.fixture(scope="session")
-def services(pg: EmbeddedPostgres, auth_settings: AuthSettings) -> Iterator[ServiceRunner]:
-    runner = ServiceRunner(pg, auth_settings)
+def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's user service writes its mail (one .eml file per message)."""
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def services(pg: EmbeddedPostgres, auth_settings: AuthSettings, mail_dir: Path) -> Iterator[ServiceRunner]:
+    runner = ServiceRunner(pg, auth_settings, specs={"user": lambda: user_spec_for_tests(mail_dir)})
     yield runner
     runner.stop_all()
 

@@ -22,10 +22,9 @@ from services.runtime.config import ConfigError, Settings
 from services.runtime.db import create_engine
 from services.runtime.errors import DomainError
 from services.runtime.keys import Keyring
-from services.user.config import UserConfig
-from services.user.mail import outbox_from_env
+from services.user.accounts import check_registration
 from services.user.service import UserService
-from services.user.service_identity import ServiceClients
+from services.user.spec import settings_from_env
 
 PROG = "nexafi-user"
 
@@ -52,10 +51,10 @@ def _create_admin(url: str, username: str, email: str, password: str) -> str:
     engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
         keyring = Keyring(settings.auth.keys_dir)
-        service = UserService(engine, keyring, settings.auth, UserConfig.from_env(), ServiceClients({}),
-                              outbox_from_env())
-        user = service.register(username=username, email=email, password=password,
-                                roles=("admin",), actor="cli")
+        service = UserService(engine, keyring, settings.auth, settings_from_env())
+        registration = check_registration(username=username, email=email, password=password, profile=None,
+                                          roles=("admin",))
+        user = service.accounts.register(registration, actor="cli")
         return user.id
     finally:
         engine.dispose()

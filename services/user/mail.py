@@ -1,7 +1,7 @@
 """The mail outbox: files in development, SMTP in production, sent off the request path.
 
-``outbox_from_env`` picks SMTP when ``SMTP_HOST`` is set and a directory of
-``.eml`` files (``NEXAFI_MAIL_DIR``, default ``.data/mail``) otherwise.
+``outbox_for`` picks SMTP when the settings name an SMTP server and a directory of
+``.eml`` files otherwise (settings.py: ``SMTP_HOST``, ``NEXAFI_MAIL_DIR``).
 
 ``BackgroundWorker`` runs jobs one after another on a daemon thread. The
 password-reset request hands it the whole job (look-up, token, mail), so the
@@ -24,8 +24,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
-
-from services.runtime.config import ConfigError, env_int, env_str
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +105,10 @@ class SmtpOutbox:
             smtp.send_message(email)
 
 
-def outbox_from_env() -> Outbox:
-    sender = env_str("SMTP_FROM", DEFAULT_SENDER) or DEFAULT_SENDER
-    host = env_str("SMTP_HOST")
-    if host:
-        port = env_int("SMTP_PORT", 587, minimum=1, maximum=65535)
-        security = (env_str("SMTP_SECURITY") or ("ssl" if port == 465 else "starttls")).lower()
-        if security not in ("starttls", "ssl", "none"):
-            raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
-        return SmtpOutbox(SmtpSettings(host=host, port=port, user=env_str("SMTP_USER"),
-                                       password=env_str("SMTP_PASSWORD"), sender=sender,
-                                       security=security,
-                                       timeout_seconds=env_int("SMTP_TIMEOUT_SECONDS", 10, minimum=1)))
-    return FileOutbox(Path(env_str("NEXAFI_MAIL_DIR", ".data/mail") or ".data/mail"), sender)
+def outbox_for(smtp: SmtpSettings | None, directory: Path, sender: str = DEFAULT_SENDER) -> Outbox:
+    if smtp is not None:
+        return SmtpOutbox(smtp)
+    return FileOutbox(directory, sender)
 
 
 class BackgroundWorker:

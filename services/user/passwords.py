@@ -1,6 +1,6 @@
 """Argon2id password hashing with explicit, configurable parameters.
 
-Parameters come from the environment (``Argon2Params.from_env``) so production
+Parameters come from the settings (``NEXAFI_ARGON2_*``, settings.py) so production
 can raise them as hardware allows and tests can lower them; hashes made with
 other parameters still verify and are upgraded at the next login
 (``needs_rehash``).
@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from services.runtime.config import env_int
-
 log = logging.getLogger(__name__)
 
 
@@ -26,17 +24,6 @@ class Argon2Params:
     time_cost: int = 3
     memory_kib: int = 64 * 1024
     parallelism: int = 4
-
-    @classmethod
-    def from_env(cls) -> Argon2Params:
-        parallelism = env_int("NEXAFI_ARGON2_PARALLELISM", cls.parallelism, minimum=1, maximum=64)
-        return cls(
-            time_cost=env_int("NEXAFI_ARGON2_TIME_COST", cls.time_cost, minimum=1, maximum=100),
-            # Argon2 needs at least 8 KiB per lane.
-            memory_kib=env_int("NEXAFI_ARGON2_MEMORY_KIB", cls.memory_kib, minimum=8 * parallelism,
-                               maximum=4 * 1024 * 1024),
-            parallelism=parallelism,
-        )
 
 
 class PasswordHashing:

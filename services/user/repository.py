@@ -1,4 +1,4 @@
-"""Tables and queries of the user service; used only inside a unit of work.
+"""Queries of the user service (tables in tables.py); used only inside a unit of work.
 
 Every method takes the caller's session, so the service layer decides what one
 transaction covers (e.g. a password change and the revocation of all sessions).
@@ -16,121 +16,26 @@ from sqlalchemy.orm import Session
 
 from services.runtime import audit
 from services.runtime.audit import StaffAction
+from services.runtime.auth import ROLE_ADMIN
 from services.runtime.ids import new_id
 from services.user.domain.lockout import FailureState
 from services.user.domain.models import PROFILE_FIELDS, User, UserStatus
-
-metadata = sa.MetaData()
-
-users = sa.Table(
-    "users", metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("username", sa.Text, nullable=False),
-    sa.Column("email", sa.Text, nullable=False),
-    sa.Column("password_hash", sa.Text),
-    sa.Column("roles", postgresql.ARRAY(sa.Text), nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("failed_login_count", sa.Integer, nullable=False),
-    sa.Column("failed_login_window_start", sa.DateTime(timezone=True)),
-    sa.Column("locked_until", sa.DateTime(timezone=True)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("deactivated_at", sa.DateTime(timezone=True)),
-    sa.Column("erased_at", sa.DateTime(timezone=True)),
-    sa.Column("token_version", sa.BigInteger, nullable=False),
-)
-
-
-def _column(path: str) -> str:
-    return path.replace(".", "_")
-
-
-profiles = sa.Table(
-    "profiles", metadata,
-    sa.Column("user_id", sa.Text, primary_key=True),
-    *(sa.Column(_column(path), sa.Text) for path in PROFILE_FIELDS),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-families = sa.Table(
-    "refresh_token_families", metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
-    sa.Column("revoked_reason", sa.Text),
-)
-
-refresh_tokens = sa.Table(
-    "refresh_tokens", metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("family_id", sa.Text, nullable=False),
-    sa.Column("token_hash", sa.Text, nullable=False),
-    sa.Column("parent_id", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("rotated_at", sa.DateTime(timezone=True)),
-    sa.Column("successor_sealed", sa.LargeBinary),
-)
-
-revocations = sa.Table(
-    "revocations", metadata,
-    sa.Column("sequence", sa.BigInteger, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("min_token_version", sa.BigInteger, nullable=False),
-    sa.Column("session_id", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-login_throttle = sa.Table(
-    "login_throttle", metadata,
-    sa.Column("login_digest", sa.Text, primary_key=True),
-    sa.Column("address_digest", sa.Text, primary_key=True),
-    sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("last_failure_at", sa.DateTime(timezone=True)),
-    sa.Column("blocked_until", sa.DateTime(timezone=True)),
-)
-
-known_addresses = sa.Table(
-    "login_known_addresses", metadata,
-    sa.Column("user_id", sa.Text, primary_key=True),
-    sa.Column("address_digest", sa.Text, primary_key=True),
-    sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-reset_tokens = sa.Table(
-    "password_reset_tokens", metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("token_hash", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("used_at", sa.DateTime(timezone=True)),
-)
-
-register_requests = sa.Table(
-    "register_requests", metadata,
-    sa.Column("request_id", sa.Text, primary_key=True),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("fingerprint", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-audit_events = sa.Table(
-    "audit_events", metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("detail", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+from services.user.tables import (
+    audit_events,
+    families,
+    known_addresses,
+    login_throttle,
+    profile_column,
+    profiles,
+    refresh_tokens,
+    reset_tokens,
+    revocations,
+    users,
 )
 
 # Constraint names, to tell which uniqueness rule an insert broke.
 USERNAME_INDEX = "users_username_lower_key"
 EMAIL_INDEX = "users_email_lower_key"
-REGISTER_REQUEST_KEY = "register_requests_pkey"
 
 
 @dataclass(frozen=True)
@@ -163,13 +68,13 @@ class ResetRecord:
 
 
 def _user_query() -> sa.Select[tuple[object, ...]]:
-    return sa.select(users, *(profiles.c[_column(p)] for p in PROFILE_FIELDS)).select_from(
+    return sa.select(users, *(profiles.c[profile_column(p)] for p in PROFILE_FIELDS)).select_from(
         users.outerjoin(profiles, profiles.c.user_id == users.c.id))
 
 
 def _to_record(row: sa.Row[tuple[object, ...]]) -> UserRecord:
     m = row._mapping
-    profile = {path: m[_column(path)] for path in PROFILE_FIELDS}
+    profile = {path: m[profile_column(path)] for path in PROFILE_FIELDS}
     user = User(id=m["id"], username=m["username"], email=m["email"], roles=tuple(sorted(m["roles"])),
                 status=UserStatus(m["status"]), profile=profile, created_at=m["created_at"],
                 updated_at=m["updated_at"])
@@ -189,7 +94,7 @@ class UserRepository:
             id=user_id, username=username, email=email, password_hash=password_hash, roles=list(roles),
             status=UserStatus.ACTIVE.value, failed_login_count=0, created_at=now, updated_at=now))
         self.session.execute(profiles.insert().values(
-            user_id=user_id, updated_at=now, **{_column(p): profile.get(p) for p in PROFILE_FIELDS}))
+            user_id=user_id, updated_at=now, **{profile_column(p): profile.get(p) for p in PROFILE_FIELDS}))
         return user_id
 
     def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
@@ -233,7 +138,7 @@ class UserRepository:
 
     def update_profile(self, user_id: str, values: Mapping[str, str | None], now: datetime) -> None:
         self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
-            updated_at=now, **{_column(path): value for path, value in values.items()}))
+            updated_at=now, **{profile_column(path): value for path, value in values.items()}))
         self.session.execute(users.update().where(users.c.id == user_id).values(updated_at=now))
 
     def set_roles(self, user_id: str, roles: Sequence[str], now: datetime) -> None:
@@ -252,9 +157,7 @@ class UserRepository:
             status=UserStatus.ERASED.value, erased_at=now, updated_at=now,
             deactivated_at=sa.func.coalesce(users.c.deactivated_at, now)))
         self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
-            updated_at=now, **{_column(p): None for p in PROFILE_FIELDS}))
-        # The fingerprint is a digest of the username and email: personal data too.
-        self.session.execute(register_requests.delete().where(register_requests.c.user_id == user_id))
+            updated_at=now, **{profile_column(p): None for p in PROFILE_FIELDS}))
         # Where the user logged in from is personal data as well.
         self.session.execute(known_addresses.delete().where(known_addresses.c.user_id == user_id))
 
@@ -264,7 +167,7 @@ class UserRepository:
 
     def other_active_admins(self, user_id: str) -> int:
         return int(self.session.execute(sa.select(sa.func.count()).select_from(users).where(
-            users.c.roles.any("admin"), users.c.status == UserStatus.ACTIVE.value,
+            users.c.roles.any(ROLE_ADMIN), users.c.status == UserStatus.ACTIVE.value,
             users.c.id != user_id)).scalar_one())
 
     def list_users(self, *, before_id: str | None, status: UserStatus | None, limit: int) -> list[User]:
@@ -431,17 +334,11 @@ class UserRepository:
         self.session.execute(reset_tokens.update().where(
             reset_tokens.c.user_id == user_id, reset_tokens.c.used_at.is_(None)).values(used_at=now))
 
-    # -- register idempotency ----------------------------------------------------
+    # -- idempotency -------------------------------------------------------------------
 
-    def get_register_request(self, request_id: str) -> tuple[str, str] | None:
-        row = self.session.execute(sa.select(register_requests.c.user_id, register_requests.c.fingerprint)
-                                   .where(register_requests.c.request_id == request_id)).first()
-        return (row.user_id, row.fingerprint) if row else None
-
-    def insert_register_request(self, request_id: str, user_id: str, fingerprint: str,
-                                now: datetime) -> None:
-        self.session.execute(register_requests.insert().values(
-            request_id=request_id, user_id=user_id, fingerprint=fingerprint, created_at=now))
+    def forget_idempotency_keys(self, table: str, user_id: str) -> None:
+        """Delete the keys whose stored response is this user's account (personal data)."""
+        self.session.execute(sa.text(f"DELETE FROM {table} WHERE resource_id = :id"), {"id": user_id})
 
     # -- audit ---------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from services.runtime.config import ConfigError, env_str
+from services.runtime.config import ConfigError
 
 CLIENT_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 MIN_SECRET_LENGTH = 16
@@ -98,16 +98,9 @@ class ServiceClients:
                 raise ConfigError(f"service client {client_id!r}: expected a secret or {{\"sha256\": ...}}")
         return cls(digests)
 
-    @classmethod
-    def from_env(cls) -> ServiceClients:
-        clients = cls({})
-        path = env_str("NEXAFI_SERVICE_CLIENTS_FILE")
-        if path:
-            clients = cls.load_file(Path(path))
-        spec = env_str("NEXAFI_SERVICE_CLIENTS")
-        if spec:
-            clients = cls({**clients._digests, **cls.parse(spec)._digests})
-        return clients
+    def merged(self, other: ServiceClients) -> ServiceClients:
+        """These clients and ``other``'s; ``other`` wins for a client id in both."""
+        return ServiceClients({**self._digests, **other._digests})
 
 
 def _checked_id(client_id: str) -> str:

@@ -17,10 +17,14 @@ from services.runtime.auth import (
     ROLE_SUPPORT,
     STAFF_READ_ROLES,
     current_principal,
+    optional_principal,
     require_owner_or_roles,
     require_roles,
 )
 from services.runtime.errors import InvalidArgument
+from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import Claim
+from services.user.accounts import check_registration
 from services.user.domain.models import ADDRESS_FIELDS, TokenPair, User, UserStatus
 from services.user.service import UserService
 
@@ -105,41 +109,65 @@ def _require_id(user_id: str) -> str:
 
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
-    def __init__(self, service: UserService) -> None:
+    def __init__(self, service: UserService, fingerprint_key: bytes) -> None:
         self.service = service
+        # Keys the request fingerprints of idempotency keys (services/runtime/fingerprints.py).
+        self.fingerprint_key = fingerprint_key
 
     # -- public ------------------------------------------------------------------------
 
     def Register(self, request: user_pb2.RegisterRequest,
                  context: grpc.ServicerContext) -> user_pb2.RegisterResponse:
         profile = profile_from_proto(request.profile) if request.HasField("profile") else None
-        user = self.service.register(username=request.username, email=request.email,
-                                     password=request.password, profile=profile,
-                                     request_id=request.request_id.strip())
-        return user_pb2.RegisterResponse(user=user_to_proto(user))
+        key = request.request_id.strip()
+        registration = check_registration(username=request.username, email=request.email,
+                                          password=request.password, profile=profile, request_id=key)
+        accounts = self.service.accounts
+        if not key:
+            return user_pb2.RegisterResponse(user=user_to_proto(accounts.register(registration)))
+        created = False
+
+        def execute(claim: Claim) -> bytes:
+            nonlocal created
+            user = accounts.register(registration, claim=claim)
+            created = not claim.resource_id
+            return user_pb2.RegisterResponse(user=user_to_proto(user)).SerializeToString()
+
+        # Register is public: an anonymous caller's keys share one scope.
+        principal = optional_principal()
+        scope = principal.subject if principal is not None else "anonymous"
+        fingerprint = request_fingerprint(self.fingerprint_key, "register", registration.fingerprint_body())
+        response = user_pb2.RegisterResponse.FromString(
+            self.service.idempotency.run(scope, key, "register", fingerprint, execute))
+        if not created:
+            # A replay (or the resumption of a crashed first attempt): the password is not in the
+            # fingerprint, so it is proven against the account before the account is shown.
+            accounts.confirm_replay(response.user.id, request.password)
+        return response
 
     def Login(self, request: user_pb2.LoginRequest, context: grpc.ServicerContext) -> user_pb2.LoginResponse:
-        pair, user = self.service.login(request.login, request.password, address=client_address(context))
+        pair, user = self.service.sessions.login(request.login, request.password,
+                                                 address=client_address(context))
         return user_pb2.LoginResponse(tokens=pair_to_proto(pair), user=user_to_proto(user))
 
     def RefreshToken(self, request: user_pb2.RefreshTokenRequest,
                      context: grpc.ServicerContext) -> user_pb2.RefreshTokenResponse:
-        pair = self.service.refresh(request.refresh_token)
+        pair = self.service.sessions.refresh(request.refresh_token)
         return user_pb2.RefreshTokenResponse(tokens=pair_to_proto(pair))
 
     def Logout(self, request: user_pb2.LogoutRequest,
                context: grpc.ServicerContext) -> user_pb2.LogoutResponse:
-        self.service.logout(request.refresh_token)
+        self.service.sessions.logout(request.refresh_token)
         return user_pb2.LogoutResponse()
 
     def RequestPasswordReset(self, request: user_pb2.RequestPasswordResetRequest,
                              context: grpc.ServicerContext) -> user_pb2.RequestPasswordResetResponse:
-        self.service.request_password_reset(request.email)
+        self.service.resets.request(request.email)
         return user_pb2.RequestPasswordResetResponse()
 
     def ConfirmPasswordReset(self, request: user_pb2.ConfirmPasswordResetRequest,
                              context: grpc.ServicerContext) -> user_pb2.ConfirmPasswordResetResponse:
-        self.service.confirm_password_reset(request.reset_token, request.new_password)
+        self.service.resets.confirm(request.reset_token, request.new_password)
         return user_pb2.ConfirmPasswordResetResponse()
 
     def IssueServiceToken(self, request: user_pb2.IssueServiceTokenRequest,
@@ -158,15 +186,16 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         user_id = _require_id(request.user_id)
         # Authorized before the look-up: a customer cannot probe which ids exist.
         require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
-        return user_pb2.GetUserResponse(user=user_to_proto(self.service.get_user(user_id)))
+        return user_pb2.GetUserResponse(user=user_to_proto(self.service.accounts.get_user(user_id)))
 
     def UpdateUser(self, request: user_pb2.UpdateUserRequest,
                    context: grpc.ServicerContext) -> user_pb2.UpdateUserResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
         require_owner_or_roles(principal, user_id, ROLE_ADMIN)
-        user = self.service.update_profile(principal.subject, user_id, profile_from_proto(request.profile),
-                                           list(request.update_mask.paths))
+        user = self.service.accounts.update_profile(principal.subject, user_id,
+                                                    profile_from_proto(request.profile),
+                                                    list(request.update_mask.paths))
         return user_pb2.UpdateUserResponse(user=user_to_proto(user))
 
     def DeleteUser(self, request: user_pb2.DeleteUserRequest,
@@ -177,7 +206,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             require_roles(principal, ROLE_ADMIN)
         else:
             require_owner_or_roles(principal, user_id, ROLE_ADMIN)
-        user = self.service.delete_user(principal.subject, user_id, erase=request.erase)
+        user = self.service.accounts.delete_user(principal.subject, user_id, erase=request.erase)
         return user_pb2.DeleteUserResponse(user=user_to_proto(user))
 
     def ListUsers(self, request: user_pb2.ListUsersRequest,
@@ -186,7 +215,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         status = _STATUS_FROM_PROTO.get(request.status)
         if status is None and request.status != user_pb2.USER_STATUS_UNSPECIFIED:
             raise InvalidArgument("unknown status", field="status", description="must be a known status")
-        users, next_token = self.service.list_users(page_size=request.page_size,
+        users, next_token = self.service.accounts.list_users(page_size=request.page_size,
                                                     page_token=request.page_token, status=status)
         return user_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users], next_page_token=next_token)
 
@@ -194,7 +223,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                   context: grpc.ServicerContext) -> user_pb2.GrantRoleResponse:
         principal = current_principal()
         require_roles(principal, ROLE_ADMIN)
-        user = self.service.grant_role(principal.subject, _require_id(request.user_id),
+        user = self.service.accounts.grant_role(principal.subject, _require_id(request.user_id),
                                        role_from_proto(request.role))
         return user_pb2.GrantRoleResponse(user=user_to_proto(user))
 
@@ -202,7 +231,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                    context: grpc.ServicerContext) -> user_pb2.RevokeRoleResponse:
         principal = current_principal()
         require_roles(principal, ROLE_ADMIN)
-        user = self.service.revoke_role(principal.subject, _require_id(request.user_id),
+        user = self.service.accounts.revoke_role(principal.subject, _require_id(request.user_id),
                                         role_from_proto(request.role))
         return user_pb2.RevokeRoleResponse(user=user_to_proto(user))
 
@@ -211,7 +240,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         user_id = _require_id(request.user_id)
         principal = current_principal()
         require_owner_or_roles(principal, user_id, ROLE_ADMIN)
-        revoked = self.service.revoke_sessions(principal.subject, user_id)
+        revoked = self.service.sessions.revoke_sessions(principal.subject, user_id)
         return user_pb2.RevokeSessionsResponse(revoked_sessions=revoked)
 
     def ListRevocations(self, request: user_pb2.ListRevocationsRequest,
@@ -229,7 +258,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         require_roles(current_principal(), ROLE_ADMIN)
         size = api.page_size(request.page_size)
         before = audit.page_position(request.page_token, request.actor_id)
-        actions = self.service.staff_actions(request.actor_id or None, before, size + 1)
+        actions = self.service.accounts.staff_actions(request.actor_id or None, before, size + 1)
         return user_pb2.ListStaffActionsResponse(
             staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
             next_page_token=audit.next_page_token(actions, size, request.actor_id))

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,15 +103,39 @@ def session_clocks() -> dict[str, Clock]:
     return {"payment": ShiftedClock(previous_weekday_at(system_clock(), TUESDAY, 12))}
 
 
+def user_spec_for_tests(mail_dir: Path) -> ServiceSpec:
+    """The user service with the suite's settings, made in code: Argon2 at its cheapest (production
+    runs 3 passes over 64 MiB), mail as files in ``mail_dir``, the session's service clients."""
+    from services.user.passwords import Argon2Params
+    from services.user.service_identity import ServiceClients
+    from services.user.settings import MailSettings, UserSettings
+    from services.user.spec import spec_with
+
+    clients = ServiceClients.parse(",".join(f"{k}:{v}" for k, v in SERVICE_CLIENT_SECRETS.items()))
+    return spec_with(UserSettings(argon2=Argon2Params(time_cost=1, memory_kib=1024, parallelism=1),
+                                  mail=MailSettings(directory=mail_dir), service_clients=clients))
+
+
 class ServiceRunner:
-    """Starts each service once per test session against the session's PostgreSQL."""
+    """Starts each service once per test session against the session's PostgreSQL.
+
+    ``specs`` replaces a service's spec (by name) with one built from settings made in code:
+    whichever test starts the service first, the session runs that one."""
 
     def __init__(self, pg: EmbeddedPostgres, auth: AuthSettings,
-                 clocks: dict[str, Clock] | None = None) -> None:
+                 clocks: dict[str, Clock] | None = None,
+                 specs: Mapping[str, Callable[[], ServiceSpec]] | None = None) -> None:
         self.pg = pg
         self.auth = auth
         self.running: dict[str, RunningServer] = {}
         self.clocks = session_clocks() if clocks is None else clocks
+        self.specs = dict(specs or {})
+
+    def use(self, name: str, spec: Callable[[], ServiceSpec]) -> None:
+        """Start ``name`` from ``spec`` when it is first asked for (not yet started)."""
+        if name in self.running:
+            raise RuntimeError(f"the {name} service is already running with other settings")
+        self.specs[name] = spec
 
     def clock(self, service: str) -> Clock:
         """The clock ``service`` decides with in this session."""
@@ -124,6 +148,7 @@ class ServiceRunner:
 
     def start(self, spec: ServiceSpec) -> RunningServer:
         if spec.name not in self.running:
+            spec = self.specs[spec.name]() if spec.name in self.specs else spec
             url = self.database_url(spec.name) if spec.needs_database else None
             running = start_server(spec, service_settings(spec.name, url, self.auth),
                                    clock=self.clock(spec.name))

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC
-from tests.integration.user.user_support import ADMIN_PASSWORD, MAIL_DIR, Actor, UserApi, cli_env, run_cli
+from tests.integration.user.user_support import ADMIN_PASSWORD, Actor, UserApi, cli_env, run_cli
 from tests.support.harness import ServiceRunner, TokenFactory
 
 
@@ -30,8 +30,8 @@ def user_channel(user_server: RunningServer) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture(scope="session")
-def api(user_channel: grpc.Channel, tokens: TokenFactory) -> UserApi:
-    return UserApi(user_pb2_grpc.UserServiceStub(user_channel), tokens, MAIL_DIR)
+def api(user_channel: grpc.Channel, tokens: TokenFactory, mail_dir: Path) -> UserApi:
+    return UserApi(user_pb2_grpc.UserServiceStub(user_channel), tokens, mail_dir)
 
 
 @pytest.fixture(scope="session")

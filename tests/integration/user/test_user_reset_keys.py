@@ -19,11 +19,10 @@ from services.runtime.errors import Unauthenticated
 from services.runtime.keys import Keyring
 from services.runtime.server import RunningServer, start_server
 from services.user.service import keyed_digest
-from services.user.spec import SPEC
 from services.user.tokens import token_digest
 from tests.integration.user.user_support import TIMEOUT, UserApi, cli_env, run_cli, strong_password, unique
 from tests.support.grpc_errors import failure
-from tests.support.harness import auth_settings_for, service_settings
+from tests.support.harness import auth_settings_for, service_settings, user_spec_for_tests
 
 OK = grpc.StatusCode
 
@@ -126,12 +125,12 @@ def test_a_reset_lifts_the_login_throttle(api: UserApi, user_db: Engine) -> None
 
 @pytest.fixture(scope="module")
 def isolated(
-    pg: EmbeddedPostgres, user_server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+    pg: EmbeddedPostgres, user_server: RunningServer, tmp_path_factory: pytest.TempPathFactory, mail_dir: Path
 ) -> Iterator[tuple[RunningServer, Path]]:
     """A second user server with its own keyring, so rotating it leaves the session's keys alone."""
     keys_dir = tmp_path_factory.mktemp("user-keys")
     settings = service_settings("user", pg.url("nexafi_user"), auth_settings_for(keys_dir))
-    running = start_server(SPEC, settings)
+    running = start_server(user_spec_for_tests(mail_dir), settings)
     yield running, keys_dir
     running.stop(0)
 

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,10 +25,15 @@ from services.ledger.spec import SPEC as LEDGER_SPEC
 from services.runtime.auth import ROLE_ADMIN, ROLE_CUSTOMER
 from services.runtime.config import AuthSettings
 from services.runtime.server import RunningServer, ServiceSpec, start_server
-from services.user.spec import SPEC as USER_SPEC
 from tests.integration.user.user_support import TIMEOUT, Actor, UserApi, strong_password
 from tests.support.grpc_errors import describe, failure
-from tests.support.harness import ServiceRunner, TokenFactory, closed_port_address, service_settings
+from tests.support.harness import (
+    ServiceRunner,
+    TokenFactory,
+    closed_port_address,
+    service_settings,
+    user_spec_for_tests,
+)
 
 OK = grpc.StatusCode
 WINDOW_SECONDS = 5.0
@@ -43,9 +49,9 @@ def _start_checked(services: ServiceRunner, spec: ServiceSpec) -> RunningServer:
 
 
 @pytest.fixture(scope="module")
-def checked_user(services: ServiceRunner,
-                 user_server: RunningServer) -> Iterator[user_pb2_grpc.UserServiceStub]:
-    server = _start_checked(services, USER_SPEC)
+def checked_user(services: ServiceRunner, user_server: RunningServer,
+                 mail_dir: Path) -> Iterator[user_pb2_grpc.UserServiceStub]:
+    server = _start_checked(services, user_spec_for_tests(mail_dir))
     with grpc.insecure_channel(server.address) as channel:
         yield user_pb2_grpc.UserServiceStub(channel)
     server.stop(0)

@@ -1,4 +1,4 @@
-"""Helpers of the user service's integration tests, and the environment the server starts with."""
+"""Helpers of the user service's integration tests (its settings: tests/support/harness.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,15 +24,6 @@ SERVICE_SECRET = SERVICE_CLIENT_SECRETS["payment"]
 TIMEOUT = 10
 
 ROOT = Path(__file__).resolve().parents[3]
-
-# The server starts once per session and reads this when it starts, so it is set
-# when the conftest imports this module, before any fixture runs. (Here and not
-# in conftest.py: a module imported both as "conftest" and by its package name
-# would run twice and make two mail directories.) tests/conftest.py sets the
-# cheap Argon2 parameters and the service clients.
-MAIL_DIR = Path(tempfile.mkdtemp(prefix="nexafi-user-mail-"))
-os.environ["NEXAFI_MAIL_DIR"] = str(MAIL_DIR)
-
 
 def cli_env(pg: EmbeddedPostgres, keys_dir: Path) -> dict[str, str]:
     return {

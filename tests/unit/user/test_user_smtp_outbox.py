@@ -10,7 +10,8 @@ from email.policy import default
 import pytest
 
 from services.runtime.config import ConfigError
-from services.user.mail import MailMessage, SmtpOutbox, SmtpSettings, outbox_from_env
+from services.user.mail import MailMessage, SmtpOutbox, SmtpSettings, outbox_for
+from services.user.spec import mail_from_env
 
 
 class TinySmtpServer:
@@ -81,8 +82,9 @@ def test_a_message_goes_through_smtp():
 def test_smtp_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SMTP_HOST", "mail.example.com")
     monkeypatch.setenv("SMTP_PORT", "465")
-    outbox = outbox_from_env()
+    mail = mail_from_env()
+    outbox = outbox_for(mail.smtp, mail.directory)
     assert isinstance(outbox, SmtpOutbox) and outbox.settings.security == "ssl"
     monkeypatch.setenv("SMTP_SECURITY", "rot13")
     with pytest.raises(ConfigError, match="SMTP_SECURITY"):
-        outbox_from_env()
+        mail_from_env()

@@ -1,4 +1,6 @@
-"""The user service's own settings, from the environment (defaults in brackets).
+"""The user service's own settings, read once at start (``spec.settings_from_env``) and passed in.
+
+Environment variables (defaults in brackets):
 
 Token lifetimes
     NEXAFI_ACCESS_TOKEN_TTL_SECONDS        access JWT lifetime [900]
@@ -24,17 +26,27 @@ Service clients: NEXAFI_SERVICE_CLIENTS or NEXAFI_SERVICE_CLIENTS_FILE (see serv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from pathlib import Path
 
-from services.runtime.config import ConfigError, env_int, env_str
 from services.user.domain.lockout import LockoutPolicy
+from services.user.mail import DEFAULT_SENDER, SmtpSettings
 from services.user.passwords import Argon2Params
+from services.user.service_identity import ServiceClients
 
 DAY = 86400
 
 
 @dataclass(frozen=True)
-class UserConfig:
+class MailSettings:
+    """SMTP when ``smtp`` is set, else one ``.eml`` file per message in ``directory``."""
+
+    directory: Path = Path(".data/mail")
+    sender: str = DEFAULT_SENDER
+    smtp: SmtpSettings | None = None
+
+
+@dataclass(frozen=True)
+class UserSettings:
     access_ttl_seconds: int = 900
     refresh_ttl_seconds: int = 14 * DAY
     refresh_grace_seconds: int = 10
@@ -44,29 +56,6 @@ class UserConfig:
     reset_url: str | None = None
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     argon2: Argon2Params = field(default_factory=Argon2Params)
-
-    @classmethod
-    def from_env(cls) -> UserConfig:
-        reset_url = env_str("NEXAFI_RESET_URL")
-        if reset_url and "{token}" not in reset_url:
-            raise ConfigError("NEXAFI_RESET_URL must contain {token}")
-        return cls(
-            access_ttl_seconds=env_int("NEXAFI_ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=DAY),
-            refresh_ttl_seconds=env_int("NEXAFI_REFRESH_TOKEN_TTL_SECONDS", 14 * DAY, minimum=60,
-                                        maximum=365 * DAY),
-            refresh_grace_seconds=env_int("NEXAFI_REFRESH_REUSE_GRACE_SECONDS", 10, maximum=120),
-            service_token_ttl_seconds=env_int("NEXAFI_SERVICE_TOKEN_TTL_SECONDS", 900, minimum=30,
-                                              maximum=DAY),
-            reset_ttl_seconds=env_int("NEXAFI_RESET_TOKEN_TTL_SECONDS", 1800, minimum=60, maximum=DAY),
-            reset_min_interval_seconds=env_int("NEXAFI_RESET_MIN_INTERVAL_SECONDS", 60, maximum=DAY),
-            reset_url=reset_url,
-            lockout=LockoutPolicy(
-                free_failures=env_int("NEXAFI_LOGIN_FREE_FAILURES", 5, minimum=1, maximum=100),
-                account_free_failures=env_int("NEXAFI_LOGIN_ACCOUNT_FREE_FAILURES", 20, minimum=1,
-                                              maximum=10_000),
-                max_delay=timedelta(seconds=env_int("NEXAFI_LOGIN_BACKOFF_MAX_SECONDS", 900, minimum=1,
-                                                    maximum=DAY)),
-                window=timedelta(seconds=env_int("NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)),
-            ),
-            argon2=Argon2Params.from_env(),
-        )
+    mail: MailSettings = field(default_factory=MailSettings)
+    # Who may obtain a service token (IssueServiceToken).
+    service_clients: ServiceClients = field(default_factory=lambda: ServiceClients({}))

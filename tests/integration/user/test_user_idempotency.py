@@ -37,18 +37,22 @@ def _wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 2
 
 def _key_state(user_db: Engine, key: str) -> str | None:
     with user_db.connect() as conn:
-        state = conn.execute(sa.text("SELECT state FROM idempotency_keys WHERE key = :k"), {"k": key}).scalar()
+        state = conn.execute(sa.text("SELECT state FROM idempotency_keys WHERE key = :k"),
+                             {"k": key}).scalar()
     return state if isinstance(state, str) else None
 
 
 def test_a_stored_error_is_replayed_even_when_the_request_would_now_succeed(api: UserApi) -> None:
     holder, _ = api.register()
     name, password, key = unique(), strong_password(), unique("req-")
-    first = failure(lambda: api.register(username=name, email=holder.email, password=password, request_id=key))
+    def attempt() -> object:
+        return api.register(username=name, email=holder.email, password=password, request_id=key)
+
+    first = failure(attempt)
     assert (first.code, first.reason) == (OK.ALREADY_EXISTS, "EMAIL_TAKEN")
     # Erasure frees the email: a new request would now succeed, the key's answer stays.
     _erase(api, holder.id)
-    again = failure(lambda: api.register(username=name, email=holder.email, password=password, request_id=key))
+    again = failure(attempt)
     assert (again.code, again.reason, again.message) == (first.code, first.reason, first.message)
     fresh, _ = api.register(username=name, email=holder.email, password=password, request_id=unique("req-"))
     assert fresh.email == holder.email
@@ -56,7 +60,8 @@ def test_a_stored_error_is_replayed_even_when_the_request_would_now_succeed(api:
 
 def test_validation_errors_do_not_consume_the_key(api: UserApi) -> None:
     name, password, key = unique(), strong_password(), unique("req-")
-    bad = failure(lambda: api.register(username=name, email="not-an-email", password=password, request_id=key))
+    bad = failure(lambda: api.register(username=name, email="not-an-email", password=password,
+                                       request_id=key))
     assert bad.code == OK.INVALID_ARGUMENT
     user, _ = api.register(username=name, password=password, request_id=key)
     assert user.username == name
@@ -71,11 +76,13 @@ def test_a_concurrent_duplicate_is_aborted_at_once(api: UserApi, user_db: Engine
     with user_db.connect() as blocker:
         blocker.execute(sa.text(
             "INSERT INTO users (id, username, email, roles, token_version) "
-            "VALUES (:id, :u, :e, '{}', 0)"), {"id": unique("usr_blocker"), "u": name, "e": unique() + "@x.io"})
+            "VALUES (:id, :u, :e, '{}', 0)"),
+            {"id": unique("usr_blocker"), "u": name, "e": unique() + "@x.io"})
 
         def first() -> None:
             try:
-                outcome["user"] = api.register(username=name, email=email, password=password, request_id=key)[0]
+                outcome["user"], _ = api.register(username=name, email=email, password=password,
+                                                  request_id=key)
             except grpc.RpcError as error:
                 outcome["error"] = error
 

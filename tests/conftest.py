@@ -20,6 +20,8 @@ from tests.support.harness import (
     TokenFactory,
     auth_settings_for,
     configure_test_environment,
+    document_spec_for_tests,
+    storage_settings_of,
     user_spec_for_tests,
 )
 
@@ -71,16 +73,10 @@ def services(pg: EmbeddedPostgres, auth_settings: AuthSettings, mail_dir: Path) 
 
 
 @pytest.fixture(scope="session")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
-    """One S3-protocol server for the session; its settings are in the environment, so the
-    document service started by ``services.start`` uses it."""
+def s3(tmp_path_factory: pytest.TempPathFactory, services: ServiceRunner) -> Iterator[EmbeddedS3]:
+    """One S3-protocol server for the session; the document service, whoever starts it, stores
+    there (its settings are built in code: tests/support/harness.py)."""
     server = EmbeddedS3(log_path=tmp_path_factory.mktemp("s3") / "s3.log").start()
-    saved = {name: os.environ.get(name) for name in server.env()}
-    os.environ.update(server.env())
+    services.use("document", lambda: document_spec_for_tests(storage_settings_of(server)))
     yield server
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
     server.stop()

@@ -53,7 +53,6 @@ def _version(row: Any) -> Version:
 
 
 def get_document(session: Session, document_id: str, *, for_update: bool = False) -> DocumentRow | None:
-    # NO KEY UPDATE: audit events (foreign keys to the row) may still be inserted meanwhile.
     # NO KEY UPDATE, not UPDATE: audit events referencing the row may still be inserted meanwhile
     # (a denial is recorded in its own transaction while this one holds the lock).
     row = session.execute(sa.text(
@@ -162,18 +161,20 @@ def record_review(session: Session, document_id: str, version: int, status: Docu
         {"s": int(status), "r": reviewer, "reason": reason, "d": document_id, "v": version})
 
 
-def list_user_documents(session: Session, user_id: str, *, document_type: int, status: int,
-                        show_deleted: bool, after: str | None, limit: int) -> list[Version]:
+def list_user_documents(session: Session, user_id: str, *, document_type: DocumentType | None,
+                        status: DocumentStatus | None, show_deleted: bool, after: str | None,
+                        limit: int) -> list[Version]:
     conditions = ["d.user_id = :u"]
     params: dict[str, Any] = {"u": user_id, "limit": limit}
-    if document_type:
+    if document_type is not None:
         conditions.append("d.document_type = :t")
-        params["t"] = document_type
+        params["t"] = int(document_type)
     if status == DocumentStatus.DELETED:
+        # Deleted is the document's state (delete_time), never a version's stored status.
         conditions.append("d.delete_time IS NOT NULL" if show_deleted else "false")
-    elif status:
+    elif status is not None:
         conditions.append("v.status = :s")
-        params["s"] = status
+        params["s"] = int(status)
         if not show_deleted:
             conditions.append("d.delete_time IS NULL")
     elif not show_deleted:
@@ -214,44 +215,16 @@ def list_events(session: Session, document_id: str, *, before: str | None, limit
                         row.trace_id, row.create_time) for row in rows]
 
 
-@dataclass(frozen=True)
-class StoredResult:
-    operation: str
-    fingerprint: str
-    response: bytes
-
-
-def find_idempotency_key(session: Session, scope: str, key: str) -> StoredResult | None:
-    row = session.execute(sa.text(
-        "SELECT operation, fingerprint, response FROM idempotency_keys WHERE scope = :s AND key = :k"),
-        {"s": scope, "k": key}).first()
-    return StoredResult(row.operation, row.fingerprint, bytes(row.response)) if row is not None else None
-
-
-def store_idempotency_key(session: Session, scope: str, key: str, operation: str, fingerprint: str,
-                          response: bytes) -> None:
-    session.execute(sa.text(
-        "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, response) "
-        "VALUES (:s, :k, :o, :f, :r)"),
-        {"s": scope, "k": key, "o": operation, "f": fingerprint, "r": response})
-
-
-def fingerprint(*parts: object) -> str:
-    import hashlib
-
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
 # -- extraction queue ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Claim:
+class ExtractionClaim:
     version: Version
     # The attempt number doubles as the claim's token: a re-claim after a timeout increments it.
     attempt: int
 
 
-def claim_extraction(session: Session, stale_after_seconds: int) -> Claim | None:
+def claim_extraction(session: Session, stale_after_seconds: int) -> ExtractionClaim | None:
     """Claim the oldest PENDING version, or a RUNNING one whose claim is stale; None when idle.
 
     SKIP LOCKED: replicas polling at once each take a different version instead of waiting.
@@ -275,7 +248,7 @@ def claim_extraction(session: Session, stale_after_seconds: int) -> Claim | None
         return None
     found = get_version(session, row.document_id, row.version)
     assert found is not None
-    return Claim(found, row.extraction_attempts)
+    return ExtractionClaim(found, row.extraction_attempts)
 
 
 def extraction_queue(session: Session) -> dict[ExtractionStatus, int]:
@@ -291,8 +264,8 @@ def extraction_queue(session: Session) -> dict[ExtractionStatus, int]:
     return counts
 
 
-def finish_extraction(session: Session, claim: Claim, status: ExtractionStatus, fields: dict[str, str],
-                      error: str) -> bool:
+def finish_extraction(session: Session, claim: ExtractionClaim, status: ExtractionStatus,
+                      fields: dict[str, str], error: str) -> bool:
     """Record the result if the claim still holds (no other worker re-claimed it meanwhile)."""
     result = session.execute(sa.text(
         "UPDATE document_versions SET extraction_status = :s, extracted_fields = CAST(:f AS jsonb), "

@@ -1,12 +1,14 @@
 """The gRPC adapter of the document service: proto <-> domain, syntactic validation, the principal.
 
 Who may do what is decided in ``domain`` (the proto's service comment) and applied by the
-service layer, which also writes the access audit log.
+service layer, which also writes the access audit log. Idempotency keys are handled here, at
+the edge, by the one contract of services/runtime/idempotency.py around a service call that
+returns a domain object: the first response is rendered, stored and replayed as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import grpc
 from google.api import httpbody_pb2
@@ -24,11 +26,14 @@ from services.document.domain import (
     is_sha256_hex,
     normalize_filename,
 )
-from services.document.service import DocumentService, UploadMeta
+from services.document.service import DocumentService
+from services.document.uploads import ReceivedUpload, UploadMeta
 from services.runtime import api
 from services.runtime.api import FieldChecks, to_timestamp
 from services.runtime.auth import Principal, current_principal
 from services.runtime.errors import InvalidArgument
+from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import Claim
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -120,9 +125,23 @@ def upload_chunks(first: document_pb2.UploadDocumentRequest,
             yield message.http_body.data
 
 
+def upload_fingerprint_body(meta: UploadMeta, received: ReceivedUpload) -> dict[str, object]:
+    """What a replay of an upload must repeat: its metadata and its content (by digest)."""
+    return {"user_id": meta.user_id, "filename": meta.filename, "document_type": int(meta.document_type),
+            "document_id": meta.document_id, "content_type": received.content_type,
+            "sha256": received.sha256}
+
+
 class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
-    def __init__(self, service: DocumentService) -> None:
+    def __init__(self, service: DocumentService, fingerprint_key: bytes) -> None:
         self.service = service
+        # Keys the request fingerprints of idempotency keys (services/runtime/fingerprints.py).
+        self.fingerprint_key = fingerprint_key
+
+    def _idempotent(self, principal: Principal, key: str, operation: str, body: Mapping[str, object],
+                    execute: Callable[[Claim], bytes]) -> bytes:
+        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
+        return self.service.idempotency.run(principal.subject, key, operation, fingerprint, execute)
 
     def UploadDocument(self, request_iterator: Iterator[document_pb2.UploadDocumentRequest],
                        context: grpc.ServicerContext) -> document_pb2.UploadDocumentResponse:
@@ -133,12 +152,16 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
                                   description="must not be empty", reason="EMPTY_CONTENT")
         header = dict(context.invocation_metadata()).get("idempotency-key", "")
         meta = upload_meta(first, header if isinstance(header, str) else "")
+        uploads = self.service.uploads
+        # Receiving is validation (size, type, checksum): its errors do not consume the key.
+        with uploads.receive(principal, meta, upload_chunks(first, request_iterator)) as received:
+            def execute(claim: Claim) -> bytes:
+                version = uploads.store(principal, meta, received, claim)
+                return document_pb2.UploadDocumentResponse(
+                    document=document_pb(version, principal)).SerializeToString()
 
-        def render(version: Version) -> bytes:
-            return document_pb2.UploadDocumentResponse(
-                document=document_pb(version, principal)).SerializeToString()
-
-        stored = self.service.upload(principal, meta, upload_chunks(first, request_iterator), render)
+            stored = self._idempotent(principal, meta.request_id, "upload",
+                                      upload_fingerprint_body(meta, received), execute)
         return document_pb2.UploadDocumentResponse.FromString(stored)
 
     def GetDocument(self, request: document_pb2.GetDocumentRequest,
@@ -204,9 +227,11 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key("documents", user_id, request.document_type, request.status,
                               request.show_deleted)
+        document_type = DocumentType(request.document_type) if request.document_type else None
+        status = DocumentStatus(request.status) if request.status else None
         page = api.paginate(
             lambda after, limit: self.service.list_user_documents(
-                principal, user_id, document_type=request.document_type, status=request.status,
+                principal, user_id, document_type=document_type, status=status,
                 show_deleted=request.show_deleted, after=after, limit=limit),
             page_token=request.page_token, query=query, size=size,
             position=lambda version: version.document_id, parse=api.as_str)
@@ -239,13 +264,15 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
                              required=request.decision == ReviewDecision.REJECT)
         version = _version(request.version, checks)
         checks.done()
+        decision = ReviewDecision(request.decision)
 
-        def render(version: Version) -> bytes:
-            response = document_pb2.ReviewDocumentResponse(document=document_pb(version, principal))
+        def execute(claim: Claim) -> bytes:
+            reviewed = self.service.review(principal, document_id, decision, reason, version, claim)
+            response = document_pb2.ReviewDocumentResponse(document=document_pb(reviewed, principal))
             return response.SerializeToString()
 
-        stored = self.service.review(principal, document_id, request_id, ReviewDecision(request.decision),
-                                     reason, version, render)
+        body = {"document_id": document_id, "decision": int(decision), "reason": reason, "version": version}
+        stored = self._idempotent(principal, request_id, "review", body, execute)
         return document_pb2.ReviewDocumentResponse.FromString(stored)
 
     def ListDocumentAccessEvents(

@@ -1,9 +1,9 @@
 """The document bucket in S3-compatible storage, through the ``minio`` client.
 
-Settings (environment): ``DOCUMENT_S3_ENDPOINT`` (``host:port``), ``DOCUMENT_S3_ACCESS_KEY``,
-``DOCUMENT_S3_SECRET_KEY``, ``DOCUMENT_S3_BUCKET`` (default ``nexafi-documents``),
-``DOCUMENT_S3_SECURE`` (``true`` for HTTPS, default ``false``), ``DOCUMENT_S3_REGION``
-(optional). The bucket is created at start when missing; missing settings or an
+Settings (environment, read once by ``spec.storage_settings_from_env``): ``DOCUMENT_S3_ENDPOINT``
+(``host:port``), ``DOCUMENT_S3_ACCESS_KEY``, ``DOCUMENT_S3_SECRET_KEY``, ``DOCUMENT_S3_BUCKET``
+(default ``nexafi-documents``), ``DOCUMENT_S3_SECURE`` (``true`` for HTTPS, default ``false``),
+``DOCUMENT_S3_REGION`` (optional). The bucket is created at start when missing; missing settings or an
 unreachable endpoint stop the service with one ConfigError line.
 """
 
@@ -17,7 +17,7 @@ import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
-from services.runtime.config import ConfigError, env_str
+from services.runtime.config import ConfigError
 
 READ_CHUNK = 256 * 1024
 
@@ -34,25 +34,6 @@ class StorageSettings:
     bucket: str
     secure: bool
     region: str | None
-
-    @classmethod
-    def from_env(cls) -> StorageSettings:
-        required = ("DOCUMENT_S3_ENDPOINT", "DOCUMENT_S3_ACCESS_KEY", "DOCUMENT_S3_SECRET_KEY")
-        missing = [name for name in required if not env_str(name)]
-        if missing:
-            raise ConfigError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set "
-                              "(the document service's S3-compatible storage)")
-        secure_raw = (env_str("DOCUMENT_S3_SECURE", "false") or "false").lower()
-        if secure_raw not in ("true", "false", "1", "0", "yes", "no"):
-            raise ConfigError(f"DOCUMENT_S3_SECURE must be true or false, got {secure_raw!r}")
-        endpoint = env_str("DOCUMENT_S3_ENDPOINT") or ""
-        if "://" in endpoint or "/" in endpoint:
-            raise ConfigError("DOCUMENT_S3_ENDPOINT must be host:port, without scheme or path "
-                              "(use DOCUMENT_S3_SECURE for HTTPS)")
-        return cls(endpoint=endpoint, access_key=env_str("DOCUMENT_S3_ACCESS_KEY") or "",
-                   secret_key=env_str("DOCUMENT_S3_SECRET_KEY") or "",
-                   bucket=env_str("DOCUMENT_S3_BUCKET", "nexafi-documents") or "nexafi-documents",
-                   secure=secure_raw in ("true", "1", "yes"), region=env_str("DOCUMENT_S3_REGION"))
 
 
 class Storage:

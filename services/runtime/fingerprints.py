@@ -22,3 +22,9 @@ def canonical(body: Mapping[str, Any]) -> bytes:
 
 def request_fingerprint(key: bytes, operation: str, body: Mapping[str, Any]) -> str:
     return hmac.new(key, operation.encode() + b"\x00" + canonical(body), hashlib.sha256).hexdigest()
+
+
+def derived_fingerprint_key(page_token_key: bytes) -> bytes:
+    """A fingerprint key for a service without a key of its own: derived from its page-token key
+    (secret, the same on every replica; server.page_token_key) for this one use."""
+    return hmac.new(page_token_key, b"nexafi-request-fingerprints", hashlib.sha256).digest()

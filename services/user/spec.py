@@ -7,8 +7,6 @@ the variables); ``spec_with(settings)`` builds the same service from settings ma
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +15,7 @@ import grpc
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
 from services.runtime.config import ConfigError, env_int, env_str
+from services.runtime.fingerprints import derived_fingerprint_key
 from services.runtime.keys import Keyring
 from services.runtime.revocation import FeedPage, RevocationEntry
 from services.runtime.server import ServiceContext, ServiceSpec, page_token_key
@@ -112,10 +111,6 @@ def build_service(context: ServiceContext, settings: UserSettings) -> UserServic
     return UserService(context.engine, keyring, context.settings.auth, settings, clock=context.clock)
 
 
-def fingerprint_key(context: ServiceContext) -> bytes:
-    """The key of Register's request fingerprints: derived from the service's page-token secret
-    (``USER_PAGE_TOKEN_KEY``, shared by the replicas), for this use only."""
-    return hmac.new(page_token_key(context.settings), b"nexafi-request-fingerprints", hashlib.sha256).digest()
 
 
 class LocalRevocationFeed:
@@ -138,7 +133,7 @@ def registrar(settings: Callable[[], UserSettings]) -> Callable[[grpc.Server, Se
         context.on_shutdown.append(service.close)
         if context.revocations is not None:
             context.revocations.source = LocalRevocationFeed(service)
-        servicer = UserServicer(service, fingerprint_key(context))
+        servicer = UserServicer(service, derived_fingerprint_key(page_token_key(context.settings)))
         user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 

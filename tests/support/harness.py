@@ -116,6 +116,25 @@ def user_spec_for_tests(mail_dir: Path) -> ServiceSpec:
                                   mail=MailSettings(directory=mail_dir), service_clients=clients))
 
 
+def storage_settings_of(s3: Any) -> Any:
+    """The document service's StorageSettings for an EmbeddedS3 server."""
+    from services.document.storage import StorageSettings
+
+    return StorageSettings(endpoint=s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key,
+                           bucket="nexafi-documents", secure=False, region=None)
+
+
+def document_spec_for_tests(storage: Any) -> ServiceSpec:
+    """The document service with the suite's settings, made in code: ``storage`` (StorageSettings:
+    the session's S3-protocol server), the public development master key and a 10 MiB limit."""
+    from services.document.crypto import MasterKeys
+    from services.document.settings import DocumentSettings
+    from services.document.spec import DEV_MASTER_KEY, DEV_MASTER_KEY_ID, spec_with
+
+    keys = MasterKeys(DEV_MASTER_KEY_ID, {DEV_MASTER_KEY_ID: DEV_MASTER_KEY})
+    return spec_with(DocumentSettings(storage=storage, keys=keys))
+
+
 class ServiceRunner:
     """Starts each service once per test session against the session's PostgreSQL.
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date
 
 from services.document import repository as repo
 from services.document.domain import EXTRACTABLE_MEDIA, EXTRACTED_TYPES, ExtractionStatus, Version
@@ -28,7 +27,9 @@ from services.document.extraction.mrz import PassportMrz
 from services.document.extraction.ocr import OcrEngine, UnreadableImage, decode_image
 from services.document.extraction.passport import read_passport
 from services.document.service import DocumentService
+from services.document.settings import ExtractionSettings
 from services.runtime import metrics
+from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import DomainError
 
@@ -54,13 +55,6 @@ EXTRACTION_ABANDONED = "EXTRACTION_ABANDONED"  # crashed the worker max_attempts
 
 
 @dataclass(frozen=True)
-class WorkerSettings:
-    poll_seconds: float = 2.0
-    running_timeout_seconds: int = 600
-    max_attempts: int = 3
-
-
-@dataclass(frozen=True)
 class Outcome:
     status: ExtractionStatus
     fields: dict[str, str]
@@ -74,10 +68,13 @@ def failed(error: str) -> Outcome:
 class ExtractionWorker:
     """Claims and extracts versions, in a background thread or one at a time on demand."""
 
-    def __init__(self, service: DocumentService, ocr: OcrEngine, settings: WorkerSettings) -> None:
+    def __init__(self, service: DocumentService, ocr: OcrEngine, settings: ExtractionSettings, *,
+                 clock: Clock = system_clock) -> None:
         self.service = service
         self.ocr = ocr
         self.settings = settings
+        # "Today" of the passport expiry check (runtime/clock.py: tests pin it).
+        self.clock = clock
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -169,7 +166,7 @@ class ExtractionWorker:
             image = decode_image(content)
         except UnreadableImage:
             return failed(UNREADABLE_IMAGE)
-        result = read_passport(self.ocr, image, today=date.today())
+        result = read_passport(self.ocr, image, today=self.clock().date())
         if isinstance(result, PassportMrz):
             return Outcome(ExtractionStatus.SUCCEEDED, result.as_fields())
         return failed(result.reason)

@@ -18,9 +18,11 @@ from minio import Minio
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.document.crypto import MasterKeys
 from services.document.service import DocumentService
-from services.document.spec import SPEC, load_config
-from services.document.storage import Storage, StorageSettings
+from services.document.settings import DocumentSettings
+from services.document.spec import DEV_MASTER_KEY, SPEC
+from services.document.storage import Storage
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.server import RunningServer
@@ -35,8 +37,8 @@ from tests.integration.document.document_support import (
     sha256,
     upload_messages,
 )
-from tests.support.grpc_errors import failure
-from tests.support.harness import ServiceRunner, TokenFactory
+from tests.support.grpc_errors import describe, failure
+from tests.support.harness import ServiceRunner, TokenFactory, storage_settings_of
 
 D = document_pb2
 ADMIN = "usr_ADMIN0000000000000000000001"
@@ -434,9 +436,21 @@ def test_concurrent_uploads_with_one_key_store_one_document(docs: DocumentClient
     user = new_user()
     key = uuid.uuid4().hex
     content = pdf(300_000)
+
+    def attempt(_: int) -> object:
+        try:
+            return docs.upload(content, user_id=user, request_id=key)
+        except grpc.RpcError as error:
+            return describe(error)
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: docs.upload(content, user_id=user, request_id=key), range(4)))
-    assert len({r.id for r in results}) == 1 and all(r == results[0] for r in results)
+        results = list(pool.map(attempt, range(4)))
+    # Each got the first result, or was told at once that it is still executing (never a second one).
+    stored = [r for r in results if isinstance(r, D.Document)]
+    refused = [r for r in results if not isinstance(r, D.Document)]
+    assert stored and all(r == stored[0] for r in stored)
+    assert all((r.code, r.reason) == (grpc.StatusCode.ABORTED, "REQUEST_IN_PROGRESS") for r in refused)
+    assert docs.upload(content, user_id=user, request_id=key) == stored[0]
     assert len(objects(bucket, f"{user}/")) == 1
 
 
@@ -450,15 +464,18 @@ def test_a_failed_upload_removes_its_object_only_when_no_row_names_it(
         docs: DocumentClient, bucket: tuple[Minio, str], document_db: Engine, s3: EmbeddedS3) -> None:
     # The clean-up after a failed upload, on the real database and store: a commit that failed on
     # the way back may have committed, so a recorded object is kept and an unrecorded one removed.
-    service = DocumentService(document_db, Storage.connect(StorageSettings.from_env()), load_config())
+    storage = storage_settings_of(s3)
+    keys = MasterKeys("dev", {"dev": DEV_MASTER_KEY})
+    settings = DocumentSettings(storage=storage, keys=keys)
+    service = DocumentService(document_db, Storage.connect(storage), settings)
     owner = new_user()
     document = docs.upload(pdf(), user_id=owner)
     recorded_key = object_key_of(document_db, document.id)
     orphan_key = f"{owner}/doc_orphan/obj_orphan"
     client, name = bucket
     client.put_object(name, orphan_key, io.BytesIO(b"ciphertext"), 10)
-    service._remove_unless_recorded(recorded_key)
-    service._remove_unless_recorded(orphan_key)
+    service.uploads._remove_unless_recorded(recorded_key)
+    service.uploads._remove_unless_recorded(orphan_key)
     assert objects(bucket, f"{owner}/") == [recorded_key]
     assert docs.download(document.id, owner).content  # still readable
 

@@ -28,8 +28,8 @@ from services.document.domain import (
     sniff,
 )
 from services.document.servicer import upload_chunks, upload_meta
-from services.document.spec import DEV_MASTER_KEY_ID, load_master_keys
-from services.document.storage import Storage, StorageSettings
+from services.document.spec import DEV_MASTER_KEY_ID, load_master_keys, storage_settings_from_env
+from services.document.storage import Storage
 from services.runtime.auth import Principal
 from services.runtime.config import ConfigError
 from services.runtime.errors import InvalidArgument
@@ -188,17 +188,17 @@ def test_storage_settings(monkeypatch: pytest.MonkeyPatch):
     for name in (*required, "DOCUMENT_S3_SECURE"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match=", ".join(required)):
-        StorageSettings.from_env()
+        storage_settings_from_env()
     monkeypatch.setenv("DOCUMENT_S3_ENDPOINT", "http://localhost:9000")
     monkeypatch.setenv("DOCUMENT_S3_ACCESS_KEY", "a")
     monkeypatch.setenv("DOCUMENT_S3_SECRET_KEY", "b")
     with pytest.raises(ConfigError, match="host:port"):
-        StorageSettings.from_env()
+        storage_settings_from_env()
     # Nothing listens on the port: one ConfigError line, quickly.
     from services.runtime.embedded_s3 import free_port
 
     monkeypatch.setenv("DOCUMENT_S3_ENDPOINT", f"127.0.0.1:{free_port()}")
-    settings = StorageSettings.from_env()
+    settings = storage_settings_from_env()
     assert settings.bucket == "nexafi-documents" and not settings.secure
     with pytest.raises(ConfigError, match="cannot reach document storage") as raised:
         Storage.connect(settings)

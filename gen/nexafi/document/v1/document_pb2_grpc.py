@@ -150,7 +150,9 @@ class DocumentServiceServicer(object):
         document of that user; FAILED_PRECONDITION when document_id names a deleted
         document or one of another document type; ALREADY_EXISTS (reason
         IDEMPOTENCY_KEY_REUSED) when request_id was used before with different
-        metadata or content (a replay with the same ones returns the first result).
+        metadata or content (a replay with the same ones returns the first result,
+        an error too); ABORTED (reason REQUEST_IN_PROGRESS) while the first upload
+        with the request_id is still running: retry later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -243,7 +245,9 @@ class DocumentServiceServicer(object):
         (already verified, rejected or deleted), or (reason VERSION_MISMATCH) when
         version is set and is not the latest version; ALREADY_EXISTS (reason
         IDEMPOTENCY_KEY_REUSED) when request_id was used before with a different
-        decision (a replay of the same one returns the first result).
+        decision (a replay of the same one returns the first result, an error too);
+        ABORTED (reason REQUEST_IN_PROGRESS) while the first review with the
+        request_id is still running: retry later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

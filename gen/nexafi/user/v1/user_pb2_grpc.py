@@ -144,9 +144,13 @@ class UserServiceServicer(object):
 
     def Register(self, request, context):
         """Register creates a customer account. Public.
-        Returns INVALID_ARGUMENT for a malformed username or email or a password
-        that fails the policy (field violations say which), and ALREADY_EXISTS when
-        the username or email is taken (case-insensitively).
+        Returns INVALID_ARGUMENT for a malformed username or email, a phone number
+        outside its country's numbering plan or a password that fails the policy
+        (field violations say which), and ALREADY_EXISTS when the username or email
+        is taken (case-insensitively). With a request_id, a replay returns the first
+        result (an error too); the same request_id with another body or password is
+        ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED), and while the first request
+        with it is still running ABORTED (reason REQUEST_IN_PROGRESS): retry later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.document import repository as repo
 from services.document.access_log import denied, trace_id
-from services.document.content import ContentReader, DataLoss
+from services.document.content import ContentReader
 from services.document.domain import (
     REVIEWABLE,
     AccessAction,
@@ -44,8 +44,6 @@ from services.runtime.auth import Principal
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.runtime.idempotency import Claim, IdempotencyStore
-
-__all__ = ["DataLoss", "DocumentService"]
 
 log = logging.getLogger("nexafi.document")
 

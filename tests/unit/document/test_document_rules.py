@@ -28,7 +28,13 @@ from services.document.domain import (
     sniff,
 )
 from services.document.servicer import upload_chunks, upload_meta
-from services.document.spec import DEV_MASTER_KEY_ID, load_master_keys, storage_settings_from_env
+from services.document.settings import ExtractionSettings
+from services.document.spec import (
+    DEV_MASTER_KEY_ID,
+    extraction_settings_from_env,
+    load_master_keys,
+    storage_settings_from_env,
+)
 from services.document.storage import Storage
 from services.runtime.auth import Principal
 from services.runtime.config import ConfigError
@@ -181,6 +187,19 @@ def test_master_keys_from_settings(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("DOCUMENT_MASTER_KEYS", bad)
         with pytest.raises(ConfigError):
             load_master_keys()
+
+
+def test_extraction_and_limit_settings(monkeypatch: pytest.MonkeyPatch):
+    for name in ("DOCUMENT_EXTRACTION_ENABLED", "DOCUMENT_EXTRACTION_POLL_MS", "DOCUMENT_MAX_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = extraction_settings_from_env()
+    assert defaults == ExtractionSettings() and defaults.enabled and defaults.poll_seconds == 2.0
+    monkeypatch.setenv("DOCUMENT_EXTRACTION_ENABLED", "no")
+    monkeypatch.setenv("DOCUMENT_EXTRACTION_POLL_MS", "250")
+    assert extraction_settings_from_env() == ExtractionSettings(enabled=False, poll_seconds=0.25)
+    monkeypatch.setenv("DOCUMENT_EXTRACTION_ENABLED", "maybe")
+    with pytest.raises(ConfigError, match="DOCUMENT_EXTRACTION_ENABLED must be true or false"):
+        extraction_settings_from_env()
 
 
 def test_storage_settings(monkeypatch: pytest.MonkeyPatch):

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from services.payment import repository as repo
 from services.payment.clients import Clients
+from services.payment.config import Config
 from services.payment.connectors.base import (
     BankAccountData,
     CardData,
@@ -128,18 +129,6 @@ _CHANNEL = {
     Kind.TRANSFER: ai_pb2.TRANSACTION_CHANNEL_P2P_TRANSFER,
     Kind.PAYOUT: ai_pb2.TRANSACTION_CHANNEL_BANK_TRANSFER,
 }
-
-
-@dataclass(frozen=True)
-class Config:
-    fingerprint_key: bytes
-    # "review": hold the payment (with its reservation) for a person when the AI service
-    # cannot be reached; "fail": fail it with FRAUD_CHECK_UNAVAILABLE. Never approve blindly.
-    fraud_unavailable_policy: str = "review"
-    lease_seconds: int = 60
-    stale_after_seconds: int = 300
-    # A PROCESSING payment the gateway still calls pending after this long is voided.
-    processing_max_age_seconds: int = 86400
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,16 @@
-"""Supported currencies and per-user amount limits, configurable per currency.
+"""Supported currencies and per-user amount limits, per currency.
 
-``PAYMENT_CURRENCIES`` lists the supported ISO 4217 codes (default EUR,USD,GBP).
-``PAYMENT_MAX_AMOUNT_MINOR`` and ``PAYMENT_DAILY_LIMIT_MINOR`` are the defaults for
-every currency; ``PAYMENT_MAX_AMOUNT_MINOR_<CUR>`` and ``PAYMENT_DAILY_LIMIT_MINOR_<CUR>``
-override them for one currency. The daily limit counts the payer's outgoing
-payments of the last 24 hours that did not fail or get cancelled.
+The values come from the service's settings (``spec.load_config`` reads them from the
+environment). The daily limit counts the payer's outgoing payments of the last 24 hours
+that did not fail or get cancelled.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from services.runtime.config import ConfigError, env_int
 from services.runtime.errors import FailedPrecondition, InvalidArgument
-from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 DEFAULT_CURRENCIES = ("EUR", "USD", "GBP")
 DEFAULT_MAX_AMOUNT_MINOR = 1_000_000  # 10,000.00 in a two-decimal currency
@@ -28,31 +24,15 @@ class Limits:
     daily_limit_minor: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> Limits:
-        raw = os.environ.get("PAYMENT_CURRENCIES", "").strip()
-        codes = [c.strip().upper() for c in raw.split(",") if c.strip()] if raw else list(DEFAULT_CURRENCIES)
-        unknown = [c for c in codes if c not in CURRENCY_EXPONENTS]
-        if unknown:
-            raise ConfigError(f"PAYMENT_CURRENCIES has unsupported codes: {', '.join(unknown)}")
-        default_max = env_int(
-            "PAYMENT_MAX_AMOUNT_MINOR", DEFAULT_MAX_AMOUNT_MINOR, minimum=1, maximum=MAX_AMOUNT_MINOR
-        )
-        default_daily = env_int(
-            "PAYMENT_DAILY_LIMIT_MINOR", DEFAULT_DAILY_LIMIT_MINOR, minimum=1, maximum=MAX_AMOUNT_MINOR
-        )
-        return cls(
-            currencies=frozenset(codes),
-            max_amount_minor={
-                c: env_int(f"PAYMENT_MAX_AMOUNT_MINOR_{c}", default_max, minimum=1, maximum=MAX_AMOUNT_MINOR)
-                for c in codes
-            },
-            daily_limit_minor={
-                c: env_int(
-                    f"PAYMENT_DAILY_LIMIT_MINOR_{c}", default_daily, minimum=1, maximum=MAX_AMOUNT_MINOR
-                )
-                for c in codes
-            },
-        )
+    def default(cls) -> Limits:
+        """The defaults: EUR, USD and GBP, each with the default maximum and daily limit."""
+        return cls.of(DEFAULT_CURRENCIES, DEFAULT_MAX_AMOUNT_MINOR, DEFAULT_DAILY_LIMIT_MINOR)
+
+    @classmethod
+    def of(cls, currencies: Iterable[str], max_amount_minor: int, daily_limit_minor: int) -> Limits:
+        """The same maximum and daily limit for every currency of ``currencies``."""
+        codes = frozenset(currencies)
+        return cls(codes, dict.fromkeys(codes, max_amount_minor), dict.fromkeys(codes, daily_limit_minor))
 
     def check_currency(self, currency: str, field_name: str = "amount.currency") -> None:
         if currency not in self.currencies:

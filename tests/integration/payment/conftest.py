@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import grpc
@@ -15,18 +14,11 @@ from sqlalchemy.engine import Engine
 
 from services.ai.spec import SPEC as AI
 from services.ledger.spec import SPEC as LEDGER
-from services.payment.spec import SPEC as PAYMENT
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
-from tests.integration.payment.payment_support import WEBHOOK_SECRET, PaymentApi
+from tests.integration.payment.payment_support import PaymentApi, payment_config, payment_spec_with
 from tests.support.harness import ServiceRunner, TokenFactory
-
-# Recovery and the sandbox's own callbacks are driven by the tests, not by timers.
-os.environ["PAYMENT_RECOVERY_INTERVAL_SECONDS"] = "0"
-os.environ["PAYMENT_SANDBOX_CALLBACK_DELAY_SECONDS"] = "0"
-os.environ["PAYMENT_SANDBOX_WEBHOOK_SECRET"] = WEBHOOK_SECRET
-os.environ["PAYMENT_FINGERPRINT_KEY"] = "test-fingerprint-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +26,7 @@ def payment_server(services: ServiceRunner) -> RunningServer:
     services.start(USER)
     services.start(LEDGER)
     services.start(AI)
-    return services.start(PAYMENT)
+    return services.start(payment_spec_with(payment_config()))
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.payment import spec as payment_spec
+from services.payment.config import Config
 from services.payment.connectors.base import (
     BankAccountData,
     CallbackEvent,
@@ -266,30 +268,50 @@ def dead_address() -> str:
         return f"127.0.0.1:{s.getsockname()[1]}"
 
 
+def payment_config(**changes: Any) -> Config:
+    """The payment settings of the tests, built here rather than read from the environment:
+    recovery and the sandbox's own callbacks are driven by the tests, not by timers."""
+    base = Config(
+        fingerprint_key=hashlib.sha256(b"test-fingerprint-key-0123456789abcdef").digest(),
+        sandbox_webhook_secret=WEBHOOK_SECRET,
+        recovery_interval_seconds=0,
+        sandbox_callback_delay_seconds=0,
+    )
+    return replace(base, **changes)
+
+
+def payment_spec_with(
+    config: Config, make_connectors: payment_spec.ConnectorFactory | None = None
+) -> ServiceSpec:
+    """The payment service's spec, registered with ``config`` (and optionally other connectors)."""
+    factory = make_connectors or payment_spec.build_connectors
+    return ServiceSpec(
+        name="payment",
+        register=lambda server, context: payment_spec.register_with(server, context, factory, config),
+        public_methods=payment_spec.SPEC.public_methods,
+        service_callers=payment_spec.SPEC.service_callers,
+    )
+
+
 def start_payment_instance(
     services: ServiceRunner,
-    env: dict[str, str],
-    make_connectors: Callable[[list[Any]], dict[str, Any]] | None = None,
+    config: Config,
+    make_connectors: payment_spec.ConnectorFactory | None = None,
     clock: Clock | None = None,
+    ai_address: str | None = None,
 ) -> RunningServer:
-    """Another payment server on the session's payment database, built with ``env`` applied
-    (AI_ADDR, policies, delays are read when it is built) and optionally other connectors."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
+    """Another payment server on the session's payment database, with ``config``, optionally other
+    connectors and an AI service at ``ai_address`` (where the service finds its peers: the
+    environment, read when it is built)."""
+    saved = os.environ.get("AI_ADDR")
+    if ai_address is not None:
+        os.environ["AI_ADDR"] = ai_address
     try:
-        factory = make_connectors or payment_spec.build_connectors
-        spec = ServiceSpec(
-            name="payment",
-            register=lambda server, context: payment_spec.register_with(server, context, factory),
-            public_methods=payment_spec.SPEC.public_methods,
-            service_callers=payment_spec.SPEC.service_callers,
-        )
         settings = service_settings("payment", services.database_url("payment"), services.auth)
-        return start_server(spec, settings, clock=clock or services.clock("payment"))
+        return start_server(payment_spec_with(config, make_connectors), settings,
+                            clock=clock or services.clock("payment"))
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
+        if saved is None:
+            os.environ.pop("AI_ADDR", None)
+        else:
+            os.environ["AI_ADDR"] = saved

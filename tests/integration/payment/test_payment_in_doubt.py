@@ -21,12 +21,15 @@ from nexafi.payment.v1 import payment_pb2 as S
 from nexafi.payment.v1 import payment_pb2_grpc
 
 from services.payment import spec as payment_spec
+from services.payment.config import Config
 from services.payment.connectors.base import Connector
+from services.payment.service import PaymentService
 from services.runtime.server import RunningServer
 from tests.integration.payment.payment_support import (
     PaymentApi,
     dead_address,
     key,
+    payment_config,
     reason_of,
     start_payment_instance,
 )
@@ -49,16 +52,16 @@ class Faulty:
 
 @pytest.fixture(scope="module")
 def faulty(services: ServiceRunner, api: PaymentApi) -> Iterator[Faulty]:
-    built: list[list[object]] = []
+    built: list[list[PaymentService]] = []
 
-    def connectors(service_ref: list[object]) -> dict[str, Connector]:
+    def connectors(service_ref: list[PaymentService], config: Config) -> dict[str, Connector]:
         built.append(service_ref)
-        return payment_spec.build_connectors(service_ref)  # type: ignore[arg-type]
+        return payment_spec.build_connectors(service_ref, config)
 
-    env = {"AI_ADDR": dead_address(), "PAYMENT_FRAUD_UNAVAILABLE_POLICY": "review"}
-    server = start_payment_instance(services, env, connectors)
+    server = start_payment_instance(services, payment_config(fraud_unavailable_policy="review"), connectors,
+                                    ai_address=dead_address())
     service = built[0][0]
-    replies = LostLedgerReplies(service.clients.ledger.stub)  # type: ignore[attr-defined]
+    replies = LostLedgerReplies(service.clients.ledger.stub)
     channel = grpc.insecure_channel(server.address)
     other = PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens,
                        api.clock)

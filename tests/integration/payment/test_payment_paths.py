@@ -22,7 +22,9 @@ from nexafi.payment.v1 import payment_pb2 as S
 from nexafi.payment.v1 import payment_pb2_grpc
 
 from services.payment import spec as payment_spec
+from services.payment.config import Config
 from services.payment.connectors.base import Connector
+from services.payment.service import PaymentService
 from services.runtime.server import RunningServer
 from tests.integration.payment.payment_support import (
     CARD_ASYNC,
@@ -32,6 +34,7 @@ from tests.integration.payment.payment_support import (
     PaymentApi,
     dead_address,
     key,
+    payment_config,
     reason_of,
     start_payment_instance,
 )
@@ -48,16 +51,18 @@ class Instance:
     connector: FlakyConnector | None
 
 
-def _instance(services: ServiceRunner, api: PaymentApi, env: dict[str, str], flaky: bool = False) -> Instance:
+def _instance(services: ServiceRunner, api: PaymentApi, config: Config, flaky: bool = False) -> Instance:
     holder: list[FlakyConnector] = []
 
-    def connectors(service_ref: list[object]) -> dict[str, Connector]:
-        built = payment_spec.build_connectors(service_ref)  # type: ignore[arg-type]
+    def connectors(service_ref: list[PaymentService], config: Config) -> dict[str, Connector]:
+        built = payment_spec.build_connectors(service_ref, config)
         wrapped = FlakyConnector(built["sandbox"])  # type: ignore[arg-type]
         holder.append(wrapped)
         return {wrapped.name: wrapped}
 
-    server = start_payment_instance(services, env, connectors if flaky else None)
+    server = start_payment_instance(
+        services, config, connectors if flaky else None, ai_address=dead_address()
+    )
     channel = grpc.insecure_channel(server.address)
     other = PaymentApi(
         payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens, api.clock
@@ -69,12 +74,8 @@ def _instance(services: ServiceRunner, api: PaymentApi, env: dict[str, str], fla
 def offline(services: ServiceRunner, api: PaymentApi) -> Iterator[Instance]:
     """AI unreachable (policy review), callbacks delivered 1 s after a 3-D Secure charge, and a
     gateway whose refunds can be switched off."""
-    env = {
-        "AI_ADDR": dead_address(),
-        "PAYMENT_FRAUD_UNAVAILABLE_POLICY": "review",
-        "PAYMENT_SANDBOX_CALLBACK_DELAY_SECONDS": "1",
-    }
-    instance = _instance(services, api, env, flaky=True)
+    config = payment_config(fraud_unavailable_policy="review", sandbox_callback_delay_seconds=1)
+    instance = _instance(services, api, config, flaky=True)
     yield instance
     instance.channel.close()
     instance.server.stop(0)
@@ -83,8 +84,7 @@ def offline(services: ServiceRunner, api: PaymentApi) -> Iterator[Instance]:
 @pytest.fixture(scope="module")
 def strict(services: ServiceRunner, api: PaymentApi) -> Iterator[Instance]:
     """AI unreachable with policy fail."""
-    env = {"AI_ADDR": dead_address(), "PAYMENT_FRAUD_UNAVAILABLE_POLICY": "fail"}
-    instance = _instance(services, api, env)
+    instance = _instance(services, api, payment_config(fraud_unavailable_policy="fail"))
     yield instance
     instance.channel.close()
     instance.server.stop(0)

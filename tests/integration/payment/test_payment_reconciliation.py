@@ -21,7 +21,13 @@ from nexafi.payment.v1 import payment_pb2_grpc
 from services.runtime.api import to_timestamp
 from services.runtime.clock import system_clock
 from services.runtime.server import RunningServer
-from tests.integration.payment.payment_support import PaymentApi, dead_address, key, start_payment_instance
+from tests.integration.payment.payment_support import (
+    PaymentApi,
+    dead_address,
+    key,
+    payment_config,
+    start_payment_instance,
+)
 from tests.support.harness import ServiceRunner
 
 pytestmark = pytest.mark.usefixtures("payment_server")
@@ -29,11 +35,13 @@ pytestmark = pytest.mark.usefixtures("payment_server")
 
 @pytest.fixture(scope="module")
 def held(services: ServiceRunner, api: PaymentApi) -> Iterator[PaymentApi]:
-    env = {"AI_ADDR": dead_address(), "PAYMENT_FRAUD_UNAVAILABLE_POLICY": "review"}
     # No fraud model is asked (the AI service is unreachable), so nothing here depends on the day:
     # the system clock keeps the payments' stamps and the ledger's on one timeline, as the
     # reconciliation's time ranges need.
-    server: RunningServer = start_payment_instance(services, env, clock=system_clock)
+    server: RunningServer = start_payment_instance(
+        services, payment_config(fraud_unavailable_policy="review"), clock=system_clock,
+        ai_address=dead_address(),
+    )
     channel = grpc.insecure_channel(server.address)
     yield PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens,
                      system_clock)

@@ -11,6 +11,7 @@ import pytest
 from services.payment.domain.limits import DEFAULT_DAILY_LIMIT_MINOR, DEFAULT_MAX_AMOUNT_MINOR, Limits
 from services.payment.domain.postings import Purpose, reservation_purposes, step_request_id
 from services.payment.domain.states import Kind
+from services.payment.spec import load_limits
 from services.runtime.config import ConfigError
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 from services.runtime.fingerprints import canonical, request_fingerprint
@@ -28,7 +29,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_default_limits(clean_env: pytest.MonkeyPatch):
-    limits = Limits.from_env()
+    limits = load_limits()
+    assert limits == Limits.default()
     assert limits.currencies == {"EUR", "USD", "GBP"}
     assert limits.max_amount_minor["EUR"] == DEFAULT_MAX_AMOUNT_MINOR
     assert limits.daily_limit_minor["GBP"] == DEFAULT_DAILY_LIMIT_MINOR
@@ -39,18 +41,18 @@ def test_per_currency_overrides_and_bad_configuration(clean_env: pytest.MonkeyPa
     clean_env.setenv("PAYMENT_MAX_AMOUNT_MINOR", "5000")
     clean_env.setenv("PAYMENT_MAX_AMOUNT_MINOR_USD", "7000")
     clean_env.setenv("PAYMENT_DAILY_LIMIT_MINOR_USD", "9000")
-    limits = Limits.from_env()
+    limits = load_limits()
     assert limits.currencies == {"EUR", "USD", "JPY"}
     assert limits.max_amount_minor == {"EUR": 5000, "USD": 7000, "JPY": 5000}
     assert limits.daily_limit_minor["USD"] == 9000
     assert limits.daily_limit_minor["EUR"] == DEFAULT_DAILY_LIMIT_MINOR
     clean_env.setenv("PAYMENT_CURRENCIES", "EUR,XXX")
     with pytest.raises(ConfigError):
-        Limits.from_env()
+        load_limits()
     clean_env.setenv("PAYMENT_CURRENCIES", "EUR")
     clean_env.setenv("PAYMENT_MAX_AMOUNT_MINOR", "0")
     with pytest.raises(ConfigError):
-        Limits.from_env()
+        load_limits()
 
 
 def test_currency_amount_and_daily_limit_checks():

@@ -51,6 +51,7 @@ def test_development_secrets_are_random_per_data_folder_and_kept(tmp_path: Path,
     # The services accept them as they are (lengths, formats).
     monkeypatch.setenv("NEXAFI_ENV", "production")
     monkeypatch.setenv("PAYMENT_FINGERPRINT_KEY", first["PAYMENT_FINGERPRINT_KEY"])
+    monkeypatch.setenv("PAYMENT_SANDBOX_WEBHOOK_SECRET", first["PAYMENT_SANDBOX_WEBHOOK_SECRET"])
     monkeypatch.setenv("DOCUMENT_MASTER_KEYS", first["DOCUMENT_MASTER_KEYS"])
     load_payment_config()
     assert load_master_keys().current == "dev1"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.payment.domain.model import (
     BankFormat,
+    Disposition,
     FraudDecision,
     MethodState,
     MethodType,
@@ -21,10 +22,15 @@ from services.payment.domain.model import (
     Refund,
     StatusChange,
 )
-from services.payment.domain.states import IN_FLIGHT, Kind, Status
+from services.payment.domain.states import IN_FLIGHT, RECOVERABLE, UNSUCCESSFUL, Kind, Status
 from services.runtime import audit
 from services.runtime.audit import StaffAction
 from services.runtime.errors import NotFound
+
+
+def _values(statuses: frozenset[Status]) -> list[int]:
+    """A set of statuses as the list a ``= ANY(:param)`` / ``<> ALL(:param)`` compares with."""
+    return sorted(int(s) for s in statuses)
 
 
 # -- ledger accounts ----------------------------------------------------------------------------
@@ -122,9 +128,9 @@ def active_method_by_dedup(session: Session, user_id: str, dedup_key: str) -> Pa
     row = session.execute(
         sa.text(
             f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND dedup_key = :d AND "
-            f"state = 1"
+            "state = :active"
         ),
-        {"u": user_id, "d": dedup_key},
+        {"u": user_id, "d": dedup_key, "active": int(MethodState.ACTIVE)},
     ).first()
     return _method(row) if row else None
 
@@ -150,10 +156,10 @@ def list_methods(
 ) -> list[PaymentMethod]:
     rows = session.execute(
         sa.text(
-            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND state = 1 "
+            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND state = :active "
             "AND (:t = 0 OR type = :t) AND (:b = '' OR id < :b) ORDER BY id DESC LIMIT :n"
         ),
-        {"u": user_id, "t": type_, "b": before_id, "n": limit},
+        {"u": user_id, "active": int(MethodState.ACTIVE), "t": type_, "b": before_id, "n": limit},
     ).all()
     return [_method(r) for r in rows]
 
@@ -161,10 +167,10 @@ def list_methods(
 def remove_method(session: Session, method_id: str, now: datetime) -> PaymentMethod:
     row = session.execute(
         sa.text(
-            f"UPDATE payment_methods SET state = 2, update_time = :now WHERE id = :id RETURNING "
+            f"UPDATE payment_methods SET state = :removed, update_time = :now WHERE id = :id RETURNING "
             f"{_METHOD_COLUMNS}"
         ),
-        {"id": method_id, "now": now},
+        {"id": method_id, "now": now, "removed": int(MethodState.REMOVED)},
     ).one()
     return _method(row)
 
@@ -172,8 +178,8 @@ def remove_method(session: Session, method_id: str, now: datetime) -> PaymentMet
 def method_in_use(session: Session, method_id: str) -> bool:
     return (
         session.execute(
-            sa.text("SELECT 1 FROM payments WHERE payment_method_id = :m AND status IN (1, 2, 3) LIMIT 1"),
-            {"m": method_id},
+            sa.text("SELECT 1 FROM payments WHERE payment_method_id = :m AND status = ANY(:st) LIMIT 1"),
+            {"m": method_id, "st": _values(IN_FLIGHT)},
         ).first()
         is not None
     )
@@ -416,9 +422,9 @@ def daily_used(session: Session, user_id: str, currency: str, now: datetime) -> 
     value = session.execute(
         sa.text(
             "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE user_id = :u AND currency = :c "
-            "AND create_time > CAST(:now AS timestamptz) - interval '24 hours' AND status NOT IN (5, 6)"
+            "AND create_time > CAST(:now AS timestamptz) - interval '24 hours' AND status <> ALL(:ended)"
         ),
-        {"u": user_id, "c": currency, "now": now},
+        {"u": user_id, "c": currency, "now": now, "ended": _values(UNSUCCESSFUL)},
     ).scalar_one()
     return int(value)
 
@@ -457,7 +463,7 @@ def list_payments(
     return [_payment(r) for r in rows]
 
 
-def payments_in_status(session: Session, status: int, after_id: str, limit: int) -> list[Payment]:
+def payments_in_status(session: Session, status: Status, after_id: str, limit: int) -> list[Payment]:
     """Every user's payments in one status, oldest first (ids are time-ordered), each with its history:
     a staff queue. The page starts after ``after_id`` ("" for the first page)."""
     rows = session.execute(
@@ -465,7 +471,7 @@ def payments_in_status(session: Session, status: int, after_id: str, limit: int)
             f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE status = :st "
             "AND (:a = '' OR id > :a) ORDER BY id LIMIT :n"
         ),
-        {"st": status, "a": after_id, "n": limit},
+        {"st": int(status), "a": after_id, "n": limit},
     ).all()
     payments = [_payment(r) for r in rows]
     for payment in payments:
@@ -476,22 +482,11 @@ def payments_in_status(session: Session, status: int, after_id: str, limit: int)
 def stale_payments(session: Session, now: datetime, stale_after_seconds: int, limit: int) -> list[Payment]:
     rows = session.execute(
         sa.text(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE status IN (1, 3) "
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE status = ANY(:st) "
             "AND update_time < CAST(:now AS timestamptz) - make_interval(secs => :s) "
             "ORDER BY update_time LIMIT :n"
         ),
-        {"s": stale_after_seconds, "n": limit, "now": now},
-    ).all()
-    return [_payment(r) for r in rows]
-
-
-def payments_in_range(session: Session, start: datetime, end: datetime) -> list[Payment]:
-    rows = session.execute(
-        sa.text(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE create_time >= :s AND create_time < :e "
-            "ORDER BY create_time, id"
-        ),
-        {"s": start, "e": end},
+        {"st": _values(RECOVERABLE), "s": stale_after_seconds, "n": limit, "now": now},
     ).all()
     return [_payment(r) for r in rows]
 
@@ -666,7 +661,7 @@ def record_event(
     event_id: str,
     payment_id: str,
     outcome: str,
-    disposition: int,
+    disposition: Disposition,
     status_after: Status,
 ) -> bool:
     row = session.execute(
@@ -680,11 +675,9 @@ def record_event(
             "e": event_id,
             "p": payment_id,
             "o": outcome,
-            "d": disposition,
+            "d": int(disposition),
             "s": int(status_after),
         },
     ).first()
     return row is not None
 
-
-IN_FLIGHT_VALUES = tuple(int(s) for s in IN_FLIGHT)

@@ -31,7 +31,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -62,6 +62,7 @@ from services.payment.domain import cards
 from services.payment.domain.limits import Limits
 from services.payment.domain.model import (
     BankFormat,
+    Disposition,
     FraudDecision,
     MethodState,
     MethodType,
@@ -176,11 +177,8 @@ class Recovered:
 class CallbackResult:
     event_id: str
     payment_id: str
-    disposition: int  # 1 applied, 2 duplicate, 3 stale
+    disposition: Disposition
     status: Status
-
-
-APPLIED, DUPLICATE, STALE = 1, 2, 3
 
 
 def forbid_self_decision(payment: Payment, actor: str, action: str) -> None:
@@ -925,7 +923,7 @@ class PaymentService:
         seen = self._tx(lambda s: repo.event_seen(s, connector_name, event.event_id))
         if seen is not None:
             return CallbackResult(
-                event.event_id, seen.payment_id, DUPLICATE, self._status_of(seen.payment_id)
+                event.event_id, seen.payment_id, Disposition.DUPLICATE, self._status_of(seen.payment_id)
             )
         if not self._tx(lambda s: repo.payment_exists(s, event.reference)):
             raise NotFound(
@@ -938,14 +936,14 @@ class PaymentService:
             seen = self._tx(lambda s: repo.event_seen(s, connector_name, event.event_id))
             if seen is not None:
                 return CallbackResult(
-                    event.event_id, event.reference, DUPLICATE, self._status_of(event.reference)
+                    event.event_id, event.reference, Disposition.DUPLICATE, self._status_of(event.reference)
                 )
             payment = self._tx(lambda s: repo.get_payment(s, event.reference))
-            disposition = STALE
+            disposition = Disposition.STALE
             if payment.status is Status.PROCESSING:
                 # Only a PROCESSING payment awaits a gateway result; any other status is already
                 # further along (or never reached the gateway), so the event cannot move it back.
-                disposition = APPLIED
+                disposition = Disposition.APPLIED
                 if event.outcome is not Outcome.PENDING:
                     payment = self._apply_result(
                         payment,
@@ -969,11 +967,8 @@ class PaymentService:
                 )
             )
         if not recorded:
-            disposition = DUPLICATE
+            disposition = Disposition.DUPLICATE
         return CallbackResult(event.event_id, event.reference, disposition, self._status_of(event.reference))
-
-    def _exists(self, payment_id: str) -> bool:
-        return self._tx(lambda s: repo.payment_exists(s, payment_id))
 
     def _status_of(self, payment_id: str) -> Status:
         return self._tx(lambda s: repo.get_payment(s, payment_id)).status
@@ -1158,11 +1153,8 @@ class PaymentService:
     def review_queue(self, after_id: str, limit: int) -> list[Payment]:
         """The payments waiting for a staff decision, oldest first."""
         return self._tx(
-            lambda s: repo.payments_in_status(s, Status.REQUIRES_REVIEW.value, after_id, limit)
+            lambda s: repo.payments_in_status(s, Status.REQUIRES_REVIEW, after_id, limit)
         )
-
-    def with_details(self, payment: Payment) -> Payment:
-        return replace(payment) if payment.history else self.get(payment.id)
 
 
 def _duplicate(existing_id: str) -> AlreadyExists:

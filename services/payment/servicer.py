@@ -48,6 +48,10 @@ REPORT_PAGE_SIZE = 100  # reconciliation mismatches
 MAX_REPORT_PAGE_SIZE = 1000
 
 
+# The kinds a payment may be; UNSPECIFIED (and any number the contract does not name) is refused.
+_KINDS = frozenset({Kind.TOP_UP, Kind.TRANSFER, Kind.PAYOUT})
+
+
 class _Checks(FieldChecks):
     """The shared field checks with the payment service's own ids, request ids, metadata and message."""
 
@@ -113,7 +117,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         principal = current_principal()
         c = _Checks()
         c.prefixed_id(request.user_id, "usr", "user_id")
-        if request.kind not in (1, 2, 3):
+        if request.kind not in _KINDS:
             c.add("kind", "must be TOP_UP, TRANSFER or PAYOUT")
         if not request.HasField("amount"):
             c.add("amount", "is required")

@@ -31,6 +31,15 @@ class FraudDecision(IntEnum):
     DECLINE = 3
 
 
+class Disposition(IntEnum):
+    """What a connector callback did; mirrors ``nexafi.payment.v1.CallbackDisposition``."""
+
+    UNSPECIFIED = 0
+    APPLIED = 1
+    DUPLICATE = 2
+    STALE = 3  # the payment was already further along (or never reached the gateway)
+
+
 class BankFormat(IntEnum):
     UNSPECIFIED = 0
     IBAN = 1

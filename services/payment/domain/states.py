@@ -54,6 +54,10 @@ LEGAL: dict[Status, frozenset[Status]] = {
 TERMINAL = frozenset({Status.FAILED, Status.CANCELLED, Status.REFUNDED})
 # Statuses in which a payment may still hold a ledger reservation or be executing.
 IN_FLIGHT = frozenset({Status.PENDING, Status.REQUIRES_REVIEW, Status.PROCESSING})
+# Statuses recovery settles once stale: PENDING resumes, PROCESSING asks the gateway what happened.
+RECOVERABLE = frozenset({Status.PENDING, Status.PROCESSING})
+# Statuses that ended without moving money; the daily limit does not count them.
+UNSUCCESSFUL = frozenset({Status.FAILED, Status.CANCELLED})
 # Statuses whose ledger reservation must have been posted.
 MONEY_MOVED = frozenset({Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED})
 REFUND_STATUSES = frozenset({Status.PARTIALLY_REFUNDED, Status.REFUNDED})

@@ -36,14 +36,12 @@ from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from nexafi.ai.v1 import ai_pb2
-from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.payment import repository as repo
-from services.payment.clients import Clients
+from services.payment.clients import Clients, FraudQuery
 from services.payment.config import Config
 from services.payment.connectors.base import (
     BankAccountData,
@@ -70,14 +68,22 @@ from services.payment.domain.model import (
     PaymentMethod,
     Refund,
 )
-from services.payment.domain.postings import SYSTEM_OWNER, Purpose, reservation_purposes, step_request_id
+from services.payment.domain.postings import (
+    ENTRY_TYPE,
+    SYSTEM_OWNER,
+    EntryType,
+    HoldStatus,
+    Purpose,
+    account_rules,
+    reservation_purposes,
+    step_request_id,
+)
 from services.payment.domain.states import (
     Kind,
     Status,
     check_transition,
 )
 from services.runtime import metrics
-from services.runtime.api import to_money, to_timestamp
 from services.runtime.audit import StaffAction
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
@@ -120,16 +126,6 @@ FRAUD_DECLINED_MESSAGE = (
 ACTOR_FLOW = "service:payment"
 ACTOR_RECOVERY = "system:recovery"
 
-_LEDGER_TYPE = {
-    Kind.TOP_UP: ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
-    Kind.TRANSFER: ledger_pb2.TRANSACTION_TYPE_TRANSFER,
-    Kind.PAYOUT: ledger_pb2.TRANSACTION_TYPE_WITHDRAWAL,
-}
-_CHANNEL = {
-    Kind.TOP_UP: ai_pb2.TRANSACTION_CHANNEL_WALLET_TOP_UP,
-    Kind.TRANSFER: ai_pb2.TRANSACTION_CHANNEL_P2P_TRANSFER,
-    Kind.PAYOUT: ai_pb2.TRANSACTION_CHANNEL_BANK_TRANSFER,
-}
 
 
 @dataclass(frozen=True)
@@ -275,10 +271,7 @@ class PaymentService:
         existing = self._tx(lambda s: repo.ledger_account(s, owner_id, purpose.value, currency))
         if existing:
             return existing
-        if purpose is Purpose.WALLET:
-            type_, rule = ledger_pb2.ACCOUNT_TYPE_LIABILITY, ledger_pb2.BALANCE_RULE_NON_NEGATIVE
-        else:
-            type_, rule = ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED
+        type_, rule = account_rules(purpose)
         try:
             account_id = self.clients.ledger.create_account(
                 owner_id, purpose.value, type_, currency, rule, f"acct:{owner_id}:{purpose.value}:{currency}"
@@ -456,40 +449,44 @@ class PaymentService:
             self._execute(payment, actor)
 
     def _fraud_check(self, payment: Payment) -> Payment:
-        request = ai_pb2.CheckFraudRequest(
+        query = FraudQuery(
             request_id=step_request_id(payment.id, "fraud"),
             user_id=payment.user_id,
-            amount=to_money(payment.amount_minor, payment.currency),
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
             counterparty_id=payment.payee_user_id or payment.payment_method_id,
-            channel=_CHANNEL[payment.kind],
+            kind=payment.kind,
             payment_id=payment.id,
             payment_method_id=payment.payment_method_id,
-            transaction_time=to_timestamp(payment.create_time),
+            transaction_time=payment.create_time,
             # Client signals, when the app sent them as payment metadata.
             device_id=payment.metadata.get("device_id", "")[:128],
             ip_country=payment.metadata.get("ip_country", "")[:2].upper(),
             time_zone=_time_zone(payment.metadata.get("time_zone", "")),
         )
         try:
-            result = self.clients.ai.check_fraud(request)
+            result = self.clients.ai.check_fraud(query)
         except RemoteError as exc:
             # Never approve blindly: record "checked, no decision" and let the policy hold or fail it.
             log.warning("fraud check unavailable for %s: %s %s", payment.id, exc.code.name, exc.reason)
             return self._save(payment.id, fraud_checked=True, fraud_decision=FraudDecision.UNSPECIFIED)
-        decision = FraudDecision(result.decision) if result.decision in (1, 2, 3) else FraudDecision.REVIEW
+        # A decision the payment does not know is held for a person, never approved.
+        decision = result.decision
+        if decision is FraudDecision.UNSPECIFIED:
+            decision = FraudDecision.REVIEW
         score = max(0, min(10000, round(result.probability * 10000)))
         return self._save(payment.id, fraud_checked=True, fraud_score_bps=score, fraud_decision=decision)
 
     def _reserve(self, payment: Payment, actor: str) -> Payment | None:
         """Phase one in the ledger; None when the payment failed (for example insufficient funds)."""
         try:
-            pending = self.clients.ledger.reserve(
+            pending_id = self.clients.ledger.reserve(
                 debit=payment.debit_account_id,
                 credit=payment.credit_account_id,
                 amount_minor=payment.amount_minor,
                 currency=payment.currency,
                 user_id=payment.user_id,
-                type_=_LEDGER_TYPE[payment.kind],
+                type_=ENTRY_TYPE[payment.kind],
                 description=_ledger_description(payment),
                 payment_id=payment.id,
                 request_id=step_request_id(payment.id, "reserve"),
@@ -507,7 +504,7 @@ class PaymentService:
                 )
                 self._fail(payment, "LEDGER_REJECTED", "the payment could not be booked", actor)
             return None
-        return self._save(payment.id, pending_transfer_id=pending.id, transaction_id=pending.id)
+        return self._save(payment.id, pending_transfer_id=pending_id, transaction_id=pending_id)
 
     def _execute(self, payment: Payment, actor: str) -> None:
         """PROCESSING: run the payment through the connector (none for transfers), then post or void."""
@@ -572,7 +569,7 @@ class PaymentService:
                 pending_id=payment.pending_transfer_id,
                 request_id=step_request_id(payment.id, "post"),
                 metadata=ledger_metadata(payment.id, payment.metadata),
-            ).id
+            )
         except RemoteError as exc:
             if not exc.refused:
                 raise _ledger_in_doubt(payment, exc, "the payment will be completed by recovery") from None
@@ -594,12 +591,12 @@ class PaymentService:
                 amount_minor=payment.amount_minor,
                 currency=payment.currency,
                 user_id=payment.user_id,
-                type_=_LEDGER_TYPE[payment.kind],
+                type_=ENTRY_TYPE[payment.kind],
                 description=_ledger_description(payment),
                 payment_id=payment.id,
                 metadata=ledger_metadata(payment.id, payment.metadata),
                 request_id=step_request_id(payment.id, "post-direct"),
-            ).id
+            )
         except RemoteError as exc:
             if not exc.refused:
                 raise _ledger_in_doubt(payment, exc, "the payment will be completed by recovery") from None
@@ -622,10 +619,10 @@ class PaymentService:
                 raise _unavailable(exc) from None
             # Voided (or expired) before: a retry of this step. Posted would be a real inconsistency.
             try:
-                status = self.clients.ledger.get_pending(payment.pending_transfer_id).status
+                status = self.clients.ledger.hold_status(payment.pending_transfer_id)
             except RemoteError as read_error:
                 raise _unavailable(read_error) from None
-            if status == ledger_pb2.PENDING_TRANSFER_STATUS_POSTED:
+            if status is HoldStatus.POSTED:
                 raise FailedPrecondition(
                     "the reservation was already posted", "LEDGER_STATE_CONFLICT", {"payment_id": payment.id}
                 ) from None
@@ -687,10 +684,10 @@ class PaymentService:
 
     def _reservation_alive(self, payment: Payment) -> bool:
         try:
-            pending = self.clients.ledger.get_pending(payment.pending_transfer_id)
+            status = self.clients.ledger.hold_status(payment.pending_transfer_id)
         except RemoteError as exc:
             raise _unavailable(exc) from None
-        return pending.status == ledger_pb2.PENDING_TRANSFER_STATUS_PENDING
+        return status is HoldStatus.PENDING
 
     def cancel(self, payment_id: str, reason: str, actor: str) -> Payment:
         payment = self._tx(lambda s: repo.get_payment(s, payment_id))
@@ -785,7 +782,7 @@ class PaymentService:
                 amount_minor=refund.amount_minor,
                 currency=refund.currency,
                 user_id=payment.user_id,
-                type_=ledger_pb2.TRANSACTION_TYPE_ADJUSTMENT,
+                type_=EntryType.ADJUSTMENT,
                 description=f"Refund {refund.id} of {payment.id} declined by the gateway: amount returned",
                 payment_id=payment.id,
                 metadata={"refund_id": refund.id, "payment_id": payment.id, "compensates": "refund"},
@@ -806,20 +803,20 @@ class PaymentService:
         try:
             if whole:
                 # The whole amount at once: a true reversal of the posted entry.
-                entry = self.clients.ledger.reverse(
+                entry_id = self.clients.ledger.reverse(
                     transaction_id=payment.transaction_id,
                     reason=refund.reason or "refund",
                     request_id=step_request_id(refund.id, "reverse"),
                 )
             else:
                 # Part of it: a compensating entry, the payment's postings mirrored for the amount.
-                entry = self.clients.ledger.transfer(
+                entry_id = self.clients.ledger.transfer(
                     debit=payment.credit_account_id,
                     credit=payment.debit_account_id,
                     amount_minor=refund.amount_minor,
                     currency=refund.currency,
                     user_id=payment.user_id,
-                    type_=ledger_pb2.TRANSACTION_TYPE_REFUND,
+                    type_=EntryType.REFUND,
                     description=f"Refund {refund.id} of {payment.id}",
                     payment_id=payment.id,
                     metadata={"refund_id": refund.id, "payment_id": payment.id},
@@ -887,7 +884,7 @@ class PaymentService:
             target = Status.REFUNDED if refunded == current.amount_minor else Status.PARTIALLY_REFUNDED
             check_transition(current.status, target)
             repo.update_refund(
-                session, refund_id, state="succeeded", transaction_id=entry.id, external_reference=external
+                session, refund_id, state="succeeded", transaction_id=entry_id, external_reference=external
             )
             now = self.clock()
             repo.update_payment(session, payment_id, now, status=target, refunded_minor=refunded)

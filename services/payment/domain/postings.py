@@ -18,7 +18,7 @@ amount with the same accounts swapped.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from services.payment.domain.states import Kind
 
@@ -29,7 +29,52 @@ class Purpose(StrEnum):
     PAYOUT_CLEARING = "payout_clearing"
 
 
+class AccountType(Enum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+
+
+class BalanceRule(Enum):
+    UNBOUNDED = "unbounded"
+    NON_NEGATIVE = "non_negative"
+
+
+class EntryType(Enum):
+    """The ledger transaction types the payment service books."""
+
+    DEPOSIT = "deposit"
+    TRANSFER = "transfer"
+    WITHDRAWAL = "withdrawal"
+    REFUND = "refund"
+    ADJUSTMENT = "adjustment"
+
+
+class HoldStatus(Enum):
+    """Where a ledger reservation (a pending transfer) stands."""
+
+    UNSPECIFIED = "unspecified"
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+    EXPIRED = "expired"
+
+
 SYSTEM_OWNER = "system"
+
+#: The entry that books a payment of each kind.
+ENTRY_TYPE = {
+    Kind.TOP_UP: EntryType.DEPOSIT,
+    Kind.TRANSFER: EntryType.TRANSFER,
+    Kind.PAYOUT: EntryType.WITHDRAWAL,
+}
+
+
+def account_rules(purpose: Purpose) -> tuple[AccountType, BalanceRule]:
+    """A wallet is what NexaFi owes its user and never goes below zero; a clearing account holds
+    money at or in transit through the gateway and is unbounded."""
+    if purpose is Purpose.WALLET:
+        return AccountType.LIABILITY, BalanceRule.NON_NEGATIVE
+    return AccountType.ASSET, BalanceRule.UNBOUNDED
 
 
 def reservation_purposes(kind: Kind) -> tuple[Purpose, Purpose]:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -79,8 +79,10 @@ from services.payment.domain.postings import (
     step_request_id,
 )
 from services.payment.domain.states import (
+    Actor,
     Kind,
     Status,
+    check_actor,
     check_transition,
 )
 from services.runtime import metrics
@@ -99,7 +101,6 @@ from services.runtime.errors import (
     Unauthenticated,
     Unavailable,
 )
-from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 from services.runtime.mcc import category_of_mcc, is_mcc
 from services.runtime.money import Money
@@ -126,6 +127,19 @@ FRAUD_DECLINED_MESSAGE = (
 ACTOR_FLOW = "service:payment"
 ACTOR_RECOVERY = "system:recovery"
 
+
+
+class RequestKey(Protocol):
+    """The idempotency key a request that creates something runs under, as a use case sees it.
+
+    The edge owns the key (services.runtime.idempotency); the use case only reads what a crashed
+    earlier attempt under it created, and records what it creates in the same transaction, so that
+    a retry resumes that resource instead of creating another."""
+
+    @property
+    def resource_id(self) -> str: ...
+
+    def record(self, session: Session, resource_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -197,7 +211,6 @@ class PaymentService:
         connectors: dict[str, Connector],
         limits: Limits,
         config: Config,
-        idempotency: IdempotencyStore,
         default_connector: str = "sandbox",
         *,
         clock: Clock = system_clock,
@@ -208,7 +221,6 @@ class PaymentService:
         self.connectors = connectors
         self.limits = limits
         self.config = config
-        self.idempotency = idempotency
         self.default_connector = default_connector
 
     # -- helpers ------------------------------------------------------------------------------
@@ -290,10 +302,10 @@ class PaymentService:
         return self.account(debit_owner, debit, currency), self.account(credit_owner, credit, currency)
 
     # -- initiation -----------------------------------------------------------------------------
-    def initiate(self, new: NewPayment, claim: Claim, actor: str) -> Payment:
-        if claim.resource_id:
+    def initiate(self, new: NewPayment, key: RequestKey, actor: str) -> Payment:
+        if key.resource_id:
             # An earlier attempt with this key created the payment and then died: resume it.
-            return self._resume(claim.resource_id, ACTOR_FLOW)
+            return self._resume(key.resource_id, ACTOR_FLOW)
         method = self._check_method(new)
         if new.kind is Kind.TRANSFER:
             try:
@@ -348,7 +360,7 @@ class PaymentService:
                 new.currency,
             )
             repo.insert_payment(session, payment, actor, lease, self.config.lease_seconds)
-            self.idempotency.attach(session, claim, payment_id)
+            key.record(session, payment_id)
 
         self._tx(create)
         _count(payment.kind, payment.status)
@@ -642,12 +654,13 @@ class PaymentService:
         target: Status,
         reason: str,
         actor: str,
-        check_role: Callable[[Status, Status], None],
+        role: Actor,
     ) -> Payment:
+        """A status set by staff or a service (``role``), within what ``role`` may set."""
         payment = self._tx(lambda s: repo.get_payment(s, payment_id))
         forbid_self_decision(payment, actor, "decide on")
         check_transition(payment.status, target)
-        check_role(payment.status, target)
+        check_actor(role, payment.status, target)
         with self._lease(payment_id):
             payment = self._tx(lambda s: repo.get_payment(s, payment_id))
             check_transition(payment.status, target)
@@ -714,9 +727,9 @@ class PaymentService:
 
     # -- refunds --------------------------------------------------------------------------------
     def refund(
-        self, payment_id: str, amount: Money | None, reason: str, actor: str, request_id: str, claim: Claim
+        self, payment_id: str, amount: Money | None, reason: str, actor: str, request_id: str, key: RequestKey
     ) -> tuple[Payment, Refund]:
-        refund_id = claim.resource_id
+        refund_id = key.resource_id
         if not refund_id:
             refund_id = new_id("rfd")
 
@@ -763,7 +776,7 @@ class PaymentService:
                         create_time=self.clock(),
                     ),
                 )
-                self.idempotency.attach(session, claim, refund_id)
+                key.record(session, refund_id)
 
             self._tx(open_refund)
         return self._complete_refund(payment_id=payment_id, refund_id=refund_id)

@@ -8,17 +8,20 @@ or put in an error message.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
+from sqlalchemy.orm import Session
 
 from services.payment.connectors.base import BankAccountData, CardData
 from services.payment.domain import bank, cards
 from services.payment.domain.model import BankFormat, MethodType, Payment, PaymentMethod, Refund
-from services.payment.domain.states import Actor, Kind, Status, check_actor
+from services.payment.domain.states import Actor, Kind, Status
 from services.payment.reconciliation import Reconciler
-from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered
+from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered, RequestKey
 from services.runtime import api, audit
 from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (
@@ -32,10 +35,13 @@ from services.runtime.auth import (
 )
 from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.fingerprints import request_fingerprint
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import is_valid_id
 from services.runtime.mcc import MERCHANT_CATEGORIES, is_mcc
 from services.runtime.money import Money, validate_amount
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 MAX_DESCRIPTION = 500
 MAX_METADATA_PAIRS = 50
@@ -105,9 +111,25 @@ class _Checks(FieldChecks):
             super().done(f"{message}: " + "; ".join(f"{v.field} {v.description}" for v in self.violations))
 
 
+@dataclass(frozen=True)
+class _Key:
+    """A request's idempotency claim as the use cases see it (service.RequestKey)."""
+
+    store: IdempotencyStore
+    claim: Claim
+
+    @property
+    def resource_id(self) -> str:
+        return self.claim.resource_id
+
+    def record(self, session: Session, resource_id: str) -> None:
+        self.store.attach(session, self.claim, resource_id)
+
+
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
-    def __init__(self, service: PaymentService) -> None:
+    def __init__(self, service: PaymentService, idempotency: IdempotencyStore) -> None:
         self.service = service
+        self.idempotency = idempotency
         self.key = service.config.fingerprint_key
 
     # -- payments -------------------------------------------------------------------------------
@@ -161,12 +183,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             "metadata": new.metadata,
         }
 
-        def execute(claim: Claim) -> bytes:
-            payment = self.service.initiate(new, claim, principal.subject)
-            return payment_pb2.InitiatePaymentResponse(payment=payment_to_proto(payment)).SerializeToString()
-
-        return payment_pb2.InitiatePaymentResponse.FromString(
-            self._idempotent(principal, request.request_id, "InitiatePayment", body, execute)
+        return self._once(
+            principal, request.request_id, "InitiatePayment", body, payment_pb2.InitiatePaymentResponse,
+            lambda key: self.service.initiate(new, key, principal.subject),
+            lambda payment: payment_pb2.InitiatePaymentResponse(payment=payment_to_proto(payment)),
         )
 
     def GetPayment(
@@ -259,20 +279,13 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         target = Status(request.status)
         body = {"payment_id": request.payment_id, "status": int(target), "reason": request.reason}
 
-        def execute(claim: Claim) -> bytes:
-            payment = self.service.update_status(
-                request.payment_id,
-                target,
-                request.reason,
-                _actor_name(principal),
-                lambda current, wanted: check_actor(actor, current, wanted),
-            )
-            return payment_pb2.UpdatePaymentStatusResponse(
-                payment=payment_to_proto(payment)
-            ).SerializeToString()
-
-        return payment_pb2.UpdatePaymentStatusResponse.FromString(
-            self._idempotent(principal, request.request_id, "UpdatePaymentStatus", body, execute)
+        return self._once(
+            principal, request.request_id, "UpdatePaymentStatus", body,
+            payment_pb2.UpdatePaymentStatusResponse,
+            lambda key: self.service.update_status(
+                request.payment_id, target, request.reason, _actor_name(principal), actor
+            ),
+            lambda payment: payment_pb2.UpdatePaymentStatusResponse(payment=payment_to_proto(payment)),
         )
 
     def CancelPayment(
@@ -287,12 +300,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         require_owner_or_roles(principal, payment.user_id, ROLE_ADMIN, ROLE_SUPPORT)
         body = {"payment_id": request.payment_id, "reason": request.reason}
 
-        def execute(claim: Claim) -> bytes:
-            cancelled = self.service.cancel(request.payment_id, request.reason, _actor_name(principal))
-            return payment_pb2.CancelPaymentResponse(payment=payment_to_proto(cancelled)).SerializeToString()
-
-        return payment_pb2.CancelPaymentResponse.FromString(
-            self._idempotent(principal, request.request_id, "CancelPayment", body, execute)
+        return self._once(
+            principal, request.request_id, "CancelPayment", body, payment_pb2.CancelPaymentResponse,
+            lambda key: self.service.cancel(request.payment_id, request.reason, _actor_name(principal)),
+            lambda cancelled: payment_pb2.CancelPaymentResponse(payment=payment_to_proto(cancelled)),
         )
 
     def RefundPayment(
@@ -317,16 +328,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             "reason": request.reason,
         }
 
-        def execute(claim: Claim) -> bytes:
-            payment, refund = self.service.refund(
-                request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, claim
-            )
-            return payment_pb2.RefundPaymentResponse(
-                payment=payment_to_proto(payment), refund=refund_to_proto(refund)
-            ).SerializeToString()
-
-        return payment_pb2.RefundPaymentResponse.FromString(
-            self._idempotent(principal, request.request_id, "RefundPayment", body, execute)
+        return self._once(
+            principal, request.request_id, "RefundPayment", body, payment_pb2.RefundPaymentResponse,
+            lambda key: self.service.refund(
+                request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, key
+            ),
+            lambda refunded: payment_pb2.RefundPaymentResponse(
+                payment=payment_to_proto(refunded[0]), refund=refund_to_proto(refunded[1])
+            ),
         )
 
     # -- payment methods ---------------------------------------------------------------------------
@@ -346,14 +355,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         # Only a keyed hash of the body is kept: the number enters it but cannot be recovered.
         body = {"user_id": request.user_id, "details": request.SerializeToString(deterministic=True).hex()}
 
-        def execute(claim: Claim) -> bytes:
-            method = self.service.add_method(new)
-            return payment_pb2.AddPaymentMethodResponse(
-                payment_method=method_to_proto(method)
-            ).SerializeToString()
-
-        return payment_pb2.AddPaymentMethodResponse.FromString(
-            self._idempotent(principal, request.request_id, "AddPaymentMethod", body, execute)
+        return self._once(
+            principal, request.request_id, "AddPaymentMethod", body, payment_pb2.AddPaymentMethodResponse,
+            lambda key: self.service.add_method(new),
+            lambda method: payment_pb2.AddPaymentMethodResponse(payment_method=method_to_proto(method)),
         )
 
     def _new_method(self, request: payment_pb2.AddPaymentMethodRequest) -> NewMethod:
@@ -557,11 +562,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         limit = request.max_payments or 100
         body = {"stale": stale, "max": limit, "dry_run": request.dry_run}
 
-        def execute(claim: Claim) -> bytes:
-            return recovered_to_proto(self.service.recover(stale, limit, request.dry_run)).SerializeToString()
-
-        return payment_pb2.RecoverStalePaymentsResponse.FromString(
-            self._idempotent(principal, request.request_id, "RecoverStalePayments", body, execute)
+        return self._once(
+            principal, request.request_id, "RecoverStalePayments", body,
+            payment_pb2.RecoverStalePaymentsResponse,
+            lambda key: self.service.recover(stale, limit, request.dry_run),
+            recovered_to_proto,
         )
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -578,16 +583,28 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             next_page_token=audit.next_page_token(actions, size, request.actor_id),
         )
 
-    def _idempotent(
+    def _once(
         self,
         principal: Principal,
-        key: str,
+        request_id: str,
         operation: str,
         body: Mapping[str, object],
-        execute: Callable[[Claim], bytes],
-    ) -> bytes:
+        response: type[M],
+        run: Callable[[RequestKey], T],
+        render: Callable[[T], M],
+    ) -> M:
+        """The one place the payment service uses its idempotency store: ``run`` (a use case,
+        returning domain objects) executes once per (caller, request_id), ``render`` turns its
+        result into the ``response`` message, whose bytes are stored (or the error, once validation
+        passed) and answered again, unchanged, to every replay."""
         fingerprint = request_fingerprint(self.key, operation, body)
-        return self.service.idempotency.run(principal.subject, key, operation, fingerprint, execute)
+
+        def execute(claim: Claim) -> bytes:
+            return render(run(_Key(self.idempotency, claim))).SerializeToString()
+
+        return response.FromString(
+            self.idempotency.run(principal.subject, request_id, operation, fingerprint, execute)
+        )
 
 
 def _status(value: Status) -> Any:  # the generated enum ValueType

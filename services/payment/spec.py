@@ -116,13 +116,13 @@ def load_limits() -> Limits:
     )
 
 
-def _recover(service: PaymentService) -> None:
+def _recover(service: PaymentService, idempotency: IdempotencyStore) -> None:
     """Settles stale payments and purges expired idempotency keys."""
     done = service.recover(service.config.stale_after_seconds, 100, dry_run=False)
     changed = [r for r in done if r.action != "UNCHANGED"]
     if changed:
         log.info("recovery settled %d stale payments", len(changed))
-    service.idempotency.purge_expired()
+    idempotency.purge_expired()
 
 
 def build_connectors(service_ref: list[PaymentService], config: Config) -> dict[str, Connector]:
@@ -168,12 +168,12 @@ def register_with(
     holder: list[PaymentService] = []
     connectors = make_connectors(holder, config)
     service = PaymentService(
-        context.engine, clients, connectors, config.limits, config, idempotency, clock=context.clock
+        context.engine, clients, connectors, config.limits, config, clock=context.clock
     )
     holder.append(service)
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(service), server)
+    payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(service, idempotency), server)
     job = PeriodicJob(
-        "payment-recovery", config.recovery_interval_seconds, lambda: _recover(service), log
+        "payment-recovery", config.recovery_interval_seconds, lambda: _recover(service, idempotency), log
     ).start()
     context.on_shutdown.append(job.stop)
     for connector in connectors.values():

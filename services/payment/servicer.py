@@ -20,8 +20,12 @@ from services.payment.connectors.base import BankAccountData, CardData
 from services.payment.domain import bank, cards
 from services.payment.domain.model import BankFormat, MethodType, Payment, PaymentMethod, Refund
 from services.payment.domain.states import Actor, Kind, Status
+from services.payment.initiation import NewPayment
+from services.payment.methods import NewMethod
 from services.payment.reconciliation import Reconciler
-from services.payment.service import NewMethod, NewPayment, PaymentService, Recovered, RequestKey
+from services.payment.recovery import Recovered
+from services.payment.service import PaymentService
+from services.payment.store import RequestKey
 from services.runtime import api, audit
 from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (
@@ -185,7 +189,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
         return self._once(
             principal, request.request_id, "InitiatePayment", body, payment_pb2.InitiatePaymentResponse,
-            lambda key: self.service.initiate(new, key, principal.subject),
+            lambda key: self.service.initiation.initiate(new, key, principal.subject),
             lambda payment: payment_pb2.InitiatePaymentResponse(payment=payment_to_proto(payment)),
         )
 
@@ -195,7 +199,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c = _Checks()
         c.prefixed_id(request.payment_id, "pay", "payment_id")
         c.done()
-        payment = self.service.get(request.payment_id)
+        payment = self.service.payments.get(request.payment_id)
         principal = current_principal()
         if principal.subject not in (
             payment.user_id,
@@ -221,7 +225,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request.include_incoming,
         )
         page = api.paginate(
-            lambda before, limit: self.service.list_payments(
+            lambda before, limit: self.service.payments.list_payments(
                 request.user_id,
                 list(request.statuses),
                 request.kind,
@@ -250,7 +254,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT)
         # The queue is oldest first: a page starts after the last id of the previous one.
         page = api.paginate(
-            lambda after, limit: self.service.review_queue(after or "", limit),
+            lambda after, limit: self.service.payments.review_queue(after or "", limit),
             page_token=request.page_token,
             query=api.query_key("review-queue"),
             size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
@@ -282,7 +286,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return self._once(
             principal, request.request_id, "UpdatePaymentStatus", body,
             payment_pb2.UpdatePaymentStatusResponse,
-            lambda key: self.service.update_status(
+            lambda key: self.service.status_changes.update_status(
                 request.payment_id, target, request.reason, _actor_name(principal), actor
             ),
             lambda payment: payment_pb2.UpdatePaymentStatusResponse(payment=payment_to_proto(payment)),
@@ -296,13 +300,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.prefixed_id(request.payment_id, "pay", "payment_id")
         c.request_id(request.request_id)
         c.done()
-        payment = self.service.get(request.payment_id)
+        payment = self.service.payments.get(request.payment_id)
         require_owner_or_roles(principal, payment.user_id, ROLE_ADMIN, ROLE_SUPPORT)
         body = {"payment_id": request.payment_id, "reason": request.reason}
 
         return self._once(
             principal, request.request_id, "CancelPayment", body, payment_pb2.CancelPaymentResponse,
-            lambda key: self.service.cancel(request.payment_id, request.reason, _actor_name(principal)),
+            lambda key: self.service.status_changes.cancel(
+                request.payment_id, request.reason, _actor_name(principal)
+            ),
             lambda cancelled: payment_pb2.CancelPaymentResponse(payment=payment_to_proto(cancelled)),
         )
 
@@ -330,7 +336,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
         return self._once(
             principal, request.request_id, "RefundPayment", body, payment_pb2.RefundPaymentResponse,
-            lambda key: self.service.refund(
+            lambda key: self.service.refunds.refund(
                 request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, key
             ),
             lambda refunded: payment_pb2.RefundPaymentResponse(
@@ -357,7 +363,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
         return self._once(
             principal, request.request_id, "AddPaymentMethod", body, payment_pb2.AddPaymentMethodResponse,
-            lambda key: self.service.add_method(new),
+            lambda key: self.service.methods.add(new),
             lambda method: payment_pb2.AddPaymentMethodResponse(payment_method=method_to_proto(method)),
         )
 
@@ -453,7 +459,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             raise PermissionDenied("payment methods are listed by their owner only")
         query = api.query_key("payment_methods", request.user_id, request.type)
         page = api.paginate(
-            lambda before, limit: self.service.list_methods(
+            lambda before, limit: self.service.methods.of_user(
                 request.user_id, request.type, before or "", limit
             ),
             page_token=request.page_token,
@@ -472,10 +478,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c = _Checks()
         c.prefixed_id(request.payment_method_id, "pm", "payment_method_id")
         c.done()
-        method = self.service.get_method(request.payment_method_id)
+        method = self.service.methods.get(request.payment_method_id)
         if current_principal().subject != method.user_id:
             raise PermissionDenied("payment methods are removed by their owner only")
-        removed = self.service.remove_method(request.payment_method_id)
+        removed = self.service.methods.remove(request.payment_method_id)
         return payment_pb2.RemovePaymentMethodResponse(payment_method=method_to_proto(removed))
 
     # -- callbacks, reconciliation, recovery ---------------------------------------------------------
@@ -493,7 +499,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 "x-signature", ""
             )
         )
-        result = self.service.handle_callback(request.connector, request.payload.data, signature)
+        result = self.service.callbacks.handle(request.connector, request.payload.data, signature)
         return payment_pb2.HandleConnectorCallbackResponse(
             event_id=result.event_id,
             payment_id=result.payment_id,
@@ -565,7 +571,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return self._once(
             principal, request.request_id, "RecoverStalePayments", body,
             payment_pb2.RecoverStalePaymentsResponse,
-            lambda key: self.service.recover(stale, limit, request.dry_run),
+            lambda key: self.service.recovery.recover(stale, limit, request.dry_run),
             recovered_to_proto,
         )
 
@@ -576,8 +582,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         require_roles(current_principal(), ROLE_ADMIN)
         size = api.page_size(request.page_size)
         actor = request.actor_id or None
-        actions = self.service.staff_actions(actor, audit.page_position(request.page_token, request.actor_id),
-                                             size + 1)
+        before = audit.page_position(request.page_token, request.actor_id)
+        actions = self.service.payments.staff_actions(actor, before, size + 1)
         return payment_pb2.ListStaffActionsResponse(
             staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
             next_page_token=audit.next_page_token(actions, size, request.actor_id),

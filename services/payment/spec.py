@@ -118,7 +118,7 @@ def load_limits() -> Limits:
 
 def _recover(service: PaymentService, idempotency: IdempotencyStore) -> None:
     """Settles stale payments and purges expired idempotency keys."""
-    done = service.recover(service.config.stale_after_seconds, 100, dry_run=False)
+    done = service.recovery.recover(service.config.stale_after_seconds, 100, dry_run=False)
     changed = [r for r in done if r.action != "UNCHANGED"]
     if changed:
         log.info("recovery settled %d stale payments", len(changed))
@@ -130,7 +130,7 @@ def build_connectors(service_ref: list[PaymentService], config: Config) -> dict[
 
     def deliver(connector: str, body: bytes, signature: str) -> object:
         # The sandbox "POSTs" its webhook into the same verification path a real PSP's would take.
-        return service_ref[0].handle_callback(connector, body, signature)
+        return service_ref[0].callbacks.handle(connector, body, signature)
 
     sandbox = SandboxConnector(
         config.sandbox_webhook_secret,
@@ -168,7 +168,7 @@ def register_with(
     holder: list[PaymentService] = []
     connectors = make_connectors(holder, config)
     service = PaymentService(
-        context.engine, clients, connectors, config.limits, config, clock=context.clock
+        context.engine, clients, connectors, config, clock=context.clock
     )
     holder.append(service)
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(service, idempotency), server)

@@ -28,17 +28,19 @@ Adding a real PSP connector
    name; payments record the connector name, callbacks arrive on
    ``/api/v1/payments/connectors/{name}/callbacks``.
 3. Keep secrets (API keys, webhook secrets) in environment variables named
-   ``PAYMENT_<PSP>_...`` and run the connector contract tests against the PSP's
-   own test mode.
+   ``PAYMENT_<PSP>_...``, read once by ``spec.load_config`` into the service's
+   ``Config``, and run the connector contract tests against the PSP's own test mode.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from services.runtime.errors import NotFound
 from services.runtime.money import Money
 
 
@@ -139,3 +141,11 @@ class Connector(Protocol):
     def fetch_status(self, reference: str) -> GatewayResult | None: ...
 
     def parse_callback(self, body: bytes, signature: str, now: datetime) -> CallbackEvent: ...
+
+
+def connector_named(connectors: Mapping[str, Connector], name: str) -> Connector:
+    """The configured connector called ``name``; NOT_FOUND CONNECTOR_NOT_FOUND otherwise."""
+    connector = connectors.get(name)
+    if connector is None:
+        raise NotFound(f"connector {name!r} is not configured", "CONNECTOR_NOT_FOUND", {"connector": name})
+    return connector

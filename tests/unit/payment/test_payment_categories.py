@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.payment.service import ledger_metadata
+from services.payment.execution import ledger_metadata
 from services.payment.servicer import _Checks
 from services.runtime.mcc import MERCHANT_CATEGORIES, category_of_mcc, is_mcc
 

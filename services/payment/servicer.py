@@ -1,33 +1,31 @@
-"""gRPC adapter of the payment service: proto -> domain -> proto, syntactic validation, authorization.
-
-Card numbers and CVCs exist here only inside the request message and the
-``CardData`` handed to the connector; they are never logged, stored, returned
-or put in an error message.
-"""
+"""gRPC adapter of the payment service: proto -> domain -> proto, syntactic validation (validation.py),
+authorization, idempotency keys (the one place the store is used) and rendering (converters.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 from sqlalchemy.orm import Session
 
-from services.payment.connectors.base import BankAccountData, CardData
-from services.payment.domain import bank, cards
-from services.payment.domain.model import BankFormat, MethodType, Payment, PaymentMethod, Refund
+from services.payment.converters import (
+    method_to_proto,
+    payment_to_proto,
+    recovered_to_proto,
+    refund_to_proto,
+)
 from services.payment.domain.states import Actor, Kind, Status
 from services.payment.initiation import NewPayment
-from services.payment.methods import NewMethod
 from services.payment.reconciliation import Reconciler
-from services.payment.recovery import Recovered
 from services.payment.service import PaymentService
 from services.payment.store import RequestKey
+from services.payment.validation import MAX_DESCRIPTION, PaymentChecks, new_method
 from services.runtime import api, audit
-from services.runtime.api import FieldChecks, from_timestamp, to_money, to_timestamp
+from services.runtime.api import from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_SERVICE,
@@ -40,18 +38,11 @@ from services.runtime.auth import (
 from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.fingerprints import request_fingerprint
 from services.runtime.idempotency import Claim, IdempotencyStore
-from services.runtime.ids import is_valid_id
-from services.runtime.mcc import MERCHANT_CATEGORIES, is_mcc
 from services.runtime.money import Money, validate_amount
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
 
-MAX_DESCRIPTION = 500
-MAX_METADATA_PAIRS = 50
-MAX_METADATA_KEY = 40
-MAX_METADATA_VALUE = 500
-MAX_REQUEST_ID = 255
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 REPORT_PAGE_SIZE = 100  # reconciliation mismatches
@@ -62,62 +53,9 @@ MAX_REPORT_PAGE_SIZE = 1000
 _KINDS = frozenset({Kind.TOP_UP, Kind.TRANSFER, Kind.PAYOUT})
 
 
-class _Checks(FieldChecks):
-    """The shared field checks with the payment service's own ids, request ids, metadata and message."""
-
-    def prefixed_id(self, value: str, prefix: str, field: str) -> str:
-        """A NexaFi id of one kind (``usr_``, ``pay_``, ``pm_``)."""
-        if not value:
-            self.add(field, "is required")
-        elif not is_valid_id(value, prefix):
-            self.add(field, f"must be a {prefix}_ id")
-        return value
-
-    def non_negative(self, value: int, field: str) -> int:
-        if value < 0:
-            self.add(field, "must not be negative")
-        return value
-
-    def request_id(self, value: str, field: str = "request_id", *, required: bool = True) -> str:
-        # Up to 255 characters (the Idempotency-Key header), not the shared 128.
-        if not value:
-            if required:
-                self.add(field, "is required (or the Idempotency-Key header)")
-        elif len(value) > MAX_REQUEST_ID:
-            self.add(field, f"must be at most {MAX_REQUEST_ID} characters")
-        return value
-
-    def metadata(self, values: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
-        # The payment contract's limits (50 pairs, keys up to 40), not the shared ones (32, 64).
-        items = dict(values)
-        if len(items) > MAX_METADATA_PAIRS:
-            self.add(field, f"at most {MAX_METADATA_PAIRS} pairs")
-        for key, value in items.items():
-            if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE:
-                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
-                         f"keys 1-{MAX_METADATA_KEY} and values up to {MAX_METADATA_VALUE} characters")
-        return items
-
-    def merchant_category(self, values: Mapping[str, str], field: str = "metadata") -> None:
-        """The payment's merchant category, when given (``mcc`` or ``category``): it is carried
-        into the ledger entry, where analytics categorizes spending by it."""
-        mcc = values.get("mcc")
-        if mcc is not None and not is_mcc(mcc):
-            self.add(f"{field}[mcc]", "must be a merchant category code: four digits (ISO 18245)")
-        category = values.get("category")
-        if category is not None and category not in MERCHANT_CATEGORIES:
-            self.add(f"{field}[category]",
-                     "must be one of the merchant categories: " + ", ".join(sorted(MERCHANT_CATEGORIES)))
-
-    def done(self, message: str = "the request is invalid") -> None:
-        # The message lists every violation.
-        if self.violations:
-            super().done(f"{message}: " + "; ".join(f"{v.field} {v.description}" for v in self.violations))
-
-
 @dataclass(frozen=True)
 class _Key:
-    """A request's idempotency claim as the use cases see it (service.RequestKey)."""
+    """A request's idempotency claim as the use cases see it (store.RequestKey)."""
 
     store: IdempotencyStore
     claim: Claim
@@ -141,7 +79,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.InitiatePaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.InitiatePaymentResponse:
         principal = current_principal()
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.user_id, "usr", "user_id")
         if request.kind not in _KINDS:
             c.add("kind", "must be TOP_UP, TRANSFER or PAYOUT")
@@ -196,7 +134,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.GetPaymentResponse:
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.payment_id, "pay", "payment_id")
         c.done()
         payment = self.service.payments.get(request.payment_id)
@@ -211,7 +149,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListPaymentsResponse:
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.user_id, "usr", "user_id")
         c.non_negative(request.page_size, "page_size")
         c.done()
@@ -248,7 +186,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def ListPaymentsInReview(
         self, request: payment_pb2.ListPaymentsInReviewRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListPaymentsInReviewResponse:
-        c = _Checks()
+        c = PaymentChecks()
         c.non_negative(request.page_size, "page_size")
         c.done()
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT)
@@ -269,7 +207,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.UpdatePaymentStatusRequest, context: grpc.ServicerContext
     ) -> payment_pb2.UpdatePaymentStatusResponse:
         principal = current_principal()
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.payment_id, "pay", "payment_id")
         if request.status == 0 or request.status not in Status._value2member_map_:
             c.add("status", "is required")
@@ -296,7 +234,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CancelPaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.CancelPaymentResponse:
         principal = current_principal()
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.payment_id, "pay", "payment_id")
         c.request_id(request.request_id)
         c.done()
@@ -316,7 +254,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.RefundPaymentRequest, context: grpc.ServicerContext
     ) -> payment_pb2.RefundPaymentResponse:
         principal = current_principal()
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.payment_id, "pay", "payment_id")
         if not request.reason.strip():
             c.add("reason", "is required")
@@ -349,7 +287,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.AddPaymentMethodRequest, context: grpc.ServicerContext
     ) -> payment_pb2.AddPaymentMethodResponse:
         principal = current_principal()
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.user_id, "usr", "user_id")
         c.request_id(request.request_id)
         if request.WhichOneof("details") is None:
@@ -357,7 +295,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.done()
         if principal.subject != request.user_id:
             raise PermissionDenied("payment methods are added by their owner only")
-        new = self._new_method(request)
+        new = new_method(request, self.key, self.service.clock().date(), self.service.limits)
         # Only a keyed hash of the body is kept: the number enters it but cannot be recovered.
         body = {"user_id": request.user_id, "details": request.SerializeToString(deterministic=True).hex()}
 
@@ -367,91 +305,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             lambda method: payment_pb2.AddPaymentMethodResponse(payment_method=method_to_proto(method)),
         )
 
-    def _new_method(self, request: payment_pb2.AddPaymentMethodRequest) -> NewMethod:
-        which = request.WhichOneof("details")
-        if which == "card":
-            card = request.card
-            number = cards.normalize_number(card.number)
-            today = self.service.clock().date()
-            brand = cards.validate_card(number, card.exp_month, card.exp_year, card.cvc, today)
-            fingerprint = cards.fingerprint(self.key, "card", number)
-            return NewMethod(
-                user_id=request.user_id,
-                type=MethodType.CARD,
-                fingerprint=fingerprint,
-                dedup_key=fingerprint,
-                brand=int(brand),
-                last4=number[-4:],
-                card=CardData(
-                    number=number,
-                    exp_month=card.exp_month,
-                    exp_year=card.exp_year,
-                    cvc=card.cvc,
-                    holder_name=card.holder_name[:200],
-                ),
-            )
-        if which == "bank_account":
-            account = request.bank_account
-            if account.WhichOneof("number") == "iban":
-                iban = bank.validate_iban(account.iban)
-                fingerprint = cards.fingerprint(self.key, "iban", iban)
-                return NewMethod(
-                    user_id=request.user_id,
-                    type=MethodType.BANK_ACCOUNT,
-                    fingerprint=fingerprint,
-                    dedup_key=fingerprint,
-                    bank_format=BankFormat.IBAN,
-                    masked_number=bank.mask_iban(iban),
-                    last4=iban[-4:],
-                    country_code=iban[:2],
-                    bank=BankAccountData(
-                        number=iban,
-                        routing_number="",
-                        country_code=iban[:2],
-                        holder_name=account.holder_name[:200],
-                    ),
-                )
-            if account.WhichOneof("number") == "domestic":
-                number = account.domestic.account_number
-                routing = account.domestic.routing_number
-                country = account.country_code.upper()
-                bank.validate_domestic(number, routing, country)
-                fingerprint = cards.fingerprint(self.key, "account", f"{country}:{routing}:{number}")
-                return NewMethod(
-                    user_id=request.user_id,
-                    type=MethodType.BANK_ACCOUNT,
-                    fingerprint=fingerprint,
-                    dedup_key=fingerprint,
-                    bank_format=BankFormat.DOMESTIC,
-                    masked_number=bank.mask_account(number),
-                    last4=number[-4:],
-                    country_code=country,
-                    bank=BankAccountData(
-                        number=number,
-                        routing_number=routing,
-                        country_code=country,
-                        holder_name=account.holder_name[:200],
-                    ),
-                )
-            raise InvalidArgument(
-                "a bank account needs an IBAN or a domestic account number",
-                field="bank_account.number",
-                description="set iban or domestic",
-            )
-        currency = request.wallet.currency
-        self.service.limits.check_currency(currency, "wallet.currency")
-        return NewMethod(
-            user_id=request.user_id,
-            type=MethodType.WALLET,
-            fingerprint="",
-            dedup_key=f"wallet:{currency}",
-            currency=currency,
-        )
-
     def ListPaymentMethods(
         self, request: payment_pb2.ListPaymentMethodsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListPaymentMethodsResponse:
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.user_id, "usr", "user_id")
         c.non_negative(request.page_size, "page_size")
         c.done()
@@ -475,7 +332,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def RemovePaymentMethod(
         self, request: payment_pb2.RemovePaymentMethodRequest, context: grpc.ServicerContext
     ) -> payment_pb2.RemovePaymentMethodResponse:
-        c = _Checks()
+        c = PaymentChecks()
         c.prefixed_id(request.payment_method_id, "pm", "payment_method_id")
         c.done()
         method = self.service.methods.get(request.payment_method_id)
@@ -510,7 +367,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def GetReconciliationReport(
         self, request: payment_pb2.GetReconciliationReportRequest, context: grpc.ServicerContext
     ) -> payment_pb2.GetReconciliationReportResponse:
-        c = _Checks()
+        c = PaymentChecks()
         bounds = request.time_range
         # Both ends required, and reported with the request's other problems (api.time_range allows
         # open ends and raises on its own).
@@ -558,7 +415,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.RecoverStalePaymentsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.RecoverStalePaymentsResponse:
         principal = current_principal()
-        c = _Checks()
+        c = PaymentChecks()
         c.non_negative(request.stale_after_seconds, "stale_after_seconds")
         c.non_negative(request.max_payments, "max_payments")
         c.request_id(request.request_id)
@@ -611,116 +468,6 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return response.FromString(
             self.idempotency.run(principal.subject, request_id, operation, fingerprint, execute)
         )
-
-
-def _status(value: Status) -> Any:  # the generated enum ValueType
-    return payment_pb2.PaymentStatus.ValueType(value)
-
-
-def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymentsResponse:
-    return payment_pb2.RecoverStalePaymentsResponse(
-        recovered_payments=[
-            payment_pb2.RecoveredPayment(
-                payment_id=r.payment_id,
-                previous_status=_status(r.previous_status),
-                status=_status(r.status),
-                action=payment_pb2.RecoveryAction.Value(f"RECOVERY_ACTION_{r.action}"),
-            )
-            for r in items
-        ]
-    )
-
-
-def payment_to_proto(p: Payment) -> payment_pb2.Payment:
-    message = payment_pb2.Payment(
-        id=p.id,
-        user_id=p.user_id,
-        kind=payment_pb2.PaymentKind.ValueType(p.kind),
-        amount=to_money(p.amount_minor, p.currency),
-        status=_status(p.status),
-        payment_method_id=p.payment_method_id,
-        method_type=payment_pb2.PaymentMethodType.ValueType(p.method_type),
-        # The posted entry once there is one, the reservation ("pnd_") before that.
-        transaction_id=p.transaction_id or p.pending_transfer_id,
-        payee_user_id=p.payee_user_id,
-        description=p.description,
-        fraud_score_bps=p.fraud_score_bps,
-        fraud_decision=payment_pb2.FraudDecision.ValueType(p.fraud_decision),
-        connector=p.connector,
-        external_reference=p.external_reference,
-        refunded_amount=to_money(p.refunded_minor, p.currency),
-        request_id=p.request_id,
-        metadata=p.metadata,
-        create_time=to_timestamp(p.create_time),
-        update_time=to_timestamp(p.update_time),
-    )
-    if p.status is Status.FAILED:
-        message.failure.CopyFrom(payment_pb2.PaymentFailure(code=p.failure_code, message=p.failure_message))
-    for change in p.history:
-        message.status_history.append(
-            payment_pb2.PaymentStatusChange(
-                from_status=_status(change.from_status),
-                to_status=_status(change.to_status),
-                reason=change.reason,
-                actor=change.actor,
-                change_time=to_timestamp(change.change_time),
-            )
-        )
-    for refund in p.refunds:
-        message.refunds.append(refund_to_proto(refund))
-    return message
-
-
-def refund_to_proto(r: Refund) -> payment_pb2.Refund:
-    return payment_pb2.Refund(
-        id=r.id,
-        amount=to_money(r.amount_minor, r.currency),
-        reason=r.reason,
-        transaction_id=r.transaction_id,
-        external_reference=r.external_reference,
-        request_id=r.request_id,
-        actor=r.actor,
-        create_time=to_timestamp(r.create_time),
-    )
-
-
-def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
-    message = payment_pb2.PaymentMethod(
-        id=m.id,
-        user_id=m.user_id,
-        type=payment_pb2.PaymentMethodType.ValueType(m.type),
-        state=payment_pb2.PaymentMethodState.ValueType(m.state),
-        fingerprint=m.fingerprint,
-    )
-    if m.create_time:
-        message.create_time.CopyFrom(to_timestamp(m.create_time))
-    if m.update_time:
-        message.update_time.CopyFrom(to_timestamp(m.update_time))
-    if m.type is MethodType.CARD:
-        message.card.CopyFrom(
-            payment_pb2.CardDetails(
-                brand=payment_pb2.CardBrand.ValueType(m.brand),
-                last4=m.last4,
-                exp_month=m.exp_month,
-                exp_year=m.exp_year,
-                holder_name=m.holder_name,
-            )
-        )
-    elif m.type is MethodType.BANK_ACCOUNT:
-        message.bank_account.CopyFrom(
-            payment_pb2.BankAccountDetails(
-                format=payment_pb2.BankAccountFormat.ValueType(m.bank_format),
-                masked_account_number=m.masked_number,
-                last4=m.last4,
-                country_code=m.country_code,
-                holder_name=m.holder_name,
-            )
-        )
-    else:
-        message.wallet.CopyFrom(
-            payment_pb2.WalletDetails(ledger_account_id=m.ledger_account_id, currency=m.currency)
-        )
-    return message
 
 
 def _actor(principal: Principal) -> Actor:

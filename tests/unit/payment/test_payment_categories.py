@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.payment.execution import ledger_metadata
-from services.payment.servicer import _Checks
+from services.payment.validation import PaymentChecks
 from services.runtime.mcc import MERCHANT_CATEGORIES, category_of_mcc, is_mcc
 
 
@@ -36,7 +36,7 @@ def test_the_ledger_entry_carries_the_payment_id_and_its_merchant_category(
 ])
 def test_a_malformed_code_or_an_unknown_category_names_the_field(metadata: dict[str, str],
                                                                  fields: list[str]) -> None:
-    checks = _Checks()
+    checks = PaymentChecks()
     checks.merchant_category(metadata)
     assert [v.field for v in checks.violations] == fields
 

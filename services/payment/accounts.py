@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.payment import repository as repo
+from services.payment import account_repository
 from services.payment.clients import LedgerClient
 from services.payment.domain.postings import SYSTEM_OWNER, Purpose, account_rules, reservation_purposes
 from services.payment.domain.states import Kind
@@ -21,7 +21,8 @@ class LedgerAccounts:
 
         The request_id is derived from the triple, so concurrent first uses open one account.
         """
-        existing = self.store.tx(lambda s: repo.ledger_account(s, owner_id, purpose.value, currency))
+        name = purpose.value
+        existing = self.store.tx(lambda s: account_repository.ledger_account(s, owner_id, name, currency))
         if existing:
             return existing
         type_, rule = account_rules(purpose)
@@ -31,7 +32,9 @@ class LedgerAccounts:
             )
         except RemoteError as exc:
             raise unavailable(exc) from None
-        self.store.tx(lambda s: repo.save_ledger_account(s, owner_id, purpose.value, currency, account_id))
+        self.store.tx(
+            lambda s: account_repository.save_ledger_account(s, owner_id, name, currency, account_id)
+        )
         return account_id
 
     def of_payment(self, kind: Kind, payer: str, payee: str, currency: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.payment import connector_repository
 from services.payment import repository as repo
 from services.payment.connectors.base import (
     Connector,
@@ -51,7 +52,7 @@ class Callbacks:
             ) from None
         except MalformedCallback as exc:
             raise InvalidArgument(str(exc), field="payload", description="must be a gateway event") from None
-        seen = self.store.tx(lambda s: repo.event_seen(s, connector_name, event.event_id))
+        seen = self.store.tx(lambda s: connector_repository.event_seen(s, connector_name, event.event_id))
         if seen is not None:
             return CallbackResult(
                 event.event_id, seen.payment_id, Disposition.DUPLICATE, self.store.status_of(seen.payment_id)
@@ -64,7 +65,7 @@ class Callbacks:
             )
         actor = f"connector:{connector_name}"
         with self.store.lease(event.reference):
-            seen = self.store.tx(lambda s: repo.event_seen(s, connector_name, event.event_id))
+            seen = self.store.tx(lambda s: connector_repository.event_seen(s, connector_name, event.event_id))
             if seen is not None:
                 return CallbackResult(
                     event.event_id,
@@ -90,7 +91,7 @@ class Callbacks:
                     payment = self.store.save(payment.id, external_reference=event.external_reference)
             status = payment.status
             recorded = self.store.tx(
-                lambda s: repo.record_event(
+                lambda s: connector_repository.record_event(
                     s,
                     connector_name,
                     event.event_id,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from services.payment import repository as repo
+from services.payment import connector_repository
 from services.payment.clients import LedgerClient
 from services.payment.connectors.base import (
     Connector,
@@ -149,14 +149,14 @@ class PaymentDriver:
             detail = str(exc)
             # Unknown outcome: stay PROCESSING; recovery asks the gateway by our reference.
             self.store.tx(
-                lambda s: repo.record_attempt(
+                lambda s: connector_repository.record_attempt(
                     s, payment.id, connector.name, operation, payment.id, "timeout", detail=detail
                 )
             )
             log.warning("connector %s did not answer for %s; left for recovery", connector.name, payment.id)
             return
         self.store.tx(
-            lambda s: repo.record_attempt(
+            lambda s: connector_repository.record_attempt(
                 s,
                 payment.id,
                 connector.name,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.payment import method_repository
 from services.payment import repository as repo
 from services.payment.accounts import LedgerAccounts
 from services.payment.connectors.base import (
@@ -60,7 +61,7 @@ class PaymentMethods:
         self.default_connector = default_connector
 
     def add(self, new: NewMethod) -> PaymentMethod:
-        existing = self.store.tx(lambda s: repo.active_method_by_dedup(s, new.user_id, new.dedup_key))
+        existing = self._active_by_dedup(new)
         if existing is not None:
             raise _duplicate(existing.id)
         connector = connector_named(self.connectors, self.default_connector)
@@ -99,21 +100,27 @@ class PaymentMethods:
             create_time=self.store.clock(),
         )
         try:
-            return self.store.tx(lambda s: repo.insert_method(s, method, new.dedup_key, connector.name))
+            return self.store.tx(
+                lambda s: method_repository.insert_method(s, method, new.dedup_key, connector.name)
+            )
         except IntegrityError:
             # A concurrent add of the same instrument won the unique index.
-            winner = self.store.tx(lambda s: repo.active_method_by_dedup(s, new.user_id, new.dedup_key))
+            winner = self._active_by_dedup(new)
             raise _duplicate(winner.id if winner else "") from None
 
+    def _active_by_dedup(self, new: NewMethod) -> PaymentMethod | None:
+        user_id, dedup_key = new.user_id, new.dedup_key
+        return self.store.tx(lambda s: method_repository.active_method_by_dedup(s, user_id, dedup_key))
+
     def of_user(self, user_id: str, type_: int, before_id: str, limit: int) -> list[PaymentMethod]:
-        return self.store.tx(lambda s: repo.list_methods(s, user_id, type_, before_id, limit))
+        return self.store.tx(lambda s: method_repository.list_methods(s, user_id, type_, before_id, limit))
 
     def get(self, method_id: str) -> PaymentMethod:
         return self.store.method(method_id)
 
     def remove(self, method_id: str) -> PaymentMethod:
         def work(session: Session) -> PaymentMethod:
-            method = repo.get_method(session, method_id, lock=True)
+            method = method_repository.get_method(session, method_id, lock=True)
             if method.state is not MethodState.ACTIVE:
                 raise NotFound(
                     f"payment method {method_id} not found",
@@ -126,7 +133,7 @@ class PaymentMethods:
                     "PAYMENT_METHOD_IN_USE",
                     {"payment_method_id": method_id},
                 )
-            return repo.remove_method(session, method_id, self.store.clock())
+            return method_repository.remove_method(session, method_id, self.store.clock())
 
         return self.store.tx(work)
 

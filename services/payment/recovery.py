@@ -9,6 +9,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.payment import refund_repository
 from services.payment import repository as repo
 from services.payment.connectors.base import (
     Connector,
@@ -71,7 +72,9 @@ class Recovery:
         room = max(0, max_payments - len(out))
         if room:
             now = self.store.clock()
-            refunds = self.store.tx(lambda s: repo.stale_pending_refunds(s, now, stale_after_seconds, room))
+            refunds = self.store.tx(
+                lambda s: refund_repository.stale_pending_refunds(s, now, stale_after_seconds, room)
+            )
             out.extend(self._refund(refund, dry_run) for refund in refunds)
         return out
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
+from services.payment import connector_repository, refund_repository
 from services.payment import repository as repo
 from services.payment.clients import LedgerClient
 from services.payment.connectors.base import Connector, ConnectorError, Outcome, connector_named
@@ -61,7 +62,7 @@ class Refunds:
                 remaining = (
                     payment.amount_minor
                     - payment.refunded_minor
-                    - repo.refunds_in_flight(session, payment_id)
+                    - refund_repository.refunds_in_flight(session, payment_id)
                 )
                 value = amount.amount_minor if amount is not None else remaining
                 if value <= 0 or value > remaining:
@@ -70,7 +71,7 @@ class Refunds:
                         "REFUND_EXCEEDS_AMOUNT",
                         {"remaining_minor": str(remaining)},
                     )
-                repo.insert_refund(
+                refund_repository.insert_refund(
                     session,
                     Refund(
                         id=refund_id,
@@ -93,7 +94,7 @@ class Refunds:
 
     def complete(self, *, payment_id: str, refund_id: str) -> tuple[Payment, Refund]:
         payment = self.store.get(payment_id)
-        refund = self.store.tx(lambda s: repo.get_refund(s, refund_id))
+        refund = self.store.tx(lambda s: refund_repository.get_refund(s, refund_id))
         if refund.state == "succeeded":
             return self.store.get(payment_id, full=True), refund
         whole = refund.amount_minor == payment.amount_minor
@@ -129,7 +130,7 @@ class Refunds:
                     "LEDGER_UNAVAILABLE",
                     {"refund_id": refund.id, "payment_id": payment_id},
                 ) from None
-            self.store.tx(lambda s: repo.update_refund(s, refund_id, state="failed"))
+            self.store.tx(lambda s: refund_repository.update_refund(s, refund_id, state="failed"))
             if exc.reason == "INSUFFICIENT_FUNDS":
                 raise FailedPrecondition(
                     "the wallet no longer holds the funds to refund",
@@ -155,7 +156,7 @@ class Refunds:
                 ) from None
             external = result.external_reference
             self.store.tx(
-                lambda s: repo.record_attempt(
+                lambda s: connector_repository.record_attempt(
                     s, payment.id, payment.connector, "refund", refund.id, result.outcome.value, external
                 )
             )
@@ -175,12 +176,12 @@ class Refunds:
 
         def settle(session: Session) -> tuple[Kind, Status] | None:
             current = repo.get_payment(session, payment_id, lock=True)
-            if repo.get_refund(session, refund_id).state == "succeeded":
+            if refund_repository.get_refund(session, refund_id).state == "succeeded":
                 return None  # a concurrent driver (a retried request, recovery) settled it first
             refunded = current.refunded_minor + refund.amount_minor
             target = Status.REFUNDED if refunded == current.amount_minor else Status.PARTIALLY_REFUNDED
             check_transition(current.status, target)
-            repo.update_refund(
+            refund_repository.update_refund(
                 session, refund_id, state="succeeded", transaction_id=entry_id, external_reference=external
             )
             now = self.store.clock()
@@ -199,7 +200,8 @@ class Refunds:
         settled = self.store.tx(settle)
         if settled is not None:
             count_status(*settled)
-        return self.store.get(payment_id, full=True), self.store.tx(lambda s: repo.get_refund(s, refund_id))
+        settled_refund = self.store.tx(lambda s: refund_repository.get_refund(s, refund_id))
+        return self.store.get(payment_id, full=True), settled_refund
 
     def _compensate_declined(self, payment: Payment, refund: Refund) -> None:
         """Give the customer back what the refund's ledger step took, once, then mark it failed.
@@ -225,4 +227,4 @@ class Refunds:
             # The refund stays pending either way: recovery sends the gateway refund again (the
             # PSP replays its decline) and compensates with the same key.
             raise unavailable(exc) from None
-        self.store.tx(lambda s: repo.update_refund(s, refund.id, state="failed"))
+        self.store.tx(lambda s: refund_repository.update_refund(s, refund.id, state="failed"))

@@ -1,4 +1,6 @@
-"""SQL of the payment service's own database; used only inside a unit of work (a Session)."""
+"""SQL of payments (with their status history and leases) and of the reads across payments and
+refunds (staff actions, reconciliation); used only inside a unit of work (a Session). Methods,
+refunds, ledger accounts and the connector log have their own *_repository modules."""
 
 from __future__ import annotations
 
@@ -11,14 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.payment import refund_repository
 from services.payment.domain.model import (
-    BankFormat,
-    Disposition,
     FraudDecision,
-    MethodState,
     MethodType,
     Payment,
-    PaymentMethod,
     Refund,
     StatusChange,
 )
@@ -31,158 +30,6 @@ from services.runtime.errors import NotFound
 def _values(statuses: frozenset[Status]) -> list[int]:
     """A set of statuses as the list a ``= ANY(:param)`` / ``<> ALL(:param)`` compares with."""
     return sorted(int(s) for s in statuses)
-
-
-# -- ledger accounts ----------------------------------------------------------------------------
-def ledger_account(session: Session, owner_id: str, purpose: str, currency: str) -> str | None:
-    value: str | None = session.execute(
-        sa.text(
-            "SELECT account_id FROM ledger_accounts WHERE owner_id = :o AND purpose = :p AND currency = :c"
-        ),
-        {"o": owner_id, "p": purpose, "c": currency},
-    ).scalar()
-    return value
-
-
-def save_ledger_account(
-    session: Session, owner_id: str, purpose: str, currency: str, account_id: str
-) -> None:
-    session.execute(
-        sa.text(
-            "INSERT INTO ledger_accounts (owner_id, purpose, currency, account_id) VALUES (:o, :p, :c, :a) "
-            "ON CONFLICT DO NOTHING"
-        ),
-        {"o": owner_id, "p": purpose, "c": currency, "a": account_id},
-    )
-
-
-# -- payment methods ----------------------------------------------------------------------------
-_METHOD_COLUMNS = (
-    "id, user_id, type, state, fingerprint, connector_token, brand, last4, exp_month, exp_year, "
-    "holder_name, bank_format, masked_number, country_code, currency, ledger_account_id, "
-    "create_time, update_time"
-)
-
-
-def _method(row: Any) -> PaymentMethod:
-    m = row._mapping
-    return PaymentMethod(
-        id=m["id"],
-        user_id=m["user_id"],
-        type=MethodType(m["type"]),
-        state=MethodState(m["state"]),
-        fingerprint=m["fingerprint"],
-        connector_token=m["connector_token"],
-        brand=m["brand"],
-        last4=m["last4"],
-        exp_month=m["exp_month"],
-        exp_year=m["exp_year"],
-        holder_name=m["holder_name"],
-        bank_format=BankFormat(m["bank_format"]),
-        masked_number=m["masked_number"],
-        country_code=m["country_code"],
-        currency=m["currency"],
-        ledger_account_id=m["ledger_account_id"],
-        create_time=m["create_time"],
-        update_time=m["update_time"],
-    )
-
-
-def insert_method(session: Session, method: PaymentMethod, dedup_key: str, connector: str) -> PaymentMethod:
-    row = session.execute(
-        sa.text(
-            f"INSERT INTO payment_methods (id, user_id, type, state, fingerprint, dedup_key, connector, "
-            f"connector_token, brand, last4, exp_month, exp_year, holder_name, bank_format, masked_number, "
-            f"country_code, currency, ledger_account_id, create_time, update_time) VALUES (:id, :user_id, "
-            f":type, :state, :fingerprint, "
-            f":dedup_key, :connector, :token, :brand, :last4, :exp_month, :exp_year, :holder_name, "
-            f":bank_format, "
-            f":masked, :country, :currency, :ledger, :now, :now) RETURNING {_METHOD_COLUMNS}"
-        ),
-        {
-            "id": method.id,
-            "user_id": method.user_id,
-            "type": int(method.type),
-            "state": int(method.state),
-            "fingerprint": method.fingerprint,
-            "dedup_key": dedup_key,
-            "connector": connector,
-            "token": method.connector_token,
-            "brand": method.brand,
-            "last4": method.last4,
-            "exp_month": method.exp_month,
-            "exp_year": method.exp_year,
-            "holder_name": method.holder_name,
-            "bank_format": int(method.bank_format),
-            "masked": method.masked_number,
-            "country": method.country_code,
-            "currency": method.currency,
-            "ledger": method.ledger_account_id,
-            "now": method.create_time,
-        },
-    ).one()
-    return _method(row)
-
-
-def active_method_by_dedup(session: Session, user_id: str, dedup_key: str) -> PaymentMethod | None:
-    row = session.execute(
-        sa.text(
-            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND dedup_key = :d AND "
-            "state = :active"
-        ),
-        {"u": user_id, "d": dedup_key, "active": int(MethodState.ACTIVE)},
-    ).first()
-    return _method(row) if row else None
-
-
-def get_method(session: Session, method_id: str, *, lock: bool = False) -> PaymentMethod:
-    row = session.execute(
-        sa.text(
-            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE id = :id" + (" FOR UPDATE" if lock else "")
-        ),
-        {"id": method_id},
-    ).first()
-    if row is None:
-        raise NotFound(
-            f"payment method {method_id} not found",
-            "PAYMENT_METHOD_NOT_FOUND",
-            {"payment_method_id": method_id},
-        )
-    return _method(row)
-
-
-def list_methods(
-    session: Session, user_id: str, type_: int, before_id: str, limit: int
-) -> list[PaymentMethod]:
-    rows = session.execute(
-        sa.text(
-            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE user_id = :u AND state = :active "
-            "AND (:t = 0 OR type = :t) AND (:b = '' OR id < :b) ORDER BY id DESC LIMIT :n"
-        ),
-        {"u": user_id, "active": int(MethodState.ACTIVE), "t": type_, "b": before_id, "n": limit},
-    ).all()
-    return [_method(r) for r in rows]
-
-
-def remove_method(session: Session, method_id: str, now: datetime) -> PaymentMethod:
-    row = session.execute(
-        sa.text(
-            f"UPDATE payment_methods SET state = :removed, update_time = :now WHERE id = :id RETURNING "
-            f"{_METHOD_COLUMNS}"
-        ),
-        {"id": method_id, "now": now, "removed": int(MethodState.REMOVED)},
-    ).one()
-    return _method(row)
-
-
-def method_in_use(session: Session, method_id: str) -> bool:
-    return (
-        session.execute(
-            sa.text("SELECT 1 FROM payments WHERE payment_method_id = :m AND status = ANY(:st) LIMIT 1"),
-            {"m": method_id, "st": _values(IN_FLIGHT)},
-        ).first()
-        is not None
-    )
 
 
 # -- payments -----------------------------------------------------------------------------------
@@ -272,7 +119,7 @@ def get_payment(session: Session, payment_id: str, *, lock: bool = False, full: 
     payment = _payment(row)
     if full:
         payment.history.extend(history(session, payment_id))
-        payment.refunds.extend(refunds_of(session, payment_id))
+        payment.refunds.extend(refund_repository.refunds_of(session, payment_id))
     return payment
 
 
@@ -516,76 +363,21 @@ def booked_in_range(session: Session, start: datetime, end: datetime) -> list[Bo
     return [Booked(r[0], Status(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
+def method_in_use(session: Session, method_id: str) -> bool:
+    return (
+        session.execute(
+            sa.text("SELECT 1 FROM payments WHERE payment_method_id = :m AND status = ANY(:st) LIMIT 1"),
+            {"m": method_id, "st": _values(IN_FLIGHT)},
+        ).first()
+        is not None
+    )
+
+
 def payment_exists(session: Session, payment_id: str) -> bool:
     return (
         session.execute(sa.text("SELECT 1 FROM payments WHERE id = :id"), {"id": payment_id}).first()
         is not None
     )
-
-
-# -- refunds ------------------------------------------------------------------------------------
-def _refund(row: Any) -> Refund:
-    m = row._mapping
-    return Refund(
-        id=m["id"],
-        payment_id=m["payment_id"],
-        amount_minor=m["amount_minor"],
-        currency=m["currency"],
-        reason=m["reason"],
-        state=m["state"],
-        transaction_id=m["transaction_id"],
-        external_reference=m["external_reference"],
-        request_id=m["request_id"],
-        actor=m["actor"],
-        create_time=m["create_time"],
-    )
-
-
-def insert_refund(session: Session, refund: Refund) -> None:
-    session.execute(
-        sa.text(
-            "INSERT INTO refunds (id, payment_id, amount_minor, currency, reason, state, request_id, actor, "
-            "create_time) VALUES (:id, :p, :a, :c, :r, 'pending', :k, :actor, :now)"
-        ),
-        {
-            "id": refund.id,
-            "p": refund.payment_id,
-            "a": refund.amount_minor,
-            "c": refund.currency,
-            "r": refund.reason,
-            "k": refund.request_id,
-            "actor": refund.actor,
-            "now": refund.create_time,
-        },
-    )
-
-
-def get_refund(session: Session, refund_id: str) -> Refund:
-    row = session.execute(sa.text("SELECT * FROM refunds WHERE id = :id"), {"id": refund_id}).one()
-    return _refund(row)
-
-
-def stale_pending_refunds(
-    session: Session, now: datetime, stale_after_seconds: int, limit: int
-) -> list[Refund]:
-    """Refunds still pending after ``stale_after_seconds``: their driver died or the gateway failed."""
-    rows = session.execute(
-        sa.text(
-            "SELECT * FROM refunds WHERE state = 'pending' "
-            "AND create_time < CAST(:now AS timestamptz) - make_interval(secs => :s) "
-            "ORDER BY create_time LIMIT :n"
-        ),
-        {"s": stale_after_seconds, "n": limit, "now": now},
-    ).all()
-    return [_refund(r) for r in rows]
-
-
-def refunds_of(session: Session, payment_id: str) -> list[Refund]:
-    rows = session.execute(
-        sa.text("SELECT * FROM refunds WHERE payment_id = :p AND state <> 'failed' ORDER BY create_time"),
-        {"p": payment_id},
-    ).all()
-    return [_refund(r) for r in rows]
 
 
 def succeeded_refunds_of(session: Session, payment_ids: list[str]) -> list[Refund]:
@@ -594,90 +386,9 @@ def succeeded_refunds_of(session: Session, payment_ids: list[str]) -> list[Refun
         sa.text("SELECT * FROM refunds WHERE payment_id = ANY(:ids) AND state = 'succeeded'"),
         {"ids": payment_ids},
     ).all()
-    return [_refund(r) for r in rows]
+    return [refund_repository.refund_from_row(r) for r in rows]
 
 
 def existing_payment_ids(session: Session, payment_ids: list[str]) -> set[str]:
     rows = session.execute(sa.text("SELECT id FROM payments WHERE id = ANY(:ids)"), {"ids": payment_ids})
     return {r.id for r in rows}
-
-
-def refunds_in_flight(session: Session, payment_id: str) -> int:
-    value = session.execute(
-        sa.text(
-            "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE payment_id = :p AND state = 'pending'"
-        ),
-        {"p": payment_id},
-    ).scalar_one()
-    return int(value)
-
-
-def update_refund(session: Session, refund_id: str, **fields: str) -> None:
-    assignments = ", ".join(f"{name} = :{name}" for name in fields)
-    session.execute(sa.text(f"UPDATE refunds SET {assignments} WHERE id = :id"), {**fields, "id": refund_id})
-
-
-# -- connector attempts and events ------------------------------------------------------------------
-def record_attempt(
-    session: Session,
-    payment_id: str,
-    connector: str,
-    operation: str,
-    reference: str,
-    outcome: str,
-    external_reference: str = "",
-    detail: str = "",
-) -> None:
-    session.execute(
-        sa.text(
-            "INSERT INTO connector_attempts (payment_id, connector, operation, reference, outcome, "
-            "external_reference, detail) VALUES (:p, :c, :o, :r, :out, :x, :d)"
-        ),
-        {
-            "p": payment_id,
-            "c": connector,
-            "o": operation,
-            "r": reference,
-            "out": outcome,
-            "x": external_reference,
-            "d": detail[:500],
-        },
-    )
-
-
-def event_seen(session: Session, connector: str, event_id: str) -> Any | None:
-    return session.execute(
-        sa.text(
-            "SELECT payment_id, disposition, status_after FROM connector_events "
-            "WHERE connector = :c AND event_id = :e"
-        ),
-        {"c": connector, "e": event_id},
-    ).first()
-
-
-def record_event(
-    session: Session,
-    connector: str,
-    event_id: str,
-    payment_id: str,
-    outcome: str,
-    disposition: Disposition,
-    status_after: Status,
-) -> bool:
-    row = session.execute(
-        sa.text(
-            "INSERT INTO connector_events (connector, event_id, payment_id, outcome, disposition, "
-            "status_after) "
-            "VALUES (:c, :e, :p, :o, :d, :s) ON CONFLICT DO NOTHING RETURNING event_id"
-        ),
-        {
-            "c": connector,
-            "e": event_id,
-            "p": payment_id,
-            "o": outcome,
-            "d": int(disposition),
-            "s": int(status_after),
-        },
-    ).first()
-    return row is not None
-

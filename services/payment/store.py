@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from services.payment import method_repository
 from services.payment import repository as repo
 from services.payment.domain.model import Payment, PaymentMethod
 from services.payment.domain.states import Kind, Status, check_transition
@@ -65,7 +66,7 @@ class PaymentStore:
         return self.get(payment_id).status
 
     def method(self, method_id: str) -> PaymentMethod:
-        return self.tx(lambda s: repo.get_method(s, method_id))
+        return self.tx(lambda s: method_repository.get_method(s, method_id))
 
     @contextmanager
     def lease(self, payment_id: str) -> Iterator[str]:

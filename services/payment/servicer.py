@@ -209,7 +209,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         principal = current_principal()
         c = PaymentChecks()
         c.prefixed_id(request.payment_id, "pay", "payment_id")
-        if request.status == 0 or request.status not in Status._value2member_map_:
+        if request.status == Status.UNSPECIFIED or request.status not in Status._value2member_map_:
             c.add("status", "is required")
         if not request.reason.strip():
             c.add("reason", "is required")

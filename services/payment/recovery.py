@@ -86,7 +86,7 @@ class Recovery:
             return Recovered(refund.payment_id, before, before, "RESUMED")
         try:
             with self.store.lease(refund.payment_id):
-                payment, _ = self.refunds.complete(payment_id=refund.payment_id, refund_id=refund.id)
+                payment = self.refunds.complete(payment_id=refund.payment_id, refund_id=refund.id).payment
         except Aborted:
             return Recovered(refund.payment_id, before, before, "UNCHANGED")
         except DomainError as exc:

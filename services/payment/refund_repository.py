@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.payment.domain.model import Refund
+from services.payment.domain.model import Refund, RefundState
 
 
 def refund_from_row(row: Any) -> Refund:
@@ -19,7 +19,7 @@ def refund_from_row(row: Any) -> Refund:
         amount_minor=m["amount_minor"],
         currency=m["currency"],
         reason=m["reason"],
-        state=m["state"],
+        state=RefundState(m["state"]),
         transaction_id=m["transaction_id"],
         external_reference=m["external_reference"],
         request_id=m["request_id"],
@@ -32,7 +32,7 @@ def insert_refund(session: Session, refund: Refund) -> None:
     session.execute(
         sa.text(
             "INSERT INTO refunds (id, payment_id, amount_minor, currency, reason, state, request_id, actor, "
-            "create_time) VALUES (:id, :p, :a, :c, :r, 'pending', :k, :actor, :now)"
+            "create_time) VALUES (:id, :p, :a, :c, :r, :pending, :k, :actor, :now)"
         ),
         {
             "id": refund.id,
@@ -41,6 +41,7 @@ def insert_refund(session: Session, refund: Refund) -> None:
             "c": refund.currency,
             "r": refund.reason,
             "k": refund.request_id,
+            "pending": RefundState.PENDING.value,
             "actor": refund.actor,
             "now": refund.create_time,
         },
@@ -58,19 +59,19 @@ def stale_pending_refunds(
     """Refunds still pending after ``stale_after_seconds``: their driver died or the gateway failed."""
     rows = session.execute(
         sa.text(
-            "SELECT * FROM refunds WHERE state = 'pending' "
+            "SELECT * FROM refunds WHERE state = :pending "
             "AND create_time < CAST(:now AS timestamptz) - make_interval(secs => :s) "
             "ORDER BY create_time LIMIT :n"
         ),
-        {"s": stale_after_seconds, "n": limit, "now": now},
+        {"s": stale_after_seconds, "n": limit, "now": now, "pending": RefundState.PENDING.value},
     ).all()
     return [refund_from_row(r) for r in rows]
 
 
 def refunds_of(session: Session, payment_id: str) -> list[Refund]:
     rows = session.execute(
-        sa.text("SELECT * FROM refunds WHERE payment_id = :p AND state <> 'failed' ORDER BY create_time"),
-        {"p": payment_id},
+        sa.text("SELECT * FROM refunds WHERE payment_id = :p AND state <> :failed ORDER BY create_time"),
+        {"p": payment_id, "failed": RefundState.FAILED.value},
     ).all()
     return [refund_from_row(r) for r in rows]
 
@@ -78,13 +79,14 @@ def refunds_of(session: Session, payment_id: str) -> list[Refund]:
 def refunds_in_flight(session: Session, payment_id: str) -> int:
     value = session.execute(
         sa.text(
-            "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE payment_id = :p AND state = 'pending'"
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE payment_id = :p AND state = :pending"
         ),
-        {"p": payment_id},
+        {"p": payment_id, "pending": RefundState.PENDING.value},
     ).scalar_one()
     return int(value)
 
 
 def update_refund(session: Session, refund_id: str, **fields: str) -> None:
     assignments = ", ".join(f"{name} = :{name}" for name in fields)
-    session.execute(sa.text(f"UPDATE refunds SET {assignments} WHERE id = :id"), {**fields, "id": refund_id})
+    values = {name: str(value) for name, value in fields.items()}  # a RefundState binds as its text
+    session.execute(sa.text(f"UPDATE refunds SET {assignments} WHERE id = :id"), {**values, "id": refund_id})

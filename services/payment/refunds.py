@@ -10,6 +10,7 @@ recovery job replays the step with the same key.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from services.payment import repository as repo
 from services.payment.clients import LedgerClient
 from services.payment.connectors.base import Connector, ConnectorError, Outcome, connector_named
 from services.payment.domain.duties import forbid_self_decision
-from services.payment.domain.model import Payment, Refund
+from services.payment.domain.model import Payment, Refund, RefundState
 from services.payment.domain.postings import EntryType, step_request_id
 from services.payment.domain.states import Kind, Status, check_transition
 from services.payment.remote_errors import unavailable
@@ -27,6 +28,14 @@ from services.runtime.clients import RemoteError
 from services.runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.runtime.ids import new_id
 from services.runtime.money import Money
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """A refund and its payment (with history and refunds) as they stand after it."""
+
+    payment: Payment
+    refund: Refund
 
 
 class Refunds:
@@ -39,7 +48,7 @@ class Refunds:
 
     def refund(
         self, payment_id: str, amount: Money | None, reason: str, actor: str, request_id: str, key: RequestKey
-    ) -> tuple[Payment, Refund]:
+    ) -> Refunded:
         refund_id = key.resource_id
         if not refund_id:
             refund_id = new_id("rfd")
@@ -79,7 +88,7 @@ class Refunds:
                         amount_minor=value,
                         currency=payment.currency,
                         reason=reason,
-                        state="pending",
+                        state=RefundState.PENDING,
                         transaction_id="",
                         external_reference="",
                         request_id=request_id,
@@ -92,11 +101,11 @@ class Refunds:
             self.store.tx(open_refund)
         return self.complete(payment_id=payment_id, refund_id=refund_id)
 
-    def complete(self, *, payment_id: str, refund_id: str) -> tuple[Payment, Refund]:
+    def complete(self, *, payment_id: str, refund_id: str) -> Refunded:
         payment = self.store.get(payment_id)
         refund = self.store.tx(lambda s: refund_repository.get_refund(s, refund_id))
-        if refund.state == "succeeded":
-            return self.store.get(payment_id, full=True), refund
+        if refund.state is RefundState.SUCCEEDED:
+            return Refunded(self.store.get(payment_id, full=True), refund)
         whole = refund.amount_minor == payment.amount_minor
         try:
             if whole:
@@ -130,7 +139,7 @@ class Refunds:
                     "LEDGER_UNAVAILABLE",
                     {"refund_id": refund.id, "payment_id": payment_id},
                 ) from None
-            self.store.tx(lambda s: refund_repository.update_refund(s, refund_id, state="failed"))
+            self.store.tx(lambda s: refund_repository.update_refund(s, refund_id, state=RefundState.FAILED))
             if exc.reason == "INSUFFICIENT_FUNDS":
                 raise FailedPrecondition(
                     "the wallet no longer holds the funds to refund",
@@ -176,13 +185,17 @@ class Refunds:
 
         def settle(session: Session) -> tuple[Kind, Status] | None:
             current = repo.get_payment(session, payment_id, lock=True)
-            if refund_repository.get_refund(session, refund_id).state == "succeeded":
+            if refund_repository.get_refund(session, refund_id).state is RefundState.SUCCEEDED:
                 return None  # a concurrent driver (a retried request, recovery) settled it first
             refunded = current.refunded_minor + refund.amount_minor
             target = Status.REFUNDED if refunded == current.amount_minor else Status.PARTIALLY_REFUNDED
             check_transition(current.status, target)
             refund_repository.update_refund(
-                session, refund_id, state="succeeded", transaction_id=entry_id, external_reference=external
+                session,
+                refund_id,
+                state=RefundState.SUCCEEDED,
+                transaction_id=entry_id,
+                external_reference=external,
             )
             now = self.store.clock()
             repo.update_payment(session, payment_id, now, status=target, refunded_minor=refunded)
@@ -200,8 +213,8 @@ class Refunds:
         settled = self.store.tx(settle)
         if settled is not None:
             count_status(*settled)
-        settled_refund = self.store.tx(lambda s: refund_repository.get_refund(s, refund_id))
-        return self.store.get(payment_id, full=True), settled_refund
+        final = self.store.tx(lambda s: refund_repository.get_refund(s, refund_id))
+        return Refunded(self.store.get(payment_id, full=True), final)
 
     def _compensate_declined(self, payment: Payment, refund: Refund) -> None:
         """Give the customer back what the refund's ledger step took, once, then mark it failed.
@@ -227,4 +240,4 @@ class Refunds:
             # The refund stays pending either way: recovery sends the gateway refund again (the
             # PSP replays its decline) and compensates with the same key.
             raise unavailable(exc) from None
-        self.store.tx(lambda s: refund_repository.update_refund(s, refund.id, state="failed"))
+        self.store.tx(lambda s: refund_repository.update_refund(s, refund.id, state=RefundState.FAILED))

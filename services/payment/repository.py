@@ -19,6 +19,7 @@ from services.payment.domain.model import (
     MethodType,
     Payment,
     Refund,
+    RefundState,
     StatusChange,
 )
 from services.payment.domain.states import IN_FLIGHT, RECOVERABLE, UNSUCCESSFUL, Kind, Status
@@ -383,8 +384,8 @@ def payment_exists(session: Session, payment_id: str) -> bool:
 def succeeded_refunds_of(session: Session, payment_ids: list[str]) -> list[Refund]:
     """The succeeded refunds of many payments in one query (reconciliation)."""
     rows = session.execute(
-        sa.text("SELECT * FROM refunds WHERE payment_id = ANY(:ids) AND state = 'succeeded'"),
-        {"ids": payment_ids},
+        sa.text("SELECT * FROM refunds WHERE payment_id = ANY(:ids) AND state = :succeeded"),
+        {"ids": payment_ids, "succeeded": RefundState.SUCCEEDED.value},
     ).all()
     return [refund_repository.refund_from_row(r) for r in rows]
 

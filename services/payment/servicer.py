@@ -278,7 +278,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, key
             ),
             lambda refunded: payment_pb2.RefundPaymentResponse(
-                payment=payment_to_proto(refunded[0]), refund=refund_to_proto(refunded[1])
+                payment=payment_to_proto(refunded.payment), refund=refund_to_proto(refunded.refund)
             ),
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from services.payment.domain.states import Kind, Status
 
@@ -46,6 +46,12 @@ class BankFormat(IntEnum):
     DOMESTIC = 2
 
 
+class RefundState(StrEnum):
+    PENDING = "pending"  # opened; its ledger step or the gateway's answer may still be missing
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class StatusChange:
     from_status: Status
@@ -62,7 +68,7 @@ class Refund:
     amount_minor: int
     currency: str
     reason: str
-    state: str  # pending | succeeded | failed
+    state: RefundState
     transaction_id: str
     external_reference: str
     request_id: str

@@ -23,7 +23,7 @@ def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymen
                 payment_id=r.payment_id,
                 previous_status=_status(r.previous_status),
                 status=_status(r.status),
-                action=payment_pb2.RecoveryAction.Value(f"RECOVERY_ACTION_{r.action}"),
+                action=payment_pb2.RecoveryAction.Value(f"RECOVERY_ACTION_{r.action.value}"),
             )
             for r in items
         ]

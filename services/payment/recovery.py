@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from services.payment import refund_repository
 from services.payment import repository as repo
@@ -30,12 +31,25 @@ log = logging.getLogger("nexafi.payment")
 ACTOR_RECOVERY = "system:recovery"
 
 
+class RecoveryAction(StrEnum):
+    """What recovery did to a payment; the names are the contract's RecoveryAction."""
+
+    COMPLETED = "COMPLETED"
+    VOIDED = "VOIDED"
+    RESUMED = "RESUMED"
+    UNCHANGED = "UNCHANGED"
+
+
+# The action a payment's final status reports.
+_SETTLED = {Status.SUCCEEDED: RecoveryAction.COMPLETED, Status.FAILED: RecoveryAction.VOIDED}
+
+
 @dataclass(frozen=True)
 class Recovered:
     payment_id: str
     previous_status: Status
     status: Status
-    action: str  # COMPLETED | VOIDED | RESUMED | UNCHANGED
+    action: RecoveryAction
 
 
 class Recovery:
@@ -65,10 +79,10 @@ class Recovery:
             try:
                 out.append(self._payment(payment, dry_run))
             except Aborted:
-                out.append(Recovered(payment.id, payment.status, payment.status, "UNCHANGED"))
+                out.append(Recovered(payment.id, payment.status, payment.status, RecoveryAction.UNCHANGED))
             except DomainError as exc:
                 log.warning("recovery of %s failed: %s %s", payment.id, exc.reason, exc.message)
-                out.append(Recovered(payment.id, payment.status, payment.status, "UNCHANGED"))
+                out.append(Recovered(payment.id, payment.status, payment.status, RecoveryAction.UNCHANGED))
         room = max(0, max_payments - len(out))
         if room:
             now = self.store.clock()
@@ -83,12 +97,12 @@ class Recovery:
         entry): the ledger step replays by its key, the gateway refund by our reference."""
         before = self.store.status_of(refund.payment_id)
         if dry_run:
-            return Recovered(refund.payment_id, before, before, "RESUMED")
+            return Recovered(refund.payment_id, before, before, RecoveryAction.RESUMED)
         try:
             with self.store.lease(refund.payment_id):
                 payment = self.refunds.complete(payment_id=refund.payment_id, refund_id=refund.id).payment
         except Aborted:
-            return Recovered(refund.payment_id, before, before, "UNCHANGED")
+            return Recovered(refund.payment_id, before, before, RecoveryAction.UNCHANGED)
         except DomainError as exc:
             log.warning(
                 "recovery of refund %s of %s failed: %s %s",
@@ -97,18 +111,19 @@ class Recovery:
                 exc.reason,
                 exc.message,
             )
-            return Recovered(refund.payment_id, before, self.store.status_of(refund.payment_id), "UNCHANGED")
-        return Recovered(refund.payment_id, before, payment.status, "COMPLETED")
+            after = self.store.status_of(refund.payment_id)
+            return Recovered(refund.payment_id, before, after, RecoveryAction.UNCHANGED)
+        return Recovered(refund.payment_id, before, payment.status, RecoveryAction.COMPLETED)
 
     def _payment(self, payment: Payment, dry_run: bool) -> Recovered:
         before = payment.status
         if payment.status is Status.PENDING:
             if dry_run:
-                return Recovered(payment.id, before, before, "RESUMED")
+                return Recovered(payment.id, before, before, RecoveryAction.RESUMED)
             with self.store.lease(payment.id):
                 self.driver.drive(payment.id, ACTOR_RECOVERY)
             after = self.store.status_of(payment.id)
-            action = {Status.SUCCEEDED: "COMPLETED", Status.FAILED: "VOIDED"}.get(after, "RESUMED")
+            action = _SETTLED.get(after, RecoveryAction.RESUMED)
             return Recovered(payment.id, before, after, action)
         # PROCESSING: ask the gateway by our reference what happened.
         if payment.kind is Kind.TRANSFER:
@@ -117,19 +132,20 @@ class Recovery:
             try:
                 result = connector_named(self.connectors, payment.connector).fetch_status(payment.id)
             except ConnectorError:
-                return Recovered(payment.id, before, before, "UNCHANGED")
+                return Recovered(payment.id, before, before, RecoveryAction.UNCHANGED)
         age = (self.store.clock() - payment.update_time).total_seconds()
         if result is not None and result.outcome is Outcome.PENDING:
             if age < self.processing_max_age_seconds:
-                return Recovered(payment.id, before, before, "UNCHANGED")
+                return Recovered(payment.id, before, before, RecoveryAction.UNCHANGED)
             result = None  # the gateway never settled it: give the funds back
-        planned = "COMPLETED" if result is not None and result.outcome is Outcome.SUCCEEDED else "VOIDED"
+        succeeded = result is not None and result.outcome is Outcome.SUCCEEDED
+        planned = RecoveryAction.COMPLETED if succeeded else RecoveryAction.VOIDED
         if dry_run:
             return Recovered(payment.id, before, before, planned)
         with self.store.lease(payment.id):
             current = self.store.get(payment.id)
             if current.status is not Status.PROCESSING:
-                return Recovered(payment.id, before, current.status, "UNCHANGED")
+                return Recovered(payment.id, before, current.status, RecoveryAction.UNCHANGED)
             if result is None:
                 # The gateway never saw it (or never settled it): nothing was taken, release the hold.
                 self.driver.void(current)
@@ -141,5 +157,5 @@ class Recovery:
                 ).status
             else:
                 after = self.driver.apply_result(current, result, ACTOR_RECOVERY).status
-        action = {Status.SUCCEEDED: "COMPLETED", Status.FAILED: "VOIDED"}.get(after, "UNCHANGED")
+        action = _SETTLED.get(after, RecoveryAction.UNCHANGED)
         return Recovered(payment.id, before, after, action)

@@ -41,6 +41,7 @@ from services.payment.domain.limits import (
     DEFAULT_MAX_AMOUNT_MINOR,
     Limits,
 )
+from services.payment.recovery import RecoveryAction
 from services.payment.service import PaymentService
 from services.payment.servicer import PaymentServicer
 from services.runtime.config import ConfigError, env_int, env_str
@@ -119,7 +120,7 @@ def load_limits() -> Limits:
 def _recover(service: PaymentService, idempotency: IdempotencyStore) -> None:
     """Settles stale payments and purges expired idempotency keys."""
     done = service.recovery.recover(service.config.stale_after_seconds, 100, dry_run=False)
-    changed = [r for r in done if r.action != "UNCHANGED"]
+    changed = [r for r in done if r.action is not RecoveryAction.UNCHANGED]
     if changed:
         log.info("recovery settled %d stale payments", len(changed))
     idempotency.purge_expired()

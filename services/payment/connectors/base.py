@@ -50,10 +50,6 @@ class Outcome(StrEnum):
     PENDING = "pending"
 
 
-# How far each outcome is along; an event never moves a payment to a lower rank.
-OUTCOME_RANK = {Outcome.PENDING: 1, Outcome.SUCCEEDED: 2, Outcome.FAILED: 2}
-
-
 class ConnectorError(Exception):
     """Base of connector failures; messages never hold instrument details."""
 

@@ -4,46 +4,48 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 import grpc
 from google.protobuf.message import Message
-from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
+from services.credit.applications import NewApplication
 from services.credit.bureau.base import normalize_national_id
-from services.credit.domain.amortization import installment_state
+from services.credit.credit_lines import LineChange
 from services.credit.domain.model import (
     Application,
-    BureauCheck,
-    Employment,
-    Financials,
     LineStatus,
     Purpose,
     Reason,
-    Repayment,
-    Score,
     Status,
 )
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
 from services.credit.lines.servicer import CreditLineServicerMixin
-from services.credit.service import (
-    CreditService,
-    Idem,
-    LineChange,
-    LineView,
-    NewApplication,
-    reconcile_loans,
+from services.credit.loan_reconciliation import reconcile_loans
+from services.credit.service import CreditService
+from services.credit.shared import Idem
+from services.credit.to_proto import (
+    C,
+    application_pb,
+    line_pb,
+    render_disbursement,
+    render_repayment,
+    score_pb,
+)
+from services.credit.validation import (
+    MAX_DESCRIPTION,
+    MAX_NATIONAL_ID,
+    MAX_REASONS,
+    MIN_NATIONAL_ID,
+    CreditChecks,
 )
 from services.runtime import audit
 from services.runtime.api import (
-    FieldChecks,
     page_size,
     paginate,
     query_key,
     time_range,
-    to_money,
-    to_timestamp,
 )
 from services.runtime.auth import (
     ROLE_ADMIN,
@@ -57,41 +59,6 @@ from services.runtime.auth import (
 from services.runtime.clock import Clock
 from services.runtime.errors import PermissionDenied
 from services.runtime.ids import is_valid_id
-from services.runtime.money import MAX_AMOUNT_MINOR
-
-C = credit_pb2
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-MAX_DESCRIPTION = 500
-MAX_MONTHS = 1_200
-MAX_COUNT = 1_000
-MAX_UTILIZATION_BPS = 100_000
-# The AI service scores on annual income: twelve months of it must stay within the money bounds.
-MAX_MONTHLY_INCOME = MAX_AMOUNT_MINOR // 12
-MAX_REASONS = 20
-MIN_NATIONAL_ID = 4
-MAX_NATIONAL_ID = 32
-
-BANDS = (
-    (800, C.CREDIT_SCORE_BAND_EXCEPTIONAL),
-    (740, C.CREDIT_SCORE_BAND_VERY_GOOD),
-    (670, C.CREDIT_SCORE_BAND_GOOD),
-    (580, C.CREDIT_SCORE_BAND_FAIR),
-    (300, C.CREDIT_SCORE_BAND_POOR),
-)
-INSTALLMENT_STATES = {
-    "SCHEDULED": C.INSTALLMENT_STATUS_SCHEDULED,
-    "PARTIALLY_PAID": C.INSTALLMENT_STATUS_PARTIALLY_PAID,
-    "PAID": C.INSTALLMENT_STATUS_PAID,
-    "OVERDUE": C.INSTALLMENT_STATUS_OVERDUE,
-}
-
-
-def band(score: int) -> int:
-    for floor, value in BANDS:
-        if score >= floor:
-            return value
-    return C.CREDIT_SCORE_BAND_POOR
 
 
 def fingerprint(request: Message) -> str:
@@ -104,239 +71,6 @@ def fingerprint(request: Message) -> str:
 
 def idem(principal: Principal, operation: str, request: Message) -> Idem:
     return Idem(principal.subject, request.request_id, operation, fingerprint(request))
-
-
-# -- domain -> proto ----------------------------------------------------------------------------
-
-
-def _reasons_pb(reasons: tuple[Reason, ...]) -> list[credit_pb2.ReasonCode]:
-    return [C.ReasonCode(code=r.code, description=r.description) for r in reasons]
-
-
-def financials_pb(f: Financials) -> credit_pb2.ApplicantFinancials:
-    return C.ApplicantFinancials(
-        monthly_income=to_money(f.monthly_income, f.currency),
-        monthly_debt=to_money(f.monthly_debt, f.currency),
-        employment_status=credit_pb2.EmploymentStatus.ValueType(int(f.employment)),
-        employment_months=f.employment_months,
-        total_debt=to_money(f.total_debt, f.currency),
-        credit_history_months=f.credit_history_months,
-        utilization_bps=f.utilization_bps,
-        delinquencies_24m=f.delinquencies_24m,
-        open_accounts=f.open_accounts,
-        inquiries_6m=f.inquiries_6m,
-    )
-
-
-def repayment_pb(r: Repayment, currency: str) -> credit_pb2.Repayment:
-    return C.Repayment(
-        id=r.id,
-        amount=to_money(r.amount, currency),
-        principal=to_money(r.principal, currency),
-        interest=to_money(r.interest, currency),
-        transaction_id=r.transaction_id,
-        request_id=r.request_id,
-        create_time=to_timestamp(r.create_time),
-    )
-
-
-def bureau_check_pb(check: BureauCheck, with_report: bool) -> credit_pb2.BureauCheck:
-    pb = C.BureauCheck(
-        status=credit_pb2.BureauCheckStatus.ValueType(int(check.status)),
-        national_id_masked=check.national_id_masked,
-    )
-    if check.consent_time is not None:
-        pb.consent_time.CopyFrom(to_timestamp(check.consent_time))
-    r = check.report
-    if with_report and r is not None:
-        pb.report.CopyFrom(
-            C.CreditBureauReport(
-                bureau=r.bureau,
-                reference=r.reference,
-                score_band=credit_pb2.CreditScoreBand.ValueType(int(r.score_band)),
-                open_accounts=r.open_accounts,
-                delinquencies_24m=r.delinquencies_24m,
-                defaults=r.defaults,
-                inquiries_6m=r.inquiries_6m,
-                history_months=r.history_months,
-                thin_file=r.thin_file,
-                pull_time=to_timestamp(r.pull_time),
-            )
-        )
-    return pb
-
-
-def application_pb(app: Application, today: date, *, with_report: bool = False) -> credit_pb2.LoanApplication:
-    """The application as the API shows it; installment states are as of ``today`` (the service's clock);
-    ``with_report`` (underwriters and admins) adds the bureau report."""
-    cur = app.currency
-    pb = C.LoanApplication(
-        id=app.id,
-        user_id=app.user_id,
-        amount=to_money(app.amount, cur),
-        term_months=app.term_months,
-        purpose=credit_pb2.LoanPurpose.ValueType(int(app.purpose)),
-        purpose_description=app.purpose_description,
-        financials=financials_pb(app.financials),
-        status=credit_pb2.LoanApplicationStatus.ValueType(int(app.status)),
-        credit_score=app.credit_score,
-        credit_score_id=app.credit_score_id,
-        debt_to_income_bps=app.debt_to_income_bps,
-        decision_reasons=_reasons_pb(app.decision_reasons),
-        decided_by=app.decided_by,
-        apr_bps=app.apr_bps,
-        repaid_amount=to_money(app.repaid_amount, cur),
-        repayments=[repayment_pb(r, cur) for r in app.repayments],
-        loan_account_id=app.loan_account_id,
-        disbursement_transaction_id=app.disbursement_transaction_id,
-        request_id=app.request_id,
-        create_time=to_timestamp(app.create_time),
-        update_time=to_timestamp(app.update_time),
-        status_history=[
-            C.LoanStatusChange(
-                from_status=credit_pb2.LoanApplicationStatus.ValueType(
-                    int(h.from_status) if h.from_status else 0
-                ),
-                to_status=credit_pb2.LoanApplicationStatus.ValueType(int(h.to_status)),
-                reason=h.reason,
-                actor=h.actor,
-                change_time=to_timestamp(h.change_time),
-            )
-            for h in app.history
-        ],
-    )
-    if app.decision_time is not None:
-        pb.decision_time.CopyFrom(to_timestamp(app.decision_time))
-    if app.schedule:
-        pb.approved_amount.CopyFrom(to_money(app.approved_amount, cur))
-        pb.installment_amount.CopyFrom(to_money(app.installment_amount, cur))
-        pb.total_interest.CopyFrom(to_money(app.total_interest, cur))
-        pb.outstanding_principal.CopyFrom(to_money(app.outstanding_principal, cur))
-        for i in app.schedule:
-            pb.schedule.append(
-                C.Installment(
-                    number=i.number,
-                    due_date=i.due_date.isoformat(),
-                    principal=to_money(i.principal, cur),
-                    interest=to_money(i.interest, cur),
-                    total=to_money(i.total, cur),
-                    remaining=to_money(i.remaining, cur),
-                    paid=to_money(i.paid, cur),
-                    status=INSTALLMENT_STATES[installment_state(i, today)],
-                )
-            )
-    if app.disburse_time is not None:
-        pb.disburse_time.CopyFrom(to_timestamp(app.disburse_time))
-    if app.bureau is not None:
-        pb.bureau_check.CopyFrom(bureau_check_pb(app.bureau, with_report))
-    return pb
-
-
-def score_pb(s: Score) -> credit_pb2.CreditScore:
-    return C.CreditScore(
-        id=s.id,
-        user_id=s.user_id,
-        score=s.score,
-        band=credit_pb2.CreditScoreBand.ValueType(band(s.score)),
-        default_probability_bps=s.default_probability_bps,
-        reason_codes=_reasons_pb(s.reasons),
-        model_version=s.model_version,
-        create_time=to_timestamp(s.create_time),
-    )
-
-
-def line_pb(view: LineView) -> credit_pb2.CreditLine:
-    line = view.line
-    return C.CreditLine(
-        id=line.id,
-        user_id=line.user_id,
-        limit=to_money(line.limit, line.currency),
-        available=to_money(view.available, line.currency),
-        used=to_money(view.used, line.currency),
-        status=credit_pb2.CreditLineStatus.ValueType(int(line.status)),
-        apr_bps=line.apr_bps,
-        ledger_account_id=line.ledger_account_id,
-        create_time=to_timestamp(line.create_time),
-        update_time=to_timestamp(line.update_time),
-    )
-
-
-# -- validation ---------------------------------------------------------------------------------
-
-
-class _Checks(FieldChecks):
-    def user_id(self, value: str, field: str = "user_id") -> str:
-        self.identifier(value, field)
-        return value
-
-    def application_id(self, value: str) -> str:
-        if not value:
-            self.add("application_id", "is required")
-        elif not is_valid_id(value, "app"):
-            self.add("application_id", "must be an application id (app_…)")
-        return value
-
-    def count(self, value: int, field: str, maximum: int) -> int:
-        if not 0 <= value <= maximum:
-            self.add(field, f"must be between 0 and {maximum}")
-        return value
-
-    def non_negative(self, money: common_pb2.Money, field: str, currency: str, *, maximum: int) -> int:
-        if money.currency != currency:
-            self.add(
-                f"{field}.currency",
-                f"must be {currency or 'a supported ISO 4217 code'}, the currency of the amount",
-            )
-        if not 0 <= money.amount_minor <= maximum:
-            self.add(f"{field}.amount_minor", f"must be from 0 to {maximum}")
-        return money.amount_minor
-
-    def financials(self, parent: Message, currency: str, field: str = "financials") -> Financials | None:
-        if not parent.HasField("financials"):
-            self.add(field, "is required")
-            return None
-        f: credit_pb2.ApplicantFinancials = parent.financials
-        if not f.HasField("monthly_income"):
-            self.add(f"{field}.monthly_income", "is required")
-        if not f.HasField("monthly_debt"):
-            self.add(f"{field}.monthly_debt", "is required")
-        income = self.non_negative(
-            f.monthly_income, f"{field}.monthly_income", currency, maximum=MAX_MONTHLY_INCOME
-        )
-        debt = self.non_negative(f.monthly_debt, f"{field}.monthly_debt", currency, maximum=MAX_AMOUNT_MINOR)
-        total_debt = 0
-        if f.HasField("total_debt"):
-            total_debt = self.non_negative(
-                f.total_debt, f"{field}.total_debt", currency, maximum=MAX_AMOUNT_MINOR
-            )
-        self.enum(f.employment_status, Employment, f"{field}.employment_status")
-        self.count(f.employment_months, f"{field}.employment_months", MAX_MONTHS)
-        self.count(f.credit_history_months, f"{field}.credit_history_months", MAX_MONTHS)
-        self.count(f.utilization_bps, f"{field}.utilization_bps", MAX_UTILIZATION_BPS)
-        self.count(f.delinquencies_24m, f"{field}.delinquencies_24m", MAX_COUNT)
-        self.count(f.open_accounts, f"{field}.open_accounts", MAX_COUNT)
-        self.count(f.inquiries_6m, f"{field}.inquiries_6m", MAX_COUNT)
-        if self.violations:
-            return None
-        return Financials(
-            currency=currency,
-            monthly_income=income,
-            monthly_debt=debt,
-            employment=Employment(f.employment_status),
-            employment_months=f.employment_months,
-            total_debt=total_debt,
-            credit_history_months=f.credit_history_months,
-            utilization_bps=f.utilization_bps,
-            delinquencies_24m=f.delinquencies_24m,
-            open_accounts=f.open_accounts,
-            inquiries_6m=f.inquiries_6m,
-        )
-
-    def page(self, value: int) -> int:
-        if value < 0:
-            self.add("page_size", f"must be between 1 and {MAX_PAGE_SIZE}, or 0 for the default")
-            return DEFAULT_PAGE_SIZE
-        return page_size(value, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 def _application_id(position: object) -> str:
@@ -369,14 +103,14 @@ def _owner_or(principal: Principal, *roles: str) -> Callable[[Application], None
     return check
 
 
-def _user_request(user_id: str) -> tuple[Principal, _Checks]:
+def _user_request(user_id: str) -> tuple[Principal, CreditChecks]:
     """The caller of an RPC about one user's score or line, after checking ``user_id``.
 
     Allowed: the user, underwriters, admins and services. The checks are returned for the
     RPC's other fields, which are checked only once the caller may see that user's data.
     """
     principal = current_principal()
-    c = _Checks()
+    c = CreditChecks()
     c.user_id(user_id)
     c.done()
     require_owner_or_roles(principal, user_id, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
@@ -392,7 +126,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.SubmitLoanApplicationRequest, context: grpc.ServicerContext
     ) -> credit_pb2.SubmitLoanApplicationResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         c.user_id(request.user_id)
         c.done()
         require_owner_or_roles(principal, request.user_id, ROLE_ADMIN)
@@ -445,7 +179,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.GetLoanApplicationRequest, context: grpc.ServicerContext
     ) -> credit_pb2.GetLoanApplicationResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         c.application_id(request.application_id)
         c.done()
         app = self.service.get_application(request.application_id)
@@ -459,7 +193,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.ListLoanApplicationsRequest, context: grpc.ServicerContext
     ) -> credit_pb2.ListLoanApplicationsResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         if request.user_id:
             c.user_id(request.user_id)
         for index, status in enumerate(request.statuses):
@@ -497,7 +231,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     ) -> credit_pb2.DecideLoanApplicationResponse:
         principal = current_principal()
         require_roles(principal, ROLE_UNDERWRITER, ROLE_ADMIN)
-        c = _Checks()
+        c = CreditChecks()
         c.application_id(request.application_id)
         c.enum(request.decision, [C.LOAN_DECISION_APPROVE, C.LOAN_DECISION_REJECT], "decision")
         approve = request.decision == C.LOAN_DECISION_APPROVE
@@ -546,7 +280,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.CancelLoanApplicationRequest, context: grpc.ServicerContext
     ) -> credit_pb2.CancelLoanApplicationResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         c.application_id(request.application_id)
         c.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         c.request_id(request.request_id)
@@ -565,7 +299,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.DisburseLoanRequest, context: grpc.ServicerContext
     ) -> credit_pb2.DisburseLoanResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         c.application_id(request.application_id)
         c.request_id(request.request_id)
         c.done()
@@ -582,7 +316,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.RecordRepaymentRequest, context: grpc.ServicerContext
     ) -> credit_pb2.RecordRepaymentResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         c.application_id(request.application_id)
         if not request.HasField("amount"):
             c.add("amount", "is required")
@@ -630,7 +364,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.ListCreditScoreHistoryRequest, context: grpc.ServicerContext
     ) -> credit_pb2.ListCreditScoreHistoryResponse:
         principal = current_principal()
-        c = _Checks()
+        c = CreditChecks()
         c.user_id(request.user_id)
         size = c.page(request.page_size)
         c.done()
@@ -673,7 +407,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     ) -> credit_pb2.UpdateCreditLineResponse:
         principal = current_principal()
         require_roles(principal, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
-        c = _Checks()
+        c = CreditChecks()
         c.user_id(request.user_id)
         if not request.HasField("limit"):
             c.add("limit", "is required")
@@ -716,20 +450,3 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
                 for m in report.mismatches
             ],
         )
-
-
-def render_disbursement(app: Application) -> bytes:
-    """The stored response of DisburseLoan (also for one that recovery completes).
-
-    Installment states as of the application's last change, stamped by the service's clock."""
-    return C.DisburseLoanResponse(
-        loan_application=application_pb(app, app.update_time.date())
-    ).SerializeToString()
-
-
-def render_repayment(app: Application, repayment: Repayment) -> bytes:
-    """The stored response of RecordRepayment (also for one that recovery completes)."""
-    return C.RecordRepaymentResponse(
-        loan_application=application_pb(app, app.update_time.date()),
-        repayment=repayment_pb(repayment, app.currency),
-    ).SerializeToString()

@@ -23,8 +23,10 @@ from services.credit.bureau.base import Bureau
 from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
 from services.credit.lines.service import CreditLineService, accrual_job
-from services.credit.service import CreditRecovery, CreditService
-from services.credit.servicer import CreditServicer, render_disbursement, render_repayment
+from services.credit.recovery import CreditRecovery
+from services.credit.service import CreditService
+from services.credit.servicer import CreditServicer
+from services.credit.to_proto import render_disbursement, render_repayment
 from services.runtime.config import env_int, env_str
 from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec

@@ -17,9 +17,14 @@ from nexafi.ledger.v1 import ledger_pb2
 from services.credit import repository as repo
 from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
+from services.credit.credit_lines import LineChange
 from services.credit.domain.model import Application
-from services.credit.service import CreditRecovery, CreditService, Idem, LineChange, reconcile_loans
-from services.credit.servicer import fingerprint, line_pb, render_disbursement, render_repayment
+from services.credit.loan_reconciliation import reconcile_loans
+from services.credit.recovery import CreditRecovery
+from services.credit.service import CreditService
+from services.credit.servicer import fingerprint
+from services.credit.shared import Idem
+from services.credit.to_proto import line_pb, render_disbursement, render_repayment
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
 from services.runtime.server import RunningServer

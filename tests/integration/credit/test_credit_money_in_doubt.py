@@ -17,8 +17,9 @@ from nexafi.ledger.v1 import ledger_pb2
 from services.credit import repository as repo
 from services.credit.domain.amortization import apply_repayment
 from services.credit.domain.model import Application, RepaymentIntent
-from services.credit.service import CreditService, Idem, _digest
+from services.credit.service import CreditService
 from services.credit.servicer import fingerprint
+from services.credit.shared import Idem, _digest
 from services.runtime.db import run_in_transaction
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.grpc_errors import failure

@@ -1,0 +1,232 @@
+"""Repayments through the ledger, with intents that make a lost reply complete once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from nexafi.ledger.v1 import ledger_pb2
+from sqlalchemy.orm import Session
+
+from services.credit import repository as repo
+from services.credit.domain.amortization import (
+    RepaymentExceedsBalance,
+    apply_repayment,
+    outstanding,
+)
+from services.credit.domain.model import (
+    Application,
+    Repayment,
+    RepaymentIntent,
+    Status,
+)
+from services.credit.shared import (
+    PURPOSE_INTEREST_INCOME,
+    SYSTEM_OWNER,
+    CreditCore,
+    Idem,
+    _digest,
+    _require_status,
+    log,
+    replayable,
+)
+from services.runtime.clients import RemoteError
+from services.runtime.db import run_in_transaction
+from services.runtime.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+)
+from services.runtime.ids import new_id
+
+
+class RepaymentUseCases(CreditCore):
+    @replayable
+    def repay(
+        self,
+        idem: Idem,
+        *,
+        application_id: str,
+        amount: int,
+        currency: str,
+        actor: str,
+        authorize: Callable[[Application], None],
+        render: Callable[[Application, Repayment], bytes],
+    ) -> bytes:
+        app = self.get_application(application_id)
+        authorize(app)
+        _require_status(app, Status.DISBURSED, Status.REPAID)
+        if currency != app.currency:
+            raise InvalidArgument(
+                "the repayment is in another currency than the loan",
+                field="amount.currency",
+                description=f"must be the loan's currency {app.currency}",
+            )
+        wallet = self._wallet(app.user_id, app.currency)
+        income = self._ledger_account(
+            SYSTEM_OWNER,
+            PURPOSE_INTEREST_INCOME,
+            app.currency,
+            ledger_pb2.ACCOUNT_TYPE_INCOME,
+            ledger_pb2.BALANCE_RULE_UNBOUNDED,
+        )
+        # First complete what earlier requests left in doubt, committed on its own so that it stays
+        # done even if this request is then refused. It may complete this very request (a retry):
+        # its response is then stored under its key and replayed below.
+        run_in_transaction(
+            self.engine,
+            lambda s: self._resolve_intents(s, self._load_locked(s, application_id), render, None),
+        )
+
+        def locked(session: Session) -> bytes:
+            repo.lock_key(session, idem.scope, idem.key)
+            stored = self._stored(session, idem)
+            if stored is not None:
+                return stored
+            app = self._load_locked(session, application_id)
+            # While this waited for the row, another request may have completed this one's intent.
+            stored = self._stored(session, idem)
+            if stored is not None:
+                return stored
+            response = self._resolve_intents(session, app, render, idem)
+            if response is None:
+                response = self._new_repayment(session, app, idem, amount, actor, wallet, income, render)
+            repo.save_key(session, idem.scope, idem.key, idem.operation, idem.fingerprint, response)
+            return response
+
+        return self._tx(locked)
+
+    def _new_repayment(
+        self,
+        session: Session,
+        app: Application,
+        idem: Idem,
+        amount: int,
+        actor: str,
+        wallet: str,
+        income: str,
+        render: Callable[[Application, Repayment], bytes],
+    ) -> bytes:
+        _require_status(app, Status.DISBURSED, Status.REPAID)
+        try:
+            allocation = apply_repayment(app.schedule, amount)
+        except RepaymentExceedsBalance:
+            raise FailedPrecondition(
+                f"the repayment exceeds the outstanding balance of {outstanding(app.schedule)}",
+                "REPAYMENT_EXCEEDS_BALANCE",
+                {"outstanding_minor": str(outstanding(app.schedule))},
+            ) from None
+        intent = RepaymentIntent(
+            0,
+            app.id,
+            idem.scope,
+            idem.key,
+            idem.operation,
+            idem.fingerprint,
+            actor,
+            amount,
+            allocation.principal,
+            allocation.interest,
+            wallet,
+            income,
+            f"{app.id}:repayment:{_digest(idem.scope, idem.key)}",
+        )
+        # Committed before the ledger call, on another connection: if the ledger posts and this
+        # transaction never commits, the intent survives to be completed with exactly this entry.
+        seq = run_in_transaction(self.engine, lambda s: repo.insert_repayment_intent(s, intent))
+        intent = replace(intent, seq=seq)
+        try:
+            transaction_id = self._post_repayment(app, intent)
+        except RemoteError as exc:
+            if exc.refused:
+                run_in_transaction(self.engine, lambda s: repo.delete_repayment_intent(s, seq))
+            raise self._ledger_error(exc) from None
+        repayment = self._record_repayment(session, app, intent, transaction_id)
+        repo.delete_repayment_intent(session, intent.seq)
+        return render(app, repayment)
+
+    def _resolve_intents(
+        self,
+        session: Session,
+        app: Application,
+        render: Callable[[Application, Repayment], bytes],
+        own: Idem | None,
+    ) -> bytes | None:
+        """Completes the application's repayments left in doubt, oldest first, under its row lock.
+
+        Each intent is posted again with its own ledger key and entry: the ledger replays it if it
+        was recorded and records it now otherwise, so its money moves once either way. No repayment
+        proceeds while one is unresolved, so its split still matches the schedule. A completed
+        request's response is stored under its key, unless it is ``own`` (the caller stores it):
+        that response is then returned and later intents are left to the next request."""
+        for intent in repo.repayment_intents(session, app.id):
+            mine = own is not None and (intent.scope, intent.request_id) == (own.scope, own.key)
+            if mine and own is not None and intent.fingerprint != own.fingerprint:
+                raise AlreadyExists(
+                    f"request_id {own.key!r} was already used with a different request",
+                    "IDEMPOTENCY_KEY_REUSED",
+                    {"request_id": own.key},
+                )
+            try:
+                transaction_id = self._post_repayment(app, intent)
+            except RemoteError as exc:
+                if exc.refused:
+                    # The ledger refuses the entry now, so it did not record it before: nothing moved.
+                    log.warning("repayment intent %s of %s refused: %s", intent.seq, app.id, exc)
+                    repo.delete_repayment_intent(session, intent.seq)
+                    continue
+                raise self._ledger_error(exc) from None
+            repayment = self._record_repayment(session, app, intent, transaction_id)
+            repo.delete_repayment_intent(session, intent.seq)
+            response = render(app, repayment)
+            if mine:
+                return response
+            repo.save_key(
+                session, intent.scope, intent.request_id, intent.operation, intent.fingerprint, response
+            )
+        return None
+
+    def _post_repayment(self, app: Application, intent: RepaymentIntent) -> str:
+        return self.clients.ledger.post(
+            user_id=app.user_id,
+            type_=ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+            description=f"loan {app.id} repayment",
+            related_id=app.id,
+            currency=app.currency,
+            debits=[(intent.wallet_account_id, intent.amount)],
+            credits=[(app.loan_account_id, intent.principal), (intent.income_account_id, intent.interest)],
+            request_id=intent.ledger_key,
+        )
+
+    def _record_repayment(
+        self, session: Session, app: Application, intent: RepaymentIntent, transaction_id: str
+    ) -> Repayment:
+        """Applies a repayment the ledger recorded to the schedule, with the split the ledger got."""
+        try:
+            allocation = apply_repayment(app.schedule, intent.amount)
+        except RepaymentExceedsBalance:
+            allocation = None
+        if allocation is None or (allocation.principal, allocation.interest) != (
+            intent.principal,
+            intent.interest,
+        ):
+            # Cannot happen while intents are resolved before any new repayment; never guess.
+            raise RuntimeError(f"repayment intent {intent.seq} of {app.id} no longer fits its schedule")
+        now = self.clock()
+        repayment = Repayment(
+            new_id("rpy"),
+            intent.amount,
+            intent.principal,
+            intent.interest,
+            transaction_id,
+            intent.request_id,
+            now,
+        )
+        repo.insert_repayment(session, app.id, repayment)
+        app.schedule = allocation.installments
+        app.repayments = (*app.repayments, repayment)
+        app.update_time = now
+        if outstanding(app.schedule) == 0:
+            self._transition(session, app, Status.REPAID, "repaid in full", intent.actor, now)
+        repo.update_application(session, app)
+        return repayment

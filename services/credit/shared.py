@@ -1,0 +1,241 @@
+"""Helpers shared by the credit service's use cases: keys, transitions, ledger accounts, errors."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from services.credit import repository as repo
+from services.credit.bureau.base import Bureau
+from services.credit.clients import Clients, ScoreResult
+from services.credit.domain.model import (
+    Application,
+    Financials,
+    Status,
+    StatusChange,
+    can_transition,
+)
+from services.runtime.clients import RemoteError
+from services.runtime.clock import Clock, system_clock
+from services.runtime.db import run_in_transaction
+from services.runtime.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InsufficientFunds,
+    NotFound,
+    Unavailable,
+)
+
+log = logging.getLogger("nexafi.credit")
+
+SYSTEM_OWNER = "system"
+ACTOR_UNDERWRITING = "system:underwriting"
+WALLET_NAME = "wallet"
+PURPOSE_INTEREST_INCOME = "loan_interest_income"
+PURPOSE_CREDIT_LINE = "credit_line"
+
+Render = Callable[[Application], bytes]
+P = ParamSpec("P")
+Self_ = TypeVar("Self_", bound="CreditCore")
+
+
+def replayable(
+    method: Callable[Concatenate[Self_, Idem, P], bytes],
+) -> Callable[Concatenate[Self_, Idem, P], bytes]:
+    """Answer a request whose key already has a response with that response, before and after checks.
+
+    The checks before ``_guarded`` (an open application, the status, the wallet) run outside the
+    key's lock; a concurrent request with the same key may finish in between and make them fail.
+    Its stored response, not that failure, is the answer to a replay."""
+
+    @functools.wraps(method)
+    def wrapper(self: Self_, idem: Idem, *args: P.args, **kwargs: P.kwargs) -> bytes:
+        stored = self.replay(idem)
+        if stored is not None:
+            return stored
+        try:
+            return method(self, idem, *args, **kwargs)
+        except DomainError:
+            stored = self.replay(idem)
+            if stored is not None:
+                return stored
+            raise
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Idem:
+    """A request's idempotency key: who used it, for what, and the fingerprint of the body."""
+
+    scope: str
+    key: str
+    operation: str
+    fingerprint: str
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def _unavailable(exc: RemoteError) -> Unavailable:
+    return Unavailable(
+        f"the {exc.service} service cannot be reached; retry with the same request_id",
+        f"{exc.service.upper()}_UNAVAILABLE",
+    )
+
+
+def _illegal(app: Application, target: Status) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"application {app.id} is {app.status.name} and cannot become {target.name}",
+        "ILLEGAL_STATUS_TRANSITION",
+        {"status": app.status.name},
+    )
+
+
+def _require_status(app: Application, current: Status, target: Status) -> None:
+    """Refuses to move ``app`` to ``target`` unless it is ``current``, the one status allowed here."""
+    if app.status is not current:
+        raise _illegal(app, target)
+
+
+class CreditCore:
+    def __init__(
+        self, engine: Engine, clients: Clients, bureau: Bureau, *, clock: Clock = system_clock
+    ) -> None:
+        self.engine = engine
+        self.clients = clients
+        self.bureau = bureau
+        # Decision times (submission, approval, the schedule's first day, repayments) come from here.
+        self.clock = clock
+
+    # -- idempotency ------------------------------------------------------------------------------
+    def _tx(self, work: Callable[[Session], bytes]) -> bytes:
+        return run_in_transaction(self.engine, work)
+
+    @staticmethod
+    def _stored(session: Session, idem: Idem) -> bytes | None:
+        row = repo.get_key(session, idem.scope, idem.key)
+        if row is None:
+            return None
+        operation, fingerprint, response = row
+        if operation != idem.operation or fingerprint != idem.fingerprint:
+            raise AlreadyExists(
+                f"request_id {idem.key!r} was already used with a different request",
+                "IDEMPOTENCY_KEY_REUSED",
+                {"request_id": idem.key},
+            )
+        return response
+
+    def replay(self, idem: Idem) -> bytes | None:
+        """The stored response of an earlier request with this key, if any."""
+        return run_in_transaction(self.engine, lambda s: self._stored(s, idem))
+
+    def _guarded(self, idem: Idem, work: Callable[[Session], bytes]) -> bytes:
+        """Run ``work`` under the key's lock unless the key has a response already; store what it returns."""
+
+        def locked(session: Session) -> bytes:
+            repo.lock_key(session, idem.scope, idem.key)
+            stored = self._stored(session, idem)
+            if stored is not None:
+                return stored
+            response = work(session)
+            repo.save_key(session, idem.scope, idem.key, idem.operation, idem.fingerprint, response)
+            return response
+
+        return self._tx(locked)
+
+    def _score(
+        self, ai_request_id: str, user_id: str, application_id: str, financials: Financials, amount: int
+    ) -> ScoreResult:
+        return self.clients.ai.score(ai_request_id, user_id, application_id, financials, amount)
+
+    def get_application(self, application_id: str) -> Application:
+        app = run_in_transaction(self.engine, lambda s: repo.get_application(s, application_id))
+        if app is None:
+            raise NotFound(f"loan application {application_id} not found", "APPLICATION_NOT_FOUND")
+        return app
+
+    @staticmethod
+    def _load_locked(session: Session, application_id: str) -> Application:
+        app = repo.get_application(session, application_id, lock=True)
+        if app is None:
+            raise NotFound(f"loan application {application_id} not found", "APPLICATION_NOT_FOUND")
+        return app
+
+    @staticmethod
+    def _transition(
+        session: Session, app: Application, target: Status, reason: str, actor: str, now: datetime
+    ) -> None:
+        if not can_transition(app.status, target):
+            raise _illegal(app, target)
+        change = StatusChange(app.status, target, reason, actor, now)
+        repo.add_status_change(session, app.id, change)
+        app.status = target
+        app.update_time = now
+        app.history = (*app.history, change)
+
+    # -- ledger accounts --------------------------------------------------------------------------
+    def _ledger_account(self, owner_id: str, purpose: str, currency: str, type_: int, rule: int) -> str:
+        """The ledger account for (owner, purpose, currency), opened on first use with a derived key."""
+        existing = run_in_transaction(
+            self.engine, lambda s: repo.ledger_account(s, owner_id, purpose, currency)
+        )
+        if existing:
+            return existing
+        try:
+            account = self.clients.ledger.create_account(
+                owner_id, purpose, type_, currency, rule, f"credit:acct:{owner_id}:{purpose}:{currency}"
+            )
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+
+        def save(session: Session) -> None:
+            repo.save_ledger_account(session, owner_id, purpose, currency, account.id)
+
+        run_in_transaction(self.engine, save)
+        return account.id
+
+    def _wallet(self, user_id: str, currency: str) -> str:
+        """The borrower's wallet (opened by the payment service), found in the ledger."""
+        try:
+            accounts = self.clients.ledger.accounts_of(user_id)
+        except RemoteError as exc:
+            raise _unavailable(exc) from None
+        for account in accounts:
+            if account.name == WALLET_NAME and account.currency == currency:
+                return account.id
+        raise FailedPrecondition(
+            f"user {user_id} has no {currency} wallet to pay the loan into or from",
+            "WALLET_NOT_FOUND",
+            {"currency": currency},
+        )
+
+    @staticmethod
+    def _ledger_error(exc: RemoteError) -> Exception:
+        if exc.reason == "INSUFFICIENT_FUNDS":
+            return InsufficientFunds("the wallet does not hold enough funds", "INSUFFICIENT_FUNDS")
+        if not exc.refused:
+            # UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED, a reset connection: the
+            # request may have reached the ledger and been committed there. Say so, never that
+            # nothing moved. A retry with the same request_id (or the recovery job) sends the same
+            # ledger key, which replays the entry if it was recorded and records it otherwise.
+            log.warning("ledger entry in doubt: %s", exc)
+            return Unavailable(
+                "the outcome of the ledger entry is unknown (it may have been recorded); "
+                "retry with the same request_id to complete it",
+                "LEDGER_UNAVAILABLE",
+            )
+        log.error("ledger refused a credit posting: %s", exc)
+        return FailedPrecondition(
+            f"the ledger refused the entry: {exc.reason or exc.code.name}", "LEDGER_REJECTED"
+        )

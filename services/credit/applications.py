@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,12 +30,9 @@ from services.credit.domain.underwriting import Outcome, debt_to_income_bps, und
 from services.credit.shared import (
     ACTOR_UNDERWRITING,
     CreditCore,
-    Idem,
-    Render,
     _illegal,
     _unavailable,
     log,
-    replayable,
 )
 from services.runtime.audit import StaffAction
 from services.runtime.clients import RemoteError
@@ -46,6 +42,7 @@ from services.runtime.errors import (
     InvalidArgument,
     PermissionDenied,
 )
+from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
 
 
@@ -116,8 +113,10 @@ class ApplicationUseCases(CreditCore):
             return BureauCheck(BureauStatus.UNAVAILABLE, consent_time, masked)
         return BureauCheck(BureauStatus.REPORTED, consent_time, masked, report)
 
-    @replayable
-    def submit(self, idem: Idem, new: NewApplication, actor: str, render: Render) -> bytes:
+    def submit(self, claim: Claim, new: NewApplication, actor: str) -> Application:
+        if claim.resource_id:
+            # An earlier attempt with this key committed the application, then died before answering.
+            return self.get_application(claim.resource_id)
         self._check_no_open_application(new.user_id)
         app_id = new_id("app")
         bureau = self._bureau_check(new, app_id)
@@ -137,7 +136,7 @@ class ApplicationUseCases(CreditCore):
             bureau=bureau,
         )
 
-        def work(session: Session) -> bytes:
+        def work(session: Session) -> Application:
             now = self.clock()
             app = Application(
                 id=app_id,
@@ -149,7 +148,7 @@ class ApplicationUseCases(CreditCore):
                 purpose_description=new.purpose_description,
                 financials=new.financials,
                 status=Status.SUBMITTED,
-                request_id=idem.key,
+                request_id=claim.key,
                 create_time=now,
                 update_time=now,
                 debt_to_income_bps=decision.debt_to_income_bps,
@@ -204,9 +203,10 @@ class ApplicationUseCases(CreditCore):
                     now,
                 )
             repo.update_application(session, app)
-            return render(app)
+            self.idempotency.attach(session, claim, app.id)
+            return app
 
-        return self._guarded(idem, work)
+        return run_in_transaction(self.engine, work)
 
     @staticmethod
     def _open_exists(user_id: str) -> FailedPrecondition:
@@ -228,7 +228,7 @@ class ApplicationUseCases(CreditCore):
 
     def decide(
         self,
-        idem: Idem,
+        claim: Claim,
         application_id: str,
         approve: bool,
         reasons: tuple[Reason, ...],
@@ -236,9 +236,11 @@ class ApplicationUseCases(CreditCore):
         apr_bps: int | None,
         note: str,
         actor: str,
-        render: Render,
-    ) -> bytes:
-        def work(session: Session) -> bytes:
+    ) -> Application:
+        if claim.resource_id:
+            return self.get_application(claim.resource_id)  # decided by an attempt that died after
+
+        def work(session: Session) -> Application:
             app = self._load_locked(session, application_id)
             if app.user_id == actor:
                 raise _self_decision()
@@ -281,31 +283,25 @@ class ApplicationUseCases(CreditCore):
                 app.decided_by, app.decision_time, app.decision_reasons = actor, now, reasons
             self._transition(session, app, target, note or f"underwriter decision: {target.name}", actor, now)
             repo.update_application(session, app)
-            return render(app)
+            self.idempotency.attach(session, claim, app.id)
+            return app
 
-        return self._guarded(idem, work)
+        return run_in_transaction(self.engine, work)
 
-    def cancel(
-        self,
-        idem: Idem,
-        application_id: str,
-        reason: str,
-        actor: str,
-        authorize: Callable[[Application], None],
-        render: Render,
-    ) -> bytes:
-        def work(session: Session) -> bytes:
+    def cancel(self, claim: Claim, application_id: str, reason: str, actor: str) -> Application:
+        """Cancels the application; the caller has checked that ``actor`` may (its owner or an admin)."""
+
+        def work(session: Session) -> Application:
             app = self._load_locked(session, application_id)
-            authorize(app)
             if app.status is Status.CANCELLED:
-                return render(app)
+                return app
             if app.status is Status.APPROVED:
                 self._refuse_if_disbursed(session, app)
             self._transition(session, app, Status.CANCELLED, reason or "cancelled", actor, self.clock())
             repo.update_application(session, app)
-            return render(app)
+            return app
 
-        return self._guarded(idem, work)
+        return run_in_transaction(self.engine, work)
 
     def _refuse_if_disbursed(self, session: Session, app: Application) -> None:
         """Refuses to cancel a loan the ledger paid out although our record of it was lost.

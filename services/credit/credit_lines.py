@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import grpc
@@ -16,7 +15,7 @@ from services.credit.domain.model import (
     CreditLine,
     LineStatus,
 )
-from services.credit.shared import PURPOSE_CREDIT_LINE, CreditCore, Idem, _digest, _unavailable, replayable
+from services.credit.shared import PURPOSE_CREDIT_LINE, CreditCore, _digest, _unavailable
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
@@ -26,6 +25,7 @@ from services.runtime.errors import (
     NotFound,
     PermissionDenied,
 )
+from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
 
 
@@ -67,16 +67,18 @@ class CreditLineUseCases(CreditCore):
             raise NotFound(f"user {user_id} has no credit line", "CREDIT_LINE_NOT_FOUND")
         return self._view(line)
 
-    @replayable
-    def update_line(self, idem: Idem, change: LineChange, render: Callable[[LineView], bytes]) -> bytes:
+    def update_line(self, claim: Claim, change: LineChange) -> LineView:
         user_id, limit, apr_bps = change.user_id, change.limit, change.apr_bps
         if change.actor == user_id:
             # As with loan decisions: nobody grants credit to themselves, opening or changing a line.
             raise PermissionDenied("an underwriter may not change their own credit line", "SELF_DECISION")
         if run_in_transaction(self.engine, lambda s: repo.get_line(s, user_id)) is None:
-            return self._open_line(idem, change, render)
+            return self._open_line(claim, change)
 
-        def work(session: Session) -> bytes:
+        if claim.resource_id:
+            return self.get_line(user_id)  # changed by an attempt with this key that died after
+
+        def work(session: Session) -> LineView:
             # The line's row stays locked across the ledger call, so concurrent changes apply
             # one after the other, in the same order in the ledger and here.
             line = repo.get_line(session, user_id, lock=True)
@@ -103,7 +105,7 @@ class CreditLineUseCases(CreditCore):
                 account = self.clients.ledger.update_limit(
                     account_id=line.ledger_account_id,
                     credit_limit=ledger_limit(limit, new_status, used),
-                    request_id=f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
+                    request_id=f"credit:line:{line.id}:{_digest(claim.scope, claim.key)}",
                 )
             except RemoteError as exc:
                 if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
@@ -122,12 +124,13 @@ class CreditLineUseCases(CreditCore):
                 update_time=self.clock(),
             )
             repo.update_line(session, updated)
-            repo.add_line_change(session, updated, change.reason, change.actor, idem.key)
-            return render(_line_view(updated, account))
+            repo.add_line_change(session, updated, change.reason, change.actor, claim.key)
+            self.idempotency.attach(session, claim, line.id)
+            return _line_view(updated, account)
 
-        return self._guarded(idem, work)
+        return run_in_transaction(self.engine, work)
 
-    def _open_line(self, idem: Idem, change: LineChange, render: Callable[[LineView], bytes]) -> bytes:
+    def _open_line(self, claim: Claim, change: LineChange) -> LineView:
         user_id, limit, currency, apr_bps = change.user_id, change.limit, change.currency, change.apr_bps
         if apr_bps is None:
             raise InvalidArgument(
@@ -160,7 +163,7 @@ class CreditLineUseCases(CreditCore):
         except RemoteError as exc:
             raise _unavailable(exc) from None
 
-        def work(session: Session) -> bytes:
+        def work(session: Session) -> LineView:
             if repo.get_line(session, user_id, lock=True) is not None:
                 raise Aborted("the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION")
             now = self.clock()
@@ -180,7 +183,7 @@ class CreditLineUseCases(CreditCore):
                 limited = self.clients.ledger.update_limit(
                     account_id=account.id,
                     credit_limit=ledger_limit(limit, new_status, 0),
-                    request_id=f"credit:line:{line.id}:{_digest(idem.scope, idem.key)}",
+                    request_id=f"credit:line:{line.id}:{_digest(claim.scope, claim.key)}",
                 )
             except RemoteError as exc:
                 if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
@@ -189,10 +192,11 @@ class CreditLineUseCases(CreditCore):
                         "the new limit is below the amount in use", "LIMIT_BELOW_USED"
                     ) from None
                 raise self._ledger_error(exc) from None
-            repo.add_line_change(session, line, change.reason, change.actor, idem.key)
-            return render(_line_view(line, limited))
+            repo.add_line_change(session, line, change.reason, change.actor, claim.key)
+            self.idempotency.attach(session, claim, line.id)
+            return _line_view(line, limited)
 
-        return self._guarded(idem, work)
+        return run_in_transaction(self.engine, work)
 
 
 def ledger_limit(limit: int, status: LineStatus, used: int) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.orm import Session
 
@@ -16,25 +14,21 @@ from services.credit.domain.model import (
     Application,
     Status,
 )
-from services.credit.shared import CreditCore, Idem, Render, _require_status, replayable
+from services.credit.shared import CreditCore, _require_status
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
+from services.runtime.idempotency import Claim
 
 
 class DisbursementUseCases(CreditCore):
     # -- loans ------------------------------------------------------------------------------------
-    @replayable
-    def disburse(
-        self,
-        idem: Idem,
-        *,
-        application_id: str,
-        actor: str,
-        authorize: Callable[[Application], None],
-        render: Render,
-    ) -> bytes:
+    def disburse(self, claim: Claim, *, application_id: str, actor: str) -> Application:
+        """Pays the approved loan into the borrower's wallet; the caller has checked that ``actor`` may."""
         app = self.get_application(application_id)
-        authorize(app)
+        if claim.resource_id and app.status in (Status.DISBURSED, Status.REPAID):
+            # This key's earlier attempt reached the ledger and was left in doubt; a retry (by any
+            # key: the ledger key is the application's) or the recovery job has recorded it since.
+            return app
         _require_status(app, Status.APPROVED, Status.DISBURSED)
         wallet = self._wallet(app.user_id, app.currency)
         loan_account = self._ledger_account(
@@ -45,16 +39,19 @@ class DisbursementUseCases(CreditCore):
             ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
         )
 
-        intent = repo.DisbursementIntent(
-            app.id, idem.scope, idem.key, idem.operation, idem.fingerprint, actor, wallet, loan_account
-        )
+        intent = repo.DisbursementIntent(app.id, claim.scope, claim.key, actor, wallet, loan_account)
 
-        def work(session: Session) -> bytes:
+        def save_intent(session: Session) -> None:
+            repo.save_disbursement_intent(session, intent)
+            # From here a retry with this key resumes this loan's disbursement, never starts afresh.
+            self.idempotency.attach(session, claim, intent.application_id)
+
+        def work(session: Session) -> Application:
             app = self._load_locked(session, application_id)
             _require_status(app, Status.APPROVED, Status.DISBURSED)
             # Committed on its own before the ledger call: if the ledger pays out and this
             # transaction never commits, recovery finds the intent and completes the record.
-            run_in_transaction(self.engine, lambda s: repo.save_disbursement_intent(s, intent))
+            run_in_transaction(self.engine, save_intent)
             try:
                 self._record_disbursement(session, app, intent)
             except RemoteError as exc:
@@ -63,9 +60,9 @@ class DisbursementUseCases(CreditCore):
                         self.engine, lambda s: repo.delete_disbursement_intent(s, application_id)
                     )
                 raise self._ledger_error(exc) from None
-            return render(app)
+            return app
 
-        return self._guarded(idem, work)
+        return run_in_transaction(self.engine, work)
 
     def _record_disbursement(
         self, session: Session, app: Application, intent: repo.DisbursementIntent

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
 from services.credit.domain.model import (
-    Application,
-    Repayment,
     Status,
 )
 from services.credit.service import CreditService
-from services.credit.shared import Render, _unavailable, log
+from services.credit.shared import _unavailable, log
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
@@ -36,24 +33,19 @@ class CreditRecovery:
 
     * A disbursement intent older than ``stale_after_seconds``: if the loan's ledger account holds
       the payout, the entry is replayed with its key and body (the ledger returns the recorded one),
-      the disbursement recorded and the response stored under the client's key; if it holds
-      nothing, the ledger never paid it out and the intent is dropped (a retry starts afresh).
+      and the disbursement recorded; if it holds nothing, the ledger never paid it out and the
+      intent is dropped (a retry with the client's key then pays it out).
     * Repayment intents older than that: resolved as the next repayment would (posted again with
-      their key, recorded once, their responses stored under their keys).
+      their key and recorded once).
+
+    The client's key stays bound to the loan (or the repayment's ledger key), so its retry
+    answers with what recovery recorded; responses are rendered only at the edge.
 
     Row locks serialize it with requests: a request holds the application's row across its
     ledger call, so recovery sees an intent only once that call has ended."""
 
-    def __init__(
-        self,
-        service: CreditService,
-        *,
-        render_disbursement: Render,
-        render_repayment: Callable[[Application, Repayment], bytes],
-    ) -> None:
+    def __init__(self, service: CreditService) -> None:
         self.service = service
-        self.render_disbursement = render_disbursement
-        self.render_repayment = render_repayment
 
     def run(self, *, stale_after_seconds: int, limit: int = 100) -> RecoveryRun:
         engine = self.service.engine
@@ -93,8 +85,6 @@ class CreditRecovery:
                 repo.delete_disbursement_intent(session, app.id)
                 return False
             service._record_disbursement(session, app, intent)
-            repo.save_key(session, intent.scope, intent.request_id, intent.operation, intent.fingerprint,
-                          self.render_disbursement(app))
             log.info("recovery recorded the disbursement of %s that the ledger had made", app.id)
             return True
 
@@ -106,7 +96,7 @@ class CreditRecovery:
         def work(session: Session) -> int:
             app = service._load_locked(session, application_id)
             before = len(app.repayments)
-            service._resolve_intents(session, app, self.render_repayment, None)
+            service._resolve_intents(session, app)
             return len(app.repayments) - before
 
         return run_in_transaction(service.engine, work)

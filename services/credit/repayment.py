@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from nexafi.ledger.v1 import ledger_pb2
@@ -24,38 +23,33 @@ from services.credit.shared import (
     PURPOSE_INTEREST_INCOME,
     SYSTEM_OWNER,
     CreditCore,
-    Idem,
     _digest,
     _require_status,
     log,
-    replayable,
 )
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
-    AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
 )
+from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
 
 
 class RepaymentUseCases(CreditCore):
-    @replayable
     def repay(
-        self,
-        idem: Idem,
-        *,
-        application_id: str,
-        amount: int,
-        currency: str,
-        actor: str,
-        authorize: Callable[[Application], None],
-        render: Callable[[Application, Repayment], bytes],
-    ) -> bytes:
+        self, claim: Claim, *, application_id: str, amount: int, currency: str, actor: str
+    ) -> tuple[Application, Repayment]:
+        """Takes ``amount`` from the borrower's wallet for the loan; the caller checked that ``actor`` may.
+
+        A retry of a request left in doubt (``claim.resource_id`` is its ledger key) answers with
+        the repayment that completing its intent recorded, by this retry, another request or the
+        recovery job."""
         app = self.get_application(application_id)
-        authorize(app)
-        _require_status(app, Status.DISBURSED, Status.REPAID)
+        if not claim.resource_id:
+            # A resumed request may have paid the loan off already: it answers below.
+            _require_status(app, Status.DISBURSED, Status.REPAID)
         if currency != app.currency:
             raise InvalidArgument(
                 "the repayment is in another currency than the loan",
@@ -70,43 +64,34 @@ class RepaymentUseCases(CreditCore):
             ledger_pb2.ACCOUNT_TYPE_INCOME,
             ledger_pb2.BALANCE_RULE_UNBOUNDED,
         )
-        # First complete what earlier requests left in doubt, committed on its own so that it stays
-        # done even if this request is then refused. It may complete this very request (a retry):
-        # its response is then stored under its key and replayed below.
+        # First complete what earlier requests left in doubt (this very one too, if it is a
+        # retry), committed on its own so that it stays done even if this request is then refused.
         run_in_transaction(
-            self.engine,
-            lambda s: self._resolve_intents(s, self._load_locked(s, application_id), render, None),
+            self.engine, lambda s: self._resolve_intents(s, self._load_locked(s, application_id))
         )
 
-        def locked(session: Session) -> bytes:
-            repo.lock_key(session, idem.scope, idem.key)
-            stored = self._stored(session, idem)
-            if stored is not None:
-                return stored
+        def work(session: Session) -> tuple[Application, Repayment]:
             app = self._load_locked(session, application_id)
-            # While this waited for the row, another request may have completed this one's intent.
-            stored = self._stored(session, idem)
-            if stored is not None:
-                return stored
-            response = self._resolve_intents(session, app, render, idem)
-            if response is None:
-                response = self._new_repayment(session, app, idem, amount, actor, wallet, income, render)
-            repo.save_key(session, idem.scope, idem.key, idem.operation, idem.fingerprint, response)
-            return response
+            # Intents left by requests that ended while this one waited for the row.
+            self._resolve_intents(session, app)
+            if claim.resource_id:
+                mine = [r for r in app.repayments if r.request_id == claim.key]
+                if mine:
+                    return app, mine[-1]
+            return self._new_repayment(session, app, claim, amount, actor, wallet, income)
 
-        return self._tx(locked)
+        return run_in_transaction(self.engine, work)
 
     def _new_repayment(
         self,
         session: Session,
         app: Application,
-        idem: Idem,
+        claim: Claim,
         amount: int,
         actor: str,
         wallet: str,
         income: str,
-        render: Callable[[Application, Repayment], bytes],
-    ) -> bytes:
+    ) -> tuple[Application, Repayment]:
         _require_status(app, Status.DISBURSED, Status.REPAID)
         try:
             allocation = apply_repayment(app.schedule, amount)
@@ -119,21 +104,26 @@ class RepaymentUseCases(CreditCore):
         intent = RepaymentIntent(
             0,
             app.id,
-            idem.scope,
-            idem.key,
-            idem.operation,
-            idem.fingerprint,
+            claim.scope,
+            claim.key,
             actor,
             amount,
             allocation.principal,
             allocation.interest,
             wallet,
             income,
-            f"{app.id}:repayment:{_digest(idem.scope, idem.key)}",
+            f"{app.id}:repayment:{_digest(claim.scope, claim.key)}",
         )
+
+        def save_intent(s: Session) -> int:
+            seq = repo.insert_repayment_intent(s, intent)
+            # From here a retry with this key resumes this repayment, never posts another.
+            self.idempotency.attach(s, claim, intent.ledger_key)
+            return seq
+
         # Committed before the ledger call, on another connection: if the ledger posts and this
         # transaction never commits, the intent survives to be completed with exactly this entry.
-        seq = run_in_transaction(self.engine, lambda s: repo.insert_repayment_intent(s, intent))
+        seq = run_in_transaction(self.engine, save_intent)
         intent = replace(intent, seq=seq)
         try:
             transaction_id = self._post_repayment(app, intent)
@@ -143,30 +133,16 @@ class RepaymentUseCases(CreditCore):
             raise self._ledger_error(exc) from None
         repayment = self._record_repayment(session, app, intent, transaction_id)
         repo.delete_repayment_intent(session, intent.seq)
-        return render(app, repayment)
+        return app, repayment
 
-    def _resolve_intents(
-        self,
-        session: Session,
-        app: Application,
-        render: Callable[[Application, Repayment], bytes],
-        own: Idem | None,
-    ) -> bytes | None:
+    def _resolve_intents(self, session: Session, app: Application) -> None:
         """Completes the application's repayments left in doubt, oldest first, under its row lock.
 
         Each intent is posted again with its own ledger key and entry: the ledger replays it if it
         was recorded and records it now otherwise, so its money moves once either way. No repayment
-        proceeds while one is unresolved, so its split still matches the schedule. A completed
-        request's response is stored under its key, unless it is ``own`` (the caller stores it):
-        that response is then returned and later intents are left to the next request."""
+        proceeds while one is unresolved, so its split still matches the schedule. The recorded
+        repayment keeps its request's key, and a retry of that request answers with it."""
         for intent in repo.repayment_intents(session, app.id):
-            mine = own is not None and (intent.scope, intent.request_id) == (own.scope, own.key)
-            if mine and own is not None and intent.fingerprint != own.fingerprint:
-                raise AlreadyExists(
-                    f"request_id {own.key!r} was already used with a different request",
-                    "IDEMPOTENCY_KEY_REUSED",
-                    {"request_id": own.key},
-                )
             try:
                 transaction_id = self._post_repayment(app, intent)
             except RemoteError as exc:
@@ -176,15 +152,8 @@ class RepaymentUseCases(CreditCore):
                     repo.delete_repayment_intent(session, intent.seq)
                     continue
                 raise self._ledger_error(exc) from None
-            repayment = self._record_repayment(session, app, intent, transaction_id)
+            self._record_repayment(session, app, intent, transaction_id)
             repo.delete_repayment_intent(session, intent.seq)
-            response = render(app, repayment)
-            if mine:
-                return response
-            repo.save_key(
-                session, intent.scope, intent.request_id, intent.operation, intent.fingerprint, response
-            )
-        return None
 
     def _post_repayment(self, app: Application, intent: RepaymentIntent) -> str:
         return self.clients.ledger.post(

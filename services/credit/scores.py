@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -12,7 +11,7 @@ from services.credit.domain.model import (
     Financials,
     Score,
 )
-from services.credit.shared import CreditCore, Idem, _digest, _unavailable, replayable
+from services.credit.shared import CreditCore, _digest, _unavailable
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
@@ -20,6 +19,7 @@ from services.runtime.errors import (
     NotFound,
     Unavailable,
 )
+from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
 
 
@@ -42,10 +42,12 @@ class ScoreUseCases(CreditCore):
             self.engine, lambda s: repo.list_scores(s, user_id, start, end, after, limit)
         )
 
-    @replayable
-    def refresh_score(
-        self, idem: Idem, user_id: str, financials: Financials | None, render: Callable[[Score], bytes]
-    ) -> bytes:
+    def refresh_score(self, claim: Claim, user_id: str, financials: Financials | None) -> Score:
+        if claim.resource_id:
+            # An earlier attempt with this key stored the score, then died before answering.
+            stored = run_in_transaction(self.engine, lambda s: repo.get_score(s, claim.resource_id))
+            if stored is not None:
+                return stored
         try:
             if not self.clients.users.exists(user_id):
                 raise NotFound(f"user {user_id} not found", "USER_NOT_FOUND")
@@ -62,7 +64,7 @@ class ScoreUseCases(CreditCore):
         try:
             # Derived from the caller's key, so a retry re-reads the same inference.
             result = self._score(
-                f"credit:refresh:{_digest(idem.scope, idem.key)}", user_id, "", financials, 0
+                f"credit:refresh:{_digest(claim.scope, claim.key)}", user_id, "", financials, 0
             )
         except RemoteError as exc:
             raise Unavailable(
@@ -79,8 +81,9 @@ class ScoreUseCases(CreditCore):
             self.clock(),
         )
 
-        def work(session: Session) -> bytes:
+        def work(session: Session) -> None:
             repo.insert_score(session, score)
-            return render(score)
+            self.idempotency.attach(session, claim, score.id)
 
-        return self._guarded(idem, work)
+        run_in_transaction(self.engine, work)
+        return score

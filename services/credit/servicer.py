@@ -24,13 +24,12 @@ from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MI
 from services.credit.lines.servicer import CreditLineServicerMixin
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.service import CreditService
-from services.credit.shared import Idem
 from services.credit.to_proto import (
     C,
     application_pb,
+    disbursement_response,
     line_pb,
-    render_disbursement,
-    render_repayment,
+    repayment_response,
     score_pb,
 )
 from services.credit.validation import (
@@ -56,8 +55,8 @@ from services.runtime.auth import (
     require_owner_or_roles,
     require_roles,
 )
-from services.runtime.clock import Clock
 from services.runtime.errors import PermissionDenied
+from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import is_valid_id
 
 
@@ -69,23 +68,29 @@ def fingerprint(request: Message) -> str:
     return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
 
 
-def idem(principal: Principal, operation: str, request: Message) -> Idem:
-    return Idem(principal.subject, request.request_id, operation, fingerprint(request))
+def idempotent(
+    store: IdempotencyStore,
+    scope: str,
+    operation: str,
+    request: Message,
+    execute: Callable[[Claim], Message],
+) -> bytes:
+    """The response of ``execute``, run once per caller (``scope``) and request_id
+    (services/runtime/idempotency): its response, or its error once validation has passed, is
+    stored and replayed; a concurrent duplicate is ABORTED (REQUEST_IN_PROGRESS) at once."""
+    return store.run(
+        scope,
+        request.request_id,
+        operation,
+        fingerprint(request),
+        lambda claim: execute(claim).SerializeToString(),
+    )
 
 
 def _application_id(position: object) -> str:
     if not (isinstance(position, str) and is_valid_id(position, "app")):
         raise ValueError("not an application id")
     return position
-
-
-def _render_application(
-    response: Callable[..., Message], clock: Clock, *, with_report: bool = False
-) -> Callable[[Application], bytes]:
-    """The stored (and replayed) response of a write RPC whose answer is the application alone."""
-    return lambda app: response(
-        loan_application=application_pb(app, clock().date(), with_report=with_report)
-    ).SerializeToString()
 
 
 def _staff(principal: Principal) -> bool:
@@ -96,11 +101,12 @@ def _staff(principal: Principal) -> bool:
 # -- authorization ------------------------------------------------------------------------------
 
 
-def _owner_or(principal: Principal, *roles: str) -> Callable[[Application], None]:
-    def check(app: Application) -> None:
-        require_owner_or_roles(principal, app.user_id, *roles)
+def _owner_or(service: CreditService, principal: Principal, application_id: str, *roles: str) -> None:
+    """Refuses the caller unless they own the application or hold one of ``roles``.
 
-    return check
+    Checked under the request's key (which belongs to this caller alone): a key reused with another
+    body is refused as such first, and a refusal is stored as the key's answer."""
+    require_owner_or_roles(principal, service.get_application(application_id).user_id, *roles)
 
 
 def _user_request(user_id: str) -> tuple[Principal, CreditChecks]:
@@ -120,6 +126,15 @@ def _user_request(user_id: str) -> tuple[Principal, CreditChecks]:
 class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServicer):
     def __init__(self, service: CreditService) -> None:
         self.service = service
+
+    def _idempotent(
+        self, principal: Principal, operation: str, request: Message, execute: Callable[[Claim], Message]
+    ) -> bytes:
+        return idempotent(self.service.idempotency, principal.subject, operation, request, execute)
+
+    def _application_pb(self, app: Application, *, with_report: bool = False) -> credit_pb2.LoanApplication:
+        """A write's answer: installment states as of today by the service's clock."""
+        return application_pb(app, self.service.clock().date(), with_report=with_report)
 
     # -- applications -----------------------------------------------------------------------------
     def SubmitLoanApplication(
@@ -167,11 +182,13 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             request.bureau_consent,
             national_id,
         )
-        body = self.service.submit(
-            idem(principal, "SubmitLoanApplication", request),
-            new,
-            principal.subject,
-            _render_application(C.SubmitLoanApplicationResponse, self.service.clock),
+        body = self._idempotent(
+            principal,
+            "SubmitLoanApplication",
+            request,
+            lambda claim: C.SubmitLoanApplicationResponse(
+                loan_application=self._application_pb(self.service.submit(claim, new, principal.subject))
+            ),
         )
         return C.SubmitLoanApplicationResponse.FromString(body)
 
@@ -263,16 +280,25 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.request_id(request.request_id)
         c.done("invalid decision")
         reasons = tuple(Reason(r.code, r.description) for r in request.reasons)
-        body = self.service.decide(
-            idem(principal, "DecideLoanApplication", request),
-            request.application_id,
-            approve,
-            reasons,
-            approved,
-            apr,
-            request.note,
-            principal.subject,
-            _render_application(C.DecideLoanApplicationResponse, self.service.clock, with_report=True),
+        body = self._idempotent(
+            principal,
+            "DecideLoanApplication",
+            request,
+            lambda claim: C.DecideLoanApplicationResponse(
+                loan_application=self._application_pb(
+                    self.service.decide(
+                        claim,
+                        request.application_id,
+                        approve,
+                        reasons,
+                        approved,
+                        apr,
+                        request.note,
+                        principal.subject,
+                    ),
+                    with_report=True,
+                )
+            ),
         )
         return C.DecideLoanApplicationResponse.FromString(body)
 
@@ -285,14 +311,12 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         c.request_id(request.request_id)
         c.done()
-        body = self.service.cancel(
-            idem(principal, "CancelLoanApplication", request),
-            request.application_id,
-            request.reason,
-            principal.subject,
-            _owner_or(principal, ROLE_ADMIN),
-            _render_application(C.CancelLoanApplicationResponse, self.service.clock),
-        )
+        def execute(claim: Claim) -> Message:
+            _owner_or(self.service, principal, request.application_id, ROLE_ADMIN)
+            app = self.service.cancel(claim, request.application_id, request.reason, principal.subject)
+            return C.CancelLoanApplicationResponse(loan_application=self._application_pb(app))
+
+        body = self._idempotent(principal, "CancelLoanApplication", request, execute)
         return C.CancelLoanApplicationResponse.FromString(body)
 
     def DisburseLoan(
@@ -303,13 +327,13 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.application_id(request.application_id)
         c.request_id(request.request_id)
         c.done()
-        body = self.service.disburse(
-            idem(principal, "DisburseLoan", request),
-            application_id=request.application_id,
-            actor=principal.subject,
-            authorize=_owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            render=render_disbursement,
-        )
+        def execute(claim: Claim) -> Message:
+            _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
+            return disbursement_response(
+                self.service.disburse(claim, application_id=request.application_id, actor=principal.subject)
+            )
+
+        body = self._idempotent(principal, "DisburseLoan", request, execute)
         return C.DisburseLoanResponse.FromString(body)
 
     def RecordRepayment(
@@ -323,15 +347,15 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         amount, currency = c.money(request.amount, "amount")
         c.request_id(request.request_id)
         c.done("invalid repayment")
-        body = self.service.repay(
-            idem(principal, "RecordRepayment", request),
-            application_id=request.application_id,
-            amount=amount,
-            currency=currency,
-            actor=principal.subject,
-            authorize=_owner_or(principal, ROLE_ADMIN, ROLE_SERVICE),
-            render=render_repayment,
-        )
+        def execute(claim: Claim) -> Message:
+            _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
+            app, repayment = self.service.repay(
+                claim, application_id=request.application_id, amount=amount, currency=currency,
+                actor=principal.subject,
+            )
+            return repayment_response(app, repayment)
+
+        body = self._idempotent(principal, "RecordRepayment", request, execute)
         return C.RecordRepaymentResponse.FromString(body)
 
     # -- scores -----------------------------------------------------------------------------------
@@ -352,11 +376,13 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             financials = c.financials(request, currency)
         c.request_id(request.request_id)
         c.done("invalid score refresh")
-        body = self.service.refresh_score(
-            idem(principal, "RefreshCreditScore", request),
-            request.user_id,
-            financials,
-            lambda s: C.RefreshCreditScoreResponse(credit_score=score_pb(s)).SerializeToString(),
+        body = self._idempotent(
+            principal,
+            "RefreshCreditScore",
+            request,
+            lambda claim: C.RefreshCreditScoreResponse(
+                credit_score=score_pb(self.service.refresh_score(claim, request.user_id, financials))
+            ),
         )
         return C.RefreshCreditScoreResponse.FromString(body)
 
@@ -423,10 +449,14 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.request_id(request.request_id)
         c.done("invalid credit line update")
         status = LineStatus(request.status) if request.status else None
-        body = self.service.update_line(
-            idem(principal, "UpdateCreditLine", request),
-            LineChange(request.user_id, limit, currency, status, apr, request.reason, principal.subject),
-            lambda view: C.UpdateCreditLineResponse(credit_line=line_pb(view)).SerializeToString(),
+        change = LineChange(request.user_id, limit, currency, status, apr, request.reason, principal.subject)
+        body = self._idempotent(
+            principal,
+            "UpdateCreditLine",
+            request,
+            lambda claim: C.UpdateCreditLineResponse(
+                credit_line=line_pb(self.service.update_line(claim, change))
+            ),
         )
         return C.UpdateCreditLineResponse.FromString(body)
 

@@ -1,14 +1,10 @@
-"""Helpers shared by the credit service's use cases: keys, transitions, ledger accounts, errors."""
+"""Helpers shared by the credit service's use cases: transitions, ledger accounts, errors."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -27,13 +23,12 @@ from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
-    AlreadyExists,
-    DomainError,
     FailedPrecondition,
     InsufficientFunds,
     NotFound,
     Unavailable,
 )
+from services.runtime.idempotency import IdempotencyStore
 
 log = logging.getLogger("nexafi.credit")
 
@@ -42,46 +37,6 @@ ACTOR_UNDERWRITING = "system:underwriting"
 WALLET_NAME = "wallet"
 PURPOSE_INTEREST_INCOME = "loan_interest_income"
 PURPOSE_CREDIT_LINE = "credit_line"
-
-Render = Callable[[Application], bytes]
-P = ParamSpec("P")
-Self_ = TypeVar("Self_", bound="CreditCore")
-
-
-def replayable(
-    method: Callable[Concatenate[Self_, Idem, P], bytes],
-) -> Callable[Concatenate[Self_, Idem, P], bytes]:
-    """Answer a request whose key already has a response with that response, before and after checks.
-
-    The checks before ``_guarded`` (an open application, the status, the wallet) run outside the
-    key's lock; a concurrent request with the same key may finish in between and make them fail.
-    Its stored response, not that failure, is the answer to a replay."""
-
-    @functools.wraps(method)
-    def wrapper(self: Self_, idem: Idem, *args: P.args, **kwargs: P.kwargs) -> bytes:
-        stored = self.replay(idem)
-        if stored is not None:
-            return stored
-        try:
-            return method(self, idem, *args, **kwargs)
-        except DomainError:
-            stored = self.replay(idem)
-            if stored is not None:
-                return stored
-            raise
-
-    return wrapper
-
-
-@dataclass(frozen=True)
-class Idem:
-    """A request's idempotency key: who used it, for what, and the fingerprint of the body."""
-
-    scope: str
-    key: str
-    operation: str
-    fingerprint: str
-
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
@@ -110,49 +65,23 @@ def _require_status(app: Application, current: Status, target: Status) -> None:
 
 class CreditCore:
     def __init__(
-        self, engine: Engine, clients: Clients, bureau: Bureau, *, clock: Clock = system_clock
+        self,
+        engine: Engine,
+        clients: Clients,
+        bureau: Bureau,
+        idempotency: IdempotencyStore,
+        *,
+        clock: Clock = system_clock,
     ) -> None:
         self.engine = engine
         self.clients = clients
         self.bureau = bureau
+        # The servicer runs each write under a key of this store; a use case records in it the
+        # resource it created (attach), in the transaction that creates it, so a retry after a
+        # crash resumes that resource instead of making another.
+        self.idempotency = idempotency
         # Decision times (submission, approval, the schedule's first day, repayments) come from here.
         self.clock = clock
-
-    # -- idempotency ------------------------------------------------------------------------------
-    def _tx(self, work: Callable[[Session], bytes]) -> bytes:
-        return run_in_transaction(self.engine, work)
-
-    @staticmethod
-    def _stored(session: Session, idem: Idem) -> bytes | None:
-        row = repo.get_key(session, idem.scope, idem.key)
-        if row is None:
-            return None
-        operation, fingerprint, response = row
-        if operation != idem.operation or fingerprint != idem.fingerprint:
-            raise AlreadyExists(
-                f"request_id {idem.key!r} was already used with a different request",
-                "IDEMPOTENCY_KEY_REUSED",
-                {"request_id": idem.key},
-            )
-        return response
-
-    def replay(self, idem: Idem) -> bytes | None:
-        """The stored response of an earlier request with this key, if any."""
-        return run_in_transaction(self.engine, lambda s: self._stored(s, idem))
-
-    def _guarded(self, idem: Idem, work: Callable[[Session], bytes]) -> bytes:
-        """Run ``work`` under the key's lock unless the key has a response already; store what it returns."""
-
-        def locked(session: Session) -> bytes:
-            repo.lock_key(session, idem.scope, idem.key)
-            stored = self._stored(session, idem)
-            if stored is not None:
-                return stored
-            response = work(session)
-            repo.save_key(session, idem.scope, idem.key, idem.operation, idem.fingerprint, response)
-            return response
-
-        return self._tx(locked)
 
     def _score(
         self, ai_request_id: str, user_id: str, application_id: str, financials: Financials, amount: int

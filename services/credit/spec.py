@@ -26,8 +26,8 @@ from services.credit.lines.service import CreditLineService, accrual_job
 from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
 from services.credit.servicer import CreditServicer
-from services.credit.to_proto import render_disbursement, render_repayment
 from services.runtime.config import env_int, env_str
+from services.runtime.idempotency import IdempotencyStore
 from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
@@ -38,7 +38,8 @@ SERVICE_NAME = credit_pb2.DESCRIPTOR.services_by_name["CreditService"].full_name
 
 
 def _recover(recovery: CreditRecovery, stale_after_seconds: int) -> None:
-    """Completes disbursements and repayments left in doubt (see CreditRecovery)."""
+    """Completes disbursements and repayments left in doubt (see CreditRecovery); purges expired keys."""
+    recovery.service.idempotency.purge_expired()
     done = recovery.run(stale_after_seconds=stale_after_seconds)
     if done.disbursements_completed or done.disbursements_dropped or done.repayments_resolved:
         log.info("credit recovery: %s", done)
@@ -59,12 +60,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     clients = Clients.from_env(float(env_int("CREDIT_AI_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)))
     service = CreditService(
         context.engine, clients, build_bureau(env_str("CREDIT_BUREAU", "sandbox") or "sandbox"),
-        clock=context.clock,
+        IdempotencyStore(context.engine), clock=context.clock,
     )
     credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
-    recovery = CreditRecovery(
-        service, render_disbursement=render_disbursement, render_repayment=render_repayment
-    )
+    recovery = CreditRecovery(service)
     stale_after = env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1)
     interval = float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400))
     job = PeriodicJob("credit-recovery", interval, lambda: _recover(recovery, stale_after), log).start()

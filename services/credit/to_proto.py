@@ -199,18 +199,16 @@ def line_pb(view: LineView) -> credit_pb2.CreditLine:
     )
 
 
-def render_disbursement(app: Application) -> bytes:
-    """The stored response of DisburseLoan (also for one that recovery completes).
+def disbursement_response(app: Application) -> credit_pb2.DisburseLoanResponse:
+    """The response of DisburseLoan, stored and replayed under its key.
 
     Installment states as of the application's last change, stamped by the service's clock."""
-    return C.DisburseLoanResponse(
-        loan_application=application_pb(app, app.update_time.date())
-    ).SerializeToString()
+    return C.DisburseLoanResponse(loan_application=application_pb(app, app.update_time.date()))
 
 
-def render_repayment(app: Application, repayment: Repayment) -> bytes:
-    """The stored response of RecordRepayment (also for one that recovery completes)."""
+def repayment_response(app: Application, repayment: Repayment) -> credit_pb2.RecordRepaymentResponse:
+    """The response of RecordRepayment, stored and replayed under its key."""
     return C.RecordRepaymentResponse(
         loan_application=application_pb(app, app.update_time.date()),
         repayment=repayment_pb(repayment, app.currency),
-    ).SerializeToString()
+    )

@@ -139,15 +139,13 @@ class Repayment:
 class RepaymentIntent:
     """A repayment's ledger entry as decided under the application's lock, kept until recorded.
 
-    ``seq`` orders intents by creation (0 before it is stored); ``scope``/``request_id``/
-    ``operation``/``fingerprint`` identify the request whose response completing it answers."""
+    ``seq`` orders intents by creation (0 before it is stored); ``scope``/``request_id`` identify
+    the request (its idempotency key) that the recorded repayment answers."""
 
     seq: int
     application_id: str
     scope: str
     request_id: str
-    operation: str
-    fingerprint: str
     actor: str
     amount: int
     principal: int

@@ -26,11 +26,6 @@ from services.credit.repository.intents import (
     stale_disbursement_intents,
     stale_repayment_applications,
 )
-from services.credit.repository.keys import (
-    get_key,
-    lock_key,
-    save_key,
-)
 from services.credit.repository.ledger_accounts import (
     ledger_account,
     save_ledger_account,
@@ -41,6 +36,7 @@ from services.credit.repository.reconciliation import (
     pending_intent_applications,
 )
 from services.credit.repository.scores import (
+    get_score,
     insert_score,
     latest_score,
     list_scores,
@@ -58,8 +54,8 @@ __all__ = [
     "delete_disbursement_intent",
     "delete_repayment_intent",
     "get_application",
-    "get_key",
     "get_line",
+    "get_score",
     "insert_application",
     "insert_bureau_check",
     "insert_line",
@@ -71,11 +67,9 @@ __all__ = [
     "ledger_account",
     "list_applications",
     "list_scores",
-    "lock_key",
     "pending_intent_applications",
     "repayment_intents",
     "save_disbursement_intent",
-    "save_key",
     "save_ledger_account",
     "staff_actions",
     "stale_disbursement_intents",

@@ -14,7 +14,7 @@ from services.credit.domain.model import (
 # -- repayment intents ---------------------------------------------------------------------------
 
 _INTENT_COLUMNS = (
-    "seq, application_id, scope, request_id, operation, fingerprint, actor, amount_minor, "
+    "seq, application_id, scope, request_id, actor, amount_minor, "
     "principal_minor, interest_minor, wallet_account_id, income_account_id, ledger_key"
 )
 
@@ -22,16 +22,14 @@ _INTENT_COLUMNS = (
 def insert_repayment_intent(session: Session, intent: RepaymentIntent) -> int:
     row = session.execute(
         sa.text(
-            "INSERT INTO repayment_intents (application_id, scope, request_id, operation, fingerprint, "
+            "INSERT INTO repayment_intents (application_id, scope, request_id, "
             "actor, amount_minor, principal_minor, interest_minor, wallet_account_id, income_account_id, "
-            "ledger_key) VALUES (:a, :s, :r, :o, :f, :actor, :amt, :p, :i, :w, :inc, :lk) RETURNING seq"
+            "ledger_key) VALUES (:a, :s, :r, :actor, :amt, :p, :i, :w, :inc, :lk) RETURNING seq"
         ),
         {
             "a": intent.application_id,
             "s": intent.scope,
             "r": intent.request_id,
-            "o": intent.operation,
-            "f": intent.fingerprint,
             "actor": intent.actor,
             "amt": intent.amount,
             "p": intent.principal,
@@ -58,8 +56,6 @@ def repayment_intents(session: Session, application_id: str) -> list[RepaymentIn
             r.application_id,
             r.scope,
             r.request_id,
-            r.operation,
-            r.fingerprint,
             r.actor,
             int(r.amount_minor),
             int(r.principal_minor),
@@ -81,8 +77,6 @@ class DisbursementIntent:
     application_id: str
     scope: str
     request_id: str
-    operation: str
-    fingerprint: str
     actor: str
     wallet_account_id: str
     loan_account_id: str
@@ -92,15 +86,14 @@ def save_disbursement_intent(session: Session, intent: DisbursementIntent) -> No
     """Written (or taken over by the latest requester) before the ledger call."""
     session.execute(
         sa.text(
-            "INSERT INTO disbursement_intents (application_id, scope, request_id, operation, fingerprint, "
-            "actor, wallet_account_id, loan_account_id) VALUES (:a, :s, :r, :o, :f, :actor, :w, :l) "
-            "ON CONFLICT (application_id) DO UPDATE SET scope = :s, request_id = :r, operation = :o, "
-            "fingerprint = :f, actor = :actor, wallet_account_id = :w, loan_account_id = :l, "
+            "INSERT INTO disbursement_intents (application_id, scope, request_id, "
+            "actor, wallet_account_id, loan_account_id) VALUES (:a, :s, :r, :actor, :w, :l) "
+            "ON CONFLICT (application_id) DO UPDATE SET scope = :s, request_id = :r, "
+            "actor = :actor, wallet_account_id = :w, loan_account_id = :l, "
             "create_time = clock_timestamp()"
         ),
-        {"a": intent.application_id, "s": intent.scope, "r": intent.request_id, "o": intent.operation,
-         "f": intent.fingerprint, "actor": intent.actor, "w": intent.wallet_account_id,
-         "l": intent.loan_account_id},
+        {"a": intent.application_id, "s": intent.scope, "r": intent.request_id, "actor": intent.actor,
+         "w": intent.wallet_account_id, "l": intent.loan_account_id},
     )
 
 
@@ -115,7 +108,7 @@ def stale_disbursement_intents(
 ) -> list[DisbursementIntent]:
     rows = session.execute(
         sa.text(
-            "SELECT application_id, scope, request_id, operation, fingerprint, actor, wallet_account_id, "
+            "SELECT application_id, scope, request_id, actor, wallet_account_id, "
             "loan_account_id FROM disbursement_intents "
             "WHERE create_time < clock_timestamp() - make_interval(secs => :age) "
             "ORDER BY create_time LIMIT :n"

@@ -68,6 +68,13 @@ def latest_score(session: Session, user_id: str) -> Score | None:
     return None if row is None else _score(row)
 
 
+def get_score(session: Session, score_id: str) -> Score | None:
+    row = session.execute(
+        sa.text(f"SELECT {_SCORE_COLUMNS} FROM credit_scores WHERE id = :id"), {"id": score_id}
+    ).first()
+    return None if row is None else _score(row)
+
+
 def list_scores(
     session: Session,
     user_id: str,

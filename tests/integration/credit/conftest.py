@@ -16,6 +16,7 @@ from services.credit.clients import Clients
 from services.credit.service import CreditService
 from services.credit.spec import SPEC as CREDIT
 from services.ledger.spec import SPEC as LEDGER
+from services.runtime.idempotency import IdempotencyStore
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
 from tests.integration.credit.credit_support import CreditApi
@@ -61,5 +62,6 @@ def credit_service(credit_server: RunningServer) -> Iterator[CreditService]:
     reply): they call its steps directly and make the local transaction fail after the ledger."""
     assert credit_server.context.engine is not None
     clients = Clients.from_env(2.0)
-    yield CreditService(credit_server.context.engine, clients, SandboxBureau())
+    engine = credit_server.context.engine
+    yield CreditService(engine, clients, SandboxBureau(), IdempotencyStore(engine))
     clients.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2
+from sqlalchemy.engine import Engine
 
 from services.credit.spec import SPEC as CREDIT
+from services.runtime.server import RunningServer
 from tests.integration.credit.credit_support import CreditApi, financials, key
 from tests.support.grpc_errors import Failure, describe, failure
 from tests.support.harness import ServiceRunner, second_server_without
@@ -32,18 +36,86 @@ def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(outcome, calls))
 
 
+IN_PROGRESS = (grpc.StatusCode.ABORTED, "REQUEST_IN_PROGRESS")
+
+
 def test_concurrent_replays_of_one_submission_create_one_application(credit: CreditApi) -> None:
     user = credit.register()
     request = credit.submit_request(user)
-    results = in_parallel(
-        [lambda: credit.credit.SubmitLoanApplication(request, metadata=credit.md(user)).loan_application] * 6
-    )
-    assert all(not isinstance(r, Failure) for r in results), results
-    assert len({r.id for r in results}) == 1
+
+    def submit() -> Any:
+        return credit.credit.SubmitLoanApplication(request, metadata=credit.md(user)).loan_application
+
+    results = in_parallel([submit] * 6)
+    answered = [r for r in results if not isinstance(r, Failure)]
+    busy = [r for r in results if isinstance(r, Failure)]
+    # A duplicate that arrives while the first runs is told so at once; one that arrives after, replays.
+    assert answered and {(f.code, f.reason) for f in busy} <= {IN_PROGRESS}, results
+    final = submit()
+    assert {r.id for r in answered} == {final.id}
     listed = credit.credit.ListLoanApplications(
         C.ListLoanApplicationsRequest(user_id=user), metadata=credit.md(user)
     )
-    assert [a.id for a in listed.loan_applications] == [results[0].id]
+    assert [a.id for a in listed.loan_applications] == [final.id]
+
+
+def _running(engine: Engine, scope: str, request_id: str) -> bool:
+    with engine.connect() as connection:
+        state = connection.execute(
+            sa.text("SELECT state FROM idempotency_keys WHERE scope = :s AND key = :k"),
+            {"s": scope, "k": request_id},
+        ).scalar()
+    return state == "running"
+
+
+def test_a_duplicate_while_the_first_runs_is_aborted_at_once_and_replays_after(
+    credit: CreditApi, credit_server: RunningServer
+) -> None:
+    engine = credit_server.context.engine
+    assert engine is not None
+    user = credit.register()
+    app = credit.submit(user)
+    request = C.CancelLoanApplicationRequest(application_id=app.id, reason="not needed", request_id=key())
+
+    def cancel() -> Any:
+        return credit.credit.CancelLoanApplication(request, metadata=credit.md(user)).loan_application
+
+    with engine.connect() as holder, ThreadPoolExecutor(1) as pool:
+        held = holder.begin()
+        # The application's row is locked here: the first request claims its key, then waits for the row.
+        holder.execute(sa.text("SELECT id FROM loan_applications WHERE id = :i FOR UPDATE"), {"i": app.id})
+        first = pool.submit(outcome, cancel)
+        for _ in range(2000):
+            if _running(engine, user, request.request_id):
+                break
+            time.sleep(0.005)  # polls for the first request's claim; nothing measures time
+        assert _running(engine, user, request.request_id)
+        duplicate = outcome(cancel)
+        assert isinstance(duplicate, Failure) and (duplicate.code, duplicate.reason) == IN_PROGRESS
+        assert not first.done()
+        held.rollback()
+        cancelled = first.result()
+    assert cancelled.status == S.LOAN_APPLICATION_STATUS_CANCELLED
+    assert cancel() == cancelled
+
+
+def test_an_error_after_validation_is_stored_and_replayed(credit: CreditApi) -> None:
+    user = credit.register()
+    wallet = credit.wallet(user)
+    loan = credit.disburse(credit.approved(user, amount=240_000, term=6).id, user)
+    spent = credit.account(user, "spent", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
+    credit.post(wallet, spent, 240_000)
+    request_id = key()
+    refused = failure(lambda: credit.repay(loan.id, user, 10_000, request_id))
+    assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS")
+
+    # The wallet can pay now, but the key's answer is the stored error, and nothing moves.
+    credit.post(spent, wallet, 10_000)
+    replayed = failure(lambda: credit.repay(loan.id, user, 10_000, request_id))
+    assert replayed == refused
+    assert credit.balance(wallet) == 10_000 and credit.get(loan.id, credit.md(user)).repayments == []
+    paid = credit.repay(loan.id, user, 10_000)  # a new key runs afresh
+    assert paid.repayment.amount.amount_minor == 10_000 and credit.balance(wallet) == 0
 
 
 def test_concurrent_submissions_with_different_keys_open_one_application(credit: CreditApi) -> None:

@@ -18,15 +18,14 @@ from services.credit import repository as repo
 from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
 from services.credit.credit_lines import LineChange
-from services.credit.domain.model import Application
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
-from services.credit.servicer import fingerprint
-from services.credit.shared import Idem
-from services.credit.to_proto import line_pb, render_disbursement, render_repayment
+from services.credit.servicer import idempotent
+from services.credit.to_proto import disbursement_response, line_pb, repayment_response
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
+from services.runtime.idempotency import IdempotencyStore
 from services.runtime.server import RunningServer
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.faults import LostLedgerReplies
@@ -40,19 +39,25 @@ def lossy(credit_server: RunningServer) -> Iterator[tuple[CreditService, LostLed
     assert credit_server.context.engine is not None
     clients = Clients.from_env(2.0)
     replies = LostLedgerReplies(clients.ledger.stub)
-    yield CreditService(credit_server.context.engine, clients, SandboxBureau()), replies
+    engine = credit_server.context.engine
+    yield CreditService(engine, clients, SandboxBureau(), IdempotencyStore(engine)), replies
     clients.close()
 
 
-def _allow(_: Application) -> None:
-    return None
-
-
 def _recover(service: CreditService) -> object:
-    recovery = CreditRecovery(
-        service, render_disbursement=render_disbursement, render_repayment=render_repayment
-    )
-    return recovery.run(stale_after_seconds=0)
+    return CreditRecovery(service).run(stale_after_seconds=0)
+
+
+def _disburse(service: CreditService, user: str, request: credit_pb2.DisburseLoanRequest) -> bytes:
+    """DisburseLoan as the servicer runs it, under the request's key in the server's key table."""
+    return idempotent(service.idempotency, user, "DisburseLoan", request, lambda claim: disbursement_response(
+        service.disburse(claim, application_id=request.application_id, actor=user)))
+
+
+def _repay(service: CreditService, user: str, request: credit_pb2.RecordRepaymentRequest) -> bytes:
+    return idempotent(service.idempotency, user, "RecordRepayment", request, lambda claim: repayment_response(
+        *service.repay(claim, application_id=request.application_id, amount=request.amount.amount_minor,
+                       currency=request.amount.currency, actor=user)))
 
 
 def _entries(credit: CreditApi, application_id: str) -> list[ledger_pb2.Transaction]:
@@ -71,12 +76,9 @@ def test_a_lost_disbursement_is_recorded_by_recovery_and_replayed_to_the_client(
     app = credit.approved(user, amount=300_000, term=6)
     request_id = key()
     request = C.DisburseLoanRequest(application_id=app.id, request_id=request_id)
-    idem = Idem(user, request_id, "DisburseLoan", fingerprint(request))
     replies.lose("CreateTransaction", code)
     with pytest.raises(Unavailable) as lost:
-        service.disburse(
-            idem, application_id=app.id, actor=user, authorize=_allow, render=render_disbursement
-        )
+        _disburse(service, user, request)
     assert lost.value.reason == "LEDGER_UNAVAILABLE"
     assert credit.balance(wallet) == 300_000  # the ledger paid out
     assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
@@ -88,7 +90,7 @@ def test_a_lost_disbursement_is_recorded_by_recovery_and_replayed_to_the_client(
     assert done.status == S.LOAN_APPLICATION_STATUS_DISBURSED
     [entry] = _entries(credit, app.id)
     assert done.disbursement_transaction_id == entry.id and credit.balance(wallet) == 300_000
-    # The client's retry with its key gets the disbursement that recovery recorded.
+    # The client's retry with its key (bound to the loan) gets the disbursement that recovery recorded.
     again = credit.disburse(app.id, user, request_id=request_id)
     assert again.status == S.LOAN_APPLICATION_STATUS_DISBURSED
     assert again.disbursement_transaction_id == entry.id
@@ -105,7 +107,7 @@ def test_a_disbursement_that_never_reached_the_ledger_is_dropped_by_recovery(
     loan_account = service._ledger_account(
         user, f"loan:{app.id}", "EUR", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_NON_NEGATIVE
     )
-    intent = repo.DisbursementIntent(app.id, user, key(), "DisburseLoan", "x", user, wallet, loan_account)
+    intent = repo.DisbursementIntent(app.id, user, key(), user, wallet, loan_account)
     run_in_transaction(service.engine, lambda s: repo.save_disbursement_intent(s, intent))
     _recover(service)
     assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
@@ -123,11 +125,9 @@ def test_a_lost_repayment_is_recorded_once_by_recovery(
     loan = credit.disburse(credit.approved(user, amount=240_000, term=6).id, user)
     request_id = key()
     request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(30_000), request_id=request_id)
-    idem = Idem(user, request_id, "RecordRepayment", fingerprint(request))
     replies.lose("CreateTransaction", grpc.StatusCode.INTERNAL)
     with pytest.raises(Unavailable):
-        service.repay(idem, application_id=loan.id, amount=30_000, currency="EUR", actor=user,
-                      authorize=_allow, render=render_repayment)
+        _repay(service, user, request)
     assert credit.balance(wallet) == 100_000 + 240_000 - 30_000  # the ledger took it
 
     _recover(service)
@@ -150,15 +150,17 @@ def test_a_lost_limit_change_is_not_a_failure_and_the_retry_completes_it(
     underwriter = "usr_underwriter_in_doubt"
     request_id = key()
     change = LineChange(user, 50_000, "EUR", None, 1500, "opening", underwriter)
-    idem = Idem(underwriter, request_id, "UpdateCreditLine", "fp-line")
+    request = C.UpdateCreditLineRequest(user_id=user, limit=eur(50_000), apr_bps=1500, reason="opening",
+                                        request_id=request_id)
 
-    def render(view: object) -> bytes:
-        return C.UpdateCreditLineResponse(credit_line=line_pb(view)).SerializeToString()  # type: ignore[arg-type]
+    def update() -> bytes:
+        return idempotent(service.idempotency, underwriter, "UpdateCreditLine", request, lambda claim: (
+            C.UpdateCreditLineResponse(credit_line=line_pb(service.update_line(claim, change)))))
 
     replies.lose("UpdateAccountLimit", grpc.StatusCode.INTERNAL)
     with pytest.raises(Unavailable):
-        service.update_line(idem, change, render)
-    line = C.UpdateCreditLineResponse.FromString(service.update_line(idem, change, render)).credit_line
+        update()  # in doubt: not stored under the key, so the retry runs again
+    line = C.UpdateCreditLineResponse.FromString(update()).credit_line
     assert line.limit == eur(50_000)
     account = credit.ledger_account(line.ledger_account_id)
     assert account.credit_limit_minor == 50_000
@@ -176,6 +178,5 @@ def test_a_repayment_beyond_the_wallet_is_refused_not_in_doubt(
     request_id = key()
     request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(10_000), request_id=request_id)
     with pytest.raises(InsufficientFunds):
-        service.repay(Idem(user, request_id, "RecordRepayment", fingerprint(request)), application_id=loan.id,
-                      amount=10_000, currency="EUR", actor=user, authorize=_allow, render=render_repayment)
+        _repay(service, user, request)
     assert run_in_transaction(service.engine, lambda s: repo.repayment_intents(s, loan.id)) == []

@@ -1,12 +1,15 @@
 """The window between the ledger's commit and ours: money that moved must end up recorded, once.
 
 A crash (or a lost reply) after the ledger posted is made real here: the test calls the credit
-service's own use case on the running server's database and real ledger, with a render step that
-fails after the ledger call, so the ledger keeps its entry and the credit transaction rolls back.
+service's own use case on the running server's database and real ledger, under the request's key as
+the servicer runs it, with a ledger client whose posting dies right after the real ledger committed,
+so the ledger keeps its entry and the credit transaction rolls back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -16,10 +19,11 @@ from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit import repository as repo
 from services.credit.domain.amortization import apply_repayment
-from services.credit.domain.model import Application, RepaymentIntent
+from services.credit.domain.model import RepaymentIntent
 from services.credit.service import CreditService
-from services.credit.servicer import fingerprint
-from services.credit.shared import Idem, _digest
+from services.credit.servicer import idempotent
+from services.credit.shared import _digest
+from services.credit.to_proto import disbursement_response, repayment_response
 from services.runtime.db import run_in_transaction
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.grpc_errors import failure
@@ -32,32 +36,46 @@ class CrashAfterLedger(Exception):
     """The credit service died after the ledger committed, before its own commit."""
 
 
-def _allow(_: Application) -> None:
-    return None
+@dataclass(frozen=True)
+class Posted:
+    """What the ledger recorded before the credit service died."""
+
+    transaction_id: str
+    credits: list[tuple[str, int]]
 
 
-def _crash(seen: dict[str, Any]) -> Any:
-    def render(app: Application, *rest: Any) -> bytes:
-        seen["app"] = app
-        if rest:
-            seen["repayment"] = rest[0]
+@pytest.fixture
+def crash_after_ledger(
+    credit_service: CreditService, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[Posted]]:
+    """The credit service's next ledger posting reaches the real ledger, then the service dies."""
+    ledger = credit_service.clients.ledger
+    real = ledger.post
+    posted: list[Posted] = []
+
+    def post(**kwargs: Any) -> str:
+        posted.append(Posted(real(**kwargs), kwargs["credits"]))
+        monkeypatch.setattr(ledger, "post", real)
         raise CrashAfterLedger()
 
-    return render
+    monkeypatch.setattr(ledger, "post", post)
+    yield posted
 
 
 def test_a_disbursement_lost_after_the_ledger_cannot_be_cancelled_and_completes_on_retry(
-    credit: CreditApi, credit_service: CreditService
+    credit: CreditApi, credit_service: CreditService, crash_after_ledger: list[Posted]
 ) -> None:
     user = credit.register()
     wallet = credit.wallet(user)
     app = credit.approved(user, amount=300_000, term=6)
 
-    seen: dict[str, Any] = {}
+    request = C.DisburseLoanRequest(application_id=app.id, request_id=key())
     with pytest.raises(CrashAfterLedger):
-        credit_service.disburse(Idem(user, key(), "DisburseLoan", "x"), application_id=app.id, actor=user,
-                                authorize=_allow, render=_crash(seen))
-    paid_in_ledger = seen["app"].disbursement_transaction_id
+        idempotent(credit_service.idempotency, user, "DisburseLoan", request,
+                   lambda claim: disbursement_response(
+                       credit_service.disburse(claim, application_id=app.id, actor=user)))
+    [posted] = crash_after_ledger
+    paid_in_ledger = posted.transaction_id
     assert credit.balance(wallet) == 300_000
     assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
 
@@ -99,23 +117,17 @@ def _repay_request(application_id: str, amount: int, request_id: str) -> credit_
 
 
 def _crashed_repayment(
-    credit: CreditApi, credit_service: CreditService, loan_id: str, user: str, amount: int, request_id: str
-) -> dict[str, Any]:
+    credit: CreditApi, credit_service: CreditService, crashes: list[Posted], loan_id: str, user: str,
+    amount: int, request_id: str
+) -> Posted:
     """A repayment the ledger recorded and the credit service did not (it died before committing)."""
     request = _repay_request(loan_id, amount, request_id)
-    seen: dict[str, Any] = {}
     with pytest.raises(CrashAfterLedger):
-        credit_service.repay(
-            Idem(user, request_id, "RecordRepayment", fingerprint(request)),
-            application_id=loan_id,
-            amount=amount,
-            currency="EUR",
-            actor=user,
-            authorize=_allow,
-            render=_crash(seen),
-        )
+        idempotent(credit_service.idempotency, user, "RecordRepayment", request,
+                   lambda claim: repayment_response(*credit_service.repay(
+                       claim, application_id=loan_id, amount=amount, currency="EUR", actor=user)))
     assert all(r.request_id != request_id for r in credit.get(loan_id, credit.md(user)).repayments)
-    return seen
+    return crashes[-1]
 
 
 def _intents(credit_service: CreditService, application_id: str) -> list[RepaymentIntent]:
@@ -128,13 +140,12 @@ def _loan(credit: CreditApi, user: str, funds: int) -> tuple[str, Any]:
 
 
 def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_replays(
-    credit: CreditApi, credit_service: CreditService
+    credit: CreditApi, credit_service: CreditService, crash_after_ledger: list[Posted]
 ) -> None:
     user = credit.register()
     wallet, loan = _loan(credit, user, funds=100_000)
     first_key = key()
-    seen = _crashed_repayment(credit, credit_service, loan.id, user, 45_000, first_key)
-    lost = seen["repayment"]
+    lost = _crashed_repayment(credit, credit_service, crash_after_ledger, loan.id, user, 45_000, first_key)
     # The ledger took the money; credit has no record of it, only the intent.
     assert credit.balance(wallet) == 340_000 - 45_000
     assert [i.request_id for i in _intents(credit_service, loan.id)] == [first_key]
@@ -150,7 +161,7 @@ def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_repl
     recovered = final.repayments[0]
     assert recovered.transaction_id == lost.transaction_id
     split = (recovered.principal.amount_minor, recovered.interest.amount_minor)
-    assert split == (lost.principal, lost.interest)
+    assert split == (lost.credits[0][1], lost.credits[1][1])  # to the loan account, to interest income
     assert final.repaid_amount == eur(75_000) and sum(i.paid.amount_minor for i in final.schedule) == 75_000
     # The wallet was debited once for each; the receivable matches what credit says is owed.
     assert credit.balance(wallet) == 340_000 - 75_000
@@ -172,12 +183,12 @@ def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_repl
 
 
 def test_a_retry_of_a_repayment_lost_after_the_ledger_returns_it_once(
-    credit: CreditApi, credit_service: CreditService
+    credit: CreditApi, credit_service: CreditService, crash_after_ledger: list[Posted]
 ) -> None:
     user = credit.register()
     wallet, loan = _loan(credit, user, funds=0)
     request_id = key()
-    lost = _crashed_repayment(credit, credit_service, loan.id, user, 20_000, request_id)["repayment"]
+    lost = _crashed_repayment(credit, credit_service, crash_after_ledger, loan.id, user, 20_000, request_id)
 
     as_user = credit.md(user)
     retried = credit.credit.RecordRepayment(_repay_request(loan.id, 20_000, request_id), metadata=as_user)
@@ -213,8 +224,6 @@ def test_a_repayment_intent_the_ledger_refuses_leaves_no_trace(
         loan.id,
         user,
         doomed_key,
-        "RecordRepayment",
-        fingerprint(_repay_request(loan.id, 200_000, doomed_key)),
         user,
         200_000,
         split.principal,

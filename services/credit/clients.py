@@ -14,6 +14,7 @@ import grpc
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.credit.domain.ledger import AccountType, BalanceRule, EntryType
 from services.credit.domain.model import Financials, Reason
 from services.runtime.api import to_money
 from services.runtime.clients import ServiceChannels, UserClient, call
@@ -39,6 +40,24 @@ class LedgerAccount:
     credit_limit: int
 
 
+_ACCOUNT_TYPES = {
+    AccountType.ASSET: ledger_pb2.ACCOUNT_TYPE_ASSET,
+    AccountType.LIABILITY: ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+    AccountType.INCOME: ledger_pb2.ACCOUNT_TYPE_INCOME,
+}
+_BALANCE_RULES = {
+    BalanceRule.NON_NEGATIVE: ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+    BalanceRule.UNBOUNDED: ledger_pb2.BALANCE_RULE_UNBOUNDED,
+    BalanceRule.CREDIT_LIMIT: ledger_pb2.BALANCE_RULE_CREDIT_LIMIT,
+}
+_ENTRY_TYPES = {
+    EntryType.LOAN_DISBURSEMENT: ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT,
+    EntryType.LOAN_REPAYMENT: ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+    EntryType.FEE: ledger_pb2.TRANSACTION_TYPE_FEE,
+}
+_ENTRY_TYPES_BACK = {int(v): k for k, v in _ENTRY_TYPES.items()}
+
+
 def _account(account: ledger_pb2.Account) -> LedgerAccount:
     return LedgerAccount(
         account.id,
@@ -59,9 +78,9 @@ class LedgerClient:
         self,
         owner_id: str,
         name: str,
-        type_: int,
+        type_: AccountType,
         currency: str,
-        rule: int,
+        rule: BalanceRule,
         request_id: str,
         credit_limit: int = 0,
     ) -> LedgerAccount:
@@ -71,9 +90,9 @@ class LedgerClient:
             ledger_pb2.CreateAccountRequest(
                 owner_id=owner_id,
                 name=name,
-                type=ledger_pb2.AccountType.ValueType(type_),
+                type=_ACCOUNT_TYPES[type_],
                 currency=currency,
-                balance_rule=ledger_pb2.BalanceRule.ValueType(rule),
+                balance_rule=_BALANCE_RULES[rule],
                 credit_limit_minor=credit_limit,
                 request_id=request_id,
             ),
@@ -112,7 +131,7 @@ class LedgerClient:
         self,
         *,
         user_id: str,
-        type_: int,
+        type_: EntryType,
         description: str,
         related_id: str,
         currency: str,
@@ -140,7 +159,7 @@ class LedgerClient:
             self.stub.CreateTransaction,
             ledger_pb2.CreateTransactionRequest(
                 user_id=user_id,
-                type=ledger_pb2.TransactionType.ValueType(type_),
+                type=_ENTRY_TYPES[type_],
                 description=description,
                 related_entity_id=related_id,
                 postings=postings,
@@ -150,7 +169,7 @@ class LedgerClient:
         return reply.transaction.id
 
 
-    def related(self, application_ids: list[str]) -> list[tuple[str, str, int, int]]:
+    def related(self, application_ids: list[str]) -> list[tuple[str, str, EntryType, int]]:
         """(entry id, related id, type, amount) of every entry naming one of ``application_ids``."""
         reply = call(
             "ledger",
@@ -160,7 +179,11 @@ class LedgerClient:
             ),
             30.0,
         )
-        return [(t.id, t.related_entity_id, int(t.type), t.amount.amount_minor) for t in reply.transactions]
+        return [
+            (t.id, t.related_entity_id, _ENTRY_TYPES_BACK.get(int(t.type), EntryType.OTHER),
+             t.amount.amount_minor)
+            for t in reply.transactions
+        ]
 
 
 class AiClient:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import grpc
-from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
 from services.credit.clients import LedgerAccount
+from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import (
     CreditLine,
     LineStatus,
@@ -154,9 +154,9 @@ class CreditLineUseCases(CreditCore):
             account = self.clients.ledger.create_account(
                 user_id,
                 PURPOSE_CREDIT_LINE,
-                ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+                AccountType.LIABILITY,
                 currency,
-                ledger_pb2.BALANCE_RULE_CREDIT_LIMIT,
+                BalanceRule.CREDIT_LIMIT,
                 f"credit:line:{user_id}:{currency}",
                 0,
             )

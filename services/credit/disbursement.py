@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
@@ -10,6 +9,7 @@ from services.credit.domain.amortization import (
     build_schedule,
     redate,
 )
+from services.credit.domain.ledger import AccountType, BalanceRule, EntryType
 from services.credit.domain.model import (
     Application,
     Status,
@@ -35,8 +35,8 @@ class DisbursementUseCases(CreditCore):
             app.user_id,
             f"loan:{app.id}",
             app.currency,
-            ledger_pb2.ACCOUNT_TYPE_ASSET,
-            ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+            AccountType.ASSET,
+            BalanceRule.NON_NEGATIVE,
         )
 
         intent = repo.DisbursementIntent(app.id, claim.scope, claim.key, actor, wallet, loan_account)
@@ -72,7 +72,7 @@ class DisbursementUseCases(CreditCore):
         # One key per application: whatever the client's key, a loan is paid out at most once.
         transaction_id = self.clients.ledger.post(
             user_id=app.user_id,
-            type_=ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT,
+            type_=EntryType.LOAN_DISBURSEMENT,
             description=f"loan {app.id} disbursement",
             related_id=app.id,
             currency=app.currency,

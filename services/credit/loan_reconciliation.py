@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from nexafi.ledger.v1 import ledger_pb2
-
 from services.credit import repository as repo
+from services.credit.domain.ledger import EntryType
 from services.credit.domain.model import (
     Status,
 )
@@ -59,7 +58,7 @@ def reconcile_loans(service: CreditService, *, page: int = 1000) -> LoanReport:
             transactions = service.clients.ledger.related(ids)
         except RemoteError as exc:
             raise _unavailable(exc) from None
-        per_loan: dict[str, dict[str, tuple[int, int]]] = {i: {} for i in ids}
+        per_loan: dict[str, dict[str, tuple[EntryType, int]]] = {i: {} for i in ids}
         for entry_id, related, type_, amount in transactions:
             per_loan[related][entry_id] = (type_, amount)
         entries_checked += len(transactions)
@@ -72,12 +71,12 @@ def reconcile_loans(service: CreditService, *, page: int = 1000) -> LoanReport:
     return LoanReport(checked, entries_checked, in_doubt, mismatches)
 
 
-def _loan_mismatches(loan: repo.BookedLoan, entries: dict[str, tuple[int, int]]) -> list[LoanMismatch]:
+def _loan_mismatches(loan: repo.BookedLoan, entries: dict[str, tuple[EntryType, int]]) -> list[LoanMismatch]:
     out: list[LoanMismatch] = []
-    paid_out = ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT
-    repaid = ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT
-    disbursements = {i: a for i, (t, a) in entries.items() if t == paid_out}
-    repayments = {i: a for i, (t, a) in entries.items() if t == repaid}
+    paid_out = EntryType.LOAN_DISBURSEMENT
+    repaid = EntryType.LOAN_REPAYMENT
+    disbursements = {i: a for i, (t, a) in entries.items() if t is paid_out}
+    repayments = {i: a for i, (t, a) in entries.items() if t is repaid}
     if loan.status in (Status.DISBURSED, Status.REPAID):
         if len(disbursements) > 1:
             out.append(LoanMismatch(loan.id, "DUPLICATE_LEDGER_ENTRY", next(iter(disbursements)),
@@ -91,7 +90,7 @@ def _loan_mismatches(loan: repo.BookedLoan, entries: dict[str, tuple[int, int]])
                                     f"the ledger paid out {amount}, the loan says {loan.approved_amount}"))
     elif disbursements:
         out.append(LoanMismatch(loan.id, "UNRECORDED_DISBURSEMENT", next(iter(disbursements)),
-                                f"the ledger paid out a {Status(loan.status).name} loan"))
+                                f"the ledger paid out a {loan.status.name} loan"))
     for txn, amount in loan.repayments.items():
         if txn not in repayments:
             out.append(LoanMismatch(loan.id, "MISSING_LEDGER_ENTRY", txn,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
@@ -13,6 +12,7 @@ from services.credit.domain.amortization import (
     apply_repayment,
     outstanding,
 )
+from services.credit.domain.ledger import AccountType, BalanceRule, EntryType
 from services.credit.domain.model import (
     Application,
     Repayment,
@@ -61,8 +61,8 @@ class RepaymentUseCases(CreditCore):
             SYSTEM_OWNER,
             PURPOSE_INTEREST_INCOME,
             app.currency,
-            ledger_pb2.ACCOUNT_TYPE_INCOME,
-            ledger_pb2.BALANCE_RULE_UNBOUNDED,
+            AccountType.INCOME,
+            BalanceRule.UNBOUNDED,
         )
         # First complete what earlier requests left in doubt (this very one too, if it is a
         # retry), committed on its own so that it stays done even if this request is then refused.
@@ -158,7 +158,7 @@ class RepaymentUseCases(CreditCore):
     def _post_repayment(self, app: Application, intent: RepaymentIntent) -> str:
         return self.clients.ledger.post(
             user_id=app.user_id,
-            type_=ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+            type_=EntryType.LOAN_REPAYMENT,
             description=f"loan {app.id} repayment",
             related_id=app.id,
             currency=app.currency,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from services.credit import repository as repo
 from services.credit.bureau.base import Bureau
 from services.credit.clients import Clients, ScoreResult
+from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import (
     Application,
     Financials,
@@ -114,7 +115,9 @@ class CreditCore:
         app.history = (*app.history, change)
 
     # -- ledger accounts --------------------------------------------------------------------------
-    def _ledger_account(self, owner_id: str, purpose: str, currency: str, type_: int, rule: int) -> str:
+    def _ledger_account(
+        self, owner_id: str, purpose: str, currency: str, type_: AccountType, rule: BalanceRule
+    ) -> str:
         """The ledger account for (owner, purpose, currency), opened on first use with a derived key."""
         existing = run_in_transaction(
             self.engine, lambda s: repo.ledger_account(s, owner_id, purpose, currency)

@@ -56,6 +56,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CANCELLED: frozenset(),
 }
 OPEN_STATUSES = frozenset({Status.SUBMITTED, Status.UNDER_REVIEW, Status.APPROVED})
+# Loans that may have ledger entries: approved or further (a cancelled one may have been paid out).
+BOOKED_STATUSES = frozenset({Status.APPROVED, Status.DISBURSED, Status.REPAID, Status.CANCELLED})
 
 
 def can_transition(current: Status, target: Status) -> bool:

@@ -42,12 +42,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TypeVar
 
-from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.credit import repository as credit_repo
 from services.credit.clients import Clients
+from services.credit.domain.ledger import AccountType, BalanceRule, EntryType
 from services.credit.domain.model import CreditLine, LineStatus
 from services.credit.lines import domain
 from services.credit.lines import repository as repo
@@ -146,7 +146,9 @@ class CreditLineService:
         return found
 
     # -- ledger accounts ---------------------------------------------------------------------------
-    def _account(self, owner_id: str, purpose: str, currency: str, type_: int, rule: int) -> str:
+    def _account(
+        self, owner_id: str, purpose: str, currency: str, type_: AccountType, rule: BalanceRule
+    ) -> str:
         """The ledger account (owner, purpose, currency), opened on first use with a derived key."""
         found = run_in_transaction(
             self.engine, lambda s: credit_repo.ledger_account(s, owner_id, purpose, currency)
@@ -169,15 +171,15 @@ class CreditLineService:
             line.user_id,
             PURPOSE_INTEREST,
             line.currency,
-            ledger_pb2.ACCOUNT_TYPE_ASSET,
-            ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+            AccountType.ASSET,
+            BalanceRule.NON_NEGATIVE,
         )
         income = self._account(
             SYSTEM_OWNER,
             PURPOSE_INTEREST_INCOME,
             line.currency,
-            ledger_pb2.ACCOUNT_TYPE_INCOME,
-            ledger_pb2.BALANCE_RULE_UNBOUNDED,
+            AccountType.INCOME,
+            BalanceRule.UNBOUNDED,
         )
         return receivable, income
 
@@ -210,7 +212,7 @@ class CreditLineService:
                 try:
                     transaction_id = self.clients.ledger.post(
                         user_id=line.user_id,
-                        type_=ledger_pb2.TRANSACTION_TYPE_FEE,
+                        type_=EntryType.FEE,
                         description=f"credit line {line.id} interest {day.isoformat()}",
                         related_id=line.id,
                         currency=line.currency,
@@ -245,7 +247,7 @@ class CreditLineService:
         if intent.kind == "draw":
             return self.clients.ledger.post(
                 user_id=line.user_id,
-                type_=ledger_pb2.TRANSACTION_TYPE_LOAN_DISBURSEMENT,
+                type_=EntryType.LOAN_DISBURSEMENT,
                 description=f"credit line {line.id} draw",
                 related_id=intent.op_id,
                 currency=line.currency,
@@ -255,7 +257,7 @@ class CreditLineService:
             )
         return self.clients.ledger.post(
             user_id=line.user_id,
-            type_=ledger_pb2.TRANSACTION_TYPE_LOAN_REPAYMENT,
+            type_=EntryType.LOAN_REPAYMENT,
             description=f"credit line {line.id} repayment",
             related_id=intent.op_id,
             currency=line.currency,

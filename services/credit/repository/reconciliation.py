@@ -7,13 +7,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.credit.domain.model import BOOKED_STATUSES, Status
+
 
 @dataclass(frozen=True)
 class BookedLoan:
     """What reconciliation needs of a loan."""
 
     id: str
-    status: int
+    status: Status
     currency: str
     approved_amount: int
     disbursement_transaction_id: str
@@ -26,9 +28,9 @@ def booked_loans(session: Session, after_id: str, limit: int) -> list[BookedLoan
         sa.text(
             "SELECT id, status, currency, approved_amount_minor, disbursement_transaction_id "
             "FROM loan_applications "
-            "WHERE status IN (3, 5, 6, 7) AND id > :after ORDER BY id LIMIT :n"
+            "WHERE status = ANY(:booked) AND id > :after ORDER BY id LIMIT :n"
         ),
-        {"after": after_id, "n": limit},
+        {"booked": sorted(int(s) for s in BOOKED_STATUSES), "after": after_id, "n": limit},
     ).all()
     ids = [r[0] for r in rows]
     repaid: dict[str, dict[str, int]] = {i: {} for i in ids}
@@ -39,7 +41,7 @@ def booked_loans(session: Session, after_id: str, limit: int) -> list[BookedLoan
             {"ids": ids},
         ):
             repaid[r[0]][r[1]] = int(r[2])
-    return [BookedLoan(r[0], int(r[1]), r[2], int(r[3] or 0), r[4] or "", repaid[r[0]]) for r in rows]
+    return [BookedLoan(r[0], Status(r[1]), r[2], int(r[3] or 0), r[4] or "", repaid[r[0]]) for r in rows]
 
 
 def pending_intent_applications(session: Session, application_ids: list[str]) -> set[str]:

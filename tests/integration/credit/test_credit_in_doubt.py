@@ -18,6 +18,7 @@ from services.credit import repository as repo
 from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
 from services.credit.credit_lines import LineChange
+from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
@@ -105,7 +106,7 @@ def test_a_disbursement_that_never_reached_the_ledger_is_dropped_by_recovery(
     wallet = credit.wallet(user)
     app = credit.approved(user, amount=200_000, term=6)
     loan_account = service._ledger_account(
-        user, f"loan:{app.id}", "EUR", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_NON_NEGATIVE
+        user, f"loan:{app.id}", "EUR", AccountType.ASSET, BalanceRule.NON_NEGATIVE
     )
     intent = repo.DisbursementIntent(app.id, user, key(), user, wallet, loan_account)
     run_in_transaction(service.engine, lambda s: repo.save_disbursement_intent(s, intent))

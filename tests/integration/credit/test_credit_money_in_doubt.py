@@ -19,6 +19,7 @@ from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit import repository as repo
 from services.credit.domain.amortization import apply_repayment
+from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import RepaymentIntent
 from services.credit.service import CreditService
 from services.credit.servicer import idempotent
@@ -101,7 +102,7 @@ def test_an_approved_loan_whose_disbursement_never_reached_the_ledger_can_be_can
     app = credit.approved(user, amount=300_000, term=6)
     # The loan account exists (opened before the posting) but nothing was posted to it.
     account = credit_service._ledger_account(
-        user, f"loan:{app.id}", "EUR", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_NON_NEGATIVE
+        user, f"loan:{app.id}", "EUR", AccountType.ASSET, BalanceRule.NON_NEGATIVE
     )
     assert credit.balance(account) == 0
     cancel = C.CancelLoanApplicationRequest(application_id=app.id, reason="not needed", request_id=key())
@@ -215,8 +216,8 @@ def test_a_repayment_intent_the_ledger_refuses_leaves_no_trace(
         "system",
         "loan_interest_income",
         "EUR",
-        ledger_pb2.ACCOUNT_TYPE_INCOME,
-        ledger_pb2.BALANCE_RULE_UNBOUNDED,
+        AccountType.INCOME,
+        BalanceRule.UNBOUNDED,
     )
     doomed_key = key()
     intent = RepaymentIntent(

@@ -9,8 +9,8 @@ from alembic import op
 
 from services.runtime.idempotency import create_table_sql
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 UPGRADE_BEFORE = """
 ALTER TABLE idempotency_keys RENAME TO idempotency_keys_0005;

@@ -239,7 +239,8 @@ class Clients:
     channels: ServiceChannels
 
     @classmethod
-    def from_env(cls, ai_timeout_seconds: float) -> Clients:
+    def connect(cls, *, ai_timeout_seconds: float) -> Clients:
+        """Channels to the ledger, AI and user services at the runtime's addresses, with credit's token."""
         channels = ServiceChannels("credit")
         return cls(
             LedgerClient(channels.open("ledger")),

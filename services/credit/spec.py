@@ -9,6 +9,7 @@ job runs and how old a disbursement or repayment intent must be before it comple
 ``CREDIT_BUREAU`` (default ``sandbox``, the only bureau connector so far): which credit bureau
 applications are checked with; ``CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS`` (default 3600, 0 disables
 it): how often credit lines are settled (daily interest, statements; services/credit/lines).
+They are read here once, into CreditSettings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 import grpc
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
+from sqlalchemy.engine import Engine
 
 from services.credit.bureau.base import Bureau
 from services.credit.bureau.sandbox import SandboxBureau
@@ -26,6 +28,8 @@ from services.credit.lines.service import CreditLineService, accrual_job
 from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
 from services.credit.servicer import CreditServicer
+from services.credit.settings import CreditSettings
+from services.runtime.clock import Clock, system_clock
 from services.runtime.config import env_int, env_str
 from services.runtime.idempotency import IdempotencyStore
 from services.runtime.jobs import PeriodicJob
@@ -55,21 +59,36 @@ def build_bureau(name: str) -> Bureau:
     return bureaus[name]()
 
 
+def settings_from_env() -> CreditSettings:
+    """The credit settings from the environment; the one place credit reads it."""
+    return CreditSettings(
+        ai_timeout_seconds=float(env_int("CREDIT_AI_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)),
+        bureau=env_str("CREDIT_BUREAU", "sandbox") or "sandbox",
+        recovery_interval_seconds=float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)),
+        stale_after_seconds=env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1),
+    )
+
+
+def build_service(engine: Engine, settings: CreditSettings, *, clock: Clock = system_clock) -> CreditService:
+    """The credit use cases with their clients (closed by ``service.clients.close()``)."""
+    bureau = build_bureau(settings.bureau)
+    clients = Clients.connect(ai_timeout_seconds=settings.ai_timeout_seconds)
+    return CreditService(engine, clients, bureau, IdempotencyStore(engine), clock=clock)
+
+
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     assert context.engine is not None
-    clients = Clients.from_env(float(env_int("CREDIT_AI_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)))
-    service = CreditService(
-        context.engine, clients, build_bureau(env_str("CREDIT_BUREAU", "sandbox") or "sandbox"),
-        IdempotencyStore(context.engine), clock=context.clock,
-    )
+    settings = settings_from_env()
+    service = build_service(context.engine, settings, clock=context.clock)
     credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
     recovery = CreditRecovery(service)
-    stale_after = env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1)
-    interval = float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400))
-    job = PeriodicJob("credit-recovery", interval, lambda: _recover(recovery, stale_after), log).start()
+    stale_after = settings.stale_after_seconds
+    job = PeriodicJob(
+        "credit-recovery", settings.recovery_interval_seconds, lambda: _recover(recovery, stale_after), log
+    ).start()
     context.on_shutdown.append(job.stop)
     context.on_shutdown.append(accrual_job(CreditLineService.of(service), log).start().stop)
-    context.on_shutdown.append(clients.close)
+    context.on_shutdown.append(service.clients.close)
     return [SERVICE_NAME]
 
 

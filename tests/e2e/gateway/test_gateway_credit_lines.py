@@ -105,7 +105,7 @@ def test_draw_then_read_the_statement_and_a_frozen_line_refuses(
     drawn_on = clock().date()
     period = domain.month_of(drawn_on)
     clock.advance(timedelta(days=(period.last - drawn_on).days + 1))
-    clients = Clients.from_env(2.0)
+    clients = Clients.connect(ai_timeout_seconds=2.0)
     try:
         engine = services.running["credit"].context.engine
         CreditLineService(engine, clients, clock=clock).settle(alice["id"])

@@ -11,12 +11,11 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.ai.spec import SPEC as AI
-from services.credit.bureau.sandbox import SandboxBureau
-from services.credit.clients import Clients
 from services.credit.service import CreditService
+from services.credit.settings import CreditSettings
 from services.credit.spec import SPEC as CREDIT
+from services.credit.spec import build_service
 from services.ledger.spec import SPEC as LEDGER
-from services.runtime.idempotency import IdempotencyStore
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
 from tests.integration.credit.credit_support import CreditApi
@@ -61,7 +60,6 @@ def credit_service(credit_server: RunningServer) -> Iterator[CreditService]:
     For tests that must stop a request between the ledger's commit and ours (a crash or a lost
     reply): they call its steps directly and make the local transaction fail after the ledger."""
     assert credit_server.context.engine is not None
-    clients = Clients.from_env(2.0)
-    engine = credit_server.context.engine
-    yield CreditService(engine, clients, SandboxBureau(), IdempotencyStore(engine))
-    clients.close()
+    service = build_service(credit_server.context.engine, CreditSettings(), clock=credit_server.context.clock)
+    yield service
+    service.clients.close()

@@ -15,18 +15,17 @@ from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit import repository as repo
-from services.credit.bureau.sandbox import SandboxBureau
-from services.credit.clients import Clients
 from services.credit.credit_lines import LineChange
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
 from services.credit.servicer import idempotent
+from services.credit.settings import CreditSettings
+from services.credit.spec import build_service
 from services.credit.to_proto import disbursement_response, line_pb, repayment_response
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
-from services.runtime.idempotency import IdempotencyStore
 from services.runtime.server import RunningServer
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.faults import LostLedgerReplies
@@ -38,11 +37,9 @@ S = C.LoanApplicationStatus
 @pytest.fixture(scope="module")
 def lossy(credit_server: RunningServer) -> Iterator[tuple[CreditService, LostLedgerReplies]]:
     assert credit_server.context.engine is not None
-    clients = Clients.from_env(2.0)
-    replies = LostLedgerReplies(clients.ledger.stub)
-    engine = credit_server.context.engine
-    yield CreditService(engine, clients, SandboxBureau(), IdempotencyStore(engine)), replies
-    clients.close()
+    service = build_service(credit_server.context.engine, CreditSettings(), clock=credit_server.context.clock)
+    yield service, LostLedgerReplies(service.clients.ledger.stub)
+    service.clients.close()
 
 
 def _recover(service: CreditService) -> object:

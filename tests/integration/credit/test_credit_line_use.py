@@ -72,7 +72,7 @@ def world(credit_server: RunningServer, services: ServiceRunner) -> Iterator[Lin
             else:
                 os.environ[name] = value
     channel = grpc.insecure_channel(server.address)
-    clients = Clients.from_env(2.0)
+    clients = Clients.connect(ai_timeout_seconds=2.0)
     assert server.context.engine is not None
     yield LineWorld(
         clock,

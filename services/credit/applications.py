@@ -30,9 +30,9 @@ from services.credit.domain.underwriting import Outcome, debt_to_income_bps, und
 from services.credit.shared import (
     ACTOR_UNDERWRITING,
     CreditCore,
-    _illegal,
-    _unavailable,
+    illegal_transition,
     log,
+    unavailable,
 )
 from services.runtime.audit import StaffAction
 from services.runtime.clients import RemoteError
@@ -246,7 +246,7 @@ class ApplicationUseCases(CreditCore):
                 raise _self_decision()
             target = Status.APPROVED if approve else Status.REJECTED
             if app.status not in (Status.SUBMITTED, Status.UNDER_REVIEW):
-                raise _illegal(app, target)
+                raise illegal_transition(app, target)
             now = self.clock()
             if approve:
                 amount = app.amount
@@ -316,7 +316,7 @@ class ApplicationUseCases(CreditCore):
         try:
             account = self.clients.ledger.get_account(account_id)
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         if account.posted != 0:
             raise FailedPrecondition(
                 f"loan {app.id} was paid out by the ledger but its disbursement is not recorded yet; "

@@ -15,7 +15,7 @@ from services.credit.domain.model import (
     CreditLine,
     LineStatus,
 )
-from services.credit.shared import PURPOSE_CREDIT_LINE, CreditCore, _digest, _unavailable
+from services.credit.shared import PURPOSE_CREDIT_LINE, CreditCore, key_digest, unavailable
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
@@ -58,7 +58,7 @@ class CreditLineUseCases(CreditCore):
         try:
             account = self.clients.ledger.get_account(line.ledger_account_id)
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         return _line_view(line, account)
 
     def get_line(self, user_id: str) -> LineView:
@@ -105,7 +105,7 @@ class CreditLineUseCases(CreditCore):
                 account = self.clients.ledger.update_limit(
                     account_id=line.ledger_account_id,
                     credit_limit=ledger_limit(limit, new_status, used),
-                    request_id=f"credit:line:{line.id}:{_digest(claim.scope, claim.key)}",
+                    request_id=f"credit:line:{line.id}:{key_digest(claim.scope, claim.key)}",
                 )
             except RemoteError as exc:
                 if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
@@ -161,7 +161,7 @@ class CreditLineUseCases(CreditCore):
                 0,
             )
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
 
         def work(session: Session) -> LineView:
             if repo.get_line(session, user_id, lock=True) is not None:
@@ -183,7 +183,7 @@ class CreditLineUseCases(CreditCore):
                 limited = self.clients.ledger.update_limit(
                     account_id=account.id,
                     credit_limit=ledger_limit(limit, new_status, 0),
-                    request_id=f"credit:line:{line.id}:{_digest(claim.scope, claim.key)}",
+                    request_id=f"credit:line:{line.id}:{key_digest(claim.scope, claim.key)}",
                 )
             except RemoteError as exc:
                 if exc.code == grpc.StatusCode.FAILED_PRECONDITION:

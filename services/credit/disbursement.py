@@ -14,7 +14,7 @@ from services.credit.domain.model import (
     Application,
     Status,
 )
-from services.credit.shared import CreditCore, _require_status
+from services.credit.shared import CreditCore, require_status
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.idempotency import Claim
@@ -29,7 +29,7 @@ class DisbursementUseCases(CreditCore):
             # This key's earlier attempt reached the ledger and was left in doubt; a retry (by any
             # key: the ledger key is the application's) or the recovery job has recorded it since.
             return app
-        _require_status(app, Status.APPROVED, Status.DISBURSED)
+        require_status(app, Status.APPROVED, Status.DISBURSED)
         wallet = self._wallet(app.user_id, app.currency)
         loan_account = self._ledger_account(
             app.user_id,
@@ -48,7 +48,7 @@ class DisbursementUseCases(CreditCore):
 
         def work(session: Session) -> Application:
             app = self._load_locked(session, application_id)
-            _require_status(app, Status.APPROVED, Status.DISBURSED)
+            require_status(app, Status.APPROVED, Status.DISBURSED)
             # Committed on its own before the ledger call: if the ledger pays out and this
             # transaction never commits, recovery finds the intent and completes the record.
             run_in_transaction(self.engine, save_intent)

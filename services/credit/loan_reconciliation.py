@@ -11,7 +11,7 @@ from services.credit.domain.model import (
     Status,
 )
 from services.credit.service import CreditService
-from services.credit.shared import _unavailable
+from services.credit.shared import unavailable
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 
@@ -57,7 +57,7 @@ def reconcile_loans(service: CreditService, *, page: int = 1000) -> LoanReport:
         try:
             transactions = service.clients.ledger.related(ids)
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         per_loan: dict[str, dict[str, tuple[EntryType, int]]] = {i: {} for i in ids}
         for entry_id, related, type_, amount in transactions:
             per_loan[related][entry_id] = (type_, amount)

@@ -11,7 +11,7 @@ from services.credit.domain.model import (
     Status,
 )
 from services.credit.service import CreditService
-from services.credit.shared import _unavailable, log
+from services.credit.shared import log, unavailable
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
@@ -80,7 +80,7 @@ class CreditRecovery:
             try:
                 paid = service.clients.ledger.get_account(intent.loan_account_id).posted != 0
             except RemoteError as exc:
-                raise _unavailable(exc) from None
+                raise unavailable(exc) from None
             if not paid:
                 repo.delete_disbursement_intent(session, app.id)
                 return False

@@ -23,9 +23,9 @@ from services.credit.shared import (
     PURPOSE_INTEREST_INCOME,
     SYSTEM_OWNER,
     CreditCore,
-    _digest,
-    _require_status,
+    key_digest,
     log,
+    require_status,
 )
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
@@ -49,7 +49,7 @@ class RepaymentUseCases(CreditCore):
         app = self.get_application(application_id)
         if not claim.resource_id:
             # A resumed request may have paid the loan off already: it answers below.
-            _require_status(app, Status.DISBURSED, Status.REPAID)
+            require_status(app, Status.DISBURSED, Status.REPAID)
         if currency != app.currency:
             raise InvalidArgument(
                 "the repayment is in another currency than the loan",
@@ -92,7 +92,7 @@ class RepaymentUseCases(CreditCore):
         wallet: str,
         income: str,
     ) -> tuple[Application, Repayment]:
-        _require_status(app, Status.DISBURSED, Status.REPAID)
+        require_status(app, Status.DISBURSED, Status.REPAID)
         try:
             allocation = apply_repayment(app.schedule, amount)
         except RepaymentExceedsBalance:
@@ -112,7 +112,7 @@ class RepaymentUseCases(CreditCore):
             allocation.interest,
             wallet,
             income,
-            f"{app.id}:repayment:{_digest(claim.scope, claim.key)}",
+            f"{app.id}:repayment:{key_digest(claim.scope, claim.key)}",
         )
 
         def save_intent(s: Session) -> int:

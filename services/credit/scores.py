@@ -11,7 +11,7 @@ from services.credit.domain.model import (
     Financials,
     Score,
 )
-from services.credit.shared import CreditCore, _digest, _unavailable
+from services.credit.shared import CreditCore, key_digest, unavailable
 from services.runtime.clients import RemoteError
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import (
@@ -52,7 +52,7 @@ class ScoreUseCases(CreditCore):
             if not self.clients.users.exists(user_id):
                 raise NotFound(f"user {user_id} not found", "USER_NOT_FOUND")
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         if financials is None:
             financials = run_in_transaction(self.engine, lambda s: repo.latest_financials(s, user_id))
             if financials is None:
@@ -64,7 +64,7 @@ class ScoreUseCases(CreditCore):
         try:
             # Derived from the caller's key, so a retry re-reads the same inference.
             result = self._score(
-                f"credit:refresh:{_digest(claim.scope, claim.key)}", user_id, "", financials, 0
+                f"credit:refresh:{key_digest(claim.scope, claim.key)}", user_id, "", financials, 0
             )
         except RemoteError as exc:
             raise Unavailable(

@@ -1,9 +1,10 @@
 """The credit service's use cases: scoring, underwriting, loans through the ledger, credit lines.
 
-Idempotency: a request's key (scoped to the caller) is stored with the first
-response in the same transaction as the effect it guards; requests with the same
-key are serialized on a transaction-level advisory lock, so a concurrent replay
-waits for the first and then returns its response. Calls that move money carry a
+Idempotency: the servicer runs each write under the caller's key in the runtime's one
+contract (services/runtime/idempotency.py) and renders the domain objects a use case
+returns; a use case records on the key (``attach``) the resource it made, in the
+transaction that makes it, and resumes that resource when ``claim.resource_id`` says an
+earlier attempt with the key made it. Calls that move money carry a
 ledger idempotency key derived from the application id (and the client's key for
 a repayment), so a retry after a crash between the ledger and our commit replays
 the ledger entry instead of posting it twice. A repayment's entry depends on the

@@ -39,18 +39,18 @@ WALLET_NAME = "wallet"
 PURPOSE_INTEREST_INCOME = "loan_interest_income"
 PURPOSE_CREDIT_LINE = "credit_line"
 
-def _digest(*parts: str) -> str:
+def key_digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
 
-def _unavailable(exc: RemoteError) -> Unavailable:
+def unavailable(exc: RemoteError) -> Unavailable:
     return Unavailable(
         f"the {exc.service} service cannot be reached; retry with the same request_id",
         f"{exc.service.upper()}_UNAVAILABLE",
     )
 
 
-def _illegal(app: Application, target: Status) -> FailedPrecondition:
+def illegal_transition(app: Application, target: Status) -> FailedPrecondition:
     return FailedPrecondition(
         f"application {app.id} is {app.status.name} and cannot become {target.name}",
         "ILLEGAL_STATUS_TRANSITION",
@@ -58,10 +58,10 @@ def _illegal(app: Application, target: Status) -> FailedPrecondition:
     )
 
 
-def _require_status(app: Application, current: Status, target: Status) -> None:
+def require_status(app: Application, current: Status, target: Status) -> None:
     """Refuses to move ``app`` to ``target`` unless it is ``current``, the one status allowed here."""
     if app.status is not current:
-        raise _illegal(app, target)
+        raise illegal_transition(app, target)
 
 
 class CreditCore:
@@ -107,7 +107,7 @@ class CreditCore:
         session: Session, app: Application, target: Status, reason: str, actor: str, now: datetime
     ) -> None:
         if not can_transition(app.status, target):
-            raise _illegal(app, target)
+            raise illegal_transition(app, target)
         change = StatusChange(app.status, target, reason, actor, now)
         repo.add_status_change(session, app.id, change)
         app.status = target
@@ -129,7 +129,7 @@ class CreditCore:
                 owner_id, purpose, type_, currency, rule, f"credit:acct:{owner_id}:{purpose}:{currency}"
             )
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
 
         def save(session: Session) -> None:
             repo.save_ledger_account(session, owner_id, purpose, currency, account.id)
@@ -142,7 +142,7 @@ class CreditCore:
         try:
             accounts = self.clients.ledger.accounts_of(user_id)
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         for account in accounts:
             if account.name == WALLET_NAME and account.currency == currency:
                 return account.id

@@ -20,13 +20,13 @@ from services.credit.domain.model import (
     StatusChange,
 )
 from services.credit.repository.codecs import (
-    _created_within,
-    _financials,
-    _financials_json,
-    _reasons,
-    _reasons_json,
-    _schedule,
-    _schedule_json,
+    created_within,
+    financials,
+    financials_json,
+    reasons,
+    reasons_json,
+    schedule,
+    schedule_json,
 )
 
 # -- applications --------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def insert_application(session: Session, app: Application) -> None:
             "t": app.term_months,
             "p": int(app.purpose),
             "pd": app.purpose_description,
-            "f": _financials_json(app.financials),
+            "f": financials_json(app.financials),
             "r": app.request_id,
             "ct": app.create_time,
             "ut": app.update_time,
@@ -72,14 +72,14 @@ def update_application(session: Session, app: Application) -> None:
             "cs": app.credit_score,
             "csid": app.credit_score_id,
             "dti": app.debt_to_income_bps,
-            "dr": _reasons_json(app.decision_reasons),
+            "dr": reasons_json(app.decision_reasons),
             "db": app.decided_by,
             "dt": app.decision_time,
             "aa": app.approved_amount,
             "papr": app.priced_apr_bps,
             "apr": app.apr_bps,
             "inst": app.installment_amount,
-            "sch": _schedule_json(app.schedule),
+            "sch": schedule_json(app.schedule),
             "la": app.loan_account_id,
             "dtx": app.disbursement_transaction_id,
             "dist": app.disburse_time,
@@ -236,7 +236,7 @@ def _applications(session: Session, rows: list[Any]) -> list[Application]:
             term_months=r.term_months,
             purpose=Purpose(r.purpose),
             purpose_description=r.purpose_description,
-            financials=_financials(r.financials),
+            financials=financials(r.financials),
             status=Status(r.status),
             request_id=r.request_id,
             create_time=r.create_time,
@@ -244,14 +244,14 @@ def _applications(session: Session, rows: list[Any]) -> list[Application]:
             credit_score=r.credit_score,
             credit_score_id=r.credit_score_id,
             debt_to_income_bps=r.debt_to_income_bps,
-            decision_reasons=_reasons(r.decision_reasons),
+            decision_reasons=reasons(r.decision_reasons),
             decided_by=r.decided_by,
             decision_time=r.decision_time,
             approved_amount=r.approved_amount_minor,
             priced_apr_bps=r.priced_apr_bps,
             apr_bps=r.apr_bps,
             installment_amount=r.installment_minor,
-            schedule=_schedule(r.schedule),
+            schedule=schedule(r.schedule),
             loan_account_id=r.loan_account_id,
             disbursement_transaction_id=r.disbursement_transaction_id,
             disburse_time=r.disburse_time,
@@ -294,7 +294,7 @@ def list_applications(
     if currency is not None:
         clauses.append("currency = :c")
         params["c"] = currency
-    _created_within(clauses, params, start, end)
+    created_within(clauses, params, start, end)
     if before_id is not None:
         # Ids are time ordered, so id order is submission order.
         clauses.append("id < :before")
@@ -314,4 +314,4 @@ def latest_financials(session: Session, user_id: str) -> Financials | None:
         sa.text("SELECT financials FROM loan_applications WHERE user_id = :u ORDER BY id DESC LIMIT 1"),
         {"u": user_id},
     ).first()
-    return None if row is None else _financials(row.financials)
+    return None if row is None else financials(row.financials)

@@ -15,15 +15,15 @@ from services.credit.domain.model import (
 )
 
 
-def _reasons_json(reasons: tuple[Reason, ...]) -> str:
+def reasons_json(reasons: tuple[Reason, ...]) -> str:
     return json.dumps([{"code": r.code, "description": r.description} for r in reasons])
 
 
-def _reasons(value: Any) -> tuple[Reason, ...]:
+def reasons(value: Any) -> tuple[Reason, ...]:
     return tuple(Reason(r["code"], r["description"]) for r in value or [])
 
 
-def _schedule_json(schedule: tuple[Installment, ...]) -> str:
+def schedule_json(schedule: tuple[Installment, ...]) -> str:
     return json.dumps(
         [
             {
@@ -39,7 +39,7 @@ def _schedule_json(schedule: tuple[Installment, ...]) -> str:
     )
 
 
-def _schedule(value: Any) -> tuple[Installment, ...]:
+def schedule(value: Any) -> tuple[Installment, ...]:
     return tuple(
         Installment(
             int(i["number"]),
@@ -53,18 +53,18 @@ def _schedule(value: Any) -> tuple[Installment, ...]:
     )
 
 
-def _financials_json(financials: Financials) -> str:
+def financials_json(financials: Financials) -> str:
     body = asdict(financials)
     body["employment"] = int(financials.employment)
     return json.dumps(body)
 
 
-def _financials(value: dict[str, Any]) -> Financials:
+def financials(value: dict[str, Any]) -> Financials:
     body = dict(value)
     body["employment"] = Employment(body["employment"])
     return Financials(**body)
 
-def _created_within(
+def created_within(
     clauses: list[str], params: dict[str, Any], start: datetime | None, end: datetime | None
 ) -> None:
     """Adds the list filter ``start <= create_time < end``; an unset bound is no bound."""

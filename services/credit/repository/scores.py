@@ -12,9 +12,9 @@ from services.credit.domain.model import (
     Score,
 )
 from services.credit.repository.codecs import (
-    _created_within,
-    _reasons,
-    _reasons_json,
+    created_within,
+    reasons,
+    reasons_json,
 )
 
 # -- scores --------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def insert_score(session: Session, score: Score) -> None:
             "u": score.user_id,
             "s": score.score,
             "p": score.default_probability_bps,
-            "r": _reasons_json(score.reasons),
+            "r": reasons_json(score.reasons),
             "m": score.model_version,
             "a": score.application_id,
             "t": score.create_time,
@@ -45,7 +45,7 @@ def _score(row: Any) -> Score:
         row.user_id,
         row.score,
         row.default_probability_bps,
-        _reasons(row.reasons),
+        reasons(row.reasons),
         row.model_version,
         row.create_time,
         row.application_id,
@@ -85,7 +85,7 @@ def list_scores(
 ) -> list[Score]:
     clauses = ["user_id = :u"]
     params: dict[str, Any] = {"u": user_id, "n": limit}
-    _created_within(clauses, params, start, end)
+    created_within(clauses, params, start, end)
     if after is not None:
         clauses.append("(create_time, id) < (:at, :aid)")
         params["at"], params["aid"] = after

@@ -23,7 +23,7 @@ from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import RepaymentIntent
 from services.credit.service import CreditService
 from services.credit.servicer import idempotent
-from services.credit.shared import _digest
+from services.credit.shared import key_digest
 from services.credit.to_proto import disbursement_response, repayment_response
 from services.runtime.db import run_in_transaction
 from tests.integration.credit.credit_support import CreditApi, eur, key
@@ -231,7 +231,7 @@ def test_a_repayment_intent_the_ledger_refuses_leaves_no_trace(
         split.interest,
         wallet,
         income,
-        f"{loan.id}:repayment:{_digest(user, doomed_key)}",
+        f"{loan.id}:repayment:{key_digest(user, doomed_key)}",
     )
     run_in_transaction(credit_service.engine, lambda s: repo.insert_repayment_intent(s, intent))
     spent = credit.account(user, "spent", ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)

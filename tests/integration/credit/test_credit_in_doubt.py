@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2
 
@@ -26,6 +27,7 @@ from services.credit.spec import build_service
 from services.credit.to_proto import disbursement_response, line_pb, repayment_response
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
+from services.runtime.idempotency import Claim
 from services.runtime.server import RunningServer
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.faults import LostLedgerReplies
@@ -178,3 +180,39 @@ def test_a_repayment_beyond_the_wallet_is_refused_not_in_doubt(
     with pytest.raises(InsufficientFunds):
         _repay(service, user, request)
     assert run_in_transaction(service.engine, lambda s: repo.repayment_intents(s, loan.id)) == []
+
+
+class DiedAfterCommit(Exception):
+    """The credit service died after its commit, before the key stored the answer."""
+
+
+def test_a_change_whose_answer_was_lost_after_its_commit_is_resumed_not_repeated(
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+) -> None:
+    service, _ = lossy
+    user = credit.register()
+    underwriter = "usr_underwriter_resumed"
+    request = C.UpdateCreditLineRequest(user_id=user, limit=eur(40_000), apr_bps=1500, reason="opening",
+                                        request_id=key())
+    change = LineChange(user, 40_000, "EUR", None, 1500, "opening", underwriter)
+
+    def dies_after_commit(claim: Claim) -> credit_pb2.UpdateCreditLineResponse:
+        service.update_line(claim, change)
+        raise DiedAfterCommit()
+
+    def update(claim: Claim) -> credit_pb2.UpdateCreditLineResponse:
+        return C.UpdateCreditLineResponse(credit_line=line_pb(service.update_line(claim, change)))
+
+    with pytest.raises(DiedAfterCommit):
+        idempotent(service.idempotency, underwriter, "UpdateCreditLine", request, dies_after_commit)
+    # The key stayed bound to the line it made: the retry answers with that line, changing nothing.
+    line = C.UpdateCreditLineResponse.FromString(
+        idempotent(service.idempotency, underwriter, "UpdateCreditLine", request, update)
+    ).credit_line
+    assert line.limit == eur(40_000) and line.user_id == user
+    with service.engine.connect() as connection:
+        changes = connection.execute(
+            sa.text("SELECT count(*) FROM credit_line_changes WHERE request_id = :k"),
+            {"k": request.request_id},
+        ).scalar()
+    assert changes == 1

@@ -18,3 +18,7 @@ class CreditSettings:
     # intent must be before it completes it.
     recovery_interval_seconds: float = 30.0
     stale_after_seconds: int = 60
+    # How long a request's idempotency key stays locked to it: a duplicate within it is ABORTED
+    # (REQUEST_IN_PROGRESS); after a crash, the retry after it resumes the request. It must outlast
+    # a request (several ledger calls of up to 5 s each).
+    idempotency_lock_seconds: int = 60

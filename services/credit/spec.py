@@ -8,8 +8,10 @@ the deadline of a scoring call, after which an application is referred to review
 job runs and how old a disbursement or repayment intent must be before it completes it;
 ``CREDIT_BUREAU`` (default ``sandbox``, the only bureau connector so far): which credit bureau
 applications are checked with; ``CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS`` (default 3600, 0 disables
-it): how often credit lines are settled (daily interest, statements; services/credit/lines).
-They are read here once, into CreditSettings.
+it): how often credit lines are settled (daily interest, statements; services/credit/lines);
+``CREDIT_IDEMPOTENCY_LOCK_SECONDS`` (default 60): how long a request holds its key (a duplicate
+meanwhile is ABORTED; after a crash, a retry past it resumes). They are read here once, into
+CreditSettings.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def settings_from_env() -> CreditSettings:
         bureau=env_str("CREDIT_BUREAU", "sandbox") or "sandbox",
         recovery_interval_seconds=float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)),
         stale_after_seconds=env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1),
+        idempotency_lock_seconds=env_int("CREDIT_IDEMPOTENCY_LOCK_SECONDS", 60, minimum=1, maximum=3600),
     )
 
 
@@ -73,7 +76,8 @@ def build_service(engine: Engine, settings: CreditSettings, *, clock: Clock = sy
     """The credit use cases with their clients (closed by ``service.clients.close()``)."""
     bureau = build_bureau(settings.bureau)
     clients = Clients.connect(ai_timeout_seconds=settings.ai_timeout_seconds)
-    return CreditService(engine, clients, bureau, IdempotencyStore(engine), clock=clock)
+    idempotency = IdempotencyStore(engine, lock_seconds=settings.idempotency_lock_seconds)
+    return CreditService(engine, clients, bureau, idempotency, clock=clock)
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:

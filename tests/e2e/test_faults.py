@@ -246,6 +246,7 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
            "PAYMENT_LEASE_SECONDS": "3", "PAYMENT_SANDBOX_CALLBACK_DELAY_SECONDS": "0",
            "PAYMENT_FINGERPRINT_KEY": "faults-fingerprint-key-0123456789abcdef",
            "CREDIT_RECOVERY_INTERVAL_SECONDS": "1", "CREDIT_STALE_AFTER_SECONDS": "2",
+           "CREDIT_IDEMPOTENCY_LOCK_SECONDS": "10",
            "LEDGER_EXPIRY_SWEEP_SECONDS": "1", "NEXAFI_PG_FAST": "1"}
     stack = Stack(root, env=env)
     stack.start_database()

@@ -22,3 +22,5 @@ class CreditSettings:
     # (REQUEST_IN_PROGRESS); after a crash, the retry after it resumes the request. It must outlast
     # a request (several ledger calls of up to 5 s each).
     idempotency_lock_seconds: int = 60
+    # How often credit lines are settled (daily interest, statements); 0 disables the job.
+    line_accrual_interval_seconds: float = 3600.0

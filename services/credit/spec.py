@@ -17,7 +17,7 @@ CreditSettings.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import grpc
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
@@ -69,6 +69,9 @@ def settings_from_env() -> CreditSettings:
         recovery_interval_seconds=float(env_int("CREDIT_RECOVERY_INTERVAL_SECONDS", 30, maximum=86400)),
         stale_after_seconds=env_int("CREDIT_STALE_AFTER_SECONDS", 60, minimum=1),
         idempotency_lock_seconds=env_int("CREDIT_IDEMPOTENCY_LOCK_SECONDS", 60, minimum=1, maximum=3600),
+        line_accrual_interval_seconds=float(
+            env_int("CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS", 3600, maximum=86400)
+        ),
     )
 
 
@@ -80,9 +83,13 @@ def build_service(engine: Engine, settings: CreditSettings, *, clock: Clock = sy
     return CreditService(engine, clients, bureau, idempotency, clock=clock)
 
 
-def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
+def register(
+    server: grpc.Server,
+    context: ServiceContext,
+    read_settings: Callable[[], CreditSettings] = settings_from_env,
+) -> Sequence[str]:
     assert context.engine is not None
-    settings = settings_from_env()
+    settings = read_settings()
     service = build_service(context.engine, settings, clock=context.clock)
     credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
     recovery = CreditRecovery(service)
@@ -91,7 +98,8 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
         "credit-recovery", settings.recovery_interval_seconds, lambda: _recover(recovery, stale_after), log
     ).start()
     context.on_shutdown.append(job.stop)
-    context.on_shutdown.append(accrual_job(CreditLineService.of(service), log).start().stop)
+    accrual = accrual_job(CreditLineService.of(service), settings.line_accrual_interval_seconds, log)
+    context.on_shutdown.append(accrual.start().stop)
     context.on_shutdown.append(service.clients.close)
     return [SERVICE_NAME]
 
@@ -101,5 +109,14 @@ SERVICE_CALLERS = service_callers({
     # The loan book of the credit_portfolio report.
     "analytics": {"ListLoanApplications"},
 })
+
+def spec_with(settings: CreditSettings) -> ServiceSpec:
+    """The credit server with these settings instead of the environment's (tests)."""
+    return ServiceSpec(
+        name="credit",
+        register=lambda server, context: register(server, context, lambda: settings),
+        service_callers=SERVICE_CALLERS,
+    )
+
 
 SPEC = ServiceSpec(name="credit", register=register, service_callers=SERVICE_CALLERS)

@@ -55,7 +55,6 @@ from services.credit.lines.repository import Draw, Intent, LineRepayment, LineSt
 from services.credit.service import CreditService
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
-from services.runtime.config import env_int
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.runtime.idempotency import Claim, IdempotencyStore
@@ -591,11 +590,10 @@ def _as(value: object, kind: type[T]) -> T:
     return value
 
 
-def accrual_job(service: CreditLineService, log_: logging.Logger) -> PeriodicJob:
-    """The daily settlement of every line (``CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS``, default 3600, 0
-    disables it): running it more often than daily costs a read per line, since each day is accrued
-    once; a missed run is caught up by the next."""
-    interval = float(env_int("CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS", 3600, maximum=86400))
+def accrual_job(service: CreditLineService, interval: float, log_: logging.Logger) -> PeriodicJob:
+    """The daily settlement of every line, every ``interval`` seconds (CreditSettings; 0 disables
+    it): running it more often than daily costs a read per line, since each day is accrued once; a
+    missed run is caught up by the next."""
 
     def tick() -> None:
         run = service.run_daily()

@@ -9,7 +9,6 @@ ledger's trial balance balances and the line's ledger accounts hold what the ser
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from services.credit.clients import Clients
 from services.credit.lines import domain
 from services.credit.lines.service import CreditLineService
 from services.credit.lines.servicer import _FINGERPRINT_KEY
-from services.credit.spec import SPEC as CREDIT
+from services.credit.settings import CreditSettings
+from services.credit.spec import spec_with
 from services.runtime.clock import ShiftedClock, system_clock
 from services.runtime.fingerprints import request_fingerprint
 from services.runtime.ids import new_id
@@ -55,22 +55,11 @@ def world(credit_server: RunningServer, services: ServiceRunner) -> Iterator[Lin
         day=3, hour=12, minute=0, second=0, microsecond=0
     )
     clock = ShiftedClock(last_month.astimezone(UTC))
-    saved = {
-        name: os.environ.get(name)
-        for name in ("CREDIT_RECOVERY_INTERVAL_SECONDS", "CREDIT_LINE_ACCRUAL_INTERVAL_SECONDS")
-    }
     # This server's jobs stay off: on its clock, every intent of the session would look stale.
-    os.environ.update({name: "0" for name in saved})
-    try:
-        server = start_server(
-            CREDIT, service_settings("credit", services.database_url("credit"), services.auth), clock=clock
-        )
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    quiet = spec_with(CreditSettings(recovery_interval_seconds=0, line_accrual_interval_seconds=0))
+    server = start_server(
+        quiet, service_settings("credit", services.database_url("credit"), services.auth), clock=clock
+    )
     channel = grpc.insecure_channel(server.address)
     clients = Clients.connect(ai_timeout_seconds=2.0)
     assert server.context.engine is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from services.credit.domain.model import (
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
 from services.credit.lines.servicer import CreditLineServicerMixin
 from services.credit.loan_reconciliation import reconcile_loans
+from services.credit.request_keys import idempotent
 from services.credit.service import CreditService
 from services.credit.to_proto import (
     C,
@@ -56,35 +56,8 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import PermissionDenied
-from services.runtime.idempotency import Claim, IdempotencyStore
+from services.runtime.idempotency import Claim
 from services.runtime.ids import is_valid_id
-
-
-def fingerprint(request: Message) -> str:
-    """A digest of the request without its idempotency key, to tell a replay from a reuse."""
-    body = type(request)()
-    body.CopyFrom(request)
-    body.ClearField("request_id")
-    return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
-
-
-def idempotent(
-    store: IdempotencyStore,
-    scope: str,
-    operation: str,
-    request: Message,
-    execute: Callable[[Claim], Message],
-) -> bytes:
-    """The response of ``execute``, run once per caller (``scope``) and request_id
-    (services/runtime/idempotency): its response, or its error once validation has passed, is
-    stored and replayed; a concurrent duplicate is ABORTED (REQUEST_IN_PROGRESS) at once."""
-    return store.run(
-        scope,
-        request.request_id,
-        operation,
-        fingerprint(request),
-        lambda claim: execute(claim).SerializeToString(),
-    )
 
 
 def _application_id(position: object) -> str:

@@ -62,7 +62,7 @@ from services.runtime.ids import new_id
 from services.runtime.jobs import PeriodicJob
 
 log = logging.getLogger("nexafi.credit.lines")
-T = TypeVar("T")
+R = TypeVar("R")
 
 SYSTEM_OWNER = "system"
 WALLET_NAME = "wallet"
@@ -428,9 +428,8 @@ class CreditLineService:
         currency: str,
         actor: str,
         check: Callable[[CreditLine, LineState], tuple[int, int]],
-        done: Callable[[Session, str], object | None],
-        render: Callable[[object, LineUse], bytes],
-    ) -> bytes:
+        done: Callable[[Session, str], R | None],
+    ) -> tuple[R, LineUse]:
         line = run_in_transaction(self.engine, lambda s: self._line(s, user_id))
         if currency != line.currency:
             raise InvalidArgument(
@@ -443,12 +442,12 @@ class CreditLineService:
         # A retry of a request whose earlier attempt got as far as its intent resumes that operation.
         op_id = claim.resource_id or new_id("cld" if kind == "draw" else "clr")
 
-        def work(session: Session) -> bytes:
+        def work(session: Session) -> tuple[R, LineUse]:
             locked = self._line(session, user_id, lock=True)
             state = self._settle(session, locked, accounts)
             record = done(session, op_id)
             if record is not None:
-                return render(record, LineUse(locked, state.principal, state.interest_due))
+                return record, LineUse(locked, state.principal, state.interest_due)
             interest, principal = check(locked, state)
             intent = Intent(
                 0,
@@ -484,7 +483,7 @@ class CreditLineService:
             repo.save_state(session, state, self.clock())
             record = done(session, op_id)
             assert record is not None
-            return render(record, LineUse(locked, state.principal, state.interest_due))
+            return record, LineUse(locked, state.principal, state.interest_due)
 
         return run_in_transaction(self.engine, work)
 
@@ -500,18 +499,11 @@ class CreditLineService:
         )
 
     def draw(
-        self,
-        *,
-        scope: str,
-        request_id: str,
-        fingerprint: str,
-        user_id: str,
-        amount: int,
-        currency: str,
-        actor: str,
-        render: Callable[[Draw, LineUse], bytes],
-    ) -> bytes:
-        """Moves ``amount`` from the line into the user's wallet, within the available credit."""
+        self, claim: Claim, *, user_id: str, amount: int, currency: str, actor: str
+    ) -> tuple[Draw, LineUse]:
+        """Moves ``amount`` from the line into the user's wallet, within the available credit.
+
+        Run under the request's key by the servicer; ``claim.resource_id`` resumes a draw."""
 
         def check(line: CreditLine, state: LineState) -> tuple[int, int]:
             if line.status is LineStatus.FROZEN:
@@ -529,34 +521,23 @@ class CreditLineService:
                 )
             return 0, amount
 
-        def execute(claim: Claim) -> bytes:
-            return self._operate(
-                claim,
-                kind="draw",
-                user_id=user_id,
-                amount=amount,
-                currency=currency,
-                actor=actor,
-                check=check,
-                done=repo.get_draw,
-                render=lambda record, use: render(_as(record, Draw), use),
-            )
-
-        return self.idempotency.run(scope, request_id, "DrawCreditLine", fingerprint, execute)
+        return self._operate(
+            claim,
+            kind="draw",
+            user_id=user_id,
+            amount=amount,
+            currency=currency,
+            actor=actor,
+            check=check,
+            done=repo.get_draw,
+        )
 
     def repay(
-        self,
-        *,
-        scope: str,
-        request_id: str,
-        fingerprint: str,
-        user_id: str,
-        amount: int,
-        currency: str,
-        actor: str,
-        render: Callable[[LineRepayment, LineUse], bytes],
-    ) -> bytes:
-        """Moves ``amount`` from the wallet to the line: interest first, then principal."""
+        self, claim: Claim, *, user_id: str, amount: int, currency: str, actor: str
+    ) -> tuple[LineRepayment, LineUse]:
+        """Moves ``amount`` from the wallet to the line: interest first, then principal.
+
+        Run under the request's key by the servicer; ``claim.resource_id`` resumes a repayment."""
 
         def check(line: CreditLine, state: LineState) -> tuple[int, int]:
             try:
@@ -569,25 +550,16 @@ class CreditLineService:
                 ) from None
             return split.interest, split.principal
 
-        def execute(claim: Claim) -> bytes:
-            return self._operate(
-                claim,
-                kind="repayment",
-                user_id=user_id,
-                amount=amount,
-                currency=currency,
-                actor=actor,
-                check=check,
-                done=repo.get_repayment,
-                render=lambda record, use: render(_as(record, LineRepayment), use),
-            )
-
-        return self.idempotency.run(scope, request_id, "RepayCreditLine", fingerprint, execute)
-
-
-def _as(value: object, kind: type[T]) -> T:
-    assert isinstance(value, kind)
-    return value
+        return self._operate(
+            claim,
+            kind="repayment",
+            user_id=user_id,
+            amount=amount,
+            currency=currency,
+            actor=actor,
+            check=check,
+            done=repo.get_repayment,
+        )
 
 
 def accrual_job(service: CreditLineService, interval: float, log_: logging.Logger) -> PeriodicJob:

@@ -16,17 +16,16 @@ from nexafi.credit.v1 import credit_pb2
 
 from services.credit.lines.repository import Draw, LineRepayment, Statement
 from services.credit.lines.service import CreditLineService, LineUse
+from services.credit.request_keys import idempotent
 from services.credit.service import CreditService
 from services.runtime.api import FieldChecks, paginate, query_key, to_money, to_timestamp
 from services.runtime.auth import ROLE_ADMIN, ROLE_UNDERWRITER, current_principal, require_owner_or_roles
-from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import Claim
 from services.runtime.ids import is_valid_id
 
 C = credit_pb2
 DEFAULT_STATEMENTS = 12
 MAX_STATEMENTS = 120
-# The bodies hold no secret (a user id and an amount); the key only separates this use of the hash.
-_FINGERPRINT_KEY = b"nexafi.credit.lines"
 
 
 def _line_pb(use: LineUse) -> credit_pb2.CreditLine:
@@ -122,24 +121,17 @@ class CreditLineServicerMixin:
         principal = current_principal()
         amount, currency = _money_request(request, "draw")
         require_owner_or_roles(principal, request.user_id)
-        body = self.lines.draw(
-            scope=principal.subject,
-            request_id=request.request_id,
-            fingerprint=request_fingerprint(
-                _FINGERPRINT_KEY,
-                "DrawCreditLine",
-                {"user_id": request.user_id, "amount": amount, "currency": currency},
-            ),
-            user_id=request.user_id,
-            amount=amount,
-            currency=currency,
-            actor=principal.subject,
-            render=lambda d, use: C.DrawCreditLineResponse(
-                draw=draw_pb(d),
+        def execute(claim: Claim) -> credit_pb2.DrawCreditLineResponse:
+            drawn, use = self.lines.draw(
+                claim, user_id=request.user_id, amount=amount, currency=currency, actor=principal.subject
+            )
+            return C.DrawCreditLineResponse(
+                draw=draw_pb(drawn),
                 credit_line=_line_pb(use),
                 interest_due=to_money(use.interest_due, use.line.currency),
-            ).SerializeToString(),
-        )
+            )
+
+        body = idempotent(self.lines.idempotency, principal.subject, "DrawCreditLine", request, execute)
         return C.DrawCreditLineResponse.FromString(body)
 
     def RepayCreditLine(
@@ -148,24 +140,17 @@ class CreditLineServicerMixin:
         principal = current_principal()
         amount, currency = _money_request(request, "repayment")
         require_owner_or_roles(principal, request.user_id, ROLE_ADMIN)
-        body = self.lines.repay(
-            scope=principal.subject,
-            request_id=request.request_id,
-            fingerprint=request_fingerprint(
-                _FINGERPRINT_KEY,
-                "RepayCreditLine",
-                {"user_id": request.user_id, "amount": amount, "currency": currency},
-            ),
-            user_id=request.user_id,
-            amount=amount,
-            currency=currency,
-            actor=principal.subject,
-            render=lambda r, use: C.RepayCreditLineResponse(
-                repayment=repayment_pb(r),
+        def execute(claim: Claim) -> credit_pb2.RepayCreditLineResponse:
+            repaid, use = self.lines.repay(
+                claim, user_id=request.user_id, amount=amount, currency=currency, actor=principal.subject
+            )
+            return C.RepayCreditLineResponse(
+                repayment=repayment_pb(repaid),
                 credit_line=_line_pb(use),
                 interest_due=to_money(use.interest_due, use.line.currency),
-            ).SerializeToString(),
-        )
+            )
+
+        body = idempotent(self.lines.idempotency, principal.subject, "RepayCreditLine", request, execute)
         return C.RepayCreditLineResponse.FromString(body)
 
     def ListCreditLineStatements(

@@ -20,8 +20,8 @@ from services.credit.credit_lines import LineChange
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.recovery import CreditRecovery
+from services.credit.request_keys import idempotent
 from services.credit.service import CreditService
-from services.credit.servicer import idempotent
 from services.credit.settings import CreditSettings
 from services.credit.spec import build_service
 from services.credit.to_proto import disbursement_response, line_pb, repayment_response

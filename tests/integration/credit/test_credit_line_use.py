@@ -23,11 +23,11 @@ from nexafi.ledger.v1 import ledger_pb2
 from services.credit.clients import Clients
 from services.credit.lines import domain
 from services.credit.lines.service import CreditLineService
-from services.credit.lines.servicer import _FINGERPRINT_KEY
+from services.credit.request_keys import idempotent
 from services.credit.settings import CreditSettings
 from services.credit.spec import spec_with
 from services.runtime.clock import ShiftedClock, system_clock
-from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
 from services.runtime.server import RunningServer, start_server
 from tests.integration.credit.credit_support import CreditApi, eur, key
@@ -276,30 +276,30 @@ class CrashAfterLedger(Exception):
 
 
 def test_a_draw_lost_after_the_ledger_is_completed_once_by_the_retry(
-    world: LineWorld, credit: CreditApi
+    world: LineWorld, credit: CreditApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = credit.register()
     wallet = credit.wallet(user)
     line = open_line(world, credit, user)
     request_id = key()
-    fingerprint = request_fingerprint(
-        _FINGERPRINT_KEY, "DrawCreditLine", {"user_id": user, "amount": 70_000, "currency": "EUR"}
-    )
+    request = C.DrawCreditLineRequest(user_id=user, amount=eur(70_000), request_id=request_id)
 
-    def crash(*_: Any) -> bytes:
+    ledger = world.lines.clients.ledger
+    real = ledger.post
+
+    def post_then_die(**fields: Any) -> str:
+        real(**fields)
+        monkeypatch.setattr(ledger, "post", real)
         raise CrashAfterLedger()
 
+    def execute(claim: Claim) -> Any:
+        world.lines.draw(claim, user_id=user, amount=70_000, currency="EUR", actor=user)
+        return C.DrawCreditLineResponse()
+
+    # As the servicer runs it, under the request's key; the service dies right after the ledger's commit.
+    monkeypatch.setattr(ledger, "post", post_then_die)
     with pytest.raises(CrashAfterLedger):
-        world.lines.draw(
-            scope=user,
-            request_id=request_id,
-            fingerprint=fingerprint,
-            user_id=user,
-            amount=70_000,
-            currency="EUR",
-            actor=user,
-            render=crash,
-        )
+        idempotent(world.lines.idempotency, user, "DrawCreditLine", request, execute)
     assert credit.balance(wallet) == 70_000  # the ledger has it; our record rolled back
     # The job completes it before anyone retries: recorded once, from the intent written before the call.
     assert world.lines.settle(user).principal == 70_000

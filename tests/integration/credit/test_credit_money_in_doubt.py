@@ -21,8 +21,8 @@ from services.credit import repository as repo
 from services.credit.domain.amortization import apply_repayment
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import RepaymentIntent
+from services.credit.request_keys import idempotent
 from services.credit.service import CreditService
-from services.credit.servicer import idempotent
 from services.credit.shared import key_digest
 from services.credit.to_proto import disbursement_response, repayment_response
 from services.runtime.db import run_in_transaction

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Engine
 from services.credit.bureau.base import Bureau
 from services.credit.bureau.sandbox import SandboxBureau
 from services.credit.clients import Clients
-from services.credit.lines.service import CreditLineService, accrual_job
+from services.credit.lines.service import CreditLineService
+from services.credit.lines.settlement import accrual_job
 from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
 from services.credit.servicer import CreditServicer

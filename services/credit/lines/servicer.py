@@ -15,7 +15,8 @@ from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2
 
 from services.credit.lines.repository import Draw, LineRepayment, Statement
-from services.credit.lines.service import CreditLineService, LineUse
+from services.credit.lines.service import CreditLineService
+from services.credit.lines.settlement import LineUse
 from services.credit.request_keys import idempotent
 from services.credit.service import CreditService
 from services.runtime.api import FieldChecks, paginate, query_key, to_money, to_timestamp

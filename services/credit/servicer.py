@@ -22,7 +22,7 @@ from services.credit.domain.model import (
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
 from services.credit.lines.servicer import CreditLineServicerMixin
 from services.credit.loan_reconciliation import reconcile_loans
-from services.credit.request_keys import idempotent
+from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.to_proto import (
     C,
@@ -97,13 +97,16 @@ def _user_request(user_id: str) -> tuple[Principal, CreditChecks]:
 
 
 class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServicer):
-    def __init__(self, service: CreditService) -> None:
+    def __init__(self, service: CreditService, fingerprint_key: bytes) -> None:
         self.service = service
+        # Keys the request fingerprints of idempotency keys (services/runtime/fingerprints.py).
+        self.fingerprint_key = fingerprint_key
+        self.keys = RequestKeys(service.idempotency, fingerprint_key)
 
     def _idempotent(
         self, principal: Principal, operation: str, request: Message, execute: Callable[[Claim], Message]
     ) -> bytes:
-        return idempotent(self.service.idempotency, principal.subject, operation, request, execute)
+        return self.keys.run(principal.subject, operation, request, execute)
 
     def _application_pb(self, app: Application, *, with_report: bool = False) -> credit_pb2.LoanApplication:
         """A write's answer: installment states as of today by the service's clock."""

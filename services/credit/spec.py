@@ -34,9 +34,10 @@ from services.credit.servicer import CreditServicer
 from services.credit.settings import CreditSettings
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import env_int, env_str
+from services.runtime.fingerprints import derived_fingerprint_key
 from services.runtime.idempotency import IdempotencyStore
 from services.runtime.jobs import PeriodicJob
-from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.server import ServiceContext, ServiceSpec, page_token_key
 from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.credit")
@@ -92,7 +93,8 @@ def register(
     assert context.engine is not None
     settings = read_settings()
     service = build_service(context.engine, settings, clock=context.clock)
-    credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service), server)
+    fingerprint_key = derived_fingerprint_key(page_token_key(context.settings))
+    credit_pb2_grpc.add_CreditServiceServicer_to_server(CreditServicer(service, fingerprint_key), server)
     recovery = CreditRecovery(service)
     stale_after = settings.stale_after_seconds
     job = PeriodicJob(

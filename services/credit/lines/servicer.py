@@ -17,7 +17,7 @@ from nexafi.credit.v1 import credit_pb2
 from services.credit.lines.repository import Draw, LineRepayment, Statement
 from services.credit.lines.service import CreditLineService
 from services.credit.lines.settlement import LineUse
-from services.credit.request_keys import idempotent
+from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.runtime.api import FieldChecks, paginate, query_key, to_money, to_timestamp
 from services.runtime.auth import ROLE_ADMIN, ROLE_UNDERWRITER, current_principal, require_owner_or_roles
@@ -111,10 +111,15 @@ class CreditLineServicerMixin:
     """The credit line RPCs; ``CreditServicer`` inherits them and provides ``service``."""
 
     service: CreditService
+    fingerprint_key: bytes
 
     @cached_property
     def lines(self) -> CreditLineService:
         return CreditLineService.of(self.service)
+
+    @cached_property
+    def line_keys(self) -> RequestKeys:
+        return RequestKeys(self.lines.idempotency, self.fingerprint_key)
 
     def DrawCreditLine(
         self, request: credit_pb2.DrawCreditLineRequest, context: grpc.ServicerContext
@@ -132,7 +137,7 @@ class CreditLineServicerMixin:
                 interest_due=to_money(use.interest_due, use.line.currency),
             )
 
-        body = idempotent(self.lines.idempotency, principal.subject, "DrawCreditLine", request, execute)
+        body = self.line_keys.run(principal.subject, "DrawCreditLine", request, execute)
         return C.DrawCreditLineResponse.FromString(body)
 
     def RepayCreditLine(
@@ -151,7 +156,7 @@ class CreditLineServicerMixin:
                 interest_due=to_money(use.interest_due, use.line.currency),
             )
 
-        body = idempotent(self.lines.idempotency, principal.subject, "RepayCreditLine", request, execute)
+        body = self.line_keys.run(principal.subject, "RepayCreditLine", request, execute)
         return C.RepayCreditLineResponse.FromString(body)
 
     def ListCreditLineStatements(

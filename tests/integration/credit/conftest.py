@@ -11,6 +11,7 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.ai.spec import SPEC as AI
+from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.settings import CreditSettings
 from services.credit.spec import SPEC as CREDIT
@@ -18,7 +19,7 @@ from services.credit.spec import build_service
 from services.ledger.spec import SPEC as LEDGER
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
-from tests.integration.credit.credit_support import CreditApi
+from tests.integration.credit.credit_support import CreditApi, server_keys
 from tests.support.harness import ServiceRunner, TokenFactory
 
 
@@ -63,3 +64,9 @@ def credit_service(credit_server: RunningServer) -> Iterator[CreditService]:
     service = build_service(credit_server.context.engine, CreditSettings(), clock=credit_server.context.clock)
     yield service
     service.clients.close()
+
+
+@pytest.fixture(scope="session")
+def credit_keys(credit_service: CreditService, credit_server: RunningServer) -> RequestKeys:
+    """The credit service's keys as the running server's servicer takes them (same fingerprints)."""
+    return server_keys(credit_server, credit_service.idempotency)

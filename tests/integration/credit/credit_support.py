@@ -10,6 +10,10 @@ from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
+from services.credit.request_keys import RequestKeys
+from services.runtime.fingerprints import derived_fingerprint_key
+from services.runtime.idempotency import IdempotencyStore
+from services.runtime.server import RunningServer, page_token_key
 from tests.support.harness import TokenFactory, register_user
 
 C = credit_pb2
@@ -57,6 +61,12 @@ RISKY = {
     "inquiries_6m": 10,
     "total_debt": eur(5_000_000),
 }
+
+
+def server_keys(server: RunningServer, store: IdempotencyStore) -> RequestKeys:
+    """``store``'s keys fingerprinted as ``server``'s servicer does, so a key a test takes is the
+    one a retry over gRPC finds."""
+    return RequestKeys(store, derived_fingerprint_key(page_token_key(server.context.settings)))
 
 
 class CreditApi:

@@ -20,7 +20,7 @@ from services.credit.credit_lines import LineChange
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.recovery import CreditRecovery
-from services.credit.request_keys import idempotent
+from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.settings import CreditSettings
 from services.credit.spec import build_service
@@ -29,7 +29,7 @@ from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
 from services.runtime.idempotency import Claim
 from services.runtime.server import RunningServer
-from tests.integration.credit.credit_support import CreditApi, eur, key
+from tests.integration.credit.credit_support import CreditApi, eur, key, server_keys
 from tests.support.faults import LostLedgerReplies
 
 C = credit_pb2
@@ -44,18 +44,27 @@ def lossy(credit_server: RunningServer) -> Iterator[tuple[CreditService, LostLed
     service.clients.close()
 
 
+@pytest.fixture(scope="module")
+def keys(lossy: tuple[CreditService, LostLedgerReplies], credit_server: RunningServer) -> RequestKeys:
+    return server_keys(credit_server, lossy[0].idempotency)
+
+
 def _recover(service: CreditService) -> object:
     return CreditRecovery(service).run(stale_after_seconds=0)
 
 
-def _disburse(service: CreditService, user: str, request: credit_pb2.DisburseLoanRequest) -> bytes:
+def _disburse(
+    keys: RequestKeys, service: CreditService, user: str, request: credit_pb2.DisburseLoanRequest
+) -> bytes:
     """DisburseLoan as the servicer runs it, under the request's key in the server's key table."""
-    return idempotent(service.idempotency, user, "DisburseLoan", request, lambda claim: disbursement_response(
+    return keys.run(user, "DisburseLoan", request, lambda claim: disbursement_response(
         service.disburse(claim, application_id=request.application_id, actor=user)))
 
 
-def _repay(service: CreditService, user: str, request: credit_pb2.RecordRepaymentRequest) -> bytes:
-    return idempotent(service.idempotency, user, "RecordRepayment", request, lambda claim: repayment_response(
+def _repay(
+    keys: RequestKeys, service: CreditService, user: str, request: credit_pb2.RecordRepaymentRequest
+) -> bytes:
+    return keys.run(user, "RecordRepayment", request, lambda claim: repayment_response(
         *service.repay(claim, application_id=request.application_id, amount=request.amount.amount_minor,
                        currency=request.amount.currency, actor=user)))
 
@@ -68,7 +77,10 @@ def _entries(credit: CreditApi, application_id: str) -> list[ledger_pb2.Transact
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED])
 def test_a_lost_disbursement_is_recorded_by_recovery_and_replayed_to_the_client(
-    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies], code: grpc.StatusCode
+    credit: CreditApi,
+    lossy: tuple[CreditService, LostLedgerReplies],
+    keys: RequestKeys,
+    code: grpc.StatusCode,
 ) -> None:
     service, replies = lossy
     user = credit.register()
@@ -78,7 +90,7 @@ def test_a_lost_disbursement_is_recorded_by_recovery_and_replayed_to_the_client(
     request = C.DisburseLoanRequest(application_id=app.id, request_id=request_id)
     replies.lose("CreateTransaction", code)
     with pytest.raises(Unavailable) as lost:
-        _disburse(service, user, request)
+        _disburse(keys, service, user, request)
     assert lost.value.reason == "LEDGER_UNAVAILABLE"
     assert credit.balance(wallet) == 300_000  # the ledger paid out
     assert credit.get(app.id, credit.md(user)).status == S.LOAN_APPLICATION_STATUS_APPROVED
@@ -117,7 +129,7 @@ def test_a_disbursement_that_never_reached_the_ledger_is_dropped_by_recovery(
 
 
 def test_a_lost_repayment_is_recorded_once_by_recovery(
-    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies], keys: RequestKeys
 ) -> None:
     service, replies = lossy
     user = credit.register()
@@ -127,7 +139,7 @@ def test_a_lost_repayment_is_recorded_once_by_recovery(
     request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(30_000), request_id=request_id)
     replies.lose("CreateTransaction", grpc.StatusCode.INTERNAL)
     with pytest.raises(Unavailable):
-        _repay(service, user, request)
+        _repay(keys, service, user, request)
     assert credit.balance(wallet) == 100_000 + 240_000 - 30_000  # the ledger took it
 
     _recover(service)
@@ -143,7 +155,7 @@ def test_a_lost_repayment_is_recorded_once_by_recovery(
 
 
 def test_a_lost_limit_change_is_not_a_failure_and_the_retry_completes_it(
-    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies], keys: RequestKeys
 ) -> None:
     service, replies = lossy
     user = credit.register()
@@ -154,7 +166,7 @@ def test_a_lost_limit_change_is_not_a_failure_and_the_retry_completes_it(
                                         request_id=request_id)
 
     def update() -> bytes:
-        return idempotent(service.idempotency, underwriter, "UpdateCreditLine", request, lambda claim: (
+        return keys.run(underwriter, "UpdateCreditLine", request, lambda claim: (
             C.UpdateCreditLineResponse(credit_line=line_pb(service.update_line(claim, change)))))
 
     replies.lose("UpdateAccountLimit", grpc.StatusCode.INTERNAL)
@@ -167,7 +179,7 @@ def test_a_lost_limit_change_is_not_a_failure_and_the_retry_completes_it(
 
 
 def test_a_repayment_beyond_the_wallet_is_refused_not_in_doubt(
-    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies], keys: RequestKeys
 ) -> None:
     service, _ = lossy
     user = credit.register()
@@ -178,7 +190,7 @@ def test_a_repayment_beyond_the_wallet_is_refused_not_in_doubt(
     request_id = key()
     request = C.RecordRepaymentRequest(application_id=loan.id, amount=eur(10_000), request_id=request_id)
     with pytest.raises(InsufficientFunds):
-        _repay(service, user, request)
+        _repay(keys, service, user, request)
     assert run_in_transaction(service.engine, lambda s: repo.repayment_intents(s, loan.id)) == []
 
 
@@ -187,7 +199,7 @@ class DiedAfterCommit(Exception):
 
 
 def test_a_change_whose_answer_was_lost_after_its_commit_is_resumed_not_repeated(
-    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies]
+    credit: CreditApi, lossy: tuple[CreditService, LostLedgerReplies], keys: RequestKeys
 ) -> None:
     service, _ = lossy
     user = credit.register()
@@ -204,10 +216,10 @@ def test_a_change_whose_answer_was_lost_after_its_commit_is_resumed_not_repeated
         return C.UpdateCreditLineResponse(credit_line=line_pb(service.update_line(claim, change)))
 
     with pytest.raises(DiedAfterCommit):
-        idempotent(service.idempotency, underwriter, "UpdateCreditLine", request, dies_after_commit)
+        keys.run(underwriter, "UpdateCreditLine", request, dies_after_commit)
     # The key stayed bound to the line it made: the retry answers with that line, changing nothing.
     line = C.UpdateCreditLineResponse.FromString(
-        idempotent(service.idempotency, underwriter, "UpdateCreditLine", request, update)
+        keys.run(underwriter, "UpdateCreditLine", request, update)
     ).credit_line
     assert line.limit == eur(40_000) and line.user_id == user
     with service.engine.connect() as connection:

@@ -23,14 +23,14 @@ from nexafi.ledger.v1 import ledger_pb2
 from services.credit.clients import Clients
 from services.credit.lines import domain
 from services.credit.lines.service import CreditLineService
-from services.credit.request_keys import idempotent
+from services.credit.request_keys import RequestKeys
 from services.credit.settings import CreditSettings
 from services.credit.spec import spec_with
 from services.runtime.clock import ShiftedClock, system_clock
 from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
 from services.runtime.server import RunningServer, start_server
-from tests.integration.credit.credit_support import CreditApi, eur, key
+from tests.integration.credit.credit_support import CreditApi, eur, key, server_keys
 from tests.support.grpc_errors import failure
 from tests.support.harness import ServiceRunner, service_settings
 
@@ -45,6 +45,8 @@ class LineWorld:
     clock: ShiftedClock
     stub: credit_pb2_grpc.CreditServiceStub
     lines: CreditLineService
+    # The line keys as this server's servicer takes them (the same request fingerprints).
+    keys: RequestKeys
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,9 @@ def world(credit_server: RunningServer, services: ServiceRunner) -> Iterator[Lin
     channel = grpc.insecure_channel(server.address)
     clients = Clients.connect(ai_timeout_seconds=2.0)
     assert server.context.engine is not None
+    lines = CreditLineService(server.context.engine, clients, clock=clock)
     yield LineWorld(
-        clock,
-        credit_pb2_grpc.CreditServiceStub(channel),
-        CreditLineService(server.context.engine, clients, clock=clock),
+        clock, credit_pb2_grpc.CreditServiceStub(channel), lines, server_keys(server, lines.idempotency)
     )
     clients.close()
     channel.close()
@@ -299,7 +300,7 @@ def test_a_draw_lost_after_the_ledger_is_completed_once_by_the_retry(
     # As the servicer runs it, under the request's key; the service dies right after the ledger's commit.
     monkeypatch.setattr(ledger, "post", post_then_die)
     with pytest.raises(CrashAfterLedger):
-        idempotent(world.lines.idempotency, user, "DrawCreditLine", request, execute)
+        world.keys.run(user, "DrawCreditLine", request, execute)
     assert credit.balance(wallet) == 70_000  # the ledger has it; our record rolled back
     # The job completes it before anyone retries: recorded once, from the intent written before the call.
     assert world.lines.settle(user).principal == 70_000

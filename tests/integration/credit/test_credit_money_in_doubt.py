@@ -21,7 +21,7 @@ from services.credit import repository as repo
 from services.credit.domain.amortization import apply_repayment
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import RepaymentIntent
-from services.credit.request_keys import idempotent
+from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.shared import key_digest
 from services.credit.to_proto import disbursement_response, repayment_response
@@ -64,7 +64,8 @@ def crash_after_ledger(
 
 
 def test_a_disbursement_lost_after_the_ledger_cannot_be_cancelled_and_completes_on_retry(
-    credit: CreditApi, credit_service: CreditService, crash_after_ledger: list[Posted]
+    credit: CreditApi, credit_service: CreditService, credit_keys: RequestKeys,
+    crash_after_ledger: list[Posted]
 ) -> None:
     user = credit.register()
     wallet = credit.wallet(user)
@@ -72,9 +73,8 @@ def test_a_disbursement_lost_after_the_ledger_cannot_be_cancelled_and_completes_
 
     request = C.DisburseLoanRequest(application_id=app.id, request_id=key())
     with pytest.raises(CrashAfterLedger):
-        idempotent(credit_service.idempotency, user, "DisburseLoan", request,
-                   lambda claim: disbursement_response(
-                       credit_service.disburse(claim, application_id=app.id, actor=user)))
+        credit_keys.run(user, "DisburseLoan", request, lambda claim: disbursement_response(
+            credit_service.disburse(claim, application_id=app.id, actor=user)))
     [posted] = crash_after_ledger
     paid_in_ledger = posted.transaction_id
     assert credit.balance(wallet) == 300_000
@@ -118,15 +118,14 @@ def _repay_request(application_id: str, amount: int, request_id: str) -> credit_
 
 
 def _crashed_repayment(
-    credit: CreditApi, credit_service: CreditService, crashes: list[Posted], loan_id: str, user: str,
-    amount: int, request_id: str
+    credit: CreditApi, credit_service: CreditService, keys: RequestKeys, crashes: list[Posted], loan_id: str,
+    user: str, amount: int, request_id: str
 ) -> Posted:
     """A repayment the ledger recorded and the credit service did not (it died before committing)."""
     request = _repay_request(loan_id, amount, request_id)
     with pytest.raises(CrashAfterLedger):
-        idempotent(credit_service.idempotency, user, "RecordRepayment", request,
-                   lambda claim: repayment_response(*credit_service.repay(
-                       claim, application_id=loan_id, amount=amount, currency="EUR", actor=user)))
+        keys.run(user, "RecordRepayment", request, lambda claim: repayment_response(*credit_service.repay(
+            claim, application_id=loan_id, amount=amount, currency="EUR", actor=user)))
     assert all(r.request_id != request_id for r in credit.get(loan_id, credit.md(user)).repayments)
     return crashes[-1]
 
@@ -141,12 +140,15 @@ def _loan(credit: CreditApi, user: str, funds: int) -> tuple[str, Any]:
 
 
 def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_replays(
-    credit: CreditApi, credit_service: CreditService, crash_after_ledger: list[Posted]
+    credit: CreditApi, credit_service: CreditService, credit_keys: RequestKeys,
+    crash_after_ledger: list[Posted]
 ) -> None:
     user = credit.register()
     wallet, loan = _loan(credit, user, funds=100_000)
     first_key = key()
-    lost = _crashed_repayment(credit, credit_service, crash_after_ledger, loan.id, user, 45_000, first_key)
+    lost = _crashed_repayment(
+        credit, credit_service, credit_keys, crash_after_ledger, loan.id, user, 45_000, first_key
+    )
     # The ledger took the money; credit has no record of it, only the intent.
     assert credit.balance(wallet) == 340_000 - 45_000
     assert [i.request_id for i in _intents(credit_service, loan.id)] == [first_key]
@@ -184,12 +186,15 @@ def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_repl
 
 
 def test_a_retry_of_a_repayment_lost_after_the_ledger_returns_it_once(
-    credit: CreditApi, credit_service: CreditService, crash_after_ledger: list[Posted]
+    credit: CreditApi, credit_service: CreditService, credit_keys: RequestKeys,
+    crash_after_ledger: list[Posted]
 ) -> None:
     user = credit.register()
     wallet, loan = _loan(credit, user, funds=0)
     request_id = key()
-    lost = _crashed_repayment(credit, credit_service, crash_after_ledger, loan.id, user, 20_000, request_id)
+    lost = _crashed_repayment(
+        credit, credit_service, credit_keys, crash_after_ledger, loan.id, user, 20_000, request_id
+    )
 
     as_user = credit.md(user)
     retried = credit.credit.RecordRepayment(_repay_request(loan.id, 20_000, request_id), metadata=as_user)

@@ -2,11 +2,12 @@
 
 The runtime's table stores errors too (replayed like successes once validation has passed),
 locks a key while its request runs (a concurrent duplicate is ABORTED at once) and expires keys
-after their retention. Old keys are not carried over: their fingerprints were made another way
-(an unkeyed digest), so a replay could never match them. Money stays safe for a request retried
-across the upgrade: its ledger keys derive from the application, not from the old key table.
-Intents no longer carry the request's operation and fingerprint: the key's table checks those,
-and recovery no longer answers keys.
+after their retention. The old keys are carried over as finished keys, kept for the retention
+from now: their fingerprints were made another way (an unkeyed digest), so a retry of an old
+request gets ALREADY_EXISTS (IDEMPOTENCY_KEY_REUSED) instead of running a second time (a repeated
+repayment could otherwise be recorded twice against one replayed ledger entry). Intents no longer
+carry the request's operation and fingerprint: the key's table checks those, and recovery no
+longer answers keys.
 """
 
 from alembic import op
@@ -16,8 +17,16 @@ from services.runtime.idempotency import create_table_sql
 revision = "0007"
 down_revision = "0006"
 
-UPGRADE = """
-DROP TABLE idempotency_keys;
+UPGRADE_BEFORE = """
+ALTER TABLE idempotency_keys RENAME TO idempotency_keys_0006;
+ALTER INDEX idempotency_keys_pkey RENAME TO idempotency_keys_0006_pkey;
+"""
+
+UPGRADE_AFTER = """
+INSERT INTO idempotency_keys (scope, key, operation, fingerprint, state, response, create_time, expire_time)
+SELECT scope, key, operation, fingerprint, 'done', response, create_time, now() + interval '24 hours'
+  FROM idempotency_keys_0006;
+DROP TABLE idempotency_keys_0006;
 ALTER TABLE repayment_intents DROP COLUMN operation, DROP COLUMN fingerprint;
 ALTER TABLE disbursement_intents DROP COLUMN operation, DROP COLUMN fingerprint;
 """
@@ -41,8 +50,9 @@ CREATE TABLE idempotency_keys (
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE)
+    op.execute(UPGRADE_BEFORE)
     op.execute(create_table_sql("idempotency_keys"))
+    op.execute(UPGRADE_AFTER)
 
 
 def downgrade() -> None:

@@ -287,6 +287,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         c.request_id(request.request_id)
         c.done()
+
         def execute(claim: Claim) -> Message:
             _owner_or(self.service, principal, request.application_id, ROLE_ADMIN)
             app = self.service.cancel(claim, request.application_id, request.reason, principal.subject)
@@ -303,6 +304,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.application_id(request.application_id)
         c.request_id(request.request_id)
         c.done()
+
         def execute(claim: Claim) -> Message:
             _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
             return disbursement_response(
@@ -323,6 +325,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         amount, currency = c.money(request.amount, "amount")
         c.request_id(request.request_id)
         c.done("invalid repayment")
+
         def execute(claim: Claim) -> Message:
             _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
             app, repayment = self.service.repay(

@@ -127,6 +127,7 @@ class CreditLineServicerMixin:
         principal = current_principal()
         amount, currency = _money_request(request, "draw")
         require_owner_or_roles(principal, request.user_id)
+
         def execute(claim: Claim) -> credit_pb2.DrawCreditLineResponse:
             drawn, use = self.lines.draw(
                 claim, user_id=request.user_id, amount=amount, currency=currency, actor=principal.subject
@@ -146,6 +147,7 @@ class CreditLineServicerMixin:
         principal = current_principal()
         amount, currency = _money_request(request, "repayment")
         require_owner_or_roles(principal, request.user_id, ROLE_ADMIN)
+
         def execute(claim: Claim) -> credit_pb2.RepayCreditLineResponse:
             repaid, use = self.lines.repay(
                 claim, user_id=request.user_id, amount=amount, currency=currency, actor=principal.subject

@@ -27,6 +27,7 @@ from typing import Any
 import grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.ledger import export
 from services.ledger import repository as repo
 from services.ledger.domain import scopes
 from services.ledger.domain.model import (
@@ -558,6 +559,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             parse=lambda raw: (datetime.fromisoformat(raw[0]), int(raw[1])))
         return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in page.items],
                                                      next_page_token=page.next_page_token)
+
+    def ExportRelatedEntries(
+        self, request: ledger_pb2.ExportRelatedEntriesRequest, context: grpc.ServicerContext
+    ) -> Iterator[ledger_pb2.ExportRelatedEntriesResponse]:
+        return export.export_related_entries(self.ledger.engine, request, context)
 
     def VerifyBooks(self, request: ledger_pb2.VerifyBooksRequest,
                     context: grpc.ServicerContext) -> ledger_pb2.VerifyBooksResponse:

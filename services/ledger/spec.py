@@ -48,10 +48,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
 # each may move money on are scoped by services/ledger/scopes.py.
 SERVICE_CALLERS = service_callers({
     # Wallets and clearing accounts; two-phase reservations; full refunds as reversals; spend limits.
-    # Reconciliation reads the entries that name its payments.
+    # Reconciliation reads the entries that name its payments (streamed in bulk, then by id).
     "payment": {"CreateAccount", "CreatePendingTransfer", "PostPendingTransfer", "VoidPendingTransfer",
                 "GetPendingTransfer", "CreateTransaction", "ReverseTransaction", "GetTransaction",
-                "BatchGetRelatedEntries", "ListRelatedEntries"},
+                "BatchGetRelatedEntries", "ExportRelatedEntries"},
     # Loan and credit-line accounts: disbursements, repayments, limits; finding the user's wallet;
     # the loan reconciliation and the recovery of money in doubt read the entries naming a loan.
     "credit": {"CreateAccount", "GetAccount", "ListAccounts", "UpdateAccountLimit", "CreateTransaction",

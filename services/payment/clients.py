@@ -12,7 +12,6 @@ service passes and receives domain types (``EntryType``, ``HoldStatus``, ``Fraud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -233,27 +232,30 @@ class LedgerClient:
         )
         return list(reply.transactions), list(reply.pending_transfers)
 
-    def entries_of_type(self, related_type: str, start: Any, end: Any) -> Iterator[ledger_pb2.Transaction]:
-        """The entries (basic view) recorded in [start, end) whose related id is of ``related_type``
-        ("pay"), page by page."""
-        token = ""
-        while True:
-            reply = call(
-                "ledger",
-                self.stub.ListRelatedEntries,
-                ledger_pb2.ListRelatedEntriesRequest(
-                    related_entity_type=related_type,
-                    time_range=common_pb2.TimeRange(start_time=start, end_time=end),
-                    page_size=RELATED_BATCH,
-                    page_token=token,
-                    view=ledger_pb2.TRANSACTION_VIEW_BASIC,
-                ),
-                RECONCILIATION_TIMEOUT_SECONDS,
-            )
-            yield from reply.transactions
-            token = reply.next_page_token
-            if not token:
-                return
+    def export_related(
+        self, related_type: str, start: Any, end: Any, chunk_size: int
+    ) -> list[ledger_pb2.RelatedEntryRecord]:
+        """Every entry recorded in [start, end) whose related id is of ``related_type`` ("pay"), as
+        compact records, from one ExportRelatedEntries stream of ``chunk_size`` records a message
+        (read as the ledger sends it)."""
+
+        def read(
+            request: ledger_pb2.ExportRelatedEntriesRequest, timeout: float
+        ) -> list[ledger_pb2.RelatedEntryRecord]:
+            # Consumed inside call(): a failure mid-stream becomes a RemoteError like any other.
+            return [record for chunk in self.stub.ExportRelatedEntries(request, timeout=timeout)
+                    for record in chunk.records]
+
+        return call(
+            "ledger",
+            read,
+            ledger_pb2.ExportRelatedEntriesRequest(
+                related_entity_type=related_type,
+                time_range=common_pb2.TimeRange(start_time=start, end_time=end),
+                chunk_size=chunk_size,
+            ),
+            RECONCILIATION_TIMEOUT_SECONDS,
+        )
 
 
 class AiClient:

@@ -461,8 +461,12 @@ MATRIX: dict[str, Rule] = {
         lambda w: L.BatchGetRelatedEntriesRequest(related_entity_ids=["pay_matrix"]),
     ),
     "nexafi.ledger.v1.LedgerService/ListRelatedEntries": rule(
-        {COMPLIANCE, ADMIN, SVC_PAYMENT},
+        {COMPLIANCE, ADMIN},
         lambda w: L.ListRelatedEntriesRequest(related_entity_type="pay", time_range=last_day()),
+    ),
+    "nexafi.ledger.v1.LedgerService/ExportRelatedEntries": rule(
+        {COMPLIANCE, ADMIN, SVC_PAYMENT},
+        lambda w: L.ExportRelatedEntriesRequest(related_entity_type="pay", time_range=last_day()),
     ),
     "nexafi.ledger.v1.LedgerService/VerifyBooks": rule({COMPLIANCE, ADMIN}, lambda w: L.VerifyBooksRequest()),
     "nexafi.ledger.v1.LedgerService/VerifyChain": rule({COMPLIANCE, ADMIN}, lambda w: L.VerifyChainRequest()),

@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2
 from nexafi.payment.v1 import payment_pb2 as S
 from nexafi.payment.v1 import payment_pb2_grpc
 
+from services.payment import reconciliation
 from services.runtime.api import to_timestamp
 from services.runtime.clock import system_clock
 from services.runtime.server import RunningServer
@@ -120,3 +122,38 @@ def test_five_hundred_transfers_reconcile_without_false_mismatches(held: Payment
     assert found.payments_checked == 520
     assert found.ledger_transactions_checked == 520
     assert found.mismatch_count == 0, list(found.mismatches)[:5]
+
+
+def test_a_reconciliation_across_many_ledger_chunks_is_exact(
+    held: PaymentApi, payment_db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two ledger records per streamed message, so five payments span three messages.
+    monkeypatch.setattr(reconciliation, "LEDGER_CHUNK", 2)
+    start = datetime.now(UTC)
+    paid = [approved(held, held.top_up(held.register(), 100 + i)) for i in range(5)]
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    clean = report(held, start, end)
+    assert (clean.payments_checked, clean.ledger_transactions_checked, clean.mismatch_count) == (5, 5, 0)
+
+    # The first payment of the second message says another amount; the one in the last message
+    # points at an entry the ledger does not have. Both are found, and nothing else.
+    tampered, absent = paid[2], paid[4]
+    with payment_db.begin() as c:
+        c.execute(sa.text("UPDATE payments SET amount_minor = 999 WHERE id = :id"), {"id": tampered.id})
+        c.execute(sa.text("UPDATE payments SET transaction_id = :t WHERE id = :id"),
+                  {"t": "txn_00000000000000000000000000", "id": absent.id})
+    try:
+        found = report(held, start, end)
+    finally:
+        with payment_db.begin() as c:
+            c.execute(sa.text("UPDATE payments SET amount_minor = :a WHERE id = :id"),
+                      {"a": tampered.amount.amount_minor, "id": tampered.id})
+            c.execute(sa.text("UPDATE payments SET transaction_id = :t WHERE id = :id"),
+                      {"t": absent.transaction_id, "id": absent.id})
+    assert (found.payments_checked, found.ledger_transactions_checked) == (5, 5)
+    kinds = sorted((m.kind, m.payment_id) for m in found.mismatches)
+    assert kinds == sorted([(S.RECONCILIATION_MISMATCH_KIND_AMOUNT_MISMATCH, tampered.id),
+                            (S.RECONCILIATION_MISMATCH_KIND_MISSING_LEDGER_ENTRY, absent.id)])
+    [amount] = [m for m in found.mismatches if m.payment_id == tampered.id]
+    assert amount.actual_amount.amount_minor == 102 and amount.expected_amount.amount_minor == 999
+    assert report(held, start, end).mismatch_count == 0

@@ -712,6 +712,34 @@ class ListRelatedEntriesResponse(_message.Message):
     next_page_token: str
     def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ExportRelatedEntriesRequest(_message.Message):
+    __slots__ = ("related_entity_type", "time_range", "chunk_size")
+    RELATED_ENTITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    related_entity_type: str
+    time_range: _common_pb2.TimeRange
+    chunk_size: int
+    def __init__(self, related_entity_type: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+
+class RelatedEntryRecord(_message.Message):
+    __slots__ = ("transaction_id", "related_entity_id", "type", "amount")
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATED_ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    transaction_id: str
+    related_entity_id: str
+    type: TransactionType
+    amount: _common_pb2.Money
+    def __init__(self, transaction_id: _Optional[str] = ..., related_entity_id: _Optional[str] = ..., type: _Optional[_Union[TransactionType, str]] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class ExportRelatedEntriesResponse(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[RelatedEntryRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[RelatedEntryRecord, _Mapping]]] = ...) -> None: ...
+
 class BooksFinding(_message.Message):
     __slots__ = ("kind", "subject_id", "detail")
     KIND_FIELD_NUMBER: _ClassVar[int]

@@ -150,6 +150,11 @@ class LedgerServiceStub(object):
                 request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesRequest.SerializeToString,
                 response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesResponse.FromString,
                 _registered_method=True)
+        self.ExportRelatedEntries = channel.unary_stream(
+                '/nexafi.ledger.v1.LedgerService/ExportRelatedEntries',
+                request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ExportRelatedEntriesRequest.SerializeToString,
+                response_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ExportRelatedEntriesResponse.FromString,
+                _registered_method=True)
         self.VerifyBooks = channel.unary_unary(
                 '/nexafi.ledger.v1.LedgerService/VerifyBooks',
                 request_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.VerifyBooksRequest.SerializeToString,
@@ -380,6 +385,22 @@ class LedgerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportRelatedEntries(self, request, context):
+        """ExportRelatedEntries streams, oldest first, every entry recorded in a
+        time range whose related_entity_id is of one type (for example "pay"), as
+        compact records (id, related record, type, amount) in chunks of up to
+        5000: the bulk read behind payment reconciliation. The whole range is
+        read in one snapshot by one scan of the (type, create_time) index and
+        sent as it is read, so its cost is the number of entries, not round
+        trips. Admin, compliance or the payment service; gRPC only. Returns
+        INVALID_ARGUMENT for an empty or malformed type, a time range without
+        both ends or whose end is not after its start, or a negative chunk_size;
+        PERMISSION_DENIED for other callers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def VerifyBooks(self, request, context):
         """VerifyBooks checks the ledger's invariants and lists what it finds: debits
         equal credits per currency, the hash chain intact, every balance equal to
@@ -502,6 +523,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListRelatedEntries,
                     request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesRequest.FromString,
                     response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesResponse.SerializeToString,
+            ),
+            'ExportRelatedEntries': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportRelatedEntries,
+                    request_deserializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ExportRelatedEntriesRequest.FromString,
+                    response_serializer=nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ExportRelatedEntriesResponse.SerializeToString,
             ),
             'VerifyBooks': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyBooks,
@@ -1070,6 +1096,33 @@ class LedgerService(object):
             '/nexafi.ledger.v1.LedgerService/ListRelatedEntries',
             nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesRequest.SerializeToString,
             nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ListRelatedEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRelatedEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/nexafi.ledger.v1.LedgerService/ExportRelatedEntries',
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ExportRelatedEntriesRequest.SerializeToString,
+            nexafi_dot_ledger_dot_v1_dot_ledger__pb2.ExportRelatedEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

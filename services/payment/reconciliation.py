@@ -24,7 +24,7 @@ from services.payment import repository as repo
 from services.payment.clients import RELATED_BATCH, Clients
 from services.payment.domain.model import Payment, Refund
 from services.payment.domain.states import MONEY_MOVED, Status
-from services.payment.service import _unavailable
+from services.payment.remote_errors import unavailable
 from services.runtime.api import to_timestamp
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock
@@ -120,7 +120,7 @@ class Reconciler:
             try:
                 records = streamed.result()
             except RemoteError as exc:
-                raise _unavailable(exc) from None
+                raise unavailable(exc) from None
         by_id = {b.id: b for b in booked}
         entries: dict[str, ledger_pb2.RelatedEntryRecord] = {}
         holds: dict[str, list[ledger_pb2.PendingTransfer]] = {}
@@ -152,7 +152,7 @@ class Reconciler:
                     for hold in pending:
                         holds.setdefault(hold.related_entity_id, []).append(hold)
         except RemoteError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         read_ledger = time.perf_counter()
         per_payment: dict[str, list[ledger_pb2.RelatedEntryRecord]] = {}
         for entry in entries.values():

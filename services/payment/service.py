@@ -29,13 +29,9 @@ from services.payment.methods import PaymentMethods
 from services.payment.queries import PaymentQueries
 from services.payment.recovery import Recovery
 from services.payment.refunds import Refunds
-from services.payment.remote_errors import unavailable
 from services.payment.status_changes import StatusChanges
 from services.payment.store import PaymentStore
 from services.runtime.clock import Clock, system_clock
-
-# reconciliation.py imports the helper by this name from here; it lives in remote_errors.
-_unavailable = unavailable
 
 
 class PaymentService:

@@ -53,14 +53,6 @@ _INFERENCE_COLUMNS = ("id, kind, model_name, model_version, caller, request_id, 
                       "latency_micros, create_time")
 
 
-def find_by_key(session: Session, kind: Kind, caller: str, request_id: str) -> InferenceRecord | None:
-    row = session.execute(sa.text(
-        f"SELECT {_INFERENCE_COLUMNS} FROM inferences "
-        "WHERE kind = :k AND caller = :c AND request_id = :r"),
-        {"k": kind.value, "c": caller, "r": request_id}).one_or_none()
-    return None if row is None else _record(row)
-
-
 def get_inference(session: Session, inference_id: str) -> InferenceRecord | None:
     row = session.execute(sa.text(f"SELECT {_INFERENCE_COLUMNS} FROM inferences WHERE id = :id"),
                           {"id": inference_id}).one_or_none()

@@ -68,7 +68,7 @@ import logging
 import math
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -76,7 +76,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ai import explain, features, fx
@@ -113,16 +112,19 @@ from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
-from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound, Unavailable
+from services.runtime.errors import FailedPrecondition, NotFound, Unavailable
+from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.ai")
 
-# Fresh decisions only (a replay of a request_id returns the first one and is not counted again).
+# Fresh decisions only (a replay of a request_id is answered at the edge and is not counted again).
 FRAUD_DECISIONS = metrics.counter("nexafi_ai_fraud_decisions", "Fraud checks decided, by decision and model.",
                                   ("decision", "model_version"))
 
 SECONDS_PER_DAY = features.SECONDS_PER_DAY
+#: The AI service's idempotency keys (migration 0002; services/runtime/idempotency.py).
+IDEMPOTENCY_TABLE = "idempotency_keys"
 MAX_FRAUD_REASONS = 5
 MAX_CREDIT_REASONS = 4
 #: Stand-in revolving limit: the contract gives utilization as a ratio (basis points),
@@ -290,8 +292,11 @@ class AiService:
 
     def __init__(self, engine: Engine, registry: ModelRegistry,
                  clock: Clock = system_clock,
-                 history: HistorySource | None = None) -> None:
+                 history: HistorySource | None = None,
+                 idempotency: IdempotencyStore | None = None) -> None:
         self.engine = engine
+        # The keys of CheckFraud and ScoreCredit, claimed by the servicer (the edge).
+        self.idempotency = idempotency or IdempotencyStore(engine, table=IDEMPOTENCY_TABLE)
         self.registry = registry
         self.clock = clock
         self.history = history
@@ -299,32 +304,21 @@ class AiService:
 
     # -- idempotency and audit ---------------------------------------------------------------------
 
-    @staticmethod
-    def _replay(earlier: InferenceRecord, input_sha: str, request_id: str) -> Result:
-        if earlier.input_sha256 != input_sha:
-            raise AlreadyExists(f"request_id {request_id!r} was already used with another request",
-                                "IDEMPOTENCY_KEY_REUSED", {"request_id": request_id})
-        return earlier.output
+    def _resumed(self, claim: Claim | None) -> Result | None:
+        """The result an earlier attempt under ``claim``'s key recorded before it crashed, if any.
 
-    def _idempotent(self, kind: Kind, caller: str, request_id: str, input_sha: str,
-                    work: Callable[[Session], Result]) -> Result:
-        """Run ``work`` once per (kind, caller, request_id); a replay returns the stored result."""
+        The key names the inference (``IdempotencyStore.attach``) in the transaction that logs it,
+        so a retry that takes over an abandoned key returns that inference instead of scoring twice.
+        """
+        if claim is None or not claim.resource_id:
+            return None
+        with self._read() as session:
+            record = repo.get_inference(session, claim.resource_id)
+        return None if record is None else record.output
 
-        def attempt(session: Session) -> Result:
-            earlier = repo.find_by_key(session, kind, caller, request_id)
-            if earlier is not None:
-                return self._replay(earlier, input_sha, request_id)
-            return work(session)
-
-        try:
-            return run_in_transaction(self.engine, attempt)
-        except IntegrityError:
-            # A concurrent request with the same key committed first: answer as a replay.
-            with self._read() as session:
-                earlier = repo.find_by_key(session, kind, caller, request_id)
-            if earlier is None:
-                raise
-            return self._replay(earlier, input_sha, request_id)
+    def _attach(self, session: Session, claim: Claim | None, inference_id: str) -> None:
+        if claim is not None:
+            self.idempotency.attach(session, claim, inference_id)
 
     @staticmethod
     def _record(session: Session, kind: Kind, model: LoadedModel, caller: str, request_id: str | None,
@@ -336,11 +330,16 @@ class AiService:
 
     # -- fraud -------------------------------------------------------------------------------------
 
-    def check_fraud(self, caller: str, request_id: str, check: FraudCheck) -> FraudAssessment:
+    def check_fraud(self, caller: str, request_id: str, check: FraudCheck,
+                    claim: Claim | None = None) -> FraudAssessment:
+        """Score ``check`` once, under the idempotency key the edge claimed (``claim``)."""
+        resumed = self._resumed(claim)
+        if resumed is not None:
+            assert isinstance(resumed, FraudAssessment)
+            return resumed
         input_sha = check.input_hash()
-        decided: list[FraudAssessment] = []
 
-        def work(session: Session) -> Result:
+        def work(session: Session) -> FraudAssessment:
             repo.lock_user(session, check.user_id)
             model = self.registry.active("fraud")
             now = self.clock()
@@ -365,13 +364,11 @@ class AiService:
                 amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
                 category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
                 channel=check.channel, decision=assessment.decision))
-            decided.append(assessment)
+            self._attach(session, claim, assessment.inference_id)
             return assessment
 
-        result = self._idempotent(Kind.FRAUD_CHECK, caller, request_id, input_sha, work)
-        assert isinstance(result, FraudAssessment)
-        if decided and result is decided[-1]:
-            FRAUD_DECISIONS.labels(result.decision, result.model_version).inc()
+        result = run_in_transaction(self.engine, work)
+        FRAUD_DECISIONS.labels(result.decision, result.model_version).inc()
         return result
 
     @staticmethod
@@ -437,10 +434,16 @@ class AiService:
 
     # -- credit ------------------------------------------------------------------------------------
 
-    def score_credit(self, caller: str, request_id: str, app: CreditApplication) -> CreditScoreResult:
+    def score_credit(self, caller: str, request_id: str, app: CreditApplication,
+                     claim: Claim | None = None) -> CreditScoreResult:
+        """Score ``app`` once, under the idempotency key the edge claimed (``claim``)."""
+        resumed = self._resumed(claim)
+        if resumed is not None:
+            assert isinstance(resumed, CreditScoreResult)
+            return resumed
         input_sha = canonical_sha256(app)
 
-        def work(session: Session) -> Result:
+        def work(session: Session) -> CreditScoreResult:
             model = self.registry.active("credit")
             now = self.clock()
             applicant = features.Applicant(
@@ -465,11 +468,10 @@ class AiService:
                 debt_to_income_bps=round(float(x[dti_column]) * 10_000),
                 model_name=model.name, model_version=model.version, create_time=now)
             self._record(session, Kind.CREDIT_SCORE, model, caller, request_id, input_sha, result, latency)
+            self._attach(session, claim, result.inference_id)
             return result
 
-        result = self._idempotent(Kind.CREDIT_SCORE, caller, request_id, input_sha, work)
-        assert isinstance(result, CreditScoreResult)
-        return result
+        return run_in_transaction(self.engine, work)
 
     # -- recommendations ---------------------------------------------------------------------------
 

@@ -14,16 +14,24 @@ currency the service's exchange-rate table converts (``services.ai.fx``: every
 currency the platform knows); the credit, trend and recommendation models take
 only their training currency (EUR). Other currencies are refused with reason
 UNSUPPORTED_CURRENCY.
+
+CheckFraud and ScoreCredit run under the shared idempotency contract
+(``services.runtime.idempotency``), claimed here at the edge around the service
+call: the rendered response (or the error after validation) is stored per
+caller and ``request_id`` and replayed byte for byte; a duplicate arriving while
+the first is still running is ABORTED ``REQUEST_IN_PROGRESS`` at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 
@@ -55,11 +63,14 @@ from services.runtime.auth import (
     ROLE_COMPLIANCE,
     ROLE_SERVICE,
     ROLE_SUPPORT,
+    Principal,
     current_principal,
     require_owner_or_roles,
     require_roles,
 )
 from services.runtime.errors import InvalidArgument
+from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import Claim
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 SCORING_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
@@ -86,6 +97,11 @@ UNSUPPORTED_CURRENCY = "UNSUPPORTED_CURRENCY"
 MAX_TIME_ZONE_LENGTH = 64
 #: CheckFraud converts these into the fraud model's currency.
 FRAUD_CURRENCIES = supported_currencies()
+
+#: Keys the request fingerprints of CheckFraud and ScoreCredit (services.runtime.fingerprints). Their
+#: requests hold no secret (the inference log keeps an unkeyed hash of the same inputs), so a fixed key
+#: serves: it only has to be the same on every replica.
+FINGERPRINT_KEY = b"nexafi-ai-idempotency-v1"
 
 _MCC_RE = re.compile(r"^[0-9]{4}$")
 # ISO 3166-1 alpha-2, officially assigned codes.
@@ -244,6 +260,14 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def __init__(self, service: AiService) -> None:
         self.service = service
 
+    def _idempotent(self, principal: Principal, key: str, operation: str, body: Mapping[str, object],
+                    execute: Callable[[Claim], Message]) -> bytes:
+        """The response to ``operation`` under ``key``: run once, stored, replayed (errors included)."""
+        fingerprint = request_fingerprint(FINGERPRINT_KEY, operation, body)
+        return self.service.idempotency.run(
+            principal.subject, key, operation, fingerprint,
+            lambda claim: execute(claim).SerializeToString())
+
     def CheckFraud(self, request: ai_pb2.CheckFraudRequest,
                    context: grpc.ServicerContext) -> ai_pb2.CheckFraudResponse:
         principal = current_principal()
@@ -285,8 +309,11 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             ip_country=request.ip_country, counterparty_country=request.counterparty_country,
             payment_id=request.payment_id, payment_method_id=request.payment_method_id, transaction_time=when,
             time_zone=request.time_zone)
-        assessment = self.service.check_fraud(principal.subject, request.request_id, check)
-        return ai_pb2.CheckFraudResponse(assessment=assessment_pb(assessment))
+        response = self._idempotent(
+            principal, request.request_id, "CheckFraud", asdict(check),
+            lambda claim: ai_pb2.CheckFraudResponse(assessment=assessment_pb(
+                self.service.check_fraud(principal.subject, request.request_id, check, claim))))
+        return ai_pb2.CheckFraudResponse.FromString(response)
 
     def ScoreCredit(self, request: ai_pb2.ScoreCreditRequest,
                     context: grpc.ServicerContext) -> ai_pb2.ScoreCreditResponse:
@@ -330,8 +357,11 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             delinquencies_24m=request.delinquencies_24m, open_accounts=request.open_accounts,
             inquiries_6m=request.inquiries_6m, employment_months=request.employment_months,
             requested_amount_minor=amounts["requested_amount"])
-        score = self.service.score_credit(principal.subject, request.request_id, application)
-        return ai_pb2.ScoreCreditResponse(credit_score=credit_pb(score))
+        response = self._idempotent(
+            principal, request.request_id, "ScoreCredit", asdict(application),
+            lambda claim: ai_pb2.ScoreCreditResponse(credit_score=credit_pb(
+                self.service.score_credit(principal.subject, request.request_id, application, claim))))
+        return ai_pb2.ScoreCreditResponse.FromString(response)
 
     def GetRecommendations(self, request: ai_pb2.GetRecommendationsRequest,
                            context: grpc.ServicerContext) -> ai_pb2.GetRecommendationsResponse:

@@ -13,6 +13,7 @@ Environment:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import grpc
@@ -23,8 +24,14 @@ from services.ai.registry import ModelRegistry, default_roots
 from services.ai.service import AiService
 from services.ai.servicer import AiServicer
 from services.runtime.config import env_int, env_str
+from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
+
+log = logging.getLogger("nexafi.ai")
+
+#: How often expired idempotency keys (kept at least 24 hours) are deleted.
+IDEMPOTENCY_PURGE_SECONDS = 3_600.0
 
 SERVICE_NAME = ai_pb2.DESCRIPTOR.services_by_name["AiService"].full_name
 
@@ -37,7 +44,15 @@ def build_service(context: ServiceContext) -> AiService:
     context.on_shutdown.append(registry.stop)
     history = AnalyticsHistory("ai")
     context.on_shutdown.append(history.close)
-    return AiService(context.engine, registry, clock=context.clock, history=history)
+    service = AiService(context.engine, registry, clock=context.clock, history=history)
+    purge = PeriodicJob("ai-idempotency-purge", IDEMPOTENCY_PURGE_SECONDS,
+                        lambda: _purge(service), log).start()
+    context.on_shutdown.append(purge.stop)
+    return service
+
+
+def _purge(service: AiService) -> None:
+    service.idempotency.purge_expired()
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:

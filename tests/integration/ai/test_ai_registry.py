@@ -375,3 +375,22 @@ def test_without_a_loadable_model_every_inference_fails_safe(empty_registry: AiC
         lambda: ai.stub.GetModel(ai_pb2.GetModelRequest(name="fraud"), metadata=ai.admin, timeout=10)
     )
     assert missing.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_an_error_after_validation_is_stored_and_replayed(
+        empty_registry: AiClient, pg: EmbeddedPostgres) -> None:
+    ai = empty_registry
+    request = fraud_request(user())
+    first = failure(lambda: ai.check(request))
+    assert first.code == grpc.StatusCode.FAILED_PRECONDITION and first.reason == "NO_ACTIVE_MODEL"
+    engine = sa.create_engine(pg.url("nexafi_ai_empty"))
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text(
+                "SELECT state, error_reason FROM idempotency_keys WHERE key = :k"),
+                {"k": request.request_id}).one()
+    finally:
+        engine.dispose()
+    assert (stored.state, stored.error_reason) == ("done", "NO_ACTIVE_MODEL")
+    again = failure(lambda: ai.check(request))
+    assert (again.code, again.reason, again.message) == (first.code, first.reason, first.message)

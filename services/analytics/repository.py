@@ -254,14 +254,13 @@ def _stored(row: sa.Row[tuple[str, str, str, dict[str, object], datetime]]) -> S
 
 def insert_definition(session: Session, definition_id: str, user_id: str, request_id: str, fingerprint: str,
                       definition: dict[str, object]) -> StoredDefinition:
-    """The definition saved under (user_id, request_id): this one, or the one saved first."""
-    session.execute(sa.text(
-        "INSERT INTO report_definitions (id, user_id, request_id, fingerprint, definition) "
-        "VALUES (:id, :u, :r, :f, CAST(:d AS jsonb)) ON CONFLICT (user_id, request_id) DO NOTHING"),
-        {"id": definition_id, "u": user_id, "r": request_id, "f": fingerprint, "d": json.dumps(definition)})
+    """Save a definition; ``request_id`` records the request that created it (its key lives in
+    ``idempotency_keys``)."""
     row = session.execute(sa.text(
-        f"SELECT {_DEFINITION_COLUMNS} FROM report_definitions WHERE user_id = :u AND request_id = :r"),
-        {"u": user_id, "r": request_id}).one()
+        "INSERT INTO report_definitions (id, user_id, request_id, fingerprint, definition) "
+        f"VALUES (:id, :u, :r, :f, CAST(:d AS jsonb)) RETURNING {_DEFINITION_COLUMNS}"),
+        {"id": definition_id, "u": user_id, "r": request_id, "f": fingerprint,
+         "d": json.dumps(definition)}).one()
     return _stored(row)
 
 

@@ -40,18 +40,20 @@ from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import (
-    AlreadyExists,
     DomainError,
     FieldViolation,
     InvalidArgument,
     NotFound,
     Unavailable,
 )
+from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.analytics")
 
 T = TypeVar("T")
+#: Analytics' idempotency keys (migration 0003; services/runtime/idempotency.py).
+IDEMPOTENCY_TABLE = "idempotency_keys"
 
 _TYPE_NAMES = {1: "deposit", 2: "withdrawal", 3: "transfer", 4: "payment", 5: "refund", 6: "fee",
                7: "loan_disbursement", 8: "loan_repayment", 9: "reversal", 10: "adjustment"}
@@ -114,12 +116,15 @@ class GeneratedReport:
 class AnalyticsService:
     def __init__(self, engine: Engine, ledger: LedgerClient | None, default_currency: str,
                  clock: Clock = system_clock,
-                 credit: CreditConnector | None = None) -> None:
+                 credit: CreditConnector | None = None,
+                 idempotency: IdempotencyStore | None = None) -> None:
         self.engine = engine
         self.ledger = ledger
         self.credit = credit
         self.default_currency = default_currency
         self.clock = clock
+        # The keys of CreateReportDefinition, claimed by the servicer (the edge).
+        self.idempotency = idempotency or IdempotencyStore(engine, table=IDEMPOTENCY_TABLE)
         self._uow = UnitOfWork(engine)
 
     def _read(self, work: Callable[[Session], T]) -> T:
@@ -263,10 +268,15 @@ class AnalyticsService:
 
     # -- custom reports ----------------------------------------------------------------------------------
 
-    def create_definition(self, user_id: str, request_id: str,
-                          definition: custom.Definition) -> repo.StoredDefinition:
-        """Save ``definition`` for ``user_id``, once per request_id (the caller is authorized)."""
-        fingerprint = definition.fingerprint()
+    def create_definition(self, user_id: str, request_id: str, definition: custom.Definition,
+                          claim: Claim | None = None) -> repo.StoredDefinition:
+        """Save ``definition`` for ``user_id`` (the caller is authorized), under the idempotency key the
+        edge claimed: the key names the definition in the transaction that saves it, so a retry that
+        takes over a crashed attempt's key returns that definition instead of saving a second one."""
+        if claim is not None and claim.resource_id:
+            saved = self._read(lambda s: repo.get_definition(s, claim.resource_id))
+            if saved is not None:
+                return saved
 
         def work(session: Session) -> repo.StoredDefinition:
             unknown = custom.unknown_categories(definition.categories, repo.user_categories(session, user_id))
@@ -276,11 +286,10 @@ class AnalyticsService:
                     violations=[FieldViolation(f"definition.categories[{i}]",
                                                "is neither a standard category nor one of the user's")
                                 for i in unknown])
-            stored = repo.insert_definition(session, new_id("rdf"), user_id, request_id, fingerprint,
-                                            definition.to_json())
-            if stored.fingerprint != fingerprint:
-                raise AlreadyExists("request_id was already used for another definition",
-                                    "IDEMPOTENCY_KEY_REUSED")
+            stored = repo.insert_definition(session, new_id("rdf"), user_id, request_id,
+                                            definition.fingerprint(), definition.to_json())
+            if claim is not None:
+                self.idempotency.attach(session, claim, stored.id)
             return stored
 
         return run_in_transaction(self.engine, work)

@@ -47,11 +47,15 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.fingerprints import request_fingerprint
 from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.analytics")
 
 DASHBOARD_LOOKBACK = timedelta(days=90)
+#: Keys CreateReportDefinition's request fingerprints (services.runtime.fingerprints): a definition holds
+#: no secret, so a fixed key, the same on every replica, serves.
+FINGERPRINT_KEY = b"nexafi-analytics-idempotency-v1"
 CONSUMERS = frozenset({SUMMARIES_CONSUMER})
 _METRICS = frozenset({analytics_pb2.DASHBOARD_METRIC_BALANCE, analytics_pb2.DASHBOARD_METRIC_SPENDING,
                       analytics_pb2.DASHBOARD_METRIC_INCOME, analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW})
@@ -300,10 +304,16 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         request_id = checks.request_id(request.request_id)
         definition = _definition(request.definition, checks)
         checks.done()
-        require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN)
+        principal = current_principal()
+        require_owner_or_roles(principal, user_id, ROLE_ADMIN)
         assert definition is not None
-        stored = self.service.create_definition(user_id, request_id, definition)
-        return analytics_pb2.CreateReportDefinitionResponse(definition=_definition_pb(stored))
+        operation = "CreateReportDefinition"
+        body = {"user_id": user_id, "definition": definition.to_json()}
+        response = self.service.idempotency.run(
+            principal.subject, request_id, operation, request_fingerprint(FINGERPRINT_KEY, operation, body),
+            lambda claim: analytics_pb2.CreateReportDefinitionResponse(definition=_definition_pb(
+                self.service.create_definition(user_id, request_id, definition, claim))).SerializeToString())
+        return analytics_pb2.CreateReportDefinitionResponse.FromString(response)
 
     def GetReportDefinition(self, request: analytics_pb2.GetReportDefinitionRequest,
                             context: grpc.ServicerContext) -> analytics_pb2.GetReportDefinitionResponse:

@@ -27,11 +27,15 @@ from services.analytics.service import AnalyticsService
 from services.analytics.servicer import AnalyticsServicer
 from services.runtime.clients import ServiceTokenProvider
 from services.runtime.config import ConfigError, env_int, env_str
+from services.runtime.jobs import PeriodicJob
 from services.runtime.money import CURRENCY_EXPONENTS
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.analytics")
+
+#: How often expired idempotency keys (kept at least 24 hours) are deleted.
+IDEMPOTENCY_PURGE_SECONDS = 3_600.0
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 
@@ -57,7 +61,14 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
         context.on_shutdown.append(consumer.stop)
         context.on_shutdown.append(feed.close)
     context.on_shutdown.append(ledger.close)
+    purge = PeriodicJob("analytics-idempotency-purge", IDEMPOTENCY_PURGE_SECONDS,
+                        lambda: _purge(service), log).start()
+    context.on_shutdown.append(purge.stop)
     return [SERVICE_NAME]
+
+
+def _purge(service: AnalyticsService) -> None:
+    service.idempotency.purge_expired()
 
 
 # Who calls analytics, and for what (least privilege; services.runtime.service_access).

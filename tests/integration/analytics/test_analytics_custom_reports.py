@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from nexafi.analytics.v1 import analytics_pb2 as A
 from nexafi.ledger.v1 import ledger_pb2
 from PIL import Image
+from sqlalchemy.engine import Engine
 
 from services.analytics.domain.reports import decimal_string
 from tests.integration.analytics.analytics_support import Books, Metadata, time_range
@@ -243,3 +248,50 @@ def test_charts_as_png_and_svg(books: Books, spender: dict[str, str]) -> None:
                                  currency="EUR")).code == grpc.StatusCode.PERMISSION_DENIED
     unspecified = failure(lambda: chart(books, own, user_id=spender["user"], image_format=7))
     assert set(unspecified.fields) == {"chart", "image_format"}
+
+
+def test_definition_keys_follow_the_shared_idempotency_contract(
+        books: Books, spender: dict[str, str], analytics_db: Engine) -> None:
+    """services/runtime/idempotency.py: the first response replayed byte for byte, an error after
+    validation stored and replayed, a duplicate sent while the first still runs ABORTED at once."""
+    own = books.customer(spender["user"])
+    request = A.CreateReportDefinitionRequest(user_id=spender["user"], request_id=uuid.uuid4().hex,
+                                              definition=definition(name="Replayed"))
+    first = books.analytics.CreateReportDefinition(request, metadata=own, timeout=10)
+    again = books.analytics.CreateReportDefinition(request, metadata=own, timeout=10)
+    assert again.SerializeToString() == first.SerializeToString()
+
+    key = uuid.uuid4().hex
+    body = definition(categories=["astrology"])
+    unknown = failure(lambda: create(books, spender["user"], own, body, key))
+    replayed = failure(lambda: create(books, spender["user"], own, body, key))
+    assert unknown.reason == replayed.reason == "UNKNOWN_CATEGORY"
+    assert replayed.code == grpc.StatusCode.INVALID_ARGUMENT and replayed.message == unknown.message
+    with analytics_db.connect() as connection:
+        state = connection.execute(sa.text("SELECT state, error_reason FROM idempotency_keys WHERE key = :k"),
+                                   {"k": key}).one()
+    assert (state.state, state.error_reason) == ("done", "UNKNOWN_CATEGORY")
+
+    key = uuid.uuid4().hex
+    body = definition(name="Concurrent")
+    with analytics_db.connect() as holder, ThreadPoolExecutor(max_workers=1) as pool:
+        # Lock the definitions table, so the first request stops at its insert with its key claimed.
+        transaction = holder.begin()
+        holder.execute(sa.text("LOCK TABLE report_definitions IN ACCESS EXCLUSIVE MODE"))
+        pending = pool.submit(create, books, spender["user"], own, body, key)
+        deadline = time.monotonic() + 30
+        while not _waiting_on_a_lock(analytics_db):
+            assert time.monotonic() < deadline, "the first request never reached the insert"
+            threading.Event().wait(0.05)
+        duplicate = failure(lambda: create(books, spender["user"], own, body, key))
+        assert duplicate.code == grpc.StatusCode.ABORTED and duplicate.reason == "REQUEST_IN_PROGRESS"
+        transaction.rollback()
+        saved = pending.result(timeout=30)
+    assert create(books, spender["user"], own, body, key) == saved
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(sa.text(
+            "SELECT count(*) FROM pg_locks WHERE relation = 'report_definitions'::regclass "
+            "AND NOT granted")).scalar_one())

@@ -3,7 +3,11 @@
 Every inference runs the *same* functions as training (``services.ai.features``
 for the model inputs, ``services.ai.explain`` for decisions, scores, reasons,
 forecasts and recommendations); this module only gathers their inputs, calls
-the active ONNX session and records the result.
+the active ONNX session and records the result. What each use case adds around
+the model lives beside it: ``fraud_scoring`` (the check as the features see it,
+the assessment and its reasons), ``credit_scoring`` (bands), ``forecasting``
+(the series and the recursive forecast), ``recommendations`` (rule kinds, the
+booked spending profile).
 
 Where the inputs come from
 --------------------------
@@ -65,30 +69,19 @@ Where the inputs come from
 from __future__ import annotations
 
 import logging
-import math
-import statistics
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.ai import explain, features, fx
 from services.ai import repository as repo
 from services.ai.clients import MAX_DAYS_PER_CALL, UnexpectedSeries
+from services.ai.credit_scoring import MAX_CREDIT_REASONS, UTILIZATION_LIMIT, credit_band
 from services.ai.domain import (
-    CHANNEL_ATM_WITHDRAWAL,
-    CHANNEL_BANK_TRANSFER,
-    CHANNEL_CARD_PRESENT,
-    CHANNEL_DIRECT_DEBIT,
-    CHANNEL_P2P_TRANSFER,
-    CHANNEL_WALLET_TOP_UP,
-    MODEL_CURRENCY,
     CreditApplication,
     CreditReasonResult,
     CreditScoreResult,
@@ -96,23 +89,39 @@ from services.ai.domain import (
     ForecastResult,
     FraudAssessment,
     FraudCheck,
-    FraudReasonResult,
     InferenceRecord,
     Kind,
     RecommendationResult,
     RecommendationSetResult,
     Result,
-    SeriesPoint,
     canonical_sha256,
 )
-from services.ai.mcc import category_for
+from services.ai.forecasting import (
+    ANALYTICS_METRICS,
+    HistorySource,
+    TrendSource,
+    daily_values,
+    first_active_day,
+    forecast_series,
+    user_daily_series,
+)
+from services.ai.fraud_scoring import (
+    KIND_OF_CHANNEL,
+    assess,
+    category_risk,
+    fraud_feature_set,
+    scored_minor,
+    scored_transaction,
+    utc_offset,
+)
+from services.ai.recommendations import RECOMMENDATION_KINDS, booked_profile
 from services.ai.registry import LoadedModel, ModelRecord, ModelRegistry
 from services.runtime import metrics
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
-from services.runtime.errors import FailedPrecondition, NotFound, Unavailable
+from services.runtime.errors import NotFound, Unavailable
 from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 
@@ -125,166 +134,6 @@ FRAUD_DECISIONS = metrics.counter("nexafi_ai_fraud_decisions", "Fraud checks dec
 SECONDS_PER_DAY = features.SECONDS_PER_DAY
 #: The AI service's idempotency keys (migration 0002; services/runtime/idempotency.py).
 IDEMPOTENCY_TABLE = "idempotency_keys"
-MAX_FRAUD_REASONS = 5
-MAX_CREDIT_REASONS = 4
-#: Stand-in revolving limit: the contract gives utilization as a ratio (basis points),
-#: the features take balance / limit, so balance = utilization_bps over a limit of 10000.
-UTILIZATION_LIMIT = 10_000
-DEFAULT_HORIZON_DAYS = 30
-DEFAULT_INTERVAL_BPS = 9_000
-DEFAULT_LOOKBACK_DAYS = 180
-UNKNOWN = "unknown"
-#: Features the service cannot observe yet (no merchant labels are fed back): every merchant is
-#: "unknown", so naming these as reasons would state the same non-information on every check.
-UNOBSERVED_FEATURES = frozenset({"merchant_risk", "merchant_volume_log"})
-#: What the features call the kind of payment of each channel (anything else is a card purchase).
-KIND_OF_CHANNEL: dict[int, str] = {
-    CHANNEL_WALLET_TOP_UP: "top_up",
-    CHANNEL_P2P_TRANSFER: "p2p",
-    CHANNEL_BANK_TRANSFER: "payout",
-}
-
-# Credit bands of the contract (inclusive lower bounds).
-CREDIT_BANDS: tuple[tuple[int, str], ...] = (
-    (800, "exceptional"), (740, "very_good"), (670, "good"), (580, "fair"), (300, "poor"))
-
-# explain.recommend's rule codes -> the contract's RecommendationKind, and a fixed prior
-# confidence per rule: the rules are deterministic, so "confidence" is how often such a
-# rule is actionable, a documented constant rather than a learned probability.
-RECOMMENDATION_KINDS: dict[str, tuple[str, int]] = {
-    "CATEGORY_BUDGET": ("SET_BUDGET", 8_000),
-    "RISING_SPEND": ("REDUCE_CATEGORY_SPENDING", 6_500),
-    "REVIEW_SUBSCRIPTIONS": ("CANCEL_SUBSCRIPTION", 7_000),
-    "AVOID_FEES": ("AVOID_FEES", 8_500),
-    "SPENDING_ABOVE_INCOME": ("REDUCE_CATEGORY_SPENDING", 9_000),
-    "AUTOMATE_SAVINGS": ("AUTOMATE_SAVINGS", 7_500),
-    "USE_CARD_OVER_CASH": ("SET_BUDGET", 5_000),
-}
-
-
-def credit_band(score: int) -> str:
-    for lower, band in CREDIT_BANDS:
-        if score >= lower:
-            return band
-    return "poor"
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1.0 - 1e-9)
-    return math.log(p / (1.0 - p))
-
-
-@dataclass(frozen=True)
-class TrendSource:
-    """Either a supplied daily series or a user's metric (validated by the servicer)."""
-
-    user_id: str = ""
-    metric: str = ""  # SPENDING / BALANCE / INCOME for a user series
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS
-    points: Sequence[SeriesPoint] = ()
-
-
-class HistorySource(Protocol):
-    """A user's daily figures per metric name over UTC days first_day to last_day, and spending per
-    category (analytics)."""
-
-    def daily(self, user_id: str, metrics: Sequence[str], currency: str, first_day: int,
-              last_day: int) -> Mapping[str, Mapping[int, int]]: ...
-
-    def spending_by_category(self, user_id: str, currency: str, start_seconds: int,
-                             end_seconds: int) -> Mapping[str, int]:
-        """The user's spending per category in [start_seconds, end_seconds)."""
-        ...
-
-
-#: The metrics read from analytics, all in one call: the user's history starts with any of them.
-ANALYTICS_METRICS = ("BALANCE", "SPENDING", "INCOME")
-#: Balances are levels: a day without a figure keeps the previous one. Flows are sums: such a day is 0.
-LEVEL_METRICS = frozenset({"BALANCE"})
-
-
-def daily_values(points: Sequence[SeriesPoint]) -> tuple[list[int], int]:
-    """(one value per UTC day from the first to the last point, the last day); gaps carry forward."""
-    first, last = points[0].day, points[-1].day
-    values: list[int] = []
-    it = iter(points)
-    current = next(it)
-    upcoming = next(it, None)
-    for day in range(first, last + 1):
-        while upcoming is not None and upcoming.day <= day:
-            current, upcoming = upcoming, next(it, None)
-        values.append(current.value_minor)
-    return values, last
-
-
-def first_active_day(figures: Mapping[str, Mapping[int, int]]) -> int | None:
-    """The first day on which any of the figures is non-zero, or None when all are zero."""
-    active = [day for by_day in figures.values() for day, value in by_day.items() if value]
-    return min(active) if active else None
-
-
-def user_daily_series(metric: str, by_day: Mapping[int, int], first_day: int, last_day: int,
-                      first_active: int | None, minimum: int) -> list[int]:
-    """One value per day of a user's ``metric`` from the start of their history to ``last_day``.
-
-    The history starts at ``first_active`` (the user's first activity) or at
-    ``first_day`` (the window's start), whichever is later; fewer than
-    ``minimum`` days of it is FAILED_PRECONDITION ``INSUFFICIENT_HISTORY``.
-    A day without a figure is 0 for a flow (spending, income); a level
-    (balance) carries the previous figure forward, as a supplied series does.
-    """
-    if first_active is not None:
-        first_day = max(first_day, first_active)
-    days = last_day - first_day + 1 if first_active is not None else 0
-    if days < minimum:
-        raise FailedPrecondition(
-            f"the user has {max(days, 0)} days of {metric.lower()} history; "
-            f"a forecast needs at least {minimum}", "INSUFFICIENT_HISTORY",
-            {"minimum_days": str(minimum), "history_days": str(max(days, 0))})
-    if metric not in LEVEL_METRICS:
-        return [by_day.get(d, 0) for d in range(first_day, last_day + 1)]
-    # The first day always gets a point (0 before any figure) so that the series starts there,
-    # and the last figure carries on to last_day.
-    points = [SeriesPoint(first_day, by_day.get(first_day, 0))]
-    points += [SeriesPoint(d, v) for d, v in sorted(by_day.items()) if first_day < d <= last_day]
-    values, last = daily_values(points)
-    return values + values[-1:] * (last_day - last)
-
-
-def _z(level: float) -> float:
-    return statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
-
-
-def forecast_series(model: LoadedModel, series: Sequence[float], horizon: int,
-                    level: float) -> list[tuple[float, float, float]]:
-    """(point, lower, upper) per future day, through ``features.trend_input`` and ``explain.trend_forecast``.
-
-    The model predicts ``TREND_HORIZON_DAYS`` (14) days from the last 56. Longer
-    horizons are forecast recursively: each 14-day block is fed back as input for
-    the next. The calibrated interval is the model card's (80 % of held-out
-    errors); another level rescales both sides by the ratio of normal quantiles,
-    and block ``b`` (0-based) widens by ``sqrt(b + 1)`` because errors compound
-    when forecasts become inputs. Both adjustments are approximations beyond
-    what the card measured; the card's MAPE is for days 1 to 14.
-    """
-    spec = model.metadata["forecast"]
-    block = int(spec["horizon_days"])
-    calibrated = float(spec["interval"]["level"])
-    widen = _z(level) / _z(calibrated)
-    history = [float(v) for v in series]
-    out: list[tuple[float, float, float]] = []
-    b = 0
-    while len(out) < horizon:
-        x, scale = features.trend_input(history)
-        y = model.run(x)[str(spec.get("output", "variable"))][0]
-        steps = min(block, horizon - len(out))
-        fc = explain.trend_forecast(y, scale, spec, steps)
-        grow = widen * math.sqrt(b + 1)
-        for point, lower, upper in zip(fc.point, fc.lower, fc.upper, strict=True):
-            out.append((point, point - (point - lower) * grow, point + (upper - point) * grow))
-        history.extend(fc.point)
-        b += 1
-    return out
 
 
 class AiService:
@@ -349,14 +198,14 @@ class AiService:
             since = when - timedelta(days=features.HISTORY_DAYS)
             history = repo.checked_history(session, check.user_id, since, when)
             conversion = fx.to_model_currency(check.amount_minor, check.currency, when)
-            txn = self._txn(check, ts, history, conversion.amount_minor, _utc_offset(zone, when))
-            past = [features.Txn(int(h.txn_time.timestamp()), _scored_minor(h), h.merchant_id, h.category,
-                                 h.country, h.device_id, _utc_offset(zone, h.txn_time),
+            txn = scored_transaction(check, ts, history, conversion.amount_minor, utc_offset(zone, when))
+            past = [features.Txn(int(h.txn_time.timestamp()), scored_minor(h), h.merchant_id, h.category,
+                                 h.country, h.device_id, utc_offset(zone, h.txn_time),
                                  KIND_OF_CHANNEL.get(h.channel, "purchase")) for h in history]
             start = _now_ns()
-            x = features.fraud_features(txn, past, self._risk(model, txn.merchant_category),
+            x = features.fraud_features(txn, past, category_risk(model, txn.merchant_category),
                                         feature_set=fraud_feature_set(model))
-            assessment = self._assess(model, x, check, new_id("inf"), now, conversion)
+            assessment = assess(model, x, check, new_id("inf"), now, conversion)
             latency = (_now_ns() - start) // 1_000
             self._record(session, Kind.FRAUD_CHECK, model, caller, request_id, input_sha, assessment, latency)
             repo.insert_checked(session, repo.CheckedTxn(
@@ -370,67 +219,6 @@ class AiService:
         result = run_in_transaction(self.engine, work)
         FRAUD_DECISIONS.labels(result.decision, result.model_version).inc()
         return result
-
-    @staticmethod
-    def _txn(check: FraudCheck, ts: int, history: Sequence[repo.CheckedTxn], amount_minor: int,
-             utc_offset_seconds: int) -> features.Txn:
-        """The transaction as the features see it.
-
-        Country: where the card was used for card-present and ATM transactions
-        (the merchant's country), else where the client is (the IP's). A missing
-        country or device repeats the customer's last known one: an unknown
-        signal is treated as neutral, not as "new" (which would raise the score
-        of every caller that cannot fingerprint devices).
-        """
-        present = check.channel in (CHANNEL_CARD_PRESENT, CHANNEL_ATM_WITHDRAWAL)
-        first, second = ((check.counterparty_country, check.ip_country) if present
-                         else (check.ip_country, check.counterparty_country))
-        last = history[-1] if history else None
-        country = first or second or (last.country if last else UNKNOWN)
-        device = check.device_id or (last.device_id if last else UNKNOWN)
-        category = category_for(check.merchant_category_code, atm=check.channel == CHANNEL_ATM_WITHDRAWAL,
-                                direct_debit=check.channel == CHANNEL_DIRECT_DEBIT)
-        # The counterparty of a top-up is the funding card or account (the payment method).
-        counterparty = check.counterparty_id or check.payment_method_id or UNKNOWN
-        return features.Txn(timestamp=ts, amount_minor=amount_minor,
-                            merchant_id=counterparty, merchant_category=category,
-                            country=country, device_id=device, utc_offset_seconds=utc_offset_seconds,
-                            kind=KIND_OF_CHANNEL.get(check.channel, "purchase"))
-
-    @staticmethod
-    def _risk(model: LoadedModel, category: str) -> features.RiskCounts:
-        counts: Mapping[str, Any] = (model.metadata.get("risk") or {}).get(
-            "category_counts_at_end_of_data", {}).get(category, {})
-        return features.RiskCounts(merchant_txns=0, merchant_frauds=0,
-                                   category_txns=int(counts.get("txns", 0)),
-                                   category_frauds=int(counts.get("frauds", 0)))
-
-    @staticmethod
-    def _assess(model: LoadedModel, x: np.ndarray, check: FraudCheck, inference_id: str,
-                now: datetime, conversion: fx.Conversion) -> FraudAssessment:
-        meta = model.metadata
-
-        def predict(batch: np.ndarray) -> np.ndarray:
-            return model.run(batch)["probabilities"]
-
-        probability = float(predict(x[None, :])[0, 1])
-        decision = explain.fraud_decision(probability, meta["thresholds"])
-        explanation = {**meta["explanation"], "features": list(meta["features"])}
-        ranked = explain.fraud_reasons(x, predict, explanation, top_k=len(x))
-        reasons = [r for r in ranked if r.feature not in UNOBSERVED_FEATURES][:MAX_FRAUD_REASONS]
-        base_logit = _logit(probability)
-        return FraudAssessment(
-            inference_id=inference_id, user_id=check.user_id, payment_id=check.payment_id,
-            fraud_probability=probability, decision=decision,
-            reasons=[FraudReasonResult(
-                feature=r.feature,
-                # p(x) - p(baseline) -> the same contribution in log-odds, as the contract states it.
-                contribution=base_logit - _logit(probability - r.contribution),
-                description=_describe_reason(r)) for r in reasons],
-            review_threshold=float(meta["thresholds"]["review"]),
-            decline_threshold=float(meta["thresholds"]["decline"]),
-            model_name=model.name, model_version=model.version, create_time=now,
-            exchange_rate=str(conversion.rate), exchange_rate_date=conversion.rate_date.isoformat())
 
     # -- credit ------------------------------------------------------------------------------------
 
@@ -621,65 +409,5 @@ class AiService:
         return self.registry.activate(name, version, reason, caller)
 
 
-def fraud_feature_set(model: LoadedModel) -> int:
-    """The fraud feature set a model was trained on (``metadata.json`` ``feature_set``; 1 before it existed).
-
-    Serving builds exactly that vector, so an older version stays servable (and
-    switchable back to) after the features move on.
-    """
-    feature_set = int(model.metadata.get("feature_set", 1))
-    names = features.FRAUD_FEATURE_SETS.get(feature_set)
-    if names is None or list(names) != list(model.metadata.get("features", names)):
-        raise FailedPrecondition(
-            f"fraud model {model.version} needs feature set {feature_set}, which this service does not build",
-            "MODEL_FEATURES_UNSUPPORTED", {"name": model.name, "version": model.version})
-    return feature_set
-
-
-def _utc_offset(zone: ZoneInfo | None, when: datetime) -> int:
-    """The zone's UTC offset in seconds at ``when`` (0 without a zone)."""
-    if zone is None:
-        return 0
-    offset = when.astimezone(zone).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
-
-
-def _scored_minor(row: repo.CheckedTxn) -> int:
-    """A history row's amount in the model's currency, converted as it was when it was checked."""
-    if row.currency == MODEL_CURRENCY:
-        return row.amount_minor
-    # Only currencies the table converts are ever stored, and tables are only ever added.
-    return fx.to_model_currency(row.amount_minor, row.currency, row.txn_time).amount_minor
-
-
 def _now_ns() -> int:
     return time.perf_counter_ns()
-
-
-def _describe_reason(reason: explain.FraudReason) -> str:
-    """The reason's text, with the customer's own figure where the feature has one."""
-    if reason.feature.startswith("amount_to_") and reason.value > 1.0:
-        return f"{reason.text} ({reason.value:.1f} times)"
-    if reason.feature.startswith("n_txn_"):
-        return f"{reason.text} ({int(reason.value)} before this one)"
-    return reason.text
-
-
-
-def booked_profile(checked: features.SpendingProfile, window_minor: Mapping[str, int],
-                   recent_minor: Mapping[str, int]) -> features.SpendingProfile:
-    """``checked`` (the profile of the checked-transaction history) with its amounts per category
-    replaced by the booked ones (``window_minor`` over the profile window, ``recent_minor`` over its
-    last RECENT_DAYS days), averaged per 30 days as ``features.spending_profile`` does. Booked
-    entries are what really moved (a checked attempt may have failed); recurring charges need the
-    merchant of each transaction, which only the checked history has, so they are kept from it."""
-    window_days = features.PROFILE_WINDOW_DAYS
-    earlier_days = window_days - features.RECENT_DAYS
-    total = {c: int(window_minor.get(c, 0)) for c in features.CATEGORIES}
-    recent = {c: min(int(recent_minor.get(c, 0)), total[c]) for c in features.CATEGORIES}
-    return replace(
-        checked,
-        monthly_minor={c: total[c] * 30 // window_days for c in features.CATEGORIES},
-        recent_minor=recent,
-        earlier_monthly_minor={c: (total[c] - recent[c]) * 30 // earlier_days for c in features.CATEGORIES},
-    )

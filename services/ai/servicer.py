@@ -47,15 +47,15 @@ from services.ai.domain import (
     RecommendationSetResult,
     SeriesPoint,
 )
-from services.ai.fx import supported_currencies
-from services.ai.registry import ModelRecord
-from services.ai.service import (
+from services.ai.forecasting import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL_BPS,
     DEFAULT_LOOKBACK_DAYS,
-    AiService,
     TrendSource,
 )
+from services.ai.fx import supported_currencies
+from services.ai.registry import ModelRecord
+from services.ai.service import AiService
 from services.runtime import api
 from services.runtime.api import MAX_ID_LENGTH, FieldChecks, from_timestamp, to_money, to_timestamp
 from services.runtime.auth import (

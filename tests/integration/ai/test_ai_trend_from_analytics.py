@@ -18,7 +18,7 @@ from nexafi.analytics.v1 import analytics_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2_grpc
 
 from services.ai.clients import SECONDS_PER_DAY, AnalyticsHistory
-from services.ai.service import ANALYTICS_METRICS, first_active_day, user_daily_series
+from services.ai.forecasting import ANALYTICS_METRICS, first_active_day, user_daily_series
 from services.ai.spec import SPEC as AI
 from services.analytics.spec import SPEC as ANALYTICS
 from services.ledger.spec import SPEC as LEDGER

@@ -5,7 +5,7 @@ checked history."""
 from __future__ import annotations
 
 from services.ai import features
-from services.ai.service import booked_profile
+from services.ai.recommendations import booked_profile
 
 DAY = features.SECONDS_PER_DAY
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from services.ai import explain, features
+from services.ai.credit_scoring import credit_band
 from services.ai.domain import (
     FraudAssessment,
     FraudCheck,
@@ -23,9 +24,9 @@ from services.ai.domain import (
     result_from_json,
     to_json,
 )
+from services.ai.forecasting import daily_values, forecast_series
 from services.ai.mcc import category_for
 from services.ai.registry import BUILTIN_MODELS_DIR, load_verified, metrics_of, scan, version_key
-from services.ai.service import credit_band, daily_values, forecast_series
 
 
 def test_mcc_codes_map_to_the_training_categories() -> None:

@@ -22,13 +22,13 @@ from services.ai.clients import (
     daily_figures,
     dashboard_request,
 )
-from services.ai.registry import BUILTIN_MODELS_DIR, load_verified
-from services.ai.service import (
+from services.ai.forecasting import (
     ANALYTICS_METRICS,
     first_active_day,
     forecast_series,
     user_daily_series,
 )
+from services.ai.registry import BUILTIN_MODELS_DIR, load_verified
 from services.runtime.errors import FailedPrecondition
 
 DAY0 = 20_400  # 2025-11-08, a UTC day number

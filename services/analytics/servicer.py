@@ -9,20 +9,23 @@ are for admins, compliance and services; the feed checkpoint is internal.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import grpc
 from google.api import httpbody_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
-from nexafi.common.v1 import common_pb2
 
 from services.analytics import charts
 from services.analytics import repository as repo
 from services.analytics.consumer import SUMMARIES_CONSUMER
-from services.analytics.domain import categories, custom
+from services.analytics.converters import (
+    definition_pb,
+    fill_analysis,
+    range_pb,
+    report_pb,
+)
+from services.analytics.domain import custom
 from services.analytics.domain import reports as rpt
-from services.analytics.domain.analysis import Figures
 from services.analytics.domain.model import Direction
 from services.analytics.domain.periods import (
     DEFAULT_LOOKBACK,
@@ -30,13 +33,11 @@ from services.analytics.domain.periods import (
     Granularity,
     last_complete_month,
     max_span,
-    range_violations,
-    resolve_range,
 )
-from services.analytics.domain.reports import ColumnType, Table
-from services.analytics.service import Analysis, AnalyticsService, AsOf, GeneratedReport
+from services.analytics.service import Analysis, AnalyticsService
+from services.analytics.validation import Checks, checked_image_format, definition_from_pb
 from services.runtime import api
-from services.runtime.api import FieldChecks, to_money, to_timestamp
+from services.runtime.api import to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
@@ -48,7 +49,6 @@ from services.runtime.auth import (
 )
 from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.fingerprints import request_fingerprint
-from services.runtime.ids import new_id
 
 log = logging.getLogger("nexafi.analytics")
 
@@ -70,125 +70,12 @@ _FORMATS = frozenset({analytics_pb2.REPORT_FORMAT_UNSPECIFIED, analytics_pb2.REP
 AnalysisRequest = analytics_pb2.GetSpendingAnalysisRequest | analytics_pb2.GetIncomeAnalysisRequest
 
 
-class _Checks(FieldChecks):
-    """The shared checks plus the analytics contract's granularity and time range rules."""
-
-    def optional_currency(self, code: str, field: str = "currency") -> str:
-        if code:
-            self.currency(code, field)
-        return code
-
-    def granularity(self, value: int, field: str = "granularity") -> Granularity:
-        if value == analytics_pb2.GRANULARITY_UNSPECIFIED:
-            return Granularity.MONTH
-        if value not in {int(g) for g in Granularity}:
-            self.add(field, "must be GRANULARITY_DAY, GRANULARITY_WEEK or GRANULARITY_MONTH")
-            return Granularity.MONTH
-        return Granularity(value)
-
-    def _moment(self, bounds: common_pb2.TimeRange, name: str, field: str) -> datetime | None:
-        if not bounds.HasField(name):
-            return None
-        stamp: Timestamp = getattr(bounds, name)
-        try:
-            return stamp.ToDatetime(tzinfo=UTC)
-        except (ValueError, OverflowError):
-            self.add(f"{field}.{name}", "must be a valid timestamp")
-            return None
-
-    def time_range(self, bounds: common_pb2.TimeRange, now: datetime, span: timedelta, *,
-                   lookback: timedelta = DEFAULT_LOOKBACK,
-                   default: tuple[datetime, datetime] | None = None,
-                   field: str = "time_range") -> tuple[datetime, datetime]:
-        start = self._moment(bounds, "start_time", field)
-        end = self._moment(bounds, "end_time", field)
-        if start is None and end is None and default is not None:
-            resolved = default
-        else:
-            resolved = resolve_range(start, end, now, lookback)
-        self.violations.extend(range_violations(*resolved, span, field))
-        return resolved
-
-
-def _range_pb(start: datetime, end: datetime) -> common_pb2.TimeRange:
-    return common_pb2.TimeRange(start_time=to_timestamp(start), end_time=to_timestamp(end))
-
-
-def _fill_analysis(message: analytics_pb2.SpendingAnalysis | analytics_pb2.IncomeAnalysis,
-                   analysis: Analysis) -> None:
-    currency = analysis.currency
-    f: Figures = analysis.figures
-    message.user_id = analysis.user_id
-    message.time_range.CopyFrom(_range_pb(analysis.start, analysis.end))
-    message.granularity = analytics_pb2.Granularity.ValueType(int(analysis.granularity))
-    message.currency = currency
-    message.total.CopyFrom(to_money(f.total_minor, currency))
-    message.transaction_count = f.entry_count
-    for c in f.categories:
-        item = message.categories.add(category=c.category, total=to_money(c.total_minor, currency),
-                                      transaction_count=c.entry_count, share_bps=c.share_bps)
-        if c.change_bps is not None:
-            item.change_bps = c.change_bps
-    for p in f.periods:
-        message.periods.add(start_time=to_timestamp(p.period.start), end_time=to_timestamp(p.period.end),
-                            total=to_money(p.total_minor, currency), transaction_count=p.entry_count)
-    message.average_per_period.CopyFrom(to_money(f.average_minor, currency))
-    message.previous_time_range.CopyFrom(_range_pb(analysis.previous_start, analysis.previous_end))
-    message.previous_total.CopyFrom(to_money(f.previous_total_minor, currency))
-    if f.change_bps is not None:
-        message.change_bps = f.change_bps
-    _fill_as_of(message, analysis.as_of)
-
-
-def _fill_as_of(message: analytics_pb2.SpendingAnalysis | analytics_pb2.IncomeAnalysis, as_of: AsOf) -> None:
-    message.as_of_sequence = as_of.sequence
-    if as_of.time is not None:
-        message.as_of_time.CopyFrom(to_timestamp(as_of.time))
-
-
-def _cell_pb(cell: rpt.Cell, column_type: ColumnType, currency: str) -> analytics_pb2.ReportCell:
-    if cell is None:
-        return analytics_pb2.ReportCell()
-    if isinstance(cell, datetime):
-        return analytics_pb2.ReportCell(time_value=to_timestamp(cell))
-    if isinstance(cell, str):
-        return analytics_pb2.ReportCell(string_value=cell)
-    if column_type is ColumnType.MONEY:
-        return analytics_pb2.ReportCell(money_value=to_money(cell, currency))
-    return analytics_pb2.ReportCell(int_value=cell)
-
-
-def _row_pb(cells: list[rpt.Cell], table: Table, currency: str) -> analytics_pb2.ReportRow:
-    return analytics_pb2.ReportRow(cells=[_cell_pb(cell, column.type, currency)
-                                          for cell, column in zip(cells, table.columns, strict=True)])
-
-
-def _report_pb(generated: GeneratedReport, as_csv: bool, now: datetime) -> analytics_pb2.Report:
-    """A generated report as the contract's Report, with an "rpt_" id; CSV content when asked."""
-    table = generated.table
-    report = analytics_pb2.Report(
-        id=new_id("rpt"), report_type=generated.report_type, user_id=generated.user_id,
-        time_range=_range_pb(generated.start, generated.end), currency=generated.currency,
-        format=analytics_pb2.REPORT_FORMAT_CSV if as_csv else analytics_pb2.REPORT_FORMAT_JSON,
-        columns=[analytics_pb2.ReportColumn(
-            name=c.name, type=analytics_pb2.ReportColumnType.ValueType(c.type), description=c.description)
-            for c in table.columns],
-        rows=[_row_pb(row, table, generated.currency) for row in table.rows],
-        as_of_sequence=generated.as_of.sequence, create_time=to_timestamp(now))
-    if table.totals is not None:
-        report.totals.CopyFrom(_row_pb(table.totals, table, generated.currency))
-    if as_csv:
-        report.content = rpt.to_csv(table, generated.currency)
-        report.content_type = rpt.CSV_CONTENT_TYPE
-    return report
-
-
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def __init__(self, service: AnalyticsService) -> None:
         self.service = service
 
     def _analysis(self, request: AnalysisRequest, direction: Direction) -> Analysis:
-        checks = _Checks()
+        checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         currency = checks.optional_currency(request.currency)
         granularity = checks.granularity(request.granularity)
@@ -200,18 +87,18 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def GetSpendingAnalysis(self, request: analytics_pb2.GetSpendingAnalysisRequest,
                             context: grpc.ServicerContext) -> analytics_pb2.GetSpendingAnalysisResponse:
         reply = analytics_pb2.GetSpendingAnalysisResponse()
-        _fill_analysis(reply.spending_analysis, self._analysis(request, Direction.SPENDING))
+        fill_analysis(reply.spending_analysis, self._analysis(request, Direction.SPENDING))
         return reply
 
     def GetIncomeAnalysis(self, request: analytics_pb2.GetIncomeAnalysisRequest,
                           context: grpc.ServicerContext) -> analytics_pb2.GetIncomeAnalysisResponse:
         reply = analytics_pb2.GetIncomeAnalysisResponse()
-        _fill_analysis(reply.income_analysis, self._analysis(request, Direction.INCOME))
+        fill_analysis(reply.income_analysis, self._analysis(request, Direction.INCOME))
         return reply
 
     def GetReport(self, request: analytics_pb2.GetReportRequest,
                   context: grpc.ServicerContext) -> analytics_pb2.GetReportResponse:
-        checks = _Checks()
+        checks = Checks()
         report_type = request.report_type
         known = report_type in rpt.REPORT_TYPES
         principal = current_principal()
@@ -241,14 +128,14 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         if per_user:
             require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
         generated = self.service.report(report_type, request.user_id, start, end, currency)
-        report = _report_pb(generated, request.format == analytics_pb2.REPORT_FORMAT_CSV, now)
+        report = report_pb(generated, request.format == analytics_pb2.REPORT_FORMAT_CSV, now)
         log.info("report %s generated: type=%s user=%s by %s", report.id, report_type,
                  request.user_id or "-", principal.subject)
         return analytics_pb2.GetReportResponse(report=report)
 
     def GetDashboardSeries(self, request: analytics_pb2.GetDashboardSeriesRequest,
                            context: grpc.ServicerContext) -> analytics_pb2.GetDashboardSeriesResponse:
-        checks = _Checks()
+        checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         if not request.metrics:
             checks.add("metrics", "at least one metric is required")
@@ -265,7 +152,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         reply = analytics_pb2.GetDashboardSeriesResponse(
             user_id=user_id, currency=dashboard.currency,
             granularity=analytics_pb2.Granularity.ValueType(int(granularity)),
-            time_range=_range_pb(start, end), as_of_sequence=dashboard.as_of.sequence)
+            time_range=range_pb(start, end), as_of_sequence=dashboard.as_of.sequence)
         for metric in request.metrics:
             series = reply.series.add(metric=metric)
             for point in dashboard.points:
@@ -299,10 +186,10 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def CreateReportDefinition(
             self, request: analytics_pb2.CreateReportDefinitionRequest,
             context: grpc.ServicerContext) -> analytics_pb2.CreateReportDefinitionResponse:
-        checks = _Checks()
+        checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         request_id = checks.request_id(request.request_id)
-        definition = _definition(request.definition, checks)
+        definition = definition_from_pb(request.definition, checks)
         checks.done()
         principal = current_principal()
         require_owner_or_roles(principal, user_id, ROLE_ADMIN)
@@ -311,18 +198,18 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         body = {"user_id": user_id, "definition": definition.to_json()}
         response = self.service.idempotency.run(
             principal.subject, request_id, operation, request_fingerprint(FINGERPRINT_KEY, operation, body),
-            lambda claim: analytics_pb2.CreateReportDefinitionResponse(definition=_definition_pb(
+            lambda claim: analytics_pb2.CreateReportDefinitionResponse(definition=definition_pb(
                 self.service.create_definition(user_id, request_id, definition, claim))).SerializeToString())
         return analytics_pb2.CreateReportDefinitionResponse.FromString(response)
 
     def GetReportDefinition(self, request: analytics_pb2.GetReportDefinitionRequest,
                             context: grpc.ServicerContext) -> analytics_pb2.GetReportDefinitionResponse:
         stored = self._stored(request.definition_id)
-        return analytics_pb2.GetReportDefinitionResponse(definition=_definition_pb(stored))
+        return analytics_pb2.GetReportDefinitionResponse(definition=definition_pb(stored))
 
     def ListReportDefinitions(self, request: analytics_pb2.ListReportDefinitionsRequest,
                               context: grpc.ServicerContext) -> analytics_pb2.ListReportDefinitionsResponse:
-        checks = _Checks()
+        checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         checks.done()
         require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN)
@@ -335,40 +222,40 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             position=lambda definition: [definition.create_time.isoformat(), definition.id],
             parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])))
         return analytics_pb2.ListReportDefinitionsResponse(
-            definitions=[_definition_pb(d) for d in page.items], next_page_token=page.next_page_token)
+            definitions=[definition_pb(d) for d in page.items], next_page_token=page.next_page_token)
 
     def DeleteReportDefinition(self, request: analytics_pb2.DeleteReportDefinitionRequest,
                                context: grpc.ServicerContext) -> analytics_pb2.DeleteReportDefinitionResponse:
-        checks = _Checks()
+        checks = Checks()
         definition_id = checks.identifier(request.definition_id, "definition_id")
         checks.done()
         deleted = self.service.delete_definition(current_principal(), definition_id)
-        return analytics_pb2.DeleteReportDefinitionResponse(definition=_definition_pb(deleted))
+        return analytics_pb2.DeleteReportDefinitionResponse(definition=definition_pb(deleted))
 
-    def _stored(self, definition_id: str, checks: _Checks | None = None) -> repo.StoredDefinition:
-        checks = checks or _Checks()
+    def _stored(self, definition_id: str, checks: Checks | None = None) -> repo.StoredDefinition:
+        checks = checks or Checks()
         checks.identifier(definition_id, "definition_id")
         checks.done()
         return self.service.definition(current_principal(), definition_id)
 
     def RunCustomReport(self, request: analytics_pb2.RunCustomReportRequest,
                         context: grpc.ServicerContext) -> analytics_pb2.RunCustomReportResponse:
-        checks = _Checks()
+        checks = Checks()
         if request.format not in _FORMATS:
             checks.add("format", "must be REPORT_FORMAT_JSON or REPORT_FORMAT_CSV")
         stored = self._stored(request.definition_id, checks)
         _, generated = self.service.run_custom(stored)
         as_csv = request.format == analytics_pb2.REPORT_FORMAT_CSV
-        report = _report_pb(generated, as_csv, self.service.clock())
+        report = report_pb(generated, as_csv, self.service.clock())
         log.info("report %s generated: type=custom definition=%s user=%s by %s", report.id, stored.id,
                  stored.user_id, current_principal().subject)
-        return analytics_pb2.RunCustomReportResponse(report=report, definition=_definition_pb(stored))
+        return analytics_pb2.RunCustomReportResponse(report=report, definition=definition_pb(stored))
 
     def RenderCustomReportChart(
             self, request: analytics_pb2.RenderCustomReportChartRequest,
             context: grpc.ServicerContext) -> analytics_pb2.RenderCustomReportChartResponse:
-        checks = _Checks()
-        image_format = _image_format(request.image_format, checks)
+        checks = Checks()
+        image_format = checked_image_format(request.image_format, checks)
         if request.measure and request.measure not in {int(m) for m in custom.Measure}:
             checks.add("measure", "must be a known ReportMeasure")
         stored = self._stored(request.definition_id, checks)
@@ -393,8 +280,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     def RenderChart(self, request: analytics_pb2.RenderChartRequest,
                     context: grpc.ServicerContext) -> analytics_pb2.RenderChartResponse:
-        checks = _Checks()
-        image_format = _image_format(request.image_format, checks)
+        checks = Checks()
+        image_format = checked_image_format(request.image_format, checks)
         kind = request.chart
         if kind not in _CHART_KINDS:
             checks.add("chart", "must be a known, specified ChartKind")
@@ -461,65 +348,3 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
 def _span_label(start: datetime, end: datetime) -> str:
     return f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
-
-
-def _image_format(value: int, checks: _Checks) -> charts.ImageFormat:
-    if value == analytics_pb2.IMAGE_FORMAT_UNSPECIFIED:
-        return charts.ImageFormat.PNG
-    if value not in {int(f) for f in charts.ImageFormat}:
-        checks.add("image_format", "must be IMAGE_FORMAT_PNG or IMAGE_FORMAT_SVG")
-        return charts.ImageFormat.PNG
-    return charts.ImageFormat(value)
-
-
-def _definition(message: analytics_pb2.ReportDefinition, checks: _Checks) -> custom.Definition | None:
-    """The definition, every problem added to ``checks`` under its definition.* field; None if invalid."""
-    before = len(checks.violations)
-    name = checks.text(message.name, "definition.name", max_length=custom.MAX_NAME_LENGTH, required=True)
-    bounds = message.time_range
-    for end_name in ("start_time", "end_time"):
-        if not bounds.HasField(end_name):
-            checks.add(f"definition.time_range.{end_name}", "is required")
-    start = checks._moment(bounds, "start_time", "definition.time_range")
-    end = checks._moment(bounds, "end_time", "definition.time_range")
-    if start is not None and end is not None:
-        checks.violations.extend(range_violations(start, end, MAX_DAILY_SPAN, "definition.time_range"))
-    currency = checks.currency(message.currency, "definition.currency")
-    if message.direction not in (analytics_pb2.FLOW_DIRECTION_SPENDING, analytics_pb2.FLOW_DIRECTION_INCOME):
-        checks.add("definition.direction", "must be FLOW_DIRECTION_SPENDING or FLOW_DIRECTION_INCOME")
-    if message.grouping not in {int(g) for g in custom.Grouping}:
-        checks.add("definition.grouping", "must be REPORT_GROUPING_DAY, _WEEK, _MONTH or _CATEGORY")
-    if not message.measures:
-        checks.add("definition.measures", "at least one measure is required")
-    for index, measure in enumerate(message.measures):
-        if measure not in {int(m) for m in custom.Measure}:
-            checks.add(f"definition.measures[{index}]", "must be REPORT_MEASURE_SUM, _COUNT or _AVERAGE")
-        elif measure in message.measures[:index]:
-            checks.add(f"definition.measures[{index}]", "is repeated")
-    for field_name in ("account_ids", "categories", "counterparties"):
-        values = list(getattr(message, field_name))
-        if len(values) > custom.MAX_FILTER_VALUES:
-            checks.add(f"definition.{field_name}", f"must list at most {custom.MAX_FILTER_VALUES} values")
-            continue
-        for index, value in enumerate(values):
-            checks.identifier(value, f"definition.{field_name}[{index}]")
-            if field_name == "categories" and value and categories.normalize(value) != value:
-                checks.add(f"definition.categories[{index}]", "must be a category key in lower snake case")
-    if len(checks.violations) > before or start is None or end is None:
-        return None
-    return custom.Definition(
-        name=name, start=start, end=end, currency=currency, direction=Direction(message.direction),
-        account_ids=tuple(message.account_ids), categories=tuple(message.categories),
-        counterparties=tuple(message.counterparties), grouping=custom.Grouping(message.grouping),
-        measures=tuple(custom.Measure(m) for m in message.measures))
-
-
-def _definition_pb(stored: repo.StoredDefinition) -> analytics_pb2.ReportDefinition:
-    d = custom.Definition.from_json(stored.definition)
-    return analytics_pb2.ReportDefinition(
-        id=stored.id, user_id=stored.user_id, name=d.name, time_range=_range_pb(d.start, d.end),
-        currency=d.currency, direction=analytics_pb2.FlowDirection.ValueType(int(d.direction)),
-        account_ids=d.account_ids, categories=d.categories, counterparties=d.counterparties,
-        grouping=analytics_pb2.ReportGrouping.ValueType(int(d.grouping)),
-        measures=[analytics_pb2.ReportMeasure.ValueType(int(m)) for m in d.measures],
-        create_time=to_timestamp(stored.create_time))

@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -31,15 +31,28 @@ MODEL_OF_KIND: dict[Kind, str] = {
     Kind.RECOMMENDATIONS: "recommendation",
 }
 
-# The contract's channel numbers, kept here so the domain needs no proto import.
-CHANNEL_CARD_PRESENT = 1
-CHANNEL_CARD_NOT_PRESENT = 2
-CHANNEL_BANK_TRANSFER = 3
-CHANNEL_P2P_TRANSFER = 4
-CHANNEL_ATM_WITHDRAWAL = 5
-CHANNEL_DIRECT_DEBIT = 6
-CHANNEL_WALLET_TOP_UP = 7
-CHANNELS = frozenset(range(1, 8))
+class Channel(IntEnum):
+    """The contract's TransactionChannel numbers, kept here so the domain needs no proto import;
+    stored as this number in ``checked_transactions.channel``."""
+
+    CARD_PRESENT = 1
+    CARD_NOT_PRESENT = 2
+    BANK_TRANSFER = 3
+    P2P_TRANSFER = 4
+    ATM_WITHDRAWAL = 5
+    DIRECT_DEBIT = 6
+    WALLET_TOP_UP = 7
+
+
+CHANNELS = frozenset(int(c) for c in Channel)
+
+
+class Decision(StrEnum):
+    """A fraud decision, as the assessment, the audit log and ``checked_transactions`` store it."""
+
+    APPROVE = "approve"
+    REVIEW = "review"
+    DECLINE = "decline"
 
 #: The currency the models were trained in (metadata ``data.currency``).
 MODEL_CURRENCY = "EUR"

@@ -15,13 +15,8 @@ import numpy as np
 from services.ai import explain, features, fx
 from services.ai import repository as repo
 from services.ai.domain import (
-    CHANNEL_ATM_WITHDRAWAL,
-    CHANNEL_BANK_TRANSFER,
-    CHANNEL_CARD_PRESENT,
-    CHANNEL_DIRECT_DEBIT,
-    CHANNEL_P2P_TRANSFER,
-    CHANNEL_WALLET_TOP_UP,
     MODEL_CURRENCY,
+    Channel,
     FraudAssessment,
     FraudCheck,
     FraudReasonResult,
@@ -37,9 +32,9 @@ UNKNOWN = "unknown"
 UNOBSERVED_FEATURES = frozenset({"merchant_risk", "merchant_volume_log"})
 #: What the features call the kind of payment of each channel (anything else is a card purchase).
 KIND_OF_CHANNEL: dict[int, str] = {
-    CHANNEL_WALLET_TOP_UP: "top_up",
-    CHANNEL_P2P_TRANSFER: "p2p",
-    CHANNEL_BANK_TRANSFER: "payout",
+    Channel.WALLET_TOP_UP: "top_up",
+    Channel.P2P_TRANSFER: "p2p",
+    Channel.BANK_TRANSFER: "payout",
 }
 
 
@@ -58,14 +53,14 @@ def scored_transaction(check: FraudCheck, ts: int, history: Sequence[repo.Checke
     signal is treated as neutral, not as "new" (which would raise the score
     of every caller that cannot fingerprint devices).
     """
-    present = check.channel in (CHANNEL_CARD_PRESENT, CHANNEL_ATM_WITHDRAWAL)
+    present = check.channel in (Channel.CARD_PRESENT, Channel.ATM_WITHDRAWAL)
     first, second = ((check.counterparty_country, check.ip_country) if present
                      else (check.ip_country, check.counterparty_country))
     last = history[-1] if history else None
     country = first or second or (last.country if last else UNKNOWN)
     device = check.device_id or (last.device_id if last else UNKNOWN)
-    category = category_for(check.merchant_category_code, atm=check.channel == CHANNEL_ATM_WITHDRAWAL,
-                            direct_debit=check.channel == CHANNEL_DIRECT_DEBIT)
+    category = category_for(check.merchant_category_code, atm=check.channel == Channel.ATM_WITHDRAWAL,
+                            direct_debit=check.channel == Channel.DIRECT_DEBIT)
     # The counterparty of a top-up is the funding card or account (the payment method).
     counterparty = check.counterparty_id or check.payment_method_id or UNKNOWN
     return features.Txn(timestamp=ts, amount_minor=amount_minor,

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.ai.domain import InferenceRecord, Kind, result_from_json, to_json
+from services.ai.domain import Decision, InferenceRecord, Kind, result_from_json, to_json
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,17 @@ def checked_history(session: Session, user_id: str, start: datetime, end: dateti
     rows = session.execute(sa.text(
         "SELECT user_id, inference_id, txn_time, amount_minor, currency, merchant_id, category, country, "
         "device_id, channel, decision FROM checked_transactions "
-        "WHERE user_id = :u AND txn_time > :s AND txn_time <= :e AND (NOT :x OR decision <> 'decline') "
-        "ORDER BY txn_time, id"), {"u": user_id, "s": start, "e": end, "x": exclude_declined}).all()
+        "WHERE user_id = :u AND txn_time > :s AND txn_time <= :e AND (NOT :x OR decision <> :decline) "
+        "ORDER BY txn_time, id"),
+        {"u": user_id, "s": start, "e": end, "x": exclude_declined, "decline": Decision.DECLINE.value}).all()
     return [CheckedTxn(**row._mapping) for row in rows]
 
 
 def first_checked_time(session: Session, user_id: str, currency: str) -> datetime | None:
     value = session.execute(sa.text(
         "SELECT min(txn_time) FROM checked_transactions WHERE user_id = :u AND currency = :c "
-        "AND decision <> 'decline'"), {"u": user_id, "c": currency}).scalar()
+        "AND decision <> :decline"),
+        {"u": user_id, "c": currency, "decline": Decision.DECLINE.value}).scalar()
     return value if isinstance(value, datetime) else None
 
 
@@ -102,7 +104,8 @@ def daily_spending(session: Session, user_id: str, currency: str, first_day: int
     rows = session.execute(sa.text(
         "SELECT floor(extract(epoch FROM txn_time) / 86400)::bigint AS day, "
         "sum(amount_minor)::bigint AS total "
-        "FROM checked_transactions WHERE user_id = :u AND currency = :c AND decision <> 'decline' "
+        "FROM checked_transactions WHERE user_id = :u AND currency = :c AND decision <> :decline "
         "AND txn_time >= to_timestamp(:a * 86400) AND txn_time < to_timestamp((:b + 1) * 86400) "
-        "GROUP BY 1"), {"u": user_id, "c": currency, "a": first_day, "b": last_day}).all()
+        "GROUP BY 1"),
+        {"u": user_id, "c": currency, "a": first_day, "b": last_day, "decline": Decision.DECLINE.value}).all()
     return {int(r.day): int(r.total) for r in rows}

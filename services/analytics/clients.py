@@ -16,7 +16,7 @@ from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
-from services.analytics.domain.model import AccountInfo, Entry, Posting
+from services.analytics.domain.model import AccountInfo, BalanceLine, Entry, Posting
 from services.analytics.domain.portfolio import InstallmentFacts, LoanFacts, LoanStatus
 from services.runtime.api import from_timestamp, to_timestamp
 from services.runtime.clients import ServiceTokenProvider, call, service_channel
@@ -30,9 +30,23 @@ LOAN_PAGE_SIZE = 200
 class FeedStream(Protocol):
     """A running StreamTransactions call: iterate it for entries, cancel it to stop."""
 
-    def __iter__(self) -> Iterator[ledger_pb2.StreamTransactionsResponse]: ...
+    def __iter__(self) -> Iterator[Entry]: ...
 
     def cancel(self) -> bool: ...
+
+
+class _EntryStream:
+    """A StreamTransactions call read as domain entries (the feed's protobuf stays in this adapter)."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def __iter__(self) -> Iterator[Entry]:
+        for item in self._call:
+            yield entry_from_pb(item.transaction)
+
+    def cancel(self) -> bool:
+        return bool(self._call.cancel())
 
 
 def entry_from_pb(tx: ledger_pb2.Transaction) -> Entry:
@@ -76,9 +90,8 @@ class LedgerClient:
         old.close()
 
     def stream(self, after_sequence: int, *, follow: bool = True) -> FeedStream:
-        call: Any = self.stub.StreamTransactions(
-            ledger_pb2.StreamTransactionsRequest(after_sequence=after_sequence, follow=follow))
-        return call
+        return _EntryStream(self.stub.StreamTransactions(
+            ledger_pb2.StreamTransactionsRequest(after_sequence=after_sequence, follow=follow)))
 
     def get_account(self, account_id: str) -> AccountInfo:
         account = self.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=account_id)).account
@@ -90,9 +103,12 @@ class LedgerClient:
         accounts = call("ledger", self.stub.ListAccounts, request).accounts
         return accounts[0].currency if accounts else None
 
-    def trial_balance(self, as_of: datetime) -> ledger_pb2.GetTrialBalanceResponse:
+    def trial_balance(self, as_of: datetime) -> list[BalanceLine]:
+        """Every account's balance line as of ``as_of``, from the ledger (the authority on balances)."""
         request = ledger_pb2.GetTrialBalanceRequest(as_of_time=to_timestamp(as_of))
-        return call("ledger", self.stub.GetTrialBalance, request)
+        reply = call("ledger", self.stub.GetTrialBalance, request)
+        return [BalanceLine(line.account_id, line.name, int(line.type), line.currency, line.debit_minor,
+                            line.credit_minor) for line in reply.lines]
 
     def close(self) -> None:
         self.channel.close()

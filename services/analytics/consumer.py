@@ -29,7 +29,7 @@ import grpc
 from sqlalchemy.engine import Engine
 
 from services.analytics import repository as repo
-from services.analytics.clients import FeedStream, LedgerClient, entry_from_pb
+from services.analytics.clients import FeedStream, LedgerClient
 from services.analytics.domain.model import AccountInfo, Entry, flows_of
 from services.runtime import metrics
 from services.runtime.db import run_in_transaction
@@ -148,8 +148,7 @@ class FeedConsumer:
                 call.cancel()
         delivered = applied = 0
         try:
-            for batch in _batches(call):
-                entries = [entry_from_pb(item.transaction) for item in batch]
+            for entries in _batches(call):
                 delivered += len(entries)
                 self.delivered_total += len(entries)
                 applied += self.apply_batch(entries)

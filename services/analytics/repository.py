@@ -197,13 +197,13 @@ def balance_before(session: Session, user_id: str, currency: str, moment: dateti
     """The user's balance in ``currency`` (income minus spending over all time) just before ``moment``."""
     day = floor_day(moment)
     whole = session.execute(sa.text(
-        "SELECT coalesce(sum(CASE direction WHEN 2 THEN total_minor ELSE -total_minor END), 0) "
+        "SELECT coalesce(sum(CASE direction WHEN :income THEN total_minor ELSE -total_minor END), 0) "
         "FROM daily_summaries WHERE user_id = :u AND currency = :c AND day < :d"),
-        {"u": user_id, "c": currency, "d": day.date()}).scalar_one()
+        {"u": user_id, "c": currency, "d": day.date(), "income": int(Direction.INCOME)}).scalar_one()
     partial = session.execute(sa.text(
-        "SELECT coalesce(sum(CASE direction WHEN 2 THEN amount_minor ELSE -amount_minor END), 0) "
+        "SELECT coalesce(sum(CASE direction WHEN :income THEN amount_minor ELSE -amount_minor END), 0) "
         "FROM flows WHERE user_id = :u AND currency = :c AND occurred_at >= :s AND occurred_at < :e"),
-        {"u": user_id, "c": currency, "s": day, "e": moment}).scalar_one()
+        {"u": user_id, "c": currency, "s": day, "e": moment, "income": int(Direction.INCOME)}).scalar_one()
     return int(whole) + int(partial)
 
 

@@ -31,6 +31,7 @@ from services.analytics.domain.analysis import (
     pick_currency,
     previous_range,
 )
+from services.analytics.domain.ledger_types import AccountType, TransactionType, label
 from services.analytics.domain.model import Direction
 from services.analytics.domain.periods import Granularity, ceil_day, floor_day, periods
 from services.analytics.domain.portfolio import Portfolio, StatusFigures
@@ -55,9 +56,6 @@ T = TypeVar("T")
 #: Analytics' idempotency keys (migration 0003; services/runtime/idempotency.py).
 IDEMPOTENCY_TABLE = "idempotency_keys"
 
-_TYPE_NAMES = {1: "deposit", 2: "withdrawal", 3: "transfer", 4: "payment", 5: "refund", 6: "fee",
-               7: "loan_disbursement", 8: "loan_repayment", 9: "reversal", 10: "adjustment"}
-_ACCOUNT_TYPE_NAMES = {1: "asset", 2: "liability", 3: "equity", 4: "income", 5: "expense"}
 
 
 class ReportNotAvailable(DomainError):
@@ -224,7 +222,7 @@ class AnalyticsService:
         as_of = self._read(self._as_of)
         # The ledger is the authority on balances: its trial balance as of the range's end.
         try:
-            reply = self.ledger.trial_balance(min(end, self.clock()))
+            lines = self.ledger.trial_balance(min(end, self.clock()))
         except RemoteError as exc:
             raise Unavailable(f"the ledger cannot give its trial balance ({exc.code.name}); retry later",
                               "LEDGER_UNAVAILABLE") from None
@@ -236,10 +234,10 @@ class AnalyticsService:
             Column("credit", ColumnType.MONEY, "The credit balance (zero when the balance is a debit)."),
         ])
         debits = credits = 0
-        for line in sorted(reply.lines, key=lambda item: item.account_id):
+        for line in sorted(lines, key=lambda item: item.account_id):
             if line.currency != currency:
                 continue
-            table.add(line.account_id, line.name, _ACCOUNT_TYPE_NAMES.get(int(line.type), "unspecified"),
+            table.add(line.account_id, line.name, label(AccountType, line.type),
                       line.debit_minor, line.credit_minor)
             debits += line.debit_minor
             credits += line.credit_minor
@@ -391,7 +389,7 @@ def _volumes_table(rows: Sequence[repo.VolumeRow], currency: str) -> Table:
     ])
     for row in rows:
         table.add(datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC),
-                  _TYPE_NAMES.get(row.type, "unspecified"), row.entry_count, row.volume_minor)
+                  label(TransactionType, row.type), row.entry_count, row.volume_minor)
     table.totals = [None, "total", sum(r.entry_count for r in rows), sum(r.volume_minor for r in rows)]
     return table
 

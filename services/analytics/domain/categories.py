@@ -20,27 +20,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from services.analytics.domain.ledger_types import TransactionType
+
 UNCATEGORIZED = "uncategorized"
 MERCHANT_OTHER = "merchant_other"
 MAX_CATEGORY_LENGTH = 40
 
-# Ledger TransactionType numbers (nexafi.ledger.v1.TransactionType), kept here as plain
-# ints so the domain does not depend on generated code.
-DEPOSIT, WITHDRAWAL, TRANSFER, PAYMENT, REFUND, FEE = 1, 2, 3, 4, 5, 6
-LOAN_DISBURSEMENT, LOAN_REPAYMENT, REVERSAL, ADJUSTMENT = 7, 8, 9, 10
-
 # (type) -> (category when money leaves the user, category when it comes in).
 _BY_TYPE: dict[int, tuple[str, str]] = {
-    DEPOSIT: ("top_up", "top_up"),
-    WITHDRAWAL: ("withdrawal", "withdrawal"),
-    TRANSFER: ("transfer_out", "transfer_in"),
-    PAYMENT: ("payment", "payment_received"),
-    REFUND: ("refund", "refund"),
-    FEE: ("fees", "fees"),
-    LOAN_DISBURSEMENT: ("loan", "loan"),
-    LOAN_REPAYMENT: ("loan_repayment", "loan_repayment"),
-    REVERSAL: ("reversal", "refund"),
-    ADJUSTMENT: ("adjustment", "adjustment"),
+    TransactionType.DEPOSIT: ("top_up", "top_up"),
+    TransactionType.WITHDRAWAL: ("withdrawal", "withdrawal"),
+    TransactionType.TRANSFER: ("transfer_out", "transfer_in"),
+    TransactionType.PAYMENT: ("payment", "payment_received"),
+    TransactionType.REFUND: ("refund", "refund"),
+    TransactionType.FEE: ("fees", "fees"),
+    TransactionType.LOAN_DISBURSEMENT: ("loan", "loan"),
+    TransactionType.LOAN_REPAYMENT: ("loan_repayment", "loan_repayment"),
+    TransactionType.REVERSAL: ("reversal", "refund"),
+    TransactionType.ADJUSTMENT: ("adjustment", "adjustment"),
 }
 
 # (first, last, category), inclusive ISO 18245 ranges, checked in order; coarse on purpose:

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.analytics.domain.categories import categorize
+from services.analytics.domain.ledger_types import AccountType, PostingDirection
 
-# Ledger enum numbers (nexafi.ledger.v1), as plain ints for a domain without generated code.
-DEBIT, CREDIT = 1, 2
-ASSET, LIABILITY, EXPENSE = 1, 2, 5
 USER_PREFIX = "usr_"
 
 
@@ -40,7 +38,7 @@ class AccountInfo:
 
     @property
     def debit_normal(self) -> bool:
-        return self.type in (ASSET, EXPENSE)
+        return self.type in (AccountType.ASSET, AccountType.EXPENSE)
 
     @property
     def is_user_account(self) -> bool:
@@ -48,7 +46,19 @@ class AccountInfo:
         liability such as a wallet or a credit line. A user-owned asset (a loan receivable: what
         the user owes the platform) is the user's debt, not their money: counting it would make a
         loan pay-out income twice and a repayment's principal spending twice."""
-        return self.owner_id.startswith(USER_PREFIX) and self.type == LIABILITY
+        return self.owner_id.startswith(USER_PREFIX) and self.type == AccountType.LIABILITY
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    """One account's line of the ledger's trial balance."""
+
+    account_id: str
+    name: str
+    type: int  # AccountType
+    currency: str
+    debit_minor: int
+    credit_minor: int
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,7 @@ def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
         account = accounts[posting.account_id]
         if not account.is_user_account:
             continue
-        raises = (posting.direction == DEBIT) == account.debit_normal
+        raises = (posting.direction == PostingDirection.DEBIT) == account.debit_normal
         key = (account.owner_id, posting.currency)
         net[key] = net.get(key, 0) + (posting.amount_minor if raises else -posting.amount_minor)
         moved.setdefault(key, set()).add(posting.account_id)

@@ -80,7 +80,7 @@ def test_a_batch_straddling_the_checkpoint_applies_only_the_new_entries(books: B
         # The feed from the first entry on (already applied) to the newest: the running consumer
         # applies the newer ones too, before or after this batch, and each lands once.
         feed = ledger.stream(books.sequence_of(first.id) - 1, follow=False)
-        batch = [entry_from_pb(item.transaction) for item in feed]
+        batch = list(feed)
         assert [e.transaction_id for e in batch[:1]] == [first.id]
         consumer = FeedConsumer(analytics_db, ledger)
         assert consumer.apply_batch(batch) <= len(batch) - 1

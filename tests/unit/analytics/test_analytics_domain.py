@@ -10,6 +10,7 @@ import pytest
 
 from services.analytics.domain import categories
 from services.analytics.domain.analysis import DayRow, cash_flow, figures, pick_currency, previous_range
+from services.analytics.domain.ledger_types import AccountType, PostingDirection, TransactionType
 from services.analytics.domain.model import AccountInfo, Direction, Entry, Flow, Posting, flows_of
 from services.analytics.domain.periods import (
     Granularity,
@@ -24,8 +25,8 @@ from services.analytics.domain.periods import (
 from services.analytics.domain.reports import Column, ColumnType, Table, decimal_string, to_csv
 
 T0 = datetime(2026, 3, 14, 12, 30, tzinfo=UTC)
-LIABILITY, ASSET = 2, 1
-DEBIT, CREDIT = 1, 2
+LIABILITY, ASSET = AccountType.LIABILITY, AccountType.ASSET
+DEBIT, CREDIT = PostingDirection.DEBIT, PostingDirection.CREDIT
 
 ACCOUNTS = {
     "acc_alice": AccountInfo("acc_alice", "usr_alice", LIABILITY, "EUR"),
@@ -44,20 +45,20 @@ def entry(type_: int, legs: list[tuple[str, int, int]], metadata: dict[str, str]
 
 def test_a_transfer_is_spending_for_the_payer_and_income_for_the_payee() -> None:
     legs = [("acc_alice", DEBIT, 500), ("acc_bob", CREDIT, 500)]
-    flows = flows_of(entry(categories.TRANSFER, legs), ACCOUNTS)
+    flows = flows_of(entry(TransactionType.TRANSFER, legs), ACCOUNTS)
     assert flows == [Flow("usr_alice", "EUR", Direction.SPENDING, 500, "transfer_out"),
                      Flow("usr_bob", "EUR", Direction.INCOME, 500, "transfer_in")]
 
 
 def test_a_deposit_credits_the_wallet_and_system_accounts_are_not_users() -> None:
     legs = [("acc_cash", DEBIT, 900), ("acc_alice", CREDIT, 900)]
-    flows = flows_of(entry(categories.DEPOSIT, legs), ACCOUNTS)
+    flows = flows_of(entry(TransactionType.DEPOSIT, legs), ACCOUNTS)
     assert flows == [Flow("usr_alice", "EUR", Direction.INCOME, 900, "top_up")]
 
 
 def test_moving_money_between_own_accounts_is_neither_spending_nor_income() -> None:
     legs = [("acc_alice", DEBIT, 300), ("acc_alice_savings", CREDIT, 300)]
-    assert flows_of(entry(categories.TRANSFER, legs), ACCOUNTS) == []
+    assert flows_of(entry(TransactionType.TRANSFER, legs), ACCOUNTS) == []
 
 
 def test_a_loan_is_income_once_and_its_repayment_spending_once() -> None:
@@ -65,36 +66,37 @@ def test_a_loan_is_income_once_and_its_repayment_spending_once() -> None:
     # debt to the platform, not their money, so only the wallet's movements count.
     accounts = {**ACCOUNTS, "acc_loan": AccountInfo("acc_loan", "usr_alice", ASSET, "EUR"),
                 "acc_interest": AccountInfo("acc_interest", "system", 4, "EUR")}
-    payout = entry(categories.LOAN_DISBURSEMENT,
+    payout = entry(TransactionType.LOAN_DISBURSEMENT,
                    [("acc_loan", DEBIT, 100_000), ("acc_alice", CREDIT, 100_000)])
     assert [(f.direction, f.amount_minor) for f in flows_of(payout, accounts)] == [
         (Direction.INCOME, 100_000)]
-    repayment = entry(categories.LOAN_REPAYMENT, [("acc_alice", DEBIT, 10_000), ("acc_loan", CREDIT, 9_000),
-                                                 ("acc_interest", CREDIT, 1_000)])
+    repayment = entry(TransactionType.LOAN_REPAYMENT,
+                      [("acc_alice", DEBIT, 10_000), ("acc_loan", CREDIT, 9_000),
+                       ("acc_interest", CREDIT, 1_000)])
     assert [(f.direction, f.amount_minor) for f in flows_of(repayment, accounts)] == [
         (Direction.SPENDING, 10_000)]
 
 
 def test_an_unknown_account_is_never_guessed() -> None:
     with pytest.raises(KeyError):
-        flows_of(entry(categories.TRANSFER, [("acc_x", DEBIT, 1), ("acc_bob", CREDIT, 1)]), ACCOUNTS)
+        flows_of(entry(TransactionType.TRANSFER, [("acc_x", DEBIT, 1), ("acc_bob", CREDIT, 1)]), ACCOUNTS)
 
 
 # -- categories ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("type_", "metadata", "spending", "expected"), [
-    (categories.PAYMENT, {"category": " Eating Out! "}, True, "eating_out"),
-    (categories.PAYMENT, {"category": "!!!", "mcc": "5411"}, True, "groceries"),
-    (categories.PAYMENT, {"mcc": "5812"}, True, "restaurants"),
-    (categories.PAYMENT, {"merchant_category_code": "5999"}, True, "shopping"),
-    (categories.PAYMENT, {"mcc": "9402"}, True, "merchant_other"),
-    (categories.PAYMENT, {"mcc": "54x1"}, True, "payment"),
-    (categories.DEPOSIT, {"category": "salary"}, False, "salary"),
-    (categories.REFUND, {}, False, "refund"),
-    (categories.REVERSAL, {}, False, "refund"),
-    (categories.REVERSAL, {}, True, "reversal"),
-    (categories.FEE, {}, True, "fees"),
-    (categories.LOAN_DISBURSEMENT, {}, False, "loan"),
+    (TransactionType.PAYMENT, {"category": " Eating Out! "}, True, "eating_out"),
+    (TransactionType.PAYMENT, {"category": "!!!", "mcc": "5411"}, True, "groceries"),
+    (TransactionType.PAYMENT, {"mcc": "5812"}, True, "restaurants"),
+    (TransactionType.PAYMENT, {"merchant_category_code": "5999"}, True, "shopping"),
+    (TransactionType.PAYMENT, {"mcc": "9402"}, True, "merchant_other"),
+    (TransactionType.PAYMENT, {"mcc": "54x1"}, True, "payment"),
+    (TransactionType.DEPOSIT, {"category": "salary"}, False, "salary"),
+    (TransactionType.REFUND, {}, False, "refund"),
+    (TransactionType.REVERSAL, {}, False, "refund"),
+    (TransactionType.REVERSAL, {}, True, "reversal"),
+    (TransactionType.FEE, {}, True, "fees"),
+    (TransactionType.LOAN_DISBURSEMENT, {}, False, "loan"),
     (0, {}, True, "uncategorized"),
 ])
 def test_category_rule(type_: int, metadata: dict[str, str], spending: bool, expected: str) -> None:

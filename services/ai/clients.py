@@ -7,14 +7,15 @@ read, so gRPC retries it on UNAVAILABLE. Failures become :class:`RemoteError`.
 The channel is made on first use, never at server start: the AI service may
 start before analytics (and before the user service that issues its token),
 and every other AI RPC works without either. The addresses are read again on
-every call (``ANALYTICS_ADDR``, ``USER_ADDR``) and the channel rebuilt when they
-change, so a process that learns them late still finds analytics.
+every call (from the settings the spec passes in: ``ANALYTICS_ADDR``, ``USER_ADDR``)
+and the channel rebuilt when they change, so a process that learns them late still
+finds analytics.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -22,7 +23,6 @@ from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from nexafi.common.v1 import common_pb2
 
 from services.runtime.clients import ServiceTokenProvider, call, service_channel
-from services.runtime.config import service_addr
 
 ANALYTICS_SERVICE = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"]
 SECONDS_PER_DAY = 86_400
@@ -84,8 +84,13 @@ def dashboard_request(user_id: str, metrics: Sequence[str], currency: str, first
 class AnalyticsHistory:
     """Reads users' daily series from analytics with the AI service's identity; thread-safe."""
 
-    def __init__(self, service: str = "ai") -> None:
-        self._service = service
+    def __init__(self, addresses: Callable[[], tuple[str, str]],
+                 provider: Callable[[], ServiceTokenProvider]) -> None:
+        """``addresses`` gives (analytics, user service) as configured now; ``provider`` makes the
+        token provider of the AI service's identity (raising ConfigError without a secret). Both are
+        the spec's settings, asked on every call, so an address learnt late is still found."""
+        self._addresses_now = addresses
+        self._new_provider = provider
         self._lock = threading.Lock()
         self._addresses: tuple[str, str] | None = None
         self._provider: ServiceTokenProvider | None = None
@@ -94,10 +99,10 @@ class AnalyticsHistory:
 
     def _current_stub(self) -> analytics_pb2_grpc.AnalyticsServiceStub:
         """The stub for the addresses configured now (raises ConfigError when no secret is set)."""
-        addresses = (service_addr("analytics"), service_addr("user"))
+        addresses = self._addresses_now()
         with self._lock:
             if self._stub is None or addresses != self._addresses:
-                provider = ServiceTokenProvider.from_env(self._service)
+                provider = self._new_provider()
                 channel = service_channel("analytics", ANALYTICS_SERVICE, provider.token,
                                           address=addresses[0])
                 if self._channel is not None:

@@ -19,7 +19,7 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.analytics.domain.model import AccountInfo, BalanceLine, Entry, Posting
 from services.analytics.domain.portfolio import InstallmentFacts, LoanFacts, LoanStatus
 from services.runtime.api import from_timestamp, to_timestamp
-from services.runtime.clients import ServiceTokenProvider, call, service_channel
+from services.runtime.clients import call
 
 LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
 CREDIT_SERVICE = credit_pb2.DESCRIPTOR.services_by_name["CreditService"]
@@ -71,11 +71,6 @@ class LedgerClient:
         self._connect = connect
         self.channel = connect()
         self.stub = ledger_pb2_grpc.LedgerServiceStub(self.channel)
-
-    @classmethod
-    def from_env(cls, provider: ServiceTokenProvider | None = None) -> LedgerClient:
-        tokens = provider or ServiceTokenProvider.from_env("analytics")
-        return cls(lambda: service_channel("ledger", LEDGER_SERVICE, tokens.token))
 
     def reconnect(self) -> None:
         """Replace the channel by a fresh one.
@@ -133,10 +128,6 @@ class CreditClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self.channel = channel
         self.stub = credit_pb2_grpc.CreditServiceStub(channel)
-
-    @classmethod
-    def from_env(cls, provider: ServiceTokenProvider) -> CreditClient:
-        return cls(service_channel("credit", CREDIT_SERVICE, provider.token))
 
     def loans(self, currency: str, start: datetime, end: datetime) -> Iterator[LoanFacts]:
         """Every application in ``currency`` submitted in [start, end), one page per call.

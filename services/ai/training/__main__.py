@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.ai.training.common import Progress
-from services.ai.training.pipeline import DEFAULT_SEED, DEFAULT_VERSION, run, summary
+from services.ai.training.pipeline import DEFAULT_SEED, DEFAULT_VERSION, default_training_date, run, summary
+from services.runtime.config import env_str
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
 
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         small=args.small,
         version=args.version,
-        training_date=args.training_date,
+        training_date=args.training_date or default_training_date(env_str("SOURCE_DATE_EPOCH")),
         progress=Progress(enabled=not args.quiet),
     )
     print(summary(result))

@@ -5,7 +5,6 @@ MODEL_CARD.md and a PNG plot."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import platform
 import shutil
 from dataclasses import dataclass
@@ -55,10 +54,11 @@ class PipelineResult:
     seconds: float
 
 
-def default_training_date() -> str:
-    """SOURCE_DATE_EPOCH when set (reproducible builds), else today's UTC date."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+def default_training_date(source_date_epoch: str | None = None) -> str:
+    """The UTC date of ``source_date_epoch`` (SOURCE_DATE_EPOCH, reproducible builds: the command line
+    reads it) when given, else today's UTC date."""
+    when = (dt.datetime.fromtimestamp(int(source_date_epoch), dt.UTC) if source_date_epoch
+            else dt.datetime.now(dt.UTC))
     return when.date().isoformat()
 
 

@@ -1,7 +1,8 @@
 """Fixtures of the AI service's integration tests: one AI server per session on the session's PostgreSQL.
 
-At import time (before any server starts) this builds an extra model folder and
-points ``AI_MODELS_DIR`` at it:
+The server is the AI tests' own (not the session's shared "ai", which other suites may have
+started with the environment's settings): its settings are built here, with an extra model
+folder made at import time and a registry polled every second:
 
 - ``fraud/1.0.1`` and ``credit/1.0.1``: byte-identical copies of 1.0.0, candidates to activate;
 - ``fraud/9.9.9``: a model file that no longer matches its metadata's sha256, which must be refused.
@@ -10,7 +11,6 @@ points ``AI_MODELS_DIR`` at it:
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -23,11 +23,11 @@ from nexafi.ai.v1 import ai_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.ai.registry import BUILTIN_MODELS_DIR
-from services.ai.spec import SPEC
+from services.ai.spec import AiSettings, spec_with
 from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.server import RunningServer
+from services.runtime.server import RunningServer, start_server
 from tests.integration.ai.ai_support import AiClient
-from tests.support.harness import ServiceRunner, TokenFactory
+from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
 EXTRA_MODELS = Path(tempfile.mkdtemp(prefix="nexafi-ai-models-"))
 atexit.register(shutil.rmtree, EXTRA_MODELS, ignore_errors=True)
@@ -36,9 +36,6 @@ for _name in ("fraud", "credit"):
 shutil.copytree(BUILTIN_MODELS_DIR / "fraud" / "1.0.0", EXTRA_MODELS / "fraud" / "9.9.9")
 with (EXTRA_MODELS / "fraud" / "9.9.9" / "model.onnx").open("ab") as _tampered:
     _tampered.write(b"\x00tampered")
-os.environ["AI_MODELS_DIR"] = str(EXTRA_MODELS)
-# Replicas pick up activations by polling; keep the period short for the replica test.
-os.environ["AI_REGISTRY_POLL_SECONDS"] = "1"
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +44,17 @@ def extra_models() -> Path:
 
 
 @pytest.fixture(scope="session")
-def ai_server(services: ServiceRunner) -> RunningServer:
-    return services.start(SPEC)
+def ai_settings() -> AiSettings:
+    # Replicas pick up activations by polling; keep the period short for the replica test.
+    return AiSettings(models_dir=EXTRA_MODELS, registry_poll_seconds=1)
+
+
+@pytest.fixture(scope="session")
+def ai_server(services: ServiceRunner, ai_settings: AiSettings) -> Iterator[RunningServer]:
+    settings = service_settings("ai", services.database_url("ai"), services.auth)
+    running = start_server(spec_with(ai_settings), settings, clock=services.clock("ai"))
+    yield running
+    running.stop(0)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from services.ai.registry import ModelRegistry
 from services.ai.service import AiService
 from services.ai.servicer import AiServicer
-from services.ai.spec import SERVICE_NAME, SPEC
+from services.ai.spec import SERVICE_NAME, SPEC, AiSettings, spec_with
 from services.runtime import migrations
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer, ServiceContext, ServiceSpec, start_server
@@ -171,9 +171,10 @@ def test_switch_the_active_version_at_run_time(ai: AiClient, ai_db: Engine, frau
 
 
 @pytest.fixture
-def replica(services: ServiceRunner, tokens: TokenFactory) -> Iterator[AiClient]:
+def replica(services: ServiceRunner, tokens: TokenFactory, ai_settings: AiSettings) -> Iterator[AiClient]:
     """A second AI server on the same database: another replica."""
-    running = start_server(SPEC, service_settings("ai", services.database_url("ai"), services.auth))
+    running = start_server(spec_with(ai_settings), service_settings("ai", services.database_url("ai"),
+                                                                    services.auth))
     channel = grpc.insecure_channel(running.address)
     try:
         yield AiClient(ai_pb2_grpc.AiServiceStub(channel), tokens)

@@ -20,6 +20,7 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from services.ai.clients import SECONDS_PER_DAY, AnalyticsHistory
 from services.ai.forecasting import ANALYTICS_METRICS, first_active_day, user_daily_series
 from services.ai.spec import SPEC as AI
+from services.ai.spec import AiSettings
 from services.analytics.spec import SPEC as ANALYTICS
 from services.ledger.spec import SPEC as LEDGER
 from services.runtime.errors import FailedPrecondition
@@ -74,7 +75,8 @@ def test_a_users_ledger_entries_reach_the_ai_service_through_analytics(ai: AiCli
     last = spend.timestamp.seconds // SECONDS_PER_DAY  # the next day if midnight passed in between
 
     # What the AI service reads, through its own client and service identity (AI_CLIENT_SECRET).
-    reader = AnalyticsHistory("ai")
+    settings = AiSettings()  # the spec's defaults: the addresses and the secret the session set
+    reader = AnalyticsHistory(settings.history_addresses, settings.history_tokens)
     try:
         figures = reader.daily(user_id, ANALYTICS_METRICS, "EUR", today - 1, last)
     finally:

@@ -16,6 +16,7 @@ from services.analytics.clients import LEDGER_SERVICE, LedgerClient, entry_from_
 from services.analytics.consumer import FeedConsumer
 from services.analytics.repository import FeedGap
 from services.analytics.spec import SPEC as ANALYTICS
+from services.analytics.spec import AnalyticsSettings, ledger_client
 from services.ledger.spec import SPEC as LEDGER
 from services.runtime.clients import ServiceTokenProvider, service_channel
 from services.runtime.server import start_server
@@ -45,7 +46,7 @@ def test_redelivery_and_restarts_never_double_count(books: Books, analytics_db: 
     assert totals(books, user) == (1_000, 1, 300, 1)
 
     # A consumer restarted from scratch that is re-delivered the feed from before these entries.
-    ledger = LedgerClient.from_env()
+    ledger = ledger_client(AnalyticsSettings().tokens())
     try:
         restarted = FeedConsumer(analytics_db, ledger)
         delivered, applied = restarted.catch_up(after_sequence=books.sequence_of(first.id) - 1)
@@ -75,7 +76,7 @@ def test_a_batch_straddling_the_checkpoint_applies_only_the_new_entries(books: B
     first = books.deposit(wallet, 2_000)
     books.wait_applied(first)
     second, third = books.spend(wallet, 250), books.spend(wallet, 50)
-    ledger = LedgerClient.from_env()
+    ledger = ledger_client(AnalyticsSettings().tokens())
     try:
         # The feed from the first entry on (already applied) to the newest: the running consumer
         # applies the newer ones too, before or after this batch, and each lands once.

@@ -99,11 +99,6 @@ MAX_TIME_ZONE_LENGTH = 64
 #: CheckFraud converts these into the fraud model's currency.
 FRAUD_CURRENCIES = supported_currencies()
 
-#: Keys the request fingerprints of CheckFraud and ScoreCredit (services.runtime.fingerprints). Their
-#: requests hold no secret (the inference log keeps an unkeyed hash of the same inputs), so a fixed key
-#: serves: it only has to be the same on every replica.
-FINGERPRINT_KEY = b"nexafi-ai-idempotency-v1"
-
 _MCC_RE = re.compile(r"^[0-9]{4}$")
 # ISO 3166-1 alpha-2, officially assigned codes.
 _COUNTRY_CODES = """
@@ -175,13 +170,16 @@ class _Checks(FieldChecks):
 class AiServicer(ai_pb2_grpc.AiServiceServicer):
     """Adapts AiService to the generated gRPC interface."""
 
-    def __init__(self, service: AiService) -> None:
+    def __init__(self, service: AiService, fingerprint_key: bytes) -> None:
+        """``fingerprint_key`` keys the request fingerprints of CheckFraud and ScoreCredit
+        (services.runtime.fingerprints), the same on every replica."""
         self.service = service
+        self.fingerprint_key = fingerprint_key
 
     def _idempotent(self, principal: Principal, key: str, operation: str, body: Mapping[str, object],
                     execute: Callable[[Claim], Message]) -> bytes:
         """The response to ``operation`` under ``key``: run once, stored, replayed (errors included)."""
-        fingerprint = request_fingerprint(FINGERPRINT_KEY, operation, body)
+        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
         return self.service.idempotency.run(
             principal.subject, key, operation, fingerprint,
             lambda claim: execute(claim).SerializeToString())

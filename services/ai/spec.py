@@ -28,8 +28,9 @@ from services.ai.service import AiService
 from services.ai.servicer import AiServicer
 from services.runtime.clients import ServiceTokenProvider
 from services.runtime.config import env_int, env_str, service_addr
+from services.runtime.fingerprints import derived_fingerprint_key
 from services.runtime.jobs import PeriodicJob
-from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.server import ServiceContext, ServiceSpec, page_token_key
 from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.ai")
@@ -86,7 +87,9 @@ def _purge(service: AiService) -> None:
 
 
 def register_with(server: grpc.Server, context: ServiceContext, settings: AiSettings) -> Sequence[str]:
-    ai_pb2_grpc.add_AiServiceServicer_to_server(AiServicer(build_service(context, settings)), server)
+    servicer = AiServicer(build_service(context, settings),
+                          derived_fingerprint_key(page_token_key(context.settings)))
+    ai_pb2_grpc.add_AiServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME]
 
 

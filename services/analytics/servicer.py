@@ -53,9 +53,6 @@ from services.runtime.fingerprints import request_fingerprint
 log = logging.getLogger("nexafi.analytics")
 
 DASHBOARD_LOOKBACK = timedelta(days=90)
-#: Keys CreateReportDefinition's request fingerprints (services.runtime.fingerprints): a definition holds
-#: no secret, so a fixed key, the same on every replica, serves.
-FINGERPRINT_KEY = b"nexafi-analytics-idempotency-v1"
 CONSUMERS = frozenset({SUMMARIES_CONSUMER})
 _METRICS = frozenset({analytics_pb2.DASHBOARD_METRIC_BALANCE, analytics_pb2.DASHBOARD_METRIC_SPENDING,
                       analytics_pb2.DASHBOARD_METRIC_INCOME, analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW})
@@ -71,8 +68,11 @@ AnalysisRequest = analytics_pb2.GetSpendingAnalysisRequest | analytics_pb2.GetIn
 
 
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
-    def __init__(self, service: AnalyticsService) -> None:
+    def __init__(self, service: AnalyticsService, fingerprint_key: bytes) -> None:
+        """``fingerprint_key`` keys CreateReportDefinition's request fingerprints
+        (services.runtime.fingerprints), the same on every replica."""
         self.service = service
+        self.fingerprint_key = fingerprint_key
 
     def _analysis(self, request: AnalysisRequest, direction: Direction) -> Analysis:
         checks = Checks()
@@ -196,8 +196,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         assert definition is not None
         operation = "CreateReportDefinition"
         body = {"user_id": user_id, "definition": definition.to_json()}
+        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
         response = self.service.idempotency.run(
-            principal.subject, request_id, operation, request_fingerprint(FINGERPRINT_KEY, operation, body),
+            principal.subject, request_id, operation, fingerprint,
             lambda claim: analytics_pb2.CreateReportDefinitionResponse(definition=definition_pb(
                 self.service.create_definition(user_id, request_id, definition, claim))).SerializeToString())
         return analytics_pb2.CreateReportDefinitionResponse.FromString(response)

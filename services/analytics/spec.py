@@ -29,9 +29,10 @@ from services.analytics.service import AnalyticsService
 from services.analytics.servicer import AnalyticsServicer
 from services.runtime.clients import ServiceTokenProvider, service_channel
 from services.runtime.config import ConfigError, env_int, env_str
+from services.runtime.fingerprints import derived_fingerprint_key
 from services.runtime.jobs import PeriodicJob
 from services.runtime.money import CURRENCY_EXPONENTS
-from services.runtime.server import ServiceContext, ServiceSpec
+from services.runtime.server import ServiceContext, ServiceSpec, page_token_key
 from services.runtime.service_access import service_callers
 
 log = logging.getLogger("nexafi.analytics")
@@ -86,7 +87,8 @@ def register_with(server: grpc.Server, context: ServiceContext, settings: Analyt
     ledger = ledger_client(provider)
     service = AnalyticsService(context.engine, ledger, settings.default_currency,
                                credit=lambda: credit_client(provider), clock=context.clock)
-    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(service), server)
+    servicer = AnalyticsServicer(service, derived_fingerprint_key(page_token_key(context.settings)))
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
     if settings.feed_enabled:
         feed = ledger_client(provider)
         consumer = FeedConsumer(context.engine, feed, max_backoff_seconds=settings.feed_max_backoff_seconds)

@@ -23,7 +23,8 @@ from services.ai.servicer import AiServicer
 from services.ai.spec import SERVICE_NAME, SPEC, AiSettings, spec_with
 from services.runtime import migrations
 from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.server import RunningServer, ServiceContext, ServiceSpec, start_server
+from services.runtime.fingerprints import derived_fingerprint_key
+from services.runtime.server import RunningServer, ServiceContext, ServiceSpec, page_token_key, start_server
 from tests.integration.ai.ai_support import (
     NOW,
     AiClient,
@@ -337,7 +338,9 @@ def empty_registry(pg: EmbeddedPostgres, services: ServiceRunner, tokens: TokenF
         assert context.engine is not None
         registry = ModelRegistry(context.engine, roots=[])
         registry.register_from_disk()
-        ai_pb2_grpc.add_AiServiceServicer_to_server(AiServicer(AiService(context.engine, registry)), server)
+        servicer = AiServicer(AiService(context.engine, registry),
+                              derived_fingerprint_key(page_token_key(context.settings)))
+        ai_pb2_grpc.add_AiServiceServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
     running: RunningServer = start_server(

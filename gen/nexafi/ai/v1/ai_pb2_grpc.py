@@ -141,8 +141,9 @@ class AiServiceServicer(object):
         and the features that contributed most. Velocity and history features (for
         example count and average amount over 1, 7 and 30 days) are computed by the
         service from the transactions it has checked before, with the same code as
-        in training. A replay with the same request_id returns the first
-        assessment, even if the active model changed since. Amounts in any
+        in training. A replay with the same request_id (kept at least 24 hours)
+        returns the first assessment, even if the active model changed since, or
+        the first error once the request was valid. Amounts in any
         supported currency are scored: the service converts them into the model's
         currency (EUR) with its own dated exchange-rate table and returns the
         rate and the rate's date. Time-of-day features use the
@@ -155,8 +156,10 @@ class AiServiceServicer(object):
         IANA time zone name, or transaction_time is more than 5 minutes in the
         future; PERMISSION_DENIED when the caller is neither a service principal
         nor an admin; ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED) when
-        request_id was used before with a different transaction;
-        FAILED_PRECONDITION (reason NO_ACTIVE_MODEL) when no fraud model can serve.
+        request_id was used before with a different transaction; ABORTED (reason
+        REQUEST_IN_PROGRESS) while a request with the same request_id is still
+        running (retry later for its result); FAILED_PRECONDITION (reason
+        NO_ACTIVE_MODEL) when no fraud model can serve.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,14 +170,16 @@ class AiServiceServicer(object):
         scorecard model: a score from 300 to 850 (points-to-double-the-odds
         scaling, monotonic in the obvious features), its band, the probability of
         default and the reason codes that lowered the score most. Internal (no REST
-        binding). A replay with the same request_id returns the first score.
+        binding). A replay with the same request_id (kept at least 24 hours)
+        returns the first score, or the first error once the request was valid.
         Returns INVALID_ARGUMENT when request_id or user_id is empty, an amount is
         negative, the amounts are not all in one currency, a month or count field
         is negative, or utilization_bps is outside 0 to 100000; PERMISSION_DENIED
         when the caller is neither a service principal nor an admin;
         ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED) when request_id was used
-        before with different inputs; FAILED_PRECONDITION (reason NO_ACTIVE_MODEL)
-        when no credit model can serve.
+        before with different inputs; ABORTED (reason REQUEST_IN_PROGRESS) while a
+        request with the same request_id is still running; FAILED_PRECONDITION
+        (reason NO_ACTIVE_MODEL) when no credit model can serve.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -242,8 +242,9 @@ class AnalyticsServiceServicer(object):
         """CreateReportDefinition saves a custom report definition for a user: a
         fixed time range, one currency, a direction (spending or income), optional
         filters on accounts, categories and counterparties, one grouping and the
-        measures to compute. Idempotent on (user_id, request_id): a replay with
-        the same definition returns the definition first saved. Returns
+        measures to compute. Idempotent on the caller's request_id (kept at least
+        24 hours): a replay with the same definition returns the first response,
+        or the first error once the request was valid. Returns
         INVALID_ARGUMENT when user_id, request_id or definition.name is empty, the
         time range is not set at both ends, ends before it starts or spans more
         than 366 days, the currency is not an ISO 4217 code, the direction,
@@ -254,7 +255,8 @@ class AnalyticsServiceServicer(object):
         definition.grouping or definition.categories[0]. PERMISSION_DENIED when the
         caller is neither the user nor an admin; ALREADY_EXISTS (reason
         IDEMPOTENCY_KEY_REUSED) when request_id was used before with a different
-        definition.
+        definition; ABORTED (reason REQUEST_IN_PROGRESS) while a request with the
+        same request_id is still running.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -14,6 +14,7 @@ import grpc
 from google.api import httpbody_pb2
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 
+from services.document import review_queue
 from services.document.domain import (
     AccessEvent,
     DocumentStatus,
@@ -313,3 +314,11 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
                 document_id=v.document_id, version=v.version, user_id=v.user_id, storage_path=v.object_key,
                 problem=_PROBLEMS[reason]) for v, reason in problems],
             versions_checked=len(checked), next_page_token=token)
+
+    def ListDocumentsInReview(self, request: document_pb2.ListDocumentsInReviewRequest,
+                              context: grpc.ServicerContext) -> document_pb2.ListDocumentsInReviewResponse:
+        principal = current_principal()
+        page = review_queue.page(self.service.engine, principal, document_type=request.document_type,
+                                 page_size=request.page_size, page_token=request.page_token)
+        return document_pb2.ListDocumentsInReviewResponse(
+            documents=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token)

@@ -16,6 +16,7 @@ const session = { access: "", refresh: "", roles: [], subject: "", timer: 0 };
 const QUEUES = [
   { id: "payments-review", title: "Payments in review", roles: ["admin", "support"], load: loadPayments },
   { id: "loans-review", title: "Loans to underwrite", roles: ["admin", "underwriter"], load: loadLoans },
+  { id: "documents-review", title: "Documents to review", roles: ["admin", "compliance"], load: loadDocuments },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -354,7 +355,166 @@ async function underwrite(application, decision, note) {
   }
 }
 
+// -- documents pending review (compliance) -------------------------------------------------------
+
+// The MRZ fields in the order a passport prints them, with the words a reviewer reads.
+const MRZ_FIELDS = [
+  ["surname", "Surname"], ["given_names", "Given names"], ["document_number", "Document number"],
+  ["nationality", "Nationality"], ["birth_date", "Date of birth"], ["sex", "Sex"],
+  ["expiry_date", "Date of expiry"], ["issuing_country", "Issuing country"],
+  ["personal_number", "Personal number"], ["document_type", "Document code"],
+];
+
+async function loadDocuments() {
+  const list = $("documents-list");
+  try {
+    const reply = await call("GET", "/documents/queues/review?page_size=50");
+    const documents = reply.documents || [];
+    list.replaceChildren(...documents.map(documentCard));
+    $("documents-empty").hidden = documents.length > 0;
+    document.body.dataset.documentsLoaded = String(documents.length);
+  } catch (error) {
+    list.replaceChildren();
+    fail(`The document queue could not be read: ${error.message}`);
+    document.body.dataset.documentsLoaded = "error";
+  }
+}
+
+// What the check digits say: all valid, which one failed, or why nothing could be checked.
+function checkDigits(d) {
+  const status = short(d.extraction_status, "EXTRACTION_STATUS_");
+  const fields = d.extracted_fields || {};
+  if (status === "SUCCEEDED") {
+    return fields.mrz_check_digits_valid === "true"
+      ? ["good", "MRZ check digits valid (document number, dates, personal number, composite)"]
+      : ["bad", "MRZ check digits not confirmed"];
+  }
+  if (status === "FAILED") {
+    const error = d.extraction_error || "";
+    if (error.startsWith("CHECK_DIGIT_MISMATCH:")) {
+      return ["bad", `Check digit mismatch: ${error.split(":")[1].replaceAll("_", " ")}`];
+    }
+    return ["bad", `Extraction failed: ${error}`];
+  }
+  if (status === "NOT_APPLICABLE") return ["", "No machine-readable zone is read for this document type"];
+  return ["", `Extraction ${status.toLowerCase()}: reload the queue to see its result`];
+}
+
+function documentCard(d) {
+  const card = document.createElement("article");
+  card.className = "document";
+  card.dataset.documentId = d.id;
+  const titleId = `document-title-${d.id}`;
+  card.setAttribute("aria-labelledby", titleId);
+  const title = document.createElement("h3");
+  title.id = titleId;
+  title.textContent = `${words(d.document_type, "DOCUMENT_TYPE_")} ${d.id} (version ${d.version})`;
+  const meta = document.createElement("p");
+  meta.className = "hint";
+  const when = d.create_time ? new Date(d.create_time).toLocaleString("en-GB") : "";
+  meta.textContent = `Customer ${d.user_id}, ${d.filename}, uploaded ${when}`;
+
+  const figure = document.createElement("figure");
+  figure.className = "page-image";
+  const caption = document.createElement("figcaption");
+  caption.textContent = "The uploaded page";
+  const view = document.createElement("button");
+  view.type = "button"; view.className = "secondary small"; view.dataset.action = "show-page";
+  view.textContent = "Show the page"; view.setAttribute("aria-label", `Show the page of ${d.id}`);
+  view.addEventListener("click", () => showPage(d, figure, view));
+  figure.append(caption, view);
+
+  const fields = d.extracted_fields || {};
+  const table = document.createElement("table");
+  table.className = "mrz";
+  const cap = document.createElement("caption");
+  cap.textContent = "Read from the machine-readable zone";
+  const body = document.createElement("tbody");
+  body.replaceChildren(...MRZ_FIELDS.filter(([key]) => key in fields).map(([key, label]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.field = key;
+    const th = document.createElement("th");
+    th.scope = "row"; th.textContent = label;
+    tr.append(th, cell(fields[key] || "(none)"));
+    return tr;
+  }));
+  table.append(cap, body);
+  const [tone, text] = checkDigits(d);
+  const digits = document.createElement("p");
+  digits.className = `check-digits ${tone}`;
+  digits.dataset.check = tone || "none";
+  digits.textContent = text;
+
+  const decision = document.createElement("div");
+  decision.className = "document-decision";
+  // decisionCell draws a table cell; here its content stands in the card instead.
+  decision.append(...decisionCell(d.id, [
+    ["verify", "Verify", "", (note) => review(d, "REVIEW_DECISION_APPROVE", note)],
+    ["reject", "Reject", "danger", (note) => review(d, "REVIEW_DECISION_REJECT", note)],
+  ]).childNodes);
+
+  const side = document.createElement("div");
+  side.className = "mrz-side";
+  side.append(table, digits, decision);
+  const columns = document.createElement("div");
+  columns.className = "document-columns";
+  columns.append(figure, side);
+  card.append(title, meta, columns);
+  return card;
+}
+
+// The page image, read through the public API with the staff token (DownloadDocument, which the
+// service writes to the document's access log) and shown as a data: URL (the page's policy allows
+// no other image source).
+async function showPage(d, figure, button) {
+  button.disabled = true;
+  try {
+    const reply = await fetch(`${API}/documents/${encodeURIComponent(d.id)}/content`, {
+      headers: { authorization: `Bearer ${session.access}` }, credentials: "omit", cache: "no-store" });
+    if (!reply.ok) throw new ApiError(reply.status, await reply.json().catch(() => ({})));
+    const type = (reply.headers.get("content-type") || "").split(";")[0];
+    if (type !== "image/png" && type !== "image/jpeg") {
+      const note = document.createElement("p");
+      note.textContent = `The content is ${type}, which the console does not display.`;
+      figure.append(note);
+      button.remove();
+      return;
+    }
+    const blob = await reply.blob();
+    const url = await new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(blob);
+    });
+    const image = document.createElement("img");
+    image.alt = `The uploaded page of ${d.id}, for comparison with the fields beside it`;
+    image.src = url;
+    figure.append(image);
+    button.remove();
+  } catch (error) {
+    button.disabled = false;
+    fail(`The page of ${d.id} could not be read: ${error.message}`);
+  }
+}
+
+async function review(d, decision, note) {
+  const verb = decision === "REVIEW_DECISION_APPROVE" ? "verified" : "rejected";
+  try {
+    const reply = await call("POST", `/documents/${encodeURIComponent(d.id)}/review`,
+      { decision, reason: note, version: d.version, request_id: crypto.randomUUID() });
+    say(`Document ${d.id} ${verb}: now ${short(reply.document.status, "DOCUMENT_STATUS_")}.`);
+    await loadDocuments();
+    $("documents-review-title").focus();
+    return true;
+  } catch (error) {
+    fail(`Document ${d.id} was not ${verb}: ${error.message}`);
+    return false;
+  }
+}
+
 $("sign-in-form").addEventListener("submit", signIn);
+$("documents-reload").addEventListener("click", () => loadDocuments());
 $("sign-out").addEventListener("click", signOut);
 $("payments-reload").addEventListener("click", () => loadPayments());
 $("loans-reload").addEventListener("click", () => loadLoans());

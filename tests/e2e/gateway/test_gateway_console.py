@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 from services.gateway.envoy_config import CONSOLE_DIR, CONSOLE_PATH, RateLimit
+from services.runtime.embedded_s3 import EmbeddedS3
 from tests.e2e.gateway.conftest import PASSWORD, Gateway, assert_error, money, start_gateway, stop, upstream
+from tests.integration.document.document_support import SPECIMEN_MRZ, passport_png
 from tests.support.browser import CHROMIUM, Browser, Page
 from tests.support.harness import TokenFactory
 
@@ -33,15 +35,21 @@ credit_spec = pytest.importorskip(
     "services.credit.spec", reason="the credit service is not in this checkout")
 payment_spec = pytest.importorskip(
     "services.payment.spec", reason="the payment service is not in this checkout")
+document_spec = pytest.importorskip(
+    "services.document.spec", reason="the document service is not in this checkout")
 
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (`make test` installs it)")
 REVIEWED_TOP_UP = 50000  # a large first top-up: the fraud model asks for a review
+# Waiting for the document service's OCR worker (the first image also loads its models); polling
+# ends at the result, this only bounds a worker that never finishes.
+EXTRACTION_DEADLINE_SECONDS = 180.0
 
 
 @pytest.fixture(scope="module")
-def gateway(services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    specs = (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC, credit_spec.SPEC)
+def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
+    specs = (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC, credit_spec.SPEC,
+             document_spec.SPEC)
     upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}
     # Many sign-ins from one address: the per-client credential budget is raised for this module.
     yield from stop(start_gateway(module_tmp, upstreams, keys_dir, console_dir=CONSOLE_DIR,
@@ -312,3 +320,117 @@ def test_an_underwriter_decides_referred_loans_and_the_applicants_see_the_result
     refused = gateway.get("/api/v1/credit/applications?statuses=LOAN_APPLICATION_STATUS_UNDER_REVIEW",
                           token=applicants[0]["token"])
     assert_error(refused, 403, grpc_code=7)
+
+
+def extracted_passport(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
+    """The ICAO specimen's data page uploaded by ``who``, once the service's worker has read its MRZ."""
+    image = passport_png(SPECIMEN_MRZ, ["PASSPORT / PASSEPORT", "Utopia", "Surname / Nom"])
+    uploaded = gateway.post("/api/v1/documents/upload", token=who["token"], data=image, params={
+        "user_id": who["id"], "filename": "passport.png", "document_type": "DOCUMENT_TYPE_PASSPORT",
+        "request_id": uuid.uuid4().hex}, headers={"content-type": "image/png"})
+    assert uploaded.status_code == 200, uploaded.text
+    document_id = uploaded.json()["document"]["id"]
+    deadline = time.monotonic() + EXTRACTION_DEADLINE_SECONDS
+    while True:
+        seen = gateway.get(f"/api/v1/documents/{document_id}", token=who["token"])
+        assert seen.status_code == 200, seen.text
+        document: dict[str, Any] = seen.json()["document"]
+        if document["extraction_status"] not in ("EXTRACTION_STATUS_PENDING", "EXTRACTION_STATUS_RUNNING"):
+            break
+        assert time.monotonic() < deadline, f"extraction still {document['extraction_status']}"
+        time.sleep(0.5)
+    assert document["extraction_status"] == "EXTRACTION_STATUS_SUCCEEDED", document
+    return document
+
+
+@needs_chromium
+def test_compliance_verifies_a_passport_and_the_customer_sees_it_verified(
+        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    customer = person(gateway, tokens)
+    passport = extracted_passport(gateway, customer)
+    officer = person(gateway, tokens, "ROLE_COMPLIANCE")
+    page = browser.page()
+    sign_in(page, gateway, officer)
+    assert page.visible("#documents-review") and not page.visible("#payments-review")
+    assert page.text("#nav-list").strip() == "Documents to review"
+    card = f'article[data-document-id="{passport["id"]}"]'
+    page.wait_for(f"!!document.querySelector('{card}')")
+    shown = page.text(card)
+    assert customer["id"] in shown and "passport.png" in shown
+    # The MRZ fields beside the page, and the check-digit result.
+    assert page.text(f'{card} tr[data-field="surname"]') == "Surname\tERIKSSON"
+    assert page.text(f'{card} tr[data-field="document_number"]') == "Document number\tL898902C3"
+    assert page.text(f'{card} tr[data-field="birth_date"]') == "Date of birth\t1974-08-12"
+    assert page.evaluate(f"document.querySelector('{card} .check-digits').dataset.check") == "good"
+    assert "check digits valid" in page.text(f"{card} .check-digits")
+    # The page image, opened with the keyboard, read through the API with the officer's token.
+    page.evaluate(f"document.querySelector('{card} button[data-action=show-page]').focus()")
+    page.press("Enter")
+    page.wait_for(f"(i => !!i && i.complete && i.naturalWidth === 840)(document.querySelector('{card} img'))")
+    page.screenshot(screenshots / "08-documents-to-review.png")
+
+    page.click(f"#note-{passport['id']}")
+    page.type("photo page matches the MRZ")
+    page.click(f'{card} button[data-action="verify"]')
+    page.wait_for(f"document.getElementById('status').innerText.includes('{passport['id']} verified')")
+    page.wait_for(f"!document.querySelector('{card}')")
+    page.screenshot(screenshots / "09-document-verified.png")
+
+    seen = gateway.get(f"/api/v1/documents/{passport['id']}", token=customer["token"])
+    assert seen.status_code == 200, seen.text
+    verified = seen.json()["document"]
+    assert verified["status"] == "DOCUMENT_STATUS_VERIFIED" and verified["reviewer_id"] == officer["id"]
+    # The officer's look at the page and the decision are in the document's access log.
+    events = gateway.get(f"/api/v1/documents/{passport['id']}/access-events", token=customer["token"])
+    assert events.status_code == 200, events.text
+    actions = {(e["action"], e["actor_id"]) for e in events.json()["events"]}
+    assert {("DOCUMENT_ACCESS_ACTION_DOWNLOAD", officer["id"]),
+            ("DOCUMENT_ACCESS_ACTION_REVIEW", officer["id"])} <= actions
+    # The customer may not read the queue.
+    assert_error(gateway.get("/api/v1/documents/queues/review", token=customer["token"]), 403, grpc_code=7)
+
+
+def test_the_document_queue_is_oldest_first_pages_and_checks_its_input(
+        gateway: Gateway, tokens: TokenFactory) -> None:
+    officer = tokens.make("usr_01CONSOLECOMPLIANCE000000000", ["compliance"])
+    owner = person(gateway, tokens)
+    ids = []
+    for _ in range(2):
+        content = b"%PDF-1.7\n" + b"x" * 400
+        statement = gateway.post("/api/v1/documents/upload", token=owner["token"], data=content,
+                                 params={"user_id": owner["id"], "filename": "statement.pdf",
+                                         "document_type": "DOCUMENT_TYPE_BANK_STATEMENT",
+                                         "request_id": uuid.uuid4().hex},
+                                 headers={"content-type": "application/pdf"})
+        assert statement.status_code == 200, statement.text
+        ids.append(statement.json()["document"]["id"])
+    seen: list[str] = []
+    token = ""
+    while True:
+        reply = gateway.get("/api/v1/documents/queues/review", token=officer, params={
+            "page_size": 1, "page_token": token, "document_type": "DOCUMENT_TYPE_BANK_STATEMENT"})
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert len(body.get("documents", [])) <= 1
+        for d in body.get("documents", []):
+            assert d["document_type"] == "DOCUMENT_TYPE_BANK_STATEMENT"
+            assert d["status"] in ("DOCUMENT_STATUS_UPLOADED", "DOCUMENT_STATUS_PROCESSING")
+            seen.append(d["id"])
+        token = body.get("next_page_token", "")
+        if not token:
+            break
+    assert seen == sorted(seen) and seen.index(ids[0]) < seen.index(ids[1])
+    # A deleted document leaves the queue.
+    gone = gateway.request("DELETE", f"/api/v1/documents/{ids[0]}", token=owner["token"])
+    assert gone.status_code == 200, gone.text
+    after = gateway.get("/api/v1/documents/queues/review", token=officer,
+                        params={"document_type": "DOCUMENT_TYPE_BANK_STATEMENT", "page_size": 200})
+    listed = [d["id"] for d in after.json().get("documents", [])]
+    assert ids[0] not in listed and ids[1] in listed
+    for query in ("page_token=nope", "page_size=-1"):
+        refused = gateway.get(f"/api/v1/documents/queues/review?{query}", token=officer)
+        assert_error(refused, 400, grpc_code=3)
+    # An unknown document type the gateway refuses itself, with the same JSON shape.
+    assert_error(gateway.get("/api/v1/documents/queues/review?document_type=NOPE", token=officer), 400)
+    support = tokens.make("usr_01CONSOLESUPPORT00000000000", ["support"])
+    assert_error(gateway.get("/api/v1/documents/queues/review", token=support), 403, grpc_code=7)

@@ -689,6 +689,9 @@ MATRIX: dict[str, Rule] = {
     "nexafi.document.v1.DocumentService/ListDocumentAccessEvents": rule(
         {OWNER, COMPLIANCE, ADMIN}, lambda w: D.ListDocumentAccessEventsRequest(document_id=w.document)
     ),
+    "nexafi.document.v1.DocumentService/ListDocumentsInReview": rule(
+        {COMPLIANCE, ADMIN}, lambda w: D.ListDocumentsInReviewRequest(page_size=1)
+    ),
 }
 
 

@@ -319,6 +319,24 @@ class ListDocumentAccessEventsResponse(_message.Message):
     next_page_token: str
     def __init__(self, events: _Optional[_Iterable[_Union[DocumentAccessEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ListDocumentsInReviewRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "document_type")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    document_type: DocumentType
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., document_type: _Optional[_Union[DocumentType, str]] = ...) -> None: ...
+
+class ListDocumentsInReviewResponse(_message.Message):
+    __slots__ = ("documents", "next_page_token")
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[Document]
+    next_page_token: str
+    def __init__(self, documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class CheckStorageConsistencyRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "verify_checksums")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]

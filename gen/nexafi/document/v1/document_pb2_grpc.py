@@ -98,6 +98,11 @@ class DocumentServiceStub(object):
                 request_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyRequest.SerializeToString,
                 response_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyResponse.FromString,
                 _registered_method=True)
+        self.ListDocumentsInReview = channel.unary_unary(
+                '/nexafi.document.v1.DocumentService/ListDocumentsInReview',
+                request_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentsInReviewRequest.SerializeToString,
+                response_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentsInReviewResponse.FromString,
+                _registered_method=True)
 
 
 class DocumentServiceServicer(object):
@@ -279,6 +284,23 @@ class DocumentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDocumentsInReview(self, request, context):
+        """ListDocumentsInReview lists the documents awaiting a compliance decision
+        (their latest version UPLOADED or PROCESSING, not deleted), of every user,
+        oldest first, one page at a time: the compliance queue. Each document
+        carries its extraction status, extracted fields (a passport's MRZ with
+        mrz_check_digits_valid) or extraction error (which check digit failed);
+        the page itself is read with DownloadDocument and the decision made with
+        ReviewDocument. Listing reads metadata only and writes no access event.
+        Returns INVALID_ARGUMENT when page_size is negative, document_type is not
+        a known type, or page_token is malformed or was issued for another
+        document_type; PERMISSION_DENIED when the caller is neither a compliance
+        officer nor an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DocumentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -326,6 +348,11 @@ def add_DocumentServiceServicer_to_server(servicer, server):
                     servicer.CheckStorageConsistency,
                     request_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyRequest.FromString,
                     response_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyResponse.SerializeToString,
+            ),
+            'ListDocumentsInReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDocumentsInReview,
+                    request_deserializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentsInReviewRequest.FromString,
+                    response_serializer=nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentsInReviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -590,6 +617,33 @@ class DocumentService(object):
             '/nexafi.document.v1.DocumentService/CheckStorageConsistency',
             nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyRequest.SerializeToString,
             nexafi_dot_document_dot_v1_dot_document__pb2.CheckStorageConsistencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDocumentsInReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.document.v1.DocumentService/ListDocumentsInReview',
+            nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentsInReviewRequest.SerializeToString,
+            nexafi_dot_document_dot_v1_dot_document__pb2.ListDocumentsInReviewResponse.FromString,
             options,
             channel_credentials,
             insecure,

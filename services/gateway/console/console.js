@@ -17,6 +17,7 @@ const QUEUES = [
   { id: "payments-review", title: "Payments in review", roles: ["admin", "support"], load: loadPayments },
   { id: "loans-review", title: "Loans to underwrite", roles: ["admin", "underwriter"], load: loadLoans },
   { id: "documents-review", title: "Documents to review", roles: ["admin", "compliance"], load: loadDocuments },
+  { id: "books", title: "The books", roles: ["admin"], load: loadBooks },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -480,13 +481,7 @@ async function showPage(d, figure, button) {
       button.remove();
       return;
     }
-    const blob = await reply.blob();
-    const url = await new Promise((resolve, reject) => {
-      const reader = new FileReader();
-      reader.onload = () => resolve(reader.result);
-      reader.onerror = () => reject(reader.error);
-      reader.readAsDataURL(blob);
-    });
+    const url = await dataUrl(reply);
     const image = document.createElement("img");
     image.alt = `The uploaded page of ${d.id}, for comparison with the fields beside it`;
     image.src = url;
@@ -496,6 +491,17 @@ async function showPage(d, figure, button) {
     button.disabled = false;
     fail(`The page of ${d.id} could not be read: ${error.message}`);
   }
+}
+
+// A fetched image as a data: URL (the page's policy allows no other image source than its own).
+async function dataUrl(reply) {
+  const blob = await reply.blob();
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
 async function review(d, decision, note) {
@@ -513,7 +519,282 @@ async function review(d, decision, note) {
   }
 }
 
+// -- the books (admin) ----------------------------------------------------------------------------
+
+function loadBooks() {
+  loadTrialBalance();
+}
+
+async function loadTrialBalance() {
+  const rows = $("trial-rows");
+  try {
+    const reply = await call("GET", "/ledger/reports/trial-balance");
+    const totals = reply.totals || [];
+    rows.replaceChildren(...totals.map((t) => {
+      const tr = document.createElement("tr");
+      tr.dataset.currency = t.currency;
+      tr.append(cell(t.currency),
+        cell(money({ amount_minor: t.total_debits_minor, currency: t.currency }), "num"),
+        cell(money({ amount_minor: t.total_credits_minor, currency: t.currency }), "num"),
+        cell(t.balanced ? "yes" : "NO: debits and credits differ", t.balanced ? "good" : "bad"));
+      return tr;
+    }));
+    document.body.dataset.trialLoaded = String(totals.length);
+  } catch (error) {
+    rows.replaceChildren();
+    fail(`The trial balance could not be read: ${error.message}`);
+    document.body.dataset.trialLoaded = "error";
+  }
+}
+
+async function verifyChain() {
+  const out = $("chain-result");
+  out.className = "result"; out.textContent = "Verifying…";
+  try {
+    const r = await call("POST", "/ledger/chain:verify", {});
+    if (r.valid) {
+      out.className = "result good";
+      const n = Number(r.entries_checked || 0);
+      out.textContent = `The chain is intact: ${n} ${n === 1 ? "entry" : "entries"} checked.`;
+    } else {
+      out.className = "result bad";
+      out.textContent = `The chain is broken at entry ${r.first_broken_transaction_id} (sequence ` +
+        `${r.first_broken_sequence}), after ${r.entries_checked || 0} entries checked: ${r.detail}`;
+    }
+    out.dataset.valid = String(!!r.valid);
+  } catch (error) {
+    out.className = "result bad"; out.textContent = "";
+    fail(`The chain could not be verified: ${error.message}`);
+  }
+}
+
+// datetime-local gives "2026-12-07T10:30" with no zone; the form says UTC.
+const utc = (value) => (value ? `${value}:00Z` : "");
+
+function rangeQuery(from, to) {
+  const query = new URLSearchParams();
+  if (from) query.set("time_range.start_time", from);
+  if (to) query.set("time_range.end_time", to);
+  return query;
+}
+
+async function explore(event) {
+  event.preventDefault();
+  const target = $("explorer-account").value.trim();
+  const choices = $("explorer-accounts");
+  choices.replaceChildren();
+  $("explorer-result").replaceChildren();
+  if (!target) { fail("Enter an account id or a customer id."); $("explorer-account").focus(); return; }
+  if (!target.startsWith("usr_")) { await showAccount(target); return; }
+  // A customer: their accounts to choose from.
+  try {
+    const reply = await call("GET", `/ledger/accounts?owner_id=${encodeURIComponent(target)}&page_size=50`);
+    const accounts = reply.accounts || [];
+    choices.replaceChildren(...accounts.map((a) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "secondary small"; button.dataset.accountId = a.id;
+      button.textContent = `${a.name || a.id} (${a.currency}): ${money(a.balance && a.balance.posted)}`;
+      button.addEventListener("click", () => showAccount(a.id));
+      item.append(button);
+      return item;
+    }));
+    if (!accounts.length) say(`${target} has no ledger account.`);
+    else if (accounts.length === 1) await showAccount(accounts[0].id);
+  } catch (error) {
+    fail(`The accounts of ${target} could not be read: ${error.message}`);
+  }
+}
+
+async function showAccount(accountId) {
+  const out = $("explorer-result");
+  const query = rangeQuery(utc($("explorer-from").value), utc($("explorer-to").value));
+  query.set("page_size", "50");
+  try {
+    const [{ account }, listed] = await Promise.all([
+      call("GET", `/ledger/accounts/${encodeURIComponent(accountId)}`),
+      call("GET", `/ledger/accounts/${encodeURIComponent(accountId)}/transactions?${query}`),
+    ]);
+    const b = account.balance || {};
+    const summary = document.createElement("p");
+    summary.id = "explorer-balance";
+    summary.textContent = `${account.name || account.id} (${account.id}, owner ${account.owner_id || "platform"}): ` +
+      `posted ${money(b.posted)}, pending out ${money(b.pending_debits)}, pending in ` +
+      `${money(b.pending_credits)}, available ${money(b.available)}`;
+    const table = document.createElement("table");
+    table.id = "explorer-entries";
+    const cap = document.createElement("caption");
+    cap.className = "visually-hidden"; cap.textContent = `Entries touching ${account.id}, newest first`;
+    const head = document.createElement("thead");
+    head.innerHTML = "<tr><th scope=\"col\">Entry</th><th scope=\"col\">Time</th><th scope=\"col\">Type</th>" +
+      "<th scope=\"col\">Postings</th><th scope=\"col\">Pending transfer</th></tr>";
+    const body = document.createElement("tbody");
+    const entries = listed.transactions || [];
+    body.replaceChildren(...entries.map(entryRow));
+    table.append(cap, head, body);
+    const none = document.createElement("p");
+    none.textContent = "No entry in this range.";
+    none.hidden = entries.length > 0;
+    out.replaceChildren(summary, table, none);
+    document.body.dataset.explorerLoaded = String(entries.length);
+  } catch (error) {
+    out.replaceChildren();
+    fail(`The account ${accountId} could not be read: ${error.message}`);
+    document.body.dataset.explorerLoaded = "error";
+  }
+}
+
+function entryRow(t) {
+  const tr = document.createElement("tr");
+  tr.dataset.transactionId = t.id;
+  const postings = document.createElement("ul");
+  postings.className = "reasons";
+  postings.replaceChildren(...(t.postings || []).map((p) => {
+    const item = document.createElement("li");
+    item.textContent = `${words(p.direction, "POSTING_DIRECTION_")} ${p.account_id} ${money(p.amount)}`;
+    return item;
+  }));
+  const postingsCell = document.createElement("td");
+  postingsCell.append(postings);
+  const pending = document.createElement("td");
+  if (t.pending_transfer_id) {
+    const button = document.createElement("button");
+    button.type = "button"; button.className = "secondary small"; button.dataset.action = "pending";
+    button.textContent = t.pending_transfer_id;
+    button.setAttribute("aria-label", `Show pending transfer ${t.pending_transfer_id}`);
+    button.addEventListener("click", async () => {
+      try {
+        const { pending_transfer: p } = await call("GET",
+          `/ledger/pending-transfers/${encodeURIComponent(t.pending_transfer_id)}`);
+        const text = document.createElement("p");
+        text.className = "pending";
+        text.textContent = `${words(p.status, "PENDING_TRANSFER_STATUS_")}: ${money(p.amount)} from ` +
+          `${p.debit_account_id} to ${p.credit_account_id}` +
+          (p.posted_amount ? `, posted ${money(p.posted_amount)}` : "");
+        button.replaceWith(text);
+      } catch (error) {
+        fail(`The pending transfer could not be read: ${error.message}`);
+      }
+    });
+    pending.append(button);
+  }
+  tr.append(cell(`${t.id} (#${t.sequence})`, "id"),
+    cell(t.timestamp ? new Date(t.timestamp).toISOString().replace("T", " ").slice(0, 19) : ""),
+    cell(`${words(t.type, "TRANSACTION_TYPE_")} ${money(t.amount)}${t.description ? `: ${t.description}` : ""}`),
+    postingsCell, pending);
+  return tr;
+}
+
+// A report cell's value: money, integer, text or time.
+function cellValue(c) {
+  if (!c) return "";
+  if (c.money_value) return c.money_value;
+  if (c.int_value !== undefined) return Number(c.int_value);
+  if (c.time_value) return c.time_value;
+  return c.string_value || "";
+}
+
+async function drawCharts(event) {
+  if (event) event.preventDefault();
+  const currency = $("charts-currency").value.trim().toUpperCase();
+  const days = Math.min(365, Math.max(1, Number($("charts-days").value) || 30));
+  const end = new Date();
+  const start = new Date(end.getTime() - days * 86400000);
+  const query = rangeQuery(start.toISOString(), end.toISOString());
+  query.set("currency", currency);
+  await Promise.all([drawVolumes(query, currency), drawPortfolio(query)]);
+}
+
+async function drawVolumes(query, currency) {
+  try {
+    const { report } = await call("GET", `/analytics/reports/payment_volumes?${query}`);
+    const rows = (report.rows || []).map((r) => r.cells.map(cellValue));
+    $("volumes-rows").replaceChildren(...rows.map(([day, type, count, volume]) => {
+      const tr = document.createElement("tr");
+      tr.append(cell(String(day).slice(0, 10)), cell(type), cell(String(count), "num"), cell(money(volume), "num"));
+      return tr;
+    }));
+    // One bar per day (every type summed), drawn here from the report's figures.
+    const perDay = new Map();
+    for (const [day, , , volume] of rows) {
+      const key = String(day).slice(0, 10);
+      perDay.set(key, (perDay.get(key) || 0n) + BigInt(volume.amount_minor || "0"));
+    }
+    $("volumes-chart").replaceChildren(barChart([...perDay.entries()].sort(), currency));
+    document.body.dataset.volumesLoaded = String(rows.length);
+  } catch (error) {
+    fail(`Payment volumes could not be read: ${error.message}`);
+    document.body.dataset.volumesLoaded = "error";
+  }
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// A labelled bar chart of (day, minor units) pairs; heights scale to the largest bar.
+function barChart(points, currency) {
+  const width = 720, height = 240, left = 8, bottom = 40, top = 20;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "bars",
+    "aria-label": points.length
+      ? `Volume per day in ${currency}: ` + points.map(([d, v]) => `${d} ${money({ amount_minor: String(v), currency })}`).join("; ")
+      : `No ${currency} volume in the range` });
+  const largest = points.reduce((m, [, v]) => (v > m ? v : m), 0n) || 1n;
+  const slot = (width - left) / Math.max(points.length, 1);
+  points.forEach(([day, value], i) => {
+    const h = Number((value * BigInt(height - bottom - top)) / largest);
+    const x = left + i * slot + slot * 0.15;
+    const bar = svg("rect", { x, y: height - bottom - h, width: slot * 0.7, height: Math.max(h, 1), class: "bar" });
+    bar.append(svg("title", {}, `${day}: ${money({ amount_minor: String(value), currency })}`));
+    chart.append(bar,
+      svg("text", { x: x + slot * 0.35, y: height - bottom + 16, "text-anchor": "middle", class: "axis" }, day.slice(5)),
+      svg("text", { x: x + slot * 0.35, y: height - bottom - h - 4, "text-anchor": "middle", class: "axis" },
+        money({ amount_minor: String(value), currency }).split(" ")[0]));
+  });
+  chart.append(svg("line", { x1: left, x2: width, y1: height - bottom, y2: height - bottom, class: "axis-line" }));
+  return chart;
+}
+
+async function drawPortfolio(query) {
+  try {
+    const chart = new URLSearchParams(query);
+    chart.set("image_format", "IMAGE_FORMAT_PNG");
+    const [imageReply, { report }] = await Promise.all([
+      fetch(`${API}/analytics/charts/CHART_KIND_CREDIT_PORTFOLIO?${chart}`, {
+        headers: { authorization: `Bearer ${session.access}` }, credentials: "omit", cache: "no-store" }),
+      call("GET", `/analytics/reports/credit_portfolio?${query}`),
+    ]);
+    if (!imageReply.ok) throw new ApiError(imageReply.status, await imageReply.json().catch(() => ({})));
+    const rows = (report.rows || []).map((r) => r.cells.map(cellValue));
+    $("portfolio-rows").replaceChildren(...rows.map(([status, count, approved, disbursed, outstanding]) => {
+      const tr = document.createElement("tr");
+      tr.dataset.status = status;
+      tr.append(cell(status.replaceAll("_", " ")), cell(String(count), "num"), cell(money(approved), "num"),
+        cell(money(disbursed), "num"), cell(money(outstanding), "num"));
+      return tr;
+    }));
+    const image = document.createElement("img");
+    image.alt = "The credit portfolio by status: " +
+      rows.map(([status, count]) => `${status.replaceAll("_", " ")} ${count}`).join(", ");
+    image.src = await dataUrl(imageReply);
+    $("portfolio-chart").replaceChildren(image);
+    document.body.dataset.portfolioLoaded = String(rows.length);
+  } catch (error) {
+    fail(`The credit portfolio could not be read: ${error.message}`);
+    document.body.dataset.portfolioLoaded = "error";
+  }
+}
+
 $("sign-in-form").addEventListener("submit", signIn);
+$("trial-reload").addEventListener("click", () => loadTrialBalance());
+$("chain-verify").addEventListener("click", () => verifyChain());
+$("explorer-form").addEventListener("submit", explore);
+$("charts-form").addEventListener("submit", drawCharts);
 $("documents-reload").addEventListener("click", () => loadDocuments());
 $("sign-out").addEventListener("click", signOut);
 $("payments-reload").addEventListener("click", () => loadPayments());

@@ -35,6 +35,8 @@ credit_spec = pytest.importorskip(
     "services.credit.spec", reason="the credit service is not in this checkout")
 payment_spec = pytest.importorskip(
     "services.payment.spec", reason="the payment service is not in this checkout")
+analytics_spec = pytest.importorskip(
+    "services.analytics.spec", reason="the analytics service is not in this checkout")
 document_spec = pytest.importorskip(
     "services.document.spec", reason="the document service is not in this checkout")
 
@@ -44,12 +46,14 @@ REVIEWED_TOP_UP = 50000  # a large first top-up: the fraud model asks for a revi
 # Waiting for the document service's OCR worker (the first image also loads its models); polling
 # ends at the result, this only bounds a worker that never finishes.
 EXTRACTION_DEADLINE_SECONDS = 180.0
+# Waiting for analytics to read the ledger's feed up to a new entry (a bound, not a measurement).
+FEED_DEADLINE_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module")
 def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
     specs = (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC, credit_spec.SPEC,
-             document_spec.SPEC)
+             document_spec.SPEC, analytics_spec.SPEC)
     upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}
     # Many sign-ins from one address: the per-client credential budget is raised for this module.
     yield from stop(start_gateway(module_tmp, upstreams, keys_dir, console_dir=CONSOLE_DIR,
@@ -434,3 +438,80 @@ def test_the_document_queue_is_oldest_first_pages_and_checks_its_input(
     assert_error(gateway.get("/api/v1/documents/queues/review?document_type=NOPE", token=officer), 400)
     support = tokens.make("usr_01CONSOLESUPPORT00000000000", ["support"])
     assert_error(gateway.get("/api/v1/documents/queues/review", token=support), 403, grpc_code=7)
+
+
+def approved_top_up(gateway: Gateway, tokens: TokenFactory, who: dict[str, str]) -> dict[str, Any]:
+    """A held top-up approved by a support agent over REST: a pending transfer posted in the ledger."""
+    held = held_top_up(gateway, who)
+    agent = tokens.make("usr_01CONSOLEBOOKSAGENT00000000", ["support"])
+    decided = gateway.request("PUT", f"/api/v1/payments/{held['id']}/status", token=agent, json={
+        "status": "PAYMENT_STATUS_PROCESSING", "reason": "books test", "request_id": uuid.uuid4().hex})
+    assert decided.status_code == 200, decided.text
+    payment: dict[str, Any] = decided.json()["payment"]
+    assert payment["status"] == "PAYMENT_STATUS_SUCCEEDED", payment
+    return payment
+
+
+@needs_chromium
+def test_an_admin_reads_the_books(gateway: Gateway, tokens: TokenFactory, browser: Browser,
+                                  screenshots: Path) -> None:
+    customer = person(gateway, tokens)
+    approved_top_up(gateway, tokens, customer)
+    admin = person(gateway, tokens, "ROLE_ADMIN")
+    # Analytics reads the ledger's feed asynchronously: wait until today's volumes include this top-up.
+    now = time.time()
+    day = {"time_range.start_time": time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(now - 86400)),
+           "time_range.end_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60)),
+           "currency": "EUR"}
+    deadline = time.monotonic() + FEED_DEADLINE_SECONDS
+    while True:
+        volumes = gateway.get("/api/v1/analytics/reports/payment_volumes", token=admin["token"], params=day)
+        assert volumes.status_code == 200, volumes.text
+        if volumes.json()["report"].get("rows"):
+            break
+        assert time.monotonic() < deadline, "analytics never saw the top-up"
+        time.sleep(0.5)
+
+    page = browser.page()
+    sign_in(page, gateway, admin)
+    assert "The books" in page.text("#nav-list")
+    page.click('#nav-list a[href="#books"]')
+    assert page.visible("#books") and not page.visible("#payments-review")
+    # The trial balance, per currency, as the ledger reports it over REST.
+    page.wait_for("document.body.dataset.trialLoaded && document.body.dataset.trialLoaded !== 'error'")
+    trial = gateway.get("/api/v1/ledger/reports/trial-balance", token=admin["token"]).json()
+    for totals in trial["totals"]:
+        shown = page.text(f'#trial-rows tr[data-currency="{totals["currency"]}"]')
+        assert shown.endswith("yes") and totals["balanced"], shown
+    assert "EUR" in page.text("#trial-rows")
+
+    page.click("#chain-verify")
+    page.wait_for("document.getElementById('chain-result').dataset.valid")
+    assert page.evaluate("document.getElementById('chain-result').dataset.valid") == "true"
+    assert "The chain is intact" in page.text("#chain-result") and "checked" in page.text("#chain-result")
+
+    # The ledger explorer: the customer's account, its entries with their postings, and the top-up's
+    # pending transfer (reserved, then posted) opened with the keyboard.
+    page.click("#explorer-account")
+    page.type(customer["id"])
+    page.press("Enter")
+    page.wait_for("document.body.dataset.explorerLoaded && document.body.dataset.explorerLoaded !== 'error'")
+    assert "posted 500.00 EUR" in page.text("#explorer-balance")
+    entries = page.text("#explorer-entries")
+    assert "debit" in entries and "credit" in entries and "500.00 EUR" in entries
+    page.evaluate("document.querySelector('#explorer-entries button[data-action=pending]').focus()")
+    page.press("Enter")
+    page.wait_for("!!document.querySelector('#explorer-entries p.pending')")
+    assert page.text("#explorer-entries p.pending").startswith("posted: 500.00 EUR")
+
+    # The charts: payment volumes drawn here from the report, the credit portfolio drawn by analytics.
+    page.click("#charts-form button[type=submit]")
+    page.wait_for("document.body.dataset.volumesLoaded && document.body.dataset.portfolioLoaded")
+    assert page.evaluate("document.body.dataset.volumesLoaded") != "error"
+    assert page.evaluate("document.body.dataset.portfolioLoaded") == "7"  # one row per loan status
+    assert page.evaluate("document.querySelectorAll('#volumes-chart svg rect.bar').length") >= 1
+    page.wait_for("(i => !!i && i.complete && i.naturalWidth > 0)"
+                  "(document.querySelector('#portfolio-chart img'))")
+    assert "\tdeposit\t" in page.text("#volumes-rows")  # the top-up, as the ledger types it
+    assert page.text('#portfolio-rows tr[data-status="under_review"]').startswith("under review")
+    page.screenshot(screenshots / "10-books.png")

@@ -24,6 +24,7 @@ from services.runtime.auth import (
 from services.runtime.errors import InvalidArgument
 from services.runtime.fingerprints import request_fingerprint
 from services.runtime.idempotency import Claim
+from services.user import search
 from services.user.accounts import check_registration
 from services.user.domain.models import ADDRESS_FIELDS, TokenPair, User, UserStatus
 from services.user.service import UserService
@@ -218,6 +219,15 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         users, next_token = self.service.accounts.list_users(page_size=request.page_size,
                                                     page_token=request.page_token, status=status)
         return user_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users], next_page_token=next_token)
+
+    def SearchUsers(self, request: user_pb2.SearchUsersRequest,
+                    context: grpc.ServicerContext) -> user_pb2.SearchUsersResponse:
+        # The search itself lives in its own module (search.py); this is its gRPC edge.
+        require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
+        found, next_token = search.search_users(self.service.store, query=request.query,
+                                                page_size=request.page_size, page_token=request.page_token)
+        return user_pb2.SearchUsersResponse(users=[user_to_proto(u) for u in found],
+                                            next_page_token=next_token)
 
     def GrantRole(self, request: user_pb2.GrantRoleRequest,
                   context: grpc.ServicerContext) -> user_pb2.GrantRoleResponse:

@@ -18,6 +18,7 @@ const QUEUES = [
   { id: "loans-review", title: "Loans to underwrite", roles: ["admin", "underwriter"], load: loadLoans },
   { id: "documents-review", title: "Documents to review", roles: ["admin", "compliance"], load: loadDocuments },
   { id: "books", title: "The books", roles: ["admin"], load: loadBooks },
+  { id: "customers", title: "Customers", roles: ["admin", "support", "compliance"], load: loadCustomers },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -790,7 +791,204 @@ async function drawPortfolio(query) {
   }
 }
 
+// -- customers (admin, support, compliance) --------------------------------------------------------
+
+const customer = { user: null };
+
+function loadCustomers() {
+  $("customer-query").focus();
+}
+
+const roleNames = (user) => (user.roles || []).map((r) => words(r, "ROLE_")).join(", ");
+const fullName = (user) => [user.profile?.first_name, user.profile?.last_name].filter(Boolean).join(" ");
+
+async function searchCustomers(event) {
+  event.preventDefault();
+  const query = $("customer-query").value.trim();
+  if (query.length < 2) { fail("Enter at least two characters of a name, an e-mail or a user id."); return; }
+  try {
+    const reply = await call("GET", `/users/search?query=${encodeURIComponent(query)}&page_size=50`);
+    const users = reply.users || [];
+    $("customer-rows").replaceChildren(...users.map((u) => {
+      const tr = document.createElement("tr");
+      tr.dataset.userId = u.id;
+      const open = document.createElement("button");
+      open.type = "button"; open.className = "secondary small"; open.dataset.action = "open";
+      open.textContent = u.username; open.setAttribute("aria-label", `Open the profile of ${u.username}`);
+      open.addEventListener("click", () => openProfile(u.id));
+      const first = document.createElement("td");
+      first.append(open, document.createTextNode(` ${u.id}`));
+      first.className = "id";
+      tr.append(first, cell(fullName(u)), cell(u.email), cell(roleNames(u)), cell(words(u.status, "USER_STATUS_")));
+      return tr;
+    }));
+    $("customer-results").hidden = users.length === 0;
+    $("customer-none").hidden = users.length > 0;
+    $("profile").hidden = true;
+    say(`${users.length} ${users.length === 1 ? "user matches" : "users match"} “${query}”.`);
+    document.body.dataset.searchLoaded = String(users.length);
+  } catch (error) {
+    fail(`The search failed: ${error.message}`);
+    document.body.dataset.searchLoaded = "error";
+  }
+}
+
+// One part of the profile: its own call, shown where it belongs, or why it could not be read (a
+// role may read some parts and not others: the services decide).
+async function part(id, load, render) {
+  const box = $(id);
+  box.replaceChildren(Object.assign(document.createElement("p"), { textContent: "Loading…" }));
+  try {
+    const nodes = render(await load());
+    box.replaceChildren(...nodes);
+  } catch (error) {
+    const refused = document.createElement("p");
+    refused.className = "refused";
+    refused.textContent = `Not readable with your roles or not available: ${error.message}`;
+    box.replaceChildren(refused);
+  }
+}
+
+function list(items, text, empty) {
+  if (!items.length) return [Object.assign(document.createElement("p"), { textContent: empty })];
+  const ul = document.createElement("ul");
+  ul.className = "plain";
+  ul.replaceChildren(...items.map((item) => {
+    const li = document.createElement("li");
+    const [content, key] = text(item);
+    li.textContent = content;
+    if (key) li.dataset.id = key;
+    return li;
+  }));
+  return [ul];
+}
+
+const day = (stamp) => (stamp ? new Date(stamp).toISOString().slice(0, 10) : "");
+
+async function openProfile(userId) {
+  let user;
+  try {
+    user = (await call("GET", `/users/${encodeURIComponent(userId)}`)).user;
+  } catch (error) {
+    fail(`The profile of ${userId} could not be read: ${error.message}`);
+    return;
+  }
+  customer.user = user;
+  drawFacts(user);
+  $("profile").hidden = false;
+  $("profile-admin").hidden = !session.roles.includes("admin");
+  disarm();
+  $("profile-title").focus();
+  const id = encodeURIComponent(user.id);
+  await Promise.all([
+    part("profile-accounts", () => call("GET", `/ledger/accounts?owner_id=${id}&page_size=50`),
+      (r) => list(r.accounts || [], (a) => [`${a.name || a.id} (${a.id}): posted ${money(a.balance?.posted)}, ` +
+        `available ${money(a.balance?.available)}`, a.id], "No ledger account.")),
+    part("profile-payments", () => call("GET", `/payments/users/${id}?page_size=20&include_incoming=true`),
+      (r) => list(r.payments || [], (p) => [`${day(p.create_time)} ${words(p.kind, "PAYMENT_KIND_")} ` +
+        `${money(p.amount)} ${words(p.status, "PAYMENT_STATUS_")} (${p.id})`, p.id], "No payment.")),
+    part("profile-loans", () => call("GET", `/credit/applications?user_id=${id}&page_size=20`),
+      (r) => list(r.loan_applications || [], (a) => [`${day(a.create_time)} ${money(a.amount)} over ` +
+        `${a.term_months} months: ${words(a.status, "LOAN_APPLICATION_STATUS_")} (${a.id})`, a.id],
+      "No loan application.")),
+    part("profile-documents", () => call("GET", `/documents/user/${id}?page_size=20`),
+      (r) => documentsWithLog(r.documents || [])),
+  ]);
+  document.body.dataset.profileLoaded = user.id;
+}
+
+function drawFacts(user) {
+  $("profile-title").textContent = `${user.username} (${user.id})`;
+  const facts = [["Name", fullName(user) || "(none given)"], ["E-mail", user.email],
+    ["Roles", roleNames(user)], ["Status", words(user.status, "USER_STATUS_")],
+    ["Since", day(user.create_time)]];
+  $("profile-facts").replaceChildren(...facts.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v; dd.dataset.fact = k.toLowerCase();
+    return [dt, dd];
+  }));
+}
+
+function documentsWithLog(documents) {
+  if (!documents.length) return [Object.assign(document.createElement("p"), { textContent: "No document." })];
+  const ul = document.createElement("ul");
+  ul.className = "plain";
+  ul.replaceChildren(...documents.map((d) => {
+    const li = document.createElement("li");
+    li.dataset.id = d.id;
+    li.append(`${words(d.document_type, "DOCUMENT_TYPE_")} ${d.filename}: ${words(d.status, "DOCUMENT_STATUS_")} (${d.id}) `);
+    const button = document.createElement("button");
+    button.type = "button"; button.className = "secondary small"; button.dataset.action = "access-log";
+    button.textContent = "Access log"; button.setAttribute("aria-label", `Access log of ${d.id}`);
+    button.addEventListener("click", async () => {
+      const log = document.createElement("ul");
+      log.className = "activity";
+      try {
+        const reply = await call("GET", `/documents/${encodeURIComponent(d.id)}/access-events?page_size=50`);
+        log.replaceChildren(...(reply.events || []).map((e) => Object.assign(document.createElement("li"), {
+          textContent: `${new Date(e.create_time).toISOString().replace("T", " ").slice(0, 19)} ` +
+            `${words(e.action, "DOCUMENT_ACCESS_ACTION_")} by ${e.actor_id}` })));
+      } catch (error) {
+        log.replaceChildren(Object.assign(document.createElement("li"), {
+          textContent: `not readable: ${error.message}` }));
+      }
+      button.replaceWith(log);
+    });
+    li.append(button);
+    return li;
+  }));
+  return [ul];
+}
+
+// Deactivation takes two presses: the first arms the button, the second acts.
+function disarm() {
+  const button = $("user-deactivate");
+  delete button.dataset.armed;
+  button.textContent = "Deactivate";
+}
+
+async function adminAction(run, done) {
+  const user = customer.user;
+  try {
+    const reply = await run(encodeURIComponent(user.id));
+    customer.user = reply.user || user;
+    drawFacts(customer.user);
+    say(done(customer.user));
+  } catch (error) {
+    fail(`Refused: ${error.message}`);
+  }
+}
+
+function grantRole() {
+  const role = $("role-choice").value;
+  adminAction((id) => call("POST", `/users/${id}/roles`, { role }),
+    (u) => `${u.username} now has the roles ${roleNames(u)}.`);
+}
+
+function revokeRole() {
+  const role = $("role-choice").value;
+  adminAction((id) => call("DELETE", `/users/${id}/roles/${role}`),
+    (u) => `${u.username} now has the roles ${roleNames(u)}.`);
+}
+
+function deactivate() {
+  const button = $("user-deactivate");
+  if (!button.dataset.armed) {
+    button.dataset.armed = "1";
+    button.textContent = `Confirm: deactivate ${customer.user.username}`;
+    say("Press again to deactivate: sign-in is refused and every session ends; the records stay.");
+    return;
+  }
+  disarm();
+  adminAction((id) => call("DELETE", `/users/${id}`),
+    (u) => `${u.username} is ${words(u.status, "USER_STATUS_")}.`);
+}
+
 $("sign-in-form").addEventListener("submit", signIn);
+$("customer-search").addEventListener("submit", searchCustomers);
+$("role-grant").addEventListener("click", grantRole);
+$("role-revoke").addEventListener("click", revokeRole);
+$("user-deactivate").addEventListener("click", deactivate);
 $("trial-reload").addEventListener("click", () => loadTrialBalance());
 $("chain-verify").addEventListener("click", () => verifyChain());
 $("explorer-form").addEventListener("submit", explore);

@@ -356,7 +356,7 @@ def test_compliance_verifies_a_passport_and_the_customer_sees_it_verified(
     page = browser.page()
     sign_in(page, gateway, officer)
     assert page.visible("#documents-review") and not page.visible("#payments-review")
-    assert page.text("#nav-list").strip() == "Documents to review"
+    assert page.text("#nav-list").split() == ["Documents", "to", "review", "Customers"]
     card = f'article[data-document-id="{passport["id"]}"]'
     page.wait_for(f"!!document.querySelector('{card}')")
     shown = page.text(card)
@@ -515,3 +515,80 @@ def test_an_admin_reads_the_books(gateway: Gateway, tokens: TokenFactory, browse
     assert "\tdeposit\t" in page.text("#volumes-rows")  # the top-up, as the ledger types it
     assert page.text('#portfolio-rows tr[data-status="under_review"]').startswith("under review")
     page.screenshot(screenshots / "10-books.png")
+
+
+def named_customer(gateway: Gateway, first: str, last: str) -> dict[str, str]:
+    """A customer registered with a first and last name, signed in."""
+    name = "u" + uuid.uuid4().hex[:10]
+    registered = gateway.post("/api/v1/auth/register", json={
+        "username": name, "email": f"{name}@example.com", "password": PASSWORD,
+        "profile": {"first_name": first, "last_name": last}})
+    assert registered.status_code == 200, registered.text
+    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"name": name, "id": registered.json()["user"]["id"],
+            "token": login.json()["tokens"]["access_token"]}
+
+
+def statement(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
+    reply = gateway.post("/api/v1/documents/upload", token=who["token"], data=b"%PDF-1.7\n" + b"y" * 300,
+                         params={"user_id": who["id"], "filename": "statement.pdf",
+                                 "document_type": "DOCUMENT_TYPE_BANK_STATEMENT",
+                                 "request_id": uuid.uuid4().hex},
+                         headers={"content-type": "application/pdf"})
+    assert reply.status_code == 200, reply.text
+    document: dict[str, Any] = reply.json()["document"]
+    return document
+
+
+@needs_chromium
+def test_an_admin_finds_a_customer_reads_the_profile_and_administers_the_account(
+        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    family = "Qx" + uuid.uuid4().hex[:8]
+    customer = named_customer(gateway, "Grace", family)
+    payment = approved_top_up(gateway, tokens, customer)
+    application = referred_application(gateway, customer)
+    document = statement(gateway, customer)
+    admin = person(gateway, tokens, "ROLE_ADMIN")
+
+    page = browser.page()
+    sign_in(page, gateway, admin)
+    page.click('#nav-list a[href="#customers"]')
+    assert page.focused() == "customer-query"  # the search field is ready for typing
+    page.type(f"grace {family.lower()}")
+    page.press("Enter")
+    page.wait_for("document.body.dataset.searchLoaded === '1'")
+    found = page.text(f'#customer-rows tr[data-user-id="{customer["id"]}"]')
+    assert f"Grace {family}" in found and f"{customer['name']}@example.com" in found and "active" in found
+
+    page.click(f'#customer-rows tr[data-user-id="{customer["id"]}"] button[data-action=open]')
+    page.wait_for(f"document.body.dataset.profileLoaded === '{customer['id']}'")
+    assert page.focused() == "profile-title"
+    assert "500.00 EUR" in page.text("#profile-accounts")
+    assert f"top up 500.00 EUR succeeded ({payment['id']})" in page.text("#profile-payments")
+    assert f"6,000.00 EUR over 12 months: under review ({application['id']})" in page.text("#profile-loans")
+    assert f"bank statement statement.pdf: uploaded ({document['id']})" in page.text("#profile-documents")
+    page.click(f'#profile-documents li[data-id="{document["id"]}"] button[data-action=access-log]')
+    page.wait_for("!!document.querySelector('#profile-documents ul.activity li')")
+    assert f"upload by {customer['id']}" in page.text("#profile-documents ul.activity")
+
+    # Roles: grant support, then revoke it; the user service says the same over REST.
+    page.evaluate("document.getElementById('role-choice').value = 'ROLE_SUPPORT'")
+    page.click("#role-grant")
+    page.wait_for("document.querySelector('dd[data-fact=roles]').innerText.includes('support')")
+    roles = gateway.get(f"/api/v1/users/{customer['id']}", token=admin["token"]).json()["user"]["roles"]
+    assert "ROLE_SUPPORT" in roles
+    page.screenshot(screenshots / "11-customer-profile.png")
+    page.click("#role-revoke")
+    page.wait_for("!document.querySelector('dd[data-fact=roles]').innerText.includes('support')")
+    roles = gateway.get(f"/api/v1/users/{customer['id']}", token=admin["token"]).json()["user"]["roles"]
+    assert "ROLE_SUPPORT" not in roles
+
+    # Deactivation takes two presses; then the customer can no longer sign in.
+    page.click("#user-deactivate")
+    assert page.text("#user-deactivate").startswith("Confirm")
+    page.click("#user-deactivate")
+    page.wait_for("document.querySelector('dd[data-fact=status]').innerText === 'deactivated'")
+    page.screenshot(screenshots / "12-customer-deactivated.png")
+    refused = gateway.post("/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD})
+    assert refused.status_code in (401, 403), refused.text

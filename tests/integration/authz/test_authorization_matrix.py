@@ -373,6 +373,9 @@ MATRIX: dict[str, Rule] = {
     "nexafi.user.v1.UserService/ListUsers": rule(
         {SUPPORT, COMPLIANCE, ADMIN}, lambda w: U.ListUsersRequest()
     ),
+    "nexafi.user.v1.UserService/SearchUsers": rule(
+        {SUPPORT, COMPLIANCE, ADMIN}, lambda w: U.SearchUsersRequest(query="matrix")
+    ),
     "nexafi.user.v1.UserService/GrantRole": rule({ADMIN}, *GRANT_ROLE),
     "nexafi.user.v1.UserService/RevokeRole": rule({ADMIN}, *REVOKE_ROLE),
     "nexafi.user.v1.UserService/ListStaffActions": rule({ADMIN}, lambda w: U.ListStaffActionsRequest()),

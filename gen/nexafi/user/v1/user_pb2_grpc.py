@@ -103,6 +103,11 @@ class UserServiceStub(object):
                 request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListUsersRequest.SerializeToString,
                 response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListUsersResponse.FromString,
                 _registered_method=True)
+        self.SearchUsers = channel.unary_unary(
+                '/nexafi.user.v1.UserService/SearchUsers',
+                request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.SearchUsersRequest.SerializeToString,
+                response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.SearchUsersResponse.FromString,
+                _registered_method=True)
         self.GrantRole = channel.unary_unary(
                 '/nexafi.user.v1.UserService/GrantRole',
                 request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.GrantRoleRequest.SerializeToString,
@@ -264,6 +269,25 @@ class UserServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchUsers(self, request, context):
+        """SearchUsers finds users for staff by id, name or e-mail, newest first:
+        a query that is a whole "usr_" id matches that user; otherwise each
+        whitespace-separated word of the query must occur, case-insensitively, in
+        the username, the e-mail address, the first name or the last name (so
+        "ada lovelace" finds Ada Lovelace, "example.com" everyone at that domain).
+        Deactivated and erased users are found too (their status says so; an
+        erased user has no name left, only placeholders). Admin, support or
+        compliance.
+        Returns INVALID_ARGUMENT when the query is empty or blank, shorter than 2
+        or longer than 100 characters, has more than 5 words, page_size is
+        negative or page_token is malformed or was issued for another query;
+        PERMISSION_DENIED for any other caller. Over REST the literal segment
+        "search" is matched before GetUser's {user_id} (ids start with "usr_").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GrantRole(self, request, context):
         """GrantRole adds a role to a user. Admin only. The user's access tokens are
         revoked (they carry the old role set); the next refresh carries the new one.
@@ -378,6 +402,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListUsers,
                     request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListUsersRequest.FromString,
                     response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'SearchUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchUsers,
+                    request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.SearchUsersRequest.FromString,
+                    response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.SearchUsersResponse.SerializeToString,
             ),
             'GrantRole': grpc.unary_unary_rpc_method_handler(
                     servicer.GrantRole,
@@ -738,6 +767,33 @@ class UserService(object):
             '/nexafi.user.v1.UserService/ListUsers',
             nexafi_dot_user_dot_v1_dot_user__pb2.ListUsersRequest.SerializeToString,
             nexafi_dot_user_dot_v1_dot_user__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.user.v1.UserService/SearchUsers',
+            nexafi_dot_user_dot_v1_dot_user__pb2.SearchUsersRequest.SerializeToString,
+            nexafi_dot_user_dot_v1_dot_user__pb2.SearchUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

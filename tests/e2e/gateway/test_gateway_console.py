@@ -592,3 +592,59 @@ def test_an_admin_finds_a_customer_reads_the_profile_and_administers_the_account
     page.screenshot(screenshots / "12-customer-deactivated.png")
     refused = gateway.post("/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD})
     assert refused.status_code in (401, 403), refused.text
+
+
+@needs_chromium
+def test_a_support_agent_sees_no_books_no_admin_actions_and_the_services_refuse_them(
+        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    customer = named_customer(gateway, "Hedy", "Qy" + uuid.uuid4().hex[:8])
+    referred_application(gateway, customer)
+    agent = person(gateway, tokens, "ROLE_SUPPORT")
+    page = browser.page()
+    sign_in(page, gateway, agent)
+    nav = page.text("#nav-list")
+    assert "Customers" in nav and "Payments in review" in nav
+    assert "The books" not in nav and "Documents to review" not in nav
+    assert not page.visible("#books")
+    page.click('#nav-list a[href="#customers"]')
+    page.type(customer["id"])
+    page.press("Enter")
+    page.wait_for("document.body.dataset.searchLoaded === '1'")
+    page.click(f'#customer-rows tr[data-user-id="{customer["id"]}"] button[data-action=open]')
+    page.wait_for(f"document.body.dataset.profileLoaded === '{customer['id']}'")
+    # No administration for support; the loan book is the underwriters', and the page says so.
+    assert not page.visible("#profile-admin")
+    assert "Not readable with your roles" in page.text("#profile-loans")
+    page.screenshot(screenshots / "13-support-customer-profile.png")
+
+    # What the page does not offer, the services refuse to a direct call all the same.
+    assert_error(gateway.get("/api/v1/ledger/reports/trial-balance", token=agent["token"]), 403, grpc_code=7)
+    assert_error(gateway.post("/api/v1/ledger/chain:verify", token=agent["token"], json={}), 403, grpc_code=7)
+    granted = gateway.post(f"/api/v1/users/{customer['id']}/roles", token=agent["token"],
+                           json={"role": "ROLE_ADMIN"})
+    assert_error(granted, 403, grpc_code=7)
+    assert_error(gateway.request("DELETE", f"/api/v1/users/{customer['id']}", token=agent["token"]), 403,
+                 grpc_code=7)
+    assert_error(gateway.get("/api/v1/documents/queues/review", token=agent["token"]), 403, grpc_code=7)
+
+
+@needs_chromium
+def test_staff_cannot_approve_their_own_payment_and_the_page_says_why(
+        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    # A support agent who is also a customer: their own top-up is held for review.
+    agent = person(gateway, tokens, "ROLE_SUPPORT")
+    own = held_top_up(gateway, agent)
+    page = browser.page()
+    sign_in(page, gateway, agent)
+    page.wait_for(f"!!document.querySelector('{row(own['id'])}')")
+    page.click(f"#note-{own['id']}")
+    page.type("looks fine to me")
+    page.click(f'{row(own["id"])} button[data-action="approve"]')
+    page.wait_for("document.getElementById('error').innerText.includes('SELF_DECISION')")
+    assert f"{own['id']} was not approved" in page.text("#error")
+    # The buttons are usable again (nothing was decided) and the payment is still held.
+    approve = f"document.querySelector('{row(own['id'])} button[data-action=approve]')"
+    assert page.evaluate(f"{approve}.disabled") is False
+    page.screenshot(screenshots / "14-self-decision-refused.png")
+    still = gateway.get(f"/api/v1/payments/{own['id']}", token=agent["token"]).json()["payment"]
+    assert still["status"] == "PAYMENT_STATUS_REQUIRES_REVIEW"

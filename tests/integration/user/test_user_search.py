@@ -5,6 +5,7 @@ admins, support and compliance may search."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 import grpc
@@ -56,8 +57,8 @@ def test_a_bad_query_is_invalid_argument(api: UserApi, query: str) -> None:
 def test_only_staff_may_search(api: UserApi) -> None:
     customer = api.new_customer()
     for metadata in (customer.metadata, api.staff("underwriter"), api.tokens.service("payment")):
-        refused = failure(lambda m=metadata: api.stub.SearchUsers(
-            user_pb2.SearchUsersRequest(query=customer.user.username), metadata=m))
+        request = user_pb2.SearchUsersRequest(query=customer.user.username)
+        refused = failure(functools.partial(api.stub.SearchUsers, request, metadata=metadata))
         assert refused.code == grpc.StatusCode.PERMISSION_DENIED
     for role in ("admin", "compliance"):
         found = api.stub.SearchUsers(user_pb2.SearchUsersRequest(query=customer.id), metadata=api.staff(role))

@@ -441,6 +441,13 @@ function documentCard(d) {
     return tr;
   }));
   table.append(cap, body);
+  // An expired passport is worth a second look whatever the check digits say (the browser's
+  // date: this is a hint for the reviewer, the decision is theirs).
+  const expired = fields.expiry_date && fields.expiry_date < new Date().toISOString().slice(0, 10);
+  if (expired) {
+    const row = body.querySelector('tr[data-field="expiry_date"]');
+    if (row) { row.cells[0].textContent += " (expired)"; row.classList.add("expired"); }
+  }
   const [tone, text] = checkDigits(d);
   const digits = document.createElement("p");
   digits.className = `check-digits ${tone}`;

@@ -1,16 +1,20 @@
 """The staff console at /console/, served by the real Envoy in front of the real user, ledger, AI,
-payment and credit services, driven by a real headless Chromium (tests/support/browser.py): a
-support agent signs in with the keyboard, approves a customer's payment held for review, and the
-customer sees it SUCCEEDED over REST; an underwriter approves and rejects referred loan
-applications, and the applicants see APPROVED and REJECTED; a customer who signs in sees no staff
-queue, and the services refuse the calls the page does not offer. Each main page is saved as a
-screenshot (the path is printed).
+payment, credit, document and analytics services, driven by a real headless Chromium
+(tests/support/browser.py): a support agent signs in with the keyboard, approves a customer's
+payment held for review, and the customer sees it SUCCEEDED over REST; an underwriter approves and
+rejects referred loan applications, and the applicants see APPROVED and REJECTED; a compliance
+officer compares a passport's page with its MRZ fields and verifies it, and the customer sees
+VERIFIED; an admin reads the books (trial balance, chain, ledger explorer, charts) and finds a
+customer, reads the profile, changes roles and deactivates the account; a customer sees no staff
+queue, a support agent no books and no administration, staff cannot decide their own payment
+(SELF_DECISION), and the services refuse the calls the page does not offer. Each main page is saved
+as a screenshot (the path is printed).
 
 The payment lands in review the way the payment tests get one from the real fraud model: a large
 first top-up (500.00). If a retrained model stops holding it, the assertion on REQUIRES_REVIEW
-says so before the browser starts.
+says so before the browser starts. The passport is OCRed by the document service's own worker
+(one image per run).
 """
-
 from __future__ import annotations
 
 import time
@@ -365,6 +369,8 @@ def test_compliance_verifies_a_passport_and_the_customer_sees_it_verified(
     assert page.text(f'{card} tr[data-field="surname"]') == "Surname\tERIKSSON"
     assert page.text(f'{card} tr[data-field="document_number"]') == "Document number\tL898902C3"
     assert page.text(f'{card} tr[data-field="birth_date"]') == "Date of birth\t1974-08-12"
+    # The specimen expired in 2012: flagged for the reviewer.
+    assert page.text(f'{card} tr[data-field="expiry_date"]') == "Date of expiry (expired)\t2012-04-15"
     assert page.evaluate(f"document.querySelector('{card} .check-digits').dataset.check") == "good"
     assert "check digits valid" in page.text(f"{card} .check-digits")
     # The page image, opened with the keyboard, read through the API with the officer's token.

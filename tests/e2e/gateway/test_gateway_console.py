@@ -509,6 +509,15 @@ def test_an_admin_reads_the_books(gateway: Gateway, tokens: TokenFactory, browse
     page.press("Enter")
     page.wait_for("!!document.querySelector('#explorer-entries p.pending')")
     assert page.text("#explorer-entries p.pending").startswith("posted: 500.00 EUR")
+    # A time range with nothing in it: the same account, no entry (the range goes to the ledger).
+    page.evaluate("document.getElementById('explorer-from').value = '2099-01-01T00:00'")
+    page.evaluate("delete document.body.dataset.explorerLoaded")
+    page.click("#explorer-form button[type=submit]")
+    page.wait_for("document.body.dataset.explorerLoaded === '0'")
+    assert "No entry in this range." in page.text("#explorer-result")
+    page.evaluate("document.getElementById('explorer-from').value = ''")
+    page.click("#explorer-form button[type=submit]")
+    page.wait_for("document.body.dataset.explorerLoaded && document.body.dataset.explorerLoaded !== '0'")
 
     # The charts: payment volumes drawn here from the report, the credit portfolio drawn by analytics.
     page.click("#charts-form button[type=submit]")

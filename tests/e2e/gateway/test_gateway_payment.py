@@ -193,8 +193,9 @@ def test_a_customer_tops_up_and_pays_five_friends_in_any_accepted_currency(
 ):
     """Through Envoy: a first top-up, a friend, then five friends in a row, without a fraud decline.
 
-    The hour and the day are the wall clock's here; the AI service's tests check these payments at
-    02:00 and 20:00 local time on a weekday and a weekend (tests/integration/ai/test_ai_fraud_platform.py).
+    The payment service decides with the session's clock (a Tuesday at 12:00 UTC);
+    test_gateway_fraud_ordinary.py runs these payments at 02:00 and 20:00 local time on a weekday and
+    at the weekend, with the clock pinned per case.
     """
     payer = new_user()
     alice = {"id": payer, "token": tokens.make(payer, ["customer"])}

@@ -135,8 +135,9 @@ def test_a_new_customer_tops_up_and_pays_friends_in_any_accepted_currency(
 ):
     """First top-up, a friend, then five friends in a row: none declined by the fraud check.
 
-    The payment's time is the wall clock's here; tests/integration/ai/test_ai_fraud_platform.py checks
-    the same payments at 02:00 and 20:00 local time, on a weekday and a weekend.
+    The payment's time is the session clock's (a Tuesday at 12:00 UTC); through Envoy,
+    tests/e2e/gateway/test_gateway_fraud_ordinary.py runs the same payments at 02:00 and 20:00 local
+    time, on a weekday and at the weekend.
     """
     signals = {"device_id": "dev-own-phone", "time_zone": zone}
     user = api.register()

@@ -48,7 +48,9 @@ from services.runtime.api import (
 )
 from services.runtime.auth import (
     ROLE_ADMIN,
+    ROLE_COMPLIANCE,
     ROLE_SERVICE,
+    ROLE_SUPPORT,
     ROLE_UNDERWRITER,
     Principal,
     current_principal,
@@ -200,6 +202,10 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             not principal.has_role(ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
             and request.user_id != principal.subject
         ):
+            if principal.has_role(ROLE_SUPPORT, ROLE_COMPLIANCE):
+                # Staff without a lending role are refused the book as customers are; say so plainly.
+                raise PermissionDenied("only underwriters and admins list other customers' applications; "
+                                       "support and compliance staff may list only their own")
             raise PermissionDenied("customers may list only their own applications")
         start, end = time_range(request, "create_time_range")
         statuses = sorted({int(s) for s in request.statuses})

@@ -24,6 +24,7 @@ from services.document import repository as repo
 from services.document.access_log import denied, trace_id
 from services.document.content import ContentReader
 from services.document.domain import (
+    REVIEW_ROLES,
     REVIEWABLE,
     AccessAction,
     AccessEvent,
@@ -174,7 +175,10 @@ class DocumentService:
             if document is None:
                 raise _no_document(document_id)
             if not may_review(principal, document.user_id):
-                raise PermissionDenied("only compliance officers and admins review, never their own")
+                if principal.subject == document.user_id and principal.has_role(*REVIEW_ROLES):
+                    # Separation of duties, answered as payment and credit answer it.
+                    raise PermissionDenied("a reviewer may not decide on their own document", "SELF_DECISION")
+                raise PermissionDenied("only compliance officers and admins review documents")
             if claim is not None and claim.resource_id:
                 # An earlier attempt with this key committed the review and died before answering.
                 reviewed_id, reviewed_version = parse_version_resource(claim.resource_id)

@@ -365,8 +365,12 @@ def test_review_and_purge(docs: DocumentClient, bucket: tuple[Minio, str]):
                                     decision=decision, reason=reason, version=version),
             metadata=docs.meta(caller, roles))
 
-    assert failure(lambda: review(owner, ["customer"], D.REVIEW_DECISION_APPROVE)).code == \
-        grpc.StatusCode.PERMISSION_DENIED
+    not_a_reviewer = failure(lambda: review(owner, ["customer"], D.REVIEW_DECISION_APPROVE))
+    assert (not_a_reviewer.code, not_a_reviewer.reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
+    # A compliance officer deciding on their own document: separation of duties, named as
+    # payment and credit name it.
+    own = failure(lambda: review(owner, ["customer", "compliance"], D.REVIEW_DECISION_APPROVE))
+    assert (own.code, own.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SELF_DECISION")
     assert failure(lambda: review(COMPLIANCE, ["compliance"], D.REVIEW_DECISION_REJECT)).fields == ["reason"]
     assert failure(lambda: review(COMPLIANCE, ["compliance"], D.REVIEW_DECISION_APPROVE, version=2)).reason \
         == "VERSION_MISMATCH"

@@ -245,7 +245,7 @@ class DocumentServiceServicer(object):
         document_id or request_id is empty, the decision is unspecified, or a
         rejection has no reason; NOT_FOUND when no such document exists;
         PERMISSION_DENIED when the caller is neither a compliance officer nor an
-        admin, or is the document's owner; FAILED_PRECONDITION (reason
+        admin, or (reason SELF_DECISION) is the document's owner; FAILED_PRECONDITION (reason
         INVALID_STATE_TRANSITION) when the document is not awaiting review
         (already verified, rejected or deleted), or (reason VERSION_MISMATCH) when
         version is set and is not the latest version; ALREADY_EXISTS (reason

@@ -23,6 +23,7 @@ from services.runtime.audit import StaffAction
 from services.runtime.auth import ALL_ROLES, ROLE_ADMIN, ROLE_CUSTOMER, ROLE_SERVICE
 from services.runtime.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from services.runtime.idempotency import Claim, IdempotencyStore
+from services.user import access_log
 from services.user.domain.models import GRANTABLE_ROLES, User, UserStatus
 from services.user.domain.password_policy import check_password
 from services.user.domain.validation import (
@@ -183,6 +184,7 @@ class AccountService:
             repo.use_all_reset_tokens(user_id, now)
             if erase:
                 repo.erase(user_id, now)
+                access_log.forget_clients(repo, user_id)
                 # The stored registration response holds the name, the email and the profile.
                 repo.forget_idempotency_keys(self.idempotency.table, user_id)
             else:

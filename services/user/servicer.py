@@ -24,7 +24,7 @@ from services.runtime.auth import (
 from services.runtime.errors import InvalidArgument
 from services.runtime.fingerprints import request_fingerprint
 from services.runtime.idempotency import Claim
-from services.user import search
+from services.user import access_log, search
 from services.user.accounts import check_registration
 from services.user.domain.models import ADDRESS_FIELDS, TokenPair, User, UserStatus
 from services.user.service import UserService
@@ -103,6 +103,27 @@ def client_address(context: grpc.ServicerContext) -> str:
     return host.strip("[]")
 
 
+def gateway_client(context: grpc.ServicerContext) -> access_log.Client:
+    """What the access log records of the caller: Envoy's address header (never the peer, which
+    is the gateway or a service, not the client) and the User-Agent the client sent."""
+    address = agent = ""
+    for key, value in context.invocation_metadata():
+        if isinstance(value, str):
+            if key == CLIENT_ADDRESS_HEADER:
+                address = value
+            elif key == "user-agent":
+                agent = value
+    return access_log.Client(address, agent)
+
+
+def access_event_to_proto(event: access_log.AccessEvent) -> user_pb2.AccessEvent:
+    return user_pb2.AccessEvent(
+        id=event.id, kind=user_pb2.AccessEventKind.Value("ACCESS_EVENT_KIND_" + event.kind.name),
+        create_time=api.to_timestamp(event.create_time), session_id=event.session_id,
+        client_address=event.client.address, user_agent=event.client.user_agent, actor_id=event.actor_id,
+        detail=event.detail)
+
+
 def _require_id(user_id: str) -> str:
     if not user_id.strip():
         raise InvalidArgument("user_id is required", field="user_id", description="is required")
@@ -148,17 +169,18 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     def Login(self, request: user_pb2.LoginRequest, context: grpc.ServicerContext) -> user_pb2.LoginResponse:
         pair, user = self.service.sessions.login(request.login, request.password,
-                                                 address=client_address(context))
+                                                 address=client_address(context),
+                                                 client=gateway_client(context))
         return user_pb2.LoginResponse(tokens=pair_to_proto(pair), user=user_to_proto(user))
 
     def RefreshToken(self, request: user_pb2.RefreshTokenRequest,
                      context: grpc.ServicerContext) -> user_pb2.RefreshTokenResponse:
-        pair = self.service.sessions.refresh(request.refresh_token)
+        pair = self.service.sessions.refresh(request.refresh_token, gateway_client(context))
         return user_pb2.RefreshTokenResponse(tokens=pair_to_proto(pair))
 
     def Logout(self, request: user_pb2.LogoutRequest,
                context: grpc.ServicerContext) -> user_pb2.LogoutResponse:
-        self.service.sessions.logout(request.refresh_token)
+        self.service.sessions.logout(request.refresh_token, gateway_client(context))
         return user_pb2.LogoutResponse()
 
     def RequestPasswordReset(self, request: user_pb2.RequestPasswordResetRequest,
@@ -272,3 +294,13 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return user_pb2.ListStaffActionsResponse(
             staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
             next_page_token=audit.next_page_token(actions, size, request.actor_id))
+
+    def ListAccessEvents(self, request: user_pb2.ListAccessEventsRequest,
+                         context: grpc.ServicerContext) -> user_pb2.ListAccessEventsResponse:
+        user_id = _require_id(request.user_id)
+        # Authorized before the look-up, as GetUser: nobody else learns which ids exist.
+        require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
+        events, next_token = access_log.list_events(self.service.store, user_id, page_size=request.page_size,
+                                                    page_token=request.page_token)
+        return user_pb2.ListAccessEventsResponse(access_events=[access_event_to_proto(e) for e in events],
+                                                 next_page_token=next_token)

@@ -25,6 +25,8 @@ from services.runtime.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from services.user.access_log import AccessKind, Client
+from services.user.access_log import record as record_access
 from services.user.domain.lockout import FailureState, LockoutPolicy, register_failure
 from services.user.domain.models import TokenPair, User, UserStatus
 from services.user.domain.refresh import RefreshOutcome, decide
@@ -100,8 +102,10 @@ class SessionService:
 
     # -- login -------------------------------------------------------------------------------
 
-    def login(self, login: str, password: str, *, address: str = "") -> tuple[TokenPair, User]:
-        """``address`` is the client's (for the per-address throttle); see domain/lockout.py."""
+    def login(self, login: str, password: str, *, address: str = "",
+              client: Client | None = None) -> tuple[TokenPair, User]:
+        """``address`` is the client's (for the per-address throttle; see domain/lockout.py);
+        ``client`` what the access log records of it (access_log.py)."""
         key = normalize_login(login)
         violations: list[FieldViolation] = []
         if not key:
@@ -138,11 +142,17 @@ class SessionService:
                 repo.save_bucket(login_digest, address_digest, register_failure(
                     policy, local, now, free=policy.free_failures))
                 repo.purge_quiet_buckets(now - policy.window - policy.max_delay)
+                # An erased account (no password) gets no events: it has no client data to hold.
+                if record is not None and record.password_hash is not None:
+                    record_access(repo, record.user.id, AccessKind.SIGN_IN_FAILED, now, client=client,
+                                  detail="INVALID_CREDENTIALS")
                 return _Outcome(error=_invalid_credentials())
             assert record is not None and record.password_hash is not None
             user = record.user
             # Only after the password is proven: the status is nobody else's business.
             if user.status != UserStatus.ACTIVE:
+                record_access(repo, user.id, AccessKind.SIGN_IN_FAILED, now, client=client,
+                              detail="ACCOUNT_DEACTIVATED")
                 return _Outcome(error=PermissionDenied("the account is deactivated", "ACCOUNT_DEACTIVATED"))
             if total != FailureState():
                 repo.save_bucket(login_digest, "", FailureState())
@@ -152,7 +162,10 @@ class SessionService:
             if self.hashing.needs_rehash(record.password_hash):
                 repo.set_password_hash(user.id, self.hashing.hash(password), now)
                 log.info("upgraded the password hash of user %s", user.id)
-            return _Outcome(pair=self._new_pair(repo, record, now), user=user)
+            family_id = repo.create_family(user.id, now)
+            record_access(repo, user.id, AccessKind.SIGN_IN_SUCCEEDED, now, session_id=family_id,
+                          client=client)
+            return _Outcome(pair=self._new_pair(repo, record, now, family_id=family_id), user=user)
 
         outcome = self.store.tx(work)
         if outcome.error is not None:
@@ -181,7 +194,7 @@ class SessionService:
 
     # -- refresh -------------------------------------------------------------------------------
 
-    def refresh(self, token: str) -> TokenPair:
+    def refresh(self, token: str, client: Client | None = None) -> TokenPair:
         if not token or len(token) > MAX_OPAQUE_TOKEN_LENGTH:
             raise Unauthenticated("unknown refresh token", "REFRESH_TOKEN_INVALID")
         digest = token_digest(token)
@@ -226,10 +239,13 @@ class SessionService:
                     # Rotated before successors were kept: no way to answer idempotently.
                     return reused(repo, record, now)
                 access, ttl = self._access_token(user_record, record.family_id)
+                # An idempotent answer to a retried rotation: the rotation was logged once.
                 return _Outcome(pair=TokenPair(access_token=access, expires_in=ttl, refresh_token=successor,
                                                refresh_expires_at=expires_at))
             pair = self._new_pair(repo, user_record, now, family_id=record.family_id, parent_id=record.id)
             repo.mark_rotated(record.id, now, _seal_successor(token, record.id, pair.refresh_token))
+            record_access(repo, record.user_id, AccessKind.TOKEN_REFRESHED, now, session_id=record.family_id,
+                          client=client)
             repo.forget_successors(record.family_id, now - grace)
             return _Outcome(pair=pair)
 
@@ -238,7 +254,7 @@ class SessionService:
 
     # -- ending sessions -------------------------------------------------------------------------
 
-    def logout(self, token: str) -> None:
+    def logout(self, token: str, client: Client | None = None) -> None:
         """Revoke the token's family; unknown or already revoked tokens succeed too (RFC 7009)."""
         if not token or len(token) > MAX_OPAQUE_TOKEN_LENGTH:
             return
@@ -250,6 +266,8 @@ class SessionService:
                 repo.revoke_family(record.family_id, "logout", now)
                 # The session's access tokens end with it, not at their expiry.
                 self.store.revoke_session(repo, record.user_id, record.family_id, now)
+                record_access(repo, record.user_id, AccessKind.SIGNED_OUT, now, session_id=record.family_id,
+                              client=client)
 
         self.store.tx(work)
 

@@ -105,3 +105,15 @@ audit_events = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+access_events = sa.Table(
+    "access_events", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("detail", sa.Text),
+    sa.Column("client_address", sa.Text),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

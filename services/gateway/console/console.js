@@ -898,10 +898,25 @@ async function openProfile(userId) {
       (r) => list(r.loan_applications || [], (a) => [`${day(a.create_time)} ${money(a.amount)} over ` +
         `${a.term_months} months: ${words(a.status, "LOAN_APPLICATION_STATUS_")} (${a.id})`, a.id],
       "No loan application.")),
+    part("profile-access", () => call("GET", `/users/${id}/access-events?page_size=50`),
+      (r) => list(r.access_events || [], (e) => [accessLine(e), e.id], "No access event.")),
     part("profile-documents", () => call("GET", `/documents/user/${id}?page_size=20`),
       (r) => documentsWithLog(r.documents || [])),
   ]);
   document.body.dataset.profileLoaded = user.id;
+}
+
+const instant = (stamp) => new Date(stamp).toISOString().replace("T", " ").slice(0, 19);
+
+// One event of the user service's access log, newest first: what, from where, in which session, by whom.
+function accessLine(e) {
+  let text = `${instant(e.create_time)} ${words(e.kind, "ACCESS_EVENT_KIND_")}`;
+  if (e.detail) text += `: ${e.detail}`;
+  if (e.client_address) text += ` from ${e.client_address}`;
+  if (e.user_agent) text += ` (${e.user_agent})`;
+  if (e.session_id) text += `, session ${e.session_id}`;
+  if (e.actor_id) text += `, by ${e.actor_id}`;
+  return text;
 }
 
 function drawFacts(user) {
@@ -933,7 +948,7 @@ function documentsWithLog(documents) {
       try {
         const reply = await call("GET", `/documents/${encodeURIComponent(d.id)}/access-events?page_size=50`);
         log.replaceChildren(...(reply.events || []).map((e) => Object.assign(document.createElement("li"), {
-          textContent: `${new Date(e.create_time).toISOString().replace("T", " ").slice(0, 19)} ` +
+          textContent: `${instant(e.create_time)} ` +
             `${words(e.action, "DOCUMENT_ACCESS_ACTION_")} by ${e.actor_id}` })));
       } catch (error) {
         log.replaceChildren(Object.assign(document.createElement("li"), {

@@ -614,6 +614,14 @@ def test_a_support_agent_sees_no_books_no_admin_actions_and_the_services_refuse_
         gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
     customer = named_customer(gateway, "Hedy", "Qy" + uuid.uuid4().hex[:8])
     referred_application(gateway, customer)
+    # A refused and a successful sign-in from a client the access log must name.
+    client = {"user-agent": "NexaFiConsoleTest/2.0 (access log)"}
+    wrong = gateway.post("/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD + "?"},
+                         headers=client)
+    assert wrong.status_code == 401, wrong.text
+    signed_in = gateway.post("/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD},
+                             headers=client)
+    assert signed_in.status_code == 200, signed_in.text
     agent = person(gateway, tokens, "ROLE_SUPPORT")
     page = browser.page()
     sign_in(page, gateway, agent)
@@ -630,6 +638,16 @@ def test_a_support_agent_sees_no_books_no_admin_actions_and_the_services_refuse_
     # No administration for support; the loan book is the underwriters', and the page says so.
     assert not page.visible("#profile-admin")
     assert "Not readable with your roles" in page.text("#profile-loans")
+    # Support reads the access log: the sign-in just made, newest first, above the refused one and the
+    # sign-in of named_customer.
+    page.wait_for("document.querySelectorAll('#profile-access li').length === 3")
+    events = [line for line in page.text("#profile-access").splitlines() if line.strip()]
+    assert "sign in succeeded from 127.0.0.1 (NexaFiConsoleTest/2.0 (access log)" in events[0]
+    assert ("sign in failed: INVALID_CREDENTIALS from 127.0.0.1 (NexaFiConsoleTest/2.0 (access log)"
+            in events[1])
+    assert "sign in succeeded from 127.0.0.1" in events[2]
+    session = gateway.get(f"/api/v1/users/{customer['id']}/access-events", token=agent["token"]).json()
+    assert f"session {session['access_events'][0]['session_id']}" in events[0]
     page.screenshot(screenshots / "13-support-customer-profile.png")
 
     # What the page does not offer, the services refuse to a direct call all the same.

@@ -119,6 +119,32 @@ def test_admin_routes(gateway: Gateway, tokens: TokenFactory, ada: dict[str, str
     assert deleted.status_code == 200, deleted.text
 
 
+def test_access_log_records_the_client_the_gateway_saw(gateway: Gateway, tokens: TokenFactory):
+    name = "u" + uuid.uuid4().hex[:10]
+    assert gateway.post("/api/v1/auth/register", json={
+        "username": name, "email": f"{name}@example.com", "password": PASSWORD}).status_code == 200
+    browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) NexaFiTest/1.0",
+               # A client's own claim of its address is overwritten by the gateway.
+               "x-nexafi-client-address": "203.0.113.66"}
+    login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD}, headers=browser)
+    assert login.status_code == 200, login.text
+    user_id, access = login.json()["user"]["id"], login.json()["tokens"]["access_token"]
+    mine = gateway.get(f"/api/v1/users/{user_id}/access-events", token=access, params={"page_size": 10})
+    assert mine.status_code == 200, mine.text
+    [event] = mine.json()["access_events"]
+    assert event["kind"] == "ACCESS_EVENT_KIND_SIGN_IN_SUCCEEDED" and event["session_id"]
+    assert event["client_address"] == "127.0.0.1"
+    assert event["user_agent"].startswith("Mozilla/5.0 (X11; Linux x86_64) NexaFiTest/1.0")
+    support = tokens.make("usr_support", ["support"])
+    assert gateway.get(f"/api/v1/users/{user_id}/access-events", token=support).json() == mine.json()
+    other = register(gateway)
+    refused = gateway.get(f"/api/v1/users/{user_id}/access-events", token=other["access"])
+    assert_error(refused, 403, grpc_code=7)
+    bad_page = gateway.get(f"/api/v1/users/{user_id}/access-events", token=access,
+                           params={"page_token": "forged"})
+    assert_error(bad_page, 400, grpc_code=3)
+
+
 # --- errors: every status the user service uses, and Envoy's own ---------------------------------
 
 def test_401_without_token(gateway: Gateway, ada: dict[str, str]):

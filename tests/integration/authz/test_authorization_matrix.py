@@ -379,6 +379,9 @@ MATRIX: dict[str, Rule] = {
     "nexafi.user.v1.UserService/GrantRole": rule({ADMIN}, *GRANT_ROLE),
     "nexafi.user.v1.UserService/RevokeRole": rule({ADMIN}, *REVOKE_ROLE),
     "nexafi.user.v1.UserService/ListStaffActions": rule({ADMIN}, lambda w: U.ListStaffActionsRequest()),
+    "nexafi.user.v1.UserService/ListAccessEvents": rule(
+        {OWNER, SUPPORT, COMPLIANCE, ADMIN}, lambda w: U.ListAccessEventsRequest(user_id=w.owner)
+    ),
     "nexafi.user.v1.UserService/RevokeSessions": rule({OWNER, ADMIN}, *REVOKE_SESSIONS),
     # Every service's token verifier reads the revocation feed.
     "nexafi.user.v1.UserService/ListRevocations": rule(

@@ -366,7 +366,8 @@ def test_review_and_purge(docs: DocumentClient, bucket: tuple[Minio, str]):
             metadata=docs.meta(caller, roles))
 
     not_a_reviewer = failure(lambda: review(owner, ["customer"], D.REVIEW_DECISION_APPROVE))
-    assert (not_a_reviewer.code, not_a_reviewer.reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
+    assert (not_a_reviewer.code, not_a_reviewer.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
     # A compliance officer deciding on their own document: separation of duties, named as
     # payment and credit name it.
     own = failure(lambda: review(owner, ["customer", "compliance"], D.REVIEW_DECISION_APPROVE))

@@ -29,6 +29,22 @@ class UserStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     USER_STATUS_ACTIVE: _ClassVar[UserStatus]
     USER_STATUS_DEACTIVATED: _ClassVar[UserStatus]
     USER_STATUS_ERASED: _ClassVar[UserStatus]
+
+class AccessEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCESS_EVENT_KIND_UNSPECIFIED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_SIGN_IN_SUCCEEDED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_SIGN_IN_FAILED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_TOKEN_REFRESHED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_SIGNED_OUT: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_REFRESH_TOKEN_REUSED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_SESSIONS_REVOKED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_PASSWORD_RESET_REQUESTED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_PASSWORD_RESET: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_ROLE_GRANTED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_ROLE_REVOKED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_DEACTIVATED: _ClassVar[AccessEventKind]
+    ACCESS_EVENT_KIND_ERASED: _ClassVar[AccessEventKind]
 ROLE_UNSPECIFIED: Role
 ROLE_CUSTOMER: Role
 ROLE_ADMIN: Role
@@ -40,6 +56,19 @@ USER_STATUS_UNSPECIFIED: UserStatus
 USER_STATUS_ACTIVE: UserStatus
 USER_STATUS_DEACTIVATED: UserStatus
 USER_STATUS_ERASED: UserStatus
+ACCESS_EVENT_KIND_UNSPECIFIED: AccessEventKind
+ACCESS_EVENT_KIND_SIGN_IN_SUCCEEDED: AccessEventKind
+ACCESS_EVENT_KIND_SIGN_IN_FAILED: AccessEventKind
+ACCESS_EVENT_KIND_TOKEN_REFRESHED: AccessEventKind
+ACCESS_EVENT_KIND_SIGNED_OUT: AccessEventKind
+ACCESS_EVENT_KIND_REFRESH_TOKEN_REUSED: AccessEventKind
+ACCESS_EVENT_KIND_SESSIONS_REVOKED: AccessEventKind
+ACCESS_EVENT_KIND_PASSWORD_RESET_REQUESTED: AccessEventKind
+ACCESS_EVENT_KIND_PASSWORD_RESET: AccessEventKind
+ACCESS_EVENT_KIND_ROLE_GRANTED: AccessEventKind
+ACCESS_EVENT_KIND_ROLE_REVOKED: AccessEventKind
+ACCESS_EVENT_KIND_DEACTIVATED: AccessEventKind
+ACCESS_EVENT_KIND_ERASED: AccessEventKind
 
 class User(_message.Message):
     __slots__ = ("id", "username", "email", "roles", "status", "profile", "create_time", "update_time")
@@ -392,3 +421,41 @@ class ListStaffActionsResponse(_message.Message):
     staff_actions: _containers.RepeatedCompositeFieldContainer[_common_pb2.StaffAction]
     next_page_token: str
     def __init__(self, staff_actions: _Optional[_Iterable[_Union[_common_pb2.StaffAction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AccessEvent(_message.Message):
+    __slots__ = ("id", "kind", "create_time", "session_id", "client_address", "user_agent", "actor_id", "detail")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: AccessEventKind
+    create_time: _timestamp_pb2.Timestamp
+    session_id: str
+    client_address: str
+    user_agent: str
+    actor_id: str
+    detail: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[AccessEventKind, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session_id: _Optional[str] = ..., client_address: _Optional[str] = ..., user_agent: _Optional[str] = ..., actor_id: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ListAccessEventsRequest(_message.Message):
+    __slots__ = ("user_id", "page_size", "page_token")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAccessEventsResponse(_message.Message):
+    __slots__ = ("access_events", "next_page_token")
+    ACCESS_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    access_events: _containers.RepeatedCompositeFieldContainer[AccessEvent]
+    next_page_token: str
+    def __init__(self, access_events: _Optional[_Iterable[_Union[AccessEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -133,6 +133,11 @@ class UserServiceStub(object):
                 request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsRequest.SerializeToString,
                 response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsResponse.FromString,
                 _registered_method=True)
+        self.ListAccessEvents = channel.unary_unary(
+                '/nexafi.user.v1.UserService/ListAccessEvents',
+                request_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListAccessEventsRequest.SerializeToString,
+                response_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListAccessEventsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer(object):
@@ -340,6 +345,26 @@ class UserServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAccessEvents(self, request, context):
+        """ListAccessEvents lists a user's access log, newest first: sign-ins
+        (succeeded, or refused after the password was checked: a wrong password or
+        a deactivated account; refusals while throttled are counted, not logged),
+        token refreshes, logouts, a refresh token presented twice, sessions revoked
+        ("log out everywhere"), password resets requested and completed, role
+        grants and revocations, deactivation and erasure. Session events carry the
+        session id, the client's user agent and, when the call came through the
+        gateway, its address (both forgotten when the user is erased); staff
+        actions carry the acting staff member. The database keeps the log
+        append-only. The user themself, or support, compliance or an admin.
+        Returns INVALID_ARGUMENT when user_id is empty, page_size is negative or
+        page_token is malformed or was issued for another user; PERMISSION_DENIED
+        for any other caller; NOT_FOUND for an unknown user (to staff only: others
+        are refused before the look-up).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -432,6 +457,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListStaffActions,
                     request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsRequest.FromString,
                     response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsResponse.SerializeToString,
+            ),
+            'ListAccessEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccessEvents,
+                    request_deserializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListAccessEventsRequest.FromString,
+                    response_serializer=nexafi_dot_user_dot_v1_dot_user__pb2.ListAccessEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -929,6 +959,33 @@ class UserService(object):
             '/nexafi.user.v1.UserService/ListStaffActions',
             nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsRequest.SerializeToString,
             nexafi_dot_user_dot_v1_dot_user__pb2.ListStaffActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccessEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nexafi.user.v1.UserService/ListAccessEvents',
+            nexafi_dot_user_dot_v1_dot_user__pb2.ListAccessEventsRequest.SerializeToString,
+            nexafi_dot_user_dot_v1_dot_user__pb2.ListAccessEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

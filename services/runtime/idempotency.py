@@ -19,6 +19,18 @@ Each service keeps its keys in its own database, in a table made by
   payment from its last persisted step instead of creating another one.
 * Transient failures (a dependency UNAVAILABLE, a conflict ABORTED) are not
   stored: the lock is released so a retry executes again (or resumes).
+
+In-transaction variant (:meth:`IdempotencyStore.claim_in_transaction` and
+:meth:`IdempotencyStore.complete_in_transaction`), for a service whose effect is a
+database write (the ledger): the key and its response are written in the caller's
+transaction, so they commit or roll back with the effect, and no ``running`` row is
+ever visible to another transaction. A concurrent duplicate is told apart by a
+transaction-scoped advisory lock on the key (:data:`ADVISORY_KEY_SQL`), taken with
+``pg_try_advisory_xact_lock``: not available means the first request is still
+executing, and the duplicate gets ABORTED (REQUEST_IN_PROGRESS) at once, as above.
+Since a refused request commits nothing, its key commits nothing either: errors are not
+stored by this variant, and a retry is evaluated afresh (a transfer refused for
+insufficient funds succeeds under the same key once funds arrive).
 """
 
 from __future__ import annotations
@@ -47,6 +59,9 @@ class Claim:
     key: str
     token: str
     resource_id: str  # set when a crashed earlier attempt created a resource: resume it
+    # What the in-transaction variant records with the response (the key's binding).
+    operation: str = ""
+    fingerprint: str = ""
 
 
 class StoredError(DomainError):
@@ -59,6 +74,11 @@ class StoredError(DomainError):
 
 _CODES = {c.value[0]: c for c in grpc.StatusCode}
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+# The advisory lock of a key in the in-transaction variant, as a SQL expression of the
+# table's name, the scope and the key. A SQL function that claims keys itself (the
+# ledger's one-round-trip write path) must lock with exactly this expression.
+ADVISORY_KEY_SQL = "hashtextextended({table} || '/' || {scope} || '/' || {key}, 0)"
 
 
 def create_table_sql(table: str = "idempotency_keys") -> str:
@@ -147,6 +167,59 @@ class IdempotencyStore:
 
         return run_in_transaction(self.engine, work)
 
+    # -- in-transaction variant ---------------------------------------------------------------
+    def claim_in_transaction(self, session: Session, scope: str, key: str, operation: str,
+                             fingerprint: str) -> Claim | bytes:
+        """The stored response of ``key``, or a claim to execute under it in ``session``'s transaction.
+
+        ABORTED (REQUEST_IN_PROGRESS) at once while another transaction holds the key;
+        ALREADY_EXISTS (IDEMPOTENCY_KEY_REUSED) if it was used for another request. Complete
+        the claim with :meth:`complete_in_transaction` in the same transaction.
+        """
+        params = {"table": self.table, "s": scope, "k": key}
+        lock = ADVISORY_KEY_SQL.format(table=":table", scope=":s", key=":k")
+        if not session.execute(sa.text(f"SELECT pg_try_advisory_xact_lock({lock})"), params).scalar_one():
+            raise _in_progress(key)
+        row = session.execute(
+            sa.text(
+                "SELECT operation, fingerprint, state, response, error_code, error_reason, error_message, "
+                "error_metadata, lock_until > clock_timestamp() AS locked, expire_time < now() AS expired "
+                f"FROM {self.table} WHERE scope = :s AND key = :k"
+            ),
+            params,
+        ).one_or_none()
+        claim = Claim(scope, key, "", "", operation, fingerprint)
+        if row is None or (row.expired and row.state == "done"):
+            return claim
+        if row.operation != operation or row.fingerprint != fingerprint:
+            raise _reused(key)
+        if row.state != "done":
+            if row.locked:  # a request under IdempotencyStore.run with the same key
+                raise _in_progress(key)
+            return claim
+        if row.error_code is not None:
+            raise StoredError(_CODES[row.error_code], row.error_message, row.error_reason,
+                              dict(row.error_metadata or {}))
+        return bytes(row.response)
+
+    def complete_in_transaction(self, session: Session, claim: Claim, response: bytes,
+                                resource_id: str = "") -> None:
+        """Store ``response`` under the claimed key, in the transaction that made the effect."""
+        session.execute(
+            sa.text(
+                f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, resource_id, response, "
+                "expire_time) VALUES (:s, :k, :o, :f, 'done', :r, :resp, "
+                "now() + make_interval(hours => :keep)) "
+                "ON CONFLICT (scope, key) DO UPDATE SET operation = EXCLUDED.operation, "
+                "fingerprint = EXCLUDED.fingerprint, state = 'done', resource_id = EXCLUDED.resource_id, "
+                "response = EXCLUDED.response, error_code = NULL, error_reason = NULL, error_message = NULL, "
+                "error_metadata = NULL, lock_token = '', lock_until = NULL, create_time = now(), "
+                "expire_time = EXCLUDED.expire_time"
+            ),
+            {"s": claim.scope, "k": claim.key, "o": claim.operation, "f": claim.fingerprint,
+             "r": resource_id, "resp": response, "keep": self.retention_hours},
+        )
+
     # -- internals ---------------------------------------------------------------------------
     def _begin(self, scope: str, key: str, operation: str, fingerprint: str) -> Claim | bytes:
         token = secrets.token_hex(12)
@@ -194,11 +267,7 @@ class IdempotencyStore:
                 )
                 return Claim(scope, key, token, "")
             if row.operation != operation or row.fingerprint != fingerprint:
-                raise AlreadyExists(
-                    f"request_id {key!r} was already used with a different request",
-                    "IDEMPOTENCY_KEY_REUSED",
-                    {"request_id": key},
-                )
+                raise _reused(key)
             if row.state == "done":
                 if row.error_code is not None:
                     raise StoredError(
@@ -209,11 +278,7 @@ class IdempotencyStore:
                     )
                 return bytes(row.response)
             if row.locked:
-                raise Aborted(
-                    f"a request with request_id {key!r} is still executing; retry later",
-                    "REQUEST_IN_PROGRESS",
-                    {"request_id": key},
-                )
+                raise _in_progress(key)
             # The earlier holder crashed or gave up: take the key over and resume.
             session.execute(
                 sa.text(
@@ -273,3 +338,13 @@ class IdempotencyStore:
             run_in_transaction(self.engine, work)
         except Exception:  # noqa: BLE001 - the lock expires by itself; the original error matters more
             return
+
+
+def _reused(key: str) -> AlreadyExists:
+    return AlreadyExists(f"request_id {key!r} was already used with a different request",
+                         "IDEMPOTENCY_KEY_REUSED", {"request_id": key})
+
+
+def _in_progress(key: str) -> Aborted:
+    return Aborted(f"a request with request_id {key!r} is still executing; retry later",
+                   "REQUEST_IN_PROGRESS", {"request_id": key})

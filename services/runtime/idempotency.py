@@ -179,7 +179,7 @@ class IdempotencyStore:
         params = {"table": self.table, "s": scope, "k": key}
         lock = ADVISORY_KEY_SQL.format(table=":table", scope=":s", key=":k")
         if not session.execute(sa.text(f"SELECT pg_try_advisory_xact_lock({lock})"), params).scalar_one():
-            raise _in_progress(key)
+            raise request_in_progress(key)
         row = session.execute(
             sa.text(
                 "SELECT operation, fingerprint, state, response, error_code, error_reason, error_message, "
@@ -192,10 +192,10 @@ class IdempotencyStore:
         if row is None or (row.expired and row.state == "done"):
             return claim
         if row.operation != operation or row.fingerprint != fingerprint:
-            raise _reused(key)
+            raise key_reused(key)
         if row.state != "done":
             if row.locked:  # a request under IdempotencyStore.run with the same key
-                raise _in_progress(key)
+                raise request_in_progress(key)
             return claim
         if row.error_code is not None:
             raise StoredError(_CODES[row.error_code], row.error_message, row.error_reason,
@@ -267,7 +267,7 @@ class IdempotencyStore:
                 )
                 return Claim(scope, key, token, "")
             if row.operation != operation or row.fingerprint != fingerprint:
-                raise _reused(key)
+                raise key_reused(key)
             if row.state == "done":
                 if row.error_code is not None:
                     raise StoredError(
@@ -278,7 +278,7 @@ class IdempotencyStore:
                     )
                 return bytes(row.response)
             if row.locked:
-                raise _in_progress(key)
+                raise request_in_progress(key)
             # The earlier holder crashed or gave up: take the key over and resume.
             session.execute(
                 sa.text(
@@ -340,11 +340,13 @@ class IdempotencyStore:
             return
 
 
-def _reused(key: str) -> AlreadyExists:
+def key_reused(key: str) -> AlreadyExists:
+    """The error of a key used again with another request (for stores that claim keys in SQL)."""
     return AlreadyExists(f"request_id {key!r} was already used with a different request",
                          "IDEMPOTENCY_KEY_REUSED", {"request_id": key})
 
 
-def _in_progress(key: str) -> Aborted:
+def request_in_progress(key: str) -> Aborted:
+    """The error of a key whose first request is still executing."""
     return Aborted(f"a request with request_id {key!r} is still executing; retry later",
                    "REQUEST_IN_PROGRESS", {"request_id": key})

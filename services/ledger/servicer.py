@@ -16,7 +16,6 @@ interest accounts and, with them, a customer's wallet): PERMISSION_DENIED ACCOUN
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 from collections import OrderedDict
@@ -29,23 +28,27 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.ledger import export
 from services.ledger import repository as repo
-from services.ledger.domain import scopes
-from services.ledger.domain.model import (
-    Account,
-    AccountType,
-    BalanceRule,
-    Balances,
-    Direction,
-    Entry,
-    NewEntry,
-    PendingStatus,
-    PendingTransfer,
-    PostingLine,
-    TransactionType,
+from services.ledger.converters import (
+    account_pb,
+    balance_pb,
+    books_pb,
+    pending_pb,
+    transaction_pb,
+    tx_type_pb,
 )
-from services.ledger.service import BooksReport, Ledger, NewAccount, NewPendingTransfer
+from services.ledger.domain import scopes
+from services.ledger.domain.model import AccountType, BalanceRule, NewEntry, TransactionType
+from services.ledger.service import Ledger, NewAccount, NewPendingTransfer
+from services.ledger.validation import (
+    MAX_BATCH,
+    MAX_DESCRIPTION,
+    LedgerChecks,
+    TransactionView,
+    postings_from,
+    transfer_entry,
+)
 from services.runtime import api
-from services.runtime.api import FieldChecks, from_timestamp, time_range, to_money, to_timestamp
+from services.runtime.api import from_timestamp, time_range, to_money, to_timestamp
 from services.runtime.auth import (
     ROLE_ADMIN,
     ROLE_COMPLIANCE,
@@ -63,99 +66,8 @@ from services.runtime.service_access import service_identity
 log = logging.getLogger("nexafi.ledger")
 
 WRITER_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
-MAX_BATCH = 1000
-MAX_DESCRIPTION = 500
 # Accounts' owners and names never change: remembered for scope checks, up to this many.
 ACCOUNT_IDENTITY_CACHE = 10_000
-
-
-class TransactionView(enum.IntEnum):
-    """How much of each entry a bulk read returns (the proto's TransactionView)."""
-
-    UNSPECIFIED = 0
-    BASIC = 1
-    FULL = 2
-
-
-# -- validation ------------------------------------------------------------------------------------
-
-class _Checks(FieldChecks):
-    """The shared field checks plus the ledger's own."""
-
-    def transaction_type(self, value: int, field: str = "type") -> TransactionType:
-        if value == TransactionType.REVERSAL:
-            self.add(field, "REVERSAL entries are recorded by ReverseTransaction")
-            return TransactionType.REVERSAL
-        self.enum(value, TransactionType, field)
-        known = value in TransactionType._value2member_map_
-        return TransactionType(value) if known else TransactionType.ADJUSTMENT
-
-
-def _tx_type(value: TransactionType) -> Any:
-    return ledger_pb2.TransactionType.ValueType(value)
-
-
-def balance_pb(balances: Balances) -> ledger_pb2.Balance:
-    c = balances.currency
-    return ledger_pb2.Balance(posted=to_money(balances.posted, c),
-                              pending_debits=to_money(balances.pending_debits, c),
-                              pending_credits=to_money(balances.pending_credits, c),
-                              available=to_money(balances.available, c),
-                              as_of_time=to_timestamp(balances.as_of_time))
-
-
-def account_pb(account: Account) -> ledger_pb2.Account:
-    message = ledger_pb2.Account(
-        id=account.id, owner_id=account.owner_id, name=account.name,
-        type=ledger_pb2.AccountType.ValueType(account.type), currency=account.currency,
-        balance_rule=ledger_pb2.BalanceRule.ValueType(account.balance_rule),
-        credit_limit_minor=account.credit_limit_minor, metadata=account.metadata,
-        create_time=to_timestamp(account.create_time))
-    if account.balances is not None:
-        message.balance.CopyFrom(balance_pb(account.balances))
-    return message
-
-
-def transaction_pb(entry: Entry) -> ledger_pb2.Transaction:
-    return ledger_pb2.Transaction(
-        id=entry.id, user_id=entry.user_id, type=_tx_type(entry.type),
-        amount=to_money(entry.amount_minor, entry.currency),
-        description=entry.description, timestamp=to_timestamp(entry.create_time),
-        related_entity_id=entry.related_entity_id,
-        postings=[ledger_pb2.Posting(account_id=p.account_id,
-                                     direction=ledger_pb2.PostingDirection.ValueType(p.direction),
-                                     amount=to_money(p.amount_minor, p.currency)) for p in entry.postings],
-        metadata=entry.metadata, request_id=entry.request_id, sequence=entry.sequence, hash=entry.hash,
-        previous_hash=entry.previous_hash, reverses_transaction_id=entry.reverses_id or "",
-        reversed_by_transaction_id=entry.reversed_by_id or "",
-        pending_transfer_id=entry.pending_transfer_id or "")
-
-
-def pending_pb(transfer: PendingTransfer) -> ledger_pb2.PendingTransfer:
-    message = ledger_pb2.PendingTransfer(
-        id=transfer.id, debit_account_id=transfer.debit_account_id,
-        credit_account_id=transfer.credit_account_id,
-        amount=to_money(transfer.amount_minor, transfer.currency),
-        status=ledger_pb2.PendingTransferStatus.ValueType(transfer.status),
-        user_id=transfer.user_id, type=_tx_type(transfer.type), description=transfer.description,
-        related_entity_id=transfer.related_entity_id, expire_time=to_timestamp(transfer.expire_time),
-        transaction_id=transfer.transaction_id or "", request_id=transfer.request_id,
-        create_time=to_timestamp(transfer.create_time), update_time=to_timestamp(transfer.update_time))
-    if transfer.status is PendingStatus.POSTED:
-        message.posted_amount.CopyFrom(to_money(transfer.posted_minor, transfer.currency))
-    return message
-
-
-def _postings(messages: Any, checks: _Checks) -> tuple[PostingLine, ...]:
-    lines = []
-    for i, posting in enumerate(messages):
-        field = f"postings[{i}]"
-        checks.identifier(posting.account_id, f"{field}.account_id")
-        checks.enum(posting.direction, Direction, f"{field}.direction")
-        direction = Direction(posting.direction) if posting.direction in (1, 2) else Direction.DEBIT
-        lines.append(PostingLine(posting.account_id, direction, posting.amount.amount_minor,
-                                 posting.amount.currency))
-    return tuple(lines)
 
 
 # -- the servicer ----------------------------------------------------------------------------------
@@ -209,7 +121,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
     @staticmethod
     def _account_id(value: str) -> str:
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(value, "account_id")
         checks.done()
         return value
@@ -218,7 +130,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def CreateAccount(self, request: ledger_pb2.CreateAccountRequest,
                       context: grpc.ServicerContext) -> ledger_pb2.CreateAccountResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.owner_id, "owner_id")
         checks.text(request.name, "name", max_length=64, required=True)
         checks.enum(request.type, AccountType, "type")
@@ -244,7 +156,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def UpdateAccountLimit(self, request: ledger_pb2.UpdateAccountLimitRequest,
                            context: grpc.ServicerContext) -> ledger_pb2.UpdateAccountLimitResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.account_id, "account_id")
         if request.credit_limit_minor < 0 or request.credit_limit_minor > MAX_AMOUNT_MINOR:
             checks.add("credit_limit_minor", f"must be between 0 and {MAX_AMOUNT_MINOR}")
@@ -290,14 +202,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def CreateTransaction(self, request: ledger_pb2.CreateTransactionRequest,
                           context: grpc.ServicerContext) -> ledger_pb2.CreateTransactionResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         new = NewEntry(
             user_id=checks.text(request.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
             type=checks.transaction_type(request.type),
             description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
             related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
                                           max_length=api.MAX_REQUEST_ID_LENGTH),
-            postings=_postings(request.postings, checks),
+            postings=postings_from(request.postings, checks),
             metadata=checks.metadata(request.metadata),
             request_id=checks.request_id(request.request_id))
         checks.done()
@@ -314,7 +226,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         items: list[NewEntry | DomainError] = []
         for transfer in request.transfers:
             try:
-                entry = self._transfer_entry(transfer)
+                entry = transfer_entry(transfer)
                 self._scope_postings(principal, (line.account_id for line in entry.postings))
                 items.append(entry)
             except DomainError as exc:
@@ -328,28 +240,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 results.append(ledger_pb2.TransferResult(transaction=transaction_pb(outcome)))
         return ledger_pb2.CreateTransactionsResponse(results=results)
 
-    @staticmethod
-    def _transfer_entry(transfer: ledger_pb2.Transfer) -> NewEntry:
-        checks = _Checks()
-        checks.identifier(transfer.debit_account_id, "debit_account_id")
-        checks.identifier(transfer.credit_account_id, "credit_account_id")
-        amount, currency = checks.money(transfer.amount, "amount")
-        new = NewEntry(
-            user_id=checks.text(transfer.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
-            type=checks.transaction_type(transfer.type),
-            description=checks.text(transfer.description, "description", max_length=MAX_DESCRIPTION),
-            related_entity_id=checks.text(transfer.related_entity_id, "related_entity_id",
-                                          max_length=api.MAX_REQUEST_ID_LENGTH),
-            postings=(PostingLine(transfer.debit_account_id, Direction.DEBIT, amount, currency),
-                      PostingLine(transfer.credit_account_id, Direction.CREDIT, amount, currency)),
-            request_id=checks.request_id(transfer.request_id))
-        checks.done()
-        return new
-
     def GetTransaction(self, request: ledger_pb2.GetTransactionRequest,
                        context: grpc.ServicerContext) -> ledger_pb2.GetTransactionResponse:
         principal = current_principal()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.transaction_id, "transaction_id")
         checks.done()
         entry = self.ledger.get_transaction(request.transaction_id)
@@ -367,7 +261,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 f"{request.user_id} is a transaction id, not a user id; use GetTransaction "
                 "(GET /api/v1/ledger/entries/{transaction_id})", reason="TRANSACTION_ID_AS_USER_ID",
                 field="user_id", description="must be a user id; for a transaction use GetTransaction")
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.user_id, "user_id")
         checks.done()
         require_owner_or_roles(current_principal(), request.user_id, *STAFF_READ_ROLES)
@@ -381,7 +275,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return ledger_pb2.ListAccountTransactionsResponse(transactions=entries, next_page_token=token)
 
     def _history(self, where: repo.EntryFilter, request: Any) -> tuple[list[ledger_pb2.Transaction], str]:
-        checks = _Checks()
+        checks = LedgerChecks()
         for i, value in enumerate(request.types):
             checks.enum(value, TransactionType, f"types[{i}]")
         checks.done()
@@ -402,7 +296,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def ReverseTransaction(self, request: ledger_pb2.ReverseTransactionRequest,
                            context: grpc.ServicerContext) -> ledger_pb2.ReverseTransactionResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.transaction_id, "transaction_id")
         checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         checks.request_id(request.request_id)
@@ -418,7 +312,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def CreatePendingTransfer(self, request: ledger_pb2.CreatePendingTransferRequest,
                               context: grpc.ServicerContext) -> ledger_pb2.CreatePendingTransferResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.debit_account_id, "debit_account_id")
         checks.identifier(request.credit_account_id, "credit_account_id")
         amount, currency = checks.money(request.amount, "amount")
@@ -440,7 +334,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def GetPendingTransfer(self, request: ledger_pb2.GetPendingTransferRequest,
                            context: grpc.ServicerContext) -> ledger_pb2.GetPendingTransferResponse:
         require_roles(current_principal(), *STAFF_READ_ROLES)
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.done()
         transfer = self.ledger.get_pending(request.pending_transfer_id)
@@ -449,7 +343,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def PostPendingTransfer(self, request: ledger_pb2.PostPendingTransferRequest,
                             context: grpc.ServicerContext) -> ledger_pb2.PostPendingTransferResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.request_id(request.request_id)
         amount: int | None = None
@@ -467,7 +361,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def VoidPendingTransfer(self, request: ledger_pb2.VoidPendingTransferRequest,
                             context: grpc.ServicerContext) -> ledger_pb2.VoidPendingTransferResponse:
         principal = self._writer()
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
         checks.done()
@@ -523,7 +417,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def BatchGetRelatedEntries(self, request: ledger_pb2.BatchGetRelatedEntriesRequest,
                                context: grpc.ServicerContext) -> ledger_pb2.BatchGetRelatedEntriesResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
-        checks = _Checks()
+        checks = LedgerChecks()
         if not request.related_entity_ids:
             checks.add("related_entity_ids", "is required")
         elif len(request.related_entity_ids) > MAX_BATCH:
@@ -542,7 +436,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def ListRelatedEntries(self, request: ledger_pb2.ListRelatedEntriesRequest,
                            context: grpc.ServicerContext) -> ledger_pb2.ListRelatedEntriesResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
-        checks = _Checks()
+        checks = LedgerChecks()
         checks.text(request.related_entity_type, "related_entity_type", max_length=32, required=True)
         if request.related_entity_type and not request.related_entity_type.isalnum():
             checks.add("related_entity_type", "must be letters and digits, the part of an id before '_'")
@@ -583,38 +477,6 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             closing_balance=to_money(statement.closing_minor, currency),
             lines=[ledger_pb2.StatementLine(transaction_id=entry.id,
                                             timestamp=to_timestamp(entry.create_time),
-                                            type=_tx_type(entry.type), description=entry.description,
+                                            type=tx_type_pb(entry.type), description=entry.description,
                                             change_minor=change, balance_after_minor=after)
                    for entry, change, after in statement.lines])
-
-
-def books_pb(report: BooksReport) -> ledger_pb2.VerifyBooksResponse:
-    kind = ledger_pb2.BooksFindingKind
-    findings = [ledger_pb2.BooksFinding(
-        kind=kind.Value("BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED"), subject_id=currency,
-        detail=f"debits {debits} and credits {credits} differ by {debits - credits}")
-        for currency, debits, credits in report.totals if debits != credits]
-    if not report.chain.valid:
-        findings.append(ledger_pb2.BooksFinding(
-            kind=kind.Value("BOOKS_FINDING_KIND_CHAIN_BROKEN"), subject_id=report.chain.first_broken_id,
-            detail=f"sequence {report.chain.first_broken_sequence}: {report.chain.detail}"))
-    for drift in report.drifts:
-        if drift.posted != drift.posted_from_postings:
-            findings.append(ledger_pb2.BooksFinding(
-                kind=kind.Value("BOOKS_FINDING_KIND_BALANCE_MISMATCH"), subject_id=drift.account_id,
-                detail=f"posted balance {drift.posted}, postings sum to {drift.posted_from_postings}"))
-        if (drift.pending_debits, drift.pending_credits) != (drift.open_debits, drift.open_credits):
-            findings.append(ledger_pb2.BooksFinding(
-                kind=kind.Value("BOOKS_FINDING_KIND_PENDING_MISMATCH"), subject_id=drift.account_id,
-                detail=f"pending debits/credits {drift.pending_debits}/{drift.pending_credits}, open "
-                       f"pending transfers {drift.open_debits}/{drift.open_credits}"))
-    for hold in report.late_holds:
-        findings.append(ledger_pb2.BooksFinding(
-            kind=kind.Value("BOOKS_FINDING_KIND_HOLD_PAST_EXPIRY"), subject_id=hold.id,
-            detail=f"{hold.amount_minor} {hold.currency} for {hold.related_entity_id or 'no record'} "
-                   f"held past its expiry {hold.expire_time.isoformat()}"))
-    return ledger_pb2.VerifyBooksResponse(
-        clean=not findings, findings=findings, entries_checked=report.chain.entries_checked,
-        accounts_checked=report.accounts_checked, open_pending_transfers=report.open_pending,
-        totals=[ledger_pb2.CurrencyTotals(currency=c, total_debits_minor=d, total_credits_minor=k,
-                                          balanced=d == k) for c, d, k in report.totals])

@@ -10,7 +10,7 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.ledger.service import FeedNotifier, Ledger
 from services.ledger.servicer import LedgerServicer
-from services.runtime.config import env_int
+from services.ledger.settings import LedgerSettings
 from services.runtime.jobs import PeriodicJob
 from services.runtime.server import ServiceContext, ServiceSpec
 from services.runtime.service_access import service_callers
@@ -21,17 +21,19 @@ SERVICE_NAME = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name
 
 
 def _sweep_expired(ledger: Ledger) -> None:
-    """Releases lapsed pending transfers (access also releases them lazily)."""
+    """Releases lapsed pending transfers (access also releases them lazily) and forgets expired keys."""
     expired = ledger.expire_due()
     if expired:
         log.info("released %d expired pending transfers", expired)
+    ledger.purge_expired_keys()
 
 
 def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     assert context.engine is not None
+    settings = LedgerSettings.from_env()
     notifier = FeedNotifier()
-    ledger = Ledger(context.engine, notifier)
-    sweep_seconds = env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600)
+    ledger = Ledger(context.engine, notifier, settings=settings)
+    sweep_seconds = settings.expiry_sweep_seconds
     servicer = LedgerServicer(ledger, hold_grace_seconds=max(60, 3 * sweep_seconds))
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
     sweeper = PeriodicJob("ledger-expiry", float(sweep_seconds), lambda: _sweep_expired(ledger), log).start()

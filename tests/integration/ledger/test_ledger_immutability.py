@@ -14,14 +14,11 @@ ALTERATIONS = [
     "DELETE FROM entries WHERE id = :txn",
     "UPDATE postings SET amount_minor = amount_minor + 1 WHERE entry_id = :txn",
     "DELETE FROM postings WHERE entry_id = :txn",
-    "UPDATE idempotency_keys SET request_hash = 'x' WHERE result_id = :txn",
-    "DELETE FROM idempotency_keys WHERE result_id = :txn",
     "UPDATE entry_seals SET hash = repeat('0', 64) WHERE entry_id = :txn",
     "DELETE FROM entry_seals WHERE entry_id = :txn",
     "TRUNCATE entries CASCADE",
     "TRUNCATE entry_seals",
     "TRUNCATE postings",
-    "TRUNCATE idempotency_keys",
 ]
 
 

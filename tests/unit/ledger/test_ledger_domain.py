@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.ledger.core import LedgerCore
 from services.ledger.domain import pending
 from services.ledger.domain.chain import (
     GENESIS_HASH,
@@ -15,7 +16,6 @@ from services.ledger.domain.chain import (
     entry_hash,
     epoch_micros,
 )
-from services.ledger.domain.idempotency import fingerprint
 from services.ledger.domain.model import (
     AccountType,
     BalanceRule,
@@ -335,6 +335,7 @@ def test_a_lapsed_transfer_can_only_expire() -> None:
 
 
 def test_fingerprint_ignores_key_order_but_not_values() -> None:
+    fingerprint = LedgerCore.fingerprint
     assert fingerprint("op", {"a": 1, "b": [1, 2]}) == fingerprint("op", {"b": [1, 2], "a": 1})
     assert fingerprint("op", {"a": 1}) != fingerprint("op", {"a": 2})
     assert fingerprint("op", {"a": 1}) != fingerprint("other", {"a": 1})

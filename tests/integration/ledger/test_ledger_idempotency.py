@@ -134,3 +134,17 @@ def test_a_duplicate_of_a_request_in_progress_is_aborted_at_once(
     assert ledger.transfer(a.id, b.id, 10, request_id=key).amount.amount_minor == 10
     assert ledger.balance(a.id).posted.amount_minor == 100 - 5 - 10
 
+
+
+def test_a_key_past_its_retention_executes_again(ledger: LedgerClient, ledger_db: Engine) -> None:
+    a, b = ledger.wallet(), ledger.wallet()
+    ledger.fund(a.id, 100)
+    key = rid()
+    first = ledger.transfer(a.id, b.id, 10, request_id=key)
+    with ledger_db.begin() as connection:
+        connection.execute(sa.text("UPDATE idempotency_keys SET expire_time = now() - interval '1 second' "
+                                   "WHERE scope = :s AND key = :k"), {"s": OPERATOR, "k": key})
+    second = ledger.transfer(a.id, b.id, 10, request_id=key)
+    assert second.id != first.id
+    assert ledger.transfer(a.id, b.id, 10, request_id=key) == second  # and the key replays it now
+    assert ledger.balance(a.id).posted.amount_minor == 80

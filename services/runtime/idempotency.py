@@ -207,8 +207,8 @@ class IdempotencyStore:
         """Store ``response`` under the claimed key, in the transaction that made the effect."""
         session.execute(
             sa.text(
-                f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, resource_id, response, "
-                "expire_time) VALUES (:s, :k, :o, :f, 'done', :r, :resp, "
+                f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, resource_id, "
+                "response, expire_time) VALUES (:s, :k, :o, :f, 'done', :r, :resp, "
                 "now() + make_interval(hours => :keep)) "
                 "ON CONFLICT (scope, key) DO UPDATE SET operation = EXCLUDED.operation, "
                 "fingerprint = EXCLUDED.fingerprint, state = 'done', resource_id = EXCLUDED.resource_id, "

@@ -5,7 +5,9 @@
 * ``LEDGER_SEAL_IN_WRITE`` (on): seal inside the writer's transaction when the head is free;
   ``off`` always commits first and seals in a pass after commit.
 * ``LEDGER_EXPIRY_SWEEP_SECONDS`` (5): period of the sweep that releases lapsed holds.
-* ``LEDGER_IDEMPOTENCY_RETENTION_HOURS`` (24): how long a request_id replays its first response.
+* ``LEDGER_IDEMPOTENCY_RETENTION_HOURS`` (720, 30 days): how long a request_id replays its first
+  response. Longer than the contract's default 24: callers key account openings and money
+  movements they may retry from recovery jobs days later, and an expired key executes again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class LedgerSettings:
     seal_wait_seconds: float = 2.0
     seal_in_write: bool = True
     expiry_sweep_seconds: int = 5
-    idempotency_retention_hours: int = 24
+    idempotency_retention_hours: int = 720
 
     @classmethod
     def from_env(cls) -> LedgerSettings:
@@ -33,6 +35,6 @@ class LedgerSettings:
             seal_wait_seconds=env_int("LEDGER_SEAL_WAIT_MS", 2000, minimum=0, maximum=60_000) / 1000,
             seal_in_write=seal_in_write == "on",
             expiry_sweep_seconds=env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600),
-            idempotency_retention_hours=env_int("LEDGER_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=1,
+            idempotency_retention_hours=env_int("LEDGER_IDEMPOTENCY_RETENTION_HOURS", 720, minimum=1,
                                                 maximum=24 * 366),
         )

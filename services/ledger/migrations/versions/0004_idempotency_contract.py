@@ -62,7 +62,7 @@ DROP FUNCTION ledger_post_entries(text, text, jsonb);
 -- and response), 'busy' (another transaction holds the key) or 'check' (refused, nothing
 -- written: the service finds out why). Directions: 1 debit, 2 credit (Direction in the domain).
 CREATE FUNCTION ledger_post_entries(p_scope text, p_operation text, p_items jsonb,
-                                    p_keep_hours int DEFAULT 24)
+                                    p_keep_hours int DEFAULT 720)
 RETURNS TABLE (o_item int, o_outcome text, o_operation text, o_fingerprint text, o_response bytea,
                o_insert_id bigint, o_create_time timestamptz)
 LANGUAGE plpgsql AS $$

@@ -39,6 +39,11 @@ _UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # the outcome in doubt until the call is replayed with its key or its result is read.
 _REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
              grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.OUT_OF_RANGE)
+# The waits before replaying a call answered ABORTED REQUEST_IN_PROGRESS (services/runtime/
+# idempotency.py): the callee ran nothing for it, and the key, replayed once the first request
+# with it has finished, returns that request's result. Concurrent first uses of a derived key
+# ("open the account on first use") meet this; about 1.6 s in all.
+IN_PROGRESS_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
 # Renew this long before expiry so a token never expires mid-call.
 RENEW_MARGIN_SECONDS = 60.0
 
@@ -187,7 +192,22 @@ class RemoteError(Exception):
 
 
 def call(service: str, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
-    """``fn(request)`` on a stub of ``service``; a gRPC failure becomes :class:`RemoteError`."""
+    """``fn(request)`` on a stub of ``service``; a gRPC failure becomes :class:`RemoteError`.
+
+    A call answered ABORTED REQUEST_IN_PROGRESS (its idempotency key is held by a request still
+    executing) is replayed after a short wait, a few times, as the idempotency contract asks.
+    """
+    for delay in IN_PROGRESS_RETRY_DELAYS:
+        try:
+            return _call_once(service, fn, request, timeout)
+        except RemoteError as exc:
+            if exc.code != grpc.StatusCode.ABORTED or exc.reason != "REQUEST_IN_PROGRESS":
+                raise
+        time.sleep(delay)
+    return _call_once(service, fn, request, timeout)
+
+
+def _call_once(service: str, fn: Callable[..., T], request: Any, timeout: float | None) -> T:
     try:
         return fn(request, timeout=timeout) if timeout else fn(request)
     except grpc.RpcError as exc:

@@ -15,6 +15,7 @@ from services.runtime.config import AuthSettings
 from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.keys import Keyring
+from tests.integration.payment.payment_support import payment_config, payment_spec_with
 from tests.support.harness import (
     ServiceRunner,
     TokenFactory,
@@ -67,7 +68,11 @@ def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def services(pg: EmbeddedPostgres, auth_settings: AuthSettings, mail_dir: Path) -> Iterator[ServiceRunner]:
-    runner = ServiceRunner(pg, auth_settings, specs={"user": lambda: user_spec_for_tests(mail_dir)})
+    # Whichever test starts a service first, it runs with the suite's settings, made in code.
+    runner = ServiceRunner(pg, auth_settings, specs={
+        "user": lambda: user_spec_for_tests(mail_dir),
+        "payment": lambda: payment_spec_with(payment_config()),
+    })
     yield runner
     runner.stop_all()
 

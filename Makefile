@@ -41,7 +41,7 @@ $(NPM_STAMP): package.json package-lock.json
 tools: venv $(NPM_STAMP)
 
 gen: venv
-	$(PY) -m services.runtime.protogen gen
+	$(PY) -m services.devtools.protogen gen
 	$(PY) -m services.deploy.k8s
 
 # The generated Kubernetes files (k8s/base, k8s/components/autoscaling, k8s/overlays/dev/generated).
@@ -62,7 +62,7 @@ k8s-apiserver-check: venv
 	$(PY) -m services.deploy.apiserver_check
 
 check-gen: venv
-	$(PY) -m services.runtime.protogen check
+	$(PY) -m services.devtools.protogen check
 
 lint: tools
 	$(VENV)/bin/ruff check services tests
@@ -84,7 +84,7 @@ test-fast: tools
 	$(PY) -m pytest -q -m "not slow"
 
 run: tools
-	$(PY) -m services.runtime.devstack
+	$(PY) -m services.devtools.devstack
 
 bench: tools
 	$(PY) -m tests.benchmarks

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.runtime.config import AuthSettings
-from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.keys import Keyring
 from tests.integration.payment.payment_support import payment_config, payment_spec_with
 from tests.support.harness import (

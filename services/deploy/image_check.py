@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from services.deploy import k8s
+from services.devtools.devstack import CALLING_SERVICES, wait_healthy
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.runtime.config import DEFAULT_PORTS
-from services.runtime.devstack import CALLING_SERVICES, wait_healthy
-from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.keys import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]

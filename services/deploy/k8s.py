@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from services.deploy import yaml
+from services.devtools.devstack import CALLING_SERVICES
 from services.gateway.envoy_config import JWKS_PATH, METRICS_PATH, write
 from services.gateway.render import settings_from_env
 from services.runtime.config import DEFAULT_PORTS
-from services.runtime.devstack import CALLING_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "k8s"

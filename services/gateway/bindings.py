@@ -15,7 +15,7 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 
-from services.runtime.protogen import DESCRIPTOR, GEN
+from services.runtime.generated import DESCRIPTOR, GEN
 
 DEFAULT_DESCRIPTOR_SET = GEN / DESCRIPTOR
 # A path template variable: {name} or {name=pattern/**}.

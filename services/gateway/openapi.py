@@ -23,7 +23,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.descriptor_pool import DescriptorPool
 
 from services.gateway.bindings import DEFAULT_DESCRIPTOR_SET, Binding, bindings, load_pool
-from services.runtime.protogen import DOCS_DESCRIPTOR
+from services.runtime.generated import DOCS_DESCRIPTOR
 
 ERROR_SCHEMA = "Error"
 IDEMPOTENCY_FIELD = "request_id"

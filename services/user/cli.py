@@ -17,8 +17,8 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-from services.runtime import local_db, migrations
-from services.runtime.config import ConfigError, Settings
+from services.runtime import migrations
+from services.runtime.config import ConfigError, Settings, env_str
 from services.runtime.db import create_engine
 from services.runtime.errors import DomainError
 from services.runtime.keys import Keyring
@@ -41,6 +41,13 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def create_admin(username: str, email: str, password: str) -> str:
+    # In the cluster USER_DATABASE_URL is set, and the image has no development tooling; beside
+    # `make run` the dev stack's database is found (or started) by services.devtools.local_db.
+    explicit = env_str("USER_DATABASE_URL")
+    if explicit:
+        return _create_admin(explicit, username, email, password)
+    from services.devtools import local_db
+
     with local_db.database_url("user") as url:
         return _create_admin(url, username, email, password)
 

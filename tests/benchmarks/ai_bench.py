@@ -28,8 +28,8 @@ from nexafi.common.v1 import common_pb2
 from services.ai import explain, features
 from services.ai.registry import BUILTIN_MODELS_DIR, load_verified
 from services.ai.spec import SPEC
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
 from services.runtime.server import start_server

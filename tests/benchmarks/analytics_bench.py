@@ -29,8 +29,8 @@ from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.analytics.spec import SPEC as ANALYTICS
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC as LEDGER
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
 from services.user.spec import SPEC as USER

@@ -41,11 +41,11 @@ import grpc
 from nexafi.ai.v1 import ai_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.devtools.devstack import wait_healthy
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.envoy_process import Envoy, free_port
 from services.gateway.envoy_config import GatewaySettings, RateLimit, write
-from services.gateway.process import Envoy, free_port
 from services.runtime import migrations
-from services.runtime.devstack import wait_healthy
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
 from tests.benchmarks.echo_server import METHOD as ECHO_METHOD

@@ -25,10 +25,10 @@ from pathlib import Path
 import grpc
 from nexafi.document.v1 import document_pb2_grpc
 
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.document.crypto import SegmentDecryptor, SegmentEncryptor, new_data_key
 from services.document.spec import SPEC as DOCUMENT
-from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.keys import Keyring
 from tests.benchmarks.gateway_bench import percentiles
 from tests.integration.document.document_support import DocumentClient, new_user, pdf

@@ -25,11 +25,11 @@ from pathlib import Path
 import grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.envoy_process import Envoy, free_port
 from services.gateway.envoy_config import GatewaySettings, RateLimit, write
-from services.gateway.process import Envoy, free_port
 from services.ledger.spec import SPEC
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.keys import Keyring
 from services.runtime.server import start_server
 from tests.support.harness import TokenFactory, auth_settings_for, service_settings

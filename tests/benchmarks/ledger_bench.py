@@ -36,9 +36,9 @@ import sqlalchemy as sa
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
 from services.runtime.server import start_server

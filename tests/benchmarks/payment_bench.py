@@ -38,11 +38,11 @@ from nexafi.common.v1 import common_pb2
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from services.ai.spec import SPEC as AI
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.envoy_process import Envoy, free_port
 from services.gateway.envoy_config import GatewaySettings, RateLimit, write
-from services.gateway.process import Envoy, free_port
 from services.ledger.spec import SPEC as LEDGER
 from services.payment.spec import SPEC as PAYMENT
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
 from services.user.spec import SPEC as USER

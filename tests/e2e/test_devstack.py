@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.embedded_pg import postmaster_pid
+from services.devtools.embedded_pg import postmaster_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("user", "ledger", "ai", "document", "analytics", "credit", "payment")
@@ -34,7 +34,7 @@ class Launcher:
     """`make run` in its own session, as in a terminal: Ctrl-C goes to its whole process group."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "services.runtime.devstack"], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "services.devtools.devstack"], cwd=ROOT,
                                         env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         start_new_session=True)

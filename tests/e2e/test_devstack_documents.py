@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
-from services.runtime.embedded_s3 import DEV_ACCESS_KEY, DEV_SECRET_KEY
+from services.devtools.embedded_s3 import DEV_ACCESS_KEY, DEV_SECRET_KEY
 from tests.e2e.test_devstack import free_port, post_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def stack_env(data: Path) -> dict[str, str]:
 @contextmanager
 def running_stack(env: dict[str, str]) -> Iterator[list[str]]:
     """The launcher until it says it is up; stopped with Ctrl-C (SIGINT) on exit. Yields its output."""
-    launcher = subprocess.Popen([sys.executable, "-m", "services.runtime.devstack"], cwd=ROOT, env=env,
+    launcher = subprocess.Popen([sys.executable, "-m", "services.devtools.devstack"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert launcher.stdout is not None
     output: list[str] = []

@@ -25,7 +25,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.runtime.children import free_port
+from services.devtools.children import free_port
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def stack(otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> Itera
     for name in SERVICES:
         env[f"{name.upper()}_PORT"] = str(free_port())
         env[f"{name.upper()}_METRICS_PORT"] = str(metrics[name])
-    launcher = subprocess.Popen([sys.executable, "-m", "services.runtime.devstack"], cwd=ROOT, env=env,
+    launcher = subprocess.Popen([sys.executable, "-m", "services.devtools.devstack"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     running = Stack(launcher, gateway, gateway_metrics, metrics)
     try:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+from services.devtools.envoy_process import Envoy, free_port
 from services.gateway.envoy_config import GatewaySettings, write
-from services.gateway.process import Envoy, free_port
 from services.runtime.server import RunningServer, ServiceSpec
 
 # Every error, from a service or from Envoy itself, has this shape.

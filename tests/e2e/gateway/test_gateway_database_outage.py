@@ -18,10 +18,10 @@ import pytest
 import requests
 from nexafi.ledger.v1 import ledger_pb2_grpc
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC
 from services.runtime import migrations
 from services.runtime.config import AuthSettings
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.ids import new_id
 from services.runtime.server import start_server
 from tests.e2e.gateway.conftest import Gateway, assert_error, reason, start_gateway, upstream

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
-from services.runtime.embedded_s3 import EmbeddedS3
+from services.devtools.embedded_s3 import EmbeddedS3
 from tests.e2e.gateway.conftest import (
     Gateway,
     assert_error,

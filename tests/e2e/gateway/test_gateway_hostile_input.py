@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.runtime.embedded_s3 import EmbeddedS3
+from services.devtools.embedded_s3 import EmbeddedS3
 from tests.e2e.gateway.conftest import (
     Gateway,
     assert_error,

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from services.ai.registry import BUILTIN_MODELS_DIR
 from services.ai.spec import AiSettings, spec_with
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer, start_server
 from tests.integration.ai.ai_support import AiClient
 from tests.support.harness import ServiceRunner, TokenFactory, service_settings

@@ -21,8 +21,8 @@ from services.ai.registry import ModelRegistry
 from services.ai.service import AiService
 from services.ai.servicer import AiServicer
 from services.ai.spec import SERVICE_NAME, SPEC, AiSettings, spec_with
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.fingerprints import derived_fingerprint_key
 from services.runtime.server import RunningServer, ServiceContext, ServiceSpec, page_token_key, start_server
 from tests.integration.ai.ai_support import (

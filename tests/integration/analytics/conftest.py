@@ -12,8 +12,8 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.analytics.spec import SPEC as ANALYTICS
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC as LEDGER
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
 from tests.integration.analytics.analytics_support import Books

@@ -39,12 +39,12 @@ from nexafi.user.v1 import user_pb2, user_pb2_grpc
 from services.ai.spec import SPEC as AI
 from services.analytics.spec import SPEC as ANALYTICS
 from services.credit.spec import SPEC as CREDIT
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.document.spec import SPEC as DOCUMENT
 from services.ledger.spec import SPEC as LEDGER
 from services.payment.spec import SPEC as PAYMENT
-from services.runtime.embedded_s3 import EmbeddedS3
+from services.runtime.generated import DESCRIPTOR
 from services.runtime.ids import new_id
-from services.runtime.protogen import DESCRIPTOR
 from services.user.spec import SPEC as USER
 from tests.integration.ai.ai_support import credit_request, fraud_request
 from tests.support.grpc_errors import describe

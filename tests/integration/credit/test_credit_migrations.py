@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg2
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 
 
 def _tables(pg: EmbeddedPostgres, database: str) -> set[str]:

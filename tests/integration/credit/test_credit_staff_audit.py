@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from nexafi.credit.v1 import credit_pb2 as C
 
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 from tests.integration.credit.credit_support import UNDERWRITER, CreditApi, key
 from tests.support.grpc_errors import failure
 

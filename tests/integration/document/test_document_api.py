@@ -18,13 +18,13 @@ from minio import Minio
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.document.crypto import MasterKeys
 from services.document.service import DocumentService
 from services.document.settings import DocumentSettings
 from services.document.spec import DEV_MASTER_KEY, SPEC
 from services.document.storage import Storage
-from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.server import RunningServer
 from tests.integration.document.document_support import (
     OTHER,

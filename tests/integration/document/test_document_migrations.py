@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 
 VERSION_ROW = ("INSERT INTO document_versions (document_id, version, filename, content_type, size_bytes, "
                "sha256, status, extraction_status, object_key, master_key_id, wrapped_key, uploaded_by) "

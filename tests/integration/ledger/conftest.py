@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from nexafi.ledger.v1 import ledger_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer
 from tests.integration.ledger.ledger_support import LedgerClient
 from tests.support.harness import ServiceRunner, TokenFactory

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from nexafi.ledger.v1 import ledger_pb2
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger import repository as repo
 from services.ledger.domain.chain import GENESIS_HASH, entry_hash
 from services.ledger.domain.model import Direction, Entry, NewEntry, PostingLine, TransactionType
@@ -23,7 +24,6 @@ from services.ledger.sealer import Sealer
 from services.ledger.service import Ledger
 from services.runtime import migrations
 from services.runtime.db import create_engine
-from services.runtime.embedded_pg import EmbeddedPostgres
 from tests.integration.ledger.ledger_support import LedgerClient, assert_ledger_invariants, rid
 
 

@@ -13,8 +13,8 @@ from nexafi.user.v1 import user_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.ai.spec import SPEC as AI
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC as LEDGER
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
 from tests.integration.payment.payment_support import PaymentApi, payment_config, payment_spec_with

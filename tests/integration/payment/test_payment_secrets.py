@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from google.protobuf.message import Message
 from nexafi.payment.v1 import payment_pb2 as S
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.payment.connectors.sandbox import BAD_CVC_CARD
-from services.runtime.embedded_pg import EmbeddedPostgres
 from tests.integration.payment.payment_support import CARD_ASYNC, CARD_DECLINE, CARD_OK, PaymentApi, key
 
 pytestmark = pytest.mark.usefixtures("payment_server")

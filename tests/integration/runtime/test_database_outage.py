@@ -17,10 +17,10 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.ledger.spec import SPEC
 from services.runtime import migrations
 from services.runtime.config import AuthSettings
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer, start_server
 from tests.integration.ledger.ledger_support import LedgerClient, rid
 from tests.support.harness import TokenFactory, service_settings

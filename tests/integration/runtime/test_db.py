@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime.db import UnitOfWork, create_engine, database_failure, run_in_transaction
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.errors import Unavailable
 
 

@@ -10,7 +10,7 @@ import pytest
 from minio import Minio
 from minio.error import S3Error
 
-from services.runtime.embedded_s3 import EmbeddedS3
+from services.devtools.embedded_s3 import EmbeddedS3
 
 
 def client(server: EmbeddedS3) -> Minio:

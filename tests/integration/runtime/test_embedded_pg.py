@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg2
 
-from services.runtime.embedded_pg import EmbeddedPostgres, postmaster_pid
+from services.devtools.embedded_pg import EmbeddedPostgres, postmaster_pid
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -59,7 +59,7 @@ def test_a_second_launcher_reuses_the_running_server(tmp_path: Path):
 
 LAUNCHER = """
 import sys, time
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 EmbeddedPostgres(sys.argv[1]).start()
 print("ready", flush=True)
 time.sleep(600)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import psycopg2
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
-from services.runtime.embedded_pg import EmbeddedPostgres
 
 PROBE_MIGRATIONS = Path(__file__).resolve().parents[2] / "support" / "probe_migrations"
 

@@ -16,7 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 from tests.support import probe_service
 from tests.support.harness import TokenFactory
 

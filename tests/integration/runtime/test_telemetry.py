@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 from tests.integration.runtime.test_process import free_port, launch, wait_serving
 from tests.support import probe_service
 from tests.support.harness import TokenFactory

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from nexafi.user.v1 import user_pb2_grpc
 from sqlalchemy.engine import Engine
 
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC
 from tests.integration.user.user_support import ADMIN_PASSWORD, Actor, UserApi, cli_env, run_cli

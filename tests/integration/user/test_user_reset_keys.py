@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime.auth import JwtVerifier
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.errors import Unauthenticated
 from services.runtime.keys import Keyring
 from services.runtime.server import RunningServer, start_server

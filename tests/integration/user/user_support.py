@@ -16,7 +16,7 @@ from typing import Any
 
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
-from services.runtime.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_pg import EmbeddedPostgres
 from tests.support.harness import SERVICE_CLIENT_SECRETS, TokenFactory
 
 ADMIN_PASSWORD = "velvet-quarry-passphrase-42"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from services.deploy import apply, k8s
+from services.devtools.envoy_process import ENVOY_BIN, validate
 from services.gateway import openapi
 from services.gateway.envoy_config import (
     CONSOLE_DIR,
@@ -25,7 +26,6 @@ from services.gateway.envoy_config import (
     K8S_OPENAPI,
     SWAGGER_UI_DIR,
 )
-from services.gateway.process import ENVOY_BIN, validate
 from services.runtime.config import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -106,8 +106,19 @@ def _start_imports(path: Path) -> set[str]:
 
 
 @cache
+def start_modules() -> frozenset[str]:
+    """The project modules the image's entry points import at start (those that exist)."""
+    return frozenset(m for m in _walk_entry_points()[0] if _module_path(m) is not None)
+
+
+@cache
 def imported_distributions() -> dict[str, set[str]]:
     """Third-party distribution → the project modules that import it at start, from the entry points."""
+    return _walk_entry_points()[1]
+
+
+@cache
+def _walk_entry_points() -> tuple[frozenset[str], dict[str, set[str]]]:
     distributions = packages_distributions()
     seen: set[str] = set()
     queue = list(ENTRY_POINTS)
@@ -131,7 +142,14 @@ def imported_distributions() -> dict[str, set[str]]:
                 continue
             for dist in distributions.get(top, [f"<no distribution for {top}>"]):
                 needed.setdefault(normalize(dist), set()).add(module)
-    return needed
+    return frozenset(seen), needed
+
+
+def test_the_image_starts_without_the_development_tooling():
+    # k8s/Dockerfile.dockerignore leaves services/devtools out of the image.
+    assert "services.runtime.server" in start_modules()
+    assert sorted(m for m in start_modules() if m.startswith("services.devtools")) == []
+    assert "services/devtools/" in (ROOT / "k8s" / "Dockerfile.dockerignore").read_text().splitlines()
 
 
 def test_entry_points_import_only_what_the_runtime_lock_has():

@@ -214,7 +214,7 @@ def test_storage_settings(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(ConfigError, match="host:port"):
         storage_settings_from_env()
     # Nothing listens on the port: one ConfigError line, quickly.
-    from services.runtime.embedded_s3 import free_port
+    from services.devtools.embedded_s3 import free_port
 
     monkeypatch.setenv("DOCUMENT_S3_ENDPOINT", f"127.0.0.1:{free_port()}")
     settings = storage_settings_from_env()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.devtools.envoy_process import validate
 from services.gateway import render as render_cli
 from services.gateway.bindings import bindings
 from services.gateway.envoy_config import (
@@ -28,9 +29,8 @@ from services.gateway.envoy_config import (
     render,
     write,
 )
-from services.gateway.process import validate
 from services.runtime.config import ConfigError
-from services.runtime.protogen import DESCRIPTOR, GEN
+from services.runtime.generated import DESCRIPTOR, GEN
 
 ALL = {name: f"127.0.0.1:{50051 + i}" for i, name in enumerate(GRPC_SERVICES)}
 

@@ -13,7 +13,7 @@ from google.protobuf import descriptor_pb2
 
 from services.gateway.envoy_config import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 from services.gateway.openapi import build_document
-from services.runtime.protogen import DESCRIPTOR, GEN
+from services.runtime.generated import DESCRIPTOR, GEN
 
 HTTP_VERBS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 OPERATION_KEYS = {"operationId", "tags", "summary", "description", "parameters", "requestBody",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime import protogen
+from services.devtools import protogen
 
 ROOT = Path(__file__).resolve().parents[3]
 CHECKER = ROOT.parent / "shared" / "tools" / "check_seed_routes.py"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from services.document.spec import load_master_keys
-from services.payment.spec import load_config as load_payment_config
-from services.runtime.config import ConfigError
-from services.runtime.devstack import (
+from services.devtools.devstack import (
     CALLING_SERVICES,
     DEV_SECRETS,
     development_secrets,
     service_client_secrets,
 )
+from services.document.spec import load_master_keys
+from services.payment.spec import load_config as load_payment_config
+from services.runtime.config import ConfigError
 
 
 def test_secrets_are_made_once_and_kept(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from services.devtools.devstack import CALLING_SERVICES
 from services.runtime.auth import JwtVerifier, Principal
 from services.runtime.clients import grpc_service
-from services.runtime.devstack import CALLING_SERVICES
 from services.runtime.errors import PermissionDenied, Unauthenticated
 from services.runtime.keys import Keyring
 from services.runtime.service_access import check_service_call, service_callers, service_identity

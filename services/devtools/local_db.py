@@ -42,7 +42,7 @@ def database_url(service: str) -> Iterator[str]:
         return
     # Imported here: pgserver is a development dependency, absent from the image, where every
     # service and `services.user.cli` get a *_DATABASE_URL.
-    from services.runtime.embedded_pg import EmbeddedPostgres
+    from services.devtools.embedded_pg import EmbeddedPostgres
 
     server = EmbeddedPostgres(data_dir() / "pg").start()
     try:

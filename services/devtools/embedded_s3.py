@@ -11,7 +11,7 @@ no orphan server. It accepts any access key and secret; :attr:`EmbeddedS3.access
 :attr:`EmbeddedS3.secret_key` are fixed development values the clients send.
 
 Persistence: moto keeps every bucket and object in memory only. With ``data_dir`` the server
-is :mod:`services.runtime.disk_s3` instead, the same moto server whose buckets and objects are
+is :mod:`services.devtools.disk_s3` instead, the same moto server whose buckets and objects are
 written to that folder before each request is answered and loaded back at start, so documents
 survive a restart of ``make run``. Without it (the tests) objects live in memory only.
 """
@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from services.runtime.children import dying_with_parent, free_port, stop_process
+from services.devtools.children import dying_with_parent, free_port, stop_process
 
 DEV_ACCESS_KEY = "nexafi-dev-access-key"
 DEV_SECRET_KEY = "nexafi-dev-secret-key-not-secret"  # noqa: S105 - any value is accepted by the dev server
@@ -75,7 +75,7 @@ class EmbeddedS3:
                      "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_DEFAULT_REGION": "us-east-1"}
         argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
         if self.data_dir is not None:
-            argv = [sys.executable, "-m", "services.runtime.disk_s3", "-H", self.host, "-p", str(self.port),
+            argv = [sys.executable, "-m", "services.devtools.disk_s3", "-H", self.host, "-p", str(self.port),
                     "--data-dir", str(self.data_dir)]
         # Own process group: a Ctrl-C at the terminal reaches the launcher, which stops the server.
         self.process = subprocess.Popen(

@@ -5,7 +5,7 @@
 commented locations, without spans), which the OpenAPI document turns into summaries and
 descriptions.
 
-``python -m services.runtime.protogen gen`` rewrites gen/; ``check`` regenerates into
+``python -m services.devtools.protogen gen`` rewrites gen/; ``check`` regenerates into
 a temporary folder and fails when gen/ differs (a stale gen/ fails the tests).
 """
 
@@ -17,12 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from services.runtime.generated import DESCRIPTOR, DOCS_DESCRIPTOR, GEN, ROOT
+
 PROTO = ROOT / "proto"
 THIRD_PARTY = PROTO / "third_party"
-GEN = ROOT / "gen"
-DESCRIPTOR = "nexafi.pb"
-DOCS_DESCRIPTOR = "nexafi.docs.pb"
 # google.rpc types go into the descriptor set so Envoy can unpack error details.
 EXTRA_DESCRIPTOR_INPUTS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
 
@@ -32,8 +30,8 @@ def proto_files() -> list[str]:
 
 
 def generate(out: Path) -> None:
-    # Imported here: the image has no grpcio-tools, and the gateway's OpenAPI renderer imports
-    # this module's constants there (k8s/Dockerfile).
+    # Imported here: ``make check-gen`` and the tests import this module's helpers without
+    # generating anything.
     from grpc_tools import protoc
 
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""moto's S3-protocol server with buckets and objects kept on disk: ``python -m services.runtime.disk_s3``.
+"""moto's S3-protocol server with buckets and objects kept on disk: ``python -m services.devtools.disk_s3``.
 
 moto keeps every object in memory only, so objects uploaded in the dev stack vanished when
 ``make run`` restarted while their rows stayed in PostgreSQL. This runs the same moto server

@@ -37,18 +37,18 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.devtools.children import dying_with_parent
+from services.devtools.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from services.devtools.embedded_s3 import EmbeddedS3, EmbeddedS3Error
+from services.devtools.envoy_process import command as envoy_command
+from services.devtools.envoy_process import wait_jwks
+from services.devtools.local_db import data_dir, service_database_url
 from services.gateway.envoy_config import write
-from services.gateway.process import command as envoy_command
-from services.gateway.process import wait_jwks
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
-from services.runtime.children import dying_with_parent
 from services.runtime.config import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
-from services.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
-from services.runtime.embedded_s3 import EmbeddedS3, EmbeddedS3Error
 from services.runtime.keys import Keyring
-from services.runtime.local_db import data_dir, service_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = data_dir()

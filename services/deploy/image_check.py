@@ -40,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from services.deploy import k8s
-from services.devtools.devstack import CALLING_SERVICES, wait_healthy
+from services.devtools.devstack import wait_healthy
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.devtools.embedded_s3 import EmbeddedS3
+from services.runtime.call_graph import CALLING_SERVICES
 from services.runtime.config import DEFAULT_PORTS
 from services.runtime.keys import Keyring
 

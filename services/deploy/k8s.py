@@ -8,9 +8,7 @@ overlay uses, and the dev overlay's development-only secret values.
 
 A service is deployed when its package has a ``__main__.py`` and a ``spec.py`` that
 defines ``SPEC`` (the runtime's ``ServiceSpec``). Who calls whom, for the network
-policies, is read from the code: a service calls every other service whose generated
-stub (``nexafi.<service>.v1 ... _pb2_grpc``) it imports, and the calling services ask
-the user service for their tokens.
+policies and the client secrets, is ``services.runtime.call_graph``.
 
 Owned paths (rewritten and pruned on every run; edit the renderer, not the files):
 ``base/``, ``components/autoscaling/``, ``components/tracing/``, ``overlays/dev/generated/``. The overlays'
@@ -33,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from services.deploy import yaml
-from services.devtools.devstack import CALLING_SERVICES
 from services.gateway.envoy_config import JWKS_PATH, METRICS_PATH, write
 from services.gateway.render import settings_from_env
+from services.runtime.call_graph import CALLING_SERVICES, SERVICES, callees
 from services.runtime.config import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,9 +122,9 @@ HPA_CPU_PERCENT = 70
 
 
 def discover_services(root: Path = ROOT) -> list[str]:
-    """Deployed services, in DEFAULT_PORTS order: packages with a __main__.py and a SPEC."""
+    """Deployed services, in the call graph's order: packages with a __main__.py and a SPEC."""
     found = []
-    for name in DEFAULT_PORTS:
+    for name in SERVICES:
         package = root / "services" / name
         spec = package / "spec.py"
         if (package / "__main__.py").is_file() and spec.is_file() and \
@@ -135,21 +133,9 @@ def discover_services(root: Path = ROOT) -> list[str]:
     return found
 
 
-_STUB_IMPORT = re.compile(r"^\s*from\s+nexafi\.(\w+)\.v1\s+import\s+([^\n]*)", re.MULTILINE)
-
-
-def discover_calls(service: str, deployed: list[str], root: Path = ROOT) -> list[str]:
-    """The deployed services ``service`` calls: stubs it imports, and the user service for its token."""
-    called: set[str] = set()
-    for path in (root / "services" / service).rglob("*.py"):
-        if "migrations" in path.parts or "training" in path.parts:
-            continue
-        for callee, names in _STUB_IMPORT.findall(path.read_text()):
-            if callee != service and "_pb2_grpc" in names:
-                called.add(callee)
-    if service in CALLING_SERVICES:
-        called.add("user")
-    return [name for name in deployed if name in called and name != service]
+def deployed_calls(service: str, deployed: list[str]) -> list[str]:
+    """The deployed services ``service`` calls (services.runtime.call_graph), in deployment order."""
+    return [name for name in deployed if name in callees(service)]
 
 
 def _labels(name: str, component: str) -> dict[str, str]:
@@ -647,7 +633,7 @@ def render(root: Path = ROOT) -> dict[str, bytes]:
     services = discover_services(root)
     if not services:
         raise SystemExit("no deployable service found (services/<name>/__main__.py and spec.py with SPEC)")
-    calls = {s: discover_calls(s, services, root) for s in services}
+    calls = {s: deployed_calls(s, services) for s in services}
     files: dict[str, bytes] = {}
     files["base/namespace.yaml"] = _yaml({
         "apiVersion": "v1", "kind": "Namespace",

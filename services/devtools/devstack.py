@@ -46,15 +46,13 @@ from services.devtools.local_db import data_dir, service_database_url
 from services.gateway.envoy_config import write
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
+from services.runtime.call_graph import CALLING_SERVICES, start_order
 from services.runtime.config import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.keys import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = data_dir()
-# Services that call others with their own identity (IssueServiceToken). Ledger and document
-# call only the user service's revocation feed (services/runtime/revocation.py).
-CALLING_SERVICES = ("payment", "credit", "analytics", "ai", "ledger", "document")
 # Secrets that have no safe public default, made at random on the first `make run` and kept
 # in the data folder (mode 0600), so fingerprints and encrypted documents survive restarts.
 # An operator's own value in the environment wins. Production refuses to start without them.
@@ -63,8 +61,9 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
     "PAYMENT_SANDBOX_WEBHOOK_SECRET": lambda: "whsec_" + secrets.token_urlsafe(32),
     "DOCUMENT_MASTER_KEYS": lambda: "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
 }
-# Listing order (they start together; callers find their peers when they first call).
-SERVICE_ORDER = ["user", "ledger", "ai", "document", "analytics", "credit", "payment"]
+# Listing order: callees before their callers where the call graph allows (they start together;
+# callers find their peers when they first call).
+SERVICE_ORDER = start_order()
 # Restart backoff of a child that exited: doubling from the first to the longest delay, and
 # back to the first once the child stayed up STABLE_SECONDS.
 RESTART_FIRST_DELAY = 0.5

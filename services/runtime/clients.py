@@ -24,6 +24,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
+from services.runtime.call_graph import CALLS
 from services.runtime.config import ConfigError, env_str, service_addr
 from services.runtime.logs import request_id_var
 
@@ -151,14 +152,25 @@ def grpc_service(service: str) -> Any:
 
 
 class ServiceChannels:
-    """The channels one service opens to others with its own identity, closed together."""
+    """The channels one service opens to others with its own identity, closed together.
+
+    Only to the services the caller is declared to call (``services.runtime.call_graph``): the
+    network policies of the cluster open exactly those paths, so an undeclared call would work
+    on one machine and time out in the cluster; it fails at start instead."""
 
     def __init__(self, caller: str) -> None:
+        if caller not in CALLS:
+            raise ConfigError(f"{caller!r} is not a service of the call graph "
+                              "(services/runtime/call_graph.py)")
+        self.caller = caller
         self.tokens = ServiceTokenProvider.from_env(caller)
         self._channels: list[grpc.Channel] = []
 
     def open(self, service: str) -> grpc.Channel:
         """A channel to ``service`` (``ledger``, ``ai``, ...), found by its contract's name."""
+        if service not in CALLS[self.caller]:
+            raise ConfigError(f"{self.caller} is not declared to call {service} "
+                              "(services/runtime/call_graph.py)")
         channel = service_channel(service, grpc_service(service), self.tokens.token)
         self._channels.append(channel)
         return channel

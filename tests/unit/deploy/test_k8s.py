@@ -64,13 +64,15 @@ def test_services_discovered_from_the_code():
     assert "gateway" not in services and "runtime" not in services
 
 
-def test_calls_come_from_imported_stubs():
+def test_calls_come_from_the_call_graph():
     services = k8s.discover_services()
     if "payment" in services:
-        assert set(k8s.discover_calls("payment", services)) == {"user", "ledger", "ai"} & set(services)
+        assert set(k8s.deployed_calls("payment", services)) == {"user", "ledger", "ai"} & set(services)
     # Every other service reads the user service's revocation feed; the user service reads its own.
-    assert k8s.discover_calls("ledger", services) == ["user"]
-    assert k8s.discover_calls("user", services) == []
+    assert k8s.deployed_calls("ledger", services) == ["user"]
+    assert k8s.deployed_calls("user", services) == []
+    # A callee that is not deployed opens no path.
+    assert k8s.deployed_calls("payment", ["user", "payment"]) == ["user"]
 
 
 def test_envoy_config_routes_the_deployed_services_through_headless_services(tmp_path):
@@ -425,12 +427,12 @@ def test_network_policies_deny_by_default_and_allow_the_mesh(overlay):
 
     for service in services:
         assert allows("gateway", service, DEFAULT_PORTS[service])
-        for callee in k8s.discover_calls(service, services):
+        for callee in k8s.deployed_calls(service, services):
             assert allows(service, callee, DEFAULT_PORTS[callee])
         if service != "user":
             assert allows(service, "gateway", 8080)  # the JWKS
         for other in services:
-            if other != service and other not in k8s.discover_calls(service, services):
+            if other != service and other not in k8s.deployed_calls(service, services):
                 assert not allows(service, other, DEFAULT_PORTS[other]), (service, other)
     # The REST API is open to the ingress controller (any source) on 8080 only.
     assert policies["gateway"]["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]

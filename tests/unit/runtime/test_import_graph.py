@@ -22,7 +22,8 @@ def _imported_modules(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = ".".join([*package[: len(package) - node.level + 1], *([node.module] if node.module else [])])
+                parent = package[: len(package) - node.level + 1]
+                base = ".".join([*parent, *([node.module] if node.module else [])])
             else:
                 base = node.module or ""
             found.add(base)

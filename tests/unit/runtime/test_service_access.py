@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.devtools.devstack import CALLING_SERVICES
 from services.runtime.auth import JwtVerifier, Principal
+from services.runtime.call_graph import CALLING_SERVICES
 from services.runtime.clients import grpc_service
 from services.runtime.errors import PermissionDenied, Unauthenticated
 from services.runtime.keys import Keyring

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.deploy import yaml
+import yaml
+
 from services.gateway.envoy_config import JWKS_PATH, METRICS_PATH, write
 from services.gateway.render import settings_from_env
 from services.runtime.call_graph import CALLING_SERVICES, SERVICES, callees
@@ -580,8 +581,38 @@ def gateway_files(services: list[str], *, tracing: bool = False) -> dict[str, by
         return {"envoy.json": compact.encode()}
 
 
+# Numbers to YAML 1.2 and to Go's yaml readers (kubectl's), plain strings to PyYAML's YAML 1.1
+# resolver, which would therefore write them unquoted: "0o17", "1e3".
+_NUMBER_LIKE = re.compile(r"[-+]?(0o[0-7_]+|0b[01_]+|0x[0-9a-fA-F_]+"
+                          r"|[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?"
+                          r"|\.[0-9]+([eE][-+]?[0-9]+)?|\.(inf|Inf|INF|nan|NaN|NAN))")
+
+
+class _ManifestDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, with a sequence under a key indented below it (as kubectl writes)
+    and a string that any YAML reader could take for a number double-quoted."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        if _NUMBER_LIKE.fullmatch(data):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
+
+_ManifestDumper.add_representer(str, _ManifestDumper.represent_str)
+
+
 def _yaml(*documents: dict[str, Any]) -> bytes:
-    return yaml.dump_all(documents, HEADER).encode()
+    """The documents in block style, keys in the order written, no line folded; HEADER first.
+
+    Safe dumping writes only plain data (no tags or anchors), and PyYAML quotes every string
+    a YAML 1.1 reader (Go's yaml.v2, which kubectl uses) would take for a number, a boolean
+    or null ("on", "1", "null")."""
+    body = yaml.dump_all(documents, Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False,
+                         allow_unicode=True, width=2**16)
+    return (HEADER + body).encode()
 
 
 def dev_secrets(services: list[str]) -> dict[str, str]:

@@ -2,7 +2,7 @@
 -- missing or failed token through (allow_missing_or_failed) so that the limiter charges such a
 -- request to the client address; here it is refused. x-nexafi-subject exists only when
 -- jwt_authn verified a token (request.lua strips any client-sent copy).
--- Prelude (envoy_config.py): SUBJECT_HEADER, FAILURE_KEY.
+-- Prelude (services/gateway/filters.py): SUBJECT_HEADER, FAILURE_KEY.
 
 function envoy_on_request(handle)
   if handle:headers():get(SUBJECT_HEADER) ~= nil then

@@ -32,8 +32,9 @@ from typing import Any
 
 import yaml
 
-from services.gateway.envoy_config import JWKS_PATH, METRICS_PATH, write
+from services.gateway.envoy_config import write
 from services.gateway.render import settings_from_env
+from services.gateway.settings import JWKS_PATH, METRICS_PATH
 from services.runtime.call_graph import CALLING_SERVICES, SERVICES, callees
 from services.runtime.config import DEFAULT_PORTS
 

@@ -352,7 +352,7 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
 def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list[str] | None = None,
                    *, public: frozenset[tuple[str, str]] | None = None) -> dict[str, Any]:
     """The OpenAPI 3.0 document of ``services`` (full names; all when None)."""
-    from services.gateway.envoy_config import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
+    from services.gateway.settings import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 
     public_bindings = PUBLIC_BINDINGS if public is None else public
     schemas = _Schemas(load_pool(descriptor_set)[0], load_comments(descriptor_set))

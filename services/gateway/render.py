@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from services.gateway.envoy_config import (
+from services.gateway.envoy_config import write
+from services.gateway.settings import (
     CONSOLE_DIR,
     GRPC_SERVICES,
     K8S_DESCRIPTOR_SET,
@@ -22,7 +23,6 @@ from services.gateway.envoy_config import (
     SWAGGER_UI_DIR,
     GatewaySettings,
     RateLimit,
-    write,
 )
 from services.runtime.config import DEFAULT_PORTS, ConfigError, env_int, env_str
 

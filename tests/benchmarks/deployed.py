@@ -44,7 +44,8 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.devtools.devstack import wait_healthy
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.devtools.envoy_process import Envoy, free_port
-from services.gateway.envoy_config import GatewaySettings, RateLimit, write
+from services.gateway.envoy_config import write
+from services.gateway.settings import GatewaySettings, RateLimit
 from services.runtime import migrations
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring

@@ -27,7 +27,8 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.devtools.envoy_process import Envoy, free_port
-from services.gateway.envoy_config import GatewaySettings, RateLimit, write
+from services.gateway.envoy_config import write
+from services.gateway.settings import GatewaySettings, RateLimit
 from services.ledger.spec import SPEC
 from services.runtime import migrations
 from services.runtime.keys import Keyring

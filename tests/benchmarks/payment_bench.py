@@ -40,7 +40,8 @@ from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 from services.ai.spec import SPEC as AI
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.devtools.envoy_process import Envoy, free_port
-from services.gateway.envoy_config import GatewaySettings, RateLimit, write
+from services.gateway.envoy_config import write
+from services.gateway.settings import GatewaySettings, RateLimit
 from services.ledger.spec import SPEC as LEDGER
 from services.payment.spec import SPEC as PAYMENT
 from services.runtime.ids import new_id

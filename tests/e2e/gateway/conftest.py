@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from services.devtools.envoy_process import Envoy, free_port
-from services.gateway.envoy_config import GatewaySettings, write
+from services.gateway.envoy_config import write
+from services.gateway.settings import GatewaySettings
 from services.runtime.server import RunningServer, ServiceSpec
 
 # Every error, from a service or from Envoy itself, has this shape.

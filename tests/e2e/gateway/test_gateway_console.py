@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from services.gateway.envoy_config import CONSOLE_DIR, CONSOLE_PATH, RateLimit
+from services.gateway.settings import CONSOLE_DIR, CONSOLE_PATH, RateLimit
 from services.runtime.embedded_s3 import EmbeddedS3
 from tests.e2e.gateway.conftest import PASSWORD, Gateway, assert_error, money, start_gateway, stop, upstream
 from tests.integration.document.document_support import SPECIMEN_MRZ, passport_png

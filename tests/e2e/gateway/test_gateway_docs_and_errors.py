@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.envoy_config import DOCS_PATH, OPENAPI_PATH, SWAGGER_UI_DIR
+from services.gateway.settings import DOCS_PATH, OPENAPI_PATH, SWAGGER_UI_DIR
 from tests.e2e.gateway.conftest import Gateway, assert_error, start_gateway, stop, upstream
 from tests.support.harness import TokenFactory
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from services.devtools.embedded_s3 import EmbeddedS3
-from services.gateway.envoy_config import RateLimit
+from services.gateway.settings import RateLimit
 from tests.e2e.gateway.conftest import ERROR_KEYS, Gateway, register_customer, start_gateway, stop, upstream
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.devtools.embedded_s3 import EmbeddedS3
-from services.gateway.envoy_config import RateLimit
+from services.gateway.settings import RateLimit
 from tests.e2e.gateway.conftest import (
     Gateway,
     assert_error,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.envoy_config import RateLimit
+from services.gateway.settings import RateLimit
 from services.runtime.server import RunningServer, start_server
 from tests.e2e.gateway.conftest import Gateway, assert_error, start_gateway, stop, upstream
 from tests.support.harness import TokenFactory, service_settings

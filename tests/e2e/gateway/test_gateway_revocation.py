@@ -19,7 +19,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from services.gateway.envoy_config import RateLimit
+from services.gateway.settings import RateLimit
 from services.runtime.server import RunningServer, ServiceSpec, start_server
 from services.user.service import keyed_digest
 from tests.e2e.gateway.conftest import PASSWORD, Gateway, assert_error, reason, start_gateway, stop, upstream

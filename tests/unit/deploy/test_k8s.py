@@ -19,7 +19,7 @@ import pytest
 from services.deploy import apply, k8s
 from services.devtools.envoy_process import ENVOY_BIN, validate
 from services.gateway import openapi
-from services.gateway.envoy_config import (
+from services.gateway.settings import (
     CONSOLE_DIR,
     GRPC_SERVICES,
     K8S_DESCRIPTOR_SET,

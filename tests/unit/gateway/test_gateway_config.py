@@ -14,20 +14,21 @@ import pytest
 from services.devtools.envoy_process import validate
 from services.gateway import render as render_cli
 from services.gateway.bindings import bindings
-from services.gateway.envoy_config import (
+from services.gateway.envoy_config import render, write
+from services.gateway.envoy_names import (
     CLIENT_ADDRESS_HEADER,
+    REQUIRE_SUBJECT_FILTER,
+    SUBJECT_HEADER,
+    UPLOAD_LIMIT_FILTER,
+)
+from services.gateway.routes import path_regex
+from services.gateway.settings import (
     CONSOLE_DIR,
     GRPC_SERVICES,
     PUBLIC_BINDINGS,
-    REQUIRE_SUBJECT_FILTER,
-    SUBJECT_HEADER,
     SWAGGER_UI_DIR,
-    UPLOAD_LIMIT_FILTER,
     GatewaySettings,
     RateLimit,
-    path_regex,
-    render,
-    write,
 )
 from services.runtime.config import ConfigError
 from services.runtime.generated import DESCRIPTOR, GEN

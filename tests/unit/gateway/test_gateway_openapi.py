@@ -11,8 +11,8 @@ import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
-from services.gateway.envoy_config import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 from services.gateway.openapi import build_document
+from services.gateway.settings import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 from services.runtime.generated import DESCRIPTOR, GEN
 
 HTTP_VERBS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}

@@ -39,7 +39,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from services.deploy import k8s
+from services.deploy import k8s, k8s_objects, k8s_workloads
 from services.devtools.devstack import wait_healthy
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.devtools.embedded_s3 import EmbeddedS3
@@ -141,20 +141,21 @@ def main(argv: list[str] | None = None) -> int:
             log_dir.mkdir()
             # Where the pod mounts the laid-out keyring (the init container's output). buildah's chroot
             # mounts do not follow the image's /var/run -> /run link: mount at the link's target.
-            keys_mount = k8s.KEYS_DIR.replace("/var/run/", "/run/", 1)
+            keys_mount = k8s_objects.KEYS_DIR.replace("/var/run/", "/run/", 1)
 
             def start(name: str, command: list[str], extra: dict[str, str], volumes: list[str]) -> None:
                 argv = ["buildah", "run", "--network", "host", "--user", "10001:10001"]
                 for volume in volumes:
                     argv += ["-v", volume]
-                for key, value in {**env, **extra, "HOME": k8s.TMP}.items():
+                for key, value in {**env, **extra, "HOME": k8s_objects.TMP}.items():
                     argv += ["--env", f"{key}={value}"]
                 with (log_dir / f"{name}.log").open("wb") as out:
                     processes[name] = subprocess.Popen([*argv, container, "--", *command], stdout=out,
                                                        stderr=subprocess.STDOUT, start_new_session=True)
 
             for service in services:
-                manifest = next(o for o in k8s.service_manifests(service) if o["kind"] == "Deployment")
+                manifest = next(o for o in k8s_workloads.service_manifests(service)
+                                if o["kind"] == "Deployment")
                 command = manifest["spec"]["template"]["spec"]["containers"][0]["command"]
                 extra = {f"{service.upper()}_PORT": str(ports[service]),
                          f"{service.upper()}_METRICS_PORT": str(metrics_ports[service]),
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 volumes = []
                 if service == "user":
                     clients = ",".join(f"{k}:{v}" for k, v in client_secrets.items())
-                    extra.update({"NEXAFI_KEYS_DIR": k8s.KEYS_DIR, "JWKS_URL": f"{k8s.KEYS_DIR}/jwks.json",
+                    extra.update({"NEXAFI_KEYS_DIR": k8s_objects.KEYS_DIR,
+                                  "JWKS_URL": f"{k8s_objects.KEYS_DIR}/jwks.json",
                                   "NEXAFI_SERVICE_CLIENTS": clients})
                     volumes.append(f"{keys}:{keys_mount}:ro")
                 start(service, command, extra, volumes)
@@ -180,9 +182,10 @@ def main(argv: list[str] | None = None) -> int:
 
             config = json.loads((ROOT / "k8s" / "base" / "gateway" / "envoy.json").read_text())
             text = json.dumps(config)
-            text = text.replace(f'"port_value": {k8s.GATEWAY_PORT}', f'"port_value": {gateway_port}')
-            text = text.replace(f'"port_value": {k8s.ENVOY_ADMIN_PORT}', f'"port_value": {admin_port}')
-            text = text.replace(f'"port_value": {k8s.METRICS_PORT}', f'"port_value": {gateway_metrics_port}')
+            for k8s_port, local_port in ((k8s_objects.GATEWAY_PORT, gateway_port),
+                                         (k8s_objects.ENVOY_ADMIN_PORT, admin_port),
+                                         (k8s_objects.METRICS_PORT, gateway_metrics_port)):
+                text = text.replace(f'"port_value": {k8s_port}', f'"port_value": {local_port}')
             for service in services:
                 text = text.replace(f'"address": "{service}-headless"', '"address": "127.0.0.1"')
                 text = text.replace(f'"port_value": {DEFAULT_PORTS[service]}',
@@ -191,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             envoy_dir.mkdir()
             (envoy_dir / "envoy.json").write_text(text)
             os.chmod(envoy_dir / "envoy.json", 0o644)
-            gateway = next(o for o in k8s.gateway_manifests() if o["kind"] == "Deployment")
+            gateway = next(o for o in k8s_workloads.gateway_manifests() if o["kind"] == "Deployment")
             command = gateway["spec"]["template"]["spec"]["containers"][0]["command"]
-            start("gateway", command, {}, [f"{envoy_dir}:{k8s.ENVOY_CONFIG_DIR}:ro"])
+            start("gateway", command, {}, [f"{envoy_dir}:{k8s_objects.ENVOY_CONFIG_DIR}:ro"])
             print(f"image-check: started {' '.join(command)}", flush=True)
             base = f"http://127.0.0.1:{gateway_port}"
             deadline = time.monotonic() + 60

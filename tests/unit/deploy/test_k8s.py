@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from services.deploy import apply, k8s
+from services.deploy import apply, k8s, k8s_config, k8s_objects
 from services.devtools.envoy_process import ENVOY_BIN, validate
 from services.gateway import openapi
 from services.gateway.settings import (
@@ -31,7 +31,7 @@ from services.runtime.config import DEFAULT_PORTS
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "k8s"
 # Created by the operator, never generated (k8s/overlays/dev/README.md has the command).
-EXTERNAL_SECRETS = {k8s.SIGNING_KEYS_SECRET}
+EXTERNAL_SECRETS = {k8s_objects.SIGNING_KEYS_SECRET}
 
 
 @cache
@@ -120,7 +120,7 @@ def test_the_generated_config_maps_fit_a_client_side_apply():
     """Without kubectl: each ConfigMap of the base's generators, as kustomize makes it from the
     rendered files, stays within our budget once kubectl adds its last-applied annotation."""
     files = rendered()
-    for generator in k8s.base_kustomization(k8s.discover_services())["configMapGenerator"]:
+    for generator in k8s_config.base_kustomization(k8s.discover_services())["configMapGenerator"]:
         data: dict[str, str] = {}
         for name in generator.get("files", []):
             data[Path(name).name] = files[f"base/{name}"].decode()
@@ -130,7 +130,8 @@ def test_the_generated_config_maps_fit_a_client_side_apply():
                     key, _, value = line.partition("=")
                     data[key] = value
         config_map = {"apiVersion": "v1", "kind": "ConfigMap", "data": data,
-                      "metadata": {"name": f"{generator['name']}-0123456789", "namespace": k8s.NAMESPACE}}
+                      "metadata": {"name": f"{generator['name']}-0123456789",
+                                   "namespace": k8s_objects.NAMESPACE}}
         size = apply.annotations_size(config_map)
         assert size <= apply.ANNOTATIONS_BUDGET, (
             f"ConfigMap {generator['name']}: {size} bytes of annotations after `kubectl apply` "
@@ -238,7 +239,7 @@ OVERLAYS = ["dev", "prod"]
 def test_every_object_is_in_the_namespace(overlay):
     for obj in kustomize(overlay):
         if obj["kind"] != "Namespace":
-            assert obj["metadata"].get("namespace") == k8s.NAMESPACE, obj["metadata"]["name"]
+            assert obj["metadata"].get("namespace") == k8s_objects.NAMESPACE, obj["metadata"]["name"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -376,7 +377,8 @@ def test_prod_generates_no_secret_and_autoscales_every_deployment():
     objects = kustomize("prod")
     assert of_kind(objects, "Secret") == {}
     _, secrets = referenced(objects)
-    assert secrets == {k8s.DATABASE_SECRET, k8s.CLIENTS_SECRET, k8s.SIGNING_KEYS_SECRET}
+    assert secrets == {k8s_objects.DATABASE_SECRET, k8s_objects.CLIENTS_SECRET,
+                       k8s_objects.SIGNING_KEYS_SECRET}
     hpas = of_kind(objects, "HorizontalPodAutoscaler")
     assert set(hpas) == set(of_kind(objects, "Deployment"))
     for name, hpa in hpas.items():
@@ -442,8 +444,8 @@ def test_user_service_gets_its_keyring_and_the_others_the_jwks_url():
     deployments = of_kind(kustomize("dev"), "Deployment")
     user = deployments["user"]["spec"]["template"]["spec"]
     env = {e["name"]: e for e in user["containers"][0]["env"]}
-    assert env["NEXAFI_KEYS_DIR"]["value"] == k8s.KEYS_DIR
-    assert env["JWKS_URL"]["value"] == f"{k8s.KEYS_DIR}/jwks.json"
+    assert env["NEXAFI_KEYS_DIR"]["value"] == k8s_objects.KEYS_DIR
+    assert env["JWKS_URL"]["value"] == f"{k8s_objects.KEYS_DIR}/jwks.json"
     assert user["initContainers"][0]["command"][:3] == ["python", "-m", "services.deploy.signing_keys"]
     config = (K8S / "base" / "config.env").read_text()
     assert "JWKS_URL=http://gateway:8080/api/v1/auth/jwks" in config
@@ -459,8 +461,8 @@ def test_user_service_gets_its_keyring_and_the_others_the_jwks_url():
 def test_every_pod_announces_its_metrics_port(overlay):
     objects = kustomize(overlay)
     config = of_kind(objects, "ConfigMap")
-    settings = next(c for name, c in config.items() if name.startswith(k8s.CONFIG_MAP + "-"))
-    assert settings["data"]["METRICS_PORT"] == str(k8s.METRICS_PORT)
+    settings = next(c for name, c in config.items() if name.startswith(k8s_objects.CONFIG_MAP + "-"))
+    assert settings["data"]["METRICS_PORT"] == str(k8s_objects.METRICS_PORT)
     nexafi = [d for d in of_kind(objects, "Deployment").values()
               if d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "nexafi"]
     assert {d["metadata"]["name"] for d in nexafi} >= {"gateway", *k8s.discover_services()}
@@ -468,17 +470,18 @@ def test_every_pod_announces_its_metrics_port(overlay):
         name = deployment["metadata"]["name"]
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         path = "/stats/prometheus" if name == "gateway" else "/metrics"
-        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(k8s.METRICS_PORT),
+        assert annotations == {"prometheus.io/scrape": "true",
+                               "prometheus.io/port": str(k8s_objects.METRICS_PORT),
                                "prometheus.io/path": path}, name
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports["metrics"] == k8s.METRICS_PORT, name
+        assert ports["metrics"] == k8s_objects.METRICS_PORT, name
     scrape = of_kind(objects, "NetworkPolicy")["allow-metrics-scrape"]["spec"]
     assert scrape["ingress"] == [{"from": [{"namespaceSelector": {}}],
-                                  "ports": [{"port": k8s.METRICS_PORT, "protocol": "TCP"}]}]
+                                  "ports": [{"port": k8s_objects.METRICS_PORT, "protocol": "TCP"}]}]
     envoy = json.loads(rendered()["base/gateway/envoy.json"])
     listeners = {entry["name"]: entry for entry in envoy["static_resources"]["listeners"]}
-    assert listeners["metrics"]["address"]["socket_address"]["port_value"] == k8s.METRICS_PORT
+    assert listeners["metrics"]["address"]["socket_address"]["port_value"] == k8s_objects.METRICS_PORT
     assert "tracing" not in json.dumps(listeners["rest"])
 
 
@@ -507,16 +510,16 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
             continue
         obj, position = decoder.raw_decode(text, position)
         objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
-    collector = of_kind(objects, "Deployment")[k8s.OTEL_COLLECTOR]
+    collector = of_kind(objects, "Deployment")[k8s_objects.OTEL_COLLECTOR]
     pod = collector["spec"]["template"]["spec"]
-    assert pod["containers"][0]["image"] == k8s.OTEL_COLLECTOR_IMAGE
+    assert pod["containers"][0]["image"] == k8s_objects.OTEL_COLLECTOR_IMAGE
     assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
-    assert collector["metadata"]["namespace"] == k8s.NAMESPACE
+    assert collector["metadata"]["namespace"] == k8s_objects.NAMESPACE
     maps = of_kind(objects, "ConfigMap")
-    settings = next(c for name, c in maps.items() if name.startswith(k8s.CONFIG_MAP + "-"))
+    settings = next(c for name, c in maps.items() if name.startswith(k8s_objects.CONFIG_MAP + "-"))
     assert settings["data"]["OTEL_TRACES_EXPORTER"] == "otlp"
-    assert settings["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{k8s.OTEL_COLLECTOR}:{k8s.OTLP_GRPC_PORT}"
-    gateway = next(c for name, c in maps.items() if name.startswith(k8s.GATEWAY_CONFIG_MAP + "-"))
+    assert settings["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{k8s_objects.OTEL_COLLECTOR}:{k8s_objects.OTLP_GRPC_PORT}"
+    gateway = next(c for name, c in maps.items() if name.startswith(k8s_objects.GATEWAY_CONFIG_MAP + "-"))
     envoy = json.loads(gateway["data"]["envoy.json"])
     rest = envoy["static_resources"]["listeners"][0]
     tracing = rest["filter_chains"][0]["filters"][0]["typed_config"]["tracing"]
@@ -525,7 +528,7 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
     assert set(gateway["data"]) == {"envoy.json"} and "binaryData" not in gateway
     policies = of_kind(objects, "NetworkPolicy")
     assert policies["allow-otlp-egress"]["spec"]["egress"][0]["ports"] == [
-        {"port": k8s.OTLP_GRPC_PORT, "protocol": "TCP"}]
+        {"port": k8s_objects.OTLP_GRPC_PORT, "protocol": "TCP"}]
     # The traced Envoy configuration is valid for Envoy itself.
     shutil.copy(ROOT / "gen" / "nexafi.pb", tmp_path / "nexafi.pb")
     assert openapi.main([str(tmp_path / "openapi.json")]) == 0

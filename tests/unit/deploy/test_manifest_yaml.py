@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from services.deploy import k8s
+from services.deploy import k8s_objects
 
 AMBIGUOUS = ["", " ", "true", "True", "FALSE", "yes", "No", "on", "OFF", "y", "N", "null", "Null", "~",
              "1", "0", "-1", "1.5", "1e3", ".5", "0x1f", "0o17", "017", "12:30", "2024-01-01", "+1",
@@ -17,7 +17,7 @@ AMBIGUOUS = ["", " ", "true", "True", "FALSE", "yes", "No", "on", "OFF", "y", "N
 
 
 def body(*documents: dict[str, object]) -> str:
-    return k8s._yaml(*documents).decode().removeprefix(k8s.HEADER)
+    return k8s_objects.to_yaml(*documents).decode().removeprefix(k8s_objects.HEADER)
 
 
 def test_block_style_keys_in_order_and_lists_indented_under_their_key():
@@ -58,11 +58,11 @@ def test_long_strings_stay_on_one_line():
 
 
 def test_several_documents_after_the_header():
-    out = k8s._yaml({"a": 1}, {"b": [1]}).decode()
-    assert out.startswith(k8s.HEADER)
+    out = k8s_objects.to_yaml({"a": 1}, {"b": [1]}).decode()
+    assert out.startswith(k8s_objects.HEADER)
     assert list(yaml.safe_load_all(out)) == [{"a": 1}, {"b": [1]}]
 
 
 def test_only_plain_data_is_written():
     with pytest.raises(yaml.representer.RepresenterError):
-        k8s._yaml({"a": object()})
+        k8s_objects.to_yaml({"a": object()})

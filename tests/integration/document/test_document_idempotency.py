@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.devtools.embedded_pg import EmbeddedPostgres
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.document.spec import SPEC
-from services.runtime.embedded_pg import EmbeddedPostgres
-from services.runtime.embedded_s3 import EmbeddedS3
 from tests.integration.document.document_support import DocumentClient, new_user, pdf
 from tests.support.grpc_errors import failure
 from tests.support.harness import ServiceRunner, TokenFactory

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.gateway.settings import CONSOLE_DIR, CONSOLE_PATH, RateLimit
-from services.runtime.embedded_s3 import EmbeddedS3
 from tests.e2e.gateway.conftest import PASSWORD, Gateway, assert_error, money, start_gateway, stop, upstream
 from tests.integration.document.document_support import SPECIMEN_MRZ, passport_png
 from tests.support.browser import CHROMIUM, Browser, Page

@@ -14,8 +14,8 @@ import grpc
 import pytest
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 
+from services.devtools.embedded_s3 import EmbeddedS3
 from services.document.spec import SPEC
-from services.runtime.embedded_s3 import EmbeddedS3
 from services.runtime.server import RunningServer
 from tests.integration.document.document_support import STATEMENT, DocumentClient, new_user, pdf
 from tests.support.grpc_errors import failure

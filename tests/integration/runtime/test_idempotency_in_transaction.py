@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime.db import UnitOfWork, create_engine, run_in_transaction
-from services.runtime.embedded_pg import EmbeddedPostgres
 from services.runtime.errors import Aborted, AlreadyExists
 from services.runtime.idempotency import Claim, IdempotencyStore, create_table_sql
 

@@ -8,8 +8,18 @@ at once, so a service's shutdown is not held up by a sleeping job.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
+
+# Set by the multi-process server (services/runtime/server.py, NEXAFI_WORKERS) in each worker.
+WORKER_INDEX_ENV = "NEXAFI_WORKER_INDEX"
+
+
+def worker_index() -> int | None:
+    """This process's number among a multi-process server's workers; None when it runs alone."""
+    raw = os.environ.get(WORKER_INDEX_ENV)
+    return int(raw) if raw else None
 
 
 class PeriodicJob:
@@ -26,7 +36,10 @@ class PeriodicJob:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> PeriodicJob:
-        if self.interval_seconds > 0:
+        # Worker 0 of a multi-process server runs the jobs for all: each job is safe to run in
+        # several processes (they run in every replica), but N workers sweeping the same rows
+        # at once would be N times the database work for nothing.
+        if self.interval_seconds > 0 and (worker_index() or 0) == 0:
             self._thread.start()
         return self
 

@@ -18,6 +18,19 @@ Why the stop is written as it is (each was seen to hang ``make run``'s Ctrl-C):
 * After the drain the process leaves with ``os._exit`` once logs and traces are flushed:
   tearing down the interpreter (grpc's and the libraries' objects) took 1 to 3 s per service
   measured here, time that a restart and ``make run``'s stop would wait for nothing.
+
+``NEXAFI_WORKERS=N`` (default 1) runs N worker processes on one port, grpcio's multi-process
+server: one Python interpreter is one core at most (the GIL), and a service on a machine with
+cores to spare can use them without a second pod. The process started becomes a supervisor:
+it migrates once, reserves the port with ``SO_REUSEPORT`` (bound, never listening, so it takes
+no connection), and starts N fresh interpreters (``setpriv`` with a parent-death signal:
+``children.dying_with_parent``), each with its own server bound to that port with
+``SO_REUSEPORT``; the kernel spreads connections over them. Fresh interpreters rather than
+``fork``: no grpc state, thread or open connection of the supervisor is copied into a worker
+(``GRPC_ENABLE_FORK_SUPPORT`` stays 0). Worker i serves its metrics on the metrics port + i.
+A stop signal is passed on to every worker; a worker that exits on its own stops the others
+and the supervisor exits 1, so whoever restarts the service (Kubernetes, ``make run``) sees it.
+``PeriodicJob``s run in worker 0 only (services/runtime/jobs.py).
 """
 
 from __future__ import annotations
@@ -27,6 +40,8 @@ import hmac
 import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,10 +56,12 @@ from sqlalchemy.engine import Engine
 
 from services.runtime import migrations
 from services.runtime.auth import JwtVerifier
+from services.runtime.children import dying_with_parent
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import ConfigError, Settings
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine
 from services.runtime.interceptors import ServerInterceptor
+from services.runtime.jobs import WORKER_INDEX_ENV, worker_index
 from services.runtime.logs import setup_logging
 from services.runtime.metrics import serve_metrics
 from services.runtime.revocation import GrpcRevocationFeed, RevocationCache
@@ -149,9 +166,10 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
                                         service_callers=spec.service_callers)],
         options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                 ("grpc.so_reuseport", 0)],
+                 # Only a worker of a multi-process server shares its port (with its siblings).
+                 ("grpc.so_reuseport", 1 if worker_index() is not None else 0)],
     )
-    if settings.port:
+    if settings.port and worker_index() is None:
         _check_port_free(settings.host, settings.port)
     service_names = list(spec.register(server, context))
     if revocations is not None and revocations.source is None:
@@ -234,6 +252,12 @@ def serve(spec: ServiceSpec) -> int:
     try:
         settings = Settings.from_env(spec.name, needs_database=spec.needs_database)
         setup_logging(spec.name, settings.log_level, settings.log_json)
+        workers = _workers()
+        if workers > 1 and worker_index() is None:
+            if spec.needs_database and spec.has_migrations and _migrate_on_start():
+                assert settings.database_url is not None
+                migrations.upgrade(spec.name, settings.database_url)
+            return _supervise(spec, settings, workers, received)
         setup_telemetry(spec.name)
         engine = None
         if spec.needs_database:
@@ -271,6 +295,73 @@ def serve(spec: ServiceSpec) -> int:
     running.stop(settings.grace_seconds)
     log.info("%s stopped", prog)
     _exit_at_once(0)
+
+
+def _workers() -> int:
+    raw = os.environ.get("NEXAFI_WORKERS", "1").strip() or "1"
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise ConfigError(f"NEXAFI_WORKERS must be a whole number, got {raw!r}") from None
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"NEXAFI_WORKERS must be between 1 and 64, got {workers}")
+    return workers
+
+
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """The port the workers share, held (bound with SO_REUSEPORT, not listening) by the supervisor."""
+    if port:
+        _check_port_free(host, port)  # no other process may already listen there, reuseport or not
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    reserved = socket.socket(family, socket.SOCK_STREAM)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        reserved.bind((host.strip("[]"), port))
+    except OSError:
+        reserved.close()
+        raise PortInUse(f"cannot listen on {host}:{port}: the port is in use or not available") from None
+    return reserved
+
+
+def _supervise(spec: ServiceSpec, settings: Settings, workers: int, received: list[int]) -> int:
+    """Run ``workers`` worker processes on one port until a stop signal or a worker's exit."""
+    prog = f"nexafi-{spec.name}"
+    reserved = _reserve_port(settings.host, settings.port)
+    port = int(reserved.getsockname()[1])
+    prefix = spec.name.upper()
+    # The same command line again (``python -m services.<name>``), as a worker.
+    argv = dying_with_parent([sys.executable, *sys.orig_argv[1:]])
+    children: list[subprocess.Popen[bytes]] = []
+    for index in range(workers):
+        env = {**os.environ, WORKER_INDEX_ENV: str(index), f"{prefix}_PORT": str(port),
+               "MIGRATE_ON_START": "false"}
+        if settings.metrics_port:
+            env[f"{prefix}_METRICS_PORT"] = str(settings.metrics_port + index)
+        children.append(subprocess.Popen(argv, env=env))
+    log.info("%s: %d workers on port %d", prog, workers, port)
+    while not received and all(child.poll() is None for child in children):
+        time.sleep(SIGNAL_POLL_SECONDS)
+    code = 0
+    if not received:
+        ended = next(child for child in children if child.poll() is not None)
+        log.error("%s: a worker (pid %d) exited with %s; stopping the others", prog, ended.pid,
+                  ended.returncode)
+        code = 1
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + settings.grace_seconds + 10
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    reserved.close()
+    log.info("%s stopped", prog)
+    logging.shutdown()
+    return code
 
 
 def _exit_at_once(code: int) -> NoReturn:

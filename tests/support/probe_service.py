@@ -7,6 +7,7 @@ Run as a process (``python -m tests.support.probe_service``) for shutdown tests.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -62,6 +63,11 @@ def _public(request: bytes, context: grpc.ServicerContext) -> bytes:
     return b"hello"
 
 
+def _pid(request: bytes, context: grpc.ServicerContext) -> bytes:
+    # Which process answered: the multi-process server's test tells its workers apart by it.
+    return str(os.getpid()).encode()
+
+
 def _stream_fail(request: bytes, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
     yield b"one"
     raise ERRORS["not_found"]
@@ -88,6 +94,7 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
         "Fail": grpc.unary_unary_rpc_method_handler(_fail),
         "Sleep": grpc.unary_unary_rpc_method_handler(_sleep),
         "Public": grpc.unary_unary_rpc_method_handler(_public),
+        "Pid": grpc.unary_unary_rpc_method_handler(_pid),
         "StreamFail": grpc.unary_stream_rpc_method_handler(_stream_fail),
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])

@@ -39,7 +39,8 @@ def _answering_pids(address: str, tokens: TokenFactory, connections: int) -> set
     return pids
 
 
-def test_two_workers_answer_on_one_port_and_end_with_their_parent(keys_dir: Path, tokens: TokenFactory):
+def test_two_workers_answer_on_one_port_and_end_with_their_parent(keys_dir: Path,
+                                                                  tokens: TokenFactory) -> None:
     port = free_port()
     proc = launch({"PROBE_PORT": str(port), "PROBE_HOST": "127.0.0.1", "NEXAFI_KEYS_DIR": str(keys_dir),
                    "NEXAFI_WORKERS": "2"})
@@ -73,10 +74,11 @@ def test_two_workers_answer_on_one_port_and_end_with_their_parent(keys_dir: Path
 
 
 def _children_of(pid: int) -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _alive(int(p)) and _parent_of(int(p)) == pid]
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    return [p for p in pids if _alive(p) and _parent_of(p) == pid]
 
 
-def test_sigterm_stops_every_worker(keys_dir: Path):
+def test_sigterm_stops_every_worker(keys_dir: Path) -> None:
     port = free_port()
     proc = launch({"PROBE_PORT": str(port), "PROBE_HOST": "127.0.0.1", "NEXAFI_KEYS_DIR": str(keys_dir),
                    "NEXAFI_WORKERS": "2", "SHUTDOWN_GRACE_SECONDS": "2"})

@@ -1,11 +1,14 @@
-"""Ledger replicas: single transfers at 16 clients against one ledger process, then two.
+"""Ledger replicas: single transfers at 16 clients against one ledger process, then two, then
+one service with two worker processes on one port (``NEXAFI_WORKERS=2``).
 
 Run with ``python -m tests.benchmarks.replicas`` (part of ``make bench``). Both replicas are
 ``python -m services.ledger`` processes on one PostgreSQL, as Kubernetes runs two pods; the
 16 clients (4 processes) are split evenly between them. Replicas, not one server forked
 with ``SO_REUSEPORT``: the same measurement of whether a second interpreter helps on these
-2 cores, without changing the server. The two replicas contend for the ledger head (each
-writer seals in its transaction when the head is free), which is part of what is measured.
+2 cores. The two replicas contend for the ledger head (each writer seals in its transaction
+when the head is free), which is part of what is measured. The third point is grpcio's
+multi-process server (services/runtime/server.py): the kernel spreads the clients' connections
+over the two workers.
 """
 
 from __future__ import annotations
@@ -71,11 +74,14 @@ def main() -> int:
         one = _drive([first], service, wallets)
         second = s.service("ledger")
         two = _drive([first, second], service, wallets)
+        workers = s.service("ledger", {"NEXAFI_WORKERS": "2"})
+        forked = _drive([workers], service, wallets)
     print(f"ledger transfers, {CLIENTS} clients in {PROCESSES} processes, {deployed.SECONDS:.0f} s each")
-    for name, result in (("1 replica", one), ("2 replicas", two)):
+    for name, result in (("1 replica", one), ("2 replicas", two), ("2 workers", forked)):
         print(f"  {name:<10} {result.rate:>6.0f} tx/s  p50 {result.p50:6.2f} ms  p99 {result.p99:7.2f} ms  "
               f"(load {result.load:.1f})")
-    print(f"  2 replicas / 1 replica: {two.rate / one.rate:.2f}")
+    print(f"  2 replicas / 1 replica: {two.rate / one.rate:.2f}; "
+          f"2 workers / 1 replica: {forked.rate / one.rate:.2f}")
     return 0
 
 

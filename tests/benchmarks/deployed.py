@@ -464,9 +464,10 @@ def _customer(stub: Any, tokens: TokenFactory) -> str:
     return f"{user}|{token}|{method}"
 
 
-def payment_rows(s: Stack, ledger: str, ai: str) -> list[Row]:
-    """Card top-ups through Envoy (REST, full filter chain) at 16 clients; user, ledger, AI and
-    payment each in its own process."""
+@contextmanager
+def payment_gateway(s: Stack, ledger: str, ai: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The user and payment services and Envoy in front of the payment service; (Envoy's
+    address, customers with a card). The payment service is ``s.pid(-1)`` while it runs."""
     from concurrent.futures import ThreadPoolExecutor
 
     from nexafi.payment.v1 import payment_pb2_grpc
@@ -486,9 +487,16 @@ def payment_rows(s: Stack, ledger: str, ai: str) -> list[Row]:
         with grpc.insecure_channel(payment) as channel, ThreadPoolExecutor(8) as pool:
             stub = payment_pb2_grpc.PaymentServiceStub(channel)
             customers = tuple(pool.map(lambda _: _customer(stub, tokens), range(CUSTOMERS)))
-        result = drive("topup", f"127.0.0.1:{port}", (), customers, 16, 4)
+        yield f"127.0.0.1:{port}", customers
     finally:
         envoy.stop()
+
+
+def payment_rows(s: Stack, ledger: str, ai: str) -> list[Row]:
+    """Card top-ups through Envoy (REST, full filter chain) at 16 clients; user, ledger, AI and
+    payment each in its own process."""
+    with payment_gateway(s, ledger, ai) as (envoy, customers):
+        result = drive("topup", envoy, (), customers, 16, 4)
     print(f"card top-ups through Envoy, 16 clients/4 proc: {result.rate:.0f}/s p50 {result.p50:.1f} ms "
           f"p99 {result.p99:.1f} ms (load {result.load:.1f})", flush=True)
     met = result.rate >= 150 and result.p99 <= 150

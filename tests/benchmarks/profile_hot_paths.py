@@ -2,11 +2,12 @@
 pg_stat_statements on the database, as deployed (tests/benchmarks/deployed.py).
 
 Run with ``python -m tests.benchmarks.profile_hot_paths OUT_DIR`` (py-spy needs ptrace rights
-on the service processes: root, or ``kernel.yama.ptrace_scope=0``). For each of the two hot
-paths (single ledger transfers, fraud checks) it drives 16 clients in 4 processes while
-``py-spy record`` samples the service (all threads, idle ones left out) into
-``OUT_DIR/<path>.txt`` (collapsed stacks), then prints the
-statements that took the most database time. Not part of ``make bench``.
+on the service processes: root, or ``kernel.yama.ptrace_scope=0``). For each hot path (single
+ledger transfers, fraud checks: 16 clients in 4 processes; GetAccount: 1 client; card top-ups
+through Envoy: 16 clients in 4 processes) it drives the load while ``py-spy record`` samples
+the service (all threads) into ``OUT_DIR/<path>.txt`` (collapsed stacks; for top-ups, the
+payment, ledger and AI processes each), then prints the statements that took the most
+database time. Not part of ``make bench``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,37 @@ def main() -> int:
             print(f"== {title}: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
                   f"(load {result.load:.1f}); profile in {out / title}.txt")
             _statements(log, title)
+        deployed.SECONDS = seconds
+        # GetAccount, one client: what a read costs beside the interceptor and gRPC.
+        log.write_text("")
+        pid = s.pid(0)
+        get_recorder: list[subprocess.Popen[bytes]] = []
+        timer = threading.Timer(3.0, lambda: get_recorder.append(_record(pid, seconds, out / "get_account")))
+        timer.start()
+        result = deployed.drive("get_account", ledger, service, (wallets[0],), 1, 1)
+        timer.join()
+        for proc in get_recorder:
+            proc.wait(60)
+        print(f"== get_account: {result.rate:.0f}/s p50 {result.p50:.2f} ms (load {result.load:.1f}); "
+              f"profile in {out / 'get_account'}.txt")
+        _statements(log, "get_account")
+        # Card top-ups through Envoy: the payment process and the two it calls, at once.
+        with deployed.payment_gateway(s, ledger, ai) as (envoy, customers):
+            log.write_text("")
+            pids = {"topup_payment": s.pid(-1), "topup_ledger": s.pid(0), "topup_ai": s.pid(1)}
+            recorders: list[subprocess.Popen[bytes]] = []
+
+            def start_all() -> None:
+                recorders.extend(_record(p, seconds, out / name) for name, p in pids.items())
+            timer = threading.Timer(3.0, start_all)
+            timer.start()
+            result = deployed.drive("topup", envoy, (), customers, 16, 4)
+            timer.join()
+            for proc in recorders:
+                proc.wait(60)
+            print(f"== topup: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
+                  f"(load {result.load:.1f}); profiles in {out}/topup_*.txt")
+            _statements(log, "topup")
         print("ledger figures before profiling:", *(f"{r.figure}: {r.measured}" for r in figures), sep="\n  ")
     return 0
 

@@ -14,6 +14,7 @@ over the two workers.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import statistics
 import sys
 from typing import Any
@@ -66,20 +67,55 @@ def _drive(addresses: list[str], service: deployed.Metadata, wallets: tuple[str,
                            percentile(latencies, 0.99), deployed.load())
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by ``pids`` and their direct children (workers)."""
+    from pathlib import Path
+
+    tree = set(pids)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) in pids:
+                tree.add(int(entry.name))
+    total = 0
+    for pid in tree:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(addresses: list[str], pids: list[int], service: deployed.Metadata,
+              wallets: tuple[str, ...]) -> tuple[deployed.Result, float]:
+    """The run, and the CPU the ledger process(es) used per second of it (1.0 = one core)."""
+    before = _cpu_seconds(pids)
+    result = _drive(addresses, service, wallets)
+    # The clients' start-up (spawned interpreters) is outside the servers' CPU; their warm-up
+    # calls are inside it, a few dozen transfers against thousands.
+    return result, (_cpu_seconds(pids) - before) / deployed.SECONDS
+
+
 def main() -> int:
     with deployed.stack() as s:
         service = TokenFactory(s.keyring).metadata("usr_bench_admin", ["admin"])  # outside any service scope
         first = s.service("ledger")
         wallets = _wallets(first, service)
-        one = _drive([first], service, wallets)
+        one, one_cpu = _measured([first], [s.pid(0)], service, wallets)
         second = s.service("ledger")
-        two = _drive([first, second], service, wallets)
+        two, two_cpu = _measured([first, second], [s.pid(0), s.pid(1)], service, wallets)
         workers = s.service("ledger", {"NEXAFI_WORKERS": "2"})
-        forked = _drive([workers], service, wallets)
-    print(f"ledger transfers, {CLIENTS} clients in {PROCESSES} processes, {deployed.SECONDS:.0f} s each")
-    for name, result in (("1 replica", one), ("2 replicas", two), ("2 workers", forked)):
+        forked, forked_cpu = _measured([workers], [s.pid(2)], service, wallets)
+    print(f"ledger transfers, {CLIENTS} clients in {PROCESSES} processes, {deployed.SECONDS:.0f} s each; "
+          "cpu: cores the ledger process(es) used during the run")
+    for name, result, cpu in (("1 replica", one, one_cpu), ("2 replicas", two, two_cpu),
+                              ("2 workers", forked, forked_cpu)):
         print(f"  {name:<10} {result.rate:>6.0f} tx/s  p50 {result.p50:6.2f} ms  p99 {result.p99:7.2f} ms  "
-              f"(load {result.load:.1f})")
+              f"cpu {cpu:4.2f}  (load {result.load:.1f})")
     print(f"  2 replicas / 1 replica: {two.rate / one.rate:.2f}; "
           f"2 workers / 1 replica: {forked.rate / one.rate:.2f}")
     return 0

@@ -1,4 +1,5 @@
-"""The shared periodic job: a failing run does not end the loop; stop ends it; 0 disables it."""
+"""The shared periodic job: a failing run does not end the loop; stop ends it; 0 disables it;
+worker 0 alone runs it in a multi-process server."""
 
 from __future__ import annotations
 
@@ -40,3 +41,13 @@ def test_an_interval_of_zero_never_runs():
     job = PeriodicJob("off", 0, ran.set, log).start()
     job.stop()
     assert not job._thread.is_alive() and not ran.is_set()
+
+
+def test_only_worker_zero_of_a_multi_process_server_runs_jobs(monkeypatch):
+    for index, runs in (("1", False), ("0", True)):
+        monkeypatch.setenv("NEXAFI_WORKER_INDEX", index)
+        job = PeriodicJob("test-job", 3600, lambda: None, log).start()
+        try:
+            assert job._thread.is_alive() is runs
+        finally:
+            job.stop()

@@ -15,7 +15,7 @@ load is a lower bound, not a measurement of the code alone.
 
 ``BENCH_QUICK=1``: one second per point and a few hundred sequential calls (a smoke run;
 the figures are not meant to be read). ``BENCH_SECONDS`` sets the seconds per point (default 5);
-``BENCH_ONLY=ledger`` measures the ledger rows alone.
+``BENCH_ONLY=ledger`` measures the ledger rows alone, ``BENCH_ONLY=envoy`` the GetAccount and Envoy rows.
 Payments (card top-ups) go through Envoy to the payment service, which calls the user, ledger and
 AI services, each in its own process. Envoy's cost is shown against the same Envoy in front of a
 trivial upstream (tests/benchmarks/echo_server.py answers GetAccount with a fixed account).
@@ -66,7 +66,8 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 SECONDS = 1.0 if QUICK else float(os.environ.get("BENCH_SECONDS", "5"))
 SEQUENTIAL_CALLS = 200 if QUICK else 3000
 WALLETS = 64
-ONLY = os.environ.get("BENCH_ONLY", "")  # "ledger": the ledger rows alone (before/after a ledger change)
+# "ledger": the ledger rows alone (before/after a ledger change); "envoy": the read and Envoy rows.
+ONLY = os.environ.get("BENCH_ONLY", "")
 ROOT = Path(__file__).resolve().parents[2]
 
 Metadata = tuple[tuple[str, str], ...]
@@ -355,6 +356,19 @@ def ledger_rows(s: Stack, service: Metadata) -> tuple[list[Row], str, tuple[str,
     return rows, address, wallets
 
 
+def _one_account(address: str, service: Metadata) -> str:
+    """A funded wallet on the ledger at ``address``, for the read rows alone."""
+    with grpc.insecure_channel(address) as channel:
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        ids = [stub.CreateAccount(ledger_pb2.CreateAccountRequest(
+            owner_id=new_id("usr"), name="bench", type=kind, currency="USD", balance_rule=rule,
+            request_id=new_id("req")), metadata=service, timeout=10).account.id
+            for kind, rule in ((ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED),
+                               (ledger_pb2.ACCOUNT_TYPE_LIABILITY, ledger_pb2.BALANCE_RULE_NON_NEGATIVE))]
+        stub.CreateTransaction(transfer_request(ids[0], ids[1], 10**12), metadata=service, timeout=10)
+    return ids[1]
+
+
 def read_rows(s: Stack, service: Metadata, ledger: str, account_id: str) -> list[Row]:
     echo = s.echo()
     with grpc.insecure_channel(ledger) as channel, grpc.insecure_channel(echo) as echo_channel:
@@ -543,6 +557,13 @@ def main() -> int:
     rows: list[Row] = []
     with stack() as s:
         service = TokenFactory(s.keyring).metadata("usr_bench_admin", ["admin"])  # outside any service scope
+        if ONLY == "envoy":
+            ledger = s.service("ledger")
+            account_id = _one_account(ledger, service)
+            rows += read_rows(s, service, ledger, account_id)
+            rows += envoy_rows(s, ledger, account_id)
+            print_table(rows)
+            return 0
         ledger_figures, ledger, wallets = ledger_rows(s, service)
         account_id = wallets[0]
         rows += ledger_figures

@@ -37,7 +37,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.devtools.children import dying_with_parent
 from services.devtools.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 from services.devtools.embedded_s3 import EmbeddedS3, EmbeddedS3Error
 from services.devtools.envoy_process import command as envoy_command
@@ -47,6 +46,7 @@ from services.gateway.envoy_config import write
 from services.gateway.render import settings_from_env
 from services.runtime import migrations
 from services.runtime.call_graph import CALLING_SERVICES, start_order
+from services.runtime.children import dying_with_parent
 from services.runtime.config import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ConfigError, env_int, env_str
 from services.runtime.db import DatabaseUnreachable, check_connection, create_engine, describe_url
 from services.runtime.keys import Keyring

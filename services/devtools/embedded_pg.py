@@ -25,7 +25,7 @@ import psycopg2
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
 from pgserver._commands import POSTGRES_BIN_PATH  # noqa: E402
 
-from services.devtools.children import dying_with_parent, stop_process  # noqa: E402
+from services.runtime.children import dying_with_parent, stop_process  # noqa: E402
 
 SYSTEM_USER = "pgserver"
 

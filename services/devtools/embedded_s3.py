@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from services.devtools.children import dying_with_parent, free_port, stop_process
+from services.runtime.children import dying_with_parent, free_port, stop_process
 
 DEV_ACCESS_KEY = "nexafi-dev-access-key"
 DEV_SECRET_KEY = "nexafi-dev-secret-key-not-secret"  # noqa: S105 - any value is accepted by the dev server

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from services.devtools.children import free_port as free_port  # re-exported for tests and benchmarks
+from services.runtime.children import free_port as free_port  # re-exported for tests and benchmarks
 
 ENVOY_BIN = Path(sys.executable).parent / "envoy"
 

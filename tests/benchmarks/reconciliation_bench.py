@@ -32,9 +32,9 @@ from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 
-from services.devtools.children import free_port
 from services.payment.domain.states import Kind, Status
 from services.runtime.api import to_timestamp
+from services.runtime.children import free_port
 from services.runtime.ids import new_id
 from services.runtime.keys import Keyring
 from tests.support.harness import TokenFactory, configure_test_environment

@@ -34,7 +34,7 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
-from services.devtools.children import free_port
+from services.runtime.children import free_port
 from services.runtime.keys import Keyring
 from tests.support.harness import TokenFactory, register_user
 from tests.support.stack import ROOT, ReplyDropper, Stack

@@ -25,7 +25,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.devtools.children import free_port
+from services.runtime.children import free_port
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 
 ROOT = Path(__file__).resolve().parents[2]

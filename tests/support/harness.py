@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 from nexafi.user.v1 import user_pb2
 
-from services.devtools.children import free_port
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
+from services.runtime.children import free_port
 from services.runtime.clock import Clock, ShiftedClock, previous_weekday_at, system_clock
 from services.runtime.config import AuthSettings, Settings
 from services.runtime.keys import Keyring, access_token_claims

@@ -24,8 +24,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.devtools.children import dying_with_parent, free_port, stop_process
 from services.devtools.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from services.runtime.children import dying_with_parent, free_port, stop_process
 from services.runtime.keys import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""Child processes that never outlive their launcher: embedded servers and the dev stack's services.
+"""Child processes that never outlive their launcher: a server's workers (NEXAFI_WORKERS),
+and in development the embedded servers and the dev stack's services.
 
 Linux's parent-death signal makes the kernel signal the child when the launcher dies,
 however it dies (even SIGKILL), so no server is left orphaned holding a port or a data

@@ -171,6 +171,11 @@ class ReplyDropper:
         with self._lock:
             self._to_drop += replies
 
+    def cancel(self) -> None:
+        """Forget the drops not yet used: what comes after the fault sees a healthy network."""
+        with self._lock:
+            self._to_drop = 0
+
     def _take_drop(self) -> bool:
         with self._lock:
             if self._to_drop <= 0:

@@ -180,7 +180,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         owner = request.owner_id or None
         if not principal.has_role(*STAFF_READ_ROLES):
             if owner is not None and owner != principal.subject:
-                raise PermissionDenied("customers may list only their own accounts")
+                raise PermissionDenied("only support, compliance and admin staff list others' accounts")
             owner = principal.subject
         size = api.page_size(request.page_size)
         query = api.query_key("accounts", owner)

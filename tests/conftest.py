@@ -13,6 +13,8 @@ import pytest
 
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.devtools.embedded_s3 import EmbeddedS3
+from services.ledger.settings import LedgerSettings
+from services.ledger.spec import spec_with as ledger_spec_with
 from services.runtime.config import AuthSettings
 from services.runtime.keys import Keyring
 from tests.integration.payment.payment_support import payment_config, payment_spec_with
@@ -72,6 +74,8 @@ def services(pg: EmbeddedPostgres, auth_settings: AuthSettings, mail_dir: Path) 
     runner = ServiceRunner(pg, auth_settings, specs={
         "user": lambda: user_spec_for_tests(mail_dir),
         "payment": lambda: payment_spec_with(payment_config()),
+        # The expiry test waits for the background sweep: a short period.
+        "ledger": lambda: ledger_spec_with(LedgerSettings(expiry_sweep_seconds=1)),
     })
     yield runner
     runner.stop_all()

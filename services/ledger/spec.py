@@ -28,9 +28,8 @@ def _sweep_expired(ledger: Ledger) -> None:
     ledger.purge_expired_keys()
 
 
-def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
+def register_with(server: grpc.Server, context: ServiceContext, settings: LedgerSettings) -> Sequence[str]:
     assert context.engine is not None
-    settings = LedgerSettings.from_env()
     notifier = FeedNotifier()
     ledger = Ledger(context.engine, notifier, settings=settings)
     sweep_seconds = settings.expiry_sweep_seconds
@@ -63,5 +62,13 @@ SERVICE_CALLERS = service_callers({
     "analytics": {"StreamTransactions", "GetAccount", "ListAccounts", "GetTrialBalance"},
 })
 
-SPEC = ServiceSpec(name="ledger", register=register, public_methods=frozenset(),
-                   service_callers=SERVICE_CALLERS)
+def spec_with(settings: LedgerSettings) -> ServiceSpec:
+    """The ledger with these settings instead of the environment's."""
+    return ServiceSpec(name="ledger",
+                       register=lambda server, context: register_with(server, context, settings),
+                       public_methods=frozenset(), service_callers=SERVICE_CALLERS)
+
+
+SPEC = ServiceSpec(name="ledger",
+                   register=lambda server, context: register_with(server, context, LedgerSettings.from_env()),
+                   public_methods=frozenset(), service_callers=SERVICE_CALLERS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import grpc
@@ -16,9 +15,6 @@ from services.ledger.spec import SPEC
 from services.runtime.server import RunningServer
 from tests.integration.ledger.ledger_support import LedgerClient
 from tests.support.harness import ServiceRunner, TokenFactory
-
-# The expiry test waits for the background sweep; keep its period short.
-os.environ.setdefault("LEDGER_EXPIRY_SWEEP_SECONDS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,7 @@ check-gen: venv
 
 lint: tools
 	$(VENV)/bin/ruff check services tests
-	$(VENV)/bin/mypy services
+	$(VENV)/bin/mypy services tests/benchmarks
 	$(BUF) lint
 
 # Debian's Chromium for the documentation page's test in a real headless browser (nothing on

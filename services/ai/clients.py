@@ -22,6 +22,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from nexafi.common.v1 import common_pb2
 
+from services.runtime.api import to_enum
 from services.runtime.clients import ServiceTokenProvider, call, service_channel
 
 ANALYTICS_SERVICE = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"]
@@ -75,7 +76,7 @@ def dashboard_request(user_id: str, metrics: Sequence[str], currency: str, first
     """Daily series of ``metrics`` over the UTC days ``first_day`` to ``last_day`` (both included)."""
     return analytics_pb2.GetDashboardSeriesRequest(
         user_id=user_id,
-        metrics=[analytics_pb2.DashboardMetric.ValueType(DASHBOARD_METRICS[m]) for m in metrics],
+        metrics=[to_enum(analytics_pb2.DashboardMetric, DASHBOARD_METRICS[m]) for m in metrics],
         time_range=common_pb2.TimeRange(start_time=Timestamp(seconds=first_day * SECONDS_PER_DAY),
                                         end_time=Timestamp(seconds=(last_day + 1) * SECONDS_PER_DAY)),
         granularity=analytics_pb2.GRANULARITY_DAY, currency=currency)

@@ -52,7 +52,7 @@ def credit_pb(c: CreditScoreResult) -> ai_pb2.CreditScore:
 
 
 def forecast_pb(f: ForecastResult) -> ai_pb2.Forecast:
-    metric = ai_pb2.TrendMetric.Value(f"TREND_METRIC_{f.metric or 'UNSPECIFIED'}")
+    metric = f"TREND_METRIC_{f.metric or 'UNSPECIFIED'}"
     return ai_pb2.Forecast(
         inference_id=f.inference_id, user_id=f.user_id, metric=metric, currency=f.currency,
         points=[ai_pb2.ForecastPoint(time=day_timestamp(p.day), point=to_money(p.point_minor, f.currency),
@@ -66,7 +66,7 @@ def recommendations_pb(s: RecommendationSetResult) -> ai_pb2.RecommendationSet:
     return ai_pb2.RecommendationSet(
         inference_id=s.inference_id, user_id=s.user_id,
         recommendations=[ai_pb2.Recommendation(
-            id=r.id, kind=ai_pb2.RecommendationKind.Value(f"RECOMMENDATION_KIND_{r.kind}"),
+            id=r.id, kind=f"RECOMMENDATION_KIND_{r.kind}",
             title=r.title,
             explanation=r.explanation, estimated_monthly_saving=to_money(r.estimated_monthly_saving_minor,
                                                                           r.currency),
@@ -87,7 +87,7 @@ def model_pb(m: ModelRecord) -> ai_pb2.Model:
 
 def inference_pb(r: InferenceRecord) -> ai_pb2.Inference:
     message = ai_pb2.Inference(
-        id=r.id, kind=ai_pb2.InferenceKind.Value(f"INFERENCE_KIND_{r.kind.value}"), model_name=r.model_name,
+        id=r.id, kind=f"INFERENCE_KIND_{r.kind.value}", model_name=r.model_name,
         model_version=r.model_version, caller=r.caller, input_sha256=r.input_sha256,
         latency_micros=r.latency_micros, create_time=to_timestamp(r.create_time))
     out = r.output

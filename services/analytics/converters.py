@@ -13,7 +13,7 @@ from services.analytics.domain import reports as rpt
 from services.analytics.domain.analysis import Figures
 from services.analytics.domain.reports import ColumnType, Table
 from services.analytics.service import Analysis, AsOf, GeneratedReport
-from services.runtime.api import to_money, to_timestamp
+from services.runtime.api import to_enum, to_money, to_timestamp
 from services.runtime.ids import new_id
 
 
@@ -27,7 +27,7 @@ def fill_analysis(message: analytics_pb2.SpendingAnalysis | analytics_pb2.Income
     f: Figures = analysis.figures
     message.user_id = analysis.user_id
     message.time_range.CopyFrom(range_pb(analysis.start, analysis.end))
-    message.granularity = analytics_pb2.Granularity.ValueType(int(analysis.granularity))
+    message.granularity = to_enum(analytics_pb2.Granularity, analysis.granularity)
     message.currency = currency
     message.total.CopyFrom(to_money(f.total_minor, currency))
     message.transaction_count = f.entry_count
@@ -78,7 +78,7 @@ def report_pb(generated: GeneratedReport, as_csv: bool, now: datetime) -> analyt
         time_range=range_pb(generated.start, generated.end), currency=generated.currency,
         format=analytics_pb2.REPORT_FORMAT_CSV if as_csv else analytics_pb2.REPORT_FORMAT_JSON,
         columns=[analytics_pb2.ReportColumn(
-            name=c.name, type=analytics_pb2.ReportColumnType.ValueType(c.type), description=c.description)
+            name=c.name, type=to_enum(analytics_pb2.ReportColumnType, c.type), description=c.description)
             for c in table.columns],
         rows=[row_pb(row, table, generated.currency) for row in table.rows],
         as_of_sequence=generated.as_of.sequence, create_time=to_timestamp(now))
@@ -94,8 +94,8 @@ def definition_pb(stored: repo.StoredDefinition) -> analytics_pb2.ReportDefiniti
     d = custom.Definition.from_json(stored.definition)
     return analytics_pb2.ReportDefinition(
         id=stored.id, user_id=stored.user_id, name=d.name, time_range=range_pb(d.start, d.end),
-        currency=d.currency, direction=analytics_pb2.FlowDirection.ValueType(int(d.direction)),
+        currency=d.currency, direction=to_enum(analytics_pb2.FlowDirection, d.direction),
         account_ids=d.account_ids, categories=d.categories, counterparties=d.counterparties,
-        grouping=analytics_pb2.ReportGrouping.ValueType(int(d.grouping)),
-        measures=[analytics_pb2.ReportMeasure.ValueType(int(m)) for m in d.measures],
+        grouping=to_enum(analytics_pb2.ReportGrouping, d.grouping),
+        measures=[to_enum(analytics_pb2.ReportMeasure, m) for m in d.measures],
         create_time=to_timestamp(stored.create_time))

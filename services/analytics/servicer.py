@@ -151,7 +151,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         dashboard = self.service.dashboard(user_id, start, end, granularity, currency)
         reply = analytics_pb2.GetDashboardSeriesResponse(
             user_id=user_id, currency=dashboard.currency,
-            granularity=analytics_pb2.Granularity.ValueType(int(granularity)),
+            granularity=api.to_enum(analytics_pb2.Granularity, granularity),
             time_range=range_pb(start, end), as_of_sequence=dashboard.as_of.sequence)
         for metric in request.metrics:
             series = reply.series.add(metric=metric)

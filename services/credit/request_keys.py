@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -24,6 +25,14 @@ def fingerprint(key: bytes, operation: str, request: Message) -> str:
     return request_fingerprint(key, operation, fields)
 
 
+@runtime_checkable
+class _Keyed(Protocol):
+    """A write request: it carries its caller's idempotency key."""
+
+    @property
+    def request_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class RequestKeys:
     """A key store and the key of its request fingerprints (the same on every replica)."""
@@ -35,6 +44,8 @@ class RequestKeys:
         """The response of ``execute``, run once per caller (``scope``) and request_id: its
         response, or its error once validation has passed, is stored and replayed; a concurrent
         duplicate is ABORTED (REQUEST_IN_PROGRESS) at once."""
+        if not isinstance(request, _Keyed):
+            raise TypeError(f"{type(request).__name__} has no request_id to run under")
         return self.store.run(
             scope,
             request.request_id,

@@ -458,7 +458,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             mismatches=[
                 C.LoanMismatch(
                     application_id=m.application_id,
-                    kind=C.LoanMismatchKind.Value(f"LOAN_MISMATCH_KIND_{m.kind}"),
+                    kind=f"LOAN_MISMATCH_KIND_{m.kind}",
                     transaction_id=m.transaction_id,
                     detail=m.detail,
                 )

@@ -17,6 +17,7 @@ from services.credit.domain.model import (
     Score,
 )
 from services.runtime.api import (
+    to_enum,
     to_money,
     to_timestamp,
 )
@@ -37,7 +38,7 @@ INSTALLMENT_STATES = {
 }
 
 
-def band(score: int) -> int:
+def band(score: int) -> credit_pb2.CreditScoreBand:
     for floor, value in BANDS:
         if score >= floor:
             return value
@@ -55,7 +56,7 @@ def financials_pb(f: Financials) -> credit_pb2.ApplicantFinancials:
     return C.ApplicantFinancials(
         monthly_income=to_money(f.monthly_income, f.currency),
         monthly_debt=to_money(f.monthly_debt, f.currency),
-        employment_status=credit_pb2.EmploymentStatus.ValueType(int(f.employment)),
+        employment_status=to_enum(credit_pb2.EmploymentStatus, f.employment),
         employment_months=f.employment_months,
         total_debt=to_money(f.total_debt, f.currency),
         credit_history_months=f.credit_history_months,
@@ -80,7 +81,7 @@ def repayment_pb(r: Repayment, currency: str) -> credit_pb2.Repayment:
 
 def bureau_check_pb(check: BureauCheck, with_report: bool) -> credit_pb2.BureauCheck:
     pb = C.BureauCheck(
-        status=credit_pb2.BureauCheckStatus.ValueType(int(check.status)),
+        status=to_enum(credit_pb2.BureauCheckStatus, check.status),
         national_id_masked=check.national_id_masked,
     )
     if check.consent_time is not None:
@@ -91,7 +92,7 @@ def bureau_check_pb(check: BureauCheck, with_report: bool) -> credit_pb2.BureauC
             C.CreditBureauReport(
                 bureau=r.bureau,
                 reference=r.reference,
-                score_band=credit_pb2.CreditScoreBand.ValueType(int(r.score_band)),
+                score_band=to_enum(credit_pb2.CreditScoreBand, r.score_band),
                 open_accounts=r.open_accounts,
                 delinquencies_24m=r.delinquencies_24m,
                 defaults=r.defaults,
@@ -113,10 +114,10 @@ def application_pb(app: Application, today: date, *, with_report: bool = False) 
         user_id=app.user_id,
         amount=to_money(app.amount, cur),
         term_months=app.term_months,
-        purpose=credit_pb2.LoanPurpose.ValueType(int(app.purpose)),
+        purpose=to_enum(credit_pb2.LoanPurpose, app.purpose),
         purpose_description=app.purpose_description,
         financials=financials_pb(app.financials),
-        status=credit_pb2.LoanApplicationStatus.ValueType(int(app.status)),
+        status=to_enum(credit_pb2.LoanApplicationStatus, app.status),
         credit_score=app.credit_score,
         credit_score_id=app.credit_score_id,
         debt_to_income_bps=app.debt_to_income_bps,
@@ -132,10 +133,8 @@ def application_pb(app: Application, today: date, *, with_report: bool = False) 
         update_time=to_timestamp(app.update_time),
         status_history=[
             C.LoanStatusChange(
-                from_status=credit_pb2.LoanApplicationStatus.ValueType(
-                    int(h.from_status) if h.from_status else 0
-                ),
-                to_status=credit_pb2.LoanApplicationStatus.ValueType(int(h.to_status)),
+                from_status=to_enum(credit_pb2.LoanApplicationStatus, h.from_status or 0),
+                to_status=to_enum(credit_pb2.LoanApplicationStatus, h.to_status),
                 reason=h.reason,
                 actor=h.actor,
                 change_time=to_timestamp(h.change_time),
@@ -175,7 +174,7 @@ def score_pb(s: Score) -> credit_pb2.CreditScore:
         id=s.id,
         user_id=s.user_id,
         score=s.score,
-        band=credit_pb2.CreditScoreBand.ValueType(band(s.score)),
+        band=band(s.score),
         default_probability_bps=s.default_probability_bps,
         reason_codes=_reasons_pb(s.reasons),
         model_version=s.model_version,
@@ -191,7 +190,7 @@ def line_pb(view: LineView) -> credit_pb2.CreditLine:
         limit=to_money(line.limit, line.currency),
         available=to_money(view.available, line.currency),
         used=to_money(view.used, line.currency),
-        status=credit_pb2.CreditLineStatus.ValueType(int(line.status)),
+        status=to_enum(credit_pb2.CreditLineStatus, line.status),
         apr_bps=line.apr_bps,
         ledger_account_id=line.ledger_account_id,
         create_time=to_timestamp(line.create_time),

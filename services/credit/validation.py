@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from google.protobuf.message import Message
 from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2
 
@@ -60,7 +59,12 @@ class CreditChecks(FieldChecks):
             self.add(f"{field}.amount_minor", f"must be from 0 to {maximum}")
         return money.amount_minor
 
-    def financials(self, parent: Message, currency: str, field: str = "financials") -> Financials | None:
+    def financials(
+        self,
+        parent: credit_pb2.SubmitLoanApplicationRequest | credit_pb2.RefreshCreditScoreRequest,
+        currency: str,
+        field: str = "financials",
+    ) -> Financials | None:
         if not parent.HasField("financials"):
             self.add(field, "is required")
             return None

@@ -52,11 +52,11 @@ def document_pb(version: Version, principal: Principal) -> document_pb2.Document
     message = document_pb2.Document(
         id=version.document_id, user_id=version.user_id, filename=version.filename,
         content_type=version.content_type,
-        document_type=document_pb2.DocumentType.ValueType(version.document_type),
+        document_type=api.to_enum(document_pb2.DocumentType, version.document_type),
         storage_path=version.object_key if is_admin(principal) else "",
         size_bytes=version.size_bytes, sha256=version.sha256, version=version.version,
-        status=document_pb2.DocumentStatus.ValueType(version.effective_status),
-        extraction_status=document_pb2.ExtractionStatus.ValueType(version.extraction_status),
+        status=api.to_enum(document_pb2.DocumentStatus, version.effective_status),
+        extraction_status=api.to_enum(document_pb2.ExtractionStatus, version.extraction_status),
         extracted_fields=version.extracted_fields, extraction_error=version.extraction_error,
         encryption_key_id=version.master_key_id, reviewer_id=version.reviewer_id,
         rejection_reason=version.rejection_reason, uploaded_by=version.uploaded_by,
@@ -73,7 +73,7 @@ def document_pb(version: Version, principal: Principal) -> document_pb2.Document
 def event_pb(event: AccessEvent) -> document_pb2.DocumentAccessEvent:
     return document_pb2.DocumentAccessEvent(
         id=event.id, document_id=event.document_id, version=event.version,
-        action=document_pb2.DocumentAccessAction.ValueType(event.action), actor_id=event.actor_id,
+        action=api.to_enum(document_pb2.DocumentAccessAction, event.action), actor_id=event.actor_id,
         trace_id=event.trace_id, create_time=to_timestamp(event.create_time))
 
 

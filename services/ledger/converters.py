@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from nexafi.ledger.v1 import ledger_pb2
 
 from services.ledger.domain.model import (
@@ -15,11 +13,11 @@ from services.ledger.domain.model import (
     TransactionType,
 )
 from services.ledger.reports import BooksReport
-from services.runtime.api import to_money, to_timestamp
+from services.runtime.api import to_enum, to_money, to_timestamp
 
 
-def tx_type_pb(value: TransactionType) -> Any:
-    return ledger_pb2.TransactionType.ValueType(value)
+def tx_type_pb(value: TransactionType) -> ledger_pb2.TransactionType:
+    return to_enum(ledger_pb2.TransactionType, value)
 
 
 def balance_pb(balances: Balances) -> ledger_pb2.Balance:
@@ -34,8 +32,8 @@ def balance_pb(balances: Balances) -> ledger_pb2.Balance:
 def account_pb(account: Account) -> ledger_pb2.Account:
     message = ledger_pb2.Account(
         id=account.id, owner_id=account.owner_id, name=account.name,
-        type=ledger_pb2.AccountType.ValueType(account.type), currency=account.currency,
-        balance_rule=ledger_pb2.BalanceRule.ValueType(account.balance_rule),
+        type=to_enum(ledger_pb2.AccountType, account.type), currency=account.currency,
+        balance_rule=to_enum(ledger_pb2.BalanceRule, account.balance_rule),
         credit_limit_minor=account.credit_limit_minor, metadata=account.metadata,
         create_time=to_timestamp(account.create_time))
     if account.balances is not None:
@@ -50,7 +48,7 @@ def transaction_pb(entry: Entry) -> ledger_pb2.Transaction:
         description=entry.description, timestamp=to_timestamp(entry.create_time),
         related_entity_id=entry.related_entity_id,
         postings=[ledger_pb2.Posting(account_id=p.account_id,
-                                     direction=ledger_pb2.PostingDirection.ValueType(p.direction),
+                                     direction=to_enum(ledger_pb2.PostingDirection, p.direction),
                                      amount=to_money(p.amount_minor, p.currency)) for p in entry.postings],
         metadata=entry.metadata, request_id=entry.request_id, sequence=entry.sequence, hash=entry.hash,
         previous_hash=entry.previous_hash, reverses_transaction_id=entry.reverses_id or "",
@@ -63,7 +61,7 @@ def pending_pb(transfer: PendingTransfer) -> ledger_pb2.PendingTransfer:
         id=transfer.id, debit_account_id=transfer.debit_account_id,
         credit_account_id=transfer.credit_account_id,
         amount=to_money(transfer.amount_minor, transfer.currency),
-        status=ledger_pb2.PendingTransferStatus.ValueType(transfer.status),
+        status=to_enum(ledger_pb2.PendingTransferStatus, transfer.status),
         user_id=transfer.user_id, type=tx_type_pb(transfer.type), description=transfer.description,
         related_entity_id=transfer.related_entity_id, expire_time=to_timestamp(transfer.expire_time),
         transaction_id=transfer.transaction_id or "", request_id=transfer.request_id,
@@ -74,28 +72,27 @@ def pending_pb(transfer: PendingTransfer) -> ledger_pb2.PendingTransfer:
 
 
 def books_pb(report: BooksReport) -> ledger_pb2.VerifyBooksResponse:
-    kind = ledger_pb2.BooksFindingKind
     findings = [ledger_pb2.BooksFinding(
-        kind=kind.Value("BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED"), subject_id=currency,
+        kind=ledger_pb2.BOOKS_FINDING_KIND_TRIAL_BALANCE_UNBALANCED, subject_id=currency,
         detail=f"debits {debits} and credits {credits} differ by {debits - credits}")
         for currency, debits, credits in report.totals if debits != credits]
     if not report.chain.valid:
         findings.append(ledger_pb2.BooksFinding(
-            kind=kind.Value("BOOKS_FINDING_KIND_CHAIN_BROKEN"), subject_id=report.chain.first_broken_id,
+            kind=ledger_pb2.BOOKS_FINDING_KIND_CHAIN_BROKEN, subject_id=report.chain.first_broken_id,
             detail=f"sequence {report.chain.first_broken_sequence}: {report.chain.detail}"))
     for drift in report.drifts:
         if drift.posted != drift.posted_from_postings:
             findings.append(ledger_pb2.BooksFinding(
-                kind=kind.Value("BOOKS_FINDING_KIND_BALANCE_MISMATCH"), subject_id=drift.account_id,
+                kind=ledger_pb2.BOOKS_FINDING_KIND_BALANCE_MISMATCH, subject_id=drift.account_id,
                 detail=f"posted balance {drift.posted}, postings sum to {drift.posted_from_postings}"))
         if (drift.pending_debits, drift.pending_credits) != (drift.open_debits, drift.open_credits):
             findings.append(ledger_pb2.BooksFinding(
-                kind=kind.Value("BOOKS_FINDING_KIND_PENDING_MISMATCH"), subject_id=drift.account_id,
+                kind=ledger_pb2.BOOKS_FINDING_KIND_PENDING_MISMATCH, subject_id=drift.account_id,
                 detail=f"pending debits/credits {drift.pending_debits}/{drift.pending_credits}, open "
                        f"pending transfers {drift.open_debits}/{drift.open_credits}"))
     for hold in report.late_holds:
         findings.append(ledger_pb2.BooksFinding(
-            kind=kind.Value("BOOKS_FINDING_KIND_HOLD_PAST_EXPIRY"), subject_id=hold.id,
+            kind=ledger_pb2.BOOKS_FINDING_KIND_HOLD_PAST_EXPIRY, subject_id=hold.id,
             detail=f"{hold.amount_minor} {hold.currency} for {hold.related_entity_id or 'no record'} "
                    f"held past its expiry {hold.expire_time.isoformat()}"))
     return ledger_pb2.VerifyBooksResponse(

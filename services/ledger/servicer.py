@@ -403,7 +403,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             if net == 0:
                 continue
             lines.append(ledger_pb2.AccountBalanceLine(
-                account_id=account.id, name=account.name, type=ledger_pb2.AccountType.ValueType(account.type),
+                account_id=account.id, name=account.name,
+                type=api.to_enum(ledger_pb2.AccountType, account.type),
                 currency=account.currency,
                 debit_minor=max(net, 0), credit_minor=max(-net, 0)))
             sums = totals.setdefault(account.currency, [0, 0])

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from nexafi.payment.v1 import payment_pb2
 
 from services.payment.domain.model import MethodType, Payment, PaymentMethod, Refund
 from services.payment.domain.states import Status
 from services.payment.recovery import Recovered
-from services.runtime.api import to_money, to_timestamp
+from services.runtime.api import to_enum, to_money, to_timestamp
 
 
-def _status(value: Status) -> Any:  # the generated enum ValueType
-    return payment_pb2.PaymentStatus.ValueType(value)
+def _status(value: Status) -> payment_pb2.PaymentStatus:
+    return to_enum(payment_pb2.PaymentStatus, value)
 
 
 def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymentsResponse:
@@ -23,7 +21,7 @@ def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymen
                 payment_id=r.payment_id,
                 previous_status=_status(r.previous_status),
                 status=_status(r.status),
-                action=payment_pb2.RecoveryAction.Value(f"RECOVERY_ACTION_{r.action.value}"),
+                action=f"RECOVERY_ACTION_{r.action.value}",
             )
             for r in items
         ]
@@ -34,17 +32,17 @@ def payment_to_proto(p: Payment) -> payment_pb2.Payment:
     message = payment_pb2.Payment(
         id=p.id,
         user_id=p.user_id,
-        kind=payment_pb2.PaymentKind.ValueType(p.kind),
+        kind=to_enum(payment_pb2.PaymentKind, p.kind),
         amount=to_money(p.amount_minor, p.currency),
         status=_status(p.status),
         payment_method_id=p.payment_method_id,
-        method_type=payment_pb2.PaymentMethodType.ValueType(p.method_type),
+        method_type=to_enum(payment_pb2.PaymentMethodType, p.method_type),
         # The posted entry once there is one, the reservation ("pnd_") before that.
         transaction_id=p.transaction_id or p.pending_transfer_id,
         payee_user_id=p.payee_user_id,
         description=p.description,
         fraud_score_bps=p.fraud_score_bps,
-        fraud_decision=payment_pb2.FraudDecision.ValueType(p.fraud_decision),
+        fraud_decision=to_enum(payment_pb2.FraudDecision, p.fraud_decision),
         connector=p.connector,
         external_reference=p.external_reference,
         refunded_amount=to_money(p.refunded_minor, p.currency),
@@ -87,8 +85,8 @@ def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
     message = payment_pb2.PaymentMethod(
         id=m.id,
         user_id=m.user_id,
-        type=payment_pb2.PaymentMethodType.ValueType(m.type),
-        state=payment_pb2.PaymentMethodState.ValueType(m.state),
+        type=to_enum(payment_pb2.PaymentMethodType, m.type),
+        state=to_enum(payment_pb2.PaymentMethodState, m.state),
         fingerprint=m.fingerprint,
     )
     if m.create_time:
@@ -98,7 +96,7 @@ def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
     if m.type is MethodType.CARD:
         message.card.CopyFrom(
             payment_pb2.CardDetails(
-                brand=payment_pb2.CardBrand.ValueType(m.brand),
+                brand=to_enum(payment_pb2.CardBrand, m.brand),
                 last4=m.last4,
                 exp_month=m.exp_month,
                 exp_year=m.exp_year,
@@ -108,7 +106,7 @@ def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
     elif m.type is MethodType.BANK_ACCOUNT:
         message.bank_account.CopyFrom(
             payment_pb2.BankAccountDetails(
-                format=payment_pb2.BankAccountFormat.ValueType(m.bank_format),
+                format=to_enum(payment_pb2.BankAccountFormat, m.bank_format),
                 masked_account_number=m.masked_number,
                 last4=m.last4,
                 country_code=m.country_code,

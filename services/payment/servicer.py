@@ -360,8 +360,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return payment_pb2.HandleConnectorCallbackResponse(
             event_id=result.event_id,
             payment_id=result.payment_id,
-            disposition=payment_pb2.CallbackDisposition.ValueType(result.disposition),
-            payment_status=payment_pb2.PaymentStatus.ValueType(result.status),
+            disposition=api.to_enum(payment_pb2.CallbackDisposition, result.disposition),
+            payment_status=api.to_enum(payment_pb2.PaymentStatus, result.status),
         )
 
     def GetReconciliationReport(
@@ -388,13 +388,13 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         mismatches = []
         for m in page.items:
             item = payment_pb2.ReconciliationMismatch(
-                kind=payment_pb2.ReconciliationMismatchKind.Value(f"RECONCILIATION_MISMATCH_KIND_{m.kind}"),
+                kind=f"RECONCILIATION_MISMATCH_KIND_{m.kind}",
                 transaction_id=m.transaction_id,
                 detail=m.detail,
             )
             if m.payment is not None:
                 item.payment_id = m.payment.id
-                item.payment_status = payment_pb2.PaymentStatus.ValueType(m.payment.status)
+                item.payment_status = api.to_enum(payment_pb2.PaymentStatus, m.payment.status)
                 item.expected_amount.CopyFrom(to_money(m.payment.amount_minor, m.payment.currency))
             if m.actual_minor is not None:
                 item.actual_amount.CopyFrom(to_money(m.actual_minor, m.actual_currency))

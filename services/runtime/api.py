@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, SupportsInt, TypeVar, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.common.v1 import common_pb2
@@ -245,6 +245,19 @@ def from_timestamp(stamp: Timestamp) -> datetime:
 
 def to_money(amount_minor: int, currency: str) -> common_pb2.Money:
     return common_pb2.Money(amount_minor=amount_minor, currency=currency)
+
+
+ProtoEnum = TypeVar("ProtoEnum", bound=int)
+
+
+def to_enum(enum: type[ProtoEnum], value: SupportsInt) -> ProtoEnum:
+    """``value`` (a domain IntEnum or a stored number) as a value of the generated proto enum ``enum``.
+
+    The generated stubs type a proto enum as a class whose values are its instances, while at run time
+    the values are plain ints and the enum object is not callable: this is the one typed crossing from
+    a domain number. Like proto3's open enums, a number the enum does not name is passed through.
+    """
+    return cast(ProtoEnum, int(value))
 
 
 def time_range(message: Any, field: str = "time_range") -> tuple[datetime | None, datetime | None]:

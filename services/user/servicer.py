@@ -118,7 +118,7 @@ def gateway_client(context: grpc.ServicerContext) -> access_log.Client:
 
 def access_event_to_proto(event: access_log.AccessEvent) -> user_pb2.AccessEvent:
     return user_pb2.AccessEvent(
-        id=event.id, kind=user_pb2.AccessEventKind.Value("ACCESS_EVENT_KIND_" + event.kind.name),
+        id=event.id, kind="ACCESS_EVENT_KIND_" + event.kind.name,
         create_time=api.to_timestamp(event.create_time), session_id=event.session_id,
         client_address=event.client.address, user_agent=event.client.user_agent, actor_id=event.actor_id,
         detail=event.detail)

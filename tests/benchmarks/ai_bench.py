@@ -129,9 +129,9 @@ def _in_process() -> None:
     for label, with_reasons in (("features + ONNX + decision", False), ("... + occlusion reasons", True)):
         samples = []
         for _ in range(1_000):
-            start = time.perf_counter_ns()
+            start_ns = time.perf_counter_ns()
             one(with_reasons)
-            samples.append((time.perf_counter_ns() - start) / 1_000)
+            samples.append((time.perf_counter_ns() - start_ns) / 1_000)
         print(
             f"  in process, one check, {label:28s}: p50 {statistics.median(samples):7.1f} us   "
             f"p99 {_percentile(samples, 0.99):7.1f} us",

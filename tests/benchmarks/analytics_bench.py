@@ -58,13 +58,13 @@ class Bench:
         self.metadata = metadata
         self.head = 0
 
-    def account(self, owner: str, kind: int, rule: int) -> str:
+    def account(self, owner: str, kind: ledger_pb2.AccountType, rule: ledger_pb2.BalanceRule) -> str:
         request = ledger_pb2.CreateAccountRequest(
             owner_id=owner, name="wallet" if owner != "system" else "cash", type=kind, currency="EUR",
             balance_rule=rule, request_id=new_id("req"))
         return self.ledger.CreateAccount(request, metadata=self.metadata, timeout=10).account.id
 
-    def transfer(self, debit: str, credit: str, amount: int, kind: int) -> int:
+    def transfer(self, debit: str, credit: str, amount: int, kind: ledger_pb2.TransactionType) -> int:
         money = eur(amount)
         debit_side, credit_side = ledger_pb2.POSTING_DIRECTION_DEBIT, ledger_pb2.POSTING_DIRECTION_CREDIT
         postings = [

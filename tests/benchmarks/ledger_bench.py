@@ -190,7 +190,7 @@ def _bench(pg: EmbeddedPostgres, root: Path) -> int:
     stub = ledger_pb2_grpc.LedgerServiceStub(channel)
     try:
 
-        def open_account(kind: int, rule: int) -> str:
+        def open_account(kind: ledger_pb2.AccountType, rule: ledger_pb2.BalanceRule) -> str:
             return stub.CreateAccount(
                 ledger_pb2.CreateAccountRequest(
                     owner_id=new_id("usr"),

@@ -43,7 +43,7 @@ class _FilledFeed:
         return FeedPage(entries=page, last_sequence=len(self.entries))
 
 
-def micros_per_call(call: Callable[[], None]) -> tuple[float, float]:
+def micros_per_call(call: Callable[[], object]) -> tuple[float, float]:
     means = []
     for _ in range(BATCHES):
         started = time.perf_counter()

@@ -19,7 +19,7 @@ from services.credit.lines.service import CreditLineService
 from services.credit.lines.settlement import LineUse
 from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
-from services.runtime.api import FieldChecks, paginate, query_key, to_money, to_timestamp
+from services.runtime.api import FieldChecks, paginate, query_key, to_enum, to_money, to_timestamp
 from services.runtime.auth import ROLE_ADMIN, ROLE_UNDERWRITER, current_principal, require_owner_or_roles
 from services.runtime.idempotency import Claim
 from services.runtime.ids import is_valid_id
@@ -38,7 +38,7 @@ def _line_pb(use: LineUse) -> credit_pb2.CreditLine:
         limit=to_money(line.limit, line.currency),
         available=to_money(use.available, line.currency),
         used=to_money(use.principal, line.currency),
-        status=credit_pb2.CreditLineStatus.ValueType(int(line.status)),
+        status=to_enum(credit_pb2.CreditLineStatus, line.status),
         apr_bps=line.apr_bps,
         ledger_account_id=line.ledger_account_id,
         create_time=to_timestamp(line.create_time),

@@ -168,8 +168,11 @@ def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) 
 
 def test_a_lapsed_hold_does_not_block_a_transfer(ledger: LedgerClient) -> None:
     payer, merchant = funded_pair(ledger)
-    ledger.pend(payer, merchant, 1000, expire_time=datetime.now(UTC) + timedelta(milliseconds=200))
-    time.sleep(0.3)
+    # Long enough that a loaded machine still creates the hold before it lapses; then wait for
+    # exactly that instant (plus a margin) rather than a fixed sleep.
+    expire = datetime.now(UTC) + timedelta(seconds=1)
+    ledger.pend(payer, merchant, 1000, expire_time=expire)
+    time.sleep(max(0.0, (expire - datetime.now(UTC)).total_seconds()) + 0.1)
     assert ledger.transfer(payer, merchant, 1000).amount.amount_minor == 1000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -72,9 +73,28 @@ class AccountUseCases(LedgerCore):
         state = repo.balance_states(session, [account_id], lock=False)[account_id]
         return replace(account, balances=balances_of(state, repo.database_now(session)))
 
-    def get_account(self, account_id: str) -> Account:
-        self.expire_due(account_ids=[account_id])
-        return self._reading(lambda s: self._account_with_balance(s, account_id))
+    def get_account(self, account_id: str, authorize: Callable[[Account], None] | None = None) -> Account:
+        """The account with its balances as of now; ``authorize`` sees it before anything is changed.
+
+        One statement on a direct (autocommit) connection, one round trip: the account, its
+        balance row, the clock and whether a hold on it has lapsed. Only when one has is it
+        released (its own transactions, as the expiry sweep does) and the account read again.
+        """
+        view = self._account_view(account_id)
+        if authorize is not None:
+            authorize(view.account)
+        if view.due:
+            self.expire_due(account_ids=[account_id])
+            view = self._account_view(account_id)
+        return replace(view.account, balances=balances_of(view.state, view.now))
+
+    def _account_view(self, account_id: str) -> repo.AccountView:
+        with self.direct.connection() as connection:
+            view = repo.account_view(connection, account_id)
+        # Raised outside the connection's block: a domain error there would discard the connection.
+        if view is None:
+            raise repo.account_not_found(account_id)
+        return view
 
     def account_owner(self, account_id: str) -> str:
         """The owner of an account (NOT_FOUND if unknown), for authorization."""

@@ -37,7 +37,7 @@ from services.ledger.converters import (
     tx_type_pb,
 )
 from services.ledger.domain import scopes
-from services.ledger.domain.model import AccountType, BalanceRule, NewEntry, TransactionType
+from services.ledger.domain.model import Account, AccountType, BalanceRule, NewEntry, TransactionType
 from services.ledger.service import Ledger, NewAccount, NewPendingTransfer
 from services.ledger.validation import (
     MAX_BATCH,
@@ -171,8 +171,16 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
     def GetAccount(self, request: ledger_pb2.GetAccountRequest,
                    context: grpc.ServicerContext) -> ledger_pb2.GetAccountResponse:
-        self._account_reader(self._account_id(request.account_id))
-        return ledger_pb2.GetAccountResponse(account=account_pb(self.ledger.get_account(request.account_id)))
+        account_id = self._account_id(request.account_id)
+        principal = current_principal()
+
+        def authorize(account: Account) -> None:
+            # The owner comes with the account's one read instead of a read of its own.
+            if not principal.has_role(*STAFF_READ_ROLES):
+                require_owner_or_roles(principal, account.owner_id)
+
+        account = self.ledger.get_account(account_id, authorize)
+        return ledger_pb2.GetAccountResponse(account=account_pb(account))
 
     def ListAccounts(self, request: ledger_pb2.ListAccountsRequest,
                      context: grpc.ServicerContext) -> ledger_pb2.ListAccountsResponse:

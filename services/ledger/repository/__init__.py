@@ -7,6 +7,9 @@ the service reads them all through this package.
 """
 
 from services.ledger.repository.accounts import (
+    AccountView,
+    account_not_found,
+    account_view,
     balance_states,
     database_now,
     get_account,
@@ -46,8 +49,9 @@ from services.ledger.repository.entries import (
 from services.ledger.repository.pending import due_pending_ids, get_pending, insert_pending, update_pending
 
 __all__ = [
-    "BalanceDrift", "EntryFilter", "PostOutcome", "PostResult", "account_movements", "append_entries",
-    "balance_drifts", "balance_states", "currency_totals", "database_now", "due_pending_ids",
+    "AccountView", "BalanceDrift", "EntryFilter", "PostOutcome", "PostResult", "account_movements",
+    "account_not_found", "account_view", "append_entries", "balance_drifts", "balance_states",
+    "currency_totals", "database_now", "due_pending_ids",
     "entries_after", "entries_of_type", "entry_item", "get_account", "get_entry", "get_pending",
     "holds_past_expiry", "insert_account", "insert_pending", "iter_chain", "list_accounts", "list_entries",
     "post_entries", "post_entries_open", "posted_as_of", "recorded_entry", "related_entries",

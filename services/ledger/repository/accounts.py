@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg2.extras
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.ledger.domain.model import Account, AccountType, BalanceRule, Direction
+from services.ledger.domain.model import Account, AccountType, BalanceRule, Direction, PendingStatus
 from services.ledger.domain.rules import BalanceState
 from services.ledger.repository.rows import utc
 from services.runtime.errors import NotFound
@@ -51,12 +53,50 @@ def update_account_limit(session: Session, account_id: str, credit_limit_minor: 
                     {"id": account_id, "floor": floor})
 
 
+def account_not_found(account_id: str) -> NotFound:
+    return NotFound(f"account {account_id} not found", "ACCOUNT_NOT_FOUND", {"account_id": account_id})
+
+
 def get_account(session: Session, account_id: str) -> Account:
     row = session.execute(sa.text(f"SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = :id"),
                           {"id": account_id}).one_or_none()
     if row is None:
-        raise NotFound(f"account {account_id} not found", "ACCOUNT_NOT_FOUND", {"account_id": account_id})
+        raise account_not_found(account_id)
     return account_row(row)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account, its balance row and the database's clock, read together; ``due`` when a pending
+    transfer touching the account is past its expire_time (not yet released)."""
+
+    account: Account
+    state: BalanceState
+    now: datetime
+    due: bool
+
+
+_ACCOUNT_VIEW_SQL = (
+    f"SELECT {ACCOUNT_COLUMNS}, b.account_id, b.currency AS balance_currency, b.normal_side, b.floor_minor, "
+    "b.posted, b.pending_debits, b.pending_credits, clock_timestamp() AS now, "
+    "EXISTS (SELECT 1 FROM pending_transfers p "
+    f"        WHERE p.status = {int(PendingStatus.PENDING)} AND p.expire_time <= clock_timestamp() "
+    "         AND (p.debit_account_id = %(id)s OR p.credit_account_id = %(id)s)) AS due "
+    "FROM accounts a JOIN balances b ON b.account_id = a.id WHERE a.id = %(id)s")
+
+
+def account_view(connection: Any, account_id: str) -> AccountView | None:
+    """The account ``account_id`` with its balance row in one statement: one round trip on an
+    autocommit psycopg2 connection (the statement is its own read-only snapshot); None if unknown."""
+    with connection.cursor(cursor_factory=psycopg2.extras.NamedTupleCursor) as cursor:
+        cursor.execute(_ACCOUNT_VIEW_SQL, {"id": account_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    state = BalanceState(account_id=row.account_id, currency=row.balance_currency,
+                         normal=Direction(row.normal_side), floor=row.floor_minor, posted=row.posted,
+                         pending_debits=row.pending_debits, pending_credits=row.pending_credits)
+    return AccountView(account=account_row(row), state=state, now=utc(row.now), due=row.due)
 
 
 def list_accounts(session: Session, owner_id: str | None, after_id: str, limit: int) -> list[Account]:
@@ -91,7 +131,7 @@ def balance_states(session: Session, account_ids: Iterable[str], *, lock: bool) 
     states = {row.account_id: _state(row) for row in rows}
     for account_id in ids:
         if account_id not in states:
-            raise NotFound(f"account {account_id} not found", "ACCOUNT_NOT_FOUND", {"account_id": account_id})
+            raise account_not_found(account_id)
     return states
 
 

@@ -166,6 +166,33 @@ def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) 
     assert_ledger_invariants(ledger_db)
 
 
+def test_reading_an_account_releases_its_lapsed_hold_only_for_a_reader_allowed_to_see_it(
+        ledger: LedgerClient, ledger_db) -> None:
+    payer, merchant = funded_pair(ledger)
+    hold = ledger.pend(payer, merchant, 800, expire_time=datetime.now(UTC) + timedelta(milliseconds=300))
+    time.sleep(0.4)
+
+    def status() -> int:
+        with ledger_db.connect() as connection:
+            return int(connection.execute(sa.text("SELECT status FROM pending_transfers WHERE id = :id"),
+                                          {"id": hold.id}).scalar_one())
+
+    pending = status()
+    request = ledger_pb2.GetAccountRequest(account_id=payer)
+    denied = failure(lambda: ledger.stub.GetAccount(request, metadata=ledger.customer("usr_stranger"),
+                                                    timeout=10))
+    assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+    assert status() == pending  # refused before anything was changed
+    balance = ledger.stub.GetAccount(request, metadata=ledger.ops, timeout=10).account.balance
+    assert (balance.pending_debits.amount_minor, balance.available.amount_minor) == (0, 1000)
+    assert status() != pending
+    assert get(ledger, hold.id).status == ledger_pb2.PENDING_TRANSFER_STATUS_EXPIRED
+    unknown = failure(lambda: ledger.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id="acc_unknown"),
+                                                     metadata=ledger.ops, timeout=10))
+    assert (unknown.code, unknown.reason) == (grpc.StatusCode.NOT_FOUND, "ACCOUNT_NOT_FOUND")
+    assert_ledger_invariants(ledger_db)
+
+
 def test_a_lapsed_hold_does_not_block_a_transfer(ledger: LedgerClient) -> None:
     payer, merchant = funded_pair(ledger)
     # Long enough that a loaded machine still creates the hold before it lapses; then wait for

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -121,7 +121,7 @@ from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
-from services.runtime.errors import NotFound, Unavailable
+from services.runtime.errors import Aborted, DomainError, NotFound, Unavailable
 from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 
@@ -179,46 +179,66 @@ class AiService:
 
     # -- fraud -------------------------------------------------------------------------------------
 
-    def check_fraud(self, caller: str, request_id: str, check: FraudCheck,
-                    claim: Claim | None = None) -> FraudAssessment:
-        """Score ``check`` once, under the idempotency key the edge claimed (``claim``)."""
-        resumed = self._resumed(claim)
-        if resumed is not None:
-            assert isinstance(resumed, FraudAssessment)
-            return resumed
+    def check_fraud(self, caller: str, request_id: str, check: FraudCheck, fingerprint: str,
+                    render: Callable[[FraudAssessment], bytes]) -> bytes:
+        """The response to ``check`` under ``caller``'s key ``request_id``, scored once in one transaction.
+
+        The key is claimed, the check scored, its audit row, its history row and the rendered
+        response (``render``) written, and all of it committed together: one commit per check
+        instead of three (claim, work, response), and no inference can be logged without its
+        key or its key without its inference, so there is nothing to resume after a crash.
+        A replay returns the stored bytes. The user's lock (``repo.lock_user``) stays: it is
+        what makes concurrent checks of one user see each other in the velocity features,
+        across every process and replica of the service.
+        """
         input_sha = check.input_hash()
 
-        def work(session: Session) -> FraudAssessment:
+        def work(session: Session) -> tuple[bytes, FraudAssessment | DomainError | None]:
+            claim = self.idempotency.claim_in_transaction(session, caller, request_id, "CheckFraud",
+                                                          fingerprint)
+            if isinstance(claim, bytes):
+                return claim, None
             repo.lock_user(session, check.user_id)
-            model = self.registry.active("fraud")
             now = self.clock()
             when = check.transaction_time or now
             ts = int(when.timestamp())
             zone = ZoneInfo(check.time_zone) if check.time_zone else None
             since = when - timedelta(days=features.HISTORY_DAYS)
             history = repo.checked_history(session, check.user_id, since, when)
-            conversion = fx.to_model_currency(check.amount_minor, check.currency, when)
-            txn = scored_transaction(check, ts, history, conversion.amount_minor, utc_offset(zone, when))
-            past = [features.Txn(int(h.txn_time.timestamp()), scored_minor(h), h.merchant_id, h.category,
-                                 h.country, h.device_id, utc_offset(zone, h.txn_time),
-                                 KIND_OF_CHANNEL.get(h.channel, "purchase")) for h in history]
-            start = _now_ns()
-            x = features.fraud_features(txn, past, category_risk(model, txn.merchant_category),
-                                        feature_set=fraud_feature_set(model))
-            assessment = assess(model, x, check, new_id("inf"), now, conversion)
-            latency = (_now_ns() - start) // 1_000
+            try:
+                model = self.registry.active("fraud")
+                conversion = fx.to_model_currency(check.amount_minor, check.currency, when)
+                txn = scored_transaction(check, ts, history, conversion.amount_minor, utc_offset(zone, when))
+                past = [features.Txn(int(h.txn_time.timestamp()), scored_minor(h), h.merchant_id, h.category,
+                                     h.country, h.device_id, utc_offset(zone, h.txn_time),
+                                     KIND_OF_CHANNEL.get(h.channel, "purchase")) for h in history]
+                start = _now_ns()
+                x = features.fraud_features(txn, past, category_risk(model, txn.merchant_category),
+                                            feature_set=fraud_feature_set(model))
+                assessment = assess(model, x, check, new_id("inf"), now, conversion)
+                latency = (_now_ns() - start) // 1_000
+            except (Unavailable, Aborted):
+                raise  # transient: nothing stored, a retry scores afresh
+            except DomainError as exc:
+                # An error after validation (no active model) is the key's result, replayed as such.
+                self.idempotency.fail_in_transaction(session, claim, exc)
+                return b"", exc
             self._record(session, Kind.FRAUD_CHECK, model, caller, request_id, input_sha, assessment, latency)
             repo.insert_checked(session, repo.CheckedTxn(
                 user_id=check.user_id, inference_id=assessment.inference_id, txn_time=when,
                 amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
                 category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
                 channel=check.channel, decision=assessment.decision))
-            self._attach(session, claim, assessment.inference_id)
-            return assessment
+            response = render(assessment)
+            self.idempotency.complete_in_transaction(session, claim, response, assessment.inference_id)
+            return response, assessment
 
-        result = run_in_transaction(self.engine, work)
-        FRAUD_DECISIONS.labels(result.decision, result.model_version).inc()
-        return result
+        response, fresh = run_in_transaction(self.engine, work)
+        if isinstance(fresh, DomainError):
+            raise fresh
+        if fresh is not None:
+            FRAUD_DECISIONS.labels(fresh.decision, fresh.model_version).inc()
+        return response
 
     # -- credit ------------------------------------------------------------------------------------
 

@@ -16,10 +16,15 @@ only their training currency (EUR). Other currencies are refused with reason
 UNSUPPORTED_CURRENCY.
 
 CheckFraud and ScoreCredit run under the shared idempotency contract
-(``services.runtime.idempotency``), claimed here at the edge around the service
-call: the rendered response (or the error after validation) is stored per
-caller and ``request_id`` and replayed byte for byte; a duplicate arriving while
-the first is still running is ABORTED ``REQUEST_IN_PROGRESS`` at once.
+(``services.runtime.idempotency``): the rendered response is stored per caller
+and ``request_id`` and replayed byte for byte; a duplicate arriving while the
+first is still running is ABORTED ``REQUEST_IN_PROGRESS`` at once. ScoreCredit
+claims its key here at the edge around the service call (its error after
+validation is stored too). CheckFraud claims it inside the check's one database
+transaction (the contract's in-transaction variant, see ``AiService.check_fraud``):
+key, audit row, history row and response commit together, one commit per check;
+an error after validation (no active model) is stored under the key in that
+transaction instead, and a transient one commits nothing.
 """
 
 from __future__ import annotations
@@ -225,10 +230,11 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             ip_country=request.ip_country, counterparty_country=request.counterparty_country,
             payment_id=request.payment_id, payment_method_id=request.payment_method_id, transaction_time=when,
             time_zone=request.time_zone)
-        response = self._idempotent(
-            principal, request.request_id, "CheckFraud", asdict(check),
-            lambda claim: ai_pb2.CheckFraudResponse(assessment=assessment_pb(
-                self.service.check_fraud(principal.subject, request.request_id, check, claim))))
+        response = self.service.check_fraud(
+            principal.subject, request.request_id, check,
+            request_fingerprint(self.fingerprint_key, "CheckFraud", asdict(check)),
+            lambda assessment: ai_pb2.CheckFraudResponse(
+                assessment=assessment_pb(assessment)).SerializeToString())
         return ai_pb2.CheckFraudResponse.FromString(response)
 
     def ScoreCredit(self, request: ai_pb2.ScoreCreditRequest,

@@ -30,7 +30,9 @@ transaction-scoped advisory lock on the key (:data:`ADVISORY_KEY_SQL`), taken wi
 executing, and the duplicate gets ABORTED (REQUEST_IN_PROGRESS) at once, as above.
 Since a refused request commits nothing, its key commits nothing either: errors are not
 stored by this variant, and a retry is evaluated afresh (a transfer refused for
-insufficient funds succeeds under the same key once funds arrive).
+insufficient funds succeeds under the same key once funds arrive), unless the service
+stores one itself with :meth:`IdempotencyStore.fail_in_transaction` (the AI service's
+CheckFraud, whose "no active model" is replayed like under ``run``).
 """
 
 from __future__ import annotations
@@ -218,6 +220,25 @@ class IdempotencyStore:
             ),
             {"s": claim.scope, "k": claim.key, "o": claim.operation, "f": claim.fingerprint,
              "r": resource_id, "resp": response, "keep": self.retention_hours},
+        )
+
+    def fail_in_transaction(self, session: Session, claim: Claim, error: DomainError) -> None:
+        """Store ``error`` (one after validation, not transient) as the claimed key's result, in a
+        transaction that commits no effect: for a service that chooses to replay such errors."""
+        session.execute(
+            sa.text(
+                f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, error_code, "
+                "error_reason, error_message, error_metadata, expire_time) VALUES (:s, :k, :o, :f, 'done', "
+                ":c, :reason, :m, CAST(:md AS jsonb), now() + make_interval(hours => :keep)) "
+                "ON CONFLICT (scope, key) DO UPDATE SET operation = EXCLUDED.operation, "
+                "fingerprint = EXCLUDED.fingerprint, state = 'done', resource_id = '', response = NULL, "
+                "error_code = EXCLUDED.error_code, error_reason = EXCLUDED.error_reason, "
+                "error_message = EXCLUDED.error_message, error_metadata = EXCLUDED.error_metadata, "
+                "lock_token = '', lock_until = NULL, create_time = now(), expire_time = EXCLUDED.expire_time"
+            ),
+            {"s": claim.scope, "k": claim.key, "o": claim.operation, "f": claim.fingerprint,
+             "c": error.code.value[0], "reason": error.reason, "m": error.message,
+             "md": json.dumps(error.metadata), "keep": self.retention_hours},
         )
 
     # -- internals ---------------------------------------------------------------------------

@@ -15,7 +15,8 @@ load is a lower bound, not a measurement of the code alone.
 
 ``BENCH_QUICK=1``: one second per point and a few hundred sequential calls (a smoke run;
 the figures are not meant to be read). ``BENCH_SECONDS`` sets the seconds per point (default 5);
-``BENCH_ONLY=ledger`` measures the ledger rows alone, ``BENCH_ONLY=envoy`` the GetAccount and Envoy rows.
+``BENCH_ONLY=ledger`` measures the ledger rows alone, ``BENCH_ONLY=envoy`` the GetAccount and Envoy rows,
+``BENCH_ONLY=fraud`` the fraud-check rows.
 Payments (card top-ups) go through Envoy to the payment service, which calls the user, ledger and
 AI services, each in its own process. Envoy's cost is shown against the same Envoy in front of a
 trivial upstream (tests/benchmarks/echo_server.py answers GetAccount with a fixed account).
@@ -562,6 +563,10 @@ def main() -> int:
             account_id = _one_account(ledger, service)
             rows += read_rows(s, service, ledger, account_id)
             rows += envoy_rows(s, ledger, account_id)
+            print_table(rows)
+            return 0
+        if ONLY == "fraud":
+            rows += fraud_rows(s, service)[0]
             print_table(rows)
             return 0
         ledger_figures, ledger, wallets = ledger_rows(s, service)

@@ -169,8 +169,10 @@ def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) 
 def test_reading_an_account_releases_its_lapsed_hold_only_for_a_reader_allowed_to_see_it(
         ledger: LedgerClient, ledger_db) -> None:
     payer, merchant = funded_pair(ledger)
-    hold = ledger.pend(payer, merchant, 800, expire_time=datetime.now(UTC) + timedelta(milliseconds=300))
-    time.sleep(0.4)
+    # Long enough that a loaded machine still creates the hold before it lapses; then wait for that instant.
+    expire = datetime.now(UTC) + timedelta(seconds=1)
+    hold = ledger.pend(payer, merchant, 800, expire_time=expire)
+    time.sleep(max(0.0, (expire - datetime.now(UTC)).total_seconds()) + 0.1)
 
     def status() -> int:
         with ledger_db.connect() as connection:

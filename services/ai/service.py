@@ -223,12 +223,15 @@ class AiService:
                 # An error after validation (no active model) is the key's result, replayed as such.
                 self.idempotency.fail_in_transaction(session, claim, exc)
                 return b"", exc
-            self._record(session, Kind.FRAUD_CHECK, model, caller, request_id, input_sha, assessment, latency)
-            repo.insert_checked(session, repo.CheckedTxn(
-                user_id=check.user_id, inference_id=assessment.inference_id, txn_time=when,
-                amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
-                category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
-                channel=check.channel, decision=assessment.decision))
+            repo.insert_fraud_check(session, InferenceRecord(
+                id=assessment.inference_id, kind=Kind.FRAUD_CHECK, model_name=model.name,
+                model_version=model.version, caller=caller, request_id=request_id, input_sha256=input_sha,
+                output=assessment, latency_micros=latency, create_time=assessment.create_time),
+                repo.CheckedTxn(
+                    user_id=check.user_id, inference_id=assessment.inference_id, txn_time=when,
+                    amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
+                    category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
+                    channel=check.channel, decision=assessment.decision))
             response = render(assessment)
             self.idempotency.complete_in_transaction(session, claim, response, assessment.inference_id)
             return response, assessment

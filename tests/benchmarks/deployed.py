@@ -9,7 +9,8 @@ client shares an interpreter with a server. The raw references are measured in t
 pgbench running the ledger transfer's SQL shape (tests/benchmarks/ledger_bench.py), the
 echo server, and direct gRPC for Envoy's cost.
 
-It ends with one table: figure, measured, target, ratio, met. Each figure carries the
+It ends with one table: figure, measured, target, ratio, met, and where a target is unmet the bound
+the profiles found (BENCHMARKS.md). Each figure carries the
 1-minute load average at the time it was taken: on a shared machine a figure taken under
 load is a lower bound, not a measurement of the code alone.
 
@@ -539,16 +540,35 @@ def fraud_rows(s: Stack, service: Metadata) -> tuple[list[Row], str]:
     return rows, address
 
 
+# What bounds each figure where its target is unmet: the finding of the profiles recorded in
+# BENCHMARKS.md (py-spy on the deployed processes and PostgreSQL's statement log), by figure.
+# The table prints it beside a "no", so a miss is never shown without its measured cause.
+PROFILED_BOUNDS = {
+    "ledger transfers": "PostgreSQL commit + hot balance rows (ledger at 0.43 core; BENCHMARKS.md)",
+    "GetAccount p50": "round trips to PostgreSQL (one statement now; BENCHMARKS.md 'GetAccount')",
+    "Envoy's cost": "Envoy's own filter chain (+0.31 ms before a trivial upstream)",
+    "payments/s": "~16 commits in series per top-up + the clearing account's row lock (BENCHMARKS.md)",
+    "fraud check": "per-user advisory lock + ~10 round trips per check (BENCHMARKS.md 'Fraud checks')",
+}
+
+
+def bound_of(row: Row) -> str:
+    if row.met != "no":
+        return ""
+    return next((why for prefix, why in PROFILED_BOUNDS.items() if row.figure.startswith(prefix)), "")
+
+
 def print_table(rows: list[Row]) -> None:
     headers = Row("figure", "measured", "target", "ratio", "met?")
     table = [headers, *rows]
     fields = ("figure", "measured", "target", "ratio", "met")
-    widths = [max(len(getattr(r, f)) for r in table) for f in fields]
+    bounds = ["where unmet, the profiled bound", *(bound_of(r) for r in rows)]
+    widths = [max(len(getattr(r, f)) for r in table) for f in fields] + [max(len(b) for b in bounds)]
     print()
     print(f"as deployed, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
           f"{SECONDS:.0f} s per point{' (QUICK: not figures to read)' if QUICK else ''}")
-    for i, r in enumerate(table):
-        cells = (r.figure, r.measured, r.target, r.ratio, r.met)
+    for i, (r, bound) in enumerate(zip(table, bounds, strict=True)):
+        cells = (r.figure, r.measured, r.target, r.ratio, r.met, bound)
         print(" | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
         if i == 0:
             print("-+-".join("-" * w for w in widths))

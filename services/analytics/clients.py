@@ -7,17 +7,18 @@ deadline, retried by gRPC on UNAVAILABLE.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, Protocol
 
 import grpc
 from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
-from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from nexafi.ledger.v1 import ledger_pb2
 
 from services.analytics.domain.model import AccountInfo, BalanceLine, Entry, Posting
 from services.analytics.domain.portfolio import InstallmentFacts, LoanFacts, LoanStatus
+from services.runtime import ledger_client
 from services.runtime.api import from_timestamp, to_timestamp
 from services.runtime.clients import call
 
@@ -64,39 +65,21 @@ def entry_from_pb(tx: ledger_pb2.Transaction) -> Entry:
     )
 
 
-class LedgerClient:
-    """Typed calls to the ledger through an authenticated channel it can rebuild."""
+class LedgerClient(ledger_client.LedgerClient):
+    """The shared ledger client with the reads only analytics makes (the change feed, account
+    classes, the trial balance), in analytics' domain types.
 
-    def __init__(self, connect: Callable[[], grpc.Channel]) -> None:
-        self._connect = connect
-        self.channel = connect()
-        self.stub = ledger_pb2_grpc.LedgerServiceStub(self.channel)
-
-    def reconnect(self) -> None:
-        """Replace the channel by a fresh one.
-
-        A channel that failed to connect for a while waits out gRPC's own reconnect
-        backoff (up to two minutes) before trying again; the feed consumer keeps its
-        own, shorter backoff and starts each attempt after an outage on a new channel.
-        """
-        old = self.channel
-        self.channel = self._connect()
-        self.stub = ledger_pb2_grpc.LedgerServiceStub(self.channel)
-        old.close()
+    The feed and the account look-ups of the consumer raise ``grpc.RpcError`` as gRPC does: the
+    consumer's loop decides on the status code (UNAVAILABLE: a new channel, see ``reconnect``).
+    """
 
     def stream(self, after_sequence: int, *, follow: bool = True) -> FeedStream:
         return _EntryStream(self.stub.StreamTransactions(
             ledger_pb2.StreamTransactionsRequest(after_sequence=after_sequence, follow=follow)))
 
-    def get_account(self, account_id: str) -> AccountInfo:
+    def account_info(self, account_id: str) -> AccountInfo:
         account = self.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=account_id)).account
         return AccountInfo(account.id, account.owner_id, int(account.type), account.currency)
-
-    def first_account_currency(self, owner_id: str) -> str | None:
-        """The currency of the owner's oldest account (ids are time-ordered, the ledger lists by id)."""
-        request = ledger_pb2.ListAccountsRequest(owner_id=owner_id, page_size=1)
-        accounts = call("ledger", self.stub.ListAccounts, request).accounts
-        return accounts[0].currency if accounts else None
 
     def trial_balance(self, as_of: datetime) -> list[BalanceLine]:
         """Every account's balance line as of ``as_of``, from the ledger (the authority on balances)."""
@@ -104,9 +87,6 @@ class LedgerClient:
         reply = call("ledger", self.stub.GetTrialBalance, request)
         return [BalanceLine(line.account_id, line.name, int(line.type), line.currency, line.debit_minor,
                             line.credit_minor) for line in reply.lines]
-
-    def close(self) -> None:
-        self.channel.close()
 
 
 def loan_facts(app: credit_pb2.LoanApplication) -> LoanFacts:

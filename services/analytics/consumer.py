@@ -182,7 +182,7 @@ class FeedConsumer:
         missing = wanted - found.keys()
         if missing:
             stored = run_in_transaction(self.engine, lambda s: repo.known_accounts(s, missing))
-            fetched = [self.ledger.get_account(a) for a in sorted(missing - stored.keys())]
+            fetched = [self.ledger.account_info(a) for a in sorted(missing - stored.keys())]
             if fetched:
                 run_in_transaction(self.engine, lambda s: repo.save_accounts(s, fetched))
             found.update(stored)

@@ -73,7 +73,7 @@ class AnalyticsSettings:
 
 def ledger_client(provider: ServiceTokenProvider) -> LedgerClient:
     """A ledger client with analytics' identity; each (re)connection dials ``LEDGER_ADDR`` as set then."""
-    return LedgerClient(lambda: service_channel("ledger", LEDGER_SERVICE, provider.token))
+    return LedgerClient.connecting(lambda: service_channel("ledger", LEDGER_SERVICE, provider.token))
 
 
 def credit_client(provider: ServiceTokenProvider) -> CreditClient:

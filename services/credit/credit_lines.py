@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.credit import repository as repo
-from services.credit.clients import LedgerAccount
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import (
     CreditLine,
@@ -27,6 +26,7 @@ from services.runtime.errors import (
 )
 from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
+from services.runtime.ledger_client import LedgerAccount
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,13 @@ class CreditLineUseCases(CreditCore):
             # their limits) and retries after a failure all get this one account, never an orphan
             # holding a limit. The limit is set below, by the call that opens the line.
             account = self.clients.ledger.create_account(
-                user_id,
-                PURPOSE_CREDIT_LINE,
-                AccountType.LIABILITY,
-                currency,
-                BalanceRule.CREDIT_LIMIT,
-                f"credit:line:{user_id}:{currency}",
-                0,
+                owner_id=user_id,
+                name=PURPOSE_CREDIT_LINE,
+                type_=AccountType.LIABILITY,
+                currency=currency,
+                rule=BalanceRule.CREDIT_LIMIT,
+                request_id=f"credit:line:{user_id}:{currency}",
+                credit_limit=0,
             )
         except RemoteError as exc:
             raise unavailable(exc) from None

@@ -59,8 +59,8 @@ def reconcile_loans(service: CreditService, *, page: int = 1000) -> LoanReport:
         except RemoteError as exc:
             raise unavailable(exc) from None
         per_loan: dict[str, dict[str, tuple[EntryType, int]]] = {i: {} for i in ids}
-        for entry_id, related, type_, amount in transactions:
-            per_loan[related][entry_id] = (type_, amount)
+        for entry in transactions:
+            per_loan[entry.related_id][entry.id] = (entry.type, entry.amount_minor)
         entries_checked += len(transactions)
         for loan in loans:
             checked += 1

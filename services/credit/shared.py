@@ -126,7 +126,12 @@ class CreditCore:
             return existing
         try:
             account = self.clients.ledger.create_account(
-                owner_id, purpose, type_, currency, rule, f"credit:acct:{owner_id}:{purpose}:{currency}"
+                owner_id=owner_id,
+                name=purpose,
+                type_=type_,
+                currency=currency,
+                rule=rule,
+                request_id=f"credit:acct:{owner_id}:{purpose}:{currency}",
             )
         except RemoteError as exc:
             raise unavailable(exc) from None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from services.payment import account_repository
-from services.payment.clients import LedgerClient
 from services.payment.domain.postings import SYSTEM_OWNER, Purpose, account_rules, reservation_purposes
 from services.payment.domain.states import Kind
 from services.payment.remote_errors import unavailable
 from services.payment.store import PaymentStore
 from services.runtime.clients import RemoteError
+from services.runtime.ledger_client import LedgerClient
 
 
 class LedgerAccounts:
@@ -28,8 +28,13 @@ class LedgerAccounts:
         type_, rule = account_rules(purpose)
         try:
             account_id = self.ledger.create_account(
-                owner_id, purpose.value, type_, currency, rule, f"acct:{owner_id}:{purpose.value}:{currency}"
-            )
+                owner_id=owner_id,
+                name=purpose.value,
+                type_=type_,
+                currency=currency,
+                rule=rule,
+                request_id=f"acct:{owner_id}:{purpose.value}:{currency}",
+            ).id
         except RemoteError as exc:
             raise unavailable(exc) from None
         self.store.tx(

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Mapping
 
 from services.payment import connector_repository
-from services.payment.clients import LedgerClient
 from services.payment.connectors.base import (
     Connector,
     ConnectorTimeout,
@@ -29,13 +28,14 @@ from services.payment.connectors.base import (
     connector_named,
 )
 from services.payment.domain.model import FraudDecision, Payment
-from services.payment.domain.postings import ENTRY_TYPE, HoldStatus, step_request_id
+from services.payment.domain.postings import ENTRY_TYPE, step_request_id
 from services.payment.domain.states import Kind, Status
 from services.payment.fraud import FRAUD_DECLINED_MESSAGE, FraudCheck
 from services.payment.remote_errors import ledger_in_doubt, unavailable
 from services.payment.store import PaymentStore
 from services.runtime.clients import RemoteError
 from services.runtime.errors import FailedPrecondition
+from services.runtime.ledger_client import HoldStatus, LedgerClient
 from services.runtime.mcc import category_of_mcc, is_mcc
 from services.runtime.money import Money
 
@@ -113,7 +113,7 @@ class PaymentDriver:
                 user_id=payment.user_id,
                 type_=ENTRY_TYPE[payment.kind],
                 description=ledger_description(payment),
-                payment_id=payment.id,
+                related_id=payment.id,
                 request_id=step_request_id(payment.id, "reserve"),
             )
         except RemoteError as exc:
@@ -190,7 +190,7 @@ class PaymentDriver:
 
     def _post(self, payment: Payment) -> str:
         try:
-            return self.ledger.post(
+            return self.ledger.post_reserved(
                 pending_id=payment.pending_transfer_id,
                 request_id=step_request_id(payment.id, "post"),
                 metadata=ledger_metadata(payment.id, payment.metadata),
@@ -218,7 +218,7 @@ class PaymentDriver:
                 user_id=payment.user_id,
                 type_=ENTRY_TYPE[payment.kind],
                 description=ledger_description(payment),
-                payment_id=payment.id,
+                related_id=payment.id,
                 metadata=ledger_metadata(payment.id, payment.metadata),
                 request_id=step_request_id(payment.id, "post-direct"),
             )

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.payment import repository as repo
-from services.payment.clients import RELATED_BATCH, Clients
+from services.payment.clients import Clients
 from services.payment.domain.model import Payment, Refund
 from services.payment.domain.states import MONEY_MOVED, Status
 from services.payment.remote_errors import unavailable
@@ -29,6 +29,7 @@ from services.runtime.api import to_timestamp
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock
 from services.runtime.db import run_in_transaction
+from services.runtime.ledger_client import RELATED_BATCH
 
 if TYPE_CHECKING:
     from services.payment.service import PaymentService
@@ -146,7 +147,7 @@ class Reconciler:
                 )
             ]
             with ThreadPoolExecutor(max_workers=RECONCILIATION_THREADS) as pool:
-                for transactions, pending in pool.map(self.clients.ledger.related, _chunks(wanted)):
+                for transactions, pending in pool.map(self.clients.ledger.related_messages, _chunks(wanted)):
                     for transaction in transactions:
                         entries[transaction.id] = _record(transaction)
                     for hold in pending:

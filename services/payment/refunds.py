@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from services.payment import connector_repository, refund_repository
 from services.payment import repository as repo
-from services.payment.clients import LedgerClient
 from services.payment.connectors.base import Connector, ConnectorError, Outcome, connector_named
 from services.payment.domain.duties import forbid_self_decision
 from services.payment.domain.model import Payment, Refund, RefundState
@@ -27,6 +26,7 @@ from services.payment.store import PaymentStore, RequestKey, count_status
 from services.runtime.clients import RemoteError
 from services.runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.runtime.ids import new_id
+from services.runtime.ledger_client import LedgerClient
 from services.runtime.money import Money
 
 
@@ -125,7 +125,7 @@ class Refunds:
                     user_id=payment.user_id,
                     type_=EntryType.REFUND,
                     description=f"Refund {refund.id} of {payment.id}",
-                    payment_id=payment.id,
+                    related_id=payment.id,
                     metadata={"refund_id": refund.id, "payment_id": payment.id},
                     request_id=step_request_id(refund.id, "ledger"),
                 )
@@ -232,7 +232,7 @@ class Refunds:
                 user_id=payment.user_id,
                 type_=EntryType.ADJUSTMENT,
                 description=f"Refund {refund.id} of {payment.id} declined by the gateway: amount returned",
-                payment_id=payment.id,
+                related_id=payment.id,
                 metadata={"refund_id": refund.id, "payment_id": payment.id, "compensates": "refund"},
                 request_id=step_request_id(refund.id, "compensate"),
             )

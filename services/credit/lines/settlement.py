@@ -99,7 +99,12 @@ class LineSettlement:
             return found
         try:
             account = self.clients.ledger.create_account(
-                owner_id, purpose, type_, currency, rule, f"credit:acct:{owner_id}:{purpose}:{currency}"
+                owner_id=owner_id,
+                name=purpose,
+                type_=type_,
+                currency=currency,
+                rule=rule,
+                request_id=f"credit:acct:{owner_id}:{purpose}:{currency}",
             )
         except RemoteError as exc:
             raise unavailable(exc) from None

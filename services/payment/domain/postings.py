@@ -18,45 +18,18 @@ amount with the same accounts swapped.
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 from services.payment.domain.states import Kind
+
+# The ledger's vocabulary is the one of its shared client; the payment books a subset of it.
+from services.runtime.ledger_client import AccountType, BalanceRule, EntryType
 
 
 class Purpose(StrEnum):
     WALLET = "wallet"
     EXTERNAL_CLEARING = "external_clearing"
     PAYOUT_CLEARING = "payout_clearing"
-
-
-class AccountType(Enum):
-    ASSET = "asset"
-    LIABILITY = "liability"
-
-
-class BalanceRule(Enum):
-    UNBOUNDED = "unbounded"
-    NON_NEGATIVE = "non_negative"
-
-
-class EntryType(Enum):
-    """The ledger transaction types the payment service books."""
-
-    DEPOSIT = "deposit"
-    TRANSFER = "transfer"
-    WITHDRAWAL = "withdrawal"
-    REFUND = "refund"
-    ADJUSTMENT = "adjustment"
-
-
-class HoldStatus(Enum):
-    """Where a ledger reservation (a pending transfer) stands."""
-
-    UNSPECIFIED = "unspecified"
-    PENDING = "pending"
-    POSTED = "posted"
-    VOIDED = "voided"
-    EXPIRED = "expired"
 
 
 SYSTEM_OWNER = "system"

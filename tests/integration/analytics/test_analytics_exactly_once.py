@@ -106,7 +106,8 @@ def test_the_consumer_waits_out_a_ledger_outage_and_resumes(books: Books, analyt
     port = free_port()
     token = ServiceTokenProvider.from_env("analytics").token
     address = f"127.0.0.1:{port}"
-    ledger = LedgerClient(lambda: service_channel("ledger", LEDGER_SERVICE, token, address=address))
+    ledger = LedgerClient.connecting(
+        lambda: service_channel("ledger", LEDGER_SERVICE, token, address=address))
     consumer = FeedConsumer(analytics_db, ledger, min_backoff_seconds=0.05, max_backoff_seconds=0.2)
     consumer.start()
     replica = None

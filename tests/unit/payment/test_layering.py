@@ -13,8 +13,9 @@ from nexafi.ledger.v1 import ledger_pb2
 
 from services.payment import clients
 from services.payment.domain.model import FraudDecision
-from services.payment.domain.postings import AccountType, BalanceRule, EntryType, HoldStatus
 from services.payment.domain.states import Kind
+from services.runtime import ledger_client
+from services.runtime.ledger_client import AccountType, BalanceRule, EntryType, HoldStatus
 
 PAYMENT = Path(__file__).resolve().parents[3] / "services" / "payment"
 # Where protobuf is spoken: the gRPC edge, the downstream clients and reconciliation, which compares
@@ -72,13 +73,15 @@ def test_sql_names_no_status_state_or_kind_by_number() -> None:
 
 
 def test_the_clients_translate_every_value_both_ways() -> None:
-    assert set(clients._ENTRY_TYPE) == set(EntryType)
-    assert set(clients._ACCOUNT_TYPE) == set(AccountType)
-    assert set(clients._BALANCE_RULE) == set(BalanceRule)
+    # The ledger's vocabulary is translated by the shared ledger client.
+    assert set(ledger_client._ENTRY_TYPES) == set(EntryType) - {EntryType.OTHER}
+    assert set(ledger_client._ENTRY_TYPES_BACK.values()) == set(EntryType) - {EntryType.OTHER}
+    assert set(ledger_client._ACCOUNT_TYPES) == set(AccountType)
+    assert set(ledger_client._BALANCE_RULES) == set(BalanceRule)
     assert set(clients._CHANNEL) == set(Kind) - {Kind.UNSPECIFIED}
     named_holds = {v for _, v in ledger_pb2.PendingTransferStatus.items()} - {0}
-    assert set(clients._HOLD_STATUS) == named_holds
-    assert set(clients._HOLD_STATUS.values()) == set(HoldStatus) - {HoldStatus.UNSPECIFIED}
+    assert set(ledger_client._HOLD_STATUS) == named_holds
+    assert set(ledger_client._HOLD_STATUS.values()) == set(HoldStatus) - {HoldStatus.UNSPECIFIED}
     named_decisions = {v for _, v in ai_pb2.FraudDecision.items()} - {0}
     assert set(clients._FRAUD_DECISION) == named_decisions
     assert set(clients._FRAUD_DECISION.values()) == set(FraudDecision) - {FraudDecision.UNSPECIFIED}

@@ -16,8 +16,8 @@ from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 
 from services.credit.domain.model import Financials, Reason
 from services.runtime.api import to_money
-from services.runtime.clients import ServiceChannels, UserClient, call
-from services.runtime.ledger_client import LedgerClient
+from services.runtime.clients import call
+from services.runtime.ledger_client import MoneyClients
 
 
 @dataclass(frozen=True)
@@ -73,23 +73,8 @@ class AiClient:
         )
 
 
-@dataclass
-class Clients:
-    ledger: LedgerClient
-    ai: AiClient
-    users: UserClient
-    channels: ServiceChannels
-
+class Clients(MoneyClients[AiClient]):
     @classmethod
     def connect(cls, *, ai_timeout_seconds: float) -> Clients:
         """Channels to the ledger, AI and user services at the runtime's addresses, with credit's token."""
-        channels = ServiceChannels("credit")
-        return cls(
-            LedgerClient(channels.open("ledger")),
-            AiClient(channels.open("ai"), ai_timeout_seconds),
-            UserClient(channels.open("user")),
-            channels,
-        )
-
-    def close(self) -> None:
-        self.channels.close()
+        return cls.open("credit", lambda channel: AiClient(channel, ai_timeout_seconds))

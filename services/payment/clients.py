@@ -20,8 +20,8 @@ from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from services.payment.domain.model import FraudDecision
 from services.payment.domain.states import Kind
 from services.runtime.api import to_money, to_timestamp
-from services.runtime.clients import ServiceChannels, UserClient, call
-from services.runtime.ledger_client import LedgerClient
+from services.runtime.clients import call
+from services.runtime.ledger_client import MoneyClients
 
 _CHANNEL = {
     Kind.TOP_UP: ai_pb2.TRANSACTION_CHANNEL_WALLET_TOP_UP,
@@ -89,22 +89,7 @@ class AiClient:
         )
 
 
-@dataclass
-class Clients:
-    ledger: LedgerClient
-    ai: AiClient
-    users: UserClient
-    channels: ServiceChannels
-
+class Clients(MoneyClients[AiClient]):
     @classmethod
     def from_env(cls, ai_timeout_seconds: float) -> Clients:
-        channels = ServiceChannels("payment")
-        return cls(
-            LedgerClient(channels.open("ledger")),
-            AiClient(channels.open("ai"), ai_timeout_seconds),
-            UserClient(channels.open("user")),
-            channels,
-        )
-
-    def close(self) -> None:
-        self.channels.close()
+        return cls.open("payment", lambda channel: AiClient(channel, ai_timeout_seconds))

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import grpc
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.runtime.api import to_money
-from services.runtime.clients import call
+from services.runtime.clients import ServiceChannels, UserClient, call
 
 # The ledger's largest batch read; one page of a reconciliation.
 RELATED_BATCH = 1000
@@ -411,3 +411,29 @@ class LedgerClient:
             ),
             RECONCILIATION_TIMEOUT_SECONDS,
         )
+
+
+Ai = TypeVar("Ai")
+
+
+@dataclass
+class MoneyClients(Generic[Ai]):
+    """The clients of a service that moves money: the ledger, its own AI client, the user
+    service, on channels carrying the caller's service token."""
+
+    ledger: LedgerClient
+    ai: Ai
+    users: UserClient
+    channels: ServiceChannels
+
+    @classmethod
+    def open(cls, caller: str, ai: Callable[[grpc.Channel], Ai]) -> Self:
+        """Channels to the ledger, AI and user services at the runtime's addresses, with its token."""
+        channels = ServiceChannels(caller)
+        return cls(
+            LedgerClient(channels.open("ledger")), ai(channels.open("ai")), UserClient(channels.open("user")),
+            channels,
+        )
+
+    def close(self) -> None:
+        self.channels.close()

@@ -44,7 +44,8 @@ def test_service_callers_allow_exactly_the_declared_callers(callee: str) -> None
 
 
 def _stubs_imported(service: str) -> set[str]:
-    """The services whose generated gRPC stubs (``nexafi.<s>.v1 ... _pb2_grpc``) ``service`` imports."""
+    """The services whose generated gRPC stubs (``nexafi.<s>.v1 ... _pb2_grpc``) or shared runtime
+    client (``services.runtime.<s>_client``) ``service`` imports."""
     found = set()
     for path in (ROOT / "services" / service).rglob("*.py"):
         if "migrations" in path.parts or "training" in path.parts:
@@ -55,6 +56,9 @@ def _stubs_imported(service: str) -> set[str]:
                 if parts[0] == "nexafi" and len(parts) == 3 and \
                         any(alias.name.endswith("_pb2_grpc") for alias in node.names):
                     found.add(parts[1])
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+                found.update(n.split(".")[2].removesuffix("_client") for n in names
+                             if n.startswith("services.runtime.") and n.endswith("_client"))
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     parts = alias.name.split(".")

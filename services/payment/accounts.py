@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from services.payment import account_repository
 from services.payment.domain.postings import SYSTEM_OWNER, Purpose, account_rules, reservation_purposes
 from services.payment.domain.states import Kind
 from services.payment.remote_errors import unavailable
 from services.payment.store import PaymentStore
+from services.runtime import ledger_accounts
 from services.runtime.clients import RemoteError
 from services.runtime.ledger_client import LedgerClient
 
@@ -22,7 +22,7 @@ class LedgerAccounts:
         The request_id is derived from the triple, so concurrent first uses open one account.
         """
         name = purpose.value
-        existing = self.store.tx(lambda s: account_repository.ledger_account(s, owner_id, name, currency))
+        existing = self.store.tx(lambda s: ledger_accounts.ledger_account(s, owner_id, name, currency))
         if existing:
             return existing
         type_, rule = account_rules(purpose)
@@ -38,7 +38,7 @@ class LedgerAccounts:
         except RemoteError as exc:
             raise unavailable(exc) from None
         self.store.tx(
-            lambda s: account_repository.save_ledger_account(s, owner_id, name, currency, account_id)
+            lambda s: ledger_accounts.save_ledger_account(s, owner_id, name, currency, account_id)
         )
         return account_id
 

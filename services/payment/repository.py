@@ -197,7 +197,6 @@ def history(session: Session, payment_id: str) -> list[StatusChange]:
 # Staff actions: status changes and refund requests by a person other than the payer and payee.
 # The status names are the contract's, so an entry reads the same in any client.
 _STAFF_ACTIONS = """
-SELECT * FROM (
     SELECT 'psh_' || h.id AS id, h.actor, 'payment.status_changed' AS action, h.payment_id AS resource_id,
            p.user_id, h.reason, h.change_time AS at, h.from_status, h.to_status,
            0::bigint AS amount_minor, '' AS currency, '' AS refund_id
@@ -208,32 +207,20 @@ SELECT * FROM (
            0, 0, r.amount_minor, r.currency, r.id
       FROM refunds r JOIN payments p ON p.id = r.payment_id
      WHERE r.actor LIKE :person AND r.actor <> p.user_id AND r.actor <> p.payee_user_id
-) AS actions
-WHERE (CAST(:actor AS text) IS NULL OR actor = :actor)
-  AND (CAST(:before_at AS timestamptz) IS NULL OR (at, id) < (:before_at, :before_id))
-ORDER BY at DESC, id DESC
-LIMIT :limit
 """
 
 
 def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
                   limit: int) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
-    rows = session.execute(sa.text(_STAFF_ACTIONS), audit.page_parameters(actor_id, before, limit)).all()
-    out = []
-    for row in rows:
-        if row.action == "payment.status_changed":
-            details = {"from_status": _status_name(row.from_status), "to_status": _status_name(row.to_status)}
-        else:
-            details = {"refund_id": row.refund_id, "amount_minor": str(row.amount_minor),
-                       "currency": row.currency}
-        out.append(StaffAction(id=row.id, actor_id=row.actor, action=row.action, resource_id=row.resource_id,
-                               user_id=row.user_id, reason=row.reason, create_time=row.at, details=details))
-    return out
+    return audit.read_trail(session, _STAFF_ACTIONS, actor_id, before, limit, _staff_details)
 
 
-def _status_name(value: int) -> str:
-    return "PAYMENT_STATUS_" + Status(value).name if value in Status._value2member_map_ else ""
+def _staff_details(row: Any) -> dict[str, str]:
+    if row.action == "payment.status_changed":
+        return {"from_status": audit.enum_label("PAYMENT_STATUS_", Status, row.from_status),
+                "to_status": audit.enum_label("PAYMENT_STATUS_", Status, row.to_status)}
+    return {"refund_id": row.refund_id, "amount_minor": str(row.amount_minor), "currency": row.currency}
 
 
 def acquire_lease(session: Session, payment_id: str, token: str, seconds: int) -> bool:

@@ -14,11 +14,15 @@ here; services' and the system's steps are neither.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
+import sqlalchemy as sa
 from nexafi.common.v1 import common_pb2
+from sqlalchemy.orm import Session
 
 from services.runtime import api
 from services.runtime.errors import InvalidArgument
@@ -46,6 +50,34 @@ def page_parameters(actor_id: str | None, before: tuple[datetime, str] | None, l
     the entries after ``before`` (the previous page's last (time, id)), at most ``limit``."""
     return {"person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
             "before_id": before[1] if before else "", "limit": limit}
+
+
+# One page of a trail gathered from several tables: people only, optionally one actor, newest first.
+_TRAIL_PAGE = """
+WHERE (CAST(:actor AS text) IS NULL OR actor = :actor)
+  AND (CAST(:before_at AS timestamptz) IS NULL OR (at, id) < (:before_at, :before_id))
+ORDER BY at DESC, id DESC
+LIMIT :limit
+"""
+
+
+def read_trail(session: Session, sources: str, actor_id: str | None, before: tuple[datetime, str] | None,
+               limit: int, details: Callable[[Any], dict[str, str]]) -> list[StaffAction]:
+    """Newest first; ``before`` is the (time, id) of the last entry of the previous page.
+
+    ``sources`` is a ``UNION ALL`` of the service's rows (id, actor, action, resource_id, user_id,
+    reason, at, and what ``details`` reads from a row), each part restricted to ``:person`` actors
+    on resources that are not theirs."""
+    sql = f"SELECT * FROM ({sources}) AS actions{_TRAIL_PAGE}"
+    rows = session.execute(sa.text(sql), page_parameters(actor_id, before, limit)).all()
+    return [StaffAction(id=row.id, actor_id=row.actor, action=row.action, resource_id=row.resource_id,
+                        user_id=row.user_id, reason=row.reason, create_time=row.at, details=details(row))
+            for row in rows]
+
+
+def enum_label(prefix: str, kind: type[Enum], value: int) -> str:
+    """The contract's name of ``value`` (``PAYMENT_STATUS_SUCCEEDED``), or "" when ``kind`` has none."""
+    return prefix + kind(value).name if value in kind._value2member_map_ else ""
 
 
 def staff_action_pb(action: StaffAction) -> common_pb2.StaffAction:

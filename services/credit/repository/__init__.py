@@ -26,10 +26,6 @@ from services.credit.repository.intents import (
     stale_disbursement_intents,
     stale_repayment_applications,
 )
-from services.credit.repository.ledger_accounts import (
-    ledger_account,
-    save_ledger_account,
-)
 from services.credit.repository.reconciliation import (
     BookedLoan,
     booked_loans,
@@ -43,6 +39,10 @@ from services.credit.repository.scores import (
 )
 from services.credit.repository.staff_actions import (
     staff_actions,
+)
+from services.runtime.ledger_accounts import (
+    ledger_account,
+    save_ledger_account,
 )
 
 __all__ = [

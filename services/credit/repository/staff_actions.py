@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.credit.domain.model import (
@@ -15,7 +15,6 @@ from services.runtime import audit
 from services.runtime.audit import StaffAction
 
 _STAFF_ACTIONS = """
-SELECT * FROM (
     SELECT 'lsc_' || c.application_id || '_' || c.seq AS id, c.actor, 'loan.status_changed' AS action,
            c.application_id AS resource_id, a.user_id, c.reason, c.change_time AS at,
            COALESCE(c.from_status, 0) AS from_status, c.to_status,
@@ -27,30 +26,19 @@ SELECT * FROM (
            l.change_time, 0, l.status, l.limit_minor, cl.currency, l.apr_bps
       FROM credit_line_changes l JOIN credit_lines cl ON cl.id = l.credit_line_id
      WHERE l.actor LIKE :person AND l.actor <> cl.user_id
-) AS actions
-WHERE (CAST(:actor AS text) IS NULL OR actor = :actor)
-  AND (CAST(:before_at AS timestamptz) IS NULL OR (at, id) < (:before_at, :before_id))
-ORDER BY at DESC, id DESC
-LIMIT :limit
 """
 
 
 def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
                   limit: int) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
-    rows = session.execute(sa.text(_STAFF_ACTIONS), audit.page_parameters(actor_id, before, limit)).all()
-    out = []
-    for row in rows:
-        if row.action == "loan.status_changed":
-            details = {"from_status": _status_name(row.from_status), "to_status": _status_name(row.to_status)}
-        else:
-            details = {"status": "CREDIT_LINE_STATUS_" + LineStatus(row.to_status).name,
-                       "limit_minor": str(row.limit_minor), "currency": row.currency.strip(),
-                       "apr_bps": str(row.apr_bps)}
-        out.append(StaffAction(id=row.id, actor_id=row.actor, action=row.action, resource_id=row.resource_id,
-                               user_id=row.user_id, reason=row.reason, create_time=row.at, details=details))
-    return out
+    return audit.read_trail(session, _STAFF_ACTIONS, actor_id, before, limit, _details)
 
 
-def _status_name(value: int) -> str:
-    return "LOAN_APPLICATION_STATUS_" + Status(value).name if value in Status._value2member_map_ else ""
+def _details(row: Any) -> dict[str, str]:
+    if row.action == "loan.status_changed":
+        return {"from_status": audit.enum_label("LOAN_APPLICATION_STATUS_", Status, row.from_status),
+                "to_status": audit.enum_label("LOAN_APPLICATION_STATUS_", Status, row.to_status)}
+    return {"status": "CREDIT_LINE_STATUS_" + LineStatus(row.to_status).name,
+            "limit_minor": str(row.limit_minor), "currency": row.currency.strip(),
+            "apr_bps": str(row.apr_bps)}

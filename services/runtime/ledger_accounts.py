@@ -1,11 +1,12 @@
-"""The ledger accounts the credit service opened, by owner, purpose and currency."""
+"""The ledger accounts a service opened, by (owner, purpose, currency): the table
+``ledger_accounts`` that the payment and the credit service each keep in their own database, so
+that each account is opened at the ledger once (the ledger's idempotency key makes a repeated
+opening return the same account)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-
-# -- ledger accounts -----------------------------------------------------------------------------
 
 
 def ledger_account(session: Session, owner_id: str, purpose: str, currency: str) -> str | None:

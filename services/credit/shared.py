@@ -20,6 +20,7 @@ from services.credit.domain.model import (
     StatusChange,
     can_transition,
 )
+from services.runtime import ledger_accounts
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
@@ -30,6 +31,7 @@ from services.runtime.errors import (
     Unavailable,
 )
 from services.runtime.idempotency import IdempotencyStore
+from services.runtime.ledger_client import LedgerClient
 
 log = logging.getLogger("nexafi.credit")
 
@@ -62,6 +64,28 @@ def require_status(app: Application, current: Status, target: Status) -> None:
     """Refuses to move ``app`` to ``target`` unless it is ``current``, the one status allowed here."""
     if app.status is not current:
         raise illegal_transition(app, target)
+
+
+def ledger_account(
+    engine: Engine, ledger: LedgerClient, owner_id: str, purpose: str, currency: str, type_: AccountType,
+    rule: BalanceRule,
+) -> str:
+    """The credit service's ledger account (owner, purpose, currency), opened on first use."""
+    try:
+        return ledger_accounts.opened_account(
+            engine, ledger, owner_id=owner_id, purpose=purpose, currency=currency, type_=type_, rule=rule,
+            request_id=f"credit:acct:{owner_id}:{purpose}:{currency}",
+        )
+    except RemoteError as exc:
+        raise unavailable(exc) from None
+
+
+def wallet_of(ledger: LedgerClient, user_id: str, currency: str) -> str | None:
+    """The user's wallet in ``currency`` (opened by the payment service), found in the ledger."""
+    try:
+        return ledger_accounts.account_named(ledger, user_id, WALLET_NAME, currency)
+    except RemoteError as exc:
+        raise unavailable(exc) from None
 
 
 class CreditCore:
@@ -119,38 +143,13 @@ class CreditCore:
         self, owner_id: str, purpose: str, currency: str, type_: AccountType, rule: BalanceRule
     ) -> str:
         """The ledger account for (owner, purpose, currency), opened on first use with a derived key."""
-        existing = run_in_transaction(
-            self.engine, lambda s: repo.ledger_account(s, owner_id, purpose, currency)
-        )
-        if existing:
-            return existing
-        try:
-            account = self.clients.ledger.create_account(
-                owner_id=owner_id,
-                name=purpose,
-                type_=type_,
-                currency=currency,
-                rule=rule,
-                request_id=f"credit:acct:{owner_id}:{purpose}:{currency}",
-            )
-        except RemoteError as exc:
-            raise unavailable(exc) from None
-
-        def save(session: Session) -> None:
-            repo.save_ledger_account(session, owner_id, purpose, currency, account.id)
-
-        run_in_transaction(self.engine, save)
-        return account.id
+        return ledger_account(self.engine, self.clients.ledger, owner_id, purpose, currency, type_, rule)
 
     def _wallet(self, user_id: str, currency: str) -> str:
         """The borrower's wallet (opened by the payment service), found in the ledger."""
-        try:
-            accounts = self.clients.ledger.accounts_of(user_id)
-        except RemoteError as exc:
-            raise unavailable(exc) from None
-        for account in accounts:
-            if account.name == WALLET_NAME and account.currency == currency:
-                return account.id
+        wallet = wallet_of(self.clients.ledger, user_id, currency)
+        if wallet:
+            return wallet
         raise FailedPrecondition(
             f"user {user_id} has no {currency} wallet to pay the loan into or from",
             "WALLET_NOT_FOUND",

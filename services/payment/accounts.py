@@ -21,26 +21,20 @@ class LedgerAccounts:
 
         The request_id is derived from the triple, so concurrent first uses open one account.
         """
-        name = purpose.value
-        existing = self.store.tx(lambda s: ledger_accounts.ledger_account(s, owner_id, name, currency))
-        if existing:
-            return existing
         type_, rule = account_rules(purpose)
         try:
-            account_id = self.ledger.create_account(
+            return ledger_accounts.opened_account(
+                self.store.engine,
+                self.ledger,
                 owner_id=owner_id,
-                name=purpose.value,
-                type_=type_,
+                purpose=purpose.value,
                 currency=currency,
+                type_=type_,
                 rule=rule,
                 request_id=f"acct:{owner_id}:{purpose.value}:{currency}",
-            ).id
+            )
         except RemoteError as exc:
             raise unavailable(exc) from None
-        self.store.tx(
-            lambda s: ledger_accounts.save_ledger_account(s, owner_id, name, currency, account_id)
-        )
-        return account_id
 
     def of_payment(self, kind: Kind, payer: str, payee: str, currency: str) -> tuple[str, str]:
         """The (debit, credit) accounts of a payment's reservation."""

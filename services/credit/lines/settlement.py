@@ -21,7 +21,7 @@ from services.credit.domain.model import CreditLine, LineStatus
 from services.credit.lines import domain
 from services.credit.lines import repository as repo
 from services.credit.lines.repository import Draw, Intent, LineRepayment, LineState, Statement
-from services.credit.shared import SYSTEM_OWNER, WALLET_NAME, unavailable
+from services.credit.shared import SYSTEM_OWNER, ledger_account, wallet_of
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import run_in_transaction
@@ -92,26 +92,7 @@ class LineSettlement:
         self, owner_id: str, purpose: str, currency: str, type_: AccountType, rule: BalanceRule
     ) -> str:
         """The ledger account (owner, purpose, currency), opened on first use with a derived key."""
-        found = run_in_transaction(
-            self.engine, lambda s: credit_repo.ledger_account(s, owner_id, purpose, currency)
-        )
-        if found:
-            return found
-        try:
-            account = self.clients.ledger.create_account(
-                owner_id=owner_id,
-                name=purpose,
-                type_=type_,
-                currency=currency,
-                rule=rule,
-                request_id=f"credit:acct:{owner_id}:{purpose}:{currency}",
-            )
-        except RemoteError as exc:
-            raise unavailable(exc) from None
-        run_in_transaction(
-            self.engine, lambda s: credit_repo.save_ledger_account(s, owner_id, purpose, currency, account.id)
-        )
-        return account.id
+        return ledger_account(self.engine, self.clients.ledger, owner_id, purpose, currency, type_, rule)
 
     def _interest_accounts(self, line: CreditLine) -> tuple[str, str]:
         receivable = self._account(
@@ -134,13 +115,9 @@ class LineSettlement:
         return self._interest_accounts(line)[0]
 
     def _wallet(self, user_id: str, currency: str) -> str:
-        try:
-            accounts = self.clients.ledger.accounts_of(user_id)
-        except RemoteError as exc:
-            raise unavailable(exc) from None
-        for account in accounts:
-            if account.name == WALLET_NAME and account.currency == currency:
-                return account.id
+        wallet = wallet_of(self.clients.ledger, user_id, currency)
+        if wallet:
+            return wallet
         raise FailedPrecondition(
             f"user {user_id} has no {currency} wallet for the credit line",
             "WALLET_NOT_FOUND",

@@ -30,13 +30,12 @@ transaction instead, and a transient one commits nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
-from google.protobuf.message import Message
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 
 from services.ai.converters import (
@@ -69,14 +68,13 @@ from services.runtime.auth import (
     ROLE_COMPLIANCE,
     ROLE_SERVICE,
     ROLE_SUPPORT,
-    Principal,
     current_principal,
     require_owner_or_roles,
     require_roles,
 )
 from services.runtime.errors import InvalidArgument
 from services.runtime.fingerprints import request_fingerprint
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import RequestKeys
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 SCORING_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
@@ -179,15 +177,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         """``fingerprint_key`` keys the request fingerprints of CheckFraud and ScoreCredit
         (services.runtime.fingerprints), the same on every replica."""
         self.service = service
-        self.fingerprint_key = fingerprint_key
-
-    def _idempotent(self, principal: Principal, key: str, operation: str, body: Mapping[str, object],
-                    execute: Callable[[Claim], Message]) -> bytes:
-        """The response to ``operation`` under ``key``: run once, stored, replayed (errors included)."""
-        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
-        return self.service.idempotency.run(
-            principal.subject, key, operation, fingerprint,
-            lambda claim: execute(claim).SerializeToString())
+        self.keys = RequestKeys(service.idempotency, fingerprint_key)
 
     def CheckFraud(self, request: ai_pb2.CheckFraudRequest,
                    context: grpc.ServicerContext) -> ai_pb2.CheckFraudResponse:
@@ -232,7 +222,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             time_zone=request.time_zone)
         response = self.service.check_fraud(
             principal.subject, request.request_id, check,
-            request_fingerprint(self.fingerprint_key, "CheckFraud", asdict(check)),
+            request_fingerprint(self.keys.fingerprint_key, "CheckFraud", asdict(check)),
             lambda assessment: ai_pb2.CheckFraudResponse(
                 assessment=assessment_pb(assessment)).SerializeToString())
         return ai_pb2.CheckFraudResponse.FromString(response)
@@ -279,11 +269,11 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             delinquencies_24m=request.delinquencies_24m, open_accounts=request.open_accounts,
             inquiries_6m=request.inquiries_6m, employment_months=request.employment_months,
             requested_amount_minor=amounts["requested_amount"])
-        response = self._idempotent(
-            principal, request.request_id, "ScoreCredit", asdict(application),
+        return self.keys.respond(
+            principal.subject, request.request_id, "ScoreCredit", asdict(application),
+            ai_pb2.ScoreCreditResponse,
             lambda claim: ai_pb2.ScoreCreditResponse(credit_score=credit_pb(
                 self.service.score_credit(principal.subject, request.request_id, application, claim))))
-        return ai_pb2.ScoreCreditResponse.FromString(response)
 
     def GetRecommendations(self, request: ai_pb2.GetRecommendationsRequest,
                            context: grpc.ServicerContext) -> ai_pb2.GetRecommendationsResponse:

@@ -48,7 +48,7 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import InvalidArgument, NotFound
-from services.runtime.fingerprints import request_fingerprint
+from services.runtime.idempotency import RequestKeys
 
 log = logging.getLogger("nexafi.analytics")
 
@@ -196,12 +196,10 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         assert definition is not None
         operation = "CreateReportDefinition"
         body = {"user_id": user_id, "definition": definition.to_json()}
-        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
-        response = self.service.idempotency.run(
-            principal.subject, request_id, operation, fingerprint,
+        return RequestKeys(self.service.idempotency, self.fingerprint_key).respond(
+            principal.subject, request_id, operation, body, analytics_pb2.CreateReportDefinitionResponse,
             lambda claim: analytics_pb2.CreateReportDefinitionResponse(definition=definition_pb(
-                self.service.create_definition(user_id, request_id, definition, claim))).SerializeToString())
-        return analytics_pb2.CreateReportDefinitionResponse.FromString(response)
+                self.service.create_definition(user_id, request_id, definition, claim))))
 
     def GetReportDefinition(self, request: analytics_pb2.GetReportDefinitionRequest,
                             context: grpc.ServicerContext) -> analytics_pb2.GetReportDefinitionResponse:

@@ -22,7 +22,6 @@ from services.credit.domain.model import (
 from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MIN_TERM_MONTHS
 from services.credit.lines.servicer import CreditLineServicerMixin
 from services.credit.loan_reconciliation import reconcile_loans
-from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.to_proto import (
     C,
@@ -58,7 +57,7 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import PermissionDenied
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, RequestKeys
 from services.runtime.ids import is_valid_id
 
 

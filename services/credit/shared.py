@@ -80,12 +80,18 @@ def ledger_account(
         raise unavailable(exc) from None
 
 
-def wallet_of(ledger: LedgerClient, user_id: str, currency: str) -> str | None:
-    """The user's wallet in ``currency`` (opened by the payment service), found in the ledger."""
+def wallet_of(ledger: LedgerClient, user_id: str, currency: str, use: str) -> str:
+    """The user's wallet in ``currency`` (opened by the payment service), found in the ledger;
+    FAILED_PRECONDITION (WALLET_NOT_FOUND) naming its ``use`` when the user has none."""
     try:
-        return ledger_accounts.account_named(ledger, user_id, WALLET_NAME, currency)
+        wallet = ledger_accounts.account_named(ledger, user_id, WALLET_NAME, currency)
     except RemoteError as exc:
         raise unavailable(exc) from None
+    if wallet is None:
+        raise FailedPrecondition(
+            f"user {user_id} has no {currency} wallet {use}", "WALLET_NOT_FOUND", {"currency": currency}
+        )
+    return wallet
 
 
 class CreditCore:
@@ -147,14 +153,7 @@ class CreditCore:
 
     def _wallet(self, user_id: str, currency: str) -> str:
         """The borrower's wallet (opened by the payment service), found in the ledger."""
-        wallet = wallet_of(self.clients.ledger, user_id, currency)
-        if wallet:
-            return wallet
-        raise FailedPrecondition(
-            f"user {user_id} has no {currency} wallet to pay the loan into or from",
-            "WALLET_NOT_FOUND",
-            {"currency": currency},
-        )
+        return wallet_of(self.clients.ledger, user_id, currency, "to pay the loan into or from")
 
     @staticmethod
     def _ledger_error(exc: RemoteError) -> Exception:

@@ -8,7 +8,7 @@ returns a domain object: the first response is rendered, stored and replayed as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 
 import grpc
 from google.api import httpbody_pb2
@@ -33,8 +33,7 @@ from services.runtime import api
 from services.runtime.api import FieldChecks, to_timestamp
 from services.runtime.auth import Principal, current_principal
 from services.runtime.errors import InvalidArgument
-from services.runtime.fingerprints import request_fingerprint
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, RequestKeys
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -137,12 +136,7 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
     def __init__(self, service: DocumentService, fingerprint_key: bytes) -> None:
         self.service = service
         # Keys the request fingerprints of idempotency keys (services/runtime/fingerprints.py).
-        self.fingerprint_key = fingerprint_key
-
-    def _idempotent(self, principal: Principal, key: str, operation: str, body: Mapping[str, object],
-                    execute: Callable[[Claim], bytes]) -> bytes:
-        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
-        return self.service.idempotency.run(principal.subject, key, operation, fingerprint, execute)
+        self.keys = RequestKeys(service.idempotency, fingerprint_key)
 
     def UploadDocument(self, request_iterator: Iterator[document_pb2.UploadDocumentRequest],
                        context: grpc.ServicerContext) -> document_pb2.UploadDocumentResponse:
@@ -156,14 +150,13 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         uploads = self.service.uploads
         # Receiving is validation (size, type, checksum): its errors do not consume the key.
         with uploads.receive(principal, meta, upload_chunks(first, request_iterator)) as received:
-            def execute(claim: Claim) -> bytes:
+            def execute(claim: Claim) -> document_pb2.UploadDocumentResponse:
                 version = uploads.store(principal, meta, received, claim)
-                return document_pb2.UploadDocumentResponse(
-                    document=document_pb(version, principal)).SerializeToString()
+                return document_pb2.UploadDocumentResponse(document=document_pb(version, principal))
 
-            stored = self._idempotent(principal, meta.request_id, "upload",
-                                      upload_fingerprint_body(meta, received), execute)
-        return document_pb2.UploadDocumentResponse.FromString(stored)
+            return self.keys.respond(principal.subject, meta.request_id, "upload",
+                                     upload_fingerprint_body(meta, received),
+                                     document_pb2.UploadDocumentResponse, execute)
 
     def GetDocument(self, request: document_pb2.GetDocumentRequest,
                     context: grpc.ServicerContext) -> document_pb2.GetDocumentResponse:
@@ -267,14 +260,13 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         checks.done()
         decision = ReviewDecision(request.decision)
 
-        def execute(claim: Claim) -> bytes:
+        def execute(claim: Claim) -> document_pb2.ReviewDocumentResponse:
             reviewed = self.service.review(principal, document_id, decision, reason, version, claim)
-            response = document_pb2.ReviewDocumentResponse(document=document_pb(reviewed, principal))
-            return response.SerializeToString()
+            return document_pb2.ReviewDocumentResponse(document=document_pb(reviewed, principal))
 
         body = {"document_id": document_id, "decision": int(decision), "reason": reason, "version": version}
-        stored = self._idempotent(principal, request_id, "review", body, execute)
-        return document_pb2.ReviewDocumentResponse.FromString(stored)
+        return self.keys.respond(principal.subject, request_id, "review", body,
+                                 document_pb2.ReviewDocumentResponse, execute)
 
     def ListDocumentAccessEvents(
             self, request: document_pb2.ListDocumentAccessEventsRequest,

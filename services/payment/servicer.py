@@ -36,8 +36,7 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import InvalidArgument, PermissionDenied
-from services.runtime.fingerprints import request_fingerprint
-from services.runtime.idempotency import Claim, IdempotencyStore
+from services.runtime.idempotency import Claim, IdempotencyStore, RequestKeys
 from services.runtime.money import Money, validate_amount
 
 T = TypeVar("T")
@@ -460,13 +459,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         returning domain objects) executes once per (caller, request_id), ``render`` turns its
         result into the ``response`` message, whose bytes are stored (or the error, once validation
         passed) and answered again, unchanged, to every replay."""
-        fingerprint = request_fingerprint(self.key, operation, body)
-
-        def execute(claim: Claim) -> bytes:
-            return render(run(_Key(self.idempotency, claim))).SerializeToString()
-
-        return response.FromString(
-            self.idempotency.run(principal.subject, request_id, operation, fingerprint, execute)
+        return RequestKeys(self.idempotency, self.key).respond(
+            principal.subject, request_id, operation, body, response,
+            lambda claim: render(run(_Key(self.idempotency, claim))),
         )
 
 

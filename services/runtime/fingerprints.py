@@ -14,6 +14,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
 
 def canonical(body: Mapping[str, Any]) -> bytes:
     """Key-sorted, whitespace-free JSON: equal requests give equal bytes."""
@@ -28,3 +31,12 @@ def derived_fingerprint_key(page_token_key: bytes) -> bytes:
     """A fingerprint key for a service without a key of its own: derived from its page-token key
     (secret, the same on every replica; server.page_token_key) for this one use."""
     return hmac.new(page_token_key, b"nexafi-request-fingerprints", hashlib.sha256).digest()
+
+
+def message_fields(request: Message, key_field: str = "request_id") -> dict[str, Any]:
+    """The fields of ``request`` without its idempotency key, as a fingerprint's body (to tell a
+    replay from a reuse of the key)."""
+    body = type(request)()
+    body.CopyFrom(request)
+    body.ClearField(key_field)
+    return json_format.MessageToDict(body, preserving_proto_field_name=True)

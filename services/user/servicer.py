@@ -22,8 +22,7 @@ from services.runtime.auth import (
     require_roles,
 )
 from services.runtime.errors import InvalidArgument
-from services.runtime.fingerprints import request_fingerprint
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, RequestKeys
 from services.user import access_log, search
 from services.user.accounts import check_registration
 from services.user.domain.models import ADDRESS_FIELDS, TokenPair, User, UserStatus
@@ -149,18 +148,17 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             return user_pb2.RegisterResponse(user=user_to_proto(accounts.register(registration)))
         created = False
 
-        def execute(claim: Claim) -> bytes:
+        def execute(claim: Claim) -> user_pb2.RegisterResponse:
             nonlocal created
             user = accounts.register(registration, claim=claim)
             created = not claim.resource_id
-            return user_pb2.RegisterResponse(user=user_to_proto(user)).SerializeToString()
+            return user_pb2.RegisterResponse(user=user_to_proto(user))
 
         # Register is public: an anonymous caller's keys share one scope.
         principal = optional_principal()
         scope = principal.subject if principal is not None else "anonymous"
-        fingerprint = request_fingerprint(self.fingerprint_key, "register", registration.fingerprint_body())
-        response = user_pb2.RegisterResponse.FromString(
-            self.service.idempotency.run(scope, key, "register", fingerprint, execute))
+        response = RequestKeys(self.service.idempotency, self.fingerprint_key).respond(
+            scope, key, "register", registration.fingerprint_body(), user_pb2.RegisterResponse, execute)
         if not created:
             # A replay (or the resumption of a crashed first attempt): the password is not in the
             # fingerprint, so it is proven against the account before the account is shown.

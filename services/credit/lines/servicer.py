@@ -17,11 +17,10 @@ from nexafi.credit.v1 import credit_pb2
 from services.credit.lines.repository import Draw, LineRepayment, Statement
 from services.credit.lines.service import CreditLineService
 from services.credit.lines.settlement import LineUse
-from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.runtime.api import FieldChecks, paginate, query_key, to_enum, to_money, to_timestamp
 from services.runtime.auth import ROLE_ADMIN, ROLE_UNDERWRITER, current_principal, require_owner_or_roles
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, RequestKeys
 from services.runtime.ids import is_valid_id
 
 C = credit_pb2

@@ -115,14 +115,7 @@ class LineSettlement:
         return self._interest_accounts(line)[0]
 
     def _wallet(self, user_id: str, currency: str) -> str:
-        wallet = wallet_of(self.clients.ledger, user_id, currency)
-        if wallet:
-            return wallet
-        raise FailedPrecondition(
-            f"user {user_id} has no {currency} wallet for the credit line",
-            "WALLET_NOT_FOUND",
-            {"currency": currency},
-        )
+        return wallet_of(self.clients.ledger, user_id, currency, "for the credit line")
 
     # -- settling: intents in doubt, then interest up to yesterday ----------------------------------
     def _accrue(

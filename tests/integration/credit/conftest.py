@@ -11,12 +11,12 @@ from nexafi.ledger.v1 import ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.ai.spec import SPEC as AI
-from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.settings import CreditSettings
 from services.credit.spec import SPEC as CREDIT
 from services.credit.spec import build_service
 from services.ledger.spec import SPEC as LEDGER
+from services.runtime.idempotency import RequestKeys
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
 from tests.integration.credit.credit_support import CreditApi, server_keys

@@ -10,9 +10,8 @@ from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
-from services.credit.request_keys import RequestKeys
 from services.runtime.fingerprints import derived_fingerprint_key
-from services.runtime.idempotency import IdempotencyStore
+from services.runtime.idempotency import IdempotencyStore, RequestKeys
 from services.runtime.server import RunningServer, page_token_key
 from tests.support.harness import TokenFactory, register_user
 

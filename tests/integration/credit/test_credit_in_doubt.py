@@ -20,14 +20,13 @@ from services.credit.credit_lines import LineChange
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.recovery import CreditRecovery
-from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.settings import CreditSettings
 from services.credit.spec import build_service
 from services.credit.to_proto import disbursement_response, line_pb, repayment_response
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, RequestKeys
 from services.runtime.server import RunningServer
 from tests.integration.credit.credit_support import CreditApi, eur, key, server_keys
 from tests.support.faults import LostLedgerReplies

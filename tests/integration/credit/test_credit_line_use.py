@@ -23,11 +23,10 @@ from nexafi.ledger.v1 import ledger_pb2
 from services.credit.clients import Clients
 from services.credit.lines import domain
 from services.credit.lines.service import CreditLineService
-from services.credit.request_keys import RequestKeys
 from services.credit.settings import CreditSettings
 from services.credit.spec import spec_with
 from services.runtime.clock import ShiftedClock, system_clock
-from services.runtime.idempotency import Claim
+from services.runtime.idempotency import Claim, RequestKeys
 from services.runtime.ids import new_id
 from services.runtime.server import RunningServer, start_server
 from tests.integration.credit.credit_support import CreditApi, eur, key, server_keys

@@ -21,11 +21,11 @@ from services.credit import repository as repo
 from services.credit.domain.amortization import apply_repayment
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import RepaymentIntent
-from services.credit.request_keys import RequestKeys
 from services.credit.service import CreditService
 from services.credit.shared import key_digest
 from services.credit.to_proto import disbursement_response, repayment_response
 from services.runtime.db import run_in_transaction
+from services.runtime.idempotency import RequestKeys
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.grpc_errors import failure
 

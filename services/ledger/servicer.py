@@ -192,10 +192,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             owner = principal.subject
         size = api.page_size(request.page_size)
         query = api.query_key("accounts", owner)
-        page = api.paginate(
-            lambda after, limit: self.ledger.list_accounts(owner, after or "", limit),
-            page_token=request.page_token, query=query, size=size,
-            position=lambda account: account.id, parse=api.as_str)
+        page = api.paginate_by_id(
+            lambda after, limit: self.ledger.list_accounts(owner, after, limit),
+            page_token=request.page_token, query=query, size=size)
         return ledger_pb2.ListAccountsResponse(accounts=[account_pb(a) for a in page.items],
                                                next_page_token=page.next_page_token)
 

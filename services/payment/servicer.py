@@ -161,7 +161,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             "payments", request.user_id, sorted(request.statuses), request.kind, start, end,
             request.include_incoming,
         )
-        page = api.paginate(
+        page = api.paginate_by_id(
             lambda before, limit: self.service.payments.list_payments(
                 request.user_id,
                 list(request.statuses),
@@ -169,14 +169,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 start,
                 end,
                 request.include_incoming,
-                before or "",
+                before,
                 limit,
             ),
             page_token=request.page_token,
             query=query,
-            size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
-            position=lambda payment: payment.id,
-            parse=api.as_str,
+            size=_page_size(request.page_size),
         )
         return payment_pb2.ListPaymentsResponse(
             payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
@@ -190,13 +188,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.done()
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT)
         # The queue is oldest first: a page starts after the last id of the previous one.
-        page = api.paginate(
-            lambda after, limit: self.service.payments.review_queue(after or "", limit),
+        page = api.paginate_by_id(
+            self.service.payments.review_queue,
             page_token=request.page_token,
             query=api.query_key("review-queue"),
-            size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
-            position=lambda payment: payment.id,
-            parse=api.as_str,
+            size=_page_size(request.page_size),
         )
         return payment_pb2.ListPaymentsInReviewResponse(
             payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
@@ -314,15 +310,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         if current_principal().subject != request.user_id:
             raise PermissionDenied("payment methods are listed by their owner only")
         query = api.query_key("payment_methods", request.user_id, request.type)
-        page = api.paginate(
-            lambda before, limit: self.service.methods.of_user(
-                request.user_id, request.type, before or "", limit
-            ),
+        page = api.paginate_by_id(
+            lambda before, limit: self.service.methods.of_user(request.user_id, request.type, before, limit),
             page_token=request.page_token,
             query=query,
-            size=api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
-            position=lambda method: method.id,
-            parse=api.as_str,
+            size=_page_size(request.page_size),
         )
         return payment_pb2.ListPaymentMethodsResponse(
             payment_methods=[method_to_proto(m) for m in page.items], next_page_token=page.next_page_token
@@ -463,6 +455,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             principal.subject, request_id, operation, body, response,
             lambda claim: render(run(_Key(self.idempotency, claim))),
         )
+
+
+def _page_size(requested: int) -> int:
+    return api.page_size(requested, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 def _actor(principal: Principal) -> Actor:

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, SupportsInt, TypeVar, cast
+from typing import Any, Generic, Protocol, SupportsInt, TypeVar, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.common.v1 import common_pb2
@@ -204,6 +204,22 @@ def paginate(fetch: Callable[[P | None, int], Sequence[T]], *, page_token: str, 
     found = list(fetch(after, size + 1))
     token = encode_page_token(position(found[size - 1]), query) if len(found) > size else ""
     return Page(found[:size], token)
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=_Identified)
+
+
+def paginate_by_id(fetch: Callable[[str, int], Sequence[Item]], *, page_token: str, query: str,
+                   size: int) -> Page[Item]:
+    """``paginate`` over a list ordered by id: ``fetch(after, limit)`` returns the items after the
+    id ``after`` ("" from the start); a page starts after the previous page's last id."""
+    return paginate(lambda after, limit: fetch(after or "", limit), page_token=page_token, query=query,
+                    size=size, position=lambda item: item.id, parse=as_str)
 
 
 def paginate_list(items: Sequence[T], *, page_token: str, query: str, size: int) -> Page[T]:

@@ -14,7 +14,7 @@ PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
 help:
 	@echo "make run        start the whole mesh and Envoy (embedded PostgreSQL unless DATABASE_URL is set)"
 	@echo "make test       set everything up and run the whole test suite"
-	@echo "make lint       ruff, mypy and buf lint"
+	@echo "make lint       ruff (lint and format check), mypy and buf lint"
 	@echo "make gen        regenerate gen/ from proto/"
 	@echo "make bench      run the benchmarks and print figures"
 	@echo "make verify-books  check the books of a running stack (ledger, payments, loans)"
@@ -66,6 +66,7 @@ check-gen: venv
 
 lint: tools
 	$(VENV)/bin/ruff check services tests
+	$(VENV)/bin/ruff format --check services tests
 	$(VENV)/bin/mypy services tests/benchmarks
 	$(BUF) lint
 

@@ -71,12 +71,16 @@ def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def services(pg: EmbeddedPostgres, auth_settings: AuthSettings, mail_dir: Path) -> Iterator[ServiceRunner]:
     # Whichever test starts a service first, it runs with the suite's settings, made in code.
-    runner = ServiceRunner(pg, auth_settings, specs={
-        "user": lambda: user_spec_for_tests(mail_dir),
-        "payment": lambda: payment_spec_with(payment_config()),
-        # The expiry test waits for the background sweep: a short period.
-        "ledger": lambda: ledger_spec_with(LedgerSettings(expiry_sweep_seconds=1)),
-    })
+    runner = ServiceRunner(
+        pg,
+        auth_settings,
+        specs={
+            "user": lambda: user_spec_for_tests(mail_dir),
+            "payment": lambda: payment_spec_with(payment_config()),
+            # The expiry test waits for the background sweep: a short period.
+            "ledger": lambda: ledger_spec_with(LedgerSettings(expiry_sweep_seconds=1)),
+        },
+    )
     yield runner
     runner.stop_all()
 

@@ -71,22 +71,28 @@ def daily_figures(reply: analytics_pb2.GetDashboardSeriesResponse, currency: str
     return out
 
 
-def dashboard_request(user_id: str, metrics: Sequence[str], currency: str, first_day: int,
-                      last_day: int) -> analytics_pb2.GetDashboardSeriesRequest:
+def dashboard_request(
+    user_id: str, metrics: Sequence[str], currency: str, first_day: int, last_day: int
+) -> analytics_pb2.GetDashboardSeriesRequest:
     """Daily series of ``metrics`` over the UTC days ``first_day`` to ``last_day`` (both included)."""
     return analytics_pb2.GetDashboardSeriesRequest(
         user_id=user_id,
         metrics=[to_enum(analytics_pb2.DashboardMetric, DASHBOARD_METRICS[m]) for m in metrics],
-        time_range=common_pb2.TimeRange(start_time=Timestamp(seconds=first_day * SECONDS_PER_DAY),
-                                        end_time=Timestamp(seconds=(last_day + 1) * SECONDS_PER_DAY)),
-        granularity=analytics_pb2.GRANULARITY_DAY, currency=currency)
+        time_range=common_pb2.TimeRange(
+            start_time=Timestamp(seconds=first_day * SECONDS_PER_DAY),
+            end_time=Timestamp(seconds=(last_day + 1) * SECONDS_PER_DAY),
+        ),
+        granularity=analytics_pb2.GRANULARITY_DAY,
+        currency=currency,
+    )
 
 
 class AnalyticsHistory:
     """Reads users' daily series from analytics with the AI service's identity; thread-safe."""
 
-    def __init__(self, addresses: Callable[[], tuple[str, str]],
-                 provider: Callable[[], ServiceTokenProvider]) -> None:
+    def __init__(
+        self, addresses: Callable[[], tuple[str, str]], provider: Callable[[], ServiceTokenProvider]
+    ) -> None:
         """``addresses`` gives (analytics, user service) as configured now; ``provider`` makes the
         token provider of the AI service's identity (raising ConfigError without a secret). Both are
         the spec's settings, asked on every call, so an address learnt late is still found."""
@@ -104,16 +110,18 @@ class AnalyticsHistory:
         with self._lock:
             if self._stub is None or addresses != self._addresses:
                 provider = self._new_provider()
-                channel = service_channel("analytics", ANALYTICS_SERVICE, provider.token,
-                                          address=addresses[0])
+                channel = service_channel(
+                    "analytics", ANALYTICS_SERVICE, provider.token, address=addresses[0]
+                )
                 if self._channel is not None:
                     self._channel.close()
                 self._addresses, self._provider, self._channel = addresses, provider, channel
                 self._stub = analytics_pb2_grpc.AnalyticsServiceStub(channel)
             return self._stub
 
-    def daily(self, user_id: str, metrics: Sequence[str], currency: str, first_day: int,
-              last_day: int) -> DailyFigures:
+    def daily(
+        self, user_id: str, metrics: Sequence[str], currency: str, first_day: int, last_day: int
+    ) -> DailyFigures:
         """The user's daily ``metrics`` in ``currency`` over ``first_day`` to ``last_day`` (at most 366 days).
 
         Raises :class:`RemoteError` when analytics fails, :class:`UnexpectedSeries`
@@ -122,22 +130,32 @@ class AnalyticsHistory:
         if not 0 < last_day - first_day + 1 <= MAX_DAYS_PER_CALL:
             raise ValueError(f"a range of 1 to {MAX_DAYS_PER_CALL} days is needed")
         stub = self._current_stub()
-        reply = call("analytics", stub.GetDashboardSeries,
-                     dashboard_request(user_id, metrics, currency, first_day, last_day))
+        reply = call(
+            "analytics",
+            stub.GetDashboardSeries,
+            dashboard_request(user_id, metrics, currency, first_day, last_day),
+        )
         return daily_figures(reply, currency)
 
-    def spending_by_category(self, user_id: str, currency: str, start_seconds: int,
-                             end_seconds: int) -> dict[str, int]:
+    def spending_by_category(
+        self, user_id: str, currency: str, start_seconds: int, end_seconds: int
+    ) -> dict[str, int]:
         """The user's spending per analytics category (minor units of ``currency``) in
         [start_seconds, end_seconds). Raises :class:`RemoteError` when analytics fails."""
         stub = self._current_stub()
         request = analytics_pb2.GetSpendingAnalysisRequest(
-            user_id=user_id, currency=currency,
-            time_range=common_pb2.TimeRange(start_time=Timestamp(seconds=start_seconds),
-                                            end_time=Timestamp(seconds=end_seconds)))
+            user_id=user_id,
+            currency=currency,
+            time_range=common_pb2.TimeRange(
+                start_time=Timestamp(seconds=start_seconds), end_time=Timestamp(seconds=end_seconds)
+            ),
+        )
         reply = call("analytics", stub.GetSpendingAnalysis, request)
-        return {c.category: c.total.amount_minor for c in reply.spending_analysis.categories
-                if c.total.currency == currency}
+        return {
+            c.category: c.total.amount_minor
+            for c in reply.spending_analysis.categories
+            if c.total.currency == currency
+        }
 
     def close(self) -> None:
         with self._lock:

@@ -9,7 +9,12 @@ UTILIZATION_LIMIT = 10_000
 
 # Credit bands of the contract (inclusive lower bounds).
 CREDIT_BANDS: tuple[tuple[int, str], ...] = (
-    (800, "exceptional"), (740, "very_good"), (670, "good"), (580, "fair"), (300, "poor"))
+    (800, "exceptional"),
+    (740, "very_good"),
+    (670, "good"),
+    (580, "fair"),
+    (300, "poor"),
+)
 
 
 def credit_band(score: int) -> str:

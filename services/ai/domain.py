@@ -31,6 +31,7 @@ MODEL_OF_KIND: dict[Kind, str] = {
     Kind.RECOMMENDATIONS: "recommendation",
 }
 
+
 class Channel(IntEnum):
     """The contract's TransactionChannel numbers, kept here so the domain needs no proto import;
     stored as this number in ``checked_transactions.channel``."""
@@ -53,6 +54,7 @@ class Decision(StrEnum):
     APPROVE = "approve"
     REVIEW = "review"
     DECLINE = "decline"
+
 
 #: The currency the models were trained in (metadata ``data.currency``).
 MODEL_CURRENCY = "EUR"
@@ -77,6 +79,7 @@ def _plain(value: Any) -> Any:
 
 
 # -- requests --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FraudCheck:
@@ -131,6 +134,7 @@ class SeriesPoint:
 
 
 # -- results ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FraudReasonResult:

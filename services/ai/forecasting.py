@@ -33,11 +33,13 @@ class HistorySource(Protocol):
     """A user's daily figures per metric name over UTC days first_day to last_day, and spending per
     category (analytics)."""
 
-    def daily(self, user_id: str, metrics: Sequence[str], currency: str, first_day: int,
-              last_day: int) -> Mapping[str, Mapping[int, int]]: ...
+    def daily(
+        self, user_id: str, metrics: Sequence[str], currency: str, first_day: int, last_day: int
+    ) -> Mapping[str, Mapping[int, int]]: ...
 
-    def spending_by_category(self, user_id: str, currency: str, start_seconds: int,
-                             end_seconds: int) -> Mapping[str, int]:
+    def spending_by_category(
+        self, user_id: str, currency: str, start_seconds: int, end_seconds: int
+    ) -> Mapping[str, int]:
         """The user's spending per category in [start_seconds, end_seconds)."""
         ...
 
@@ -68,8 +70,14 @@ def first_active_day(figures: Mapping[str, Mapping[int, int]]) -> int | None:
     return min(active) if active else None
 
 
-def user_daily_series(metric: str, by_day: Mapping[int, int], first_day: int, last_day: int,
-                      first_active: int | None, minimum: int) -> list[int]:
+def user_daily_series(
+    metric: str,
+    by_day: Mapping[int, int],
+    first_day: int,
+    last_day: int,
+    first_active: int | None,
+    minimum: int,
+) -> list[int]:
     """One value per day of a user's ``metric`` from the start of their history to ``last_day``.
 
     The history starts at ``first_active`` (the user's first activity) or at
@@ -84,8 +92,10 @@ def user_daily_series(metric: str, by_day: Mapping[int, int], first_day: int, la
     if days < minimum:
         raise FailedPrecondition(
             f"the user has {max(days, 0)} days of {metric.lower()} history; "
-            f"a forecast needs at least {minimum}", "INSUFFICIENT_HISTORY",
-            {"minimum_days": str(minimum), "history_days": str(max(days, 0))})
+            f"a forecast needs at least {minimum}",
+            "INSUFFICIENT_HISTORY",
+            {"minimum_days": str(minimum), "history_days": str(max(days, 0))},
+        )
     if metric not in LEVEL_METRICS:
         return [by_day.get(d, 0) for d in range(first_day, last_day + 1)]
     # The first day always gets a point (0 before any figure) so that the series starts there,
@@ -100,8 +110,9 @@ def _z(level: float) -> float:
     return statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
 
 
-def forecast_series(model: LoadedModel, series: Sequence[float], horizon: int,
-                    level: float) -> list[tuple[float, float, float]]:
+def forecast_series(
+    model: LoadedModel, series: Sequence[float], horizon: int, level: float
+) -> list[tuple[float, float, float]]:
     """(point, lower, upper) per future day, through ``features.trend_input`` and ``explain.trend_forecast``.
 
     The model predicts ``TREND_HORIZON_DAYS`` (14) days from the last 56. Longer

@@ -90,8 +90,15 @@ class TxnColumns:
 
     def __post_init__(self) -> None:
         n = len(self.timestamps)
-        for name in ("amounts_minor", "utc_offsets", "categories", "countries", "devices", "kinds",
-                     "counterparties"):
+        for name in (
+            "amounts_minor",
+            "utc_offsets",
+            "categories",
+            "countries",
+            "devices",
+            "kinds",
+            "counterparties",
+        ):
             if getattr(self, name) is not None and len(getattr(self, name)) != n:
                 raise ValueError(f"TxnColumns.{name} has {len(getattr(self, name))} rows, expected {n}")
         if n > 1 and bool(np.any(np.diff(self.timestamps) < 0)):

@@ -43,8 +43,9 @@ def log_odds(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def scored_transaction(check: FraudCheck, ts: int, history: Sequence[repo.CheckedTxn], amount_minor: int,
-         utc_offset_seconds: int) -> features.Txn:
+def scored_transaction(
+    check: FraudCheck, ts: int, history: Sequence[repo.CheckedTxn], amount_minor: int, utc_offset_seconds: int
+) -> features.Txn:
     """The transaction as the features see it.
 
     Country: where the card was used for card-present and ATM transactions
@@ -54,29 +55,53 @@ def scored_transaction(check: FraudCheck, ts: int, history: Sequence[repo.Checke
     of every caller that cannot fingerprint devices).
     """
     present = check.channel in (Channel.CARD_PRESENT, Channel.ATM_WITHDRAWAL)
-    first, second = ((check.counterparty_country, check.ip_country) if present
-                     else (check.ip_country, check.counterparty_country))
+    first, second = (
+        (check.counterparty_country, check.ip_country)
+        if present
+        else (check.ip_country, check.counterparty_country)
+    )
     last = history[-1] if history else None
     country = first or second or (last.country if last else UNKNOWN)
     device = check.device_id or (last.device_id if last else UNKNOWN)
-    category = category_for(check.merchant_category_code, atm=check.channel == Channel.ATM_WITHDRAWAL,
-                            direct_debit=check.channel == Channel.DIRECT_DEBIT)
+    category = category_for(
+        check.merchant_category_code,
+        atm=check.channel == Channel.ATM_WITHDRAWAL,
+        direct_debit=check.channel == Channel.DIRECT_DEBIT,
+    )
     # The counterparty of a top-up is the funding card or account (the payment method).
     counterparty = check.counterparty_id or check.payment_method_id or UNKNOWN
-    return features.Txn(timestamp=ts, amount_minor=amount_minor,
-                        merchant_id=counterparty, merchant_category=category,
-                        country=country, device_id=device, utc_offset_seconds=utc_offset_seconds,
-                        kind=KIND_OF_CHANNEL.get(check.channel, "purchase"))
+    return features.Txn(
+        timestamp=ts,
+        amount_minor=amount_minor,
+        merchant_id=counterparty,
+        merchant_category=category,
+        country=country,
+        device_id=device,
+        utc_offset_seconds=utc_offset_seconds,
+        kind=KIND_OF_CHANNEL.get(check.channel, "purchase"),
+    )
+
 
 def category_risk(model: LoadedModel, category: str) -> features.RiskCounts:
-    counts: Mapping[str, Any] = (model.metadata.get("risk") or {}).get(
-        "category_counts_at_end_of_data", {}).get(category, {})
-    return features.RiskCounts(merchant_txns=0, merchant_frauds=0,
-                               category_txns=int(counts.get("txns", 0)),
-                               category_frauds=int(counts.get("frauds", 0)))
+    counts: Mapping[str, Any] = (
+        (model.metadata.get("risk") or {}).get("category_counts_at_end_of_data", {}).get(category, {})
+    )
+    return features.RiskCounts(
+        merchant_txns=0,
+        merchant_frauds=0,
+        category_txns=int(counts.get("txns", 0)),
+        category_frauds=int(counts.get("frauds", 0)),
+    )
 
-def assess(model: LoadedModel, x: np.ndarray, check: FraudCheck, inference_id: str,
-            now: datetime, conversion: fx.Conversion) -> FraudAssessment:
+
+def assess(
+    model: LoadedModel,
+    x: np.ndarray,
+    check: FraudCheck,
+    inference_id: str,
+    now: datetime,
+    conversion: fx.Conversion,
+) -> FraudAssessment:
     meta = model.metadata
 
     def predict(batch: np.ndarray) -> np.ndarray:
@@ -89,17 +114,28 @@ def assess(model: LoadedModel, x: np.ndarray, check: FraudCheck, inference_id: s
     reasons = [r for r in ranked if r.feature not in UNOBSERVED_FEATURES][:MAX_FRAUD_REASONS]
     base_logit = log_odds(probability)
     return FraudAssessment(
-        inference_id=inference_id, user_id=check.user_id, payment_id=check.payment_id,
-        fraud_probability=probability, decision=decision,
-        reasons=[FraudReasonResult(
-            feature=r.feature,
-            # p(x) - p(baseline) -> the same contribution in log-odds, as the contract states it.
-            contribution=base_logit - log_odds(probability - r.contribution),
-            description=describe_reason(r)) for r in reasons],
+        inference_id=inference_id,
+        user_id=check.user_id,
+        payment_id=check.payment_id,
+        fraud_probability=probability,
+        decision=decision,
+        reasons=[
+            FraudReasonResult(
+                feature=r.feature,
+                # p(x) - p(baseline) -> the same contribution in log-odds, as the contract states it.
+                contribution=base_logit - log_odds(probability - r.contribution),
+                description=describe_reason(r),
+            )
+            for r in reasons
+        ],
         review_threshold=float(meta["thresholds"]["review"]),
         decline_threshold=float(meta["thresholds"]["decline"]),
-        model_name=model.name, model_version=model.version, create_time=now,
-        exchange_rate=str(conversion.rate), exchange_rate_date=conversion.rate_date.isoformat())
+        model_name=model.name,
+        model_version=model.version,
+        create_time=now,
+        exchange_rate=str(conversion.rate),
+        exchange_rate_date=conversion.rate_date.isoformat(),
+    )
 
 
 def fraud_feature_set(model: LoadedModel) -> int:
@@ -113,7 +149,9 @@ def fraud_feature_set(model: LoadedModel) -> int:
     if names is None or list(names) != list(model.metadata.get("features", names)):
         raise FailedPrecondition(
             f"fraud model {model.version} needs feature set {feature_set}, which this service does not build",
-            "MODEL_FEATURES_UNSUPPORTED", {"name": model.name, "version": model.version})
+            "MODEL_FEATURES_UNSUPPORTED",
+            {"name": model.name, "version": model.version},
+        )
     return feature_set
 
 

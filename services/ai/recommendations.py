@@ -22,8 +22,9 @@ RECOMMENDATION_KINDS: dict[str, tuple[str, int]] = {
 }
 
 
-def booked_profile(checked: features.SpendingProfile, window_minor: Mapping[str, int],
-                   recent_minor: Mapping[str, int]) -> features.SpendingProfile:
+def booked_profile(
+    checked: features.SpendingProfile, window_minor: Mapping[str, int], recent_minor: Mapping[str, int]
+) -> features.SpendingProfile:
     """``checked`` (the profile of the checked-transaction history) with its amounts per category
     replaced by the booked ones (``window_minor`` over the profile window, ``recent_minor`` over its
     last RECENT_DAYS days), averaged per 30 days as ``features.spending_profile`` does. Booked

@@ -115,6 +115,7 @@ class LoadedModel:
 
 # -- what a version folder says about itself -------------------------------------------------------
 
+
 def _flatten_numbers(prefix: str, value: Any, out: dict[str, float]) -> None:
     if isinstance(value, bool):
         return
@@ -130,9 +131,13 @@ def metrics_of(metadata: Mapping[str, Any]) -> dict[str, float]:
     metrics: dict[str, float] = {}
     _flatten_numbers("", metadata.get("metrics") or {}, metrics)
     # Aliases named in the contract (Model.metrics): same figures, stable names.
-    aliases = {"pr_auc": "average_precision", "precision_at_review": "review_test_precision",
-               "recall_at_review": "review_test_recall", "precision_at_decline": "decline_test_precision",
-               "recall_at_decline": "decline_test_recall"}
+    aliases = {
+        "pr_auc": "average_precision",
+        "precision_at_review": "review_test_precision",
+        "recall_at_review": "review_test_recall",
+        "precision_at_decline": "decline_test_precision",
+        "recall_at_decline": "decline_test_recall",
+    }
     for alias, source in aliases.items():
         if source in metrics:
             metrics[alias] = metrics[source]
@@ -206,24 +211,37 @@ def scan(roots: Sequence[tuple[Path, bool]]) -> list[FoundVersion]:
                 log.error("refused model folder %s: unreadable (%s)", folder, exc)
                 continue
             if name not in MODEL_NAMES or not _VERSION_RE.match(version):
-                log.error("refused model folder %s: unknown model %r or bad version %r",
-                          folder, name, version)
+                log.error(
+                    "refused model folder %s: unknown model %r or bad version %r", folder, name, version
+                )
                 continue
             if not _SHA256_RE.match(expected) or actual != expected:
-                log.error("refused %s %s at %s: model file sha256 %s does not match metadata %s",
-                          name, version, model_path, actual, expected or "(none)")
+                log.error(
+                    "refused %s %s at %s: model file sha256 %s does not match metadata %s",
+                    name,
+                    version,
+                    model_path,
+                    actual,
+                    expected or "(none)",
+                )
                 continue
             key = (name, version)
             if key in found and found[key].sha256 != actual:
-                log.error("refused %s %s at %s: the same version with another file is at %s",
-                          name, version, model_path, found[key].model_path)
+                log.error(
+                    "refused %s %s at %s: the same version with another file is at %s",
+                    name,
+                    version,
+                    model_path,
+                    found[key].model_path,
+                )
                 continue
             found.setdefault(key, FoundVersion(name, version, actual, model_path, metadata, builtin))
     return list(found.values())
 
 
-def load_verified(name: str, version: str, path: str, sha256: str,
-                  metadata: Mapping[str, Any]) -> LoadedModel:
+def load_verified(
+    name: str, version: str, path: str, sha256: str, metadata: Mapping[str, Any]
+) -> LoadedModel:
     """Read, verify and load one version; IntegrityFailure if anything is off."""
     try:
         data = Path(path).read_bytes()
@@ -251,17 +269,28 @@ def load_verified(name: str, version: str, path: str, sha256: str,
 
 # -- the registry ----------------------------------------------------------------------------------
 
-_RECORD_COLUMNS = ("v.name, v.version, v.sha256, v.path, v.training_time, v.metrics, v.parameters, "
-                   "v.feature_names, v.description, v.create_time, a.version IS NOT NULL AS active, "
-                   "a.activate_time")
+_RECORD_COLUMNS = (
+    "v.name, v.version, v.sha256, v.path, v.training_time, v.metrics, v.parameters, "
+    "v.feature_names, v.description, v.create_time, a.version IS NOT NULL AS active, "
+    "a.activate_time"
+)
 
 
 def _record(row: Any) -> ModelRecord:
     return ModelRecord(
-        name=row.name, version=row.version, sha256=row.sha256.strip(), path=row.path,
-        training_time=row.training_time, metrics=dict(row.metrics), parameters=dict(row.parameters),
-        feature_names=tuple(row.feature_names), description=row.description, create_time=row.create_time,
-        active=bool(row.active), activate_time=row.activate_time if row.active else None)
+        name=row.name,
+        version=row.version,
+        sha256=row.sha256.strip(),
+        path=row.path,
+        training_time=row.training_time,
+        metrics=dict(row.metrics),
+        parameters=dict(row.parameters),
+        feature_names=tuple(row.feature_names),
+        description=row.description,
+        create_time=row.create_time,
+        active=bool(row.active),
+        activate_time=row.activate_time if row.active else None,
+    )
 
 
 class ModelRegistry:
@@ -285,33 +314,57 @@ class ModelRegistry:
 
         def work(session: Session) -> None:
             for v in found:
-                session.execute(sa.text(
-                    "INSERT INTO model_versions (name, version, sha256, path, training_time, metrics, "
-                    "parameters, feature_names, description, metadata) VALUES (:name, :version, :sha, :path, "
-                    ":training, CAST(:metrics AS jsonb), CAST(:params AS jsonb), CAST(:features AS jsonb), "
-                    ":description, CAST(:metadata AS jsonb)) ON CONFLICT (name, version) DO NOTHING"),
-                    {"name": v.name, "version": v.version, "sha": v.sha256, "path": str(v.model_path),
-                     "training": _training_time(v.metadata), "metrics": json.dumps(metrics_of(v.metadata)),
-                     "params": json.dumps(parameters_of(v.metadata)),
-                     "features": json.dumps(list(v.metadata.get("features") or [])),
-                     "description": self._description(v.metadata), "metadata": json.dumps(v.metadata)})
-                registered = session.execute(sa.text(
-                    "SELECT sha256, path FROM model_versions WHERE name = :n AND version = :v"),
-                    {"n": v.name, "v": v.version}).one()
+                session.execute(
+                    sa.text(
+                        "INSERT INTO model_versions (name, version, sha256, path, training_time, metrics, "
+                        "parameters, feature_names, description, metadata) VALUES (:name, :version, :sha, "
+                        ":path, "
+                        ":training, CAST(:metrics AS jsonb), CAST(:params AS jsonb), CAST(:features AS "
+                        "jsonb), "
+                        ":description, CAST(:metadata AS jsonb)) ON CONFLICT (name, version) DO NOTHING"
+                    ),
+                    {
+                        "name": v.name,
+                        "version": v.version,
+                        "sha": v.sha256,
+                        "path": str(v.model_path),
+                        "training": _training_time(v.metadata),
+                        "metrics": json.dumps(metrics_of(v.metadata)),
+                        "params": json.dumps(parameters_of(v.metadata)),
+                        "features": json.dumps(list(v.metadata.get("features") or [])),
+                        "description": self._description(v.metadata),
+                        "metadata": json.dumps(v.metadata),
+                    },
+                )
+                registered = session.execute(
+                    sa.text("SELECT sha256, path FROM model_versions WHERE name = :n AND version = :v"),
+                    {"n": v.name, "v": v.version},
+                ).one()
                 if registered.sha256.strip() != v.sha256:
-                    log.error("refused %s %s at %s: registered earlier with sha256 %s, the file now has %s",
-                              v.name, v.version, v.model_path, registered.sha256, v.sha256)
+                    log.error(
+                        "refused %s %s at %s: registered earlier with sha256 %s, the file now has %s",
+                        v.name,
+                        v.version,
+                        v.model_path,
+                        registered.sha256,
+                        v.sha256,
+                    )
                 elif registered.path != str(v.model_path):
                     # Same bytes, new place (a redeploy to another folder): follow the file.
-                    session.execute(sa.text(
-                        "UPDATE model_versions SET path = :p WHERE name = :n AND version = :v"),
-                        {"p": str(v.model_path), "n": v.name, "v": v.version})
+                    session.execute(
+                        sa.text("UPDATE model_versions SET path = :p WHERE name = :n AND version = :v"),
+                        {"p": str(v.model_path), "n": v.name, "v": v.version},
+                    )
             for name in MODEL_NAMES:
                 builtin = sorted((v.version for v in found if v.name == name and v.builtin), key=version_key)
                 if builtin:
-                    session.execute(sa.text(
-                        "INSERT INTO active_models (name, version) VALUES (:n, :v) "
-                        "ON CONFLICT (name) DO NOTHING"), {"n": name, "v": builtin[-1]})
+                    session.execute(
+                        sa.text(
+                            "INSERT INTO active_models (name, version) VALUES (:n, :v) "
+                            "ON CONFLICT (name) DO NOTHING"
+                        ),
+                        {"n": name, "v": builtin[-1]},
+                    )
 
         run_in_transaction(self.engine, work)
         self.refresh()
@@ -332,12 +385,16 @@ class ModelRegistry:
         if cached is not None:
             return cached
         with self.engine.connect() as connection:
-            row = connection.execute(sa.text(
-                "SELECT sha256, path, metadata FROM model_versions WHERE name = :n AND version = :v"),
-                {"n": name, "v": version}).one_or_none()
+            row = connection.execute(
+                sa.text("SELECT sha256, path, metadata FROM model_versions WHERE name = :n AND version = :v"),
+                {"n": name, "v": version},
+            ).one_or_none()
         if row is None:
-            raise NotFound(f"model {name} version {version} is not registered", "MODEL_VERSION_NOT_FOUND",
-                           {"name": name, "version": version})
+            raise NotFound(
+                f"model {name} version {version} is not registered",
+                "MODEL_VERSION_NOT_FOUND",
+                {"name": name, "version": version},
+            )
         loaded = load_verified(name, version, row.path, row.sha256.strip(), row.metadata)
         self._loaded[(name, version)] = loaded
         return loaded
@@ -361,8 +418,9 @@ class ModelRegistry:
             log.info("serving %s %s (sha256 %s)", row.name, row.version, loaded.sha256)
 
     def start_polling(self, interval_seconds: float) -> None:
-        self._poller = threading.Thread(target=self._poll, args=(interval_seconds,), name="ai-registry-poll",
-                                        daemon=True)
+        self._poller = threading.Thread(
+            target=self._poll, args=(interval_seconds,), name="ai-registry-poll", daemon=True
+        )
         self._poller.start()
 
     def stop(self) -> None:
@@ -383,8 +441,9 @@ class ModelRegistry:
         """The version serving ``name``; FAILED_PRECONDITION NO_ACTIVE_MODEL when none can."""
         loaded = self._active.get(name)
         if loaded is None:
-            raise FailedPrecondition(f"no active, loadable version of model {name!r}", "NO_ACTIVE_MODEL",
-                                     {"model": name})
+            raise FailedPrecondition(
+                f"no active, loadable version of model {name!r}", "NO_ACTIVE_MODEL", {"model": name}
+            )
         return loaded
 
     def activate(self, name: str, version: str, reason: str, caller: str) -> tuple[ModelRecord, str]:
@@ -400,20 +459,29 @@ class ModelRegistry:
                 log.error("activation of %s %s refused: %s", name, version, exc)
                 raise FailedPrecondition(
                     f"model {name} version {version} failed its integrity check: {exc}",
-                    "MODEL_INTEGRITY_FAILED", {"name": name, "version": version}) from None
+                    "MODEL_INTEGRITY_FAILED",
+                    {"name": name, "version": version},
+                ) from None
 
             def work(session: Session) -> str:
-                previous = session.execute(sa.text(
-                    "SELECT version FROM active_models WHERE name = :n FOR UPDATE"), {"n": name}).scalar()
-                session.execute(sa.text(
-                    "INSERT INTO active_models (name, version, activate_time) "
-                    "VALUES (:n, :v, clock_timestamp()) ON CONFLICT (name) DO UPDATE "
-                    "SET version = EXCLUDED.version, activate_time = EXCLUDED.activate_time"),
-                    {"n": name, "v": version})
-                session.execute(sa.text(
-                    "INSERT INTO model_activations (name, version, previous_version, reason, caller) "
-                    "VALUES (:n, :v, :p, :r, :c)"),
-                    {"n": name, "v": version, "p": previous, "r": reason, "c": caller})
+                previous = session.execute(
+                    sa.text("SELECT version FROM active_models WHERE name = :n FOR UPDATE"), {"n": name}
+                ).scalar()
+                session.execute(
+                    sa.text(
+                        "INSERT INTO active_models (name, version, activate_time) "
+                        "VALUES (:n, :v, clock_timestamp()) ON CONFLICT (name) DO UPDATE "
+                        "SET version = EXCLUDED.version, activate_time = EXCLUDED.activate_time"
+                    ),
+                    {"n": name, "v": version},
+                )
+                session.execute(
+                    sa.text(
+                        "INSERT INTO model_activations (name, version, previous_version, reason, caller) "
+                        "VALUES (:n, :v, :p, :r, :c)"
+                    ),
+                    {"n": name, "v": version, "p": previous, "r": reason, "c": caller},
+                )
                 return str(previous or "")
 
             previous = run_in_transaction(self.engine, work)
@@ -424,18 +492,22 @@ class ModelRegistry:
 
     def _active_version_in_db(self, name: str) -> str | None:
         with self.engine.connect() as connection:
-            value = connection.execute(sa.text("SELECT version FROM active_models WHERE name = :n"),
-                                       {"n": name}).scalar()
+            value = connection.execute(
+                sa.text("SELECT version FROM active_models WHERE name = :n"), {"n": name}
+            ).scalar()
         return None if value is None else str(value)
 
     # reading the registry
 
     def _query(self, where: str, params: Mapping[str, Any]) -> list[ModelRecord]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.text(
-                f"SELECT {_RECORD_COLUMNS} FROM model_versions v "
-                f"LEFT JOIN active_models a ON a.name = v.name AND a.version = v.version WHERE {where}"),
-                dict(params)).all()
+            rows = connection.execute(
+                sa.text(
+                    f"SELECT {_RECORD_COLUMNS} FROM model_versions v "
+                    f"LEFT JOIN active_models a ON a.name = v.name AND a.version = v.version WHERE {where}"
+                ),
+                dict(params),
+            ).all()
         return [_record(r) for r in rows]
 
     def get(self, name: str, version: str) -> ModelRecord:
@@ -443,20 +515,27 @@ class ModelRegistry:
         if version:
             records = self._query("v.name = :n AND v.version = :v", {"n": name, "v": version})
             if not records:
-                raise NotFound(f"model {name!r} has no registered version {version!r}",
-                               "MODEL_VERSION_NOT_FOUND", {"name": name, "version": version})
+                raise NotFound(
+                    f"model {name!r} has no registered version {version!r}",
+                    "MODEL_VERSION_NOT_FOUND",
+                    {"name": name, "version": version},
+                )
         else:
             records = self._query("v.name = :n AND a.version IS NOT NULL", {"n": name})
             if not records:
-                raise NotFound(f"model {name!r} is not registered or has no active version",
-                               "MODEL_NOT_FOUND", {"name": name})
+                raise NotFound(
+                    f"model {name!r} is not registered or has no active version",
+                    "MODEL_NOT_FOUND",
+                    {"name": name},
+                )
         return records[0]
 
     def list(self, name: str, active_only: bool) -> list[ModelRecord]:
         """Registered versions by name, then newest version first."""
         records = self._query(
             "(CAST(:n AS text) = '' OR v.name = :n) AND (NOT :active OR a.version IS NOT NULL)",
-            {"n": name, "active": active_only})
+            {"n": name, "active": active_only},
+        )
         records.sort(key=lambda r: version_key(r.version), reverse=True)
         records.sort(key=lambda r: r.name)
         return records
@@ -471,4 +550,3 @@ def default_roots(extra_dir: str | None) -> list[tuple[Path, bool]]:
     if extra_dir:
         roots.append((Path(extra_dir), False))
     return roots
-

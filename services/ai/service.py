@@ -128,8 +128,9 @@ from services.runtime.ids import new_id
 log = logging.getLogger("nexafi.ai")
 
 # Fresh decisions only (a replay of a request_id is answered at the edge and is not counted again).
-FRAUD_DECISIONS = metrics.counter("nexafi_ai_fraud_decisions", "Fraud checks decided, by decision and model.",
-                                  ("decision", "model_version"))
+FRAUD_DECISIONS = metrics.counter(
+    "nexafi_ai_fraud_decisions", "Fraud checks decided, by decision and model.", ("decision", "model_version")
+)
 
 SECONDS_PER_DAY = features.SECONDS_PER_DAY
 #: The AI service's idempotency keys (migration 0002; services/runtime/idempotency.py).
@@ -139,10 +140,14 @@ IDEMPOTENCY_TABLE = "idempotency_keys"
 class AiService:
     """The use cases behind the gRPC adapter."""
 
-    def __init__(self, engine: Engine, registry: ModelRegistry,
-                 clock: Clock = system_clock,
-                 history: HistorySource | None = None,
-                 idempotency: IdempotencyStore | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        registry: ModelRegistry,
+        clock: Clock = system_clock,
+        history: HistorySource | None = None,
+        idempotency: IdempotencyStore | None = None,
+    ) -> None:
         self.engine = engine
         # The keys of CheckFraud and ScoreCredit, claimed by the servicer (the edge).
         self.idempotency = idempotency or IdempotencyStore(engine, table=IDEMPOTENCY_TABLE)
@@ -170,17 +175,42 @@ class AiService:
             self.idempotency.attach(session, claim, inference_id)
 
     @staticmethod
-    def _record(session: Session, kind: Kind, model: LoadedModel, caller: str, request_id: str | None,
-                input_sha: str, result: Result, latency_micros: int) -> None:
-        repo.insert_inference(session, InferenceRecord(
-            id=result.inference_id, kind=kind, model_name=model.name, model_version=model.version,
-            caller=caller, request_id=request_id, input_sha256=input_sha, output=result,
-            latency_micros=latency_micros, create_time=result.create_time))
+    def _record(
+        session: Session,
+        kind: Kind,
+        model: LoadedModel,
+        caller: str,
+        request_id: str | None,
+        input_sha: str,
+        result: Result,
+        latency_micros: int,
+    ) -> None:
+        repo.insert_inference(
+            session,
+            InferenceRecord(
+                id=result.inference_id,
+                kind=kind,
+                model_name=model.name,
+                model_version=model.version,
+                caller=caller,
+                request_id=request_id,
+                input_sha256=input_sha,
+                output=result,
+                latency_micros=latency_micros,
+                create_time=result.create_time,
+            ),
+        )
 
     # -- fraud -------------------------------------------------------------------------------------
 
-    def check_fraud(self, caller: str, request_id: str, check: FraudCheck, fingerprint: str,
-                    render: Callable[[FraudAssessment], bytes]) -> bytes:
+    def check_fraud(
+        self,
+        caller: str,
+        request_id: str,
+        check: FraudCheck,
+        fingerprint: str,
+        render: Callable[[FraudAssessment], bytes],
+    ) -> bytes:
         """The response to ``check`` under ``caller``'s key ``request_id``, scored once in one transaction.
 
         The key is claimed, the check scored, its audit row, its history row and the rendered
@@ -194,8 +224,9 @@ class AiService:
         input_sha = check.input_hash()
 
         def work(session: Session) -> tuple[bytes, FraudAssessment | DomainError | None]:
-            claim = self.idempotency.claim_in_transaction(session, caller, request_id, "CheckFraud",
-                                                          fingerprint)
+            claim = self.idempotency.claim_in_transaction(
+                session, caller, request_id, "CheckFraud", fingerprint
+            )
             if isinstance(claim, bytes):
                 return claim, None
             repo.lock_user(session, check.user_id)
@@ -209,12 +240,26 @@ class AiService:
                 model = self.registry.active("fraud")
                 conversion = fx.to_model_currency(check.amount_minor, check.currency, when)
                 txn = scored_transaction(check, ts, history, conversion.amount_minor, utc_offset(zone, when))
-                past = [features.Txn(int(h.txn_time.timestamp()), scored_minor(h), h.merchant_id, h.category,
-                                     h.country, h.device_id, utc_offset(zone, h.txn_time),
-                                     KIND_OF_CHANNEL.get(h.channel, "purchase")) for h in history]
+                past = [
+                    features.Txn(
+                        int(h.txn_time.timestamp()),
+                        scored_minor(h),
+                        h.merchant_id,
+                        h.category,
+                        h.country,
+                        h.device_id,
+                        utc_offset(zone, h.txn_time),
+                        KIND_OF_CHANNEL.get(h.channel, "purchase"),
+                    )
+                    for h in history
+                ]
                 start = _now_ns()
-                x = features.fraud_features(txn, past, category_risk(model, txn.merchant_category),
-                                            feature_set=fraud_feature_set(model))
+                x = features.fraud_features(
+                    txn,
+                    past,
+                    category_risk(model, txn.merchant_category),
+                    feature_set=fraud_feature_set(model),
+                )
                 assessment = assess(model, x, check, new_id("inf"), now, conversion)
                 latency = (_now_ns() - start) // 1_000
             except (Unavailable, Aborted):
@@ -223,15 +268,34 @@ class AiService:
                 # An error after validation (no active model) is the key's result, replayed as such.
                 self.idempotency.fail_in_transaction(session, claim, exc)
                 return b"", exc
-            repo.insert_fraud_check(session, InferenceRecord(
-                id=assessment.inference_id, kind=Kind.FRAUD_CHECK, model_name=model.name,
-                model_version=model.version, caller=caller, request_id=request_id, input_sha256=input_sha,
-                output=assessment, latency_micros=latency, create_time=assessment.create_time),
+            repo.insert_fraud_check(
+                session,
+                InferenceRecord(
+                    id=assessment.inference_id,
+                    kind=Kind.FRAUD_CHECK,
+                    model_name=model.name,
+                    model_version=model.version,
+                    caller=caller,
+                    request_id=request_id,
+                    input_sha256=input_sha,
+                    output=assessment,
+                    latency_micros=latency,
+                    create_time=assessment.create_time,
+                ),
                 repo.CheckedTxn(
-                    user_id=check.user_id, inference_id=assessment.inference_id, txn_time=when,
-                    amount_minor=check.amount_minor, currency=check.currency, merchant_id=txn.merchant_id,
-                    category=txn.merchant_category, country=txn.country, device_id=txn.device_id,
-                    channel=check.channel, decision=assessment.decision))
+                    user_id=check.user_id,
+                    inference_id=assessment.inference_id,
+                    txn_time=when,
+                    amount_minor=check.amount_minor,
+                    currency=check.currency,
+                    merchant_id=txn.merchant_id,
+                    category=txn.merchant_category,
+                    country=txn.country,
+                    device_id=txn.device_id,
+                    channel=check.channel,
+                    decision=assessment.decision,
+                ),
+            )
             response = render(assessment)
             self.idempotency.complete_in_transaction(session, claim, response, assessment.inference_id)
             return response, assessment
@@ -245,8 +309,9 @@ class AiService:
 
     # -- credit ------------------------------------------------------------------------------------
 
-    def score_credit(self, caller: str, request_id: str, app: CreditApplication,
-                     claim: Claim | None = None) -> CreditScoreResult:
+    def score_credit(
+        self, caller: str, request_id: str, app: CreditApplication, claim: Claim | None = None
+    ) -> CreditScoreResult:
         """Score ``app`` once, under the idempotency key the edge claimed (``claim``)."""
         resumed = self._resumed(claim)
         if resumed is not None:
@@ -261,23 +326,34 @@ class AiService:
                 annual_income_minor=app.annual_income_minor,
                 monthly_debt_payments_minor=app.monthly_debt_payments_minor,
                 credit_history_months=app.credit_history_months,
-                revolving_balance_minor=app.utilization_bps, revolving_limit_minor=UTILIZATION_LIMIT,
-                delinquencies_2y=app.delinquencies_24m, inquiries_6m=app.inquiries_6m)
+                revolving_balance_minor=app.utilization_bps,
+                revolving_limit_minor=UTILIZATION_LIMIT,
+                delinquencies_2y=app.delinquencies_24m,
+                inquiries_6m=app.inquiries_6m,
+            )
             start = _now_ns()
             x = features.credit_features(applicant)
             pd = float(model.run(x)["probabilities"][0, 1])
             meta = model.metadata
             score = explain.credit_score_from_pd(pd, meta["scorecard"])
-            reasons = explain.credit_reason_codes(x, meta["explanation"], meta["scorecard"],
-                                                  top_k=MAX_CREDIT_REASONS)
+            reasons = explain.credit_reason_codes(
+                x, meta["explanation"], meta["scorecard"], top_k=MAX_CREDIT_REASONS
+            )
             latency = (_now_ns() - start) // 1_000
             dti_column = features.CREDIT_FEATURE_NAMES.index("debt_to_income")
             result = CreditScoreResult(
-                inference_id=new_id("inf"), user_id=app.user_id, application_id=app.application_id,
-                score=score, band=credit_band(score), probability_of_default=pd,
+                inference_id=new_id("inf"),
+                user_id=app.user_id,
+                application_id=app.application_id,
+                score=score,
+                band=credit_band(score),
+                probability_of_default=pd,
                 reason_codes=[CreditReasonResult(r.code, r.text, max(1, round(-r.points))) for r in reasons],
                 debt_to_income_bps=round(float(x[dti_column]) * 10_000),
-                model_name=model.name, model_version=model.version, create_time=now)
+                model_name=model.name,
+                model_version=model.version,
+                create_time=now,
+            )
             self._record(session, Kind.CREDIT_SCORE, model, caller, request_id, input_sha, result, latency)
             self._attach(session, claim, result.inference_id)
             return result
@@ -286,23 +362,32 @@ class AiService:
 
     # -- recommendations ---------------------------------------------------------------------------
 
-    def recommendations(self, caller: str, user_id: str, limit: int,
-                        currency: str) -> RecommendationSetResult:
+    def recommendations(
+        self, caller: str, user_id: str, limit: int, currency: str
+    ) -> RecommendationSetResult:
         model = self.registry.active("recommendation")
         now = self.clock()
-        input_sha = canonical_sha256({"user_id": user_id, "limit": limit, "currency": currency,
-                                      "as_of": now})
+        input_sha = canonical_sha256({"user_id": user_id, "limit": limit, "currency": currency, "as_of": now})
         with self._read() as session:
-            rows = repo.checked_history(session, user_id, now - timedelta(days=features.PROFILE_WINDOW_DAYS),
-                                        now, exclude_declined=True)
+            rows = repo.checked_history(
+                session,
+                user_id,
+                now - timedelta(days=features.PROFILE_WINDOW_DAYS),
+                now,
+                exclude_declined=True,
+            )
         rows = [r for r in rows if r.currency == currency]
         booked = self._booked_spending(user_id, currency, now)
         start = _now_ns()
         items: list[RecommendationResult] = []
         if rows or booked:
             profile = features.spending_profile(
-                [int(r.txn_time.timestamp()) for r in rows], [r.amount_minor for r in rows],
-                [r.category for r in rows], [r.merchant_id for r in rows], as_of=int(now.timestamp()) + 1)
+                [int(r.txn_time.timestamp()) for r in rows],
+                [r.amount_minor for r in rows],
+                [r.category for r in rows],
+                [r.merchant_id for r in rows],
+                as_of=int(now.timestamp()) + 1,
+            )
             if booked:
                 profile = booked_profile(profile, *booked)
             params = model.metadata["recommendations"]
@@ -310,19 +395,37 @@ class AiService:
             for rec in explain.recommend(profile, segment, params, limit=limit):
                 kind, confidence = RECOMMENDATION_KINDS.get(rec.code, ("SET_BUDGET", 5_000))
                 saving = rec.value_minor if rec.code != "USE_CARD_OVER_CASH" else 0
-                items.append(RecommendationResult(
-                    id=new_id("rec"), kind=kind, code=rec.code, title=rec.title, explanation=rec.message,
-                    estimated_monthly_saving_minor=saving, currency=currency, confidence_bps=confidence,
-                    category=rec.category or ""))
+                items.append(
+                    RecommendationResult(
+                        id=new_id("rec"),
+                        kind=kind,
+                        code=rec.code,
+                        title=rec.title,
+                        explanation=rec.message,
+                        estimated_monthly_saving_minor=saving,
+                        currency=currency,
+                        confidence_bps=confidence,
+                        category=rec.category or "",
+                    )
+                )
         latency = (_now_ns() - start) // 1_000
-        result = RecommendationSetResult(inference_id=new_id("inf"), user_id=user_id, recommendations=items,
-                                         model_name=model.name, model_version=model.version, create_time=now)
-        run_in_transaction(self.engine, lambda s: self._record(
-            s, Kind.RECOMMENDATIONS, model, caller, None, input_sha, result, latency))
+        result = RecommendationSetResult(
+            inference_id=new_id("inf"),
+            user_id=user_id,
+            recommendations=items,
+            model_name=model.name,
+            model_version=model.version,
+            create_time=now,
+        )
+        run_in_transaction(
+            self.engine,
+            lambda s: self._record(s, Kind.RECOMMENDATIONS, model, caller, None, input_sha, result, latency),
+        )
         return result
 
-    def _booked_spending(self, user_id: str, currency: str,
-                         now: datetime) -> tuple[dict[str, int], dict[str, int]] | None:
+    def _booked_spending(
+        self, user_id: str, currency: str, now: datetime
+    ) -> tuple[dict[str, int], dict[str, int]] | None:
         """The user's booked spending per model category from analytics (the ledger's entries,
         categorized by the merchant category payments record on them): over the profile window and
         over its recent part. None when analytics has none in a model category or cannot answer; the
@@ -332,9 +435,11 @@ class AiService:
         end = int(now.timestamp()) + 1
         try:
             window = self.history.spending_by_category(
-                user_id, currency, end - features.PROFILE_WINDOW_DAYS * SECONDS_PER_DAY, end)
+                user_id, currency, end - features.PROFILE_WINDOW_DAYS * SECONDS_PER_DAY, end
+            )
             recent = self.history.spending_by_category(
-                user_id, currency, end - features.RECENT_DAYS * SECONDS_PER_DAY, end)
+                user_id, currency, end - features.RECENT_DAYS * SECONDS_PER_DAY, end
+            )
         except (RemoteError, ConfigError) as exc:
             log.warning("booked spending of %s unavailable from analytics: %s", user_id, exc)
             return None
@@ -345,8 +450,9 @@ class AiService:
 
     # -- trend -------------------------------------------------------------------------------------
 
-    def predict_trend(self, caller: str, source: TrendSource, currency: str, horizon: int,
-                      interval_bps: int) -> ForecastResult:
+    def predict_trend(
+        self, caller: str, source: TrendSource, currency: str, horizon: int, interval_bps: int
+    ) -> ForecastResult:
         model = self.registry.active("trend")
         now = self.clock()
         minimum = int(model.metadata["forecast"]["input_days"])
@@ -354,25 +460,44 @@ class AiService:
             series, last_day = daily_values(source.points)
         else:
             series, last_day = self._user_series(source, currency, now, minimum)
-        input_sha = canonical_sha256({"source": source, "currency": currency, "horizon": horizon,
-                                      "interval_bps": interval_bps, "as_of_day": last_day})
+        input_sha = canonical_sha256(
+            {
+                "source": source,
+                "currency": currency,
+                "horizon": horizon,
+                "interval_bps": interval_bps,
+                "as_of_day": last_day,
+            }
+        )
         start = _now_ns()
         forecast = forecast_series(model, series, horizon, interval_bps / 10_000)
         latency = (_now_ns() - start) // 1_000
         result = ForecastResult(
-            inference_id=new_id("inf"), user_id=source.user_id, metric=source.metric, currency=currency,
-            points=[ForecastPointResult(last_day + 1 + i, round(p), round(lo), round(hi))
-                    for i, (p, lo, hi) in enumerate(forecast)],
-            interval_level_bps=interval_bps, history_days=min(len(series), minimum),
+            inference_id=new_id("inf"),
+            user_id=source.user_id,
+            metric=source.metric,
+            currency=currency,
+            points=[
+                ForecastPointResult(last_day + 1 + i, round(p), round(lo), round(hi))
+                for i, (p, lo, hi) in enumerate(forecast)
+            ],
+            interval_level_bps=interval_bps,
+            history_days=min(len(series), minimum),
             # The card states MAPE in percent; the contract wants a fraction.
             model_mape=float(model.metadata["metrics"]["mape"]) / 100.0,
-            model_name=model.name, model_version=model.version, create_time=now)
-        run_in_transaction(self.engine, lambda s: self._record(
-            s, Kind.TREND_FORECAST, model, caller, None, input_sha, result, latency))
+            model_name=model.name,
+            model_version=model.version,
+            create_time=now,
+        )
+        run_in_transaction(
+            self.engine,
+            lambda s: self._record(s, Kind.TREND_FORECAST, model, caller, None, input_sha, result, latency),
+        )
         return result
 
-    def _user_series(self, source: TrendSource, currency: str, now: datetime,
-                     minimum: int) -> tuple[list[int], int]:
+    def _user_series(
+        self, source: TrendSource, currency: str, now: datetime, minimum: int
+    ) -> tuple[list[int], int]:
         # Complete days only: today is still running.
         last_day = int(now.timestamp()) // SECONDS_PER_DAY - 1
         first_day = last_day - source.lookback_days + 1
@@ -388,13 +513,17 @@ class AiService:
             first_active = first_active_day(figures)
         return user_daily_series(source.metric, by_day, first_day, last_day, first_active, minimum), last_day
 
-    def _analytics_history(self, user_id: str, currency: str, first_day: int,
-                           last_day: int) -> Mapping[str, Mapping[int, int]]:
+    def _analytics_history(
+        self, user_id: str, currency: str, first_day: int, last_day: int
+    ) -> Mapping[str, Mapping[int, int]]:
         """The user's daily figures from analytics, else UNAVAILABLE ``HISTORY_UNAVAILABLE``."""
 
         def unavailable(why: str) -> Unavailable:
-            return Unavailable(f"the user's history cannot be read from the analytics service ({why}); "
-                               "retry later", "HISTORY_UNAVAILABLE", {"service": "analytics"})
+            return Unavailable(
+                f"the user's history cannot be read from the analytics service ({why}); retry later",
+                "HISTORY_UNAVAILABLE",
+                {"service": "analytics"},
+            )
 
         if self.history is None:
             raise unavailable("no analytics client is configured")
@@ -418,8 +547,9 @@ class AiService:
         with self._read() as session:
             record = repo.get_inference(session, inference_id)
         if record is None:
-            raise NotFound(f"inference {inference_id} not found", "INFERENCE_NOT_FOUND",
-                           {"inference_id": inference_id})
+            raise NotFound(
+                f"inference {inference_id} not found", "INFERENCE_NOT_FOUND", {"inference_id": inference_id}
+            )
         return record
 
     def list_models(self, name: str, active_only: bool) -> list[ModelRecord]:

@@ -114,11 +114,15 @@ PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR
 TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 """
 _COUNTRIES = frozenset(_COUNTRY_CODES.split())
-_METRICS = {ai_pb2.TREND_METRIC_BALANCE: "BALANCE", ai_pb2.TREND_METRIC_SPENDING: "SPENDING",
-            ai_pb2.TREND_METRIC_INCOME: "INCOME"}
+_METRICS = {
+    ai_pb2.TREND_METRIC_BALANCE: "BALANCE",
+    ai_pb2.TREND_METRIC_SPENDING: "SPENDING",
+    ai_pb2.TREND_METRIC_INCOME: "INCOME",
+}
 
 
 # -- validation ------------------------------------------------------------------------------------
+
 
 class _Checks(FieldChecks):
     """The shared field checks plus the AI service's own: the models' currency, countries, counts."""
@@ -127,8 +131,9 @@ class _Checks(FieldChecks):
         super().__init__()
         self.unsupported_currency = False
 
-    def currency(self, code: str, field: str, *, required: bool = True,
-                 accepted: Collection[str] = (MODEL_CURRENCY,)) -> str:
+    def currency(
+        self, code: str, field: str, *, required: bool = True, accepted: Collection[str] = (MODEL_CURRENCY,)
+    ) -> str:
         if not code:
             if required:
                 self.add(field, "is required: an upper-case ISO 4217 code")
@@ -163,12 +168,14 @@ class _Checks(FieldChecks):
     def done(self, message: str = "invalid request") -> None:
         # The specific reason only when the currency is the request's one problem.
         if self.unsupported_currency and len(self.violations) == 1:
-            raise InvalidArgument(self.violations[0].description, violations=self.violations,
-                                  reason=UNSUPPORTED_CURRENCY)
+            raise InvalidArgument(
+                self.violations[0].description, violations=self.violations, reason=UNSUPPORTED_CURRENCY
+            )
         super().done(message)
 
 
 # -- the servicer ----------------------------------------------------------------------------------
+
 
 class AiServicer(ai_pb2_grpc.AiServiceServicer):
     """Adapts AiService to the generated gRPC interface."""
@@ -179,8 +186,9 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         self.service = service
         self.keys = RequestKeys(service.idempotency, fingerprint_key)
 
-    def CheckFraud(self, request: ai_pb2.CheckFraudRequest,
-                   context: grpc.ServicerContext) -> ai_pb2.CheckFraudResponse:
+    def CheckFraud(
+        self, request: ai_pb2.CheckFraudRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.CheckFraudResponse:
         principal = current_principal()
         require_roles(principal, *SCORING_ROLES)
         c = _Checks()
@@ -194,8 +202,10 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             c.currency(request.amount.currency, "amount.currency", accepted=FRAUD_CURRENCIES)
         c.time_zone(request.time_zone, "time_zone")
         if request.merchant_category_code and not _MCC_RE.match(request.merchant_category_code):
-            c.add("merchant_category_code",
-                  "must be four digits (ISO 18245), or empty when there is no merchant")
+            c.add(
+                "merchant_category_code",
+                "must be four digits (ISO 18245), or empty when there is no merchant",
+            )
         c.text(request.counterparty_id, "counterparty_id", max_length=MAX_REFERENCE_LENGTH)
         if request.channel not in CHANNELS:
             c.add("channel", "must be a specified TransactionChannel")
@@ -213,22 +223,34 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                 c.add("transaction_time", "must be after 2000-01-01")
         c.done("invalid fraud check request")
         check = FraudCheck(
-            user_id=request.user_id, amount_minor=request.amount.amount_minor,
-            currency=request.amount.currency, merchant_category_code=request.merchant_category_code,
-            counterparty_id=request.counterparty_id, channel=int(request.channel),
+            user_id=request.user_id,
+            amount_minor=request.amount.amount_minor,
+            currency=request.amount.currency,
+            merchant_category_code=request.merchant_category_code,
+            counterparty_id=request.counterparty_id,
+            channel=int(request.channel),
             device_id=request.device_id,
-            ip_country=request.ip_country, counterparty_country=request.counterparty_country,
-            payment_id=request.payment_id, payment_method_id=request.payment_method_id, transaction_time=when,
-            time_zone=request.time_zone)
+            ip_country=request.ip_country,
+            counterparty_country=request.counterparty_country,
+            payment_id=request.payment_id,
+            payment_method_id=request.payment_method_id,
+            transaction_time=when,
+            time_zone=request.time_zone,
+        )
         response = self.service.check_fraud(
-            principal.subject, request.request_id, check,
+            principal.subject,
+            request.request_id,
+            check,
             request_fingerprint(self.keys.fingerprint_key, "CheckFraud", asdict(check)),
             lambda assessment: ai_pb2.CheckFraudResponse(
-                assessment=assessment_pb(assessment)).SerializeToString())
+                assessment=assessment_pb(assessment)
+            ).SerializeToString(),
+        )
         return ai_pb2.CheckFraudResponse.FromString(response)
 
-    def ScoreCredit(self, request: ai_pb2.ScoreCreditRequest,
-                    context: grpc.ServicerContext) -> ai_pb2.ScoreCreditResponse:
+    def ScoreCredit(
+        self, request: ai_pb2.ScoreCreditRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.ScoreCreditResponse:
         principal = current_principal()
         require_roles(principal, *SCORING_ROLES)
         c = _Checks()
@@ -261,22 +283,36 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         c.count(request.employment_months, "employment_months", MAX_MONTHS)
         c.done("invalid credit scoring request")
         application = CreditApplication(
-            user_id=request.user_id, application_id=request.application_id, currency=currency,
+            user_id=request.user_id,
+            application_id=request.application_id,
+            currency=currency,
             annual_income_minor=amounts["annual_income"],
             monthly_debt_payments_minor=amounts["monthly_debt_payments"],
             total_debt_minor=amounts["total_debt"],
-            credit_history_months=request.credit_history_months, utilization_bps=request.utilization_bps,
-            delinquencies_24m=request.delinquencies_24m, open_accounts=request.open_accounts,
-            inquiries_6m=request.inquiries_6m, employment_months=request.employment_months,
-            requested_amount_minor=amounts["requested_amount"])
+            credit_history_months=request.credit_history_months,
+            utilization_bps=request.utilization_bps,
+            delinquencies_24m=request.delinquencies_24m,
+            open_accounts=request.open_accounts,
+            inquiries_6m=request.inquiries_6m,
+            employment_months=request.employment_months,
+            requested_amount_minor=amounts["requested_amount"],
+        )
         return self.keys.respond(
-            principal.subject, request.request_id, "ScoreCredit", asdict(application),
+            principal.subject,
+            request.request_id,
+            "ScoreCredit",
+            asdict(application),
             ai_pb2.ScoreCreditResponse,
-            lambda claim: ai_pb2.ScoreCreditResponse(credit_score=credit_pb(
-                self.service.score_credit(principal.subject, request.request_id, application, claim))))
+            lambda claim: ai_pb2.ScoreCreditResponse(
+                credit_score=credit_pb(
+                    self.service.score_credit(principal.subject, request.request_id, application, claim)
+                )
+            ),
+        )
 
-    def GetRecommendations(self, request: ai_pb2.GetRecommendationsRequest,
-                           context: grpc.ServicerContext) -> ai_pb2.GetRecommendationsResponse:
+    def GetRecommendations(
+        self, request: ai_pb2.GetRecommendationsRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.GetRecommendationsResponse:
         principal = current_principal()
         c = _Checks()
         c.identifier(request.user_id, "user_id")
@@ -285,12 +321,14 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         currency = c.currency(request.currency, "currency", required=False) or MODEL_CURRENCY
         c.done("invalid recommendations request")
         require_owner_or_roles(principal, request.user_id, *USER_DATA_ROLES)
-        result = self.service.recommendations(principal.subject, request.user_id,
-                                              request.limit or DEFAULT_RECOMMENDATIONS, currency)
+        result = self.service.recommendations(
+            principal.subject, request.user_id, request.limit or DEFAULT_RECOMMENDATIONS, currency
+        )
         return ai_pb2.GetRecommendationsResponse(recommendation_set=recommendations_pb(result))
 
-    def PredictTrend(self, request: ai_pb2.PredictTrendRequest,
-                     context: grpc.ServicerContext) -> ai_pb2.PredictTrendResponse:
+    def PredictTrend(
+        self, request: ai_pb2.PredictTrendRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.PredictTrendResponse:
         principal = current_principal()
         c = _Checks()
         which = request.WhichOneof("source")
@@ -304,12 +342,15 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                 c.add("user_series.metric", "must be a specified TrendMetric")
             lookback = series.lookback_days or DEFAULT_LOOKBACK_DAYS
             if not MIN_LOOKBACK_DAYS <= lookback <= MAX_LOOKBACK_DAYS:
-                c.add("user_series.lookback_days",
-                      f"must be 0 (180) or between {MIN_LOOKBACK_DAYS} and {MAX_LOOKBACK_DAYS}: "
-                      f"the model reads the last {MIN_LOOKBACK_DAYS} days")
+                c.add(
+                    "user_series.lookback_days",
+                    f"must be 0 (180) or between {MIN_LOOKBACK_DAYS} and {MAX_LOOKBACK_DAYS}: "
+                    f"the model reads the last {MIN_LOOKBACK_DAYS} days",
+                )
             currency = c.currency(request.currency, "currency", required=False) or MODEL_CURRENCY
-            source = TrendSource(user_id=series.user_id, metric=_METRICS.get(series.metric, ""),
-                                 lookback_days=lookback)
+            source = TrendSource(
+                user_id=series.user_id, metric=_METRICS.get(series.metric, ""), lookback_days=lookback
+            )
         else:
             currency = c.currency(request.currency, "currency")
             source = TrendSource(points=self._supplied_points(request.supplied_series, c))
@@ -329,8 +370,10 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def _supplied_points(supplied: ai_pb2.SuppliedSeries, c: _Checks) -> list[SeriesPoint]:
         n = len(supplied.points)
         if not MIN_SERIES_POINTS <= n <= MAX_SERIES_POINTS:
-            c.add("supplied_series.points", f"must have between {MIN_SERIES_POINTS} and {MAX_SERIES_POINTS} "
-                                            f"points, got {n}")
+            c.add(
+                "supplied_series.points",
+                f"must have between {MIN_SERIES_POINTS} and {MAX_SERIES_POINTS} points, got {n}",
+            )
             return []
         points: list[SeriesPoint] = []
         previous: int | None = None
@@ -354,24 +397,29 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             points.append(SeriesPoint(day=day, value_minor=point.value_minor))
         span = points[-1].day - points[0].day + 1
         if span < MIN_LOOKBACK_DAYS:
-            c.add("supplied_series.points",
-                  f"must span at least {MIN_LOOKBACK_DAYS} days (the model reads the last "
-                  f"{MIN_LOOKBACK_DAYS} daily values; missing days are carried forward), got {span}")
+            c.add(
+                "supplied_series.points",
+                f"must span at least {MIN_LOOKBACK_DAYS} days (the model reads the last "
+                f"{MIN_LOOKBACK_DAYS} daily values; missing days are carried forward), got {span}",
+            )
             return []
         return points
 
-    def ListModels(self, request: ai_pb2.ListModelsRequest,
-                   context: grpc.ServicerContext) -> ai_pb2.ListModelsResponse:
+    def ListModels(
+        self, request: ai_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.ListModelsResponse:
         require_roles(current_principal(), ROLE_ADMIN)
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key(request.name, request.active_only)
         records = self.service.list_models(request.name, request.active_only)
         page = api.paginate_list(records, page_token=request.page_token, query=query, size=size)
-        return ai_pb2.ListModelsResponse(models=[model_pb(m) for m in page.items],
-                                         next_page_token=page.next_page_token)
+        return ai_pb2.ListModelsResponse(
+            models=[model_pb(m) for m in page.items], next_page_token=page.next_page_token
+        )
 
-    def GetModel(self, request: ai_pb2.GetModelRequest,
-                 context: grpc.ServicerContext) -> ai_pb2.GetModelResponse:
+    def GetModel(
+        self, request: ai_pb2.GetModelRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.GetModelResponse:
         require_roles(current_principal(), ROLE_ADMIN)
         c = _Checks()
         c.identifier(request.name, "name")
@@ -379,8 +427,9 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         c.done("invalid model request")
         return ai_pb2.GetModelResponse(model=model_pb(self.service.get_model(request.name, request.version)))
 
-    def ActivateModelVersion(self, request: ai_pb2.ActivateModelVersionRequest,
-                             context: grpc.ServicerContext) -> ai_pb2.ActivateModelVersionResponse:
+    def ActivateModelVersion(
+        self, request: ai_pb2.ActivateModelVersionRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.ActivateModelVersionResponse:
         principal = current_principal()
         require_roles(principal, ROLE_ADMIN)
         c = _Checks()
@@ -388,12 +437,14 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         c.identifier(request.version, "version")
         c.text(request.reason, "reason", max_length=MAX_REASON_LENGTH, required=True)
         c.done("invalid activation request")
-        record, previous = self.service.activate(request.name, request.version, request.reason,
-                                                 principal.subject)
+        record, previous = self.service.activate(
+            request.name, request.version, request.reason, principal.subject
+        )
         return ai_pb2.ActivateModelVersionResponse(model=model_pb(record), previous_version=previous)
 
-    def GetInference(self, request: ai_pb2.GetInferenceRequest,
-                     context: grpc.ServicerContext) -> ai_pb2.GetInferenceResponse:
+    def GetInference(
+        self, request: ai_pb2.GetInferenceRequest, context: grpc.ServicerContext
+    ) -> ai_pb2.GetInferenceResponse:
         require_roles(current_principal(), *AUDIT_ROLES)
         c = _Checks()
         c.identifier(request.inference_id, "inference_id")

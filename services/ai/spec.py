@@ -52,10 +52,12 @@ class AiSettings:
     #: (analytics, user service) addresses as configured now: asked on every PredictTrend history
     #: read, so a process that learns them late (a dev stack starting in any order) still finds them
     history_addresses: Callable[[], tuple[str, str]] = field(
-        default=lambda: (service_addr("analytics"), service_addr("user")))
+        default=lambda: (service_addr("analytics"), service_addr("user"))
+    )
     #: the AI service's identity towards analytics (``AI_CLIENT_SECRET``), made on first use
     history_tokens: Callable[[], ServiceTokenProvider] = field(
-        default=lambda: ServiceTokenProvider.from_env("ai"))
+        default=lambda: ServiceTokenProvider.from_env("ai")
+    )
 
     @classmethod
     def from_env(cls) -> AiSettings:
@@ -68,16 +70,18 @@ class AiSettings:
 
 def build_service(context: ServiceContext, settings: AiSettings) -> AiService:
     assert context.engine is not None
-    registry = ModelRegistry(context.engine,
-                             default_roots(str(settings.models_dir) if settings.models_dir else None))
+    registry = ModelRegistry(
+        context.engine, default_roots(str(settings.models_dir) if settings.models_dir else None)
+    )
     registry.register_from_disk()
     registry.start_polling(settings.registry_poll_seconds)
     context.on_shutdown.append(registry.stop)
     history = AnalyticsHistory(settings.history_addresses, settings.history_tokens)
     context.on_shutdown.append(history.close)
     service = AiService(context.engine, registry, clock=context.clock, history=history)
-    purge = PeriodicJob("ai-idempotency-purge", IDEMPOTENCY_PURGE_SECONDS,
-                        lambda: _purge(service), log).start()
+    purge = PeriodicJob(
+        "ai-idempotency-purge", IDEMPOTENCY_PURGE_SECONDS, lambda: _purge(service), log
+    ).start()
     context.on_shutdown.append(purge.stop)
     return service
 
@@ -87,8 +91,9 @@ def _purge(service: AiService) -> None:
 
 
 def register_with(server: grpc.Server, context: ServiceContext, settings: AiSettings) -> Sequence[str]:
-    servicer = AiServicer(build_service(context, settings),
-                          derived_fingerprint_key(page_token_key(context.settings)))
+    servicer = AiServicer(
+        build_service(context, settings), derived_fingerprint_key(page_token_key(context.settings))
+    )
     ai_pb2_grpc.add_AiServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME]
 
@@ -98,10 +103,12 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
 
 
 # Who calls the AI service, and for what (least privilege; services.runtime.service_access).
-SERVICE_CALLERS = service_callers({
-    "payment": {"CheckFraud"},
-    "credit": {"ScoreCredit"},
-})
+SERVICE_CALLERS = service_callers(
+    {
+        "payment": {"CheckFraud"},
+        "credit": {"ScoreCredit"},
+    }
+)
 
 SPEC = ServiceSpec(name="ai", register=register, public_methods=frozenset(), service_callers=SERVICE_CALLERS)
 

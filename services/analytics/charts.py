@@ -26,8 +26,15 @@ from matplotlib.figure import Figure
 
 from services.runtime.money import CURRENCY_EXPONENTS
 
-matplotlib.rcParams.update({"svg.hashsalt": "nexafi", "font.family": "DejaVu Sans", "font.size": 11,
-                            "axes.spines.top": False, "axes.spines.right": False})
+matplotlib.rcParams.update(
+    {
+        "svg.hashsalt": "nexafi",
+        "font.family": "DejaVu Sans",
+        "font.size": 11,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 675, 100
 _LOCK = threading.Lock()
@@ -84,9 +91,16 @@ def _unit(currency: str | None) -> str:
     return currency if currency is not None else "entries"
 
 
-def bars(title: str, labels: Sequence[str], series: Sequence[Series], currency: str | None,
-         image_format: ImageFormat, *, horizontal: bool = False,
-         line: Series | None = None) -> bytes:
+def bars(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    currency: str | None,
+    image_format: ImageFormat,
+    *,
+    horizontal: bool = False,
+    line: Series | None = None,
+) -> bytes:
     """Grouped bars, one group per label and one bar per series; ``line`` is drawn over them."""
     with _LOCK:
         figure, axes = _figure(title)
@@ -102,30 +116,49 @@ def bars(title: str, labels: Sequence[str], series: Sequence[Series], currency: 
             else:
                 axes.bar(offsets, heights, width, label=item.name, color=color)
         if line is not None:
-            axes.plot(positions, [major(v, currency) for v in line.values], marker="o",
-                      color="#222222", label=line.name)
+            axes.plot(
+                positions,
+                [major(v, currency) for v in line.values],
+                marker="o",
+                color="#222222",
+                label=line.name,
+            )
         if horizontal:
             axes.set_yticks(positions, labels)
             axes.invert_yaxis()
             axes.set_xlabel(_unit(currency))
         else:
-            axes.set_xticks(positions, labels, rotation=45 if len(labels) > 6 else 0,
-                            ha="right" if len(labels) > 6 else "center")
+            axes.set_xticks(
+                positions,
+                labels,
+                rotation=45 if len(labels) > 6 else 0,
+                ha="right" if len(labels) > 6 else "center",
+            )
             axes.set_ylabel(_unit(currency))
         if len(series) > 1 or line is not None:
             axes.legend(loc="best")
         return _save(figure, image_format)
 
 
-def lines(title: str, labels: Sequence[str], series: Sequence[Series], currency: str | None,
-          image_format: ImageFormat) -> bytes:
+def lines(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    currency: str | None,
+    image_format: ImageFormat,
+) -> bytes:
     """One line per series over the labels (periods in time order)."""
     with _LOCK:
         figure, axes = _figure(title)
         positions = list(range(len(labels)))
         for index, item in enumerate(series):
-            axes.plot(positions, [major(v, currency) for v in item.values], marker="o",
-                      label=item.name, color=_COLORS[index % len(_COLORS)])
+            axes.plot(
+                positions,
+                [major(v, currency) for v in item.values],
+                marker="o",
+                label=item.name,
+                color=_COLORS[index % len(_COLORS)],
+            )
         step = max(1, len(labels) // 12)
         axes.set_xticks(positions[::step], labels[::step], rotation=45, ha="right")
         axes.set_ylabel(_unit(currency))

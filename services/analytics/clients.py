@@ -59,8 +59,10 @@ def entry_from_pb(tx: ledger_pb2.Transaction) -> Entry:
         description=tx.description,
         amount_minor=tx.amount.amount_minor,
         currency=tx.amount.currency,
-        postings=[Posting(p.account_id, int(p.direction), p.amount.amount_minor, p.amount.currency)
-                  for p in tx.postings],
+        postings=[
+            Posting(p.account_id, int(p.direction), p.amount.amount_minor, p.amount.currency)
+            for p in tx.postings
+        ],
         metadata=dict(tx.metadata),
     )
 
@@ -74,8 +76,11 @@ class LedgerClient(ledger_client.LedgerClient):
     """
 
     def stream(self, after_sequence: int, *, follow: bool = True) -> FeedStream:
-        return _EntryStream(self.stub.StreamTransactions(
-            ledger_pb2.StreamTransactionsRequest(after_sequence=after_sequence, follow=follow)))
+        return _EntryStream(
+            self.stub.StreamTransactions(
+                ledger_pb2.StreamTransactionsRequest(after_sequence=after_sequence, follow=follow)
+            )
+        )
 
     def account_info(self, account_id: str) -> AccountInfo:
         account = self.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=account_id)).account
@@ -85,8 +90,12 @@ class LedgerClient(ledger_client.LedgerClient):
         """Every account's balance line as of ``as_of``, from the ledger (the authority on balances)."""
         request = ledger_pb2.GetTrialBalanceRequest(as_of_time=to_timestamp(as_of))
         reply = call("ledger", self.stub.GetTrialBalance, request)
-        return [BalanceLine(line.account_id, line.name, int(line.type), line.currency, line.debit_minor,
-                            line.credit_minor) for line in reply.lines]
+        return [
+            BalanceLine(
+                line.account_id, line.name, int(line.type), line.currency, line.debit_minor, line.credit_minor
+            )
+            for line in reply.lines
+        ]
 
 
 def loan_facts(app: credit_pb2.LoanApplication) -> LoanFacts:
@@ -96,9 +105,10 @@ def loan_facts(app: credit_pb2.LoanApplication) -> LoanFacts:
         disbursed=app.HasField("disburse_time"),
         outstanding_minor=app.outstanding_principal.amount_minor,
         interest_repaid_minor=sum(r.interest.amount_minor for r in app.repayments),
-        installments=tuple(InstallmentFacts(date.fromisoformat(i.due_date),
-                                            i.total.amount_minor - i.paid.amount_minor)
-                           for i in app.schedule),
+        installments=tuple(
+            InstallmentFacts(date.fromisoformat(i.due_date), i.total.amount_minor - i.paid.amount_minor)
+            for i in app.schedule
+        ),
     )
 
 
@@ -115,9 +125,12 @@ class CreditClient:
         Failures raise :class:`services.runtime.clients.RemoteError`.
         """
         request = credit_pb2.ListLoanApplicationsRequest(
-            currency=currency, page_size=LOAN_PAGE_SIZE,
-            create_time_range=common_pb2.TimeRange(start_time=to_timestamp(start),
-                                                   end_time=to_timestamp(end)))
+            currency=currency,
+            page_size=LOAN_PAGE_SIZE,
+            create_time_range=common_pb2.TimeRange(
+                start_time=to_timestamp(start), end_time=to_timestamp(end)
+            ),
+        )
         while True:
             page = call("credit", self.stub.ListLoanApplications, request)
             for app in page.loan_applications:

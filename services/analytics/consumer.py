@@ -38,12 +38,14 @@ log = logging.getLogger("nexafi.analytics.consumer")
 
 # The feed's lag in entries is nexafi_ledger_last_sequence - nexafi_analytics_feed_sequence
 # (zero when idle); in time, this histogram (from the entry's ledger timestamp to its commit here).
-FEED_SEQUENCE = metrics.gauge("nexafi_analytics_feed_sequence",
-                              "The ledger sequence the analytics summaries are complete up to.")
+FEED_SEQUENCE = metrics.gauge(
+    "nexafi_analytics_feed_sequence", "The ledger sequence the analytics summaries are complete up to."
+)
 FEED_LAG = metrics.histogram(
     "nexafi_analytics_feed_lag_seconds",
     "Time from a ledger entry's timestamp to its application to the analytics summaries.",
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0))
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
+)
 
 SUMMARIES_CONSUMER = "analytics-summaries"
 # Accounts are immutable in what we keep of them; the cache only bounds memory.
@@ -57,8 +59,15 @@ _END = object()
 class FeedConsumer:
     """Applies the ledger feed to the summaries, in a background thread or on demand."""
 
-    def __init__(self, engine: Engine, ledger: LedgerClient, name: str = SUMMARIES_CONSUMER, *,
-                 min_backoff_seconds: float = 0.2, max_backoff_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: LedgerClient,
+        name: str = SUMMARIES_CONSUMER,
+        *,
+        min_backoff_seconds: float = 0.2,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
         self.engine = engine
         self.ledger = ledger
         self.name = name

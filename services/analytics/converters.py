@@ -21,8 +21,9 @@ def range_pb(start: datetime, end: datetime) -> common_pb2.TimeRange:
     return common_pb2.TimeRange(start_time=to_timestamp(start), end_time=to_timestamp(end))
 
 
-def fill_analysis(message: analytics_pb2.SpendingAnalysis | analytics_pb2.IncomeAnalysis,
-                   analysis: Analysis) -> None:
+def fill_analysis(
+    message: analytics_pb2.SpendingAnalysis | analytics_pb2.IncomeAnalysis, analysis: Analysis
+) -> None:
     currency = analysis.currency
     f: Figures = analysis.figures
     message.user_id = analysis.user_id
@@ -32,13 +33,21 @@ def fill_analysis(message: analytics_pb2.SpendingAnalysis | analytics_pb2.Income
     message.total.CopyFrom(to_money(f.total_minor, currency))
     message.transaction_count = f.entry_count
     for c in f.categories:
-        item = message.categories.add(category=c.category, total=to_money(c.total_minor, currency),
-                                      transaction_count=c.entry_count, share_bps=c.share_bps)
+        item = message.categories.add(
+            category=c.category,
+            total=to_money(c.total_minor, currency),
+            transaction_count=c.entry_count,
+            share_bps=c.share_bps,
+        )
         if c.change_bps is not None:
             item.change_bps = c.change_bps
     for p in f.periods:
-        message.periods.add(start_time=to_timestamp(p.period.start), end_time=to_timestamp(p.period.end),
-                            total=to_money(p.total_minor, currency), transaction_count=p.entry_count)
+        message.periods.add(
+            start_time=to_timestamp(p.period.start),
+            end_time=to_timestamp(p.period.end),
+            total=to_money(p.total_minor, currency),
+            transaction_count=p.entry_count,
+        )
     message.average_per_period.CopyFrom(to_money(f.average_minor, currency))
     message.previous_time_range.CopyFrom(range_pb(analysis.previous_start, analysis.previous_end))
     message.previous_total.CopyFrom(to_money(f.previous_total_minor, currency))
@@ -66,22 +75,33 @@ def cell_pb(cell: rpt.Cell, column_type: ColumnType, currency: str) -> analytics
 
 
 def row_pb(cells: list[rpt.Cell], table: Table, currency: str) -> analytics_pb2.ReportRow:
-    return analytics_pb2.ReportRow(cells=[cell_pb(cell, column.type, currency)
-                                          for cell, column in zip(cells, table.columns, strict=True)])
+    return analytics_pb2.ReportRow(
+        cells=[
+            cell_pb(cell, column.type, currency) for cell, column in zip(cells, table.columns, strict=True)
+        ]
+    )
 
 
 def report_pb(generated: GeneratedReport, as_csv: bool, now: datetime) -> analytics_pb2.Report:
     """A generated report as the contract's Report, with an "rpt_" id; CSV content when asked."""
     table = generated.table
     report = analytics_pb2.Report(
-        id=new_id("rpt"), report_type=generated.report_type, user_id=generated.user_id,
-        time_range=range_pb(generated.start, generated.end), currency=generated.currency,
+        id=new_id("rpt"),
+        report_type=generated.report_type,
+        user_id=generated.user_id,
+        time_range=range_pb(generated.start, generated.end),
+        currency=generated.currency,
         format=analytics_pb2.REPORT_FORMAT_CSV if as_csv else analytics_pb2.REPORT_FORMAT_JSON,
-        columns=[analytics_pb2.ReportColumn(
-            name=c.name, type=to_enum(analytics_pb2.ReportColumnType, c.type), description=c.description)
-            for c in table.columns],
+        columns=[
+            analytics_pb2.ReportColumn(
+                name=c.name, type=to_enum(analytics_pb2.ReportColumnType, c.type), description=c.description
+            )
+            for c in table.columns
+        ],
         rows=[row_pb(row, table, generated.currency) for row in table.rows],
-        as_of_sequence=generated.as_of.sequence, create_time=to_timestamp(now))
+        as_of_sequence=generated.as_of.sequence,
+        create_time=to_timestamp(now),
+    )
     if table.totals is not None:
         report.totals.CopyFrom(row_pb(table.totals, table, generated.currency))
     if as_csv:
@@ -93,9 +113,16 @@ def report_pb(generated: GeneratedReport, as_csv: bool, now: datetime) -> analyt
 def definition_pb(stored: repo.StoredDefinition) -> analytics_pb2.ReportDefinition:
     d = custom.Definition.from_json(stored.definition)
     return analytics_pb2.ReportDefinition(
-        id=stored.id, user_id=stored.user_id, name=d.name, time_range=range_pb(d.start, d.end),
-        currency=d.currency, direction=to_enum(analytics_pb2.FlowDirection, d.direction),
-        account_ids=d.account_ids, categories=d.categories, counterparties=d.counterparties,
+        id=stored.id,
+        user_id=stored.user_id,
+        name=d.name,
+        time_range=range_pb(d.start, d.end),
+        currency=d.currency,
+        direction=to_enum(analytics_pb2.FlowDirection, d.direction),
+        account_ids=d.account_ids,
+        categories=d.categories,
+        counterparties=d.counterparties,
         grouping=to_enum(analytics_pb2.ReportGrouping, d.grouping),
         measures=[to_enum(analytics_pb2.ReportMeasure, m) for m in d.measures],
-        create_time=to_timestamp(stored.create_time))
+        create_time=to_timestamp(stored.create_time),
+    )

@@ -57,7 +57,6 @@ T = TypeVar("T")
 IDEMPOTENCY_TABLE = "idempotency_keys"
 
 
-
 class ReportNotAvailable(DomainError):
     """A documented report type this deployment cannot produce (its data source is not configured)."""
 
@@ -112,10 +111,15 @@ class GeneratedReport:
 
 
 class AnalyticsService:
-    def __init__(self, engine: Engine, ledger: LedgerClient | None, default_currency: str,
-                 clock: Clock = system_clock,
-                 credit: CreditConnector | None = None,
-                 idempotency: IdempotencyStore | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: LedgerClient | None,
+        default_currency: str,
+        clock: Clock = system_clock,
+        credit: CreditConnector | None = None,
+        idempotency: IdempotencyStore | None = None,
+    ) -> None:
         self.engine = engine
         self.ledger = ledger
         self.credit = credit
@@ -144,7 +148,8 @@ class AnalyticsService:
         if currency:
             return currency
         counts = repo.currency_counts(session, user_id, start, end) or repo.currency_counts(
-            session, user_id, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+            session, user_id, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+        )
         if counts:
             return pick_currency(counts, self.default_currency)
         return self._account_currency(user_id) or self.default_currency
@@ -162,8 +167,15 @@ class AnalyticsService:
 
     # -- analyses ------------------------------------------------------------------------------------
 
-    def analysis(self, direction: Direction, user_id: str, start: datetime, end: datetime,
-                 granularity: Granularity, currency: str) -> Analysis:
+    def analysis(
+        self,
+        direction: Direction,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity,
+        currency: str,
+    ) -> Analysis:
         def work(session: Session) -> Analysis:
             as_of = self._as_of(session)
             chosen = self._currency(session, user_id, currency, start, end)
@@ -171,27 +183,31 @@ class AnalyticsService:
             current = repo.day_rows(session, user_id, chosen, start, end)
             previous = repo.day_rows(session, user_id, chosen, previous_start, previous_end)
             result = figures(direction, current, previous, periods(start, end, granularity))
-            return Analysis(user_id, start, end, granularity, chosen, result, previous_start, previous_end,
-                            as_of)
+            return Analysis(
+                user_id, start, end, granularity, chosen, result, previous_start, previous_end, as_of
+            )
 
         return self._read(work)
 
-    def dashboard(self, user_id: str, start: datetime, end: datetime, granularity: Granularity,
-                  currency: str) -> Dashboard:
+    def dashboard(
+        self, user_id: str, start: datetime, end: datetime, granularity: Granularity, currency: str
+    ) -> Dashboard:
         def work(session: Session) -> Dashboard:
             as_of = self._as_of(session)
             chosen = self._currency(session, user_id, currency, start, end)
             opening = repo.balance_before(session, user_id, chosen, start)
-            points = cash_flow(repo.day_rows(session, user_id, chosen, start, end),
-                               periods(start, end, granularity), opening)
+            points = cash_flow(
+                repo.day_rows(session, user_id, chosen, start, end), periods(start, end, granularity), opening
+            )
             return Dashboard(user_id, start, end, granularity, chosen, points, as_of)
 
         return self._read(work)
 
     # -- reports ---------------------------------------------------------------------------------------
 
-    def report(self, report_type: str, user_id: str, start: datetime, end: datetime,
-               currency: str) -> GeneratedReport:
+    def report(
+        self, report_type: str, user_id: str, start: datetime, end: datetime, currency: str
+    ) -> GeneratedReport:
         if report_type == rpt.CREDIT_PORTFOLIO:
             return self._credit_portfolio(start, end, currency)
         if report_type == rpt.TRIAL_BALANCE:
@@ -210,8 +226,11 @@ class AnalyticsService:
                 lines = repo.flow_lines(session, user_id, chosen, start, end)
                 table = _statement_table(lines, start, opening)
             else:
-                points = cash_flow(repo.day_rows(session, user_id, chosen, start, end),
-                                   periods(start, end, Granularity.MONTH), opening)
+                points = cash_flow(
+                    repo.day_rows(session, user_id, chosen, start, end),
+                    periods(start, end, Granularity.MONTH),
+                    opening,
+                )
                 table = _cash_flow_table(points)
             return GeneratedReport(report_type, user_id, start, end, chosen, table, as_of)
 
@@ -224,21 +243,26 @@ class AnalyticsService:
         try:
             lines = self.ledger.trial_balance(min(end, self.clock()))
         except RemoteError as exc:
-            raise Unavailable(f"the ledger cannot give its trial balance ({exc.code.name}); retry later",
-                              "LEDGER_UNAVAILABLE") from None
-        table = Table([
-            Column("account_id", ColumnType.STRING, "The ledger account."),
-            Column("name", ColumnType.STRING, "The account's name."),
-            Column("type", ColumnType.STRING, "The account's accounting class."),
-            Column("debit", ColumnType.MONEY, "The debit balance (zero when the balance is a credit)."),
-            Column("credit", ColumnType.MONEY, "The credit balance (zero when the balance is a debit)."),
-        ])
+            raise Unavailable(
+                f"the ledger cannot give its trial balance ({exc.code.name}); retry later",
+                "LEDGER_UNAVAILABLE",
+            ) from None
+        table = Table(
+            [
+                Column("account_id", ColumnType.STRING, "The ledger account."),
+                Column("name", ColumnType.STRING, "The account's name."),
+                Column("type", ColumnType.STRING, "The account's accounting class."),
+                Column("debit", ColumnType.MONEY, "The debit balance (zero when the balance is a credit)."),
+                Column("credit", ColumnType.MONEY, "The credit balance (zero when the balance is a debit)."),
+            ]
+        )
         debits = credits = 0
         for line in sorted(lines, key=lambda item: item.account_id):
             if line.currency != currency:
                 continue
-            table.add(line.account_id, line.name, label(AccountType, line.type),
-                      line.debit_minor, line.credit_minor)
+            table.add(
+                line.account_id, line.name, label(AccountType, line.type), line.debit_minor, line.credit_minor
+            )
             debits += line.debit_minor
             credits += line.credit_minor
         table.totals = [None, "total", None, debits, credits]
@@ -253,21 +277,26 @@ class AnalyticsService:
             portfolio.extend(client.loans(currency, start, end))
         except RemoteError as exc:
             if exc.unreachable:
-                raise Unavailable(f"the credit service cannot be reached ({exc.code.name}); retry later",
-                                  "CREDIT_SERVICE_UNAVAILABLE") from None
+                raise Unavailable(
+                    f"the credit service cannot be reached ({exc.code.name}); retry later",
+                    "CREDIT_SERVICE_UNAVAILABLE",
+                ) from None
             log.error("credit_portfolio: the credit service refused the loan listing: %s", exc)
-            raise Unavailable("the credit service refused the loan listing; retry later",
-                              "CREDIT_SERVICE_UNAVAILABLE") from None
+            raise Unavailable(
+                "the credit service refused the loan listing; retry later", "CREDIT_SERVICE_UNAVAILABLE"
+            ) from None
         finally:
             client.close()
         # The loan book is not part of the ledger feed: no feed position describes it.
-        return GeneratedReport(rpt.CREDIT_PORTFOLIO, "", start, end, currency, _portfolio_table(portfolio),
-                               AsOf(0, None))
+        return GeneratedReport(
+            rpt.CREDIT_PORTFOLIO, "", start, end, currency, _portfolio_table(portfolio), AsOf(0, None)
+        )
 
     # -- custom reports ----------------------------------------------------------------------------------
 
-    def create_definition(self, user_id: str, request_id: str, definition: custom.Definition,
-                          claim: Claim | None = None) -> repo.StoredDefinition:
+    def create_definition(
+        self, user_id: str, request_id: str, definition: custom.Definition, claim: Claim | None = None
+    ) -> repo.StoredDefinition:
         """Save ``definition`` for ``user_id`` (the caller is authorized), under the idempotency key the
         edge claimed: the key names the definition in the transaction that saves it, so a retry that
         takes over a crashed attempt's key returns that definition instead of saving a second one."""
@@ -280,12 +309,19 @@ class AnalyticsService:
             unknown = custom.unknown_categories(definition.categories, repo.user_categories(session, user_id))
             if unknown:
                 raise InvalidArgument(
-                    "unknown category", reason="UNKNOWN_CATEGORY",
-                    violations=[FieldViolation(f"definition.categories[{i}]",
-                                               "is neither a standard category nor one of the user's")
-                                for i in unknown])
-            stored = repo.insert_definition(session, new_id("rdf"), user_id, request_id,
-                                            definition.fingerprint(), definition.to_json())
+                    "unknown category",
+                    reason="UNKNOWN_CATEGORY",
+                    violations=[
+                        FieldViolation(
+                            f"definition.categories[{i}]",
+                            "is neither a standard category nor one of the user's",
+                        )
+                        for i in unknown
+                    ],
+                )
+            stored = repo.insert_definition(
+                session, new_id("rdf"), user_id, request_id, definition.fingerprint(), definition.to_json()
+            )
             if claim is not None:
                 self.idempotency.attach(session, claim, stored.id)
             return stored
@@ -299,8 +335,9 @@ class AnalyticsService:
             raise NotFound(f"no report definition {definition_id[:64]!r}", "REPORT_DEFINITION_NOT_FOUND")
         return found
 
-    def list_definitions(self, user_id: str, after: tuple[datetime, str] | None,
-                         limit: int) -> list[repo.StoredDefinition]:
+    def list_definitions(
+        self, user_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[repo.StoredDefinition]:
         return self._read(lambda s: repo.list_definitions(s, user_id, after=after, limit=limit))
 
     def delete_definition(self, principal: Principal, definition_id: str) -> repo.StoredDefinition:
@@ -315,13 +352,27 @@ class AnalyticsService:
         def work(session: Session) -> GeneratedReport:
             as_of = self._as_of(session)
             rows = repo.custom_rows(
-                session, stored.user_id, currency=definition.currency, direction=definition.direction,
-                start=definition.start, end=definition.end, account_ids=definition.account_ids,
-                categories=definition.categories, counterparties=definition.counterparties,
-                by_category=by_category)
+                session,
+                stored.user_id,
+                currency=definition.currency,
+                direction=definition.direction,
+                start=definition.start,
+                end=definition.end,
+                account_ids=definition.account_ids,
+                categories=definition.categories,
+                counterparties=definition.counterparties,
+                by_category=by_category,
+            )
             groups = custom.group_categories(rows) if by_category else custom.group_days(definition, rows)
-            return GeneratedReport(custom.CUSTOM, stored.user_id, definition.start, definition.end,
-                                   definition.currency, custom.table(definition, groups), as_of)
+            return GeneratedReport(
+                custom.CUSTOM,
+                stored.user_id,
+                definition.start,
+                definition.end,
+                definition.currency,
+                custom.table(definition, groups),
+                as_of,
+            )
 
         return definition, self._read(work)
 
@@ -335,15 +386,17 @@ class AnalyticsService:
 
 
 def _statement_table(lines: Sequence[repo.FlowLine], start: datetime, opening: int) -> Table:
-    table = Table([
-        Column("time", ColumnType.TIMESTAMP, "When the ledger recorded the entry."),
-        Column("transaction_id", ColumnType.STRING, "The ledger entry."),
-        Column("category", ColumnType.STRING, "The entry's category."),
-        Column("description", ColumnType.STRING, "The entry's description."),
-        Column("money_in", ColumnType.MONEY, "The amount received."),
-        Column("money_out", ColumnType.MONEY, "The amount spent."),
-        Column("balance", ColumnType.MONEY, "The user's balance in the currency after the entry."),
-    ])
+    table = Table(
+        [
+            Column("time", ColumnType.TIMESTAMP, "When the ledger recorded the entry."),
+            Column("transaction_id", ColumnType.STRING, "The ledger entry."),
+            Column("category", ColumnType.STRING, "The entry's category."),
+            Column("description", ColumnType.STRING, "The entry's description."),
+            Column("money_in", ColumnType.MONEY, "The amount received."),
+            Column("money_out", ColumnType.MONEY, "The amount spent."),
+            Column("balance", ColumnType.MONEY, "The user's balance in the currency after the entry."),
+        ]
+    )
     balance = opening
     table.add(start, None, None, "Opening balance", None, None, balance)
     money_in = money_out = 0
@@ -352,66 +405,109 @@ def _statement_table(lines: Sequence[repo.FlowLine], start: datetime, opening: i
         balance += line.amount_minor if incoming else -line.amount_minor
         money_in += line.amount_minor if incoming else 0
         money_out += 0 if incoming else line.amount_minor
-        table.add(line.occurred_at, line.transaction_id, line.category, line.description,
-                  line.amount_minor if incoming else None, None if incoming else line.amount_minor, balance)
+        table.add(
+            line.occurred_at,
+            line.transaction_id,
+            line.category,
+            line.description,
+            line.amount_minor if incoming else None,
+            None if incoming else line.amount_minor,
+            balance,
+        )
     table.totals = [None, None, None, "Closing balance", money_in, money_out, balance]
     return table
 
 
 def _cash_flow_table(points: Sequence[CashFlowPoint]) -> Table:
-    table = Table([
-        Column("period_start", ColumnType.TIMESTAMP, "The start of the month (clipped to the range)."),
-        Column("period_end", ColumnType.TIMESTAMP, "The exclusive end of the month (clipped to the range)."),
-        Column("income", ColumnType.MONEY, "Money received in the period."),
-        Column("spending", ColumnType.MONEY, "Money spent in the period."),
-        Column("net_cash_flow", ColumnType.MONEY, "Income minus spending."),
-        Column("income_count", ColumnType.INTEGER, "Incoming ledger entries."),
-        Column("spending_count", ColumnType.INTEGER, "Outgoing ledger entries."),
-        Column("closing_balance", ColumnType.MONEY, "The balance at the end of the period."),
-    ])
+    table = Table(
+        [
+            Column("period_start", ColumnType.TIMESTAMP, "The start of the month (clipped to the range)."),
+            Column(
+                "period_end", ColumnType.TIMESTAMP, "The exclusive end of the month (clipped to the range)."
+            ),
+            Column("income", ColumnType.MONEY, "Money received in the period."),
+            Column("spending", ColumnType.MONEY, "Money spent in the period."),
+            Column("net_cash_flow", ColumnType.MONEY, "Income minus spending."),
+            Column("income_count", ColumnType.INTEGER, "Incoming ledger entries."),
+            Column("spending_count", ColumnType.INTEGER, "Outgoing ledger entries."),
+            Column("closing_balance", ColumnType.MONEY, "The balance at the end of the period."),
+        ]
+    )
     for p in points:
-        table.add(p.period.start, p.period.end, p.income_minor, p.spending_minor, p.net_minor,
-                  p.income_count, p.spending_count, p.closing_balance_minor)
+        table.add(
+            p.period.start,
+            p.period.end,
+            p.income_minor,
+            p.spending_minor,
+            p.net_minor,
+            p.income_count,
+            p.spending_count,
+            p.closing_balance_minor,
+        )
     income = sum(p.income_minor for p in points)
     spending = sum(p.spending_minor for p in points)
-    table.totals = [None, None, income, spending, income - spending,
-                    sum(p.income_count for p in points), sum(p.spending_count for p in points),
-                    points[-1].closing_balance_minor if points else None]
+    table.totals = [
+        None,
+        None,
+        income,
+        spending,
+        income - spending,
+        sum(p.income_count for p in points),
+        sum(p.spending_count for p in points),
+        points[-1].closing_balance_minor if points else None,
+    ]
     return table
 
 
 def _volumes_table(rows: Sequence[repo.VolumeRow], currency: str) -> Table:
-    table = Table([
-        Column("day", ColumnType.TIMESTAMP, "The UTC day."),
-        Column("transaction_type", ColumnType.STRING, "The ledger transaction type."),
-        Column("entry_count", ColumnType.INTEGER, "Ledger entries of the type that day."),
-        Column("volume", ColumnType.MONEY, f"The sum of their headline amounts in {currency}."),
-    ])
+    table = Table(
+        [
+            Column("day", ColumnType.TIMESTAMP, "The UTC day."),
+            Column("transaction_type", ColumnType.STRING, "The ledger transaction type."),
+            Column("entry_count", ColumnType.INTEGER, "Ledger entries of the type that day."),
+            Column("volume", ColumnType.MONEY, f"The sum of their headline amounts in {currency}."),
+        ]
+    )
     for row in rows:
-        table.add(datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC),
-                  label(TransactionType, row.type), row.entry_count, row.volume_minor)
+        table.add(
+            datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC),
+            label(TransactionType, row.type),
+            row.entry_count,
+            row.volume_minor,
+        )
     table.totals = [None, "total", sum(r.entry_count for r in rows), sum(r.volume_minor for r in rows)]
     return table
 
 
 def _portfolio_cells(figures: StatusFigures) -> list[rpt.Cell]:
-    return [figures.application_count, figures.approved_minor, figures.disbursed_minor,
-            figures.outstanding_minor, figures.interest_repaid_minor, figures.overdue_installments,
-            figures.overdue_minor]
+    return [
+        figures.application_count,
+        figures.approved_minor,
+        figures.disbursed_minor,
+        figures.outstanding_minor,
+        figures.interest_repaid_minor,
+        figures.overdue_installments,
+        figures.overdue_minor,
+    ]
 
 
 def _portfolio_table(portfolio: Portfolio) -> Table:
-    table = Table([
-        Column("status", ColumnType.STRING, "The applications' current status."),
-        Column("application_count", ColumnType.INTEGER, "Applications submitted in the range."),
-        Column("approved_principal", ColumnType.MONEY, "The principal approved (offered) to them."),
-        Column("disbursed_principal", ColumnType.MONEY, "The principal paid out to the borrowers."),
-        Column("outstanding_principal", ColumnType.MONEY, "Disbursed principal not repaid yet."),
-        Column("interest_repaid", ColumnType.MONEY, "Interest received with repayments."),
-        Column("overdue_installments", ColumnType.INTEGER,
-               "Installments of disbursed loans due before the range's end and not fully paid."),
-        Column("overdue_amount", ColumnType.MONEY, "What those installments still owe."),
-    ])
+    table = Table(
+        [
+            Column("status", ColumnType.STRING, "The applications' current status."),
+            Column("application_count", ColumnType.INTEGER, "Applications submitted in the range."),
+            Column("approved_principal", ColumnType.MONEY, "The principal approved (offered) to them."),
+            Column("disbursed_principal", ColumnType.MONEY, "The principal paid out to the borrowers."),
+            Column("outstanding_principal", ColumnType.MONEY, "Disbursed principal not repaid yet."),
+            Column("interest_repaid", ColumnType.MONEY, "Interest received with repayments."),
+            Column(
+                "overdue_installments",
+                ColumnType.INTEGER,
+                "Installments of disbursed loans due before the range's end and not fully paid.",
+            ),
+            Column("overdue_amount", ColumnType.MONEY, "What those installments still owe."),
+        ]
+    )
     for row in portfolio.rows():
         assert row.status is not None
         table.add(row.status.name.lower(), *_portfolio_cells(row))

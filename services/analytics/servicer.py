@@ -54,14 +54,31 @@ log = logging.getLogger("nexafi.analytics")
 
 DASHBOARD_LOOKBACK = timedelta(days=90)
 CONSUMERS = frozenset({SUMMARIES_CONSUMER})
-_METRICS = frozenset({analytics_pb2.DASHBOARD_METRIC_BALANCE, analytics_pb2.DASHBOARD_METRIC_SPENDING,
-                      analytics_pb2.DASHBOARD_METRIC_INCOME, analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW})
-_CHART_KINDS = frozenset({analytics_pb2.CHART_KIND_DASHBOARD, analytics_pb2.CHART_KIND_SPENDING_BY_CATEGORY,
-                          analytics_pb2.CHART_KIND_CASH_FLOW, analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO})
+_METRICS = frozenset(
+    {
+        analytics_pb2.DASHBOARD_METRIC_BALANCE,
+        analytics_pb2.DASHBOARD_METRIC_SPENDING,
+        analytics_pb2.DASHBOARD_METRIC_INCOME,
+        analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW,
+    }
+)
+_CHART_KINDS = frozenset(
+    {
+        analytics_pb2.CHART_KIND_DASHBOARD,
+        analytics_pb2.CHART_KIND_SPENDING_BY_CATEGORY,
+        analytics_pb2.CHART_KIND_CASH_FLOW,
+        analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO,
+    }
+)
 DEFINITIONS_PAGE_SIZE = 50
 MAX_DEFINITIONS_PAGE_SIZE = 200
-_FORMATS = frozenset({analytics_pb2.REPORT_FORMAT_UNSPECIFIED, analytics_pb2.REPORT_FORMAT_JSON,
-                      analytics_pb2.REPORT_FORMAT_CSV})
+_FORMATS = frozenset(
+    {
+        analytics_pb2.REPORT_FORMAT_UNSPECIFIED,
+        analytics_pb2.REPORT_FORMAT_JSON,
+        analytics_pb2.REPORT_FORMAT_CSV,
+    }
+)
 
 
 AnalysisRequest = analytics_pb2.GetSpendingAnalysisRequest | analytics_pb2.GetIncomeAnalysisRequest
@@ -84,20 +101,23 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
         return self.service.analysis(direction, user_id, start, end, granularity, currency)
 
-    def GetSpendingAnalysis(self, request: analytics_pb2.GetSpendingAnalysisRequest,
-                            context: grpc.ServicerContext) -> analytics_pb2.GetSpendingAnalysisResponse:
+    def GetSpendingAnalysis(
+        self, request: analytics_pb2.GetSpendingAnalysisRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.GetSpendingAnalysisResponse:
         reply = analytics_pb2.GetSpendingAnalysisResponse()
         fill_analysis(reply.spending_analysis, self._analysis(request, Direction.SPENDING))
         return reply
 
-    def GetIncomeAnalysis(self, request: analytics_pb2.GetIncomeAnalysisRequest,
-                          context: grpc.ServicerContext) -> analytics_pb2.GetIncomeAnalysisResponse:
+    def GetIncomeAnalysis(
+        self, request: analytics_pb2.GetIncomeAnalysisRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.GetIncomeAnalysisResponse:
         reply = analytics_pb2.GetIncomeAnalysisResponse()
         fill_analysis(reply.income_analysis, self._analysis(request, Direction.INCOME))
         return reply
 
-    def GetReport(self, request: analytics_pb2.GetReportRequest,
-                  context: grpc.ServicerContext) -> analytics_pb2.GetReportResponse:
+    def GetReport(
+        self, request: analytics_pb2.GetReportRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.GetReportResponse:
         checks = Checks()
         report_type = request.report_type
         known = report_type in rpt.REPORT_TYPES
@@ -122,19 +142,28 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         default = last_complete_month(now) if report_type == rpt.MONTHLY_STATEMENT else None
         start, end = checks.time_range(request.time_range, now, MAX_DAILY_SPAN, default=default)
         if not known:
-            raise InvalidArgument(f"unknown report type {report_type[:64]!r}", violations=checks.violations,
-                                  reason="UNKNOWN_REPORT_TYPE")
+            raise InvalidArgument(
+                f"unknown report type {report_type[:64]!r}",
+                violations=checks.violations,
+                reason="UNKNOWN_REPORT_TYPE",
+            )
         checks.done()
         if per_user:
             require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
         generated = self.service.report(report_type, request.user_id, start, end, currency)
         report = report_pb(generated, request.format == analytics_pb2.REPORT_FORMAT_CSV, now)
-        log.info("report %s generated: type=%s user=%s by %s", report.id, report_type,
-                 request.user_id or "-", principal.subject)
+        log.info(
+            "report %s generated: type=%s user=%s by %s",
+            report.id,
+            report_type,
+            request.user_id or "-",
+            principal.subject,
+        )
         return analytics_pb2.GetReportResponse(report=report)
 
-    def GetDashboardSeries(self, request: analytics_pb2.GetDashboardSeriesRequest,
-                           context: grpc.ServicerContext) -> analytics_pb2.GetDashboardSeriesResponse:
+    def GetDashboardSeries(
+        self, request: analytics_pb2.GetDashboardSeriesRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.GetDashboardSeriesResponse:
         checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         if not request.metrics:
@@ -144,15 +173,19 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                 checks.add(f"metrics[{index}]", "must be a known, specified DashboardMetric")
         currency = checks.optional_currency(request.currency)
         granularity = checks.granularity(request.granularity)
-        start, end = checks.time_range(request.time_range, self.service.clock(), max_span(granularity),
-                                       lookback=DASHBOARD_LOOKBACK)
+        start, end = checks.time_range(
+            request.time_range, self.service.clock(), max_span(granularity), lookback=DASHBOARD_LOOKBACK
+        )
         checks.done()
         require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
         dashboard = self.service.dashboard(user_id, start, end, granularity, currency)
         reply = analytics_pb2.GetDashboardSeriesResponse(
-            user_id=user_id, currency=dashboard.currency,
+            user_id=user_id,
+            currency=dashboard.currency,
             granularity=api.to_enum(analytics_pb2.Granularity, granularity),
-            time_range=range_pb(start, end), as_of_sequence=dashboard.as_of.sequence)
+            time_range=range_pb(start, end),
+            as_of_sequence=dashboard.as_of.sequence,
+        )
         for metric in request.metrics:
             series = reply.series.add(metric=metric)
             for point in dashboard.points:
@@ -162,21 +195,27 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                     analytics_pb2.DASHBOARD_METRIC_INCOME: point.income_minor,
                     analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW: point.net_minor,
                 }[metric]
-                series.points.add(start_time=to_timestamp(point.period.start),
-                                  end_time=to_timestamp(point.period.end),
-                                  value=to_money(value, dashboard.currency))
+                series.points.add(
+                    start_time=to_timestamp(point.period.start),
+                    end_time=to_timestamp(point.period.end),
+                    value=to_money(value, dashboard.currency),
+                )
         return reply
 
-    def GetFeedCheckpoint(self, request: analytics_pb2.GetFeedCheckpointRequest,
-                          context: grpc.ServicerContext) -> analytics_pb2.GetFeedCheckpointResponse:
+    def GetFeedCheckpoint(
+        self, request: analytics_pb2.GetFeedCheckpointRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.GetFeedCheckpointResponse:
         require_roles(current_principal(), ROLE_SERVICE, ROLE_ADMIN)
         consumer = request.consumer or SUMMARIES_CONSUMER
         if consumer not in CONSUMERS:
             raise NotFound(f"no feed consumer named {consumer[:64]!r} runs here", "CONSUMER_NOT_FOUND")
         checkpoint = self.service.checkpoint(consumer)
         message = analytics_pb2.FeedCheckpoint(
-            consumer=checkpoint.consumer, last_sequence=checkpoint.last_sequence,
-            applied_count=checkpoint.applied_count, update_time=to_timestamp(checkpoint.update_time))
+            consumer=checkpoint.consumer,
+            last_sequence=checkpoint.last_sequence,
+            applied_count=checkpoint.applied_count,
+            update_time=to_timestamp(checkpoint.update_time),
+        )
         if checkpoint.last_entry_time is not None:
             message.last_entry_time.CopyFrom(to_timestamp(checkpoint.last_entry_time))
         return analytics_pb2.GetFeedCheckpointResponse(checkpoint=message)
@@ -184,8 +223,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     # -- custom reports ----------------------------------------------------------------------------------
 
     def CreateReportDefinition(
-            self, request: analytics_pb2.CreateReportDefinitionRequest,
-            context: grpc.ServicerContext) -> analytics_pb2.CreateReportDefinitionResponse:
+        self, request: analytics_pb2.CreateReportDefinitionRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.CreateReportDefinitionResponse:
         checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         request_id = checks.request_id(request.request_id)
@@ -197,34 +236,50 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         operation = "CreateReportDefinition"
         body = {"user_id": user_id, "definition": definition.to_json()}
         return RequestKeys(self.service.idempotency, self.fingerprint_key).respond(
-            principal.subject, request_id, operation, body, analytics_pb2.CreateReportDefinitionResponse,
-            lambda claim: analytics_pb2.CreateReportDefinitionResponse(definition=definition_pb(
-                self.service.create_definition(user_id, request_id, definition, claim))))
+            principal.subject,
+            request_id,
+            operation,
+            body,
+            analytics_pb2.CreateReportDefinitionResponse,
+            lambda claim: analytics_pb2.CreateReportDefinitionResponse(
+                definition=definition_pb(
+                    self.service.create_definition(user_id, request_id, definition, claim)
+                )
+            ),
+        )
 
-    def GetReportDefinition(self, request: analytics_pb2.GetReportDefinitionRequest,
-                            context: grpc.ServicerContext) -> analytics_pb2.GetReportDefinitionResponse:
+    def GetReportDefinition(
+        self, request: analytics_pb2.GetReportDefinitionRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.GetReportDefinitionResponse:
         stored = self._stored(request.definition_id)
         return analytics_pb2.GetReportDefinitionResponse(definition=definition_pb(stored))
 
-    def ListReportDefinitions(self, request: analytics_pb2.ListReportDefinitionsRequest,
-                              context: grpc.ServicerContext) -> analytics_pb2.ListReportDefinitionsResponse:
+    def ListReportDefinitions(
+        self, request: analytics_pb2.ListReportDefinitionsRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.ListReportDefinitionsResponse:
         checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         checks.done()
         require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN)
-        size = api.page_size(request.page_size, default=DEFINITIONS_PAGE_SIZE,
-                             maximum=MAX_DEFINITIONS_PAGE_SIZE)
+        size = api.page_size(
+            request.page_size, default=DEFINITIONS_PAGE_SIZE, maximum=MAX_DEFINITIONS_PAGE_SIZE
+        )
         query = api.query_key("report-definitions", user_id)
         page = api.paginate(
             lambda after, limit: self.service.list_definitions(user_id, after, limit),
-            page_token=request.page_token, query=query, size=size,
+            page_token=request.page_token,
+            query=query,
+            size=size,
             position=lambda definition: [definition.create_time.isoformat(), definition.id],
-            parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])))
+            parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])),
+        )
         return analytics_pb2.ListReportDefinitionsResponse(
-            definitions=[definition_pb(d) for d in page.items], next_page_token=page.next_page_token)
+            definitions=[definition_pb(d) for d in page.items], next_page_token=page.next_page_token
+        )
 
-    def DeleteReportDefinition(self, request: analytics_pb2.DeleteReportDefinitionRequest,
-                               context: grpc.ServicerContext) -> analytics_pb2.DeleteReportDefinitionResponse:
+    def DeleteReportDefinition(
+        self, request: analytics_pb2.DeleteReportDefinitionRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.DeleteReportDefinitionResponse:
         checks = Checks()
         definition_id = checks.identifier(request.definition_id, "definition_id")
         checks.done()
@@ -237,8 +292,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         checks.done()
         return self.service.definition(current_principal(), definition_id)
 
-    def RunCustomReport(self, request: analytics_pb2.RunCustomReportRequest,
-                        context: grpc.ServicerContext) -> analytics_pb2.RunCustomReportResponse:
+    def RunCustomReport(
+        self, request: analytics_pb2.RunCustomReportRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.RunCustomReportResponse:
         checks = Checks()
         if request.format not in _FORMATS:
             checks.add("format", "must be REPORT_FORMAT_JSON or REPORT_FORMAT_CSV")
@@ -246,13 +302,18 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         _, generated = self.service.run_custom(stored)
         as_csv = request.format == analytics_pb2.REPORT_FORMAT_CSV
         report = report_pb(generated, as_csv, self.service.clock())
-        log.info("report %s generated: type=custom definition=%s user=%s by %s", report.id, stored.id,
-                 stored.user_id, current_principal().subject)
+        log.info(
+            "report %s generated: type=custom definition=%s user=%s by %s",
+            report.id,
+            stored.id,
+            stored.user_id,
+            current_principal().subject,
+        )
         return analytics_pb2.RunCustomReportResponse(report=report, definition=definition_pb(stored))
 
     def RenderCustomReportChart(
-            self, request: analytics_pb2.RenderCustomReportChartRequest,
-            context: grpc.ServicerContext) -> analytics_pb2.RenderCustomReportChartResponse:
+        self, request: analytics_pb2.RenderCustomReportChartRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.RenderCustomReportChartResponse:
         checks = Checks()
         image_format = checked_image_format(request.image_format, checks)
         if request.measure and request.measure not in {int(m) for m in custom.Measure}:
@@ -261,8 +322,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         definition, generated = self.service.run_custom(stored)
         measure = custom.Measure(request.measure) if request.measure else definition.measures[0]
         if measure not in definition.measures:
-            raise InvalidArgument("the measure is not one of the definition's", field="measure",
-                                  description=f"must be one of {[m.name for m in definition.measures]}")
+            raise InvalidArgument(
+                "the measure is not one of the definition's",
+                field="measure",
+                description=f"must be one of {[m.name for m in definition.measures]}",
+            )
         table = generated.table
         column = next(i for i, c in enumerate(table.columns) if c.name == custom.measure_column(measure).name)
         if definition.grouping is custom.Grouping.CATEGORY:
@@ -272,13 +336,21 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         values = [cell if isinstance(cell := row[column], int) else 0 for row in table.rows]
         currency = None if measure is custom.Measure.COUNT else generated.currency
         title = f"{definition.name}: {table.columns[column].name} ({definition.direction.name.lower()})"
-        image = charts.bars(title, labels, [charts.Series(table.columns[column].name, values)], currency,
-                            image_format, horizontal=definition.grouping is custom.Grouping.CATEGORY)
+        image = charts.bars(
+            title,
+            labels,
+            [charts.Series(table.columns[column].name, values)],
+            currency,
+            image_format,
+            horizontal=definition.grouping is custom.Grouping.CATEGORY,
+        )
         return analytics_pb2.RenderCustomReportChartResponse(
-            http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image))
+            http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image)
+        )
 
-    def RenderChart(self, request: analytics_pb2.RenderChartRequest,
-                    context: grpc.ServicerContext) -> analytics_pb2.RenderChartResponse:
+    def RenderChart(
+        self, request: analytics_pb2.RenderChartRequest, context: grpc.ServicerContext
+    ) -> analytics_pb2.RenderChartResponse:
         checks = Checks()
         image_format = checked_image_format(request.image_format, checks)
         kind = request.chart
@@ -295,8 +367,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         else:
             checks.identifier(request.user_id, "user_id")
         currency = checks.optional_currency(request.currency)
-        granularity = (checks.granularity(request.granularity) if kind == analytics_pb2.CHART_KIND_DASHBOARD
-                       else Granularity.MONTH)
+        granularity = (
+            checks.granularity(request.granularity)
+            if kind == analytics_pb2.CHART_KIND_DASHBOARD
+            else Granularity.MONTH
+        )
         span = max_span(granularity) if kind != analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO else MAX_DAILY_SPAN
         lookback = DASHBOARD_LOOKBACK if kind == analytics_pb2.CHART_KIND_DASHBOARD else DEFAULT_LOOKBACK
         start, end = checks.time_range(request.time_range, self.service.clock(), span, lookback=lookback)
@@ -305,16 +380,30 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
         image = self._chart(kind, request.user_id, start, end, granularity, currency, image_format)
         return analytics_pb2.RenderChartResponse(
-            http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image))
+            http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image)
+        )
 
-    def _chart(self, kind: int, user_id: str, start: datetime, end: datetime, granularity: Granularity,
-               currency: str, image_format: charts.ImageFormat) -> bytes:
+    def _chart(
+        self,
+        kind: int,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity,
+        currency: str,
+        image_format: charts.ImageFormat,
+    ) -> bytes:
         if kind == analytics_pb2.CHART_KIND_SPENDING_BY_CATEGORY:
             analysis = self.service.analysis(Direction.SPENDING, user_id, start, end, granularity, currency)
             cats = analysis.figures.categories
-            return charts.bars(f"Spending by category, {_span_label(start, end)}", [c.category for c in cats],
-                               [charts.Series("spent", [c.total_minor for c in cats])], analysis.currency,
-                               image_format, horizontal=True)
+            return charts.bars(
+                f"Spending by category, {_span_label(start, end)}",
+                [c.category for c in cats],
+                [charts.Series("spent", [c.total_minor for c in cats])],
+                analysis.currency,
+                image_format,
+                horizontal=True,
+            )
         if kind == analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO:
             generated = self.service.report(rpt.CREDIT_PORTFOLIO, "", start, end, currency)
             names = [c.name for c in generated.table.columns]
@@ -323,26 +412,42 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             def column(name: str) -> list[int]:
                 return [cell if isinstance(cell := row[names.index(name)], int) else 0 for row in rows]
 
-            return charts.bars(f"Credit portfolio, {_span_label(start, end)}", [str(row[0]) for row in rows],
-                               [charts.Series("outstanding principal", column("outstanding_principal")),
-                                charts.Series("overdue amount", column("overdue_amount"))],
-                               currency, image_format)
+            return charts.bars(
+                f"Credit portfolio, {_span_label(start, end)}",
+                [str(row[0]) for row in rows],
+                [
+                    charts.Series("outstanding principal", column("outstanding_principal")),
+                    charts.Series("overdue amount", column("overdue_amount")),
+                ],
+                currency,
+                image_format,
+            )
         dashboard = self.service.dashboard(user_id, start, end, granularity, currency)
         labels = [charts.period_label(p.period.start) for p in dashboard.points]
         if kind == analytics_pb2.CHART_KIND_CASH_FLOW:
             return charts.bars(
-                f"Cash flow per month, {_span_label(start, end)}", labels,
-                [charts.Series("income", [p.income_minor for p in dashboard.points]),
-                 charts.Series("spending", [p.spending_minor for p in dashboard.points])],
-                dashboard.currency, image_format,
-                line=charts.Series("net cash flow", [p.net_minor for p in dashboard.points]))
+                f"Cash flow per month, {_span_label(start, end)}",
+                labels,
+                [
+                    charts.Series("income", [p.income_minor for p in dashboard.points]),
+                    charts.Series("spending", [p.spending_minor for p in dashboard.points]),
+                ],
+                dashboard.currency,
+                image_format,
+                line=charts.Series("net cash flow", [p.net_minor for p in dashboard.points]),
+            )
         return charts.lines(
-            f"Dashboard, {_span_label(start, end)}", labels,
-            [charts.Series("balance", [p.closing_balance_minor for p in dashboard.points]),
-             charts.Series("spending", [p.spending_minor for p in dashboard.points]),
-             charts.Series("income", [p.income_minor for p in dashboard.points]),
-             charts.Series("net cash flow", [p.net_minor for p in dashboard.points])],
-            dashboard.currency, image_format)
+            f"Dashboard, {_span_label(start, end)}",
+            labels,
+            [
+                charts.Series("balance", [p.closing_balance_minor for p in dashboard.points]),
+                charts.Series("spending", [p.spending_minor for p in dashboard.points]),
+                charts.Series("income", [p.income_minor for p in dashboard.points]),
+                charts.Series("net cash flow", [p.net_minor for p in dashboard.points]),
+            ],
+            dashboard.currency,
+            image_format,
+        )
 
 
 def _span_label(start: datetime, end: datetime) -> str:

@@ -54,20 +54,23 @@ class AnalyticsSettings:
     feed_max_backoff_seconds: float = 10.0
     #: the service identity towards the ledger and the credit service (``ANALYTICS_CLIENT_SECRET``)
     tokens: Callable[[], ServiceTokenProvider] = field(
-        default=lambda: ServiceTokenProvider.from_env("analytics"))
+        default=lambda: ServiceTokenProvider.from_env("analytics")
+    )
 
     def __post_init__(self) -> None:
         if self.default_currency not in CURRENCY_EXPONENTS:
-            raise ConfigError("ANALYTICS_DEFAULT_CURRENCY must be a supported ISO 4217 code, "
-                              f"got {self.default_currency!r}")
+            raise ConfigError(
+                f"ANALYTICS_DEFAULT_CURRENCY must be a supported ISO 4217 code, got {self.default_currency!r}"
+            )
 
     @classmethod
     def from_env(cls) -> AnalyticsSettings:
         return cls(
             default_currency=env_str("ANALYTICS_DEFAULT_CURRENCY", "USD") or "USD",
             feed_enabled=bool(env_int("ANALYTICS_FEED_ENABLED", 1, maximum=1)),
-            feed_max_backoff_seconds=float(env_int("ANALYTICS_FEED_MAX_BACKOFF_SECONDS", 10, minimum=1,
-                                                   maximum=300)),
+            feed_max_backoff_seconds=float(
+                env_int("ANALYTICS_FEED_MAX_BACKOFF_SECONDS", 10, minimum=1, maximum=300)
+            ),
         )
 
 
@@ -85,8 +88,13 @@ def register_with(server: grpc.Server, context: ServiceContext, settings: Analyt
     provider = settings.tokens()
     # Two channels: the consumer rebuilds its own after an outage without disturbing API calls.
     ledger = ledger_client(provider)
-    service = AnalyticsService(context.engine, ledger, settings.default_currency,
-                               credit=lambda: credit_client(provider), clock=context.clock)
+    service = AnalyticsService(
+        context.engine,
+        ledger,
+        settings.default_currency,
+        credit=lambda: credit_client(provider),
+        clock=context.clock,
+    )
     servicer = AnalyticsServicer(service, derived_fingerprint_key(page_token_key(context.settings)))
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
     if settings.feed_enabled:
@@ -97,8 +105,9 @@ def register_with(server: grpc.Server, context: ServiceContext, settings: Analyt
         context.on_shutdown.append(consumer.stop)
         context.on_shutdown.append(feed.close)
     context.on_shutdown.append(ledger.close)
-    purge = PeriodicJob("analytics-idempotency-purge", IDEMPOTENCY_PURGE_SECONDS,
-                        lambda: _purge(service), log).start()
+    purge = PeriodicJob(
+        "analytics-idempotency-purge", IDEMPOTENCY_PURGE_SECONDS, lambda: _purge(service), log
+    ).start()
     context.on_shutdown.append(purge.stop)
     return [SERVICE_NAME]
 
@@ -112,10 +121,12 @@ def _purge(service: AnalyticsService) -> None:
 
 
 # Who calls analytics, and for what (least privilege; services.runtime.service_access).
-SERVICE_CALLERS = service_callers({
-    # PredictTrend's balance and income series; recommendations from the booked spending per category.
-    "ai": {"GetDashboardSeries", "GetSpendingAnalysis"},
-})
+SERVICE_CALLERS = service_callers(
+    {
+        # PredictTrend's balance and income series; recommendations from the booked spending per category.
+        "ai": {"GetDashboardSeries", "GetSpendingAnalysis"},
+    }
+)
 
 SPEC = ServiceSpec(name="analytics", register=register, service_callers=SERVICE_CALLERS)
 

@@ -48,10 +48,16 @@ class Checks(FieldChecks):
             self.add(f"{field}.{name}", "must be a valid timestamp")
             return None
 
-    def time_range(self, bounds: common_pb2.TimeRange, now: datetime, span: timedelta, *,
-                   lookback: timedelta = DEFAULT_LOOKBACK,
-                   default: tuple[datetime, datetime] | None = None,
-                   field: str = "time_range") -> tuple[datetime, datetime]:
+    def time_range(
+        self,
+        bounds: common_pb2.TimeRange,
+        now: datetime,
+        span: timedelta,
+        *,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+        default: tuple[datetime, datetime] | None = None,
+        field: str = "time_range",
+    ) -> tuple[datetime, datetime]:
         start = self.moment(bounds, "start_time", field)
         end = self.moment(bounds, "end_time", field)
         if start is None and end is None and default is not None:
@@ -107,7 +113,14 @@ def definition_from_pb(message: analytics_pb2.ReportDefinition, checks: Checks) 
     if len(checks.violations) > before or start is None or end is None:
         return None
     return custom.Definition(
-        name=name, start=start, end=end, currency=currency, direction=Direction(message.direction),
-        account_ids=tuple(message.account_ids), categories=tuple(message.categories),
-        counterparties=tuple(message.counterparties), grouping=custom.Grouping(message.grouping),
-        measures=tuple(custom.Measure(m) for m in message.measures))
+        name=name,
+        start=start,
+        end=end,
+        currency=currency,
+        direction=Direction(message.direction),
+        account_ids=tuple(message.account_ids),
+        categories=tuple(message.categories),
+        counterparties=tuple(message.counterparties),
+        grouping=custom.Grouping(message.grouping),
+        measures=tuple(custom.Measure(m) for m in message.measures),
+    )

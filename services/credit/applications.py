@@ -326,8 +326,9 @@ class ApplicationUseCases(CreditCore):
             )
 
     # -- the audit trail of staff actions ---------------------------------------------------------
-    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
-                      limit: int) -> list[StaffAction]:
+    def staff_actions(
+        self, actor_id: str | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[StaffAction]:
         return run_in_transaction(self.engine, lambda s: repo.staff_actions(s, actor_id, before, limit))
 
 

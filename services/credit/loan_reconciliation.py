@@ -79,26 +79,62 @@ def _loan_mismatches(loan: repo.BookedLoan, entries: dict[str, tuple[EntryType, 
     repayments = {i: a for i, (t, a) in entries.items() if t is repaid}
     if loan.status in (Status.DISBURSED, Status.REPAID):
         if len(disbursements) > 1:
-            out.append(LoanMismatch(loan.id, "DUPLICATE_LEDGER_ENTRY", next(iter(disbursements)),
-                                    f"{len(disbursements)} disbursements in the ledger"))
+            out.append(
+                LoanMismatch(
+                    loan.id,
+                    "DUPLICATE_LEDGER_ENTRY",
+                    next(iter(disbursements)),
+                    f"{len(disbursements)} disbursements in the ledger",
+                )
+            )
         amount = disbursements.get(loan.disbursement_transaction_id)
         if amount is None:
-            out.append(LoanMismatch(loan.id, "MISSING_LEDGER_ENTRY", loan.disbursement_transaction_id,
-                                    "the recorded disbursement is not in the ledger"))
+            out.append(
+                LoanMismatch(
+                    loan.id,
+                    "MISSING_LEDGER_ENTRY",
+                    loan.disbursement_transaction_id,
+                    "the recorded disbursement is not in the ledger",
+                )
+            )
         elif amount != loan.approved_amount:
-            out.append(LoanMismatch(loan.id, "AMOUNT_MISMATCH", loan.disbursement_transaction_id,
-                                    f"the ledger paid out {amount}, the loan says {loan.approved_amount}"))
+            out.append(
+                LoanMismatch(
+                    loan.id,
+                    "AMOUNT_MISMATCH",
+                    loan.disbursement_transaction_id,
+                    f"the ledger paid out {amount}, the loan says {loan.approved_amount}",
+                )
+            )
     elif disbursements:
-        out.append(LoanMismatch(loan.id, "UNRECORDED_DISBURSEMENT", next(iter(disbursements)),
-                                f"the ledger paid out a {loan.status.name} loan"))
+        out.append(
+            LoanMismatch(
+                loan.id,
+                "UNRECORDED_DISBURSEMENT",
+                next(iter(disbursements)),
+                f"the ledger paid out a {loan.status.name} loan",
+            )
+        )
     for txn, amount in loan.repayments.items():
         if txn not in repayments:
-            out.append(LoanMismatch(loan.id, "MISSING_LEDGER_ENTRY", txn,
-                                    "a recorded repayment is not in the ledger"))
+            out.append(
+                LoanMismatch(
+                    loan.id, "MISSING_LEDGER_ENTRY", txn, "a recorded repayment is not in the ledger"
+                )
+            )
         elif repayments[txn] != amount:
-            out.append(LoanMismatch(loan.id, "AMOUNT_MISMATCH", txn,
-                                    f"the ledger took {repayments[txn]}, the repayment says {amount}"))
+            out.append(
+                LoanMismatch(
+                    loan.id,
+                    "AMOUNT_MISMATCH",
+                    txn,
+                    f"the ledger took {repayments[txn]}, the repayment says {amount}",
+                )
+            )
     for txn in repayments.keys() - loan.repayments.keys():
-        out.append(LoanMismatch(loan.id, "UNRECORDED_REPAYMENT", txn,
-                                "the ledger took a repayment that is not recorded"))
+        out.append(
+            LoanMismatch(
+                loan.id, "UNRECORDED_REPAYMENT", txn, "the ledger took a repayment that is not recorded"
+            )
+        )
     return out

@@ -203,8 +203,10 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         ):
             if principal.has_role(ROLE_SUPPORT, ROLE_COMPLIANCE):
                 # Staff without a lending role are refused the book as customers are; say so plainly.
-                raise PermissionDenied("only underwriters and admins list other customers' applications; "
-                                       "support and compliance staff may list only their own")
+                raise PermissionDenied(
+                    "only underwriters and admins list other customers' applications; "
+                    "support and compliance staff may list only their own"
+                )
             raise PermissionDenied("customers may list only their own applications")
         start, end = time_range(request, "create_time_range")
         statuses = sorted({int(s) for s in request.statuses})
@@ -215,8 +217,11 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             lambda before, limit: self.service.list_applications(
                 request.user_id or None, statuses, request.currency or None, start, end, before, limit
             ),
-            page_token=request.page_token, query=query, size=size,
-            position=lambda app: app.id, parse=_application_id,
+            page_token=request.page_token,
+            query=query,
+            size=size,
+            position=lambda app: app.id,
+            parse=_application_id,
         )
         today = self.service.clock().date()
         return C.ListLoanApplicationsResponse(
@@ -334,7 +339,10 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         def execute(claim: Claim) -> Message:
             _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
             app, repayment = self.service.repay(
-                claim, application_id=request.application_id, amount=amount, currency=currency,
+                claim,
+                application_id=request.application_id,
+                amount=amount,
+                currency=currency,
                 actor=principal.subject,
             )
             return repayment_response(app, repayment)
@@ -383,7 +391,9 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         query = query_key("scores", request.user_id, start, end)
         page = paginate(
             lambda after, limit: self.service.list_scores(request.user_id, start, end, after, limit),
-            page_token=request.page_token, query=query, size=size,
+            page_token=request.page_token,
+            query=query,
+            size=size,
             position=lambda score: [score.create_time.isoformat(), score.id],
             parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])),
         )
@@ -398,8 +408,9 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         require_roles(current_principal(), ROLE_ADMIN)
         size = page_size(request.page_size)
         actor = request.actor_id or None
-        actions = self.service.staff_actions(actor, audit.page_position(request.page_token, request.actor_id),
-                                             size + 1)
+        actions = self.service.staff_actions(
+            actor, audit.page_position(request.page_token, request.actor_id), size + 1
+        )
         return credit_pb2.ListStaffActionsResponse(
             staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
             next_page_token=audit.next_page_token(actions, size, request.actor_id),

@@ -41,6 +41,7 @@ WALLET_NAME = "wallet"
 PURPOSE_INTEREST_INCOME = "loan_interest_income"
 PURPOSE_CREDIT_LINE = "credit_line"
 
+
 def key_digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
@@ -67,13 +68,24 @@ def require_status(app: Application, current: Status, target: Status) -> None:
 
 
 def ledger_account(
-    engine: Engine, ledger: LedgerClient, owner_id: str, purpose: str, currency: str, type_: AccountType,
+    engine: Engine,
+    ledger: LedgerClient,
+    owner_id: str,
+    purpose: str,
+    currency: str,
+    type_: AccountType,
     rule: BalanceRule,
 ) -> str:
     """The credit service's ledger account (owner, purpose, currency), opened on first use."""
     try:
         return ledger_accounts.opened_account(
-            engine, ledger, owner_id=owner_id, purpose=purpose, currency=currency, type_=type_, rule=rule,
+            engine,
+            ledger,
+            owner_id=owner_id,
+            purpose=purpose,
+            currency=currency,
+            type_=type_,
+            rule=rule,
             request_id=f"credit:acct:{owner_id}:{purpose}:{currency}",
         )
     except RemoteError as exc:

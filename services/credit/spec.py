@@ -108,10 +108,13 @@ def register(
 
 
 # Who calls credit, and for what (least privilege; services.runtime.service_access).
-SERVICE_CALLERS = service_callers({
-    # The loan book of the credit_portfolio report.
-    "analytics": {"ListLoanApplications"},
-})
+SERVICE_CALLERS = service_callers(
+    {
+        # The loan book of the credit_portfolio report.
+        "analytics": {"ListLoanApplications"},
+    }
+)
+
 
 def spec_with(settings: CreditSettings) -> ServiceSpec:
     """The credit server with these settings instead of the environment's (tests)."""

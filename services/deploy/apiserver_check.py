@@ -91,8 +91,12 @@ def ensure_packages() -> None:
     if missing:
         log(f"apt-get install {' '.join(missing)}")
         subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], check=True,
-                       stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
 
 
 def kube_apiserver(data: Path) -> Path:
@@ -109,19 +113,25 @@ def kube_apiserver(data: Path) -> Path:
             DEB_SRC.write_text(
                 "# Added by services/deploy/apiserver_check.py: `apt-get source kubernetes`.\n"
                 "Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n"
-                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+            )
         subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
         source.mkdir(parents=True, exist_ok=True)
         log(f"apt-get source kubernetes into {source}")
-        subprocess.run(["apt-get", "source", "-q", "kubernetes"], cwd=source, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "source", "-q", "kubernetes"], cwd=source, check=True, stdout=subprocess.DEVNULL
+        )
         trees = sorted(source.glob("kubernetes-*/Makefile"))
     tree = trees[-1].parent
     shutil.rmtree(tree / "_output", ignore_errors=True)  # a failed earlier build leaves empty tools
     log(f"building kube-apiserver in {tree} (GOPROXY=off, several minutes)")
     started = time.monotonic()
-    subprocess.run(["nice", "make", "WHAT=cmd/kube-apiserver"], cwd=tree, check=True,
-                   env={**os.environ, "GOPROXY": "off"})
+    subprocess.run(
+        ["nice", "make", "WHAT=cmd/kube-apiserver"],
+        cwd=tree,
+        check=True,
+        env={**os.environ, "GOPROXY": "off"},
+    )
     binary.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(tree / "_output" / "bin" / "kube-apiserver", binary)
     log(f"built {binary} in {time.monotonic() - started:.0f} s")
@@ -146,7 +156,8 @@ def _wait_ready(url: str, token: str, process: subprocess.Popen[bytes], log_file
         if process.poll() is not None:
             raise SystemExit(f"kube-apiserver exited:\n{log_file.read_text()[-3000:]}")
         request = urllib.request.Request(  # noqa: S310 - https on loopback
-            f"{url}/readyz", headers={"Authorization": f"Bearer {token}"})
+            f"{url}/readyz", headers={"Authorization": f"Bearer {token}"}
+        )
         try:
             with urllib.request.urlopen(request, context=context, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
@@ -166,43 +177,83 @@ def cluster(binary: Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="nexafi-apiserver-") as tmp:
         work = Path(tmp)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        (work / "sa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                        serialization.PrivateFormat.TraditionalOpenSSL,
-                                                        serialization.NoEncryption()))
+        (work / "sa.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
         token = secrets.token_hex(24)
         (work / "tokens.csv").write_text(f'{token},nexafi-check,nexafi-check,"system:masters"\n')
         etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
         processes: list[subprocess.Popen[bytes]] = []
         try:
             with (work / "etcd.log").open("wb") as etcd_log:
-                processes.append(subprocess.Popen(
-                    ["etcd", "--data-dir", str(work / "etcd"), "--name", "check",
-                     "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
-                     "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
-                     "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-                     "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-                     "--initial-cluster", f"check=http://127.0.0.1:{peer_port}"],
-                    stdout=etcd_log, stderr=subprocess.STDOUT))
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            "etcd",
+                            "--data-dir",
+                            str(work / "etcd"),
+                            "--name",
+                            "check",
+                            "--listen-client-urls",
+                            f"http://127.0.0.1:{etcd_port}",
+                            "--advertise-client-urls",
+                            f"http://127.0.0.1:{etcd_port}",
+                            "--listen-peer-urls",
+                            f"http://127.0.0.1:{peer_port}",
+                            "--initial-advertise-peer-urls",
+                            f"http://127.0.0.1:{peer_port}",
+                            "--initial-cluster",
+                            f"check=http://127.0.0.1:{peer_port}",
+                        ],
+                        stdout=etcd_log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             api_log = work / "kube-apiserver.log"
             with api_log.open("wb") as out:
-                processes.append(subprocess.Popen(
-                    [str(binary), f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                     "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-                     f"--secure-port={api_port}", "--insecure-port=0", f"--cert-dir={work / 'certs'}",
-                     f"--token-auth-file={work / 'tokens.csv'}", "--authorization-mode=RBAC",
-                     f"--service-account-key-file={work / 'sa.key'}",
-                     f"--service-account-signing-key-file={work / 'sa.key'}",
-                     "--service-account-issuer=https://kubernetes.default.svc",
-                     "--service-cluster-ip-range=10.96.0.0/24", "--allow-privileged=false"],
-                    stdout=out, stderr=subprocess.STDOUT))
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            str(binary),
+                            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+                            "--bind-address=127.0.0.1",
+                            "--advertise-address=127.0.0.1",
+                            f"--secure-port={api_port}",
+                            "--insecure-port=0",
+                            f"--cert-dir={work / 'certs'}",
+                            f"--token-auth-file={work / 'tokens.csv'}",
+                            "--authorization-mode=RBAC",
+                            f"--service-account-key-file={work / 'sa.key'}",
+                            f"--service-account-signing-key-file={work / 'sa.key'}",
+                            "--service-account-issuer=https://kubernetes.default.svc",
+                            "--service-cluster-ip-range=10.96.0.0/24",
+                            "--allow-privileged=false",
+                        ],
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             url = f"https://127.0.0.1:{api_port}"
             _wait_ready(url, token, processes[-1], api_log)
             kubeconfig = work / "kubeconfig"
-            kubeconfig.write_text(json.dumps({
-                "apiVersion": "v1", "kind": "Config", "current-context": "check",
-                "clusters": [{"name": "check", "cluster": {"server": url, "insecure-skip-tls-verify": True}}],
-                "users": [{"name": "check", "user": {"token": token}}],
-                "contexts": [{"name": "check", "context": {"cluster": "check", "user": "check"}}]}))
+            kubeconfig.write_text(
+                json.dumps(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Config",
+                        "current-context": "check",
+                        "clusters": [
+                            {"name": "check", "cluster": {"server": url, "insecure-skip-tls-verify": True}}
+                        ],
+                        "users": [{"name": "check", "user": {"token": token}}],
+                        "contexts": [{"name": "check", "context": {"cluster": "check", "user": "check"}}],
+                    }
+                )
+            )
             log(f"kube-apiserver {KUBERNETES_VERSION} ready at {url} (etcd at 127.0.0.1:{etcd_port})")
             yield kubeconfig
         finally:
@@ -247,14 +298,17 @@ def literal_apply(kubeconfig: Path, overlay: str) -> list[str]:
     ``--validate=false`` so that the server itself judges every object. Returns the unexpected errors."""
     unexpected: list[str] = []
     for flags in ([], ["--validate=false"]):
-        result = kubectl(kubeconfig, "apply", "-k", str(K8S / "overlays" / overlay), "--dry-run=server",
-                         *flags)
+        result = kubectl(
+            kubeconfig, "apply", "-k", str(K8S / "overlays" / overlay), "--dry-run=server", *flags
+        )
         accepted = [line for line in result.stdout.splitlines() if "(server dry run)" in line]
         errors = _error_items(result.stderr)
         other = [item for item in errors if not any(known in item for known in EXPECTED_ON_1_20)]
-        log(f"{overlay}: `kubectl apply -k k8s/overlays/{overlay} --dry-run=server {' '.join(flags)}`: "
+        log(
+            f"{overlay}: `kubectl apply -k k8s/overlays/{overlay} --dry-run=server {' '.join(flags)}`: "
             f"{len(accepted)} objects accepted, {len(errors) - len(other)} errors for what 1.20 predates, "
-            f"{len(other)} other errors")
+            f"{len(other)} other errors"
+        )
         for item in errors:
             print(f"    {'expected on 1.20' if item not in other else 'ERROR'}: {item[:240]}")
         unexpected += other
@@ -311,9 +365,11 @@ def real_apply(kubeconfig: Path, overlay: str) -> list[str]:
     for attempt in ("first", "second"):
         result = kubectl(kubeconfig, "apply", "-f", "-", stdin=listing)
         changed = [line for line in result.stdout.splitlines() if not line.endswith(" unchanged")]
-        log(f"{overlay}: check-only rendering, {attempt} `kubectl apply -f -` (client-side, real): "
+        log(
+            f"{overlay}: check-only rendering, {attempt} `kubectl apply -f -` (client-side, real): "
             f"exit {result.returncode}, {len(result.stdout.splitlines())} objects, "
-            f"{len(changed)} created or changed")
+            f"{len(changed)} created or changed"
+        )
         if result.returncode:
             problems += [f"{overlay}: {line}" for line in result.stderr.splitlines() if line.strip()]
             return problems
@@ -322,8 +378,10 @@ def real_apply(kubeconfig: Path, overlay: str) -> list[str]:
     # line breaks the server drops; `kubectl diff` compares the decoded objects.)
     diff = kubectl(kubeconfig, "diff", "-f", "-", stdin=listing)
     drifting = re.findall(r"^diff -u -N \S+/(\S+) ", diff.stdout, re.MULTILINE)
-    log(f"{overlay}: `kubectl diff` after the second apply: exit {diff.returncode}, "
-        f"{len(drifting)} objects would change {drifting}")
+    log(
+        f"{overlay}: `kubectl diff` after the second apply: exit {diff.returncode}, "
+        f"{len(drifting)} objects would change {drifting}"
+    )
     if diff.returncode != 0:
         problems.append(f"{overlay}: a further apply would change {drifting or diff.stderr.strip()}")
     largest = ("", 0, 0)
@@ -342,21 +400,32 @@ def real_apply(kubeconfig: Path, overlay: str) -> list[str]:
         if apply.LAST_APPLIED not in stored:
             problems.append(f"{overlay}: {kind}/{name} has no last-applied annotation")
         if abs(actual - computed) > 64:
-            problems.append(f"{overlay}: {kind}/{name}: annotations {actual} bytes on the server, "
-                            f"{computed} computed by services.deploy.apply")
+            problems.append(
+                f"{overlay}: {kind}/{name}: annotations {actual} bytes on the server, "
+                f"{computed} computed by services.deploy.apply"
+            )
         if actual > largest[1]:
             largest = (f"{kind}/{name}", actual, computed)
-    log(f"{overlay}: largest annotations on the server: {largest[0]} {largest[1]} bytes "
+    log(
+        f"{overlay}: largest annotations on the server: {largest[0]} {largest[1]} bytes "
         f"(computed offline: {largest[2]}; limit {apply.ANNOTATIONS_LIMIT}, "
-        f"our budget {apply.ANNOTATIONS_BUDGET})")
+        f"our budget {apply.ANNOTATIONS_BUDGET})"
+    )
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.deploy.apiserver_check", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=ROOT / ".data" / "k8s-apiserver",
-                        help="where the source and the built binary are kept (default: .data/k8s-apiserver)")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.deploy.apiserver_check",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT / ".data" / "k8s-apiserver",
+        help="where the source and the built binary are kept (default: .data/k8s-apiserver)",
+    )
     parser.add_argument("--overlays", default="dev,prod")
     args = parser.parse_args(argv)
     if shutil.which("kubectl") is None:

@@ -26,8 +26,13 @@ def _go_json(value: Any) -> str:
     """JSON as Go's encoding/json writes it: compact, non-ASCII kept, ``<``, ``>``, ``&``, U+2028
     and U+2029 escaped (HTML-safe), followed by the newline json.Encoder appends."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escaped)
     return text + "\n"
 
@@ -38,15 +43,17 @@ def last_applied_configuration(obj: dict[str, Any]) -> str:
     metadata = dict(obj.get("metadata") or {})
     # kubectl deletes its own key from the annotations and encodes what is left, an empty map
     # included: the stored value always has "annotations" (measured on kube-apiserver 1.20).
-    metadata["annotations"] = {k: v for k, v in (metadata.get("annotations") or {}).items()
-                               if k != LAST_APPLIED}
+    metadata["annotations"] = {
+        k: v for k, v in (metadata.get("annotations") or {}).items() if k != LAST_APPLIED
+    }
     return _go_json({**obj, "metadata": metadata})
 
 
 def annotations_size(obj: dict[str, Any]) -> int:
     """Bytes the API server counts against ANNOTATIONS_LIMIT once a client-side apply has written
     ``obj``: every key and value of its annotations, the last-applied configuration included."""
-    others = {k: v for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()
-              if k != LAST_APPLIED}
+    others = {
+        k: v for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items() if k != LAST_APPLIED
+    }
     total = sum(len(k.encode()) + len(str(v).encode()) for k, v in others.items())
     return total + len(LAST_APPLIED) + len(last_applied_configuration(obj).encode())

@@ -88,8 +88,12 @@ def forward_tcp_to_unix(unix_path: str) -> int:
 
 def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,  # noqa: S310 - loopback
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
             return response.status, response.read()
@@ -130,13 +134,16 @@ def main(argv: list[str] | None = None) -> int:
             gateway_metrics_port = free_port()
             gateway_port, admin_port = free_port(), free_port()
             client_secrets = {s: secrets.token_hex(16) for s in CALLING_SERVICES}
-            env = {**shared_settings(),
-                   "JWKS_URL": f"http://127.0.0.1:{gateway_port}/api/v1/auth/jwks",
-                   **{f"{s.upper()}_ADDR": f"127.0.0.1:{ports[s]}" for s in services},
-                   **s3.env(),
-                   "DOCUMENT_MASTER_KEYS": "check:" + base64.b64encode(os.urandom(32)).decode()}
-            container = subprocess.run(["buildah", "from", "--pull-never", image], check=True,
-                                       capture_output=True, text=True).stdout.strip()
+            env = {
+                **shared_settings(),
+                "JWKS_URL": f"http://127.0.0.1:{gateway_port}/api/v1/auth/jwks",
+                **{f"{s.upper()}_ADDR": f"127.0.0.1:{ports[s]}" for s in services},
+                **s3.env(),
+                "DOCUMENT_MASTER_KEYS": "check:" + base64.b64encode(os.urandom(32)).decode(),
+            }
+            container = subprocess.run(
+                ["buildah", "from", "--pull-never", image], check=True, capture_output=True, text=True
+            ).stdout.strip()
             log_dir = work / "logs"
             log_dir.mkdir()
             # Where the pod mounts the laid-out keyring (the init container's output). buildah's chroot
@@ -150,25 +157,35 @@ def main(argv: list[str] | None = None) -> int:
                 for key, value in {**env, **extra, "HOME": k8s_objects.TMP}.items():
                     argv += ["--env", f"{key}={value}"]
                 with (log_dir / f"{name}.log").open("wb") as out:
-                    processes[name] = subprocess.Popen([*argv, container, "--", *command], stdout=out,
-                                                       stderr=subprocess.STDOUT, start_new_session=True)
+                    processes[name] = subprocess.Popen(
+                        [*argv, container, "--", *command],
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
 
             for service in services:
-                manifest = next(o for o in k8s_workloads.service_manifests(service)
-                                if o["kind"] == "Deployment")
+                manifest = next(
+                    o for o in k8s_workloads.service_manifests(service) if o["kind"] == "Deployment"
+                )
                 command = manifest["spec"]["template"]["spec"]["containers"][0]["command"]
-                extra = {f"{service.upper()}_PORT": str(ports[service]),
-                         f"{service.upper()}_METRICS_PORT": str(metrics_ports[service]),
-                         f"{service.upper()}_DATABASE_URL":
-                             f"postgresql://postgres@127.0.0.1:{pg_port}/nexafi_{service}"}
+                extra = {
+                    f"{service.upper()}_PORT": str(ports[service]),
+                    f"{service.upper()}_METRICS_PORT": str(metrics_ports[service]),
+                    f"{service.upper()}_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/nexafi_{service}",
+                }
                 if service in CALLING_SERVICES:
                     extra[f"{service.upper()}_CLIENT_SECRET"] = client_secrets[service]
                 volumes = []
                 if service == "user":
                     clients = ",".join(f"{k}:{v}" for k, v in client_secrets.items())
-                    extra.update({"NEXAFI_KEYS_DIR": k8s_objects.KEYS_DIR,
-                                  "JWKS_URL": f"{k8s_objects.KEYS_DIR}/jwks.json",
-                                  "NEXAFI_SERVICE_CLIENTS": clients})
+                    extra.update(
+                        {
+                            "NEXAFI_KEYS_DIR": k8s_objects.KEYS_DIR,
+                            "JWKS_URL": f"{k8s_objects.KEYS_DIR}/jwks.json",
+                            "NEXAFI_SERVICE_CLIENTS": clients,
+                        }
+                    )
                     volumes.append(f"{keys}:{keys_mount}:ro")
                 start(service, command, extra, volumes)
                 print(f"image-check: started {' '.join(command)} (port {ports[service]})", flush=True)
@@ -182,14 +199,17 @@ def main(argv: list[str] | None = None) -> int:
 
             config = json.loads((ROOT / "k8s" / "base" / "gateway" / "envoy.json").read_text())
             text = json.dumps(config)
-            for k8s_port, local_port in ((k8s_objects.GATEWAY_PORT, gateway_port),
-                                         (k8s_objects.ENVOY_ADMIN_PORT, admin_port),
-                                         (k8s_objects.METRICS_PORT, gateway_metrics_port)):
+            for k8s_port, local_port in (
+                (k8s_objects.GATEWAY_PORT, gateway_port),
+                (k8s_objects.ENVOY_ADMIN_PORT, admin_port),
+                (k8s_objects.METRICS_PORT, gateway_metrics_port),
+            ):
                 text = text.replace(f'"port_value": {k8s_port}', f'"port_value": {local_port}')
             for service in services:
                 text = text.replace(f'"address": "{service}-headless"', '"address": "127.0.0.1"')
-                text = text.replace(f'"port_value": {DEFAULT_PORTS[service]}',
-                                    f'"port_value": {ports[service]}')
+                text = text.replace(
+                    f'"port_value": {DEFAULT_PORTS[service]}', f'"port_value": {ports[service]}'
+                )
             envoy_dir = work / "envoy"
             envoy_dir.mkdir()
             (envoy_dir / "envoy.json").write_text(text)
@@ -215,8 +235,10 @@ def main(argv: list[str] | None = None) -> int:
                 print((log_dir / "gateway.log").read_text()[-3000:])
             status, body = http("GET", f"{base}/api/v1/openapi.json")
             paths = len(json.loads(body).get("paths", {})) if status == 200 else 0
-            print(f"image-check: GET /api/v1/openapi.json -> {status}, {len(body)} bytes, {paths} paths",
-                  flush=True)
+            print(
+                f"image-check: GET /api/v1/openapi.json -> {status}, {len(body)} bytes, {paths} paths",
+                flush=True,
+            )
             if status != 200 or not paths:
                 failed.append("gateway openapi")
             # A Prometheus scrape of every service and of Envoy.
@@ -227,23 +249,29 @@ def main(argv: list[str] | None = None) -> int:
                     status, body = http("GET", f"http://127.0.0.1:{port}{route}")
                 except OSError as error:
                     status, body = 0, str(error).encode()
-                samples = sum(1 for line in body.decode(errors="replace").splitlines()
-                              if line and not line.startswith("#"))
+                samples = sum(
+                    1
+                    for line in body.decode(errors="replace").splitlines()
+                    if line and not line.startswith("#")
+                )
                 print(f"image-check: {name:<10} GET {route} -> {status}, {samples} samples", flush=True)
                 if status != 200 or not samples:
                     failed.append(f"{name} metrics")
             # The documentation page's script, one of Swagger UI's files the image carries.
             status, body = http("GET", f"{base}/api/v1/docs/swagger-ui-bundle.js")
-            print(f"image-check: GET /api/v1/docs/swagger-ui-bundle.js -> {status}, {len(body)} bytes",
-                  flush=True)
+            print(
+                f"image-check: GET /api/v1/docs/swagger-ui-bundle.js -> {status}, {len(body)} bytes",
+                flush=True,
+            )
             if status != 200 or len(body) < 100_000:
                 failed.append("gateway docs assets")
             password = secrets.token_urlsafe(16)
             user = {"username": "imagecheck", "email": "imagecheck@example.com", "password": password}
             status, body = http("POST", f"{base}/api/v1/auth/register", user)
             print(f"image-check: POST /api/v1/auth/register -> {status} {body.decode()[:200]}", flush=True)
-            login_status, login_body = http("POST", f"{base}/api/v1/auth/login",
-                                            {"login": "imagecheck", "password": password})
+            login_status, login_body = http(
+                "POST", f"{base}/api/v1/auth/login", {"login": "imagecheck", "password": password}
+            )
             token = "access_token" in login_body.decode() or "accessToken" in login_body.decode()
             print(f"image-check: POST /api/v1/auth/login -> {login_status} (token: {token})", flush=True)
             if status != 200 or login_status != 200 or not token:
@@ -256,15 +284,19 @@ def main(argv: list[str] | None = None) -> int:
                 access = tokens.get("access_token") or tokens.get("accessToken")
                 request = urllib.request.Request(  # noqa: S310 - loopback
                     f"{base}/api/v1/analytics/charts/CHART_KIND_CASH_FLOW?user_id={user_id}&currency=USD",
-                    headers={"Authorization": f"Bearer {access}"})
+                    headers={"Authorization": f"Bearer {access}"},
+                )
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
                         status, kind = response.status, response.headers["content-type"]
                         body = response.read()
                 except urllib.error.HTTPError as error:
                     status, body, kind = error.code, error.read(), error.headers["content-type"]
-                print(f"image-check: GET /api/v1/analytics/charts/CHART_KIND_CASH_FLOW -> {status} {kind}, "
-                      f"{len(body)} bytes", flush=True)
+                print(
+                    f"image-check: GET /api/v1/analytics/charts/CHART_KIND_CASH_FLOW -> {status} {kind}, "
+                    f"{len(body)} bytes",
+                    flush=True,
+                )
                 if status != 200 or not body.startswith(b"\x89PNG"):
                     failed.append("analytics chart")
                     print(body[:500])

@@ -45,8 +45,11 @@ def discover_services(root: Path = ROOT) -> list[str]:
     for name in SERVICES:
         package = root / "services" / name
         spec = package / "spec.py"
-        if (package / "__main__.py").is_file() and spec.is_file() and \
-                re.search(r"^SPEC\s*=", spec.read_text(), re.MULTILINE):
+        if (
+            (package / "__main__.py").is_file()
+            and spec.is_file()
+            and re.search(r"^SPEC\s*=", spec.read_text(), re.MULTILINE)
+        ):
             found.append(name)
     return found
 
@@ -63,13 +66,21 @@ def render(root: Path = ROOT) -> dict[str, bytes]:
         raise SystemExit("no deployable service found (services/<name>/__main__.py and spec.py with SPEC)")
     calls = {s: deployed_calls(s, services) for s in services}
     files: dict[str, bytes] = {}
-    files["base/namespace.yaml"] = to_yaml({
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {
-            "app.kubernetes.io/part-of": "nexafi",
-            # Every pod here meets the "restricted" Pod Security Standard.
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest"}}})
+    files["base/namespace.yaml"] = to_yaml(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": NAMESPACE,
+                "labels": {
+                    "app.kubernetes.io/part-of": "nexafi",
+                    # Every pod here meets the "restricted" Pod Security Standard.
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            },
+        }
+    )
     files["base/config.env"] = config_env(services).encode()
     for name, content in gateway_files(services).items():
         files[f"base/gateway/{name}"] = content
@@ -79,8 +90,9 @@ def render(root: Path = ROOT) -> dict[str, bytes]:
     files["base/network-policies.yaml"] = to_yaml(*network_policies(services, calls))
     files["base/kustomization.yaml"] = to_yaml(base_kustomization(services))
     files["components/autoscaling/hpa.yaml"] = to_yaml(*(hpa(n) for n in [GATEWAY, *services]))
-    files["components/autoscaling/kustomization.yaml"] = to_yaml({
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component", "resources": ["hpa.yaml"]})
+    files["components/autoscaling/kustomization.yaml"] = to_yaml(
+        {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component", "resources": ["hpa.yaml"]}
+    )
     files.update(tracing_component(services))
     for name, text in dev_secrets(services).items():
         files[f"overlays/dev/generated/{name}"] = text.encode()
@@ -119,11 +131,17 @@ def write_files(files: Mapping[str, bytes], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.deploy.k8s", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.deploy.k8s",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the k8s/ folder (default: the repo's)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the files under --out are not what would be written")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the files under --out are not what would be written",
+    )
     args = parser.parse_args(argv)
     files = render()
     if args.check:
@@ -136,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"k8s: {len(files)} generated files are up to date")
         return 0
     write_files(files, args.out)
-    print(f"k8s: wrote {len(files)} files under {args.out} "
-          f"(services: {', '.join(discover_services())}; gateway)")
+    print(
+        f"k8s: wrote {len(files)} files under {args.out} "
+        f"(services: {', '.join(discover_services())}; gateway)"
+    )
     return 0
 
 

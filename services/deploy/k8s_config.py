@@ -86,8 +86,13 @@ def gateway_files(services: list[str], *, tracing: bool = False) -> dict[str, by
     whole object into its last-applied-configuration annotation (at most 256 KiB)."""
     # Upstreams are the headless Services: Envoy resolves every ready pod and balances per request.
     upstreams = {s: f"{s}-headless:{DEFAULT_PORTS[s]}" for s in services}
-    values = {"JWT_ISSUER": JWT_ISSUER, "JWT_AUDIENCE": JWT_AUDIENCE, "GATEWAY_PORT": str(GATEWAY_PORT),
-              "ENVOY_ADMIN_PORT": str(ENVOY_ADMIN_PORT), "GATEWAY_METRICS_PORT": str(METRICS_PORT)}
+    values = {
+        "JWT_ISSUER": JWT_ISSUER,
+        "JWT_AUDIENCE": JWT_AUDIENCE,
+        "GATEWAY_PORT": str(GATEWAY_PORT),
+        "ENVOY_ADMIN_PORT": str(ENVOY_ADMIN_PORT),
+        "GATEWAY_METRICS_PORT": str(METRICS_PORT),
+    }
     if tracing:
         values["GATEWAY_OTLP_ENDPOINT"] = f"{OTEL_COLLECTOR}:{OTLP_GRPC_PORT}"
     with gateway_environment(values):
@@ -122,10 +127,17 @@ def dev_document_secrets() -> dict[str, str]:
     master = "dev:" + base64.b64encode(b"nexafi-dev-only-master-key-32-by").decode()
     return {
         "minio.env": DEV_HEADER + f"MINIO_ROOT_USER={access}\nMINIO_ROOT_PASSWORD={secret}\n",
-        "document.env": DEV_HEADER + "\n".join([
-            f"DOCUMENT_S3_ENDPOINT=minio:{OBJECT_STORE_PORTS[0]}", f"DOCUMENT_S3_ACCESS_KEY={access}",
-            f"DOCUMENT_S3_SECRET_KEY={secret}", "DOCUMENT_S3_SECURE=false",
-            f"DOCUMENT_MASTER_KEYS={master}"]) + "\n",
+        "document.env": DEV_HEADER
+        + "\n".join(
+            [
+                f"DOCUMENT_S3_ENDPOINT=minio:{OBJECT_STORE_PORTS[0]}",
+                f"DOCUMENT_S3_ACCESS_KEY={access}",
+                f"DOCUMENT_S3_SECRET_KEY={secret}",
+                "DOCUMENT_S3_SECURE=false",
+                f"DOCUMENT_MASTER_KEYS={master}",
+            ]
+        )
+        + "\n",
     }
 
 
@@ -134,8 +146,12 @@ def base_kustomization(services: list[str]) -> dict[str, Any]:
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": NAMESPACE,
-        "resources": ["namespace.yaml", "network-policies.yaml", "gateway/gateway.yaml",
-                      *(f"services/{s}.yaml" for s in services)],
+        "resources": [
+            "namespace.yaml",
+            "network-policies.yaml",
+            "gateway/gateway.yaml",
+            *(f"services/{s}.yaml" for s in services),
+        ],
         # Generated names carry a content hash: a changed setting or Envoy config rolls the pods.
         "configMapGenerator": [
             {"name": CONFIG_MAP, "envs": ["config.env"]},

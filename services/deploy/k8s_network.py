@@ -26,8 +26,9 @@ def tcp(port: int | str) -> dict[str, Any]:
     return {"protocol": "TCP", "port": port}
 
 
-def policy(name: str, pod: str | None, ingress: list[dict[str, Any]] | None,
-            egress: list[dict[str, Any]] | None) -> dict[str, Any]:
+def policy(
+    name: str, pod: str | None, ingress: list[dict[str, Any]] | None, egress: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"podSelector": {"matchLabels": selector(pod)} if pod else {}}
     # An empty rule list is left out, not written as []: the API server drops it, so every
     # `kubectl apply` would otherwise patch it back and bump the object's generation.
@@ -41,8 +42,12 @@ def policy(name: str, pod: str | None, ingress: list[dict[str, Any]] | None,
         if egress:
             spec["egress"] = egress
     spec["policyTypes"] = types
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "nexafi"}}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "nexafi"}},
+        "spec": spec,
+    }
 
 
 def network_policies(services: list[str], calls: Mapping[str, list[str]]) -> list[dict[str, Any]]:
@@ -54,18 +59,29 @@ def network_policies(services: list[str], calls: Mapping[str, list[str]]) -> lis
         policy("allow-dns", None, None, [{"ports": [{"protocol": "UDP", "port": 53}, tcp(53)]}]),
         # The REST API: from the ingress controller or load balancer (any source), and from the
         # services fetching the JWKS. Egress: every routed service.
-        policy("gateway", GATEWAY, [{"ports": [tcp(GATEWAY_PORT)]}],
-                [{"to": [peer(s)], "ports": [tcp(DEFAULT_PORTS[s])]} for s in services]),
+        policy(
+            "gateway",
+            GATEWAY,
+            [{"ports": [tcp(GATEWAY_PORT)]}],
+            [{"to": [peer(s)], "ports": [tcp(DEFAULT_PORTS[s])]} for s in services],
+        ),
     ]
     # Prometheus (wherever it runs in the cluster) scrapes every nexafi pod's metrics port, and
     # only that port: a policy of its own, so the per-service policies stay exact.
-    policies.append(policy("allow-metrics-scrape", None, [{
-        "from": [{"namespaceSelector": {}}], "ports": [tcp(METRICS_PORT)]}], None))
+    policies.append(
+        policy(
+            "allow-metrics-scrape",
+            None,
+            [{"from": [{"namespaceSelector": {}}], "ports": [tcp(METRICS_PORT)]}],
+            None,
+        )
+    )
     policies[-1]["spec"]["podSelector"] = {"matchLabels": part_of()}
     for service in services:
         callers = [GATEWAY, *(s for s in services if service in calls[s])]
-        egress: list[dict[str, Any]] = [{"to": [peer(callee)], "ports": [tcp(DEFAULT_PORTS[callee])]}
-                                        for callee in calls[service]]
+        egress: list[dict[str, Any]] = [
+            {"to": [peer(callee)], "ports": [tcp(DEFAULT_PORTS[callee])]} for callee in calls[service]
+        ]
         if service != "user":
             # Token verification keys: JWKS_URL is the gateway's /api/v1/auth/jwks.
             egress.append({"to": [peer(GATEWAY)], "ports": [tcp(GATEWAY_PORT)]})

@@ -70,26 +70,49 @@ def tracing_component(services: list[str]) -> dict[str, bytes]:
     objects = [
         service_account(name, "tracing"),
         deployment(name, "tracing", pod),
-        {"apiVersion": "v1", "kind": "Service", "metadata": metadata(name, "tracing"),
-         "spec": {"type": "ClusterIP", "selector": selector(name), "ports": [
-             {"name": "otlp-grpc", "port": OTLP_GRPC_PORT, "targetPort": "otlp-grpc", "protocol": "TCP",
-              "appProtocol": "kubernetes.io/h2c"}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(name, "tracing"),
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector(name),
+                "ports": [
+                    {
+                        "name": "otlp-grpc",
+                        "port": OTLP_GRPC_PORT,
+                        "targetPort": "otlp-grpc",
+                        "protocol": "TCP",
+                        "appProtocol": "kubernetes.io/h2c",
+                    }
+                ],
+            },
+        },
         # Every nexafi pod may send spans to the collector (the base denies all other egress).
         policy("allow-otlp-egress", None, None, [{"to": [peer(name)], "ports": [tcp(OTLP_GRPC_PORT)]}]),
-        policy(name, name, [{"from": [{"podSelector": {"matchLabels": part_of()}}],
-                              "ports": [tcp(OTLP_GRPC_PORT)]}],
-                # Nothing by default; add egress to your tracing backend with its exporter.
-                []),
+        policy(
+            name,
+            name,
+            [{"from": [{"podSelector": {"matchLabels": part_of()}}], "ports": [tcp(OTLP_GRPC_PORT)]}],
+            # Nothing by default; add egress to your tracing backend with its exporter.
+            [],
+        ),
     ]
     objects[3]["spec"]["podSelector"] = {"matchLabels": part_of()}
-    tracing_env = "\n".join([
-        HEADER.rstrip("\n"),
-        "OTEL_TRACES_EXPORTER=otlp",
-        f"OTEL_EXPORTER_OTLP_ENDPOINT=http://{name}:{OTLP_GRPC_PORT}",
-        "OTEL_EXPORTER_OTLP_INSECURE=true",
-    ]) + "\n"
+    tracing_env = (
+        "\n".join(
+            [
+                HEADER.rstrip("\n"),
+                "OTEL_TRACES_EXPORTER=otlp",
+                f"OTEL_EXPORTER_OTLP_ENDPOINT=http://{name}:{OTLP_GRPC_PORT}",
+                "OTEL_EXPORTER_OTLP_INSECURE=true",
+            ]
+        )
+        + "\n"
+    )
     kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component",
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
         "resources": ["collector.yaml"],
         "configMapGenerator": [
             {"name": f"{name}-config", "files": ["config.yaml"]},

@@ -60,8 +60,11 @@ def lay_out(entries: Mapping[str, bytes], keys_dir: Path) -> str:
 
 def unpack(secret_dir: Path, keys_dir: Path) -> str:
     """A mounted Secret volume (files, plus the kubelet's ``..data`` links) -> a keyring."""
-    entries = {path.name: path.read_bytes() for path in sorted(secret_dir.iterdir())
-               if not path.name.startswith(".") and path.is_file()}
+    entries = {
+        path.name: path.read_bytes()
+        for path in sorted(secret_dir.iterdir())
+        if not path.name.startswith(".") and path.is_file()
+    }
     return lay_out(entries, keys_dir)
 
 
@@ -74,8 +77,11 @@ def from_secret(document: Mapping[str, object], keys_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.deploy.signing_keys", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.deploy.signing_keys",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     unpack_cmd = commands.add_parser("unpack", help="a mounted Secret -> a keyring directory")
     unpack_cmd.add_argument("secret_dir", type=Path)

@@ -132,16 +132,17 @@ class StopRequest:
         return bool(self._signals)
 
 
-def wait_healthy(address: str, timeout: float = 60.0,
-                 gone: Callable[[], bool] = lambda: False) -> bool:
+def wait_healthy(address: str, timeout: float = 60.0, gone: Callable[[], bool] = lambda: False) -> bool:
     """True once ``address`` answers SERVING; False after ``timeout`` or as soon as ``gone()``."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline and not gone():
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
-                        health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return True
             except grpc.RpcError:
                 pass
@@ -190,8 +191,9 @@ class Child:
     restarts: int = field(default=0)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(dying_with_parent(self.argv), env=self.env, cwd=ROOT,
-                                        stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            dying_with_parent(self.argv), env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL
+        )
         self.started = time.monotonic()
 
     def exited(self) -> bool:
@@ -229,19 +231,28 @@ class Stack:
         kid = Keyring(keys_dir).ensure()
         print(f"Signing keys: {keys_dir} (current {kid})")
 
-        ports = {name: env_int(f"{name.upper()}_PORT", default, maximum=65535)
-                 for name, default in DEFAULT_PORTS.items()}
-        metrics_ports = {name: env_int(f"{name.upper()}_METRICS_PORT", default, maximum=65535)
-                         for name, default in DEFAULT_METRICS_PORTS.items()}
+        ports = {
+            name: env_int(f"{name.upper()}_PORT", default, maximum=65535)
+            for name, default in DEFAULT_PORTS.items()
+        }
+        metrics_ports = {
+            name: env_int(f"{name.upper()}_METRICS_PORT", default, maximum=65535)
+            for name, default in DEFAULT_METRICS_PORTS.items()
+        }
         client_secrets = service_client_secrets(DATA / "service-clients.json")
         shared_env = {
-            **os.environ, "SHUTDOWN_GRACE_SECONDS": str(self.grace),
-            "NEXAFI_KEYS_DIR": str(keys_dir), "MIGRATE_ON_START": "false",
+            **os.environ,
+            "SHUTDOWN_GRACE_SECONDS": str(self.grace),
+            "NEXAFI_KEYS_DIR": str(keys_dir),
+            "MIGRATE_ON_START": "false",
             "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
             "NEXAFI_SERVICE_CLIENTS": ",".join(f"{k}:{v}" for k, v in client_secrets.items()),
             **development_secrets(DATA / "dev-secrets.json"),
-            **{f"{name.upper()}_ADDR": f"localhost:{port}" for name, port in ports.items()
-               if f"{name.upper()}_ADDR" not in os.environ},
+            **{
+                f"{name.upper()}_ADDR": f"localhost:{port}"
+                for name, port in ports.items()
+                if f"{name.upper()}_ADDR" not in os.environ
+            },
         }
         services = available_services()
         if "document" in services:
@@ -251,14 +262,18 @@ class Stack:
         for service in services:
             url = service_database_url(base_url, service)
             migrations.upgrade(service, url)
-            env = {**shared_env, f"{service.upper()}_DATABASE_URL": url,
-                   f"{service.upper()}_PORT": str(ports[service]),
-                   f"{service.upper()}_METRICS_PORT": str(metrics_ports[service])}
+            env = {
+                **shared_env,
+                f"{service.upper()}_DATABASE_URL": url,
+                f"{service.upper()}_PORT": str(ports[service]),
+                f"{service.upper()}_METRICS_PORT": str(metrics_ports[service]),
+            }
             if service in client_secrets:
                 env[f"{service.upper()}_CLIENT_SECRET"] = client_secrets[service]
             upstreams[service] = f"127.0.0.1:{ports[service]}"
-            started.append(self._spawn(service, [sys.executable, "-m", f"services.{service}"], env,
-                                       upstreams[service]))
+            started.append(
+                self._spawn(service, [sys.executable, "-m", f"services.{service}"], env, upstreams[service])
+            )
         self._wait_serving(started, metrics_ports)
 
         # Envoy verifies tokens with the user service's JWKS route (through itself), or with
@@ -281,6 +296,7 @@ class Stack:
 
     def _wait_serving(self, children: list[Child], metrics_ports: dict[str, int]) -> None:
         """Wait for every child's health together; fail at once when one exits or a stop comes."""
+
         def wait(child: Child) -> bool:
             assert child.health_address is not None
             return wait_healthy(child.health_address, gone=lambda: child.exited() or bool(self.stop_request))
@@ -293,12 +309,16 @@ class Stack:
             if not serving:
                 assert child.process is not None
                 if child.exited():
-                    raise StartFailed(f"{child.name} {_exit_text(child.process.returncode)} at start; "
-                                      "see its output above")
-                raise StartFailed(f"{child.name} did not become healthy on {child.health_address}; "
-                                  "see its output above")
-            print(f"  {child.name:<10} gRPC on {child.health_address}  SERVING  "
-                  f"metrics http://localhost:{metrics_ports[child.name]}/metrics")
+                    raise StartFailed(
+                        f"{child.name} {_exit_text(child.process.returncode)} at start; see its output above"
+                    )
+                raise StartFailed(
+                    f"{child.name} did not become healthy on {child.health_address}; see its output above"
+                )
+            print(
+                f"  {child.name:<10} gRPC on {child.health_address}  SERVING  "
+                f"metrics http://localhost:{metrics_ports[child.name]}/metrics"
+            )
 
     def _document_storage(self) -> dict[str, str]:
         """The document service's S3 settings: the operator's, or an embedded server's."""
@@ -306,12 +326,20 @@ class Stack:
             print(f"Document storage: S3 at {env_str('DOCUMENT_S3_ENDPOINT')}")
             return {}
         self.s3 = EmbeddedS3(log_path=DATA / "s3.log", data_dir=DATA / "s3").start()
-        print(f"Document storage: embedded S3 on {self.s3.endpoint} (objects kept in {DATA / 's3'}; "
-              "set DOCUMENT_S3_ENDPOINT for a real store)")
+        print(
+            f"Document storage: embedded S3 on {self.s3.endpoint} (objects kept in {DATA / 's3'}; "
+            "set DOCUMENT_S3_ENDPOINT for a real store)"
+        )
         return self.s3.env()
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str], health_address: str | None,
-               ready_url: str | None = None) -> Child:
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        health_address: str | None,
+        ready_url: str | None = None,
+    ) -> Child:
         child = Child(name, argv, env, health_address, ready_url)
         child.start()
         self.children.append(child)
@@ -328,8 +356,12 @@ class Stack:
                 if now - child.started >= STABLE_SECONDS:
                     child.delay = RESTART_FIRST_DELAY
                 child.restart_at = now + child.delay
-                print(f"{child.name} {_exit_text(child.process.returncode)}; restarting it in "
-                      f"{child.delay:g} s", file=sys.stderr, flush=True)
+                print(
+                    f"{child.name} {_exit_text(child.process.returncode)}; restarting it in "
+                    f"{child.delay:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 child.delay = min(child.delay * 2, RESTART_LONGEST_DELAY)
             elif child.restart_at is not None and now >= child.restart_at:
                 child.restart_at = None
@@ -352,8 +384,11 @@ class Stack:
 
     def stop(self) -> None:
         """Signal every child at once, wait for all together, kill what is left; then S3 and PostgreSQL."""
-        running = [child.process for child in self.children
-                   if child.process is not None and child.process.poll() is None]
+        running = [
+            child.process
+            for child in self.children
+            if child.process is not None and child.process.poll() is None
+        ]
         for process in running:
             process.send_signal(signal.SIGTERM)  # a no-op for one that has just exited
         deadline = time.monotonic() + self.grace + STOP_MARGIN_SECONDS
@@ -384,8 +419,9 @@ def main() -> int:
     print(f"\nNexaFi is up. REST API: {base}/api/v1/")
     print(f"Staff console: {base}/console/ (for users with the support, underwriter or admin role)")
     body = '{"username":"ada","email":"ada@example.com","password":"a long passphrase of mine"}'
-    print(f"Try:\n  curl -s -X POST {base}/api/v1/auth/register "
-          f"-H 'content-type: application/json' -d '{body}'")
+    print(
+        f"Try:\n  curl -s -X POST {base}/api/v1/auth/register -H 'content-type: application/json' -d '{body}'"
+    )
     print("Press Ctrl-C to stop.", flush=True)
     if os.environ.get("NEXAFI_RUN_ONCE") == "1":
         stop.request()  # used by the tests: start, report, stop

@@ -73,8 +73,10 @@ class DiskMirror:
 
     def bucket_created(self, bucket: str, account_id: str, partition: str, region: str) -> None:
         self._objects(bucket).mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.root / bucket / "bucket.json", json.dumps(
-            {"account_id": account_id, "partition": partition, "region": region}).encode())
+        _write_atomically(
+            self.root / bucket / "bucket.json",
+            json.dumps({"account_id": account_id, "partition": partition, "region": region}).encode(),
+        )
 
     def bucket_deleted(self, bucket: str) -> None:
         shutil.rmtree(self.root / bucket, ignore_errors=True)
@@ -83,8 +85,7 @@ class DiskMirror:
         stem = self._stem(bucket, key)
         stem.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(stem.with_suffix(".data"), value)
-        _write_atomically(stem.with_suffix(".meta"),
-                          json.dumps({"key": key}).encode())
+        _write_atomically(stem.with_suffix(".meta"), json.dumps({"key": key}).encode())
 
     def object_deleted(self, bucket: str, key: str) -> None:
         stem = self._stem(bucket, key)
@@ -111,8 +112,9 @@ class DiskMirror:
                     if not data_path.is_file():
                         continue
                     meta = json.loads(meta_path.read_text())
-                    backend.put_object(bucket_dir.name, meta["key"], data_path.read_bytes(),
-                                       disable_notification=True)
+                    backend.put_object(
+                        bucket_dir.name, meta["key"], data_path.read_bytes(), disable_notification=True
+                    )
                     objects += 1
         finally:
             _loading.active = False
@@ -129,8 +131,9 @@ def install(mirror: DiskMirror) -> None:
     def _mirroring(self: S3Backend) -> bool:
         return not getattr(_loading, "active", False)
 
-    def create_bucket_on_disk(self: S3Backend, bucket_name: str, region_name: str,
-                              *args: Any, **kwargs: Any) -> Any:
+    def create_bucket_on_disk(
+        self: S3Backend, bucket_name: str, region_name: str, *args: Any, **kwargs: Any
+    ) -> Any:
         bucket = create_bucket(self, bucket_name, region_name, *args, **kwargs)
         if _mirroring(self):
             mirror.bucket_created(bucket_name, self.account_id, self.partition, region_name)
@@ -142,15 +145,17 @@ def install(mirror: DiskMirror) -> None:
             mirror.bucket_deleted(bucket_name)
         return bucket
 
-    def put_object_on_disk(self: S3Backend, bucket_name: str, key_name: str, value: bytes,
-                           *args: Any, **kwargs: Any) -> Any:
+    def put_object_on_disk(
+        self: S3Backend, bucket_name: str, key_name: str, value: bytes, *args: Any, **kwargs: Any
+    ) -> Any:
         key = put_object(self, bucket_name, key_name, value, *args, **kwargs)
         if _mirroring(self):
             mirror.object_written(bucket_name, key_name, key.value)
         return key
 
-    def delete_object_on_disk(self: S3Backend, bucket_name: str, key_name: str,
-                              *args: Any, **kwargs: Any) -> Any:
+    def delete_object_on_disk(
+        self: S3Backend, bucket_name: str, key_name: str, *args: Any, **kwargs: Any
+    ) -> Any:
         result = delete_object(self, bucket_name, key_name, *args, **kwargs)
         bucket = self.buckets.get(bucket_name)
         if _mirroring(self) and bucket is not None and not bucket.keys.get(key_name):

@@ -104,15 +104,21 @@ class EmbeddedPostgres:
         # in order; SIGINT (fast shutdown) reaches the server when the launcher dies, however it dies.
         self.process = subprocess.Popen(
             dying_with_parent(self._postgres_args(), signal.SIGINT),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            process_group=0, close_fds=True, **self._as_user())
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            close_fds=True,
+            **self._as_user(),
+        )
         log.close()
         deadline = time.monotonic() + timeout_seconds
         while not self._ready():
             if self.process.poll() is not None:
                 raise EmbeddedPostgresError(
                     f"PostgreSQL exited at start (code {self.process.returncode}); see "
-                    f"{self.data_dir / 'server.log'}")
+                    f"{self.data_dir / 'server.log'}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise EmbeddedPostgresError("PostgreSQL did not become ready in time")
@@ -133,8 +139,12 @@ class EmbeddedPostgres:
             return
         if postmaster_pid(self.data_dir) is None:
             return
-        subprocess.run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
-                       check=False, capture_output=True, **self._as_user())
+        subprocess.run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            **self._as_user(),
+        )
 
     def __enter__(self) -> EmbeddedPostgres:
         return self.start()
@@ -144,8 +154,19 @@ class EmbeddedPostgres:
 
     # -- internals -------------------------------------------------------------------
     def _postgres_args(self) -> list[str]:
-        args = [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-k", str(self.data_dir),
-                "-h", "", "-p", str(self.port), "-c", "max_connections=200"]
+        args = [
+            str(self.bin_dir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-k",
+            str(self.data_dir),
+            "-h",
+            "",
+            "-p",
+            str(self.port),
+            "-c",
+            "max_connections=200",
+        ]
         if os.environ.get("NEXAFI_PG_FAST") == "1":
             # Tests only: no durability needed, and fsync dominates commit latency on shared disks.
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -160,9 +181,22 @@ class EmbeddedPostgres:
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
             result = subprocess.run(
-                [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "--auth=trust",
-                 "--auth-local=trust", "--encoding=UTF8", "--no-sync", "-U", "postgres"],
-                capture_output=True, text=True, check=False, **self._as_user())
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=trust",
+                    "--auth-local=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                    "-U",
+                    "postgres",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                **self._as_user(),
+            )
             if result.returncode != 0:
                 raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip().splitlines()[-1:]}")
 

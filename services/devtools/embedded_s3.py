@@ -37,7 +37,6 @@ class EmbeddedS3Error(Exception):
     """The embedded server could not start."""
 
 
-
 class EmbeddedS3:
     """One S3-protocol server on 127.0.0.1."""
 
@@ -58,9 +57,13 @@ class EmbeddedS3:
 
     def env(self, bucket: str = "nexafi-documents") -> dict[str, str]:
         """The document service's storage settings for this server."""
-        return {"DOCUMENT_S3_ENDPOINT": self.endpoint, "DOCUMENT_S3_ACCESS_KEY": self.access_key,
-                "DOCUMENT_S3_SECRET_KEY": self.secret_key, "DOCUMENT_S3_BUCKET": bucket,
-                "DOCUMENT_S3_SECURE": "false"}
+        return {
+            "DOCUMENT_S3_ENDPOINT": self.endpoint,
+            "DOCUMENT_S3_ACCESS_KEY": self.access_key,
+            "DOCUMENT_S3_SECRET_KEY": self.secret_key,
+            "DOCUMENT_S3_BUCKET": bucket,
+            "DOCUMENT_S3_SECURE": "false",
+        }
 
     def start(self, timeout_seconds: float = 30.0) -> EmbeddedS3:
         """Start the server and wait until it answers S3 requests."""
@@ -71,17 +74,35 @@ class EmbeddedS3:
             # window in which another process could take it is a few milliseconds.
             self.port = free_port(self.host)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        child_env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key,
-                     "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_DEFAULT_REGION": "us-east-1"}
+        child_env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
         argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
         if self.data_dir is not None:
-            argv = [sys.executable, "-m", "services.devtools.disk_s3", "-H", self.host, "-p", str(self.port),
-                    "--data-dir", str(self.data_dir)]
+            argv = [
+                sys.executable,
+                "-m",
+                "services.devtools.disk_s3",
+                "-H",
+                self.host,
+                "-p",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ]
         # Own process group: a Ctrl-C at the terminal reaches the launcher, which stops the server.
         self.process = subprocess.Popen(
             dying_with_parent(argv, signal.SIGTERM),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env,
-            process_group=0, close_fds=True)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=child_env,
+            process_group=0,
+            close_fds=True,
+        )
         if log is not subprocess.DEVNULL:
             log.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + timeout_seconds
@@ -117,4 +138,3 @@ class EmbeddedS3:
             return True
         except OSError:
             return False
-

@@ -48,9 +48,16 @@ def wait_jwks(admin_port: int, timeout: float = 15.0) -> bool:
 
 def command(config: Path, *, log_level: str = "warn", base_id: int | None = None) -> list[str]:
     """The command line that runs ``config``."""
-    argv = [str(ENVOY_BIN), "-c", str(config), "--log-level", log_level,
-            # Access log lines reach stdout within half a second (the default is 10 s).
-            "--file-flush-interval-msec", "500"]
+    argv = [
+        str(ENVOY_BIN),
+        "-c",
+        str(config),
+        "--log-level",
+        log_level,
+        # Access log lines reach stdout within half a second (the default is 10 s).
+        "--file-flush-interval-msec",
+        "500",
+    ]
     argv += ["--disable-hot-restart"] if base_id is None else ["--base-id", str(base_id)]
     return argv
 
@@ -59,14 +66,26 @@ class Envoy:
     """One Envoy process. Several may run on one machine: each needs its own admin port and
     --base-id (shared memory for hot restart), or --disable-hot-restart as here."""
 
-    def __init__(self, config: Path, admin_port: int, *, log_level: str = "warn",
-                 stdout: int | IO[Any] | None = None, stderr: int | IO[Any] | None = None,
-                 preexec_fn: Callable[[], None] | None = None, base_id: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        admin_port: int,
+        *,
+        log_level: str = "warn",
+        stdout: int | IO[Any] | None = None,
+        stderr: int | IO[Any] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+        base_id: int | None = None,
+    ) -> None:
         self.config = config
         self.admin_port = admin_port
-        self.process = subprocess.Popen(command(config, log_level=log_level, base_id=base_id),
-                                        stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                        preexec_fn=preexec_fn)
+        self.process = subprocess.Popen(
+            command(config, log_level=log_level, base_id=base_id),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            preexec_fn=preexec_fn,
+        )
 
     @property
     def admin(self) -> str:

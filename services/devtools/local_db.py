@@ -26,8 +26,11 @@ def data_dir() -> Path:
 
 def service_database_url(base_url: str, service: str) -> str:
     """``base_url`` pointed at the service's own database ``nexafi_<service>``."""
-    return make_url(normalize_url(base_url)).set(database=f"nexafi_{service}").render_as_string(
-        hide_password=False)
+    return (
+        make_url(normalize_url(base_url))
+        .set(database=f"nexafi_{service}")
+        .render_as_string(hide_password=False)
+    )
 
 
 @contextmanager

@@ -37,19 +37,41 @@ def generate(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     include = protoc._get_resource_file_name("grpc_tools", "_proto")
     files = proto_files()
-    args = ["grpc_tools.protoc", f"-I{PROTO}", f"-I{THIRD_PARTY}", f"-I{include}",
-            f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}", *files]
+    args = [
+        "grpc_tools.protoc",
+        f"-I{PROTO}",
+        f"-I{THIRD_PARTY}",
+        f"-I{include}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        *files,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed generating Python stubs")
-    args = ["grpc_tools.protoc", f"-I{PROTO}", f"-I{THIRD_PARTY}", f"-I{include}",
-            "--include_imports", f"--descriptor_set_out={out / DESCRIPTOR}",
-            *files, *EXTRA_DESCRIPTOR_INPUTS]
+    args = [
+        "grpc_tools.protoc",
+        f"-I{PROTO}",
+        f"-I{THIRD_PARTY}",
+        f"-I{include}",
+        "--include_imports",
+        f"--descriptor_set_out={out / DESCRIPTOR}",
+        *files,
+        *EXTRA_DESCRIPTOR_INPUTS,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed writing the descriptor set")
     with tempfile.TemporaryDirectory() as tmp:
         full = Path(tmp) / "full.pb"
-        args = ["grpc_tools.protoc", f"-I{PROTO}", f"-I{THIRD_PARTY}", f"-I{include}",
-                "--include_source_info", f"--descriptor_set_out={full}", *files]
+        args = [
+            "grpc_tools.protoc",
+            f"-I{PROTO}",
+            f"-I{THIRD_PARTY}",
+            f"-I{include}",
+            "--include_source_info",
+            f"--descriptor_set_out={full}",
+            *files,
+        ]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed writing the descriptor set with comments")
         (out / DOCS_DESCRIPTOR).write_bytes(_comments_only(full.read_bytes()))
@@ -65,20 +87,24 @@ def _comments_only(serialized: bytes) -> bytes:
 
     file_set = descriptor_pb2.FileDescriptorSet.FromString(serialized)
     for file in file_set.file:
-        kept = [loc for loc in file.source_code_info.location
-                if loc.leading_comments or loc.trailing_comments]
+        kept = [
+            loc for loc in file.source_code_info.location if loc.leading_comments or loc.trailing_comments
+        ]
         file.ClearField("source_code_info")
         for loc in kept:
-            file.source_code_info.location.add(path=loc.path, leading_comments=loc.leading_comments,
-                                               trailing_comments=loc.trailing_comments)
+            file.source_code_info.location.add(
+                path=loc.path, leading_comments=loc.leading_comments, trailing_comments=loc.trailing_comments
+            )
     return file_set.SerializeToString(deterministic=True)
 
 
 def differences(left: Path, right: Path) -> list[str]:
     """Relative paths that differ between two trees (ignoring __pycache__)."""
+
     def files(root: Path) -> set[str]:
-        return {str(p.relative_to(root)) for p in root.rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts}
+        return {
+            str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        }
 
     a, b = files(left), files(right)
     changed = sorted(a ^ b)

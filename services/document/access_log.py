@@ -31,10 +31,12 @@ def trace_id() -> str:
     return "" if request_id == "-" else request_id
 
 
-def denied(engine: Engine, principal: Principal, document_id: str, version: int,
-           message: str) -> PermissionDenied:
+def denied(
+    engine: Engine, principal: Principal, document_id: str, version: int, message: str
+) -> PermissionDenied:
     """PERMISSION_DENIED, recorded in the access log in a transaction of its own (it must survive
     the refused request's rollback)."""
+
     def work(session: Session) -> None:
         repo.add_event(session, document_id, version, AccessAction.DENIED, principal.subject, trace_id())
 

@@ -53,8 +53,9 @@ class ContentReader:
         hasher = hashlib.sha256()
         size = 0
         try:
-            decryptor = crypto.SegmentDecryptor(self.keys.unwrap(found.master_key_id, wrapped_key, context),
-                                                context)
+            decryptor = crypto.SegmentDecryptor(
+                self.keys.unwrap(found.master_key_id, wrapped_key, context), context
+            )
             for piece in self.storage.read(found.object_key):
                 for plain in decryptor.update(piece):
                     hasher.update(plain)
@@ -65,8 +66,9 @@ class ContentReader:
             log.error("document %s v%d failed verification: %s", found.document_id, found.version, exc)
             raise self._loss(found, "no longer matches its checksum", "CHECKSUM_MISMATCH") from None
         except ObjectMissing:
-            log.error("document %s v%d: object %s is missing", found.document_id, found.version,
-                      found.object_key)
+            log.error(
+                "document %s v%d: object %s is missing", found.document_id, found.version, found.object_key
+            )
             raise self._loss(found, "is missing from storage", "CONTENT_MISSING") from None
         hasher.update(last)
         size += len(last)
@@ -79,14 +81,19 @@ class ContentReader:
 
     @staticmethod
     def _loss(found: Version, what: str, reason: str) -> DataLoss:
-        return DataLoss(f"the stored content of document {found.document_id} version {found.version} {what}",
-                        reason, {"document_id": found.document_id, "version": str(found.version)})
+        return DataLoss(
+            f"the stored content of document {found.document_id} version {found.version} {what}",
+            reason,
+            {"document_id": found.document_id, "version": str(found.version)},
+        )
 
-    def check(self, *, after: tuple[str, int] | None, limit: int,
-              verify_checksums: bool) -> tuple[list[Version], list[tuple[Version, str]]]:
+    def check(
+        self, *, after: tuple[str, int] | None, limit: int, verify_checksums: bool
+    ) -> tuple[list[Version], list[tuple[Version, str]]]:
         """The versions checked and those whose content is missing or fails verification."""
-        versions = run_in_transaction(self.engine,
-                                      lambda s: repo.stored_versions(s, after=after, limit=limit))
+        versions = run_in_transaction(
+            self.engine, lambda s: repo.stored_versions(s, after=after, limit=limit)
+        )
         problems: list[tuple[Version, str]] = []
         for found in versions:
             if found.wrapped_key is None:
@@ -108,8 +115,18 @@ class ContentReader:
         NotFound (DOCUMENT_PURGED) when the data key is destroyed, DataLoss when the stored
         content is missing or fails verification, exactly as a download would.
         """
-        run_in_transaction(self.engine, lambda s: repo.add_event(
-            s, found.document_id, found.version, AccessAction.DOWNLOAD, actor, trace_id(), "KYC extraction"))
+        run_in_transaction(
+            self.engine,
+            lambda s: repo.add_event(
+                s,
+                found.document_id,
+                found.version,
+                AccessAction.DOWNLOAD,
+                actor,
+                trace_id(),
+                "KYC extraction",
+            ),
+        )
         return b"".join(self.plaintext(found))
 
     def remove_quietly(self, object_key: str) -> None:

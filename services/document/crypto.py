@@ -96,8 +96,8 @@ class SegmentEncryptor:
         self._buffer += data
         # Strictly greater: a full segment may still turn out to be the last one.
         while len(self._buffer) > self._segment_size:
-            yield self._seal(bytes(self._buffer[:self._segment_size]), final=False)
-            del self._buffer[:self._segment_size]
+            yield self._seal(bytes(self._buffer[: self._segment_size]), final=False)
+            del self._buffer[: self._segment_size]
 
     def finish(self) -> bytes:
         """The last segment (possibly empty, for empty content)."""
@@ -167,8 +167,9 @@ class SegmentDecryptor:
         return plaintext
 
 
-def encrypt(data_key: bytes, context: bytes, plaintext: bytes,
-            segment_size: int = DEFAULT_SEGMENT_SIZE) -> bytes:
+def encrypt(
+    data_key: bytes, context: bytes, plaintext: bytes, segment_size: int = DEFAULT_SEGMENT_SIZE
+) -> bytes:
     """The whole object for ``plaintext`` (small contents and tests)."""
     encryptor = SegmentEncryptor(data_key, context, segment_size)
     return encryptor.header() + b"".join(encryptor.update(plaintext)) + encryptor.finish()

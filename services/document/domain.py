@@ -175,6 +175,7 @@ REVIEWABLE = frozenset({DocumentStatus.UPLOADED, DocumentStatus.PROCESSING})
 
 # -- the records ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Version:
     """One version of a document, with its document's deletion state."""

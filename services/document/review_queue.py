@@ -32,8 +32,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-def documents_in_review(session: Session, *, document_type: int, after: str | None,
-                        limit: int) -> list[Version]:
+def documents_in_review(
+    session: Session, *, document_type: int, after: str | None, limit: int
+) -> list[Version]:
     conditions = ["d.delete_time IS NULL", "v.status = ANY(:reviewable)"]
     params: dict[str, Any] = {"reviewable": sorted(int(s) for s in REVIEWABLE), "limit": limit}
     if document_type:
@@ -42,15 +43,20 @@ def documents_in_review(session: Session, *, document_type: int, after: str | No
     if after is not None:
         conditions.append("d.id > :after")
         params["after"] = after
-    rows = session.execute(sa.text(
-        f"SELECT {repo._VERSION_COLUMNS} FROM documents d JOIN document_versions v "
-        f"ON v.document_id = d.id AND v.version = d.latest_version WHERE {' AND '.join(conditions)} "
-        "ORDER BY d.id LIMIT :limit"), params).all()
+    rows = session.execute(
+        sa.text(
+            f"SELECT {repo._VERSION_COLUMNS} FROM documents d JOIN document_versions v "
+            f"ON v.document_id = d.id AND v.version = d.latest_version WHERE {' AND '.join(conditions)} "
+            "ORDER BY d.id LIMIT :limit"
+        ),
+        params,
+    ).all()
     return [repo._version(row) for row in rows]
 
 
-def page(engine: Engine, principal: Principal, *, document_type: int, page_size: int,
-         page_token: str) -> api.Page[Version]:
+def page(
+    engine: Engine, principal: Principal, *, document_type: int, page_size: int, page_token: str
+) -> api.Page[Version]:
     """One page of the queue, for a compliance officer or an admin."""
     checks = FieldChecks()
     if document_type:
@@ -60,7 +66,12 @@ def page(engine: Engine, principal: Principal, *, document_type: int, page_size:
     if not principal.has_role(*REVIEW_ROLES):
         raise PermissionDenied("only compliance officers and admins may read the review queue")
     return api.paginate(
-        lambda after, limit: run_in_transaction(engine, lambda s: documents_in_review(
-            s, document_type=document_type, after=after, limit=limit)),
-        page_token=page_token, query=api.query_key("review-queue", document_type), size=size,
-        position=lambda version: version.document_id, parse=api.as_str)
+        lambda after, limit: run_in_transaction(
+            engine, lambda s: documents_in_review(s, document_type=document_type, after=after, limit=limit)
+        ),
+        page_token=page_token,
+        query=api.query_key("review-queue", document_type),
+        size=size,
+        position=lambda version: version.document_id,
+        parse=api.as_str,
+    )

@@ -58,18 +58,25 @@ class DocumentService:
         self.engine = engine
         self.idempotency = IdempotencyStore(engine, table="idempotency_keys")
         self.content = ContentReader(engine, storage, settings.keys)
-        self.uploads = Uploads(engine, self.content, self.idempotency, max_bytes=settings.max_bytes,
-                               segment_size=settings.segment_size)
+        self.uploads = Uploads(
+            engine,
+            self.content,
+            self.idempotency,
+            max_bytes=settings.max_bytes,
+            segment_size=settings.segment_size,
+        )
 
     # -- reads ---------------------------------------------------------------------------------
-    def _readable(self, session: Session, principal: Principal, document_id: str, version: int,
-                  *, hide_deleted: bool) -> Version:
+    def _readable(
+        self, session: Session, principal: Principal, document_id: str, version: int, *, hide_deleted: bool
+    ) -> Version:
         document = repo.get_document(session, document_id)
         if document is None:
             raise _no_document(document_id)
         if not may_read(principal, document.user_id):
-            raise denied(self.engine, principal, document_id, version,
-                         "not allowed to read another user's documents")
+            raise denied(
+                self.engine, principal, document_id, version, "not allowed to read another user's documents"
+            )
         if document.delete_time is not None and hide_deleted:
             raise _no_document(document_id)
         found = repo.get_version(session, document_id, version)
@@ -79,16 +86,19 @@ class DocumentService:
 
     def get(self, principal: Principal, document_id: str, version: int) -> Version:
         def work(session: Session) -> Version:
-            found = self._readable(session, principal, document_id, version,
-                                   hide_deleted=not is_admin(principal))
-            repo.add_event(session, document_id, found.version, AccessAction.READ_METADATA,
-                           principal.subject, trace_id())
+            found = self._readable(
+                session, principal, document_id, version, hide_deleted=not is_admin(principal)
+            )
+            repo.add_event(
+                session, document_id, found.version, AccessAction.READ_METADATA, principal.subject, trace_id()
+            )
             return found
 
         return run_in_transaction(self.engine, work)
 
-    def list_versions(self, principal: Principal, document_id: str, before: int | None,
-                      limit: int) -> list[Version]:
+    def list_versions(
+        self, principal: Principal, document_id: str, before: int | None, limit: int
+    ) -> list[Version]:
         def work(session: Session) -> list[Version]:
             self._readable(session, principal, document_id, 0, hide_deleted=not is_admin(principal))
             repo.add_event(session, document_id, 0, AccessAction.READ_METADATA, principal.subject, trace_id())
@@ -96,31 +106,52 @@ class DocumentService:
 
         return run_in_transaction(self.engine, work)
 
-    def list_user_documents(self, principal: Principal, user_id: str, *, document_type: DocumentType | None,
-                            status: DocumentStatus | None, show_deleted: bool, after: str | None,
-                            limit: int) -> list[Version]:
+    def list_user_documents(
+        self,
+        principal: Principal,
+        user_id: str,
+        *,
+        document_type: DocumentType | None,
+        status: DocumentStatus | None,
+        show_deleted: bool,
+        after: str | None,
+        limit: int,
+    ) -> list[Version]:
         if not may_read(principal, user_id):
             raise PermissionDenied("not allowed to list another user's documents")
         if show_deleted and not is_admin(principal):
             raise PermissionDenied("only admins may see deleted documents")
-        return run_in_transaction(self.engine, lambda s: repo.list_user_documents(
-            s, user_id, document_type=document_type, status=status, show_deleted=show_deleted,
-            after=after, limit=limit))
+        return run_in_transaction(
+            self.engine,
+            lambda s: repo.list_user_documents(
+                s,
+                user_id,
+                document_type=document_type,
+                status=status,
+                show_deleted=show_deleted,
+                after=after,
+                limit=limit,
+            ),
+        )
 
-    def download(self, principal: Principal, document_id: str,
-                 version: int) -> tuple[Version, Iterator[bytes]]:
+    def download(
+        self, principal: Principal, document_id: str, version: int
+    ) -> tuple[Version, Iterator[bytes]]:
         """The version and its verified plaintext in chunks; the access is logged before any byte."""
+
         def work(session: Session) -> Version:
             found = self._readable(session, principal, document_id, version, hide_deleted=True)
-            repo.add_event(session, document_id, found.version, AccessAction.DOWNLOAD, principal.subject,
-                           trace_id())
+            repo.add_event(
+                session, document_id, found.version, AccessAction.DOWNLOAD, principal.subject, trace_id()
+            )
             return found
 
         found = run_in_transaction(self.engine, work)
         return found, self.content.plaintext(found)
 
-    def check_storage(self, principal: Principal, *, after: tuple[str, int] | None, limit: int,
-                      verify_checksums: bool) -> tuple[list[Version], list[tuple[Version, str]]]:
+    def check_storage(
+        self, principal: Principal, *, after: tuple[str, int] | None, limit: int, verify_checksums: bool
+    ) -> tuple[list[Version], list[tuple[Version, str]]]:
         """The versions checked and those whose content is missing or fails verification (admins only)."""
         if not is_admin(principal):
             raise PermissionDenied("only admins check storage consistency")
@@ -137,8 +168,9 @@ class DocumentService:
             if document is None:
                 raise _no_document(document_id)
             if not may_delete(principal, document.user_id):
-                raise denied(self.engine, principal, document_id, 0,
-                             "not allowed to delete another user's documents")
+                raise denied(
+                    self.engine, principal, document_id, 0, "not allowed to delete another user's documents"
+                )
             if purge and not is_admin(principal):
                 raise PermissionDenied("only admins may purge documents")
             if document.delete_time is not None and not is_admin(principal):
@@ -146,12 +178,14 @@ class DocumentService:
             erase: list[str] = []
             if document.delete_time is None:
                 repo.mark_deleted(session, document_id, principal.subject, reason)
-                repo.add_event(session, document_id, 0, AccessAction.DELETE, principal.subject, trace_id(),
-                               reason)
+                repo.add_event(
+                    session, document_id, 0, AccessAction.DELETE, principal.subject, trace_id(), reason
+                )
             if purge and document.purge_time is None:
                 erase = repo.mark_purged(session, document_id)
-                repo.add_event(session, document_id, 0, AccessAction.PURGE, principal.subject, trace_id(),
-                               reason)
+                repo.add_event(
+                    session, document_id, 0, AccessAction.PURGE, principal.subject, trace_id(), reason
+                )
             elif purge:
                 # Purged before: the keys are gone; erase any object a failed removal left behind.
                 erase = repo.object_keys(session, document_id)
@@ -167,9 +201,17 @@ class DocumentService:
         return latest
 
     # -- review --------------------------------------------------------------------------------
-    def review(self, principal: Principal, document_id: str, decision: ReviewDecision, reason: str,
-               version: int, claim: Claim | None = None) -> Version:
+    def review(
+        self,
+        principal: Principal,
+        document_id: str,
+        decision: ReviewDecision,
+        reason: str,
+        version: int,
+        claim: Claim | None = None,
+    ) -> Version:
         """Record the decision on the latest version; the reviewed version."""
+
         def work(session: Session) -> Version:
             document = repo.get_document(session, document_id, for_update=True)
             if document is None:
@@ -190,16 +232,31 @@ class DocumentService:
             if latest.deleted or latest.status not in REVIEWABLE:
                 raise FailedPrecondition(
                     f"the document is {latest.effective_status.name}, not awaiting review",
-                    "INVALID_STATE_TRANSITION")
+                    "INVALID_STATE_TRANSITION",
+                )
             if version and version != latest.version:
-                raise FailedPrecondition(f"version {version} is not the latest ({latest.version})",
-                                         "VERSION_MISMATCH")
+                raise FailedPrecondition(
+                    f"version {version} is not the latest ({latest.version})", "VERSION_MISMATCH"
+                )
             approved = decision == ReviewDecision.APPROVE
             status = DocumentStatus.VERIFIED if approved else DocumentStatus.REJECTED
-            repo.record_review(session, document_id, latest.version, status, principal.subject,
-                               reason if status == DocumentStatus.REJECTED else "")
-            repo.add_event(session, document_id, latest.version, AccessAction.REVIEW, principal.subject,
-                           trace_id(), f"{decision.name}: {reason}")
+            repo.record_review(
+                session,
+                document_id,
+                latest.version,
+                status,
+                principal.subject,
+                reason if status == DocumentStatus.REJECTED else "",
+            )
+            repo.add_event(
+                session,
+                document_id,
+                latest.version,
+                AccessAction.REVIEW,
+                principal.subject,
+                trace_id(),
+                f"{decision.name}: {reason}",
+            )
             reviewed = repo.get_version(session, document_id)
             assert reviewed is not None
             if claim is not None:
@@ -213,15 +270,17 @@ class DocumentService:
             raise
 
     # -- audit log -----------------------------------------------------------------------------
-    def access_events(self, principal: Principal, document_id: str, before: str | None,
-                      limit: int) -> list[AccessEvent]:
+    def access_events(
+        self, principal: Principal, document_id: str, before: str | None, limit: int
+    ) -> list[AccessEvent]:
         def work(session: Session) -> list[AccessEvent]:
             document = repo.get_document(session, document_id)
             if document is None:
                 raise _no_document(document_id)
             if not may_read_audit(principal, document.user_id):
-                raise denied(self.engine, principal, document_id, 0,
-                             "not allowed to read this document's access log")
+                raise denied(
+                    self.engine, principal, document_id, 0, "not allowed to read this document's access log"
+                )
             return repo.list_events(session, document_id, before=before, limit=limit)
 
         return run_in_transaction(self.engine, work)

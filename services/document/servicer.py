@@ -42,24 +42,35 @@ MAX_CHUNK = 1024 * 1024
 MAX_REASON = 1000
 DEFAULT_CHECK_PAGE_SIZE = 100
 MAX_CHECK_PAGE_SIZE = 1000
-_PROBLEMS = {"CONTENT_MISSING": document_pb2.STORAGE_PROBLEM_CONTENT_MISSING,
-             "CHECKSUM_MISMATCH": document_pb2.STORAGE_PROBLEM_CHECKSUM_MISMATCH}
+_PROBLEMS = {
+    "CONTENT_MISSING": document_pb2.STORAGE_PROBLEM_CONTENT_MISSING,
+    "CHECKSUM_MISMATCH": document_pb2.STORAGE_PROBLEM_CHECKSUM_MISMATCH,
+}
 _METADATA_FIELDS = ("request_id", "user_id", "filename", "document_type", "document_id", "sha256")
 
 
 def document_pb(version: Version, principal: Principal) -> document_pb2.Document:
     message = document_pb2.Document(
-        id=version.document_id, user_id=version.user_id, filename=version.filename,
+        id=version.document_id,
+        user_id=version.user_id,
+        filename=version.filename,
         content_type=version.content_type,
         document_type=api.to_enum(document_pb2.DocumentType, version.document_type),
         storage_path=version.object_key if is_admin(principal) else "",
-        size_bytes=version.size_bytes, sha256=version.sha256, version=version.version,
+        size_bytes=version.size_bytes,
+        sha256=version.sha256,
+        version=version.version,
         status=api.to_enum(document_pb2.DocumentStatus, version.effective_status),
         extraction_status=api.to_enum(document_pb2.ExtractionStatus, version.extraction_status),
-        extracted_fields=version.extracted_fields, extraction_error=version.extraction_error,
-        encryption_key_id=version.master_key_id, reviewer_id=version.reviewer_id,
-        rejection_reason=version.rejection_reason, uploaded_by=version.uploaded_by,
-        create_time=to_timestamp(version.create_time), update_time=to_timestamp(version.update_time))
+        extracted_fields=version.extracted_fields,
+        extraction_error=version.extraction_error,
+        encryption_key_id=version.master_key_id,
+        reviewer_id=version.reviewer_id,
+        rejection_reason=version.rejection_reason,
+        uploaded_by=version.uploaded_by,
+        create_time=to_timestamp(version.create_time),
+        update_time=to_timestamp(version.update_time),
+    )
     if version.review_time is not None:
         message.review_time.CopyFrom(to_timestamp(version.review_time))
     if version.delete_time is not None:
@@ -71,9 +82,14 @@ def document_pb(version: Version, principal: Principal) -> document_pb2.Document
 
 def event_pb(event: AccessEvent) -> document_pb2.DocumentAccessEvent:
     return document_pb2.DocumentAccessEvent(
-        id=event.id, document_id=event.document_id, version=event.version,
-        action=api.to_enum(document_pb2.DocumentAccessAction, event.action), actor_id=event.actor_id,
-        trace_id=event.trace_id, create_time=to_timestamp(event.create_time))
+        id=event.id,
+        document_id=event.document_id,
+        version=event.version,
+        action=api.to_enum(document_pb2.DocumentAccessAction, event.action),
+        actor_id=event.actor_id,
+        trace_id=event.trace_id,
+        create_time=to_timestamp(event.create_time),
+    )
 
 
 def _document_id(value: str, checks: FieldChecks) -> str:
@@ -100,16 +116,24 @@ def upload_meta(first: document_pb2.UploadDocumentRequest, idempotency_header: s
         checks.identifier(first.document_id, "document_id")
     if first.sha256 and not is_sha256_hex(first.sha256):
         checks.add("sha256", "must be 64 hexadecimal digits")
-    declared = checks.text(first.http_body.content_type, "http_body.content_type", max_length=255,
-                           required=True)
+    declared = checks.text(
+        first.http_body.content_type, "http_body.content_type", max_length=255, required=True
+    )
     checks.done("invalid upload")
-    return UploadMeta(request_id=request_id, user_id=user_id, filename=filename,
-                      document_type=DocumentType(first.document_type), document_id=first.document_id,
-                      sha256=first.sha256, declared_type=declared)
+    return UploadMeta(
+        request_id=request_id,
+        user_id=user_id,
+        filename=filename,
+        document_type=DocumentType(first.document_type),
+        document_id=first.document_id,
+        sha256=first.sha256,
+        declared_type=declared,
+    )
 
 
-def upload_chunks(first: document_pb2.UploadDocumentRequest,
-                  rest: Iterator[document_pb2.UploadDocumentRequest]) -> Iterator[bytes]:
+def upload_chunks(
+    first: document_pb2.UploadDocumentRequest, rest: Iterator[document_pb2.UploadDocumentRequest]
+) -> Iterator[bytes]:
     """The content chunks of an upload stream; metadata after the first message is refused."""
     if first.http_body.data:
         yield first.http_body.data
@@ -120,16 +144,23 @@ def upload_chunks(first: document_pb2.UploadDocumentRequest,
         if late:
             raise InvalidArgument(
                 f"message {index} of the upload stream carries metadata; only the first message may",
-                field=late[0], description="may only be set in the first message")
+                field=late[0],
+                description="may only be set in the first message",
+            )
         if message.http_body.data:
             yield message.http_body.data
 
 
 def upload_fingerprint_body(meta: UploadMeta, received: ReceivedUpload) -> dict[str, object]:
     """What a replay of an upload must repeat: its metadata and its content (by digest)."""
-    return {"user_id": meta.user_id, "filename": meta.filename, "document_type": int(meta.document_type),
-            "document_id": meta.document_id, "content_type": received.content_type,
-            "sha256": received.sha256}
+    return {
+        "user_id": meta.user_id,
+        "filename": meta.filename,
+        "document_type": int(meta.document_type),
+        "document_id": meta.document_id,
+        "content_type": received.content_type,
+        "sha256": received.sha256,
+    }
 
 
 class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
@@ -138,28 +169,40 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         # Keys the request fingerprints of idempotency keys (services/runtime/fingerprints.py).
         self.keys = RequestKeys(service.idempotency, fingerprint_key)
 
-    def UploadDocument(self, request_iterator: Iterator[document_pb2.UploadDocumentRequest],
-                       context: grpc.ServicerContext) -> document_pb2.UploadDocumentResponse:
+    def UploadDocument(
+        self, request_iterator: Iterator[document_pb2.UploadDocumentRequest], context: grpc.ServicerContext
+    ) -> document_pb2.UploadDocumentResponse:
         principal = current_principal()
         first = next(request_iterator, None)
         if first is None:
-            raise InvalidArgument("the upload stream is empty", field="http_body.data",
-                                  description="must not be empty", reason="EMPTY_CONTENT")
+            raise InvalidArgument(
+                "the upload stream is empty",
+                field="http_body.data",
+                description="must not be empty",
+                reason="EMPTY_CONTENT",
+            )
         header = dict(context.invocation_metadata()).get("idempotency-key", "")
         meta = upload_meta(first, header if isinstance(header, str) else "")
         uploads = self.service.uploads
         # Receiving is validation (size, type, checksum): its errors do not consume the key.
         with uploads.receive(principal, meta, upload_chunks(first, request_iterator)) as received:
+
             def execute(claim: Claim) -> document_pb2.UploadDocumentResponse:
                 version = uploads.store(principal, meta, received, claim)
                 return document_pb2.UploadDocumentResponse(document=document_pb(version, principal))
 
-            return self.keys.respond(principal.subject, meta.request_id, "upload",
-                                     upload_fingerprint_body(meta, received),
-                                     document_pb2.UploadDocumentResponse, execute)
+            return self.keys.respond(
+                principal.subject,
+                meta.request_id,
+                "upload",
+                upload_fingerprint_body(meta, received),
+                document_pb2.UploadDocumentResponse,
+                execute,
+            )
 
-    def GetDocument(self, request: document_pb2.GetDocumentRequest,
-                    context: grpc.ServicerContext) -> document_pb2.GetDocumentResponse:
+    def GetDocument(
+        self, request: document_pb2.GetDocumentRequest, context: grpc.ServicerContext
+    ) -> document_pb2.GetDocumentResponse:
         principal = current_principal()
         checks = FieldChecks()
         document_id, version = _document_id(request.document_id, checks), _version(request.version, checks)
@@ -167,8 +210,9 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         found = self.service.get(principal, document_id, version)
         return document_pb2.GetDocumentResponse(document=document_pb(found, principal))
 
-    def DownloadDocument(self, request: document_pb2.DownloadDocumentRequest,
-                         context: grpc.ServicerContext) -> Iterator[document_pb2.DownloadDocumentResponse]:
+    def DownloadDocument(
+        self, request: document_pb2.DownloadDocumentRequest, context: grpc.ServicerContext
+    ) -> Iterator[document_pb2.DownloadDocumentResponse]:
         principal = current_principal()
         checks = FieldChecks()
         document_id, version = _document_id(request.document_id, checks), _version(request.version, checks)
@@ -176,8 +220,12 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         found, content = self.service.download(principal, document_id, version)
         # Through Envoy these become the response's headers: the browser saves the file under its
         # name and never renders it as another type than the one declared.
-        context.send_initial_metadata((("content-disposition", content_disposition(found.filename)),
-                                       ("x-content-type-options", "nosniff")))
+        context.send_initial_metadata(
+            (
+                ("content-disposition", content_disposition(found.filename)),
+                ("x-content-type-options", "nosniff"),
+            )
+        )
         first = True
         pending = b""
         for piece in content:
@@ -190,16 +238,19 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
                 pending, first = b"", False
 
     @staticmethod
-    def _chunk(found: Version, principal: Principal, data: bytes,
-               first: bool) -> document_pb2.DownloadDocumentResponse:
+    def _chunk(
+        found: Version, principal: Principal, data: bytes, first: bool
+    ) -> document_pb2.DownloadDocumentResponse:
         if not first:
             return document_pb2.DownloadDocumentResponse(http_body=httpbody_pb2.HttpBody(data=data))
         return document_pb2.DownloadDocumentResponse(
             http_body=httpbody_pb2.HttpBody(content_type=found.content_type, data=data),
-            document=document_pb(found, principal))
+            document=document_pb(found, principal),
+        )
 
-    def DeleteDocument(self, request: document_pb2.DeleteDocumentRequest,
-                       context: grpc.ServicerContext) -> document_pb2.DeleteDocumentResponse:
+    def DeleteDocument(
+        self, request: document_pb2.DeleteDocumentRequest, context: grpc.ServicerContext
+    ) -> document_pb2.DeleteDocumentResponse:
         principal = current_principal()
         checks = FieldChecks()
         document_id = _document_id(request.document_id, checks)
@@ -208,8 +259,9 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         deleted = self.service.delete(principal, document_id, purge=request.purge, reason=reason)
         return document_pb2.DeleteDocumentResponse(document=document_pb(deleted, principal))
 
-    def ListUserDocuments(self, request: document_pb2.ListUserDocumentsRequest,
-                          context: grpc.ServicerContext) -> document_pb2.ListUserDocumentsResponse:
+    def ListUserDocuments(
+        self, request: document_pb2.ListUserDocumentsRequest, context: grpc.ServicerContext
+    ) -> document_pb2.ListUserDocumentsResponse:
         principal = current_principal()
         checks = FieldChecks()
         user_id = checks.identifier(request.user_id, "user_id")
@@ -219,21 +271,34 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
             checks.enum(request.status, DocumentStatus, "status")
         checks.done()
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-        query = api.query_key("documents", user_id, request.document_type, request.status,
-                              request.show_deleted)
+        query = api.query_key(
+            "documents", user_id, request.document_type, request.status, request.show_deleted
+        )
         document_type = DocumentType(request.document_type) if request.document_type else None
         status = DocumentStatus(request.status) if request.status else None
         page = api.paginate(
             lambda after, limit: self.service.list_user_documents(
-                principal, user_id, document_type=document_type, status=status,
-                show_deleted=request.show_deleted, after=after, limit=limit),
-            page_token=request.page_token, query=query, size=size,
-            position=lambda version: version.document_id, parse=api.as_str)
+                principal,
+                user_id,
+                document_type=document_type,
+                status=status,
+                show_deleted=request.show_deleted,
+                after=after,
+                limit=limit,
+            ),
+            page_token=request.page_token,
+            query=query,
+            size=size,
+            position=lambda version: version.document_id,
+            parse=api.as_str,
+        )
         return document_pb2.ListUserDocumentsResponse(
-            documents=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token)
+            documents=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token
+        )
 
-    def ListDocumentVersions(self, request: document_pb2.ListDocumentVersionsRequest,
-                             context: grpc.ServicerContext) -> document_pb2.ListDocumentVersionsResponse:
+    def ListDocumentVersions(
+        self, request: document_pb2.ListDocumentVersionsRequest, context: grpc.ServicerContext
+    ) -> document_pb2.ListDocumentVersionsResponse:
         principal = current_principal()
         checks = FieldChecks()
         document_id = _document_id(request.document_id, checks)
@@ -242,20 +307,30 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         query = api.query_key("versions", document_id)
         page = api.paginate(
             lambda before, limit: self.service.list_versions(principal, document_id, before, limit),
-            page_token=request.page_token, query=query, size=size,
-            position=lambda version: version.version, parse=api.as_int)
+            page_token=request.page_token,
+            query=query,
+            size=size,
+            position=lambda version: version.version,
+            parse=api.as_int,
+        )
         return document_pb2.ListDocumentVersionsResponse(
-            versions=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token)
+            versions=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token
+        )
 
-    def ReviewDocument(self, request: document_pb2.ReviewDocumentRequest,
-                       context: grpc.ServicerContext) -> document_pb2.ReviewDocumentResponse:
+    def ReviewDocument(
+        self, request: document_pb2.ReviewDocumentRequest, context: grpc.ServicerContext
+    ) -> document_pb2.ReviewDocumentResponse:
         principal = current_principal()
         checks = FieldChecks()
         document_id = _document_id(request.document_id, checks)
         request_id = checks.request_id(request.request_id)
         checks.enum(request.decision, ReviewDecision, "decision")
-        reason = checks.text(request.reason, "reason", max_length=MAX_REASON,
-                             required=request.decision == ReviewDecision.REJECT)
+        reason = checks.text(
+            request.reason,
+            "reason",
+            max_length=MAX_REASON,
+            required=request.decision == ReviewDecision.REJECT,
+        )
         version = _version(request.version, checks)
         checks.done()
         decision = ReviewDecision(request.decision)
@@ -265,12 +340,13 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
             return document_pb2.ReviewDocumentResponse(document=document_pb(reviewed, principal))
 
         body = {"document_id": document_id, "decision": int(decision), "reason": reason, "version": version}
-        return self.keys.respond(principal.subject, request_id, "review", body,
-                                 document_pb2.ReviewDocumentResponse, execute)
+        return self.keys.respond(
+            principal.subject, request_id, "review", body, document_pb2.ReviewDocumentResponse, execute
+        )
 
     def ListDocumentAccessEvents(
-            self, request: document_pb2.ListDocumentAccessEventsRequest,
-            context: grpc.ServicerContext) -> document_pb2.ListDocumentAccessEventsResponse:
+        self, request: document_pb2.ListDocumentAccessEventsRequest, context: grpc.ServicerContext
+    ) -> document_pb2.ListDocumentAccessEventsResponse:
         principal = current_principal()
         checks = FieldChecks()
         document_id = _document_id(request.document_id, checks)
@@ -279,38 +355,69 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         query = api.query_key("events", document_id)
         page = api.paginate(
             lambda before, limit: self.service.access_events(principal, document_id, before, limit),
-            page_token=request.page_token, query=query, size=size,
-            position=lambda event: event.id, parse=api.as_str)
+            page_token=request.page_token,
+            query=query,
+            size=size,
+            position=lambda event: event.id,
+            parse=api.as_str,
+        )
         return document_pb2.ListDocumentAccessEventsResponse(
-            events=[event_pb(e) for e in page.items], next_page_token=page.next_page_token)
+            events=[event_pb(e) for e in page.items], next_page_token=page.next_page_token
+        )
 
     def CheckStorageConsistency(
-            self, request: document_pb2.CheckStorageConsistencyRequest,
-            context: grpc.ServicerContext) -> document_pb2.CheckStorageConsistencyResponse:
+        self, request: document_pb2.CheckStorageConsistencyRequest, context: grpc.ServicerContext
+    ) -> document_pb2.CheckStorageConsistencyResponse:
         principal = current_principal()
         size = api.page_size(request.page_size, default=DEFAULT_CHECK_PAGE_SIZE, maximum=MAX_CHECK_PAGE_SIZE)
         query = api.query_key("storage-consistency", request.verify_checksums)
         after = api.decode_page_token(request.page_token, query)
-        if after is not None and not (isinstance(after, list) and len(after) == 2
-                                      and isinstance(after[0], str) and isinstance(after[1], int)
-                                      and not isinstance(after[1], bool)):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description="must be a next_page_token returned by this method")
+        if after is not None and not (
+            isinstance(after, list)
+            and len(after) == 2
+            and isinstance(after[0], str)
+            and isinstance(after[1], int)
+            and not isinstance(after[1], bool)
+        ):
+            raise InvalidArgument(
+                "malformed page_token",
+                field="page_token",
+                description="must be a next_page_token returned by this method",
+            )
         checked, problems = self.service.check_storage(
-            principal, after=(after[0], after[1]) if after is not None else None, limit=size,
-            verify_checksums=request.verify_checksums)
+            principal,
+            after=(after[0], after[1]) if after is not None else None,
+            limit=size,
+            verify_checksums=request.verify_checksums,
+        )
         last = checked[-1] if len(checked) == size else None
         token = api.encode_page_token([last.document_id, last.version], query) if last is not None else ""
         return document_pb2.CheckStorageConsistencyResponse(
-            problems=[document_pb2.InconsistentVersion(
-                document_id=v.document_id, version=v.version, user_id=v.user_id, storage_path=v.object_key,
-                problem=_PROBLEMS[reason]) for v, reason in problems],
-            versions_checked=len(checked), next_page_token=token)
+            problems=[
+                document_pb2.InconsistentVersion(
+                    document_id=v.document_id,
+                    version=v.version,
+                    user_id=v.user_id,
+                    storage_path=v.object_key,
+                    problem=_PROBLEMS[reason],
+                )
+                for v, reason in problems
+            ],
+            versions_checked=len(checked),
+            next_page_token=token,
+        )
 
-    def ListDocumentsInReview(self, request: document_pb2.ListDocumentsInReviewRequest,
-                              context: grpc.ServicerContext) -> document_pb2.ListDocumentsInReviewResponse:
+    def ListDocumentsInReview(
+        self, request: document_pb2.ListDocumentsInReviewRequest, context: grpc.ServicerContext
+    ) -> document_pb2.ListDocumentsInReviewResponse:
         principal = current_principal()
-        page = review_queue.page(self.service.engine, principal, document_type=request.document_type,
-                                 page_size=request.page_size, page_token=request.page_token)
+        page = review_queue.page(
+            self.service.engine,
+            principal,
+            document_type=request.document_type,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
         return document_pb2.ListDocumentsInReviewResponse(
-            documents=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token)
+            documents=[document_pb(v, principal) for v in page.items], next_page_token=page.next_page_token
+        )

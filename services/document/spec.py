@@ -84,8 +84,9 @@ def load_master_keys() -> MasterKeys:
         except (binascii.Error, ValueError):
             raise ConfigError(f"DOCUMENT_MASTER_KEYS: key {key_id!r} is not valid base64") from None
         if len(key) != KEY_SIZE:
-            raise ConfigError(f"DOCUMENT_MASTER_KEYS: key {key_id!r} must be {KEY_SIZE} bytes, "
-                              f"got {len(key)}")
+            raise ConfigError(
+                f"DOCUMENT_MASTER_KEYS: key {key_id!r} must be {KEY_SIZE} bytes, got {len(key)}"
+            )
         if key_id in keys:
             raise ConfigError(f"DOCUMENT_MASTER_KEYS: key id {key_id!r} appears twice")
         keys[key_id] = key
@@ -97,34 +98,46 @@ def storage_settings_from_env() -> StorageSettings:
     required = ("DOCUMENT_S3_ENDPOINT", "DOCUMENT_S3_ACCESS_KEY", "DOCUMENT_S3_SECRET_KEY")
     missing = [name for name in required if not env_str(name)]
     if missing:
-        raise ConfigError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set "
-                          "(the document service's S3-compatible storage)")
+        raise ConfigError(
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set "
+            "(the document service's S3-compatible storage)"
+        )
     secure = _flag("DOCUMENT_S3_SECURE", "false")
     endpoint = env_str("DOCUMENT_S3_ENDPOINT") or ""
     if "://" in endpoint or "/" in endpoint:
-        raise ConfigError("DOCUMENT_S3_ENDPOINT must be host:port, without scheme or path "
-                          "(use DOCUMENT_S3_SECURE for HTTPS)")
-    return StorageSettings(endpoint=endpoint, access_key=env_str("DOCUMENT_S3_ACCESS_KEY") or "",
-                           secret_key=env_str("DOCUMENT_S3_SECRET_KEY") or "",
-                           bucket=env_str("DOCUMENT_S3_BUCKET", "nexafi-documents") or "nexafi-documents",
-                           secure=secure, region=env_str("DOCUMENT_S3_REGION"))
+        raise ConfigError(
+            "DOCUMENT_S3_ENDPOINT must be host:port, without scheme or path "
+            "(use DOCUMENT_S3_SECURE for HTTPS)"
+        )
+    return StorageSettings(
+        endpoint=endpoint,
+        access_key=env_str("DOCUMENT_S3_ACCESS_KEY") or "",
+        secret_key=env_str("DOCUMENT_S3_SECRET_KEY") or "",
+        bucket=env_str("DOCUMENT_S3_BUCKET", "nexafi-documents") or "nexafi-documents",
+        secure=secure,
+        region=env_str("DOCUMENT_S3_REGION"),
+    )
 
 
 def extraction_settings_from_env() -> ExtractionSettings:
     return ExtractionSettings(
         enabled=_flag("DOCUMENT_EXTRACTION_ENABLED", "true"),
         poll_seconds=env_int("DOCUMENT_EXTRACTION_POLL_MS", 2000, minimum=10, maximum=3_600_000) / 1000,
-        running_timeout_seconds=env_int("DOCUMENT_EXTRACTION_RUNNING_TIMEOUT_SECONDS", 600, minimum=5,
-                                        maximum=86_400),
-        ocr_threads=env_int("DOCUMENT_EXTRACTION_THREADS", 1, minimum=1, maximum=64))
+        running_timeout_seconds=env_int(
+            "DOCUMENT_EXTRACTION_RUNNING_TIMEOUT_SECONDS", 600, minimum=5, maximum=86_400
+        ),
+        ocr_threads=env_int("DOCUMENT_EXTRACTION_THREADS", 1, minimum=1, maximum=64),
+    )
 
 
 def settings_from_env() -> DocumentSettings:
     """Every setting of the document service, from the environment; the one place it is read."""
     return DocumentSettings(
-        storage=storage_settings_from_env(), keys=load_master_keys(),
+        storage=storage_settings_from_env(),
+        keys=load_master_keys(),
         max_bytes=env_int("DOCUMENT_MAX_BYTES", DEFAULT_MAX_BYTES, minimum=1, maximum=2**40),
-        extraction=extraction_settings_from_env())
+        extraction=extraction_settings_from_env(),
+    )
 
 
 Register = Callable[[grpc.Server, ServiceContext], Sequence[str]]
@@ -141,10 +154,13 @@ def registrar(settings: Callable[[], DocumentSettings]) -> Register:
         if extraction.enabled:
             problem = check_runtime()
             if problem is not None:
-                raise ConfigError(f"the OCR runtime of passport extraction cannot load ({problem}); "
-                                  "install it or set DOCUMENT_EXTRACTION_ENABLED=false")
-            worker = ExtractionWorker(service, shared_engine(extraction.ocr_threads), extraction,
-                                      clock=context.clock)
+                raise ConfigError(
+                    f"the OCR runtime of passport extraction cannot load ({problem}); "
+                    "install it or set DOCUMENT_EXTRACTION_ENABLED=false"
+                )
+            worker = ExtractionWorker(
+                service, shared_engine(extraction.ocr_threads), extraction, clock=context.clock
+            )
             service.uploads.on_pending = worker.wake
             worker.start()
             context.on_shutdown.append(worker.stop)
@@ -161,9 +177,17 @@ SERVICE_CALLERS = service_callers({})
 
 def spec_with(settings: DocumentSettings) -> ServiceSpec:
     """The document service with these settings instead of the environment's."""
-    return ServiceSpec(name="document", register=registrar(lambda: settings), public_methods=frozenset(),
-                       service_callers=SERVICE_CALLERS)
+    return ServiceSpec(
+        name="document",
+        register=registrar(lambda: settings),
+        public_methods=frozenset(),
+        service_callers=SERVICE_CALLERS,
+    )
 
 
-SPEC = ServiceSpec(name="document", register=registrar(settings_from_env), public_methods=frozenset(),
-                   service_callers=SERVICE_CALLERS)
+SPEC = ServiceSpec(
+    name="document",
+    register=registrar(settings_from_env),
+    public_methods=frozenset(),
+    service_callers=SERVICE_CALLERS,
+)

@@ -47,11 +47,19 @@ class Storage:
     def connect(cls, settings: StorageSettings) -> Storage:
         """A client for ``settings`` whose bucket exists; ConfigError when unreachable."""
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=3.0, read=60.0), maxsize=16,
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]))
+            timeout=urllib3.Timeout(connect=3.0, read=60.0),
+            maxsize=16,
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        )
         try:
-            client = Minio(settings.endpoint, access_key=settings.access_key, secret_key=settings.secret_key,
-                           secure=settings.secure, region=settings.region, http_client=http)
+            client = Minio(
+                settings.endpoint,
+                access_key=settings.access_key,
+                secret_key=settings.secret_key,
+                secure=settings.secure,
+                region=settings.region,
+                http_client=http,
+            )
         except ValueError as exc:
             raise ConfigError(f"DOCUMENT_S3_ENDPOINT is invalid: {exc}") from None
         storage = cls(client, settings.bucket)
@@ -65,8 +73,9 @@ class Storage:
         except S3Error as exc:
             if exc.code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 return  # a replica created it at the same moment
-            raise ConfigError(f"document storage at {endpoint} refused bucket {self.bucket!r}: "
-                              f"{exc.code}") from None
+            raise ConfigError(
+                f"document storage at {endpoint} refused bucket {self.bucket!r}: {exc.code}"
+            ) from None
         except ValueError as exc:
             raise ConfigError(f"DOCUMENT_S3_BUCKET is invalid: {exc}") from None
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:

@@ -75,8 +75,9 @@ class ReceivedUpload:
     def __enter__(self) -> ReceivedUpload:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.spool.close()
 
 
@@ -91,8 +92,15 @@ def parse_version_resource(resource_id: str) -> tuple[str, int]:
 
 
 class Uploads:
-    def __init__(self, engine: Engine, content: ContentReader, idempotency: IdempotencyStore, *,
-                 max_bytes: int, segment_size: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        content: ContentReader,
+        idempotency: IdempotencyStore,
+        *,
+        max_bytes: int,
+        segment_size: int,
+    ) -> None:
         self.engine = engine
         self.content = content
         self.idempotency = idempotency
@@ -117,11 +125,19 @@ class Uploads:
         except BaseException:
             spool.close()
             raise
-        return ReceivedUpload(document_id=document_id, object_key=object_key, data_key=data_key,
-                              content_type=content_type, sha256=digest, size=size, spool=spool)
+        return ReceivedUpload(
+            document_id=document_id,
+            object_key=object_key,
+            data_key=data_key,
+            content_type=content_type,
+            sha256=digest,
+            size=size,
+            spool=spool,
+        )
 
-    def store(self, principal: Principal, meta: UploadMeta, received: ReceivedUpload,
-              claim: Claim) -> Version:
+    def store(
+        self, principal: Principal, meta: UploadMeta, received: ReceivedUpload, claim: Claim
+    ) -> Version:
         """Write the object and commit the version; the version (the same one when resuming)."""
         if claim.resource_id:
             # An earlier attempt with this key committed the version and died before answering.
@@ -147,11 +163,22 @@ class Uploads:
             else:
                 number = 1
                 repo.insert_document(session, document_id, meta.user_id, meta.document_type)
-            repo.insert_version(session, repo.NewVersion(
-                document_id=document_id, version=number, filename=meta.filename,
-                content_type=received.content_type, size_bytes=received.size, sha256=received.sha256,
-                extraction_status=initial_extraction_status(meta.document_type), object_key=object_key,
-                master_key_id=key_id, wrapped_key=wrapped, uploaded_by=principal.subject))
+            repo.insert_version(
+                session,
+                repo.NewVersion(
+                    document_id=document_id,
+                    version=number,
+                    filename=meta.filename,
+                    content_type=received.content_type,
+                    size_bytes=received.size,
+                    sha256=received.sha256,
+                    extraction_status=initial_extraction_status(meta.document_type),
+                    object_key=object_key,
+                    master_key_id=key_id,
+                    wrapped_key=wrapped,
+                    uploaded_by=principal.subject,
+                ),
+            )
             repo.add_event(session, document_id, number, AccessAction.UPLOAD, principal.subject, trace_id())
             created = repo.get_version(session, document_id, number)
             assert created is not None
@@ -177,10 +204,17 @@ class Uploads:
         if document.document_type != meta.document_type:
             raise FailedPrecondition(
                 f"the document is a {document.document_type.name}, not a {meta.document_type.name}",
-                "DOCUMENT_TYPE_MISMATCH")
+                "DOCUMENT_TYPE_MISMATCH",
+            )
 
-    def _encrypt(self, meta: UploadMeta, chunks: Iterable[bytes], data_key: bytes, object_key: str,
-                 spool: tempfile.SpooledTemporaryFile[bytes]) -> tuple[str, str, int]:
+    def _encrypt(
+        self,
+        meta: UploadMeta,
+        chunks: Iterable[bytes],
+        data_key: bytes,
+        object_key: str,
+        spool: tempfile.SpooledTemporaryFile[bytes],
+    ) -> tuple[str, str, int]:
         """Hash, sniff, size-check and encrypt the content into ``spool``: (content type, sha256, size)."""
         encryptor = crypto.SegmentEncryptor(data_key, object_key.encode(), self.segment_size)
         spool.write(encryptor.header())
@@ -194,34 +228,48 @@ class Uploads:
                 # Stop reading at once: the rest of the stream is never consumed or stored.
                 raise InvalidArgument(
                     f"the document is larger than the limit of {self.max_bytes} bytes",
-                    field="http_body.data", description=f"must be at most {self.max_bytes} bytes in all",
-                    reason="DOCUMENT_TOO_LARGE", metadata={"max_bytes": str(self.max_bytes)})
+                    field="http_body.data",
+                    description=f"must be at most {self.max_bytes} bytes in all",
+                    reason="DOCUMENT_TOO_LARGE",
+                    metadata={"max_bytes": str(self.max_bytes)},
+                )
             hasher.update(chunk)
             if not content_type:
-                head += chunk[:SNIFF_BYTES - len(head)]
+                head += chunk[: SNIFF_BYTES - len(head)]
                 if len(head) >= SNIFF_BYTES:
                     content_type = self._content_type(meta, head)
             for sealed in encryptor.update(chunk):
                 spool.write(sealed)
         if size == 0:
-            raise InvalidArgument("the document is empty", field="http_body.data",
-                                  description="must not be empty", reason="EMPTY_CONTENT")
+            raise InvalidArgument(
+                "the document is empty",
+                field="http_body.data",
+                description="must not be empty",
+                reason="EMPTY_CONTENT",
+            )
         if not content_type:
             content_type = self._content_type(meta, head)
         spool.write(encryptor.finish())
         digest = hasher.hexdigest()
         if meta.sha256 and meta.sha256.lower() != digest:
-            raise InvalidArgument("the content does not match the given sha256", field="sha256",
-                                  description="must be the SHA-256 of the uploaded content",
-                                  reason="CHECKSUM_MISMATCH")
+            raise InvalidArgument(
+                "the content does not match the given sha256",
+                field="sha256",
+                description="must be the SHA-256 of the uploaded content",
+                reason="CHECKSUM_MISMATCH",
+            )
         return content_type, digest, size
 
     @staticmethod
     def _content_type(meta: UploadMeta, head: bytes) -> str:
         checked = check_content_type(meta.document_type, meta.declared_type, head)
         if isinstance(checked, ContentTypeProblem):
-            raise InvalidArgument(checked.message, field="http_body.content_type",
-                                  description=checked.message, reason="CONTENT_TYPE_MISMATCH")
+            raise InvalidArgument(
+                checked.message,
+                field="http_body.content_type",
+                description=checked.message,
+                reason="CONTENT_TYPE_MISMATCH",
+            )
         return checked
 
     def _remove_unless_recorded(self, object_key: str) -> None:

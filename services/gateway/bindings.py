@@ -73,8 +73,9 @@ def _verb_and_path(rule: http_pb2.HttpRule) -> tuple[str, str]:
 
 
 @cache
-def load_pool(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET) -> tuple[descriptor_pool.DescriptorPool,
-                                                                       descriptor_pb2.FileDescriptorSet]:
+def load_pool(
+    descriptor_set: Path = DEFAULT_DESCRIPTOR_SET,
+) -> tuple[descriptor_pool.DescriptorPool, descriptor_pb2.FileDescriptorSet]:
     """A descriptor pool built from the set (independent of the generated Python modules)."""
     # Importing annotations_pb2 registers the google.api.http extension, so parsing the
     # set below keeps the HttpRule options instead of leaving them as unknown fields.
@@ -94,8 +95,9 @@ def service_descriptor(name: str, descriptor_set: Path = DEFAULT_DESCRIPTOR_SET)
     return load_pool(descriptor_set)[0].FindServiceByName(name)
 
 
-def bindings(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET,
-             services: list[str] | None = None) -> list[Binding]:
+def bindings(
+    descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list[str] | None = None
+) -> list[Binding]:
     """Every binding of every service (or only of ``services``, full names), in proto order."""
     _pool, file_set = load_pool(descriptor_set)
     found: list[Binding] = []
@@ -110,11 +112,19 @@ def bindings(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET,
                 rule = method.options.Extensions[annotations_pb2.http]
                 for each, additional in _rules(rule):
                     verb, path = _verb_and_path(each)
-                    found.append(Binding(
-                        service=full_service, method=method.name, http_method=verb, path=path,
-                        body=each.body, response_body=each.response_body,
-                        request_type=method.input_type.lstrip("."),
-                        response_type=method.output_type.lstrip("."),
-                        client_streaming=method.client_streaming,
-                        server_streaming=method.server_streaming, additional=additional))
+                    found.append(
+                        Binding(
+                            service=full_service,
+                            method=method.name,
+                            http_method=verb,
+                            path=path,
+                            body=each.body,
+                            response_body=each.response_body,
+                            request_type=method.input_type.lstrip("."),
+                            response_type=method.output_type.lstrip("."),
+                            client_streaming=method.client_streaming,
+                            server_streaming=method.server_streaming,
+                            additional=additional,
+                        )
+                    )
     return found

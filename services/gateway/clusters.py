@@ -23,18 +23,32 @@ def upstream_cluster(name: str, address: str, settings: GatewaySettings) -> dict
                 "explicit_http_config": {"http2_protocol_options": {}},
             }
         },
-        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": host, "port_value": int(port)}}}}]}]},
-        "health_checks": [{
-            "timeout": "1s",
-            "interval": seconds(settings.health_check_interval_seconds),
-            # The default is 60 s: an idle cluster would notice a dead backend a minute late.
-            "no_traffic_interval": seconds(settings.health_check_no_traffic_seconds),
-            "unhealthy_interval": "1s",
-            "unhealthy_threshold": 2,
-            "healthy_threshold": 1,
-            "grpc_health_check": {},
-        }],
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": host, "port_value": int(port)}}
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+        "health_checks": [
+            {
+                "timeout": "1s",
+                "interval": seconds(settings.health_check_interval_seconds),
+                # The default is 60 s: an idle cluster would notice a dead backend a minute late.
+                "no_traffic_interval": seconds(settings.health_check_no_traffic_seconds),
+                "unhealthy_interval": "1s",
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "grpc_health_check": {},
+            }
+        ],
         # 0: with every host unhealthy Envoy answers 503 at once instead of "panic routing"
         # to a dead host and waiting for the connect timeout.
         "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
@@ -53,22 +67,38 @@ def upstream_cluster(name: str, address: str, settings: GatewaySettings) -> dict
             "base_ejection_time": "10s",
             "max_ejection_percent": 100,
         },
-        "circuit_breakers": {"thresholds": [{
-            "priority": "DEFAULT",
-            "max_connections": settings.max_requests_per_upstream,
-            "max_pending_requests": settings.max_requests_per_upstream,
-            "max_requests": settings.max_requests_per_upstream,
-            # Retries at most a fifth of the requests in flight (at least 3 at a time), so
-            # retrying during an outage cannot multiply the load on a recovering service.
-            "retry_budget": {"budget_percent": {"value": 20.0}, "min_retry_concurrency": 3},
-        }]},
+        "circuit_breakers": {
+            "thresholds": [
+                {
+                    "priority": "DEFAULT",
+                    "max_connections": settings.max_requests_per_upstream,
+                    "max_pending_requests": settings.max_requests_per_upstream,
+                    "max_requests": settings.max_requests_per_upstream,
+                    # Retries at most a fifth of the requests in flight (at least 3 at a time), so
+                    # retrying during an outage cannot multiply the load on a recovering service.
+                    "retry_budget": {"budget_percent": {"value": 20.0}, "min_retry_concurrency": 3},
+                }
+            ]
+        },
     }
 
 
 def static_cluster(name: str, host: str, port: int) -> dict[str, Any]:
-    return {"name": name, "type": "STATIC", "connect_timeout": "1s",
-            "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-                {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}]}]}}
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+                    ]
+                }
+            ],
+        },
+    }
 
 
 def url_cluster(url: str) -> tuple[dict[str, Any], str]:
@@ -78,14 +108,37 @@ def url_cluster(url: str) -> tuple[dict[str, Any], str]:
         raise ValueError(f"not an http(s) URL: {url!r}")
     scheme, host, port, _path = match.groups()
     cluster: dict[str, Any] = {
-        "name": JWKS_CLUSTER, "type": "STRICT_DNS", "connect_timeout": "2s",
-        "load_assignment": {"cluster_name": JWKS_CLUSTER, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {
-                "address": host, "port_value": int(port or (443 if scheme == "https" else 80))}}}}]}]}}
+        "name": JWKS_CLUSTER,
+        "type": "STRICT_DNS",
+        "connect_timeout": "2s",
+        "load_assignment": {
+            "cluster_name": JWKS_CLUSTER,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {
+                                    "socket_address": {
+                                        "address": host,
+                                        "port_value": int(port or (443 if scheme == "https" else 80)),
+                                    }
+                                }
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+    }
     if scheme == "https":
-        cluster["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-            "sni": host}}
+        cluster["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": host,
+            },
+        }
     return cluster, url
 
 
@@ -99,5 +152,8 @@ def otlp_cluster(endpoint: str) -> dict[str, Any]:
     cluster["type"] = "STRICT_DNS"
     cluster["typed_extension_protocol_options"] = {
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-            "@type": HTTP_OPTIONS_TYPE, "explicit_http_config": {"http2_protocol_options": {}}}}
+            "@type": HTTP_OPTIONS_TYPE,
+            "explicit_http_config": {"http2_protocol_options": {}},
+        }
+    }
     return cluster

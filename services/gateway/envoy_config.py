@@ -33,7 +33,6 @@ This module assembles the bootstrap (listeners, connection manager, access log) 
 above and its policies), ``clusters`` and ``envoy_names`` (the names the parts share).
 """
 
-
 from __future__ import annotations
 
 import json
@@ -73,14 +72,24 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
     chain, jwt_clusters = http_filters(settings, routed)
 
     access_log_format = {
-        "time": "%START_TIME%", "request_id": "%REQ(X-REQUEST-ID)%",
-        "method": "%REQ(:METHOD)%", "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-        "status": "%RESPONSE_CODE%", "grpc_status": "%GRPC_STATUS%", "flags": "%RESPONSE_FLAGS%",
-        "details": "%RESPONSE_CODE_DETAILS%", "duration_ms": "%DURATION%",
-        "upstream_ms": "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%", "route": "%ROUTE_NAME%",
-        "upstream": "%UPSTREAM_CLUSTER%", "upstream_host": "%UPSTREAM_HOST%",
-        "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%", "subject": f"%REQ({SUBJECT_HEADER.upper()})%",
-        "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%", "user_agent": "%REQ(USER-AGENT)%",
+        "time": "%START_TIME%",
+        "request_id": "%REQ(X-REQUEST-ID)%",
+        "method": "%REQ(:METHOD)%",
+        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "status": "%RESPONSE_CODE%",
+        "grpc_status": "%GRPC_STATUS%",
+        "flags": "%RESPONSE_FLAGS%",
+        "details": "%RESPONSE_CODE_DETAILS%",
+        "duration_ms": "%DURATION%",
+        "upstream_ms": "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+        "route": "%ROUTE_NAME%",
+        "upstream": "%UPSTREAM_CLUSTER%",
+        "upstream_host": "%UPSTREAM_HOST%",
+        "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+        "subject": f"%REQ({SUBJECT_HEADER.upper()})%",
+        "bytes_in": "%BYTES_RECEIVED%",
+        "bytes_out": "%BYTES_SENT%",
+        "user_agent": "%REQ(USER-AGENT)%",
     }
     connection_manager = {
         "@type": HCM_TYPE,
@@ -96,34 +105,56 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
         "always_set_request_id_in_response": True,
         # By default Envoy packs the trace decision into the id's 14th character: a
         # client's own id would come back altered.
-        "request_id_extension": {"typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig",
-            "pack_trace_reason": False, "use_request_id_for_trace_sampling": False}},
+        "request_id_extension": {
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig",
+                "pack_trace_reason": False,
+                "use_request_id_for_trace_sampling": False,
+            }
+        },
         "request_headers_timeout": "10s",
         "stream_idle_timeout": "60s",
-        "common_http_protocol_options": {"idle_timeout": "300s", "headers_with_underscores_action":
-                                         "REJECT_REQUEST"},
+        "common_http_protocol_options": {
+            "idle_timeout": "300s",
+            "headers_with_underscores_action": "REJECT_REQUEST",
+        },
         "route_config": {
             "name": "api",
             # The OpenAPI document is served as a direct response; the default cap is 4 KiB.
             "max_direct_response_body_size_bytes": 8 * 1024 * 1024,
-            "virtual_hosts": [{
-                "name": "api", "domains": ["*"], "routes": routes,
-                # gRPC transport details mean nothing to REST clients.
-                "response_headers_to_remove": ["x-envoy-upstream-service-time"],
-                # The client's address (after the trusted XFF hops), for the user service's
-                # login throttle; overwrites whatever a client sent.
-                "request_headers_to_add": [{"header": {
-                    "key": CLIENT_ADDRESS_HEADER, "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
-                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
-                "typed_per_filter_config": {"envoy.filters.http.cors": cors_policy(settings)},
-            }],
+            "virtual_hosts": [
+                {
+                    "name": "api",
+                    "domains": ["*"],
+                    "routes": routes,
+                    # gRPC transport details mean nothing to REST clients.
+                    "response_headers_to_remove": ["x-envoy-upstream-service-time"],
+                    # The client's address (after the trusted XFF hops), for the user service's
+                    # login throttle; overwrites whatever a client sent.
+                    "request_headers_to_add": [
+                        {
+                            "header": {
+                                "key": CLIENT_ADDRESS_HEADER,
+                                "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+                            },
+                            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                        }
+                    ],
+                    "typed_per_filter_config": {"envoy.filters.http.cors": cors_policy(settings)},
+                }
+            ],
         },
         "http_filters": chain,
         "local_reply_config": local_reply_config(),
-        "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
-            "log_format": {"json_format": access_log_format}}}],
+        "access_log": [
+            {
+                "name": "envoy.access_loggers.stdout",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                    "log_format": {"json_format": access_log_format},
+                },
+            }
+        ],
     }
     clusters = [upstream_cluster(name, address, settings) for name, address in settings.upstreams.items()]
     clusters.append(static_cluster(ADMIN_CLUSTER, "127.0.0.1", settings.admin_port))
@@ -132,27 +163,52 @@ def render(settings: GatewaySettings, *, openapi_file: Path | None = None) -> di
         connection_manager["tracing"] = tracing(settings)
         access_log_format["trace_id"] = "%TRACE_ID%"
         clusters.append(otlp_cluster(settings.otlp_endpoint))
-    listeners: list[dict[str, Any]] = [{"name": "rest", "address": {"socket_address": {
-        "address": settings.listen_address, "port_value": settings.listen_port}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                        "typed_config": connection_manager}]}]}]
+    listeners: list[dict[str, Any]] = [
+        {
+            "name": "rest",
+            "address": {
+                "socket_address": {"address": settings.listen_address, "port_value": settings.listen_port}
+            },
+            "filter_chains": [
+                {
+                    "filters": [
+                        {
+                            "name": "envoy.filters.network.http_connection_manager",
+                            "typed_config": connection_manager,
+                        }
+                    ]
+                }
+            ],
+        }
+    ]
     if settings.metrics_port:
         listeners.append(metrics_listener(settings))
     return {
         "node": {"id": "nexafi-gateway", "cluster": "nexafi-gateway"},
-        "admin": {"address": {"socket_address": {"address": settings.admin_address,
-                                                 "port_value": settings.admin_port}}},
+        "admin": {
+            "address": {
+                "socket_address": {"address": settings.admin_address, "port_value": settings.admin_port}
+            }
+        },
         "static_resources": {
             "listeners": listeners,
             "clusters": clusters,
         },
         # A cap on downstream connections, so a connection flood cannot exhaust file descriptors.
-        "overload_manager": {"resource_monitors": [{
-            "name": "envoy.resource_monitors.global_downstream_max_connections",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3."
-                         "DownstreamConnectionsConfig",
-                "max_active_downstream_connections": 50000}}]},
+        "overload_manager": {
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": (
+                            "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3."
+                            "DownstreamConnectionsConfig"
+                        ),
+                        "max_active_downstream_connections": 50000,
+                    },
+                }
+            ]
+        },
     }
 
 
@@ -162,21 +218,42 @@ def metrics_listener(settings: GatewaySettings) -> dict[str, Any]:
     manager = {
         "@type": HCM_TYPE,
         "stat_prefix": "metrics",
-        "route_config": {"name": "metrics", "virtual_hosts": [{
-            "name": "metrics", "domains": ["*"],
-            "routes": [
-                {"match": {"path": METRICS_PATH,
-                           "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
-                 "route": {"cluster": ADMIN_CLUSTER, "timeout": "5s"}},
-                {"match": {"prefix": "/"}, "direct_response": {
-                    "status": 404, "body": {"inline_string": f"only GET {METRICS_PATH} here\n"}}},
-            ]}]},
+        "route_config": {
+            "name": "metrics",
+            "virtual_hosts": [
+                {
+                    "name": "metrics",
+                    "domains": ["*"],
+                    "routes": [
+                        {
+                            "match": {
+                                "path": METRICS_PATH,
+                                "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
+                            },
+                            "route": {"cluster": ADMIN_CLUSTER, "timeout": "5s"},
+                        },
+                        {
+                            "match": {"prefix": "/"},
+                            "direct_response": {
+                                "status": 404,
+                                "body": {"inline_string": f"only GET {METRICS_PATH} here\n"},
+                            },
+                        },
+                    ],
+                }
+            ],
+        },
         "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER_TYPE}}],
     }
-    return {"name": "metrics", "address": {"socket_address": {
-        "address": settings.metrics_address, "port_value": settings.metrics_port}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                        "typed_config": manager}]}]}
+    return {
+        "name": "metrics",
+        "address": {
+            "socket_address": {"address": settings.metrics_address, "port_value": settings.metrics_port}
+        },
+        "filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+        ],
+    }
 
 
 def write(settings: GatewaySettings, path: Path) -> Path:

@@ -25,8 +25,9 @@ REQUIRE_SUBJECT_FILTER = "nexafi.require_subject"
 JWT_FAILURE_METADATA = "jwt_failure"
 
 # Typed-config URLs of the extensions the configuration uses.
-HCM_TYPE = ("type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-            "HttpConnectionManager")
+HCM_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+)
 LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
 LUA_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute"
 JWT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
@@ -34,12 +35,14 @@ JWT_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3
 CORS_TYPE = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
 CORS_POLICY_TYPE = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy"
 RATELIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
-TRANSCODER_TYPE = ("type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3."
-                   "GrpcJsonTranscoder")
+TRANSCODER_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
+)
 ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
-HEADER_MUTATION_ROUTE_TYPE = ("type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3."
-                              "HeaderMutationPerRoute")
+HEADER_MUTATION_ROUTE_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute"
+)
 BODY_LIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.body_size_limit.v3.BodySizeLimit"
 HTTP_OPTIONS_TYPE = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 

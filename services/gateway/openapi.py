@@ -28,19 +28,32 @@ from services.runtime.generated import DOCS_DESCRIPTOR
 ERROR_SCHEMA = "Error"
 IDEMPOTENCY_FIELD = "request_id"
 REQUEST_ID_HEADER: dict[str, Any] = {
-    "name": "x-request-id", "in": "header", "required": False, "schema": {"type": "string"},
-    "description": ("Your id for this request, to correlate logs; the gateway makes one when absent and "
-                    "echoes it in every response, errors included."),
+    "name": "x-request-id",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": (
+        "Your id for this request, to correlate logs; the gateway makes one when absent and "
+        "echoes it in every response, errors included."
+    ),
 }
 IDEMPOTENCY_HEADER: dict[str, Any] = {
-    "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
-    "description": ("Makes a retry safe: fills an empty request_id. A replay with the same key and body "
-                    "returns the first result; the same key with another body is refused "
-                    "(409, IDEMPOTENCY_KEY_REUSED)."),
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": (
+        "Makes a retry safe: fills an empty request_id. A replay with the same key and body "
+        "returns the first result; the same key with another body is refused "
+        "(409, IDEMPOTENCY_KEY_REUSED)."
+    ),
 }
-RESPONSE_HEADERS: dict[str, Any] = {"x-request-id": {
-    "description": "The request's id: the client's x-request-id, or one the gateway made.",
-    "schema": {"type": "string"}}}
+RESPONSE_HEADERS: dict[str, Any] = {
+    "x-request-id": {
+        "description": "The request's id: the client's x-request-id, or one the gateway made.",
+        "schema": {"type": "string"},
+    }
+}
 
 # FileDescriptorProto / DescriptorProto / EnumDescriptorProto / ServiceDescriptorProto field numbers
 # that source_code_info paths are made of.
@@ -96,10 +109,14 @@ def load_comments(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET) -> dict[str, st
             enum(e, f"{file.package}.{e.name}", (_FILE_ENUM, i))
         for i, service in enumerate(file.service):
             named.append((f"{file.package}.{service.name}", (_FILE_SERVICE, i)))
-            named.extend((f"{file.package}.{service.name}.{method.name}",
-                          (_FILE_SERVICE, i, _SERVICE_METHOD, j)) for j, method in enumerate(service.method))
-        by_path = {tuple(loc.path): loc.leading_comments or loc.trailing_comments
-                   for loc in file.source_code_info.location}
+            named.extend(
+                (f"{file.package}.{service.name}.{method.name}", (_FILE_SERVICE, i, _SERVICE_METHOD, j))
+                for j, method in enumerate(service.method)
+            )
+        by_path = {
+            tuple(loc.path): loc.leading_comments or loc.trailing_comments
+            for loc in file.source_code_info.location
+        }
         for name, at in named:
             text = by_path.get(at)
             if text:
@@ -111,7 +128,7 @@ def _summary(description: str) -> str:
     """The first sentence of a description (an operation's one-line summary)."""
     first = description.split("\n\n", 1)[0]
     end = first.find(". ")
-    return first if end < 0 else first[:end + 1]
+    return first if end < 0 else first[: end + 1]
 
 
 def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
@@ -123,24 +140,38 @@ def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any
     own = schema.get("description")
     return {**schema, "description": f"{description}\n\n{own}" if own else description}
 
-_INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
-          FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64}
+
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
 _INT32 = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32}
 _UINT32 = {FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32}
 
 # Well-known types have their own JSON mapping (proto3 JSON spec).
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
-    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?\d+(\.\d+)?s$",
-                                 "description": "A duration in seconds with an 's' suffix, e.g. \"1.5s\"."},
-    "google.protobuf.FieldMask": {"type": "string",
-                                  "description": "Comma-separated field paths, e.g. \"display_name,phone\"."},
+    "google.protobuf.Duration": {
+        "type": "string",
+        "pattern": r"^-?\d+(\.\d+)?s$",
+        "description": "A duration in seconds with an 's' suffix, e.g. \"1.5s\".",
+    },
+    "google.protobuf.FieldMask": {
+        "type": "string",
+        "description": 'Comma-separated field paths, e.g. "display_name,phone".',
+    },
     "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
     "google.protobuf.Value": {"description": "Any JSON value."},
     "google.protobuf.ListValue": {"type": "array", "items": {}},
     "google.protobuf.Empty": {"type": "object"},
-    "google.protobuf.Any": {"type": "object", "properties": {"@type": {"type": "string"}},
-                            "additionalProperties": True},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "additionalProperties": True,
+    },
     "google.protobuf.StringValue": {"type": "string", "nullable": True},
     "google.protobuf.BytesValue": {"type": "string", "format": "byte", "nullable": True},
     "google.protobuf.BoolValue": {"type": "boolean", "nullable": True},
@@ -170,10 +201,16 @@ class _Schemas:
         name = enum.full_name
         if name not in self.components:
             lines = [self.comments.get(name, f"Enum {name}, as value names.")]
-            lines += [f"- `{v.name}`: {self.comments[f'{name}.{v.name}']}" for v in enum.values
-                      if f"{name}.{v.name}" in self.comments]
-            self.components[name] = {"type": "string", "enum": [v.name for v in enum.values],
-                                     "description": "\n\n".join(lines)}
+            lines += [
+                f"- `{v.name}`: {self.comments[f'{name}.{v.name}']}"
+                for v in enum.values
+                if f"{name}.{v.name}" in self.comments
+            ]
+            self.components[name] = {
+                "type": "string",
+                "enum": [v.name for v in enum.values],
+                "description": "\n\n".join(lines),
+            }
         return self.ref(name)
 
     def message(self, message: Descriptor) -> dict[str, Any]:
@@ -197,8 +234,18 @@ class _Schemas:
         description = self.comments.get(message.full_name, "")
         oneofs = [o for o in message.oneofs if not (len(o.fields) == 1 and o.name.startswith("_"))]
         if oneofs:
-            description = "\n\n".join(filter(None, [description, " ".join(
-                f"At most one of {', '.join(f.name for f in o.fields)} (oneof {o.name})." for o in oneofs)]))
+            description = "\n\n".join(
+                filter(
+                    None,
+                    [
+                        description,
+                        " ".join(
+                            f"At most one of {', '.join(f.name for f in o.fields)} (oneof {o.name})."
+                            for o in oneofs
+                        ),
+                    ],
+                )
+            )
         if description:
             schema["description"] = description
         if oneofs:
@@ -210,8 +257,11 @@ class _Schemas:
         if kind in _INT64:
             # The transcoder prints 64-bit integers as JSON strings (they overflow JS numbers);
             # it accepts either a string or a number on input.
-            return {"type": "string", "format": "int64" if kind != FieldDescriptor.TYPE_UINT64 else "uint64",
-                    "pattern": r"^-?\d+$"}
+            return {
+                "type": "string",
+                "format": "int64" if kind != FieldDescriptor.TYPE_UINT64 else "uint64",
+                "pattern": r"^-?\d+$",
+            }
         if kind in _INT32:
             return {"type": "integer", "format": "int32"}
         if kind in _UINT32:
@@ -253,8 +303,9 @@ def _field_path(message: Descriptor, path: str) -> FieldDescriptor | None:
     return field
 
 
-def _query_parameters(schemas: _Schemas, message: Descriptor, exclude: set[str],
-                      prefix: str = "", depth: int = 0) -> list[dict[str, Any]]:
+def _query_parameters(
+    schemas: _Schemas, message: Descriptor, exclude: set[str], prefix: str = "", depth: int = 0
+) -> list[dict[str, Any]]:
     """Leaf fields as query parameters (nested messages as dotted names), as the transcoder maps them."""
     params: list[dict[str, Any]] = []
     for field in message.fields:
@@ -310,20 +361,27 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
         params.append(dict(IDEMPOTENCY_HEADER))
     operation["parameters"] = params
     if binding.body == "*":
-        top_level = frozenset(v.split(".")[0] for v in binding.path_variables
-                              if "." not in v)
+        top_level = frozenset(v.split(".")[0] for v in binding.path_variables if "." not in v)
         body_schema = schemas.object(request, exclude=top_level) if top_level else schemas.message(request)
-        operation["requestBody"] = {"required": True,
-                                    "content": {"application/json": {"schema": body_schema}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body_schema}},
+        }
     elif binding.body:
         field = request.fields_by_name[binding.body]
         if field.message_type is not None and field.message_type.full_name == _HTTP_BODY:
             content = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
             if binding.client_streaming:
-                operation["description"] = "\n\n".join(filter(None, [
-                    operation.get("description"),
-                    "Streamed to the service in chunks; the size limit is the service's, "
-                    "not the gateway's."]))
+                operation["description"] = "\n\n".join(
+                    filter(
+                        None,
+                        [
+                            operation.get("description"),
+                            "Streamed to the service in chunks; the size limit is the service's, "
+                            "not the gateway's.",
+                        ],
+                    )
+                )
         else:
             content = {"application/json": {"schema": schemas.field(field)}}
         operation["requestBody"] = {"required": True, "content": content}
@@ -341,7 +399,9 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
         ok_content = {"application/json": {"schema": ok_schema}}
     error = {"$ref": f"#/components/responses/{ERROR_SCHEMA}"}
     operation["responses"] = {
-        "200": {"description": "OK", "headers": RESPONSE_HEADERS, "content": ok_content}, "default": error}
+        "200": {"description": "OK", "headers": RESPONSE_HEADERS, "content": ok_content},
+        "default": error,
+    }
     if public:
         operation["security"] = []
     else:
@@ -349,8 +409,12 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
     return operation
 
 
-def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list[str] | None = None,
-                   *, public: frozenset[tuple[str, str]] | None = None) -> dict[str, Any]:
+def build_document(
+    descriptor_set: Path = DEFAULT_DESCRIPTOR_SET,
+    services: list[str] | None = None,
+    *,
+    public: frozenset[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
     """The OpenAPI 3.0 document of ``services`` (full names; all when None)."""
     from services.gateway.settings import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 
@@ -362,8 +426,9 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
         key = f"{binding.service}.{binding.method}"
         index = seen.get(key, 0)
         seen[key] = index + 1
-        operation = _operation(binding, index, schemas,
-                               (binding.http_method, binding.path) in public_bindings)
+        operation = _operation(
+            binding, index, schemas, (binding.http_method, binding.path) in public_bindings
+        )
         item = paths.setdefault(binding.openapi_path, {})
         verb = binding.http_method.lower()
         if verb in item:
@@ -373,66 +438,108 @@ def build_document(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET, services: list
     schemas.components[ERROR_SCHEMA] = {
         "type": "object",
         "required": ["code", "message"],
-        "description": ("Every error. From a service: code is the gRPC status code and details the "
-                        "google.rpc details (ErrorInfo with an UPPER_SNAKE reason, BadRequest field "
-                        "violations). From the gateway itself (unknown route, bad JSON, 401, 413, 429, "
-                        "503, 504): code is the HTTP status and details are absent."),
+        "description": (
+            "Every error. From a service: code is the gRPC status code and details the "
+            "google.rpc details (ErrorInfo with an UPPER_SNAKE reason, BadRequest field "
+            "violations). From the gateway itself (unknown route, bad JSON, 401, 413, 429, "
+            "503, 504): code is the HTTP status and details are absent."
+        ),
         "properties": {
-            "code": {"type": "integer", "format": "int32",
-                     "description": ("The gRPC status code (a service's error) or the HTTP status "
-                                     "(the gateway's).")},
+            "code": {
+                "type": "integer",
+                "format": "int32",
+                "description": (
+                    "The gRPC status code (a service's error) or the HTTP status (the gateway's)."
+                ),
+            },
             "message": {"type": "string", "description": "What was wrong, for a person to read."},
-            "details": {"type": "array", "description": (
-                "google.rpc details: an ErrorInfo whose reason is a stable UPPER_SNAKE code to branch on, "
-                "and for invalid input a BadRequest listing each field and what is wrong with it."),
-                "items": {"type": "object", "properties": {"@type": {"type": "string"}},
-                          "additionalProperties": True}},
+            "details": {
+                "type": "array",
+                "description": (
+                    "google.rpc details: an ErrorInfo whose reason is a stable UPPER_SNAKE code to branch "
+                    "on, "
+                    "and for invalid input a BadRequest listing each field and what is wrong with it."
+                ),
+                "items": {
+                    "type": "object",
+                    "properties": {"@type": {"type": "string"}},
+                    "additionalProperties": True,
+                },
+            },
         },
     }
     gateway_tag = "Gateway"
     health_content = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayHealth"}}}
-    paths[HEALTH_PATH] = {"get": {
-        "operationId": "Gateway_Health", "tags": [gateway_tag], "security": [],
-        "summary": "Reports whether every backend service is serving.",
-        "description": "Each backend's state from the gateway's active gRPC health checks.",
-        "responses": {
-            "200": {"description": "Every backend is serving.",
-                    "content": health_content},
-            "503": {"description": "At least one backend is not serving.",
-                    "content": health_content},
-        }}}
-    paths[OPENAPI_PATH] = {"get": {
-        "operationId": "Gateway_OpenApi", "tags": [gateway_tag], "security": [],
-        "summary": "Returns this OpenAPI document.",
-        "description": "This document.",
-        "responses": {"200": {"description": "OpenAPI 3 document",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+    paths[HEALTH_PATH] = {
+        "get": {
+            "operationId": "Gateway_Health",
+            "tags": [gateway_tag],
+            "security": [],
+            "summary": "Reports whether every backend service is serving.",
+            "description": "Each backend's state from the gateway's active gRPC health checks.",
+            "responses": {
+                "200": {"description": "Every backend is serving.", "content": health_content},
+                "503": {"description": "At least one backend is not serving.", "content": health_content},
+            },
+        }
+    }
+    paths[OPENAPI_PATH] = {
+        "get": {
+            "operationId": "Gateway_OpenApi",
+            "tags": [gateway_tag],
+            "security": [],
+            "summary": "Returns this OpenAPI document.",
+            "description": "This document.",
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3 document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
     schemas.components["GatewayHealth"] = {
-        "type": "object", "required": ["status", "backends"],
-        "properties": {"status": {"type": "string", "enum": ["SERVING", "NOT_SERVING"],
-                                  "description": "SERVING when every backend is."},
-                       "backends": {"type": "object", "description": "Each backend service's state.",
-                                    "additionalProperties": {"type": "string",
-                                                             "enum": ["SERVING", "NOT_SERVING"]}}}}
+        "type": "object",
+        "required": ["status", "backends"],
+        "properties": {
+            "status": {
+                "type": "string",
+                "enum": ["SERVING", "NOT_SERVING"],
+                "description": "SERVING when every backend is.",
+            },
+            "backends": {
+                "type": "object",
+                "description": "Each backend service's state.",
+                "additionalProperties": {"type": "string", "enum": ["SERVING", "NOT_SERVING"]},
+            },
+        },
+    }
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "NexaFi API",
             "version": "v1",
-            "description": ("Generated from the protobuf contracts (google.api.http bindings). JSON field "
-                            "names as in the proto; enums as value names; 64-bit integers as strings; "
-                            "unknown query parameters are rejected (400). Send an Idempotency-Key header "
-                            "on creating routes to make retries safe."),
+            "description": (
+                "Generated from the protobuf contracts (google.api.http bindings). JSON field "
+                "names as in the proto; enums as value names; 64-bit integers as strings; "
+                "unknown query parameters are rejected (400). Send an Idempotency-Key header "
+                "on creating routes to make retries safe."
+            ),
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "responses": {ERROR_SCHEMA: {"description": "An error",
-                                         "headers": RESPONSE_HEADERS,
-                                         "content": {"application/json": {
-                                             "schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}}},
+            "responses": {
+                ERROR_SCHEMA: {
+                    "description": "An error",
+                    "headers": RESPONSE_HEADERS,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}
+                    },
+                }
+            },
             "schemas": dict(sorted(schemas.components.items())),
         },
     }

@@ -44,8 +44,9 @@ def _rate_limit(name: str, default: RateLimit) -> RateLimit:
         raise ConfigError(f"{name} must be N (per second) or N/SECONDS, got {raw!r}") from None
 
 
-def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
-                      jwks_source: str | None = None) -> GatewaySettings:
+def settings_from_env(
+    upstreams: dict[str, str], *, target: str = "local", jwks_source: str | None = None
+) -> GatewaySettings:
     """GatewaySettings from the environment (see the README's gateway variables)."""
     defaults = GatewaySettings(listen_port=0, admin_port=0, upstreams={})
     origins_default = "http://localhost:3000" if target == "local" else ""
@@ -57,16 +58,20 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
         raise ConfigError(f"JWT_AUDIENCE must not include the internal audience {internal!r}")
     extra: dict[str, object] = {}
     if target == "k8s":
-        extra = {"descriptor_path": K8S_DESCRIPTOR_SET,
-                 "openapi_path": K8S_OPENAPI,
-                 "docs_assets_dir": K8S_DOCS_ASSETS_DIR,
-                 "console_dir": K8S_CONSOLE_DIR,
-                 "xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 1, maximum=10)}
+        extra = {
+            "descriptor_path": K8S_DESCRIPTOR_SET,
+            "openapi_path": K8S_OPENAPI,
+            "docs_assets_dir": K8S_DOCS_ASSETS_DIR,
+            "console_dir": K8S_CONSOLE_DIR,
+            "xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 1, maximum=10),
+        }
     else:
-        extra = {"xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 0, maximum=10),
-                 # After `make tools` (npm ci); without it, no documentation page.
-                 "docs_assets_dir": SWAGGER_UI_DIR if SWAGGER_UI_DIR.is_dir() else None,
-                 "console_dir": CONSOLE_DIR}
+        extra = {
+            "xff_num_trusted_hops": env_int("GATEWAY_XFF_TRUSTED_HOPS", 0, maximum=10),
+            # After `make tools` (npm ci); without it, no documentation page.
+            "docs_assets_dir": SWAGGER_UI_DIR if SWAGGER_UI_DIR.is_dir() else None,
+            "console_dir": CONSOLE_DIR,
+        }
     return GatewaySettings(
         listen_port=env_int("GATEWAY_PORT", 8080, maximum=65535),
         metrics_port=env_int("GATEWAY_METRICS_PORT", DEFAULT_GATEWAY_METRICS_PORT, maximum=65535),
@@ -75,8 +80,9 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
         admin_port=env_int("ENVOY_ADMIN_PORT", 9901, maximum=65535),
         upstreams=upstreams,
         jwks_source=jwks_source or env_str("GATEWAY_JWKS", "self") or "self",
-        jwks_cache_seconds=env_int("GATEWAY_JWKS_CACHE_SECONDS", defaults.jwks_cache_seconds,
-                                   minimum=1, maximum=3600),
+        jwks_cache_seconds=env_int(
+            "GATEWAY_JWKS_CACHE_SECONDS", defaults.jwks_cache_seconds, minimum=1, maximum=3600
+        ),
         jwt_issuer=env_str("JWT_ISSUER", "nexafi") or "nexafi",
         jwt_audiences=tuple(a.strip() for a in audiences.split(",") if a.strip()),
         rate_limit_global=_rate_limit("GATEWAY_RATE_LIMIT_GLOBAL", defaults.rate_limit_global),
@@ -87,8 +93,7 @@ def settings_from_env(upstreams: dict[str, str], *, target: str = "local",
         max_request_bytes=env_int("GATEWAY_MAX_BODY_BYTES", defaults.max_request_bytes, minimum=1024),
         max_upload_bytes=env_int("GATEWAY_MAX_UPLOAD_BYTES", defaults.max_upload_bytes, minimum=1024),
         request_timeout_seconds=float(env_int("GATEWAY_TIMEOUT_SECONDS", 15, minimum=1, maximum=600)),
-        stream_timeout_seconds=float(env_int("GATEWAY_STREAM_TIMEOUT_SECONDS", 300, minimum=1,
-                                             maximum=3600)),
+        stream_timeout_seconds=float(env_int("GATEWAY_STREAM_TIMEOUT_SECONDS", 300, minimum=1, maximum=3600)),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -101,8 +106,11 @@ def otlp_endpoint() -> str | None:
         return explicit
     if (env_str("OTEL_TRACES_EXPORTER", "none") or "none").lower() != "otlp":
         return None
-    return (env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
-            or "localhost:4317")
+    return (
+        env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or "localhost:4317"
+    )
 
 
 def upstreams_for(target: str, services: list[str]) -> dict[str, str]:
@@ -113,12 +121,16 @@ def upstreams_for(target: str, services: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.gateway.render", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.gateway.render",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--target", choices=["local", "k8s"], default="local")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--services", default="",
-                        help="comma-separated services to route (default: every service)")
+    parser.add_argument(
+        "--services", default="", help="comma-separated services to route (default: every service)"
+    )
     args = parser.parse_args(argv)
     services = [s.strip() for s in args.services.split(",") if s.strip()] or list(GRPC_SERVICES)
     unknown = [s for s in services if s not in GRPC_SERVICES]

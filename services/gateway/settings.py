@@ -28,16 +28,18 @@ GRPC_SERVICES: dict[str, str] = {
 # Routes that need no token: the credential is in the body (password, refresh or reset
 # token), the caller cannot have a token yet (JWKS), or a signature authenticates the
 # caller (payment connector callbacks, see payment.proto). (HTTP method, path template).
-PUBLIC_BINDINGS: frozenset[tuple[str, str]] = frozenset({
-    ("POST", "/api/v1/auth/register"),
-    ("POST", "/api/v1/auth/login"),
-    ("POST", "/api/v1/auth/refresh"),
-    ("POST", "/api/v1/auth/logout"),
-    ("POST", "/api/v1/auth/password-reset"),
-    ("POST", "/api/v1/auth/password-reset/confirm"),
-    ("GET", "/api/v1/auth/jwks"),
-    ("POST", "/api/v1/payments/connectors/{connector}/callbacks"),
-})
+PUBLIC_BINDINGS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/api/v1/auth/register"),
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/refresh"),
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/auth/password-reset"),
+        ("POST", "/api/v1/auth/password-reset/confirm"),
+        ("GET", "/api/v1/auth/jwks"),
+        ("POST", "/api/v1/payments/connectors/{connector}/callbacks"),
+    }
+)
 # Credential-guessing targets: a stricter per-client-address budget.
 SENSITIVE_PATHS_REGEX = r"^/api/v1/auth/(login|register|password-reset(/confirm)?)$"
 HEALTH_PATH = "/api/v1/health"
@@ -80,8 +82,11 @@ class RateLimit:
         return limit
 
     def token_bucket(self) -> dict[str, Any]:
-        return {"max_tokens": self.requests, "tokens_per_fill": self.requests,
-                "fill_interval": f"{self.seconds}s"}
+        return {
+            "max_tokens": self.requests,
+            "tokens_per_fill": self.requests,
+            "fill_interval": f"{self.seconds}s",
+        }
 
 
 @dataclass(frozen=True)

@@ -27,23 +27,37 @@ class AccountUseCases(LedgerCore):
             claim = self._claim(session, scope, request.request_id, "CreateAccount", fingerprint)
             if isinstance(claim, bytes):
                 return account_from_response(claim)
-            account = Account(id=account_id, owner_id=request.owner_id, name=request.name, type=request.type,
-                              currency=request.currency, balance_rule=request.balance_rule,
-                              credit_limit_minor=request.credit_limit_minor, metadata=request.metadata,
-                              create_time=datetime.min)
-            repo.insert_account(session, account, request.request_id, normal_side(account.type),
-                                balance_floor(account.balance_rule, account.credit_limit_minor))
+            account = Account(
+                id=account_id,
+                owner_id=request.owner_id,
+                name=request.name,
+                type=request.type,
+                currency=request.currency,
+                balance_rule=request.balance_rule,
+                credit_limit_minor=request.credit_limit_minor,
+                metadata=request.metadata,
+                create_time=datetime.min,
+            )
+            repo.insert_account(
+                session,
+                account,
+                request.request_id,
+                normal_side(account.type),
+                balance_floor(account.balance_rule, account.credit_limit_minor),
+            )
             created = self._account_with_balance(session, account_id)
             self._complete(session, claim, lambda: account_response(created), account_id)
             return created
 
         return self._write(work)
 
-    def update_account_limit(self, scope: str, account_id: str, credit_limit_minor: int,
-                             request_id: str) -> Account:
+    def update_account_limit(
+        self, scope: str, account_id: str, credit_limit_minor: int, request_id: str
+    ) -> Account:
         """Set a credit account's limit; refused when the balance is already below the new floor."""
-        fingerprint = self.fingerprint("UpdateAccountLimit", {"account_id": account_id,
-                                                              "credit_limit_minor": credit_limit_minor})
+        fingerprint = self.fingerprint(
+            "UpdateAccountLimit", {"account_id": account_id, "credit_limit_minor": credit_limit_minor}
+        )
 
         def work(session: Session) -> Account:
             claim = self._claim(session, scope, request_id, "UpdateAccountLimit", fingerprint)
@@ -51,8 +65,11 @@ class AccountUseCases(LedgerCore):
                 return account_from_response(claim)
             account = repo.get_account(session, account_id)
             if account.balance_rule is not BalanceRule.CREDIT_LIMIT:
-                raise FailedPrecondition(f"account {account_id} has no credit limit to change",
-                                         "NOT_A_CREDIT_ACCOUNT", {"account_id": account_id})
+                raise FailedPrecondition(
+                    f"account {account_id} has no credit limit to change",
+                    "NOT_A_CREDIT_ACCOUNT",
+                    {"account_id": account_id},
+                )
             # Under the balance row's lock, so no concurrent posting can slip below the new floor.
             state = repo.balance_states(session, [account_id], lock=True)[account_id]
             floor = balance_floor(account.balance_rule, credit_limit_minor)
@@ -60,7 +77,8 @@ class AccountUseCases(LedgerCore):
                 raise FailedPrecondition(
                     f"account {account_id} is already below minus the new limit",
                     "LIMIT_BELOW_BALANCE",
-                    {"account_id": account_id, "available_minor": str(state.available)})
+                    {"account_id": account_id, "available_minor": str(state.available)},
+                )
             repo.update_account_limit(session, account_id, credit_limit_minor, floor)
             updated = self._account_with_balance(session, account_id)
             self._complete(session, claim, lambda: account_response(updated), account_id)
@@ -102,6 +120,7 @@ class AccountUseCases(LedgerCore):
 
     def account_identity(self, account_id: str) -> tuple[str, str]:
         """An account's (owner id, name), both fixed at opening (NOT_FOUND if unknown), for scopes."""
+
         def work(session: Session) -> tuple[str, str]:
             account = repo.get_account(session, account_id)
             return account.owner_id, account.name

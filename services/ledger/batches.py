@@ -46,8 +46,9 @@ _Result = Entry | DomainError | _Replayed | None
 
 
 class BatchUseCases(JournalUseCases):
-    def create_transactions(self, scope: str,
-                            news: list[NewEntry | DomainError]) -> list[Entry | DomainError]:
+    def create_transactions(
+        self, scope: str, news: list[NewEntry | DomainError]
+    ) -> list[Entry | DomainError]:
         """Record many entries, each on its own (per item, not all-or-nothing).
 
         Items run in order in one database transaction: one call claims every key and locks
@@ -71,8 +72,9 @@ class BatchUseCases(JournalUseCases):
             except DomainError as exc:
                 results[index] = exc
                 continue
-            prepared.append(_Prepared(index, new_id("txn"), new,
-                                      self.fingerprint(CREATE_TRANSACTION, entry_body(new))))
+            prepared.append(
+                _Prepared(index, new_id("txn"), new, self.fingerprint(CREATE_TRANSACTION, entry_body(new)))
+            )
         if prepared:
             try:
                 self._batch(scope, prepared, results)
@@ -111,13 +113,15 @@ class BatchUseCases(JournalUseCases):
     def _batch(self, scope: str, prepared: list[_Prepared], results: list[_Result]) -> None:
         items = [repo.entry_item(p.entry_id, p.new, p.fingerprint) for p in prepared]
         with self.engine.begin() as connection:
-            outcomes = repo.post_entries(connection, scope, CREATE_TRANSACTION, items,
-                                         keep_hours=self.keys.retention_hours)
+            outcomes = repo.post_entries(
+                connection, scope, CREATE_TRANSACTION, items, keep_hours=self.keys.retention_hours
+            )
             for item, outcome in zip(prepared, outcomes, strict=True):
                 if outcome.outcome is PostResult.OK:
                     assert outcome.insert_id is not None and outcome.create_time is not None
-                    results[item.index] = repo.recorded_entry(item.entry_id, item.new, outcome.insert_id,
-                                                              outcome.create_time)
+                    results[item.index] = repo.recorded_entry(
+                        item.entry_id, item.new, outcome.insert_id, outcome.create_time
+                    )
                 elif outcome.outcome is PostResult.REPLAY:
                     try:
                         results[item.index] = _Replayed(replayed_entry(outcome, item.new, item.fingerprint))
@@ -128,14 +132,16 @@ class BatchUseCases(JournalUseCases):
                 else:
                     results[item.index] = self._declined_item(connection, scope, item)
 
-    def _declined_item(self, connection: object, scope: str,
-                       item: _Prepared) -> Entry | DomainError | _Replayed:
+    def _declined_item(
+        self, connection: object, scope: str, item: _Prepared
+    ) -> Entry | DomainError | _Replayed:
         """The general path for one declined batch item, under a savepoint of the batch's transaction."""
         account_ids = sorted({p.account_id for p in item.new.postings})
         session = Session(bind=connection, join_transaction_mode="create_savepoint")  # type: ignore[arg-type]
         try:
-            entry, replayed = self._post_claimed(session, scope, item.entry_id, item.new, item.fingerprint,
-                                                 account_ids)
+            entry, replayed = self._post_claimed(
+                session, scope, item.entry_id, item.new, item.fingerprint, account_ids
+            )
             session.commit()  # releases the savepoint
             return _Replayed(entry) if replayed else entry
         except DomainError as exc:

@@ -48,19 +48,26 @@ KEYS_TABLE = "idempotency_keys"
 
 
 class LedgerCore:
-    def __init__(self, engine: Engine, notifier: FeedNotifier | None = None,
-                 seal_wait_seconds: float | None = None, settings: LedgerSettings | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        notifier: FeedNotifier | None = None,
+        seal_wait_seconds: float | None = None,
+        settings: LedgerSettings | None = None,
+    ) -> None:
         self.settings = settings or LedgerSettings()
         self.engine = engine
         self.notifier = notifier or FeedNotifier()
         self.direct = DirectConnections(engine, self.settings.direct_connections)
         self.sealer = Sealer(engine, self.direct, on_sealed=self.notifier.notify)
-        self.seal_wait_seconds = (self.settings.seal_wait_seconds if seal_wait_seconds is None
-                                  else seal_wait_seconds)
+        self.seal_wait_seconds = (
+            self.settings.seal_wait_seconds if seal_wait_seconds is None else seal_wait_seconds
+        )
         # Seal inside the writer's transaction when the head is free (one commit per transfer).
         self.seal_in_write = self.settings.seal_in_write
-        self.keys = IdempotencyStore(engine, retention_hours=self.settings.idempotency_retention_hours,
-                                     table=KEYS_TABLE)
+        self.keys = IdempotencyStore(
+            engine, retention_hours=self.settings.idempotency_retention_hours, table=KEYS_TABLE
+        )
         self._read = UnitOfWork(engine)
 
     # -- transactions ---------------------------------------------------------------------------
@@ -103,15 +110,17 @@ class LedgerCore:
     def fingerprint(operation: str, body: Mapping[str, Any]) -> str:
         return request_fingerprint(FINGERPRINT_KEY, operation, body)
 
-    def _claim(self, session: Session, scope: str, request_id: str, operation: str,
-               fingerprint: str) -> Claim | bytes | None:
+    def _claim(
+        self, session: Session, scope: str, request_id: str, operation: str, fingerprint: str
+    ) -> Claim | bytes | None:
         """A claim on ``request_id`` (None without one), or the stored first response to replay."""
         if not request_id:
             return None
         return self.keys.claim_in_transaction(session, scope, request_id, operation, fingerprint)
 
-    def _complete(self, session: Session, claim: Claim | None, response: Callable[[], bytes],
-                  resource_id: str) -> None:
+    def _complete(
+        self, session: Session, claim: Claim | None, response: Callable[[], bytes], resource_id: str
+    ) -> None:
         if claim is not None:
             self.keys.complete_in_transaction(session, claim, response(), resource_id)
 
@@ -146,8 +155,15 @@ class LedgerCore:
     def _release_reservation(session: Session, transfer: PendingTransfer) -> None:
         account_ids = [transfer.debit_account_id, transfer.credit_account_id]
         states = repo.balance_states(session, account_ids, lock=True)
-        after = release(states, legs(transfer.debit_account_id, transfer.credit_account_id,
-                                     transfer.amount_minor, transfer.currency))
+        after = release(
+            states,
+            legs(
+                transfer.debit_account_id,
+                transfer.credit_account_id,
+                transfer.amount_minor,
+                transfer.currency,
+            ),
+        )
         repo.save_balances(session, states, after)
 
     def _expire_one(self, transfer_id: str) -> bool:
@@ -178,9 +194,12 @@ class LedgerCore:
 
 # -- small pure helpers of the use cases ------------------------------------------------------------
 
+
 def legs(debit_id: str, credit_id: str, amount: int, currency: str) -> tuple[PostingLine, ...]:
-    return (PostingLine(debit_id, Direction.DEBIT, amount, currency),
-            PostingLine(credit_id, Direction.CREDIT, amount, currency))
+    return (
+        PostingLine(debit_id, Direction.DEBIT, amount, currency),
+        PostingLine(credit_id, Direction.CREDIT, amount, currency),
+    )
 
 
 def reserve(states: dict[str, BalanceState], lines: tuple[PostingLine, ...]) -> dict[str, BalanceState]:
@@ -199,5 +218,6 @@ def release(states: dict[str, BalanceState], lines: tuple[PostingLine, ...]) -> 
 
 
 def balances_of(state: BalanceState, now: datetime) -> Balances:
-    return Balances(state.currency, state.posted, state.pending_debits, state.pending_credits,
-                    state.available, now)
+    return Balances(
+        state.currency, state.posted, state.pending_debits, state.pending_credits, state.available, now
+    )

@@ -45,8 +45,12 @@ class DirectConnections:
                 raise
             finally:
                 idle = psycopg2.extensions.TRANSACTION_STATUS_IDLE
-                if (reusable and not self._closed and not connection.closed
-                        and connection.info.transaction_status == idle):
+                if (
+                    reusable
+                    and not self._closed
+                    and not connection.closed
+                    and connection.info.transaction_status == idle
+                ):
                     self._idle.put(proxied)
                 else:
                     proxied.close()

@@ -32,8 +32,9 @@ EXPORT_CHUNK = 5000
 Record = tuple[str, str, int, int, str]
 
 
-def scan_related(connection: Connection, related_type: str, start: datetime, end: datetime,
-                 chunk: int) -> Iterator[list[Record]]:
+def scan_related(
+    connection: Connection, related_type: str, start: datetime, end: datetime, chunk: int
+) -> Iterator[list[Record]]:
     """The entries naming a record of ``related_type`` recorded in [start, end), oldest first.
 
     The predicate is the leading expression of entries_related_type_idx, so this is one index
@@ -41,14 +42,20 @@ def scan_related(connection: Connection, related_type: str, start: datetime, end
     statistics after a bulk load make it pick a bitmap scan and a sort (see
     repository.entries_of_type). The rows come through a server-side cursor, ``chunk`` at a time,
     so memory holds one chunk whatever the period's size."""
-    connection.execute(sa.text("SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; "
-                               "SET LOCAL enable_seqscan = off"))
+    connection.execute(
+        sa.text(
+            "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+        )
+    )
     result = connection.execution_options(stream_results=True, max_row_buffer=chunk).execute(
-        sa.text("SELECT e.id, e.related_entity_id, e.type, e.amount_minor, e.currency FROM entries e "
-                "WHERE split_part(e.related_entity_id, '_', 1) = :type "
-                "AND e.create_time >= :start AND e.create_time < :end "
-                "ORDER BY split_part(e.related_entity_id, '_', 1), e.create_time, e.insert_id"),
-        {"type": related_type, "start": start, "end": end})
+        sa.text(
+            "SELECT e.id, e.related_entity_id, e.type, e.amount_minor, e.currency FROM entries e "
+            "WHERE split_part(e.related_entity_id, '_', 1) = :type "
+            "AND e.create_time >= :start AND e.create_time < :end "
+            "ORDER BY split_part(e.related_entity_id, '_', 1), e.create_time, e.insert_id"
+        ),
+        {"type": related_type, "start": start, "end": end},
+    )
     try:
         while rows := result.fetchmany(chunk):
             yield [tuple(row) for row in rows]
@@ -56,8 +63,9 @@ def scan_related(connection: Connection, related_type: str, start: datetime, end
         result.close()
 
 
-def related_records(engine: Engine, related_type: str, start: datetime, end: datetime,
-                    chunk: int = EXPORT_CHUNK) -> Iterator[list[Record]]:
+def related_records(
+    engine: Engine, related_type: str, start: datetime, end: datetime, chunk: int = EXPORT_CHUNK
+) -> Iterator[list[Record]]:
     """``scan_related`` in one REPEATABLE READ, READ ONLY transaction: every chunk of one export
     sees the same committed state, so an entry committed while the stream runs is either in
     it or not, never half-seen across chunks."""
@@ -90,7 +98,14 @@ def export_related_entries(
     for rows in related_records(engine, request.related_entity_type, start, end, chunk):
         if not context.is_active():
             return  # the caller went away: stop reading
-        yield ledger_pb2.ExportRelatedEntriesResponse(records=[
-            record(transaction_id=txn, related_entity_id=related, type=kind,  # type: ignore[arg-type]
-                   amount=money(amount_minor=amount, currency=currency))
-            for txn, related, kind, amount, currency in rows])
+        yield ledger_pb2.ExportRelatedEntriesResponse(
+            records=[
+                record(
+                    transaction_id=txn,
+                    related_entity_id=related,
+                    type=kind,  # type: ignore[arg-type]
+                    amount=money(amount_minor=amount, currency=currency),
+                )
+                for txn, related, kind, amount, currency in rows
+            ]
+        )

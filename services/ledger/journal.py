@@ -45,13 +45,21 @@ log = logging.getLogger("nexafi.ledger")
 CREATE_TRANSACTION = "CreateTransaction"
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 WRITE_SEALS = metrics.counter(
-    "nexafi_ledger_write_seals", "Fast-path writes by where they were sealed: in their own transaction "
-    "(in_write, one commit) or after it, by a sealing pass (after_commit: the head was taken).", ("path",))
+    "nexafi_ledger_write_seals",
+    "Fast-path writes by where they were sealed: in their own transaction "
+    "(in_write, one commit) or after it, by a sealing pass (after_commit: the head was taken).",
+    ("path",),
+)
 
 
 class JournalUseCases(LedgerCore):
-    def __init__(self, engine: Engine, notifier: FeedNotifier | None = None,
-                 seal_wait_seconds: float | None = None, settings: LedgerSettings | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        notifier: FeedNotifier | None = None,
+        seal_wait_seconds: float | None = None,
+        settings: LedgerSettings | None = None,
+    ) -> None:
         super().__init__(engine, notifier, seal_wait_seconds, settings)
         self._counts_lock = threading.Lock()
         self.sealed_in_write = 0  # fast-path writes sealed in their own transaction
@@ -79,8 +87,15 @@ class JournalUseCases(LedgerCore):
         entry, replayed = self._with_expiry_retry(account_ids, lambda: self._write(work))
         return self._finished(entry, replayed)
 
-    def _post_claimed(self, session: Session, scope: str, entry_id: str, new: NewEntry, fingerprint: str,
-                      account_ids: list[str]) -> tuple[Entry, bool]:
+    def _post_claimed(
+        self,
+        session: Session,
+        scope: str,
+        entry_id: str,
+        new: NewEntry,
+        fingerprint: str,
+        account_ids: list[str],
+    ) -> tuple[Entry, bool]:
         """Claim the entry's key and post it in ``session``; (entry, True) when the key replays."""
         claim = self._claim(session, scope, new.request_id, CREATE_TRANSACTION, fingerprint)
         if isinstance(claim, bytes):
@@ -97,27 +112,32 @@ class JournalUseCases(LedgerCore):
         try:
             with self.direct.connection() as connection:
                 if not self.seal_in_write or self.seal_wait_seconds <= 0:
-                    return repo.post_entries(connection, scope, CREATE_TRANSACTION, items,
-                                             keep_hours=self.keys.retention_hours)
+                    return repo.post_entries(
+                        connection, scope, CREATE_TRANSACTION, items, keep_hours=self.keys.retention_hours
+                    )
                 return self._post_and_seal(connection, scope, items)
         except (DBAPIError, psycopg2.Error) as exc:
             orig = exc.orig if isinstance(exc, DBAPIError) else exc
             # A constraint the fast path's checks did not foresee (the CHECK on balances is the
             # last line of defence), or a conflict: the general path decides, exactly.
-            if isinstance(orig, psycopg2.IntegrityError) \
-                    or getattr(orig, "pgcode", None) in RETRYABLE_SQLSTATES:
+            if (
+                isinstance(orig, psycopg2.IntegrityError)
+                or getattr(orig, "pgcode", None) in RETRYABLE_SQLSTATES
+            ):
                 log.info("fast path declined: %s", orig)
                 return None
             # A broken connection: whether the statement committed is unknown, but every item
             # carries an idempotency key, so the general path replays it if it did.
-            if isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError) \
-                    and all(item["rid"] for item in items):
+            if isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError) and all(
+                item["rid"] for item in items
+            ):
                 log.warning("fast path lost its connection (%s); taking the general path", orig)
                 return None
             raise
 
-    def _post_and_seal(self, connection: Any, scope: str,
-                       items: list[dict[str, object]]) -> list[PostOutcome]:
+    def _post_and_seal(
+        self, connection: Any, scope: str, items: list[dict[str, object]]
+    ) -> list[PostOutcome]:
         """``ledger_post_entries``, then the seal in the same transaction when the head is free: one commit.
 
         When this process's sealing turn or the head is taken, the transaction commits
@@ -125,8 +145,9 @@ class JournalUseCases(LedgerCore):
         """
         with connection.cursor() as cursor:
             try:
-                outcomes = repo.post_entries_open(cursor, scope, CREATE_TRANSACTION, items,
-                                                  keep_hours=self.keys.retention_hours)
+                outcomes = repo.post_entries_open(
+                    cursor, scope, CREATE_TRANSACTION, items, keep_hours=self.keys.retention_hours
+                )
                 if not any(o.outcome is PostResult.OK for o in outcomes) or not self.sealer.try_begin_turn():
                     cursor.execute("COMMIT")
                     self._count_write(False)
@@ -155,8 +176,9 @@ class JournalUseCases(LedgerCore):
         WRITE_SEALS.labels("in_write" if sealed else "after_commit").inc()
 
     @staticmethod
-    def _fast_result(outcome: PostOutcome, entry_id: str, new: NewEntry,
-                     fingerprint: str) -> tuple[Entry, bool] | None:
+    def _fast_result(
+        outcome: PostOutcome, entry_id: str, new: NewEntry, fingerprint: str
+    ) -> tuple[Entry, bool] | None:
         """(the entry the fast path recorded or replayed, whether replayed); None when it declined."""
         if outcome.outcome is PostResult.OK:
             assert outcome.insert_id is not None and outcome.create_time is not None
@@ -197,8 +219,11 @@ class JournalUseCases(LedgerCore):
                 return entry_from_response(claim), True
             original = repo.get_entry(session, entry_id)
             if original.reverses_id is not None:
-                raise FailedPrecondition(f"transaction {entry_id} is a reversal; record a new entry instead",
-                                         "REVERSAL_NOT_REVERSIBLE", {"transaction_id": entry_id})
+                raise FailedPrecondition(
+                    f"transaction {entry_id} is a reversal; record a new entry instead",
+                    "REVERSAL_NOT_REVERSIBLE",
+                    {"transaction_id": entry_id},
+                )
             account_ids = sorted({p.account_id for p in original.postings})
             states = repo.balance_states(session, account_ids, lock=True)
             # Checked again under the balance locks: a concurrent reversal of the same
@@ -208,9 +233,15 @@ class JournalUseCases(LedgerCore):
             after = apply_postings(states, postings)
             repo.save_balances(session, states, after)
             description = f"Reversal of {entry_id}" + (f": {reason}" if reason else "")
-            new = NewEntry(user_id=original.user_id, type=TransactionType.REVERSAL,
-                           description=description[:500], related_entity_id=original.related_entity_id,
-                           postings=postings, request_id=request_id, reverses_id=entry_id)
+            new = NewEntry(
+                user_id=original.user_id,
+                type=TransactionType.REVERSAL,
+                description=description[:500],
+                related_entity_id=original.related_entity_id,
+                postings=postings,
+                request_id=request_id,
+                reverses_id=entry_id,
+            )
             reversal = repo.append_entries(session, [(reversal_id, new)])[0]
             self._complete(session, claim, lambda: entry_response(reversal), reversal.id)
             return reversal, False
@@ -226,19 +257,30 @@ class JournalUseCases(LedgerCore):
 
 def replayed_entry(outcome: PostOutcome, new: NewEntry, fingerprint: str) -> Entry:
     """The entry a fast-path item's key stored, if the key was used for this very request."""
-    if outcome.operation != CREATE_TRANSACTION or outcome.fingerprint != fingerprint \
-            or outcome.response is None:
+    if (
+        outcome.operation != CREATE_TRANSACTION
+        or outcome.fingerprint != fingerprint
+        or outcome.response is None
+    ):
         raise key_reused(new.request_id)
     return entry_from_response(outcome.response)
 
 
 def refuse_if_reversed(reversal_id: str | None, entry_id: str) -> None:
     if reversal_id is not None:
-        raise FailedPrecondition(f"transaction {entry_id} was already reversed", "ALREADY_REVERSED",
-                                 {"transaction_id": entry_id, "reversed_by_transaction_id": reversal_id})
+        raise FailedPrecondition(
+            f"transaction {entry_id} was already reversed",
+            "ALREADY_REVERSED",
+            {"transaction_id": entry_id, "reversed_by_transaction_id": reversal_id},
+        )
 
 
 def entry_body(new: NewEntry) -> dict[str, object]:
-    return {"user_id": new.user_id, "type": int(new.type), "description": new.description,
-            "related_entity_id": new.related_entity_id, "metadata": new.metadata,
-            "postings": [[p.account_id, int(p.direction), p.amount_minor, p.currency] for p in new.postings]}
+    return {
+        "user_id": new.user_id,
+        "type": int(new.type),
+        "description": new.description,
+        "related_entity_id": new.related_entity_id,
+        "metadata": new.metadata,
+        "postings": [[p.account_id, int(p.direction), p.amount_minor, p.currency] for p in new.postings],
+    }

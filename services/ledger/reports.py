@@ -39,8 +39,12 @@ class BooksReport:
 
     @property
     def clean(self) -> bool:
-        return (self.chain.valid and not self.drifts and not self.late_holds
-                and all(debits == credits for _, debits, credits in self.totals))
+        return (
+            self.chain.valid
+            and not self.drifts
+            and not self.late_holds
+            and all(debits == credits for _, debits, credits in self.totals)
+        )
 
 
 class ReportUseCases(AccountUseCases):
@@ -58,8 +62,9 @@ class ReportUseCases(AccountUseCases):
 
         return self._reading(work)
 
-    def stream(self, after_sequence: int, follow: bool, active: Callable[[], bool],
-               poll_seconds: float = 0.25) -> Iterator[Entry]:
+    def stream(
+        self, after_sequence: int, follow: bool, active: Callable[[], bool], poll_seconds: float = 0.25
+    ) -> Iterator[Entry]:
         """Entries after ``after_sequence`` in order; with ``follow``, new ones as they commit.
 
         The checkpoint advances only past delivered entries and sequences are
@@ -84,15 +89,26 @@ class ReportUseCases(AccountUseCases):
         """Every entry and pending transfer naming one of ``related_ids``, read in one snapshot."""
 
         def work(session: Session) -> tuple[list[Entry], list[PendingTransfer]]:
-            return (repo.related_entries(session, related_ids, full=full),
-                    repo.related_pending(session, related_ids))
+            return (
+                repo.related_entries(session, related_ids, full=full),
+                repo.related_pending(session, related_ids),
+            )
 
         return self._reading(work)
 
-    def of_type(self, related_type: str, start: datetime | None, end: datetime | None,
-                after: tuple[datetime, int] | None, limit: int, *, full: bool) -> list[Entry]:
+    def of_type(
+        self,
+        related_type: str,
+        start: datetime | None,
+        end: datetime | None,
+        after: tuple[datetime, int] | None,
+        limit: int,
+        *,
+        full: bool,
+    ) -> list[Entry]:
         return self._reading(
-            lambda s: repo.entries_of_type(s, related_type, start, end, after, limit, full=full))
+            lambda s: repo.entries_of_type(s, related_type, start, end, after, limit, full=full)
+        )
 
     def verify_books(self, *, hold_grace_seconds: int) -> BooksReport:
         """The ledger's invariants, each checked by the database over all of history.
@@ -105,8 +121,14 @@ class ReportUseCases(AccountUseCases):
             totals = repo.currency_totals(session)
             accounts, drifts = repo.balance_drifts(session)
             open_holds, late = repo.holds_past_expiry(session, hold_grace_seconds)
-            return BooksReport(chain=chain, totals=totals, accounts_checked=accounts, drifts=drifts,
-                               open_pending=open_holds, late_holds=late)
+            return BooksReport(
+                chain=chain,
+                totals=totals,
+                accounts_checked=accounts,
+                drifts=drifts,
+                open_pending=open_holds,
+                late_holds=late,
+            )
 
         return self._reading(work)
 
@@ -122,12 +144,15 @@ class ReportUseCases(AccountUseCases):
             account = self._account_with_balance(session, account_id)
             normal = normal_side(account.type)
             opening = repo.posted_as_of(session, account_id, normal, start, before=True) if start else 0
-            movements = repo.account_movements(session, account_id, normal, start, end,
-                                               MAX_STATEMENT_LINES + 1)
+            movements = repo.account_movements(
+                session, account_id, normal, start, end, MAX_STATEMENT_LINES + 1
+            )
             if len(movements) > MAX_STATEMENT_LINES:
-                raise InvalidArgument("the period has too many movements for one statement",
-                                      field="time_range",
-                                      description=f"must cover at most {MAX_STATEMENT_LINES} movements")
+                raise InvalidArgument(
+                    "the period has too many movements for one statement",
+                    field="time_range",
+                    description=f"must cover at most {MAX_STATEMENT_LINES} movements",
+                )
             running = opening
             lines = []
             for entry, change in movements:

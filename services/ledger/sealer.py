@@ -46,19 +46,20 @@ from services.runtime import metrics
 log = logging.getLogger("nexafi.ledger")
 
 # Counted where each committed entry is sealed: exactly once whichever replica seals it.
-ENTRIES = metrics.counter("nexafi_ledger_entries", "Ledger entries committed and sealed, by type.",
-                          ("type",))
+ENTRIES = metrics.counter("nexafi_ledger_entries", "Ledger entries committed and sealed, by type.", ("type",))
 SEAL_LAG = metrics.histogram(
     "nexafi_ledger_seal_lag_seconds",
     "Time from an entry's insert to its seal (sequence and hash), i.e. until the change feed "
     "can deliver it. Measured with this host's clock against the database's create_time.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0))
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
 LAST_SEQUENCE = metrics.gauge("nexafi_ledger_last_sequence", "The sequence of the last entry sealed here.")
 
 RECENT_SEALS = 10_000
 
-_LOCK_HEAD = ("SELECT last_sequence, last_hash, seal_xmin::text FROM ledger_head WHERE id = 1 "
-              "FOR UPDATE SKIP LOCKED")
+_LOCK_HEAD = (
+    "SELECT last_sequence, last_hash, seal_xmin::text FROM ledger_head WHERE id = 1 FOR UPDATE SKIP LOCKED"
+)
 
 # One statement, so the snapshot that finds the entries is the one whose xmin becomes the watermark.
 _UNSEALED = """
@@ -115,8 +116,14 @@ class _Waiter:
 class Sealer:
     """Seals committed entries: a thread woken by local commits, and polling for other replicas' ones."""
 
-    def __init__(self, engine: Engine, connections: DirectConnections | None = None, on_sealed: Any = None,
-                 interval_seconds: float = 0.05, batch: int = 1000) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        connections: DirectConnections | None = None,
+        on_sealed: Any = None,
+        interval_seconds: float = 0.05,
+        batch: int = 1000,
+    ) -> None:
         self.engine = engine
         self.connections = connections or DirectConnections(engine, 2)
         self.on_sealed = on_sealed  # called after a pass that sealed something (wakes the feed)
@@ -214,8 +221,11 @@ class Sealer:
         result = []
         for entry in entries:
             seal = waiter.seals.get(entry.id)
-            result.append(entry if seal is None else replace(
-                entry, sequence=seal.sequence, previous_hash=seal.previous_hash, hash=seal.hash))
+            result.append(
+                entry
+                if seal is None
+                else replace(entry, sequence=seal.sequence, previous_hash=seal.previous_hash, hash=seal.hash)
+            )
         return result
 
     def _begin_turn(self) -> None:
@@ -243,8 +253,11 @@ class Sealer:
         if not entry_ids:
             return
         with self.connections.connection() as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT entry_id, sequence, previous_hash, hash FROM entry_seals "
-                           "WHERE entry_id = ANY(%(ids)s)", {"ids": entry_ids})
+            cursor.execute(
+                "SELECT entry_id, sequence, previous_hash, hash FROM entry_seals "
+                "WHERE entry_id = ANY(%(ids)s)",
+                {"ids": entry_ids},
+            )
             rows = cursor.fetchall()
         self._resolve([Seal(*row) for row in rows])
 
@@ -359,17 +372,28 @@ class Sealer:
             sealed.append(entry)
             previous = digest
         more = len(found) >= self.batch
-        params: dict[str, Any] = {"last": seals[-1].sequence, "hash": previous,
-                                  "xmin": seal_xmin if more else snapshot_xmin}
+        params: dict[str, Any] = {
+            "last": seals[-1].sequence,
+            "hash": previous,
+            "xmin": seal_xmin if more else snapshot_xmin,
+        }
         values = []
         for i, seal in enumerate(seals):
             values.append(f"(%(s{i})s, %(e{i})s, %(p{i})s, %(h{i})s)")
-            params.update({f"s{i}": seal.sequence, f"e{i}": seal.entry_id, f"p{i}": seal.previous_hash,
-                           f"h{i}": seal.hash})
+            params.update(
+                {
+                    f"s{i}": seal.sequence,
+                    f"e{i}": seal.entry_id,
+                    f"p{i}": seal.previous_hash,
+                    f"h{i}": seal.hash,
+                }
+            )
         cursor.execute(
             f"INSERT INTO entry_seals (sequence, entry_id, previous_hash, hash) VALUES {', '.join(values)}; "
             "UPDATE ledger_head SET last_sequence = %(last)s, last_hash = %(hash)s, "
-            "seal_xmin = %(xmin)s::xid8 WHERE id = 1; COMMIT", params)
+            "seal_xmin = %(xmin)s::xid8 WHERE id = 1; COMMIT",
+            params,
+        )
         self._resolve(seals)
         _record(sealed)
         return seals, more
@@ -385,13 +409,39 @@ def _record(sealed: Sequence[Entry]) -> None:
 
 def _entry(row: Sequence[Any], sequence: int) -> Entry:
     """An entry from a row of _UNSEALED (snapshot_xmin first, then the columns in their order)."""
-    (_, entry_id, insert_id, user_id, type_, description, related_entity_id, amount_minor, currency, metadata,
-     request_id, reverses_id, pending_transfer_id, create_time, postings) = row
-    return Entry(id=entry_id, sequence=sequence, user_id=user_id, type=TransactionType(type_),
-                 description=description, related_entity_id=related_entity_id,
-                 amount_minor=amount_minor, currency=currency, metadata=dict(metadata),
-                 request_id=request_id, reverses_id=reverses_id, pending_transfer_id=pending_transfer_id,
-                 create_time=create_time, previous_hash="", hash="",
-                 postings=tuple(PostingLine(p[0], Direction(p[1]), int(p[2]), p[3]) for p in postings),
-                 insert_id=insert_id)
-
+    (
+        _,
+        entry_id,
+        insert_id,
+        user_id,
+        type_,
+        description,
+        related_entity_id,
+        amount_minor,
+        currency,
+        metadata,
+        request_id,
+        reverses_id,
+        pending_transfer_id,
+        create_time,
+        postings,
+    ) = row
+    return Entry(
+        id=entry_id,
+        sequence=sequence,
+        user_id=user_id,
+        type=TransactionType(type_),
+        description=description,
+        related_entity_id=related_entity_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        metadata=dict(metadata),
+        request_id=request_id,
+        reverses_id=reverses_id,
+        pending_transfer_id=pending_transfer_id,
+        create_time=create_time,
+        previous_hash="",
+        hash="",
+        postings=tuple(PostingLine(p[0], Direction(p[1]), int(p[2]), p[3]) for p in postings),
+        insert_id=insert_id,
+    )

@@ -72,6 +72,7 @@ ACCOUNT_IDENTITY_CACHE = 10_000
 
 # -- the servicer ----------------------------------------------------------------------------------
 
+
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def __init__(self, ledger: Ledger, *, hold_grace_seconds: int = 60) -> None:
         self.ledger = ledger
@@ -98,8 +99,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         service = service_identity(principal)
         if service is None:
             return
-        scopes.check_postings(service, [(account_id, *self._account_identity(account_id))
-                                        for account_id in dict.fromkeys(account_ids)])
+        scopes.check_postings(
+            service,
+            [(account_id, *self._account_identity(account_id)) for account_id in dict.fromkeys(account_ids)],
+        )
 
     def _scope_pending(self, principal: Principal, transfer_id: str) -> None:
         if service_identity(principal) is not None:
@@ -127,8 +130,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return value
 
     # -- accounts -------------------------------------------------------------------------------
-    def CreateAccount(self, request: ledger_pb2.CreateAccountRequest,
-                      context: grpc.ServicerContext) -> ledger_pb2.CreateAccountResponse:
+    def CreateAccount(
+        self, request: ledger_pb2.CreateAccountRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.CreateAccountResponse:
         principal = self._writer()
         checks = LedgerChecks()
         checks.identifier(request.owner_id, "owner_id")
@@ -147,14 +151,24 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         service = service_identity(principal)
         if service is not None:
             scopes.check_new_account(service, request.owner_id, request.name)
-        account = self.ledger.create_account(principal.subject, NewAccount(
-            owner_id=request.owner_id, name=request.name, type=AccountType(request.type),
-            currency=request.currency, balance_rule=BalanceRule(request.balance_rule),
-            credit_limit_minor=request.credit_limit_minor, metadata=metadata, request_id=request.request_id))
+        account = self.ledger.create_account(
+            principal.subject,
+            NewAccount(
+                owner_id=request.owner_id,
+                name=request.name,
+                type=AccountType(request.type),
+                currency=request.currency,
+                balance_rule=BalanceRule(request.balance_rule),
+                credit_limit_minor=request.credit_limit_minor,
+                metadata=metadata,
+                request_id=request.request_id,
+            ),
+        )
         return ledger_pb2.CreateAccountResponse(account=account_pb(account))
 
-    def UpdateAccountLimit(self, request: ledger_pb2.UpdateAccountLimitRequest,
-                           context: grpc.ServicerContext) -> ledger_pb2.UpdateAccountLimitResponse:
+    def UpdateAccountLimit(
+        self, request: ledger_pb2.UpdateAccountLimitRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.UpdateAccountLimitResponse:
         principal = self._writer()
         checks = LedgerChecks()
         checks.identifier(request.account_id, "account_id")
@@ -165,12 +179,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         service = service_identity(principal)
         if service is not None:
             scopes.check_own_account(service, request.account_id, *self._account_identity(request.account_id))
-        account = self.ledger.update_account_limit(principal.subject, request.account_id,
-                                                   request.credit_limit_minor, request.request_id)
+        account = self.ledger.update_account_limit(
+            principal.subject, request.account_id, request.credit_limit_minor, request.request_id
+        )
         return ledger_pb2.UpdateAccountLimitResponse(account=account_pb(account))
 
-    def GetAccount(self, request: ledger_pb2.GetAccountRequest,
-                   context: grpc.ServicerContext) -> ledger_pb2.GetAccountResponse:
+    def GetAccount(
+        self, request: ledger_pb2.GetAccountRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetAccountResponse:
         account_id = self._account_id(request.account_id)
         principal = current_principal()
 
@@ -182,8 +198,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         account = self.ledger.get_account(account_id, authorize)
         return ledger_pb2.GetAccountResponse(account=account_pb(account))
 
-    def ListAccounts(self, request: ledger_pb2.ListAccountsRequest,
-                     context: grpc.ServicerContext) -> ledger_pb2.ListAccountsResponse:
+    def ListAccounts(
+        self, request: ledger_pb2.ListAccountsRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ListAccountsResponse:
         principal = current_principal()
         owner = request.owner_id or None
         if not principal.has_role(*STAFF_READ_ROLES):
@@ -194,42 +211,54 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         query = api.query_key("accounts", owner)
         page = api.paginate_by_id(
             lambda after, limit: self.ledger.list_accounts(owner, after, limit),
-            page_token=request.page_token, query=query, size=size)
-        return ledger_pb2.ListAccountsResponse(accounts=[account_pb(a) for a in page.items],
-                                               next_page_token=page.next_page_token)
+            page_token=request.page_token,
+            query=query,
+            size=size,
+        )
+        return ledger_pb2.ListAccountsResponse(
+            accounts=[account_pb(a) for a in page.items], next_page_token=page.next_page_token
+        )
 
-    def GetBalance(self, request: ledger_pb2.GetBalanceRequest,
-                   context: grpc.ServicerContext) -> ledger_pb2.GetBalanceResponse:
+    def GetBalance(
+        self, request: ledger_pb2.GetBalanceRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetBalanceResponse:
         self._account_reader(self._account_id(request.account_id))
         as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
         balances = self.ledger.balance(request.account_id, as_of)
         return ledger_pb2.GetBalanceResponse(balance=balance_pb(balances))
 
     # -- transactions ---------------------------------------------------------------------------
-    def CreateTransaction(self, request: ledger_pb2.CreateTransactionRequest,
-                          context: grpc.ServicerContext) -> ledger_pb2.CreateTransactionResponse:
+    def CreateTransaction(
+        self, request: ledger_pb2.CreateTransactionRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.CreateTransactionResponse:
         principal = self._writer()
         checks = LedgerChecks()
         new = NewEntry(
             user_id=checks.text(request.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
             type=checks.transaction_type(request.type),
             description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
-            related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
-                                          max_length=api.MAX_REQUEST_ID_LENGTH),
+            related_entity_id=checks.text(
+                request.related_entity_id, "related_entity_id", max_length=api.MAX_REQUEST_ID_LENGTH
+            ),
             postings=postings_from(request.postings, checks),
             metadata=checks.metadata(request.metadata),
-            request_id=checks.request_id(request.request_id))
+            request_id=checks.request_id(request.request_id),
+        )
         checks.done()
         self._scope_postings(principal, (line.account_id for line in new.postings))
         entry = self.ledger.create_transaction(principal.subject, new)
         return ledger_pb2.CreateTransactionResponse(transaction=transaction_pb(entry))
 
-    def CreateTransactions(self, request: ledger_pb2.CreateTransactionsRequest,
-                           context: grpc.ServicerContext) -> ledger_pb2.CreateTransactionsResponse:
+    def CreateTransactions(
+        self, request: ledger_pb2.CreateTransactionsRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.CreateTransactionsResponse:
         principal = self._writer()
         if not request.transfers or len(request.transfers) > MAX_BATCH:
-            raise InvalidArgument(f"a batch holds 1 to {MAX_BATCH} transfers", field="transfers",
-                                  description=f"must hold 1 to {MAX_BATCH} transfers")
+            raise InvalidArgument(
+                f"a batch holds 1 to {MAX_BATCH} transfers",
+                field="transfers",
+                description=f"must hold 1 to {MAX_BATCH} transfers",
+            )
         items: list[NewEntry | DomainError] = []
         for transfer in request.transfers:
             try:
@@ -241,33 +270,44 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         results = []
         for outcome in self.ledger.create_transactions(principal.subject, items):
             if isinstance(outcome, DomainError):
-                results.append(ledger_pb2.TransferResult(code=outcome.code.value[0], reason=outcome.reason,
-                                                         message=outcome.message))
+                results.append(
+                    ledger_pb2.TransferResult(
+                        code=outcome.code.value[0], reason=outcome.reason, message=outcome.message
+                    )
+                )
             else:
                 results.append(ledger_pb2.TransferResult(transaction=transaction_pb(outcome)))
         return ledger_pb2.CreateTransactionsResponse(results=results)
 
-    def GetTransaction(self, request: ledger_pb2.GetTransactionRequest,
-                       context: grpc.ServicerContext) -> ledger_pb2.GetTransactionResponse:
+    def GetTransaction(
+        self, request: ledger_pb2.GetTransactionRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetTransactionResponse:
         principal = current_principal()
         checks = LedgerChecks()
         checks.identifier(request.transaction_id, "transaction_id")
         checks.done()
         entry = self.ledger.get_transaction(request.transaction_id)
-        if not principal.has_role(*STAFF_READ_ROLES) and entry.user_id != principal.subject \
-                and principal.subject not in self.ledger.entry_account_owners(entry):
+        if (
+            not principal.has_role(*STAFF_READ_ROLES)
+            and entry.user_id != principal.subject
+            and principal.subject not in self.ledger.entry_account_owners(entry)
+        ):
             raise PermissionDenied("not allowed to read another user's transaction")
         return ledger_pb2.GetTransactionResponse(transaction=transaction_pb(entry))
 
-    def ListUserTransactions(self, request: ledger_pb2.ListUserTransactionsRequest,
-                             context: grpc.ServicerContext) -> ledger_pb2.ListUserTransactionsResponse:
+    def ListUserTransactions(
+        self, request: ledger_pb2.ListUserTransactionsRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ListUserTransactionsResponse:
         if request.user_id.startswith("txn_"):
             # GET /api/v1/ledger/transactions/{id} serves both a user's history and one
             # transaction; a transaction id that lands here gets a pointer, not an empty list.
             raise InvalidArgument(
                 f"{request.user_id} is a transaction id, not a user id; use GetTransaction "
-                "(GET /api/v1/ledger/entries/{transaction_id})", reason="TRANSACTION_ID_AS_USER_ID",
-                field="user_id", description="must be a user id; for a transaction use GetTransaction")
+                "(GET /api/v1/ledger/entries/{transaction_id})",
+                reason="TRANSACTION_ID_AS_USER_ID",
+                field="user_id",
+                description="must be a user id; for a transaction use GetTransaction",
+            )
         checks = LedgerChecks()
         checks.identifier(request.user_id, "user_id")
         checks.done()
@@ -275,8 +315,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         entries, token = self._history(repo.EntryFilter(user_id=request.user_id), request)
         return ledger_pb2.ListUserTransactionsResponse(transactions=entries, next_page_token=token)
 
-    def ListAccountTransactions(self, request: ledger_pb2.ListAccountTransactionsRequest,
-                                context: grpc.ServicerContext) -> ledger_pb2.ListAccountTransactionsResponse:
+    def ListAccountTransactions(
+        self, request: ledger_pb2.ListAccountTransactionsRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ListAccountTransactionsResponse:
         self._account_reader(self._account_id(request.account_id))
         entries, token = self._history(repo.EntryFilter(account_id=request.account_id), request)
         return ledger_pb2.ListAccountTransactionsResponse(transactions=entries, next_page_token=token)
@@ -293,15 +334,30 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
         def fetch(before: int | None, limit: int) -> list[Any]:
             return self.ledger.list_transactions(
-                repo.EntryFilter(user_id=where.user_id, account_id=where.account_id, start_time=start,
-                                 end_time=end, types=types, before_insert_id=before), limit)
+                repo.EntryFilter(
+                    user_id=where.user_id,
+                    account_id=where.account_id,
+                    start_time=start,
+                    end_time=end,
+                    types=types,
+                    before_insert_id=before,
+                ),
+                limit,
+            )
 
-        page = api.paginate(fetch, page_token=request.page_token, query=query, size=size,
-                            position=lambda entry: entry.insert_id, parse=api.as_int)
+        page = api.paginate(
+            fetch,
+            page_token=request.page_token,
+            query=query,
+            size=size,
+            position=lambda entry: entry.insert_id,
+            parse=api.as_int,
+        )
         return [transaction_pb(e) for e in page.items], page.next_page_token
 
-    def ReverseTransaction(self, request: ledger_pb2.ReverseTransactionRequest,
-                           context: grpc.ServicerContext) -> ledger_pb2.ReverseTransactionResponse:
+    def ReverseTransaction(
+        self, request: ledger_pb2.ReverseTransactionRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ReverseTransactionResponse:
         principal = self._writer()
         checks = LedgerChecks()
         checks.identifier(request.transaction_id, "transaction_id")
@@ -311,35 +367,42 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         if service_identity(principal) is not None:
             original = self.ledger.get_transaction(request.transaction_id)
             self._scope_postings(principal, (p.account_id for p in original.postings))
-        entry = self.ledger.reverse_transaction(principal.subject, request.transaction_id, request.reason,
-                                                request.request_id)
+        entry = self.ledger.reverse_transaction(
+            principal.subject, request.transaction_id, request.reason, request.request_id
+        )
         return ledger_pb2.ReverseTransactionResponse(transaction=transaction_pb(entry))
 
     # -- two-phase transfers --------------------------------------------------------------------
-    def CreatePendingTransfer(self, request: ledger_pb2.CreatePendingTransferRequest,
-                              context: grpc.ServicerContext) -> ledger_pb2.CreatePendingTransferResponse:
+    def CreatePendingTransfer(
+        self, request: ledger_pb2.CreatePendingTransferRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.CreatePendingTransferResponse:
         principal = self._writer()
         checks = LedgerChecks()
         checks.identifier(request.debit_account_id, "debit_account_id")
         checks.identifier(request.credit_account_id, "credit_account_id")
         amount, currency = checks.money(request.amount, "amount")
         new = NewPendingTransfer(
-            debit_account_id=request.debit_account_id, credit_account_id=request.credit_account_id,
-            amount_minor=amount, currency=currency,
+            debit_account_id=request.debit_account_id,
+            credit_account_id=request.credit_account_id,
+            amount_minor=amount,
+            currency=currency,
             user_id=checks.text(request.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
             type=checks.transaction_type(request.type),
             description=checks.text(request.description, "description", max_length=MAX_DESCRIPTION),
-            related_entity_id=checks.text(request.related_entity_id, "related_entity_id",
-                                          max_length=api.MAX_REQUEST_ID_LENGTH),
+            related_entity_id=checks.text(
+                request.related_entity_id, "related_entity_id", max_length=api.MAX_REQUEST_ID_LENGTH
+            ),
             expire_time=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
-            request_id=checks.request_id(request.request_id))
+            request_id=checks.request_id(request.request_id),
+        )
         checks.done()
         self._scope_postings(principal, (new.debit_account_id, new.credit_account_id))
         transfer = self.ledger.create_pending(principal.subject, new)
         return ledger_pb2.CreatePendingTransferResponse(pending_transfer=pending_pb(transfer))
 
-    def GetPendingTransfer(self, request: ledger_pb2.GetPendingTransferRequest,
-                           context: grpc.ServicerContext) -> ledger_pb2.GetPendingTransferResponse:
+    def GetPendingTransfer(
+        self, request: ledger_pb2.GetPendingTransferRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetPendingTransferResponse:
         require_roles(current_principal(), *STAFF_READ_ROLES)
         checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
@@ -347,8 +410,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         transfer = self.ledger.get_pending(request.pending_transfer_id)
         return ledger_pb2.GetPendingTransferResponse(pending_transfer=pending_pb(transfer))
 
-    def PostPendingTransfer(self, request: ledger_pb2.PostPendingTransferRequest,
-                            context: grpc.ServicerContext) -> ledger_pb2.PostPendingTransferResponse:
+    def PostPendingTransfer(
+        self, request: ledger_pb2.PostPendingTransferRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.PostPendingTransferResponse:
         principal = self._writer()
         checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
@@ -360,13 +424,16 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         metadata = checks.metadata(request.metadata)
         checks.done()
         self._scope_pending(principal, request.pending_transfer_id)
-        transfer, entry = self.ledger.post_pending(principal.subject, request.pending_transfer_id, amount,
-                                                   currency, request.request_id, metadata)
-        return ledger_pb2.PostPendingTransferResponse(pending_transfer=pending_pb(transfer),
-                                                      transaction=transaction_pb(entry))
+        transfer, entry = self.ledger.post_pending(
+            principal.subject, request.pending_transfer_id, amount, currency, request.request_id, metadata
+        )
+        return ledger_pb2.PostPendingTransferResponse(
+            pending_transfer=pending_pb(transfer), transaction=transaction_pb(entry)
+        )
 
-    def VoidPendingTransfer(self, request: ledger_pb2.VoidPendingTransferRequest,
-                            context: grpc.ServicerContext) -> ledger_pb2.VoidPendingTransferResponse:
+    def VoidPendingTransfer(
+        self, request: ledger_pb2.VoidPendingTransferRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.VoidPendingTransferResponse:
         principal = self._writer()
         checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
@@ -377,29 +444,37 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return ledger_pb2.VoidPendingTransferResponse(pending_transfer=pending_pb(transfer))
 
     # -- feed, chain, reports -------------------------------------------------------------------
-    def StreamTransactions(self, request: ledger_pb2.StreamTransactionsRequest,
-                           context: grpc.ServicerContext) -> Iterator[ledger_pb2.StreamTransactionsResponse]:
+    def StreamTransactions(
+        self, request: ledger_pb2.StreamTransactionsRequest, context: grpc.ServicerContext
+    ) -> Iterator[ledger_pb2.StreamTransactionsResponse]:
         self._writer()
         if request.after_sequence < 0:
-            raise InvalidArgument("after_sequence must not be negative", field="after_sequence",
-                                  description="must be 0 or a sequence number")
+            raise InvalidArgument(
+                "after_sequence must not be negative",
+                field="after_sequence",
+                description="must be 0 or a sequence number",
+            )
         # A cancelled client must not keep its stream asleep until the next poll.
         context.add_callback(self.ledger.notifier.notify)
         for entry in self.ledger.stream(request.after_sequence, request.follow, context.is_active):
             yield ledger_pb2.StreamTransactionsResponse(transaction=transaction_pb(entry))
 
-    def VerifyChain(self, request: ledger_pb2.VerifyChainRequest,
-                    context: grpc.ServicerContext) -> ledger_pb2.VerifyChainResponse:
+    def VerifyChain(
+        self, request: ledger_pb2.VerifyChainRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.VerifyChainResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE)
         report = self.ledger.verify_chain()
         return ledger_pb2.VerifyChainResponse(
-            valid=report.valid, entries_checked=report.entries_checked,
+            valid=report.valid,
+            entries_checked=report.entries_checked,
             first_broken_transaction_id=report.first_broken_id,
             first_broken_sequence=report.first_broken_sequence,
-            detail=report.detail)
+            detail=report.detail,
+        )
 
-    def GetTrialBalance(self, request: ledger_pb2.GetTrialBalanceRequest,
-                        context: grpc.ServicerContext) -> ledger_pb2.GetTrialBalanceResponse:
+    def GetTrialBalance(
+        self, request: ledger_pb2.GetTrialBalanceRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetTrialBalanceResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
         as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
         rows, moment = self.ledger.trial_balance(as_of)
@@ -409,21 +484,33 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             net = debits - credits
             if net == 0:
                 continue
-            lines.append(ledger_pb2.AccountBalanceLine(
-                account_id=account.id, name=account.name,
-                type=api.to_enum(ledger_pb2.AccountType, account.type),
-                currency=account.currency,
-                debit_minor=max(net, 0), credit_minor=max(-net, 0)))
+            lines.append(
+                ledger_pb2.AccountBalanceLine(
+                    account_id=account.id,
+                    name=account.name,
+                    type=api.to_enum(ledger_pb2.AccountType, account.type),
+                    currency=account.currency,
+                    debit_minor=max(net, 0),
+                    credit_minor=max(-net, 0),
+                )
+            )
             sums = totals.setdefault(account.currency, [0, 0])
             sums[0] += max(net, 0)
             sums[1] += max(-net, 0)
         return ledger_pb2.GetTrialBalanceResponse(
-            lines=lines, as_of_time=to_timestamp(moment),
-            totals=[ledger_pb2.CurrencyTotals(currency=c, total_debits_minor=d, total_credits_minor=k,
-                                              balanced=d == k) for c, (d, k) in sorted(totals.items())])
+            lines=lines,
+            as_of_time=to_timestamp(moment),
+            totals=[
+                ledger_pb2.CurrencyTotals(
+                    currency=c, total_debits_minor=d, total_credits_minor=k, balanced=d == k
+                )
+                for c, (d, k) in sorted(totals.items())
+            ],
+        )
 
-    def BatchGetRelatedEntries(self, request: ledger_pb2.BatchGetRelatedEntriesRequest,
-                               context: grpc.ServicerContext) -> ledger_pb2.BatchGetRelatedEntriesResponse:
+    def BatchGetRelatedEntries(
+        self, request: ledger_pb2.BatchGetRelatedEntriesRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.BatchGetRelatedEntriesResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
         checks = LedgerChecks()
         if not request.related_entity_ids:
@@ -431,18 +518,22 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         elif len(request.related_entity_ids) > MAX_BATCH:
             checks.add("related_entity_ids", f"must hold at most {MAX_BATCH} ids")
         for i, value in enumerate(request.related_entity_ids[:MAX_BATCH]):
-            checks.text(value, f"related_entity_ids[{i}]", max_length=api.MAX_REQUEST_ID_LENGTH,
-                        required=True)
+            checks.text(
+                value, f"related_entity_ids[{i}]", max_length=api.MAX_REQUEST_ID_LENGTH, required=True
+            )
         checks.enum(request.view, TransactionView, "view")
         checks.done()
-        entries, transfers = self.ledger.related(sorted(set(request.related_entity_ids)),
-                                                 full=request.view != TransactionView.BASIC)
+        entries, transfers = self.ledger.related(
+            sorted(set(request.related_entity_ids)), full=request.view != TransactionView.BASIC
+        )
         return ledger_pb2.BatchGetRelatedEntriesResponse(
             transactions=[transaction_pb(e) for e in entries],
-            pending_transfers=[pending_pb(t) for t in transfers])
+            pending_transfers=[pending_pb(t) for t in transfers],
+        )
 
-    def ListRelatedEntries(self, request: ledger_pb2.ListRelatedEntriesRequest,
-                           context: grpc.ServicerContext) -> ledger_pb2.ListRelatedEntriesResponse:
+    def ListRelatedEntries(
+        self, request: ledger_pb2.ListRelatedEntriesRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ListRelatedEntriesResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
         checks = LedgerChecks()
         checks.text(request.related_entity_type, "related_entity_type", max_length=32, required=True)
@@ -454,27 +545,39 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
         query = api.query_key("related", request.related_entity_type, start, end)
         page = api.paginate(
-            lambda after, limit: self.ledger.of_type(request.related_entity_type, start, end, after, limit,
-                                                     full=request.view != TransactionView.BASIC),
-            page_token=request.page_token, query=query, size=size,
+            lambda after, limit: self.ledger.of_type(
+                request.related_entity_type,
+                start,
+                end,
+                after,
+                limit,
+                full=request.view != TransactionView.BASIC,
+            ),
+            page_token=request.page_token,
+            query=query,
+            size=size,
             position=lambda entry: [entry.create_time.isoformat(), entry.insert_id],
-            parse=lambda raw: (datetime.fromisoformat(raw[0]), int(raw[1])))
-        return ledger_pb2.ListRelatedEntriesResponse(transactions=[transaction_pb(e) for e in page.items],
-                                                     next_page_token=page.next_page_token)
+            parse=lambda raw: (datetime.fromisoformat(raw[0]), int(raw[1])),
+        )
+        return ledger_pb2.ListRelatedEntriesResponse(
+            transactions=[transaction_pb(e) for e in page.items], next_page_token=page.next_page_token
+        )
 
     def ExportRelatedEntries(
         self, request: ledger_pb2.ExportRelatedEntriesRequest, context: grpc.ServicerContext
     ) -> Iterator[ledger_pb2.ExportRelatedEntriesResponse]:
         return export.export_related_entries(self.ledger.engine, request, context)
 
-    def VerifyBooks(self, request: ledger_pb2.VerifyBooksRequest,
-                    context: grpc.ServicerContext) -> ledger_pb2.VerifyBooksResponse:
+    def VerifyBooks(
+        self, request: ledger_pb2.VerifyBooksRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.VerifyBooksResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE)
         report = self.ledger.verify_books(hold_grace_seconds=self.hold_grace_seconds)
         return books_pb(report)
 
-    def GetAccountStatement(self, request: ledger_pb2.GetAccountStatementRequest,
-                            context: grpc.ServicerContext) -> ledger_pb2.GetAccountStatementResponse:
+    def GetAccountStatement(
+        self, request: ledger_pb2.GetAccountStatementRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetAccountStatementResponse:
         self._account_reader(self._account_id(request.account_id))
         start, end = time_range(request)
         statement = self.ledger.statement(request.account_id, start, end)
@@ -483,8 +586,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             account=account_pb(statement.account),
             opening_balance=to_money(statement.opening_minor, currency),
             closing_balance=to_money(statement.closing_minor, currency),
-            lines=[ledger_pb2.StatementLine(transaction_id=entry.id,
-                                            timestamp=to_timestamp(entry.create_time),
-                                            type=tx_type_pb(entry.type), description=entry.description,
-                                            change_minor=change, balance_after_minor=after)
-                   for entry, change, after in statement.lines])
+            lines=[
+                ledger_pb2.StatementLine(
+                    transaction_id=entry.id,
+                    timestamp=to_timestamp(entry.create_time),
+                    type=tx_type_pb(entry.type),
+                    description=entry.description,
+                    change_minor=change,
+                    balance_after_minor=after,
+                )
+                for entry, change, after in statement.lines
+            ],
+        )

@@ -35,6 +35,7 @@ class LedgerSettings:
             seal_wait_seconds=env_int("LEDGER_SEAL_WAIT_MS", 2000, minimum=0, maximum=60_000) / 1000,
             seal_in_write=seal_in_write == "on",
             expiry_sweep_seconds=env_int("LEDGER_EXPIRY_SWEEP_SECONDS", 5, minimum=1, maximum=3600),
-            idempotency_retention_hours=env_int("LEDGER_IDEMPOTENCY_RETENTION_HOURS", 720, minimum=1,
-                                                maximum=24 * 366),
+            idempotency_retention_hours=env_int(
+                "LEDGER_IDEMPOTENCY_RETENTION_HOURS", 720, minimum=1, maximum=24 * 366
+            ),
         )

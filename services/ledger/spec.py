@@ -47,28 +47,52 @@ def register_with(server: grpc.Server, context: ServiceContext, settings: Ledger
 
 # Who calls the ledger, and for what (least privilege; services.runtime.service_access). The accounts
 # each may move money on are scoped by services/ledger/scopes.py.
-SERVICE_CALLERS = service_callers({
-    # Wallets and clearing accounts; two-phase reservations; full refunds as reversals; spend limits.
-    # Reconciliation reads the entries that name its payments (streamed in bulk, then by id).
-    "payment": {"CreateAccount", "CreatePendingTransfer", "PostPendingTransfer", "VoidPendingTransfer",
-                "GetPendingTransfer", "CreateTransaction", "ReverseTransaction", "GetTransaction",
-                "BatchGetRelatedEntries", "ExportRelatedEntries"},
-    # Loan and credit-line accounts: disbursements, repayments, limits; finding the user's wallet;
-    # the loan reconciliation and the recovery of money in doubt read the entries naming a loan.
-    "credit": {"CreateAccount", "GetAccount", "ListAccounts", "UpdateAccountLimit", "CreateTransaction",
-               "BatchGetRelatedEntries"},
-    # The change feed and what its reports need: an entry's accounts, the trial balance, and a new
-    # user's accounts (the currency of their statement before any entry).
-    "analytics": {"StreamTransactions", "GetAccount", "ListAccounts", "GetTrialBalance"},
-})
+SERVICE_CALLERS = service_callers(
+    {
+        # Wallets and clearing accounts; two-phase reservations; full refunds as reversals; spend limits.
+        # Reconciliation reads the entries that name its payments (streamed in bulk, then by id).
+        "payment": {
+            "CreateAccount",
+            "CreatePendingTransfer",
+            "PostPendingTransfer",
+            "VoidPendingTransfer",
+            "GetPendingTransfer",
+            "CreateTransaction",
+            "ReverseTransaction",
+            "GetTransaction",
+            "BatchGetRelatedEntries",
+            "ExportRelatedEntries",
+        },
+        # Loan and credit-line accounts: disbursements, repayments, limits; finding the user's wallet;
+        # the loan reconciliation and the recovery of money in doubt read the entries naming a loan.
+        "credit": {
+            "CreateAccount",
+            "GetAccount",
+            "ListAccounts",
+            "UpdateAccountLimit",
+            "CreateTransaction",
+            "BatchGetRelatedEntries",
+        },
+        # The change feed and what its reports need: an entry's accounts, the trial balance, and a new
+        # user's accounts (the currency of their statement before any entry).
+        "analytics": {"StreamTransactions", "GetAccount", "ListAccounts", "GetTrialBalance"},
+    }
+)
+
 
 def spec_with(settings: LedgerSettings) -> ServiceSpec:
     """The ledger with these settings instead of the environment's."""
-    return ServiceSpec(name="ledger",
-                       register=lambda server, context: register_with(server, context, settings),
-                       public_methods=frozenset(), service_callers=SERVICE_CALLERS)
+    return ServiceSpec(
+        name="ledger",
+        register=lambda server, context: register_with(server, context, settings),
+        public_methods=frozenset(),
+        service_callers=SERVICE_CALLERS,
+    )
 
 
-SPEC = ServiceSpec(name="ledger",
-                   register=lambda server, context: register_with(server, context, LedgerSettings.from_env()),
-                   public_methods=frozenset(), service_callers=SERVICE_CALLERS)
+SPEC = ServiceSpec(
+    name="ledger",
+    register=lambda server, context: register_with(server, context, LedgerSettings.from_env()),
+    public_methods=frozenset(),
+    service_callers=SERVICE_CALLERS,
+)

@@ -34,8 +34,11 @@ class TransferUseCases(LedgerCore):
         fingerprint = self.fingerprint("CreatePendingTransfer", body)
         account_ids = sorted({request.debit_account_id, request.credit_account_id})
         if len(account_ids) != 2:
-            raise InvalidArgument("the two accounts must differ", field="credit_account_id",
-                                  description="must differ from debit_account_id")
+            raise InvalidArgument(
+                "the two accounts must differ",
+                field="credit_account_id",
+                description="must differ from debit_account_id",
+            )
 
         def work(session: Session) -> PendingTransfer:
             claim = self._claim(session, scope, request.request_id, "CreatePendingTransfer", fingerprint)
@@ -44,22 +47,34 @@ class TransferUseCases(LedgerCore):
             now = repo.database_now(session)
             expire = request.expire_time or now + DEFAULT_PENDING_TTL
             if expire <= now:
-                raise InvalidArgument("expire_time is in the past", field="expire_time",
-                                      description="must be in the future")
+                raise InvalidArgument(
+                    "expire_time is in the past", field="expire_time", description="must be in the future"
+                )
             states = repo.balance_states(session, account_ids, lock=True)
-            reserved = legs(request.debit_account_id, request.credit_account_id, request.amount_minor,
-                            request.currency)
+            reserved = legs(
+                request.debit_account_id, request.credit_account_id, request.amount_minor, request.currency
+            )
             check_currencies(reserved, {a: s.currency for a, s in states.items()})
             after = reserve(states, reserved)
             repo.save_balances(session, states, after)
             transfer = PendingTransfer(
-                id=transfer_id, debit_account_id=request.debit_account_id,
-                credit_account_id=request.credit_account_id, amount_minor=request.amount_minor,
-                currency=request.currency, posted_minor=0, status=PendingStatus.PENDING,
-                user_id=request.user_id, type=request.type, description=request.description,
+                id=transfer_id,
+                debit_account_id=request.debit_account_id,
+                credit_account_id=request.credit_account_id,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                posted_minor=0,
+                status=PendingStatus.PENDING,
+                user_id=request.user_id,
+                type=request.type,
+                description=request.description,
                 related_entity_id=request.related_entity_id,
-                expire_time=expire, transaction_id=None, request_id=request.request_id, create_time=now,
-                update_time=now)
+                expire_time=expire,
+                transaction_id=None,
+                request_id=request.request_id,
+                create_time=now,
+                update_time=now,
+            )
             repo.insert_pending(session, transfer)
             self._complete(session, claim, lambda: pending_response(transfer), transfer_id)
             return transfer
@@ -72,9 +87,15 @@ class TransferUseCases(LedgerCore):
             transfer = self._reading(lambda s: repo.get_pending(s, transfer_id))
         return transfer
 
-    def post_pending(self, scope: str, transfer_id: str, amount_minor: int | None, currency: str | None,
-                     request_id: str, metadata: Mapping[str, str] | None = None
-                     ) -> tuple[PendingTransfer, Entry]:
+    def post_pending(
+        self,
+        scope: str,
+        transfer_id: str,
+        amount_minor: int | None,
+        currency: str | None,
+        request_id: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> tuple[PendingTransfer, Entry]:
         entry_id = new_id("txn")
         body: dict[str, object] = {"id": transfer_id, "amount": amount_minor, "currency": currency}
         if metadata:
@@ -88,23 +109,41 @@ class TransferUseCases(LedgerCore):
                 return (*posted_from_response(claim), True)
             transfer = repo.get_pending(session, transfer_id, lock=True)
             if currency is not None and currency != transfer.currency:
-                raise FailedPrecondition(f"the pending transfer is in {transfer.currency}, not {currency}",
-                                         "CURRENCY_MISMATCH", {"pending_transfer_id": transfer_id})
+                raise FailedPrecondition(
+                    f"the pending transfer is in {transfer.currency}, not {currency}",
+                    "CURRENCY_MISMATCH",
+                    {"pending_transfer_id": transfer_id},
+                )
             now = repo.database_now(session)
             posted = pending_rules.post(transfer, amount_minor, now)
-            states = repo.balance_states(session, [transfer.debit_account_id, transfer.credit_account_id],
-                                         lock=True)
-            released = release(states, legs(transfer.debit_account_id, transfer.credit_account_id,
-                                            transfer.amount_minor, transfer.currency))
-            postings = legs(transfer.debit_account_id, transfer.credit_account_id, posted.posted_minor,
-                            transfer.currency)
+            states = repo.balance_states(
+                session, [transfer.debit_account_id, transfer.credit_account_id], lock=True
+            )
+            released = release(
+                states,
+                legs(
+                    transfer.debit_account_id,
+                    transfer.credit_account_id,
+                    transfer.amount_minor,
+                    transfer.currency,
+                ),
+            )
+            postings = legs(
+                transfer.debit_account_id, transfer.credit_account_id, posted.posted_minor, transfer.currency
+            )
             after = post_all(released, postings)
             check_limits(states, after)
             repo.save_balances(session, states, after)
-            new = NewEntry(user_id=transfer.user_id, type=transfer.type, description=transfer.description,
-                           related_entity_id=transfer.related_entity_id, postings=postings,
-                           metadata=dict(metadata or {}), request_id=request_id,
-                           pending_transfer_id=transfer_id)
+            new = NewEntry(
+                user_id=transfer.user_id,
+                type=transfer.type,
+                description=transfer.description,
+                related_entity_id=transfer.related_entity_id,
+                postings=postings,
+                metadata=dict(metadata or {}),
+                request_id=request_id,
+                pending_transfer_id=transfer_id,
+            )
             entry = repo.append_entries(session, [(entry_id, new)])[0]
             posted = replace(posted, transaction_id=entry.id, update_time=entry.create_time)
             repo.update_pending(session, posted)

@@ -25,6 +25,7 @@ class TransactionView(enum.IntEnum):
 
 # -- validation ------------------------------------------------------------------------------------
 
+
 class LedgerChecks(FieldChecks):
     """The shared field checks plus the ledger's own."""
 
@@ -45,8 +46,9 @@ def postings_from(messages: Any, checks: LedgerChecks) -> tuple[PostingLine, ...
         checks.enum(posting.direction, Direction, f"{field}.direction")
         known = posting.direction in Direction._value2member_map_
         direction = Direction(posting.direction) if known else Direction.DEBIT
-        lines.append(PostingLine(posting.account_id, direction, posting.amount.amount_minor,
-                                 posting.amount.currency))
+        lines.append(
+            PostingLine(posting.account_id, direction, posting.amount.amount_minor, posting.amount.currency)
+        )
     return tuple(lines)
 
 
@@ -59,10 +61,14 @@ def transfer_entry(transfer: ledger_pb2.Transfer) -> NewEntry:
         user_id=checks.text(transfer.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
         type=checks.transaction_type(transfer.type),
         description=checks.text(transfer.description, "description", max_length=MAX_DESCRIPTION),
-        related_entity_id=checks.text(transfer.related_entity_id, "related_entity_id",
-                                      max_length=api.MAX_REQUEST_ID_LENGTH),
-        postings=(PostingLine(transfer.debit_account_id, Direction.DEBIT, amount, currency),
-                  PostingLine(transfer.credit_account_id, Direction.CREDIT, amount, currency)),
-        request_id=checks.request_id(transfer.request_id))
+        related_entity_id=checks.text(
+            transfer.related_entity_id, "related_entity_id", max_length=api.MAX_REQUEST_ID_LENGTH
+        ),
+        postings=(
+            PostingLine(transfer.debit_account_id, Direction.DEBIT, amount, currency),
+            PostingLine(transfer.credit_account_id, Direction.CREDIT, amount, currency),
+        ),
+        request_id=checks.request_id(transfer.request_id),
+    )
     checks.done()
     return new

@@ -73,8 +73,13 @@ def admin_token(token_file: str | None = None) -> str:
         raise ConfigError(
             f"no NEXAFI_ADMIN_TOKEN and no signing keys in {auth.keys_dir} (set NEXAFI_KEYS_DIR)"
         )
-    claims = access_token_claims(subject="ops:verify-books", roles=["admin"], issuer=auth.issuer,
-                                 audience=auth.audience, ttl_seconds=TOKEN_TTL_SECONDS)
+    claims = access_token_claims(
+        subject="ops:verify-books",
+        roles=["admin"],
+        issuer=auth.issuer,
+        audience=auth.audience,
+        ttl_seconds=TOKEN_TTL_SECONDS,
+    )
     return keyring.sign(claims)
 
 
@@ -84,11 +89,13 @@ def verify_books(token: str, *, now: datetime | None = None) -> BooksCheck:
     result = BooksCheck()
     with grpc.insecure_channel(service_addr("ledger")) as channel:
         books = ledger_pb2_grpc.LedgerServiceStub(channel).VerifyBooks(
-            ledger_pb2.VerifyBooksRequest(), metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+            ledger_pb2.VerifyBooksRequest(), metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
+        )
     totals = ", ".join(f"{t.currency} {t.total_debits_minor}/{t.total_credits_minor}" for t in books.totals)
     result.checked.append(
         f"ledger: {books.entries_checked} entries chained, {books.accounts_checked} balances, "
-        f"{books.open_pending_transfers} open holds; debits/credits {totals or 'none'}")
+        f"{books.open_pending_transfers} open holds; debits/credits {totals or 'none'}"
+    )
     for finding in books.findings:
         kind = ledger_pb2.BooksFindingKind.Name(finding.kind).removeprefix("BOOKS_FINDING_KIND_")
         result.findings.append(f"ledger {kind} {finding.subject_id}: {finding.detail}")
@@ -100,32 +107,42 @@ def verify_books(token: str, *, now: datetime | None = None) -> BooksCheck:
         token_page = ""
         while True:
             reply = stub.GetReconciliationReport(
-                payment_pb2.GetReconciliationReportRequest(time_range=period, page_size=1000,
-                                                           page_token=token_page),
-                metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+                payment_pb2.GetReconciliationReportRequest(
+                    time_range=period, page_size=1000, page_token=token_page
+                ),
+                metadata=metadata,
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
             report = reply.report
             for m in report.mismatches:
                 kind = payment_pb2.ReconciliationMismatchKind.Name(m.kind).removeprefix(
-                    "RECONCILIATION_MISMATCH_KIND_")
+                    "RECONCILIATION_MISMATCH_KIND_"
+                )
                 subject = m.payment_id or m.transaction_id
                 result.findings.append(f"payment {kind} {subject}: {m.detail}")
             token_page = reply.next_page_token
             if not token_page:
                 break
-    result.checked.append(f"payments: {report.payments_checked} payments, "
-                          f"{report.ledger_transactions_checked} ledger entries")
+    result.checked.append(
+        f"payments: {report.payments_checked} payments, {report.ledger_transactions_checked} ledger entries"
+    )
 
     with grpc.insecure_channel(service_addr("credit")) as channel:
         loans = credit_pb2_grpc.CreditServiceStub(channel).GetLoanReconciliationReport(
-            credit_pb2.GetLoanReconciliationReportRequest(), metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
-    result.checked.append(f"loans: {loans.loans_checked} loans, {loans.ledger_transactions_checked} "
-                          f"ledger entries, {loans.loans_in_doubt} in doubt")
+            credit_pb2.GetLoanReconciliationReportRequest(), metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
+        )
+    result.checked.append(
+        f"loans: {loans.loans_checked} loans, {loans.ledger_transactions_checked} "
+        f"ledger entries, {loans.loans_in_doubt} in doubt"
+    )
     for loan in loans.mismatches:
         kind = credit_pb2.LoanMismatchKind.Name(loan.kind).removeprefix("LOAN_MISMATCH_KIND_")
         result.findings.append(f"credit {kind} {loan.application_id}: {loan.detail}")
     if loans.loans_in_doubt:
-        result.findings.append(f"credit IN_DOUBT: {loans.loans_in_doubt} loans have a disbursement or "
-                               "repayment the recovery job has not completed yet")
+        result.findings.append(
+            f"credit IN_DOUBT: {loans.loans_in_doubt} loans have a disbursement or "
+            "repayment the recovery job has not completed yet"
+        )
     return result
 
 
@@ -140,8 +157,10 @@ def report(result: BooksCheck, out: TextIO) -> None:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description="Operator commands across services.")
     commands = parser.add_subparsers(dest="command", required=True)
-    verify = commands.add_parser("verify-books", help="check the ledger's invariants and reconcile "
-                                 "payments and loans with it; exit 1 on findings")
+    verify = commands.add_parser(
+        "verify-books",
+        help="check the ledger's invariants and reconcile payments and loans with it; exit 1 on findings",
+    )
     verify.add_argument("--token-file", help="a file holding an admin access token")
     args = parser.parse_args(argv)
     try:
@@ -151,8 +170,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     except grpc.RpcError as exc:
-        print(f"{PROG}: a service could not answer: {exc.code().name} {exc.details()}",
-              file=sys.stderr)
+        print(f"{PROG}: a service could not answer: {exc.code().name} {exc.details()}", file=sys.stderr)
         return 2
     report(result, sys.stdout)
     return 0 if result.clean else 1

@@ -237,9 +237,7 @@ class PaymentDriver:
         except RemoteError as exc:
             if not exc.refused:
                 # In doubt: the payment keeps its status; voiding again is harmless (see below).
-                raise ledger_in_doubt(
-                    payment, exc, "the reservation will be released by recovery"
-                ) from None
+                raise ledger_in_doubt(payment, exc, "the reservation will be released by recovery") from None
             if exc.reason != "PENDING_TRANSFER_NOT_PENDING":
                 raise unavailable(exc) from None
             # Voided (or expired) before: a retry of this step. Posted would be a real inconsistency.

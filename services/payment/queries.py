@@ -39,10 +39,9 @@ class PaymentQueries:
 
     def review_queue(self, after_id: str, limit: int) -> list[Payment]:
         """The payments waiting for a staff decision, oldest first."""
-        return self.store.tx(
-            lambda s: repo.payments_in_status(s, Status.REQUIRES_REVIEW, after_id, limit)
-        )
+        return self.store.tx(lambda s: repo.payments_in_status(s, Status.REQUIRES_REVIEW, after_id, limit))
 
-    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
-                      limit: int) -> list[StaffAction]:
+    def staff_actions(
+        self, actor_id: str | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[StaffAction]:
         return self.store.tx(lambda s: repo.staff_actions(s, actor_id, before, limit))

@@ -190,8 +190,13 @@ class Reconciler:
             "reconciled %d payments with %d ledger entries (%d streamed, %d payments read by batch) in "
             "%.2f s: payments %.2f s, ledger %.2f s more (the rest of the stream, the batches), "
             "comparison %.2f s",
-            len(booked), report.ledger_transactions_checked, len(records), len(wanted),
-            time.perf_counter() - began, read_payments - began, read_ledger - read_payments,
+            len(booked),
+            report.ledger_transactions_checked,
+            len(records),
+            len(wanted),
+            time.perf_counter() - began,
+            read_payments - began,
+            read_ledger - read_payments,
             time.perf_counter() - read_ledger,
         )
         return report

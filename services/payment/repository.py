@@ -210,16 +210,19 @@ _STAFF_ACTIONS = """
 """
 
 
-def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
-                  limit: int) -> list[StaffAction]:
+def staff_actions(
+    session: Session, actor_id: str | None, before: tuple[datetime, str] | None, limit: int
+) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
     return audit.read_trail(session, _STAFF_ACTIONS, actor_id, before, limit, _staff_details)
 
 
 def _staff_details(row: Any) -> dict[str, str]:
     if row.action == "payment.status_changed":
-        return {"from_status": audit.enum_label("PAYMENT_STATUS_", Status, row.from_status),
-                "to_status": audit.enum_label("PAYMENT_STATUS_", Status, row.to_status)}
+        return {
+            "from_status": audit.enum_label("PAYMENT_STATUS_", Status, row.from_status),
+            "to_status": audit.enum_label("PAYMENT_STATUS_", Status, row.to_status),
+        }
     return {"refund_id": row.refund_id, "amount_minor": str(row.amount_minor), "currency": row.currency}
 
 

@@ -125,7 +125,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         }
 
         return self._once(
-            principal, request.request_id, "InitiatePayment", body, payment_pb2.InitiatePaymentResponse,
+            principal,
+            request.request_id,
+            "InitiatePayment",
+            body,
+            payment_pb2.InitiatePaymentResponse,
             lambda key: self.service.initiation.initiate(new, key, principal.subject),
             lambda payment: payment_pb2.InitiatePaymentResponse(payment=payment_to_proto(payment)),
         )
@@ -158,7 +162,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         start = from_timestamp(bounds.start_time) if bounds.HasField("start_time") else None
         end = from_timestamp(bounds.end_time) if bounds.HasField("end_time") else None
         query = api.query_key(
-            "payments", request.user_id, sorted(request.statuses), request.kind, start, end,
+            "payments",
+            request.user_id,
+            sorted(request.statuses),
+            request.kind,
+            start,
+            end,
             request.include_incoming,
         )
         page = api.paginate_by_id(
@@ -217,7 +226,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         body = {"payment_id": request.payment_id, "status": int(target), "reason": request.reason}
 
         return self._once(
-            principal, request.request_id, "UpdatePaymentStatus", body,
+            principal,
+            request.request_id,
+            "UpdatePaymentStatus",
+            body,
             payment_pb2.UpdatePaymentStatusResponse,
             lambda key: self.service.status_changes.update_status(
                 request.payment_id, target, request.reason, _actor_name(principal), actor
@@ -238,7 +250,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         body = {"payment_id": request.payment_id, "reason": request.reason}
 
         return self._once(
-            principal, request.request_id, "CancelPayment", body, payment_pb2.CancelPaymentResponse,
+            principal,
+            request.request_id,
+            "CancelPayment",
+            body,
+            payment_pb2.CancelPaymentResponse,
             lambda key: self.service.status_changes.cancel(
                 request.payment_id, request.reason, _actor_name(principal)
             ),
@@ -268,7 +284,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         }
 
         return self._once(
-            principal, request.request_id, "RefundPayment", body, payment_pb2.RefundPaymentResponse,
+            principal,
+            request.request_id,
+            "RefundPayment",
+            body,
+            payment_pb2.RefundPaymentResponse,
             lambda key: self.service.refunds.refund(
                 request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, key
             ),
@@ -295,7 +315,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         body = {"user_id": request.user_id, "details": request.SerializeToString(deterministic=True).hex()}
 
         return self._once(
-            principal, request.request_id, "AddPaymentMethod", body, payment_pb2.AddPaymentMethodResponse,
+            principal,
+            request.request_id,
+            "AddPaymentMethod",
+            body,
+            payment_pb2.AddPaymentMethodResponse,
             lambda key: self.service.methods.add(new),
             lambda method: payment_pb2.AddPaymentMethodResponse(payment_method=method_to_proto(method)),
         )
@@ -417,7 +441,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         body = {"stale": stale, "max": limit, "dry_run": request.dry_run}
 
         return self._once(
-            principal, request.request_id, "RecoverStalePayments", body,
+            principal,
+            request.request_id,
+            "RecoverStalePayments",
+            body,
             payment_pb2.RecoverStalePaymentsResponse,
             lambda key: self.service.recovery.recover(stale, limit, request.dry_run),
             recovered_to_proto,
@@ -452,7 +479,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         result into the ``response`` message, whose bytes are stored (or the error, once validation
         passed) and answered again, unchanged, to every replay."""
         return RequestKeys(self.idempotency, self.key).respond(
-            principal.subject, request_id, operation, body, response,
+            principal.subject,
+            request_id,
+            operation,
+            body,
+            response,
             lambda claim: render(run(_Key(self.idempotency, claim))),
         )
 

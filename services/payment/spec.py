@@ -168,9 +168,7 @@ def register_with(
     )
     holder: list[PaymentService] = []
     connectors = make_connectors(holder, config)
-    service = PaymentService(
-        context.engine, clients, connectors, config, clock=context.clock
-    )
+    service = PaymentService(context.engine, clients, connectors, config, clock=context.clock)
     holder.append(service)
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(service, idempotency), server)
     job = PeriodicJob(
@@ -191,5 +189,9 @@ def register_with(
 # table refuses every service identity (least privilege; services.runtime.service_access).
 SERVICE_CALLERS = service_callers({})
 
-SPEC = ServiceSpec(name="payment", register=register, public_methods=frozenset({CALLBACK_METHOD}),
-                   service_callers=SERVICE_CALLERS)
+SPEC = ServiceSpec(
+    name="payment",
+    register=register,
+    public_methods=frozenset({CALLBACK_METHOD}),
+    service_callers=SERVICE_CALLERS,
+)

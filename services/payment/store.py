@@ -28,8 +28,10 @@ T = TypeVar("T")
 
 # Counted after the transaction that made the change committed (never for a rolled-back one).
 PAYMENTS = metrics.counter(
-    "nexafi_payments", "Payments entering a status, by kind and status (PENDING: payments created).",
-    ("kind", "status"))
+    "nexafi_payments",
+    "Payments entering a status, by kind and status (PENDING: payments created).",
+    ("kind", "status"),
+)
 
 
 def count_status(kind: Kind, status: Status) -> None:

@@ -61,8 +61,10 @@ class PaymentChecks(FieldChecks):
             self.add(field, f"at most {MAX_METADATA_PAIRS} pairs")
         for key, value in items.items():
             if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE:
-                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
-                         f"keys 1-{MAX_METADATA_KEY} and values up to {MAX_METADATA_VALUE} characters")
+                self.add(
+                    f"{field}[{key[:MAX_METADATA_KEY]}]",
+                    f"keys 1-{MAX_METADATA_KEY} and values up to {MAX_METADATA_VALUE} characters",
+                )
         return items
 
     def merchant_category(self, values: Mapping[str, str], field: str = "metadata") -> None:
@@ -73,8 +75,10 @@ class PaymentChecks(FieldChecks):
             self.add(f"{field}[mcc]", "must be a merchant category code: four digits (ISO 18245)")
         category = values.get("category")
         if category is not None and category not in MERCHANT_CATEGORIES:
-            self.add(f"{field}[category]",
-                     "must be one of the merchant categories: " + ", ".join(sorted(MERCHANT_CATEGORIES)))
+            self.add(
+                f"{field}[category]",
+                "must be one of the merchant categories: " + ", ".join(sorted(MERCHANT_CATEGORIES)),
+            )
 
     def done(self, message: str = "the request is invalid") -> None:
         # The message lists every violation.

@@ -78,19 +78,27 @@ class FieldChecks:
         self.currency(money.currency, f"{field}.currency")
         low = 0 if allow_zero else 1
         if not low <= money.amount_minor <= MAX_AMOUNT_MINOR:
-            self.add(f"{field}.amount_minor",
-                     f"must be an integer number of minor units from {low} to {MAX_AMOUNT_MINOR}")
+            self.add(
+                f"{field}.amount_minor",
+                f"must be an integer number of minor units from {low} to {MAX_AMOUNT_MINOR}",
+            )
         return money.amount_minor, money.currency
 
     def metadata(self, values: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
         if len(values) > MAX_METADATA_ENTRIES:
             self.add(field, f"must have at most {MAX_METADATA_ENTRIES} entries")
         for key, value in values.items():
-            if not key or len(key) > MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE \
-                    or "\x00" in key + value:
-                self.add(f"{field}[{key[:MAX_METADATA_KEY]}]",
-                         f"keys must be 1 to {MAX_METADATA_KEY} and values at most {MAX_METADATA_VALUE} "
-                         "characters, without NUL")
+            if (
+                not key
+                or len(key) > MAX_METADATA_KEY
+                or len(value) > MAX_METADATA_VALUE
+                or "\x00" in key + value
+            ):
+                self.add(
+                    f"{field}[{key[:MAX_METADATA_KEY]}]",
+                    f"keys must be 1 to {MAX_METADATA_KEY} and values at most {MAX_METADATA_VALUE} "
+                    "characters, without NUL",
+                )
         return dict(values)
 
     def done(self, message: str = "invalid request") -> None:
@@ -100,11 +108,15 @@ class FieldChecks:
 
 # -- paging -------------------------------------------------------------------------------------
 
+
 def page_size(value: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
     """The page size to use: 0 means the default; larger values are capped at ``maximum``."""
     if value < 0:
-        raise InvalidArgument("page_size must not be negative", field="page_size",
-                              description=f"must be between 1 and {maximum}, or 0 for the default")
+        raise InvalidArgument(
+            "page_size must not be negative",
+            field="page_size",
+            description=f"must be between 1 and {maximum}, or 0 for the default",
+        )
     return min(value or default, maximum)
 
 
@@ -160,16 +172,23 @@ def decode_page_token(token: str, query: str) -> Any:
     except (binascii.Error, ValueError):
         raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
     if not body or not hmac.compare_digest(mac, _mac(payload)):
-        raise InvalidArgument("page_token was not issued by this service", field="page_token",
-                              description=_FOREIGN, reason="PAGE_TOKEN_INVALID")
+        raise InvalidArgument(
+            "page_token was not issued by this service",
+            field="page_token",
+            description=_FOREIGN,
+            reason="PAGE_TOKEN_INVALID",
+        )
     try:
         document = json.loads(payload)
         position, issued_for = document["p"], document["q"]
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
     if issued_for != query:
-        raise InvalidArgument("page_token belongs to another query", field="page_token",
-                              description="must come from a request with the same filters")
+        raise InvalidArgument(
+            "page_token belongs to another query",
+            field="page_token",
+            description="must come from a request with the same filters",
+        )
     return position
 
 
@@ -185,8 +204,15 @@ class Page(Generic[T]):
     next_page_token: str
 
 
-def paginate(fetch: Callable[[P | None, int], Sequence[T]], *, page_token: str, query: str, size: int,
-             position: Callable[[T], Any], parse: Callable[[Any], P]) -> Page[T]:
+def paginate(
+    fetch: Callable[[P | None, int], Sequence[T]],
+    *,
+    page_token: str,
+    query: str,
+    size: int,
+    position: Callable[[T], Any],
+    parse: Callable[[Any], P],
+) -> Page[T]:
     """The one "fetch size + 1, build the next token" of every list RPC.
 
     ``fetch(after, limit)`` returns up to ``limit`` items following ``after`` (None: from the
@@ -199,8 +225,7 @@ def paginate(fetch: Callable[[P | None, int], Sequence[T]], *, page_token: str, 
         try:
             after = parse(raw)
         except (ValueError, TypeError, IndexError, KeyError):
-            raise InvalidArgument("malformed page_token", field="page_token",
-                                  description=_FOREIGN) from None
+            raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
     found = list(fetch(after, size + 1))
     token = encode_page_token(position(found[size - 1]), query) if len(found) > size else ""
     return Page(found[:size], token)
@@ -214,12 +239,19 @@ class _Identified(Protocol):
 Item = TypeVar("Item", bound=_Identified)
 
 
-def paginate_by_id(fetch: Callable[[str, int], Sequence[Item]], *, page_token: str, query: str,
-                   size: int) -> Page[Item]:
+def paginate_by_id(
+    fetch: Callable[[str, int], Sequence[Item]], *, page_token: str, query: str, size: int
+) -> Page[Item]:
     """``paginate`` over a list ordered by id: ``fetch(after, limit)`` returns the items after the
     id ``after`` ("" from the start); a page starts after the previous page's last id."""
-    return paginate(lambda after, limit: fetch(after or "", limit), page_token=page_token, query=query,
-                    size=size, position=lambda item: item.id, parse=as_str)
+    return paginate(
+        lambda after, limit: fetch(after or "", limit),
+        page_token=page_token,
+        query=query,
+        size=size,
+        position=lambda item: item.id,
+        parse=as_str,
+    )
 
 
 def paginate_list(items: Sequence[T], *, page_token: str, query: str, size: int) -> Page[T]:
@@ -228,7 +260,7 @@ def paginate_list(items: Sequence[T], *, page_token: str, query: str, size: int)
     raw = decode_page_token(page_token, query)
     if raw is not None:
         offset = as_int(raw)
-    page = list(items[offset:offset + size])
+    page = list(items[offset : offset + size])
     token = encode_page_token(offset + size, query) if offset + size < len(items) else ""
     return Page(page, token)
 
@@ -248,6 +280,7 @@ def as_int(position: Any) -> int:
 
 
 # -- conversions --------------------------------------------------------------------------------
+
 
 def to_timestamp(moment: datetime) -> Timestamp:
     stamp = Timestamp()
@@ -282,6 +315,7 @@ def time_range(message: Any, field: str = "time_range") -> tuple[datetime | None
     start = from_timestamp(bounds.start_time) if bounds.HasField("start_time") else None
     end = from_timestamp(bounds.end_time) if bounds.HasField("end_time") else None
     if start is not None and end is not None and start >= end:
-        raise InvalidArgument(f"{field} is empty", field=f"{field}.end_time",
-                              description="must be after start_time")
+        raise InvalidArgument(
+            f"{field} is empty", field=f"{field}.end_time", description="must be after start_time"
+        )
     return start, end

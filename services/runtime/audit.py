@@ -48,8 +48,13 @@ class StaffAction:
 def page_parameters(actor_id: str | None, before: tuple[datetime, str] | None, limit: int) -> dict[str, Any]:
     """The bound parameters of every service's trail query: people only, optionally one actor,
     the entries after ``before`` (the previous page's last (time, id)), at most ``limit``."""
-    return {"person": PERSON_ACTOR_PATTERN, "actor": actor_id, "before_at": before[0] if before else None,
-            "before_id": before[1] if before else "", "limit": limit}
+    return {
+        "person": PERSON_ACTOR_PATTERN,
+        "actor": actor_id,
+        "before_at": before[0] if before else None,
+        "before_id": before[1] if before else "",
+        "limit": limit,
+    }
 
 
 # One page of a trail gathered from several tables: people only, optionally one actor, newest first.
@@ -61,8 +66,14 @@ LIMIT :limit
 """
 
 
-def read_trail(session: Session, sources: str, actor_id: str | None, before: tuple[datetime, str] | None,
-               limit: int, details: Callable[[Any], dict[str, str]]) -> list[StaffAction]:
+def read_trail(
+    session: Session,
+    sources: str,
+    actor_id: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+    details: Callable[[Any], dict[str, str]],
+) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page.
 
     ``sources`` is a ``UNION ALL`` of the service's rows (id, actor, action, resource_id, user_id,
@@ -70,9 +81,19 @@ def read_trail(session: Session, sources: str, actor_id: str | None, before: tup
     on resources that are not theirs."""
     sql = f"SELECT * FROM ({sources}) AS actions{_TRAIL_PAGE}"
     rows = session.execute(sa.text(sql), page_parameters(actor_id, before, limit)).all()
-    return [StaffAction(id=row.id, actor_id=row.actor, action=row.action, resource_id=row.resource_id,
-                        user_id=row.user_id, reason=row.reason, create_time=row.at, details=details(row))
-            for row in rows]
+    return [
+        StaffAction(
+            id=row.id,
+            actor_id=row.actor,
+            action=row.action,
+            resource_id=row.resource_id,
+            user_id=row.user_id,
+            reason=row.reason,
+            create_time=row.at,
+            details=details(row),
+        )
+        for row in rows
+    ]
 
 
 def enum_label(prefix: str, kind: type[Enum], value: int) -> str:
@@ -81,10 +102,16 @@ def enum_label(prefix: str, kind: type[Enum], value: int) -> str:
 
 
 def staff_action_pb(action: StaffAction) -> common_pb2.StaffAction:
-    return common_pb2.StaffAction(id=action.id, actor_id=action.actor_id, action=action.action,
-                                  resource_id=action.resource_id, user_id=action.user_id,
-                                  details=action.details, reason=action.reason,
-                                  create_time=api.to_timestamp(action.create_time))
+    return common_pb2.StaffAction(
+        id=action.id,
+        actor_id=action.actor_id,
+        action=action.action,
+        resource_id=action.resource_id,
+        user_id=action.user_id,
+        details=action.details,
+        reason=action.reason,
+        create_time=api.to_timestamp(action.create_time),
+    )
 
 
 def page_position(token: str, actor_id: str) -> tuple[datetime, str] | None:
@@ -96,8 +123,11 @@ def page_position(token: str, actor_id: str) -> tuple[datetime, str] | None:
         moment, entry_id = position
         return datetime.fromisoformat(str(moment)), str(entry_id)
     except (TypeError, ValueError):
-        raise InvalidArgument("malformed page_token", field="page_token",
-                              description="must be a next_page_token returned by this method") from None
+        raise InvalidArgument(
+            "malformed page_token",
+            field="page_token",
+            description="must be a next_page_token returned by this method",
+        ) from None
 
 
 def next_page_token(actions: list[StaffAction], size: int, actor_id: str) -> str:
@@ -105,6 +135,6 @@ def next_page_token(actions: list[StaffAction], size: int, actor_id: str) -> str
     if len(actions) <= size:
         return ""
     last = actions[size - 1]
-    return api.encode_page_token([last.create_time.isoformat(), last.id],
-                                 api.query_key("staff_actions", actor_id))
-
+    return api.encode_page_token(
+        [last.create_time.isoformat(), last.id], api.query_key("staff_actions", actor_id)
+    )

@@ -29,8 +29,9 @@ ROLE_SUPPORT = "support"
 ROLE_COMPLIANCE = "compliance"
 ROLE_SERVICE = "service"
 ROLE_UNDERWRITER = "underwriter"
-ALL_ROLES = frozenset({ROLE_CUSTOMER, ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE, ROLE_SERVICE,
-                       ROLE_UNDERWRITER})
+ALL_ROLES = frozenset(
+    {ROLE_CUSTOMER, ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE, ROLE_SERVICE, ROLE_UNDERWRITER}
+)
 # Staff roles that may read any customer's data.
 STAFF_READ_ROLES = (ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE, ROLE_SERVICE)
 
@@ -152,8 +153,14 @@ class JwtVerifier:
     CACHE_SECONDS = 60.0
     CACHE_ENTRIES = 10_000
 
-    def __init__(self, settings: AuthSettings, jwks: JwksCache | None = None,
-                 revocations: RevocationCheck | None = None, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        jwks: JwksCache | None = None,
+        revocations: RevocationCheck | None = None,
+        *,
+        clock: Clock = system_clock,
+    ) -> None:
         self.settings = settings
         self.jwks = jwks or JwksCache(settings.jwks_source)
         self.revocations = revocations
@@ -195,12 +202,20 @@ class JwtVerifier:
         if key is None:
             raise Unauthenticated("access token signed with an unknown key", "TOKEN_INVALID")
         try:
-            claims = jwt.decode(token, key, algorithms=["ES256"],
-                                audience=[self.settings.audience, self.settings.internal_audience],
-                                issuer=self.settings.issuer, leeway=self.settings.leeway_seconds,
-                                options={"require": ["exp", "iat", "sub", "iss", "aud"],
-                                         "verify_exp": False, "verify_iat": False,
-                                         "verify_nbf": False})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["ES256"],
+                audience=[self.settings.audience, self.settings.internal_audience],
+                issuer=self.settings.issuer,
+                leeway=self.settings.leeway_seconds,
+                options={
+                    "require": ["exp", "iat", "sub", "iss", "aud"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"invalid access token: {exc}", "TOKEN_INVALID") from None
         self._check_times(claims, now)
@@ -211,10 +226,15 @@ class JwtVerifier:
         # public one (the gateway refuses it), and no user token is an internal one.
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if (audiences == [self.settings.internal_audience]) != (ROLE_SERVICE in roles):
-            raise Unauthenticated("invalid access token: the service role requires the internal audience",
-                                  "TOKEN_INVALID")
-        return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles),
-                         token_id=str(claims.get("jti", "")), claims=claims)
+            raise Unauthenticated(
+                "invalid access token: the service role requires the internal audience", "TOKEN_INVALID"
+            )
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=frozenset(str(r) for r in roles),
+            token_id=str(claims.get("jti", "")),
+            claims=claims,
+        )
 
     def _check_times(self, claims: dict[str, Any], now: float) -> None:
         """PyJWT's checks of exp, iat and nbf, against ``now`` of this verifier's clock."""

@@ -24,8 +24,9 @@ def dying_with_parent(argv: Sequence[str], sig: int = signal.SIGTERM) -> list[st
     return ["setpriv", f"--pdeathsig={signal.Signals(sig).name}", "--", *argv]
 
 
-def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
-                 timeout_seconds: float = 10.0) -> None:
+def stop_process(
+    process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_seconds: float = 10.0
+) -> None:
     """Ask ``process`` to stop with ``sig``; kill it if it has not exited in time."""
     if process.poll() is None:
         process.send_signal(sig)

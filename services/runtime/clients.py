@@ -38,8 +38,13 @@ _UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # so these never hide a committed effect. Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL,
 # UNKNOWN, ABORTED, a reset connection, even PERMISSION_DENIED from a misconfigured caller) leaves
 # the outcome in doubt until the call is replayed with its key or its result is read.
-_REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
-             grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.OUT_OF_RANGE)
+_REFUSALS = (
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.OUT_OF_RANGE,
+)
 # The waits before replaying a call answered ABORTED REQUEST_IN_PROGRESS (services/runtime/
 # idempotency.py): the callee ran nothing for it, and the key, replayed once the first request
 # with it has finished, returns that request's result. Concurrent first uses of a derived key
@@ -72,15 +77,23 @@ class ServiceTokenProvider:
             if time.monotonic() >= self._expires_at - RENEW_MARGIN_SECONDS:
                 reply = self._stub.IssueServiceToken(
                     user_pb2.IssueServiceTokenRequest(client_id=self.client_id, client_secret=self._secret),
-                    timeout=DEFAULT_TIMEOUT_SECONDS)
+                    timeout=DEFAULT_TIMEOUT_SECONDS,
+                )
                 self._token = reply.access_token
                 self._expires_at = time.monotonic() + reply.expires_in
             return self._token
 
 
 class _CallDetails(grpc.ClientCallDetails):
-    def __init__(self, method: str, timeout: float | None, metadata: Sequence[tuple[str, str]],
-                 credentials: Any, wait_for_ready: bool | None, compression: Any) -> None:
+    def __init__(
+        self,
+        method: str,
+        timeout: float | None,
+        metadata: Sequence[tuple[str, str]],
+        credentials: Any,
+        wait_for_ready: bool | None,
+        compression: Any,
+    ) -> None:
         self.method = method
         self.timeout = timeout
         self.metadata = metadata
@@ -104,30 +117,54 @@ class _IdentityInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamCli
             metadata.append(("x-request-id", request_id))
         # Streams (the change feed) are long-lived by design: no default deadline.
         timeout = details.timeout if details.timeout is not None or streaming else self._default_timeout
-        return _CallDetails(details.method, timeout, metadata, details.credentials,
-                            getattr(details, "wait_for_ready", None), getattr(details, "compression", None))
+        return _CallDetails(
+            details.method,
+            timeout,
+            metadata,
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any],
-                              client_call_details: grpc.ClientCallDetails, request: Any) -> Any:
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return continuation(self._details(client_call_details, streaming=False), request)
 
-    def intercept_unary_stream(self, continuation: Callable[..., Any],
-                               client_call_details: grpc.ClientCallDetails, request: Any) -> Any:
+    def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return continuation(self._details(client_call_details, streaming=True), request)
 
 
 def read_retry_service_config(service_full_name: str, read_methods: Sequence[str]) -> str:
     """A gRPC service config retrying only the given read methods on UNAVAILABLE."""
-    return json.dumps({"methodConfig": [{
-        "name": [{"service": service_full_name, "method": m} for m in read_methods],
-        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
-                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
-    }]})
+    return json.dumps(
+        {
+            "methodConfig": [
+                {
+                    "name": [{"service": service_full_name, "method": m} for m in read_methods],
+                    "retryPolicy": {
+                        "maxAttempts": 3,
+                        "initialBackoff": "0.05s",
+                        "maxBackoff": "0.5s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ]
+        }
+    )
 
 
-def service_channel(service: str, service_descriptor: Any, token: Callable[[], str], *,
-                    address: str | None = None,
-                    default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> grpc.Channel:
+def service_channel(
+    service: str,
+    service_descriptor: Any,
+    token: Callable[[], str],
+    *,
+    address: str | None = None,
+    default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> grpc.Channel:
     """A channel to ``service`` that authenticates as this service.
 
     ``service_descriptor`` is the callee's ServiceDescriptor (e.g.
@@ -135,13 +172,16 @@ def service_channel(service: str, service_descriptor: Any, token: Callable[[], s
     methods are the reads that may be retried.
     """
     reads = [m.name for m in service_descriptor.methods if m.name.startswith(("Get", "List"))]
-    channel = grpc.insecure_channel(address or service_addr(service), options=[
-        # Per-call balancing over every address the name resolves to (all ready pods of a
-        # headless Kubernetes Service); with one address it behaves like pick_first.
-        ("grpc.lb_policy_name", "round_robin"),
-        ("grpc.enable_retries", 1),
-        ("grpc.service_config", read_retry_service_config(service_descriptor.full_name, reads)),
-    ])
+    channel = grpc.insecure_channel(
+        address or service_addr(service),
+        options=[
+            # Per-call balancing over every address the name resolves to (all ready pods of a
+            # headless Kubernetes Service); with one address it behaves like pick_first.
+            ("grpc.lb_policy_name", "round_robin"),
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", read_retry_service_config(service_descriptor.full_name, reads)),
+        ],
+    )
     return grpc.intercept_channel(channel, _IdentityInterceptor(token, default_timeout))
 
 
@@ -160,8 +200,9 @@ class ServiceChannels:
 
     def __init__(self, caller: str) -> None:
         if caller not in CALLS:
-            raise ConfigError(f"{caller!r} is not a service of the call graph "
-                              "(services/runtime/call_graph.py)")
+            raise ConfigError(
+                f"{caller!r} is not a service of the call graph (services/runtime/call_graph.py)"
+            )
         self.caller = caller
         self.tokens = ServiceTokenProvider.from_env(caller)
         self._channels: list[grpc.Channel] = []
@@ -169,8 +210,9 @@ class ServiceChannels:
     def open(self, service: str) -> grpc.Channel:
         """A channel to ``service`` (``ledger``, ``ai``, ...), found by its contract's name."""
         if service not in CALLS[self.caller]:
-            raise ConfigError(f"{self.caller} is not declared to call {service} "
-                              "(services/runtime/call_graph.py)")
+            raise ConfigError(
+                f"{self.caller} is not declared to call {service} (services/runtime/call_graph.py)"
+            )
         channel = service_channel(service, grpc_service(service), self.tokens.token)
         self._channels.append(channel)
         return channel
@@ -184,8 +226,14 @@ class ServiceChannels:
 class RemoteError(Exception):
     """A call to another service failed; ``unreachable`` when it may not have been executed at all."""
 
-    def __init__(self, service: str, code: grpc.StatusCode, reason: str, message: str,
-                 metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        code: grpc.StatusCode,
+        reason: str,
+        message: str,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{service}: {code.name} {reason}: {message}")
         self.service = service
         self.code = code

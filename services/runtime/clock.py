@@ -62,8 +62,7 @@ def previous_weekday_at(now: datetime, weekday: int, hour: int) -> datetime:
     the date stays within eight days of the real one, so the service's times stay
     comparable with those of the services around it (tokens, the ledger's entries).
     """
-    latest = (now.astimezone(UTC) - timedelta(days=1)).replace(hour=hour, minute=0, second=0,
-                                                                 microsecond=0)
+    latest = (now.astimezone(UTC) - timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
     if latest > now - timedelta(days=1):
         latest -= timedelta(days=1)
     return latest - timedelta(days=(latest.weekday() - weekday) % 7)

@@ -130,15 +130,18 @@ class Settings:
                 keys_dir=keys_dir,
                 leeway_seconds=env_int("JWT_LEEWAY_SECONDS", 30, maximum=300),
                 revocation=_choice("AUTH_REVOCATION", "feed", ("feed", "off")),
-                revocation_poll_seconds=env_int("AUTH_REVOCATION_POLL_MS", 1000, minimum=50,
-                                                maximum=60_000) / 1000,
-                revocation_max_staleness_seconds=float(env_int("AUTH_REVOCATION_WINDOW_SECONDS", 5,
-                                                               minimum=1, maximum=900)),
+                revocation_poll_seconds=env_int("AUTH_REVOCATION_POLL_MS", 1000, minimum=50, maximum=60_000)
+                / 1000,
+                revocation_max_staleness_seconds=float(
+                    env_int("AUTH_REVOCATION_WINDOW_SECONDS", 5, minimum=1, maximum=900)
+                ),
                 revocation_fail_closed=_choice("AUTH_REVOCATION_FAIL_CLOSED", "staff", ("staff", "all")),
                 internal_audience=env_str("JWT_INTERNAL_AUDIENCE", "nexafi-internal") or "nexafi-internal",
             ),
-            metrics_port=env_int(f"{prefix}_METRICS_PORT",
-                                 env_int("METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 0),
-                                         maximum=65535), maximum=65535),
+            metrics_port=env_int(
+                f"{prefix}_METRICS_PORT",
+                env_int("METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 0), maximum=65535),
+                maximum=65535,
+            ),
             page_token_secret=env_str(f"{prefix}_PAGE_TOKEN_KEY") or "",
         )

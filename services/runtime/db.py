@@ -51,9 +51,9 @@ class DatabaseUnreachable(Exception):
 def normalize_url(url: str) -> str:
     """Accept ``postgresql://`` URLs and use the psycopg2 driver explicitly."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
     return url
 
 
@@ -67,8 +67,15 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
     # of a payment's time when measured. A connection found dead (the database
     # restarted) invalidates the pool and run_in_transaction retries on a fresh one.
     pre_ping = os.environ.get("DB_POOL_PRE_PING", "false").lower() in ("1", "true", "yes")
-    return sa.create_engine(normalize_url(url), pool_size=pool_size, max_overflow=max_overflow,
-                            pool_pre_ping=pre_ping, pool_recycle=1800, echo=echo, future=True)
+    return sa.create_engine(
+        normalize_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=pre_ping,
+        pool_recycle=1800,
+        echo=echo,
+        future=True,
+    )
 
 
 def check_connection(engine: Engine, timeout_seconds: float = 5.0) -> None:
@@ -83,7 +90,8 @@ def check_connection(engine: Engine, timeout_seconds: float = 5.0) -> None:
             if time.monotonic() >= deadline:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
                 raise DatabaseUnreachable(
-                    f"cannot reach the database at {describe_url(str(engine.url))}: {reason}") from None
+                    f"cannot reach the database at {describe_url(str(engine.url))}: {reason}"
+                ) from None
             time.sleep(0.2)
 
 
@@ -111,8 +119,11 @@ def database_failure(exc: BaseException) -> Unavailable | None:
     the same transaction, so a retry with the same key is safe either way.
     """
     if isinstance(exc, PoolTimeout):
-        return Unavailable("the database is overloaded; retry", "DATABASE_UNAVAILABLE",
-                           retry_delay_seconds=DATABASE_RETRY_DELAY_SECONDS)
+        return Unavailable(
+            "the database is overloaded; retry",
+            "DATABASE_UNAVAILABLE",
+            retry_delay_seconds=DATABASE_RETRY_DELAY_SECONDS,
+        )
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if not isinstance(orig, psycopg2.Error) and not invalidated:
@@ -121,13 +132,19 @@ def database_failure(exc: BaseException) -> Unavailable | None:
     if pgcode == QUERY_CANCELED:
         return None  # a statement cancelled for its time is a slow query, not an outage
     if pgcode in RETRYABLE_SQLSTATES:
-        return Unavailable("the transaction conflicted with concurrent ones; retry", "TRANSACTION_CONFLICT",
-                           retry_delay_seconds=CONFLICT_RETRY_DELAY_SECONDS)
+        return Unavailable(
+            "the transaction conflicted with concurrent ones; retry",
+            "TRANSACTION_CONFLICT",
+            retry_delay_seconds=CONFLICT_RETRY_DELAY_SECONDS,
+        )
     # No SQLSTATE: the client library lost or could not open the connection.
     lost = isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError) and not pgcode
     if invalidated or lost or pgcode[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
-        return Unavailable("the database is unavailable; retry", "DATABASE_UNAVAILABLE",
-                           retry_delay_seconds=DATABASE_RETRY_DELAY_SECONDS)
+        return Unavailable(
+            "the database is unavailable; retry",
+            "DATABASE_UNAVAILABLE",
+            retry_delay_seconds=DATABASE_RETRY_DELAY_SECONDS,
+        )
     return None
 
 

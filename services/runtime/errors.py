@@ -34,8 +34,9 @@ class DomainError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     default_reason = "ERROR"
 
-    def __init__(self, message: str, reason: str | None = None,
-                 metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, reason: str | None = None, metadata: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
@@ -51,9 +52,16 @@ class InvalidArgument(DomainError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     default_reason = "INVALID_ARGUMENT"
 
-    def __init__(self, message: str, *, field: str | None = None, description: str | None = None,
-                 violations: list[FieldViolation] | None = None, reason: str | None = None,
-                 metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        description: str | None = None,
+        violations: list[FieldViolation] | None = None,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message, reason, metadata)
         self.violations = list(violations or [])
         if field is not None:
@@ -121,8 +129,14 @@ class Unavailable(DomainError):
     code = grpc.StatusCode.UNAVAILABLE
     default_reason = "UNAVAILABLE"
 
-    def __init__(self, message: str, reason: str | None = None, metadata: dict[str, str] | None = None,
-                 *, retry_delay_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        *,
+        retry_delay_seconds: float | None = None,
+    ) -> None:
         super().__init__(message, reason, metadata)
         self.retry_delay_seconds = retry_delay_seconds
 
@@ -140,16 +154,17 @@ def as_domain_error(exc: BaseException) -> DomainError | None:
 def to_rpc_status(error: DomainError) -> status_pb2.Status:
     """The google.rpc.Status (code, message, details) for a domain error."""
     details = []
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN,
-                                       metadata=error.metadata)
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
     packed = any_pb2.Any()
     packed.Pack(info)
     details.append(packed)
     if error.violations:
-        bad = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
-        ])
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.violations
+            ]
+        )
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)

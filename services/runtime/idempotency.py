@@ -118,8 +118,14 @@ CREATE INDEX {table}_expire_idx ON {table} (expire_time);
 
 
 class IdempotencyStore:
-    def __init__(self, engine: Engine, *, retention_hours: int = 24, lock_seconds: int = 60,
-                 table: str = "idempotency_keys") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        retention_hours: int = 24,
+        lock_seconds: int = 60,
+        table: str = "idempotency_keys",
+    ) -> None:
         if not _IDENTIFIER.fullmatch(table):
             raise ValueError(f"not a table name: {table!r}")
         self.engine = engine
@@ -153,8 +159,7 @@ class IdempotencyStore:
         """Record the resource the request created, in the transaction that creates it."""
         session.execute(
             sa.text(
-                f"UPDATE {self.table} SET resource_id = :r WHERE scope = :s AND key = :k AND "
-                "lock_token = :t"
+                f"UPDATE {self.table} SET resource_id = :r WHERE scope = :s AND key = :k AND lock_token = :t"
             ),
             {"r": resource_id, "s": claim.scope, "k": claim.key, "t": claim.token},
         )
@@ -173,8 +178,9 @@ class IdempotencyStore:
         return run_in_transaction(self.engine, work)
 
     # -- in-transaction variant ---------------------------------------------------------------
-    def claim_in_transaction(self, session: Session, scope: str, key: str, operation: str,
-                             fingerprint: str) -> Claim | bytes:
+    def claim_in_transaction(
+        self, session: Session, scope: str, key: str, operation: str, fingerprint: str
+    ) -> Claim | bytes:
         """The stored response of ``key``, or a claim to execute under it in ``session``'s transaction.
 
         ABORTED (REQUEST_IN_PROGRESS) at once while another transaction holds the key;
@@ -203,12 +209,14 @@ class IdempotencyStore:
                 raise request_in_progress(key)
             return claim
         if row.error_code is not None:
-            raise StoredError(_CODES[row.error_code], row.error_message, row.error_reason,
-                              dict(row.error_metadata or {}))
+            raise StoredError(
+                _CODES[row.error_code], row.error_message, row.error_reason, dict(row.error_metadata or {})
+            )
         return bytes(row.response)
 
-    def complete_in_transaction(self, session: Session, claim: Claim, response: bytes,
-                                resource_id: str = "") -> None:
+    def complete_in_transaction(
+        self, session: Session, claim: Claim, response: bytes, resource_id: str = ""
+    ) -> None:
         """Store ``response`` under the claimed key, in the transaction that made the effect."""
         session.execute(
             sa.text(
@@ -221,8 +229,15 @@ class IdempotencyStore:
                 "error_metadata = NULL, lock_token = '', lock_until = NULL, create_time = now(), "
                 "expire_time = EXCLUDED.expire_time"
             ),
-            {"s": claim.scope, "k": claim.key, "o": claim.operation, "f": claim.fingerprint,
-             "r": resource_id, "resp": response, "keep": self.retention_hours},
+            {
+                "s": claim.scope,
+                "k": claim.key,
+                "o": claim.operation,
+                "f": claim.fingerprint,
+                "r": resource_id,
+                "resp": response,
+                "keep": self.retention_hours,
+            },
         )
 
     def fail_in_transaction(self, session: Session, claim: Claim, error: DomainError) -> None:
@@ -239,9 +254,17 @@ class IdempotencyStore:
                 "error_message = EXCLUDED.error_message, error_metadata = EXCLUDED.error_metadata, "
                 "lock_token = '', lock_until = NULL, create_time = now(), expire_time = EXCLUDED.expire_time"
             ),
-            {"s": claim.scope, "k": claim.key, "o": claim.operation, "f": claim.fingerprint,
-             "c": error.code.value[0], "reason": error.reason, "m": error.message,
-             "md": json.dumps(error.metadata), "keep": self.retention_hours},
+            {
+                "s": claim.scope,
+                "k": claim.key,
+                "o": claim.operation,
+                "f": claim.fingerprint,
+                "c": error.code.value[0],
+                "reason": error.reason,
+                "m": error.message,
+                "md": json.dumps(error.metadata),
+                "keep": self.retention_hours,
+            },
         )
 
     # -- internals ---------------------------------------------------------------------------
@@ -387,7 +410,11 @@ class RequestKeys:
     fingerprint_key: bytes
 
     def stored(
-        self, scope: str, key: str, operation: str, body: Mapping[str, object],
+        self,
+        scope: str,
+        key: str,
+        operation: str,
+        body: Mapping[str, object],
         execute: Callable[[Claim], Message],
     ) -> bytes:
         """The response's bytes; ``body`` is what a replay must repeat (the request without its key)."""
@@ -397,7 +424,12 @@ class RequestKeys:
         )
 
     def respond(
-        self, scope: str, key: str, operation: str, body: Mapping[str, object], response: type[M],
+        self,
+        scope: str,
+        key: str,
+        operation: str,
+        body: Mapping[str, object],
+        response: type[M],
         execute: Callable[[Claim], M],
     ) -> M:
         """The ``response`` message (the first one's, on a replay)."""
@@ -413,11 +445,17 @@ class RequestKeys:
 
 def key_reused(key: str) -> AlreadyExists:
     """The error of a key used again with another request (for stores that claim keys in SQL)."""
-    return AlreadyExists(f"request_id {key!r} was already used with a different request",
-                         "IDEMPOTENCY_KEY_REUSED", {"request_id": key})
+    return AlreadyExists(
+        f"request_id {key!r} was already used with a different request",
+        "IDEMPOTENCY_KEY_REUSED",
+        {"request_id": key},
+    )
 
 
 def request_in_progress(key: str) -> Aborted:
     """The error of a key whose first request is still executing."""
-    return Aborted(f"a request with request_id {key!r} is still executing; retry later",
-                   "REQUEST_IN_PROGRESS", {"request_id": key})
+    return Aborted(
+        f"a request with request_id {key!r} is still executing; retry later",
+        "REQUEST_IN_PROGRESS",
+        {"request_id": key},
+    )

@@ -34,8 +34,11 @@ from services.runtime.text import Undecodable, check_text, refuse_undecodable
 log = logging.getLogger("nexafi.rpc")
 
 # Methods any caller may use without a token.
-ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
-                          "/grpc.reflection.v1.ServerReflection/")
+ALWAYS_PUBLIC_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
@@ -55,9 +58,14 @@ def _trace_id() -> str | None:
 class ServerInterceptor(grpc.ServerInterceptor):
     """Authenticates callers and maps errors for every RPC of one server."""
 
-    def __init__(self, verifier: JwtVerifier, public_methods: frozenset[str],
-                 page_token_key: bytes | None = None, *,
-                 service_callers: ServiceCallers | None = None) -> None:
+    def __init__(
+        self,
+        verifier: JwtVerifier,
+        public_methods: frozenset[str],
+        page_token_key: bytes | None = None,
+        *,
+        service_callers: ServiceCallers | None = None,
+    ) -> None:
         self.verifier = verifier
         self.public_methods = public_methods
         # The service's key for signing and verifying page tokens (services/runtime/api.py).
@@ -65,8 +73,11 @@ class ServerInterceptor(grpc.ServerInterceptor):
         # Which service identity may call which RPC (services.runtime.service_access).
         self.service_callers: ServiceCallers = service_callers or {}
 
-    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
-                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
@@ -76,23 +87,45 @@ class ServerInterceptor(grpc.ServerInterceptor):
         request_type = _request_type(method)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, public, RpcMetrics.of(method, "unary"),
-                                 request_type),
-                deserializer, handler.response_serializer)
+                self._wrap_unary(
+                    handler.unary_unary, method, public, RpcMetrics.of(method, "unary"), request_type
+                ),
+                deserializer,
+                handler.response_serializer,
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, public,
-                                  RpcMetrics.of(method, "server_stream"), request_type),
-                deserializer, handler.response_serializer)
+                self._wrap_stream(
+                    handler.unary_stream, method, public, RpcMetrics.of(method, "server_stream"), request_type
+                ),
+                deserializer,
+                handler.response_serializer,
+            )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method, public,
-                                 RpcMetrics.of(method, "client_stream"), request_type, streaming=True),
-                deserializer, handler.response_serializer)
+                self._wrap_unary(
+                    handler.stream_unary,
+                    method,
+                    public,
+                    RpcMetrics.of(method, "client_stream"),
+                    request_type,
+                    streaming=True,
+                ),
+                deserializer,
+                handler.response_serializer,
+            )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method, public, RpcMetrics.of(method, "bidi_stream"),
-                              request_type, streaming=True),
-            deserializer, handler.response_serializer)
+            self._wrap_stream(
+                handler.stream_stream,
+                method,
+                public,
+                RpcMetrics.of(method, "bidi_stream"),
+                request_type,
+                streaming=True,
+            ),
+            deserializer,
+            handler.response_serializer,
+        )
 
     def _authenticate(self, context: grpc.ServicerContext, public: bool) -> Principal | None:
         header = _metadata(context).get("authorization")
@@ -125,16 +158,29 @@ class ServerInterceptor(grpc.ServerInterceptor):
             if error is exc:
                 log.info("rpc %s failed: %s %s: %s", method, error.code.name, error.reason, error.message)
             else:
-                log.warning("rpc %s failed: %s %s: %s: %s", method, error.code.name, error.reason,
-                            type(exc).__name__, _first_line(exc))
+                log.warning(
+                    "rpc %s failed: %s %s: %s: %s",
+                    method,
+                    error.code.name,
+                    error.reason,
+                    type(exc).__name__,
+                    _first_line(exc),
+                )
             context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
         trace_id = _trace_id()
         log.exception("rpc %s failed unexpectedly (trace %s)", method, trace_id)
         context.abort_with_status(rpc_status.to_status(internal_status(trace_id)))
 
-    def _wrap_unary(self, behavior: Callable[..., Any], method: str, public: bool,
-                    metrics: RpcMetrics, request_type: Descriptor | None, *,
-                    streaming: bool = False) -> Callable[..., Any]:
+    def _wrap_unary(
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        public: bool,
+        metrics: RpcMetrics,
+        request_type: Descriptor | None,
+        *,
+        streaming: bool = False,
+    ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             self._begin(context)
             metrics.started.inc()
@@ -165,9 +211,16 @@ class ServerInterceptor(grpc.ServerInterceptor):
 
         return wrapped
 
-    def _wrap_stream(self, behavior: Callable[..., Any], method: str, public: bool,
-                     metrics: RpcMetrics, request_type: Descriptor | None, *,
-                     streaming: bool = False) -> Callable[..., Any]:
+    def _wrap_stream(
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        public: bool,
+        metrics: RpcMetrics,
+        request_type: Descriptor | None,
+        *,
+        streaming: bool = False,
+    ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             self._begin(context)
             metrics.started.inc()

@@ -26,8 +26,9 @@ class PeriodicJob:
     """Calls ``tick`` every ``interval_seconds`` on a daemon thread; an interval of 0 disables it
     (tests drive the same work by hand)."""
 
-    def __init__(self, name: str, interval_seconds: float, tick: Callable[[], None],
-                 log: logging.Logger) -> None:
+    def __init__(
+        self, name: str, interval_seconds: float, tick: Callable[[], None], log: logging.Logger
+    ) -> None:
         self.name = name
         self.interval_seconds = interval_seconds
         self.tick = tick

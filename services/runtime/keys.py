@@ -42,8 +42,15 @@ def _b64url_uint(value: int, length: int) -> str:
 def public_jwk(kid: str, key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     """The JWK (RFC 7517) of a P-256 public key."""
     numbers = key.public_numbers()
-    return {"kty": "EC", "crv": "P-256", "x": _b64url_uint(numbers.x, 32),
-            "y": _b64url_uint(numbers.y, 32), "kid": kid, "alg": ALGORITHM, "use": "sig"}
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": _b64url_uint(numbers.x, 32),
+        "y": _b64url_uint(numbers.y, 32),
+        "kid": kid,
+        "alg": ALGORITHM,
+        "use": "sig",
+    }
 
 
 class Keyring:
@@ -77,8 +84,9 @@ class Keyring:
     def _new_key(self) -> str:
         kid = new_id("key")
         key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         fd = os.open(self.signing_dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
@@ -119,12 +127,26 @@ class Keyring:
         os.replace(tmp, path)
 
 
-def access_token_claims(*, subject: str, roles: list[str], issuer: str, audience: str,
-                        ttl_seconds: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def access_token_claims(
+    *,
+    subject: str,
+    roles: list[str],
+    issuer: str,
+    audience: str,
+    ttl_seconds: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The standard claims of a NexaFi access token."""
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": issuer, "aud": audience, "sub": subject, "roles": roles,
-                              "iat": now, "nbf": now, "exp": now + ttl_seconds,
-                              "jti": uuid.uuid4().hex}
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "roles": roles,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
     claims.update(extra or {})
     return claims

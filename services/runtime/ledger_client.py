@@ -366,8 +366,12 @@ class LedgerClient:
         """Every entry naming one of ``related_ids`` (at most RELATED_BATCH)."""
         transactions, _ = self.related_messages(related_ids)
         return [
-            RelatedEntry(t.id, t.related_entity_id, _ENTRY_TYPES_BACK.get(int(t.type), EntryType.OTHER),
-                         t.amount.amount_minor)
+            RelatedEntry(
+                t.id,
+                t.related_entity_id,
+                _ENTRY_TYPES_BACK.get(int(t.type), EntryType.OTHER),
+                t.amount.amount_minor,
+            )
             for t in transactions
         ]
 
@@ -398,8 +402,11 @@ class LedgerClient:
             request: ledger_pb2.ExportRelatedEntriesRequest, timeout: float
         ) -> list[ledger_pb2.RelatedEntryRecord]:
             # Consumed inside call(): a failure mid-stream becomes a RemoteError like any other.
-            return [record for chunk in self.stub.ExportRelatedEntries(request, timeout=timeout)
-                    for record in chunk.records]
+            return [
+                record
+                for chunk in self.stub.ExportRelatedEntries(request, timeout=timeout)
+                for record in chunk.records
+            ]
 
         return call(
             "ledger",
@@ -431,7 +438,9 @@ class MoneyClients(Generic[Ai]):
         """Channels to the ledger, AI and user services at the runtime's addresses, with its token."""
         channels = ServiceChannels(caller)
         return cls(
-            LedgerClient(channels.open("ledger")), ai(channels.open("ai")), UserClient(channels.open("user")),
+            LedgerClient(channels.open("ledger")),
+            ai(channels.open("ai")),
+            UserClient(channels.open("user")),
             channels,
         )
 

@@ -36,9 +36,14 @@ class _ContextFilter(logging.Filter):
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         time = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        entry = {"time": time.replace("+00:00", "Z"), "level": record.levelname,
-                 "service": getattr(record, "service", None), "logger": record.name,
-                 "message": record.getMessage(), "request_id": getattr(record, "request_id", "-")}
+        entry = {
+            "time": time.replace("+00:00", "Z"),
+            "level": record.levelname,
+            "service": getattr(record, "service", None),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
         trace_id = getattr(record, "trace_id", None)
         if trace_id is not None:
             entry["trace_id"] = trace_id
@@ -54,8 +59,9 @@ def setup_logging(service: str, level: str = "INFO", as_json: bool = False) -> N
     if as_json:
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(
-            f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

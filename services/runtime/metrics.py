@@ -65,8 +65,9 @@ def gauge_function(name: str, documentation: str, read: Callable[[], float]) -> 
     return metric
 
 
-def histogram(name: str, documentation: str, labels: Sequence[str] = (),
-              buckets: Sequence[float] = RPC_BUCKETS) -> Histogram:
+def histogram(
+    name: str, documentation: str, labels: Sequence[str] = (), buckets: Sequence[float] = RPC_BUCKETS
+) -> Histogram:
     """A distribution (durations, sizes) in cumulative buckets."""
     metric: Histogram = _declare(Histogram, name, documentation, labels, buckets=tuple(buckets))
     return metric
@@ -80,13 +81,19 @@ def serve_metrics(host: str, port: int) -> WSGIServer:
     return server
 
 
-_STARTED = counter("grpc_server_started", "RPCs started on the server.",
-                   ("grpc_type", "grpc_service", "grpc_method"))
-_HANDLED = counter("grpc_server_handled", "RPCs completed on the server, by gRPC status code.",
-                   ("grpc_type", "grpc_service", "grpc_method", "grpc_code"))
-_DURATION = histogram("grpc_server_handling_seconds",
-                      "Time from the start of an RPC to its status, in seconds.",
-                      ("grpc_type", "grpc_service", "grpc_method"))
+_STARTED = counter(
+    "grpc_server_started", "RPCs started on the server.", ("grpc_type", "grpc_service", "grpc_method")
+)
+_HANDLED = counter(
+    "grpc_server_handled",
+    "RPCs completed on the server, by gRPC status code.",
+    ("grpc_type", "grpc_service", "grpc_method", "grpc_code"),
+)
+_DURATION = histogram(
+    "grpc_server_handling_seconds",
+    "Time from the start of an RPC to its status, in seconds.",
+    ("grpc_type", "grpc_service", "grpc_method"),
+)
 
 
 class RpcMetrics:

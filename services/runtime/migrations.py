@@ -38,8 +38,9 @@ def ensure_database(url: str) -> None:
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                        {"n": name}).scalar()
+            exists = connection.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
             if not exists:
                 connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     finally:
@@ -65,8 +66,12 @@ def run_env() -> None:
         # Replicas starting together must not migrate at once: serialize on an advisory lock.
         connection.execute(sa.text("SELECT pg_advisory_lock(hashtext(:s))"), {"s": f"migrate:{service}"})
         connection.commit()
-        context.configure(connection=connection, target_metadata=None,
-                          version_table=f"alembic_version_{service}", transaction_per_migration=True)
+        context.configure(
+            connection=connection,
+            target_metadata=None,
+            version_table=f"alembic_version_{service}",
+            transaction_per_migration=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -83,9 +83,15 @@ def _claim_int(value: Any) -> int:
 class RevocationCache:
     """The revocations still in effect, kept current from a :class:`RevocationSource`."""
 
-    def __init__(self, *, poll_seconds: float = 1.0, max_staleness_seconds: float = 5.0,
-                 fail_closed: str = "staff", monotonic: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        poll_seconds: float = 1.0,
+        max_staleness_seconds: float = 5.0,
+        fail_closed: str = "staff",
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.poll_seconds = poll_seconds
         self.max_staleness_seconds = max_staleness_seconds
         self.fail_closed_all = fail_closed == "all"
@@ -113,8 +119,9 @@ class RevocationCache:
         fresh_at = self._fresh_at
         stale = fresh_at is None or self._monotonic() - fresh_at > self.max_staleness_seconds
         if stale and (self.fail_closed_all or not roles.isdisjoint(STAFF_ROLES)):
-            raise Unavailable("cannot confirm that the access token is still valid; retry shortly",
-                              "REVOCATION_STATE_STALE")
+            raise Unavailable(
+                "cannot confirm that the access token is still valid; retry shortly", "REVOCATION_STATE_STALE"
+            )
         claims = principal.claims
         floor = self._min_version.get(principal.subject)
         if floor is not None and _claim_int(claims.get("ver")) < floor[0]:
@@ -133,12 +140,15 @@ class RevocationCache:
         """Add feed entries (in sequence order)."""
         for entry in entries:
             if entry.session_id:
-                self._sessions[entry.session_id] = max(entry.expires_at,
-                                                       self._sessions.get(entry.session_id, 0.0))
+                self._sessions[entry.session_id] = max(
+                    entry.expires_at, self._sessions.get(entry.session_id, 0.0)
+                )
             if entry.min_token_version > 0:
                 version, until = self._min_version.get(entry.user_id, (0, 0.0))
-                self._min_version[entry.user_id] = (max(version, entry.min_token_version),
-                                                    max(until, entry.expires_at))
+                self._min_version[entry.user_id] = (
+                    max(version, entry.min_token_version),
+                    max(until, entry.expires_at),
+                )
             self._cursor = max(self._cursor, entry.sequence)
 
     def prune(self) -> None:
@@ -222,9 +232,16 @@ class GrpcRevocationFeed:
 
         reply = self._stub.ListRevocations(
             user_pb2.ListRevocationsRequest(after_sequence=after_sequence, page_size=limit),
-            timeout=self.TIMEOUT_SECONDS)
-        entries = [RevocationEntry(sequence=r.sequence, user_id=r.user_id,
-                                   min_token_version=r.min_token_version, session_id=r.session_id,
-                                   expires_at=r.expire_time.seconds + r.expire_time.nanos / 1e9)
-                   for r in reply.revocations]
+            timeout=self.TIMEOUT_SECONDS,
+        )
+        entries = [
+            RevocationEntry(
+                sequence=r.sequence,
+                user_id=r.user_id,
+                min_token_version=r.min_token_version,
+                session_id=r.session_id,
+                expires_at=r.expire_time.seconds + r.expire_time.nanos / 1e9,
+            )
+            for r in reply.revocations
+        ]
         return FeedPage(entries=entries, last_sequence=reply.last_sequence)

@@ -121,8 +121,9 @@ class RunningServer:
         return f"localhost:{self.port}"
 
     def set_serving(self, serving: bool) -> None:
-        status = (health_pb2.HealthCheckResponse.SERVING if serving
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in ["", *self.service_names]:
             self.health.set(name, status)
 
@@ -142,8 +143,14 @@ class PortInUse(Exception):
     """The gRPC port cannot be bound."""
 
 
-def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None = None,
-                 verifier: JwtVerifier | None = None, clock: Clock = system_clock) -> RunningServer:
+def start_server(
+    spec: ServiceSpec,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    verifier: JwtVerifier | None = None,
+    clock: Clock = system_clock,
+) -> RunningServer:
     """Build, bind and start the server of ``spec``; health says SERVING once it runs.
 
     ``clock`` is what the service decides with. Token expiry is checked by ``verifier`` on
@@ -157,17 +164,25 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     if verifier is None:
         verifier = JwtVerifier(settings.auth, revocations=revocation_cache(settings))
     revocations = verifier.revocations if isinstance(verifier.revocations, RevocationCache) else None
-    context = ServiceContext(settings=settings, engine=engine, verifier=verifier, revocations=revocations,
-                             clock=clock)
+    context = ServiceContext(
+        settings=settings, engine=engine, verifier=verifier, revocations=revocations, clock=clock
+    )
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.max_workers,
-                                   thread_name_prefix=f"{spec.name}-rpc"),
-        interceptors=[ServerInterceptor(context.verifier, spec.public_methods, page_token_key(settings),
-                                        service_callers=spec.service_callers)],
-        options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                 # Only a worker of a multi-process server shares its port (with its siblings).
-                 ("grpc.so_reuseport", 1 if worker_index() is not None else 0)],
+        futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix=f"{spec.name}-rpc"),
+        interceptors=[
+            ServerInterceptor(
+                context.verifier,
+                spec.public_methods,
+                page_token_key(settings),
+                service_callers=spec.service_callers,
+            )
+        ],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # Only a worker of a multi-process server shares its port (with its siblings).
+            ("grpc.so_reuseport", 1 if worker_index() is not None else 0),
+        ],
     )
     if settings.port and worker_index() is None:
         _check_port_free(settings.host, settings.port)
@@ -177,7 +192,8 @@ def start_server(spec: ServiceSpec, settings: Settings, *, engine: Engine | None
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
     address = f"{settings.host}:{settings.port}"
     try:
         port = server.add_insecure_port(address)
@@ -199,9 +215,11 @@ def revocation_cache(settings: Settings) -> RevocationCache | None:
     auth = settings.auth
     if auth.revocation != "feed":
         return None
-    return RevocationCache(poll_seconds=auth.revocation_poll_seconds,
-                           max_staleness_seconds=auth.revocation_max_staleness_seconds,
-                           fail_closed=auth.revocation_fail_closed)
+    return RevocationCache(
+        poll_seconds=auth.revocation_poll_seconds,
+        max_staleness_seconds=auth.revocation_max_staleness_seconds,
+        fail_closed=auth.revocation_fail_closed,
+    )
 
 
 def page_token_key(settings: Settings) -> bytes:
@@ -273,8 +291,9 @@ def serve(spec: ServiceSpec) -> int:
                 serve_metrics(settings.host, settings.metrics_port)
             except OSError:
                 running.stop(0)
-                raise PortInUse(f"cannot serve metrics on {settings.host}:{settings.metrics_port}: "
-                                "the port is in use") from None
+                raise PortInUse(
+                    f"cannot serve metrics on {settings.host}:{settings.metrics_port}: the port is in use"
+                ) from None
     except (ConfigError, DatabaseUnreachable, PortInUse) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -286,12 +305,12 @@ def serve(spec: ServiceSpec) -> int:
             print(f"{prog}: failed to start: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
 
-    log.info("%s listening on port %d (metrics: %s)", prog, running.port,
-             settings.metrics_port or "off")
+    log.info("%s listening on port %d (metrics: %s)", prog, running.port, settings.metrics_port or "off")
     while not received:
         time.sleep(SIGNAL_POLL_SECONDS)
-    log.info("received %s, shutting down (grace %gs)", signal.Signals(received[0]).name,
-             settings.grace_seconds)
+    log.info(
+        "received %s, shutting down (grace %gs)", signal.Signals(received[0]).name, settings.grace_seconds
+    )
     running.stop(settings.grace_seconds)
     log.info("%s stopped", prog)
     _exit_at_once(0)
@@ -334,8 +353,12 @@ def _supervise(spec: ServiceSpec, settings: Settings, workers: int, received: li
     argv = dying_with_parent([sys.executable, *sys.orig_argv[1:]])
     children: list[subprocess.Popen[bytes]] = []
     for index in range(workers):
-        env = {**os.environ, WORKER_INDEX_ENV: str(index), f"{prefix}_PORT": str(port),
-               "MIGRATE_ON_START": "false"}
+        env = {
+            **os.environ,
+            WORKER_INDEX_ENV: str(index),
+            f"{prefix}_PORT": str(port),
+            "MIGRATE_ON_START": "false",
+        }
         if settings.metrics_port:
             env[f"{prefix}_METRICS_PORT"] = str(settings.metrics_port + index)
         children.append(subprocess.Popen(argv, env=env))
@@ -345,8 +368,9 @@ def _supervise(spec: ServiceSpec, settings: Settings, workers: int, received: li
     code = 0
     if not received:
         ended = next(child for child in children if child.poll() is not None)
-        log.error("%s: a worker (pid %d) exited with %s; stopping the others", prog, ended.pid,
-                  ended.returncode)
+        log.error(
+            "%s: a worker (pid %d) exited with %s; stopping the others", prog, ended.pid, ended.returncode
+        )
         code = 1
     for child in children:
         if child.poll() is None:

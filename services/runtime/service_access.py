@@ -45,5 +45,8 @@ def check_service_call(principal: Principal | None, method: str, callers: Servic
         return
     rpc = method.rsplit("/", 1)[-1]
     if rpc not in callers.get(identity, frozenset()):
-        raise PermissionDenied(f"the service {identity!r} is not allowed to call {rpc}", SERVICE_NOT_ALLOWED,
-                               {"service": identity, "method": rpc})
+        raise PermissionDenied(
+            f"the service {identity!r} is not allowed to call {rpc}",
+            SERVICE_NOT_ALLOWED,
+            {"service": identity, "method": rpc},
+        )

@@ -53,8 +53,11 @@ def setup_telemetry(service: str, exporter: SpanExporter | None = None) -> Trace
 
     # Health checks (Envoy's every few seconds, the kubelet's) would be most of the spans.
     GrpcInstrumentorServer(filter_=filters.negate(filters.health_check())).instrument()
-    GrpcInstrumentorClient(filter_=filters.negate(filters.any_of(
-        filters.health_check(), *(filters.method_name(m) for m in UNTRACED_CLIENT_METHODS)))).instrument()
+    GrpcInstrumentorClient(
+        filter_=filters.negate(
+            filters.any_of(filters.health_check(), *(filters.method_name(m) for m in UNTRACED_CLIENT_METHODS))
+        )
+    ).instrument()
     _configured = True
     return provider
 

@@ -33,17 +33,24 @@ from google.protobuf.message import Message
 from services.runtime.errors import FieldViolation, InvalidArgument
 
 # Fields where a person writes prose: line breaks and tabs are allowed there.
-FREE_TEXT_FIELDS = frozenset({
-    "description", "purpose_description", "reason", "rejection_reason", "note", "explanation",
-    "message", "detail",
-})
+FREE_TEXT_FIELDS = frozenset(
+    {
+        "description",
+        "purpose_description",
+        "reason",
+        "rejection_reason",
+        "note",
+        "explanation",
+        "message",
+        "detail",
+    }
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_PROSE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 CONTROL_DESCRIPTION = "must not contain control characters (U+0000-U+001F, U+007F-U+009F)"
-PROSE_DESCRIPTION = ("must not contain control characters other than tab, line feed and carriage "
-                     "return")
+PROSE_DESCRIPTION = "must not contain control characters other than tab, line feed and carriage return"
 UTF8_DESCRIPTION = "must be valid UTF-8"
 
 _STRING = FieldDescriptor.TYPE_STRING
@@ -88,8 +95,11 @@ def check_text(message: Message) -> None:
     """INVALID_ARGUMENT (``CONTROL_CHARACTERS``) naming each field that holds a refused character."""
     found = text_violations(message)
     if found:
-        raise InvalidArgument(f"control characters in {', '.join(v.field for v in found)}",
-                              violations=found, reason="CONTROL_CHARACTERS")
+        raise InvalidArgument(
+            f"control characters in {', '.join(v.field for v in found)}",
+            violations=found,
+            reason="CONTROL_CHARACTERS",
+        )
 
 
 def _collect(message: Message, strict: list[str], prose: list[str]) -> None:
@@ -138,8 +148,9 @@ def _walk(message: Message, prefix: str, found: list[FieldViolation]) -> None:
         elif plan == _MSG:
             _walk(value, path + ".", found)
         elif plan in (_TEXTS, _PROSES):
-            pattern, description = ((_CONTROL_IN_PROSE, PROSE_DESCRIPTION) if plan == _PROSES
-                                    else (_CONTROL, CONTROL_DESCRIPTION))
+            pattern, description = (
+                (_CONTROL_IN_PROSE, PROSE_DESCRIPTION) if plan == _PROSES else (_CONTROL, CONTROL_DESCRIPTION)
+            )
             for i, item in enumerate(value):
                 if pattern.search(item):
                     found.append(FieldViolation(f"{path}[{i}]", description))
@@ -178,8 +189,9 @@ def refuse_undecodable(descriptor: Descriptor | None, data: bytes) -> InvalidArg
     """The error for a request that does not parse: the first non-UTF-8 string field, if any."""
     path = _bad_utf8_path(descriptor, data, "") if descriptor is not None else None
     if path is not None:
-        return InvalidArgument(f"{path} is not valid UTF-8", field=path, description=UTF8_DESCRIPTION,
-                               reason="INVALID_UTF8")
+        return InvalidArgument(
+            f"{path} is not valid UTF-8", field=path, description=UTF8_DESCRIPTION, reason="INVALID_UTF8"
+        )
     return InvalidArgument("the request message cannot be parsed", reason="MALFORMED_REQUEST")
 
 
@@ -213,7 +225,7 @@ def _bad_utf8_path(descriptor: Descriptor, data: bytes, prefix: str) -> str | No
             if wire != 2:
                 return None  # groups, or garbage: nothing to name
             length, pos = _varint(data, pos)
-            chunk, pos = data[pos:pos + length], pos + length
+            chunk, pos = data[pos : pos + length], pos + length
             field = descriptor.fields_by_number.get(number)
             if field is None:
                 continue

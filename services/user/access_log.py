@@ -54,9 +54,16 @@ class AccessKind(StrEnum):
 
 
 # The actions of audit_events that belong in the access log (they are named as the kinds are).
-_AUDIT_KINDS = (AccessKind.REFRESH_TOKEN_REUSED, AccessKind.SESSIONS_REVOKED,
-                AccessKind.PASSWORD_RESET_REQUESTED, AccessKind.PASSWORD_RESET, AccessKind.ROLE_GRANTED,
-                AccessKind.ROLE_REVOKED, AccessKind.DEACTIVATED, AccessKind.ERASED)
+_AUDIT_KINDS = (
+    AccessKind.REFRESH_TOKEN_REUSED,
+    AccessKind.SESSIONS_REVOKED,
+    AccessKind.PASSWORD_RESET_REQUESTED,
+    AccessKind.PASSWORD_RESET,
+    AccessKind.ROLE_GRANTED,
+    AccessKind.ROLE_REVOKED,
+    AccessKind.DEACTIVATED,
+    AccessKind.ERASED,
+)
 
 
 @dataclass(frozen=True)
@@ -83,21 +90,41 @@ class AccessEvent:
     detail: str
 
 
-def record(repo: UserRepository, user_id: str, kind: AccessKind, now: datetime, *,
-           session_id: str | None = None, client: Client | None = None, detail: str | None = None) -> None:
+def record(
+    repo: UserRepository,
+    user_id: str,
+    kind: AccessKind,
+    now: datetime,
+    *,
+    session_id: str | None = None,
+    client: Client | None = None,
+    detail: str | None = None,
+) -> None:
     """Append a session event, in the caller's transaction (it commits or rolls back with it)."""
     seen = (client or Client()).bounded()
-    repo.session.execute(access_events.insert().values(
-        user_id=user_id, kind=kind.value, session_id=session_id, detail=detail,
-        client_address=seen.address or None, user_agent=seen.user_agent or None, created_at=now))
+    repo.session.execute(
+        access_events.insert().values(
+            user_id=user_id,
+            kind=kind.value,
+            session_id=session_id,
+            detail=detail,
+            client_address=seen.address or None,
+            user_agent=seen.user_agent or None,
+            created_at=now,
+        )
+    )
 
 
 def forget_clients(repo: UserRepository, user_id: str) -> None:
     """Erasure: where the user came from is personal data; the events themselves stay."""
-    repo.session.execute(access_events.update().where(
-        access_events.c.user_id == user_id,
-        sa.or_(access_events.c.client_address.isnot(None), access_events.c.user_agent.isnot(None)),
-    ).values(client_address=None, user_agent=None))
+    repo.session.execute(
+        access_events.update()
+        .where(
+            access_events.c.user_id == user_id,
+            sa.or_(access_events.c.client_address.isnot(None), access_events.c.user_agent.isnot(None)),
+        )
+        .values(client_address=None, user_agent=None)
+    )
 
 
 # Sort keys pad the ids so that, at one instant, a later row sorts after an earlier one.
@@ -131,17 +158,31 @@ def _event(row: Any, user_id: str) -> AccessEvent:
     actor = row.actor or ""
     # Staff are people ("usr_…") other than the user; "system", "anonymous" and the user are not.
     staff = actor if actor.startswith("usr_") and actor != user_id else ""
-    return AccessEvent(id=row.id, sort_key=row.sort_key, kind=kind, create_time=row.created_at,
-                       session_id=row.session_id or "",
-                       client=Client(row.client_address or "", row.user_agent or ""),
-                       actor_id=staff, detail=_detail(kind, row.detail))
+    return AccessEvent(
+        id=row.id,
+        sort_key=row.sort_key,
+        kind=kind,
+        create_time=row.created_at,
+        session_id=row.session_id or "",
+        client=Client(row.client_address or "", row.user_agent or ""),
+        actor_id=staff,
+        detail=_detail(kind, row.detail),
+    )
 
 
-def _events(repo: UserRepository, user_id: str, before: tuple[datetime, str] | None,
-            limit: int) -> list[AccessEvent]:
-    rows = repo.session.execute(_MERGED, {
-        "user_id": user_id, "audit_kinds": [k.value for k in _AUDIT_KINDS], "limit": limit,
-        "before_at": before[0] if before else None, "before_key": before[1] if before else ""})
+def _events(
+    repo: UserRepository, user_id: str, before: tuple[datetime, str] | None, limit: int
+) -> list[AccessEvent]:
+    rows = repo.session.execute(
+        _MERGED,
+        {
+            "user_id": user_id,
+            "audit_kinds": [k.value for k in _AUDIT_KINDS],
+            "limit": limit,
+            "before_at": before[0] if before else None,
+            "before_key": before[1] if before else "",
+        },
+    )
     return [_event(row, user_id) for row in rows]
 
 
@@ -152,8 +193,9 @@ def _position(raw: Any) -> tuple[datetime, str]:
     return datetime.fromisoformat(moment), key
 
 
-def list_events(store: UserStore, user_id: str, *, page_size: int,
-                page_token: str) -> tuple[list[AccessEvent], str]:
+def list_events(
+    store: UserStore, user_id: str, *, page_size: int, page_token: str
+) -> tuple[list[AccessEvent], str]:
     """One page of the user's log, newest first; NOT_FOUND for a user that never existed."""
     if not user_id:
         raise InvalidArgument("user_id is required", field="user_id", description="is required")
@@ -161,6 +203,10 @@ def list_events(store: UserStore, user_id: str, *, page_size: int,
     store.read(user_id)  # Erased users keep their log; unknown ids are NOT_FOUND.
     page = api.paginate(
         lambda before, limit: store.query(lambda repo: _events(repo, user_id, before, limit)),
-        page_token=page_token, query=api.query_key("access-events", user_id), size=size,
-        position=lambda event: [event.create_time.isoformat(), event.sort_key], parse=_position)
+        page_token=page_token,
+        query=api.query_key("access-events", user_id),
+        size=size,
+        position=lambda event: [event.create_time.isoformat(), event.sort_key],
+        parse=_position,
+    )
     return page.items, page.next_page_token

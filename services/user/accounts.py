@@ -56,12 +56,23 @@ class Registration:
     def fingerprint_body(self) -> dict[str, object]:
         # The password is left out: the key's row must not hold a digest of it. A replay proves
         # it against the account's hash instead (AccountService.confirm_replay).
-        return {"username": self.username, "email": self.email.lower(), "profile": self.profile,
-                "roles": sorted(self.roles)}
+        return {
+            "username": self.username,
+            "email": self.email.lower(),
+            "profile": self.profile,
+            "roles": sorted(self.roles),
+        }
 
 
-def check_registration(*, username: str, email: str, password: str, profile: Mapping[str, str] | None,
-                       roles: Sequence[str] = (ROLE_CUSTOMER,), request_id: str = "") -> Registration:
+def check_registration(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    profile: Mapping[str, str] | None,
+    roles: Sequence[str] = (ROLE_CUSTOMER,),
+    request_id: str = "",
+) -> Registration:
     """The normalized registration, or INVALID_ARGUMENT with every bad field (``request_id`` too)."""
     violations: list[FieldViolation] = []
     username = check_username(username, violations)
@@ -71,8 +82,9 @@ def check_registration(*, username: str, email: str, password: str, profile: Map
     if len(request_id) > MAX_REQUEST_ID_LENGTH:
         violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
     raise_if(violations)
-    return Registration(username=username, email=email, password=password, profile=profile_values,
-                        roles=tuple(roles))
+    return Registration(
+        username=username, email=email, password=password, profile=profile_values, roles=tuple(roles)
+    )
 
 
 def _taken(constraint: str | None) -> AlreadyExists | None:
@@ -91,8 +103,9 @@ class AccountService:
 
     # -- registration ----------------------------------------------------------------
 
-    def register(self, registration: Registration, *, claim: Claim | None = None,
-                 actor: str = "self") -> User:
+    def register(
+        self, registration: Registration, *, claim: Claim | None = None, actor: str = "self"
+    ) -> User:
         if claim is not None and claim.resource_id:
             # An earlier attempt with this key created the account and died before answering.
             return self.store.read(claim.resource_id)
@@ -103,12 +116,23 @@ class AccountService:
         password_hash = self.hashing.hash(r.password)
 
         def work(repo: UserRepository, now: datetime) -> str:
-            user_id = repo.insert_user(username=r.username, email=r.email, password_hash=password_hash,
-                                       roles=r.roles, profile=r.profile, now=now)
+            user_id = repo.insert_user(
+                username=r.username,
+                email=r.email,
+                password_hash=password_hash,
+                roles=r.roles,
+                profile=r.profile,
+                now=now,
+            )
             if claim is not None:
                 self.idempotency.attach(repo.session, claim, user_id)
-            repo.audit(user_id, user_id if actor == "self" else actor, "registered", now,
-                       detail=",".join(sorted(r.roles)))
+            repo.audit(
+                user_id,
+                user_id if actor == "self" else actor,
+                "registered",
+                now,
+                detail=",".join(sorted(r.roles)),
+            )
             return user_id
 
         try:
@@ -128,11 +152,15 @@ class AccountService:
         would be an offline-crackable copy); checking it against the account's hash tells a
         true replay from a reused key."""
         record: UserRecord | None = self.store.query(lambda repo: repo.get(user_id))
-        same = (record is not None and record.password_hash is not None
-                and self.hashing.verify(record.password_hash, password))
+        same = (
+            record is not None
+            and record.password_hash is not None
+            and self.hashing.verify(record.password_hash, password)
+        )
         if not same:
-            raise AlreadyExists("request_id was already used with a different request",
-                                "IDEMPOTENCY_KEY_REUSED")
+            raise AlreadyExists(
+                "request_id was already used with a different request", "IDEMPOTENCY_KEY_REUSED"
+            )
 
     @staticmethod
     def _raise_if_taken(repo: UserRepository, username: str, email: str) -> None:
@@ -146,8 +174,9 @@ class AccountService:
     def get_user(self, user_id: str) -> User:
         return self.store.read(user_id)
 
-    def update_profile(self, actor: str, user_id: str, values: Mapping[str, str],
-                       paths: Sequence[str]) -> User:
+    def update_profile(
+        self, actor: str, user_id: str, values: Mapping[str, str], paths: Sequence[str]
+    ) -> User:
         violations: list[FieldViolation] = []
         fields = resolve_update_mask(paths, violations)
         normalized = {path: check_profile_value(path, values.get(path, ""), violations) for path in fields}
@@ -189,19 +218,26 @@ class AccountService:
                 repo.forget_idempotency_keys(self.idempotency.table, user_id)
             else:
                 repo.deactivate(user_id, now)
-            repo.audit(user_id, actor, "erased" if erase else "deactivated", now,
-                       detail=f"sessions_revoked={revoked}")
+            repo.audit(
+                user_id,
+                actor,
+                "erased" if erase else "deactivated",
+                now,
+                detail=f"sessions_revoked={revoked}",
+            )
 
         self.store.tx(work)
         log.info("user %s %s by %s", user_id, "erased" if erase else "deactivated", actor)
         return self.store.read(user_id)
 
-    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
-                      limit: int) -> list[StaffAction]:
+    def staff_actions(
+        self, actor_id: str | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[StaffAction]:
         return self.store.query(lambda repo: repo.staff_actions(actor_id, before, limit))
 
-    def list_users(self, *, page_size: int, page_token: str,
-                   status: UserStatus | None) -> tuple[list[User], str]:
+    def list_users(
+        self, *, page_size: int, page_token: str, status: UserStatus | None
+    ) -> tuple[list[User], str]:
         # AIP-158: zero means the default, above the maximum is coerced to it.
         size = api.page_size(page_size)
         # A token from a listing with another filter would skip or repeat users.
@@ -209,20 +245,32 @@ class AccountService:
 
         def fetch(before: str | None, limit: int) -> list[User]:
             return self.store.query(
-                lambda repo: repo.list_users(before_id=before, status=status, limit=limit))
+                lambda repo: repo.list_users(before_id=before, status=status, limit=limit)
+            )
 
-        page = api.paginate(fetch, page_token=page_token, query=query, size=size,
-                            position=lambda user: user.id, parse=api.as_str)
+        page = api.paginate(
+            fetch,
+            page_token=page_token,
+            query=query,
+            size=size,
+            position=lambda user: user.id,
+            parse=api.as_str,
+        )
         return page.items, page.next_page_token
 
     # -- roles ---------------------------------------------------------------------------------
 
     def grant_role(self, actor: str, user_id: str, role: str) -> User:
         if role not in GRANTABLE_ROLES:
-            reason = ("the service role belongs to service identities" if role == ROLE_SERVICE
-                      else "unknown role")
-            raise InvalidArgument(f"cannot grant this role: {reason}", field="role", description=reason,
-                                  reason="ROLE_NOT_GRANTABLE")
+            reason = (
+                "the service role belongs to service identities" if role == ROLE_SERVICE else "unknown role"
+            )
+            raise InvalidArgument(
+                f"cannot grant this role: {reason}",
+                field="role",
+                description=reason,
+                reason="ROLE_NOT_GRANTABLE",
+            )
 
         def work(repo: UserRepository, now: datetime) -> None:
             record = self.store.locked_user(repo, user_id)

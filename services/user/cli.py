@@ -59,8 +59,9 @@ def _create_admin(url: str, username: str, email: str, password: str) -> str:
     try:
         keyring = Keyring(settings.auth.keys_dir)
         service = UserService(engine, keyring, settings.auth, settings_from_env())
-        registration = check_registration(username=username, email=email, password=password, profile=None,
-                                          roles=("admin",))
+        registration = check_registration(
+            username=username, email=email, password=password, profile=None, roles=("admin",)
+        )
         user = service.accounts.register(registration, actor="cli")
         return user.id
     finally:

@@ -23,8 +23,16 @@ log = logging.getLogger("services.user.service")
 
 
 class PasswordResetService:
-    def __init__(self, store: UserStore, hashing: PasswordHashing, outbox: Outbox, *, ttl_seconds: int,
-                 min_interval_seconds: int, reset_url: str | None) -> None:
+    def __init__(
+        self,
+        store: UserStore,
+        hashing: PasswordHashing,
+        outbox: Outbox,
+        *,
+        ttl_seconds: int,
+        min_interval_seconds: int,
+        reset_url: str | None,
+    ) -> None:
         self.store = store
         self.hashing = hashing
         self.outbox = outbox
@@ -54,8 +62,9 @@ class PasswordResetService:
             if last is not None and now - last < self.min_interval:
                 # One mail per interval: stops anyone from flooding a mailbox.
                 return None
-            repo.insert_reset_token(user_id=record.user.id, digest=token_digest(token),
-                                    expires_at=now + self.ttl, now=now)
+            repo.insert_reset_token(
+                user_id=record.user.id, digest=token_digest(token), expires_at=now + self.ttl, now=now
+            )
             repo.audit(record.user.id, "anonymous", "password_reset_requested", now)
             return record.user
 
@@ -71,11 +80,13 @@ class PasswordResetService:
         link = ""
         if self.reset_url:
             link = f"Or open this link:\n\n    {self.reset_url.replace('{token}', token)}\n\n"
-        body = (f"Hello {user.username},\n\n"
-                "someone asked to reset the password of your NexaFi account. If it was you, use this "
-                f"token within {minutes} minutes; it works once.\n\n"
-                f"Reset token: {token}\n\n{link}"
-                "If it was not you, ignore this email: your password stays as it is.\n")
+        body = (
+            f"Hello {user.username},\n\n"
+            "someone asked to reset the password of your NexaFi account. If it was you, use this "
+            f"token within {minutes} minutes; it works once.\n\n"
+            f"Reset token: {token}\n\n{link}"
+            "If it was not you, ignore this email: your password stays as it is.\n"
+        )
         return MailMessage(to=user.email, subject="Reset your NexaFi password", body=body)
 
     def confirm(self, token: str, new_password: str) -> None:
@@ -93,8 +104,13 @@ class PasswordResetService:
                 raise invalid
             violations: list[FieldViolation] = []
             # A policy failure leaves the token unused, so the user can try another password.
-            check_password(new_password, violations, username=record.user.username, email=record.user.email,
-                           field="new_password")
+            check_password(
+                new_password,
+                violations,
+                username=record.user.username,
+                email=record.user.email,
+                field="new_password",
+            )
             raise_if(violations)
             user_id = record.user.id
             repo.set_password_hash(user_id, self.hashing.hash(new_password), now)
@@ -102,8 +118,12 @@ class PasswordResetService:
             revoked = repo.revoke_all_families(user_id, "password_reset", now)
             self.store.revoke_access_tokens(repo, user_id, now)
             # Proving control of the mailbox also lifts the login throttle.
-            repo.clear_buckets([keyed_digest("login", normalize_login(record.user.username)),
-                                keyed_digest("login", normalize_login(record.user.email))])
+            repo.clear_buckets(
+                [
+                    keyed_digest("login", normalize_login(record.user.username)),
+                    keyed_digest("login", normalize_login(record.user.email)),
+                ]
+            )
             repo.audit(user_id, user_id, "password_reset", now, detail=f"sessions_revoked={revoked}")
 
         self.store.tx(work)

@@ -31,9 +31,14 @@ class PasswordHashing:
 
     def __init__(self, params: Argon2Params) -> None:
         self.params = params
-        self._hasher = PasswordHasher(time_cost=params.time_cost, memory_cost=params.memory_kib,
-                                      parallelism=params.parallelism, hash_len=32, salt_len=16,
-                                      type=Type.ID)
+        self._hasher = PasswordHasher(
+            time_cost=params.time_cost,
+            memory_cost=params.memory_kib,
+            parallelism=params.parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
         # A real hash with the current parameters, of a random password nobody
         # knows: verifying against it costs exactly what a real check costs, so
         # an unknown login cannot be told apart from a wrong password by timing.

@@ -69,15 +69,23 @@ class ResetRecord:
 
 def _user_query() -> sa.Select[tuple[object, ...]]:
     return sa.select(users, *(profiles.c[profile_column(p)] for p in PROFILE_FIELDS)).select_from(
-        users.outerjoin(profiles, profiles.c.user_id == users.c.id))
+        users.outerjoin(profiles, profiles.c.user_id == users.c.id)
+    )
 
 
 def _to_record(row: sa.Row[tuple[object, ...]]) -> UserRecord:
     m = row._mapping
     profile = {path: m[profile_column(path)] for path in PROFILE_FIELDS}
-    user = User(id=m["id"], username=m["username"], email=m["email"], roles=tuple(sorted(m["roles"])),
-                status=UserStatus(m["status"]), profile=profile, created_at=m["created_at"],
-                updated_at=m["updated_at"])
+    user = User(
+        id=m["id"],
+        username=m["username"],
+        email=m["email"],
+        roles=tuple(sorted(m["roles"])),
+        status=UserStatus(m["status"]),
+        profile=profile,
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
     return UserRecord(user=user, password_hash=m["password_hash"], token_version=int(m["token_version"]))
 
 
@@ -87,14 +95,35 @@ class UserRepository:
 
     # -- users -----------------------------------------------------------------
 
-    def insert_user(self, *, username: str, email: str, password_hash: str, roles: Sequence[str],
-                    profile: Mapping[str, str | None], now: datetime) -> str:
+    def insert_user(
+        self,
+        *,
+        username: str,
+        email: str,
+        password_hash: str,
+        roles: Sequence[str],
+        profile: Mapping[str, str | None],
+        now: datetime,
+    ) -> str:
         user_id = new_id("usr")
-        self.session.execute(users.insert().values(
-            id=user_id, username=username, email=email, password_hash=password_hash, roles=list(roles),
-            status=UserStatus.ACTIVE.value, failed_login_count=0, created_at=now, updated_at=now))
-        self.session.execute(profiles.insert().values(
-            user_id=user_id, updated_at=now, **{profile_column(p): profile.get(p) for p in PROFILE_FIELDS}))
+        self.session.execute(
+            users.insert().values(
+                id=user_id,
+                username=username,
+                email=email,
+                password_hash=password_hash,
+                roles=list(roles),
+                status=UserStatus.ACTIVE.value,
+                failed_login_count=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self.session.execute(
+            profiles.insert().values(
+                user_id=user_id, updated_at=now, **{profile_column(p): profile.get(p) for p in PROFILE_FIELDS}
+            )
+        )
         return user_id
 
     def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
@@ -114,50 +143,86 @@ class UserRepository:
         return _to_record(row) if row else None
 
     def find_active_by_email(self, email: str) -> UserRecord | None:
-        row = self.session.execute(_user_query().where(
-            sa.func.lower(users.c.email) == email.lower(),
-            users.c.status == UserStatus.ACTIVE.value)).first()
+        row = self.session.execute(
+            _user_query().where(
+                sa.func.lower(users.c.email) == email.lower(), users.c.status == UserStatus.ACTIVE.value
+            )
+        ).first()
         return _to_record(row) if row else None
 
     def username_taken(self, username: str) -> bool:
-        return self.session.execute(sa.select(sa.literal(1)).where(
-            sa.func.lower(users.c.username) == username.lower())).first() is not None
+        return (
+            self.session.execute(
+                sa.select(sa.literal(1)).where(sa.func.lower(users.c.username) == username.lower())
+            ).first()
+            is not None
+        )
 
     def email_taken(self, email: str) -> bool:
-        return self.session.execute(sa.select(sa.literal(1)).where(
-            sa.func.lower(users.c.email) == email.lower())).first() is not None
+        return (
+            self.session.execute(
+                sa.select(sa.literal(1)).where(sa.func.lower(users.c.email) == email.lower())
+            ).first()
+            is not None
+        )
 
     def bump_token_version(self, user_id: str) -> int:
         """Invalidate every access token of the user issued so far; the new version."""
-        return int(self.session.execute(users.update().where(users.c.id == user_id).values(
-            token_version=users.c.token_version + 1).returning(users.c.token_version)).scalar_one())
+        return int(
+            self.session.execute(
+                users.update()
+                .where(users.c.id == user_id)
+                .values(token_version=users.c.token_version + 1)
+                .returning(users.c.token_version)
+            ).scalar_one()
+        )
 
     def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None:
-        self.session.execute(users.update().where(users.c.id == user_id).values(
-            password_hash=password_hash, updated_at=now))
+        self.session.execute(
+            users.update().where(users.c.id == user_id).values(password_hash=password_hash, updated_at=now)
+        )
 
     def update_profile(self, user_id: str, values: Mapping[str, str | None], now: datetime) -> None:
-        self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
-            updated_at=now, **{profile_column(path): value for path, value in values.items()}))
+        self.session.execute(
+            profiles.update()
+            .where(profiles.c.user_id == user_id)
+            .values(updated_at=now, **{profile_column(path): value for path, value in values.items()})
+        )
         self.session.execute(users.update().where(users.c.id == user_id).values(updated_at=now))
 
     def set_roles(self, user_id: str, roles: Sequence[str], now: datetime) -> None:
-        self.session.execute(users.update().where(users.c.id == user_id).values(
-            roles=sorted(set(roles)), updated_at=now))
+        self.session.execute(
+            users.update().where(users.c.id == user_id).values(roles=sorted(set(roles)), updated_at=now)
+        )
 
     def deactivate(self, user_id: str, now: datetime) -> None:
-        self.session.execute(users.update().where(users.c.id == user_id).values(
-            status=UserStatus.DEACTIVATED.value, deactivated_at=now, updated_at=now))
+        self.session.execute(
+            users.update()
+            .where(users.c.id == user_id)
+            .values(status=UserStatus.DEACTIVATED.value, deactivated_at=now, updated_at=now)
+        )
 
     def erase(self, user_id: str, now: datetime) -> None:
         """Anonymize: no name, no address, no password; the id stays for audit and ledger history."""
         suffix = user_id.removeprefix("usr_").lower()
-        self.session.execute(users.update().where(users.c.id == user_id).values(
-            username=f"erased_{suffix}", email=f"erased+{user_id.lower()}@invalid", password_hash=None,
-            status=UserStatus.ERASED.value, erased_at=now, updated_at=now,
-            deactivated_at=sa.func.coalesce(users.c.deactivated_at, now)))
-        self.session.execute(profiles.update().where(profiles.c.user_id == user_id).values(
-            updated_at=now, **{profile_column(p): None for p in PROFILE_FIELDS}))
+        self.session.execute(
+            users.update()
+            .where(users.c.id == user_id)
+            .values(
+                username=f"erased_{suffix}",
+                email=f"erased+{user_id.lower()}@invalid",
+                password_hash=None,
+                status=UserStatus.ERASED.value,
+                erased_at=now,
+                updated_at=now,
+                deactivated_at=sa.func.coalesce(users.c.deactivated_at, now),
+            )
+        )
+        self.session.execute(
+            profiles.update()
+            .where(profiles.c.user_id == user_id)
+            .values(updated_at=now, **{profile_column(p): None for p in PROFILE_FIELDS})
+        )
         # Where the user logged in from is personal data as well.
         self.session.execute(known_addresses.delete().where(known_addresses.c.user_id == user_id))
 
@@ -166,9 +231,17 @@ class UserRepository:
         self.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('user:admins'))"))
 
     def other_active_admins(self, user_id: str) -> int:
-        return int(self.session.execute(sa.select(sa.func.count()).select_from(users).where(
-            users.c.roles.any(ROLE_ADMIN), users.c.status == UserStatus.ACTIVE.value,
-            users.c.id != user_id)).scalar_one())
+        return int(
+            self.session.execute(
+                sa.select(sa.func.count())
+                .select_from(users)
+                .where(
+                    users.c.roles.any(ROLE_ADMIN),
+                    users.c.status == UserStatus.ACTIVE.value,
+                    users.c.id != user_id,
+                )
+            ).scalar_one()
+        )
 
     def list_users(self, *, before_id: str | None, status: UserStatus | None, limit: int) -> list[User]:
         # Ids are time-ordered, so "newest first" is id descending: a stable keyset.
@@ -186,20 +259,42 @@ class UserRepository:
         self.session.execute(families.insert().values(id=family_id, user_id=user_id, created_at=now))
         return family_id
 
-    def insert_refresh_token(self, *, family_id: str, digest: str, expires_at: datetime, now: datetime,
-                             parent_id: str | None = None) -> str:
+    def insert_refresh_token(
+        self,
+        *,
+        family_id: str,
+        digest: str,
+        expires_at: datetime,
+        now: datetime,
+        parent_id: str | None = None,
+    ) -> str:
         token_id = new_id("rtk")
-        self.session.execute(refresh_tokens.insert().values(
-            id=token_id, family_id=family_id, token_hash=digest, parent_id=parent_id, created_at=now,
-            expires_at=expires_at))
+        self.session.execute(
+            refresh_tokens.insert().values(
+                id=token_id,
+                family_id=family_id,
+                token_hash=digest,
+                parent_id=parent_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
         return token_id
 
     def get_refresh_token(self, digest: str, *, for_update: bool = False) -> RefreshRecord | None:
-        query = sa.select(refresh_tokens.c.id, refresh_tokens.c.family_id, families.c.user_id,
-                          refresh_tokens.c.expires_at, refresh_tokens.c.rotated_at,
-                          families.c.revoked_at, refresh_tokens.c.successor_sealed).select_from(
-            refresh_tokens.join(families, families.c.id == refresh_tokens.c.family_id)).where(
-            refresh_tokens.c.token_hash == digest)
+        query = (
+            sa.select(
+                refresh_tokens.c.id,
+                refresh_tokens.c.family_id,
+                families.c.user_id,
+                refresh_tokens.c.expires_at,
+                refresh_tokens.c.rotated_at,
+                families.c.revoked_at,
+                refresh_tokens.c.successor_sealed,
+            )
+            .select_from(refresh_tokens.join(families, families.c.id == refresh_tokens.c.family_id))
+            .where(refresh_tokens.c.token_hash == digest)
+        )
         if for_update:
             # Both rows: concurrent refreshes of one token serialize on the token,
             # and a refresh cannot slip a new token into a family being revoked.
@@ -207,59 +302,101 @@ class UserRepository:
         row = self.session.execute(query).first()
         if row is None:
             return None
-        return RefreshRecord(id=row.id, family_id=row.family_id, user_id=row.user_id,
-                             expires_at=row.expires_at, rotated_at=row.rotated_at,
-                             family_revoked=row.revoked_at is not None, successor_sealed=row.successor_sealed)
+        return RefreshRecord(
+            id=row.id,
+            family_id=row.family_id,
+            user_id=row.user_id,
+            expires_at=row.expires_at,
+            rotated_at=row.rotated_at,
+            family_revoked=row.revoked_at is not None,
+            successor_sealed=row.successor_sealed,
+        )
 
     def refresh_token_expiry(self, digest: str) -> datetime | None:
-        value = self.session.execute(sa.select(refresh_tokens.c.expires_at).where(
-            refresh_tokens.c.token_hash == digest)).scalar_one_or_none()
+        value = self.session.execute(
+            sa.select(refresh_tokens.c.expires_at).where(refresh_tokens.c.token_hash == digest)
+        ).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
 
     def mark_rotated(self, token_id: str, now: datetime, successor_sealed: bytes) -> None:
-        self.session.execute(refresh_tokens.update().where(refresh_tokens.c.id == token_id).values(
-            rotated_at=now, successor_sealed=successor_sealed))
+        self.session.execute(
+            refresh_tokens.update()
+            .where(refresh_tokens.c.id == token_id)
+            .values(rotated_at=now, successor_sealed=successor_sealed)
+        )
 
     def forget_successors(self, family_id: str, rotated_before: datetime) -> None:
         """Drop sealed successors whose grace is over: no longer needed, so not kept."""
-        self.session.execute(refresh_tokens.update().where(
-            refresh_tokens.c.family_id == family_id, refresh_tokens.c.rotated_at < rotated_before,
-            refresh_tokens.c.successor_sealed.is_not(None)).values(successor_sealed=None))
+        self.session.execute(
+            refresh_tokens.update()
+            .where(
+                refresh_tokens.c.family_id == family_id,
+                refresh_tokens.c.rotated_at < rotated_before,
+                refresh_tokens.c.successor_sealed.is_not(None),
+            )
+            .values(successor_sealed=None)
+        )
 
     def live_family_ids(self, user_id: str) -> list[str]:
-        return list(self.session.execute(sa.select(families.c.id).where(
-            families.c.user_id == user_id, families.c.revoked_at.is_(None))).scalars())
+        return list(
+            self.session.execute(
+                sa.select(families.c.id).where(families.c.user_id == user_id, families.c.revoked_at.is_(None))
+            ).scalars()
+        )
 
     def revoke_family(self, family_id: str, reason: str, now: datetime) -> None:
-        self.session.execute(families.update().where(
-            families.c.id == family_id, families.c.revoked_at.is_(None)).values(
-            revoked_at=now, revoked_reason=reason))
+        self.session.execute(
+            families.update()
+            .where(families.c.id == family_id, families.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
 
     def revoke_all_families(self, user_id: str, reason: str, now: datetime) -> int:
-        result = self.session.execute(families.update().where(
-            families.c.user_id == user_id, families.c.revoked_at.is_(None)).values(
-            revoked_at=now, revoked_reason=reason))
+        result = self.session.execute(
+            families.update()
+            .where(families.c.user_id == user_id, families.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     # -- revocation feed ---------------------------------------------------------
 
-    def publish_revocation(self, *, user_id: str, now: datetime, expires_at: datetime,
-                           min_token_version: int = 0, session_id: str | None = None) -> None:
+    def publish_revocation(
+        self,
+        *,
+        user_id: str,
+        now: datetime,
+        expires_at: datetime,
+        min_token_version: int = 0,
+        session_id: str | None = None,
+    ) -> None:
         # Held until commit: sequences are drawn and become visible in commit order, so a
         # feed reader resuming after the last sequence it saw cannot skip a late commit.
         self.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('user:revocations'))"))
         # Entries a day past their expiry matter to nobody: the table stays small.
         self.session.execute(revocations.delete().where(revocations.c.expires_at < now - timedelta(days=1)))
-        self.session.execute(revocations.insert().values(
-            user_id=user_id, min_token_version=min_token_version, session_id=session_id,
-            created_at=now, expires_at=expires_at))
+        self.session.execute(
+            revocations.insert().values(
+                user_id=user_id,
+                min_token_version=min_token_version,
+                session_id=session_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
 
-    def list_revocations(self, *, after_sequence: int, now: datetime,
-                         limit: int) -> tuple[list[sa.Row[tuple[object, ...]]], int]:
+    def list_revocations(
+        self, *, after_sequence: int, now: datetime, limit: int
+    ) -> tuple[list[sa.Row[tuple[object, ...]]], int]:
         """Live revocations after ``after_sequence`` in order, and the feed's greatest sequence."""
-        rows = list(self.session.execute(sa.select(revocations).where(
-            revocations.c.sequence > after_sequence, revocations.c.expires_at > now).order_by(
-            revocations.c.sequence).limit(limit)))
+        rows = list(
+            self.session.execute(
+                sa.select(revocations)
+                .where(revocations.c.sequence > after_sequence, revocations.c.expires_at > now)
+                .order_by(revocations.c.sequence)
+                .limit(limit)
+            )
+        )
         last = self.session.execute(sa.select(sa.func.coalesce(sa.func.max(revocations.c.sequence), 0)))
         return rows, int(last.scalar_one())
 
@@ -268,71 +405,113 @@ class UserRepository:
     def throttle_buckets(self, login_digest: str, address_digests: list[str]) -> dict[str, FailureState]:
         """The buckets of a login, locked (created when missing), by address digest ('' = all)."""
         for address in address_digests:
-            self.session.execute(postgresql.insert(login_throttle).values(
-                login_digest=login_digest, address_digest=address, failures=0).on_conflict_do_nothing())
-        rows = self.session.execute(sa.select(login_throttle).where(
-            login_throttle.c.login_digest == login_digest,
-            login_throttle.c.address_digest.in_(address_digests)).order_by(
-            login_throttle.c.address_digest).with_for_update())
-        return {row.address_digest: FailureState(failures=row.failures, last_failure_at=row.last_failure_at,
-                                                 blocked_until=row.blocked_until) for row in rows}
+            self.session.execute(
+                postgresql.insert(login_throttle)
+                .values(login_digest=login_digest, address_digest=address, failures=0)
+                .on_conflict_do_nothing()
+            )
+        rows = self.session.execute(
+            sa.select(login_throttle)
+            .where(
+                login_throttle.c.login_digest == login_digest,
+                login_throttle.c.address_digest.in_(address_digests),
+            )
+            .order_by(login_throttle.c.address_digest)
+            .with_for_update()
+        )
+        return {
+            row.address_digest: FailureState(
+                failures=row.failures, last_failure_at=row.last_failure_at, blocked_until=row.blocked_until
+            )
+            for row in rows
+        }
 
     def save_bucket(self, login_digest: str, address_digest: str, state: FailureState) -> None:
-        values = {"failures": state.failures, "last_failure_at": state.last_failure_at,
-                  "blocked_until": state.blocked_until}
+        values = {
+            "failures": state.failures,
+            "last_failure_at": state.last_failure_at,
+            "blocked_until": state.blocked_until,
+        }
         # An upsert: a purge may have removed a quiet row between its creation and now.
-        self.session.execute(postgresql.insert(login_throttle).values(
-            login_digest=login_digest, address_digest=address_digest, **values).on_conflict_do_update(
-            index_elements=[login_throttle.c.login_digest, login_throttle.c.address_digest], set_=values))
+        self.session.execute(
+            postgresql.insert(login_throttle)
+            .values(login_digest=login_digest, address_digest=address_digest, **values)
+            .on_conflict_do_update(
+                index_elements=[login_throttle.c.login_digest, login_throttle.c.address_digest], set_=values
+            )
+        )
 
     def purge_quiet_buckets(self, before: datetime, limit: int = 100) -> None:
         """Delete some buckets quiet since ``before`` (made-up logins would otherwise pile up).
 
         SKIP LOCKED: never waits for, nor deadlocks with, a login holding its buckets."""
         last_activity = sa.func.coalesce(login_throttle.c.blocked_until, login_throttle.c.last_failure_at)
-        quiet = sa.select(login_throttle.c.login_digest, login_throttle.c.address_digest).where(
-            sa.or_(last_activity.is_(None), last_activity < before)).limit(limit).with_for_update(
-            skip_locked=True)
-        self.session.execute(login_throttle.delete().where(
-            sa.tuple_(login_throttle.c.login_digest, login_throttle.c.address_digest).in_(quiet)))
+        quiet = (
+            sa.select(login_throttle.c.login_digest, login_throttle.c.address_digest)
+            .where(sa.or_(last_activity.is_(None), last_activity < before))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        self.session.execute(
+            login_throttle.delete().where(
+                sa.tuple_(login_throttle.c.login_digest, login_throttle.c.address_digest).in_(quiet)
+            )
+        )
 
     def clear_buckets(self, login_digests: list[str]) -> None:
         self.session.execute(login_throttle.delete().where(login_throttle.c.login_digest.in_(login_digests)))
 
     def is_known_address(self, user_id: str, address_digest: str) -> bool:
-        return self.session.execute(sa.select(sa.literal(1)).where(
-            known_addresses.c.user_id == user_id,
-            known_addresses.c.address_digest == address_digest)).first() is not None
+        return (
+            self.session.execute(
+                sa.select(sa.literal(1)).where(
+                    known_addresses.c.user_id == user_id, known_addresses.c.address_digest == address_digest
+                )
+            ).first()
+            is not None
+        )
 
     def remember_address(self, user_id: str, address_digest: str, now: datetime) -> None:
         statement = postgresql.insert(known_addresses).values(
-            user_id=user_id, address_digest=address_digest, last_success_at=now)
-        self.session.execute(statement.on_conflict_do_update(
-            index_elements=[known_addresses.c.user_id, known_addresses.c.address_digest],
-            set_={"last_success_at": now}))
+            user_id=user_id, address_digest=address_digest, last_success_at=now
+        )
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[known_addresses.c.user_id, known_addresses.c.address_digest],
+                set_={"last_success_at": now},
+            )
+        )
 
     # -- password reset ----------------------------------------------------------
 
     def last_reset_created_at(self, user_id: str) -> datetime | None:
-        value = self.session.execute(sa.select(sa.func.max(reset_tokens.c.created_at)).where(
-            reset_tokens.c.user_id == user_id)).scalar_one()
+        value = self.session.execute(
+            sa.select(sa.func.max(reset_tokens.c.created_at)).where(reset_tokens.c.user_id == user_id)
+        ).scalar_one()
         return value if isinstance(value, datetime) else None
 
     def insert_reset_token(self, *, user_id: str, digest: str, expires_at: datetime, now: datetime) -> None:
-        self.session.execute(reset_tokens.insert().values(
-            id=new_id("prt"), user_id=user_id, token_hash=digest, created_at=now, expires_at=expires_at))
+        self.session.execute(
+            reset_tokens.insert().values(
+                id=new_id("prt"), user_id=user_id, token_hash=digest, created_at=now, expires_at=expires_at
+            )
+        )
 
     def get_reset_token(self, digest: str) -> ResetRecord | None:
-        row = self.session.execute(sa.select(reset_tokens).where(
-            reset_tokens.c.token_hash == digest).with_for_update()).first()
+        row = self.session.execute(
+            sa.select(reset_tokens).where(reset_tokens.c.token_hash == digest).with_for_update()
+        ).first()
         if row is None:
             return None
         return ResetRecord(id=row.id, user_id=row.user_id, expires_at=row.expires_at, used_at=row.used_at)
 
     def use_all_reset_tokens(self, user_id: str, now: datetime) -> None:
         """Mark every outstanding reset token of the user used: one reset ends them all."""
-        self.session.execute(reset_tokens.update().where(
-            reset_tokens.c.user_id == user_id, reset_tokens.c.used_at.is_(None)).values(used_at=now))
+        self.session.execute(
+            reset_tokens.update()
+            .where(reset_tokens.c.user_id == user_id, reset_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
 
     # -- idempotency -------------------------------------------------------------------
 
@@ -343,21 +522,36 @@ class UserRepository:
     # -- audit ---------------------------------------------------------------------
 
     def audit(self, user_id: str, actor: str, action: str, now: datetime, detail: str | None = None) -> None:
-        self.session.execute(audit_events.insert().values(
-            user_id=user_id, actor=actor, action=action, detail=detail, created_at=now))
+        self.session.execute(
+            audit_events.insert().values(
+                user_id=user_id, actor=actor, action=action, detail=detail, created_at=now
+            )
+        )
 
-    def staff_actions(self, actor_id: str | None, before: tuple[datetime, str] | None,
-                      limit: int) -> list[StaffAction]:
+    def staff_actions(
+        self, actor_id: str | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[StaffAction]:
         """Events a person caused on another user's account, newest first (``before``: last page's end)."""
-        rows = self.session.execute(sa.text("""
+        rows = self.session.execute(
+            sa.text("""
             SELECT 'aud_' || id AS key, actor, action, user_id, detail, created_at FROM audit_events
              WHERE actor LIKE :person AND actor <> user_id
                AND (CAST(:actor AS text) IS NULL OR actor = :actor)
                AND (CAST(:before_at AS timestamptz) IS NULL
                     OR (created_at, 'aud_' || id) < (:before_at, :before_id))
              ORDER BY created_at DESC, key DESC LIMIT :limit"""),
-            audit.page_parameters(actor_id, before, limit)).all()
-        return [StaffAction(id=row.key, actor_id=row.actor, action=f"user.{row.action}",
-                            resource_id=row.user_id, user_id=row.user_id, reason="",
-                            create_time=row.created_at, details={"detail": row.detail} if row.detail else {})
-                for row in rows]
+            audit.page_parameters(actor_id, before, limit),
+        ).all()
+        return [
+            StaffAction(
+                id=row.key,
+                actor_id=row.actor,
+                action=f"user.{row.action}",
+                resource_id=row.user_id,
+                user_id=row.user_id,
+                reason="",
+                create_time=row.created_at,
+                details={"detail": row.detail} if row.detail else {},
+            )
+            for row in rows
+        ]

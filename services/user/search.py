@@ -39,12 +39,18 @@ def words_of(query: str) -> list[str]:
     if not text:
         raise InvalidArgument("query is required", field="query", description="must not be blank")
     if len(text) < MIN_QUERY or len(text) > MAX_QUERY:
-        raise InvalidArgument(f"query must be {MIN_QUERY} to {MAX_QUERY} characters", field="query",
-                              description=f"must be {MIN_QUERY} to {MAX_QUERY} characters")
+        raise InvalidArgument(
+            f"query must be {MIN_QUERY} to {MAX_QUERY} characters",
+            field="query",
+            description=f"must be {MIN_QUERY} to {MAX_QUERY} characters",
+        )
     found = text.split()
     if len(found) > MAX_WORDS:
-        raise InvalidArgument(f"query has more than {MAX_WORDS} words", field="query",
-                              description=f"must have at most {MAX_WORDS} words")
+        raise InvalidArgument(
+            f"query has more than {MAX_WORDS} words",
+            field="query",
+            description=f"must have at most {MAX_WORDS} words",
+        )
     return found
 
 
@@ -57,8 +63,12 @@ def _matching(repo: UserRepository, words: list[str], before: str | None, limit:
     if len(words) == 1 and _USER_ID.fullmatch(words[0]):
         query = query.where(users.c.id == words[0])
     else:
-        columns = (users.c.username, users.c.email, profiles.c[profile_column("first_name")],
-                   profiles.c[profile_column("last_name")])
+        columns = (
+            users.c.username,
+            users.c.email,
+            profiles.c[profile_column("first_name")],
+            profiles.c[profile_column("last_name")],
+        )
         for word in words:
             pattern = _escaped(word)
             query = query.where(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
@@ -72,6 +82,10 @@ def search_users(store: UserStore, *, query: str, page_size: int, page_token: st
     size = api.page_size(page_size)
     page = api.paginate(
         lambda before, limit: store.query(lambda repo: _matching(repo, words, before, limit)),
-        page_token=page_token, query=api.query_key("user-search", [w.lower() for w in words]), size=size,
-        position=lambda user: user.id, parse=api.as_str)
+        page_token=page_token,
+        query=api.query_key("user-search", [w.lower() for w in words]),
+        size=size,
+        position=lambda user: user.id,
+        parse=api.as_str,
+    )
     return page.items, page.next_page_token

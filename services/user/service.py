@@ -50,8 +50,16 @@ class RevocationRecord:
 
 
 class UserService:
-    def __init__(self, engine: Engine, keyring: Keyring, auth: AuthSettings, settings: UserSettings, *,
-                 clock: Clock = system_clock, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        auth: AuthSettings,
+        settings: UserSettings,
+        *,
+        clock: Clock = system_clock,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
         self.settings = settings
@@ -64,14 +72,23 @@ class UserService:
         horizon = timedelta(seconds=settings.access_ttl_seconds + auth.leeway_seconds + 60)
         self.store = UserStore(engine, clock, horizon)
         self.accounts = AccountService(self.store, hashing, self.idempotency)
-        self.sessions = SessionService(self.store, hashing, self.access, lockout=settings.lockout,
-                                       refresh_ttl_seconds=settings.refresh_ttl_seconds,
-                                       refresh_grace_seconds=settings.refresh_grace_seconds)
+        self.sessions = SessionService(
+            self.store,
+            hashing,
+            self.access,
+            lockout=settings.lockout,
+            refresh_ttl_seconds=settings.refresh_ttl_seconds,
+            refresh_grace_seconds=settings.refresh_grace_seconds,
+        )
         mail = settings.mail
         self.resets = PasswordResetService(
-            self.store, hashing, outbox or outbox_for(mail.smtp, mail.directory, mail.sender),
-            ttl_seconds=settings.reset_ttl_seconds, min_interval_seconds=settings.reset_min_interval_seconds,
-            reset_url=settings.reset_url)
+            self.store,
+            hashing,
+            outbox or outbox_for(mail.smtp, mail.directory, mail.sender),
+            ttl_seconds=settings.reset_ttl_seconds,
+            min_interval_seconds=settings.reset_min_interval_seconds,
+            reset_url=settings.reset_url,
+        )
 
     def close(self) -> None:
         self.resets.close()
@@ -85,19 +102,31 @@ class UserService:
             violations.append(FieldViolation("page_size", "must not be negative"))
         raise_if(violations)
         limit = min(page_size or 500, 1000)
-        rows, last = self.store.query(lambda repo: repo.list_revocations(
-            after_sequence=after_sequence, now=self.clock(), limit=limit))
-        return [RevocationRecord(sequence=r.sequence, user_id=r.user_id,
-                                 min_token_version=r.min_token_version, session_id=r.session_id or "",
-                                 expires_at=r.expires_at) for r in rows], last
+        rows, last = self.store.query(
+            lambda repo: repo.list_revocations(after_sequence=after_sequence, now=self.clock(), limit=limit)
+        )
+        return [
+            RevocationRecord(
+                sequence=r.sequence,
+                user_id=r.user_id,
+                min_token_version=r.min_token_version,
+                session_id=r.session_id or "",
+                expires_at=r.expires_at,
+            )
+            for r in rows
+        ], last
 
     def issue_service_token(self, client_id: str, client_secret: str) -> tuple[str, int]:
         if not self.settings.service_clients.verify(client_id, client_secret):
             raise Unauthenticated("unknown client or wrong secret", "INVALID_CLIENT_CREDENTIALS")
         log.info("issued a service token to %s", client_id)
-        return self.access.issue(f"svc_{client_id}", [ROLE_SERVICE],
-                                 ttl_seconds=self.settings.service_token_ttl_seconds,
-                                 extra={"client_id": client_id}, audience=self.access.auth.internal_audience)
+        return self.access.issue(
+            f"svc_{client_id}",
+            [ROLE_SERVICE],
+            ttl_seconds=self.settings.service_token_ttl_seconds,
+            extra={"client_id": client_id},
+            audience=self.access.auth.internal_audience,
+        )
 
     def jwks(self) -> list[dict[str, str]]:
         return self.keyring.jwks()["keys"]

@@ -95,7 +95,7 @@ class ServiceClients:
                     raise ConfigError(f"service client {client_id!r}: sha256 must be 64 hex digits")
                 digests[_checked_id(client_id)] = digest
             else:
-                raise ConfigError(f"service client {client_id!r}: expected a secret or {{\"sha256\": ...}}")
+                raise ConfigError(f'service client {client_id!r}: expected a secret or {{"sha256": ...}}')
         return cls(digests)
 
     def merged(self, other: ServiceClients) -> ServiceClients:
@@ -111,6 +111,7 @@ def _checked_id(client_id: str) -> str:
 
 def _checked_secret(client_id: str, secret: str) -> str:
     if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"service client {client_id!r}: the secret must be at least "
-                          f"{MIN_SECRET_LENGTH} characters")
+        raise ConfigError(
+            f"service client {client_id!r}: the secret must be at least {MIN_SECRET_LENGTH} characters"
+        )
     return secret

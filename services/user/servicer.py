@@ -37,7 +37,7 @@ _STATUS_FROM_PROTO = {value: key for key, value in _STATUS_TO_PROTO.items()}
 
 
 def role_to_proto(role: str) -> str | None:
-    """"customer" -> "ROLE_CUSTOMER" (protobuf takes enum names); None for a role the contract lacks."""
+    """ "customer" -> "ROLE_CUSTOMER" (protobuf takes enum names); None for a role the contract lacks."""
     name = "ROLE_" + role.upper()
     return name if name in user_pb2.Role.DESCRIPTOR.values_by_name else None
 
@@ -54,8 +54,11 @@ def role_from_proto(value: int) -> str:
 
 
 def profile_from_proto(profile: user_pb2.Profile) -> dict[str, str]:
-    values = {"first_name": profile.first_name, "last_name": profile.last_name,
-              "phone_number": profile.phone_number}
+    values = {
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "phone_number": profile.phone_number,
+    }
     for name in ADDRESS_FIELDS:
         values[f"address.{name}"] = getattr(profile.address, name)
     return values
@@ -63,9 +66,12 @@ def profile_from_proto(profile: user_pb2.Profile) -> dict[str, str]:
 
 def profile_to_proto(values: Mapping[str, str | None]) -> user_pb2.Profile:
     address = user_pb2.Address(**{name: values.get(f"address.{name}") or "" for name in ADDRESS_FIELDS})
-    return user_pb2.Profile(first_name=values.get("first_name") or "",
-                            last_name=values.get("last_name") or "",
-                            phone_number=values.get("phone_number") or "", address=address)
+    return user_pb2.Profile(
+        first_name=values.get("first_name") or "",
+        last_name=values.get("last_name") or "",
+        phone_number=values.get("phone_number") or "",
+        address=address,
+    )
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
@@ -74,16 +80,27 @@ def _timestamp(value: datetime | None) -> Timestamp | None:
 
 def user_to_proto(user: User) -> user_pb2.User:
     roles = [r for r in (role_to_proto(role) for role in user.roles) if r is not None]
-    return user_pb2.User(id=user.id, username=user.username, email=user.email, roles=roles,
-                         status=_STATUS_TO_PROTO[user.status], profile=profile_to_proto(user.profile),
-                         create_time=_timestamp(user.created_at), update_time=_timestamp(user.updated_at))
+    return user_pb2.User(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        roles=roles,
+        status=_STATUS_TO_PROTO[user.status],
+        profile=profile_to_proto(user.profile),
+        create_time=_timestamp(user.created_at),
+        update_time=_timestamp(user.updated_at),
+    )
 
 
 def pair_to_proto(pair: TokenPair) -> user_pb2.TokenPair:
     scheme = "Bearer"
-    return user_pb2.TokenPair(access_token=pair.access_token, token_type=scheme, expires_in=pair.expires_in,
-                              refresh_token=pair.refresh_token,
-                              refresh_expire_time=_timestamp(pair.refresh_expires_at))
+    return user_pb2.TokenPair(
+        access_token=pair.access_token,
+        token_type=scheme,
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expire_time=_timestamp(pair.refresh_expires_at),
+    )
 
 
 # Set by Envoy from the connection's address (overwriting any client-sent value; see
@@ -117,10 +134,15 @@ def gateway_client(context: grpc.ServicerContext) -> access_log.Client:
 
 def access_event_to_proto(event: access_log.AccessEvent) -> user_pb2.AccessEvent:
     return user_pb2.AccessEvent(
-        id=event.id, kind="ACCESS_EVENT_KIND_" + event.kind.name,
-        create_time=api.to_timestamp(event.create_time), session_id=event.session_id,
-        client_address=event.client.address, user_agent=event.client.user_agent, actor_id=event.actor_id,
-        detail=event.detail)
+        id=event.id,
+        kind="ACCESS_EVENT_KIND_" + event.kind.name,
+        create_time=api.to_timestamp(event.create_time),
+        session_id=event.session_id,
+        client_address=event.client.address,
+        user_agent=event.client.user_agent,
+        actor_id=event.actor_id,
+        detail=event.detail,
+    )
 
 
 def _require_id(user_id: str) -> str:
@@ -137,12 +159,18 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     # -- public ------------------------------------------------------------------------
 
-    def Register(self, request: user_pb2.RegisterRequest,
-                 context: grpc.ServicerContext) -> user_pb2.RegisterResponse:
+    def Register(
+        self, request: user_pb2.RegisterRequest, context: grpc.ServicerContext
+    ) -> user_pb2.RegisterResponse:
         profile = profile_from_proto(request.profile) if request.HasField("profile") else None
         key = request.request_id.strip()
-        registration = check_registration(username=request.username, email=request.email,
-                                          password=request.password, profile=profile, request_id=key)
+        registration = check_registration(
+            username=request.username,
+            email=request.email,
+            password=request.password,
+            profile=profile,
+            request_id=key,
+        )
         accounts = self.service.accounts
         if not key:
             return user_pb2.RegisterResponse(user=user_to_proto(accounts.register(registration)))
@@ -158,7 +186,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         principal = optional_principal()
         scope = principal.subject if principal is not None else "anonymous"
         response = RequestKeys(self.service.idempotency, self.fingerprint_key).respond(
-            scope, key, "register", registration.fingerprint_body(), user_pb2.RegisterResponse, execute)
+            scope, key, "register", registration.fingerprint_body(), user_pb2.RegisterResponse, execute
+        )
         if not created:
             # A replay (or the resumption of a crashed first attempt): the password is not in the
             # fingerprint, so it is proven against the account before the account is shown.
@@ -166,61 +195,70 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return response
 
     def Login(self, request: user_pb2.LoginRequest, context: grpc.ServicerContext) -> user_pb2.LoginResponse:
-        pair, user = self.service.sessions.login(request.login, request.password,
-                                                 address=client_address(context),
-                                                 client=gateway_client(context))
+        pair, user = self.service.sessions.login(
+            request.login, request.password, address=client_address(context), client=gateway_client(context)
+        )
         return user_pb2.LoginResponse(tokens=pair_to_proto(pair), user=user_to_proto(user))
 
-    def RefreshToken(self, request: user_pb2.RefreshTokenRequest,
-                     context: grpc.ServicerContext) -> user_pb2.RefreshTokenResponse:
+    def RefreshToken(
+        self, request: user_pb2.RefreshTokenRequest, context: grpc.ServicerContext
+    ) -> user_pb2.RefreshTokenResponse:
         pair = self.service.sessions.refresh(request.refresh_token, gateway_client(context))
         return user_pb2.RefreshTokenResponse(tokens=pair_to_proto(pair))
 
-    def Logout(self, request: user_pb2.LogoutRequest,
-               context: grpc.ServicerContext) -> user_pb2.LogoutResponse:
+    def Logout(
+        self, request: user_pb2.LogoutRequest, context: grpc.ServicerContext
+    ) -> user_pb2.LogoutResponse:
         self.service.sessions.logout(request.refresh_token, gateway_client(context))
         return user_pb2.LogoutResponse()
 
-    def RequestPasswordReset(self, request: user_pb2.RequestPasswordResetRequest,
-                             context: grpc.ServicerContext) -> user_pb2.RequestPasswordResetResponse:
+    def RequestPasswordReset(
+        self, request: user_pb2.RequestPasswordResetRequest, context: grpc.ServicerContext
+    ) -> user_pb2.RequestPasswordResetResponse:
         self.service.resets.request(request.email)
         return user_pb2.RequestPasswordResetResponse()
 
-    def ConfirmPasswordReset(self, request: user_pb2.ConfirmPasswordResetRequest,
-                             context: grpc.ServicerContext) -> user_pb2.ConfirmPasswordResetResponse:
+    def ConfirmPasswordReset(
+        self, request: user_pb2.ConfirmPasswordResetRequest, context: grpc.ServicerContext
+    ) -> user_pb2.ConfirmPasswordResetResponse:
         self.service.resets.confirm(request.reset_token, request.new_password)
         return user_pb2.ConfirmPasswordResetResponse()
 
-    def IssueServiceToken(self, request: user_pb2.IssueServiceTokenRequest,
-                          context: grpc.ServicerContext) -> user_pb2.IssueServiceTokenResponse:
+    def IssueServiceToken(
+        self, request: user_pb2.IssueServiceTokenRequest, context: grpc.ServicerContext
+    ) -> user_pb2.IssueServiceTokenResponse:
         token, ttl = self.service.issue_service_token(request.client_id, request.client_secret)
         return user_pb2.IssueServiceTokenResponse(access_token=token, expires_in=ttl)
 
-    def GetJwks(self, request: user_pb2.GetJwksRequest,
-                context: grpc.ServicerContext) -> user_pb2.GetJwksResponse:
+    def GetJwks(
+        self, request: user_pb2.GetJwksRequest, context: grpc.ServicerContext
+    ) -> user_pb2.GetJwksResponse:
         return user_pb2.GetJwksResponse(keys=[user_pb2.JsonWebKey(**jwk) for jwk in self.service.jwks()])
 
     # -- authenticated -------------------------------------------------------------------
 
-    def GetUser(self, request: user_pb2.GetUserRequest,
-                context: grpc.ServicerContext) -> user_pb2.GetUserResponse:
+    def GetUser(
+        self, request: user_pb2.GetUserRequest, context: grpc.ServicerContext
+    ) -> user_pb2.GetUserResponse:
         user_id = _require_id(request.user_id)
         # Authorized before the look-up: a customer cannot probe which ids exist.
         require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
         return user_pb2.GetUserResponse(user=user_to_proto(self.service.accounts.get_user(user_id)))
 
-    def UpdateUser(self, request: user_pb2.UpdateUserRequest,
-                   context: grpc.ServicerContext) -> user_pb2.UpdateUserResponse:
+    def UpdateUser(
+        self, request: user_pb2.UpdateUserRequest, context: grpc.ServicerContext
+    ) -> user_pb2.UpdateUserResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
         require_owner_or_roles(principal, user_id, ROLE_ADMIN)
-        user = self.service.accounts.update_profile(principal.subject, user_id,
-                                                    profile_from_proto(request.profile),
-                                                    list(request.update_mask.paths))
+        user = self.service.accounts.update_profile(
+            principal.subject, user_id, profile_from_proto(request.profile), list(request.update_mask.paths)
+        )
         return user_pb2.UpdateUserResponse(user=user_to_proto(user))
 
-    def DeleteUser(self, request: user_pb2.DeleteUserRequest,
-                   context: grpc.ServicerContext) -> user_pb2.DeleteUserResponse:
+    def DeleteUser(
+        self, request: user_pb2.DeleteUserRequest, context: grpc.ServicerContext
+    ) -> user_pb2.DeleteUserResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
         if request.erase:
@@ -230,75 +268,104 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         user = self.service.accounts.delete_user(principal.subject, user_id, erase=request.erase)
         return user_pb2.DeleteUserResponse(user=user_to_proto(user))
 
-    def ListUsers(self, request: user_pb2.ListUsersRequest,
-                  context: grpc.ServicerContext) -> user_pb2.ListUsersResponse:
+    def ListUsers(
+        self, request: user_pb2.ListUsersRequest, context: grpc.ServicerContext
+    ) -> user_pb2.ListUsersResponse:
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
         status = _STATUS_FROM_PROTO.get(request.status)
         if status is None and request.status != user_pb2.USER_STATUS_UNSPECIFIED:
             raise InvalidArgument("unknown status", field="status", description="must be a known status")
-        users, next_token = self.service.accounts.list_users(page_size=request.page_size,
-                                                    page_token=request.page_token, status=status)
+        users, next_token = self.service.accounts.list_users(
+            page_size=request.page_size, page_token=request.page_token, status=status
+        )
         return user_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users], next_page_token=next_token)
 
-    def SearchUsers(self, request: user_pb2.SearchUsersRequest,
-                    context: grpc.ServicerContext) -> user_pb2.SearchUsersResponse:
+    def SearchUsers(
+        self, request: user_pb2.SearchUsersRequest, context: grpc.ServicerContext
+    ) -> user_pb2.SearchUsersResponse:
         # The search itself lives in its own module (search.py); this is its gRPC edge.
         require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
-        found, next_token = search.search_users(self.service.store, query=request.query,
-                                                page_size=request.page_size, page_token=request.page_token)
-        return user_pb2.SearchUsersResponse(users=[user_to_proto(u) for u in found],
-                                            next_page_token=next_token)
+        found, next_token = search.search_users(
+            self.service.store,
+            query=request.query,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return user_pb2.SearchUsersResponse(
+            users=[user_to_proto(u) for u in found], next_page_token=next_token
+        )
 
-    def GrantRole(self, request: user_pb2.GrantRoleRequest,
-                  context: grpc.ServicerContext) -> user_pb2.GrantRoleResponse:
+    def GrantRole(
+        self, request: user_pb2.GrantRoleRequest, context: grpc.ServicerContext
+    ) -> user_pb2.GrantRoleResponse:
         principal = current_principal()
         require_roles(principal, ROLE_ADMIN)
-        user = self.service.accounts.grant_role(principal.subject, _require_id(request.user_id),
-                                       role_from_proto(request.role))
+        user = self.service.accounts.grant_role(
+            principal.subject, _require_id(request.user_id), role_from_proto(request.role)
+        )
         return user_pb2.GrantRoleResponse(user=user_to_proto(user))
 
-    def RevokeRole(self, request: user_pb2.RevokeRoleRequest,
-                   context: grpc.ServicerContext) -> user_pb2.RevokeRoleResponse:
+    def RevokeRole(
+        self, request: user_pb2.RevokeRoleRequest, context: grpc.ServicerContext
+    ) -> user_pb2.RevokeRoleResponse:
         principal = current_principal()
         require_roles(principal, ROLE_ADMIN)
-        user = self.service.accounts.revoke_role(principal.subject, _require_id(request.user_id),
-                                        role_from_proto(request.role))
+        user = self.service.accounts.revoke_role(
+            principal.subject, _require_id(request.user_id), role_from_proto(request.role)
+        )
         return user_pb2.RevokeRoleResponse(user=user_to_proto(user))
 
-    def RevokeSessions(self, request: user_pb2.RevokeSessionsRequest,
-                       context: grpc.ServicerContext) -> user_pb2.RevokeSessionsResponse:
+    def RevokeSessions(
+        self, request: user_pb2.RevokeSessionsRequest, context: grpc.ServicerContext
+    ) -> user_pb2.RevokeSessionsResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
         require_owner_or_roles(principal, user_id, ROLE_ADMIN)
         revoked = self.service.sessions.revoke_sessions(principal.subject, user_id)
         return user_pb2.RevokeSessionsResponse(revoked_sessions=revoked)
 
-    def ListRevocations(self, request: user_pb2.ListRevocationsRequest,
-                        context: grpc.ServicerContext) -> user_pb2.ListRevocationsResponse:
+    def ListRevocations(
+        self, request: user_pb2.ListRevocationsRequest, context: grpc.ServicerContext
+    ) -> user_pb2.ListRevocationsResponse:
         require_roles(current_principal(), ROLE_SERVICE)
-        entries, last = self.service.list_revocations(after_sequence=request.after_sequence,
-                                                      page_size=request.page_size)
-        return user_pb2.ListRevocationsResponse(last_sequence=last, revocations=[
-            user_pb2.Revocation(sequence=e.sequence, user_id=e.user_id, min_token_version=e.min_token_version,
-                                session_id=e.session_id, expire_time=api.to_timestamp(e.expires_at))
-            for e in entries])
+        entries, last = self.service.list_revocations(
+            after_sequence=request.after_sequence, page_size=request.page_size
+        )
+        return user_pb2.ListRevocationsResponse(
+            last_sequence=last,
+            revocations=[
+                user_pb2.Revocation(
+                    sequence=e.sequence,
+                    user_id=e.user_id,
+                    min_token_version=e.min_token_version,
+                    session_id=e.session_id,
+                    expire_time=api.to_timestamp(e.expires_at),
+                )
+                for e in entries
+            ],
+        )
 
-    def ListStaffActions(self, request: user_pb2.ListStaffActionsRequest,
-                         context: grpc.ServicerContext) -> user_pb2.ListStaffActionsResponse:
+    def ListStaffActions(
+        self, request: user_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
+    ) -> user_pb2.ListStaffActionsResponse:
         require_roles(current_principal(), ROLE_ADMIN)
         size = api.page_size(request.page_size)
         before = audit.page_position(request.page_token, request.actor_id)
         actions = self.service.accounts.staff_actions(request.actor_id or None, before, size + 1)
         return user_pb2.ListStaffActionsResponse(
             staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
-            next_page_token=audit.next_page_token(actions, size, request.actor_id))
+            next_page_token=audit.next_page_token(actions, size, request.actor_id),
+        )
 
-    def ListAccessEvents(self, request: user_pb2.ListAccessEventsRequest,
-                         context: grpc.ServicerContext) -> user_pb2.ListAccessEventsResponse:
+    def ListAccessEvents(
+        self, request: user_pb2.ListAccessEventsRequest, context: grpc.ServicerContext
+    ) -> user_pb2.ListAccessEventsResponse:
         user_id = _require_id(request.user_id)
         # Authorized before the look-up, as GetUser: nobody else learns which ids exist.
         require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
-        events, next_token = access_log.list_events(self.service.store, user_id, page_size=request.page_size,
-                                                    page_token=request.page_token)
-        return user_pb2.ListAccessEventsResponse(access_events=[access_event_to_proto(e) for e in events],
-                                                 next_page_token=next_token)
+        events, next_token = access_log.list_events(
+            self.service.store, user_id, page_size=request.page_size, page_token=request.page_token
+        )
+        return user_pb2.ListAccessEventsResponse(
+            access_events=[access_event_to_proto(e) for e in events], next_page_token=next_token
+        )

@@ -50,8 +50,11 @@ def _invalid_credentials() -> Unauthenticated:
 
 def _throttled(wait: timedelta) -> ResourceExhausted:
     seconds = max(1, math.ceil(wait.total_seconds()))
-    error = ResourceExhausted(f"too many failed logins; try again in {seconds} s, or reset the password",
-                              "LOGIN_THROTTLED", metadata={"retry_after_seconds": str(seconds)})
+    error = ResourceExhausted(
+        f"too many failed logins; try again in {seconds} s, or reset the password",
+        "LOGIN_THROTTLED",
+        metadata={"retry_after_seconds": str(seconds)},
+    )
     error.retry_delay_seconds = seconds
     return error
 
@@ -91,8 +94,16 @@ class _Outcome:
 
 
 class SessionService:
-    def __init__(self, store: UserStore, hashing: PasswordHashing, access: AccessTokenIssuer, *,
-                 lockout: LockoutPolicy, refresh_ttl_seconds: int, refresh_grace_seconds: int) -> None:
+    def __init__(
+        self,
+        store: UserStore,
+        hashing: PasswordHashing,
+        access: AccessTokenIssuer,
+        *,
+        lockout: LockoutPolicy,
+        refresh_ttl_seconds: int,
+        refresh_grace_seconds: int,
+    ) -> None:
         self.store = store
         self.hashing = hashing
         self.access = access
@@ -102,8 +113,9 @@ class SessionService:
 
     # -- login -------------------------------------------------------------------------------
 
-    def login(self, login: str, password: str, *, address: str = "",
-              client: Client | None = None) -> tuple[TokenPair, User]:
+    def login(
+        self, login: str, password: str, *, address: str = "", client: Client | None = None
+    ) -> tuple[TokenPair, User]:
         """``address`` is the client's (for the per-address throttle; see domain/lockout.py);
         ``client`` what the access log records of it (access_log.py)."""
         key = normalize_login(login)
@@ -126,8 +138,11 @@ class SessionService:
             record = repo.find_by_login(key)
             # Looked up for unknown logins too (no such user), so both paths cost the same.
             known = repo.is_known_address(record.user.id if record else "", address_digest)
-            waits = [state.blocked_until - now for state in (local,) + (() if known else (total,))
-                     if state.blocked_until is not None and state.is_blocked(now)]
+            waits = [
+                state.blocked_until - now
+                for state in (local,) + (() if known else (total,))
+                if state.blocked_until is not None and state.is_blocked(now)
+            ]
             if waits:
                 # No password is checked while throttled, for any login, existing or not.
                 return _Outcome(error=_throttled(max(waits)))
@@ -137,22 +152,33 @@ class SessionService:
             else:
                 verified = self.hashing.verify(record.password_hash, password)
             if not verified:
-                repo.save_bucket(login_digest, "", register_failure(
-                    policy, total, now, free=policy.account_free_failures))
-                repo.save_bucket(login_digest, address_digest, register_failure(
-                    policy, local, now, free=policy.free_failures))
+                repo.save_bucket(
+                    login_digest, "", register_failure(policy, total, now, free=policy.account_free_failures)
+                )
+                repo.save_bucket(
+                    login_digest,
+                    address_digest,
+                    register_failure(policy, local, now, free=policy.free_failures),
+                )
                 repo.purge_quiet_buckets(now - policy.window - policy.max_delay)
                 # An erased account (no password) gets no events: it has no client data to hold.
                 if record is not None and record.password_hash is not None:
-                    record_access(repo, record.user.id, AccessKind.SIGN_IN_FAILED, now, client=client,
-                                  detail="INVALID_CREDENTIALS")
+                    record_access(
+                        repo,
+                        record.user.id,
+                        AccessKind.SIGN_IN_FAILED,
+                        now,
+                        client=client,
+                        detail="INVALID_CREDENTIALS",
+                    )
                 return _Outcome(error=_invalid_credentials())
             assert record is not None and record.password_hash is not None
             user = record.user
             # Only after the password is proven: the status is nobody else's business.
             if user.status != UserStatus.ACTIVE:
-                record_access(repo, user.id, AccessKind.SIGN_IN_FAILED, now, client=client,
-                              detail="ACCOUNT_DEACTIVATED")
+                record_access(
+                    repo, user.id, AccessKind.SIGN_IN_FAILED, now, client=client, detail="ACCOUNT_DEACTIVATED"
+                )
                 return _Outcome(error=PermissionDenied("the account is deactivated", "ACCOUNT_DEACTIVATED"))
             if total != FailureState():
                 repo.save_bucket(login_digest, "", FailureState())
@@ -163,8 +189,9 @@ class SessionService:
                 repo.set_password_hash(user.id, self.hashing.hash(password), now)
                 log.info("upgraded the password hash of user %s", user.id)
             family_id = repo.create_family(user.id, now)
-            record_access(repo, user.id, AccessKind.SIGN_IN_SUCCEEDED, now, session_id=family_id,
-                          client=client)
+            record_access(
+                repo, user.id, AccessKind.SIGN_IN_SUCCEEDED, now, session_id=family_id, client=client
+            )
             return _Outcome(pair=self._new_pair(repo, record, now, family_id=family_id), user=user)
 
         outcome = self.store.tx(work)
@@ -174,23 +201,37 @@ class SessionService:
         assert outcome.user is not None
         return pair, outcome.user
 
-    def _new_pair(self, repo: UserRepository, record: UserRecord, now: datetime, *,
-                  family_id: str | None = None, parent_id: str | None = None) -> TokenPair:
+    def _new_pair(
+        self,
+        repo: UserRepository,
+        record: UserRecord,
+        now: datetime,
+        *,
+        family_id: str | None = None,
+        parent_id: str | None = None,
+    ) -> TokenPair:
         user = record.user
         if family_id is None:
             family_id = repo.create_family(user.id, now)
         refresh = new_opaque_token()
         expires_at = now + self.refresh_ttl
-        repo.insert_refresh_token(family_id=family_id, digest=token_digest(refresh), expires_at=expires_at,
-                                  now=now, parent_id=parent_id)
+        repo.insert_refresh_token(
+            family_id=family_id,
+            digest=token_digest(refresh),
+            expires_at=expires_at,
+            now=now,
+            parent_id=parent_id,
+        )
         access, ttl = self._access_token(record, family_id)
-        return TokenPair(access_token=access, expires_in=ttl, refresh_token=refresh,
-                         refresh_expires_at=expires_at)
+        return TokenPair(
+            access_token=access, expires_in=ttl, refresh_token=refresh, refresh_expires_at=expires_at
+        )
 
     def _access_token(self, record: UserRecord, family_id: str) -> tuple[str, int]:
         # sid and ver are what the verifiers' revocation cache checks (services/runtime/revocation.py).
-        return self.access.issue(record.user.id, list(record.user.roles),
-                                 extra={"sid": family_id, "ver": record.token_version})
+        return self.access.issue(
+            record.user.id, list(record.user.roles), extra={"sid": family_id, "ver": record.token_version}
+        )
 
     # -- refresh -------------------------------------------------------------------------------
 
@@ -204,11 +245,15 @@ class SessionService:
             repo.revoke_family(record.family_id, "reuse", now)
             self.store.revoke_session(repo, record.user_id, record.family_id, now)
             repo.audit(record.user_id, "system", "refresh_token_reused", now, detail=record.family_id)
-            log.warning("refresh token reuse for user %s: family %s revoked",
-                        record.user_id, record.family_id)
-            return _Outcome(error=Unauthenticated(
-                "the refresh token was already used; every session of this login is revoked",
-                "REFRESH_TOKEN_REUSED"))
+            log.warning(
+                "refresh token reuse for user %s: family %s revoked", record.user_id, record.family_id
+            )
+            return _Outcome(
+                error=Unauthenticated(
+                    "the refresh token was already used; every session of this login is revoked",
+                    "REFRESH_TOKEN_REUSED",
+                )
+            )
 
         def work(repo: UserRepository, now: datetime) -> _Outcome:
             # FOR UPDATE: concurrent presentations of one token queue up; the first
@@ -216,21 +261,35 @@ class SessionService:
             record = repo.get_refresh_token(digest, for_update=True)
             if record is None:
                 return _Outcome(error=Unauthenticated("unknown refresh token", "REFRESH_TOKEN_INVALID"))
-            outcome = decide(now=now, expires_at=record.expires_at, rotated_at=record.rotated_at,
-                             family_revoked=record.family_revoked, grace=grace)
+            outcome = decide(
+                now=now,
+                expires_at=record.expires_at,
+                rotated_at=record.rotated_at,
+                family_revoked=record.family_revoked,
+                grace=grace,
+            )
             if outcome is RefreshOutcome.REVOKED:
-                return _Outcome(error=Unauthenticated("the refresh token was revoked; log in again",
-                                                      "REFRESH_TOKEN_REVOKED"))
+                return _Outcome(
+                    error=Unauthenticated(
+                        "the refresh token was revoked; log in again", "REFRESH_TOKEN_REVOKED"
+                    )
+                )
             if outcome is RefreshOutcome.REUSED:
                 return reused(repo, record, now)
             if outcome is RefreshOutcome.EXPIRED:
-                return _Outcome(error=Unauthenticated("the refresh token has expired; log in again",
-                                                      "REFRESH_TOKEN_EXPIRED"))
+                return _Outcome(
+                    error=Unauthenticated(
+                        "the refresh token has expired; log in again", "REFRESH_TOKEN_EXPIRED"
+                    )
+                )
             user_record = repo.get(record.user_id)
             if user_record is None or user_record.user.status != UserStatus.ACTIVE:
                 repo.revoke_family(record.family_id, "inactive", now)
-                return _Outcome(error=Unauthenticated("the refresh token was revoked; log in again",
-                                                      "REFRESH_TOKEN_REVOKED"))
+                return _Outcome(
+                    error=Unauthenticated(
+                        "the refresh token was revoked; log in again", "REFRESH_TOKEN_REVOKED"
+                    )
+                )
             # Roles and token version come from the account, not the old token.
             if outcome is RefreshOutcome.GRACE_REISSUE:
                 successor = _unseal_successor(token, record.id, record.successor_sealed)
@@ -240,12 +299,24 @@ class SessionService:
                     return reused(repo, record, now)
                 access, ttl = self._access_token(user_record, record.family_id)
                 # An idempotent answer to a retried rotation: the rotation was logged once.
-                return _Outcome(pair=TokenPair(access_token=access, expires_in=ttl, refresh_token=successor,
-                                               refresh_expires_at=expires_at))
+                return _Outcome(
+                    pair=TokenPair(
+                        access_token=access,
+                        expires_in=ttl,
+                        refresh_token=successor,
+                        refresh_expires_at=expires_at,
+                    )
+                )
             pair = self._new_pair(repo, user_record, now, family_id=record.family_id, parent_id=record.id)
             repo.mark_rotated(record.id, now, _seal_successor(token, record.id, pair.refresh_token))
-            record_access(repo, record.user_id, AccessKind.TOKEN_REFRESHED, now, session_id=record.family_id,
-                          client=client)
+            record_access(
+                repo,
+                record.user_id,
+                AccessKind.TOKEN_REFRESHED,
+                now,
+                session_id=record.family_id,
+                client=client,
+            )
             repo.forget_successors(record.family_id, now - grace)
             return _Outcome(pair=pair)
 
@@ -266,13 +337,20 @@ class SessionService:
                 repo.revoke_family(record.family_id, "logout", now)
                 # The session's access tokens end with it, not at their expiry.
                 self.store.revoke_session(repo, record.user_id, record.family_id, now)
-                record_access(repo, record.user_id, AccessKind.SIGNED_OUT, now, session_id=record.family_id,
-                              client=client)
+                record_access(
+                    repo,
+                    record.user_id,
+                    AccessKind.SIGNED_OUT,
+                    now,
+                    session_id=record.family_id,
+                    client=client,
+                )
 
         self.store.tx(work)
 
     def revoke_sessions(self, actor: str, user_id: str) -> int:
         """Log out everywhere: every refresh family and every access token issued so far."""
+
         def work(repo: UserRepository, now: datetime) -> int:
             self.store.locked_user(repo, user_id)
             revoked = repo.revoke_all_families(user_id, "logout_everywhere", now)

@@ -32,9 +32,19 @@ SERVICE_NAME = user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 
 # The refresh or reset token, the password or the client secret is the
 # credential of these; GetJwks is what verifiers fetch before they can verify.
-PUBLIC_METHODS = frozenset(f"/{SERVICE_NAME}/{name}" for name in (
-    "Register", "Login", "RefreshToken", "Logout", "RequestPasswordReset", "ConfirmPasswordReset",
-    "GetJwks", "IssueServiceToken"))
+PUBLIC_METHODS = frozenset(
+    f"/{SERVICE_NAME}/{name}"
+    for name in (
+        "Register",
+        "Login",
+        "RefreshToken",
+        "Logout",
+        "RequestPasswordReset",
+        "ConfirmPasswordReset",
+        "GetJwks",
+        "IssueServiceToken",
+    )
+)
 
 
 def argon2_from_env() -> Argon2Params:
@@ -42,8 +52,12 @@ def argon2_from_env() -> Argon2Params:
     return Argon2Params(
         time_cost=env_int("NEXAFI_ARGON2_TIME_COST", Argon2Params.time_cost, minimum=1, maximum=100),
         # Argon2 needs at least 8 KiB per lane.
-        memory_kib=env_int("NEXAFI_ARGON2_MEMORY_KIB", Argon2Params.memory_kib, minimum=8 * parallelism,
-                           maximum=4 * 1024 * 1024),
+        memory_kib=env_int(
+            "NEXAFI_ARGON2_MEMORY_KIB",
+            Argon2Params.memory_kib,
+            minimum=8 * parallelism,
+            maximum=4 * 1024 * 1024,
+        ),
         parallelism=parallelism,
     )
 
@@ -58,9 +72,15 @@ def mail_from_env() -> MailSettings:
     security = (env_str("SMTP_SECURITY") or ("ssl" if port == 465 else "starttls")).lower()
     if security not in ("starttls", "ssl", "none"):
         raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
-    smtp = SmtpSettings(host=host, port=port, user=env_str("SMTP_USER"), password=env_str("SMTP_PASSWORD"),
-                        sender=sender, security=security,
-                        timeout_seconds=env_int("SMTP_TIMEOUT_SECONDS", 10, minimum=1))
+    smtp = SmtpSettings(
+        host=host,
+        port=port,
+        user=env_str("SMTP_USER"),
+        password=env_str("SMTP_PASSWORD"),
+        sender=sender,
+        security=security,
+        timeout_seconds=env_int("SMTP_TIMEOUT_SECONDS", 10, minimum=1),
+    )
     return MailSettings(directory=directory, sender=sender, smtp=smtp)
 
 
@@ -82,8 +102,9 @@ def settings_from_env() -> UserSettings:
         raise ConfigError("NEXAFI_RESET_URL must contain {token}")
     return UserSettings(
         access_ttl_seconds=env_int("NEXAFI_ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=DAY),
-        refresh_ttl_seconds=env_int("NEXAFI_REFRESH_TOKEN_TTL_SECONDS", 14 * DAY, minimum=60,
-                                    maximum=365 * DAY),
+        refresh_ttl_seconds=env_int(
+            "NEXAFI_REFRESH_TOKEN_TTL_SECONDS", 14 * DAY, minimum=60, maximum=365 * DAY
+        ),
         refresh_grace_seconds=env_int("NEXAFI_REFRESH_REUSE_GRACE_SECONDS", 10, maximum=120),
         service_token_ttl_seconds=env_int("NEXAFI_SERVICE_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=DAY),
         reset_ttl_seconds=env_int("NEXAFI_RESET_TOKEN_TTL_SECONDS", 1800, minimum=60, maximum=DAY),
@@ -91,10 +112,12 @@ def settings_from_env() -> UserSettings:
         reset_url=reset_url,
         lockout=LockoutPolicy(
             free_failures=env_int("NEXAFI_LOGIN_FREE_FAILURES", 5, minimum=1, maximum=100),
-            account_free_failures=env_int("NEXAFI_LOGIN_ACCOUNT_FREE_FAILURES", 20, minimum=1,
-                                          maximum=10_000),
-            max_delay=timedelta(seconds=env_int("NEXAFI_LOGIN_BACKOFF_MAX_SECONDS", 900, minimum=1,
-                                                maximum=DAY)),
+            account_free_failures=env_int(
+                "NEXAFI_LOGIN_ACCOUNT_FREE_FAILURES", 20, minimum=1, maximum=10_000
+            ),
+            max_delay=timedelta(
+                seconds=env_int("NEXAFI_LOGIN_BACKOFF_MAX_SECONDS", 900, minimum=1, maximum=DAY)
+            ),
             window=timedelta(seconds=env_int("NEXAFI_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)),
         ),
         argon2=argon2_from_env(),
@@ -111,8 +134,6 @@ def build_service(context: ServiceContext, settings: UserSettings) -> UserServic
     return UserService(context.engine, keyring, context.settings.auth, settings, clock=context.clock)
 
 
-
-
 class LocalRevocationFeed:
     """The user service's own verifier reads the feed from its database: no token, no hop."""
 
@@ -121,9 +142,16 @@ class LocalRevocationFeed:
 
     def fetch(self, after_sequence: int, limit: int) -> FeedPage:
         records, last = self.service.list_revocations(after_sequence=after_sequence, page_size=limit)
-        entries = [RevocationEntry(sequence=r.sequence, user_id=r.user_id,
-                                   min_token_version=r.min_token_version, session_id=r.session_id,
-                                   expires_at=r.expires_at.timestamp()) for r in records]
+        entries = [
+            RevocationEntry(
+                sequence=r.sequence,
+                user_id=r.user_id,
+                min_token_version=r.min_token_version,
+                session_id=r.session_id,
+                expires_at=r.expires_at.timestamp(),
+            )
+            for r in records
+        ]
         return FeedPage(entries=entries, last_sequence=last)
 
 
@@ -142,24 +170,33 @@ def registrar(settings: Callable[[], UserSettings]) -> Callable[[grpc.Server, Se
 
 # Who calls the user service with a service token, and for what (least privilege;
 # services.runtime.service_access). IssueServiceToken is public: the client secret is its credential.
-SERVICE_CALLERS = service_callers({
-    # Does the payee (payment) or the borrower (credit) exist? And, for every service's token
-    # verifier, the revocation feed (services/runtime/revocation.py).
-    "payment": {"GetUser", "ListRevocations"},
-    "credit": {"GetUser", "ListRevocations"},
-    "ledger": {"ListRevocations"},
-    "analytics": {"ListRevocations"},
-    "ai": {"ListRevocations"},
-    "document": {"ListRevocations"},
-})
-
+SERVICE_CALLERS = service_callers(
+    {
+        # Does the payee (payment) or the borrower (credit) exist? And, for every service's token
+        # verifier, the revocation feed (services/runtime/revocation.py).
+        "payment": {"GetUser", "ListRevocations"},
+        "credit": {"GetUser", "ListRevocations"},
+        "ledger": {"ListRevocations"},
+        "analytics": {"ListRevocations"},
+        "ai": {"ListRevocations"},
+        "document": {"ListRevocations"},
+    }
+)
 
 
 def spec_with(settings: UserSettings) -> ServiceSpec:
     """The user service with these settings instead of the environment's."""
-    return ServiceSpec(name="user", register=registrar(lambda: settings), public_methods=PUBLIC_METHODS,
-                       service_callers=SERVICE_CALLERS)
+    return ServiceSpec(
+        name="user",
+        register=registrar(lambda: settings),
+        public_methods=PUBLIC_METHODS,
+        service_callers=SERVICE_CALLERS,
+    )
 
 
-SPEC = ServiceSpec(name="user", register=registrar(settings_from_env), public_methods=PUBLIC_METHODS,
-                   service_callers=SERVICE_CALLERS)
+SPEC = ServiceSpec(
+    name="user",
+    register=registrar(settings_from_env),
+    public_methods=PUBLIC_METHODS,
+    service_callers=SERVICE_CALLERS,
+)

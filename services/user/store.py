@@ -64,9 +64,11 @@ class UserStore:
     def revoke_access_tokens(self, repo: UserRepository, user_id: str, now: datetime) -> None:
         """Every access token of the user issued so far stops working within the revocation window."""
         version = repo.bump_token_version(user_id)
-        repo.publish_revocation(user_id=user_id, min_token_version=version, now=now,
-                                expires_at=now + self.revocation_horizon)
+        repo.publish_revocation(
+            user_id=user_id, min_token_version=version, now=now, expires_at=now + self.revocation_horizon
+        )
 
     def revoke_session(self, repo: UserRepository, user_id: str, family_id: str, now: datetime) -> None:
-        repo.publish_revocation(user_id=user_id, session_id=family_id, now=now,
-                                expires_at=now + self.revocation_horizon)
+        repo.publish_revocation(
+            user_id=user_id, session_id=family_id, now=now, expires_at=now + self.revocation_horizon
+        )

@@ -10,7 +10,8 @@ from services.user.domain.models import PROFILE_FIELDS
 metadata = sa.MetaData()
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("username", sa.Text, nullable=False),
     sa.Column("email", sa.Text, nullable=False),
@@ -33,14 +34,16 @@ def profile_column(path: str) -> str:
 
 
 profiles = sa.Table(
-    "profiles", metadata,
+    "profiles",
+    metadata,
     sa.Column("user_id", sa.Text, primary_key=True),
     *(sa.Column(profile_column(path), sa.Text) for path in PROFILE_FIELDS),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 families = sa.Table(
-    "refresh_token_families", metadata,
+    "refresh_token_families",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("user_id", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -49,7 +52,8 @@ families = sa.Table(
 )
 
 refresh_tokens = sa.Table(
-    "refresh_tokens", metadata,
+    "refresh_tokens",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("family_id", sa.Text, nullable=False),
     sa.Column("token_hash", sa.Text, nullable=False),
@@ -61,7 +65,8 @@ refresh_tokens = sa.Table(
 )
 
 revocations = sa.Table(
-    "revocations", metadata,
+    "revocations",
+    metadata,
     sa.Column("sequence", sa.BigInteger, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Text, nullable=False),
     sa.Column("min_token_version", sa.BigInteger, nullable=False),
@@ -71,7 +76,8 @@ revocations = sa.Table(
 )
 
 login_throttle = sa.Table(
-    "login_throttle", metadata,
+    "login_throttle",
+    metadata,
     sa.Column("login_digest", sa.Text, primary_key=True),
     sa.Column("address_digest", sa.Text, primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
@@ -80,14 +86,16 @@ login_throttle = sa.Table(
 )
 
 known_addresses = sa.Table(
-    "login_known_addresses", metadata,
+    "login_known_addresses",
+    metadata,
     sa.Column("user_id", sa.Text, primary_key=True),
     sa.Column("address_digest", sa.Text, primary_key=True),
     sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 reset_tokens = sa.Table(
-    "password_reset_tokens", metadata,
+    "password_reset_tokens",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("user_id", sa.Text, nullable=False),
     sa.Column("token_hash", sa.Text, nullable=False),
@@ -97,7 +105,8 @@ reset_tokens = sa.Table(
 )
 
 audit_events = sa.Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Text, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
@@ -107,7 +116,8 @@ audit_events = sa.Table(
 )
 
 access_events = sa.Table(
-    "access_events", metadata,
+    "access_events",
+    metadata,
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),

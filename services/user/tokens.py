@@ -39,10 +39,23 @@ class AccessTokenIssuer:
         self.auth = auth
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, subject: str, roles: list[str], *, ttl_seconds: int | None = None,
-              extra: dict[str, Any] | None = None, audience: str | None = None) -> tuple[str, int]:
+    def issue(
+        self,
+        subject: str,
+        roles: list[str],
+        *,
+        ttl_seconds: int | None = None,
+        extra: dict[str, Any] | None = None,
+        audience: str | None = None,
+    ) -> tuple[str, int]:
         """The signed token and its lifetime in seconds (for the public audience unless told)."""
         ttl = ttl_seconds or self.ttl_seconds
-        claims = access_token_claims(subject=subject, roles=sorted(roles), issuer=self.auth.issuer,
-                                     audience=audience or self.auth.audience, ttl_seconds=ttl, extra=extra)
+        claims = access_token_claims(
+            subject=subject,
+            roles=sorted(roles),
+            issuer=self.auth.issuer,
+            audience=audience or self.auth.audience,
+            ttl_seconds=ttl,
+            extra=extra,
+        )
         return self.keyring.sign(claims), ttl

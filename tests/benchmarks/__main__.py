@@ -6,13 +6,20 @@ import importlib
 import sys
 
 # Each module has a main() that prints its figures and returns an exit code.
-BENCHMARKS = ["tests.benchmarks.ledger_bench", "tests.benchmarks.gateway_bench",
-              "tests.benchmarks.ai_bench", "tests.benchmarks.payment_bench",
-              "tests.benchmarks.document_bench", "tests.benchmarks.analytics_bench",
-              "tests.benchmarks.revocation_bench", "tests.benchmarks.replicas",
-              "tests.benchmarks.reconciliation_bench", "tests.benchmarks.runtime_bench",
-              # Last: it ends with the one table of figures against the performance targets.
-              "tests.benchmarks.deployed"]
+BENCHMARKS = [
+    "tests.benchmarks.ledger_bench",
+    "tests.benchmarks.gateway_bench",
+    "tests.benchmarks.ai_bench",
+    "tests.benchmarks.payment_bench",
+    "tests.benchmarks.document_bench",
+    "tests.benchmarks.analytics_bench",
+    "tests.benchmarks.revocation_bench",
+    "tests.benchmarks.replicas",
+    "tests.benchmarks.reconciliation_bench",
+    "tests.benchmarks.runtime_bench",
+    # Last: it ends with the one table of figures against the performance targets.
+    "tests.benchmarks.deployed",
+]
 
 
 def main() -> int:

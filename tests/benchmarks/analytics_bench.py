@@ -60,8 +60,13 @@ class Bench:
 
     def account(self, owner: str, kind: ledger_pb2.AccountType, rule: ledger_pb2.BalanceRule) -> str:
         request = ledger_pb2.CreateAccountRequest(
-            owner_id=owner, name="wallet" if owner != "system" else "cash", type=kind, currency="EUR",
-            balance_rule=rule, request_id=new_id("req"))
+            owner_id=owner,
+            name="wallet" if owner != "system" else "cash",
+            type=kind,
+            currency="EUR",
+            balance_rule=rule,
+            request_id=new_id("req"),
+        )
         return self.ledger.CreateAccount(request, metadata=self.metadata, timeout=10).account.id
 
     def transfer(self, debit: str, credit: str, amount: int, kind: ledger_pb2.TransactionType) -> int:
@@ -77,11 +82,19 @@ class Bench:
         return reply.transaction.sequence
 
     def batch(self, pairs: list[tuple[str, str, int]]) -> None:
-        items = [ledger_pb2.Transfer(debit_account_id=d, credit_account_id=c, amount=eur(a),
-                                     type=ledger_pb2.TRANSACTION_TYPE_PAYMENT, request_id=new_id("req"))
-                 for d, c, a in pairs]
-        reply = self.ledger.CreateTransactions(ledger_pb2.CreateTransactionsRequest(transfers=items),
-                                               metadata=self.metadata, timeout=60)
+        items = [
+            ledger_pb2.Transfer(
+                debit_account_id=d,
+                credit_account_id=c,
+                amount=eur(a),
+                type=ledger_pb2.TRANSACTION_TYPE_PAYMENT,
+                request_id=new_id("req"),
+            )
+            for d, c, a in pairs
+        ]
+        reply = self.ledger.CreateTransactions(
+            ledger_pb2.CreateTransactionsRequest(transfers=items), metadata=self.metadata, timeout=60
+        )
         failed = [r.reason for r in reply.results if r.code != 0]
         if failed:
             raise RuntimeError(f"{len(failed)} transfers failed: {failed[:3]}")
@@ -93,8 +106,9 @@ def checkpoint(stub: analytics_pb2_grpc.AnalyticsServiceStub, metadata: Metadata
     return int(reply.checkpoint.last_sequence)
 
 
-def wait_for(stub: analytics_pb2_grpc.AnalyticsServiceStub, metadata: Metadata,
-             sequence: int, poll_seconds: float) -> None:
+def wait_for(
+    stub: analytics_pb2_grpc.AnalyticsServiceStub, metadata: Metadata, sequence: int, poll_seconds: float
+) -> None:
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while checkpoint(stub, metadata) < sequence:
         if time.monotonic() > deadline:
@@ -128,8 +142,12 @@ def main() -> int:
             for wallet in wallets:
                 bench.transfer(cash, wallet, 10**9, ledger_pb2.TRANSACTION_TYPE_DEPOSIT)
             for start in range(0, BACKLOG, BATCH):
-                bench.batch([(rng.choice(wallets), cash, rng.randint(100, 20_000))
-                             for _ in range(min(BATCH, BACKLOG - start))])
+                bench.batch(
+                    [
+                        (rng.choice(wallets), cash, rng.randint(100, 20_000))
+                        for _ in range(min(BATCH, BACKLOG - start))
+                    ]
+                )
 
             started = time.perf_counter()
             analytics_channel = grpc.insecure_channel(runner.start(ANALYTICS).address)
@@ -139,19 +157,24 @@ def main() -> int:
             catch_up = time.perf_counter() - started
             print(f"Analytics over the ledger feed ({USERS} users, PostgreSQL with fsync on)")
             rate = bench.head / catch_up
-            print(f"  catch-up: {bench.head} entries in {catch_up:.1f} s = {rate:.0f} entries/s "
-                  "(server start included)")
+            print(
+                f"  catch-up: {bench.head} entries in {catch_up:.1f} s = {rate:.0f} entries/s "
+                "(server start included)"
+            )
 
             lags: list[float] = []
             for _ in range(LIVE):
-                sequence = bench.transfer(rng.choice(wallets), cash, rng.randint(100, 20_000),
-                                          ledger_pb2.TRANSACTION_TYPE_PAYMENT)
+                sequence = bench.transfer(
+                    rng.choice(wallets), cash, rng.randint(100, 20_000), ledger_pb2.TRANSACTION_TYPE_PAYMENT
+                )
                 posted = time.perf_counter()
                 wait_for(analytics, service, sequence, 0.002)
                 lags.append(time.perf_counter() - posted)
             p = percentiles(lags)
-            print(f"  lag after the ledger's answer, {LIVE} sequential transfers: "
-                  f"p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms")
+            print(
+                f"  lag after the ledger's answer, {LIVE} sequential transfers: "
+                f"p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms"
+            )
 
             end = timestamp_pb2.Timestamp()
             end.GetCurrentTime()
@@ -160,14 +183,19 @@ def main() -> int:
             for _ in range(READS):
                 user = rng.choice(users)
                 request = analytics_pb2.GetSpendingAnalysisRequest(
-                    user_id=user, time_range=common_pb2.TimeRange(start_time=begin, end_time=end),
-                    granularity=analytics_pb2.GRANULARITY_DAY, currency="EUR")
+                    user_id=user,
+                    time_range=common_pb2.TimeRange(start_time=begin, end_time=end),
+                    granularity=analytics_pb2.GRANULARITY_DAY,
+                    currency="EUR",
+                )
                 started = time.perf_counter()
                 analytics.GetSpendingAnalysis(request, metadata=service, timeout=10)
                 reads.append(time.perf_counter() - started)
             p = percentiles(reads)
-            print(f"  GetSpendingAnalysis, 30 days by day, {READS} calls: p50 {p['p50']:.1f} ms, "
-                  f"p99 {p['p99']:.1f} ms")
+            print(
+                f"  GetSpendingAnalysis, 30 days by day, {READS} calls: p50 {p['p50']:.1f} ms, "
+                f"p99 {p['p99']:.1f} ms"
+            )
             return 0
         finally:
             for channel in channels:

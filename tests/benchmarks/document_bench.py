@@ -51,7 +51,7 @@ def in_process(content: bytes) -> tuple[float, float]:
     encryptor = SegmentEncryptor(key, b"bench-object")
     parts = [encryptor.header()]
     for offset in range(0, len(content), 64 * 1024):
-        parts.extend(encryptor.update(content[offset:offset + 64 * 1024]))
+        parts.extend(encryptor.update(content[offset : offset + 64 * 1024]))
     parts.append(encryptor.finish())
     encrypted = time.perf_counter() - started
     started = time.perf_counter()
@@ -83,14 +83,17 @@ def main() -> int:
         channel: grpc.Channel | None = None
         try:
             running = runner.start(DOCUMENT)
-            channel = grpc.insecure_channel(running.address, options=[
-                ("grpc.max_receive_message_length", 16 * MIB)])
+            channel = grpc.insecure_channel(
+                running.address, options=[("grpc.max_receive_message_length", 16 * MIB)]
+            )
             stub = document_pb2_grpc.DocumentServiceStub(channel)
             client = DocumentClient(stub, TokenFactory(Keyring(keys)))
             user = new_user()
             client.download(client.upload(pdf(64 * 1024), user_id=user).id, user)  # warm-up
-            print(f"Documents over gRPC, sequential, at most {SECONDS_PER_SIZE:.0f} s per size "
-                  "(S3: moto in memory; PostgreSQL with fsync on)")
+            print(
+                f"Documents over gRPC, sequential, at most {SECONDS_PER_SIZE:.0f} s per size "
+                "(S3: moto in memory; PostgreSQL with fsync on)"
+            )
             print(f"  {'':<10}{'size':>8}{'calls':>7}{'MiB/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
             for size, calls in SIZES:
                 content = pdf(size)
@@ -112,8 +115,10 @@ def main() -> int:
                 row("download", size, downloads)
             content = pdf(8 * MIB)
             encrypted, decrypted = in_process(content)
-            print(f"In process, 8 MiB: encrypt {8 / encrypted:.0f} MiB/s, "
-                  f"authenticate+decrypt {8 / decrypted:.0f} MiB/s (AES-256-GCM, 256 KiB segments)")
+            print(
+                f"In process, 8 MiB: encrypt {8 / encrypted:.0f} MiB/s, "
+                f"authenticate+decrypt {8 / decrypted:.0f} MiB/s (AES-256-GCM, 256 KiB segments)"
+            )
             return 0
         finally:
             if channel is not None:

@@ -37,18 +37,29 @@ def _money(amount_minor: int) -> common_pb2.Money:
 
 # The shape and size of the ledger's real reply (an account with its balance), so Envoy
 # transcodes the same JSON in front of both upstreams.
-ACCOUNT = ledger_pb2.GetAccountResponse(account=ledger_pb2.Account(
-    id="acc_01JEXAMPLE0000000000000000", owner_id="usr_01JEXAMPLE0000000000000000", name="bench",
-    type=ledger_pb2.ACCOUNT_TYPE_LIABILITY, currency="USD",
-    balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
-    create_time=Timestamp(seconds=1_796_000_000, nanos=123_456_000),
-    balance=ledger_pb2.Balance(posted=_money(1_000_000_000_000), pending_debits=_money(0),
-                               pending_credits=_money(0), available=_money(1_000_000_000_000),
-                               as_of_time=Timestamp(seconds=1_796_000_000, nanos=654_321_000))))
+ACCOUNT = ledger_pb2.GetAccountResponse(
+    account=ledger_pb2.Account(
+        id="acc_01JEXAMPLE0000000000000000",
+        owner_id="usr_01JEXAMPLE0000000000000000",
+        name="bench",
+        type=ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+        currency="USD",
+        balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+        create_time=Timestamp(seconds=1_796_000_000, nanos=123_456_000),
+        balance=ledger_pb2.Balance(
+            posted=_money(1_000_000_000_000),
+            pending_debits=_money(0),
+            pending_credits=_money(0),
+            available=_money(1_000_000_000_000),
+            as_of_time=Timestamp(seconds=1_796_000_000, nanos=654_321_000),
+        ),
+    )
+)
 
 
-def _get_account(_request: ledger_pb2.GetAccountRequest,
-                 _context: grpc.ServicerContext) -> ledger_pb2.GetAccountResponse:
+def _get_account(
+    _request: ledger_pb2.GetAccountRequest, _context: grpc.ServicerContext
+) -> ledger_pb2.GetAccountResponse:
     return ACCOUNT
 
 
@@ -56,11 +67,18 @@ def main() -> int:
     port = int(sys.argv[1])
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(_echo)})
-    ledger = grpc.method_handlers_generic_handler("nexafi.ledger.v1.LedgerService", {
-        "GetAccount": grpc.unary_unary_rpc_method_handler(
-            _get_account, request_deserializer=ledger_pb2.GetAccountRequest.FromString,
-            response_serializer=ledger_pb2.GetAccountResponse.SerializeToString)})
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(_echo)}
+    )
+    ledger = grpc.method_handlers_generic_handler(
+        "nexafi.ledger.v1.LedgerService",
+        {
+            "GetAccount": grpc.unary_unary_rpc_method_handler(
+                _get_account,
+                request_deserializer=ledger_pb2.GetAccountRequest.FromString,
+                response_serializer=ledger_pb2.GetAccountResponse.SerializeToString,
+            )
+        },
+    )
     server.add_generic_rpc_handlers((handler, ledger))
     health_servicer = health.HealthServicer()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

@@ -71,17 +71,29 @@ def main() -> int:
             metadata = (("authorization", f"Bearer {token}"),)
             channel = grpc.insecure_channel(server.address)
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
-            account = stub.CreateAccount(ledger_pb2.CreateAccountRequest(
-                owner_id="usr_bench", name="wallet", type=ledger_pb2.ACCOUNT_TYPE_LIABILITY, currency="EUR",
-                balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE), metadata=metadata, timeout=5).account
+            account = stub.CreateAccount(
+                ledger_pb2.CreateAccountRequest(
+                    owner_id="usr_bench",
+                    name="wallet",
+                    type=ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+                    currency="EUR",
+                    balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+                ),
+                metadata=metadata,
+                timeout=5,
+            ).account
 
             port, admin = free_port(), free_port()
             # Budgets far above the benchmark's rate: the limiter runs, never rejects.
-            settings = GatewaySettings(listen_port=port, admin_port=admin,
-                                       upstreams={"ledger": f"127.0.0.1:{server.port}"},
-                                       listen_address="127.0.0.1", jwks_source=str(keys / "jwks.json"),
-                                       rate_limit_global=RateLimit(1_000_000),
-                                       rate_limit_user=RateLimit(1_000_000))
+            settings = GatewaySettings(
+                listen_port=port,
+                admin_port=admin,
+                upstreams={"ledger": f"127.0.0.1:{server.port}"},
+                listen_address="127.0.0.1",
+                jwks_source=str(keys / "jwks.json"),
+                rate_limit_global=RateLimit(1_000_000),
+                rate_limit_user=RateLimit(1_000_000),
+            )
             config = write(settings, tmp / "envoy.json")
             envoy = Envoy(config, admin, stdout=(tmp / "access.log").open("w"))
             if not envoy.wait_ready():
@@ -90,8 +102,9 @@ def main() -> int:
             rss_idle = envoy.rss_bytes()
 
             def direct() -> None:
-                stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=account.id), metadata=metadata,
-                                timeout=5)
+                stub.GetAccount(
+                    ledger_pb2.GetAccountRequest(account_id=account.id), metadata=metadata, timeout=5
+                )
 
             # http.client rather than requests: requests alone costs ~0.5 ms per call here,
             # which would be billed to the gateway.
@@ -122,8 +135,9 @@ def main() -> int:
             print(f"  {'direct gRPC':<22}" + "".join(f"{d[k]:>8.3f}" for k in keys_))
             print(f"  {'REST through Envoy':<22}" + "".join(f"{r[k]:>8.3f}" for k in keys_))
             print(f"  {'added by the gateway':<22}" + "".join(f"{r[k] - d[k]:>8.3f}" for k in keys_))
-            print(f"Envoy RSS: {rss_idle / 2**20:.1f} MiB after start, "
-                  f"{rss_busy / 2**20:.1f} MiB after the run")
+            print(
+                f"Envoy RSS: {rss_idle / 2**20:.1f} MiB after start, {rss_busy / 2**20:.1f} MiB after the run"
+            )
             channel.close()
             connection.close()
             return 0

@@ -29,9 +29,24 @@ DURATION = re.compile(r"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):\s*(
 
 def _record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     py_spy = Path(sys.executable).with_name("py-spy")
-    return subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                             "--rate", "200", "--format", "raw", "-o", str(out.with_suffix(".txt"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "-o",
+            str(out.with_suffix(".txt")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _statements(log: Path, title: str) -> None:
@@ -44,8 +59,10 @@ def _statements(log: Path, title: str) -> None:
             totals.setdefault(shape, []).append(float(found.group(1)))
     print(f"-- {title}: top statements by total time (PostgreSQL's own durations)")
     for shape, durations in sorted(totals.items(), key=lambda kv: -sum(kv[1]))[:12]:
-        print(f"  {len(durations):>7} calls {sum(durations):>10.1f} ms total "
-              f"{sum(durations) / len(durations):>8.3f} ms mean  {shape}")
+        print(
+            f"  {len(durations):>7} calls {sum(durations):>10.1f} ms total "
+            f"{sum(durations) / len(durations):>8.3f} ms mean  {shape}"
+        )
 
 
 def main() -> int:
@@ -66,22 +83,27 @@ def main() -> int:
         ai = s.service("ai")
         users = tuple(new_id("usr") for _ in range(50))
         for title, kind, address, params, pid in (
-                ("ledger_transfer", "transfer", ledger, wallets, s.pid(0)),
-                ("fraud_check", "fraud", ai, users, s.pid(-1))):
+            ("ledger_transfer", "transfer", ledger, wallets, s.pid(0)),
+            ("fraud_check", "fraud", ai, users, s.pid(-1)),
+        ):
             deployed.SECONDS = seconds
             log.write_text("")  # only this path's statements (PostgreSQL appends: O_APPEND)
             recorder: list[subprocess.Popen[bytes]] = []
+
             # The recorder starts once the clients are connected (they warm up for a few seconds).
             def start(p: int = pid, t: str = title, r: list[subprocess.Popen[bytes]] = recorder) -> None:
                 r.append(_record(p, seconds, out / t))
+
             timer = threading.Timer(3.0, start)
             timer.start()
             result = deployed.drive(kind, address, service, params, 16, 4)
             timer.join()
             for proc in recorder:
                 proc.wait(60)
-            print(f"== {title}: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
-                  f"(load {result.load:.1f}); profile in {out / title}.txt")
+            print(
+                f"== {title}: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
+                f"(load {result.load:.1f}); profile in {out / title}.txt"
+            )
             _statements(log, title)
         deployed.SECONDS = seconds
         # GetAccount, one client: what a read costs beside the interceptor and gRPC.
@@ -94,8 +116,10 @@ def main() -> int:
         timer.join()
         for proc in get_recorder:
             proc.wait(60)
-        print(f"== get_account: {result.rate:.0f}/s p50 {result.p50:.2f} ms (load {result.load:.1f}); "
-              f"profile in {out / 'get_account'}.txt")
+        print(
+            f"== get_account: {result.rate:.0f}/s p50 {result.p50:.2f} ms (load {result.load:.1f}); "
+            f"profile in {out / 'get_account'}.txt"
+        )
         _statements(log, "get_account")
         # Card top-ups through Envoy: the payment process and the two it calls, at once.
         with deployed.payment_gateway(s, ledger, ai) as (envoy, customers):
@@ -105,14 +129,17 @@ def main() -> int:
 
             def start_all() -> None:
                 recorders.extend(_record(p, seconds, out / name) for name, p in pids.items())
+
             timer = threading.Timer(3.0, start_all)
             timer.start()
             result = deployed.drive("topup", envoy, (), customers, 16, 4)
             timer.join()
             for proc in recorders:
                 proc.wait(60)
-            print(f"== topup: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
-                  f"(load {result.load:.1f}); profiles in {out}/topup_*.txt")
+            print(
+                f"== topup: {result.rate:.0f}/s p50 {result.p50:.2f} ms p99 {result.p99:.2f} ms "
+                f"(load {result.load:.1f}); profiles in {out}/topup_*.txt"
+            )
             _statements(log, "topup")
         print("ledger figures before profiling:", *(f"{r.figure}: {r.measured}" for r in figures), sep="\n  ")
     return 0

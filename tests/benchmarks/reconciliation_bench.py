@@ -50,18 +50,27 @@ def _usd(amount: int) -> common_pb2.Money:
     return common_pb2.Money(amount_minor=amount, currency="USD")
 
 
-def _open(stub: ledger_pb2_grpc.LedgerServiceStub, md: tuple[tuple[str, str], ...], owner: str, *,
-          asset: bool = False) -> str:
+def _open(
+    stub: ledger_pb2_grpc.LedgerServiceStub,
+    md: tuple[tuple[str, str], ...],
+    owner: str,
+    *,
+    asset: bool = False,
+) -> str:
     request = ledger_pb2.CreateAccountRequest(
-        owner_id=owner, name="external_clearing" if asset else "wallet", currency="USD",
+        owner_id=owner,
+        name="external_clearing" if asset else "wallet",
+        currency="USD",
         type=ledger_pb2.ACCOUNT_TYPE_ASSET if asset else ledger_pb2.ACCOUNT_TYPE_LIABILITY,
         balance_rule=ledger_pb2.BALANCE_RULE_UNBOUNDED if asset else ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
-        request_id=new_id("req"))
+        request_id=new_id("req"),
+    )
     return stub.CreateAccount(request, metadata=md, timeout=30).account.id
 
 
-def build_book(ledger: ledger_pb2_grpc.LedgerServiceStub, md: tuple[tuple[str, str], ...],
-               payment_db: sa.Engine) -> float:
+def build_book(
+    ledger: ledger_pb2_grpc.LedgerServiceStub, md: tuple[tuple[str, str], ...], payment_db: sa.Engine
+) -> float:
     """PAYMENTS payments with their ledger entries; the seconds it took."""
     began = time.perf_counter()
     clearing = _open(ledger, md, "system", asset=True)
@@ -80,12 +89,25 @@ def build_book(ledger: ledger_pb2_grpc.LedgerServiceStub, md: tuple[tuple[str, s
         amount = 1_000_000 if i < CUSTOMERS else 1 + i % 50
         debit, credit = (clearing, wallets[payer]) if top_up else (wallets[payer], wallets[payee])
         transfer = ledger_pb2.Transfer(
-            debit_account_id=debit, credit_account_id=credit, amount=_usd(amount), user_id=users[payer],
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=_usd(amount),
+            user_id=users[payer],
             type=ledger_pb2.TRANSACTION_TYPE_DEPOSIT if top_up else ledger_pb2.TRANSACTION_TYPE_TRANSFER,
-            description=f"bench {payment_id}", related_entity_id=payment_id, request_id=f"{payment_id}:post")
+            description=f"bench {payment_id}",
+            related_entity_id=payment_id,
+            request_id=f"{payment_id}:post",
+        )
         kind = Kind.TOP_UP if top_up else Kind.TRANSFER
-        row = {"id": payment_id, "user_id": users[payer], "kind": int(kind), "amount_minor": amount,
-               "payee": "" if top_up else users[payee], "debit": debit, "credit": credit}
+        row = {
+            "id": payment_id,
+            "user_id": users[payer],
+            "kind": int(kind),
+            "amount_minor": amount,
+            "payee": "" if top_up else users[payee],
+            "debit": debit,
+            "credit": credit,
+        }
         items.append((transfer, row))
         if len(items) == BATCH or i == PAYMENTS - 1:
             batch = ledger_pb2.CreateTransactionsRequest(transfers=[t for t, _ in items])
@@ -106,11 +128,15 @@ def build_book(ledger: ledger_pb2_grpc.LedgerServiceStub, md: tuple[tuple[str, s
 
 def _insert_payments(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
     with engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO payments (id, user_id, kind, amount_minor, currency, status, payee_user_id, "
-            "request_id, debit_account_id, credit_account_id, transaction_id, fraud_checked) "
-            "VALUES (:id, :user_id, :kind, :amount_minor, 'USD', :status, :payee, :id, :debit, :credit, "
-            ":txn, true)"), [{**row, "status": int(Status.SUCCEEDED)} for row in rows])
+        connection.execute(
+            sa.text(
+                "INSERT INTO payments (id, user_id, kind, amount_minor, currency, status, payee_user_id, "
+                "request_id, debit_account_id, credit_account_id, transaction_id, fraud_checked) "
+                "VALUES (:id, :user_id, :kind, :amount_minor, 'USD', :status, :payee, :id, :debit, :credit, "
+                ":txn, true)"
+            ),
+            [{**row, "status": int(Status.SUCCEEDED)} for row in rows],
+        )
 
 
 def main() -> int:
@@ -137,8 +163,11 @@ def main() -> int:
             admin = tokens.metadata("usr_bench_admin", ["admin"])
             start = datetime.now(UTC) - timedelta(seconds=1)
             with stack.channel("ledger") as ledger_channel, stack.channel("payment") as payment_channel:
-                print(f"reconciliation benchmark: building a book of {PAYMENTS} payments "
-                      f"({CUSTOMERS} customers, top-ups and transfers), {os.cpu_count()} CPUs", flush=True)
+                print(
+                    f"reconciliation benchmark: building a book of {PAYMENTS} payments "
+                    f"({CUSTOMERS} customers, top-ups and transfers), {os.cpu_count()} CPUs",
+                    flush=True,
+                )
                 built = build_book(ledger_pb2_grpc.LedgerServiceStub(ledger_channel), service, payment_db)
                 print(f"  book built in {built:.0f} s", flush=True)
                 end = datetime.now(UTC) + timedelta(seconds=1)
@@ -153,11 +182,15 @@ def main() -> int:
                     timings.append(time.perf_counter() - began)
                 assert report is not None
                 best, worst = min(timings), max(timings)
-                print(f"  report: {report.payments_checked} payments, {report.ledger_transactions_checked} "
-                      f"ledger entries checked, {report.mismatch_count} mismatches")
-                print(f"  reconciliation time: best {best:.2f} s, worst {worst:.2f} s of 3 runs "
-                      f"(route timeout {ROUTE_TIMEOUT_SECONDS:.0f} s: "
-                      f"{'within' if worst < ROUTE_TIMEOUT_SECONDS else 'BEYOND'} it)")
+                print(
+                    f"  report: {report.payments_checked} payments, {report.ledger_transactions_checked} "
+                    f"ledger entries checked, {report.mismatch_count} mismatches"
+                )
+                print(
+                    f"  reconciliation time: best {best:.2f} s, worst {worst:.2f} s of 3 runs "
+                    f"(route timeout {ROUTE_TIMEOUT_SECONDS:.0f} s: "
+                    f"{'within' if worst < ROUTE_TIMEOUT_SECONDS else 'BEYOND'} it)"
+                )
                 phases = [line for line in stack.log_tail("payment", 50).splitlines() if "reconciled" in line]
                 if phases:
                     print(f"  last run: {phases[-1].split('reconciled', 1)[1].strip()}")

@@ -36,13 +36,24 @@ def _wallets(address: str, service: deployed.Metadata) -> tuple[str, ...]:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
 
         def open_account(kind: Any, rule: Any) -> str:
-            return stub.CreateAccount(ledger_pb2.CreateAccountRequest(
-                owner_id=new_id("usr"), name="bench", type=kind, currency="USD", balance_rule=rule,
-                request_id=new_id("req")), metadata=service, timeout=10).account.id
+            return stub.CreateAccount(
+                ledger_pb2.CreateAccountRequest(
+                    owner_id=new_id("usr"),
+                    name="bench",
+                    type=kind,
+                    currency="USD",
+                    balance_rule=rule,
+                    request_id=new_id("req"),
+                ),
+                metadata=service,
+                timeout=10,
+            ).account.id
 
         clearing = open_account(ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
-        wallets = tuple(open_account(ledger_pb2.ACCOUNT_TYPE_LIABILITY, ledger_pb2.BALANCE_RULE_NON_NEGATIVE)
-                        for _ in range(deployed.WALLETS))
+        wallets = tuple(
+            open_account(ledger_pb2.ACCOUNT_TYPE_LIABILITY, ledger_pb2.BALANCE_RULE_NON_NEGATIVE)
+            for _ in range(deployed.WALLETS)
+        )
         for wallet in wallets:
             stub.CreateTransaction(transfer_request(clearing, wallet, 10**12), metadata=service, timeout=10)
     return wallets
@@ -53,9 +64,25 @@ def _drive(addresses: list[str], service: deployed.Metadata, wallets: tuple[str,
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(PROCESSES + 1)
     queue = context.Queue()
-    children = [context.Process(target=deployed._client_process, args=(
-        deployed.Job("transfer", addresses[i % len(addresses)], service, wallets, CLIENTS // PROCESSES,
-                     deployed.SECONDS, i), start, queue)) for i in range(PROCESSES)]
+    children = [
+        context.Process(
+            target=deployed._client_process,
+            args=(
+                deployed.Job(
+                    "transfer",
+                    addresses[i % len(addresses)],
+                    service,
+                    wallets,
+                    CLIENTS // PROCESSES,
+                    deployed.SECONDS,
+                    i,
+                ),
+                start,
+                queue,
+            ),
+        )
+        for i in range(PROCESSES)
+    ]
     for child in children:
         child.start()
     start.wait(timeout=120)
@@ -63,8 +90,12 @@ def _drive(addresses: list[str], service: deployed.Metadata, wallets: tuple[str,
     for child in children:
         child.join(10)
     latencies = [x for _, per in results for x in per]
-    return deployed.Result(sum(n for n, _ in results) / deployed.SECONDS, statistics.median(latencies),
-                           percentile(latencies, 0.99), deployed.load())
+    return deployed.Result(
+        sum(n for n, _ in results) / deployed.SECONDS,
+        statistics.median(latencies),
+        percentile(latencies, 0.99),
+        deployed.load(),
+    )
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -90,8 +121,9 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _measured(addresses: list[str], pids: list[int], service: deployed.Metadata,
-              wallets: tuple[str, ...]) -> tuple[deployed.Result, float]:
+def _measured(
+    addresses: list[str], pids: list[int], service: deployed.Metadata, wallets: tuple[str, ...]
+) -> tuple[deployed.Result, float]:
     """The run, and the CPU the ledger process(es) used per second of it (1.0 = one core)."""
     before = _cpu_seconds(pids)
     result = _drive(addresses, service, wallets)
@@ -110,14 +142,23 @@ def main() -> int:
         two, two_cpu = _measured([first, second], [s.pid(0), s.pid(1)], service, wallets)
         workers = s.service("ledger", {"NEXAFI_WORKERS": "2"})
         forked, forked_cpu = _measured([workers], [s.pid(2)], service, wallets)
-    print(f"ledger transfers, {CLIENTS} clients in {PROCESSES} processes, {deployed.SECONDS:.0f} s each; "
-          "cpu: cores the ledger process(es) used during the run")
-    for name, result, cpu in (("1 replica", one, one_cpu), ("2 replicas", two, two_cpu),
-                              ("2 workers", forked, forked_cpu)):
-        print(f"  {name:<10} {result.rate:>6.0f} tx/s  p50 {result.p50:6.2f} ms  p99 {result.p99:7.2f} ms  "
-              f"cpu {cpu:4.2f}  (load {result.load:.1f})")
-    print(f"  2 replicas / 1 replica: {two.rate / one.rate:.2f}; "
-          f"2 workers / 1 replica: {forked.rate / one.rate:.2f}")
+    print(
+        f"ledger transfers, {CLIENTS} clients in {PROCESSES} processes, {deployed.SECONDS:.0f} s each; "
+        "cpu: cores the ledger process(es) used during the run"
+    )
+    for name, result, cpu in (
+        ("1 replica", one, one_cpu),
+        ("2 replicas", two, two_cpu),
+        ("2 workers", forked, forked_cpu),
+    ):
+        print(
+            f"  {name:<10} {result.rate:>6.0f} tx/s  p50 {result.p50:6.2f} ms  p99 {result.p99:7.2f} ms  "
+            f"cpu {cpu:4.2f}  (load {result.load:.1f})"
+        )
+    print(
+        f"  2 replicas / 1 replica: {two.rate / one.rate:.2f}; "
+        f"2 workers / 1 replica: {forked.rate / one.rate:.2f}"
+    )
     return 0
 
 

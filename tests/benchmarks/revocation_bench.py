@@ -39,7 +39,7 @@ class _FilledFeed:
 
     def fetch(self, after_sequence: int, limit: int) -> FeedPage:
         # Sequences are 1..n: entry i has sequence i + 1.
-        page = self.entries[after_sequence:after_sequence + limit]
+        page = self.entries[after_sequence : after_sequence + limit]
         return FeedPage(entries=page, last_sequence=len(self.entries))
 
 
@@ -55,10 +55,22 @@ def micros_per_call(call: Callable[[], object]) -> tuple[float, float]:
 
 def main() -> int:
     expires = time.time() + 3600
-    entries = [RevocationEntry(sequence=i + 1, user_id=f"usr_{i}", min_token_version=2, session_id="",
-                               expires_at=expires) for i in range(ENTRIES)]
-    entries += [RevocationEntry(sequence=ENTRIES + i + 1, user_id=f"usr_s{i}", min_token_version=0,
-                                session_id=f"rtf_{i}", expires_at=expires) for i in range(ENTRIES)]
+    entries = [
+        RevocationEntry(
+            sequence=i + 1, user_id=f"usr_{i}", min_token_version=2, session_id="", expires_at=expires
+        )
+        for i in range(ENTRIES)
+    ]
+    entries += [
+        RevocationEntry(
+            sequence=ENTRIES + i + 1,
+            user_id=f"usr_s{i}",
+            min_token_version=0,
+            session_id=f"rtf_{i}",
+            expires_at=expires,
+        )
+        for i in range(ENTRIES)
+    ]
     # No poller runs here: a window of an hour keeps the cache fresh for the whole run.
     cache = RevocationCache(max_staleness_seconds=3600)
     cache.source = _FilledFeed(entries)
@@ -67,17 +79,23 @@ def main() -> int:
     sync_ms = (time.perf_counter() - started) * 1000
     print(f"cache: {cache.size} revocations loaded from the feed in {sync_ms:.0f} ms")
 
-    live = Principal(subject="usr_live", roles=frozenset({"customer"}),
-                     claims={"sub": "usr_live", "sid": "rtf_live", "ver": 3})
-    revoked = Principal(subject="usr_7", roles=frozenset({"admin"}),
-                        claims={"sub": "usr_7", "sid": "rtf_x", "ver": 1})
+    live = Principal(
+        subject="usr_live",
+        roles=frozenset({"customer"}),
+        claims={"sub": "usr_live", "sid": "rtf_live", "ver": 3},
+    )
+    revoked = Principal(
+        subject="usr_7", roles=frozenset({"admin"}), claims={"sub": "usr_7", "sid": "rtf_x", "ver": 1}
+    )
 
     def check_revoked() -> None:
         with contextlib.suppress(Unauthenticated):
             cache.check(revoked)
 
-    for label, call in [("check, token live (both look-ups miss)", lambda: cache.check(live)),
-                        ("check, token revoked (raises)", check_revoked)]:
+    for label, call in [
+        ("check, token live (both look-ups miss)", lambda: cache.check(live)),
+        ("check, token revoked (raises)", check_revoked),
+    ]:
         mean, worst = micros_per_call(call)
         print(f"{label:<44} {mean:6.2f} µs/call (slowest batch {worst:.2f})")
 
@@ -93,8 +111,10 @@ def main() -> int:
         without, _ = micros_per_call(lambda: plain.verify(token))
         with_check, _ = micros_per_call(lambda: checked.verify(token))
     print(f"{'verify (cached token), without the check':<44} {without:6.2f} µs/call")
-    print(f"{'verify (cached token), with the check':<44} {with_check:6.2f} µs/call "
-          f"(+{with_check - without:.2f} µs per request)")
+    print(
+        f"{'verify (cached token), with the check':<44} {with_check:6.2f} µs/call "
+        f"(+{with_check - without:.2f} µs per request)"
+    )
     return 0
 
 

@@ -34,10 +34,15 @@ class Launcher:
     """`make run` in its own session, as in a terminal: Ctrl-C goes to its whole process group."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "services.devtools.devstack"], cwd=ROOT,
-                                        env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.devtools.devstack"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -145,11 +150,19 @@ def test_devstack_starts_serves_heals_stops_and_starts_again(tmp_path: Path):
     gateway, admin = free_port(), free_port()
     # A terminal's environment, not the test session's: the session's services leave their
     # addresses, secrets and settings in os.environ, which `make run` on a fresh machine never sees.
-    inherited = {k: v for k, v in os.environ.items()
-                 if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "NEXAFI_PG_FAST")
-                 or k.startswith("NEXAFI_ARGON2_")}
-    env = {**inherited, "NEXAFI_DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(gateway),
-           "ENVOY_ADMIN_PORT": str(admin), "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "NEXAFI_PG_FAST")
+        or k.startswith("NEXAFI_ARGON2_")
+    }
+    env = {
+        **inherited,
+        "NEXAFI_DATA_DIR": str(tmp_path / "data"),
+        "GATEWAY_PORT": str(gateway),
+        "ENVOY_ADMIN_PORT": str(admin),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
+    }
     # From nothing, as `make run` on a fresh machine: embedded PostgreSQL and S3, not the session's.
     for name in [n for n in env if n == "DATABASE_URL" or n.startswith("DOCUMENT_S3_")]:
         del env[name]
@@ -174,10 +187,15 @@ def test_devstack_starts_serves_heals_stops_and_starts_again(tmp_path: Path):
             assert page.headers["content-type"].startswith("text/html") and b"console.js" in page.read()
 
         # A first journey through Envoy into the user service, as the README suggests.
-        body = json.dumps({"username": "ada", "email": "ada@example.com",
-                           "password": "a long passphrase of mine"}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{gateway}/api/v1/auth/register", data=body,
-                                         headers={"content-type": "application/json"}, method="POST")
+        body = json.dumps(
+            {"username": "ada", "email": "ada@example.com", "password": "a long passphrase of mine"}
+        ).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{gateway}/api/v1/auth/register",
+            data=body,
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert json.loads(reply.read())["user"]["username"] == "ada"
         # Every service of the mesh is up behind Envoy (once its first health check has run).
@@ -187,8 +205,11 @@ def test_devstack_starts_serves_heals_stops_and_starts_again(tmp_path: Path):
         assert set(clients) == {"payment", "credit", "analytics", "ai", "ledger", "document"}
         # No public development secrets: made at random into the data folder.
         made = json.loads((tmp_path / "data" / "dev-secrets.json").read_text())
-        assert set(made) == {"PAYMENT_FINGERPRINT_KEY", "PAYMENT_SANDBOX_WEBHOOK_SECRET",
-                             "DOCUMENT_MASTER_KEYS"}
+        assert set(made) == {
+            "PAYMENT_FINGERPRINT_KEY",
+            "PAYMENT_SANDBOX_WEBHOOK_SECRET",
+            "DOCUMENT_MASTER_KEYS",
+        }
         # Revocation works across the mesh: after "log out everywhere" the old token is
         # refused by the ledger (which reads the feed as its own service identity).
         base = f"http://127.0.0.1:{gateway}/api/v1"

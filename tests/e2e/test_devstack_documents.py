@@ -27,8 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def stack_env(data: Path) -> dict[str, str]:
-    env = {**os.environ, "NEXAFI_DATA_DIR": str(data), "GATEWAY_PORT": str(free_port()),
-           "ENVOY_ADMIN_PORT": str(free_port()), "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
+    env = {
+        **os.environ,
+        "NEXAFI_DATA_DIR": str(data),
+        "GATEWAY_PORT": str(free_port()),
+        "ENVOY_ADMIN_PORT": str(free_port()),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
+    }
     # As `make run` on a developer's machine: the embedded PostgreSQL and S3, not the session's.
     for name in [n for n in env if n == "DATABASE_URL" or n.startswith("DOCUMENT_S3_")]:
         del env[name]
@@ -42,8 +47,14 @@ def stack_env(data: Path) -> dict[str, str]:
 @contextmanager
 def running_stack(env: dict[str, str]) -> Iterator[list[str]]:
     """The launcher until it says it is up; stopped with Ctrl-C (SIGINT) on exit. Yields its output."""
-    launcher = subprocess.Popen([sys.executable, "-m", "services.devtools.devstack"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "services.devtools.devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert launcher.stdout is not None
     output: list[str] = []
     try:
@@ -63,8 +74,9 @@ def running_stack(env: dict[str, str]) -> Iterator[list[str]]:
     assert launcher.returncode == 0
 
 
-def request(url: str, token: str, *, data: bytes | None = None,
-            content_type: str | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    url: str, token: str, *, data: bytes | None = None, content_type: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     headers = {"authorization": f"Bearer {token}"}
     if content_type:
         headers["content-type"] = content_type
@@ -91,15 +103,22 @@ def test_a_document_survives_a_restart_of_the_dev_stack(tmp_path: Path) -> None:
     password = "a long passphrase of mine"
 
     with running_stack(env):
-        post_json(f"{base}/auth/register", {"username": "grace", "email": "grace@example.com",
-                                             "password": password})
+        post_json(
+            f"{base}/auth/register", {"username": "grace", "email": "grace@example.com", "password": password}
+        )
         login = post_json(f"{base}/auth/login", {"login": "grace", "password": password})
         token, user_id = login["tokens"]["access_token"], login["user"]["id"]
-        query = urllib.parse.urlencode({"user_id": user_id, "filename": "passport.pdf",
-                                        "document_type": "DOCUMENT_TYPE_PASSPORT",
-                                        "request_id": uuid.uuid4().hex})
-        status, _, body = request(f"{base}/documents/upload?{query}", token, data=content,
-                                  content_type="application/pdf")
+        query = urllib.parse.urlencode(
+            {
+                "user_id": user_id,
+                "filename": "passport.pdf",
+                "document_type": "DOCUMENT_TYPE_PASSPORT",
+                "request_id": uuid.uuid4().hex,
+            }
+        )
+        status, _, body = request(
+            f"{base}/documents/upload?{query}", token, data=content, content_type="application/pdf"
+        )
         assert status == 200, body
         uploaded = json.loads(body)["document"]
         assert uploaded["sha256"] == hashlib.sha256(content).hexdigest()
@@ -116,8 +135,9 @@ def test_a_document_survives_a_restart_of_the_dev_stack(tmp_path: Path) -> None:
         assert headers["content-type"] == "application/pdf"
 
         # Lost behind the service's back: a clear DATA_LOSS naming the document, as JSON.
-        client = Minio(s3_endpoint(output), access_key=DEV_ACCESS_KEY, secret_key=DEV_SECRET_KEY,
-                       secure=False)
+        client = Minio(
+            s3_endpoint(output), access_key=DEV_ACCESS_KEY, secret_key=DEV_SECRET_KEY, secure=False
+        )
         bucket = client.list_buckets()[0].name
         key = next(o.object_name for o in client.list_objects(bucket, recursive=True))
         client.remove_object(bucket, str(key))

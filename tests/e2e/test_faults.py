@@ -47,8 +47,14 @@ T = TypeVar("T")
 # Answers after which the same request (same key) is simply sent again. INTERNAL and UNKNOWN are
 # included so that these tests hold whatever the database-outage mapping is; what they assert is
 # that every operation settles exactly once after retries.
-RETRY = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
-         grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.CANCELLED}
+RETRY = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.CANCELLED,
+}
 SETTLE_SECONDS = 90.0
 CUSTOMERS = 6
 TOP_UP = 200_000
@@ -119,19 +125,30 @@ class Bank:
     def pay(self, payer: Customer, kind: int, amount: int, *, payee: Customer | None = None) -> str:
         """One payment to its end as a client sees it: initiated, then approved by support."""
         request = P.InitiatePaymentRequest(
-            user_id=payer.user, kind=kind, amount=eur(amount), request_id=uuid.uuid4().hex,
+            user_id=payer.user,
+            kind=kind,
+            amount=eur(amount),
+            request_id=uuid.uuid4().hex,
             payment_method_id=payer.card if kind == P.PAYMENT_KIND_TOP_UP else "",
-            payee_user_id=payee.user if payee else "", description="faults")
+            payee_user_id=payee.user if payee else "",
+            description="faults",
+        )
         payment = retrying(
-            lambda: self.payments.InitiatePayment(request, metadata=payer.md, timeout=10).payment)
+            lambda: self.payments.InitiatePayment(request, metadata=payer.md, timeout=10).payment
+        )
         with self.lock:
             self.payment_ids.add(payment.id)
         if payment.status == P.PAYMENT_STATUS_REQUIRES_REVIEW:
-            approve = P.UpdatePaymentStatusRequest(payment_id=payment.id, status=P.PAYMENT_STATUS_PROCESSING,
-                                                   reason="verified", request_id=uuid.uuid4().hex)
+            approve = P.UpdatePaymentStatusRequest(
+                payment_id=payment.id,
+                status=P.PAYMENT_STATUS_PROCESSING,
+                reason="verified",
+                request_id=uuid.uuid4().hex,
+            )
             try:
                 retrying(
-                    lambda: self.payments.UpdatePaymentStatus(approve, metadata=self.support, timeout=10))
+                    lambda: self.payments.UpdatePaymentStatus(approve, metadata=self.support, timeout=10)
+                )
             except grpc.RpcError as error:
                 # Recovery may have moved it on meanwhile (e.g. voided a lapsed hold): fine, it settled.
                 if error.code() != grpc.StatusCode.FAILED_PRECONDITION:  # type: ignore[attr-defined]
@@ -141,19 +158,41 @@ class Bank:
     # -- loans ---------------------------------------------------------------------------------
     def borrow(self, customer: Customer) -> str:
         submit = C.SubmitLoanApplicationRequest(
-            user_id=customer.user, amount=eur(LOAN), term_months=6, purpose=C.LOAN_PURPOSE_PERSONAL,
+            user_id=customer.user,
+            amount=eur(LOAN),
+            term_months=6,
+            purpose=C.LOAN_PURPOSE_PERSONAL,
             financials=C.ApplicantFinancials(
-                monthly_income=eur(500_000), monthly_debt=eur(50_000),
-                employment_status=C.EMPLOYMENT_STATUS_EMPLOYED, employment_months=48,
-                total_debt=eur(500_000), credit_history_months=180, utilization_bps=800, open_accounts=3),
-            request_id=uuid.uuid4().hex)
-        app = retrying(lambda: self.credit.SubmitLoanApplication(submit, metadata=customer.md,
-                                                                  timeout=10).loan_application)
+                monthly_income=eur(500_000),
+                monthly_debt=eur(50_000),
+                employment_status=C.EMPLOYMENT_STATUS_EMPLOYED,
+                employment_months=48,
+                total_debt=eur(500_000),
+                credit_history_months=180,
+                utilization_bps=800,
+                open_accounts=3,
+            ),
+            request_id=uuid.uuid4().hex,
+        )
+        app = retrying(
+            lambda: (
+                self.credit.SubmitLoanApplication(submit, metadata=customer.md, timeout=10).loan_application
+            )
+        )
         if app.status == C.LOAN_APPLICATION_STATUS_UNDER_REVIEW:
-            decide = C.DecideLoanApplicationRequest(application_id=app.id, decision=C.LOAN_DECISION_APPROVE,
-                                                    apr_bps=1299, request_id=uuid.uuid4().hex)
-            app = retrying(lambda: self.credit.DecideLoanApplication(decide, metadata=self.underwriter,
-                                                                      timeout=10).loan_application)
+            decide = C.DecideLoanApplicationRequest(
+                application_id=app.id,
+                decision=C.LOAN_DECISION_APPROVE,
+                apr_bps=1299,
+                request_id=uuid.uuid4().hex,
+            )
+            app = retrying(
+                lambda: (
+                    self.credit.DecideLoanApplication(
+                        decide, metadata=self.underwriter, timeout=10
+                    ).loan_application
+                )
+            )
         assert app.status == C.LOAN_APPLICATION_STATUS_APPROVED, app
         with self.lock:
             self.loans.add(app.id)
@@ -162,13 +201,15 @@ class Bank:
 
     def disburse(self, customer: Customer) -> None:
         request = C.DisburseLoanRequest(application_id=customer.loan, request_id=uuid.uuid4().hex)
-        app = retrying(lambda: self.credit.DisburseLoan(request, metadata=customer.md, timeout=10)
-                       .loan_application)
+        app = retrying(
+            lambda: self.credit.DisburseLoan(request, metadata=customer.md, timeout=10).loan_application
+        )
         assert app.status == C.LOAN_APPLICATION_STATUS_DISBURSED, app
 
     def repay(self, customer: Customer, amount: int) -> None:
-        request = C.RecordRepaymentRequest(application_id=customer.loan, amount=eur(amount),
-                                           request_id=uuid.uuid4().hex)
+        request = C.RecordRepaymentRequest(
+            application_id=customer.loan, amount=eur(amount), request_id=uuid.uuid4().hex
+        )
         retrying(lambda: self.credit.RecordRepayment(request, metadata=customer.md, timeout=10))
 
     # -- the books as the clients know them ----------------------------------------------------------
@@ -176,9 +217,16 @@ class Bank:
         """Every payment of the workload, once all are final (recovery finishes what faults left)."""
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
-            found = {pid: retrying(lambda p=pid: self.payments.GetPayment(  # type: ignore[misc]
-                P.GetPaymentRequest(payment_id=p), metadata=self.admin, timeout=10).payment)
-                for pid in sorted(self.payment_ids)}
+            found = {
+                pid: retrying(
+                    lambda p=pid: (
+                        self.payments.GetPayment(  # type: ignore[misc]
+                            P.GetPaymentRequest(payment_id=p), metadata=self.admin, timeout=10
+                        ).payment
+                    )
+                )
+                for pid in sorted(self.payment_ids)
+            }
             open_ = [p for p in found.values() if p.status not in FINAL]
             if not open_:
                 return found
@@ -186,8 +234,11 @@ class Bank:
                 if payment.status == P.PAYMENT_STATUS_REQUIRES_REVIEW:
                     # Held for review and then the approval was cut off: a person decides.
                     approve = P.UpdatePaymentStatusRequest(
-                        payment_id=payment.id, status=P.PAYMENT_STATUS_PROCESSING, reason="verified",
-                        request_id=uuid.uuid4().hex)
+                        payment_id=payment.id,
+                        status=P.PAYMENT_STATUS_PROCESSING,
+                        reason="verified",
+                        request_id=uuid.uuid4().hex,
+                    )
                     with contextlib.suppress(grpc.RpcError):
                         self.payments.UpdatePaymentStatus(approve, metadata=self.support, timeout=10)
             assert time.monotonic() < deadline, [(p.id, P.PaymentStatus.Name(p.status)) for p in open_]
@@ -206,15 +257,24 @@ class Bank:
                 expected[p.user_id] -= amount
                 expected[p.payee_user_id] += amount
         for loan_id in self.loans:
-            app = retrying(lambda a=loan_id: self.credit.GetLoanApplication(  # type: ignore[misc]
-                C.GetLoanApplicationRequest(application_id=a), metadata=self.admin, timeout=10)
-                .loan_application)
+            app = retrying(
+                lambda a=loan_id: (
+                    self.credit.GetLoanApplication(  # type: ignore[misc]
+                        C.GetLoanApplicationRequest(application_id=a), metadata=self.admin, timeout=10
+                    ).loan_application
+                )
+            )
             if app.status in (C.LOAN_APPLICATION_STATUS_DISBURSED, C.LOAN_APPLICATION_STATUS_REPAID):
                 expected[app.user_id] += app.approved_amount.amount_minor
             expected[app.user_id] -= sum(r.amount.amount_minor for r in app.repayments)
         for customer in self.customers:
-            balance = retrying(lambda c=customer: self.ledger.GetBalance(  # type: ignore[misc]
-                ledger_pb2.GetBalanceRequest(account_id=c.wallet), metadata=self.admin, timeout=10).balance)
+            balance = retrying(
+                lambda c=customer: (
+                    self.ledger.GetBalance(  # type: ignore[misc]
+                        ledger_pb2.GetBalanceRequest(account_id=c.wallet), metadata=self.admin, timeout=10
+                    ).balance
+                )
+            )
             assert balance.posted.amount_minor == expected[customer.user], customer.user
             assert balance.pending_debits.amount_minor == 0 and balance.pending_credits.amount_minor == 0
 
@@ -222,15 +282,25 @@ class Bank:
         """Each client request made exactly one payment: nothing listed beyond what was asked."""
         listed: set[str] = set()
         for customer in self.customers:
-            reply = retrying(lambda c=customer: self.payments.ListPayments(  # type: ignore[misc]
-                P.ListPaymentsRequest(user_id=c.user, page_size=200), metadata=self.admin, timeout=10))
+            reply = retrying(
+                lambda c=customer: self.payments.ListPayments(  # type: ignore[misc]
+                    P.ListPaymentsRequest(user_id=c.user, page_size=200), metadata=self.admin, timeout=10
+                )
+            )
             listed |= {p.id for p in reply.payments if p.user_id == customer.user}
         assert listed == self.payment_ids
 
     def verify_books(self) -> str:
         env = self.stack.client_env()
-        result = subprocess.run([sys.executable, "-m", "services.ops", "verify-books"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "services.ops", "verify-books"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "the books are clean" in result.stdout
         return result.stdout
@@ -239,15 +309,22 @@ class Bank:
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
     root: Path = tmp_path_factory.mktemp("faults")
-    env = {"AI_ADDR": f"127.0.0.1:{free_port()}",  # no AI service: every payment waits for review
-           "PAYMENT_FRAUD_UNAVAILABLE_POLICY": "review", "PAYMENT_AI_TIMEOUT_SECONDS": "1",
-           "CREDIT_AI_TIMEOUT_SECONDS": "1",
-           "PAYMENT_RECOVERY_INTERVAL_SECONDS": "1", "PAYMENT_STALE_AFTER_SECONDS": "2",
-           "PAYMENT_LEASE_SECONDS": "3", "PAYMENT_SANDBOX_CALLBACK_DELAY_SECONDS": "0",
-           "PAYMENT_FINGERPRINT_KEY": "faults-fingerprint-key-0123456789abcdef",
-           "CREDIT_RECOVERY_INTERVAL_SECONDS": "1", "CREDIT_STALE_AFTER_SECONDS": "2",
-           "CREDIT_IDEMPOTENCY_LOCK_SECONDS": "10",
-           "LEDGER_EXPIRY_SWEEP_SECONDS": "1", "NEXAFI_PG_FAST": "1"}
+    env = {
+        "AI_ADDR": f"127.0.0.1:{free_port()}",  # no AI service: every payment waits for review
+        "PAYMENT_FRAUD_UNAVAILABLE_POLICY": "review",
+        "PAYMENT_AI_TIMEOUT_SECONDS": "1",
+        "CREDIT_AI_TIMEOUT_SECONDS": "1",
+        "PAYMENT_RECOVERY_INTERVAL_SECONDS": "1",
+        "PAYMENT_STALE_AFTER_SECONDS": "2",
+        "PAYMENT_LEASE_SECONDS": "3",
+        "PAYMENT_SANDBOX_CALLBACK_DELAY_SECONDS": "0",
+        "PAYMENT_FINGERPRINT_KEY": "faults-fingerprint-key-0123456789abcdef",
+        "CREDIT_RECOVERY_INTERVAL_SECONDS": "1",
+        "CREDIT_STALE_AFTER_SECONDS": "2",
+        "CREDIT_IDEMPOTENCY_LOCK_SECONDS": "10",
+        "LEDGER_EXPIRY_SWEEP_SECONDS": "1",
+        "NEXAFI_PG_FAST": "1",
+    }
     stack = Stack(root, env=env)
     stack.start_database()
     dropper = ReplyDropper(stack.address("ledger"))
@@ -258,24 +335,37 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
         stack.start()
         tokens = TokenFactory(Keyring(stack.keys))
         channels = [stack.channel(name) for name in ("payment", "credit", "ledger", "user")]
-        bank = Bank(stack, tokens, dropper, payment_pb2_grpc.PaymentServiceStub(channels[0]),
-                    credit_pb2_grpc.CreditServiceStub(channels[1]),
-                    ledger_pb2_grpc.LedgerServiceStub(channels[2]))
+        bank = Bank(
+            stack,
+            tokens,
+            dropper,
+            payment_pb2_grpc.PaymentServiceStub(channels[0]),
+            credit_pb2_grpc.CreditServiceStub(channels[1]),
+            ledger_pb2_grpc.LedgerServiceStub(channels[2]),
+        )
         users = user_pb2_grpc.UserServiceStub(channels[3])
         for _ in range(CUSTOMERS):
             user = register_user(users)
             customer = Customer(user, tokens.metadata(user, ["customer"]))
-            card = P.CardInput(number="4242424242424242", exp_month=12, exp_year=time.gmtime().tm_year + 2,
-                               cvc="123", holder_name="Ada")
+            card = P.CardInput(
+                number="4242424242424242",
+                exp_month=12,
+                exp_year=time.gmtime().tm_year + 2,
+                cvc="123",
+                holder_name="Ada",
+            )
             customer.card = bank.payments.AddPaymentMethod(
                 P.AddPaymentMethodRequest(user_id=user, card=card, request_id=uuid.uuid4().hex),
-                metadata=customer.md, timeout=10).payment_method.id
+                metadata=customer.md,
+                timeout=10,
+            ).payment_method.id
             bank.customers.append(customer)
         with ThreadPoolExecutor(CUSTOMERS) as pool:
             list(pool.map(lambda c: bank.pay(c, P.PAYMENT_KIND_TOP_UP, TOP_UP), bank.customers))
         for customer in bank.customers:
-            accounts = bank.ledger.ListAccounts(ledger_pb2.ListAccountsRequest(owner_id=customer.user),
-                                                metadata=bank.admin, timeout=10).accounts
+            accounts = bank.ledger.ListAccounts(
+                ledger_pb2.ListAccountsRequest(owner_id=customer.user), metadata=bank.admin, timeout=10
+            ).accounts
             [customer.wallet] = [a.id for a in accounts if a.name == "wallet"]
         yield bank
     finally:
@@ -385,17 +475,27 @@ def test_verify_books_reports_what_is_wrong_and_exits_non_zero(bank: Bank) -> No
 
     def tamper(delta: int) -> None:
         with ledger_db.begin() as c:
-            c.execute(sa.text("UPDATE balances SET posted = posted + :d WHERE account_id = :a"),
-                      {"d": delta, "a": wallet})
+            c.execute(
+                sa.text("UPDATE balances SET posted = posted + :d WHERE account_id = :a"),
+                {"d": delta, "a": wallet},
+            )
         with payment_db.begin() as c:
-            c.execute(sa.text("UPDATE payments SET amount_minor = amount_minor + :d WHERE id = :p"),
-                      {"d": delta, "p": payment_id})
+            c.execute(
+                sa.text("UPDATE payments SET amount_minor = amount_minor + :d WHERE id = :p"),
+                {"d": delta, "p": payment_id},
+            )
 
     tamper(5)
     try:
-        result = subprocess.run([sys.executable, "-m", "services.ops", "verify-books"], cwd=ROOT,
-                                env=bank.stack.client_env(), capture_output=True, text=True, timeout=120,
-                                check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "services.ops", "verify-books"],
+            cwd=ROOT,
+            env=bank.stack.client_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         tamper(-5)
         ledger_db.dispose()

@@ -40,8 +40,9 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 class Stack:
-    def __init__(self, launcher: subprocess.Popen[str], gateway: int, gateway_metrics: int,
-                 metrics: dict[str, int]) -> None:
+    def __init__(
+        self, launcher: subprocess.Popen[str], gateway: int, gateway_metrics: int, metrics: dict[str, int]
+    ) -> None:
         self.launcher = launcher
         self.gateway = gateway
         self.gateway_metrics = gateway_metrics
@@ -94,21 +95,39 @@ def stack(otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> Itera
     data = tmp_path_factory.mktemp("observed-stack")
     gateway, admin, gateway_metrics = free_port(), free_port(), free_port()
     metrics = {name: free_port() for name in SERVICES}
-    env = {**os.environ, "NEXAFI_DATA_DIR": str(data), "GATEWAY_PORT": str(gateway),
-           "ENVOY_ADMIN_PORT": str(admin), "GATEWAY_METRICS_PORT": str(gateway_metrics),
-           "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
-           "OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
-           # Export within a fraction of a second instead of every 5 s.
-           "OTEL_BSP_SCHEDULE_DELAY": "200", "LOG_FORMAT": "json",
-           "GATEWAY_RATE_LIMIT_AUTH": f"{AUTH_LIMIT}/60"}
-    for name in [n for n in env if n in ("DATABASE_URL", "METRICS_PORT", "GATEWAY_OTLP_ENDPOINT")
-                 or n.startswith("DOCUMENT_S3_") or n.endswith("_ADDR")]:
+    env = {
+        **os.environ,
+        "NEXAFI_DATA_DIR": str(data),
+        "GATEWAY_PORT": str(gateway),
+        "ENVOY_ADMIN_PORT": str(admin),
+        "GATEWAY_METRICS_PORT": str(gateway_metrics),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        # Export within a fraction of a second instead of every 5 s.
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "LOG_FORMAT": "json",
+        "GATEWAY_RATE_LIMIT_AUTH": f"{AUTH_LIMIT}/60",
+    }
+    for name in [
+        n
+        for n in env
+        if n in ("DATABASE_URL", "METRICS_PORT", "GATEWAY_OTLP_ENDPOINT")
+        or n.startswith("DOCUMENT_S3_")
+        or n.endswith("_ADDR")
+    ]:
         del env[name]
     for name in SERVICES:
         env[f"{name.upper()}_PORT"] = str(free_port())
         env[f"{name.upper()}_METRICS_PORT"] = str(metrics[name])
-    launcher = subprocess.Popen([sys.executable, "-m", "services.devtools.devstack"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "services.devtools.devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     running = Stack(launcher, gateway, gateway_metrics, metrics)
     try:
         if not running.up.wait(180):
@@ -134,11 +153,15 @@ def register(stack: Stack) -> dict[str, str]:
     body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
     registered = requests.post(stack.url("/api/v1/auth/register"), json=body, timeout=20)
     assert registered.status_code == 200, registered.text
-    login = requests.post(stack.url("/api/v1/auth/login"), json={"login": name, "password": PASSWORD},
-                          timeout=20)
+    login = requests.post(
+        stack.url("/api/v1/auth/login"), json={"login": name, "password": PASSWORD}, timeout=20
+    )
     assert login.status_code == 200, login.text
-    return {"id": registered.json()["user"]["id"], "login": name,
-            "token": login.json()["tokens"]["access_token"]}
+    return {
+        "id": registered.json()["user"]["id"],
+        "login": name,
+        "token": login.json()["tokens"]["access_token"],
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -163,17 +186,32 @@ def test_a_rest_payment_is_one_trace_from_envoy_to_the_database(stack: Stack, ot
     alice = register(stack)
     before = stack.scrape(stack.metrics["payment"])
     header, trace_id, client_span = traceparent()
-    added = requests.post(stack.url("/api/v1/payments/methods"), timeout=20, json={
-        "user_id": alice["id"], "request_id": uuid.uuid4().hex,
-        "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"}},
-        headers={"authorization": f"Bearer {alice['token']}"})
+    added = requests.post(
+        stack.url("/api/v1/payments/methods"),
+        timeout=20,
+        json={
+            "user_id": alice["id"],
+            "request_id": uuid.uuid4().hex,
+            "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"},
+        },
+        headers={"authorization": f"Bearer {alice['token']}"},
+    )
     assert added.status_code == 200, added.text
-    paid = requests.post(stack.url("/api/v1/payments/initiate"), timeout=30, json={
-        "user_id": alice["id"], "kind": "PAYMENT_KIND_TOP_UP",
-        "amount": {"amount_minor": "5000", "currency": "EUR"},
-        "payment_method_id": added.json()["payment_method"]["id"]},
-        headers={"authorization": f"Bearer {alice['token']}", "traceparent": header,
-                 "idempotency-key": uuid.uuid4().hex})
+    paid = requests.post(
+        stack.url("/api/v1/payments/initiate"),
+        timeout=30,
+        json={
+            "user_id": alice["id"],
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": {"amount_minor": "5000", "currency": "EUR"},
+            "payment_method_id": added.json()["payment_method"]["id"],
+        },
+        headers={
+            "authorization": f"Bearer {alice['token']}",
+            "traceparent": header,
+            "idempotency-key": uuid.uuid4().hex,
+        },
+    )
     assert paid.status_code == 200, paid.text
     payment = paid.json()["payment"]
 
@@ -181,16 +219,20 @@ def test_a_rest_payment_is_one_trace_from_envoy_to_the_database(stack: Stack, ot
     by_service: dict[str, list[ReceivedSpan]] = {}
     for span in spans:
         by_service.setdefault(span.service, []).append(span)
-    assert {"nexafi-gateway", "nexafi-payment", "nexafi-ai", "nexafi-ledger"} <= set(by_service), \
-        sorted((s.service, s.name) for s in spans)
+    assert {"nexafi-gateway", "nexafi-payment", "nexafi-ai", "nexafi-ledger"} <= set(by_service), sorted(
+        (s.service, s.name) for s in spans
+    )
     # Envoy continued the client's trace: its span is the child of the client's, and the root of the rest.
     roots = [s for s in spans if s.parent_span_id == client_span]
     assert [r.service for r in roots] == ["nexafi-gateway"], roots
     tree = descendants(spans, roots[0])
     assert tree == {s.span_id for s in spans}, "every span hangs from Envoy's"
     ids = {s.span_id: s for s in spans}
-    payment_server = [s for s in by_service["nexafi-payment"]
-                      if s.name == "/nexafi.payment.v1.PaymentService/InitiatePayment"]
+    payment_server = [
+        s
+        for s in by_service["nexafi-payment"]
+        if s.name == "/nexafi.payment.v1.PaymentService/InitiatePayment"
+    ]
     assert len(payment_server) == 1 and ids[payment_server[0].parent_span_id].service == "nexafi-gateway"
     beneath_payment = descendants(spans, payment_server[0])
     # The payment's calls to the AI and the ledger, and their SQL, are beneath the payment's span.
@@ -203,12 +245,18 @@ def test_a_rest_payment_is_one_trace_from_envoy_to_the_database(stack: Stack, ot
     # The payment's RPC counters moved, by method and status code.
     after = stack.scrape(stack.metrics["payment"])
     labels = {"grpc_service": "nexafi.payment.v1.PaymentService", "grpc_method": "InitiatePayment"}
-    assert value(after, "grpc_server_handled_total", grpc_code="OK", **labels) == \
-        value(before, "grpc_server_handled_total", grpc_code="OK", **labels) + 1
-    assert value(after, "grpc_server_handling_seconds_count", **labels) == \
-        value(before, "grpc_server_handling_seconds_count", **labels) + 1
-    assert value(after, "grpc_server_started_total", **labels) == \
-        value(before, "grpc_server_started_total", **labels) + 1
+    assert (
+        value(after, "grpc_server_handled_total", grpc_code="OK", **labels)
+        == value(before, "grpc_server_handled_total", grpc_code="OK", **labels) + 1
+    )
+    assert (
+        value(after, "grpc_server_handling_seconds_count", **labels)
+        == value(before, "grpc_server_handling_seconds_count", **labels) + 1
+    )
+    assert (
+        value(after, "grpc_server_started_total", **labels)
+        == value(before, "grpc_server_started_total", **labels) + 1
+    )
 
     # The domain figures of this one payment, each counted by the service where it happened.
     status = payment["status"].removeprefix("PAYMENT_STATUS_")
@@ -245,8 +293,10 @@ def test_every_service_and_envoy_answer_a_scrape(stack: Stack):
     for name in SERVICES:
         samples = stack.scrape(stack.metrics[name])
         # Envoy's active health checks reach every service, so each has handled RPCs.
-        assert value(samples, "grpc_server_handled_total",
-                     grpc_service="grpc.health.v1.Health", grpc_code="OK") > 0, name
+        assert (
+            value(samples, "grpc_server_handled_total", grpc_service="grpc.health.v1.Health", grpc_code="OK")
+            > 0
+        ), name
         assert value(samples, "process_resident_memory_bytes") > 0, name
     envoy = stack.scrape(stack.gateway_metrics, "/stats/prometheus")
     assert value(envoy, "envoy_cluster_upstream_rq_total", envoy_cluster_name="payment") >= 0
@@ -262,9 +312,12 @@ def test_login_failures_and_rate_limit_rejections_are_counted(stack: Stack):
     users = stack.scrape(stack.metrics["user"])
     failures_before = value(users, "nexafi_user_login_failures_total", reason="INVALID_CREDENTIALS")
     header, trace_id, _ = traceparent()
-    refused = requests.post(stack.url("/api/v1/auth/login"), timeout=20,
-                            json={"login": "nobody-" + uuid.uuid4().hex[:8], "password": "wrong password"},
-                            headers={"traceparent": header})
+    refused = requests.post(
+        stack.url("/api/v1/auth/login"),
+        timeout=20,
+        json={"login": "nobody-" + uuid.uuid4().hex[:8], "password": "wrong password"},
+        headers={"traceparent": header},
+    )
     assert refused.status_code == 401, refused.text
     users = stack.scrape(stack.metrics["user"])
     failures = value(users, "nexafi_user_login_failures_total", reason="INVALID_CREDENTIALS")
@@ -285,13 +338,22 @@ def test_login_failures_and_rate_limit_rejections_are_counted(stack: Stack):
         envoy = stack.scrape(stack.gateway_metrics, "/stats/prometheus")
         # Envoy's tag extraction names http_local_rate_limit.rate_limited envoy_rate_limited (a counter,
         # hence _total once parsed), with the stat prefix "ratelimit" as a label.
-        return value(envoy, "envoy_rate_limited_total", envoy_ratelimit_prefix="http_local_rate_limit",
-                     envoy_local_http_ratelimit_prefix="ratelimit")
+        return value(
+            envoy,
+            "envoy_rate_limited_total",
+            envoy_ratelimit_prefix="http_local_rate_limit",
+            envoy_local_http_ratelimit_prefix="ratelimit",
+        )
 
     before = rejected()
-    replies = [requests.post(stack.url("/api/v1/auth/login"), timeout=20,
-                             json={"login": "nobody", "password": "wrong password"})
-               for _ in range(AUTH_LIMIT + 2)]
+    replies = [
+        requests.post(
+            stack.url("/api/v1/auth/login"),
+            timeout=20,
+            json={"login": "nobody", "password": "wrong password"},
+        )
+        for _ in range(AUTH_LIMIT + 2)
+    ]
     # The gateway's own 429s (code 429), not the user service's login throttle (gRPC code 8).
     by_gateway = [r for r in replies if r.status_code == 429 and r.json()["code"] == 429]
     assert len(by_gateway) >= 2, [(r.status_code, r.text) for r in replies]

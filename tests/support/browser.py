@@ -22,9 +22,18 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = shutil.which("chromium")
-_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-         "--disable-extensions", "--remote-debugging-pipe")
+_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--remote-debugging-pipe",
+)
 # Waiting limits (a page that never shows what a test waits for fails the test); not measurements.
 COMMAND_TIMEOUT = 60.0
 WAIT_TIMEOUT = 60.0
@@ -47,10 +56,19 @@ class Browser:
         # process has threads).
         self._log = (profile.parent / f"{profile.name}.chromium.log").open("wb")
         self.process = subprocess.Popen(
-            ["/bin/bash", "-c", f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}',
-             binary, *_ARGS, f"--user-data-dir={profile}", "about:blank"],
-            pass_fds=(to_chrome_r, from_chrome_w), stdout=subprocess.DEVNULL,
-            stderr=self._log)
+            [
+                "/bin/bash",
+                "-c",
+                f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}',
+                binary,
+                *_ARGS,
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            pass_fds=(to_chrome_r, from_chrome_w),
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._next_id = 0
@@ -73,8 +91,9 @@ class Browser:
                 if waiting is not None:
                     waiting.put(message)
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *,
-             session: str | None = None) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             self._next_id += 1
             ident = self._next_id
@@ -100,8 +119,10 @@ class Browser:
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
         page.send("Page.enable")
-        page.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        page.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
         return page
 
     def close(self) -> None:
@@ -134,8 +155,9 @@ class Page:
         self.wait_for("document.readyState === 'complete'")
 
     def evaluate(self, expression: str) -> Any:
-        reply = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                               "awaitPromise": True})
+        reply = self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
         if "exceptionDetails" in reply:
             raise BrowserError(f"{expression}: {reply['exceptionDetails']}")
         return reply["result"].get("value")
@@ -148,30 +170,37 @@ class Page:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise BrowserError(f"still falsy after {timeout}s: {expression}\n"
-                                   + str(self.evaluate("document.body && document.body.innerText")))
+                raise BrowserError(
+                    f"still falsy after {timeout}s: {expression}\n"
+                    + str(self.evaluate("document.body && document.body.innerText"))
+                )
             time.sleep(0.1)
 
     def text(self, selector: str) -> str:
         return str(self.evaluate(f"document.querySelector({json.dumps(selector)})?.innerText ?? ''"))
 
     def visible(self, selector: str) -> bool:
-        return bool(self.evaluate(
-            f"(e => !!e && !e.closest('[hidden]') && e.getClientRects().length > 0)"
-            f"(document.querySelector({json.dumps(selector)}))"))
+        return bool(
+            self.evaluate(
+                f"(e => !!e && !e.closest('[hidden]') && e.getClientRects().length > 0)"
+                f"(document.querySelector({json.dumps(selector)}))"
+            )
+        )
 
     def click(self, selector: str) -> None:
         """A real left click at the centre of the element (scrolled into view first)."""
         box = self.evaluate(
             f"(e => {{ if (!e) return null; e.scrollIntoView({{block: 'center'}});"
             f" const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})"
-            f"(document.querySelector({json.dumps(selector)}))")
+            f"(document.querySelector({json.dumps(selector)}))"
+        )
         if not box:
             raise BrowserError(f"nothing to click at {selector}")
         x, y = box
         for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent",
-                      {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+            self.send(
+                "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+            )
 
     def type(self, text: str) -> None:
         """Text typed into the focused element."""
@@ -180,8 +209,12 @@ class Page:
     def press(self, key: str) -> None:
         """One key press: "Tab" moves focus, "Enter" submits a form or presses a focused button."""
         codes = {"Tab": 9, "Enter": 13}
-        down: dict[str, Any] = {"type": "rawKeyDown", "key": key, "code": key,
-                                "windowsVirtualKeyCode": codes[key]}
+        down: dict[str, Any] = {
+            "type": "rawKeyDown",
+            "key": key,
+            "code": key,
+            "windowsVirtualKeyCode": codes[key],
+        }
         self.send("Input.dispatchKeyEvent", down)
         if key == "Enter":
             self.send("Input.dispatchKeyEvent", {"type": "char", "key": key, "text": "\r"})
@@ -190,8 +223,10 @@ class Page:
     def advance_clock(self, seconds: float) -> None:
         """Let the page's clock and timers run ``seconds`` ahead (virtual time: a timer set for
         later fires now), pausing while a fetch is under way so that its reply is seen."""
-        self.send("Emulation.setVirtualTimePolicy",
-                  {"policy": "pauseIfNetworkFetchesPending", "budget": seconds * 1000})
+        self.send(
+            "Emulation.setVirtualTimePolicy",
+            {"policy": "pauseIfNetworkFetchesPending", "budget": seconds * 1000},
+        )
 
     def focused(self) -> str:
         """The focused element's id (or its tag name when it has none)."""

@@ -29,8 +29,14 @@ class LostLedgerReplies:
     replaced by an error, as a connection reset or a crash of a proxy after the commit would do.
     """
 
-    METHODS = ("CreatePendingTransfer", "PostPendingTransfer", "VoidPendingTransfer", "CreateTransaction",
-               "ReverseTransaction", "UpdateAccountLimit")
+    METHODS = (
+        "CreatePendingTransfer",
+        "PostPendingTransfer",
+        "VoidPendingTransfer",
+        "CreateTransaction",
+        "ReverseTransaction",
+        "UpdateAccountLimit",
+    )
 
     def __init__(self, stub: Any) -> None:
         self.lost: dict[str, list[grpc.StatusCode]] = {}

@@ -39,8 +39,14 @@ def describe(error: grpc.RpcError) -> Failure:
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             violations = [(v.field, v.description) for v in bad.field_violations]
-    return Failure(error.code(), reason, error.details() or "", violations, metadata,  # type: ignore[attr-defined]
-                   domain)
+    return Failure(
+        error.code(),
+        reason,
+        error.details() or "",
+        violations,
+        metadata,  # type: ignore[attr-defined]
+        domain,
+    )
 
 
 def failure(call: Callable[[], Any]) -> Failure:

@@ -53,8 +53,13 @@ def configure_test_environment() -> None:
 
 
 def auth_settings_for(keys_dir: Path) -> AuthSettings:
-    return AuthSettings(issuer=ISSUER, audience=AUDIENCE, jwks_source=str(keys_dir / "jwks.json"),
-                        keys_dir=keys_dir, leeway_seconds=0)
+    return AuthSettings(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_source=str(keys_dir / "jwks.json"),
+        keys_dir=keys_dir,
+        leeway_seconds=0,
+    )
 
 
 class TokenFactory:
@@ -63,8 +68,15 @@ class TokenFactory:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
 
-    def make(self, subject: str, roles: list[str] | None = None, *, ttl_seconds: int = 900,
-             audience: str | None = None, issuer: str = ISSUER) -> str:
+    def make(
+        self,
+        subject: str,
+        roles: list[str] | None = None,
+        *,
+        ttl_seconds: int = 900,
+        audience: str | None = None,
+        issuer: str = ISSUER,
+    ) -> str:
         """A user's token; with the role ``service``, a service identity's (as IssueServiceToken
         makes it: the internal audience and ``client_id``, the subject without ``svc_``)."""
         roles = roles or ["customer"]
@@ -72,8 +84,14 @@ class TokenFactory:
         if "service" in roles:
             extra = {"client_id": subject.removeprefix("svc_")}
             audience = audience or INTERNAL_AUDIENCE
-        claims = access_token_claims(subject=subject, roles=roles, issuer=issuer,
-                                     audience=audience or AUDIENCE, ttl_seconds=ttl_seconds, extra=extra)
+        claims = access_token_claims(
+            subject=subject,
+            roles=roles,
+            issuer=issuer,
+            audience=audience or AUDIENCE,
+            ttl_seconds=ttl_seconds,
+            extra=extra,
+        )
         return self.keyring.sign(claims)
 
     def service(self, client_id: str) -> tuple[tuple[str, str], ...]:
@@ -86,8 +104,9 @@ class TokenFactory:
 
 def service_settings(service: str, database_url: str | None, auth: AuthSettings) -> Settings:
     base = Settings.from_env(service, needs_database=False)
-    return dataclasses.replace(base, host="127.0.0.1", port=0, database_url=database_url, auth=auth,
-                               grace_seconds=2.0)
+    return dataclasses.replace(
+        base, host="127.0.0.1", port=0, database_url=database_url, auth=auth, grace_seconds=2.0
+    )
 
 
 TUESDAY = 1
@@ -112,16 +131,27 @@ def user_spec_for_tests(mail_dir: Path) -> ServiceSpec:
     from services.user.spec import spec_with
 
     clients = ServiceClients.parse(",".join(f"{k}:{v}" for k, v in SERVICE_CLIENT_SECRETS.items()))
-    return spec_with(UserSettings(argon2=Argon2Params(time_cost=1, memory_kib=1024, parallelism=1),
-                                  mail=MailSettings(directory=mail_dir), service_clients=clients))
+    return spec_with(
+        UserSettings(
+            argon2=Argon2Params(time_cost=1, memory_kib=1024, parallelism=1),
+            mail=MailSettings(directory=mail_dir),
+            service_clients=clients,
+        )
+    )
 
 
 def storage_settings_of(s3: Any) -> Any:
     """The document service's StorageSettings for an EmbeddedS3 server."""
     from services.document.storage import StorageSettings
 
-    return StorageSettings(endpoint=s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key,
-                           bucket="nexafi-documents", secure=False, region=None)
+    return StorageSettings(
+        endpoint=s3.endpoint,
+        access_key=s3.access_key,
+        secret_key=s3.secret_key,
+        bucket="nexafi-documents",
+        secure=False,
+        region=None,
+    )
 
 
 def document_spec_for_tests(storage: Any) -> ServiceSpec:
@@ -141,9 +171,13 @@ class ServiceRunner:
     ``specs`` replaces a service's spec (by name) with one built from settings made in code:
     whichever test starts the service first, the session runs that one."""
 
-    def __init__(self, pg: EmbeddedPostgres, auth: AuthSettings,
-                 clocks: dict[str, Clock] | None = None,
-                 specs: Mapping[str, Callable[[], ServiceSpec]] | None = None) -> None:
+    def __init__(
+        self,
+        pg: EmbeddedPostgres,
+        auth: AuthSettings,
+        clocks: dict[str, Clock] | None = None,
+        specs: Mapping[str, Callable[[], ServiceSpec]] | None = None,
+    ) -> None:
         self.pg = pg
         self.auth = auth
         self.running: dict[str, RunningServer] = {}
@@ -169,8 +203,9 @@ class ServiceRunner:
         if spec.name not in self.running:
             spec = self.specs[spec.name]() if spec.name in self.specs else spec
             url = self.database_url(spec.name) if spec.needs_database else None
-            running = start_server(spec, service_settings(spec.name, url, self.auth),
-                                   clock=self.clock(spec.name))
+            running = start_server(
+                spec, service_settings(spec.name, url, self.auth), clock=self.clock(spec.name)
+            )
             self.running[spec.name] = running
             # Services started later find this one as they would in the dev stack.
             os.environ[f"{spec.name.upper()}_ADDR"] = running.address
@@ -191,8 +226,14 @@ TEST_PASSWORD = "correct horse battery staple 9"
 def register_user(users: Any) -> str:
     """A new user registered over the user service's gRPC API (a UserServiceStub); its id."""
     name = "u" + secrets.token_hex(6)
-    reply = users.Register(user_pb2.RegisterRequest(
-        username=name, email=f"{name}@example.com", password=TEST_PASSWORD, request_id=secrets.token_hex(16)))
+    reply = users.Register(
+        user_pb2.RegisterRequest(
+            username=name,
+            email=f"{name}@example.com",
+            password=TEST_PASSWORD,
+            request_id=secrets.token_hex(16),
+        )
+    )
     return str(reply.user.id)
 
 
@@ -202,8 +243,9 @@ def closed_port_address() -> str:
 
 
 @contextlib.contextmanager
-def second_server_without(services: ServiceRunner, spec: ServiceSpec,
-                          dependency: str) -> Iterator[grpc.Channel]:
+def second_server_without(
+    services: ServiceRunner, spec: ServiceSpec, dependency: str
+) -> Iterator[grpc.Channel]:
     """Another server of ``spec`` on the session's database whose ``dependency`` is unreachable
     (its address is a closed port); a channel to it.
 

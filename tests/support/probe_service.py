@@ -23,8 +23,9 @@ SERVICE = "nexafi.test.Probe"
 
 ERRORS: dict[str, errors.DomainError] = {
     "not_found": errors.NotFound("account acc_1 not found"),
-    "invalid": errors.InvalidArgument("amount must be positive", field="amount.amount_minor",
-                                      description="must be a positive integer"),
+    "invalid": errors.InvalidArgument(
+        "amount must be positive", field="amount.amount_minor", description="must be a positive integer"
+    ),
     "exists": errors.AlreadyExists("request_id reused with another body", "IDEMPOTENCY_KEY_REUSED"),
     "denied": errors.PermissionDenied("not yours"),
     "funds": errors.InsufficientFunds("balance too low", metadata={"account_id": "acc_1"}),
@@ -73,8 +74,9 @@ def _stream_fail(request: bytes, context: grpc.ServicerContext):  # type: ignore
     raise ERRORS["not_found"]
 
 
-def _echo_request_id(request: ledger_pb2.CreateAccountRequest,
-                     context: grpc.ServicerContext) -> ledger_pb2.CreateAccountRequest:
+def _echo_request_id(
+    request: ledger_pb2.CreateAccountRequest, context: grpc.ServicerContext
+) -> ledger_pb2.CreateAccountRequest:
     return request
 
 
@@ -88,8 +90,10 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
         "DbNow": grpc.unary_unary_rpc_method_handler(_db_now),
         # A real message with a request_id field, to test the Idempotency-Key header.
         "EchoRequestId": grpc.unary_unary_rpc_method_handler(
-            _echo_request_id, request_deserializer=ledger_pb2.CreateAccountRequest.FromString,
-            response_serializer=ledger_pb2.CreateAccountRequest.SerializeToString),
+            _echo_request_id,
+            request_deserializer=ledger_pb2.CreateAccountRequest.FromString,
+            response_serializer=ledger_pb2.CreateAccountRequest.SerializeToString,
+        ),
         "WhoAmI": grpc.unary_unary_rpc_method_handler(_whoami),
         "Fail": grpc.unary_unary_rpc_method_handler(_fail),
         "Sleep": grpc.unary_unary_rpc_method_handler(_sleep),
@@ -101,13 +105,23 @@ def register(server: grpc.Server, context: ServiceContext) -> Sequence[str]:
     return [SERVICE]
 
 
-SPEC = ServiceSpec(name="probe", register=register, public_methods=frozenset({f"/{SERVICE}/Public"}),
-                   needs_database=False, has_migrations=False)
+SPEC = ServiceSpec(
+    name="probe",
+    register=register,
+    public_methods=frozenset({f"/{SERVICE}/Public"}),
+    needs_database=False,
+    has_migrations=False,
+)
 
 
 # The same probe with a database, to test start-up against DATABASE_URL.
-DB_SPEC = ServiceSpec(name="probe", register=register, public_methods=SPEC.public_methods,
-                      needs_database=True, has_migrations=False)
+DB_SPEC = ServiceSpec(
+    name="probe",
+    register=register,
+    public_methods=SPEC.public_methods,
+    needs_database=True,
+    has_migrations=False,
+)
 
 
 if __name__ == "__main__":

@@ -30,15 +30,22 @@ from services.runtime.keys import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 # Fast reconnects: a client of a restarted service should find it within a second.
-CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
-                   ("grpc.max_reconnect_backoff_ms", 1000)]
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
 
 
 class Stack:
     """User, ledger, payment and credit as child processes on one PostgreSQL of their own."""
 
-    def __init__(self, root: Path, services: tuple[str, ...] = ("user", "ledger", "payment", "credit"),
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        services: tuple[str, ...] = ("user", "ledger", "payment", "credit"),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.keys = root / "keys"
         Keyring(self.keys).ensure()
@@ -58,19 +65,29 @@ class Stack:
 
     def client_env(self) -> dict[str, str]:
         """What a command run against the stack needs: the keys and every service's address."""
-        env = {**os.environ, **self.extra_env, "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
-               "NEXAFI_KEYS_DIR": str(self.keys), "JWKS_URL": str(self.keys / "jwks.json")}
+        env = {
+            **os.environ,
+            **self.extra_env,
+            "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}",
+            "NEXAFI_KEYS_DIR": str(self.keys),
+            "JWKS_URL": str(self.keys / "jwks.json"),
+        }
         env.pop("NEXAFI_ADMIN_TOKEN", None)
         for other, address in self.addresses.items():
             env[f"{other.upper()}_ADDR"] = address
         return env
 
     def env(self, name: str) -> dict[str, str]:
-        env = {**self.client_env(), "DATABASE_URL": self.pg.url(f"nexafi_{name}"),
-               f"{name.upper()}_HOST": "127.0.0.1", f"{name.upper()}_PORT": str(self.ports[name]),
-               # No metrics listener: the fixed 946x ports would collide across parallel sessions.
-               f"{name.upper()}_METRICS_PORT": "0",
-               "SHUTDOWN_GRACE_SECONDS": "1", "LOG_LEVEL": self.extra_env.get("LOG_LEVEL", "WARNING")}
+        env = {
+            **self.client_env(),
+            "DATABASE_URL": self.pg.url(f"nexafi_{name}"),
+            f"{name.upper()}_HOST": "127.0.0.1",
+            f"{name.upper()}_PORT": str(self.ports[name]),
+            # No metrics listener: the fixed 946x ports would collide across parallel sessions.
+            f"{name.upper()}_METRICS_PORT": "0",
+            "SHUTDOWN_GRACE_SECONDS": "1",
+            "LOG_LEVEL": self.extra_env.get("LOG_LEVEL", "WARNING"),
+        }
         for other, address in self.dial_overrides.get(name, {}).items():
             env[f"{other.upper()}_ADDR"] = address
         return env
@@ -100,8 +117,12 @@ class Stack:
     def launch(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            dying_with_parent([sys.executable, "-m", f"services.{name}"]), cwd=ROOT, env=self.env(name),
-            stdout=log, stderr=subprocess.STDOUT)
+            dying_with_parent([sys.executable, "-m", f"services.{name}"]),
+            cwd=ROOT,
+            env=self.env(name),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
 
     def wait_serving(self, name: str, timeout: float = 60.0) -> None:

@@ -21,6 +21,11 @@ def test_ruff_is_clean():
     assert result.returncode == 0, result.stdout[-4000:]
 
 
+def test_ruff_format_is_applied():
+    result = run(str(BIN / "ruff"), "format", "--check", "services", "tests")
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
 @pytest.mark.slow
 def test_mypy_is_clean():
     result = run(str(BIN / "mypy"), "services", "tests/benchmarks")

@@ -133,8 +133,14 @@ FULL = FraudSettings(
     valid_end_day=122,
     max_iter=200,
     holdout=HoldoutSettings(
-        data=FraudDataConfig(n_customers=1_500, n_days=70, n_merchants=1_000, episode_probability=0.0,
-                             new_customer_share=1.0, fraud_account_share=0.0),
+        data=FraudDataConfig(
+            n_customers=1_500,
+            n_days=70,
+            n_merchants=1_000,
+            episode_probability=0.0,
+            new_customer_share=1.0,
+            fraud_account_share=0.0,
+        ),
         platform=PlatformConfig(wallet_share=1.0, takeover_probability=0.0, fraud_account_share=0.0),
     ),
 )
@@ -153,8 +159,14 @@ SMALL = FraudSettings(
     valid_end_day=49,
     max_iter=40,
     holdout=HoldoutSettings(
-        data=FraudDataConfig(n_customers=200, n_days=63, n_merchants=300, episode_probability=0.0,
-                             new_customer_share=1.0, fraud_account_share=0.0),
+        data=FraudDataConfig(
+            n_customers=200,
+            n_days=63,
+            n_merchants=300,
+            episode_probability=0.0,
+            new_customer_share=1.0,
+            fraud_account_share=0.0,
+        ),
         platform=PlatformConfig(wallet_share=1.0, takeover_probability=0.0, fraud_account_share=0.0),
         grid_hours=(2, 8, 14, 20),
     ),
@@ -328,7 +340,8 @@ def train_fraud(
     legit_platform = (platform.scenario > 0)[test] & (y_test == 0)
     test_scenarios = {
         name: _shares(p_test[legit_platform & (platform.scenario[test] == code)], review_t, decline_t)
-        for code, name in enumerate(SCENARIOS) if code > 0
+        for code, name in enumerate(SCENARIOS)
+        if code > 0
     }
     metrics: dict[str, Any] = {
         "ordinary": ordinary,

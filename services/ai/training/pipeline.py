@@ -57,8 +57,11 @@ class PipelineResult:
 def default_training_date(source_date_epoch: str | None = None) -> str:
     """The UTC date of ``source_date_epoch`` (SOURCE_DATE_EPOCH, reproducible builds: the command line
     reads it) when given, else today's UTC date."""
-    when = (dt.datetime.fromtimestamp(int(source_date_epoch), dt.UTC) if source_date_epoch
-            else dt.datetime.now(dt.UTC))
+    when = (
+        dt.datetime.fromtimestamp(int(source_date_epoch), dt.UTC)
+        if source_date_epoch
+        else dt.datetime.now(dt.UTC)
+    )
     return when.date().isoformat()
 
 

@@ -63,8 +63,9 @@ def bucket_index(periods: Sequence[Period], day: date) -> int:
     return bisect.bisect_right(starts, moment) - 1
 
 
-def figures(direction: Direction, current: Iterable[DayRow], previous: Iterable[DayRow],
-            periods: Sequence[Period]) -> Figures:
+def figures(
+    direction: Direction, current: Iterable[DayRow], previous: Iterable[DayRow], periods: Sequence[Period]
+) -> Figures:
     """The analysis of ``direction`` from the rows of the range and of the previous range."""
     by_category: dict[str, list[int]] = {}
     per_period = [[0, 0] for _ in periods]
@@ -86,8 +87,13 @@ def figures(direction: Direction, current: Iterable[DayRow], previous: Iterable[
     count = sum(s[1] for s in by_category.values())
     previous_total = sum(previous_by_category.values())
     categories = [
-        CategoryFigure(name, sums[0], sums[1], share_bps(sums[0], total),
-                       change_bps(sums[0], previous_by_category.get(name, 0)))
+        CategoryFigure(
+            name,
+            sums[0],
+            sums[1],
+            share_bps(sums[0], total),
+            change_bps(sums[0], previous_by_category.get(name, 0)),
+        )
         for name, sums in sorted(by_category.items(), key=lambda item: (-item[1][0], item[0]))
     ]
     return Figures(
@@ -115,8 +121,9 @@ class CashFlowPoint:
         return self.income_minor - self.spending_minor
 
 
-def cash_flow(rows: Iterable[DayRow], periods: Sequence[Period],
-              opening_balance_minor: int) -> list[CashFlowPoint]:
+def cash_flow(
+    rows: Iterable[DayRow], periods: Sequence[Period], opening_balance_minor: int
+) -> list[CashFlowPoint]:
     """Income, spending and the balance at the end of each period, from the balance at the range's start."""
     sums = [[0, 0, 0, 0] for _ in periods]
     for row in rows:

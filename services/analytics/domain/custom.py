@@ -30,7 +30,8 @@ MAX_NAME_LENGTH = 200
 STANDARD_CATEGORIES = frozenset(
     {name for pair in cat._BY_TYPE.values() for name in pair}
     | {name for _, _, name in cat._MCC_RANGES}
-    | {cat.UNCATEGORIZED, cat.MERCHANT_OTHER})
+    | {cat.UNCATEGORIZED, cat.MERCHANT_OTHER}
+)
 
 
 class Grouping(enum.IntEnum):
@@ -57,8 +58,9 @@ class Measure(enum.IntEnum):
 _MEASURE_COLUMNS = {
     Measure.SUM: Column("total", ColumnType.MONEY, "The sum of the amounts, in minor units."),
     Measure.COUNT: Column("entry_count", ColumnType.INTEGER, "The number of ledger entries."),
-    Measure.AVERAGE: Column("average", ColumnType.MONEY,
-                            "The average amount per entry, rounded half to even to the minor unit."),
+    Measure.AVERAGE: Column(
+        "average", ColumnType.MONEY, "The average amount per entry, rounded half to even to the minor unit."
+    ),
 }
 
 
@@ -82,11 +84,18 @@ class Definition:
     measures: tuple[Measure, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "currency": self.currency, "direction": int(self.direction),
-                "account_ids": list(self.account_ids), "categories": list(self.categories),
-                "counterparties": list(self.counterparties), "grouping": int(self.grouping),
-                "measures": [int(m) for m in self.measures]}
+        return {
+            "name": self.name,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "currency": self.currency,
+            "direction": int(self.direction),
+            "account_ids": list(self.account_ids),
+            "categories": list(self.categories),
+            "counterparties": list(self.counterparties),
+            "grouping": int(self.grouping),
+            "measures": [int(m) for m in self.measures],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Definition:
@@ -97,12 +106,18 @@ class Definition:
 
         measures = data["measures"]
         assert isinstance(measures, list)
-        return cls(name=str(data["name"]), start=datetime.fromisoformat(str(data["start"])),
-                   end=datetime.fromisoformat(str(data["end"])), currency=str(data["currency"]),
-                   direction=Direction(int(str(data["direction"]))), account_ids=strings("account_ids"),
-                   categories=strings("categories"), counterparties=strings("counterparties"),
-                   grouping=Grouping(int(str(data["grouping"]))),
-                   measures=tuple(Measure(int(m)) for m in measures))
+        return cls(
+            name=str(data["name"]),
+            start=datetime.fromisoformat(str(data["start"])),
+            end=datetime.fromisoformat(str(data["end"])),
+            currency=str(data["currency"]),
+            direction=Direction(int(str(data["direction"]))),
+            account_ids=strings("account_ids"),
+            categories=strings("categories"),
+            counterparties=strings("counterparties"),
+            grouping=Grouping(int(str(data["grouping"]))),
+            measures=tuple(Measure(int(m)) for m in measures),
+        )
 
     def fingerprint(self) -> str:
         """Equal for equal definitions: an idempotent create compares these."""
@@ -140,8 +155,7 @@ def group_days(definition: Definition, rows: Iterable[tuple[date, int, int]]) ->
 
 def group_categories(rows: Iterable[tuple[str, int, int]]) -> list[Group]:
     """(category, total, count) rows as groups, largest total first (then by name)."""
-    return [Group(name, total, count)
-            for name, total, count in sorted(rows, key=lambda r: (-r[1], r[0]))]
+    return [Group(name, total, count) for name, total, count in sorted(rows, key=lambda r: (-r[1], r[0]))]
 
 
 def _measures(measures: Sequence[Measure], total: int, count: int) -> list[int]:
@@ -154,8 +168,10 @@ def table(definition: Definition, groups: Sequence[Group]) -> Table:
     if definition.grouping is Grouping.CATEGORY:
         keys = [Column("category", ColumnType.STRING, "The entries' category.")]
     else:
-        keys = [Column("period_start", ColumnType.TIMESTAMP, "The start of the period (clipped)."),
-                Column("period_end", ColumnType.TIMESTAMP, "The exclusive end of the period (clipped).")]
+        keys = [
+            Column("period_start", ColumnType.TIMESTAMP, "The start of the period (clipped)."),
+            Column("period_end", ColumnType.TIMESTAMP, "The exclusive end of the period (clipped)."),
+        ]
     result = Table([*keys, *(_MEASURE_COLUMNS[m] for m in definition.measures)])
     for group in groups:
         key = [group.key] if isinstance(group.key, str) else list(group.key)

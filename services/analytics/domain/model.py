@@ -123,8 +123,9 @@ def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
         key = (account.owner_id, posting.currency)
         net[key] = net.get(key, 0) + (posting.amount_minor if raises else -posting.amount_minor)
         moved.setdefault(key, set()).add(posting.account_id)
-    owners = {accounts[p.account_id].owner_id for p in entry.postings
-              if accounts[p.account_id].is_user_account}
+    owners = {
+        accounts[p.account_id].owner_id for p in entry.postings if accounts[p.account_id].is_user_account
+    }
     named = entry.metadata.get("counterparty", "").strip()[:MAX_COUNTERPARTY_LENGTH]
     flows = []
     for (user_id, currency), amount in sorted(net.items()):
@@ -132,8 +133,15 @@ def flows_of(entry: Entry, accounts: Mapping[str, AccountInfo]) -> list[Flow]:
             continue
         direction = Direction.INCOME if amount > 0 else Direction.SPENDING
         others = sorted(owners - {user_id} | ({named} if named else set()))
-        flows.append(Flow(user_id, currency, direction, abs(amount),
-                          categorize(entry.type, entry.metadata,
-                                     spending=direction is Direction.SPENDING),
-                          tuple(sorted(moved[(user_id, currency)])), tuple(others)))
+        flows.append(
+            Flow(
+                user_id,
+                currency,
+                direction,
+                abs(amount),
+                categorize(entry.type, entry.metadata, spending=direction is Direction.SPENDING),
+                tuple(sorted(moved[(user_id, currency)])),
+                tuple(others),
+            )
+        )
     return flows

@@ -81,8 +81,9 @@ def periods(start: datetime, end: datetime, granularity: Granularity) -> list[Pe
     return out
 
 
-def resolve_range(start: datetime | None, end: datetime | None, now: datetime,
-                  lookback: timedelta = DEFAULT_LOOKBACK) -> tuple[datetime, datetime]:
+def resolve_range(
+    start: datetime | None, end: datetime | None, now: datetime, lookback: timedelta = DEFAULT_LOOKBACK
+) -> tuple[datetime, datetime]:
     """The range with its defaults: an unset end is now, an unset start ``lookback`` before the end."""
     resolved_end = end or now
     return (start or resolved_end - lookback), resolved_end
@@ -101,8 +102,9 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def range_violations(start: datetime, end: datetime, max_span: timedelta,
-                     field: str = "time_range") -> list[FieldViolation]:
+def range_violations(
+    start: datetime, end: datetime, max_span: timedelta, field: str = "time_range"
+) -> list[FieldViolation]:
     """Why [start, end) is not acceptable, if it is not: outside the years the ledger can hold
     (periods and the previous range are computed around it), empty, reversed or too long."""
     for name, value in (("start_time", start), ("end_time", end)):
@@ -111,8 +113,7 @@ def range_violations(start: datetime, end: datetime, max_span: timedelta,
     if end <= start:
         return [FieldViolation(f"{field}.end_time", "must be after start_time")]
     if end - start > max_span:
-        return [FieldViolation(f"{field}.start_time",
-                               f"the range must span at most {max_span.days} days")]
+        return [FieldViolation(f"{field}.start_time", f"the range must span at most {max_span.days} days")]
     return []
 
 

@@ -87,6 +87,7 @@ def to_csv(table: Table, currency: str) -> str:
     writer.writerow([c.name for c in table.columns])
     rows: Sequence[list[Cell]] = [*table.rows, *([table.totals] if table.totals is not None else [])]
     for row in rows:
-        writer.writerow([_csv_cell(cell, column, currency)
-                         for cell, column in zip(row, table.columns, strict=True)])
+        writer.writerow(
+            [_csv_cell(cell, column, currency) for cell, column in zip(row, table.columns, strict=True)]
+        )
     return out.getvalue()

@@ -124,6 +124,7 @@ def insert_repayment(session: Session, application_id: str, repayment: Repayment
         },
     )
 
+
 _APP_COLUMNS = (
     "id, user_id, status, amount_minor, currency, term_months, purpose, purpose_description, "
     "financials, credit_score, credit_score_id, debt_to_income_bps, decision_reasons, decided_by, "

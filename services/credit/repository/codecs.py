@@ -64,6 +64,7 @@ def financials(value: dict[str, Any]) -> Financials:
     body["employment"] = Employment(body["employment"])
     return Financials(**body)
 
+
 def created_within(
     clauses: list[str], params: dict[str, Any], start: datetime | None, end: datetime | None
 ) -> None:

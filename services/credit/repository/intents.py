@@ -45,9 +45,7 @@ def insert_repayment_intent(session: Session, intent: RepaymentIntent) -> int:
 def repayment_intents(session: Session, application_id: str) -> list[RepaymentIntent]:
     """The application's unresolved intents, oldest first."""
     rows = session.execute(
-        sa.text(
-            f"SELECT {_INTENT_COLUMNS} FROM repayment_intents WHERE application_id = :a ORDER BY seq"
-        ),
+        sa.text(f"SELECT {_INTENT_COLUMNS} FROM repayment_intents WHERE application_id = :a ORDER BY seq"),
         {"a": application_id},
     ).all()
     return [
@@ -71,6 +69,7 @@ def repayment_intents(session: Session, application_id: str) -> list[RepaymentIn
 def delete_repayment_intent(session: Session, seq: int) -> None:
     session.execute(sa.text("DELETE FROM repayment_intents WHERE seq = :q"), {"q": seq})
 
+
 # -- money in doubt: disbursement intents and the recovery job's queries ------------------------------
 @dataclass(frozen=True)
 class DisbursementIntent:
@@ -92,8 +91,14 @@ def save_disbursement_intent(session: Session, intent: DisbursementIntent) -> No
             "actor = :actor, wallet_account_id = :w, loan_account_id = :l, "
             "create_time = clock_timestamp()"
         ),
-        {"a": intent.application_id, "s": intent.scope, "r": intent.request_id, "actor": intent.actor,
-         "w": intent.wallet_account_id, "l": intent.loan_account_id},
+        {
+            "a": intent.application_id,
+            "s": intent.scope,
+            "r": intent.request_id,
+            "actor": intent.actor,
+            "w": intent.wallet_account_id,
+            "l": intent.loan_account_id,
+        },
     )
 
 

@@ -36,8 +36,10 @@ def booked_loans(session: Session, after_id: str, limit: int) -> list[BookedLoan
     repaid: dict[str, dict[str, int]] = {i: {} for i in ids}
     if ids:
         for r in session.execute(
-            sa.text("SELECT application_id, transaction_id, amount_minor FROM loan_repayments "
-                    "WHERE application_id = ANY(:ids)"),
+            sa.text(
+                "SELECT application_id, transaction_id, amount_minor FROM loan_repayments "
+                "WHERE application_id = ANY(:ids)"
+            ),
             {"ids": ids},
         ):
             repaid[r[0]][r[1]] = int(r[2])

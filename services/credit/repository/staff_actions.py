@@ -29,16 +29,22 @@ _STAFF_ACTIONS = """
 """
 
 
-def staff_actions(session: Session, actor_id: str | None, before: tuple[datetime, str] | None,
-                  limit: int) -> list[StaffAction]:
+def staff_actions(
+    session: Session, actor_id: str | None, before: tuple[datetime, str] | None, limit: int
+) -> list[StaffAction]:
     """Newest first; ``before`` is the (time, id) of the last entry of the previous page."""
     return audit.read_trail(session, _STAFF_ACTIONS, actor_id, before, limit, _details)
 
 
 def _details(row: Any) -> dict[str, str]:
     if row.action == "loan.status_changed":
-        return {"from_status": audit.enum_label("LOAN_APPLICATION_STATUS_", Status, row.from_status),
-                "to_status": audit.enum_label("LOAN_APPLICATION_STATUS_", Status, row.to_status)}
-    return {"status": "CREDIT_LINE_STATUS_" + LineStatus(row.to_status).name,
-            "limit_minor": str(row.limit_minor), "currency": row.currency.strip(),
-            "apr_bps": str(row.apr_bps)}
+        return {
+            "from_status": audit.enum_label("LOAN_APPLICATION_STATUS_", Status, row.from_status),
+            "to_status": audit.enum_label("LOAN_APPLICATION_STATUS_", Status, row.to_status),
+        }
+    return {
+        "status": "CREDIT_LINE_STATUS_" + LineStatus(row.to_status).name,
+        "limit_minor": str(row.limit_minor),
+        "currency": row.currency.strip(),
+        "apr_bps": str(row.apr_bps),
+    }

@@ -30,8 +30,22 @@ _ALPHABET = re.compile(r"[^A-Z0-9<]")
 # Characters OCR engines produce for the filler "<" and angle-quote look-alikes.
 _FILLER_LOOKALIKES = str.maketrans({"«": "<", "‹": "<", "〈": "<", "＜": "<", "≤": "<"})
 _TO_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B"})
-_TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "Z": "2",
-                           "S": "5", "B": "8", "G": "6", "T": "7", "A": "4"})
+_TO_DIGIT = str.maketrans(
+    {
+        "O": "0",
+        "Q": "0",
+        "D": "0",
+        "U": "0",
+        "I": "1",
+        "L": "1",
+        "Z": "2",
+        "S": "5",
+        "B": "8",
+        "G": "6",
+        "T": "7",
+        "A": "4",
+    }
+)
 _WEIGHTS = (7, 3, 1)
 # Fragments joined into one line at most (OCR splits a line at wide filler runs).
 _MAX_PIECES = 3
@@ -125,8 +139,17 @@ def repair_line2(line: str) -> str:
     """Line 2 with each fixed field coerced to its type; alphanumeric fields left as read."""
     check = _digits(line[9])
     personal_check = line[42] if line[42] == "<" else _digits(line[42])
-    return (line[0:9] + check + _letters(line[10:13]) + _digits(line[13:20]) + line[20]
-            + _digits(line[21:28]) + line[28:42] + personal_check + _digits(line[43]))
+    return (
+        line[0:9]
+        + check
+        + _letters(line[10:13])
+        + _digits(line[13:20])
+        + line[20]
+        + _digits(line[21:28])
+        + line[28:42]
+        + personal_check
+        + _digits(line[43])
+    )
 
 
 def _fit_line1(raw: str) -> str | None:
@@ -248,8 +271,11 @@ def _candidates(pieces: Sequence[str]) -> Iterator[tuple[str, str, int]]:
         for end, joined in _groups(pieces, start):
             # Two lines read as one: split where line 1's filler ends near position 44.
             if len(joined) >= 2 * LINE - 12:
-                splits = [LINE] + [b for b in range(LINE - 6, LINE + 7)
-                                   if b != LINE and joined[b - 1] == "<" and joined[b] != "<"]
+                splits = [LINE] + [
+                    b
+                    for b in range(LINE - 6, LINE + 7)
+                    if b != LINE and joined[b - 1] == "<" and joined[b] != "<"
+                ]
                 for boundary in splits:
                     line1 = _fit_line1(joined[:boundary])
                     if line1 is not None:

@@ -74,8 +74,9 @@ class OcrEngine:
 
         # OpenCV's own pool would otherwise take every core during pre-processing.
         cv2.setNumThreads(self.threads)
-        return RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1,
-                        det_limit_side_len=DET_LIMIT_SIDE)
+        return RapidOCR(
+            intra_op_num_threads=self.threads, inter_op_num_threads=1, det_limit_side_len=DET_LIMIT_SIDE
+        )
 
     def read(self, image: np.ndarray) -> list[TextBox]:
         """The text lines recognized in ``image``, top to bottom."""

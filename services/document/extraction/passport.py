@@ -48,8 +48,9 @@ def _band(image: np.ndarray, boxes: list[TextBox]) -> np.ndarray:
     # up to that height, and its memory with it.
     missing = DET_LIMIT_SIDE - band.shape[0]
     if missing > 0:
-        band = cv2.copyMakeBorder(band, missing // 2, missing - missing // 2, 0, 0, cv2.BORDER_CONSTANT,
-                                  value=(255, 255, 255))
+        band = cv2.copyMakeBorder(
+            band, missing // 2, missing - missing // 2, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255)
+        )
     return band
 
 
@@ -63,8 +64,9 @@ def read_passport(ocr: OcrEngine, image: np.ndarray, *, today: date) -> Passport
     # to fillers ("<I", "<J") in small print, and names have no check digit to catch it.
     second = find_td3([b.text for b in ocr.read(_band(image, boxes))], today=today)
     if isinstance(first, PassportMrz):
-        if isinstance(second, PassportMrz) and \
-                abs(second.line1_read_length - LINE) < abs(first.line1_read_length - LINE):
+        if isinstance(second, PassportMrz) and abs(second.line1_read_length - LINE) < abs(
+            first.line1_read_length - LINE
+        ):
             return second
         return first
     if isinstance(second, PassportMrz) or failure_rank(second) > failure_rank(first):

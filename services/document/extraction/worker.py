@@ -35,12 +35,17 @@ from services.runtime.errors import DomainError
 
 log = logging.getLogger("nexafi.document.extraction")
 
-QUEUE = metrics.gauge("nexafi_document_extraction_queue",
-                      "Document versions waiting for extraction (PENDING) or being extracted (RUNNING), "
-                      "across replicas, as of this worker's last poll.", ("status",))
-EXTRACTIONS = metrics.counter("nexafi_document_extractions",
-                              "Extractions finished, by status and error code (without its field).",
-                              ("status", "error"))
+QUEUE = metrics.gauge(
+    "nexafi_document_extraction_queue",
+    "Document versions waiting for extraction (PENDING) or being extracted (RUNNING), "
+    "across replicas, as of this worker's last poll.",
+    ("status",),
+)
+EXTRACTIONS = metrics.counter(
+    "nexafi_document_extractions",
+    "Extractions finished, by status and error code (without its field).",
+    ("status", "error"),
+)
 
 # The actor of the extraction's reads in the access audit log (the service's own name).
 ACTOR = "document"
@@ -68,8 +73,14 @@ def failed(error: str) -> Outcome:
 class ExtractionWorker:
     """Claims and extracts versions, in a background thread or one at a time on demand."""
 
-    def __init__(self, service: DocumentService, ocr: OcrEngine, settings: ExtractionSettings, *,
-                 clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        service: DocumentService,
+        ocr: OcrEngine,
+        settings: ExtractionSettings,
+        *,
+        clock: Clock = system_clock,
+    ) -> None:
         self.service = service
         self.ocr = ocr
         self.settings = settings
@@ -126,7 +137,8 @@ class ExtractionWorker:
     def run_once(self) -> bool:
         """Claim and extract one version; False when nothing was waiting."""
         claim = run_in_transaction(
-            self.service.engine, lambda s: repo.claim_extraction(s, self.settings.running_timeout_seconds))
+            self.service.engine, lambda s: repo.claim_extraction(s, self.settings.running_timeout_seconds)
+        )
         if claim is None:
             return False
         found = claim.version
@@ -137,18 +149,32 @@ class ExtractionWorker:
                 outcome = self.extract(found)
             except Exception:
                 # Left RUNNING: re-claimed after the timeout, until max_attempts.
-                log.exception("extraction of %s v%d failed (attempt %d)", found.document_id, found.version,
-                              claim.attempt)
+                log.exception(
+                    "extraction of %s v%d failed (attempt %d)",
+                    found.document_id,
+                    found.version,
+                    claim.attempt,
+                )
                 return True
-        written = run_in_transaction(self.service.engine, lambda s: repo.finish_extraction(
-            s, claim, outcome.status, outcome.fields, outcome.error))
+        written = run_in_transaction(
+            self.service.engine,
+            lambda s: repo.finish_extraction(s, claim, outcome.status, outcome.fields, outcome.error),
+        )
         if written:
             EXTRACTIONS.labels(outcome.status.name, outcome.error.split(":", 1)[0]).inc()
-            log.info("extraction of %s v%d: %s %s", found.document_id, found.version, outcome.status.name,
-                     outcome.error)
+            log.info(
+                "extraction of %s v%d: %s %s",
+                found.document_id,
+                found.version,
+                outcome.status.name,
+                outcome.error,
+            )
         else:
-            log.warning("extraction of %s v%d was re-claimed meanwhile; result dropped", found.document_id,
-                        found.version)
+            log.warning(
+                "extraction of %s v%d was re-claimed meanwhile; result dropped",
+                found.document_id,
+                found.version,
+            )
         return True
 
     def extract(self, found: Version) -> Outcome:

@@ -89,26 +89,34 @@ def validate_postings(postings: Sequence[PostingLine], field: str = "postings") 
         if posting.direction not in (Direction.DEBIT, Direction.CREDIT):
             violations.append(FieldViolation(f"{where}.direction", "must be DEBIT or CREDIT"))
         if posting.currency not in CURRENCY_EXPONENTS:
-            violations.append(FieldViolation(f"{where}.amount.currency",
-                                             "must be a supported upper-case ISO 4217 code"))
+            violations.append(
+                FieldViolation(f"{where}.amount.currency", "must be a supported upper-case ISO 4217 code")
+            )
         if not 0 < posting.amount_minor <= MAX_AMOUNT_MINOR:
-            violations.append(FieldViolation(f"{where}.amount.amount_minor",
-                                             f"must be a positive integer up to {MAX_AMOUNT_MINOR}"))
+            violations.append(
+                FieldViolation(
+                    f"{where}.amount.amount_minor", f"must be a positive integer up to {MAX_AMOUNT_MINOR}"
+                )
+            )
     if violations:
         raise InvalidArgument("invalid postings", violations=violations)
     unbalanced = sorted(currency for currency, net in net_by_currency(postings).items() if net != 0)
     if unbalanced:
-        raise InvalidArgument(f"postings do not balance in {', '.join(unbalanced)}",
-                              reason="UNBALANCED_ENTRY", field=field,
-                              description="debits must equal credits in every currency")
+        raise InvalidArgument(
+            f"postings do not balance in {', '.join(unbalanced)}",
+            reason="UNBALANCED_ENTRY",
+            field=field,
+            description="debits must equal credits in every currency",
+        )
 
 
 def net_by_currency(postings: Iterable[PostingLine]) -> dict[str, int]:
     """Debits minus credits per currency; zero everywhere for a balanced entry."""
     net: dict[str, int] = defaultdict(int)
     for posting in postings:
-        net[posting.currency] += posting.amount_minor if posting.direction is Direction.DEBIT \
-            else -posting.amount_minor
+        net[posting.currency] += (
+            posting.amount_minor if posting.direction is Direction.DEBIT else -posting.amount_minor
+        )
     return dict(net)
 
 
@@ -131,11 +139,14 @@ def check_currencies(postings: Sequence[PostingLine], currencies: Mapping[str, s
         if posting.currency != expected:
             raise FailedPrecondition(
                 f"posting {i} is in {posting.currency} but account {posting.account_id} is in {expected}",
-                "CURRENCY_MISMATCH", {"account_id": posting.account_id, "account_currency": expected})
+                "CURRENCY_MISMATCH",
+                {"account_id": posting.account_id, "account_currency": expected},
+            )
 
 
-def apply_postings(states: Mapping[str, BalanceState],
-                   postings: Sequence[PostingLine]) -> dict[str, BalanceState]:
+def apply_postings(
+    states: Mapping[str, BalanceState], postings: Sequence[PostingLine]
+) -> dict[str, BalanceState]:
     """The balances after ``postings``; INSUFFICIENT_FUNDS if any account would breach its limit."""
     after = post_all(states, postings)
     check_limits(states, after)
@@ -162,5 +173,9 @@ def check_limits(before: Mapping[str, BalanceState], after: Mapping[str, Balance
         if state.available < before[account_id].available and not state.within_limit():
             raise InsufficientFunds(
                 f"account {account_id} has insufficient funds",
-                metadata={"account_id": account_id, "available_minor": str(before[account_id].available),
-                          "currency": state.currency})
+                metadata={
+                    "account_id": account_id,
+                    "available_minor": str(before[account_id].available),
+                    "currency": state.currency,
+                },
+            )

@@ -45,12 +45,19 @@ class AccountScope:
 
 
 ACCOUNT_SCOPES: dict[str, AccountScope] = {
-    "payment": AccountScope(own=(f"{CUSTOMER}/wallet", f"{SYSTEM}/external_clearing",
-                                 f"{SYSTEM}/payout_clearing")),
-    "credit": AccountScope(own=(f"{CUSTOMER}/loan:*", f"{CUSTOMER}/credit_line",
-                                f"{CUSTOMER}/credit_line_interest", f"{SYSTEM}/loan_interest_income",
-                                f"{SYSTEM}/credit_line_interest_income"),
-                           counterparts=(f"{CUSTOMER}/wallet",)),
+    "payment": AccountScope(
+        own=(f"{CUSTOMER}/wallet", f"{SYSTEM}/external_clearing", f"{SYSTEM}/payout_clearing")
+    ),
+    "credit": AccountScope(
+        own=(
+            f"{CUSTOMER}/loan:*",
+            f"{CUSTOMER}/credit_line",
+            f"{CUSTOMER}/credit_line_interest",
+            f"{SYSTEM}/loan_interest_income",
+            f"{SYSTEM}/credit_line_interest_income",
+        ),
+        counterparts=(f"{CUSTOMER}/wallet",),
+    ),
 }
 
 
@@ -77,8 +84,9 @@ def check_own_account(service: str, account_id: str, owner_id: str, name: str) -
     """A service changes the terms (the limit) only of its own accounts."""
     scope = ACCOUNT_SCOPES.get(service)
     if scope is None or not scope.is_own(owner_id, name):
-        raise _denied(service, f"the account {account_id} is outside the service {service!r}'s books",
-                      account_id)
+        raise _denied(
+            service, f"the account {account_id} is outside the service {service!r}'s books", account_id
+        )
 
 
 def check_postings(service: str, accounts: Iterable[tuple[str, str, str]]) -> None:
@@ -89,8 +97,9 @@ def check_postings(service: str, accounts: Iterable[tuple[str, str, str]]) -> No
     own = False
     for account_id, owner_id, name in accounts:
         if not scope.allows(owner_id, name):
-            raise _denied(service, f"the account {account_id} is outside the service {service!r}'s scope",
-                          account_id)
+            raise _denied(
+                service, f"the account {account_id} is outside the service {service!r}'s scope", account_id
+            )
         own = own or scope.is_own(owner_id, name)
     if not own:
         raise _denied(service, f"an entry of the service {service!r} must touch one of its own accounts")

@@ -17,40 +17,69 @@ from services.ledger.domain.rules import BalanceState
 from services.ledger.repository.rows import utc
 from services.runtime.errors import NotFound
 
-ACCOUNT_COLUMNS = ("a.id, a.owner_id, a.name, a.type, a.currency, a.balance_rule, a.credit_limit_minor, "
-                    "a.metadata, a.create_time")
+ACCOUNT_COLUMNS = (
+    "a.id, a.owner_id, a.name, a.type, a.currency, a.balance_rule, a.credit_limit_minor, "
+    "a.metadata, a.create_time"
+)
 
 
 def account_row(row: Any) -> Account:
-    return Account(id=row.id, owner_id=row.owner_id, name=row.name, type=AccountType(row.type),
-                   currency=row.currency, balance_rule=BalanceRule(row.balance_rule),
-                   credit_limit_minor=row.credit_limit_minor, metadata=dict(row.metadata),
-                   create_time=utc(row.create_time))
+    return Account(
+        id=row.id,
+        owner_id=row.owner_id,
+        name=row.name,
+        type=AccountType(row.type),
+        currency=row.currency,
+        balance_rule=BalanceRule(row.balance_rule),
+        credit_limit_minor=row.credit_limit_minor,
+        metadata=dict(row.metadata),
+        create_time=utc(row.create_time),
+    )
 
 
-def insert_account(session: Session, account: Account, request_id: str, normal: Direction,
-                   floor: int | None) -> Account:
-    row = session.execute(sa.text(
-        "INSERT INTO accounts (id, owner_id, name, type, currency, balance_rule, credit_limit_minor, "
-        "metadata, request_id) VALUES (:id, :owner_id, :name, :type, :currency, :rule, :limit, "
-        "CAST(:metadata AS jsonb), :request_id) RETURNING create_time"),
-        {"id": account.id, "owner_id": account.owner_id, "name": account.name, "type": int(account.type),
-         "currency": account.currency, "rule": int(account.balance_rule), "limit": account.credit_limit_minor,
-         "metadata": json.dumps(account.metadata), "request_id": request_id}).one()
-    session.execute(sa.text(
-        "INSERT INTO balances (account_id, currency, normal_side, floor_minor) "
-        "VALUES (:id, :currency, :normal, :floor)"),
-        {"id": account.id, "currency": account.currency, "normal": int(normal), "floor": floor})
+def insert_account(
+    session: Session, account: Account, request_id: str, normal: Direction, floor: int | None
+) -> Account:
+    row = session.execute(
+        sa.text(
+            "INSERT INTO accounts (id, owner_id, name, type, currency, balance_rule, credit_limit_minor, "
+            "metadata, request_id) VALUES (:id, :owner_id, :name, :type, :currency, :rule, :limit, "
+            "CAST(:metadata AS jsonb), :request_id) RETURNING create_time"
+        ),
+        {
+            "id": account.id,
+            "owner_id": account.owner_id,
+            "name": account.name,
+            "type": int(account.type),
+            "currency": account.currency,
+            "rule": int(account.balance_rule),
+            "limit": account.credit_limit_minor,
+            "metadata": json.dumps(account.metadata),
+            "request_id": request_id,
+        },
+    ).one()
+    session.execute(
+        sa.text(
+            "INSERT INTO balances (account_id, currency, normal_side, floor_minor) "
+            "VALUES (:id, :currency, :normal, :floor)"
+        ),
+        {"id": account.id, "currency": account.currency, "normal": int(normal), "floor": floor},
+    )
     return Account(**{**account.__dict__, "create_time": utc(row.create_time)})
 
 
-def update_account_limit(session: Session, account_id: str, credit_limit_minor: int,
-                         floor: int | None) -> None:
+def update_account_limit(
+    session: Session, account_id: str, credit_limit_minor: int, floor: int | None
+) -> None:
     """The account's limit and the floor its balance row enforces, changed together."""
-    session.execute(sa.text("UPDATE accounts SET credit_limit_minor = :limit WHERE id = :id"),
-                    {"id": account_id, "limit": credit_limit_minor})
-    session.execute(sa.text("UPDATE balances SET floor_minor = :floor WHERE account_id = :id"),
-                    {"id": account_id, "floor": floor})
+    session.execute(
+        sa.text("UPDATE accounts SET credit_limit_minor = :limit WHERE id = :id"),
+        {"id": account_id, "limit": credit_limit_minor},
+    )
+    session.execute(
+        sa.text("UPDATE balances SET floor_minor = :floor WHERE account_id = :id"),
+        {"id": account_id, "floor": floor},
+    )
 
 
 def account_not_found(account_id: str) -> NotFound:
@@ -58,8 +87,9 @@ def account_not_found(account_id: str) -> NotFound:
 
 
 def get_account(session: Session, account_id: str) -> Account:
-    row = session.execute(sa.text(f"SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = :id"),
-                          {"id": account_id}).one_or_none()
+    row = session.execute(
+        sa.text(f"SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = :id"), {"id": account_id}
+    ).one_or_none()
     if row is None:
         raise account_not_found(account_id)
     return account_row(row)
@@ -82,7 +112,8 @@ _ACCOUNT_VIEW_SQL = (
     "EXISTS (SELECT 1 FROM pending_transfers p "
     f"        WHERE p.status = {int(PendingStatus.PENDING)} AND p.expire_time <= clock_timestamp() "
     "         AND (p.debit_account_id = %(id)s OR p.credit_account_id = %(id)s)) AS due "
-    "FROM accounts a JOIN balances b ON b.account_id = a.id WHERE a.id = %(id)s")
+    "FROM accounts a JOIN balances b ON b.account_id = a.id WHERE a.id = %(id)s"
+)
 
 
 def account_view(connection: Any, account_id: str) -> AccountView | None:
@@ -93,24 +124,40 @@ def account_view(connection: Any, account_id: str) -> AccountView | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    state = BalanceState(account_id=row.account_id, currency=row.balance_currency,
-                         normal=Direction(row.normal_side), floor=row.floor_minor, posted=row.posted,
-                         pending_debits=row.pending_debits, pending_credits=row.pending_credits)
+    state = BalanceState(
+        account_id=row.account_id,
+        currency=row.balance_currency,
+        normal=Direction(row.normal_side),
+        floor=row.floor_minor,
+        posted=row.posted,
+        pending_debits=row.pending_debits,
+        pending_credits=row.pending_credits,
+    )
     return AccountView(account=account_row(row), state=state, now=utc(row.now), due=row.due)
 
 
 def list_accounts(session: Session, owner_id: str | None, after_id: str, limit: int) -> list[Account]:
-    rows = session.execute(sa.text(
-        f"SELECT {ACCOUNT_COLUMNS} FROM accounts a "
-        "WHERE (CAST(:owner AS text) IS NULL OR a.owner_id = :owner) AND a.id > :after "
-        "ORDER BY a.id LIMIT :limit"), {"owner": owner_id, "after": after_id, "limit": limit}).all()
+    rows = session.execute(
+        sa.text(
+            f"SELECT {ACCOUNT_COLUMNS} FROM accounts a "
+            "WHERE (CAST(:owner AS text) IS NULL OR a.owner_id = :owner) AND a.id > :after "
+            "ORDER BY a.id LIMIT :limit"
+        ),
+        {"owner": owner_id, "after": after_id, "limit": limit},
+    ).all()
     return [account_row(r) for r in rows]
 
 
 def _state(row: Any) -> BalanceState:
-    return BalanceState(account_id=row.account_id, currency=row.currency, normal=Direction(row.normal_side),
-                        floor=row.floor_minor, posted=row.posted, pending_debits=row.pending_debits,
-                        pending_credits=row.pending_credits)
+    return BalanceState(
+        account_id=row.account_id,
+        currency=row.currency,
+        normal=Direction(row.normal_side),
+        floor=row.floor_minor,
+        posted=row.posted,
+        pending_debits=row.pending_debits,
+        pending_credits=row.pending_credits,
+    )
 
 
 _BALANCE_COLUMNS = "account_id, currency, normal_side, floor_minor, posted, pending_debits, pending_credits"
@@ -125,9 +172,13 @@ def balance_states(session: Session, account_ids: Iterable[str], *, lock: bool) 
     """
     ids = sorted(set(account_ids))
     suffix = " FOR UPDATE" if lock else ""
-    rows = session.execute(sa.text(
-        f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ANY(:ids) ORDER BY account_id{suffix}"),
-        {"ids": ids}).all()
+    rows = session.execute(
+        sa.text(
+            f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ANY(:ids) ORDER BY "
+            f"account_id{suffix}"
+        ),
+        {"ids": ids},
+    ).all()
     states = {row.account_id: _state(row) for row in rows}
     for account_id in ids:
         if account_id not in states:
@@ -135,8 +186,9 @@ def balance_states(session: Session, account_ids: Iterable[str], *, lock: bool) 
     return states
 
 
-def save_balances(session: Session, before: Mapping[str, BalanceState],
-                  after: Mapping[str, BalanceState]) -> None:
+def save_balances(
+    session: Session, before: Mapping[str, BalanceState], after: Mapping[str, BalanceState]
+) -> None:
     """Write the changed balance rows in one statement."""
     changed = [s for account_id, s in after.items() if s != before.get(account_id)]
     if not changed:
@@ -144,26 +196,40 @@ def save_balances(session: Session, before: Mapping[str, BalanceState],
     values = ", ".join(f"(:id{i}, :p{i}, :d{i}, :c{i})" for i in range(len(changed)))
     params: dict[str, Any] = {}
     for i, state in enumerate(changed):
-        params.update({f"id{i}": state.account_id, f"p{i}": state.posted, f"d{i}": state.pending_debits,
-                       f"c{i}": state.pending_credits})
-    session.execute(sa.text(
-        "UPDATE balances b SET posted = CAST(v.posted AS bigint), "
-        "pending_debits = CAST(v.debits AS bigint), pending_credits = CAST(v.credits AS bigint) "
-        f"FROM (VALUES {values}) AS v(id, posted, debits, credits) WHERE b.account_id = v.id"), params)
+        params.update(
+            {
+                f"id{i}": state.account_id,
+                f"p{i}": state.posted,
+                f"d{i}": state.pending_debits,
+                f"c{i}": state.pending_credits,
+            }
+        )
+    session.execute(
+        sa.text(
+            "UPDATE balances b SET posted = CAST(v.posted AS bigint), "
+            "pending_debits = CAST(v.debits AS bigint), pending_credits = CAST(v.credits AS bigint) "
+            f"FROM (VALUES {values}) AS v(id, posted, debits, credits) WHERE b.account_id = v.id"
+        ),
+        params,
+    )
 
 
-def posted_as_of(session: Session, account_id: str, normal: Direction, as_of: datetime | None,
-                 before: bool = False) -> int:
+def posted_as_of(
+    session: Session, account_id: str, normal: Direction, as_of: datetime | None, before: bool = False
+) -> int:
     """The posted balance (normal side) from the postings up to ``as_of`` (inclusive, or exclusive
     with ``before``); None means every posting."""
     op = "<" if before else "<="
-    row = session.execute(sa.text(
-        "SELECT COALESCE(SUM(CASE WHEN direction = :normal THEN amount_minor ELSE -amount_minor END), 0) "
-        f"FROM postings WHERE account_id = :id AND (CAST(:t AS timestamptz) IS NULL OR create_time {op} :t)"),
-        {"normal": int(normal), "id": account_id, "t": as_of}).scalar_one()
+    row = session.execute(
+        sa.text(
+            "SELECT COALESCE(SUM(CASE WHEN direction = :normal THEN amount_minor ELSE -amount_minor END), 0) "
+            "FROM postings WHERE account_id = :id AND (CAST(:t AS timestamptz) IS NULL OR create_time "
+            f"{op} :t)"
+        ),
+        {"normal": int(normal), "id": account_id, "t": as_of},
+    ).scalar_one()
     return int(row)
 
 
 def database_now(session: Session) -> datetime:
     return utc(session.execute(sa.text("SELECT clock_timestamp()")).scalar_one())
-

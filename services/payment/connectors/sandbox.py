@@ -195,8 +195,12 @@ class SandboxConnector:
                 return earlier
             external = f"re_sbx_{secrets.token_hex(10)}"
             if charge_reference in self._unrefundable:
-                result = GatewayResult(Outcome.FAILED, external, "REFUND_DECLINED",
-                                       "the issuer declined the refund: the card account is closed")
+                result = GatewayResult(
+                    Outcome.FAILED,
+                    external,
+                    "REFUND_DECLINED",
+                    "the issuer declined the refund: the card account is closed",
+                )
             else:
                 result = GatewayResult(Outcome.SUCCEEDED, external)
             self._operations[reference] = result

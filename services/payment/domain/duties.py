@@ -14,5 +14,6 @@ def forbid_self_decision(payment: Payment, actor: str, action: str) -> None:
     transfer by refunding it. PERMISSION_DENIED SELF_DECISION, as credit and documents answer.
     """
     if actor in (payment.user_id, payment.payee_user_id):
-        raise PermissionDenied(f"staff may not {action} their own payment", "SELF_DECISION",
-                               {"payment_id": payment.id})
+        raise PermissionDenied(
+            f"staff may not {action} their own payment", "SELF_DECISION", {"payment_id": payment.id}
+        )

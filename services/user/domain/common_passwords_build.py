@@ -101,8 +101,7 @@ asdfghjkl; zxcvbnm,./ qweasdzxc123 qweqweqwe asdasdasd zxczxczxc 123qweasdzxc 12
 qwerty123456 qwerty12345 qwertyqwerty asdfasdfasdf iloveyouiloveyou passwordpassword1
 """
 
-SUFFIXES = ("", "1", "12", "123", "1234", "12345", "!", "1!", "123!", "01", "2023", "2024",
-            "2025")
+SUFFIXES = ("", "1", "12", "123", "1234", "12345", "!", "1!", "123!", "01", "2023", "2024", "2025")
 
 
 def build() -> list[str]:

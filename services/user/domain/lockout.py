@@ -60,12 +60,13 @@ def delay_after(policy: LockoutPolicy, failures: int, free: int) -> timedelta:
     if failures < free:
         return timedelta(0)
     exponent = min(failures - free, 30)
-    return min(policy.base_delay * (2 ** exponent), policy.max_delay)
+    return min(policy.base_delay * (2**exponent), policy.max_delay)
 
 
 def register_failure(policy: LockoutPolicy, state: FailureState, now: datetime, *, free: int) -> FailureState:
     """The bucket after one more failure at ``now``."""
     failures = state.current(policy, now).failures + 1
     delay = delay_after(policy, failures, free)
-    return FailureState(failures=failures, last_failure_at=now,
-                        blocked_until=now + delay if delay > timedelta(0) else None)
+    return FailureState(
+        failures=failures, last_failure_at=now, blocked_until=now + delay if delay > timedelta(0) else None
+    )

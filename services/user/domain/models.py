@@ -25,8 +25,7 @@ GRANTABLE_ROLES = frozenset(ALL_ROLES - {"service"})
 # Profile fields as dotted paths relative to the Profile message; also the keys of
 # the flat mapping the repository stores.
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "region", "country")
-PROFILE_FIELDS = ("first_name", "last_name", "phone_number",
-                  *(f"address.{name}" for name in ADDRESS_FIELDS))
+PROFILE_FIELDS = ("first_name", "last_name", "phone_number", *(f"address.{name}" for name in ADDRESS_FIELDS))
 
 
 @dataclass(frozen=True)

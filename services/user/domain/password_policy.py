@@ -27,8 +27,9 @@ MIN_CONTAINED_NAME_LENGTH = 4
 
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
-_LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s",
-                       "7": "t", "+": "t"})
+_LEET = str.maketrans(
+    {"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t", "+": "t"}
+)
 _EDGE_NOISE = re.compile(r"^[\d\W_]+|[\d\W_]+$")
 
 
@@ -59,8 +60,14 @@ def is_common(password: str) -> bool:
     return bool(base) and base in words
 
 
-def check_password(password: str, violations: list[FieldViolation], *, username: str = "",
-                   email: str = "", field: str = "password") -> None:
+def check_password(
+    password: str,
+    violations: list[FieldViolation],
+    *,
+    username: str = "",
+    email: str = "",
+    field: str = "password",
+) -> None:
     """Append a violation for ``field`` when ``password`` fails the policy.
 
     The description never repeats the password, so the error is safe to log.

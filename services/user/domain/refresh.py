@@ -30,8 +30,14 @@ class RefreshOutcome(Enum):
     EXPIRED = "expired"
 
 
-def decide(*, now: datetime, expires_at: datetime, rotated_at: datetime | None,
-           family_revoked: bool, grace: timedelta) -> RefreshOutcome:
+def decide(
+    *,
+    now: datetime,
+    expires_at: datetime,
+    rotated_at: datetime | None,
+    family_revoked: bool,
+    grace: timedelta,
+) -> RefreshOutcome:
     """The outcome for one presented token, from its stored state."""
     # A revoked family says nothing more about the token: report the revocation,
     # not a reuse (reuse detection already fired, or the user logged out).

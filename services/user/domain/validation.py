@@ -48,8 +48,9 @@ def check_username(raw: str, violations: list[FieldViolation], field: str = "use
     """The username in lower case; 3 to 32 of [a-z0-9._-], starting with a letter or digit."""
     value = raw.strip().lower()
     if not USERNAME_RE.match(value):
-        violations.append(FieldViolation(
-            field, "must be 3 to 32 characters: letters, digits, '.', '_' or '-'"))
+        violations.append(
+            FieldViolation(field, "must be 3 to 32 characters: letters, digits, '.', '_' or '-'")
+        )
     elif not value[0].isalnum():
         violations.append(FieldViolation(field, "must start with a letter or a digit"))
     elif value.startswith(RESERVED_USERNAME_PREFIXES):
@@ -76,11 +77,16 @@ def check_email(raw: str, violations: list[FieldViolation], field: str = "email"
         violations.append(FieldViolation(field, "is required"))
         return value
     try:
-        checked = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False,
-                                                 allow_quoted_local=False, allow_domain_literal=False,
-                                                 allow_display_name=False,
-                                                 # strict: RFC 5321's 64-character local part too.
-                                                 strict=True)
+        checked = email_validator.validate_email(
+            value,
+            check_deliverability=False,
+            allow_smtputf8=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_display_name=False,
+            # strict: RFC 5321's 64-character local part too.
+            strict=True,
+        )
     except email_validator.EmailNotValidError as exc:
         violations.append(FieldViolation(field, str(exc)))
         return value
@@ -100,8 +106,9 @@ def check_phone_number(value: str, violations: list[FieldViolation], field: str)
         violations.append(FieldViolation(field, PHONE_HINT))
         return value
     if not phonenumbers.is_valid_number(parsed):
-        violations.append(FieldViolation(field, "is not a valid number of its country's numbering plan; "
-                                                + PHONE_HINT))
+        violations.append(
+            FieldViolation(field, "is not a valid number of its country's numbering plan; " + PHONE_HINT)
+        )
         return value
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
@@ -125,8 +132,9 @@ def _has_control_characters(value: str) -> bool:
     return any(unicodedata.category(ch).startswith("C") for ch in value)
 
 
-def check_profile_value(path: str, raw: str, violations: list[FieldViolation],
-                        prefix: str = "profile") -> str | None:
+def check_profile_value(
+    path: str, raw: str, violations: list[FieldViolation], prefix: str = "profile"
+) -> str | None:
     """One profile field normalized; None means unset (empty input clears it)."""
     field = f"{prefix}.{path}"
     value = _clean_text(raw)
@@ -148,11 +156,13 @@ def check_profile_value(path: str, raw: str, violations: list[FieldViolation],
     return value
 
 
-def check_profile(values: Mapping[str, str], violations: list[FieldViolation],
-                  prefix: str = "profile") -> dict[str, str | None]:
+def check_profile(
+    values: Mapping[str, str], violations: list[FieldViolation], prefix: str = "profile"
+) -> dict[str, str | None]:
     """Every field of ``values`` (PROFILE_FIELDS keys) normalized."""
-    return {path: check_profile_value(path, values.get(path, ""), violations, prefix)
-            for path in PROFILE_FIELDS}
+    return {
+        path: check_profile_value(path, values.get(path, ""), violations, prefix) for path in PROFILE_FIELDS
+    }
 
 
 def resolve_update_mask(paths: Iterable[str], violations: list[FieldViolation]) -> list[str]:

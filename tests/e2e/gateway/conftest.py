@@ -41,8 +41,15 @@ class Gateway:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def request(self, method: str, path: str, *, token: str | None = None,
-                headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["authorization"] = f"Bearer {token}"
@@ -63,15 +70,21 @@ def upstream(running: RunningServer) -> str:
     return f"127.0.0.1:{running.port}"
 
 
-def start_gateway(tmp_path: Path, upstreams: dict[str, str], keys_dir: Path,
-                  **overrides: Any) -> Gateway:
+def start_gateway(tmp_path: Path, upstreams: dict[str, str], keys_dir: Path, **overrides: Any) -> Gateway:
     port, admin = free_port(), free_port()
     jwks = "self" if "user" in upstreams else str(keys_dir / "jwks.json")
-    settings = GatewaySettings(listen_port=port, admin_port=admin, upstreams=upstreams,
-                               listen_address="127.0.0.1", jwks_source=jwks, **overrides)
+    settings = GatewaySettings(
+        listen_port=port,
+        admin_port=admin,
+        upstreams=upstreams,
+        listen_address="127.0.0.1",
+        jwks_source=jwks,
+        **overrides,
+    )
     config = write(settings, tmp_path / "envoy.json")
-    envoy = Envoy(config, admin, stdout=(tmp_path / "access.log").open("w"),
-                  stderr=(tmp_path / "envoy.log").open("w"))
+    envoy = Envoy(
+        config, admin, stdout=(tmp_path / "access.log").open("w"), stderr=(tmp_path / "envoy.log").open("w")
+    )
     gateway = Gateway(envoy, port, settings, tmp_path)
     if not envoy.wait_ready():
         envoy.stop()
@@ -83,8 +96,9 @@ def start_gateway(tmp_path: Path, upstreams: dict[str, str], keys_dir: Path,
     return gateway
 
 
-def gateway_in_front_of(services: Any, specs: Sequence[ServiceSpec], keys_dir: Path,
-                        tmp_path: Path) -> Iterator[Gateway]:
+def gateway_in_front_of(
+    services: Any, specs: Sequence[ServiceSpec], keys_dir: Path, tmp_path: Path
+) -> Iterator[Gateway]:
     """The real Envoy in front of ``specs``, started in order: each service finds the ones started
     before it (``<NAME>_ADDR``), so list them in dependency order."""
     upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}

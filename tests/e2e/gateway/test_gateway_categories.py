@@ -27,10 +27,12 @@ from tests.support.harness import TokenFactory
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
 ledger_spec = pytest.importorskip("services.ledger.spec", reason="the ledger service is not in this checkout")
 ai_spec = pytest.importorskip("services.ai.spec", reason="the AI service is not in this checkout")
-payment_spec = pytest.importorskip("services.payment.spec",
-                                   reason="the payment service is not in this checkout")
-analytics_spec = pytest.importorskip("services.analytics.spec",
-                                     reason="the analytics service is not in this checkout")
+payment_spec = pytest.importorskip(
+    "services.payment.spec", reason="the payment service is not in this checkout"
+)
+analytics_spec = pytest.importorskip(
+    "services.analytics.spec", reason="the analytics service is not in this checkout"
+)
 
 CARD = "4242 4242 4242 4242"
 WAIT_SECONDS = 20.0
@@ -48,15 +50,26 @@ def support(tokens: TokenFactory) -> str:
 
 
 def initiate(gateway: Gateway, who: dict[str, str], body: dict[str, Any], support: str) -> dict[str, Any]:
-    reply = gateway.post("/api/v1/payments/initiate", token=who["token"],
-                         headers={"idempotency-key": uuid.uuid4().hex}, json={"user_id": who["id"], **body})
+    reply = gateway.post(
+        "/api/v1/payments/initiate",
+        token=who["token"],
+        headers={"idempotency-key": uuid.uuid4().hex},
+        json={"user_id": who["id"], **body},
+    )
     assert reply.status_code == 200, reply.text
     payment: dict[str, Any] = reply.json()["payment"]
     if payment["status"] == "PAYMENT_STATUS_REQUIRES_REVIEW":
         # Held by the fraud model: approved the documented way, by a support agent.
-        approved = gateway.request("PUT", f"/api/v1/payments/{payment['id']}/status", token=support, json={
-            "status": "PAYMENT_STATUS_PROCESSING", "reason": "verified by phone",
-            "request_id": uuid.uuid4().hex})
+        approved = gateway.request(
+            "PUT",
+            f"/api/v1/payments/{payment['id']}/status",
+            token=support,
+            json={
+                "status": "PAYMENT_STATUS_PROCESSING",
+                "reason": "verified by phone",
+                "request_id": uuid.uuid4().hex,
+            },
+        )
         assert approved.status_code == 200, approved.text
         payment = approved.json()["payment"]
     return payment
@@ -67,12 +80,26 @@ def pair(gateway: Gateway, support: str) -> tuple[dict[str, str], ...]:
     """A customer who funded the wallet with a card, and a merchant (another customer) to pay.
     Registered once: the gateway rate-limits registration."""
     alice, merchant = register_customer(gateway), register_customer(gateway)
-    added = gateway.post("/api/v1/payments/methods", token=alice["token"], json={
-        "user_id": alice["id"], "request_id": uuid.uuid4().hex,
-        "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"}})
+    added = gateway.post(
+        "/api/v1/payments/methods",
+        token=alice["token"],
+        json={
+            "user_id": alice["id"],
+            "request_id": uuid.uuid4().hex,
+            "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"},
+        },
+    )
     assert added.status_code == 200, added.text
-    top_up = initiate(gateway, alice, {"kind": "PAYMENT_KIND_TOP_UP", "amount": money(100_000),
-                                       "payment_method_id": added.json()["payment_method"]["id"]}, support)
+    top_up = initiate(
+        gateway,
+        alice,
+        {
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": money(100_000),
+            "payment_method_id": added.json()["payment_method"]["id"],
+        },
+        support,
+    )
     assert top_up["status"] == "PAYMENT_STATUS_SUCCEEDED", top_up
     return alice, merchant
 
@@ -90,16 +117,32 @@ def spending(gateway: Gateway, who: dict[str, str], total: int) -> dict[str, Any
         time.sleep(0.1)
 
 
-def pay(gateway: Gateway, alice: dict[str, str], merchant: dict[str, str], amount: int,
-        metadata: dict[str, str], support: str) -> dict[str, Any]:
-    paid = initiate(gateway, alice, {"kind": "PAYMENT_KIND_TRANSFER", "amount": money(amount),
-                                     "payee_user_id": merchant["id"], "metadata": metadata}, support)
+def pay(
+    gateway: Gateway,
+    alice: dict[str, str],
+    merchant: dict[str, str],
+    amount: int,
+    metadata: dict[str, str],
+    support: str,
+) -> dict[str, Any]:
+    paid = initiate(
+        gateway,
+        alice,
+        {
+            "kind": "PAYMENT_KIND_TRANSFER",
+            "amount": money(amount),
+            "payee_user_id": merchant["id"],
+            "metadata": metadata,
+        },
+        support,
+    )
     assert paid["status"] == "PAYMENT_STATUS_SUCCEEDED", paid
     return paid
 
 
 def test_a_payment_with_a_merchant_code_is_spending_under_its_category(
-        gateway: Gateway, pair: tuple[dict[str, str], ...], support: str, tokens: TokenFactory) -> None:
+    gateway: Gateway, pair: tuple[dict[str, str], ...], support: str, tokens: TokenFactory
+) -> None:
     alice, grocer = pair
     paid = pay(gateway, alice, grocer, 1200, {"mcc": "5411"}, support)
 
@@ -115,13 +158,15 @@ def test_a_payment_with_a_merchant_code_is_spending_under_its_category(
 
 
 def book(gateway: Gateway, admin: str, body: dict[str, Any]) -> None:
-    posted = gateway.post("/api/v1/ledger/transactions", token=admin,
-                          headers={"idempotency-key": uuid.uuid4().hex}, json=body)
+    posted = gateway.post(
+        "/api/v1/ledger/transactions", token=admin, headers={"idempotency-key": uuid.uuid4().hex}, json=body
+    )
     assert posted.status_code == 200, posted.text
 
 
 def test_categorized_spending_drives_a_recommendation(
-        gateway: Gateway, pair: tuple[dict[str, str], ...], support: str, tokens: TokenFactory) -> None:
+    gateway: Gateway, pair: tuple[dict[str, str], ...], support: str, tokens: TokenFactory
+) -> None:
     """Weeks of entertainment spending well above what 9 in 10 people with a similar profile spend,
     the last of it a cinema ticket paid with its merchant code (MCC 7832): the AI service, reading
     the booked spending per category from analytics, recommends a budget for entertainment.
@@ -133,23 +178,42 @@ def test_categorized_spending_drives_a_recommendation(
     admin = tokens.make("usr_ops", ["admin"])
     accounts = {}
     for name, owner, kind, rule in (
-            ("card", alice["id"], "ACCOUNT_TYPE_LIABILITY", "BALANCE_RULE_NON_NEGATIVE"),
-            ("cash", "system", "ACCOUNT_TYPE_ASSET", "BALANCE_RULE_UNBOUNDED")):
-        created = gateway.post("/api/v1/ledger/accounts", token=admin, json={
-            "owner_id": owner, "name": name, "type": kind, "currency": "EUR", "balance_rule": rule})
+        ("card", alice["id"], "ACCOUNT_TYPE_LIABILITY", "BALANCE_RULE_NON_NEGATIVE"),
+        ("cash", "system", "ACCOUNT_TYPE_ASSET", "BALANCE_RULE_UNBOUNDED"),
+    ):
+        created = gateway.post(
+            "/api/v1/ledger/accounts",
+            token=admin,
+            json={"owner_id": owner, "name": name, "type": kind, "currency": "EUR", "balance_rule": rule},
+        )
         assert created.status_code == 200, created.text
         accounts[name] = created.json()["account"]["id"]
 
     def entry(debit: str, credit: str, amount: int, type_: str, metadata: dict[str, str]) -> dict[str, Any]:
-        return {"user_id": alice["id"], "type": type_, "description": type_.lower(), "metadata": metadata,
-                "postings": [
-                    {"account_id": debit, "direction": "POSTING_DIRECTION_DEBIT", "amount": money(amount)},
-                    {"account_id": credit, "direction": "POSTING_DIRECTION_CREDIT", "amount": money(amount)}]}
+        return {
+            "user_id": alice["id"],
+            "type": type_,
+            "description": type_.lower(),
+            "metadata": metadata,
+            "postings": [
+                {"account_id": debit, "direction": "POSTING_DIRECTION_DEBIT", "amount": money(amount)},
+                {"account_id": credit, "direction": "POSTING_DIRECTION_CREDIT", "amount": money(amount)},
+            ],
+        }
 
     book(gateway, admin, entry(accounts["cash"], accounts["card"], 100_000, "TRANSACTION_TYPE_DEPOSIT", {}))
     for _ in range(7):
-        book(gateway, admin, entry(accounts["card"], accounts["cash"], 10_000, "TRANSACTION_TYPE_PAYMENT",
-                                   {"category": "entertainment"}))
+        book(
+            gateway,
+            admin,
+            entry(
+                accounts["card"],
+                accounts["cash"],
+                10_000,
+                "TRANSACTION_TYPE_PAYMENT",
+                {"category": "entertainment"},
+            ),
+        )
     pay(gateway, alice, merchant, 1200, {"mcc": "7832"}, support)
 
     body = spending(gateway, alice, 70_000 + 1200 + 1200)
@@ -167,17 +231,29 @@ def test_categorized_spending_drives_a_recommendation(
     assert 0 < saving < 23_733
 
 
-@pytest.mark.parametrize(("metadata", "field"), [
-    ({"mcc": "54x1"}, "metadata[mcc]"),
-    ({"mcc": "541"}, "metadata[mcc]"),
-    ({"category": "horoscopes"}, "metadata[category]"),
-])
-def test_a_bad_merchant_code_or_category_is_a_bad_request(gateway: Gateway, pair: tuple[dict[str, str], ...],
-                                                          metadata: dict[str, str], field: str) -> None:
+@pytest.mark.parametrize(
+    ("metadata", "field"),
+    [
+        ({"mcc": "54x1"}, "metadata[mcc]"),
+        ({"mcc": "541"}, "metadata[mcc]"),
+        ({"category": "horoscopes"}, "metadata[category]"),
+    ],
+)
+def test_a_bad_merchant_code_or_category_is_a_bad_request(
+    gateway: Gateway, pair: tuple[dict[str, str], ...], metadata: dict[str, str], field: str
+) -> None:
     alice, grocer = pair
-    reply = gateway.post("/api/v1/payments/initiate", token=alice["token"],
-                         headers={"idempotency-key": uuid.uuid4().hex},
-                         json={"user_id": alice["id"], "kind": "PAYMENT_KIND_TRANSFER", "amount": money(100),
-                               "payee_user_id": grocer["id"], "metadata": metadata})
+    reply = gateway.post(
+        "/api/v1/payments/initiate",
+        token=alice["token"],
+        headers={"idempotency-key": uuid.uuid4().hex},
+        json={
+            "user_id": alice["id"],
+            "kind": "PAYMENT_KIND_TRANSFER",
+            "amount": money(100),
+            "payee_user_id": grocer["id"],
+            "metadata": metadata,
+        },
+    )
     body = assert_error(reply, 400, grpc_code=3)
     assert field_violations(body) == [field]

@@ -15,6 +15,7 @@ first top-up (500.00). If a retrained model stops holding it, the assertion on R
 says so before the browser starts. The passport is OCRed by the document service's own worker
 (one image per run).
 """
+
 from __future__ import annotations
 
 import time
@@ -35,17 +36,20 @@ from tests.support.harness import TokenFactory
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
 ledger_spec = pytest.importorskip("services.ledger.spec", reason="the ledger service is not in this checkout")
 ai_spec = pytest.importorskip("services.ai.spec", reason="the AI service is not in this checkout")
-credit_spec = pytest.importorskip(
-    "services.credit.spec", reason="the credit service is not in this checkout")
+credit_spec = pytest.importorskip("services.credit.spec", reason="the credit service is not in this checkout")
 payment_spec = pytest.importorskip(
-    "services.payment.spec", reason="the payment service is not in this checkout")
+    "services.payment.spec", reason="the payment service is not in this checkout"
+)
 analytics_spec = pytest.importorskip(
-    "services.analytics.spec", reason="the analytics service is not in this checkout")
+    "services.analytics.spec", reason="the analytics service is not in this checkout"
+)
 document_spec = pytest.importorskip(
-    "services.document.spec", reason="the document service is not in this checkout")
+    "services.document.spec", reason="the document service is not in this checkout"
+)
 
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (`make test` installs it)")
+    CHROMIUM is None, reason="chromium is not installed (`make test` installs it)"
+)
 REVIEWED_TOP_UP = 50000  # a large first top-up: the fraud model asks for a review
 # Waiting for the document service's OCR worker (the first image also loads its models); polling
 # ends at the result, this only bounds a worker that never finishes.
@@ -56,12 +60,22 @@ FEED_DEADLINE_SECONDS = 60.0
 
 @pytest.fixture(scope="module")
 def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    specs = (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC, payment_spec.SPEC, credit_spec.SPEC,
-             document_spec.SPEC, analytics_spec.SPEC)
+    specs = (
+        user_spec.SPEC,
+        ledger_spec.SPEC,
+        ai_spec.SPEC,
+        payment_spec.SPEC,
+        credit_spec.SPEC,
+        document_spec.SPEC,
+        analytics_spec.SPEC,
+    )
     upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}
     # Many sign-ins from one address: the per-client credential budget is raised for this module.
-    yield from stop(start_gateway(module_tmp, upstreams, keys_dir, console_dir=CONSOLE_DIR,
-                                  rate_limit_auth=RateLimit(100, 60)))
+    yield from stop(
+        start_gateway(
+            module_tmp, upstreams, keys_dir, console_dir=CONSOLE_DIR, rate_limit_auth=RateLimit(100, 60)
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +96,9 @@ def browser(module_tmp: Path) -> Iterator[Browser]:
 def person(gateway: Gateway, tokens: TokenFactory, *roles: str) -> dict[str, str]:
     """A registered user (granted ``roles`` by an admin): name, id and a fresh access token."""
     name = "u" + uuid.uuid4().hex[:10]
-    registered = gateway.post("/api/v1/auth/register",
-                              json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+    registered = gateway.post(
+        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    )
     assert registered.status_code == 200, registered.text
     user_id = registered.json()["user"]["id"]
     admin = tokens.make("usr_01CONSOLEADMIN0000000000000", ["admin"])
@@ -97,18 +112,37 @@ def person(gateway: Gateway, tokens: TokenFactory, *roles: str) -> dict[str, str
 
 def held_top_up(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
     """A card and a first top-up large enough for the fraud model to hold it for review."""
-    card = gateway.post("/api/v1/payments/methods", token=who["token"], json={
-        "user_id": who["id"], "request_id": uuid.uuid4().hex,
-        "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": time.gmtime().tm_year + 2,
-                 "cvc": "123"}})
+    card = gateway.post(
+        "/api/v1/payments/methods",
+        token=who["token"],
+        json={
+            "user_id": who["id"],
+            "request_id": uuid.uuid4().hex,
+            "card": {
+                "number": "4242 4242 4242 4242",
+                "exp_month": 12,
+                "exp_year": time.gmtime().tm_year + 2,
+                "cvc": "123",
+            },
+        },
+    )
     assert card.status_code == 200, card.text
-    reply = gateway.post("/api/v1/payments/initiate", token=who["token"], json={
-        "user_id": who["id"], "request_id": uuid.uuid4().hex, "kind": "PAYMENT_KIND_TOP_UP",
-        "amount": money(REVIEWED_TOP_UP), "payment_method_id": card.json()["payment_method"]["id"]})
+    reply = gateway.post(
+        "/api/v1/payments/initiate",
+        token=who["token"],
+        json={
+            "user_id": who["id"],
+            "request_id": uuid.uuid4().hex,
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": money(REVIEWED_TOP_UP),
+            "payment_method_id": card.json()["payment_method"]["id"],
+        },
+    )
     assert reply.status_code == 200, reply.text
     payment: dict[str, Any] = reply.json()["payment"]
     assert payment["status"] == "PAYMENT_STATUS_REQUIRES_REVIEW", (
-        f"the fraud model no longer holds a first top-up of {REVIEWED_TOP_UP} for review: {payment}")
+        f"the fraud model no longer holds a first top-up of {REVIEWED_TOP_UP} for review: {payment}"
+    )
     return payment
 
 
@@ -149,7 +183,8 @@ def test_the_console_and_its_files_come_from_the_gateway(gateway: Gateway) -> No
 
 @needs_chromium
 def test_support_approves_a_payment_in_review_and_the_customer_sees_it_succeed(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     customer = person(gateway, tokens)
     agent = person(gateway, tokens, "ROLE_SUPPORT")
     held = held_top_up(gateway, customer)
@@ -205,7 +240,8 @@ def test_support_approves_a_payment_in_review_and_the_customer_sees_it_succeed(
 
 @needs_chromium
 def test_a_customer_sees_no_staff_queue_and_the_services_refuse_one(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     customer = person(gateway, tokens)
     page = browser.page()
     sign_in(page, gateway, customer)
@@ -214,13 +250,17 @@ def test_a_customer_sees_no_staff_queue_and_the_services_refuse_one(
     page.screenshot(screenshots / "04-customer-no-queue.png")
 
     # What the page does not offer, the services refuse all the same.
-    queue = assert_error(gateway.get("/api/v1/payments/queues/review", token=customer["token"]), 403,
-                         grpc_code=7)
+    queue = assert_error(
+        gateway.get("/api/v1/payments/queues/review", token=customer["token"]), 403, grpc_code=7
+    )
     assert "requires one of the roles" in queue["message"]
     held = held_top_up(gateway, customer)
-    decided = gateway.request("PUT", f"/api/v1/payments/{held['id']}/status", token=customer["token"],
-                              json={"status": "PAYMENT_STATUS_PROCESSING", "reason": "mine",
-                                    "request_id": uuid.uuid4().hex})
+    decided = gateway.request(
+        "PUT",
+        f"/api/v1/payments/{held['id']}/status",
+        token=customer["token"],
+        json={"status": "PAYMENT_STATUS_PROCESSING", "reason": "mine", "request_id": uuid.uuid4().hex},
+    )
     assert_error(decided, 403, grpc_code=7)
     still = gateway.get(f"/api/v1/payments/{held['id']}", token=customer["token"]).json()["payment"]
     assert still["status"] == "PAYMENT_STATUS_REQUIRES_REVIEW"
@@ -249,7 +289,8 @@ def test_the_review_queue_is_oldest_first_and_pages(gateway: Gateway, tokens: To
 
 @needs_chromium
 def test_a_decision_the_service_refuses_is_shown_with_its_reason(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     # Two agents have the same payment open; the second decision comes too late.
     held = held_top_up(gateway, person(gateway, tokens))
     agent = person(gateway, tokens, "ROLE_SUPPORT")
@@ -257,9 +298,16 @@ def test_a_decision_the_service_refuses_is_shown_with_its_reason(
     sign_in(page, gateway, agent)
     page.wait_for(f"!!document.querySelector('{row(held['id'])}')")
     other = tokens.make("usr_01CONSOLEOTHERAGENT00000000", ["support"])
-    first = gateway.request("PUT", f"/api/v1/payments/{held['id']}/status", token=other,
-                            json={"status": "PAYMENT_STATUS_FAILED", "reason": "card reported stolen",
-                                  "request_id": uuid.uuid4().hex})
+    first = gateway.request(
+        "PUT",
+        f"/api/v1/payments/{held['id']}/status",
+        token=other,
+        json={
+            "status": "PAYMENT_STATUS_FAILED",
+            "reason": "card reported stolen",
+            "request_id": uuid.uuid4().hex,
+        },
+    )
     assert first.status_code == 200, first.text
     page.click(f"#note-{held['id']}")
     page.type("looks fine to me")
@@ -273,13 +321,27 @@ def test_a_decision_the_service_refuses_is_shown_with_its_reason(
 
 def referred_application(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
     """An application automatic underwriting refers (two months in the job: a rule, not a model)."""
-    reply = gateway.post("/api/v1/credit/applications", token=who["token"], json={
-        "user_id": who["id"], "request_id": uuid.uuid4().hex, "amount": money(600_000), "term_months": 12,
-        "purpose": "LOAN_PURPOSE_HOME_IMPROVEMENT",
-        "financials": {"monthly_income": money(500_000), "monthly_debt": money(50_000),
-                       "employment_status": "EMPLOYMENT_STATUS_EMPLOYED", "employment_months": 2,
-                       "total_debt": money(500_000), "credit_history_months": 180,
-                       "utilization_bps": 800, "open_accounts": 3}})
+    reply = gateway.post(
+        "/api/v1/credit/applications",
+        token=who["token"],
+        json={
+            "user_id": who["id"],
+            "request_id": uuid.uuid4().hex,
+            "amount": money(600_000),
+            "term_months": 12,
+            "purpose": "LOAN_PURPOSE_HOME_IMPROVEMENT",
+            "financials": {
+                "monthly_income": money(500_000),
+                "monthly_debt": money(50_000),
+                "employment_status": "EMPLOYMENT_STATUS_EMPLOYED",
+                "employment_months": 2,
+                "total_debt": money(500_000),
+                "credit_history_months": 180,
+                "utilization_bps": 800,
+                "open_accounts": 3,
+            },
+        },
+    )
     assert reply.status_code == 200, reply.text
     application: dict[str, Any] = reply.json()["loan_application"]
     assert application["status"] == "LOAN_APPLICATION_STATUS_UNDER_REVIEW", application
@@ -288,7 +350,8 @@ def referred_application(gateway: Gateway, who: dict[str, str]) -> dict[str, Any
 
 @needs_chromium
 def test_an_underwriter_decides_referred_loans_and_the_applicants_see_the_result(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     applicants = [person(gateway, tokens) for _ in range(2)]
     approved, rejected = (referred_application(gateway, who) for who in applicants)
     underwriter = person(gateway, tokens, "ROLE_UNDERWRITER")
@@ -317,25 +380,38 @@ def test_an_underwriter_decides_referred_loans_and_the_applicants_see_the_result
     page.wait_for(f"document.getElementById('status').innerText.includes('{rejected['id']} rejected')")
     page.screenshot(screenshots / "07-loan-decided.png")
 
-    outcomes = [(applicants[0], approved, "LOAN_APPLICATION_STATUS_APPROVED"),
-                (applicants[1], rejected, "LOAN_APPLICATION_STATUS_REJECTED")]
+    outcomes = [
+        (applicants[0], approved, "LOAN_APPLICATION_STATUS_APPROVED"),
+        (applicants[1], rejected, "LOAN_APPLICATION_STATUS_REJECTED"),
+    ]
     for who, application, status in outcomes:
         seen = gateway.get(f"/api/v1/credit/applications/{application['id']}", token=who["token"])
         assert seen.status_code == 200, seen.text
         body = seen.json()["loan_application"]
         assert body["status"] == status and body["decided_by"] == underwriter["id"], body
     # The applicant may not open the queue the underwriter works.
-    refused = gateway.get("/api/v1/credit/applications?statuses=LOAN_APPLICATION_STATUS_UNDER_REVIEW",
-                          token=applicants[0]["token"])
+    refused = gateway.get(
+        "/api/v1/credit/applications?statuses=LOAN_APPLICATION_STATUS_UNDER_REVIEW",
+        token=applicants[0]["token"],
+    )
     assert_error(refused, 403, grpc_code=7)
 
 
 def extracted_passport(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
     """The ICAO specimen's data page uploaded by ``who``, once the service's worker has read its MRZ."""
     image = passport_png(SPECIMEN_MRZ, ["PASSPORT / PASSEPORT", "Utopia", "Surname / Nom"])
-    uploaded = gateway.post("/api/v1/documents/upload", token=who["token"], data=image, params={
-        "user_id": who["id"], "filename": "passport.png", "document_type": "DOCUMENT_TYPE_PASSPORT",
-        "request_id": uuid.uuid4().hex}, headers={"content-type": "image/png"})
+    uploaded = gateway.post(
+        "/api/v1/documents/upload",
+        token=who["token"],
+        data=image,
+        params={
+            "user_id": who["id"],
+            "filename": "passport.png",
+            "document_type": "DOCUMENT_TYPE_PASSPORT",
+            "request_id": uuid.uuid4().hex,
+        },
+        headers={"content-type": "image/png"},
+    )
     assert uploaded.status_code == 200, uploaded.text
     document_id = uploaded.json()["document"]["id"]
     deadline = time.monotonic() + EXTRACTION_DEADLINE_SECONDS
@@ -353,7 +429,8 @@ def extracted_passport(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
 
 @needs_chromium
 def test_compliance_verifies_a_passport_and_the_customer_sees_it_verified(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     customer = person(gateway, tokens)
     passport = extracted_passport(gateway, customer)
     officer = person(gateway, tokens, "ROLE_COMPLIANCE")
@@ -394,31 +471,44 @@ def test_compliance_verifies_a_passport_and_the_customer_sees_it_verified(
     events = gateway.get(f"/api/v1/documents/{passport['id']}/access-events", token=customer["token"])
     assert events.status_code == 200, events.text
     actions = {(e["action"], e["actor_id"]) for e in events.json()["events"]}
-    assert {("DOCUMENT_ACCESS_ACTION_DOWNLOAD", officer["id"]),
-            ("DOCUMENT_ACCESS_ACTION_REVIEW", officer["id"])} <= actions
+    assert {
+        ("DOCUMENT_ACCESS_ACTION_DOWNLOAD", officer["id"]),
+        ("DOCUMENT_ACCESS_ACTION_REVIEW", officer["id"]),
+    } <= actions
     # The customer may not read the queue.
     assert_error(gateway.get("/api/v1/documents/queues/review", token=customer["token"]), 403, grpc_code=7)
 
 
 def test_the_document_queue_is_oldest_first_pages_and_checks_its_input(
-        gateway: Gateway, tokens: TokenFactory) -> None:
+    gateway: Gateway, tokens: TokenFactory
+) -> None:
     officer = tokens.make("usr_01CONSOLECOMPLIANCE000000000", ["compliance"])
     owner = person(gateway, tokens)
     ids = []
     for _ in range(2):
         content = b"%PDF-1.7\n" + b"x" * 400
-        statement = gateway.post("/api/v1/documents/upload", token=owner["token"], data=content,
-                                 params={"user_id": owner["id"], "filename": "statement.pdf",
-                                         "document_type": "DOCUMENT_TYPE_BANK_STATEMENT",
-                                         "request_id": uuid.uuid4().hex},
-                                 headers={"content-type": "application/pdf"})
+        statement = gateway.post(
+            "/api/v1/documents/upload",
+            token=owner["token"],
+            data=content,
+            params={
+                "user_id": owner["id"],
+                "filename": "statement.pdf",
+                "document_type": "DOCUMENT_TYPE_BANK_STATEMENT",
+                "request_id": uuid.uuid4().hex,
+            },
+            headers={"content-type": "application/pdf"},
+        )
         assert statement.status_code == 200, statement.text
         ids.append(statement.json()["document"]["id"])
     seen: list[str] = []
     token = ""
     while True:
-        reply = gateway.get("/api/v1/documents/queues/review", token=officer, params={
-            "page_size": 1, "page_token": token, "document_type": "DOCUMENT_TYPE_BANK_STATEMENT"})
+        reply = gateway.get(
+            "/api/v1/documents/queues/review",
+            token=officer,
+            params={"page_size": 1, "page_token": token, "document_type": "DOCUMENT_TYPE_BANK_STATEMENT"},
+        )
         assert reply.status_code == 200, reply.text
         body = reply.json()
         assert len(body.get("documents", [])) <= 1
@@ -433,8 +523,11 @@ def test_the_document_queue_is_oldest_first_pages_and_checks_its_input(
     # A deleted document leaves the queue.
     gone = gateway.request("DELETE", f"/api/v1/documents/{ids[0]}", token=owner["token"])
     assert gone.status_code == 200, gone.text
-    after = gateway.get("/api/v1/documents/queues/review", token=officer,
-                        params={"document_type": "DOCUMENT_TYPE_BANK_STATEMENT", "page_size": 200})
+    after = gateway.get(
+        "/api/v1/documents/queues/review",
+        token=officer,
+        params={"document_type": "DOCUMENT_TYPE_BANK_STATEMENT", "page_size": 200},
+    )
     listed = [d["id"] for d in after.json().get("documents", [])]
     assert ids[0] not in listed and ids[1] in listed
     for query in ("page_token=nope", "page_size=-1"):
@@ -450,8 +543,12 @@ def approved_top_up(gateway: Gateway, tokens: TokenFactory, who: dict[str, str])
     """A held top-up approved by a support agent over REST: a pending transfer posted in the ledger."""
     held = held_top_up(gateway, who)
     agent = tokens.make("usr_01CONSOLEBOOKSAGENT00000000", ["support"])
-    decided = gateway.request("PUT", f"/api/v1/payments/{held['id']}/status", token=agent, json={
-        "status": "PAYMENT_STATUS_PROCESSING", "reason": "books test", "request_id": uuid.uuid4().hex})
+    decided = gateway.request(
+        "PUT",
+        f"/api/v1/payments/{held['id']}/status",
+        token=agent,
+        json={"status": "PAYMENT_STATUS_PROCESSING", "reason": "books test", "request_id": uuid.uuid4().hex},
+    )
     assert decided.status_code == 200, decided.text
     payment: dict[str, Any] = decided.json()["payment"]
     assert payment["status"] == "PAYMENT_STATUS_SUCCEEDED", payment
@@ -459,16 +556,19 @@ def approved_top_up(gateway: Gateway, tokens: TokenFactory, who: dict[str, str])
 
 
 @needs_chromium
-def test_an_admin_reads_the_books(gateway: Gateway, tokens: TokenFactory, browser: Browser,
-                                  screenshots: Path) -> None:
+def test_an_admin_reads_the_books(
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     customer = person(gateway, tokens)
     approved_top_up(gateway, tokens, customer)
     admin = person(gateway, tokens, "ROLE_ADMIN")
     # Analytics reads the ledger's feed asynchronously: wait until today's volumes include this top-up.
     now = time.time()
-    day = {"time_range.start_time": time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(now - 86400)),
-           "time_range.end_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60)),
-           "currency": "EUR"}
+    day = {
+        "time_range.start_time": time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(now - 86400)),
+        "time_range.end_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60)),
+        "currency": "EUR",
+    }
     deadline = time.monotonic() + FEED_DEADLINE_SECONDS
     while True:
         volumes = gateway.get("/api/v1/analytics/reports/payment_volumes", token=admin["token"], params=day)
@@ -525,8 +625,9 @@ def test_an_admin_reads_the_books(gateway: Gateway, tokens: TokenFactory, browse
     assert page.evaluate("document.body.dataset.volumesLoaded") != "error"
     assert page.evaluate("document.body.dataset.portfolioLoaded") == "7"  # one row per loan status
     assert page.evaluate("document.querySelectorAll('#volumes-chart svg rect.bar').length") >= 1
-    page.wait_for("(i => !!i && i.complete && i.naturalWidth > 0)"
-                  "(document.querySelector('#portfolio-chart img'))")
+    page.wait_for(
+        "(i => !!i && i.complete && i.naturalWidth > 0)(document.querySelector('#portfolio-chart img'))"
+    )
     assert "\tdeposit\t" in page.text("#volumes-rows")  # the top-up, as the ledger types it
     assert page.text('#portfolio-rows tr[data-status="under_review"]').startswith("under review")
     page.screenshot(screenshots / "10-books.png")
@@ -535,22 +636,38 @@ def test_an_admin_reads_the_books(gateway: Gateway, tokens: TokenFactory, browse
 def named_customer(gateway: Gateway, first: str, last: str) -> dict[str, str]:
     """A customer registered with a first and last name, signed in."""
     name = "u" + uuid.uuid4().hex[:10]
-    registered = gateway.post("/api/v1/auth/register", json={
-        "username": name, "email": f"{name}@example.com", "password": PASSWORD,
-        "profile": {"first_name": first, "last_name": last}})
+    registered = gateway.post(
+        "/api/v1/auth/register",
+        json={
+            "username": name,
+            "email": f"{name}@example.com",
+            "password": PASSWORD,
+            "profile": {"first_name": first, "last_name": last},
+        },
+    )
     assert registered.status_code == 200, registered.text
     login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
     assert login.status_code == 200, login.text
-    return {"name": name, "id": registered.json()["user"]["id"],
-            "token": login.json()["tokens"]["access_token"]}
+    return {
+        "name": name,
+        "id": registered.json()["user"]["id"],
+        "token": login.json()["tokens"]["access_token"],
+    }
 
 
 def statement(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
-    reply = gateway.post("/api/v1/documents/upload", token=who["token"], data=b"%PDF-1.7\n" + b"y" * 300,
-                         params={"user_id": who["id"], "filename": "statement.pdf",
-                                 "document_type": "DOCUMENT_TYPE_BANK_STATEMENT",
-                                 "request_id": uuid.uuid4().hex},
-                         headers={"content-type": "application/pdf"})
+    reply = gateway.post(
+        "/api/v1/documents/upload",
+        token=who["token"],
+        data=b"%PDF-1.7\n" + b"y" * 300,
+        params={
+            "user_id": who["id"],
+            "filename": "statement.pdf",
+            "document_type": "DOCUMENT_TYPE_BANK_STATEMENT",
+            "request_id": uuid.uuid4().hex,
+        },
+        headers={"content-type": "application/pdf"},
+    )
     assert reply.status_code == 200, reply.text
     document: dict[str, Any] = reply.json()["document"]
     return document
@@ -558,7 +675,8 @@ def statement(gateway: Gateway, who: dict[str, str]) -> dict[str, Any]:
 
 @needs_chromium
 def test_an_admin_finds_a_customer_reads_the_profile_and_administers_the_account(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     family = "Qx" + uuid.uuid4().hex[:8]
     customer = named_customer(gateway, "Grace", family)
     payment = approved_top_up(gateway, tokens, customer)
@@ -611,16 +729,19 @@ def test_an_admin_finds_a_customer_reads_the_profile_and_administers_the_account
 
 @needs_chromium
 def test_a_support_agent_sees_no_books_no_admin_actions_and_the_services_refuse_them(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     customer = named_customer(gateway, "Hedy", "Qy" + uuid.uuid4().hex[:8])
     referred_application(gateway, customer)
     # A refused and a successful sign-in from a client the access log must name.
     client = {"user-agent": "NexaFiConsoleTest/2.0 (access log)"}
-    wrong = gateway.post("/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD + "?"},
-                         headers=client)
+    wrong = gateway.post(
+        "/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD + "?"}, headers=client
+    )
     assert wrong.status_code == 401, wrong.text
-    signed_in = gateway.post("/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD},
-                             headers=client)
+    signed_in = gateway.post(
+        "/api/v1/auth/login", json={"login": customer["name"], "password": PASSWORD}, headers=client
+    )
     assert signed_in.status_code == 200, signed_in.text
     agent = person(gateway, tokens, "ROLE_SUPPORT")
     page = browser.page()
@@ -643,8 +764,9 @@ def test_a_support_agent_sees_no_books_no_admin_actions_and_the_services_refuse_
     page.wait_for("document.querySelectorAll('#profile-access li').length === 3")
     events = [line for line in page.text("#profile-access").splitlines() if line.strip()]
     assert "sign in succeeded from 127.0.0.1 (NexaFiConsoleTest/2.0 (access log)" in events[0]
-    assert ("sign in failed: INVALID_CREDENTIALS from 127.0.0.1 (NexaFiConsoleTest/2.0 (access log)"
-            in events[1])
+    assert (
+        "sign in failed: INVALID_CREDENTIALS from 127.0.0.1 (NexaFiConsoleTest/2.0 (access log)" in events[1]
+    )
     assert "sign in succeeded from 127.0.0.1" in events[2]
     session = gateway.get(f"/api/v1/users/{customer['id']}/access-events", token=agent["token"]).json()
     assert f"session {session['access_events'][0]['session_id']}" in events[0]
@@ -653,17 +775,20 @@ def test_a_support_agent_sees_no_books_no_admin_actions_and_the_services_refuse_
     # What the page does not offer, the services refuse to a direct call all the same.
     assert_error(gateway.get("/api/v1/ledger/reports/trial-balance", token=agent["token"]), 403, grpc_code=7)
     assert_error(gateway.post("/api/v1/ledger/chain:verify", token=agent["token"], json={}), 403, grpc_code=7)
-    granted = gateway.post(f"/api/v1/users/{customer['id']}/roles", token=agent["token"],
-                           json={"role": "ROLE_ADMIN"})
+    granted = gateway.post(
+        f"/api/v1/users/{customer['id']}/roles", token=agent["token"], json={"role": "ROLE_ADMIN"}
+    )
     assert_error(granted, 403, grpc_code=7)
-    assert_error(gateway.request("DELETE", f"/api/v1/users/{customer['id']}", token=agent["token"]), 403,
-                 grpc_code=7)
+    assert_error(
+        gateway.request("DELETE", f"/api/v1/users/{customer['id']}", token=agent["token"]), 403, grpc_code=7
+    )
     assert_error(gateway.get("/api/v1/documents/queues/review", token=agent["token"]), 403, grpc_code=7)
 
 
 @needs_chromium
 def test_staff_cannot_approve_their_own_payment_and_the_page_says_why(
-        gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path) -> None:
+    gateway: Gateway, tokens: TokenFactory, browser: Browser, screenshots: Path
+) -> None:
     # A support agent who is also a customer: their own top-up is held for review.
     agent = person(gateway, tokens, "ROLE_SUPPORT")
     own = held_top_up(gateway, agent)

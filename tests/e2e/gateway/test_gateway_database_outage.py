@@ -37,17 +37,25 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, auth_settings: AuthSettings, keys_dir: Path,
-          tokens: TokenFactory) -> Iterator[Stack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    auth_settings: AuthSettings,
+    keys_dir: Path,
+    tokens: TokenFactory,
+) -> Iterator[Stack]:
     pg = EmbeddedPostgres(tmp_path_factory.mktemp("outage-pg") / "data").start()
     server = gateway = None
     try:
         url = pg.url("nexafi_ledger")
         migrations.upgrade("ledger", url)
         server = start_server(SPEC, service_settings("ledger", url, auth_settings))
-        gateway = start_gateway(tmp_path_factory.mktemp("outage-envoy"), {"ledger": upstream(server)},
-                                keys_dir, health_check_interval_seconds=1,
-                                health_check_no_traffic_seconds=1)
+        gateway = start_gateway(
+            tmp_path_factory.mktemp("outage-envoy"),
+            {"ledger": upstream(server)},
+            keys_dir,
+            health_check_interval_seconds=1,
+            health_check_no_traffic_seconds=1,
+        )
         with grpc.insecure_channel(server.address) as channel:
             yield Stack(pg, gateway, LedgerClient(ledger_pb2_grpc.LedgerServiceStub(channel), tokens))
     finally:
@@ -84,13 +92,22 @@ def test_an_outage_is_503_with_retry_advice_never_500(stack: Stack, tokens: Toke
         # A write is answered the same way (and left to the client to retry with its key).
         # An admin's write: service tokens never pass the gateway (they carry the internal audience).
         admin = tokens.make("usr_outage_admin", ["admin"])
-        write = stack.gateway.post("/api/v1/ledger/accounts", token=admin,
-                                   headers={"idempotency-key": new_id("req")},
-                                   json={"owner_id": owner, "name": "savings", "currency": "USD",
-                                         "type": "ACCOUNT_TYPE_LIABILITY",
-                                         "balance_rule": "BALANCE_RULE_NON_NEGATIVE"})
-        assert reason(assert_error(write, 503, grpc_code=grpc.StatusCode.UNAVAILABLE.value[0])) == \
-            "DATABASE_UNAVAILABLE"
+        write = stack.gateway.post(
+            "/api/v1/ledger/accounts",
+            token=admin,
+            headers={"idempotency-key": new_id("req")},
+            json={
+                "owner_id": owner,
+                "name": "savings",
+                "currency": "USD",
+                "type": "ACCOUNT_TYPE_LIABILITY",
+                "balance_rule": "BALANCE_RULE_NON_NEGATIVE",
+            },
+        )
+        assert (
+            reason(assert_error(write, 503, grpc_code=grpc.StatusCode.UNAVAILABLE.value[0]))
+            == "DATABASE_UNAVAILABLE"
+        )
     finally:
         stack.pg.start()
     assert stack.gateway.get(path, token=token).status_code == 200
@@ -118,18 +135,25 @@ def test_a_restart_under_load_is_503s_never_500s_and_no_write_twice(stack: Stack
         while not done.is_set():
             key = new_id("req")
             keys.append(key)
-            body = {"owner_id": owner, "name": key, "currency": "USD", "type": "ACCOUNT_TYPE_LIABILITY",
-                    "balance_rule": "BALANCE_RULE_NON_NEGATIVE"}
+            body = {
+                "owner_id": owner,
+                "name": key,
+                "currency": "USD",
+                "type": "ACCOUNT_TYPE_LIABILITY",
+                "balance_rule": "BALANCE_RULE_NON_NEGATIVE",
+            }
             for _ in range(100):
-                reply = stack.gateway.post("/api/v1/ledger/accounts", token=service,
-                                           headers={"idempotency-key": key}, json=body)
+                reply = stack.gateway.post(
+                    "/api/v1/ledger/accounts", token=service, headers={"idempotency-key": key}, json=body
+                )
                 writes.append(reply)
                 if reply.status_code != 503:
                     break
                 time.sleep(0.1)
 
-    threads = [threading.Thread(target=reader) for _ in range(2)] + \
-        [threading.Thread(target=writer) for _ in range(2)]
+    threads = [threading.Thread(target=reader) for _ in range(2)] + [
+        threading.Thread(target=writer) for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -159,5 +183,7 @@ def test_a_restart_under_load_is_503s_never_500s_and_no_write_twice(stack: Stack
             break
     assert sorted(names) == sorted(keys), "every key opened one account, none twice"
     read_codes, write_codes = [r.status_code for r in reads], [w.status_code for w in writes]
-    print(f"during a 0.3 s restart: reads {read_codes.count(200)} x 200, {read_codes.count(503)} x 503; "
-          f"writes {write_codes.count(200)} x 200, {write_codes.count(503)} x 503")
+    print(
+        f"during a 0.3 s restart: reads {read_codes.count(200)} x 200, {read_codes.count(503)} x 503; "
+        f"writes {write_codes.count(200)} x 200, {write_codes.count(503)} x 503"
+    )

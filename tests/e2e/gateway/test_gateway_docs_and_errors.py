@@ -26,8 +26,9 @@ CHROMIUM = shutil.which("chromium")
 def gateway(services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
     assert SWAGGER_UI_DIR.is_dir(), "node_modules/swagger-ui-dist is missing: run `make tools` (npm ci)"
     running = services.start(user_spec.SPEC)
-    yield from stop(start_gateway(module_tmp, {"user": upstream(running)}, keys_dir,
-                                  docs_assets_dir=SWAGGER_UI_DIR))
+    yield from stop(
+        start_gateway(module_tmp, {"user": upstream(running)}, keys_dir, docs_assets_dir=SWAGGER_UI_DIR)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,11 @@ def test_the_docs_page_and_its_assets_come_from_the_gateway(gateway: Gateway):
     assert "default-src 'none'" in page.headers["content-security-policy"]
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert sources and all(s.startswith(f"{DOCS_PATH}/") for s in sources), sources
-    kinds = {"swagger-ui-bundle.js": "application/javascript", "swagger-ui.css": "text/css",
-             "init.js": "application/javascript"}
+    kinds = {
+        "swagger-ui-bundle.js": "application/javascript",
+        "swagger-ui.css": "text/css",
+        "init.js": "application/javascript",
+    }
     for name, kind in kinds.items():
         asset = gateway.get(f"{DOCS_PATH}/{name}")
         assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind), name
@@ -60,12 +64,27 @@ def test_a_real_browser_renders_every_operation(gateway: Gateway, tmp_path: Path
     operations = [(verb, path, op) for path, item in document["paths"].items() for verb, op in item.items()]
     assert CHROMIUM is not None
     dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-         f"--user-data-dir={tmp_path / 'profile'}",
-         # Virtual time runs out only once the page is idle: the document fetched and rendered.
-         "--virtual-time-budget=30000", "--dump-dom", gateway.url(DOCS_PATH)],
-        capture_output=True, text=True, timeout=180, check=False)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            # Virtual time runs out only once the page is idle: the document fetched and rendered.
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+            gateway.url(DOCS_PATH),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert 'id="swagger-ui"' in html and "NexaFi API" in html
@@ -82,30 +101,46 @@ def test_a_real_browser_renders_every_operation(gateway: Gateway, tmp_path: Path
 def test_gateway_errors_say_what_was_wrong_in_the_apis_terms(gateway: Gateway, admin: str):
     cases = [
         (("GET", "/api/v1/users?page_sise=3"), 'unknown query parameter "page_sise"'),
-        (("GET", "/api/v1/users?page_size=abc"),
-         'invalid value for field "page_size": expected a 32-bit integer'),
-        (("GET", "/api/v1/users?status=NOPE"),
-         'invalid value for field "status": expected a valid UserStatus'),
+        (
+            ("GET", "/api/v1/users?page_size=abc"),
+            'invalid value for field "page_size": expected a 32-bit integer',
+        ),
+        (
+            ("GET", "/api/v1/users?status=NOPE"),
+            'invalid value for field "status": expected a valid UserStatus',
+        ),
         (("GET", "/api/v1/users?status.x=1"), 'unknown query parameter: "status" has no fields'),
-        (("PUT", "/api/v1/users/usr_x", '{"update_mask": 5}'),
-         'invalid value for field "update_mask": expected a comma-separated list of field names'),
-        (("POST", "/api/v1/auth/login", '{"login": '),
-         "the request body is not valid JSON: unexpected end of"),
+        (
+            ("PUT", "/api/v1/users/usr_x", '{"update_mask": 5}'),
+            'invalid value for field "update_mask": expected a comma-separated list of field names',
+        ),
+        (
+            ("POST", "/api/v1/auth/login", '{"login": '),
+            "the request body is not valid JSON: unexpected end of",
+        ),
         (("POST", "/api/v1/auth/login", "garbage"), "the request body is not valid JSON: unexpected token"),
         (("POST", "/api/v1/auth/login", "[1]"), "the request body must be a JSON object"),
-        (("POST", "/api/v1/auth/login", '{"login": "ada", "password": 5}'),
-         'invalid value for field "password": expected a string'),
+        (
+            ("POST", "/api/v1/auth/login", '{"login": "ada", "password": 5}'),
+            'invalid value for field "password": expected a string',
+        ),
         (("POST", "/api/v1/auth/login?remember=1", "{}"), 'unknown query parameter "remember"'),
     ]
     for request, expected in cases:
         method, path, *body = request
-        reply = gateway.request(method, path, token=admin, data=body[0] if body else None,
-                                headers={"content-type": "application/json"})
+        reply = gateway.request(
+            method,
+            path,
+            token=admin,
+            data=body[0] if body else None,
+            headers={"content-type": "application/json"},
+        )
         error = assert_error(reply, 400)
         assert error["message"].startswith(expected), (request, error["message"])
         # No proto package, message type or parser internals.
-        assert not re.search(r"nexafi\.|Request\b|TYPE_|type\.googleapis|googleapis|\^", error["message"]), \
+        assert not re.search(r"nexafi\.|Request\b|TYPE_|type\.googleapis|googleapis|\^", error["message"]), (
             error["message"]
+        )
     missing = assert_error(gateway.get("/api/v1/nowhere", token=admin), 404)
     assert missing["message"] == "no such route: /api/v1/nowhere"
 

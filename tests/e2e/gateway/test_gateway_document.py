@@ -27,8 +27,9 @@ from tests.e2e.gateway.conftest import (
 from tests.support.harness import TokenFactory
 
 user_spec = pytest.importorskip("services.user.spec", reason="the user service is not in this checkout")
-document_spec = pytest.importorskip("services.document.spec",
-                                    reason="the document service is not in this checkout")
+document_spec = pytest.importorskip(
+    "services.document.spec", reason="the document service is not in this checkout"
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +39,26 @@ def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Itera
 
 
 def upload(gateway: Gateway, who: dict[str, str], content: bytes, content_type: str, **params: str):
-    query = {"user_id": who["id"], "filename": "passport.pdf", "document_type": "DOCUMENT_TYPE_PASSPORT",
-             **params}
-    return gateway.post("/api/v1/documents/upload", token=who["token"], params=query, data=content,
-                        headers={"content-type": content_type, "idempotency-key": uuid.uuid4().hex})
+    query = {
+        "user_id": who["id"],
+        "filename": "passport.pdf",
+        "document_type": "DOCUMENT_TYPE_PASSPORT",
+        **params,
+    }
+    return gateway.post(
+        "/api/v1/documents/upload",
+        token=who["token"],
+        params=query,
+        data=content,
+        headers={"content-type": content_type, "idempotency-key": uuid.uuid4().hex},
+    )
 
 
 def test_upload_read_list_delete_over_rest(gateway: Gateway):
     alice = register_customer(gateway)
     # Larger than one Envoy buffer, so the body arrives as several stream messages.
     content = b"%PDF-1.7\n" + os.urandom(300_000)
-    uploaded = upload(gateway, alice, content, "application/pdf",
-                      sha256=hashlib.sha256(content).hexdigest())
+    uploaded = upload(gateway, alice, content, "application/pdf", sha256=hashlib.sha256(content).hexdigest())
     assert uploaded.status_code == 200, uploaded.text
     document = uploaded.json()["document"]
     assert document["user_id"] == alice["id"] and document["content_type"] == "application/pdf"
@@ -60,8 +69,9 @@ def test_upload_read_list_delete_over_rest(gateway: Gateway):
     assert got.status_code == 200, got.text
     assert got.json()["document"]["sha256"] == hashlib.sha256(content).hexdigest()
 
-    listed = gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"],
-                         params={"page_size": 10})
+    listed = gateway.get(
+        f"/api/v1/documents/user/{alice['id']}", token=alice["token"], params={"page_size": 10}
+    )
     assert listed.status_code == 200, listed.text
     assert [d["id"] for d in listed.json()["documents"]] == [document["id"]]
 
@@ -75,14 +85,15 @@ def test_upload_read_list_delete_over_rest(gateway: Gateway):
     assert deleted.json()["document"]["status"] == "DOCUMENT_STATUS_DELETED"
     gone = gateway.get(f"/api/v1/documents/{document['id']}", token=alice["token"])
     assert_error(gone, 404, grpc_code=5)
-    assert gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"]).json().get(
-        "documents", []) == []
+    assert (
+        gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"]).json().get("documents", [])
+        == []
+    )
 
 
 def test_another_users_document_is_forbidden(gateway: Gateway):
     alice, mallory = register_customer(gateway), register_customer(gateway)
-    uploaded = upload(gateway, alice, b"\x89PNG\r\n\x1a\n" + os.urandom(5000), "image/png",
-                      filename="id.png")
+    uploaded = upload(gateway, alice, b"\x89PNG\r\n\x1a\n" + os.urandom(5000), "image/png", filename="id.png")
     assert uploaded.status_code == 200, uploaded.text
     document_id = uploaded.json()["document"]["id"]
     refused = gateway.get(f"/api/v1/documents/{document_id}", token=mallory["token"])
@@ -101,8 +112,10 @@ def test_mistyped_upload_is_refused(gateway: Gateway):
     body = assert_error(reply, 400, grpc_code=3)
     assert reason(body) == "CONTENT_TYPE_MISMATCH"
     assert field_violations(body) == ["http_body.content_type"]
-    assert gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"]).json().get(
-        "documents", []) == []
+    assert (
+        gateway.get(f"/api/v1/documents/user/{alice['id']}", token=alice["token"]).json().get("documents", [])
+        == []
+    )
 
 
 def test_oversized_upload_is_refused(gateway: Gateway):
@@ -113,8 +126,9 @@ def test_oversized_upload_is_refused(gateway: Gateway):
     assert_error(reply, 413)
 
 
-def test_lost_content_is_a_json_data_loss_and_the_admin_check_lists_it(gateway: Gateway, s3: EmbeddedS3,
-                                                                      tokens: TokenFactory):
+def test_lost_content_is_a_json_data_loss_and_the_admin_check_lists_it(
+    gateway: Gateway, s3: EmbeddedS3, tokens: TokenFactory
+):
     # A token rather than a registration: the gateway limits registrations per client address.
     bob_id = f"usr_{uuid.uuid4().hex[:20]}"
     bob = {"id": bob_id, "token": tokens.make(bob_id, ["customer"])}
@@ -124,7 +138,8 @@ def test_lost_content_is_a_json_data_loss_and_the_admin_check_lists_it(gateway: 
     admin = tokens.make("usr_storage_admin", ["admin"])
     key = gateway.get(f"/api/v1/documents/{document['id']}", token=admin).json()["document"]["storage_path"]
     Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False).remove_object(
-        s3.env()["DOCUMENT_S3_BUCKET"], key)
+        s3.env()["DOCUMENT_S3_BUCKET"], key
+    )
 
     # DATA_LOSS: Envoy's mapping is 500, with the JSON error naming the document.
     lost = gateway.get(f"/api/v1/documents/{document['id']}/content", token=bob["token"])
@@ -134,14 +149,22 @@ def test_lost_content_is_a_json_data_loss_and_the_admin_check_lists_it(gateway: 
     problems: list[dict[str, str]] = []
     token = ""
     while True:
-        page = gateway.post("/api/v1/documents/storage-consistency/check", token=admin,
-                            json={"page_size": 1000, "page_token": token})
+        page = gateway.post(
+            "/api/v1/documents/storage-consistency/check",
+            token=admin,
+            json={"page_size": 1000, "page_token": token},
+        )
         assert page.status_code == 200, page.text
         problems += page.json().get("problems", [])
         token = page.json().get("next_page_token", "")
         if not token:
             break
-    assert {"document_id": document["id"], "version": 1, "user_id": bob["id"], "storage_path": key,
-            "problem": "STORAGE_PROBLEM_CONTENT_MISSING"} in problems
+    assert {
+        "document_id": document["id"],
+        "version": 1,
+        "user_id": bob["id"],
+        "storage_path": key,
+        "problem": "STORAGE_PROBLEM_CONTENT_MISSING",
+    } in problems
     refused = gateway.post("/api/v1/documents/storage-consistency/check", token=bob["token"], json={})
     assert_error(refused, 403, grpc_code=7)

@@ -83,8 +83,9 @@ class Case:
     def instant(self) -> datetime:
         tuesday, saturday = reference_week()
         local_day = tuesday if self.day == "weekday" else saturday
-        local = datetime(local_day.year, local_day.month, local_day.day, self.hour,
-                         tzinfo=ZoneInfo(self.zone))
+        local = datetime(
+            local_day.year, local_day.month, local_day.day, self.hour, tzinfo=ZoneInfo(self.zone)
+        )
         return local.astimezone(UTC)
 
     def __str__(self) -> str:
@@ -100,10 +101,12 @@ def clock() -> PinnableClock:
 
 
 @pytest.fixture(scope="module")
-def gateway(services: ServiceRunner, keys_dir: Path, module_tmp: Path,
-            clock: PinnableClock) -> Iterator[Gateway]:
-    upstreams = {spec.name: upstream(services.start(spec))
-                 for spec in (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC)}
+def gateway(
+    services: ServiceRunner, keys_dir: Path, module_tmp: Path, clock: PinnableClock
+) -> Iterator[Gateway]:
+    upstreams = {
+        spec.name: upstream(services.start(spec)) for spec in (user_spec.SPEC, ledger_spec.SPEC, ai_spec.SPEC)
+    }
     payment = payment_support.start_payment_instance(services, payment_support.payment_config(), clock=clock)
     try:
         upstreams["payment"] = upstream(payment)
@@ -127,41 +130,65 @@ def friends(new_user: Callable[[], str]) -> list[str]:
 
 
 def initiate(gateway: Gateway, who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    reply = gateway.post("/api/v1/payments/initiate", token=who["token"],
-                         headers={"idempotency-key": uuid.uuid4().hex}, json={"user_id": who["id"], **body})
+    reply = gateway.post(
+        "/api/v1/payments/initiate",
+        token=who["token"],
+        headers={"idempotency-key": uuid.uuid4().hex},
+        json={"user_id": who["id"], **body},
+    )
     assert reply.status_code == 200, reply.text
     payment: dict[str, Any] = reply.json()["payment"]
     return payment
 
 
 def approve(gateway: Gateway, payment: dict[str, Any], support: str) -> dict[str, Any]:
-    reply = gateway.request("PUT", f"/api/v1/payments/{payment['id']}/status", token=support,
-                            json={"status": "PAYMENT_STATUS_PROCESSING", "reason": "verified by phone",
-                                  "request_id": uuid.uuid4().hex})
+    reply = gateway.request(
+        "PUT",
+        f"/api/v1/payments/{payment['id']}/status",
+        token=support,
+        json={
+            "status": "PAYMENT_STATUS_PROCESSING",
+            "reason": "verified by phone",
+            "request_id": uuid.uuid4().hex,
+        },
+    )
     assert reply.status_code == 200, reply.text
     approved: dict[str, Any] = reply.json()["payment"]
     return approved
 
 
 def add_card(gateway: Gateway, who: dict[str, str]) -> str:
-    added = gateway.post("/api/v1/payments/methods", token=who["token"], json={
-        "user_id": who["id"], "request_id": uuid.uuid4().hex,
-        "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"}})
+    added = gateway.post(
+        "/api/v1/payments/methods",
+        token=who["token"],
+        json={
+            "user_id": who["id"],
+            "request_id": uuid.uuid4().hex,
+            "card": {"number": CARD, "exp_month": 12, "exp_year": time.gmtime().tm_year + 2, "cvc": "123"},
+        },
+    )
     assert added.status_code == 200, added.text
     return str(added.json()["payment_method"]["id"])
 
 
 def declined(payments: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    return [f"{step}: {p['id']} {p['status']} fraud={p.get('fraud_decision')} "
-            f"score={p.get('fraud_score_bps')} failure={p.get('failure')}"
-            for step, p in payments
-            if p["status"] == "PAYMENT_STATUS_FAILED" or p.get("fraud_decision") == "FRAUD_DECISION_DECLINE"]
+    return [
+        f"{step}: {p['id']} {p['status']} fraud={p.get('fraud_decision')} "
+        f"score={p.get('fraud_score_bps')} failure={p.get('failure')}"
+        for step, p in payments
+        if p["status"] == "PAYMENT_STATUS_FAILED" or p.get("fraud_decision") == "FRAUD_DECISION_DECLINE"
+    ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_an_ordinary_customer_is_never_declined(gateway: Gateway, clock: PinnableClock, tokens: TokenFactory,
-                                                new_user: Callable[[], str], friends: list[str],
-                                                case: Case) -> None:
+def test_an_ordinary_customer_is_never_declined(
+    gateway: Gateway,
+    clock: PinnableClock,
+    tokens: TokenFactory,
+    new_user: Callable[[], str],
+    friends: list[str],
+    case: Case,
+) -> None:
     clock.pin(case.instant())
     payer = new_user()
     customer = {"id": payer, "token": tokens.make(payer, ["customer"])}
@@ -169,10 +196,16 @@ def test_an_ordinary_customer_is_never_declined(gateway: Gateway, clock: Pinnabl
     signals = {"device_id": f"dev-{payer[-8:]}-phone", "time_zone": case.zone}
 
     payments: list[tuple[str, dict[str, Any]]] = []
-    top_up = initiate(gateway, customer, {"kind": "PAYMENT_KIND_TOP_UP",
-                                          "amount": money(TOP_UP, case.currency),
-                                          "payment_method_id": add_card(gateway, customer),
-                                          "metadata": signals})
+    top_up = initiate(
+        gateway,
+        customer,
+        {
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": money(TOP_UP, case.currency),
+            "payment_method_id": add_card(gateway, customer),
+            "metadata": signals,
+        },
+    )
     payments.append(("top-up", top_up))
     assert declined(payments) == [], f"{case}: {declined(payments)}"
     if top_up["status"] == "PAYMENT_STATUS_REQUIRES_REVIEW":
@@ -182,25 +215,41 @@ def test_an_ordinary_customer_is_never_declined(gateway: Gateway, clock: Pinnabl
     for k, friend in enumerate(friends):
         amount = FIRST_FRIEND if k == 0 else EACH_FRIEND
         step = "a friend" if k == 0 else f"friend {k} of five in a row"
-        payments.append((step, initiate(gateway, customer, {
-            "kind": "PAYMENT_KIND_TRANSFER", "amount": money(amount, case.currency), "payee_user_id": friend,
-            "description": "dinner", "metadata": signals})))
+        payments.append(
+            (
+                step,
+                initiate(
+                    gateway,
+                    customer,
+                    {
+                        "kind": "PAYMENT_KIND_TRANSFER",
+                        "amount": money(amount, case.currency),
+                        "payee_user_id": friend,
+                        "description": "dinner",
+                        "metadata": signals,
+                    },
+                ),
+            )
+        )
 
     # Every payment was checked at the case's local hour and day.
     local = case.instant().astimezone(ZoneInfo(case.zone))
     assert local.hour == case.hour and (local.weekday() < 5) == (case.day == "weekday")
     reviewed = [step for step, p in payments if p.get("fraud_decision") == "FRAUD_DECISION_REVIEW"]
-    print(f"\n{case}: {len(payments)} payments at {case.instant().isoformat()} UTC, "
-          f"{len(reviewed)} to review {reviewed}, scores "
-          f"{[int(p.get('fraud_score_bps', 0)) for _, p in payments]}")
+    print(
+        f"\n{case}: {len(payments)} payments at {case.instant().isoformat()} UTC, "
+        f"{len(reviewed)} to review {reviewed}, scores "
+        f"{[int(p.get('fraud_score_bps', 0)) for _, p in payments]}"
+    )
     assert declined(payments) == [], f"{case}: {declined(payments)}"
-    assert all(p["status"] in ("PAYMENT_STATUS_SUCCEEDED", "PAYMENT_STATUS_REQUIRES_REVIEW")
-               for _, p in payments[1:]), payments
+    assert all(
+        p["status"] in ("PAYMENT_STATUS_SUCCEEDED", "PAYMENT_STATUS_REQUIRES_REVIEW") for _, p in payments[1:]
+    ), payments
 
 
-def test_a_declined_customer_reads_what_to_do_over_rest(gateway: Gateway, clock: PinnableClock,
-                                                        tokens: TokenFactory,
-                                                        new_user: Callable[[], str]) -> None:
+def test_a_declined_customer_reads_what_to_do_over_rest(
+    gateway: Gateway, clock: PinnableClock, tokens: TokenFactory, new_user: Callable[[], str]
+) -> None:
     """The pattern the model declines with confidence (a new account loads 1,500.00 from a card and,
     from a new device abroad, sends all of it to a stranger at once): the payment fails with
     FRAUD_DECLINED and a message the customer can act on, in the reply and when read again later."""
@@ -209,15 +258,30 @@ def test_a_declined_customer_reads_what_to_do_over_rest(gateway: Gateway, clock:
     payer = new_user()
     customer = {"id": payer, "token": tokens.make(payer, ["customer"])}
     signals = {"device_id": "dev-new", "ip_country": "NG"}
-    funded = initiate(gateway, customer, {"kind": "PAYMENT_KIND_TOP_UP", "amount": money(150_000),
-                                          "payment_method_id": add_card(gateway, customer),
-                                          "metadata": signals})
+    funded = initiate(
+        gateway,
+        customer,
+        {
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": money(150_000),
+            "payment_method_id": add_card(gateway, customer),
+            "metadata": signals,
+        },
+    )
     if funded["status"] == "PAYMENT_STATUS_REQUIRES_REVIEW":
         funded = approve(gateway, funded, tokens.make(SUPPORT, ["support"]))
     assert funded["status"] == "PAYMENT_STATUS_SUCCEEDED", funded
 
-    payment = initiate(gateway, customer, {"kind": "PAYMENT_KIND_TRANSFER", "amount": money(150_000),
-                                           "payee_user_id": new_user(), "metadata": signals})
+    payment = initiate(
+        gateway,
+        customer,
+        {
+            "kind": "PAYMENT_KIND_TRANSFER",
+            "amount": money(150_000),
+            "payee_user_id": new_user(),
+            "metadata": signals,
+        },
+    )
     assert payment["status"] == "PAYMENT_STATUS_FAILED", payment
     assert payment["fraud_decision"] == "FRAUD_DECISION_DECLINE" and not payment.get("transaction_id")
     read = gateway.get(f"/api/v1/payments/{payment['id']}", token=customer["token"])
@@ -228,6 +292,7 @@ def test_a_declined_customer_reads_what_to_do_over_rest(gateway: Gateway, clock:
         # What happened, that no money moved, and what to do next: contact support with the payment id.
         message = failure["message"]
         assert "no money was moved" in message and "contact support" in message and "payment id" in message
-        assert not any(word in message.lower()
-                       for word in ("model", "score", "probability", "threshold", "feature")), message
+        assert not any(
+            word in message.lower() for word in ("model", "score", "probability", "threshold", "feature")
+        ), message
         assert shown["status_history"][-1]["reason"] == f"FRAUD_DECLINED: {message}"

@@ -36,9 +36,15 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 SPEC_MODULES = ("user", "ledger", "analytics", "ai", "credit", "payment", "document")
 # About 1,200 requests, a minute or two; NEXAFI_FUZZ_EXAMPLES=50 for a deeper run by hand.
 EXAMPLES_PER_MODE = int(os.environ.get("NEXAFI_FUZZ_EXAMPLES", "8"))
-FUZZ_SETTINGS = settings(max_examples=EXAMPLES_PER_MODE, derandomize=True, database=None, deadline=None,
-                         phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-                         print_blob=False)
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES_PER_MODE,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +54,17 @@ def gateway(s3: EmbeddedS3, services, keys_dir: Path, module_tmp: Path) -> Itera
     # the fuzzer is one address and one customer sending hundreds of requests.
     upstreams = {spec.name: upstream(services.start(spec)) for spec in specs}
     roomy = RateLimit(100_000, 1)
-    yield from stop(start_gateway(module_tmp, upstreams, keys_dir, rate_limit_global=roomy,
-                                  rate_limit_user=roomy, rate_limit_client=roomy, rate_limit_auth=roomy))
+    yield from stop(
+        start_gateway(
+            module_tmp,
+            upstreams,
+            keys_dir,
+            rate_limit_global=roomy,
+            rate_limit_user=roomy,
+            rate_limit_client=roomy,
+            rate_limit_auth=roomy,
+        )
+    )
 
 
 def json_error_body(response: Any) -> str | None:
@@ -82,8 +97,12 @@ def test_every_operation_survives_the_fuzzer(gateway: Gateway):
     schema = schemathesis.openapi.from_url(gateway.url("/api/v1/openapi.json"))
     document = requests.get(gateway.url("/api/v1/openapi.json"), timeout=10).json()
     operations = [result.ok() for result in schema.get_all_operations()]
-    declared = {(method, path) for path, item in document["paths"].items() for method in item
-                if method in ("get", "post", "put", "patch", "delete")}
+    declared = {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
     # Schemathesis leaves out the document's own operation (GET /api/v1/openapi.json, which
     # takes no input): the OpenAPI route test checks it.
     fuzzed = {(op.method.lower(), op.path) for op in operations}
@@ -98,8 +117,10 @@ def test_every_operation_survives_the_fuzzer(gateway: Gateway):
             count, seen = fuzz(operation, mode, gateway.base, headers, customer["id"])
             sent += count
             if seen:
-                failures.append(f"{operation.method.upper()} {operation.path} ({mode.value}):\n"
-                                + "\n".join(dict.fromkeys(seen)))
+                failures.append(
+                    f"{operation.method.upper()} {operation.path} ({mode.value}):\n"
+                    + "\n".join(dict.fromkeys(seen))
+                )
     print(json.dumps({"operations": len(operations), "requests": sent, "failing": len(failures)}))
     assert not failures, f"{len(failures)} of {2 * len(operations)} runs failed:\n\n" + "\n\n".join(failures)
 
@@ -107,8 +128,9 @@ def test_every_operation_survives_the_fuzzer(gateway: Gateway):
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 
 
-def fuzz(operation: Any, mode: GenerationMode, base_url: str, headers: dict[str, str],
-         user_id: str) -> tuple[int, list[str]]:
+def fuzz(
+    operation: Any, mode: GenerationMode, base_url: str, headers: dict[str, str], user_id: str
+) -> tuple[int, list[str]]:
     """Run one operation's examples of one mode: how many requests went out, and every problem
     seen (all of them, not just the first: one run reports everything)."""
     seen: list[str] = []

@@ -53,44 +53,78 @@ def money(amount: int | str) -> dict[str, Any]:
 def book(gateway: Gateway, admin: str) -> dict[str, str]:
     """A customer's wallet and the platform's cash account, with 100.00 EUR deposited."""
     customer = new_id("usr")
-    wallet = gateway.post("/api/v1/ledger/accounts", token=admin, json={
-        "owner_id": customer, "name": "wallet", "type": "ACCOUNT_TYPE_LIABILITY", "currency": "EUR",
-        "balance_rule": "BALANCE_RULE_NON_NEGATIVE"})
+    wallet = gateway.post(
+        "/api/v1/ledger/accounts",
+        token=admin,
+        json={
+            "owner_id": customer,
+            "name": "wallet",
+            "type": "ACCOUNT_TYPE_LIABILITY",
+            "currency": "EUR",
+            "balance_rule": "BALANCE_RULE_NON_NEGATIVE",
+        },
+    )
     assert wallet.status_code == 200, wallet.text
-    cash = gateway.post("/api/v1/ledger/accounts", token=admin, json={
-        "owner_id": "usr_platform", "name": "cash", "type": "ACCOUNT_TYPE_ASSET", "currency": "EUR",
-        "balance_rule": "BALANCE_RULE_UNBOUNDED"})
+    cash = gateway.post(
+        "/api/v1/ledger/accounts",
+        token=admin,
+        json={
+            "owner_id": "usr_platform",
+            "name": "cash",
+            "type": "ACCOUNT_TYPE_ASSET",
+            "currency": "EUR",
+            "balance_rule": "BALANCE_RULE_UNBOUNDED",
+        },
+    )
     assert cash.status_code == 200, cash.text
-    book = {"customer": customer, "wallet": wallet.json()["account"]["id"],
-            "cash": cash.json()["account"]["id"]}
-    deposit = gateway.post("/api/v1/ledger/transactions", token=admin,
-                           headers={"idempotency-key": new_id("req")},
-                           json=deposit_body(book, 10_000))
+    book = {
+        "customer": customer,
+        "wallet": wallet.json()["account"]["id"],
+        "cash": cash.json()["account"]["id"],
+    }
+    deposit = gateway.post(
+        "/api/v1/ledger/transactions",
+        token=admin,
+        headers={"idempotency-key": new_id("req")},
+        json=deposit_body(book, 10_000),
+    )
     assert deposit.status_code == 200, deposit.text
     book["deposit"] = deposit.json()["transaction"]["id"]
     return book
 
 
 def deposit_body(book: dict[str, str], amount: int) -> dict[str, Any]:
-    return {"user_id": book["customer"], "type": "TRANSACTION_TYPE_DEPOSIT", "description": "top-up",
-            "postings": [
-                {"account_id": book["cash"], "direction": "POSTING_DIRECTION_DEBIT",
-                 "amount": money(amount)},
-                {"account_id": book["wallet"], "direction": "POSTING_DIRECTION_CREDIT",
-                 "amount": money(amount)}]}
+    return {
+        "user_id": book["customer"],
+        "type": "TRANSACTION_TYPE_DEPOSIT",
+        "description": "top-up",
+        "postings": [
+            {"account_id": book["cash"], "direction": "POSTING_DIRECTION_DEBIT", "amount": money(amount)},
+            {"account_id": book["wallet"], "direction": "POSTING_DIRECTION_CREDIT", "amount": money(amount)},
+        ],
+    }
 
 
 def test_create_account_idempotency_key_header_replays(gateway: Gateway, admin: str):
     key = new_id("req")
-    body = {"owner_id": new_id("usr"), "name": "savings", "type": "ACCOUNT_TYPE_LIABILITY",
-            "currency": "EUR", "balance_rule": "BALANCE_RULE_NON_NEGATIVE"}
+    body = {
+        "owner_id": new_id("usr"),
+        "name": "savings",
+        "type": "ACCOUNT_TYPE_LIABILITY",
+        "currency": "EUR",
+        "balance_rule": "BALANCE_RULE_NON_NEGATIVE",
+    }
     first = gateway.post("/api/v1/ledger/accounts", token=admin, json=body, headers={"idempotency-key": key})
     again = gateway.post("/api/v1/ledger/accounts", token=admin, json=body, headers={"idempotency-key": key})
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert first.json()["account"]["id"] == again.json()["account"]["id"]
     # The header reached the request_id field: another body with the same key is refused.
-    other = gateway.post("/api/v1/ledger/accounts", token=admin, json={**body, "name": "other"},
-                         headers={"idempotency-key": key})
+    other = gateway.post(
+        "/api/v1/ledger/accounts",
+        token=admin,
+        json={**body, "name": "other"},
+        headers={"idempotency-key": key},
+    )
     body409 = assert_error(other, 409, grpc_code=6)
     assert reason(body409) == "IDEMPOTENCY_KEY_REUSED"
 
@@ -109,8 +143,9 @@ def test_account_reads_and_int64_as_strings(gateway: Gateway, tokens: TokenFacto
     assert [a["id"] for a in listed.json()["accounts"]] == [book["wallet"]]
     statement = gateway.get(f"/api/v1/ledger/accounts/{book['wallet']}/statement", token=owner)
     assert statement.status_code == 200, statement.text
-    history = gateway.get(f"/api/v1/ledger/accounts/{book['wallet']}/transactions", token=owner,
-                          params={"page_size": 10})
+    history = gateway.get(
+        f"/api/v1/ledger/accounts/{book['wallet']}/transactions", token=owner, params={"page_size": 10}
+    )
     assert history.status_code == 200, history.text
     assert [t["id"] for t in history.json()["transactions"]] == [book["deposit"]]
 
@@ -137,29 +172,67 @@ def test_both_documented_transactions_routes(gateway: Gateway, tokens: TokenFact
 
 
 def test_batch_reverse_pending_and_reports(gateway: Gateway, admin: str, book: dict[str, str]):
-    batch = gateway.post("/api/v1/ledger/transactions:batch", token=admin, json={"transfers": [{
-        "debit_account_id": book["cash"], "credit_account_id": book["wallet"], "amount": money(500),
-        "user_id": book["customer"], "type": "TRANSACTION_TYPE_DEPOSIT", "request_id": new_id("req")}]})
+    batch = gateway.post(
+        "/api/v1/ledger/transactions:batch",
+        token=admin,
+        json={
+            "transfers": [
+                {
+                    "debit_account_id": book["cash"],
+                    "credit_account_id": book["wallet"],
+                    "amount": money(500),
+                    "user_id": book["customer"],
+                    "type": "TRANSACTION_TYPE_DEPOSIT",
+                    "request_id": new_id("req"),
+                }
+            ]
+        },
+    )
     assert batch.status_code == 200, batch.text
     entry = batch.json()["results"][0]["transaction"]["id"]
-    reversed_ = gateway.post(f"/api/v1/ledger/entries/{entry}/reverse", token=admin,
-                             json={"reason": "test", "request_id": new_id("req")})
+    reversed_ = gateway.post(
+        f"/api/v1/ledger/entries/{entry}/reverse",
+        token=admin,
+        json={"reason": "test", "request_id": new_id("req")},
+    )
     assert reversed_.status_code == 200, reversed_.text
-    pending = gateway.post("/api/v1/ledger/pending-transfers", token=admin, json={
-        "debit_account_id": book["wallet"], "credit_account_id": book["cash"], "amount": money(300),
-        "user_id": book["customer"], "type": "TRANSACTION_TYPE_WITHDRAWAL", "request_id": new_id("req")})
+    pending = gateway.post(
+        "/api/v1/ledger/pending-transfers",
+        token=admin,
+        json={
+            "debit_account_id": book["wallet"],
+            "credit_account_id": book["cash"],
+            "amount": money(300),
+            "user_id": book["customer"],
+            "type": "TRANSACTION_TYPE_WITHDRAWAL",
+            "request_id": new_id("req"),
+        },
+    )
     assert pending.status_code == 200, pending.text
     pending_id = pending.json()["pending_transfer"]["id"]
     got = gateway.get(f"/api/v1/ledger/pending-transfers/{pending_id}", token=admin)
     assert got.status_code == 200, got.text
-    posted = gateway.post(f"/api/v1/ledger/pending-transfers/{pending_id}/post", token=admin,
-                          json={"request_id": new_id("req")})
+    posted = gateway.post(
+        f"/api/v1/ledger/pending-transfers/{pending_id}/post", token=admin, json={"request_id": new_id("req")}
+    )
     assert posted.status_code == 200, posted.text
-    second = gateway.post("/api/v1/ledger/pending-transfers", token=admin, json={
-        "debit_account_id": book["wallet"], "credit_account_id": book["cash"], "amount": money(100),
-        "user_id": book["customer"], "type": "TRANSACTION_TYPE_WITHDRAWAL", "request_id": new_id("req")})
-    voided = gateway.post(f"/api/v1/ledger/pending-transfers/{second.json()['pending_transfer']['id']}/void",
-                          token=admin, json={"reason": "cancelled"})
+    second = gateway.post(
+        "/api/v1/ledger/pending-transfers",
+        token=admin,
+        json={
+            "debit_account_id": book["wallet"],
+            "credit_account_id": book["cash"],
+            "amount": money(100),
+            "user_id": book["customer"],
+            "type": "TRANSACTION_TYPE_WITHDRAWAL",
+            "request_id": new_id("req"),
+        },
+    )
+    voided = gateway.post(
+        f"/api/v1/ledger/pending-transfers/{second.json()['pending_transfer']['id']}/void",
+        token=admin,
+        json={"reason": "cancelled"},
+    )
     assert voided.status_code == 200, voided.text
     verify = gateway.post("/api/v1/ledger/chain:verify", token=admin, json={})
     assert verify.status_code == 200, verify.text
@@ -171,35 +244,50 @@ def test_batch_reverse_pending_and_reports(gateway: Gateway, admin: str, book: d
 def test_403_another_customers_account(gateway: Gateway, tokens: TokenFactory, book: dict[str, str]):
     stranger = tokens.make(new_id("usr"))
     assert_error(gateway.get(f"/api/v1/ledger/accounts/{book['wallet']}", token=stranger), 403, grpc_code=7)
-    assert_error(gateway.get(f"/api/v1/ledger/transactions/{book['customer']}", token=stranger),
-                 403, grpc_code=7)
+    assert_error(
+        gateway.get(f"/api/v1/ledger/transactions/{book['customer']}", token=stranger), 403, grpc_code=7
+    )
 
 
 def test_403_customer_cannot_post_entries(gateway: Gateway, tokens: TokenFactory, book: dict[str, str]):
     owner = tokens.make(book["customer"])
-    reply = gateway.post("/api/v1/ledger/transactions", token=owner,
-                         json={**deposit_body(book, 1), "request_id": new_id("req")})
+    reply = gateway.post(
+        "/api/v1/ledger/transactions",
+        token=owner,
+        json={**deposit_body(book, 1), "request_id": new_id("req")},
+    )
     assert_error(reply, 403, grpc_code=7)
 
 
 def test_400_field_violations(gateway: Gateway, admin: str):
-    reply = gateway.post("/api/v1/ledger/accounts", token=admin, json={
-        "owner_id": new_id("usr"), "name": "x", "type": "ACCOUNT_TYPE_LIABILITY", "currency": "eur",
-        "balance_rule": "BALANCE_RULE_NON_NEGATIVE"})
+    reply = gateway.post(
+        "/api/v1/ledger/accounts",
+        token=admin,
+        json={
+            "owner_id": new_id("usr"),
+            "name": "x",
+            "type": "ACCOUNT_TYPE_LIABILITY",
+            "currency": "eur",
+            "balance_rule": "BALANCE_RULE_NON_NEGATIVE",
+        },
+    )
     body = assert_error(reply, 400, grpc_code=3)
     assert "currency" in field_violations(body)
 
 
 def test_400_insufficient_funds_is_failed_precondition(gateway: Gateway, admin: str, book: dict[str, str]):
-    overdraw = {"user_id": book["customer"], "type": "TRANSACTION_TYPE_WITHDRAWAL",
-                "request_id": new_id("req"),
-                "postings": [
-                    {"account_id": book["wallet"], "direction": "POSTING_DIRECTION_DEBIT",
-                     "amount": money(10**9)},
-                    {"account_id": book["cash"], "direction": "POSTING_DIRECTION_CREDIT",
-                     "amount": money(10**9)}]}
-    body = assert_error(gateway.post("/api/v1/ledger/transactions", token=admin, json=overdraw),
-                        400, grpc_code=9)
+    overdraw = {
+        "user_id": book["customer"],
+        "type": "TRANSACTION_TYPE_WITHDRAWAL",
+        "request_id": new_id("req"),
+        "postings": [
+            {"account_id": book["wallet"], "direction": "POSTING_DIRECTION_DEBIT", "amount": money(10**9)},
+            {"account_id": book["cash"], "direction": "POSTING_DIRECTION_CREDIT", "amount": money(10**9)},
+        ],
+    }
+    body = assert_error(
+        gateway.post("/api/v1/ledger/transactions", token=admin, json=overdraw), 400, grpc_code=9
+    )
     assert reason(body) == "INSUFFICIENT_FUNDS"
 
 

@@ -185,10 +185,15 @@ def new_user(services, gateway: Gateway) -> Iterator[Callable[[], str]]:
     channel.close()
 
 
-@pytest.mark.parametrize(("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"),
-                                              ("GBP", "Europe/London")])
+@pytest.mark.parametrize(
+    ("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"), ("GBP", "Europe/London")]
+)
 def test_a_customer_tops_up_and_pays_five_friends_in_any_accepted_currency(
-    gateway: Gateway, support: str, tokens: TokenFactory, new_user: Callable[[], str], currency: str,
+    gateway: Gateway,
+    support: str,
+    tokens: TokenFactory,
+    new_user: Callable[[], str],
+    currency: str,
     zone: str,
 ):
     """Through Envoy: a first top-up, a friend, then five friends in a row, without a fraud decline.
@@ -211,15 +216,32 @@ def test_a_customer_tops_up_and_pays_five_friends_in_any_accepted_currency(
         },
     )
     assert added.status_code == 200, added.text
-    top_up = initiate(gateway, alice, {"kind": "PAYMENT_KIND_TOP_UP", "amount": money(10_000, currency),
-                                       "metadata": signals,
-                                       "payment_method_id": added.json()["payment_method"]["id"]})
+    top_up = initiate(
+        gateway,
+        alice,
+        {
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": money(10_000, currency),
+            "metadata": signals,
+            "payment_method_id": added.json()["payment_method"]["id"],
+        },
+    )
     assert top_up["status"] != "PAYMENT_STATUS_FAILED", top_up
     assert settled(gateway, top_up, support)["status"] == "PAYMENT_STATUS_SUCCEEDED"
     payments = []
     for k, friend in enumerate(friends):
         each = money(1_250 if k == 0 else 1_500, currency)
-        payments.append(initiate(gateway, alice, {"kind": "PAYMENT_KIND_TRANSFER", "amount": each,
-                                                  "payee_user_id": friend, "metadata": signals}))
+        payments.append(
+            initiate(
+                gateway,
+                alice,
+                {
+                    "kind": "PAYMENT_KIND_TRANSFER",
+                    "amount": each,
+                    "payee_user_id": friend,
+                    "metadata": signals,
+                },
+            )
+        )
     assert [p.get("failure") for p in payments if p["status"] == "PAYMENT_STATUS_FAILED"] == []
     assert all(p.get("fraud_decision") != "FRAUD_DECISION_DECLINE" for p in payments)

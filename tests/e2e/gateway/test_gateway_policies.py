@@ -40,11 +40,18 @@ def gateway(services, keys_dir: Path, module_tmp: Path, doomed_ledger: RunningSe
     upstreams = {"ledger": upstream(doomed_ledger)}
     if user_spec is not None:
         upstreams["user"] = upstream(services.start(user_spec.SPEC))
-    yield from stop(start_gateway(
-        module_tmp, upstreams, keys_dir,
-        rate_limit_user=RateLimit(USER_BUDGET, 60), rate_limit_auth=RateLimit(AUTH_BUDGET, 60),
-        rate_limit_client=RateLimit(1000, 1), health_check_interval_seconds=1,
-        health_check_no_traffic_seconds=1))
+    yield from stop(
+        start_gateway(
+            module_tmp,
+            upstreams,
+            keys_dir,
+            rate_limit_user=RateLimit(USER_BUDGET, 60),
+            rate_limit_auth=RateLimit(AUTH_BUDGET, 60),
+            rate_limit_client=RateLimit(1000, 1),
+            health_check_interval_seconds=1,
+            health_check_no_traffic_seconds=1,
+        )
+    )
 
 
 def test_health_route_reports_every_backend(gateway: Gateway):
@@ -97,8 +104,9 @@ def test_429_login_has_a_stricter_budget_per_address(gateway: Gateway):
     assert gateway.get("/api/v1/auth/jwks").status_code == 200
 
 
-def test_503_when_the_backend_is_down_never_a_hang(gateway: Gateway, doomed_ledger: RunningServer,
-                                                   tokens: TokenFactory):
+def test_503_when_the_backend_is_down_never_a_hang(
+    gateway: Gateway, doomed_ledger: RunningServer, tokens: TokenFactory
+):
     admin = tokens.make("usr_ops", ["admin"])
     assert gateway.get("/api/v1/ledger/accounts", token=admin).status_code == 200
     doomed_ledger.stop(0)

@@ -50,8 +50,9 @@ def gateway(services: ServiceRunner, keys_dir: Path, module_tmp: Path) -> Iterat
 
 def _register(gateway: Gateway) -> dict[str, str]:
     name = "u" + uuid.uuid4().hex[:10]
-    reply = gateway.post("/api/v1/auth/register",
-                         json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+    reply = gateway.post(
+        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    )
     assert reply.status_code == 200, reply.text
     return {"id": reply.json()["user"]["id"], "name": name}
 
@@ -75,8 +76,9 @@ def test_a_demoted_admins_old_token_is_refused_on_admin_routes(gateway: Gateway,
     operator = tokens.make("usr_operator", ["admin"])
     deputy, other = _register(gateway), _register(gateway)
     for user in (deputy, other):  # two admins, so that one may lose the role (LAST_ADMIN)
-        granted = gateway.post(f"/api/v1/users/{user['id']}/roles", token=operator,
-                               json={"role": "ROLE_ADMIN"})
+        granted = gateway.post(
+            f"/api/v1/users/{user['id']}/roles", token=operator, json={"role": "ROLE_ADMIN"}
+        )
         assert granted.status_code == 200, granted.text
     token = _login(gateway, deputy["name"])
     assert gateway.get("/api/v1/users", token=token).status_code == 200
@@ -101,7 +103,8 @@ def test_a_deactivated_users_old_token_is_refused_everywhere(gateway: Gateway):
 
 
 def test_a_throttled_login_is_429_with_retry_info_the_same_for_unknown_logins(
-        gateway: Gateway, services: ServiceRunner):
+    gateway: Gateway, services: ServiceRunner
+):
     user = _register(gateway)
     ghost = "ghost" + uuid.uuid4().hex[:8]
     engine = sa.create_engine(services.pg.url("nexafi_user"))
@@ -109,14 +112,20 @@ def test_a_throttled_login_is_429_with_retry_info_the_same_for_unknown_logins(
         for login in (user["name"], ghost):
             for i in range(5):
                 # A client cannot pick its throttle bucket: Envoy overwrites this header.
-                wrong = gateway.post("/api/v1/auth/login",
-                                     json={"login": login, "password": "wrong password!"},
-                                     headers={"x-nexafi-client-address": f"10.9.8.{i}"})
+                wrong = gateway.post(
+                    "/api/v1/auth/login",
+                    json={"login": login, "password": "wrong password!"},
+                    headers={"x-nexafi-client-address": f"10.9.8.{i}"},
+                )
                 assert reason(assert_error(wrong, 401, grpc_code=16)) == "INVALID_CREDENTIALS"
             with engine.begin() as conn:  # blocked for an hour: no race with the 1 s first delay
-                conn.execute(sa.text("UPDATE login_throttle SET blocked_until = now() + interval '1 hour' "
-                                     "WHERE login_digest = :d AND blocked_until IS NOT NULL"),
-                             {"d": keyed_digest("login", login)})
+                conn.execute(
+                    sa.text(
+                        "UPDATE login_throttle SET blocked_until = now() + interval '1 hour' "
+                        "WHERE login_digest = :d AND blocked_until IS NOT NULL"
+                    ),
+                    {"d": keyed_digest("login", login)},
+                )
     finally:
         engine.dispose()
     answers = []

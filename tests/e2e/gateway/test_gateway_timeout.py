@@ -24,8 +24,9 @@ RELEASE = threading.Event()
 
 
 class SlowLedger(ledger_pb2_grpc.LedgerServiceServicer):
-    def GetAccount(self, request: ledger_pb2.GetAccountRequest,
-                   context: grpc.ServicerContext) -> ledger_pb2.GetAccountResponse:
+    def GetAccount(
+        self, request: ledger_pb2.GetAccountRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.GetAccountResponse:
         RELEASE.wait(5)
         return ledger_pb2.GetAccountResponse()
 
@@ -46,8 +47,9 @@ def slow(services) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def gateway(slow: RunningServer, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
-    yield from stop(start_gateway(module_tmp, {"ledger": upstream(slow)}, keys_dir,
-                                  request_timeout_seconds=1.0))
+    yield from stop(
+        start_gateway(module_tmp, {"ledger": upstream(slow)}, keys_dir, request_timeout_seconds=1.0)
+    )
 
 
 def test_504_json_after_the_route_timeout(gateway: Gateway, tokens: TokenFactory):

@@ -29,22 +29,34 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="module")
 def gateway(services, keys_dir: Path, module_tmp: Path) -> Iterator[Gateway]:
     running = services.start(user_spec.SPEC)
-    yield from stop(start_gateway(module_tmp, {"user": upstream(running)}, keys_dir,
-                                  cors_origins=(ORIGIN,), max_request_bytes=64 * 1024,
-                                  rate_limit_auth=RateLimit(1000, 60)))
+    yield from stop(
+        start_gateway(
+            module_tmp,
+            {"user": upstream(running)},
+            keys_dir,
+            cors_origins=(ORIGIN,),
+            max_request_bytes=64 * 1024,
+            rate_limit_auth=RateLimit(1000, 60),
+        )
+    )
 
 
 def register(gateway: Gateway, name: str | None = None) -> dict[str, str]:
     name = name or "u" + uuid.uuid4().hex[:10]
-    reply = gateway.post("/api/v1/auth/register",
-                         json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+    reply = gateway.post(
+        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    )
     assert reply.status_code == 200, reply.text
     user = reply.json()["user"]
     login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
     assert login.status_code == 200, login.text
     tokens = login.json()["tokens"]
-    return {"id": user["id"], "name": name, "access": tokens["access_token"],
-            "refresh": tokens["refresh_token"]}
+    return {
+        "id": user["id"],
+        "name": name,
+        "access": tokens["access_token"],
+        "refresh": tokens["refresh_token"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +66,9 @@ def ada(gateway: Gateway) -> dict[str, str]:
 
 def test_register_and_login_return_proto_json(gateway: Gateway):
     name = "u" + uuid.uuid4().hex[:10]
-    reply = gateway.post("/api/v1/auth/register",
-                         json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+    reply = gateway.post(
+        "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    )
     assert reply.status_code == 200, reply.text
     user = reply.json()["user"]
     # Proto field names (snake_case), enums as names, Timestamps as RFC 3339.
@@ -82,8 +95,12 @@ def test_get_own_profile_with_a_token_from_login(gateway: Gateway, ada: dict[str
 
 
 def test_update_profile_with_field_mask(gateway: Gateway, ada: dict[str, str]):
-    reply = gateway.request("PUT", f"/api/v1/users/{ada['id']}", token=ada["access"],
-                            json={"profile": {"first_name": "Ada"}, "update_mask": "first_name"})
+    reply = gateway.request(
+        "PUT",
+        f"/api/v1/users/{ada['id']}",
+        token=ada["access"],
+        json={"profile": {"first_name": "Ada"}, "update_mask": "first_name"},
+    )
     assert reply.status_code == 200, reply.text
     assert reply.json()["user"]["profile"]["first_name"] == "Ada"
 
@@ -99,8 +116,9 @@ def test_refresh_and_logout(gateway: Gateway):
 def test_password_reset_request_is_public(gateway: Gateway):
     reply = gateway.post("/api/v1/auth/password-reset", json={"email": "nobody@example.com"})
     assert reply.status_code == 200, reply.text
-    bad = gateway.post("/api/v1/auth/password-reset/confirm",
-                       json={"token": "not-a-token", "new_password": PASSWORD + "!"})
+    bad = gateway.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": "not-a-token", "new_password": PASSWORD + "!"}
+    )
     assert bad.status_code in (400, 401), bad.text
     assert_error(bad, bad.status_code, grpc_code=3 if bad.status_code == 400 else 16)
 
@@ -121,11 +139,18 @@ def test_admin_routes(gateway: Gateway, tokens: TokenFactory, ada: dict[str, str
 
 def test_access_log_records_the_client_the_gateway_saw(gateway: Gateway, tokens: TokenFactory):
     name = "u" + uuid.uuid4().hex[:10]
-    assert gateway.post("/api/v1/auth/register", json={
-        "username": name, "email": f"{name}@example.com", "password": PASSWORD}).status_code == 200
-    browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) NexaFiTest/1.0",
-               # A client's own claim of its address is overwritten by the gateway.
-               "x-nexafi-client-address": "203.0.113.66"}
+    assert (
+        gateway.post(
+            "/api/v1/auth/register",
+            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+        ).status_code
+        == 200
+    )
+    browser = {
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) NexaFiTest/1.0",
+        # A client's own claim of its address is overwritten by the gateway.
+        "x-nexafi-client-address": "203.0.113.66",
+    }
     login = gateway.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD}, headers=browser)
     assert login.status_code == 200, login.text
     user_id, access = login.json()["user"]["id"], login.json()["tokens"]["access_token"]
@@ -140,12 +165,14 @@ def test_access_log_records_the_client_the_gateway_saw(gateway: Gateway, tokens:
     other = register(gateway)
     refused = gateway.get(f"/api/v1/users/{user_id}/access-events", token=other["access"])
     assert_error(refused, 403, grpc_code=7)
-    bad_page = gateway.get(f"/api/v1/users/{user_id}/access-events", token=access,
-                           params={"page_token": "forged"})
+    bad_page = gateway.get(
+        f"/api/v1/users/{user_id}/access-events", token=access, params={"page_token": "forged"}
+    )
     assert_error(bad_page, 400, grpc_code=3)
 
 
 # --- errors: every status the user service uses, and Envoy's own ---------------------------------
+
 
 def test_401_without_token(gateway: Gateway, ada: dict[str, str]):
     reply = gateway.get(f"/api/v1/users/{ada['id']}")
@@ -188,16 +215,19 @@ def test_404_unknown_user(gateway: Gateway, tokens: TokenFactory):
 
 
 def test_409_duplicate_registration(gateway: Gateway, ada: dict[str, str]):
-    reply = gateway.post("/api/v1/auth/register", json={
-        "username": ada["name"], "email": f"{ada['name']}@example.com", "password": PASSWORD})
+    reply = gateway.post(
+        "/api/v1/auth/register",
+        json={"username": ada["name"], "email": f"{ada['name']}@example.com", "password": PASSWORD},
+    )
     body = assert_error(reply, 409, grpc_code=6)
     assert reason(body)
 
 
 def test_400_with_field_details(gateway: Gateway):
-    reply = gateway.post("/api/v1/auth/register",
-                         json={"username": "x" + uuid.uuid4().hex[:8], "email": "not-an-email",
-                               "password": PASSWORD})
+    reply = gateway.post(
+        "/api/v1/auth/register",
+        json={"username": "x" + uuid.uuid4().hex[:8], "email": "not-an-email", "password": PASSWORD},
+    )
     body = assert_error(reply, 400, grpc_code=3)
     assert "email" in field_violations(body), body
 
@@ -214,16 +244,19 @@ def test_404_unknown_route_is_json(gateway: Gateway):
 
 def test_native_grpc_paths_are_not_routed(gateway: Gateway, ada: dict[str, str]):
     # Only the REST bindings are reachable through the gateway.
-    reply = gateway.post("/nexafi.user.v1.UserService/GetUser", token=ada["access"],
-                         headers={"content-type": "application/grpc", "te": "trailers"}, data=b"")
+    reply = gateway.post(
+        "/nexafi.user.v1.UserService/GetUser",
+        token=ada["access"],
+        headers={"content-type": "application/grpc", "te": "trailers"},
+        data=b"",
+    )
     # Envoy answers a gRPC request's 404 the gRPC way: UNIMPLEMENTED in grpc-status.
     assert reply.headers.get("grpc-status") == "12", reply.headers
     assert reply.content == b""
 
 
 def test_400_body_that_does_not_parse(gateway: Gateway):
-    reply = gateway.post("/api/v1/auth/login", data="{not json",
-                         headers={"content-type": "application/json"})
+    reply = gateway.post("/api/v1/auth/login", data="{not json", headers={"content-type": "application/json"})
     assert_error(reply, 400)
 
 
@@ -248,17 +281,26 @@ def test_request_id_generated_and_echoed(gateway: Gateway):
 
 
 def test_cors_preflight(gateway: Gateway, ada: dict[str, str]):
-    reply = gateway.request("OPTIONS", f"/api/v1/users/{ada['id']}", headers={
-        "origin": ORIGIN, "access-control-request-method": "PUT",
-        "access-control-request-headers": "authorization, content-type"})
+    reply = gateway.request(
+        "OPTIONS",
+        f"/api/v1/users/{ada['id']}",
+        headers={
+            "origin": ORIGIN,
+            "access-control-request-method": "PUT",
+            "access-control-request-headers": "authorization, content-type",
+        },
+    )
     assert reply.status_code == 200
     assert reply.headers["access-control-allow-origin"] == ORIGIN
     assert "PUT" in reply.headers["access-control-allow-methods"]
     assert "authorization" in reply.headers["access-control-allow-headers"]
     actual = gateway.get(f"/api/v1/users/{ada['id']}", token=ada["access"], headers={"origin": ORIGIN})
     assert actual.headers["access-control-allow-origin"] == ORIGIN
-    foreign = gateway.request("OPTIONS", f"/api/v1/users/{ada['id']}", headers={
-        "origin": "https://evil.example", "access-control-request-method": "PUT"})
+    foreign = gateway.request(
+        "OPTIONS",
+        f"/api/v1/users/{ada['id']}",
+        headers={"origin": "https://evil.example", "access-control-request-method": "PUT"},
+    )
     assert "access-control-allow-origin" not in foreign.headers
 
 

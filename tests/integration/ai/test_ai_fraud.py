@@ -246,22 +246,31 @@ def test_history_in_several_currencies_is_one_history_in_euros(ai: AiClient, ai_
         return features.Txn(
             timestamp=r.transaction_time.seconds,
             amount_minor=fx.to_model_currency(r.amount.amount_minor, r.amount.currency, when).amount_minor,
-            merchant_id=r.counterparty_id, merchant_category="grocery", country=r.counterparty_country,
-            device_id=r.device_id)
+            merchant_id=r.counterparty_id,
+            merchant_category="grocery",
+            country=r.counterparty_country,
+            device_id=r.device_id,
+        )
 
     meta = json.loads((BUILTIN_MODELS_DIR / "fraud" / FRAUD / "metadata.json").read_text())
     counts = meta["risk"]["category_counts_at_end_of_data"]["grocery"]
-    x = features.fraud_features(txn(final), [txn(r) for r in sent],
-                                features.RiskCounts(0, 0, counts["txns"], counts["frauds"]),
-                                feature_set=meta["feature_set"])
+    x = features.fraud_features(
+        txn(final),
+        [txn(r) for r in sent],
+        features.RiskCounts(0, 0, counts["txns"], counts["frauds"]),
+        feature_set=meta["feature_set"],
+    )
     session = ort.InferenceSession(str(BUILTIN_MODELS_DIR / "fraud" / FRAUD / "model.onnx"))
     expected = float(session.run(None, {"input": x[None, :].astype(np.float32)})[1][0, 1])
     assert served.fraud_probability == pytest.approx(expected, abs=1e-6)
     assert x[features.FRAUD_FEATURE_NAMES.index("amount_to_avg_30d")] == pytest.approx(1.0, abs=0.01)
     with ai_db.connect() as connection:
         stored = connection.execute(
-            sa.text("SELECT amount_minor, currency FROM checked_transactions WHERE user_id = :u "
-                    "ORDER BY txn_time"), {"u": user_id}).all()
+            sa.text(
+                "SELECT amount_minor, currency FROM checked_transactions WHERE user_id = :u ORDER BY txn_time"
+            ),
+            {"u": user_id},
+        ).all()
     assert [tuple(r) for r in stored] == [*paid, (10_000, "EUR")]  # kept as paid
 
 

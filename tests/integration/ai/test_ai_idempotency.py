@@ -25,14 +25,22 @@ def _count(ai_db: Engine, sql: str, **params: str) -> int:
 
 
 def test_a_replay_returns_the_first_response_bytes_and_logs_one_inference(
-        ai: AiClient, ai_db: Engine) -> None:
+    ai: AiClient, ai_db: Engine
+) -> None:
     request = fraud_request(user(), when=NOW - timedelta(minutes=2))
     first = ai.stub.CheckFraud(request, metadata=ai.service, timeout=10)
     again = ai.stub.CheckFraud(request, metadata=ai.service, timeout=10)
     assert again.SerializeToString() == first.SerializeToString()
     assert _count(ai_db, "SELECT count(*) FROM inferences WHERE request_id = :r", r=request.request_id) == 1
-    assert _count(ai_db, "SELECT count(*) FROM idempotency_keys WHERE key = :r AND state = 'done' "
-                         "AND resource_id = :i", r=request.request_id, i=first.assessment.inference_id) == 1
+    assert (
+        _count(
+            ai_db,
+            "SELECT count(*) FROM idempotency_keys WHERE key = :r AND state = 'done' AND resource_id = :i",
+            r=request.request_id,
+            i=first.assessment.inference_id,
+        )
+        == 1
+    )
     credit = credit_request(user())
     score = ai.stub.ScoreCredit(credit, metadata=ai.credit_service, timeout=10)
     assert ai.stub.ScoreCredit(credit, metadata=ai.credit_service, timeout=10) == score

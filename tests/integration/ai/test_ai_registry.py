@@ -174,8 +174,9 @@ def test_switch_the_active_version_at_run_time(ai: AiClient, ai_db: Engine, frau
 @pytest.fixture
 def replica(services: ServiceRunner, tokens: TokenFactory, ai_settings: AiSettings) -> Iterator[AiClient]:
     """A second AI server on the same database: another replica."""
-    running = start_server(spec_with(ai_settings), service_settings("ai", services.database_url("ai"),
-                                                                    services.auth))
+    running = start_server(
+        spec_with(ai_settings), service_settings("ai", services.database_url("ai"), services.auth)
+    )
     channel = grpc.insecure_channel(running.address)
     try:
         yield AiClient(ai_pb2_grpc.AiServiceStub(channel), tokens)
@@ -338,14 +339,15 @@ def empty_registry(pg: EmbeddedPostgres, services: ServiceRunner, tokens: TokenF
         assert context.engine is not None
         registry = ModelRegistry(context.engine, roots=[])
         registry.register_from_disk()
-        servicer = AiServicer(AiService(context.engine, registry),
-                              derived_fingerprint_key(page_token_key(context.settings)))
+        servicer = AiServicer(
+            AiService(context.engine, registry), derived_fingerprint_key(page_token_key(context.settings))
+        )
         ai_pb2_grpc.add_AiServiceServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
     running: RunningServer = start_server(
         ServiceSpec(name="ai", register=register, service_callers=SPEC.service_callers),
-        service_settings("ai", url, services.auth)
+        service_settings("ai", url, services.auth),
     )
     channel = grpc.insecure_channel(running.address)
     try:
@@ -382,7 +384,8 @@ def test_without_a_loadable_model_every_inference_fails_safe(empty_registry: AiC
 
 
 def test_an_error_after_validation_is_stored_and_replayed(
-        empty_registry: AiClient, pg: EmbeddedPostgres) -> None:
+    empty_registry: AiClient, pg: EmbeddedPostgres
+) -> None:
     ai = empty_registry
     request = fraud_request(user())
     first = failure(lambda: ai.check(request))
@@ -390,9 +393,10 @@ def test_an_error_after_validation_is_stored_and_replayed(
     engine = sa.create_engine(pg.url("nexafi_ai_empty"))
     try:
         with engine.connect() as connection:
-            stored = connection.execute(sa.text(
-                "SELECT state, error_reason FROM idempotency_keys WHERE key = :k"),
-                {"k": request.request_id}).one()
+            stored = connection.execute(
+                sa.text("SELECT state, error_reason FROM idempotency_keys WHERE key = :k"),
+                {"k": request.request_id},
+            ).one()
     finally:
         engine.dispose()
     assert (stored.state, stored.error_reason) == ("done", "NO_ACTIVE_MODEL")

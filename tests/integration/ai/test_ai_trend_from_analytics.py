@@ -41,8 +41,11 @@ def books(ai: AiClient, services: ServiceRunner, tokens: TokenFactory) -> Iterat
     ledger = grpc.insecure_channel(services.running["ledger"].address)
     analytics = grpc.insecure_channel(services.running["analytics"].address)
     try:
-        yield Books(ledger_pb2_grpc.LedgerServiceStub(ledger),
-                    analytics_pb2_grpc.AnalyticsServiceStub(analytics), tokens)
+        yield Books(
+            ledger_pb2_grpc.LedgerServiceStub(ledger),
+            analytics_pb2_grpc.AnalyticsServiceStub(analytics),
+            tokens,
+        )
     finally:
         ledger.close()
         analytics.close()
@@ -50,11 +53,13 @@ def books(ai: AiClient, services: ServiceRunner, tokens: TokenFactory) -> Iterat
 
 def user_trend(user_id: str, metric: str) -> ai_pb2.PredictTrendRequest:
     return ai_pb2.PredictTrendRequest(
-        user_series=ai_pb2.UserSeries(user_id=user_id, metric=METRICS[metric]), horizon_days=14)
+        user_series=ai_pb2.UserSeries(user_id=user_id, metric=METRICS[metric]), horizon_days=14
+    )
 
 
-def predict(stub: ai_pb2_grpc.AiServiceStub, request: ai_pb2.PredictTrendRequest,
-            metadata: object) -> ai_pb2.Forecast:
+def predict(
+    stub: ai_pb2_grpc.AiServiceStub, request: ai_pb2.PredictTrendRequest, metadata: object
+) -> ai_pb2.Forecast:
     return stub.PredictTrend(request, metadata=metadata, timeout=20).forecast
 
 
@@ -82,9 +87,11 @@ def test_a_users_ledger_entries_reach_the_ai_service_through_analytics(ai: AiCli
     finally:
         reader.close()
     if last == today:
-        assert figures == {"BALANCE": {today - 1: 0, today: 245_750},
-                           "SPENDING": {today - 1: 0, today: 4_250},
-                           "INCOME": {today - 1: 0, today: 250_000}}
+        assert figures == {
+            "BALANCE": {today - 1: 0, today: 245_750},
+            "SPENDING": {today - 1: 0, today: 4_250},
+            "INCOME": {today - 1: 0, today: 250_000},
+        }
     assert first_active_day(figures) == today
     with pytest.raises(FailedPrecondition) as caught:
         user_daily_series("BALANCE", figures["BALANCE"], today - 1, last, first_active_day(figures), 56)
@@ -98,8 +105,9 @@ def test_a_users_ledger_entries_reach_the_ai_service_through_analytics(ai: AiCli
 
 
 @pytest.mark.parametrize("metric", sorted(METRICS))
-def test_only_the_user_and_staff_read_their_balance_and_income(ai: AiClient, books: Books,
-                                                               metric: str) -> None:
+def test_only_the_user_and_staff_read_their_balance_and_income(
+    ai: AiClient, books: Books, metric: str
+) -> None:
     user_id = user()
     request = user_trend(user_id, metric)
     denied = failure(lambda: predict(ai.stub, request, ai.customer(user())))
@@ -110,15 +118,17 @@ def test_only_the_user_and_staff_read_their_balance_and_income(ai: AiClient, boo
 
 
 @pytest.fixture
-def ai_without_analytics(ai: AiClient, books: Books,
-                         services: ServiceRunner) -> Iterator[ai_pb2_grpc.AiServiceStub]:
+def ai_without_analytics(
+    ai: AiClient, books: Books, services: ServiceRunner
+) -> Iterator[ai_pb2_grpc.AiServiceStub]:
     """A second AI server whose analytics address is a closed port."""
     with second_server_without(services, AI, "analytics") as channel:
         yield ai_pb2_grpc.AiServiceStub(channel)
 
 
 def test_without_analytics_balance_and_income_are_unavailable_and_the_rest_works(
-        ai: AiClient, ai_without_analytics: ai_pb2_grpc.AiServiceStub) -> None:
+    ai: AiClient, ai_without_analytics: ai_pb2_grpc.AiServiceStub
+) -> None:
     user_id = user()
     for metric in METRICS:
         result = failure(lambda m=metric: predict(ai_without_analytics, user_trend(user_id, m), ai.support))
@@ -128,10 +138,12 @@ def test_without_analytics_balance_and_income_are_unavailable_and_the_rest_works
     spender = user()
     ai.history(spender, days=60, per_day=1)
     spending = ai_pb2.PredictTrendRequest(
-        user_series=ai_pb2.UserSeries(user_id=spender, metric=ai_pb2.TREND_METRIC_SPENDING), horizon_days=7)
+        user_series=ai_pb2.UserSeries(user_id=spender, metric=ai_pb2.TREND_METRIC_SPENDING), horizon_days=7
+    )
     forecast = predict(ai_without_analytics, spending, ai.customer(spender))
     assert forecast.metric == ai_pb2.TREND_METRIC_SPENDING and len(forecast.points) == 7
     assert forecast.history_days == 56 and forecast.points[0].point.currency == "EUR"
     recommendations = ai_without_analytics.GetRecommendations(
-        ai_pb2.GetRecommendationsRequest(user_id=spender), metadata=ai.customer(spender), timeout=10)
+        ai_pb2.GetRecommendationsRequest(user_id=spender), metadata=ai.customer(spender), timeout=10
+    )
     assert recommendations.recommendation_set.user_id == spender

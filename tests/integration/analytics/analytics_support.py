@@ -29,8 +29,12 @@ def time_range(start: datetime, end: datetime) -> common_pb2.TimeRange:
 class Books:
     """Real ledger accounts and entries for fresh users, and the analytics API to read them."""
 
-    def __init__(self, ledger: ledger_pb2_grpc.LedgerServiceStub,
-                 analytics: analytics_pb2_grpc.AnalyticsServiceStub, tokens: TokenFactory) -> None:
+    def __init__(
+        self,
+        ledger: ledger_pb2_grpc.LedgerServiceStub,
+        analytics: analytics_pb2_grpc.AnalyticsServiceStub,
+        tokens: TokenFactory,
+    ) -> None:
         self.ledger = ledger
         self.analytics = analytics
         self.tokens = tokens
@@ -44,10 +48,13 @@ class Books:
 
     def open(self, owner: str, currency: str = "EUR", *, asset: bool = False) -> str:
         request = ledger_pb2.CreateAccountRequest(
-            owner_id=owner, name="clearing" if asset else "wallet", currency=currency,
+            owner_id=owner,
+            name="clearing" if asset else "wallet",
+            currency=currency,
             type=ledger_pb2.ACCOUNT_TYPE_ASSET if asset else ledger_pb2.ACCOUNT_TYPE_LIABILITY,
             balance_rule=ledger_pb2.BALANCE_RULE_UNBOUNDED if asset else ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
-            request_id=f"req-{uuid.uuid4().hex}")
+            request_id=f"req-{uuid.uuid4().hex}",
+        )
         return self.ledger.CreateAccount(request, metadata=self.ops, timeout=10).account.id
 
     def clearing(self, currency: str = "EUR") -> str:
@@ -60,30 +67,76 @@ class Books:
         user_id = new_id("usr")
         return user_id, self.open(user_id, currency)
 
-    def post(self, debit: str, credit: str, amount: int, type_: int, *, currency: str = "EUR",
-             user_id: str = "", metadata: dict[str, str] | None = None,
-             description: str = "") -> ledger_pb2.Transaction:
+    def post(
+        self,
+        debit: str,
+        credit: str,
+        amount: int,
+        type_: int,
+        *,
+        currency: str = "EUR",
+        user_id: str = "",
+        metadata: dict[str, str] | None = None,
+        description: str = "",
+    ) -> ledger_pb2.Transaction:
         request = ledger_pb2.CreateTransactionRequest(
-            user_id=user_id, type=ledger_pb2.TransactionType.ValueType(type_), description=description,
+            user_id=user_id,
+            type=ledger_pb2.TransactionType.ValueType(type_),
+            description=description,
             metadata=metadata or {},
             request_id=f"req-{uuid.uuid4().hex}",
             postings=[
-                ledger_pb2.Posting(account_id=debit, direction=ledger_pb2.POSTING_DIRECTION_DEBIT,
-                                   amount=money(amount, currency)),
-                ledger_pb2.Posting(account_id=credit, direction=ledger_pb2.POSTING_DIRECTION_CREDIT,
-                                   amount=money(amount, currency)),
-            ])
+                ledger_pb2.Posting(
+                    account_id=debit,
+                    direction=ledger_pb2.POSTING_DIRECTION_DEBIT,
+                    amount=money(amount, currency),
+                ),
+                ledger_pb2.Posting(
+                    account_id=credit,
+                    direction=ledger_pb2.POSTING_DIRECTION_CREDIT,
+                    amount=money(amount, currency),
+                ),
+            ],
+        )
         return self.ledger.CreateTransaction(request, metadata=self.ops, timeout=10).transaction
 
-    def deposit(self, wallet: str, amount: int, currency: str = "EUR", *,
-                metadata: dict[str, str] | None = None, description: str = "") -> ledger_pb2.Transaction:
-        return self.post(self.clearing(currency), wallet, amount, ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
-                         currency=currency, metadata=metadata, description=description)
+    def deposit(
+        self,
+        wallet: str,
+        amount: int,
+        currency: str = "EUR",
+        *,
+        metadata: dict[str, str] | None = None,
+        description: str = "",
+    ) -> ledger_pb2.Transaction:
+        return self.post(
+            self.clearing(currency),
+            wallet,
+            amount,
+            ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
+            currency=currency,
+            metadata=metadata,
+            description=description,
+        )
 
-    def spend(self, wallet: str, amount: int, currency: str = "EUR", *,
-              metadata: dict[str, str] | None = None, description: str = "") -> ledger_pb2.Transaction:
-        return self.post(wallet, self.clearing(currency), amount, ledger_pb2.TRANSACTION_TYPE_PAYMENT,
-                         currency=currency, metadata=metadata, description=description)
+    def spend(
+        self,
+        wallet: str,
+        amount: int,
+        currency: str = "EUR",
+        *,
+        metadata: dict[str, str] | None = None,
+        description: str = "",
+    ) -> ledger_pb2.Transaction:
+        return self.post(
+            wallet,
+            self.clearing(currency),
+            amount,
+            ledger_pb2.TRANSACTION_TYPE_PAYMENT,
+            currency=currency,
+            metadata=metadata,
+            description=description,
+        )
 
     def sequence_of(self, transaction_id: str) -> int:
         """The entry's feed sequence, once the ledger has sealed it (a few milliseconds after commit)."""
@@ -98,8 +151,9 @@ class Books:
             time.sleep(0.02)
 
     def checkpoint(self) -> analytics_pb2.FeedCheckpoint:
-        return self.analytics.GetFeedCheckpoint(analytics_pb2.GetFeedCheckpointRequest(),
-                                                metadata=self.ops, timeout=10).checkpoint
+        return self.analytics.GetFeedCheckpoint(
+            analytics_pb2.GetFeedCheckpointRequest(), metadata=self.ops, timeout=10
+        ).checkpoint
 
     def wait_applied(self, *entries: ledger_pb2.Transaction) -> int:
         """Wait (bounded) until the analytics checkpoint covers every entry; its sequence then."""

@@ -28,8 +28,9 @@ def analytics_server(services: ServiceRunner) -> RunningServer:
 
 
 @pytest.fixture(scope="session")
-def analytics_channels(analytics_server: RunningServer,
-                       services: ServiceRunner) -> Iterator[dict[str, grpc.Channel]]:
+def analytics_channels(
+    analytics_server: RunningServer, services: ServiceRunner
+) -> Iterator[dict[str, grpc.Channel]]:
     opened = {name: grpc.insecure_channel(services.running[name].address) for name in ("analytics", "ledger")}
     yield opened
     for channel in opened.values():
@@ -38,8 +39,11 @@ def analytics_channels(analytics_server: RunningServer,
 
 @pytest.fixture(scope="session")
 def books(analytics_channels: dict[str, grpc.Channel], tokens: TokenFactory) -> Books:
-    return Books(ledger_pb2_grpc.LedgerServiceStub(analytics_channels["ledger"]),
-                 analytics_pb2_grpc.AnalyticsServiceStub(analytics_channels["analytics"]), tokens)
+    return Books(
+        ledger_pb2_grpc.LedgerServiceStub(analytics_channels["ledger"]),
+        analytics_pb2_grpc.AnalyticsServiceStub(analytics_channels["analytics"]),
+        tokens,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -36,23 +36,34 @@ def household(books: Books) -> dict[str, str]:
     return {"alice": alice, "bob": bob, "alice_wallet": alice_wallet, "sequence": str(sequence)}
 
 
-def spending(books: Books, user_id: str, *, currency: str = "",
-             bounds: common_pb2.TimeRange | None = None,
-             granularity: int = analytics_pb2.GRANULARITY_DAY) -> analytics_pb2.SpendingAnalysis:
+def spending(
+    books: Books,
+    user_id: str,
+    *,
+    currency: str = "",
+    bounds: common_pb2.TimeRange | None = None,
+    granularity: int = analytics_pb2.GRANULARITY_DAY,
+) -> analytics_pb2.SpendingAnalysis:
     request = analytics_pb2.GetSpendingAnalysisRequest(
-        user_id=user_id, time_range=bounds or time_range(*around_now()),
+        user_id=user_id,
+        time_range=bounds or time_range(*around_now()),
         granularity=analytics_pb2.Granularity.ValueType(granularity),
-        currency=currency)
-    return books.analytics.GetSpendingAnalysis(request, metadata=books.customer(user_id),
-                                               timeout=10).spending_analysis
+        currency=currency,
+    )
+    return books.analytics.GetSpendingAnalysis(
+        request, metadata=books.customer(user_id), timeout=10
+    ).spending_analysis
 
 
 def income(books: Books, user_id: str) -> analytics_pb2.IncomeAnalysis:
     start, end = around_now()
     return books.analytics.GetIncomeAnalysis(
-        analytics_pb2.GetIncomeAnalysisRequest(user_id=user_id, time_range=time_range(start, end),
-                                               granularity=analytics_pb2.GRANULARITY_DAY),
-        metadata=books.customer(user_id), timeout=10).income_analysis
+        analytics_pb2.GetIncomeAnalysisRequest(
+            user_id=user_id, time_range=time_range(start, end), granularity=analytics_pb2.GRANULARITY_DAY
+        ),
+        metadata=books.customer(user_id),
+        timeout=10,
+    ).income_analysis
 
 
 def test_spending_by_category_with_shares_and_periods(books: Books, household: dict[str, str]) -> None:
@@ -60,9 +71,9 @@ def test_spending_by_category_with_shares_and_periods(books: Books, household: d
     assert result.currency == "EUR"  # her only currency, chosen when none is asked for
     assert (result.total.amount_minor, result.total.currency) == (100_000, "EUR")
     assert result.transaction_count == 3
-    assert [(c.category, c.total.amount_minor, c.transaction_count, c.share_bps)
-            for c in result.categories] == [
-        ("rent", 80_000, 1, 8000), ("groceries", 12_000, 1, 1200), ("transfer_out", 8_000, 1, 800)]
+    assert [
+        (c.category, c.total.amount_minor, c.transaction_count, c.share_bps) for c in result.categories
+    ] == [("rent", 80_000, 1, 8000), ("groceries", 12_000, 1, 1200), ("transfer_out", 8_000, 1, 800)]
     assert all(not c.HasField("change_bps") for c in result.categories)
     assert not result.HasField("change_bps") and result.previous_total.amount_minor == 0
     assert sum(p.total.amount_minor for p in result.periods) == 100_000
@@ -78,10 +89,13 @@ def test_income_by_source(books: Books, household: dict[str, str]) -> None:
     alice = income(books, household["alice"])
     assert alice.total.amount_minor == 320_000 and alice.transaction_count == 2
     assert [(c.category, c.total.amount_minor) for c in alice.categories] == [
-        ("salary", 300_000), ("top_up", 20_000)]
+        ("salary", 300_000),
+        ("top_up", 20_000),
+    ]
     bob = income(books, household["bob"])
     assert [(c.category, c.total.amount_minor, c.share_bps) for c in bob.categories] == [
-        ("transfer_in", 8_000, 10_000)]
+        ("transfer_in", 8_000, 10_000)
+    ]
     assert spending(books, household["bob"]).total.amount_minor == 0
 
 
@@ -137,33 +151,45 @@ def test_other_currencies_are_left_out(books: Books, household: dict[str, str]) 
 def test_validation_reports_every_bad_field(books: Books) -> None:
     now = datetime.now(UTC)
     request = analytics_pb2.GetSpendingAnalysisRequest(
-        user_id="", currency="eur", granularity=analytics_pb2.Granularity.ValueType(9),
-        time_range=time_range(now, now - timedelta(days=1)))
+        user_id="",
+        currency="eur",
+        granularity=analytics_pb2.Granularity.ValueType(9),
+        time_range=time_range(now, now - timedelta(days=1)),
+    )
     result = failure(lambda: books.analytics.GetSpendingAnalysis(request, metadata=books.admin, timeout=10))
     assert result.code == grpc.StatusCode.INVALID_ARGUMENT
     assert set(result.fields) == {"user_id", "currency", "granularity", "time_range.end_time"}
     too_long = analytics_pb2.GetIncomeAnalysisRequest(
-        user_id="usr_x", granularity=analytics_pb2.GRANULARITY_DAY,
-        time_range=time_range(now - timedelta(days=400), now))
+        user_id="usr_x",
+        granularity=analytics_pb2.GRANULARITY_DAY,
+        time_range=time_range(now - timedelta(days=400), now),
+    )
     result = failure(lambda: books.analytics.GetIncomeAnalysis(too_long, metadata=books.admin, timeout=10))
     assert result.code == grpc.StatusCode.INVALID_ARGUMENT and result.fields == ["time_range.start_time"]
     too_long.granularity = analytics_pb2.GRANULARITY_MONTH  # 400 days by month is fine
     books.analytics.GetIncomeAnalysis(too_long, metadata=books.admin, timeout=10)
     # Ranges at the ends of the calendar are refused, not an internal error.
-    for start, granularity in ((datetime(1, 1, 2, tzinfo=UTC), analytics_pb2.GRANULARITY_DAY),
-                               (datetime(9999, 11, 1, tzinfo=UTC), analytics_pb2.GRANULARITY_MONTH)):
+    for start, granularity in (
+        (datetime(1, 1, 2, tzinfo=UTC), analytics_pb2.GRANULARITY_DAY),
+        (datetime(9999, 11, 1, tzinfo=UTC), analytics_pb2.GRANULARITY_MONTH),
+    ):
         bounds = time_range(start, start + timedelta(days=20))
-        extreme = analytics_pb2.GetSpendingAnalysisRequest(user_id="usr_x", granularity=granularity,
-                                                           time_range=bounds)
-        result = failure(lambda r=extreme, b=books: b.analytics.GetSpendingAnalysis(r, metadata=b.admin,
-                                                                                   timeout=10))
+        extreme = analytics_pb2.GetSpendingAnalysisRequest(
+            user_id="usr_x", granularity=granularity, time_range=bounds
+        )
+        result = failure(
+            lambda r=extreme, b=books: b.analytics.GetSpendingAnalysis(r, metadata=b.admin, timeout=10)
+        )
         assert result.code == grpc.StatusCode.INVALID_ARGUMENT and result.fields == ["time_range.start_time"]
 
 
 def test_a_customer_reads_only_their_own_analysis(books: Books, household: dict[str, str]) -> None:
     request = analytics_pb2.GetSpendingAnalysisRequest(user_id=household["alice"])
-    result = failure(lambda: books.analytics.GetSpendingAnalysis(
-        request, metadata=books.customer(household["bob"]), timeout=10))
+    result = failure(
+        lambda: books.analytics.GetSpendingAnalysis(
+            request, metadata=books.customer(household["bob"]), timeout=10
+        )
+    )
     assert result.code == grpc.StatusCode.PERMISSION_DENIED
     support = books.tokens.metadata("usr_support", ["support"])
     allowed = books.analytics.GetSpendingAnalysis(request, metadata=support, timeout=10)
@@ -174,21 +200,35 @@ def test_a_customer_reads_only_their_own_analysis(books: Books, household: dict[
 
 def test_dashboard_series(books: Books, household: dict[str, str]) -> None:
     start, end = around_now()
-    metrics = [analytics_pb2.DASHBOARD_METRIC_BALANCE, analytics_pb2.DASHBOARD_METRIC_SPENDING,
-               analytics_pb2.DASHBOARD_METRIC_INCOME, analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW]
+    metrics = [
+        analytics_pb2.DASHBOARD_METRIC_BALANCE,
+        analytics_pb2.DASHBOARD_METRIC_SPENDING,
+        analytics_pb2.DASHBOARD_METRIC_INCOME,
+        analytics_pb2.DASHBOARD_METRIC_NET_CASH_FLOW,
+    ]
     reply = books.analytics.GetDashboardSeries(
-        analytics_pb2.GetDashboardSeriesRequest(user_id=household["alice"], metrics=metrics,
-                                                time_range=time_range(start, end),
-                                                granularity=analytics_pb2.GRANULARITY_DAY),
-        metadata=books.customer(household["alice"]), timeout=10)
+        analytics_pb2.GetDashboardSeriesRequest(
+            user_id=household["alice"],
+            metrics=metrics,
+            time_range=time_range(start, end),
+            granularity=analytics_pb2.GRANULARITY_DAY,
+        ),
+        metadata=books.customer(household["alice"]),
+        timeout=10,
+    )
     assert [s.metric for s in reply.series] == metrics and reply.currency == "EUR"
     balance, spent, received, net = ([p.value.amount_minor for p in s.points] for s in reply.series)
     assert sum(spent) == 100_000 and sum(received) == 320_000 and sum(net) == 220_000
     assert balance[-1] == 220_000  # what the wallet holds: every entry is in the range
-    bad = failure(lambda: books.analytics.GetDashboardSeries(
-        analytics_pb2.GetDashboardSeriesRequest(user_id=household["alice"],
-                                                metrics=[analytics_pb2.DASHBOARD_METRIC_UNSPECIFIED]),
-        metadata=books.admin, timeout=10))
+    bad = failure(
+        lambda: books.analytics.GetDashboardSeries(
+            analytics_pb2.GetDashboardSeriesRequest(
+                user_id=household["alice"], metrics=[analytics_pb2.DASHBOARD_METRIC_UNSPECIFIED]
+            ),
+            metadata=books.admin,
+            timeout=10,
+        )
+    )
     assert bad.code == grpc.StatusCode.INVALID_ARGUMENT and bad.fields == ["metrics[0]"]
 
 
@@ -196,9 +236,15 @@ def test_feed_checkpoint_is_internal(books: Books, household: dict[str, str]) ->
     checkpoint = books.checkpoint()
     assert checkpoint.consumer == "analytics-summaries"
     assert checkpoint.last_sequence >= int(household["sequence"]) and checkpoint.applied_count > 0
-    denied = failure(lambda: books.analytics.GetFeedCheckpoint(
-        analytics_pb2.GetFeedCheckpointRequest(), metadata=books.customer(household["alice"]), timeout=10))
+    denied = failure(
+        lambda: books.analytics.GetFeedCheckpoint(
+            analytics_pb2.GetFeedCheckpointRequest(), metadata=books.customer(household["alice"]), timeout=10
+        )
+    )
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
-    missing = failure(lambda: books.analytics.GetFeedCheckpoint(
-        analytics_pb2.GetFeedCheckpointRequest(consumer="nope"), metadata=books.admin, timeout=10))
+    missing = failure(
+        lambda: books.analytics.GetFeedCheckpoint(
+            analytics_pb2.GetFeedCheckpointRequest(consumer="nope"), metadata=books.admin, timeout=10
+        )
+    )
     assert (missing.code, missing.reason) == (grpc.StatusCode.NOT_FOUND, "CONSUMER_NOT_FOUND")

@@ -40,8 +40,16 @@ from tests.support.harness import ServiceRunner
 
 C = credit_pb2
 CURRENCY = "NZD"
-COLUMNS = ["status", "application_count", "approved_principal", "disbursed_principal",
-           "outstanding_principal", "interest_repaid", "overdue_installments", "overdue_amount"]
+COLUMNS = [
+    "status",
+    "application_count",
+    "approved_principal",
+    "disbursed_principal",
+    "outstanding_principal",
+    "interest_repaid",
+    "overdue_installments",
+    "overdue_amount",
+]
 
 
 def nzd(amount: int) -> common_pb2.Money:
@@ -60,28 +68,46 @@ class Lender:
 
     def register(self) -> str:
         name = "p" + secrets.token_hex(6)
-        reply = self.users.Register(user_pb2.RegisterRequest(
-            username=name, email=f"{name}@example.com", password="correct horse battery staple 9",
-            request_id=uuid.uuid4().hex), timeout=10)
+        reply = self.users.Register(
+            user_pb2.RegisterRequest(
+                username=name,
+                email=f"{name}@example.com",
+                password="correct horse battery staple 9",
+                request_id=uuid.uuid4().hex,
+            ),
+            timeout=10,
+        )
         return str(reply.user.id)
 
     def submit(self, user_id: str, amount: int) -> Any:
         request = C.SubmitLoanApplicationRequest(
-            user_id=user_id, amount=nzd(amount), term_months=12, purpose=C.LOAN_PURPOSE_PERSONAL,
+            user_id=user_id,
+            amount=nzd(amount),
+            term_months=12,
+            purpose=C.LOAN_PURPOSE_PERSONAL,
             request_id=uuid.uuid4().hex,
             financials=C.ApplicantFinancials(
-                monthly_income=nzd(500_000), monthly_debt=nzd(50_000),
-                employment_status=C.EMPLOYMENT_STATUS_EMPLOYED, employment_months=48,
-                total_debt=nzd(500_000), credit_history_months=180, utilization_bps=800, open_accounts=3))
-        app = self.credit.SubmitLoanApplication(request, metadata=self.books.customer(user_id),
-                                                timeout=10).loan_application
+                monthly_income=nzd(500_000),
+                monthly_debt=nzd(50_000),
+                employment_status=C.EMPLOYMENT_STATUS_EMPLOYED,
+                employment_months=48,
+                total_debt=nzd(500_000),
+                credit_history_months=180,
+                utilization_bps=800,
+                open_accounts=3,
+            ),
+        )
+        app = self.credit.SubmitLoanApplication(
+            request, metadata=self.books.customer(user_id), timeout=10
+        ).loan_application
         # The credit model is trained on EUR only: an NZD application is referred to an underwriter.
         assert app.status == C.LOAN_APPLICATION_STATUS_UNDER_REVIEW, app.status
         return app
 
     def decide(self, application_id: str, decision: int, **fields: Any) -> Any:
-        request = C.DecideLoanApplicationRequest(application_id=application_id, decision=decision,
-                                                 request_id=uuid.uuid4().hex, **fields)
+        request = C.DecideLoanApplicationRequest(
+            application_id=application_id, decision=decision, request_id=uuid.uuid4().hex, **fields
+        )
         reply = self.credit.DecideLoanApplication(request, metadata=self.underwriter, timeout=10)
         return reply.loan_application
 
@@ -107,26 +133,42 @@ def book(lender: Lender) -> dict[str, Any]:
     loan = lender.decide(lender.submit(disbursed_user, 600_000).id, C.LOAN_DECISION_APPROVE, apr_bps=1299)
     wallet = lender.books.open(disbursed_user, CURRENCY)
     lender.books.deposit(wallet, 100_000, CURRENCY)
-    lender.credit.DisburseLoan(C.DisburseLoanRequest(application_id=loan.id, request_id=uuid.uuid4().hex),
-                               metadata=lender.books.customer(disbursed_user), timeout=10)
+    lender.credit.DisburseLoan(
+        C.DisburseLoanRequest(application_id=loan.id, request_id=uuid.uuid4().hex),
+        metadata=lender.books.customer(disbursed_user),
+        timeout=10,
+    )
     first = loan.schedule[0]
     repaid = lender.credit.RecordRepayment(
         C.RecordRepaymentRequest(application_id=loan.id, amount=first.total, request_id=uuid.uuid4().hex),
-        metadata=lender.books.customer(disbursed_user), timeout=10).loan_application
+        metadata=lender.books.customer(disbursed_user),
+        timeout=10,
+    ).loan_application
     assert repaid.status == C.LOAN_APPLICATION_STATUS_DISBURSED
 
-    rejected = lender.decide(lender.submit(rejected_user, 200_000).id, C.LOAN_DECISION_REJECT,
-                             reasons=[C.ReasonCode(code="POLICY", description="not this time")])
+    rejected = lender.decide(
+        lender.submit(rejected_user, 200_000).id,
+        C.LOAN_DECISION_REJECT,
+        reasons=[C.ReasonCode(code="POLICY", description="not this time")],
+    )
     assert rejected.status == C.LOAN_APPLICATION_STATUS_REJECTED
     return {"approved": approved, "disbursed": repaid}
 
 
-def portfolio(books: Books, principal: tuple[tuple[str, str], ...], *, days_ahead: int = 1,
-              fmt: int = analytics_pb2.REPORT_FORMAT_JSON) -> analytics_pb2.Report:
+def portfolio(
+    books: Books,
+    principal: tuple[tuple[str, str], ...],
+    *,
+    days_ahead: int = 1,
+    fmt: int = analytics_pb2.REPORT_FORMAT_JSON,
+) -> analytics_pb2.Report:
     now = datetime.now(UTC)
     request = analytics_pb2.GetReportRequest(
-        report_type=CREDIT_PORTFOLIO, currency=CURRENCY, format=analytics_pb2.ReportFormat.ValueType(fmt),
-        time_range=time_range(now - timedelta(days=1), now + timedelta(days=days_ahead)))
+        report_type=CREDIT_PORTFOLIO,
+        currency=CURRENCY,
+        format=analytics_pb2.ReportFormat.ValueType(fmt),
+        time_range=time_range(now - timedelta(days=1), now + timedelta(days=days_ahead)),
+    )
     return books.analytics.GetReport(request, metadata=principal, timeout=20).report
 
 
@@ -135,8 +177,10 @@ def decimal(amount_minor: int) -> str:
 
 
 def figures(row: analytics_pb2.ReportRow) -> list[int]:
-    return [cell.int_value if cell.HasField("int_value") else cell.money_value.amount_minor
-            for cell in row.cells[1:]]
+    return [
+        cell.int_value if cell.HasField("int_value") else cell.money_value.amount_minor
+        for cell in row.cells[1:]
+    ]
 
 
 def test_credit_portfolio_sums_the_loan_book_per_status(books: Books, book: dict[str, Any]) -> None:
@@ -151,17 +195,38 @@ def test_credit_portfolio_sums_the_loan_book_per_status(books: Books, book: dict
     assert [c.name for c in report.columns] == COLUMNS
     assert report.currency == CURRENCY and report.user_id == "" and report.as_of_sequence == 0
     rows = {row.cells[0].string_value: figures(row) for row in report.rows}
-    assert list(rows) == ["submitted", "under_review", "approved", "rejected", "disbursed", "repaid",
-                          "cancelled"]
+    assert list(rows) == [
+        "submitted",
+        "under_review",
+        "approved",
+        "rejected",
+        "disbursed",
+        "repaid",
+        "cancelled",
+    ]
     assert rows["approved"] == [1, 300_000, 0, 0, 0, 0, 0]
-    assert rows["disbursed"] == [1, 600_000, 600_000, outstanding, first.interest.amount_minor,
-                                 1, second.total.amount_minor]
+    assert rows["disbursed"] == [
+        1,
+        600_000,
+        600_000,
+        outstanding,
+        first.interest.amount_minor,
+        1,
+        second.total.amount_minor,
+    ]
     assert rows["rejected"] == [1, 0, 0, 0, 0, 0, 0]
     for status in ("submitted", "under_review", "repaid", "cancelled"):
         assert rows[status] == [0] * 7
     assert report.totals.cells[0].string_value == "total"
-    assert figures(report.totals) == [3, 900_000, 600_000, outstanding, first.interest.amount_minor,
-                                      1, second.total.amount_minor]
+    assert figures(report.totals) == [
+        3,
+        900_000,
+        600_000,
+        outstanding,
+        first.interest.amount_minor,
+        1,
+        second.total.amount_minor,
+    ]
     money = report.rows[4].cells[2].money_value
     assert (money.amount_minor, money.currency) == (600_000, CURRENCY)
 
@@ -172,22 +237,36 @@ def test_credit_portfolio_sums_the_loan_book_per_status(books: Books, book: dict
 
 def test_credit_portfolio_as_csv_and_for_staff_only(books: Books, book: dict[str, Any]) -> None:
     loan = book["disbursed"]
-    report = portfolio(books, books.tokens.metadata("usr_portfolio_compliance", ["compliance"]),
-                       fmt=analytics_pb2.REPORT_FORMAT_CSV)
+    report = portfolio(
+        books,
+        books.tokens.metadata("usr_portfolio_compliance", ["compliance"]),
+        fmt=analytics_pb2.REPORT_FORMAT_CSV,
+    )
     assert report.content_type == "text/csv; charset=utf-8" and "\r\n" in report.content
     lines = list(csv.reader(io.StringIO(report.content)))
     assert lines[0] == COLUMNS and len(lines) == 9
     outstanding = loan.outstanding_principal.amount_minor
     interest = loan.schedule[0].interest.amount_minor
-    assert lines[5] == ["disbursed", "1", "6000.00", "6000.00", decimal(outstanding), decimal(interest),
-                        "0", "0.00"]
+    assert lines[5] == [
+        "disbursed",
+        "1",
+        "6000.00",
+        "6000.00",
+        decimal(outstanding),
+        decimal(interest),
+        "0",
+        "0.00",
+    ]
     assert lines[3] == ["approved", "1", "3000.00", "0.00", "0.00", "0.00", "0", "0.00"]
     assert lines[-1][:4] == ["total", "3", "9000.00", "6000.00"]
 
     denied = failure(lambda: portfolio(books, books.customer(loan.user_id)))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
-    missing_currency = failure(lambda: books.analytics.GetReport(
-        analytics_pb2.GetReportRequest(report_type=CREDIT_PORTFOLIO), metadata=books.admin, timeout=10))
+    missing_currency = failure(
+        lambda: books.analytics.GetReport(
+            analytics_pb2.GetReportRequest(report_type=CREDIT_PORTFOLIO), metadata=books.admin, timeout=10
+        )
+    )
     assert missing_currency.code == grpc.StatusCode.INVALID_ARGUMENT
     assert missing_currency.fields == ["currency"]
 
@@ -195,8 +274,10 @@ def test_credit_portfolio_as_csv_and_for_staff_only(books: Books, book: dict[str
 def test_credit_portfolio_chart(books: Books, book: dict[str, Any]) -> None:
     now = datetime.now(UTC)
     request = analytics_pb2.RenderChartRequest(
-        chart=analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO, currency=CURRENCY,
-        time_range=time_range(now - timedelta(days=1), now + timedelta(days=1)))
+        chart=analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO,
+        currency=CURRENCY,
+        time_range=time_range(now - timedelta(days=1), now + timedelta(days=1)),
+    )
     png = books.analytics.RenderChart(request, metadata=books.admin, timeout=30).http_body
     assert png.content_type == "image/png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(io.BytesIO(png.data)) as image:
@@ -205,8 +286,13 @@ def test_credit_portfolio_chart(books: Books, book: dict[str, Any]) -> None:
     svg = books.analytics.RenderChart(request, metadata=books.admin, timeout=30).http_body
     assert svg.content_type == "image/svg+xml"
     assert ET.fromstring(svg.data).tag == "{http://www.w3.org/2000/svg}svg"
-    no_currency = failure(lambda: books.analytics.RenderChart(analytics_pb2.RenderChartRequest(
-        chart=analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO), metadata=books.admin, timeout=10))
+    no_currency = failure(
+        lambda: books.analytics.RenderChart(
+            analytics_pb2.RenderChartRequest(chart=analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO),
+            metadata=books.admin,
+            timeout=10,
+        )
+    )
     assert no_currency.code == grpc.StatusCode.INVALID_ARGUMENT and no_currency.fields == ["currency"]
 
 
@@ -215,8 +301,14 @@ def test_credit_portfolio_without_a_reachable_credit_service(analytics_db: Engin
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{probe.getsockname()[1]}"
-    service = AnalyticsService(analytics_db, None, "USD", credit=lambda: CreditClient(
-        service_channel("credit", CREDIT_SERVICE, lambda: "unused", address=dead)))
+    service = AnalyticsService(
+        analytics_db,
+        None,
+        "USD",
+        credit=lambda: CreditClient(
+            service_channel("credit", CREDIT_SERVICE, lambda: "unused", address=dead)
+        ),
+    )
     now = datetime.now(UTC)
     with pytest.raises(Unavailable) as raised:
         service.report(CREDIT_PORTFOLIO, "", now - timedelta(days=1), now, CURRENCY)

@@ -29,16 +29,25 @@ def totals(books: Books, user_id: str) -> tuple[int, int, int, int]:
     bounds = time_range(now - timedelta(hours=1), now + timedelta(hours=1))
     spent = books.analytics.GetSpendingAnalysis(
         analytics_pb2.GetSpendingAnalysisRequest(user_id=user_id, time_range=bounds),
-        metadata=books.admin, timeout=10).spending_analysis
+        metadata=books.admin,
+        timeout=10,
+    ).spending_analysis
     received = books.analytics.GetIncomeAnalysis(
         analytics_pb2.GetIncomeAnalysisRequest(user_id=user_id, time_range=bounds),
-        metadata=books.admin, timeout=10).income_analysis
-    return (received.total.amount_minor, received.transaction_count,
-            spent.total.amount_minor, spent.transaction_count)
+        metadata=books.admin,
+        timeout=10,
+    ).income_analysis
+    return (
+        received.total.amount_minor,
+        received.transaction_count,
+        spent.total.amount_minor,
+        spent.transaction_count,
+    )
 
 
-def test_redelivery_and_restarts_never_double_count(books: Books, analytics_db: Engine,
-                                                    services: ServiceRunner) -> None:
+def test_redelivery_and_restarts_never_double_count(
+    books: Books, analytics_db: Engine, services: ServiceRunner
+) -> None:
     user, wallet = books.user()
     first = books.deposit(wallet, 1_000)
     second = books.spend(wallet, 300)
@@ -58,8 +67,9 @@ def test_redelivery_and_restarts_never_double_count(books: Books, analytics_db: 
     assert totals(books, user) == (1_000, 1, 300, 1)
 
     # A second server on the same database: both consumers follow the feed, each entry lands once.
-    replica = start_server(ANALYTICS, service_settings("analytics", services.database_url("analytics"),
-                                                       services.auth))
+    replica = start_server(
+        ANALYTICS, service_settings("analytics", services.database_url("analytics"), services.auth)
+    )
     try:
         third = books.deposit(wallet, 500)
         books.wait_applied(third)
@@ -70,8 +80,9 @@ def test_redelivery_and_restarts_never_double_count(books: Books, analytics_db: 
     assert totals(books, user) == (1_500, 2, 400, 2)
 
 
-def test_a_batch_straddling_the_checkpoint_applies_only_the_new_entries(books: Books,
-                                                                      analytics_db: Engine) -> None:
+def test_a_batch_straddling_the_checkpoint_applies_only_the_new_entries(
+    books: Books, analytics_db: Engine
+) -> None:
     user, wallet = books.user()
     first = books.deposit(wallet, 2_000)
     books.wait_applied(first)
@@ -96,8 +107,9 @@ def test_a_batch_straddling_the_checkpoint_applies_only_the_new_entries(books: B
     assert totals(books, user) == (2_000, 1, 300, 2)
 
 
-def test_the_consumer_waits_out_a_ledger_outage_and_resumes(books: Books, analytics_db: Engine,
-                                                             services: ServiceRunner) -> None:
+def test_the_consumer_waits_out_a_ledger_outage_and_resumes(
+    books: Books, analytics_db: Engine, services: ServiceRunner
+) -> None:
     """A consumer whose ledger is down keeps retrying with backoff, then resumes once it is back.
 
     It runs next to the server's own consumer under the same name, as a second replica
@@ -107,15 +119,17 @@ def test_the_consumer_waits_out_a_ledger_outage_and_resumes(books: Books, analyt
     token = ServiceTokenProvider.from_env("analytics").token
     address = f"127.0.0.1:{port}"
     ledger = LedgerClient.connecting(
-        lambda: service_channel("ledger", LEDGER_SERVICE, token, address=address))
+        lambda: service_channel("ledger", LEDGER_SERVICE, token, address=address)
+    )
     consumer = FeedConsumer(analytics_db, ledger, min_backoff_seconds=0.05, max_backoff_seconds=0.2)
     consumer.start()
     replica = None
     try:
         wait_for(lambda: consumer.interruptions >= 3, "the consumer never tried to reach the ledger")
         assert consumer.running and consumer.delivered_total == 0
-        settings = dataclasses.replace(service_settings("ledger", services.database_url("ledger"),
-                                                        services.auth), port=port)
+        settings = dataclasses.replace(
+            service_settings("ledger", services.database_url("ledger"), services.auth), port=port
+        )
         replica = start_server(LEDGER, settings)
         user, wallet = books.user()
         # Entries keep coming until one reaches the resumed stream (the server's own consumer may
@@ -142,8 +156,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], bool], message: str, seconds: float = 20.0, *,
-             fail: bool = True) -> None:
+def wait_for(
+    condition: Callable[[], bool], message: str, seconds: float = 20.0, *, fail: bool = True
+) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

@@ -146,8 +146,11 @@ def test_customers_see_only_their_own_applications(credit: CreditApi) -> None:
     assert everyone.message == "customers may list only their own applications"
     # Support and compliance staff are refused the book too (authorization unchanged), told why as staff.
     for role in ("support", "compliance"):
-        staff = failure(lambda role=role: credit.credit.ListLoanApplications(
-            C.ListLoanApplicationsRequest(user_id=alice), metadata=credit.md(f"usr_{role}desk", role)))
+        staff = failure(
+            lambda role=role: credit.credit.ListLoanApplications(
+                C.ListLoanApplicationsRequest(user_id=alice), metadata=credit.md(f"usr_{role}desk", role)
+            )
+        )
         assert staff.code == grpc.StatusCode.PERMISSION_DENIED
         assert staff.message.startswith("only underwriters and admins list other customers' applications")
     for_other = failure(

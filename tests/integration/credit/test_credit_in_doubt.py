@@ -56,22 +56,42 @@ def _disburse(
     keys: RequestKeys, service: CreditService, user: str, request: credit_pb2.DisburseLoanRequest
 ) -> bytes:
     """DisburseLoan as the servicer runs it, under the request's key in the server's key table."""
-    return keys.run(user, "DisburseLoan", request, lambda claim: disbursement_response(
-        service.disburse(claim, application_id=request.application_id, actor=user)))
+    return keys.run(
+        user,
+        "DisburseLoan",
+        request,
+        lambda claim: disbursement_response(
+            service.disburse(claim, application_id=request.application_id, actor=user)
+        ),
+    )
 
 
 def _repay(
     keys: RequestKeys, service: CreditService, user: str, request: credit_pb2.RecordRepaymentRequest
 ) -> bytes:
-    return keys.run(user, "RecordRepayment", request, lambda claim: repayment_response(
-        *service.repay(claim, application_id=request.application_id, amount=request.amount.amount_minor,
-                       currency=request.amount.currency, actor=user)))
+    return keys.run(
+        user,
+        "RecordRepayment",
+        request,
+        lambda claim: repayment_response(
+            *service.repay(
+                claim,
+                application_id=request.application_id,
+                amount=request.amount.amount_minor,
+                currency=request.amount.currency,
+                actor=user,
+            )
+        ),
+    )
 
 
 def _entries(credit: CreditApi, application_id: str) -> list[ledger_pb2.Transaction]:
-    return list(credit.ledger.BatchGetRelatedEntries(
-        ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=[application_id]),
-        metadata=credit.admin()).transactions)
+    return list(
+        credit.ledger.BatchGetRelatedEntries(
+            ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=[application_id]),
+            metadata=credit.admin(),
+        ).transactions
+    )
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED])
@@ -161,12 +181,17 @@ def test_a_lost_limit_change_is_not_a_failure_and_the_retry_completes_it(
     underwriter = "usr_underwriter_in_doubt"
     request_id = key()
     change = LineChange(user, 50_000, "EUR", None, 1500, "opening", underwriter)
-    request = C.UpdateCreditLineRequest(user_id=user, limit=eur(50_000), apr_bps=1500, reason="opening",
-                                        request_id=request_id)
+    request = C.UpdateCreditLineRequest(
+        user_id=user, limit=eur(50_000), apr_bps=1500, reason="opening", request_id=request_id
+    )
 
     def update() -> bytes:
-        return keys.run(underwriter, "UpdateCreditLine", request, lambda claim: (
-            C.UpdateCreditLineResponse(credit_line=line_pb(service.update_line(claim, change)))))
+        return keys.run(
+            underwriter,
+            "UpdateCreditLine",
+            request,
+            lambda claim: C.UpdateCreditLineResponse(credit_line=line_pb(service.update_line(claim, change))),
+        )
 
     replies.lose("UpdateAccountLimit", grpc.StatusCode.INTERNAL)
     with pytest.raises(Unavailable):
@@ -203,8 +228,9 @@ def test_a_change_whose_answer_was_lost_after_its_commit_is_resumed_not_repeated
     service, _ = lossy
     user = credit.register()
     underwriter = "usr_underwriter_resumed"
-    request = C.UpdateCreditLineRequest(user_id=user, limit=eur(40_000), apr_bps=1500, reason="opening",
-                                        request_id=key())
+    request = C.UpdateCreditLineRequest(
+        user_id=user, limit=eur(40_000), apr_bps=1500, reason="opening", request_id=key()
+    )
     change = LineChange(user, 40_000, "EUR", None, 1500, "opening", underwriter)
 
     def dies_after_commit(claim: Claim) -> credit_pb2.UpdateCreditLineResponse:

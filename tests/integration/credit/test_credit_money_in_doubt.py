@@ -64,8 +64,10 @@ def crash_after_ledger(
 
 
 def test_a_disbursement_lost_after_the_ledger_cannot_be_cancelled_and_completes_on_retry(
-    credit: CreditApi, credit_service: CreditService, credit_keys: RequestKeys,
-    crash_after_ledger: list[Posted]
+    credit: CreditApi,
+    credit_service: CreditService,
+    credit_keys: RequestKeys,
+    crash_after_ledger: list[Posted],
 ) -> None:
     user = credit.register()
     wallet = credit.wallet(user)
@@ -73,8 +75,14 @@ def test_a_disbursement_lost_after_the_ledger_cannot_be_cancelled_and_completes_
 
     request = C.DisburseLoanRequest(application_id=app.id, request_id=key())
     with pytest.raises(CrashAfterLedger):
-        credit_keys.run(user, "DisburseLoan", request, lambda claim: disbursement_response(
-            credit_service.disburse(claim, application_id=app.id, actor=user)))
+        credit_keys.run(
+            user,
+            "DisburseLoan",
+            request,
+            lambda claim: disbursement_response(
+                credit_service.disburse(claim, application_id=app.id, actor=user)
+            ),
+        )
     [posted] = crash_after_ledger
     paid_in_ledger = posted.transaction_id
     assert credit.balance(wallet) == 300_000
@@ -118,14 +126,28 @@ def _repay_request(application_id: str, amount: int, request_id: str) -> credit_
 
 
 def _crashed_repayment(
-    credit: CreditApi, credit_service: CreditService, keys: RequestKeys, crashes: list[Posted], loan_id: str,
-    user: str, amount: int, request_id: str
+    credit: CreditApi,
+    credit_service: CreditService,
+    keys: RequestKeys,
+    crashes: list[Posted],
+    loan_id: str,
+    user: str,
+    amount: int,
+    request_id: str,
 ) -> Posted:
     """A repayment the ledger recorded and the credit service did not (it died before committing)."""
     request = _repay_request(loan_id, amount, request_id)
     with pytest.raises(CrashAfterLedger):
-        keys.run(user, "RecordRepayment", request, lambda claim: repayment_response(*credit_service.repay(
-            claim, application_id=loan_id, amount=amount, currency="EUR", actor=user)))
+        keys.run(
+            user,
+            "RecordRepayment",
+            request,
+            lambda claim: repayment_response(
+                *credit_service.repay(
+                    claim, application_id=loan_id, amount=amount, currency="EUR", actor=user
+                )
+            ),
+        )
     assert all(r.request_id != request_id for r in credit.get(loan_id, credit.md(user)).repayments)
     return crashes[-1]
 
@@ -140,8 +162,10 @@ def _loan(credit: CreditApi, user: str, funds: int) -> tuple[str, Any]:
 
 
 def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_replays(
-    credit: CreditApi, credit_service: CreditService, credit_keys: RequestKeys,
-    crash_after_ledger: list[Posted]
+    credit: CreditApi,
+    credit_service: CreditService,
+    credit_keys: RequestKeys,
+    crash_after_ledger: list[Posted],
 ) -> None:
     user = credit.register()
     wallet, loan = _loan(credit, user, funds=100_000)
@@ -186,8 +210,10 @@ def test_a_repayment_lost_after_the_ledger_is_completed_by_the_next_one_and_repl
 
 
 def test_a_retry_of_a_repayment_lost_after_the_ledger_returns_it_once(
-    credit: CreditApi, credit_service: CreditService, credit_keys: RequestKeys,
-    crash_after_ledger: list[Posted]
+    credit: CreditApi,
+    credit_service: CreditService,
+    credit_keys: RequestKeys,
+    crash_after_ledger: list[Posted],
 ) -> None:
     user = credit.register()
     wallet, loan = _loan(credit, user, funds=0)

@@ -43,17 +43,32 @@ def new_user() -> str:
     return "usr_" + uuid.uuid4().hex[:26].upper()
 
 
-def upload_messages(content: bytes, *, user_id: str, content_type: str, document_type: int = PASSPORT,
-                    filename: str = "passport.pdf", request_id: str | None = None, document_id: str = "",
-                    sha: str = "", chunk: int = CHUNK) -> Iterator[document_pb2.UploadDocumentRequest]:
+def upload_messages(
+    content: bytes,
+    *,
+    user_id: str,
+    content_type: str,
+    document_type: int = PASSPORT,
+    filename: str = "passport.pdf",
+    request_id: str | None = None,
+    document_id: str = "",
+    sha: str = "",
+    chunk: int = CHUNK,
+) -> Iterator[document_pb2.UploadDocumentRequest]:
     """The stream a gRPC client sends: metadata in the first message, then the chunks."""
     yield document_pb2.UploadDocumentRequest(
-        request_id=uuid.uuid4().hex if request_id is None else request_id, user_id=user_id, filename=filename,
-        document_type=document_type, document_id=document_id, sha256=sha,
-        http_body=httpbody_pb2.HttpBody(content_type=content_type, data=content[:chunk]))
+        request_id=uuid.uuid4().hex if request_id is None else request_id,
+        user_id=user_id,
+        filename=filename,
+        document_type=document_type,
+        document_id=document_id,
+        sha256=sha,
+        http_body=httpbody_pb2.HttpBody(content_type=content_type, data=content[:chunk]),
+    )
     for start in range(chunk, len(content), chunk):
         yield document_pb2.UploadDocumentRequest(
-            http_body=httpbody_pb2.HttpBody(data=content[start:start + chunk]))
+            http_body=httpbody_pb2.HttpBody(data=content[start : start + chunk])
+        )
 
 
 @dataclass
@@ -72,18 +87,28 @@ class DocumentClient:
     def meta(self, subject: str, roles: list[str] | None = None) -> tuple[tuple[str, str], ...]:
         return self.tokens.metadata(subject, roles or ["customer"])
 
-    def upload(self, content: bytes, *, user_id: str, caller: str | None = None,
-               roles: list[str] | None = None, content_type: str = "application/pdf",
-               **fields: object) -> document_pb2.Document:
+    def upload(
+        self,
+        content: bytes,
+        *,
+        user_id: str,
+        caller: str | None = None,
+        roles: list[str] | None = None,
+        content_type: str = "application/pdf",
+        **fields: object,
+    ) -> document_pb2.Document:
         stream = upload_messages(content, user_id=user_id, content_type=content_type, **fields)  # type: ignore[arg-type]
         reply = self.stub.UploadDocument(stream, metadata=self.meta(caller or user_id, roles), timeout=30)
         return reply.document
 
-    def download(self, document_id: str, caller: str, roles: list[str] | None = None,
-                 version: int = 0) -> Downloaded:
+    def download(
+        self, document_id: str, caller: str, roles: list[str] | None = None, version: int = 0
+    ) -> Downloaded:
         stream = self.stub.DownloadDocument(
             document_pb2.DownloadDocumentRequest(document_id=document_id, version=version),
-            metadata=self.meta(caller, roles), timeout=30)
+            metadata=self.meta(caller, roles),
+            timeout=30,
+        )
         parts, content_type, document, count = [], "", document_pb2.Document(), 0
         for message in stream:
             if count == 0:
@@ -92,16 +117,19 @@ class DocumentClient:
             count += 1
         return Downloaded(b"".join(parts), content_type, document, count)
 
-    def get(self, document_id: str, caller: str, roles: list[str] | None = None,
-            version: int = 0) -> document_pb2.Document:
+    def get(
+        self, document_id: str, caller: str, roles: list[str] | None = None, version: int = 0
+    ) -> document_pb2.Document:
         request = document_pb2.GetDocumentRequest(document_id=document_id, version=version)
         return self.stub.GetDocument(request, metadata=self.meta(caller, roles), timeout=10).document
 
 
 # -- passport images for the extraction tests ---------------------------------------------------
 
-SPECIMEN_MRZ = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-                "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
+SPECIMEN_MRZ = (
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+)
 
 
 def icao_check_digit(value: str) -> str:
@@ -110,9 +138,21 @@ def icao_check_digit(value: str) -> str:
     return str(sum(values[c] * (7, 3, 1)[i % 3] for i, c in enumerate(value)) % 10)
 
 
-def td3_mrz(*, country: str, surname: str, given: str, number: str, nationality: str, birth: str, sex: str,
-            expiry: str, personal: str = "", break_field: str = "") -> tuple[str, str]:
+def td3_mrz(
+    *,
+    country: str,
+    surname: str,
+    given: str,
+    number: str,
+    nationality: str,
+    birth: str,
+    sex: str,
+    expiry: str,
+    personal: str = "",
+    break_field: str = "",
+) -> tuple[str, str]:
     """A TD3 MRZ with correct check digits, except ``break_field``'s (off by one) when given."""
+
     def digit(field: str, value: str) -> str:
         good = icao_check_digit(value)
         return str((int(good) + 1) % 10) if field == break_field else good

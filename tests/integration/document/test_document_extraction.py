@@ -40,8 +40,17 @@ ADMIN = "usr_ADMIN0000000000000000000001"
 EXTRACTION_DEADLINE_SECONDS = 120.0
 PRINTED = ["PASSPORT / PASSEPORT", "Utopia", "Surname / Nom", "Date of birth"]
 # A second person with check digits computed by the test helper; one-letter country code.
-OKAFOR = td3_mrz(country="UTO", surname="OKAFOR", given="CHIDI EMEKA", number="X7R20M415", nationality="NGA",
-                 birth="061130", sex="M", expiry="330228", personal="K9L2")
+OKAFOR = td3_mrz(
+    country="UTO",
+    surname="OKAFOR",
+    given="CHIDI EMEKA",
+    number="X7R20M415",
+    nationality="NGA",
+    birth="061130",
+    sex="M",
+    expiry="330228",
+    personal="K9L2",
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +79,23 @@ def settled(client: DocumentClient, document_id: str, owner: str) -> document_pb
         if document.extraction_status not in (D.EXTRACTION_STATUS_PENDING, D.EXTRACTION_STATUS_RUNNING):
             return document
         if time.monotonic() > deadline:
-            raise AssertionError(f"extraction of {document_id} still {document.extraction_status} after "
-                                 f"{EXTRACTION_DEADLINE_SECONDS}s")
+            raise AssertionError(
+                f"extraction of {document_id} still {document.extraction_status} after "
+                f"{EXTRACTION_DEADLINE_SECONDS}s"
+            )
         time.sleep(0.2)
 
 
-def upload_passport(client: DocumentClient, content: bytes, owner: str, content_type: str = "image/png",
-                    filename: str = "passport.png") -> document_pb2.Document:
-    uploaded = client.upload(content, user_id=owner, content_type=content_type, filename=filename,
-                             document_type=PASSPORT)
+def upload_passport(
+    client: DocumentClient,
+    content: bytes,
+    owner: str,
+    content_type: str = "image/png",
+    filename: str = "passport.png",
+) -> document_pb2.Document:
+    uploaded = client.upload(
+        content, user_id=owner, content_type=content_type, filename=filename, document_type=PASSPORT
+    )
     assert uploaded.extraction_status == D.EXTRACTION_STATUS_PENDING
     return uploaded
 
@@ -92,18 +109,34 @@ def test_passport_images_are_extracted_and_verified(client: DocumentClient, capl
     done = settled(client, specimen.id, owner)
     assert done.extraction_status == D.EXTRACTION_STATUS_SUCCEEDED, done.extraction_error
     assert dict(done.extracted_fields) == {
-        "document_type": "P", "issuing_country": "UTO", "surname": "ERIKSSON", "given_names": "ANNA MARIA",
-        "document_number": "L898902C3", "nationality": "UTO", "birth_date": "1974-08-12", "sex": "F",
-        "expiry_date": "2012-04-15", "personal_number": "ZE184226B", "mrz_check_digits_valid": "true",
+        "document_type": "P",
+        "issuing_country": "UTO",
+        "surname": "ERIKSSON",
+        "given_names": "ANNA MARIA",
+        "document_number": "L898902C3",
+        "nationality": "UTO",
+        "birth_date": "1974-08-12",
+        "sex": "F",
+        "expiry_date": "2012-04-15",
+        "personal_number": "ZE184226B",
+        "mrz_check_digits_valid": "true",
     }
     assert done.extraction_error == "" and done.status == D.DOCUMENT_STATUS_PROCESSING
 
     other = settled(client, second.id, owner)
     assert other.extraction_status == D.EXTRACTION_STATUS_SUCCEEDED, other.extraction_error
     assert dict(other.extracted_fields) == {
-        "document_type": "P", "issuing_country": "UTO", "surname": "OKAFOR", "given_names": "CHIDI EMEKA",
-        "document_number": "X7R20M415", "nationality": "NGA", "birth_date": "2006-11-30", "sex": "M",
-        "expiry_date": "2033-02-28", "personal_number": "K9L2", "mrz_check_digits_valid": "true",
+        "document_type": "P",
+        "issuing_country": "UTO",
+        "surname": "OKAFOR",
+        "given_names": "CHIDI EMEKA",
+        "document_number": "X7R20M415",
+        "nationality": "NGA",
+        "birth_date": "2006-11-30",
+        "sex": "M",
+        "expiry_date": "2033-02-28",
+        "personal_number": "K9L2",
+        "mrz_check_digits_valid": "true",
     }
 
     # The extraction's read of the content is in the access audit log, by the service itself.
@@ -113,7 +146,8 @@ def test_passport_images_are_extracted_and_verified(client: DocumentClient, capl
     while True:
         page = client.stub.ListDocumentAccessEvents(
             D.ListDocumentAccessEventsRequest(document_id=specimen.id, page_token=token),
-            metadata=client.meta(ADMIN, ["admin"]))
+            metadata=client.meta(ADMIN, ["admin"]),
+        )
         events.extend(page.events)
         if not (token := page.next_page_token):
             break
@@ -123,15 +157,33 @@ def test_passport_images_are_extracted_and_verified(client: DocumentClient, capl
     # Neither the MRZ nor the extracted personal data reach the service's logs.
     logs = caplog.text + "\n".join(record.getMessage() for record in caplog.records)
     assert f"{specimen.id} v1: SUCCEEDED" in logs  # the worker did log, without the data
-    for secret in (*SPECIMEN_MRZ, *OKAFOR, "ERIKSSON", "L898902C3", "ZE184226B", "OKAFOR", "X7R20M415",
-                   "1974-08-12", "2006-11-30"):
+    for secret in (
+        *SPECIMEN_MRZ,
+        *OKAFOR,
+        "ERIKSSON",
+        "L898902C3",
+        "ZE184226B",
+        "OKAFOR",
+        "X7R20M415",
+        "1974-08-12",
+        "2006-11-30",
+    ):
         assert secret not in logs
 
 
 def test_a_wrong_check_digit_fails_extraction(client: DocumentClient):
     owner = new_user()
-    forged = td3_mrz(country="UTO", surname="MARTIN", given="CLAIRE SOPHIE", number="21AB80934",
-                     nationality="FRA", birth="790704", sex="F", expiry="280319", break_field="birth_date")
+    forged = td3_mrz(
+        country="UTO",
+        surname="MARTIN",
+        given="CLAIRE SOPHIE",
+        number="21AB80934",
+        nationality="FRA",
+        birth="790704",
+        sex="F",
+        expiry="280319",
+        break_field="birth_date",
+    )
     uploaded = upload_passport(client, passport_png(forged, PRINTED), owner)
     done = settled(client, uploaded.id, owner)
     assert done.extraction_status == D.EXTRACTION_STATUS_FAILED
@@ -161,9 +213,14 @@ def test_types_without_an_extractor_are_not_applicable(client: DocumentClient, e
     assert card.extraction_status == D.EXTRACTION_STATUS_NOT_APPLICABLE
     assert client.get(statement.id, owner).extraction_status == D.EXTRACTION_STATUS_NOT_APPLICABLE
     with extraction_db.connect() as connection:
-        attempts = connection.execute(sa.text(
-            "SELECT extraction_attempts FROM document_versions WHERE document_id IN (:a, :b)"),
-            {"a": statement.id, "b": card.id}).scalars().all()
+        attempts = (
+            connection.execute(
+                sa.text("SELECT extraction_attempts FROM document_versions WHERE document_id IN (:a, :b)"),
+                {"a": statement.id, "b": card.id},
+            )
+            .scalars()
+            .all()
+        )
     assert attempts == [0, 0]  # never claimed by the worker
 
 
@@ -173,16 +230,22 @@ def test_a_stale_running_extraction_is_claimed_again(client: DocumentClient, ext
     assert settled(client, uploaded.id, owner).extraction_error == "UNSUPPORTED_CONTENT"
     # As if a worker had claimed it an hour ago and died: RUNNING, older than the timeout.
     with extraction_db.begin() as connection:
-        connection.execute(sa.text(
-            "UPDATE document_versions SET extraction_status = 2, extraction_error = '', "
-            "extraction_claim_time = clock_timestamp() - interval '1 hour' WHERE document_id = :d"),
-            {"d": uploaded.id})
+        connection.execute(
+            sa.text(
+                "UPDATE document_versions SET extraction_status = 2, extraction_error = '', "
+                "extraction_claim_time = clock_timestamp() - interval '1 hour' WHERE document_id = :d"
+            ),
+            {"d": uploaded.id},
+        )
     done = settled(client, uploaded.id, owner)
     assert done.extraction_status == D.EXTRACTION_STATUS_FAILED
     assert done.extraction_error == "UNSUPPORTED_CONTENT"
     with extraction_db.connect() as connection:
-        row = connection.execute(sa.text(
-            "SELECT extraction_attempts, extraction_claim_time FROM document_versions "
-            "WHERE document_id = :d"),
-            {"d": uploaded.id}).one()
+        row = connection.execute(
+            sa.text(
+                "SELECT extraction_attempts, extraction_claim_time FROM document_versions "
+                "WHERE document_id = :d"
+            ),
+            {"d": uploaded.id},
+        ).one()
     assert row.extraction_attempts == 2 and row.extraction_claim_time is None

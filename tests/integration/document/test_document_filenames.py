@@ -31,8 +31,9 @@ def docs(document_server: RunningServer, tokens: TokenFactory) -> Iterator[Docum
         yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
 
 
-@pytest.mark.parametrize("name", ["invoice_\u202efdp.exe", "a\u2066b.pdf", "\u202bx.pdf", "   ",
-                                  "\u3000\u200b"])
+@pytest.mark.parametrize(
+    "name", ["invoice_\u202efdp.exe", "a\u2066b.pdf", "\u202bx.pdf", "   ", "\u3000\u200b"]
+)
 def test_bidi_controls_and_blank_names_are_refused(docs: DocumentClient, name: str):
     user = new_user()
     failed = failure(lambda: docs.upload(pdf(), user_id=user, filename=name))
@@ -42,11 +43,12 @@ def test_bidi_controls_and_blank_names_are_refused(docs: DocumentClient, name: s
 
 def test_names_are_stored_in_nfc_and_downloads_are_attachments(docs: DocumentClient):
     user = new_user()
-    decomposed = "Zoe\u0308 \"report\".pdf"
+    decomposed = 'Zoe\u0308 "report".pdf'
     document = docs.upload(pdf(), user_id=user, filename=decomposed)
-    assert document.filename == unicodedata.normalize("NFC", decomposed) == "Zo\u00eb \"report\".pdf"
-    stream = docs.stub.DownloadDocument(document_pb2.DownloadDocumentRequest(document_id=document.id),
-                                        metadata=docs.meta(user), timeout=30)
+    assert document.filename == unicodedata.normalize("NFC", decomposed) == 'Zo\u00eb "report".pdf'
+    stream = docs.stub.DownloadDocument(
+        document_pb2.DownloadDocumentRequest(document_id=document.id), metadata=docs.meta(user), timeout=30
+    )
     headers = dict(stream.initial_metadata())
     content = b"".join(message.http_body.data for message in stream)
     assert content.startswith(b"%PDF")

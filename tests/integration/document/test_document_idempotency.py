@@ -52,8 +52,9 @@ def _wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 3
 
 def _key_state(engine: Engine, key: str) -> str | None:
     with engine.connect() as connection:
-        state = connection.execute(sa.text("SELECT state FROM idempotency_keys WHERE key = :k"),
-                                   {"k": key}).scalar()
+        state = connection.execute(
+            sa.text("SELECT state FROM idempotency_keys WHERE key = :k"), {"k": key}
+        ).scalar()
     return state if isinstance(state, str) else None
 
 
@@ -61,8 +62,9 @@ def test_a_stored_review_error_is_replayed_after_the_document_changed(docs: Docu
     owner = new_user()
     document = docs.upload(pdf(), user_id=owner)
     key = uuid.uuid4().hex
-    request = D.ReviewDocumentRequest(document_id=document.id, request_id=key,
-                                      decision=D.REVIEW_DECISION_APPROVE, version=2)
+    request = D.ReviewDocumentRequest(
+        document_id=document.id, request_id=key, decision=D.REVIEW_DECISION_APPROVE, version=2
+    )
 
     def review() -> D.ReviewDocumentResponse:
         return docs.stub.ReviewDocument(request, metadata=docs.meta(COMPLIANCE, ["compliance"]), timeout=10)
@@ -74,17 +76,24 @@ def test_a_stored_review_error_is_replayed_after_the_document_changed(docs: Docu
     again = failure(review)
     assert (again.code, again.reason, again.message) == (first.code, first.reason, first.message)
     fresh = docs.stub.ReviewDocument(
-        D.ReviewDocumentRequest(document_id=document.id, request_id=uuid.uuid4().hex,
-                                decision=D.REVIEW_DECISION_APPROVE, version=2),
-        metadata=docs.meta(COMPLIANCE, ["compliance"]), timeout=10).document
+        D.ReviewDocumentRequest(
+            document_id=document.id,
+            request_id=uuid.uuid4().hex,
+            decision=D.REVIEW_DECISION_APPROVE,
+            version=2,
+        ),
+        metadata=docs.meta(COMPLIANCE, ["compliance"]),
+        timeout=10,
+    ).document
     assert fresh.status == D.DOCUMENT_STATUS_VERIFIED and fresh.version == 2
 
 
 def test_an_upload_refused_by_validation_does_not_consume_its_key(docs: DocumentClient) -> None:
     owner, key = new_user(), uuid.uuid4().hex
     content = pdf()
-    wrong_type = failure(lambda: docs.upload(content, user_id=owner, request_id=key,
-                                             content_type="image/png"))
+    wrong_type = failure(
+        lambda: docs.upload(content, user_id=owner, request_id=key, content_type="image/png")
+    )
     assert wrong_type.reason == "CONTENT_TYPE_MISMATCH"
     stored = docs.upload(content, user_id=owner, request_id=key)
     assert docs.upload(content, user_id=owner, request_id=key) == stored

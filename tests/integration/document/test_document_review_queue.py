@@ -32,11 +32,13 @@ def docs(s3: EmbeddedS3, services: ServiceRunner, tokens: TokenFactory) -> Itera
         yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
 
 
-def queue(docs: DocumentClient, *, roles: list[str] | None = None,
-          **fields: object) -> D.ListDocumentsInReviewResponse:
+def queue(
+    docs: DocumentClient, *, roles: list[str] | None = None, **fields: object
+) -> D.ListDocumentsInReviewResponse:
     request = D.ListDocumentsInReviewRequest(**fields)  # type: ignore[arg-type]
-    return docs.stub.ListDocumentsInReview(request, metadata=docs.meta(OFFICER, roles or ["compliance"]),
-                                           timeout=10)
+    return docs.stub.ListDocumentsInReview(
+        request, metadata=docs.meta(OFFICER, roles or ["compliance"]), timeout=10
+    )
 
 
 def all_statements(docs: DocumentClient) -> list[D.Document]:
@@ -53,16 +55,35 @@ def all_statements(docs: DocumentClient) -> list[D.Document]:
 def test_the_queue_holds_documents_awaiting_review_oldest_first(docs: DocumentClient) -> None:
     owner = new_user()
     kept, reviewed, deleted = (
-        docs.upload(pdf(marker=uuid.uuid4().bytes), user_id=owner, document_type=STATEMENT,
-                    request_id=uuid.uuid4().hex) for _ in range(3))
+        docs.upload(
+            pdf(marker=uuid.uuid4().bytes),
+            user_id=owner,
+            document_type=STATEMENT,
+            request_id=uuid.uuid4().hex,
+        )
+        for _ in range(3)
+    )
     # A second version: the queue shows the latest one, once.
-    kept = docs.upload(pdf(marker=uuid.uuid4().bytes), user_id=owner, document_type=STATEMENT,
-                       document_id=kept.id, request_id=uuid.uuid4().hex)
-    docs.stub.ReviewDocument(D.ReviewDocumentRequest(
-        document_id=reviewed.id, decision=D.REVIEW_DECISION_REJECT, reason="unreadable",
-        request_id=uuid.uuid4().hex), metadata=docs.meta(OFFICER, ["compliance"]), timeout=10)
-    docs.stub.DeleteDocument(D.DeleteDocumentRequest(document_id=deleted.id), metadata=docs.meta(owner),
-                             timeout=10)
+    kept = docs.upload(
+        pdf(marker=uuid.uuid4().bytes),
+        user_id=owner,
+        document_type=STATEMENT,
+        document_id=kept.id,
+        request_id=uuid.uuid4().hex,
+    )
+    docs.stub.ReviewDocument(
+        D.ReviewDocumentRequest(
+            document_id=reviewed.id,
+            decision=D.REVIEW_DECISION_REJECT,
+            reason="unreadable",
+            request_id=uuid.uuid4().hex,
+        ),
+        metadata=docs.meta(OFFICER, ["compliance"]),
+        timeout=10,
+    )
+    docs.stub.DeleteDocument(
+        D.DeleteDocumentRequest(document_id=deleted.id), metadata=docs.meta(owner), timeout=10
+    )
 
     listed = all_statements(docs)
     ids = [d.id for d in listed]
@@ -83,8 +104,10 @@ def test_bad_requests_and_callers_are_refused(docs: DocumentClient) -> None:
         other = failure(lambda: queue(docs, page_token=first.next_page_token))
         assert other.code == grpc.StatusCode.INVALID_ARGUMENT and other.fields == ["page_token"]
     bad: list[tuple[dict[str, Any], str]] = [
-        ({"document_type": 99}, "document_type"), ({"page_size": -1}, "page_size"),
-        ({"page_token": "nope"}, "page_token")]
+        ({"document_type": 99}, "document_type"),
+        ({"page_size": -1}, "page_size"),
+        ({"page_token": "nope"}, "page_token"),
+    ]
     for fields, field in bad:
         refused = failure(functools.partial(queue, docs, **fields))
         assert refused.code == grpc.StatusCode.INVALID_ARGUMENT and refused.fields == [field], fields

@@ -25,8 +25,6 @@ def rid() -> str:
     return f"req-{uuid.uuid4().hex}"
 
 
-
-
 def money(amount: int, currency: str = "USD") -> common_pb2.Money:
     return common_pb2.Money(amount_minor=amount, currency=currency)
 

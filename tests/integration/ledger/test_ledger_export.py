@@ -34,48 +34,80 @@ def test_entries_of_a_type_stream_in_chunks_each_once_oldest_first(ledger: Ledge
     # Another type, even one sharing the prefix's letters, is not part of the export.
     _related(ledger, payer.id, payee.id, 1, f"{kind}x_1")
     period = _around(made[0], made[-1])
-    chunks = list(ledger.stub.ExportRelatedEntries(
-        ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=kind, time_range=period, chunk_size=2),
-        metadata=ledger.ops, timeout=10))
+    chunks = list(
+        ledger.stub.ExportRelatedEntries(
+            ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=kind, time_range=period, chunk_size=2),
+            metadata=ledger.ops,
+            timeout=10,
+        )
+    )
     assert [len(c.records) for c in chunks] == [2, 2, 1]
     records = [r for c in chunks for r in c.records]
     assert [r.transaction_id for r in records] == [t.id for t in made]
     assert [(r.related_entity_id, r.type, r.amount.amount_minor, r.amount.currency) for r in records] == [
-        (f"{kind}_{i}", ledger_pb2.TRANSACTION_TYPE_TRANSFER, 10 + i, "USD") for i in range(5)]
+        (f"{kind}_{i}", ledger_pb2.TRANSACTION_TYPE_TRANSFER, 10 + i, "USD") for i in range(5)
+    ]
 
     # The default chunk holds them all; a range that ends before them holds none.
-    whole = list(ledger.stub.ExportRelatedEntries(
-        ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=kind, time_range=period),
-        metadata=ledger.ops, timeout=10))
+    whole = list(
+        ledger.stub.ExportRelatedEntries(
+            ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=kind, time_range=period),
+            metadata=ledger.ops,
+            timeout=10,
+        )
+    )
     assert [[r.transaction_id for r in c.records] for c in whole] == [[t.id for t in made]]
-    before = common_pb2.TimeRange(start_time=timestamp_pb2.Timestamp(seconds=made[0].timestamp.seconds - 60),
-                                  end_time=timestamp_pb2.Timestamp(seconds=made[0].timestamp.seconds - 30))
-    assert list(ledger.stub.ExportRelatedEntries(
-        ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=kind, time_range=before),
-        metadata=ledger.ops, timeout=10)) == []
+    before = common_pb2.TimeRange(
+        start_time=timestamp_pb2.Timestamp(seconds=made[0].timestamp.seconds - 60),
+        end_time=timestamp_pb2.Timestamp(seconds=made[0].timestamp.seconds - 30),
+    )
+    assert (
+        list(
+            ledger.stub.ExportRelatedEntries(
+                ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=kind, time_range=before),
+                metadata=ledger.ops,
+                timeout=10,
+            )
+        )
+        == []
+    )
 
 
 def test_export_checks_its_input_and_caller(ledger: LedgerClient) -> None:
-    day = common_pb2.TimeRange(start_time=timestamp_pb2.Timestamp(seconds=1_700_000_000),
-                               end_time=timestamp_pb2.Timestamp(seconds=1_700_086_400))
+    day = common_pb2.TimeRange(
+        start_time=timestamp_pb2.Timestamp(seconds=1_700_000_000),
+        end_time=timestamp_pb2.Timestamp(seconds=1_700_086_400),
+    )
 
     def export(request: ledger_pb2.ExportRelatedEntriesRequest, metadata: object = None) -> Failure:
-        return failure(lambda: list(ledger.stub.ExportRelatedEntries(
-            request, metadata=metadata or ledger.ops, timeout=10)))
+        return failure(
+            lambda: list(
+                ledger.stub.ExportRelatedEntries(request, metadata=metadata or ledger.ops, timeout=10)
+            )
+        )
 
     for bad in ("", "pay_"):
         wrong = export(ledger_pb2.ExportRelatedEntriesRequest(related_entity_type=bad, time_range=day))
         assert wrong.code == grpc.StatusCode.INVALID_ARGUMENT and wrong.fields == ["related_entity_type"]
-    open_ended = export(ledger_pb2.ExportRelatedEntriesRequest(
-        related_entity_type="pay", time_range=common_pb2.TimeRange(start_time=day.start_time)))
+    open_ended = export(
+        ledger_pb2.ExportRelatedEntriesRequest(
+            related_entity_type="pay", time_range=common_pb2.TimeRange(start_time=day.start_time)
+        )
+    )
     assert open_ended.code == grpc.StatusCode.INVALID_ARGUMENT and open_ended.fields == ["time_range"]
-    backwards = export(ledger_pb2.ExportRelatedEntriesRequest(
-        related_entity_type="pay",
-        time_range=common_pb2.TimeRange(start_time=day.end_time, end_time=day.start_time)))
+    backwards = export(
+        ledger_pb2.ExportRelatedEntriesRequest(
+            related_entity_type="pay",
+            time_range=common_pb2.TimeRange(start_time=day.end_time, end_time=day.start_time),
+        )
+    )
     assert backwards.code == grpc.StatusCode.INVALID_ARGUMENT and backwards.fields == ["time_range.end_time"]
-    negative = export(ledger_pb2.ExportRelatedEntriesRequest(related_entity_type="pay", time_range=day,
-                                                             chunk_size=-1))
+    negative = export(
+        ledger_pb2.ExportRelatedEntriesRequest(related_entity_type="pay", time_range=day, chunk_size=-1)
+    )
     assert negative.code == grpc.StatusCode.INVALID_ARGUMENT and negative.fields == ["chunk_size"]
-    customer = export(ledger_pb2.ExportRelatedEntriesRequest(related_entity_type="pay", time_range=day),
-                      ledger.customer("usr_someone"))
+    customer = export(
+        ledger_pb2.ExportRelatedEntriesRequest(related_entity_type="pay", time_range=day),
+        ledger.customer("usr_someone"),
+    )
     assert customer.code == grpc.StatusCode.PERMISSION_DENIED

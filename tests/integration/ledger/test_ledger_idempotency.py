@@ -47,11 +47,19 @@ def test_a_replayed_batch_item_is_its_own_first_response(ledger: LedgerClient) -
     keys = [rid(), rid()]
 
     def batch(amounts: list[int]) -> ledger_pb2.CreateTransactionsResponse:
-        transfers = [ledger_pb2.Transfer(debit_account_id=a.id, credit_account_id=b.id, amount=money(amount),
-                                         type=ledger_pb2.TRANSACTION_TYPE_TRANSFER, request_id=key)
-                     for key, amount in zip(keys, amounts, strict=True)]
+        transfers = [
+            ledger_pb2.Transfer(
+                debit_account_id=a.id,
+                credit_account_id=b.id,
+                amount=money(amount),
+                type=ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+                request_id=key,
+            )
+            for key, amount in zip(keys, amounts, strict=True)
+        ]
         return ledger.stub.CreateTransactions(
-            ledger_pb2.CreateTransactionsRequest(transfers=transfers), metadata=ledger.ops, timeout=10)
+            ledger_pb2.CreateTransactionsRequest(transfers=transfers), metadata=ledger.ops, timeout=10
+        )
 
     first = batch([10, 20])
     assert [r.code for r in first.results] == [0, 0]
@@ -67,8 +75,13 @@ def test_a_replayed_batch_item_is_its_own_first_response(ledger: LedgerClient) -
 
 def test_a_replayed_account_keeps_its_opening_balance(ledger: LedgerClient) -> None:
     request = ledger_pb2.CreateAccountRequest(
-        owner_id=new_id("usr"), name="wallet", type=ledger_pb2.ACCOUNT_TYPE_LIABILITY, currency="USD",
-        balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE, request_id=rid())
+        owner_id=new_id("usr"),
+        name="wallet",
+        type=ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+        currency="USD",
+        balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+        request_id=rid(),
+    )
     first = ledger.stub.CreateAccount(request, metadata=ledger.ops, timeout=10).account
     ledger.fund(first.id, 70)
     again = ledger.stub.CreateAccount(request, metadata=ledger.ops, timeout=10).account
@@ -95,14 +108,19 @@ def _holding_key(ledger_db: Engine, key: str) -> sa.Connection:
     connection = ledger_db.connect()
     connection.begin()
     held = connection.execute(
-        sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency_keys' || '/' || :s || '/' "
-                "|| :k, 0))"), {"s": OPERATOR, "k": key}).scalar_one()
+        sa.text(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency_keys' || '/' || :s || '/' "
+            "|| :k, 0))"
+        ),
+        {"s": OPERATOR, "k": key},
+    ).scalar_one()
     assert held
     return connection
 
 
 def test_a_duplicate_of_a_request_in_progress_is_aborted_at_once(
-        ledger: LedgerClient, ledger_db: Engine) -> None:
+    ledger: LedgerClient, ledger_db: Engine
+) -> None:
     a, b = ledger.wallet(), ledger.wallet()
     ledger.fund(a.id, 100)
     key, account_key, other = rid(), rid(), rid()
@@ -113,17 +131,35 @@ def test_a_duplicate_of_a_request_in_progress_is_aborted_at_once(
         busy = failure(lambda: ledger.transfer(a.id, b.id, 10, request_id=key))
         assert (busy.code, busy.reason) == (grpc.StatusCode.ABORTED, "REQUEST_IN_PROGRESS")
         assert busy.metadata["request_id"] == key
-        account = failure(lambda: ledger.stub.CreateAccount(ledger_pb2.CreateAccountRequest(
-            owner_id=new_id("usr"), name="wallet", type=ledger_pb2.ACCOUNT_TYPE_LIABILITY, currency="USD",
-            balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE, request_id=account_key),
-            metadata=ledger.ops, timeout=10))
+        account = failure(
+            lambda: ledger.stub.CreateAccount(
+                ledger_pb2.CreateAccountRequest(
+                    owner_id=new_id("usr"),
+                    name="wallet",
+                    type=ledger_pb2.ACCOUNT_TYPE_LIABILITY,
+                    currency="USD",
+                    balance_rule=ledger_pb2.BALANCE_RULE_NON_NEGATIVE,
+                    request_id=account_key,
+                ),
+                metadata=ledger.ops,
+                timeout=10,
+            )
+        )
         assert (account.code, account.reason) == (grpc.StatusCode.ABORTED, "REQUEST_IN_PROGRESS")
         # In a batch only the item whose key is held is aborted; the others are recorded.
-        transfers = [ledger_pb2.Transfer(debit_account_id=a.id, credit_account_id=b.id, amount=money(5),
-                                         type=ledger_pb2.TRANSACTION_TYPE_TRANSFER, request_id=k)
-                     for k in (key, other)]
-        results = ledger.stub.CreateTransactions(ledger_pb2.CreateTransactionsRequest(transfers=transfers),
-                                                 metadata=ledger.ops, timeout=10).results
+        transfers = [
+            ledger_pb2.Transfer(
+                debit_account_id=a.id,
+                credit_account_id=b.id,
+                amount=money(5),
+                type=ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+                request_id=k,
+            )
+            for k in (key, other)
+        ]
+        results = ledger.stub.CreateTransactions(
+            ledger_pb2.CreateTransactionsRequest(transfers=transfers), metadata=ledger.ops, timeout=10
+        ).results
         aborted = (grpc.StatusCode.ABORTED.value[0], "REQUEST_IN_PROGRESS")
         assert (results[0].code, results[0].reason) == aborted
         assert results[1].code == 0
@@ -135,15 +171,19 @@ def test_a_duplicate_of_a_request_in_progress_is_aborted_at_once(
     assert ledger.balance(a.id).posted.amount_minor == 100 - 5 - 10
 
 
-
 def test_a_key_past_its_retention_executes_again(ledger: LedgerClient, ledger_db: Engine) -> None:
     a, b = ledger.wallet(), ledger.wallet()
     ledger.fund(a.id, 100)
     key = rid()
     first = ledger.transfer(a.id, b.id, 10, request_id=key)
     with ledger_db.begin() as connection:
-        connection.execute(sa.text("UPDATE idempotency_keys SET expire_time = now() - interval '1 second' "
-                                   "WHERE scope = :s AND key = :k"), {"s": OPERATOR, "k": key})
+        connection.execute(
+            sa.text(
+                "UPDATE idempotency_keys SET expire_time = now() - interval '1 second' "
+                "WHERE scope = :s AND key = :k"
+            ),
+            {"s": OPERATOR, "k": key},
+        )
     second = ledger.transfer(a.id, b.id, 10, request_id=key)
     assert second.id != first.id
     assert ledger.transfer(a.id, b.id, 10, request_id=key) == second  # and the key replays it now

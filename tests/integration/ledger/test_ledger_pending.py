@@ -167,7 +167,8 @@ def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) 
 
 
 def test_reading_an_account_releases_its_lapsed_hold_only_for_a_reader_allowed_to_see_it(
-        ledger: LedgerClient, ledger_db) -> None:
+    ledger: LedgerClient, ledger_db
+) -> None:
     payer, merchant = funded_pair(ledger)
     # Long enough that a loaded machine still creates the hold before it lapses; then wait for that instant.
     expire = datetime.now(UTC) + timedelta(seconds=1)
@@ -176,21 +177,28 @@ def test_reading_an_account_releases_its_lapsed_hold_only_for_a_reader_allowed_t
 
     def status() -> int:
         with ledger_db.connect() as connection:
-            return int(connection.execute(sa.text("SELECT status FROM pending_transfers WHERE id = :id"),
-                                          {"id": hold.id}).scalar_one())
+            return int(
+                connection.execute(
+                    sa.text("SELECT status FROM pending_transfers WHERE id = :id"), {"id": hold.id}
+                ).scalar_one()
+            )
 
     pending = status()
     request = ledger_pb2.GetAccountRequest(account_id=payer)
-    denied = failure(lambda: ledger.stub.GetAccount(request, metadata=ledger.customer("usr_stranger"),
-                                                    timeout=10))
+    denied = failure(
+        lambda: ledger.stub.GetAccount(request, metadata=ledger.customer("usr_stranger"), timeout=10)
+    )
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
     assert status() == pending  # refused before anything was changed
     balance = ledger.stub.GetAccount(request, metadata=ledger.ops, timeout=10).account.balance
     assert (balance.pending_debits.amount_minor, balance.available.amount_minor) == (0, 1000)
     assert status() != pending
     assert get(ledger, hold.id).status == ledger_pb2.PENDING_TRANSFER_STATUS_EXPIRED
-    unknown = failure(lambda: ledger.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id="acc_unknown"),
-                                                     metadata=ledger.ops, timeout=10))
+    unknown = failure(
+        lambda: ledger.stub.GetAccount(
+            ledger_pb2.GetAccountRequest(account_id="acc_unknown"), metadata=ledger.ops, timeout=10
+        )
+    )
     assert (unknown.code, unknown.reason) == (grpc.StatusCode.NOT_FOUND, "ACCOUNT_NOT_FOUND")
     assert_ledger_invariants(ledger_db)
 
@@ -227,12 +235,15 @@ def test_post_records_the_callers_metadata_on_the_entry(ledger: LedgerClient, le
     hold = ledger.pend(payer, merchant, 250)
     key = rid()
     request = ledger_pb2.PostPendingTransferRequest(
-        pending_transfer_id=hold.id, request_id=key,
-        metadata={"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"})
+        pending_transfer_id=hold.id,
+        request_id=key,
+        metadata={"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"},
+    )
     posted = ledger.stub.PostPendingTransfer(request, metadata=ledger.ops, timeout=10).transaction
     assert dict(posted.metadata) == {"payment_id": "pay_1", "mcc": "5812", "category": "restaurants"}
-    stored = ledger.stub.GetTransaction(ledger_pb2.GetTransactionRequest(transaction_id=posted.id),
-                                        metadata=ledger.ops, timeout=10).transaction
+    stored = ledger.stub.GetTransaction(
+        ledger_pb2.GetTransactionRequest(transaction_id=posted.id), metadata=ledger.ops, timeout=10
+    ).transaction
     assert dict(stored.metadata) == dict(posted.metadata)
     # The same key replays the entry; with other metadata it is another request.
     replay = ledger.stub.PostPendingTransfer(request, metadata=ledger.ops, timeout=10).transaction

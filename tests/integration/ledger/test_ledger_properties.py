@@ -182,7 +182,5 @@ def test_books_balance_after_any_operations(ledger: LedgerClient, ledger_db, ops
         ) == (model.posted[i], model.pending_debits[i], model.pending_credits[i], model.available(i))
     assert sum(model.posted[:4]) == model.posted[CLEARING]  # the wallets hold what came in from outside
     assert_ledger_invariants(ledger_db)
-    report = ledger.stub.GetTrialBalance(
-        ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.ops, timeout=10
-    )
+    report = ledger.stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.ops, timeout=10)
     assert all(total.balanced for total in report.totals)

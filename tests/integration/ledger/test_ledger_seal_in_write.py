@@ -28,10 +28,17 @@ SCOPE = "svc_seal_in_write"
 
 
 def _transfer(debit: str, credit: str, amount: int) -> NewEntry:
-    return NewEntry(user_id="", type=TransactionType.TRANSFER, description="", related_entity_id="",
-                    postings=(PostingLine(debit, Direction.DEBIT, amount, "USD"),
-                              PostingLine(credit, Direction.CREDIT, amount, "USD")),
-                    request_id=rid())
+    return NewEntry(
+        user_id="",
+        type=TransactionType.TRANSFER,
+        description="",
+        related_entity_id="",
+        postings=(
+            PostingLine(debit, Direction.DEBIT, amount, "USD"),
+            PostingLine(credit, Direction.CREDIT, amount, "USD"),
+        ),
+        request_id=rid(),
+    )
 
 
 def _count(engine: Engine, sql: str) -> int:
@@ -40,7 +47,8 @@ def _count(engine: Engine, sql: str) -> int:
 
 
 def test_writers_sealing_in_their_transaction_and_after_commit_keep_one_chain(
-        ledger: LedgerClient, ledger_db: Engine) -> None:
+    ledger: LedgerClient, ledger_db: Engine
+) -> None:
     wallets = [ledger.wallet().id for _ in range(4)]
     for wallet in wallets:
         ledger.fund(wallet, START)
@@ -69,9 +77,12 @@ def test_writers_sealing_in_their_transaction_and_after_commit_keep_one_chain(
         before = _count(ledger_db, "SELECT count(*) FROM entries")
         with ledger_db.connect() as holder:
             holder.execute(sa.text("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE"))
-            held = [threading.Thread(target=write,
-                                     args=(replicas[i % 2], wallets[i % 4], wallets[(i + 1) % 4], 1))
-                    for i in range(HELD)]
+            held = [
+                threading.Thread(
+                    target=write, args=(replicas[i % 2], wallets[i % 4], wallets[(i + 1) % 4], 1)
+                )
+                for i in range(HELD)
+            ]
             for thread in held:
                 thread.start()
             deadline = time.monotonic() + 60
@@ -112,10 +123,13 @@ def test_writers_sealing_in_their_transaction_and_after_commit_keep_one_chain(
     # Every entry sealed once, the sequence gap-free, the chain intact, the books balanced.
     entries = _count(ledger_db, "SELECT count(*) FROM entries")
     with ledger_db.connect() as connection:
-        sequences = connection.execute(
-            sa.text("SELECT sequence FROM entry_seals ORDER BY sequence")).scalars().all()
-        stored = {row.entry_id: (row.sequence, row.hash) for row in connection.execute(
-            sa.text("SELECT entry_id, sequence, hash FROM entry_seals"))}
+        sequences = (
+            connection.execute(sa.text("SELECT sequence FROM entry_seals ORDER BY sequence")).scalars().all()
+        )
+        stored = {
+            row.entry_id: (row.sequence, row.hash)
+            for row in connection.execute(sa.text("SELECT entry_id, sequence, hash FROM entry_seals"))
+        }
     assert sequences == list(range(1, entries + 1))
     report = replicas[0].verify_chain()
     assert report.valid, report.detail

@@ -30,8 +30,7 @@ from tests.integration.ledger.ledger_support import LedgerClient, assert_ledger_
 def feed(ledger: LedgerClient, after: int) -> list[ledger_pb2.Transaction]:
     request = ledger_pb2.StreamTransactionsRequest(after_sequence=after, follow=False)
     return [
-        item.transaction
-        for item in ledger.stub.StreamTransactions(request, metadata=ledger.ops, timeout=30)
+        item.transaction for item in ledger.stub.StreamTransactions(request, metadata=ledger.ops, timeout=30)
     ]
 
 

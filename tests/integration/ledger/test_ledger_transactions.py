@@ -369,9 +369,7 @@ def test_batch_applies_each_item_on_its_own(ledger: LedgerClient, ledger_db) -> 
         ledger_pb2.CreateTransactionsRequest(transfers=[item(1)] * 1001),
     ):
         result = failure(
-            lambda request=request: ledger.stub.CreateTransactions(
-                request, metadata=ledger.ops, timeout=10
-            )
+            lambda request=request: ledger.stub.CreateTransactions(request, metadata=ledger.ops, timeout=10)
         )
         assert result.code == INVALID
     result = failure(
@@ -466,9 +464,7 @@ def test_history_errors(ledger: LedgerClient) -> None:
         ),
     ):
         result = failure(
-            lambda request=request: ledger.stub.ListUserTransactions(
-                request, metadata=ledger.ops, timeout=10
-            )
+            lambda request=request: ledger.stub.ListUserTransactions(request, metadata=ledger.ops, timeout=10)
         )
         assert result.code == INVALID
 
@@ -479,9 +475,7 @@ def test_history_errors(ledger: LedgerClient) -> None:
 def test_trial_balance_sums_to_zero_per_currency(ledger: LedgerClient) -> None:
     ledger.fund(ledger.wallet().id, 77)
     ledger.fund(ledger.wallet(currency="EUR").id, 55, "EUR")
-    report = ledger.stub.GetTrialBalance(
-        ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.ops, timeout=10
-    )
+    report = ledger.stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(), metadata=ledger.ops, timeout=10)
     totals = {t.currency: t for t in report.totals}
     assert {"USD", "EUR"} <= set(totals)
     assert all(t.balanced and t.total_debits_minor == t.total_credits_minor > 0 for t in totals.values())

@@ -308,8 +308,9 @@ def start_payment_instance(
         os.environ["AI_ADDR"] = ai_address
     try:
         settings = service_settings("payment", services.database_url("payment"), services.auth)
-        return start_server(payment_spec_with(config, make_connectors), settings,
-                            clock=clock or services.clock("payment"))
+        return start_server(
+            payment_spec_with(config, make_connectors), settings, clock=clock or services.clock("payment")
+        )
     finally:
         if saved is None:
             os.environ.pop("AI_ADDR", None)

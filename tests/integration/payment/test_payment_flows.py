@@ -106,8 +106,9 @@ def cash_out_declined(api: PaymentApi) -> tuple[str, S.Payment]:
     the same new device abroad, sends all of it to a stranger at once (a fraudulent account's cash-out)."""
     user = api.register()
     signals = {"device_id": "dev-new", "ip_country": "NG"}
-    funded = settle(api, api.initiate(user, S.PAYMENT_KIND_TOP_UP, 150000, method=api.add_card(user).id,
-                                      metadata=signals))
+    funded = settle(
+        api, api.initiate(user, S.PAYMENT_KIND_TOP_UP, 150000, method=api.add_card(user).id, metadata=signals)
+    )
     assert funded.status == S.PAYMENT_STATUS_SUCCEEDED, funded
     declined = api.initiate(user, S.PAYMENT_KIND_TRANSFER, 150000, payee=api.register(), metadata=signals)
     return user, declined
@@ -128,8 +129,9 @@ def test_fraud_decline_and_review_decline(api: PaymentApi):
     assert api.pending(held.transaction_id).status == ledger_pb2.PENDING_TRANSFER_STATUS_VOIDED
 
 
-@pytest.mark.parametrize(("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"),
-                                              ("GBP", "Europe/London")])
+@pytest.mark.parametrize(
+    ("currency", "zone"), [("EUR", "Europe/Berlin"), ("USD", "America/New_York"), ("GBP", "Europe/London")]
+)
 def test_a_new_customer_tops_up_and_pays_friends_in_any_accepted_currency(
     api: PaymentApi, currency: str, zone: str
 ):
@@ -141,14 +143,28 @@ def test_a_new_customer_tops_up_and_pays_friends_in_any_accepted_currency(
     """
     signals = {"device_id": "dev-own-phone", "time_zone": zone}
     user = api.register()
-    top_up = settle(api, api.initiate(user, S.PAYMENT_KIND_TOP_UP, 10_000, method=api.add_card(user).id,
-                                      currency=currency, metadata=signals))
+    top_up = settle(
+        api,
+        api.initiate(
+            user,
+            S.PAYMENT_KIND_TOP_UP,
+            10_000,
+            method=api.add_card(user).id,
+            currency=currency,
+            metadata=signals,
+        ),
+    )
     assert top_up.status == S.PAYMENT_STATUS_SUCCEEDED, top_up
     friends = [api.register() for _ in range(6)]
-    payments = [api.initiate(user, S.PAYMENT_KIND_TRANSFER, 1_250, payee=friends[0], currency=currency,
-                             metadata=signals)]
-    payments += [api.initiate(user, S.PAYMENT_KIND_TRANSFER, 1_500, payee=friend, currency=currency,
-                              metadata=signals) for friend in friends[1:]]
+    payments = [
+        api.initiate(
+            user, S.PAYMENT_KIND_TRANSFER, 1_250, payee=friends[0], currency=currency, metadata=signals
+        )
+    ]
+    payments += [
+        api.initiate(user, S.PAYMENT_KIND_TRANSFER, 1_500, payee=friend, currency=currency, metadata=signals)
+        for friend in friends[1:]
+    ]
     assert [p.failure.code for p in payments if p.status == S.PAYMENT_STATUS_FAILED] == []
     assert all(p.fraud_decision != S.FRAUD_DECISION_DECLINE for p in [top_up, *payments])
 
@@ -365,8 +381,13 @@ def test_a_refund_the_gateway_declines_gives_the_money_back(api: PaymentApi):
     after = api.get(payment.id, api.admin())
     assert after.status == S.PAYMENT_STATUS_SUCCEEDED and after.refunded_amount.amount_minor == 0
     types = sorted(e.type for e in api.ledger_entries(user, payment.id))
-    assert types == sorted([ledger_pb2.TRANSACTION_TYPE_DEPOSIT, ledger_pb2.TRANSACTION_TYPE_REFUND,
-                            ledger_pb2.TRANSACTION_TYPE_ADJUSTMENT])
+    assert types == sorted(
+        [
+            ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
+            ledger_pb2.TRANSACTION_TYPE_REFUND,
+            ledger_pb2.TRANSACTION_TYPE_ADJUSTMENT,
+        ]
+    )
     # A retry with the same key answers the same, and books nothing more.
     with pytest.raises(grpc.RpcError) as again:
         api.refund(payment.id, 500, request_id=request_id)

@@ -26,8 +26,13 @@ def initiate(api: PaymentApi, user: str, **changes: object) -> S.InitiatePayment
     cards = api.payments.ListPaymentMethods(S.ListPaymentMethodsRequest(user_id=user), metadata=api.md(user))
     card = cards.payment_methods[0].id if cards.payment_methods else api.add_card(user).id
     request = S.InitiatePaymentRequest(
-        user_id=user, kind=S.PAYMENT_KIND_TOP_UP, amount=common_pb2.Money(amount_minor=500, currency="EUR"),
-        payment_method_id=card, description="top-up", request_id=key())
+        user_id=user,
+        kind=S.PAYMENT_KIND_TOP_UP,
+        amount=common_pb2.Money(amount_minor=500, currency="EUR"),
+        payment_method_id=card,
+        description="top-up",
+        request_id=key(),
+    )
     for name, value in changes.items():
         if name == "metadata":
             request.metadata.update(value)  # type: ignore[call-overload]
@@ -50,8 +55,9 @@ def test_nul_in_request_id_metadata_keys_and_values(api: PaymentApi, payment_db:
         stored = c.execute(sa.text("SELECT count(*) FROM payments WHERE user_id = :u"), {"u": user}).scalar()
     assert stored == 0
     # Line breaks are prose in a description, not hostile.
-    ok = api.payments.InitiatePayment(initiate(api, user, description="rent\r\nfor May"),
-                                      metadata=api.md(user)).payment
+    ok = api.payments.InitiatePayment(
+        initiate(api, user, description="rent\r\nfor May"), metadata=api.md(user)
+    ).payment
     assert ok.description == "rent\r\nfor May"
 
 
@@ -64,14 +70,27 @@ def test_nul_in_a_refund_reason(api: PaymentApi):
 
 def test_nul_in_card_and_bank_holder_names(api: PaymentApi):
     user = api.register()
-    card = S.AddPaymentMethodRequest(user_id=user, request_id=key(), card=S.CardInput(
-        number="4242424242424242", exp_month=12, exp_year=api.clock().year + 2, cvc=CVC,
-        holder_name="Ada\x00Lovelace"))
+    card = S.AddPaymentMethodRequest(
+        user_id=user,
+        request_id=key(),
+        card=S.CardInput(
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=api.clock().year + 2,
+            cvc=CVC,
+            holder_name="Ada\x00Lovelace",
+        ),
+    )
     refused(failure(lambda: api.payments.AddPaymentMethod(card, metadata=api.md(user))), "card.holder_name")
-    bank = S.AddPaymentMethodRequest(user_id=user, request_id=key(), bank_account=S.BankAccountInput(
-        iban="DE89370400440532013000", holder_name="Ada\x1b[2J"))
-    refused(failure(lambda: api.payments.AddPaymentMethod(bank, metadata=api.md(user))),
-            "bank_account.holder_name")
+    bank = S.AddPaymentMethodRequest(
+        user_id=user,
+        request_id=key(),
+        bank_account=S.BankAccountInput(iban="DE89370400440532013000", holder_name="Ada\x1b[2J"),
+    )
+    refused(
+        failure(lambda: api.payments.AddPaymentMethod(bank, metadata=api.md(user))),
+        "bank_account.holder_name",
+    )
 
 
 def test_a_page_token_with_nul_is_invalid_argument(api: PaymentApi):
@@ -85,7 +104,9 @@ def test_invalid_utf8_is_invalid_argument_not_internal(api: PaymentApi, channels
     data = initiate(api, user, request_id="PLACEHOLDER").SerializeToString()
     raw = channels["payment"].unary_unary(
         "/nexafi.payment.v1.PaymentService/InitiatePayment",
-        request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        request_serializer=lambda b: b,
+        response_deserializer=lambda b: b,
+    )
     hostile = data.replace(b"PLACEHOLDER", b"\xc3\x28" + b"X" * 9)
     refused(failure(lambda: raw(hostile, metadata=api.md(user))), "request_id", "INVALID_UTF8")
     # The bytes were only refused for their encoding: the same request, well encoded, works.

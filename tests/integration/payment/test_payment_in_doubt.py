@@ -38,8 +38,13 @@ from tests.support.harness import ServiceRunner
 
 pytestmark = pytest.mark.usefixtures("payment_server")
 
-LOST = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.ABORTED, grpc.StatusCode.UNAVAILABLE)
+LOST = (
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.UNAVAILABLE,
+)
 
 
 @dataclass
@@ -58,13 +63,15 @@ def faulty(services: ServiceRunner, api: PaymentApi) -> Iterator[Faulty]:
         built.append(service_ref)
         return payment_spec.build_connectors(service_ref, config)
 
-    server = start_payment_instance(services, payment_config(fraud_unavailable_policy="review"), connectors,
-                                    ai_address=dead_address())
+    server = start_payment_instance(
+        services, payment_config(fraud_unavailable_policy="review"), connectors, ai_address=dead_address()
+    )
     service = built[0][0]
     replies = LostLedgerReplies(service.clients.ledger.stub)
     channel = grpc.insecure_channel(server.address)
-    other = PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens,
-                       api.clock)
+    other = PaymentApi(
+        payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens, api.clock
+    )
     yield Faulty(server, channel, other, replies)
     channel.close()
     server.stop(0)
@@ -84,7 +91,8 @@ def funded(api: PaymentApi, amount: int) -> str:
 
 def related(api: PaymentApi, payment_id: str) -> ledger_pb2.BatchGetRelatedEntriesResponse:
     return api.ledger.BatchGetRelatedEntries(
-        ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=[payment_id]), metadata=api.admin())
+        ledger_pb2.BatchGetRelatedEntriesRequest(related_entity_ids=[payment_id]), metadata=api.admin()
+    )
 
 
 def only_payment(api: PaymentApi, user: str, kind: int) -> S.Payment:
@@ -182,8 +190,11 @@ def test_a_lost_refund_reply_is_completed_once_by_the_retry(faulty: Faulty, whol
     assert done.payment.refunded_amount.amount_minor == expected
     # Replayed again: the same refund, and the ledger holds one refund entry.
     assert api.refund(payment.id, amount, request_id=request_id).refund.id == done.refund.id
-    refunds = [t for t in related(api, payment.id).transactions
-               if t.type in (ledger_pb2.TRANSACTION_TYPE_REVERSAL, ledger_pb2.TRANSACTION_TYPE_REFUND)]
+    refunds = [
+        t
+        for t in related(api, payment.id).transactions
+        if t.type in (ledger_pb2.TRANSACTION_TYPE_REVERSAL, ledger_pb2.TRANSACTION_TYPE_REFUND)
+    ]
     assert len(refunds) == 1
     assert api.wallet_balance(user).posted.amount_minor == 1_000 - expected
 

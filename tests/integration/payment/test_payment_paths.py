@@ -375,10 +375,12 @@ def test_the_review_queue_lists_held_payments_of_every_user_oldest_first(offline
     api = offline.api
     held = [held_top_up(offline, api.register(), amount) for amount in (700, 800)]
 
-    def queue(caller: tuple[tuple[str, str], ...], page_size: int = 0,
-              token: str = "") -> S.ListPaymentsInReviewResponse:
+    def queue(
+        caller: tuple[tuple[str, str], ...], page_size: int = 0, token: str = ""
+    ) -> S.ListPaymentsInReviewResponse:
         return api.payments.ListPaymentsInReview(
-            S.ListPaymentsInReviewRequest(page_size=page_size, page_token=token), metadata=caller)
+            S.ListPaymentsInReviewRequest(page_size=page_size, page_token=token), metadata=caller
+        )
 
     ids: list[str] = []
     token = ""

@@ -41,12 +41,15 @@ def held(services: ServiceRunner, api: PaymentApi) -> Iterator[PaymentApi]:
     # the system clock keeps the payments' stamps and the ledger's on one timeline, as the
     # reconciliation's time ranges need.
     server: RunningServer = start_payment_instance(
-        services, payment_config(fraud_unavailable_policy="review"), clock=system_clock,
+        services,
+        payment_config(fraud_unavailable_policy="review"),
+        clock=system_clock,
         ai_address=dead_address(),
     )
     channel = grpc.insecure_channel(server.address)
-    yield PaymentApi(payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens,
-                     system_clock)
+    yield PaymentApi(
+        payment_pb2_grpc.PaymentServiceStub(channel), api.ledger, api.users, api.tokens, system_clock
+    )
     channel.close()
     server.stop(0)
 
@@ -78,14 +81,22 @@ def test_a_transfer_between_two_customers_is_not_a_duplicate(held: PaymentApi) -
 
     # A real second posting for the transfer is one duplicate, named once.
     request = ledger_pb2.CreateTransactionRequest(
-        type=ledger_pb2.TRANSACTION_TYPE_TRANSFER, related_entity_id=transfer.id, request_id=key(),
-        postings=[ledger_pb2.Posting(account_id=p.account_id, direction=p.direction, amount=p.amount)
-                  for p in held.ledger_entries(payer, transfer.id)[0].postings])
+        type=ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+        related_entity_id=transfer.id,
+        request_id=key(),
+        postings=[
+            ledger_pb2.Posting(account_id=p.account_id, direction=p.direction, amount=p.amount)
+            for p in held.ledger_entries(payer, transfer.id)[0].postings
+        ],
+    )
     extra = held.ledger.CreateTransaction(request, metadata=held.service()).transaction
     # And an entry naming a payment that does not exist is an orphan.
     orphan = ledger_pb2.CreateTransactionRequest(
-        type=ledger_pb2.TRANSACTION_TYPE_TRANSFER, related_entity_id="pay_00000000000000000000000000",
-        request_id=key(), postings=request.postings)
+        type=ledger_pb2.TRANSACTION_TYPE_TRANSFER,
+        related_entity_id="pay_00000000000000000000000000",
+        request_id=key(),
+        postings=request.postings,
+    )
     lost = held.ledger.CreateTransaction(orphan, metadata=held.service()).transaction
     found = report(held, start, datetime.now(UTC) + timedelta(seconds=1))
     kinds = sorted((m.kind, m.payment_id, m.transaction_id) for m in found.mismatches)
@@ -99,7 +110,8 @@ def test_a_transfer_between_two_customers_is_not_a_duplicate(held: PaymentApi) -
     for entry in (extra, lost):
         held.ledger.ReverseTransaction(
             ledger_pb2.ReverseTransactionRequest(transaction_id=entry.id, reason="test", request_id=key()),
-            metadata=held.service())
+            metadata=held.service(),
+        )
 
 
 @pytest.mark.slow
@@ -140,20 +152,30 @@ def test_a_reconciliation_across_many_ledger_chunks_is_exact(
     tampered, absent = paid[2], paid[4]
     with payment_db.begin() as c:
         c.execute(sa.text("UPDATE payments SET amount_minor = 999 WHERE id = :id"), {"id": tampered.id})
-        c.execute(sa.text("UPDATE payments SET transaction_id = :t WHERE id = :id"),
-                  {"t": "txn_00000000000000000000000000", "id": absent.id})
+        c.execute(
+            sa.text("UPDATE payments SET transaction_id = :t WHERE id = :id"),
+            {"t": "txn_00000000000000000000000000", "id": absent.id},
+        )
     try:
         found = report(held, start, end)
     finally:
         with payment_db.begin() as c:
-            c.execute(sa.text("UPDATE payments SET amount_minor = :a WHERE id = :id"),
-                      {"a": tampered.amount.amount_minor, "id": tampered.id})
-            c.execute(sa.text("UPDATE payments SET transaction_id = :t WHERE id = :id"),
-                      {"t": absent.transaction_id, "id": absent.id})
+            c.execute(
+                sa.text("UPDATE payments SET amount_minor = :a WHERE id = :id"),
+                {"a": tampered.amount.amount_minor, "id": tampered.id},
+            )
+            c.execute(
+                sa.text("UPDATE payments SET transaction_id = :t WHERE id = :id"),
+                {"t": absent.transaction_id, "id": absent.id},
+            )
     assert (found.payments_checked, found.ledger_transactions_checked) == (5, 5)
     kinds = sorted((m.kind, m.payment_id) for m in found.mismatches)
-    assert kinds == sorted([(S.RECONCILIATION_MISMATCH_KIND_AMOUNT_MISMATCH, tampered.id),
-                            (S.RECONCILIATION_MISMATCH_KIND_MISSING_LEDGER_ENTRY, absent.id)])
+    assert kinds == sorted(
+        [
+            (S.RECONCILIATION_MISMATCH_KIND_AMOUNT_MISMATCH, tampered.id),
+            (S.RECONCILIATION_MISMATCH_KIND_MISSING_LEDGER_ENTRY, absent.id),
+        ]
+    )
     [amount] = [m for m in found.mismatches if m.payment_id == tampered.id]
     assert amount.actual_amount.amount_minor == 102 and amount.expected_amount.amount_minor == 999
     assert report(held, start, end).mismatch_count == 0

@@ -31,15 +31,19 @@ def test_service_token_has_the_service_role(provider: ServiceTokenProvider, auth
 
 def test_wrong_secret_is_refused(services: ServiceRunner):
     services.start(USER)
-    provider = ServiceTokenProvider("analytics", SERVICE_CLIENT_SECRETS["payment"],
-                                    grpc.insecure_channel(services.running["user"].address))
+    provider = ServiceTokenProvider(
+        "analytics",
+        SERVICE_CLIENT_SECRETS["payment"],
+        grpc.insecure_channel(services.running["user"].address),
+    )
     with pytest.raises(grpc.RpcError) as caught:
         provider.token()
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_service_channel_calls_another_service_as_itself(services: ServiceRunner,
-                                                         provider: ServiceTokenProvider):
+def test_service_channel_calls_another_service_as_itself(
+    services: ServiceRunner, provider: ServiceTokenProvider
+):
     services.start(LEDGER)
     with service_channel("ledger", LEDGER_SERVICE, provider.token) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
@@ -49,8 +53,9 @@ def test_service_channel_calls_another_service_as_itself(services: ServiceRunner
 
 
 def test_unreachable_service_fails_fast_with_unavailable(provider: ServiceTokenProvider):
-    with service_channel("ledger", LEDGER_SERVICE, provider.token, address="127.0.0.1:1",
-                         default_timeout=2) as channel:
+    with service_channel(
+        "ledger", LEDGER_SERVICE, provider.token, address="127.0.0.1:1", default_timeout=2
+    ) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
             stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest())

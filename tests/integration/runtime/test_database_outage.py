@@ -34,8 +34,9 @@ class Outage:
 
 
 @pytest.fixture(scope="module")
-def outage(tmp_path_factory: pytest.TempPathFactory, auth_settings: AuthSettings,
-           tokens: TokenFactory) -> Iterator[Outage]:
+def outage(
+    tmp_path_factory: pytest.TempPathFactory, auth_settings: AuthSettings, tokens: TokenFactory
+) -> Iterator[Outage]:
     pg = EmbeddedPostgres(tmp_path_factory.mktemp("outage-pg") / "data").start()
     server = None
     try:
@@ -95,8 +96,9 @@ def test_a_database_outage_answers_unavailable_and_heals(outage: Outage):
     try:
         calls: list[Callable[[], Any]] = [
             lambda: ledger.stub.GetBalance(get_balance, metadata=ledger.ops, timeout=10),
-            lambda: ledger.stub.GetAccount(ledger_pb2.GetAccountRequest(account_id=wallet.id),
-                                           metadata=ledger.ops, timeout=10),
+            lambda: ledger.stub.GetAccount(
+                ledger_pb2.GetAccountRequest(account_id=wallet.id), metadata=ledger.ops, timeout=10
+            ),
             lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10),
             lambda: ledger.wallet(),
         ]
@@ -109,8 +111,7 @@ def test_a_database_outage_answers_unavailable_and_heals(outage: Outage):
         outage.pg.start()
 
     # Back: the same transfer, retried with its key, is recorded once.
-    recorded = eventually(
-        lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10))
+    recorded = eventually(lambda: ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10))
     again = ledger.stub.CreateTransaction(transfer, metadata=ledger.ops, timeout=10)
     assert again.transaction.id == recorded.transaction.id
     assert ledger.balance(wallet.id).available.amount_minor == 700
@@ -129,4 +130,3 @@ def test_health_stays_serving_through_the_outage(outage: Outage):
         assert status.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         outage.pg.start()
-

@@ -54,8 +54,9 @@ def test_database_failures_are_unavailable_and_bugs_are_not(tmp_path: Path):
         assert database_failure(bad.value) is None
         # A statement cancelled for its time is a slow query, not an outage.
         with pytest.raises(DBAPIError) as slow:
-            run_in_transaction(engine, lambda s: s.execute(sa.text(
-                "SET LOCAL statement_timeout = 10; SELECT pg_sleep(1)")))
+            run_in_transaction(
+                engine, lambda s: s.execute(sa.text("SET LOCAL statement_timeout = 10; SELECT pg_sleep(1)"))
+            )
         assert database_failure(slow.value) is None
         # The pool exhausted: every connection is in use for longer than the pool waits.
         pool = create_engine(server.url("postgres"), pool_size=1, max_overflow=0)

@@ -31,8 +31,9 @@ def test_objects_survive_a_restart(tmp_path: Path) -> None:
     with EmbeddedS3(data_dir=tmp_path / "s3") as first:
         minio = client(first)
         minio.make_bucket("nexafi-documents")
-        minio.put_object("nexafi-documents", "docs/a/v1", io.BytesIO(big), len(big),
-                         part_size=5 * 1024 * 1024)
+        minio.put_object(
+            "nexafi-documents", "docs/a/v1", io.BytesIO(big), len(big), part_size=5 * 1024 * 1024
+        )
         minio.put_object("nexafi-documents", "docs/b/v1", io.BytesIO(b"small"), 5)
         minio.put_object("nexafi-documents", "docs/c/v1", io.BytesIO(b"gone"), 4)
         minio.remove_object("nexafi-documents", "docs/c/v1")
@@ -47,4 +48,3 @@ def test_objects_survive_a_restart(tmp_path: Path) -> None:
         with pytest.raises(S3Error) as missing:
             read(minio, "nexafi-documents", "docs/c/v1")
         assert missing.value.code == "NoSuchKey"
-

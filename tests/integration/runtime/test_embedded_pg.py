@@ -69,8 +69,9 @@ time.sleep(600)
 def test_killing_the_launcher_leaves_no_orphan_server(tmp_path: Path):
     data = tmp_path / "pg"
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}"}
-    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(data)], env=env,
-                                stdout=subprocess.PIPE, text=True)
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(data)], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert launcher.stdout is not None
     assert launcher.stdout.readline().strip() == "ready"
     server_pid = postmaster_pid(data.resolve())

@@ -52,8 +52,11 @@ def _execute(store: IdempotencyStore, key: str, value: str, *, fail: bool = Fals
 
 def _effects(engine: Engine, key: str) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(sa.text("SELECT count(*) FROM intx_effects WHERE key = :k"),
-                                      {"k": key}).scalar_one())
+        return int(
+            connection.execute(
+                sa.text("SELECT count(*) FROM intx_effects WHERE key = :k"), {"k": key}
+            ).scalar_one()
+        )
 
 
 def test_a_replay_returns_the_first_response_and_runs_nothing(engine: Engine) -> None:
@@ -91,8 +94,9 @@ def test_an_expired_key_executes_again(engine: Engine) -> None:
     store = IdempotencyStore(engine, table=TABLE)
     assert _execute(store, "k4", "a") == b"wrote a"
     with engine.begin() as connection:
-        connection.execute(sa.text(f"UPDATE {TABLE} SET expire_time = now() - interval '1 second' "
-                                   "WHERE key = 'k4'"))
+        connection.execute(
+            sa.text(f"UPDATE {TABLE} SET expire_time = now() - interval '1 second' WHERE key = 'k4'")
+        )
     assert _execute(store, "k4", "b") == b"wrote b"
     assert _execute(store, "k4", "b") == b"wrote b"
     assert _effects(engine, "k4") == 2

@@ -30,14 +30,28 @@ def channel(services: ServiceRunner) -> Iterator[grpc.Channel]:
 
 
 def handled(method: str, code: str, rpc_type: str = "unary") -> float:
-    return REGISTRY.get_sample_value("grpc_server_handled_total", {
-        "grpc_type": rpc_type, "grpc_service": probe_service.SERVICE, "grpc_method": method,
-        "grpc_code": code}) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "grpc_server_handled_total",
+            {
+                "grpc_type": rpc_type,
+                "grpc_service": probe_service.SERVICE,
+                "grpc_method": method,
+                "grpc_code": code,
+            },
+        )
+        or 0.0
+    )
 
 
 def timed(method: str, rpc_type: str = "unary") -> float:
-    return REGISTRY.get_sample_value("grpc_server_handling_seconds_count", {
-        "grpc_type": rpc_type, "grpc_service": probe_service.SERVICE, "grpc_method": method}) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "grpc_server_handling_seconds_count",
+            {"grpc_type": rpc_type, "grpc_service": probe_service.SERVICE, "grpc_method": method},
+        )
+        or 0.0
+    )
 
 
 def test_each_rpc_is_counted_by_status_code_and_timed(channel: grpc.Channel, tokens: TokenFactory):
@@ -86,12 +100,15 @@ def scrape(port: int) -> dict[str, float]:
 
 def test_a_service_process_answers_a_scrape_on_its_metrics_port(keys_dir: Path, tokens: TokenFactory):
     port, metrics_port = free_port(), free_port()
-    proc = launch({"PROBE_PORT": str(port), "PROBE_METRICS_PORT": str(metrics_port),
-                   "NEXAFI_KEYS_DIR": str(keys_dir)})
+    proc = launch(
+        {"PROBE_PORT": str(port), "PROBE_METRICS_PORT": str(metrics_port), "NEXAFI_KEYS_DIR": str(keys_dir)}
+    )
     try:
         wait_serving(f"127.0.0.1:{port}")
-        key = (f"grpc_server_handled_total|grpc_code=OK|grpc_method=Public|"
-               f"grpc_service={probe_service.SERVICE}|grpc_type=unary")
+        key = (
+            f"grpc_server_handled_total|grpc_code=OK|grpc_method=Public|"
+            f"grpc_service={probe_service.SERVICE}|grpc_type=unary"
+        )
         assert scrape(metrics_port).get(key, 0) == 0
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             for _ in range(2):
@@ -110,8 +127,13 @@ def test_a_taken_metrics_port_stops_the_service_with_one_line(keys_dir: Path):
         blocker.bind(("0.0.0.0", 0))
         blocker.listen()
         taken = blocker.getsockname()[1]
-        proc = launch({"PROBE_PORT": str(free_port()), "PROBE_METRICS_PORT": str(taken),
-                       "NEXAFI_KEYS_DIR": str(keys_dir)})
+        proc = launch(
+            {
+                "PROBE_PORT": str(free_port()),
+                "PROBE_METRICS_PORT": str(taken),
+                "NEXAFI_KEYS_DIR": str(keys_dir),
+            }
+        )
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "Traceback" not in err, err
     # One line that says what is wrong, after whatever the start logged before it.

@@ -31,8 +31,14 @@ def free_port() -> int:
 
 def launch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     full_env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'gen'}", **env}
-    return subprocess.Popen([sys.executable, "-m", "tests.support.probe_service", *args], cwd=ROOT,
-                            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.probe_service", *args],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_serving(address: str, timeout: float = 20) -> None:
@@ -41,8 +47,10 @@ def wait_serving(address: str, timeout: float = 20) -> None:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
-                        health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return
             except grpc.RpcError:
                 pass
@@ -62,7 +70,8 @@ def test_sigterm_finishes_the_rpc_in_flight(keys_dir: Path, tokens: TokenFactory
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 try:
                     result["value"] = channel.unary_unary(f"/{probe_service.SERVICE}/Sleep")(
-                        b"1500", metadata=tokens.metadata("usr_1"), timeout=10)
+                        b"1500", metadata=tokens.metadata("usr_1"), timeout=10
+                    )
                 except grpc.RpcError as exc:
                     result["error"] = exc.code()
 
@@ -106,8 +115,10 @@ def test_missing_database_url_stops_with_one_line(keys_dir: Path):
 
 
 def test_unreachable_database_stops_with_one_line():
-    env = {"PROBE_PORT": str(free_port()),
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"}
+    env = {
+        "PROBE_PORT": str(free_port()),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere",
+    }
     line = _one_line_failure(launch(env, "--with-db"))
     assert "cannot reach the database" in line and "127.0.0.1" in line
 
@@ -119,8 +130,10 @@ def test_malformed_setting_stops_with_one_line():
 
 def test_reachable_database_serves(pg: EmbeddedPostgres, keys_dir: Path):
     port = free_port()
-    proc = launch({"PROBE_PORT": str(port), "DATABASE_URL": pg.url("postgres"),
-                   "NEXAFI_KEYS_DIR": str(keys_dir)}, "--with-db")
+    proc = launch(
+        {"PROBE_PORT": str(port), "DATABASE_URL": pg.url("postgres"), "NEXAFI_KEYS_DIR": str(keys_dir)},
+        "--with-db",
+    )
     try:
         wait_serving(f"127.0.0.1:{port}")
     finally:
@@ -187,7 +200,7 @@ def _read_until_settings_ack(client: socket.socket) -> None:
             chunk = client.recv(65536)
             assert chunk, "the server closed the connection"
             buffer += chunk
-        buffer = buffer[9 + length:]
+        buffer = buffer[9 + length :]
         if kind == 4 and flags & 1:  # SETTINGS with ACK
             return
 
@@ -207,8 +220,9 @@ def test_a_restart_on_the_same_port_works_at_once(keys_dir: Path, tokens: TokenF
         # clients that wait for the server to close first (the server's side then lingers in
         # TIME_WAIT on the port, as behind a client that keeps its connections).
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        channel.unary_unary(f"/{probe_service.SERVICE}/WhoAmI")(b"", metadata=tokens.metadata("usr_1"),
-                                                                timeout=5)
+        channel.unary_unary(f"/{probe_service.SERVICE}/WhoAmI")(
+            b"", metadata=tokens.metadata("usr_1"), timeout=5
+        )
         channels.append(channel)
         for _ in range(3):
             client = socket.create_connection(("127.0.0.1", port), timeout=15)

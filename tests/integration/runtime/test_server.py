@@ -28,16 +28,19 @@ def call(channel: grpc.Channel, name: str, payload: bytes = b"", metadata=None) 
     return channel.unary_unary(f"{METHOD}/{name}")(payload, metadata=metadata, timeout=10)
 
 
-@pytest.mark.parametrize(("kind", "code", "reason"), [
-    ("not_found", grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
-    ("invalid", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
-    ("exists", grpc.StatusCode.ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED"),
-    ("denied", grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
-    ("funds", grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS"),
-    ("aborted", grpc.StatusCode.ABORTED, "ABORTED"),
-    ("exhausted", grpc.StatusCode.RESOURCE_EXHAUSTED, "DAILY_LIMIT_EXCEEDED"),
-    ("unavailable", grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE"),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "reason"),
+    [
+        ("not_found", grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+        ("invalid", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
+        ("exists", grpc.StatusCode.ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED"),
+        ("denied", grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
+        ("funds", grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS"),
+        ("aborted", grpc.StatusCode.ABORTED, "ABORTED"),
+        ("exhausted", grpc.StatusCode.RESOURCE_EXHAUSTED, "DAILY_LIMIT_EXCEEDED"),
+        ("unavailable", grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE"),
+    ],
+)
 def test_domain_errors_map_to_status_and_error_info(channel, tokens: TokenFactory, kind, code, reason):
     failed = failure(lambda: call(channel, "Fail", kind.encode(), tokens.metadata("usr_1")))
     assert (failed.code, failed.reason, failed.domain) == (code, reason, "nexafi.dev")
@@ -70,8 +73,10 @@ def test_errors_in_server_streams_are_mapped(channel, tokens: TokenFactory):
 
 
 def test_valid_token_gives_the_principal(channel, tokens: TokenFactory):
-    assert call(channel, "WhoAmI", metadata=tokens.metadata("usr_7", ["customer", "admin"])) == \
-        b"usr_7|admin,customer"
+    assert (
+        call(channel, "WhoAmI", metadata=tokens.metadata("usr_7", ["customer", "admin"]))
+        == b"usr_7|admin,customer"
+    )
 
 
 def _unauthenticated_reason(channel, metadata) -> str:
@@ -123,16 +128,21 @@ def test_rotated_key_keeps_old_tokens_valid(channel, tokens: TokenFactory, keyri
 
 def test_health_reports_serving(channel):
     stub = health_pb2_grpc.HealthStub(channel)
-    assert stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == \
-        health_pb2.HealthCheckResponse.SERVING
-    assert stub.Check(health_pb2.HealthCheckRequest(service=probe_service.SERVICE), timeout=5).status == \
-        health_pb2.HealthCheckResponse.SERVING
+    assert (
+        stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+        == health_pb2.HealthCheckResponse.SERVING
+    )
+    assert (
+        stub.Check(health_pb2.HealthCheckRequest(service=probe_service.SERVICE), timeout=5).status
+        == health_pb2.HealthCheckResponse.SERVING
+    )
 
 
 def test_reflection_lists_the_service(channel):
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                                          timeout=5)
+    responses = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+    )
     names = {s.name for r in responses for s in r.list_services_response.service}
     assert {probe_service.SERVICE, "grpc.health.v1.Health"} <= names
 
@@ -140,9 +150,11 @@ def test_reflection_lists_the_service(channel):
 def _echo_request_id(channel, request, metadata):
     from nexafi.ledger.v1 import ledger_pb2
 
-    method = channel.unary_unary(f"{METHOD}/EchoRequestId",
-                                 request_serializer=ledger_pb2.CreateAccountRequest.SerializeToString,
-                                 response_deserializer=ledger_pb2.CreateAccountRequest.FromString)
+    method = channel.unary_unary(
+        f"{METHOD}/EchoRequestId",
+        request_serializer=ledger_pb2.CreateAccountRequest.SerializeToString,
+        response_deserializer=ledger_pb2.CreateAccountRequest.FromString,
+    )
     return method(request, metadata=metadata, timeout=10).request_id
 
 

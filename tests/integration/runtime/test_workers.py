@@ -34,16 +34,24 @@ def _answering_pids(address: str, tokens: TokenFactory, connections: int) -> set
         # A distinct channel argument: a new subchannel, so a new TCP connection each time.
         with grpc.insecure_channel(address, options=[("grpc.channel_id", str(index))]) as channel:
             answer = channel.unary_unary(f"/{probe_service.SERVICE}/Pid")(
-                b"", metadata=tokens.metadata("usr_1"), timeout=10)
+                b"", metadata=tokens.metadata("usr_1"), timeout=10
+            )
             pids.add(int(answer))
     return pids
 
 
-def test_two_workers_answer_on_one_port_and_end_with_their_parent(keys_dir: Path,
-                                                                  tokens: TokenFactory) -> None:
+def test_two_workers_answer_on_one_port_and_end_with_their_parent(
+    keys_dir: Path, tokens: TokenFactory
+) -> None:
     port = free_port()
-    proc = launch({"PROBE_PORT": str(port), "PROBE_HOST": "127.0.0.1", "NEXAFI_KEYS_DIR": str(keys_dir),
-                   "NEXAFI_WORKERS": "2"})
+    proc = launch(
+        {
+            "PROBE_PORT": str(port),
+            "PROBE_HOST": "127.0.0.1",
+            "NEXAFI_KEYS_DIR": str(keys_dir),
+            "NEXAFI_WORKERS": "2",
+        }
+    )
     workers: set[int] = set()
     try:
         address = f"127.0.0.1:{port}"
@@ -80,8 +88,15 @@ def _children_of(pid: int) -> list[int]:
 
 def test_sigterm_stops_every_worker(keys_dir: Path) -> None:
     port = free_port()
-    proc = launch({"PROBE_PORT": str(port), "PROBE_HOST": "127.0.0.1", "NEXAFI_KEYS_DIR": str(keys_dir),
-                   "NEXAFI_WORKERS": "2", "SHUTDOWN_GRACE_SECONDS": "2"})
+    proc = launch(
+        {
+            "PROBE_PORT": str(port),
+            "PROBE_HOST": "127.0.0.1",
+            "NEXAFI_KEYS_DIR": str(keys_dir),
+            "NEXAFI_WORKERS": "2",
+            "SHUTDOWN_GRACE_SECONDS": "2",
+        }
+    )
     try:
         wait_serving(f"127.0.0.1:{port}")
         workers = _children_of(proc.pid)

@@ -310,9 +310,11 @@ def other_active_admins(api: UserApi, admin: Actor) -> list[str]:
     found: list[str] = []
     token = ""
     while True:
-        page = api.stub.ListUsers(user_pb2.ListUsersRequest(
-            page_size=100, page_token=token, status=user_pb2.USER_STATUS_ACTIVE),
-            metadata=admin.metadata, timeout=TIMEOUT)
+        page = api.stub.ListUsers(
+            user_pb2.ListUsersRequest(page_size=100, page_token=token, status=user_pb2.USER_STATUS_ACTIVE),
+            metadata=admin.metadata,
+            timeout=TIMEOUT,
+        )
         found += [u.id for u in page.users if user_pb2.ROLE_ADMIN in u.roles and u.id != admin.id]
         token = page.next_page_token
         if not token:

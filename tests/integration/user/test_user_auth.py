@@ -135,9 +135,13 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(api: UserApi) -> No
 def _block_buckets(engine: Engine, login: str, hours: int = 1) -> None:
     """Make a login's blocked buckets stay blocked for ``hours``: no test waits on the clock."""
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE login_throttle SET blocked_until = now() + make_interval(hours => :h) "
-                             "WHERE login_digest = :d AND blocked_until IS NOT NULL"),
-                     {"h": hours, "d": keyed_digest("login", login.lower())})
+        conn.execute(
+            sa.text(
+                "UPDATE login_throttle SET blocked_until = now() + make_interval(hours => :h) "
+                "WHERE login_digest = :d AND blocked_until IS NOT NULL"
+            ),
+            {"h": hours, "d": keyed_digest("login", login.lower())},
+        )
 
 
 def _throttle_answer(api: UserApi, login: str, password: str, address: str) -> tuple[object, ...]:
@@ -146,13 +150,15 @@ def _throttle_answer(api: UserApi, login: str, password: str, address: str) -> t
 
 
 def test_failures_past_the_allowance_throttle_the_same_for_unknown_and_existing_logins(
-        api: UserApi, user_db: Engine) -> None:
+    api: UserApi, user_db: Engine
+) -> None:
     user, password = api.register()
     ghost = unique("ghost")
     for login in (user.username, ghost):
         for _ in range(5):
-            wrong = failure(lambda login=login: api.login(login, "wrong-password-entirely",
-                                                          address="10.0.0.1"))
+            wrong = failure(
+                lambda login=login: api.login(login, "wrong-password-entirely", address="10.0.0.1")
+            )
             assert (wrong.code, wrong.reason) == (OK.UNAUTHENTICATED, "INVALID_CREDENTIALS")
         _block_buckets(user_db, login)
     # No ACCOUNT_LOCKED oracle: the same answer, with retry info, for an account and a made-up login.
@@ -166,18 +172,22 @@ def test_failures_past_the_allowance_throttle_the_same_for_unknown_and_existing_
 
 
 def test_an_attacker_spraying_from_many_addresses_cannot_lock_the_owner_out(
-        api: UserApi, user_db: Engine) -> None:
+    api: UserApi, user_db: Engine
+) -> None:
     user, password = api.register()
     api.login(user.username, password, address="192.0.2.10")  # the owner's usual address
     answers = set()
     for i in range(60):
-        result = failure(lambda i=i: api.login(user.username, "wrong-password-entirely",
-                                               address=f"198.51.100.{i}"))
+        result = failure(
+            lambda i=i: api.login(user.username, "wrong-password-entirely", address=f"198.51.100.{i}")
+        )
         answers.add((result.code, result.reason))
         if result.reason == "LOGIN_THROTTLED":
             break
-    assert answers == {(OK.UNAUTHENTICATED, "INVALID_CREDENTIALS"),
-                       (OK.RESOURCE_EXHAUSTED, "LOGIN_THROTTLED")}
+    assert answers == {
+        (OK.UNAUTHENTICATED, "INVALID_CREDENTIALS"),
+        (OK.RESOURCE_EXHAUSTED, "LOGIN_THROTTLED"),
+    }
     _block_buckets(user_db, user.username)
     # The account as a whole is throttled: a new address waits, even with the right password.
     assert _throttle_answer(api, user.username, password, "203.0.113.7")[1] == "LOGIN_THROTTLED"
@@ -252,16 +262,24 @@ def test_replays_within_the_grace_window_return_the_same_successor(api: UserApi,
     assert {r.refresh_token for r in replays} == {first.refresh_token}
     assert all(r.access_token and r.refresh_expire_time == first.refresh_expire_time for r in replays)
     with user_db.connect() as conn:
-        tokens = conn.execute(sa.text(
-            "SELECT count(*) FROM refresh_tokens WHERE family_id = "
-            "(SELECT family_id FROM refresh_tokens WHERE token_hash = :h)"),
-            {"h": token_digest(actor.refresh_token)}).scalar()
+        tokens = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM refresh_tokens WHERE family_id = "
+                "(SELECT family_id FROM refresh_tokens WHERE token_hash = :h)"
+            ),
+            {"h": token_digest(actor.refresh_token)},
+        ).scalar()
     assert tokens == 2  # the original and its one successor: no fork
     # The chain goes on from the successor; then a replay of the original is theft.
     api.refresh(first.refresh_token)
     with user_db.begin() as conn:
-        conn.execute(sa.text("UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
-                             "WHERE token_hash = :h"), {"h": token_digest(actor.refresh_token)})
+        conn.execute(
+            sa.text(
+                "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
+                "WHERE token_hash = :h"
+            ),
+            {"h": token_digest(actor.refresh_token)},
+        )
     reused = failure(lambda: api.refresh(actor.refresh_token))
     assert (reused.code, reused.reason) == (OK.UNAUTHENTICATED, "REFRESH_TOKEN_REUSED")
 
@@ -270,8 +288,13 @@ def test_concurrent_replays_after_the_grace_window_revoke_the_family(api: UserAp
     actor = api.new_customer()
     successor = api.refresh(actor.refresh_token).refresh_token
     with user_db.begin() as conn:
-        conn.execute(sa.text("UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
-                             "WHERE token_hash = :h"), {"h": token_digest(actor.refresh_token)})
+        conn.execute(
+            sa.text(
+                "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' "
+                "WHERE token_hash = :h"
+            ),
+            {"h": token_digest(actor.refresh_token)},
+        )
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: failure(lambda: api.refresh(actor.refresh_token)).reason, range(4)))
     # The first is detected as reuse; the others find the family already revoked.
@@ -366,13 +389,21 @@ def test_jwks_publishes_the_keyring(api: UserApi, keyring: Keyring) -> None:
 def test_quiet_throttle_buckets_are_purged(api: UserApi, user_db: Engine) -> None:
     stale = keyed_digest("login", unique("long-gone"))
     with user_db.begin() as conn:
-        conn.execute(sa.text("INSERT INTO login_throttle (login_digest, address_digest, failures, "
-                             "last_failure_at) VALUES (:d, '', 3, now() - interval '2 days')"), {"d": stale})
+        conn.execute(
+            sa.text(
+                "INSERT INTO login_throttle (login_digest, address_digest, failures, "
+                "last_failure_at) VALUES (:d, '', 3, now() - interval '2 days')"
+            ),
+            {"d": stale},
+        )
 
     def left() -> int:
         with user_db.connect() as conn:
-            return int(conn.execute(sa.text("SELECT count(*) FROM login_throttle WHERE login_digest = :d"),
-                                    {"d": stale}).scalar_one())
+            return int(
+                conn.execute(
+                    sa.text("SELECT count(*) FROM login_throttle WHERE login_digest = :d"), {"d": stale}
+                ).scalar_one()
+            )
 
     # Each failed login purges up to 100 quiet buckets; other tests leave some too.
     for _ in range(20):
@@ -384,8 +415,12 @@ def test_quiet_throttle_buckets_are_purged(api: UserApi, user_db: Engine) -> Non
 
 def test_register_stores_real_world_numbers_in_e164(api: UserApi) -> None:
     # Numbering plans of several countries, written as people write them.
-    for written, stored in (("+49 (0)30 901820", "+4930901820"), ("+1 (650) 253-0000", "+16502530000"),
-                            ("+81 3-1234-5678", "+81312345678"), ("+55 11 91234-5678", "+5511912345678")):
+    for written, stored in (
+        ("+49 (0)30 901820", "+4930901820"),
+        ("+1 (650) 253-0000", "+16502530000"),
+        ("+81 3-1234-5678", "+81312345678"),
+        ("+55 11 91234-5678", "+5511912345678"),
+    ):
         user, _ = api.register(profile=user_pb2.Profile(phone_number=written))
         assert user.profile.phone_number == stored, written
 
@@ -400,7 +435,13 @@ def test_register_normalizes_an_internationalized_domain_and_refuses_tricky_emai
     name = unique()
     user, _ = api.register(username=name, email=f"{name}@Bücher.example")
     assert user.email == f"{name}@xn--bcher-kva.example"
-    for email in (f'"{name} x"@example.com', f"{name}@localhost", f"{name}@exa\u200bmple.com",
-                  f"{name}@[192.0.2.1]", f"Ada <{name}@example.com>", f"{name}@mail.test"):
+    for email in (
+        f'"{name} x"@example.com',
+        f"{name}@localhost",
+        f"{name}@exa\u200bmple.com",
+        f"{name}@[192.0.2.1]",
+        f"Ada <{name}@example.com>",
+        f"{name}@mail.test",
+    ):
         result = failure(lambda email=email: api.register(email=email))
         assert (result.code, result.fields) == (OK.INVALID_ARGUMENT, ["email"]), email

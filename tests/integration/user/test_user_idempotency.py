@@ -22,8 +22,9 @@ OK = grpc.StatusCode
 
 
 def _erase(api: UserApi, user_id: str) -> None:
-    api.stub.DeleteUser(user_pb2.DeleteUserRequest(user_id=user_id, erase=True), timeout=TIMEOUT,
-                        metadata=api.staff("admin"))
+    api.stub.DeleteUser(
+        user_pb2.DeleteUserRequest(user_id=user_id, erase=True), timeout=TIMEOUT, metadata=api.staff("admin")
+    )
 
 
 def _wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 20.0) -> None:
@@ -37,14 +38,16 @@ def _wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 2
 
 def _key_state(user_db: Engine, key: str) -> str | None:
     with user_db.connect() as conn:
-        state = conn.execute(sa.text("SELECT state FROM idempotency_keys WHERE key = :k"),
-                             {"k": key}).scalar()
+        state = conn.execute(
+            sa.text("SELECT state FROM idempotency_keys WHERE key = :k"), {"k": key}
+        ).scalar()
     return state if isinstance(state, str) else None
 
 
 def test_a_stored_error_is_replayed_even_when_the_request_would_now_succeed(api: UserApi) -> None:
     holder, _ = api.register()
     name, password, key = unique(), strong_password(), unique("req-")
+
     def attempt() -> object:
         return api.register(username=name, email=holder.email, password=password, request_id=key)
 
@@ -60,8 +63,9 @@ def test_a_stored_error_is_replayed_even_when_the_request_would_now_succeed(api:
 
 def test_validation_errors_do_not_consume_the_key(api: UserApi) -> None:
     name, password, key = unique(), strong_password(), unique("req-")
-    bad = failure(lambda: api.register(username=name, email="not-an-email", password=password,
-                                       request_id=key))
+    bad = failure(
+        lambda: api.register(username=name, email="not-an-email", password=password, request_id=key)
+    )
     assert bad.code == OK.INVALID_ARGUMENT
     user, _ = api.register(username=name, password=password, request_id=key)
     assert user.username == name
@@ -74,15 +78,18 @@ def test_a_concurrent_duplicate_is_aborted_at_once(api: UserApi, user_db: Engine
     # An uncommitted account with the same username holds the unique index: the first request
     # claims its key, then waits on that index until this transaction ends.
     with user_db.connect() as blocker:
-        blocker.execute(sa.text(
-            "INSERT INTO users (id, username, email, roles, token_version) "
-            "VALUES (:id, :u, :e, '{}', 0)"),
-            {"id": unique("usr_blocker"), "u": name, "e": unique() + "@x.io"})
+        blocker.execute(
+            sa.text(
+                "INSERT INTO users (id, username, email, roles, token_version) VALUES (:id, :u, :e, '{}', 0)"
+            ),
+            {"id": unique("usr_blocker"), "u": name, "e": unique() + "@x.io"},
+        )
 
         def first() -> None:
             try:
-                outcome["user"], _ = api.register(username=name, email=email, password=password,
-                                                  request_id=key)
+                outcome["user"], _ = api.register(
+                    username=name, email=email, password=password, request_id=key
+                )
             except grpc.RpcError as error:
                 outcome["error"] = error
 
@@ -90,8 +97,9 @@ def test_a_concurrent_duplicate_is_aborted_at_once(api: UserApi, user_db: Engine
         thread.start()
         try:
             _wait_for(lambda: _key_state(user_db, key) == "running", "the first request to claim its key")
-            duplicate = failure(lambda: api.register(username=name, email=email, password=password,
-                                                     request_id=key))
+            duplicate = failure(
+                lambda: api.register(username=name, email=email, password=password, request_id=key)
+            )
             assert (duplicate.code, duplicate.reason) == (OK.ABORTED, "REQUEST_IN_PROGRESS")
         finally:
             blocker.rollback()

@@ -107,9 +107,13 @@ def test_a_reset_lifts_the_login_throttle(api: UserApi, user_db: Engine) -> None
     for _ in range(5):
         failure(lambda: api.login(actor.user.username, "wrong-password-entirely"))
     with user_db.begin() as conn:  # blocked for an hour: the test does not race the delay
-        conn.execute(sa.text("UPDATE login_throttle SET blocked_until = now() + interval '1 hour' "
-                             "WHERE blocked_until IS NOT NULL AND login_digest = :d"),
-                     {"d": keyed_digest("login", actor.user.username)})
+        conn.execute(
+            sa.text(
+                "UPDATE login_throttle SET blocked_until = now() + interval '1 hour' "
+                "WHERE blocked_until IS NOT NULL AND login_digest = :d"
+            ),
+            {"d": keyed_digest("login", actor.user.username)},
+        )
     assert failure(lambda: api.login(actor.user.username, actor.password)).reason == "LOGIN_THROTTLED"
     started = time.time() - 1
     request_reset(api, actor.user.email)

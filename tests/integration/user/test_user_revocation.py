@@ -49,8 +49,9 @@ def _start_checked(services: ServiceRunner, spec: ServiceSpec) -> RunningServer:
 
 
 @pytest.fixture(scope="module")
-def checked_user(services: ServiceRunner, user_server: RunningServer,
-                 mail_dir: Path) -> Iterator[user_pb2_grpc.UserServiceStub]:
+def checked_user(
+    services: ServiceRunner, user_server: RunningServer, mail_dir: Path
+) -> Iterator[user_pb2_grpc.UserServiceStub]:
     server = _start_checked(services, user_spec_for_tests(mail_dir))
     with grpc.insecure_channel(server.address) as channel:
         yield user_pb2_grpc.UserServiceStub(channel)
@@ -58,8 +59,9 @@ def checked_user(services: ServiceRunner, user_server: RunningServer,
 
 
 @pytest.fixture(scope="module")
-def checked_ledger(services: ServiceRunner,
-                   user_server: RunningServer) -> Iterator[ledger_pb2_grpc.LedgerServiceStub]:
+def checked_ledger(
+    services: ServiceRunner, user_server: RunningServer
+) -> Iterator[ledger_pb2_grpc.LedgerServiceStub]:
     # USER_ADDR points at the session's user server: the ledger reads the feed as itself.
     server = _start_checked(services, LEDGER_SPEC)
     with grpc.insecure_channel(server.address) as channel:
@@ -95,24 +97,39 @@ def _list_accounts(stub: ledger_pb2_grpc.LedgerServiceStub, token: str) -> Any:
 
 
 def test_a_demoted_admins_old_token_is_refused_on_admin_rpcs(
-        api: UserApi, admin: Actor, checked_user: user_pb2_grpc.UserServiceStub) -> None:
+    api: UserApi, admin: Actor, checked_user: user_pb2_grpc.UserServiceStub
+) -> None:
     deputy = api.new_customer()
-    api.stub.GrantRole(user_pb2.GrantRoleRequest(user_id=deputy.id, role=user_pb2.ROLE_ADMIN),
-                       metadata=admin.metadata, timeout=TIMEOUT)
+    api.stub.GrantRole(
+        user_pb2.GrantRoleRequest(user_id=deputy.id, role=user_pb2.ROLE_ADMIN),
+        metadata=admin.metadata,
+        timeout=TIMEOUT,
+    )
     # The grant itself ends the customer-only token: tokens carry the current role set.
-    assert refused_within_window(lambda: _get_self(checked_user, deputy)) == \
-        (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
+    assert refused_within_window(lambda: _get_self(checked_user, deputy)) == (
+        OK.UNAUTHENTICATED,
+        "TOKEN_REVOKED",
+    )
     as_admin = api.refresh(deputy.refresh_token)
     _list_users(checked_user, as_admin.access_token)
-    api.stub.RevokeRole(user_pb2.RevokeRoleRequest(user_id=deputy.id, role=user_pb2.ROLE_ADMIN),
-                        metadata=admin.metadata, timeout=TIMEOUT)
-    assert refused_within_window(lambda: _list_users(checked_user, as_admin.access_token)) == \
-        (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
+    api.stub.RevokeRole(
+        user_pb2.RevokeRoleRequest(user_id=deputy.id, role=user_pb2.ROLE_ADMIN),
+        metadata=admin.metadata,
+        timeout=TIMEOUT,
+    )
+    assert refused_within_window(lambda: _list_users(checked_user, as_admin.access_token)) == (
+        OK.UNAUTHENTICATED,
+        "TOKEN_REVOKED",
+    )
     # Not even a second grant with the old token: the attack of the issue.
     other = api.new_customer()
-    granted = failure(lambda: checked_user.GrantRole(
-        user_pb2.GrantRoleRequest(user_id=other.id, role=user_pb2.ROLE_ADMIN),
-        metadata=_bearer(as_admin.access_token), timeout=TIMEOUT))
+    granted = failure(
+        lambda: checked_user.GrantRole(
+            user_pb2.GrantRoleRequest(user_id=other.id, role=user_pb2.ROLE_ADMIN),
+            metadata=_bearer(as_admin.access_token),
+            timeout=TIMEOUT,
+        )
+    )
     assert (granted.code, granted.reason) == (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
     # The session lives on with the current roles: customer only.
     demoted = api.refresh(as_admin.refresh_token)
@@ -130,47 +147,61 @@ def jwt_roles(token: str) -> list[str]:
 
 
 def test_a_deactivated_users_old_token_is_refused_by_another_service(
-        api: UserApi, admin: Actor, checked_ledger: ledger_pb2_grpc.LedgerServiceStub) -> None:
+    api: UserApi, admin: Actor, checked_ledger: ledger_pb2_grpc.LedgerServiceStub
+) -> None:
     customer = api.new_customer()
     _list_accounts(checked_ledger, customer.access_token)
-    api.stub.DeleteUser(user_pb2.DeleteUserRequest(user_id=customer.id), metadata=admin.metadata,
-                        timeout=TIMEOUT)
-    assert refused_within_window(lambda: _list_accounts(checked_ledger, customer.access_token)) == \
-        (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
+    api.stub.DeleteUser(
+        user_pb2.DeleteUserRequest(user_id=customer.id), metadata=admin.metadata, timeout=TIMEOUT
+    )
+    assert refused_within_window(lambda: _list_accounts(checked_ledger, customer.access_token)) == (
+        OK.UNAUTHENTICATED,
+        "TOKEN_REVOKED",
+    )
 
 
 def test_a_password_reset_revokes_every_access_token(
-        api: UserApi, checked_ledger: ledger_pb2_grpc.LedgerServiceStub) -> None:
+    api: UserApi, checked_ledger: ledger_pb2_grpc.LedgerServiceStub
+) -> None:
     customer = api.new_customer()
     _list_accounts(checked_ledger, customer.access_token)
     started = time.time() - 1
-    api.stub.RequestPasswordReset(user_pb2.RequestPasswordResetRequest(email=customer.user.email),
-                                  timeout=TIMEOUT)
+    api.stub.RequestPasswordReset(
+        user_pb2.RequestPasswordResetRequest(email=customer.user.email), timeout=TIMEOUT
+    )
     token = api.reset_mail(customer.user.email, after=started)
     assert token is not None
     new_password = strong_password()
-    api.stub.ConfirmPasswordReset(user_pb2.ConfirmPasswordResetRequest(reset_token=token,
-                                                                      new_password=new_password),
-                                  timeout=TIMEOUT)
-    assert refused_within_window(lambda: _list_accounts(checked_ledger, customer.access_token)) == \
-        (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
+    api.stub.ConfirmPasswordReset(
+        user_pb2.ConfirmPasswordResetRequest(reset_token=token, new_password=new_password), timeout=TIMEOUT
+    )
+    assert refused_within_window(lambda: _list_accounts(checked_ledger, customer.access_token)) == (
+        OK.UNAUTHENTICATED,
+        "TOKEN_REVOKED",
+    )
     fresh = api.login(customer.user.username, new_password)
     _list_accounts(checked_ledger, fresh.tokens.access_token)
 
 
 def test_logout_ends_one_session_and_logout_everywhere_ends_all(
-        api: UserApi, checked_ledger: ledger_pb2_grpc.LedgerServiceStub) -> None:
+    api: UserApi, checked_ledger: ledger_pb2_grpc.LedgerServiceStub
+) -> None:
     first = api.new_customer()
     second = api.login_as(first.user.username, first.password)
     api.stub.Logout(user_pb2.LogoutRequest(refresh_token=first.refresh_token), timeout=TIMEOUT)
-    assert refused_within_window(lambda: _list_accounts(checked_ledger, first.access_token)) == \
-        (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
+    assert refused_within_window(lambda: _list_accounts(checked_ledger, first.access_token)) == (
+        OK.UNAUTHENTICATED,
+        "TOKEN_REVOKED",
+    )
     _list_accounts(checked_ledger, second.access_token)  # the other session is untouched
-    reply = api.stub.RevokeSessions(user_pb2.RevokeSessionsRequest(user_id=first.id),
-                                    metadata=second.metadata, timeout=TIMEOUT)
+    reply = api.stub.RevokeSessions(
+        user_pb2.RevokeSessionsRequest(user_id=first.id), metadata=second.metadata, timeout=TIMEOUT
+    )
     assert reply.revoked_sessions == 1
-    assert refused_within_window(lambda: _list_accounts(checked_ledger, second.access_token)) == \
-        (OK.UNAUTHENTICATED, "TOKEN_REVOKED")
+    assert refused_within_window(lambda: _list_accounts(checked_ledger, second.access_token)) == (
+        OK.UNAUTHENTICATED,
+        "TOKEN_REVOKED",
+    )
     assert failure(lambda: api.refresh(second.refresh_token)).reason == "REFRESH_TOKEN_REVOKED"
     again = api.login(first.user.username, first.password)
     _list_accounts(checked_ledger, again.tokens.access_token)
@@ -178,24 +209,34 @@ def test_logout_ends_one_session_and_logout_everywhere_ends_all(
 
 def test_only_the_owner_or_an_admin_logs_a_user_out_everywhere(api: UserApi) -> None:
     victim, stranger = api.new_customer(), api.new_customer()
-    denied = failure(lambda: api.stub.RevokeSessions(user_pb2.RevokeSessionsRequest(user_id=victim.id),
-                                                     metadata=stranger.metadata, timeout=TIMEOUT))
+    denied = failure(
+        lambda: api.stub.RevokeSessions(
+            user_pb2.RevokeSessionsRequest(user_id=victim.id), metadata=stranger.metadata, timeout=TIMEOUT
+        )
+    )
     assert denied.code == OK.PERMISSION_DENIED
 
 
 def test_the_feed_is_for_services_only(api: UserApi) -> None:
     customer = api.new_customer()
-    denied = failure(lambda: api.stub.ListRevocations(user_pb2.ListRevocationsRequest(),
-                                                      metadata=customer.metadata, timeout=TIMEOUT))
+    denied = failure(
+        lambda: api.stub.ListRevocations(
+            user_pb2.ListRevocationsRequest(), metadata=customer.metadata, timeout=TIMEOUT
+        )
+    )
     assert denied.code == OK.PERMISSION_DENIED
     ledger = api.tokens.service("ledger")  # every service's verifier reads the feed as itself
-    bad = failure(lambda: api.stub.ListRevocations(
-        user_pb2.ListRevocationsRequest(after_sequence=-1), metadata=ledger, timeout=TIMEOUT))
+    bad = failure(
+        lambda: api.stub.ListRevocations(
+            user_pb2.ListRevocationsRequest(after_sequence=-1), metadata=ledger, timeout=TIMEOUT
+        )
+    )
     assert (bad.code, bad.fields) == (OK.INVALID_ARGUMENT, ["after_sequence"])
 
 
-def test_an_unreadable_feed_fails_closed_for_staff_only(services: ServiceRunner, tokens: TokenFactory,
-                                                        user_server: RunningServer) -> None:
+def test_an_unreadable_feed_fails_closed_for_staff_only(
+    services: ServiceRunner, tokens: TokenFactory, user_server: RunningServer
+) -> None:
     saved = os.environ["USER_ADDR"]
     os.environ["USER_ADDR"] = closed_port_address()
     try:
@@ -205,11 +246,18 @@ def test_an_unreadable_feed_fails_closed_for_staff_only(services: ServiceRunner,
     try:
         with grpc.insecure_channel(server.address) as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
-            staff = failure(lambda: stub.ListAccounts(ledger_pb2.ListAccountsRequest(),
-                                                      metadata=tokens.metadata("usr_staff1", [ROLE_ADMIN]),
-                                                      timeout=TIMEOUT))
+            staff = failure(
+                lambda: stub.ListAccounts(
+                    ledger_pb2.ListAccountsRequest(),
+                    metadata=tokens.metadata("usr_staff1", [ROLE_ADMIN]),
+                    timeout=TIMEOUT,
+                )
+            )
             assert (staff.code, staff.reason) == (OK.UNAVAILABLE, "REVOCATION_STATE_STALE")
-            stub.ListAccounts(ledger_pb2.ListAccountsRequest(),
-                              metadata=tokens.metadata("usr_someone", [ROLE_CUSTOMER]), timeout=TIMEOUT)
+            stub.ListAccounts(
+                ledger_pb2.ListAccountsRequest(),
+                metadata=tokens.metadata("usr_someone", [ROLE_CUSTOMER]),
+                timeout=TIMEOUT,
+            )
     finally:
         server.stop(0)

@@ -17,8 +17,10 @@ from tests.support.grpc_errors import failure
 
 
 def search(api: UserApi, query: str, **extra: object) -> user_pb2.SearchUsersResponse:
-    return api.stub.SearchUsers(user_pb2.SearchUsersRequest(query=query, **extra),  # type: ignore[arg-type]
-                                metadata=api.staff("support"))
+    return api.stub.SearchUsers(
+        user_pb2.SearchUsersRequest(query=query, **extra),  # type: ignore[arg-type]
+        metadata=api.staff("support"),
+    )
 
 
 def test_staff_find_users_by_id_name_and_email(api: UserApi) -> None:

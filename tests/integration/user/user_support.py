@@ -25,6 +25,7 @@ TIMEOUT = 10
 
 ROOT = Path(__file__).resolve().parents[3]
 
+
 def cli_env(pg: EmbeddedPostgres, keys_dir: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -53,8 +54,6 @@ SECRETS: set[str] = {ADMIN_PASSWORD}
 
 def remember(*secrets: str) -> None:
     SECRETS.update(secrets)
-
-
 
 
 def unique(prefix: str = "u") -> str:
@@ -104,8 +103,9 @@ class UserApi:
     def login(self, login: str, password: str, *, address: str | None = None) -> user_pb2.LoginResponse:
         # The client address as Envoy would pass it (direct callers are in-cluster and trusted).
         metadata = (("x-nexafi-client-address", address),) if address else None
-        response = self.stub.Login(user_pb2.LoginRequest(login=login, password=password), timeout=TIMEOUT,
-                                   metadata=metadata)
+        response = self.stub.Login(
+            user_pb2.LoginRequest(login=login, password=password), timeout=TIMEOUT, metadata=metadata
+        )
         remember(response.tokens.refresh_token)
         return response
 

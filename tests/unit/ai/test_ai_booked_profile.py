@@ -13,10 +13,17 @@ DAY = features.SECONDS_PER_DAY
 def test_booked_amounts_replace_the_checked_ones_and_recurring_charges_stay() -> None:
     as_of = 200 * DAY
     checked = features.spending_profile(
-        [as_of - d * DAY for d in (75, 45, 15)], [999, 999, 999], ["subscriptions"] * 3, ["m_tv"] * 3,
-        as_of=as_of)
-    profile = booked_profile(checked, {"entertainment": 71_200, "grocery": 9_000, "fees": 0},
-                             {"entertainment": 1_200, "grocery": 12_000})
+        [as_of - d * DAY for d in (75, 45, 15)],
+        [999, 999, 999],
+        ["subscriptions"] * 3,
+        ["m_tv"] * 3,
+        as_of=as_of,
+    )
+    profile = booked_profile(
+        checked,
+        {"entertainment": 71_200, "grocery": 9_000, "fees": 0},
+        {"entertainment": 1_200, "grocery": 12_000},
+    )
     assert profile.monthly_minor["entertainment"] == 71_200 * 30 // 90 == 23_733
     assert profile.recent_minor["entertainment"] == 1_200
     assert profile.earlier_monthly_minor["entertainment"] == (71_200 - 1_200) * 30 // 60

@@ -109,7 +109,8 @@ def test_model_specific_metadata(small_run: PipelineResult) -> None:
     assert cold["first_legitimate"]["transactions"] > 0
     assert {"new_account_card_testing", "new_account_cash_out"} <= set(fraud["metrics"]["recall_by_pattern"])
     assert {"top_up_card_testing", "p2p_account_takeover", "new_account_p2p_cash_out"} <= set(
-        fraud["metrics"]["recall_by_pattern"])
+        fraud["metrics"]["recall_by_pattern"]
+    )
     ordinary = fraud["metrics"]["ordinary"]
     assert ordinary["held_out_customers"]["platform_payments"]["transactions"] > 1_000
     assert ordinary["scenario_grid"]["instances_per_scenario"] == 3 * 7 * 4  # four hours in the small profile

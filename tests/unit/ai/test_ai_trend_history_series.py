@@ -35,40 +35,61 @@ DAY0 = 20_400  # 2025-11-08, a UTC day number
 MINIMUM = 56
 
 
-def reply(values: dict[str, list[int]], first_day: int = DAY0, currency: str = "EUR",
-          granularity: int = analytics_pb2.GRANULARITY_DAY) -> analytics_pb2.GetDashboardSeriesResponse:
+def reply(
+    values: dict[str, list[int]],
+    first_day: int = DAY0,
+    currency: str = "EUR",
+    granularity: int = analytics_pb2.GRANULARITY_DAY,
+) -> analytics_pb2.GetDashboardSeriesResponse:
     """What GetDashboardSeries answers for daily series starting on ``first_day``."""
     n = len(next(iter(values.values())))
     return analytics_pb2.GetDashboardSeriesResponse(
-        user_id="usr_1", currency=currency, granularity=analytics_pb2.Granularity.ValueType(granularity),
-        time_range=common_pb2.TimeRange(start_time=Timestamp(seconds=first_day * SECONDS_PER_DAY),
-                                        end_time=Timestamp(seconds=(first_day + n) * SECONDS_PER_DAY)),
-        series=[analytics_pb2.DashboardSeries(
-            metric=analytics_pb2.DashboardMetric.ValueType(DASHBOARD_METRICS[name]),
-            points=[analytics_pb2.SeriesPoint(
-                start_time=Timestamp(seconds=(first_day + i) * SECONDS_PER_DAY),
-                end_time=Timestamp(seconds=(first_day + i + 1) * SECONDS_PER_DAY),
-                value=common_pb2.Money(amount_minor=v, currency=currency)) for i, v in enumerate(series)])
-            for name, series in values.items()],
-        as_of_sequence=42)
+        user_id="usr_1",
+        currency=currency,
+        granularity=analytics_pb2.Granularity.ValueType(granularity),
+        time_range=common_pb2.TimeRange(
+            start_time=Timestamp(seconds=first_day * SECONDS_PER_DAY),
+            end_time=Timestamp(seconds=(first_day + n) * SECONDS_PER_DAY),
+        ),
+        series=[
+            analytics_pb2.DashboardSeries(
+                metric=analytics_pb2.DashboardMetric.ValueType(DASHBOARD_METRICS[name]),
+                points=[
+                    analytics_pb2.SeriesPoint(
+                        start_time=Timestamp(seconds=(first_day + i) * SECONDS_PER_DAY),
+                        end_time=Timestamp(seconds=(first_day + i + 1) * SECONDS_PER_DAY),
+                        value=common_pb2.Money(amount_minor=v, currency=currency),
+                    )
+                    for i, v in enumerate(series)
+                ],
+            )
+            for name, series in values.items()
+        ],
+        as_of_sequence=42,
+    )
 
 
 def test_the_request_asks_for_whole_utc_days_in_the_currency() -> None:
     request = dashboard_request("usr_1", ANALYTICS_METRICS, "EUR", DAY0, DAY0 + 69)
     assert request.granularity == analytics_pb2.GRANULARITY_DAY and request.currency == "EUR"
-    assert list(request.metrics) == [analytics_pb2.DASHBOARD_METRIC_BALANCE,
-                                     analytics_pb2.DASHBOARD_METRIC_SPENDING,
-                                     analytics_pb2.DASHBOARD_METRIC_INCOME]
+    assert list(request.metrics) == [
+        analytics_pb2.DASHBOARD_METRIC_BALANCE,
+        analytics_pb2.DASHBOARD_METRIC_SPENDING,
+        analytics_pb2.DASHBOARD_METRIC_INCOME,
+    ]
     assert request.time_range.start_time.seconds == DAY0 * SECONDS_PER_DAY
     assert request.time_range.end_time.seconds == (DAY0 + 70) * SECONDS_PER_DAY
 
 
 def test_a_daily_reply_becomes_integer_values_by_day() -> None:
-    figures = daily_figures(reply({"BALANCE": [0, 10_000, 9_250], "INCOME": [0, 10_000, 0],
-                                   "SPENDING": [0, 0, 750]}), "EUR")
-    assert figures == {"BALANCE": {DAY0: 0, DAY0 + 1: 10_000, DAY0 + 2: 9_250},
-                       "INCOME": {DAY0: 0, DAY0 + 1: 10_000, DAY0 + 2: 0},
-                       "SPENDING": {DAY0: 0, DAY0 + 1: 0, DAY0 + 2: 750}}
+    figures = daily_figures(
+        reply({"BALANCE": [0, 10_000, 9_250], "INCOME": [0, 10_000, 0], "SPENDING": [0, 0, 750]}), "EUR"
+    )
+    assert figures == {
+        "BALANCE": {DAY0: 0, DAY0 + 1: 10_000, DAY0 + 2: 9_250},
+        "INCOME": {DAY0: 0, DAY0 + 1: 10_000, DAY0 + 2: 0},
+        "SPENDING": {DAY0: 0, DAY0 + 1: 0, DAY0 + 2: 750},
+    }
     assert all(isinstance(v, int) for by_day in figures.values() for v in by_day.values())
 
 
@@ -84,8 +105,9 @@ def test_a_reply_that_is_not_daily_in_the_currency_is_refused() -> None:
 
 
 def test_history_starts_with_the_first_non_zero_figure_of_any_metric() -> None:
-    figures = daily_figures(reply({"BALANCE": [0, 0, 0, 5], "SPENDING": [0, 0, 0, 0],
-                                   "INCOME": [0, 0, 3, 0]}), "EUR")
+    figures = daily_figures(
+        reply({"BALANCE": [0, 0, 0, 5], "SPENDING": [0, 0, 0, 0], "INCOME": [0, 0, 3, 0]}), "EUR"
+    )
     assert first_active_day(figures) == DAY0 + 2
     assert first_active_day(daily_figures(reply({"BALANCE": [0] * 5, "INCOME": [0] * 5}), "EUR")) is None
 
@@ -107,8 +129,9 @@ def test_fewer_than_56_days_since_the_first_activity_is_insufficient_history() -
     assert caught.value.metadata["history_days"] == "55"
     # One more day of history is enough, and the series starts at the first activity.
     figures["INCOME"][DAY0 + 19] = 400
-    series = user_daily_series("INCOME", figures["INCOME"], DAY0, DAY0 + 74, first_active_day(figures),
-                               MINIMUM)
+    series = user_daily_series(
+        "INCOME", figures["INCOME"], DAY0, DAY0 + 74, first_active_day(figures), MINIMUM
+    )
     assert series == [400] + [1_000] * 55
 
 
@@ -125,10 +148,12 @@ def test_flows_are_zero_and_balances_carry_forward_on_days_without_a_figure() ->
 
 def test_a_window_starting_after_the_first_activity_is_all_history() -> None:
     # A balance carried in from before the window: the whole window is history.
-    figures = daily_figures(reply({"BALANCE": [50_000] * 60, "SPENDING": [0] * 60, "INCOME": [0] * 60}),
-                            "EUR")
-    series = user_daily_series("BALANCE", figures["BALANCE"], DAY0, DAY0 + 59, first_active_day(figures),
-                               MINIMUM)
+    figures = daily_figures(
+        reply({"BALANCE": [50_000] * 60, "SPENDING": [0] * 60, "INCOME": [0] * 60}), "EUR"
+    )
+    series = user_daily_series(
+        "BALANCE", figures["BALANCE"], DAY0, DAY0 + 59, first_active_day(figures), MINIMUM
+    )
     assert series == [50_000] * 60
 
 
@@ -145,8 +170,9 @@ def test_a_balance_series_from_analytics_is_forecast_by_the_committed_model() ->
         level += income[i] - spending[i]
         balance.append(level)
     figures = daily_figures(reply({"BALANCE": balance, "SPENDING": spending, "INCOME": income}), "EUR")
-    series = user_daily_series("BALANCE", figures["BALANCE"], DAY0, DAY0 + days - 1,
-                               first_active_day(figures), MINIMUM)
+    series = user_daily_series(
+        "BALANCE", figures["BALANCE"], DAY0, DAY0 + days - 1, first_active_day(figures), MINIMUM
+    )
     assert series == balance
     out = forecast_series(model, series, 14, 0.9)
     assert len(out) == 14

@@ -37,17 +37,29 @@ ACCOUNTS = {
 
 
 def entry(type_: int, legs: list[tuple[str, int, int]], metadata: dict[str, str] | None = None) -> Entry:
-    return Entry("txn_1", 7, type_, T0, "", legs[0][2], "EUR",
-                 [Posting(account, side, amount, "EUR") for account, side, amount in legs], metadata or {})
+    return Entry(
+        "txn_1",
+        7,
+        type_,
+        T0,
+        "",
+        legs[0][2],
+        "EUR",
+        [Posting(account, side, amount, "EUR") for account, side, amount in legs],
+        metadata or {},
+    )
 
 
 # -- flows -----------------------------------------------------------------------------------------
 
+
 def test_a_transfer_is_spending_for_the_payer_and_income_for_the_payee() -> None:
     legs = [("acc_alice", DEBIT, 500), ("acc_bob", CREDIT, 500)]
     flows = flows_of(entry(TransactionType.TRANSFER, legs), ACCOUNTS)
-    assert flows == [Flow("usr_alice", "EUR", Direction.SPENDING, 500, "transfer_out"),
-                     Flow("usr_bob", "EUR", Direction.INCOME, 500, "transfer_in")]
+    assert flows == [
+        Flow("usr_alice", "EUR", Direction.SPENDING, 500, "transfer_out"),
+        Flow("usr_bob", "EUR", Direction.INCOME, 500, "transfer_in"),
+    ]
 
 
 def test_a_deposit_credits_the_wallet_and_system_accounts_are_not_users() -> None:
@@ -64,17 +76,24 @@ def test_moving_money_between_own_accounts_is_neither_spending_nor_income() -> N
 def test_a_loan_is_income_once_and_its_repayment_spending_once() -> None:
     # The credit service books a loan receivable as an ASSET owned by the borrower: the user's
     # debt to the platform, not their money, so only the wallet's movements count.
-    accounts = {**ACCOUNTS, "acc_loan": AccountInfo("acc_loan", "usr_alice", ASSET, "EUR"),
-                "acc_interest": AccountInfo("acc_interest", "system", 4, "EUR")}
-    payout = entry(TransactionType.LOAN_DISBURSEMENT,
-                   [("acc_loan", DEBIT, 100_000), ("acc_alice", CREDIT, 100_000)])
+    accounts = {
+        **ACCOUNTS,
+        "acc_loan": AccountInfo("acc_loan", "usr_alice", ASSET, "EUR"),
+        "acc_interest": AccountInfo("acc_interest", "system", 4, "EUR"),
+    }
+    payout = entry(
+        TransactionType.LOAN_DISBURSEMENT, [("acc_loan", DEBIT, 100_000), ("acc_alice", CREDIT, 100_000)]
+    )
     assert [(f.direction, f.amount_minor) for f in flows_of(payout, accounts)] == [
-        (Direction.INCOME, 100_000)]
-    repayment = entry(TransactionType.LOAN_REPAYMENT,
-                      [("acc_alice", DEBIT, 10_000), ("acc_loan", CREDIT, 9_000),
-                       ("acc_interest", CREDIT, 1_000)])
+        (Direction.INCOME, 100_000)
+    ]
+    repayment = entry(
+        TransactionType.LOAN_REPAYMENT,
+        [("acc_alice", DEBIT, 10_000), ("acc_loan", CREDIT, 9_000), ("acc_interest", CREDIT, 1_000)],
+    )
     assert [(f.direction, f.amount_minor) for f in flows_of(repayment, accounts)] == [
-        (Direction.SPENDING, 10_000)]
+        (Direction.SPENDING, 10_000)
+    ]
 
 
 def test_an_unknown_account_is_never_guessed() -> None:
@@ -84,21 +103,25 @@ def test_an_unknown_account_is_never_guessed() -> None:
 
 # -- categories ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("type_", "metadata", "spending", "expected"), [
-    (TransactionType.PAYMENT, {"category": " Eating Out! "}, True, "eating_out"),
-    (TransactionType.PAYMENT, {"category": "!!!", "mcc": "5411"}, True, "groceries"),
-    (TransactionType.PAYMENT, {"mcc": "5812"}, True, "restaurants"),
-    (TransactionType.PAYMENT, {"merchant_category_code": "5999"}, True, "shopping"),
-    (TransactionType.PAYMENT, {"mcc": "9402"}, True, "merchant_other"),
-    (TransactionType.PAYMENT, {"mcc": "54x1"}, True, "payment"),
-    (TransactionType.DEPOSIT, {"category": "salary"}, False, "salary"),
-    (TransactionType.REFUND, {}, False, "refund"),
-    (TransactionType.REVERSAL, {}, False, "refund"),
-    (TransactionType.REVERSAL, {}, True, "reversal"),
-    (TransactionType.FEE, {}, True, "fees"),
-    (TransactionType.LOAN_DISBURSEMENT, {}, False, "loan"),
-    (0, {}, True, "uncategorized"),
-])
+
+@pytest.mark.parametrize(
+    ("type_", "metadata", "spending", "expected"),
+    [
+        (TransactionType.PAYMENT, {"category": " Eating Out! "}, True, "eating_out"),
+        (TransactionType.PAYMENT, {"category": "!!!", "mcc": "5411"}, True, "groceries"),
+        (TransactionType.PAYMENT, {"mcc": "5812"}, True, "restaurants"),
+        (TransactionType.PAYMENT, {"merchant_category_code": "5999"}, True, "shopping"),
+        (TransactionType.PAYMENT, {"mcc": "9402"}, True, "merchant_other"),
+        (TransactionType.PAYMENT, {"mcc": "54x1"}, True, "payment"),
+        (TransactionType.DEPOSIT, {"category": "salary"}, False, "salary"),
+        (TransactionType.REFUND, {}, False, "refund"),
+        (TransactionType.REVERSAL, {}, False, "refund"),
+        (TransactionType.REVERSAL, {}, True, "reversal"),
+        (TransactionType.FEE, {}, True, "fees"),
+        (TransactionType.LOAN_DISBURSEMENT, {}, False, "loan"),
+        (0, {}, True, "uncategorized"),
+    ],
+)
 def test_category_rule(type_: int, metadata: dict[str, str], spending: bool, expected: str) -> None:
     assert categories.categorize(type_, metadata, spending=spending) == expected
 
@@ -109,13 +132,15 @@ def test_categories_are_bounded_in_length() -> None:
 
 # -- periods and ranges ----------------------------------------------------------------------------
 
+
 def test_periods_are_utc_aligned_and_clipped_to_the_range() -> None:
     start, end = datetime(2026, 1, 30, 6, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
     months = periods(start, end, Granularity.MONTH)
     assert [(p.start, p.end) for p in months] == [
         (start, datetime(2026, 2, 1, tzinfo=UTC)),
         (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)),
-        (datetime(2026, 3, 1, tzinfo=UTC), end)]
+        (datetime(2026, 3, 1, tzinfo=UTC), end),
+    ]
     weeks = periods(datetime(2026, 3, 4, tzinfo=UTC), datetime(2026, 3, 17, tzinfo=UTC), Granularity.WEEK)
     assert [p.start.weekday() for p in weeks[1:]] == [0, 0]  # Mondays
     assert len(periods(start, start + timedelta(days=3), Granularity.DAY)) == 4
@@ -127,10 +152,13 @@ def test_range_defaults_and_limits() -> None:
     assert resolve_range(None, None, T0) == (T0 - timedelta(days=30), T0)
     assert resolve_range(None, T0, T0 + timedelta(days=5)) == (T0 - timedelta(days=30), T0)
     assert last_complete_month(datetime(2026, 1, 15, tzinfo=UTC)) == (
-        datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+        datetime(2025, 12, 1, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert [v.field for v in range_violations(T0, T0, timedelta(days=1))] == ["time_range.end_time"]
     assert [v.field for v in range_violations(T0, T0 + timedelta(days=2), timedelta(days=1))] == [
-        "time_range.start_time"]
+        "time_range.start_time"
+    ]
     assert range_violations(T0, T0 + timedelta(days=1), timedelta(days=1)) == []
     assert previous_range(T0, T0 + timedelta(days=7)) == (T0 - timedelta(days=7), T0)
 
@@ -144,18 +172,23 @@ def test_ratios_are_exact_integers_rounded_half_to_even() -> None:
 
 # -- figures ---------------------------------------------------------------------------------------
 
+
 def test_figures_total_categories_periods_and_trend() -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     days = periods(start, start + timedelta(days=3), Granularity.DAY)
-    current = [DayRow(date(2026, 3, 1), Direction.SPENDING, "groceries", 600, 2),
-               DayRow(date(2026, 3, 3), Direction.SPENDING, "rent", 400, 1),
-               DayRow(date(2026, 3, 3), Direction.INCOME, "salary", 9_000, 1)]
+    current = [
+        DayRow(date(2026, 3, 1), Direction.SPENDING, "groceries", 600, 2),
+        DayRow(date(2026, 3, 3), Direction.SPENDING, "rent", 400, 1),
+        DayRow(date(2026, 3, 3), Direction.INCOME, "salary", 9_000, 1),
+    ]
     previous = [DayRow(date(2026, 2, 27), Direction.SPENDING, "groceries", 400, 1)]
     result = figures(Direction.SPENDING, current, previous, days)
     assert (result.total_minor, result.entry_count, result.previous_total_minor) == (1000, 3, 400)
     assert result.change_bps == 15_000
     assert [(c.category, c.share_bps, c.change_bps) for c in result.categories] == [
-        ("groceries", 6000, 5000), ("rent", 4000, None)]
+        ("groceries", 6000, 5000),
+        ("rent", 4000, None),
+    ]
     assert [p.total_minor for p in result.periods] == [600, 0, 400]
     assert result.average_minor == 333
 
@@ -170,8 +203,10 @@ def test_rows_of_a_clipped_first_day_fall_in_the_first_period() -> None:
 def test_cash_flow_carries_the_balance_forward() -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     days = periods(start, start + timedelta(days=2), Granularity.DAY)
-    rows = [DayRow(date(2026, 3, 1), Direction.INCOME, "salary", 1_000, 1),
-            DayRow(date(2026, 3, 2), Direction.SPENDING, "rent", 1_500, 1)]
+    rows = [
+        DayRow(date(2026, 3, 1), Direction.INCOME, "salary", 1_000, 1),
+        DayRow(date(2026, 3, 2), Direction.SPENDING, "rent", 1_500, 1),
+    ]
     points = cash_flow(rows, days, opening_balance_minor=200)
     assert [(p.net_minor, p.closing_balance_minor) for p in points] == [(1_000, 1_200), (-1_500, -300)]
 
@@ -183,11 +218,18 @@ def test_the_most_used_currency_wins_ties_alphabetically() -> None:
 
 # -- CSV -------------------------------------------------------------------------------------------
 
+
 def test_csv_is_rfc4180_with_exact_money() -> None:
     assert decimal_string(-5, "EUR") == "-0.05" and decimal_string(1250, "KWD") == "1.250"
     assert decimal_string(7, "JPY") == "7"
-    table = Table([Column("time", ColumnType.TIMESTAMP, ""), Column("note", ColumnType.STRING, ""),
-                   Column("amount", ColumnType.MONEY, ""), Column("count", ColumnType.INTEGER, "")])
+    table = Table(
+        [
+            Column("time", ColumnType.TIMESTAMP, ""),
+            Column("note", ColumnType.STRING, ""),
+            Column("amount", ColumnType.MONEY, ""),
+            Column("count", ColumnType.INTEGER, ""),
+        ]
+    )
     table.add(T0, 'a "quoted", text', 123_456, 3)
     table.totals = [None, "total", 123_456, 3]
     text = to_csv(table, "EUR")
@@ -195,6 +237,7 @@ def test_csv_is_rfc4180_with_exact_money() -> None:
     assert list(csv.reader(io.StringIO(text))) == [
         ["time", "note", "amount", "count"],
         ["2026-03-14T12:30:00Z", 'a "quoted", text', "1234.56", "3"],
-        ["", "total", "1234.56", "3"]]
+        ["", "total", "1234.56", "3"],
+    ]
     with pytest.raises(ValueError, match="cells"):
         table.add(T0)

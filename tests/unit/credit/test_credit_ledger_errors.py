@@ -9,8 +9,14 @@ from services.credit.service import CreditService
 from services.runtime.clients import RemoteError
 from services.runtime.errors import FailedPrecondition, InsufficientFunds, Unavailable
 
-IN_DOUBT = [grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL,
-            grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED, grpc.StatusCode.PERMISSION_DENIED]
+IN_DOUBT = [
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.PERMISSION_DENIED,
+]
 
 
 @pytest.mark.parametrize("code", IN_DOUBT)

@@ -81,7 +81,9 @@ def test_envoy_config_routes_the_deployed_services_through_headless_services(tmp
     for service in k8s.discover_services():
         address = clusters[service]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
         assert address["address"]["socket_address"] == {
-            "address": f"{service}-headless", "port_value": DEFAULT_PORTS[service]}
+            "address": f"{service}-headless",
+            "port_value": DEFAULT_PORTS[service],
+        }
     assert set(clusters) & set(GRPC_SERVICES) == set(k8s.discover_services())
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
     # The descriptor set and the OpenAPI document are the image's, not the ConfigMap's.
@@ -105,10 +107,13 @@ def test_envoy_accepts_the_kubernetes_config(tmp_path):
     assert openapi.main([str(tmp_path / "openapi.json")]) == 0
     config = tmp_path / "envoy.json"
     config.write_bytes(rendered()["base/gateway/envoy.json"])
-    config.write_text(config.read_text().replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
-                      .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
-                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR))
-                      .replace("/app/services/gateway/console", str(CONSOLE_DIR)))
+    config.write_text(
+        config.read_text()
+        .replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
+        .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
+        .replace("/app/swagger-ui", str(SWAGGER_UI_DIR))
+        .replace("/app/services/gateway/console", str(CONSOLE_DIR))
+    )
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -129,35 +134,47 @@ def test_the_generated_config_maps_fit_a_client_side_apply():
                 if line and not line.startswith("#"):
                     key, _, value = line.partition("=")
                     data[key] = value
-        config_map = {"apiVersion": "v1", "kind": "ConfigMap", "data": data,
-                      "metadata": {"name": f"{generator['name']}-0123456789",
-                                   "namespace": k8s_objects.NAMESPACE}}
+        config_map = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "data": data,
+            "metadata": {"name": f"{generator['name']}-0123456789", "namespace": k8s_objects.NAMESPACE},
+        }
         size = apply.annotations_size(config_map)
         assert size <= apply.ANNOTATIONS_BUDGET, (
             f"ConfigMap {generator['name']}: {size} bytes of annotations after `kubectl apply` "
-            f"(budget {apply.ANNOTATIONS_BUDGET}, server limit {apply.ANNOTATIONS_LIMIT})")
+            f"(budget {apply.ANNOTATIONS_BUDGET}, server limit {apply.ANNOTATIONS_LIMIT})"
+        )
 
 
 def test_the_annotation_size_is_what_kubectl_writes():
     """The arithmetic on a case worked by hand: compact JSON, HTML-escaped, a newline."""
-    obj = {"apiVersion": "v1", "kind": "ConfigMap",
-           "metadata": {"name": "a", "annotations": {apply.LAST_APPLIED: "old", "note": "x"}},
-           "data": {"k": "<é>"}}
-    expected = ('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","annotations":{"note":"x"}},'
-                '"data":{"k":"\\u003cé\\u003e"}}\n')
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "a", "annotations": {apply.LAST_APPLIED: "old", "note": "x"}},
+        "data": {"k": "<é>"},
+    }
+    expected = (
+        '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","annotations":{"note":"x"}},'
+        '"data":{"k":"\\u003cé\\u003e"}}\n'
+    )
     assert apply.last_applied_configuration(obj) == expected
     assert apply.annotations_size(obj) == len("note") + 1 + len(apply.LAST_APPLIED) + len(expected.encode())
     # Without other annotations kubectl still writes an empty map (as kube-apiserver 1.20 stored it).
     bare = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}
     assert apply.last_applied_configuration(bare) == (
-        '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","annotations":{}}}\n')
+        '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","annotations":{}}}\n'
+    )
 
 
 def kustomize_builds() -> list[str]:
     """Every overlay and every component, as paths under k8s/."""
-    return sorted(p.parent.relative_to(K8S).as_posix()
-                  for folder in ("overlays", "components")
-                  for p in (K8S / folder).glob("*/kustomization.yaml"))
+    return sorted(
+        p.parent.relative_to(K8S).as_posix()
+        for folder in ("overlays", "components")
+        for p in (K8S / folder).glob("*/kustomization.yaml")
+    )
 
 
 @pytest.mark.parametrize("build", kustomize_builds())
@@ -170,14 +187,17 @@ def test_every_object_fits_a_client_side_apply(build, tmp_path):
         (tmp_path / "kustomization.yaml").write_text(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
             f"resources: [{os.path.relpath(K8S / 'base', tmp_path)}]\n"
-            f"components: [{os.path.relpath(path, tmp_path)}]\n")
+            f"components: [{os.path.relpath(path, tmp_path)}]\n"
+        )
         path = tmp_path
     objects = kustomize_path(path)
     assert objects
     sizes = {f"{o['kind']}/{o['metadata']['name']}": apply.annotations_size(o) for o in objects}
     too_large = {name: size for name, size in sizes.items() if size > apply.ANNOTATIONS_BUDGET}
-    assert not too_large, (f"{build}: annotations after `kubectl apply` over {apply.ANNOTATIONS_BUDGET} "
-                           f"bytes (server limit {apply.ANNOTATIONS_LIMIT}): {too_large}")
+    assert not too_large, (
+        f"{build}: annotations after `kubectl apply` over {apply.ANNOTATIONS_BUDGET} "
+        f"bytes (server limit {apply.ANNOTATIONS_LIMIT}): {too_large}"
+    )
 
 
 # --- what kustomize builds -------------------------------------------------------------------------
@@ -197,11 +217,15 @@ def kustomize_path(path: Path) -> list[dict[str, Any]]:
 
 @cache
 def _build(kubectl: str, path: Path) -> list[dict[str, Any]]:
-    built = subprocess.run([kubectl, "kustomize", str(path)],
-                           capture_output=True, text=True, timeout=60)
+    built = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
-    parsed = subprocess.run([kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
-                            input=built.stdout, capture_output=True, text=True, timeout=60)
+    parsed = subprocess.run(
+        [kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
+        input=built.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert parsed.returncode == 0, parsed.stderr
     decoder = json.JSONDecoder()
     objects, text, position = [], parsed.stdout, 0
@@ -364,8 +388,10 @@ def test_dev_runs_minio_for_the_document_service_and_only_it_reaches_it():
     document = of_kind(objects, "Deployment")["document"]["spec"]["template"]["spec"]["containers"][0]
     assert {"secretRef": {"name": secret_name, "optional": True}} in document["envFrom"]
     policies = of_kind(objects, "NetworkPolicy")
-    assert [r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-            for r in policies["minio"]["spec"]["ingress"]] == ["document"]
+    assert [
+        r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+        for r in policies["minio"]["spec"]["ingress"]
+    ] == ["document"]
     egress_ports = {p["port"] for rule in policies["document"]["spec"]["egress"] for p in rule["ports"]}
     assert {9000, 443} <= egress_ports
     for service in set(k8s.discover_services()) - {"document"}:
@@ -377,8 +403,11 @@ def test_prod_generates_no_secret_and_autoscales_every_deployment():
     objects = kustomize("prod")
     assert of_kind(objects, "Secret") == {}
     _, secrets = referenced(objects)
-    assert secrets == {k8s_objects.DATABASE_SECRET, k8s_objects.CLIENTS_SECRET,
-                       k8s_objects.SIGNING_KEYS_SECRET}
+    assert secrets == {
+        k8s_objects.DATABASE_SECRET,
+        k8s_objects.CLIENTS_SECRET,
+        k8s_objects.SIGNING_KEYS_SECRET,
+    }
     hpas = of_kind(objects, "HorizontalPodAutoscaler")
     assert set(hpas) == set(of_kind(objects, "Deployment"))
     for name, hpa in hpas.items():
@@ -415,16 +444,25 @@ def test_network_policies_deny_by_default_and_allow_the_mesh(overlay):
     def allows(source: str, target: str, port: int) -> bool:
         """``source`` may send to ``target`` on ``port`` (its egress and the target's ingress)."""
         out = any(
-            all(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == target
-                for peer in rule.get("to", []))
+            all(
+                peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == target
+                for peer in rule.get("to", [])
+            )
             and any(p["port"] == port for p in rule["ports"])
-            for rule in policies[source]["spec"]["egress"] if rule.get("to"))
+            for rule in policies[source]["spec"]["egress"]
+            if rule.get("to")
+        )
         into = any(
-            (not rule.get("from")  # no `from`: any source
-             or any(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == source
-                    for peer in rule["from"]))
+            (
+                not rule.get("from")  # no `from`: any source
+                or any(
+                    peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == source
+                    for peer in rule["from"]
+                )
+            )
             and any(p["port"] == port for p in rule["ports"])
-            for rule in policies[target]["spec"]["ingress"])
+            for rule in policies[target]["spec"]["ingress"]
+        )
         return out and into
 
     for service in services:
@@ -463,22 +501,31 @@ def test_every_pod_announces_its_metrics_port(overlay):
     config = of_kind(objects, "ConfigMap")
     settings = next(c for name, c in config.items() if name.startswith(k8s_objects.CONFIG_MAP + "-"))
     assert settings["data"]["METRICS_PORT"] == str(k8s_objects.METRICS_PORT)
-    nexafi = [d for d in of_kind(objects, "Deployment").values()
-              if d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "nexafi"]
+    nexafi = [
+        d
+        for d in of_kind(objects, "Deployment").values()
+        if d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "nexafi"
+    ]
     assert {d["metadata"]["name"] for d in nexafi} >= {"gateway", *k8s.discover_services()}
     for deployment in nexafi:
         name = deployment["metadata"]["name"]
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         path = "/stats/prometheus" if name == "gateway" else "/metrics"
-        assert annotations == {"prometheus.io/scrape": "true",
-                               "prometheus.io/port": str(k8s_objects.METRICS_PORT),
-                               "prometheus.io/path": path}, name
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(k8s_objects.METRICS_PORT),
+            "prometheus.io/path": path,
+        }, name
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["metrics"] == k8s_objects.METRICS_PORT, name
     scrape = of_kind(objects, "NetworkPolicy")["allow-metrics-scrape"]["spec"]
-    assert scrape["ingress"] == [{"from": [{"namespaceSelector": {}}],
-                                  "ports": [{"port": k8s_objects.METRICS_PORT, "protocol": "TCP"}]}]
+    assert scrape["ingress"] == [
+        {
+            "from": [{"namespaceSelector": {}}],
+            "ports": [{"port": k8s_objects.METRICS_PORT, "protocol": "TCP"}],
+        }
+    ]
     envoy = json.loads(rendered()["base/gateway/envoy.json"])
     listeners = {entry["name"]: entry for entry in envoy["static_resources"]["listeners"]}
     assert listeners["metrics"]["address"]["socket_address"]["port_value"] == k8s_objects.METRICS_PORT
@@ -496,11 +543,17 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
     (overlay / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: nexafi\n"
         "resources:\n  - ../dev\n"
-        "components:\n  - ../../components/tracing\n")
+        "components:\n  - ../../components/tracing\n"
+    )
     built = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
-    parsed = subprocess.run([kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
-                            input=built.stdout, capture_output=True, text=True, timeout=60)
+    parsed = subprocess.run(
+        [kubectl, "label", "--local", "-f", "-", "-o", "json", "nexafi.test/parsed=1"],
+        input=built.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert parsed.returncode == 0, parsed.stderr
     decoder = json.JSONDecoder()
     objects, text, position = [], parsed.stdout, 0
@@ -518,7 +571,10 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
     maps = of_kind(objects, "ConfigMap")
     settings = next(c for name, c in maps.items() if name.startswith(k8s_objects.CONFIG_MAP + "-"))
     assert settings["data"]["OTEL_TRACES_EXPORTER"] == "otlp"
-    assert settings["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{k8s_objects.OTEL_COLLECTOR}:{k8s_objects.OTLP_GRPC_PORT}"
+    assert (
+        settings["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        == f"http://{k8s_objects.OTEL_COLLECTOR}:{k8s_objects.OTLP_GRPC_PORT}"
+    )
     gateway = next(c for name, c in maps.items() if name.startswith(k8s_objects.GATEWAY_CONFIG_MAP + "-"))
     envoy = json.loads(gateway["data"]["envoy.json"])
     rest = envoy["static_resources"]["listeners"][0]
@@ -528,16 +584,20 @@ def test_the_tracing_component_runs_a_collector_and_turns_tracing_on(tmp_path):
     assert set(gateway["data"]) == {"envoy.json"} and "binaryData" not in gateway
     policies = of_kind(objects, "NetworkPolicy")
     assert policies["allow-otlp-egress"]["spec"]["egress"][0]["ports"] == [
-        {"port": k8s_objects.OTLP_GRPC_PORT, "protocol": "TCP"}]
+        {"port": k8s_objects.OTLP_GRPC_PORT, "protocol": "TCP"}
+    ]
     # The traced Envoy configuration is valid for Envoy itself.
     shutil.copy(ROOT / "gen" / "nexafi.pb", tmp_path / "nexafi.pb")
     assert openapi.main([str(tmp_path / "openapi.json")]) == 0
     config = tmp_path / "envoy.json"
-    config.write_text(rendered()["components/tracing/envoy.json"].decode()
-                      .replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
-                      .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
-                      .replace("/app/swagger-ui", str(SWAGGER_UI_DIR))
-                      .replace("/app/services/gateway/console", str(CONSOLE_DIR)))
+    config.write_text(
+        rendered()["components/tracing/envoy.json"]
+        .decode()
+        .replace(str(K8S_DESCRIPTOR_SET), str(tmp_path / "nexafi.pb"))
+        .replace(str(K8S_OPENAPI), str(tmp_path / "openapi.json"))
+        .replace("/app/swagger-ui", str(SWAGGER_UI_DIR))
+        .replace("/app/services/gateway/console", str(CONSOLE_DIR))
+    )
     result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -547,8 +607,9 @@ def test_a_terminating_pod_leaves_the_endpoints_then_drains_within_its_grace(ove
     # preStop first (the endpoints drop the pod while it still serves), then SIGTERM: the service
     # drains its in-flight RPCs for SHUTDOWN_GRACE_SECONDS; Kubernetes must not kill it before.
     objects = kustomize(overlay)
-    config = next(o for o in of_kind(objects, "ConfigMap").values()
-                  if "SHUTDOWN_GRACE_SECONDS" in o.get("data", {}))
+    config = next(
+        o for o in of_kind(objects, "ConfigMap").values() if "SHUTDOWN_GRACE_SECONDS" in o.get("data", {})
+    )
     grace = int(config["data"]["SHUTDOWN_GRACE_SECONDS"])
     for name, deployment in of_kind(objects, "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]

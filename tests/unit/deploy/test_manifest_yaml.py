@@ -9,11 +9,64 @@ import yaml
 
 from services.deploy import k8s_objects
 
-AMBIGUOUS = ["", " ", "true", "True", "FALSE", "yes", "No", "on", "OFF", "y", "N", "null", "Null", "~",
-             "1", "0", "-1", "1.5", "1e3", ".5", "0x1f", "0o17", "017", "12:30", "2024-01-01", "+1",
-             ".inf", ".NaN", "-m", "- x", "a: b", "key:", "a #b", "#x", "*x", "&x", "!x", "%x", "@x",
-             "`x", "|x", ">x", "{x}", "[x]", "x,y", "'x'", '"x"', "a\nb", "tab\there", " lead", "trail ",
-             "a  b", "?x", "ü", "=", "<<"]
+AMBIGUOUS = [
+    "",
+    " ",
+    "true",
+    "True",
+    "FALSE",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "y",
+    "N",
+    "null",
+    "Null",
+    "~",
+    "1",
+    "0",
+    "-1",
+    "1.5",
+    "1e3",
+    ".5",
+    "0x1f",
+    "0o17",
+    "017",
+    "12:30",
+    "2024-01-01",
+    "+1",
+    ".inf",
+    ".NaN",
+    "-m",
+    "- x",
+    "a: b",
+    "key:",
+    "a #b",
+    "#x",
+    "*x",
+    "&x",
+    "!x",
+    "%x",
+    "@x",
+    "`x",
+    "|x",
+    ">x",
+    "{x}",
+    "[x]",
+    "x,y",
+    "'x'",
+    '"x"',
+    "a\nb",
+    "tab\there",
+    " lead",
+    "trail ",
+    "a  b",
+    "?x",
+    "ü",
+    "=",
+    "<<",
+]
 
 
 def body(*documents: dict[str, object]) -> str:
@@ -21,11 +74,20 @@ def body(*documents: dict[str, object]) -> str:
 
 
 def test_block_style_keys_in_order_and_lists_indented_under_their_key():
-    document = {"apiVersion": "v1",
-                "metadata": {"name": "user", "labels": {"app.kubernetes.io/name": "user"}},
-                "spec": {"ports": [{"name": "grpc", "port": 50051}], "empty": {}, "none": [],
-                         "flag": True, "nothing": None}}
-    assert body(document) == """\
+    document = {
+        "apiVersion": "v1",
+        "metadata": {"name": "user", "labels": {"app.kubernetes.io/name": "user"}},
+        "spec": {
+            "ports": [{"name": "grpc", "port": 50051}],
+            "empty": {},
+            "none": [],
+            "flag": True,
+            "nothing": None,
+        },
+    }
+    assert (
+        body(document)
+        == """\
 apiVersion: v1
 metadata:
   name: user
@@ -40,6 +102,7 @@ spec:
   flag: true
   nothing: null
 """
+    )
 
 
 @pytest.mark.parametrize("text", AMBIGUOUS)

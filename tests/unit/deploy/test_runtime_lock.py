@@ -18,17 +18,35 @@ ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_LOCK = ROOT / "requirements-runtime.lock"
 DEV_LOCK = ROOT / "requirements.lock"
 # Tools of development, tests, training and code generation: never in the image.
-NOT_IN_IMAGE = {"pytest", "pytest-timeout", "hypothesis", "mypy", "ruff", "moto", "flask", "pgserver",
-                "grpcio-tools", "scikit-learn", "skl2onnx", "onnx", "pip-tools", "scipy",
-                "opencv-python"}
+NOT_IN_IMAGE = {
+    "pytest",
+    "pytest-timeout",
+    "hypothesis",
+    "mypy",
+    "ruff",
+    "moto",
+    "flask",
+    "pgserver",
+    "grpcio-tools",
+    "scikit-learn",
+    "skl2onnx",
+    "onnx",
+    "pip-tools",
+    "scipy",
+    "opencv-python",
+}
 # In the runtime lock only: the installer (requirements.lock is `pip freeze`, which leaves it out)
 # and OpenCV's headless build, which replaces opencv-python (same cv2 module and version).
 RUNTIME_ONLY = {"pip", "setuptools", "opencv-python-headless"}
 SUBSTITUTES = {"opencv-python": "opencv-python-headless"}
 # What the image runs: every service, the user service's CLI (create-admin in the cluster), the
 # signing-keys init container and the OpenAPI renderer of the image build.
-ENTRY_POINTS = [*(f"services.{s}.__main__" for s in k8s.discover_services()),
-                "services.user.cli", "services.deploy.signing_keys", "services.gateway.openapi"]
+ENTRY_POINTS = [
+    *(f"services.{s}.__main__" for s in k8s.discover_services()),
+    "services.user.cli",
+    "services.deploy.signing_keys",
+    "services.gateway.openapi",
+]
 
 
 def normalize(name: str) -> str:
@@ -94,8 +112,9 @@ def _start_imports(path: Path) -> set[str]:
                     base = node.module or ""
                 found.add(base)
                 found.update(f"{base}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.If) and not (isinstance(node.test, ast.Name)
-                                                    and node.test.id == "TYPE_CHECKING"):
+            elif isinstance(node, ast.If) and not (
+                isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+            ):
                 visit(node.body)
                 visit(node.orelse)
             elif isinstance(node, ast.Try):
@@ -156,7 +175,12 @@ def test_entry_points_import_only_what_the_runtime_lock_has():
     runtime = set(pins(RUNTIME_LOCK))
     needed = imported_distributions()
     assert "grpcio" in needed and "sqlalchemy" in needed  # the walk reached the services
-    missing = {dist: sorted(modules) for dist, modules in needed.items()
-               if SUBSTITUTES.get(dist, dist) not in runtime}
-    assert not missing, ("imported at start by the image's entry points but not in requirements-runtime.lock "
-                         f"(add it to requirements-runtime.in, then `make lock-runtime`): {missing}")
+    missing = {
+        dist: sorted(modules)
+        for dist, modules in needed.items()
+        if SUBSTITUTES.get(dist, dist) not in runtime
+    }
+    assert not missing, (
+        "imported at start by the image's entry points but not in requirements-runtime.lock "
+        f"(add it to requirements-runtime.in, then `make lock-runtime`): {missing}"
+    )

@@ -48,9 +48,14 @@ def test_unpack_restores_a_working_keyring(tmp_path):
 def test_from_secret_then_rotate(tmp_path, monkeypatch):
     Keyring(tmp_path / "keys").ensure()
     flatten(tmp_path / "keys", tmp_path / "secret")
-    document = {"kind": "Secret", "data": {
-        p.name: base64.b64encode(p.read_bytes()).decode()
-        for p in (tmp_path / "secret").iterdir() if p.is_file()}}
+    document = {
+        "kind": "Secret",
+        "data": {
+            p.name: base64.b64encode(p.read_bytes()).decode()
+            for p in (tmp_path / "secret").iterdir()
+            if p.is_file()
+        },
+    }
 
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(document)))
     assert signing_keys.main(["from-secret", str(tmp_path / "local")]) == 0

@@ -20,9 +20,17 @@ TODAY = date(2026, 11, 26)
 LINE1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
 LINE2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 SPECIMEN_FIELDS = {
-    "document_type": "P", "issuing_country": "UTO", "surname": "ERIKSSON", "given_names": "ANNA MARIA",
-    "document_number": "L898902C3", "nationality": "UTO", "birth_date": "1974-08-12", "sex": "F",
-    "expiry_date": "2012-04-15", "personal_number": "ZE184226B", "mrz_check_digits_valid": "true",
+    "document_type": "P",
+    "issuing_country": "UTO",
+    "surname": "ERIKSSON",
+    "given_names": "ANNA MARIA",
+    "document_number": "L898902C3",
+    "nationality": "UTO",
+    "birth_date": "1974-08-12",
+    "sex": "F",
+    "expiry_date": "2012-04-15",
+    "personal_number": "ZE184226B",
+    "mrz_check_digits_valid": "true",
 }
 # A second person (check digits by 7-3-1 weights: C01X00T47 -> 8, 051212 -> 5, 310801 -> 1,
 # composite -> 4), no personal number, a one-letter country code with fillers, born this century.
@@ -63,12 +71,15 @@ def test_second_person_and_century_of_birth():
     assert got["document_number"] == "C01X00T47" and got["personal_number"] == ""
 
 
-@pytest.mark.parametrize("line2", [
-    # What OCR read on a rendered specimen: the letter O of the nationality as a zero.
-    "L898902C36UT07408122F1204159ZE184226B<<<<<10",
-    # Letters in digit fields and digits in letters-only fields.
-    "L898902C3GUT074O8I22F12O4I59ZE184226B<<<<<IO",
-])
+@pytest.mark.parametrize(
+    "line2",
+    [
+        # What OCR read on a rendered specimen: the letter O of the nationality as a zero.
+        "L898902C36UT07408122F1204159ZE184226B<<<<<10",
+        # Letters in digit fields and digits in letters-only fields.
+        "L898902C3GUT074O8I22F12O4I59ZE184226B<<<<<IO",
+    ],
+)
 def test_ocr_confusions_are_repaired_by_field_type(line2: str):
     assert fields([LINE1, line2]) == SPECIMEN_FIELDS
 
@@ -79,13 +90,29 @@ def test_digits_in_the_name_field_become_letters():
 
 def test_spaces_case_and_filler_lookalikes_are_normalized():
     assert normalize(" p<uto eriksson«anna ") == "P<UTOERIKSSON<ANNA"
-    assert fields(["P<UTO ERIKSSON << ANNA<MARIA <<<<<<<<<<<<<<<<<<<",
-                   "L898902C36 UTO7408122F 1204159ZE184226B<<<<<10"]) == SPECIMEN_FIELDS
+    assert (
+        fields(
+            [
+                "P<UTO ERIKSSON << ANNA<MARIA <<<<<<<<<<<<<<<<<<<",
+                "L898902C36 UTO7408122F 1204159ZE184226B<<<<<10",
+            ]
+        )
+        == SPECIMEN_FIELDS
+    )
 
 
 def test_lines_split_into_pieces_or_joined_into_one():
-    assert fields(["P<UTOERIKSSON<<ANNA<MARIA", "<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F",
-                   "1204159ZE184226B<<<<<10"]) == SPECIMEN_FIELDS
+    assert (
+        fields(
+            [
+                "P<UTOERIKSSON<<ANNA<MARIA",
+                "<<<<<<<<<<<<<<<<<<<",
+                "L898902C36UTO7408122F",
+                "1204159ZE184226B<<<<<10",
+            ]
+        )
+        == SPECIMEN_FIELDS
+    )
     assert fields([LINE1 + LINE2]) == SPECIMEN_FIELDS
     assert fields([LINE1 + " " + LINE2]) == SPECIMEN_FIELDS
 
@@ -101,13 +128,19 @@ def test_miscounted_filler_runs_are_refitted():
     assert fields([LINE1[:-1] + LINE2]) == SPECIMEN_FIELDS
 
 
-@pytest.mark.parametrize(("position", "field"), [
-    (9, "document_number"), (19, "birth_date"), (27, "expiry_date"), (42, "personal_number"),
-    (43, "composite"),
-])
+@pytest.mark.parametrize(
+    ("position", "field"),
+    [
+        (9, "document_number"),
+        (19, "birth_date"),
+        (27, "expiry_date"),
+        (42, "personal_number"),
+        (43, "composite"),
+    ],
+)
 def test_each_check_digit_failing_is_named(position: int, field: str):
     wrong = str((int(LINE2[position]) + 1) % 10)
-    line2 = LINE2[:position] + wrong + LINE2[position + 1:]
+    line2 = LINE2[:position] + wrong + LINE2[position + 1 :]
     if field != "composite":
         # Keep the composite right so that only the field under test fails.
         body = line2[0:10] + line2[13:20] + line2[21:43]
@@ -127,22 +160,32 @@ def test_impossible_values_are_invalid_fields():
     assert reason([LINE1, line2]) == "INVALID_FIELD:birth_date"
 
 
-@pytest.mark.parametrize("texts", [
-    [],
-    ["", "   "],
-    ["PASSPORT", "Surname: ERIKSSON", "Given names: ANNA MARIA"],
-    ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"],  # line 2 missing
-    [LINE2, LINE1],  # wrong order: line 2 must follow line 1
-    ["lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor",
-     "incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud"],
-    ["P" * 44, "1" * 44],
-])
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        ["", "   "],
+        ["PASSPORT", "Surname: ERIKSSON", "Given names: ANNA MARIA"],
+        ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"],  # line 2 missing
+        [LINE2, LINE1],  # wrong order: line 2 must follow line 1
+        [
+            "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor",
+            "incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud",
+        ],
+        ["P" * 44, "1" * 44],
+    ],
+)
 def test_garbage_is_mrz_not_found(texts: list[str]):
     assert reason(texts) == "MRZ_NOT_FOUND"
 
 
 def test_only_passports_are_queued_for_extraction():
     assert initial_extraction_status(DocumentType.PASSPORT) == ExtractionStatus.PENDING
-    for other in (DocumentType.ID_CARD, DocumentType.PROOF_OF_ADDRESS, DocumentType.BANK_STATEMENT,
-                  DocumentType.TAX_RETURN, DocumentType.OTHER):
+    for other in (
+        DocumentType.ID_CARD,
+        DocumentType.PROOF_OF_ADDRESS,
+        DocumentType.BANK_STATEMENT,
+        DocumentType.TAX_RETURN,
+        DocumentType.OTHER,
+    ):
         assert initial_extraction_status(other) == ExtractionStatus.NOT_APPLICABLE

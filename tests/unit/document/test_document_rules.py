@@ -47,10 +47,20 @@ JPEG_HEAD = b"\xff\xd8\xff\xe1\x00\x18Exif\x00\x00"
 
 # -- sniffing ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("head", "expected"), [
-    (PDF_HEAD, PDF), (PNG_HEAD, PNG), (JPEG_HEAD, JPEG), (b"GIF89a\x01\x00", None),
-    (b"MZ\x90\x00", None), (b"", None), (b"%PD", None), (b"<html>%PDF-", None),
-])
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (PDF_HEAD, PDF),
+        (PNG_HEAD, PNG),
+        (JPEG_HEAD, JPEG),
+        (b"GIF89a\x01\x00", None),
+        (b"MZ\x90\x00", None),
+        (b"", None),
+        (b"%PD", None),
+        (b"<html>%PDF-", None),
+    ],
+)
 def test_sniff(head: bytes, expected: str | None):
     assert sniff(head) == expected
 
@@ -70,20 +80,35 @@ def test_declared_type_must_match_the_bytes_and_the_document_type():
     assert normalize_media_type(" IMAGE/PJPEG ;q=1") == JPEG
 
 
-@pytest.mark.parametrize(("name", "ok"), [
-    ("passport.pdf", True), ("scan 2024 (1).JPG", True), ("a" * 255, True), ("a" * 256, False),
-    ("", False), ("../etc/passwd", False), ("C:\\docs\\x.pdf", False), ("..", False), ("bad\nname", False),
-    ("invoice_\u202efdp.exe", False), ("a\u2066b\u2069.pdf", False), ("   ", False), ("\u3000\u200b", False),
-    ("\u05d3\u05d5\u05d7.pdf", True), ("Zo\u00eb.pdf", True),
-])
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("passport.pdf", True),
+        ("scan 2024 (1).JPG", True),
+        ("a" * 255, True),
+        ("a" * 256, False),
+        ("", False),
+        ("../etc/passwd", False),
+        ("C:\\docs\\x.pdf", False),
+        ("..", False),
+        ("bad\nname", False),
+        ("invoice_\u202efdp.exe", False),
+        ("a\u2066b\u2069.pdf", False),
+        ("   ", False),
+        ("\u3000\u200b", False),
+        ("\u05d3\u05d5\u05d7.pdf", True),
+        ("Zo\u00eb.pdf", True),
+    ],
+)
 def test_filenames(name: str, ok: bool):
     assert (filename_problem(name) is None) is ok
 
 
 def test_names_are_normalized_and_dispositions_carry_them_for_every_client():
     assert normalize_filename("Zoe\u0308.pdf") == "Zo\u00eb.pdf"
-    assert content_disposition("Zo\u00eb \"x\";.pdf") == (
-        "attachment; filename=\"Zo_ _x__.pdf\"; filename*=UTF-8''Zo%C3%AB%20%22x%22%3B.pdf")
+    assert content_disposition('Zo\u00eb "x";.pdf') == (
+        "attachment; filename=\"Zo_ _x__.pdf\"; filename*=UTF-8''Zo%C3%AB%20%22x%22%3B.pdf"
+    )
     assert content_disposition("\u05d3.pdf").startswith('attachment; filename="_.pdf"; ')
 
 
@@ -101,6 +126,7 @@ def test_roles():
 
 # -- envelope encryption ----------------------------------------------------------------------------
 
+
 def test_round_trip_in_any_piece_sizes():
     key = crypto.new_data_key()
     for size in (1, 15, 16, 17, 32, 33, 1000):
@@ -110,7 +136,7 @@ def test_round_trip_in_any_piece_sizes():
             # A short random plaintext occurs in random ciphertext by chance (1 byte: ~1 run in 8).
             assert plaintext not in sealed
         decryptor = crypto.SegmentDecryptor(key, b"obj-1")
-        out = b"".join(b"".join(decryptor.update(sealed[i:i + 7])) for i in range(0, len(sealed), 7))
+        out = b"".join(b"".join(decryptor.update(sealed[i : i + 7])) for i in range(0, len(sealed), 7))
         assert out + decryptor.finish() == plaintext
 
 
@@ -122,12 +148,12 @@ def test_every_kind_of_tampering_is_detected():
     header = crypto.HEADER_SIZE
     flipped = bytearray(sealed)
     flipped[header + 5] ^= 1
-    first, second = sealed[header:header + segment], sealed[header + segment:header + 2 * segment]
-    swapped = sealed[:header] + second + first + sealed[header + 2 * segment:]
+    first, second = sealed[header : header + segment], sealed[header + segment : header + 2 * segment]
+    swapped = sealed[:header] + second + first + sealed[header + 2 * segment :]
     cases = {
         "flipped bit": bytes(flipped),
         "reordered segments": swapped,
-        "truncated at a segment boundary": sealed[:header + 2 * segment],
+        "truncated at a segment boundary": sealed[: header + 2 * segment],
         "truncated mid-segment": sealed[:-3],
         "appended data": sealed + b"x" * 10,
         "header only": sealed[:header],
@@ -171,6 +197,7 @@ def test_data_keys_are_wrapped_by_the_current_master_key_and_unwrapped_after_rot
 
 
 # -- settings ---------------------------------------------------------------------------------------
+
 
 def test_master_keys_from_settings(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("DOCUMENT_MASTER_KEYS", raising=False)
@@ -226,11 +253,15 @@ def test_storage_settings(monkeypatch: pytest.MonkeyPatch):
 
 # -- request validation -----------------------------------------------------------------------------
 
+
 def _first(**fields: object) -> document_pb2.UploadDocumentRequest:
-    values: dict[str, object] = {"request_id": "r1", "user_id": "usr_A", "filename": "p.pdf",
-                                 "document_type": document_pb2.DOCUMENT_TYPE_PASSPORT,
-                                 "http_body": httpbody_pb2.HttpBody(content_type="application/pdf",
-                                                                    data=b"%PDF")}
+    values: dict[str, object] = {
+        "request_id": "r1",
+        "user_id": "usr_A",
+        "filename": "p.pdf",
+        "document_type": document_pb2.DOCUMENT_TYPE_PASSPORT,
+        "http_body": httpbody_pb2.HttpBody(content_type="application/pdf", data=b"%PDF"),
+    }
     values.update(fields)
     return document_pb2.UploadDocumentRequest(**values)  # type: ignore[arg-type]
 
@@ -240,17 +271,33 @@ def test_upload_metadata_is_checked_all_at_once():
     assert meta.user_id == "usr_A" and meta.declared_type == "application/pdf"
     assert upload_meta(_first(request_id=""), "from-header").request_id == "from-header"
     with pytest.raises(InvalidArgument) as raised:
-        upload_meta(_first(request_id="", user_id="", filename="a/b", document_type=0, sha256="xyz",
-                           http_body=httpbody_pb2.HttpBody()))
+        upload_meta(
+            _first(
+                request_id="",
+                user_id="",
+                filename="a/b",
+                document_type=0,
+                sha256="xyz",
+                http_body=httpbody_pb2.HttpBody(),
+            )
+        )
     fields = {v.field for v in raised.value.violations}
-    assert fields == {"request_id", "user_id", "filename", "document_type", "sha256",
-                      "http_body.content_type"}
+    assert fields == {
+        "request_id",
+        "user_id",
+        "filename",
+        "document_type",
+        "sha256",
+        "http_body.content_type",
+    }
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_metadata_after_the_first_message_is_refused():
-    later = [document_pb2.UploadDocumentRequest(http_body=httpbody_pb2.HttpBody(data=b"more")),
-             document_pb2.UploadDocumentRequest(filename="x.pdf", http_body=httpbody_pb2.HttpBody(data=b"!"))]
+    later = [
+        document_pb2.UploadDocumentRequest(http_body=httpbody_pb2.HttpBody(data=b"more")),
+        document_pb2.UploadDocumentRequest(filename="x.pdf", http_body=httpbody_pb2.HttpBody(data=b"!")),
+    ]
     chunks = upload_chunks(_first(), iter(later))
     assert next(chunks) == b"%PDF" and next(chunks) == b"more"
     with pytest.raises(InvalidArgument) as raised:

@@ -37,8 +37,12 @@ ALL = {name: f"127.0.0.1:{50051 + i}" for i, name in enumerate(GRPC_SERVICES)}
 
 
 def settings(**overrides: Any) -> GatewaySettings:
-    base: dict[str, Any] = {"listen_port": 18080, "admin_port": 19901, "upstreams": ALL,
-                            "openapi_path": Path("/tmp/openapi.json")}
+    base: dict[str, Any] = {
+        "listen_port": 18080,
+        "admin_port": 19901,
+        "upstreams": ALL,
+        "openapi_path": Path("/tmp/openapi.json"),
+    }
     base.update(overrides)
     return GatewaySettings(**base)
 
@@ -66,8 +70,18 @@ def assert_valid(path: Path) -> None:
 
 # --- envoy --mode validate on every variant ---------------------------------------------------
 
-@pytest.mark.parametrize("variant", ["all-services-self-jwks", "file-jwks", "https-jwks", "no-services",
-                                     "ledger-only-cors-any", "observed-with-docs"])
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "all-services-self-jwks",
+        "file-jwks",
+        "https-jwks",
+        "no-services",
+        "ledger-only-cors-any",
+        "observed-with-docs",
+    ],
+)
 def test_local_variants_validate(tmp_path: Path, keys_dir: Path, variant: str):
     jwks = str(keys_dir / "jwks.json")
     options: dict[str, Any] = {
@@ -76,8 +90,11 @@ def test_local_variants_validate(tmp_path: Path, keys_dir: Path, variant: str):
         "https-jwks": {"jwks_source": "https://keys.nexafi.example/api/v1/auth/jwks"},
         "no-services": {"upstreams": {}, "jwks_source": jwks},
         "ledger-only-cors-any": {"upstreams": {"ledger": "127.0.0.1:50053"}, "cors_origins": ("*",)},
-        "observed-with-docs": {"metrics_port": 19460, "otlp_endpoint": "http://otel-collector:4317",
-                               "docs_assets_dir": SWAGGER_UI_DIR},
+        "observed-with-docs": {
+            "metrics_port": 19460,
+            "otlp_endpoint": "http://otel-collector:4317",
+            "docs_assets_dir": SWAGGER_UI_DIR,
+        },
     }[variant]
     path = write(settings(openapi_path=None, **options), tmp_path / "envoy.json")
     assert (tmp_path / "openapi.json").is_file()
@@ -105,10 +122,12 @@ def test_k8s_render_validates_with_the_image_files(tmp_path: Path, monkeypatch: 
     # Swagger UI's assets are in the image at /app/swagger-ui, the console at
     # /app/services/gateway/console; here in node_modules and the checkout.
     assert str(render_cli.K8S_CONSOLE_DIR / "console.js") in text
-    local.write_text(text.replace("/app/gen/nexafi.pb", f"{image}/nexafi.pb")
-                     .replace("/app/gateway/openapi.json", f"{image}/openapi.json")
-                     .replace(str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR))
-                     .replace(str(render_cli.K8S_CONSOLE_DIR), str(CONSOLE_DIR)))
+    local.write_text(
+        text.replace("/app/gen/nexafi.pb", f"{image}/nexafi.pb")
+        .replace("/app/gateway/openapi.json", f"{image}/openapi.json")
+        .replace(str(render_cli.K8S_DOCS_ASSETS_DIR), str(SWAGGER_UI_DIR))
+        .replace(str(render_cli.K8S_CONSOLE_DIR), str(CONSOLE_DIR))
+    )
     assert_valid(local)
 
 
@@ -117,11 +136,14 @@ def test_local_cli_renders_every_service(tmp_path: Path):
     assert render_cli.main(["--target", "local", "--out", str(out), "--services", "user,ledger"]) == 0
     config = json.loads(out.read_text())
     assert http_filter(config, "envoy.filters.http.grpc_json_transcoder")["services"] == [
-        GRPC_SERVICES["user"], GRPC_SERVICES["ledger"]]
+        GRPC_SERVICES["user"],
+        GRPC_SERVICES["ledger"],
+    ]
     assert_valid(out)
 
 
 # --- transcoding ------------------------------------------------------------------------------
+
 
 def test_transcoder_options():
     transcoder = http_filter(render(settings()), "envoy.filters.http.grpc_json_transcoder")
@@ -172,7 +194,8 @@ def test_every_binding_is_routed_to_its_service_with_the_right_auth():
 def test_only_routed_services_are_transcoded_and_routed():
     config = render(settings(upstreams={"ledger": "127.0.0.1:50053"}))
     assert http_filter(config, "envoy.filters.http.grpc_json_transcoder")["services"] == [
-        GRPC_SERVICES["ledger"]]
+        GRPC_SERVICES["ledger"]
+    ]
     clusters = {c["route"]["cluster"] for c in routes(config) if "route" in c}
     assert clusters == {"ledger"}
 
@@ -186,12 +209,16 @@ def test_path_regex():
 
 # --- authentication ---------------------------------------------------------------------------
 
+
 def test_the_client_address_header_is_set_by_envoy_over_anything_a_client_sent():
     # The user service throttles logins per client address; a client must not choose its bucket.
     host = hcm(render(settings()))["route_config"]["virtual_hosts"][0]
-    assert host["request_headers_to_add"] == [{"header": {
-        "key": CLIENT_ADDRESS_HEADER, "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
-        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
+    assert host["request_headers_to_add"] == [
+        {
+            "header": {"key": CLIENT_ADDRESS_HEADER, "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+        }
+    ]
 
 
 def test_jwt_provider_reads_only_the_authorization_header_and_forwards_it():
@@ -210,11 +237,21 @@ def test_jwt_provider_reads_only_the_authorization_header_and_forwards_it():
 
 
 def test_public_routes():
-    names = {r["name"] for r in routes(render(settings()))
-             if r.get("typed_per_filter_config", {}).get("envoy.filters.http.jwt_authn", {}).get("disabled")}
-    assert names == {"user.Register", "user.Login", "user.RefreshToken", "user.Logout",
-                     "user.RequestPasswordReset", "user.ConfirmPasswordReset", "user.GetJwks",
-                     "payment.HandleConnectorCallback"}
+    names = {
+        r["name"]
+        for r in routes(render(settings()))
+        if r.get("typed_per_filter_config", {}).get("envoy.filters.http.jwt_authn", {}).get("disabled")
+    }
+    assert names == {
+        "user.Register",
+        "user.Login",
+        "user.RefreshToken",
+        "user.Logout",
+        "user.RequestPasswordReset",
+        "user.ConfirmPasswordReset",
+        "user.GetJwks",
+        "payment.HandleConnectorCallback",
+    }
 
 
 def test_forged_identity_headers_are_stripped_before_jwt_authn():
@@ -228,15 +265,24 @@ def test_forged_identity_headers_are_stripped_before_jwt_authn():
 
 # --- rate limits ------------------------------------------------------------------------------
 
+
 def test_rate_limits_come_from_settings():
-    config = render(settings(rate_limit_global=RateLimit(500), rate_limit_user=RateLimit(7, 2),
-                             rate_limit_client=RateLimit(9), rate_limit_auth=RateLimit(3, 60)))
+    config = render(
+        settings(
+            rate_limit_global=RateLimit(500),
+            rate_limit_user=RateLimit(7, 2),
+            rate_limit_client=RateLimit(9),
+            rate_limit_auth=RateLimit(3, 60),
+        )
+    )
     limiter = http_filter(config, "envoy.filters.http.local_ratelimit")
     assert limiter["token_bucket"]["max_tokens"] == 500
     assert limiter["always_consume_default_token_bucket"] is True
     assert limiter["enable_x_ratelimit_headers"] == "DRAFT_VERSION_03"
-    buckets = {tuple((e["key"], e.get("value", "")) for e in d["entries"]): d["token_bucket"]
-               for d in limiter["descriptors"]}
+    buckets = {
+        tuple((e["key"], e.get("value", "")) for e in d["entries"]): d["token_bucket"]
+        for d in limiter["descriptors"]
+    }
     assert buckets[(("subject", ""),)] == {"max_tokens": 7, "tokens_per_fill": 7, "fill_interval": "2s"}
     assert buckets[(("caller", "public"), ("remote_address", ""))]["max_tokens"] == 9
     assert buckets[(("caller", "sensitive"), ("remote_address", ""))]["fill_interval"] == "60s"
@@ -274,6 +320,7 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch):
 
 # --- health, timeouts, retries ----------------------------------------------------------------
 
+
 def test_clusters_are_guarded():
     config = render(settings())
     for cluster in config["static_resources"]["clusters"]:
@@ -288,8 +335,17 @@ def test_clusters_are_guarded():
 
 
 # A request retried on these may already have been executed: for reads only.
-EXECUTED_MAYBE = {"reset", "unavailable", "5xx", "gateway-error", "retriable-status-codes",
-                  "cancelled", "deadline-exceeded", "internal", "resource-exhausted"}
+EXECUTED_MAYBE = {
+    "reset",
+    "unavailable",
+    "5xx",
+    "gateway-error",
+    "retriable-status-codes",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+}
 
 
 def test_every_route_has_a_timeout_and_only_gets_retried_on_what_is_safe():
@@ -298,8 +354,9 @@ def test_every_route_has_a_timeout_and_only_gets_retried_on_what_is_safe():
             continue
         action = route["route"]
         assert action["timeout"], route["name"]
-        methods = [h["string_match"]["exact"] for h in route["match"].get("headers", [])
-                   if h["name"] == ":method"]
+        methods = [
+            h["string_match"]["exact"] for h in route["match"].get("headers", []) if h["name"] == ":method"
+        ]
         retry_on = set(action.get("retry_policy", {}).get("retry_on", "").split(",")) - {""}
         streaming = action["timeout"] == f"{settings().stream_timeout_seconds:g}s"
         if streaming:
@@ -335,8 +392,11 @@ def test_streaming_upload_has_the_document_services_limit_instead_of_the_unary_o
 def test_bad_tokens_reach_the_rate_limiter_before_their_401():
     config = render(settings())
     names = [entry["name"] for entry in hcm(config)["http_filters"]]
-    assert (names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.local_ratelimit")
-            < names.index(REQUIRE_SUBJECT_FILTER))
+    assert (
+        names.index("envoy.filters.http.jwt_authn")
+        < names.index("envoy.filters.http.local_ratelimit")
+        < names.index(REQUIRE_SUBJECT_FILTER)
+    )
     required = http_filter(config, "envoy.filters.http.jwt_authn")["requirement_map"]["required"]
     assert {"allow_missing_or_failed": {}} in required["requires_any"]["requirements"]
     protected = _route_for(config, "POST", "/api/v1/ledger/accounts")
@@ -346,6 +406,7 @@ def test_bad_tokens_reach_the_rate_limiter_before_their_401():
 
 
 # --- cross-cutting ----------------------------------------------------------------------------
+
 
 def test_request_ids_local_replies_and_access_log():
     manager = hcm(render(settings()))
@@ -361,7 +422,8 @@ def test_request_ids_local_replies_and_access_log():
 def test_cors_origins():
     config = render(settings(cors_origins=("https://app.example",)))
     policy = hcm(config)["route_config"]["virtual_hosts"][0]["typed_per_filter_config"][
-        "envoy.filters.http.cors"]
+        "envoy.filters.http.cors"
+    ]
     assert policy["allow_origin_string_match"] == [{"exact": "https://app.example"}]
     assert "idempotency-key" in policy["allow_headers"]
     assert "x-request-id" in policy["expose_headers"]
@@ -380,6 +442,7 @@ def test_unknown_service_is_refused():
 
 
 # --- observability and documentation ---------------------------------------------------------
+
 
 def test_tracing_is_off_unless_a_collector_is_set():
     assert "tracing" not in hcm(render(settings()))
@@ -413,8 +476,13 @@ def test_the_metrics_listener_serves_only_the_prometheus_stats():
 
 
 def test_settings_from_env_for_observability(monkeypatch: pytest.MonkeyPatch):
-    for name in ("GATEWAY_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "GATEWAY_METRICS_PORT"):
+    for name in (
+        "GATEWAY_OTLP_ENDPOINT",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "GATEWAY_METRICS_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
     loaded = render_cli.settings_from_env({})
     assert loaded.otlp_endpoint is None and loaded.metrics_port == 9460

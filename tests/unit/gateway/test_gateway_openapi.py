@@ -16,10 +16,37 @@ from services.gateway.settings import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 from services.runtime.generated import DESCRIPTOR, GEN
 
 HTTP_VERBS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
-OPERATION_KEYS = {"operationId", "tags", "summary", "description", "parameters", "requestBody",
-                  "responses", "security", "deprecated", "servers", "callbacks", "externalDocs"}
-SCHEMA_KEYS = {"type", "format", "properties", "items", "additionalProperties", "enum", "$ref",
-               "description", "nullable", "pattern", "minimum", "required", "allOf", "oneOf", "anyOf"}
+OPERATION_KEYS = {
+    "operationId",
+    "tags",
+    "summary",
+    "description",
+    "parameters",
+    "requestBody",
+    "responses",
+    "security",
+    "deprecated",
+    "servers",
+    "callbacks",
+    "externalDocs",
+}
+SCHEMA_KEYS = {
+    "type",
+    "format",
+    "properties",
+    "items",
+    "additionalProperties",
+    "enum",
+    "$ref",
+    "description",
+    "nullable",
+    "pattern",
+    "minimum",
+    "required",
+    "allOf",
+    "oneOf",
+    "anyOf",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +76,22 @@ def raw_bindings() -> list[tuple[str, str, str]]:
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(verb.upper(), path, op) for path, item in document["paths"].items()
-            for verb, op in item.items() if verb in HTTP_VERBS]
+    return [
+        (verb.upper(), path, op)
+        for path, item in document["paths"].items()
+        for verb, op in item.items()
+        if verb in HTTP_VERBS
+    ]
 
 
 def test_every_binding_is_exactly_one_operation(document: dict[str, Any]):
     expected = Counter(raw_bindings())
     gateway_paths = {HEALTH_PATH, OPENAPI_PATH}
-    actual = Counter((verb, path, op["x-grpc-method"]) for verb, path, op in operations(document)
-                     if path not in gateway_paths)
+    actual = Counter(
+        (verb, path, op["x-grpc-method"])
+        for verb, path, op in operations(document)
+        if path not in gateway_paths
+    )
     assert actual == expected
     assert all(count == 1 for count in expected.values())
     assert len(expected) == 96  # every binding in proto/, additional_bindings included
@@ -71,7 +105,10 @@ def test_operation_ids_are_unique(document: dict[str, Any]):
 def test_security_public_versus_bearer(document: dict[str, Any]):
     assert document["security"] == [{"bearerAuth": []}]
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     public = {(m, re.sub(r"\{[^}]*\}", "{}", p)) for m, p in PUBLIC_BINDINGS}
     for verb, path, op in operations(document):
         is_public = (verb, re.sub(r"\{[^}]*\}", "{}", path)) in public or path in (HEALTH_PATH, OPENAPI_PATH)
@@ -117,8 +154,10 @@ def test_schemas_follow_proto_json(document: dict[str, Any]):
     account = schemas["nexafi.ledger.v1.Account"]["properties"]
     assert account["type"]["allOf"] == [{"$ref": "#/components/schemas/nexafi.ledger.v1.AccountType"}]
     assert "ACCOUNT_TYPE_LIABILITY" in schemas["nexafi.ledger.v1.AccountType"]["enum"]
-    assert {k: v for k, v in account["create_time"].items() if k != "description"} == \
-        {"type": "string", "format": "date-time"}
+    assert {k: v for k, v in account["create_time"].items() if k != "description"} == {
+        "type": "string",
+        "format": "date-time",
+    }
     assert account["metadata"]["additionalProperties"] == {"type": "string"}
     transaction = schemas["nexafi.ledger.v1.Transaction"]["properties"]
     assert transaction["postings"]["type"] == "array"
@@ -172,8 +211,11 @@ def test_structurally_valid_openapi_3(document: dict[str, Any]):
 
 def test_only_the_requested_services():
     ledger_only = build_document(services=["nexafi.ledger.v1.LedgerService"])
-    methods = {op["x-grpc-method"] for _, path, op in operations(ledger_only)
-               if path not in (HEALTH_PATH, OPENAPI_PATH)}
+    methods = {
+        op["x-grpc-method"]
+        for _, path, op in operations(ledger_only)
+        if path not in (HEALTH_PATH, OPENAPI_PATH)
+    }
     assert methods and all(m.startswith("/nexafi.ledger.v1.LedgerService/") for m in methods)
 
 

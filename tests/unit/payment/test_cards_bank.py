@@ -35,12 +35,15 @@ BRANDS = [
 def test_luhn_and_brand_of_network_test_numbers(number: str, brand: Brand):
     assert cards.luhn_valid(number)
     assert cards.detect_brand(number) is brand
-    assert cards.validate_card(number, 12, 2030, "1234" if brand is Brand.AMERICAN_EXPRESS else "123",
-                               TODAY) is brand
+    assert (
+        cards.validate_card(number, 12, 2030, "1234" if brand is Brand.AMERICAN_EXPRESS else "123", TODAY)
+        is brand
+    )
 
 
-@pytest.mark.parametrize("number", ["4242424242424241", "5555555555554440", "378282246310006",
-                                    "79927398710", "1234567812345678"])
+@pytest.mark.parametrize(
+    "number", ["4242424242424241", "5555555555554440", "378282246310006", "79927398710", "1234567812345678"]
+)
 def test_luhn_refuses_a_wrong_check_digit(number: str):
     assert not cards.luhn_valid(number)
 

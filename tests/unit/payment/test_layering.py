@@ -21,7 +21,12 @@ PAYMENT = Path(__file__).resolve().parents[3] / "services" / "payment"
 # Where protobuf is spoken: the gRPC edge, the downstream clients and reconciliation, which compares
 # the ledger's own entries (services/payment/reconciliation.py, owned by its own change).
 PROTOBUF_MODULES = {
-    "servicer.py", "converters.py", "validation.py", "clients.py", "spec.py", "reconciliation.py"
+    "servicer.py",
+    "converters.py",
+    "validation.py",
+    "clients.py",
+    "spec.py",
+    "reconciliation.py",
 }
 
 

@@ -22,8 +22,13 @@ DOMAIN = Path(__file__).resolve().parents[3] / "services" / "payment" / "domain"
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("PAYMENT_CURRENCIES", "PAYMENT_MAX_AMOUNT_MINOR", "PAYMENT_DAILY_LIMIT_MINOR",
-                 "PAYMENT_MAX_AMOUNT_MINOR_USD", "PAYMENT_DAILY_LIMIT_MINOR_USD"):
+    for name in (
+        "PAYMENT_CURRENCIES",
+        "PAYMENT_MAX_AMOUNT_MINOR",
+        "PAYMENT_DAILY_LIMIT_MINOR",
+        "PAYMENT_MAX_AMOUNT_MINOR_USD",
+        "PAYMENT_DAILY_LIMIT_MINOR_USD",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

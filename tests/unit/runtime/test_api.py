@@ -45,7 +45,13 @@ def test_checks_report_every_problem_at_once():
     with pytest.raises(InvalidArgument) as caught:
         checks.done()
     assert [v.field for v in caught.value.violations] == [
-        "name", "description", "color", "amount.amount_minor", "fee.currency", "metadata[]"]
+        "name",
+        "description",
+        "color",
+        "amount.amount_minor",
+        "fee.currency",
+        "metadata[]",
+    ]
 
 
 def test_checks_pass_good_input():
@@ -104,8 +110,14 @@ def test_paginate_fetches_one_more_and_resumes_after_the_last_item():
     assert listed.items == items[:8]
     assert paginate_list(items, page_token=listed.next_page_token, query="q", size=8).items == [2, 1]
     with pytest.raises(InvalidArgument):
-        paginate(fetch, page_token=encode_page_token("x", "q"), query="q", size=4, position=lambda i: i,
-                 parse=as_int)
+        paginate(
+            fetch,
+            page_token=encode_page_token("x", "q"),
+            query="q",
+            size=4,
+            position=lambda i: i,
+            parse=as_int,
+        )
 
 
 def test_page_size_defaults_caps_and_refuses_negative():

@@ -53,12 +53,18 @@ def _stubs_imported(service: str) -> set[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 parts = node.module.split(".")
-                if parts[0] == "nexafi" and len(parts) == 3 and \
-                        any(alias.name.endswith("_pb2_grpc") for alias in node.names):
+                if (
+                    parts[0] == "nexafi"
+                    and len(parts) == 3
+                    and any(alias.name.endswith("_pb2_grpc") for alias in node.names)
+                ):
                     found.add(parts[1])
                 names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-                found.update(n.split(".")[2].removesuffix("_client") for n in names
-                             if n.startswith("services.runtime.") and n.endswith("_client"))
+                found.update(
+                    n.split(".")[2].removesuffix("_client")
+                    for n in names
+                    if n.startswith("services.runtime.") and n.endswith("_client")
+                )
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     parts = alias.name.split(".")

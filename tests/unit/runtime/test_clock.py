@@ -34,12 +34,15 @@ def test_a_shifted_clock_needs_an_aware_start_and_answers_in_utc():
     assert ShiftedClock(datetime(2026, 12, 8, 13, 0, tzinfo=paris))().hour == 12
 
 
-@pytest.mark.parametrize("now", [
-    datetime(2026, 12, 6, 21, 34, tzinfo=UTC),   # a Sunday evening
-    datetime(2026, 12, 8, 2, 0, tzinfo=UTC),     # a Tuesday before noon
-    datetime(2026, 12, 9, 12, 0, tzinfo=UTC),    # a Wednesday at noon sharp
-    datetime(2027, 1, 1, 0, 0, tzinfo=UTC),      # across a year
-])
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 6, 21, 34, tzinfo=UTC),  # a Sunday evening
+        datetime(2026, 12, 8, 2, 0, tzinfo=UTC),  # a Tuesday before noon
+        datetime(2026, 12, 9, 12, 0, tzinfo=UTC),  # a Wednesday at noon sharp
+        datetime(2027, 1, 1, 0, 0, tzinfo=UTC),  # across a year
+    ],
+)
 def test_previous_weekday_at_is_that_day_and_hour_at_least_a_day_back(now: datetime):
     pinned = previous_weekday_at(now, weekday=1, hour=12)
     assert pinned.weekday() == 1 and (pinned.hour, pinned.minute, pinned.second) == (12, 0, 0)

@@ -37,14 +37,18 @@ def test_a_new_calling_service_gets_a_secret_and_the_others_keep_theirs(tmp_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_development_secrets_are_random_per_data_folder_and_kept(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_development_secrets_are_random_per_data_folder_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in DEV_SECRETS:
         monkeypatch.delenv(name, raising=False)
     first = development_secrets(tmp_path / "a.json")
     other = development_secrets(tmp_path / "b.json")
-    assert set(first) == set(DEV_SECRETS) == {"PAYMENT_FINGERPRINT_KEY", "PAYMENT_SANDBOX_WEBHOOK_SECRET",
-                                              "DOCUMENT_MASTER_KEYS"}
+    assert (
+        set(first)
+        == set(DEV_SECRETS)
+        == {"PAYMENT_FINGERPRINT_KEY", "PAYMENT_SANDBOX_WEBHOOK_SECRET", "DOCUMENT_MASTER_KEYS"}
+    )
     assert all(first[name] != other[name] for name in first), "no shared, public default"
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o600
     assert development_secrets(tmp_path / "a.json") == first

@@ -33,18 +33,29 @@ def test_money_refuses_floats_and_mixed_currencies():
         Money(1, "EUR") + Money(1, "USD")
 
 
-@pytest.mark.parametrize(("amount", "currency", "text"), [
-    (1050, "EUR", "10.50 EUR"), (-5, "USD", "-0.05 USD"), (1234, "JPY", "1234 JPY"),
-    (1001, "KWD", "1.001 KWD"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (1050, "EUR", "10.50 EUR"),
+        (-5, "USD", "-0.05 USD"),
+        (1234, "JPY", "1234 JPY"),
+        (1001, "KWD", "1.001 KWD"),
+    ],
+)
 def test_format_uses_the_currency_exponent(amount: int, currency: str, text: str):
     assert Money(amount, currency).format() == text
 
 
-@pytest.mark.parametrize(("amount", "currency", "field"), [
-    (0, "EUR", "amount.amount_minor"), (-1, "EUR", "amount.amount_minor"),
-    (10**16, "EUR", "amount.amount_minor"), (100, "eur", "amount.currency"), (100, "XXX", "amount.currency"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "field"),
+    [
+        (0, "EUR", "amount.amount_minor"),
+        (-1, "EUR", "amount.amount_minor"),
+        (10**16, "EUR", "amount.amount_minor"),
+        (100, "eur", "amount.currency"),
+        (100, "XXX", "amount.currency"),
+    ],
+)
 def test_parse_money_rejects_bad_input_with_the_field(amount: int, currency: str, field: str):
     with pytest.raises(InvalidArgument) as caught:
         parse_money(amount, currency)

@@ -60,14 +60,17 @@ def test_the_gateway_imports_only_the_runtime():
     assert _violations("gateway", {"gateway", "runtime"}) == {}
 
 
-@pytest.mark.parametrize("source, floors", [
-    ("from services.devtools.embedded_pg import EmbeddedPostgres", {"devtools"}),
-    ("from services import devtools", {"devtools"}),
-    ("import services.gateway.render", {"gateway"}),
-    ("def f():\n    from services.payment import spec\n", {"payment"}),
-    ("from .clock import Clock", {"runtime"}),
-    ("from services.runtime.clock import Clock\nimport os", {"runtime"}),
-])
+@pytest.mark.parametrize(
+    "source, floors",
+    [
+        ("from services.devtools.embedded_pg import EmbeddedPostgres", {"devtools"}),
+        ("from services import devtools", {"devtools"}),
+        ("import services.gateway.render", {"gateway"}),
+        ("def f():\n    from services.payment import spec\n", {"payment"}),
+        ("from .clock import Clock", {"runtime"}),
+        ("from services.runtime.clock import Clock\nimport os", {"runtime"}),
+    ],
+)
 def test_the_check_sees_every_form_of_import(tmp_path, monkeypatch, source, floors):
     # A module placed as services/runtime/probe.py in a tree of its own (relative imports resolve there).
     for name in ("runtime", "devtools", "gateway", "payment"):

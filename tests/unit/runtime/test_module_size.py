@@ -16,6 +16,9 @@ LIMIT = 500
 def test_no_module_over_500_lines(floor: str) -> None:
     modules = sorted((ROOT / "services" / floor).rglob("*.py"))
     assert modules
-    too_long = {str(path.relative_to(ROOT)): n for path in modules
-                if (n := len(path.read_text().splitlines())) > LIMIT}
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for path in modules
+        if (n := len(path.read_text().splitlines())) > LIMIT
+    }
     assert too_long == {}

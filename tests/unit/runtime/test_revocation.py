@@ -18,9 +18,15 @@ class Feed:
         self.wall = 1000.0
 
     def add(self, user_id: str, *, version: int = 0, session: str = "", ttl: float = 100.0) -> None:
-        self.entries.append(RevocationEntry(sequence=len(self.entries) + 1, user_id=user_id,
-                                            min_token_version=version, session_id=session,
-                                            expires_at=self.wall + ttl))
+        self.entries.append(
+            RevocationEntry(
+                sequence=len(self.entries) + 1,
+                user_id=user_id,
+                min_token_version=version,
+                session_id=session,
+                expires_at=self.wall + ttl,
+            )
+        )
 
     def fetch(self, after_sequence: int, limit: int) -> FeedPage:
         if self.down:
@@ -87,7 +93,8 @@ def test_entries_are_forgotten_once_their_tokens_expired(setup: tuple[Revocation
 
 
 def test_a_stale_feed_fails_closed_for_staff_and_open_for_customers(
-        setup: tuple[RevocationCache, Feed, Clock]) -> None:
+    setup: tuple[RevocationCache, Feed, Clock],
+) -> None:
     cache, feed, clock = setup
     staff = token("usr_s", ver=0, roles=("support",))
     with pytest.raises(Unavailable):  # never synced: nothing is known yet

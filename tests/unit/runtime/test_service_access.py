@@ -19,8 +19,9 @@ CALLEES = ("user", "ledger", "payment", "credit", "analytics", "ai", "document")
 
 
 def service(client_id: str) -> Principal:
-    return Principal(subject=f"svc_{client_id}", roles=frozenset({"service"}),
-                     claims={"client_id": client_id})
+    return Principal(
+        subject=f"svc_{client_id}", roles=frozenset({"service"}), claims={"client_id": client_id}
+    )
 
 
 @pytest.mark.parametrize("callee", CALLEES)
@@ -36,8 +37,10 @@ def test_every_entry_names_a_calling_service_and_an_rpc_of_the_callee(callee: st
 def test_a_service_calls_only_what_its_entry_lists() -> None:
     table = service_callers({"payment": {"GetUser"}})
     check_service_call(service("payment"), "/nexafi.user.v1.UserService/GetUser", table)
-    for principal, method in ((service("payment"), "/nexafi.user.v1.UserService/GrantRole"),
-                              (service("analytics"), "/nexafi.user.v1.UserService/GetUser")):
+    for principal, method in (
+        (service("payment"), "/nexafi.user.v1.UserService/GrantRole"),
+        (service("analytics"), "/nexafi.user.v1.UserService/GetUser"),
+    ):
         with pytest.raises(PermissionDenied) as refused:
             check_service_call(principal, method, table)
         assert refused.value.reason == "SERVICE_NOT_ALLOWED"
@@ -63,9 +66,11 @@ def test_the_service_role_and_the_internal_audience_go_together(tmp_path: Path) 
     tokens = TokenFactory(ring)
     assert service_identity(verifier.verify(tokens.make("svc_payment", ["service"]))) == "payment"
     assert verifier.verify(tokens.make("usr_1", ["customer"])).subject == "usr_1"
-    for forged in (tokens.make("svc_payment", ["service"], audience="nexafi-api"),
-                   tokens.make("usr_1", ["customer"], audience="nexafi-internal"),
-                   tokens.make("usr_1", ["admin"], audience="nexafi-internal")):
+    for forged in (
+        tokens.make("svc_payment", ["service"], audience="nexafi-api"),
+        tokens.make("usr_1", ["customer"], audience="nexafi-internal"),
+        tokens.make("usr_1", ["admin"], audience="nexafi-internal"),
+    ):
         with pytest.raises(Unauthenticated) as caught:
             verifier.verify(forged)
         assert caught.value.reason == "TOKEN_INVALID"

@@ -17,8 +17,12 @@ def fields(message) -> list[str]:
 
 def test_a_clean_message_passes():
     request = payment_pb2.InitiatePaymentRequest(
-        user_id="usr_1", request_id="k1", description="rent for\tMay\r\nthanks",
-        amount=common_pb2.Money(amount_minor=100, currency="EUR"), metadata={"mcc": "5411", "note": "Zoë 💶"})
+        user_id="usr_1",
+        request_id="k1",
+        description="rent for\tMay\r\nthanks",
+        amount=common_pb2.Money(amount_minor=100, currency="EUR"),
+        metadata={"mcc": "5411", "note": "Zoë 💶"},
+    )
     assert fields(request) == []
     check_text(request)
 
@@ -36,7 +40,8 @@ def test_prose_allows_line_breaks_and_tabs_but_nothing_else():
 
 def test_nested_messages_maps_and_repeated_fields_are_walked():
     request = payment_pb2.InitiatePaymentRequest(
-        amount=common_pb2.Money(currency="EU\x00"), metadata={"ok": "fine", "device": "a\x00b", "k\x00": "v"})
+        amount=common_pb2.Money(currency="EU\x00"), metadata={"ok": "fine", "device": "a\x00b", "k\x00": "v"}
+    )
     assert sorted(fields(request)) == sorted(["amount.currency", 'metadata["device"]', "metadata"])
     card = payment_pb2.AddPaymentMethodRequest(card=payment_pb2.CardInput(holder_name="Ada\x00"))
     assert fields(card) == ["card.holder_name"]
@@ -73,7 +78,8 @@ def test_invalid_utf8_is_named_from_the_wire_format():
     error = refuse_undecodable(descriptor, top)
     assert error.reason == "INVALID_UTF8" and [v.field for v in error.violations] == ["request_id"]
     nested = with_invalid_utf8(
-        payment_pb2.InitiatePaymentRequest(amount=common_pb2.Money(amount_minor=5, currency="PLA")), "PLA")
+        payment_pb2.InitiatePaymentRequest(amount=common_pb2.Money(amount_minor=5, currency="PLA")), "PLA"
+    )
     assert [v.field for v in refuse_undecodable(descriptor, nested).violations] == ["amount.currency"]
     mapped = with_invalid_utf8(payment_pb2.InitiatePaymentRequest(metadata={"k": "PLACE"}), "PLACE")
     assert [v.field for v in refuse_undecodable(descriptor, mapped).violations] == ["metadata"]

@@ -11,9 +11,18 @@ from services.runtime.config import ConfigError
 from services.user.settings import UserSettings
 from services.user.spec import settings_from_env
 
-VARIABLES = ("NEXAFI_ACCESS_TOKEN_TTL_SECONDS", "NEXAFI_LOGIN_FREE_FAILURES", "NEXAFI_ARGON2_TIME_COST",
-             "NEXAFI_ARGON2_MEMORY_KIB", "NEXAFI_ARGON2_PARALLELISM", "NEXAFI_MAIL_DIR", "NEXAFI_RESET_URL",
-             "NEXAFI_SERVICE_CLIENTS", "NEXAFI_SERVICE_CLIENTS_FILE", "SMTP_HOST")
+VARIABLES = (
+    "NEXAFI_ACCESS_TOKEN_TTL_SECONDS",
+    "NEXAFI_LOGIN_FREE_FAILURES",
+    "NEXAFI_ARGON2_TIME_COST",
+    "NEXAFI_ARGON2_MEMORY_KIB",
+    "NEXAFI_ARGON2_PARALLELISM",
+    "NEXAFI_MAIL_DIR",
+    "NEXAFI_RESET_URL",
+    "NEXAFI_SERVICE_CLIENTS",
+    "NEXAFI_SERVICE_CLIENTS_FILE",
+    "SMTP_HOST",
+)
 
 
 @pytest.fixture
@@ -48,13 +57,17 @@ def test_every_group_is_read(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert settings.service_clients.verify("payment", "payment-secret-0123456789")
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("NEXAFI_RESET_URL", "https://app.example/reset", "must contain {token}"),
-    ("NEXAFI_ACCESS_TOKEN_TTL_SECONDS", "ten", "must be an integer"),
-    ("NEXAFI_SERVICE_CLIENTS", "payment", "<client_id>:<secret>"),
-])
-def test_a_bad_value_is_one_config_error(clean_env: pytest.MonkeyPatch, name: str, value: str,
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NEXAFI_RESET_URL", "https://app.example/reset", "must contain {token}"),
+        ("NEXAFI_ACCESS_TOKEN_TTL_SECONDS", "ten", "must be an integer"),
+        ("NEXAFI_SERVICE_CLIENTS", "payment", "<client_id>:<secret>"),
+    ],
+)
+def test_a_bad_value_is_one_config_error(
+    clean_env: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         settings_from_env()

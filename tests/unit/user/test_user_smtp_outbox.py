@@ -27,6 +27,7 @@ class TinySmtpServer:
     def _serve(self) -> None:
         connection, _ = self.listener.accept()
         with connection, connection.makefile("rb") as reader:
+
             def reply(line: str) -> None:
                 connection.sendall(line.encode() + b"\r\n")
 
@@ -64,11 +65,20 @@ class TinySmtpServer:
 def test_a_message_goes_through_smtp():
     server = TinySmtpServer()
     try:
-        outbox = SmtpOutbox(SmtpSettings(host="127.0.0.1", port=server.port, user=None, password=None,
-                                         sender="NexaFi <no-reply@nexafi.dev>", security="none",
-                                         timeout_seconds=5))
-        outbox.send(MailMessage(to="ada@example.com", subject="Reset your password",
-                                body="Your reset token: tok-123"))
+        outbox = SmtpOutbox(
+            SmtpSettings(
+                host="127.0.0.1",
+                port=server.port,
+                user=None,
+                password=None,
+                sender="NexaFi <no-reply@nexafi.dev>",
+                security="none",
+                timeout_seconds=5,
+            )
+        )
+        outbox.send(
+            MailMessage(to="ada@example.com", subject="Reset your password", body="Your reset token: tok-123")
+        )
         server.thread.join(5)
     finally:
         server.close()

@@ -16,8 +16,13 @@ from services.user.service_identity import ServiceClients
 from services.user.tokens import new_opaque_token, token_digest
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-POLICY = LockoutPolicy(free_failures=5, account_free_failures=20, base_delay=timedelta(seconds=1),
-                       max_delay=timedelta(minutes=15), window=timedelta(minutes=15))
+POLICY = LockoutPolicy(
+    free_failures=5,
+    account_free_failures=20,
+    base_delay=timedelta(seconds=1),
+    max_delay=timedelta(minutes=15),
+    window=timedelta(minutes=15),
+)
 
 
 def test_failures_past_the_allowance_block_for_a_doubling_delay_never_a_fixed_lock() -> None:

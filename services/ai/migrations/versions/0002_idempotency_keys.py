@@ -21,10 +21,13 @@ down_revision = "0001"
 
 TABLE = "idempotency_keys"
 
-UPGRADE = create_table_sql(TABLE) + """
+UPGRADE = (
+    create_table_sql(TABLE)
+    + """
 DROP INDEX inferences_idempotency_idx;
 CREATE INDEX inferences_request_idx ON inferences (caller, request_id) WHERE request_id IS NOT NULL;
 """
+)
 
 DOWNGRADE = f"""
 DROP INDEX inferences_request_idx;

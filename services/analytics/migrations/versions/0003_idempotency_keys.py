@@ -19,9 +19,12 @@ down_revision = "0002"
 
 TABLE = "idempotency_keys"
 
-UPGRADE = create_table_sql(TABLE) + """
+UPGRADE = (
+    create_table_sql(TABLE)
+    + """
 ALTER TABLE report_definitions DROP CONSTRAINT report_definitions_user_id_request_id_key;
 """
+)
 
 DOWNGRADE = f"""
 ALTER TABLE report_definitions ADD CONSTRAINT report_definitions_user_id_request_id_key

@@ -35,5 +35,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in TABLES:
-        op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}; DROP TRIGGER {table}_append_only ON {table};")
+        op.execute(
+            f"DROP TRIGGER {table}_no_truncate ON {table}; DROP TRIGGER {table}_append_only ON {table};"
+        )
     op.execute("DROP FUNCTION credit_audit_refuse_change();")

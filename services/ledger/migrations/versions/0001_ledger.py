@@ -135,13 +135,18 @@ APPEND_ONLY_TABLES = ("entries", "postings", "idempotency_keys")
 def upgrade() -> None:
     op.execute(UPGRADE)
     for table in APPEND_ONLY_TABLES:
-        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()")
-        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()")
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
+        )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE pending_transfers, idempotency_keys, postings, entries, ledger_head, "
-               "balances, accounts")
+    op.execute(
+        "DROP TABLE pending_transfers, idempotency_keys, postings, entries, ledger_head, balances, accounts"
+    )
     op.execute("DROP FUNCTION ledger_refuse_change()")

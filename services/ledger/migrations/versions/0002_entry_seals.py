@@ -173,4 +173,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     raise NotImplementedError(
         "0002 moved the hash chain into entry_seals and dropped the entries' hash columns; "
-        "restore from a backup to go back to 0001")
+        "restore from a backup to go back to 0001"
+    )

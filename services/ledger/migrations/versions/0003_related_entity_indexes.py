@@ -22,8 +22,10 @@ down_revision = "0002"
 
 def upgrade() -> None:
     op.execute("CREATE INDEX entries_related_idx ON entries (related_entity_id)")
-    op.execute("CREATE INDEX entries_related_type_idx ON entries "
-               "((split_part(related_entity_id, '_', 1)), create_time, insert_id)")
+    op.execute(
+        "CREATE INDEX entries_related_type_idx ON entries "
+        "((split_part(related_entity_id, '_', 1)), create_time, insert_id)"
+    )
     op.execute("CREATE INDEX pending_related_idx ON pending_transfers (related_entity_id)")
 
 

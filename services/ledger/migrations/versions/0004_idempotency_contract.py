@@ -45,9 +45,12 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_expire_idx ON idempotency_keys (expire_time);
 """
 
-UPGRADE = r"""
+UPGRADE = (
+    r"""
 ALTER TABLE idempotency_keys RENAME TO idempotency_keys_old;
-""" + KEYS_TABLE + r"""
+"""
+    + KEYS_TABLE
+    + r"""
 INSERT INTO idempotency_keys (scope, key, operation, fingerprint, state, resource_id, create_time,
                               expire_time)
     SELECT scope, request_id, 'legacy:' || operation, request_hash, 'done', result_id, create_time,
@@ -164,6 +167,7 @@ BEGIN
 END;
 $$;
 """
+)
 
 
 def upgrade() -> None:
@@ -173,4 +177,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     raise NotImplementedError(
         "0004 replaced the ledger's append-only idempotency keys by the runtime's table; "
-        "restore from a backup to go back to 0003")
+        "restore from a backup to go back to 0003"
+    )

@@ -52,8 +52,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER refunds_no_truncate ON refunds; DROP TRIGGER refunds_facts_fixed ON refunds; "
-               "DROP FUNCTION payment_refund_facts_fixed();")
-    op.execute("DROP TRIGGER payment_status_history_no_truncate ON payment_status_history; "
-               "DROP TRIGGER payment_status_history_append_only ON payment_status_history; "
-               "DROP FUNCTION payment_audit_refuse_change();")
+    op.execute(
+        "DROP TRIGGER refunds_no_truncate ON refunds; DROP TRIGGER refunds_facts_fixed ON refunds; "
+        "DROP FUNCTION payment_refund_facts_fixed();"
+    )
+    op.execute(
+        "DROP TRIGGER payment_status_history_no_truncate ON payment_status_history; "
+        "DROP TRIGGER payment_status_history_append_only ON payment_status_history; "
+        "DROP FUNCTION payment_audit_refuse_change();"
+    )

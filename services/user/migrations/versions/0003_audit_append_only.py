@@ -27,6 +27,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events; "
-               "DROP TRIGGER audit_events_append_only ON audit_events; "
-               "DROP FUNCTION user_audit_refuse_change();")
+    op.execute(
+        "DROP TRIGGER audit_events_no_truncate ON audit_events; "
+        "DROP TRIGGER audit_events_append_only ON audit_events; "
+        "DROP FUNCTION user_audit_refuse_change();"
+    )

@@ -13,7 +13,7 @@ from services.ai.domain import (
     InferenceRecord,
     RecommendationSetResult,
 )
-from services.ai.registry import ModelRecord
+from services.ai.model_files import ModelRecord
 from services.runtime.api import to_money, to_timestamp
 
 #: The assessment's decision (a plain string in the stored result) -> the contract's FraudDecision.

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from services.ai import explain, features
 from services.ai.domain import SeriesPoint
-from services.ai.registry import LoadedModel
+from services.ai.model_files import LoadedModel
 from services.runtime.errors import FailedPrecondition
 
 DEFAULT_HORIZON_DAYS = 30

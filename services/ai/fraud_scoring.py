@@ -22,7 +22,7 @@ from services.ai.domain import (
     FraudReasonResult,
 )
 from services.ai.mcc import category_for
-from services.ai.registry import LoadedModel
+from services.ai.model_files import LoadedModel
 from services.runtime.errors import FailedPrecondition
 
 MAX_FRAUD_REASONS = 5

@@ -9,69 +9,17 @@ the assessment and its reasons), ``credit_scoring`` (bands), ``forecasting``
 (the series and the recursive forecast), ``recommendations`` (rule kinds, the
 booked spending profile).
 
-Where the inputs come from
---------------------------
-* **Fraud history.** The velocity and novelty features need the customer's
-  recent transactions. The service keeps its own history: every transaction
-  submitted to CheckFraud is stored in ``checked_transactions`` (amount, time,
-  merchant, category, country, device, decision). A user's history is therefore
-  "the transactions previously checked for that user"; a ledger-feed consumer
-  could fill the same table later without changing the features.
-* **Merchant and category risk.** The contract has no way to report confirmed
-  fraud outcomes yet, so there are no serving-side labels for
-  ``DelayedLabelIndex``. Category risk uses the label-delayed category counts
-  at the end of the training data (``metadata.json`` ``risk``); every merchant
-  is "unknown" (zero counts), so merchant risk falls back to its category's
-  rate, which is what the features define for a merchant without labelled history.
-* **Spending profile and spending series** (recommendations, PredictTrend
-  SPENDING) come from the same table, without declined attempts. The
-  recommendations' amounts per category come from analytics instead
-  (``GetSpendingAnalysis`` over the profile window and its last 30 days: booked
-  ledger entries, categorized by the merchant category payments record on
-  them) when analytics has spending in a model category for the user; the
-  recurring charges still come from the checked table (they need each
-  transaction's merchant), and when analytics has none or cannot be reached
-  the profile rests on the checked table alone.
-* **Balance and income series** (PredictTrend BALANCE and INCOME) come from the
-  analytics service (``GetDashboardSeries``, daily, in the request's currency),
-  which builds them from the ledger feed: the AI service only sees outgoing
-  money. Analytics is called with the AI service's own identity
-  (``services.ai.clients``); when it cannot be reached the forecast answers
-  UNAVAILABLE ``HISTORY_UNAVAILABLE`` and every other RPC is unaffected.
-  A user's history starts on the first day in the window with a non-zero
-  balance, spending or income (analytics answers zeros for a user without
-  ledger activity, so that user has no history). Analytics serves at most
-  366 daily periods per call, so a longer ``lookback_days`` reads the last 366:
-  the model reads only the last 56.
-* **No history yet.** A user's first check has an empty history. The features
-  say so explicitly (feature set 2: ``has_history``, ``history_span_log``, and
-  novelty flags that are 0 when there is nothing to compare with), and the
-  model (fraud 1.1.0) was trained with an onboarding cohort of new customers.
-  Older model versions get the feature set they were trained on.
-* **Currencies.** The fraud model was trained on EUR cents. An amount in
-  another currency is converted with the service's own dated rate table
-  (``services.ai.fx``, decimal arithmetic, each currency's minor-unit
-  exponent); the assessment records the rate and the table's date (not the
-  converted amount: the audit log keeps no inputs). History rows are
-  converted the same way at their own time, so a customer paying in USD and
-  GBP has one consistent history.
-* **Kind of payment.** The channel says what the platform's payment is: a
-  wallet top-up, a transfer to another customer, a payout (bank transfer) or a
-  card purchase (card present or not, ATM, direct debit). Fraud 1.2.0 (feature
-  set 3) was trained on all four; the counterparty (merchant, payee or the
-  funding payment method) feeds the "new counterparty" feature.
-* **Time zone.** The request's ``time_zone`` (IANA name) gives the local hour
-  of the transaction and of each history row at its own instant (daylight
-  saving time included); without one, UTC. The payment service passes the time
-  zone the app sent with the payment (the user service keeps none).
+Where the inputs come from (the fraud history, category risk, spending profile and series,
+balance and income series, currencies, kinds of payment, time zones) is told in ``services.ai.inputs``,
+which also reads a user's history.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -79,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from services.ai import explain, features, fx
 from services.ai import repository as repo
-from services.ai.clients import MAX_DAYS_PER_CALL, UnexpectedSeries
 from services.ai.credit_scoring import MAX_CREDIT_REASONS, UTILIZATION_LIMIT, credit_band
 from services.ai.domain import (
     CreditApplication,
@@ -97,13 +44,10 @@ from services.ai.domain import (
     canonical_sha256,
 )
 from services.ai.forecasting import (
-    ANALYTICS_METRICS,
     HistorySource,
     TrendSource,
     daily_values,
-    first_active_day,
     forecast_series,
-    user_daily_series,
 )
 from services.ai.fraud_scoring import (
     KIND_OF_CHANNEL,
@@ -114,12 +58,12 @@ from services.ai.fraud_scoring import (
     scored_transaction,
     utc_offset,
 )
+from services.ai.inputs import booked_spending, user_series
+from services.ai.model_files import LoadedModel, ModelRecord
 from services.ai.recommendations import RECOMMENDATION_KINDS, booked_profile
-from services.ai.registry import LoadedModel, ModelRecord, ModelRegistry
+from services.ai.registry import ModelRegistry
 from services.runtime import metrics
-from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
-from services.runtime.config import ConfigError
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import Aborted, DomainError, NotFound, Unavailable
 from services.runtime.idempotency import Claim, IdempotencyStore
@@ -377,7 +321,7 @@ class AiService:
                 exclude_declined=True,
             )
         rows = [r for r in rows if r.currency == currency]
-        booked = self._booked_spending(user_id, currency, now)
+        booked = booked_spending(self.history, user_id, currency, now)
         start = _now_ns()
         items: list[RecommendationResult] = []
         if rows or booked:
@@ -423,31 +367,6 @@ class AiService:
         )
         return result
 
-    def _booked_spending(
-        self, user_id: str, currency: str, now: datetime
-    ) -> tuple[dict[str, int], dict[str, int]] | None:
-        """The user's booked spending per model category from analytics (the ledger's entries,
-        categorized by the merchant category payments record on them): over the profile window and
-        over its recent part. None when analytics has none in a model category or cannot answer; the
-        profile then rests on the checked-transaction history alone."""
-        if self.history is None:
-            return None
-        end = int(now.timestamp()) + 1
-        try:
-            window = self.history.spending_by_category(
-                user_id, currency, end - features.PROFILE_WINDOW_DAYS * SECONDS_PER_DAY, end
-            )
-            recent = self.history.spending_by_category(
-                user_id, currency, end - features.RECENT_DAYS * SECONDS_PER_DAY, end
-            )
-        except (RemoteError, ConfigError) as exc:
-            log.warning("booked spending of %s unavailable from analytics: %s", user_id, exc)
-            return None
-        known = {c: v for c, v in window.items() if c in features.CATEGORIES and v > 0}
-        if not known:
-            return None
-        return known, {c: v for c, v in recent.items() if c in known}
-
     # -- trend -------------------------------------------------------------------------------------
 
     def predict_trend(
@@ -459,7 +378,7 @@ class AiService:
         if source.points:
             series, last_day = daily_values(source.points)
         else:
-            series, last_day = self._user_series(source, currency, now, minimum)
+            series, last_day = user_series(self._read, self.history, source, currency, now, minimum)
         input_sha = canonical_sha256(
             {
                 "source": source,
@@ -494,52 +413,6 @@ class AiService:
             lambda s: self._record(s, Kind.TREND_FORECAST, model, caller, None, input_sha, result, latency),
         )
         return result
-
-    def _user_series(
-        self, source: TrendSource, currency: str, now: datetime, minimum: int
-    ) -> tuple[list[int], int]:
-        # Complete days only: today is still running.
-        last_day = int(now.timestamp()) // SECONDS_PER_DAY - 1
-        first_day = last_day - source.lookback_days + 1
-        if source.metric == "SPENDING":
-            with self._read() as session:
-                first = repo.first_checked_time(session, source.user_id, currency)
-                by_day = repo.daily_spending(session, source.user_id, currency, first_day, last_day)
-            first_active = None if first is None else int(first.timestamp()) // SECONDS_PER_DAY
-        else:
-            first_day = max(first_day, last_day - MAX_DAYS_PER_CALL + 1)
-            figures = self._analytics_history(source.user_id, currency, first_day, last_day)
-            by_day = dict(figures.get(source.metric, {}))
-            first_active = first_active_day(figures)
-        return user_daily_series(source.metric, by_day, first_day, last_day, first_active, minimum), last_day
-
-    def _analytics_history(
-        self, user_id: str, currency: str, first_day: int, last_day: int
-    ) -> Mapping[str, Mapping[int, int]]:
-        """The user's daily figures from analytics, else UNAVAILABLE ``HISTORY_UNAVAILABLE``."""
-
-        def unavailable(why: str) -> Unavailable:
-            return Unavailable(
-                f"the user's history cannot be read from the analytics service ({why}); retry later",
-                "HISTORY_UNAVAILABLE",
-                {"service": "analytics"},
-            )
-
-        if self.history is None:
-            raise unavailable("no analytics client is configured")
-        try:
-            return self.history.daily(user_id, ANALYTICS_METRICS, currency, first_day, last_day)
-        except RemoteError as exc:
-            if not exc.unreachable:
-                # Analytics refused the AI service's own, well-formed request: a deployment problem.
-                log.error("analytics refused the history of %s: %s", user_id, exc)
-            raise unavailable(exc.code.name) from None
-        except ConfigError as exc:
-            log.error("cannot call analytics: %s", exc)
-            raise unavailable("the AI service has no service credentials") from None
-        except UnexpectedSeries as exc:
-            log.error("analytics answered unreadable series for %s: %s", user_id, exc)
-            raise unavailable("unreadable answer") from None
 
     # -- registry and audit log --------------------------------------------------------------------
 

@@ -32,8 +32,9 @@ from services.user.domain.models import TokenPair, User, UserStatus
 from services.user.domain.refresh import RefreshOutcome, decide
 from services.user.domain.validation import normalize_login, raise_if
 from services.user.passwords import PasswordHashing
-from services.user.repository import RefreshRecord, UserRecord, UserRepository
+from services.user.repository import UserRecord, UserRepository
 from services.user.store import UserStore, keyed_digest
+from services.user.token_repository import RefreshRecord
 from services.user.tokens import MAX_OPAQUE_TOKEN_LENGTH, AccessTokenIssuer, new_opaque_token, token_digest
 
 log = logging.getLogger("services.user.service")

@@ -26,7 +26,7 @@ from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 from nexafi.common.v1 import common_pb2
 
 from services.ai import explain, features
-from services.ai.registry import BUILTIN_MODELS_DIR, load_verified
+from services.ai.model_files import BUILTIN_MODELS_DIR, load_verified
 from services.ai.spec import SPEC
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from nexafi.ai.v1 import ai_pb2_grpc
 from sqlalchemy.engine import Engine
 
-from services.ai.registry import BUILTIN_MODELS_DIR
+from services.ai.model_files import BUILTIN_MODELS_DIR
 from services.ai.spec import AiSettings, spec_with
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime.server import RunningServer, start_server

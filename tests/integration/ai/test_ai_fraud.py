@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from services.ai import features, fx
 from services.ai.mcc import category_for
-from services.ai.registry import BUILTIN_MODELS_DIR
+from services.ai.model_files import BUILTIN_MODELS_DIR
 from tests.integration.ai.ai_support import (
     NOW,
     AiClient,

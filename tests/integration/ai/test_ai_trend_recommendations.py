@@ -13,7 +13,7 @@ import pytest
 from nexafi.ai.v1 import ai_pb2
 
 from services.ai import explain, features
-from services.ai.registry import BUILTIN_MODELS_DIR
+from services.ai.model_files import BUILTIN_MODELS_DIR
 from tests.integration.ai.ai_support import AiClient, days_ago, failure, fraud_request, money, ts, user
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

@@ -11,7 +11,7 @@ import pytest
 
 from services.ai import explain
 from services.ai.features import FRAUD_FEATURE_NAMES, RiskCounts, Txn, fraud_features
-from services.ai.registry import BUILTIN_MODELS_DIR
+from services.ai.model_files import BUILTIN_MODELS_DIR
 from services.ai.training.common import OnnxModel
 from services.ai.training.data import COHORTS, FRAUD_PATTERNS, FraudDataConfig, generate_transactions
 from services.ai.training.pipeline import MODEL_VERSIONS

@@ -26,7 +26,7 @@ from services.ai.domain import (
 )
 from services.ai.forecasting import daily_values, forecast_series
 from services.ai.mcc import category_for
-from services.ai.registry import BUILTIN_MODELS_DIR, load_verified, metrics_of, scan, version_key
+from services.ai.model_files import BUILTIN_MODELS_DIR, load_verified, metrics_of, scan, version_key
 
 
 def test_mcc_codes_map_to_the_training_categories() -> None:
@@ -145,7 +145,7 @@ def test_load_verified_checks_the_registered_hash(tmp_path: Path) -> None:
     meta = json.loads((folder / "metadata.json").read_text())
     loaded = load_verified("credit", "1.0.0", str(folder / "model.onnx"), meta["sha256"], meta)
     assert loaded.run(np.zeros(6, dtype=np.float32))["probabilities"].shape == (1, 2)
-    from services.ai.registry import IntegrityFailure
+    from services.ai.model_files import IntegrityFailure
 
     with pytest.raises(IntegrityFailure, match="sha256"):
         load_verified("credit", "1.0.0", str(folder / "model.onnx"), "0" * 64, meta)

@@ -28,7 +28,7 @@ from services.ai.forecasting import (
     forecast_series,
     user_daily_series,
 )
-from services.ai.registry import BUILTIN_MODELS_DIR, load_verified
+from services.ai.model_files import BUILTIN_MODELS_DIR, load_verified
 from services.runtime.errors import FailedPrecondition
 
 DAY0 = 20_400  # 2025-11-08, a UTC day number

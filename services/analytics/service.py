@@ -9,7 +9,7 @@ trial balance asks the ledger and credit_portfolio the credit service instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -18,6 +18,7 @@ import grpc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from services.analytics import report_tables as tables
 from services.analytics import repository as repo
 from services.analytics.clients import CreditClient, LedgerClient
 from services.analytics.consumer import SUMMARIES_CONSUMER
@@ -31,22 +32,16 @@ from services.analytics.domain.analysis import (
     pick_currency,
     previous_range,
 )
-from services.analytics.domain.ledger_types import AccountType, TransactionType, label
+from services.analytics.domain.ledger_types import AccountType, label
 from services.analytics.domain.model import Direction
 from services.analytics.domain.periods import Granularity, ceil_day, floor_day, periods
-from services.analytics.domain.portfolio import Portfolio, StatusFigures
+from services.analytics.domain.portfolio import Portfolio
 from services.analytics.domain.reports import Column, ColumnType, Table
 from services.runtime.auth import ROLE_ADMIN, Principal
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import UnitOfWork, run_in_transaction
-from services.runtime.errors import (
-    DomainError,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    Unavailable,
-)
+from services.runtime.errors import DomainError, FieldViolation, InvalidArgument, NotFound, Unavailable
 from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 
@@ -218,20 +213,20 @@ class AnalyticsService:
             if report_type == rpt.PAYMENT_VOLUMES:
                 # Volumes are kept per UTC day: the range widens to whole days and says so.
                 days = floor_day(start), ceil_day(end)
-                table = _volumes_table(repo.volumes(session, currency, *days), currency)
+                table = tables.volumes_table(repo.volumes(session, currency, *days), currency)
                 return GeneratedReport(report_type, "", *days, currency, table, as_of)
             chosen = self._currency(session, user_id, currency, start, end)
             opening = repo.balance_before(session, user_id, chosen, start)
             if report_type == rpt.MONTHLY_STATEMENT:
                 lines = repo.flow_lines(session, user_id, chosen, start, end)
-                table = _statement_table(lines, start, opening)
+                table = tables.statement_table(lines, start, opening)
             else:
                 points = cash_flow(
                     repo.day_rows(session, user_id, chosen, start, end),
                     periods(start, end, Granularity.MONTH),
                     opening,
                 )
-                table = _cash_flow_table(points)
+                table = tables.cash_flow_table(points)
             return GeneratedReport(report_type, user_id, start, end, chosen, table, as_of)
 
         return self._read(work)
@@ -289,7 +284,7 @@ class AnalyticsService:
             client.close()
         # The loan book is not part of the ledger feed: no feed position describes it.
         return GeneratedReport(
-            rpt.CREDIT_PORTFOLIO, "", start, end, currency, _portfolio_table(portfolio), AsOf(0, None)
+            rpt.CREDIT_PORTFOLIO, "", start, end, currency, tables.portfolio_table(portfolio), AsOf(0, None)
         )
 
     # -- custom reports ----------------------------------------------------------------------------------
@@ -383,133 +378,3 @@ class AnalyticsService:
         if found is None:
             raise NotFound(f"no feed consumer named {consumer!r}", "CONSUMER_NOT_FOUND")
         return found
-
-
-def _statement_table(lines: Sequence[repo.FlowLine], start: datetime, opening: int) -> Table:
-    table = Table(
-        [
-            Column("time", ColumnType.TIMESTAMP, "When the ledger recorded the entry."),
-            Column("transaction_id", ColumnType.STRING, "The ledger entry."),
-            Column("category", ColumnType.STRING, "The entry's category."),
-            Column("description", ColumnType.STRING, "The entry's description."),
-            Column("money_in", ColumnType.MONEY, "The amount received."),
-            Column("money_out", ColumnType.MONEY, "The amount spent."),
-            Column("balance", ColumnType.MONEY, "The user's balance in the currency after the entry."),
-        ]
-    )
-    balance = opening
-    table.add(start, None, None, "Opening balance", None, None, balance)
-    money_in = money_out = 0
-    for line in lines:
-        incoming = line.direction is Direction.INCOME
-        balance += line.amount_minor if incoming else -line.amount_minor
-        money_in += line.amount_minor if incoming else 0
-        money_out += 0 if incoming else line.amount_minor
-        table.add(
-            line.occurred_at,
-            line.transaction_id,
-            line.category,
-            line.description,
-            line.amount_minor if incoming else None,
-            None if incoming else line.amount_minor,
-            balance,
-        )
-    table.totals = [None, None, None, "Closing balance", money_in, money_out, balance]
-    return table
-
-
-def _cash_flow_table(points: Sequence[CashFlowPoint]) -> Table:
-    table = Table(
-        [
-            Column("period_start", ColumnType.TIMESTAMP, "The start of the month (clipped to the range)."),
-            Column(
-                "period_end", ColumnType.TIMESTAMP, "The exclusive end of the month (clipped to the range)."
-            ),
-            Column("income", ColumnType.MONEY, "Money received in the period."),
-            Column("spending", ColumnType.MONEY, "Money spent in the period."),
-            Column("net_cash_flow", ColumnType.MONEY, "Income minus spending."),
-            Column("income_count", ColumnType.INTEGER, "Incoming ledger entries."),
-            Column("spending_count", ColumnType.INTEGER, "Outgoing ledger entries."),
-            Column("closing_balance", ColumnType.MONEY, "The balance at the end of the period."),
-        ]
-    )
-    for p in points:
-        table.add(
-            p.period.start,
-            p.period.end,
-            p.income_minor,
-            p.spending_minor,
-            p.net_minor,
-            p.income_count,
-            p.spending_count,
-            p.closing_balance_minor,
-        )
-    income = sum(p.income_minor for p in points)
-    spending = sum(p.spending_minor for p in points)
-    table.totals = [
-        None,
-        None,
-        income,
-        spending,
-        income - spending,
-        sum(p.income_count for p in points),
-        sum(p.spending_count for p in points),
-        points[-1].closing_balance_minor if points else None,
-    ]
-    return table
-
-
-def _volumes_table(rows: Sequence[repo.VolumeRow], currency: str) -> Table:
-    table = Table(
-        [
-            Column("day", ColumnType.TIMESTAMP, "The UTC day."),
-            Column("transaction_type", ColumnType.STRING, "The ledger transaction type."),
-            Column("entry_count", ColumnType.INTEGER, "Ledger entries of the type that day."),
-            Column("volume", ColumnType.MONEY, f"The sum of their headline amounts in {currency}."),
-        ]
-    )
-    for row in rows:
-        table.add(
-            datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC),
-            label(TransactionType, row.type),
-            row.entry_count,
-            row.volume_minor,
-        )
-    table.totals = [None, "total", sum(r.entry_count for r in rows), sum(r.volume_minor for r in rows)]
-    return table
-
-
-def _portfolio_cells(figures: StatusFigures) -> list[rpt.Cell]:
-    return [
-        figures.application_count,
-        figures.approved_minor,
-        figures.disbursed_minor,
-        figures.outstanding_minor,
-        figures.interest_repaid_minor,
-        figures.overdue_installments,
-        figures.overdue_minor,
-    ]
-
-
-def _portfolio_table(portfolio: Portfolio) -> Table:
-    table = Table(
-        [
-            Column("status", ColumnType.STRING, "The applications' current status."),
-            Column("application_count", ColumnType.INTEGER, "Applications submitted in the range."),
-            Column("approved_principal", ColumnType.MONEY, "The principal approved (offered) to them."),
-            Column("disbursed_principal", ColumnType.MONEY, "The principal paid out to the borrowers."),
-            Column("outstanding_principal", ColumnType.MONEY, "Disbursed principal not repaid yet."),
-            Column("interest_repaid", ColumnType.MONEY, "Interest received with repayments."),
-            Column(
-                "overdue_installments",
-                ColumnType.INTEGER,
-                "Installments of disbursed loans due before the range's end and not fully paid.",
-            ),
-            Column("overdue_amount", ColumnType.MONEY, "What those installments still owe."),
-        ]
-    )
-    for row in portfolio.rows():
-        assert row.status is not None
-        table.add(row.status.name.lower(), *_portfolio_cells(row))
-    table.totals = ["total", *_portfolio_cells(portfolio.total())]
-    return table

@@ -19,11 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
-from google.protobuf.descriptor_pool import DescriptorPool
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from services.gateway.bindings import DEFAULT_DESCRIPTOR_SET, Binding, bindings, load_pool
-from services.runtime.generated import DOCS_DESCRIPTOR
+from services.gateway.openapi_schemas import HTTP_BODY, WELL_KNOWN, Schemas
+from services.gateway.proto_comments import load_comments, summary
 
 ERROR_SCHEMA = "Error"
 IDEMPOTENCY_FIELD = "request_id"
@@ -55,241 +55,9 @@ RESPONSE_HEADERS: dict[str, Any] = {
     }
 }
 
+
 # FileDescriptorProto / DescriptorProto / EnumDescriptorProto / ServiceDescriptorProto field numbers
 # that source_code_info paths are made of.
-_FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
-_MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM = 2, 3, 4
-_ENUM_VALUE, _SERVICE_METHOD = 2, 2
-
-
-def _clean(comment: str) -> str:
-    """A proto comment as Markdown: wrapped lines joined, blank lines and list items kept."""
-    paragraphs: list[list[str]] = [[]]
-    for raw in comment.strip("\n").split("\n"):
-        line = raw.strip()
-        if not line:
-            paragraphs.append([])
-        elif line.startswith(("- ", "* ")):
-            paragraphs.append([line])
-        else:
-            paragraphs[-1].append(line)
-    return "\n\n".join(" ".join(p) for p in paragraphs if p)
-
-
-def load_comments(descriptor_set: Path = DEFAULT_DESCRIPTOR_SET) -> dict[str, str]:
-    """The proto comment of each message, field, enum, enum value, service and method, by full name
-    (``pkg.Message.field``, ``pkg.Service.Method``); empty when the comments file is absent."""
-    from google.protobuf import descriptor_pb2
-
-    path = Path(descriptor_set).with_name(DOCS_DESCRIPTOR)
-    if not path.is_file():
-        return {}
-    file_set = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
-    # (full name, source path) of everything that may carry a comment, walked per file.
-    named: list[tuple[str, tuple[int, ...]]] = []
-
-    def enum(e: descriptor_pb2.EnumDescriptorProto, name: str, at: tuple[int, ...]) -> None:
-        named.append((name, at))
-        named.extend((f"{name}.{v.name}", (*at, _ENUM_VALUE, i)) for i, v in enumerate(e.value))
-
-    def message(m: descriptor_pb2.DescriptorProto, name: str, at: tuple[int, ...]) -> None:
-        named.append((name, at))
-        named.extend((f"{name}.{f.name}", (*at, _MESSAGE_FIELD, i)) for i, f in enumerate(m.field))
-        for i, nested in enumerate(m.nested_type):
-            message(nested, f"{name}.{nested.name}", (*at, _MESSAGE_NESTED, i))
-        for i, e in enumerate(m.enum_type):
-            enum(e, f"{name}.{e.name}", (*at, _MESSAGE_ENUM, i))
-
-    found: dict[str, str] = {}
-    for file in file_set.file:
-        named.clear()
-        for i, m in enumerate(file.message_type):
-            message(m, f"{file.package}.{m.name}", (_FILE_MESSAGE, i))
-        for i, e in enumerate(file.enum_type):
-            enum(e, f"{file.package}.{e.name}", (_FILE_ENUM, i))
-        for i, service in enumerate(file.service):
-            named.append((f"{file.package}.{service.name}", (_FILE_SERVICE, i)))
-            named.extend(
-                (f"{file.package}.{service.name}.{method.name}", (_FILE_SERVICE, i, _SERVICE_METHOD, j))
-                for j, method in enumerate(service.method)
-            )
-        by_path = {
-            tuple(loc.path): loc.leading_comments or loc.trailing_comments
-            for loc in file.source_code_info.location
-        }
-        for name, at in named:
-            text = by_path.get(at)
-            if text:
-                found[name] = _clean(text)
-    return found
-
-
-def _summary(description: str) -> str:
-    """The first sentence of a description (an operation's one-line summary)."""
-    first = description.split("\n\n", 1)[0]
-    end = first.find(". ")
-    return first if end < 0 else first[: end + 1]
-
-
-def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
-    if not description:
-        return schema
-    if "$ref" in schema:
-        # OpenAPI 3.0 ignores the siblings of a $ref: wrap it to say what this property is.
-        return {"allOf": [schema], "description": description}
-    own = schema.get("description")
-    return {**schema, "description": f"{description}\n\n{own}" if own else description}
-
-
-_INT64 = {
-    FieldDescriptor.TYPE_INT64,
-    FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_SINT64,
-    FieldDescriptor.TYPE_FIXED64,
-    FieldDescriptor.TYPE_SFIXED64,
-}
-_INT32 = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32}
-_UINT32 = {FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32}
-
-# Well-known types have their own JSON mapping (proto3 JSON spec).
-_WELL_KNOWN: dict[str, dict[str, Any]] = {
-    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
-    "google.protobuf.Duration": {
-        "type": "string",
-        "pattern": r"^-?\d+(\.\d+)?s$",
-        "description": "A duration in seconds with an 's' suffix, e.g. \"1.5s\".",
-    },
-    "google.protobuf.FieldMask": {
-        "type": "string",
-        "description": 'Comma-separated field paths, e.g. "display_name,phone".',
-    },
-    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
-    "google.protobuf.Value": {"description": "Any JSON value."},
-    "google.protobuf.ListValue": {"type": "array", "items": {}},
-    "google.protobuf.Empty": {"type": "object"},
-    "google.protobuf.Any": {
-        "type": "object",
-        "properties": {"@type": {"type": "string"}},
-        "additionalProperties": True,
-    },
-    "google.protobuf.StringValue": {"type": "string", "nullable": True},
-    "google.protobuf.BytesValue": {"type": "string", "format": "byte", "nullable": True},
-    "google.protobuf.BoolValue": {"type": "boolean", "nullable": True},
-    "google.protobuf.Int32Value": {"type": "integer", "format": "int32", "nullable": True},
-    "google.protobuf.UInt32Value": {"type": "integer", "format": "int64", "minimum": 0, "nullable": True},
-    "google.protobuf.Int64Value": {"type": "string", "format": "int64", "nullable": True},
-    "google.protobuf.UInt64Value": {"type": "string", "format": "uint64", "nullable": True},
-    "google.protobuf.DoubleValue": {"type": "number", "format": "double", "nullable": True},
-    "google.protobuf.FloatValue": {"type": "number", "format": "float", "nullable": True},
-}
-_HTTP_BODY = "google.api.HttpBody"
-
-
-class _Schemas:
-    """Collects component schemas for the messages and enums that operations reach."""
-
-    def __init__(self, pool: DescriptorPool, comments: dict[str, str] | None = None) -> None:
-        self.pool = pool
-        self.comments = comments or {}
-        self.components: dict[str, dict[str, Any]] = {}
-
-    def ref(self, name: str) -> dict[str, Any]:
-        # Full proto names: unique across packages, and dots are legal in component names.
-        return {"$ref": f"#/components/schemas/{name}"}
-
-    def enum(self, enum: EnumDescriptor) -> dict[str, Any]:
-        name = enum.full_name
-        if name not in self.components:
-            lines = [self.comments.get(name, f"Enum {name}, as value names.")]
-            lines += [
-                f"- `{v.name}`: {self.comments[f'{name}.{v.name}']}"
-                for v in enum.values
-                if f"{name}.{v.name}" in self.comments
-            ]
-            self.components[name] = {
-                "type": "string",
-                "enum": [v.name for v in enum.values],
-                "description": "\n\n".join(lines),
-            }
-        return self.ref(name)
-
-    def message(self, message: Descriptor) -> dict[str, Any]:
-        name = message.full_name
-        if name in _WELL_KNOWN:
-            return dict(_WELL_KNOWN[name])
-        if name == _HTTP_BODY:
-            return {"type": "string", "format": "binary"}
-        if name not in self.components:
-            self.components[name] = {}  # placeholder first: recursive messages
-            self.components[name] = self.object(message)
-        return self.ref(name)
-
-    def object(self, message: Descriptor, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-        properties: dict[str, Any] = {}
-        for field in message.fields:
-            if field.name in exclude:
-                continue
-            properties[field.name] = _described(self.field(field), self.comments.get(field.full_name))
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
-        description = self.comments.get(message.full_name, "")
-        oneofs = [o for o in message.oneofs if not (len(o.fields) == 1 and o.name.startswith("_"))]
-        if oneofs:
-            description = "\n\n".join(
-                filter(
-                    None,
-                    [
-                        description,
-                        " ".join(
-                            f"At most one of {', '.join(f.name for f in o.fields)} (oneof {o.name})."
-                            for o in oneofs
-                        ),
-                    ],
-                )
-            )
-        if description:
-            schema["description"] = description
-        if oneofs:
-            schema["x-oneofs"] = {o.name: [f.name for f in o.fields] for o in oneofs}
-        return schema
-
-    def scalar(self, field: FieldDescriptor) -> dict[str, Any]:
-        kind = field.type
-        if kind in _INT64:
-            # The transcoder prints 64-bit integers as JSON strings (they overflow JS numbers);
-            # it accepts either a string or a number on input.
-            return {
-                "type": "string",
-                "format": "int64" if kind != FieldDescriptor.TYPE_UINT64 else "uint64",
-                "pattern": r"^-?\d+$",
-            }
-        if kind in _INT32:
-            return {"type": "integer", "format": "int32"}
-        if kind in _UINT32:
-            return {"type": "integer", "format": "int64", "minimum": 0}
-        if kind == FieldDescriptor.TYPE_BOOL:
-            return {"type": "boolean"}
-        if kind == FieldDescriptor.TYPE_DOUBLE:
-            return {"type": "number", "format": "double"}
-        if kind == FieldDescriptor.TYPE_FLOAT:
-            return {"type": "number", "format": "float"}
-        if kind == FieldDescriptor.TYPE_STRING:
-            return {"type": "string"}
-        if kind == FieldDescriptor.TYPE_BYTES:
-            return {"type": "string", "format": "byte"}
-        if kind == FieldDescriptor.TYPE_ENUM:
-            return self.enum(field.enum_type)
-        return self.message(field.message_type)
-
-    def field(self, field: FieldDescriptor) -> dict[str, Any]:
-        message = field.message_type
-        if message is not None and message.GetOptions().map_entry:
-            return {"type": "object", "additionalProperties": self.scalar(message.fields_by_name["value"])}
-        value = self.scalar(field)
-        if field.is_repeated:
-            return {"type": "array", "items": value}
-        return value
-
-
 def _field_path(message: Descriptor, path: str) -> FieldDescriptor | None:
     field: FieldDescriptor | None = None
     current: Descriptor | None = message
@@ -304,7 +72,7 @@ def _field_path(message: Descriptor, path: str) -> FieldDescriptor | None:
 
 
 def _query_parameters(
-    schemas: _Schemas, message: Descriptor, exclude: set[str], prefix: str = "", depth: int = 0
+    schemas: Schemas, message: Descriptor, exclude: set[str], prefix: str = "", depth: int = 0
 ) -> list[dict[str, Any]]:
     """Leaf fields as query parameters (nested messages as dotted names), as the transcoder maps them."""
     params: list[dict[str, Any]] = []
@@ -315,7 +83,7 @@ def _query_parameters(
         sub = field.message_type
         if sub is not None and sub.GetOptions().map_entry:
             continue  # maps cannot be bound from a query string
-        if sub is not None and sub.full_name not in _WELL_KNOWN:
+        if sub is not None and sub.full_name not in WELL_KNOWN:
             if depth < 2 and not field.is_repeated:
                 params.extend(_query_parameters(schemas, sub, exclude, name + ".", depth + 1))
             continue
@@ -329,7 +97,7 @@ def _query_parameters(
     return params
 
 
-def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) -> dict[str, Any]:
+def _operation(binding: Binding, index: int, schemas: Schemas, public: bool) -> dict[str, Any]:
     request = schemas.pool.FindMessageTypeByName(binding.request_type)
     response = schemas.pool.FindMessageTypeByName(binding.response_type)
     short_service = binding.service.rsplit(".", 1)[-1]
@@ -340,7 +108,7 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
     }
     comment = schemas.comments.get(f"{binding.service}.{binding.method}")
     if comment:
-        operation["summary"] = _summary(comment)
+        operation["summary"] = summary(comment)
         operation["description"] = comment
     params: list[dict[str, Any]] = []
     for variable in binding.path_variables:
@@ -369,7 +137,7 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
         }
     elif binding.body:
         field = request.fields_by_name[binding.body]
-        if field.message_type is not None and field.message_type.full_name == _HTTP_BODY:
+        if field.message_type is not None and field.message_type.full_name == HTTP_BODY:
             content = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
             if binding.client_streaming:
                 operation["description"] = "\n\n".join(
@@ -388,7 +156,7 @@ def _operation(binding: Binding, index: int, schemas: _Schemas, public: bool) ->
 
     if binding.response_body:
         field = response.fields_by_name[binding.response_body]
-        if field.message_type is not None and field.message_type.full_name == _HTTP_BODY:
+        if field.message_type is not None and field.message_type.full_name == HTTP_BODY:
             ok_content = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
         else:
             ok_content = {"application/json": {"schema": schemas.field(field)}}
@@ -419,7 +187,7 @@ def build_document(
     from services.gateway.settings import HEALTH_PATH, OPENAPI_PATH, PUBLIC_BINDINGS
 
     public_bindings = PUBLIC_BINDINGS if public is None else public
-    schemas = _Schemas(load_pool(descriptor_set)[0], load_comments(descriptor_set))
+    schemas = Schemas(load_pool(descriptor_set)[0], load_comments(descriptor_set))
     paths: dict[str, dict[str, Any]] = {}
     seen: dict[str, int] = {}
     for binding in bindings(descriptor_set, services):

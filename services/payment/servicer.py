@@ -12,12 +12,8 @@ from google.protobuf.message import Message
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 from sqlalchemy.orm import Session
 
-from services.payment.converters import (
-    method_to_proto,
-    payment_to_proto,
-    recovered_to_proto,
-    refund_to_proto,
-)
+from services.payment.callers import actor_kind, actor_name
+from services.payment.converters import method_to_proto, payment_to_proto, recovered_to_proto, refund_to_proto
 from services.payment.domain.states import Actor, Kind, Status
 from services.payment.initiation import NewPayment
 from services.payment.reconciliation import Reconciler
@@ -219,7 +215,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             c.add("reason", "is required")
         c.request_id(request.request_id)
         c.done()
-        actor = _actor(principal)
+        actor = actor_kind(principal)
         if actor is Actor.OWNER:
             raise PermissionDenied("payment owners cannot set a status; use CancelPayment")
         target = Status(request.status)
@@ -232,7 +228,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             payment_pb2.UpdatePaymentStatusResponse,
             lambda key: self.service.status_changes.update_status(
-                request.payment_id, target, request.reason, _actor_name(principal), actor
+                request.payment_id, target, request.reason, actor_name(principal), actor
             ),
             lambda payment: payment_pb2.UpdatePaymentStatusResponse(payment=payment_to_proto(payment)),
         )
@@ -256,7 +252,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             payment_pb2.CancelPaymentResponse,
             lambda key: self.service.status_changes.cancel(
-                request.payment_id, request.reason, _actor_name(principal)
+                request.payment_id, request.reason, actor_name(principal)
             ),
             lambda cancelled: payment_pb2.CancelPaymentResponse(payment=payment_to_proto(cancelled)),
         )
@@ -290,7 +286,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             payment_pb2.RefundPaymentResponse,
             lambda key: self.service.refunds.refund(
-                request.payment_id, amount, request.reason, _actor_name(principal), request.request_id, key
+                request.payment_id, amount, request.reason, actor_name(principal), request.request_id, key
             ),
             lambda refunded: payment_pb2.RefundPaymentResponse(
                 payment=payment_to_proto(refunded.payment), refund=refund_to_proto(refunded.refund)
@@ -490,17 +486,3 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
 def _page_size(requested: int) -> int:
     return api.page_size(requested, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-
-
-def _actor(principal: Principal) -> Actor:
-    if principal.has_role(ROLE_SERVICE):
-        return Actor.SERVICE
-    if principal.has_role(ROLE_ADMIN, ROLE_SUPPORT):
-        return Actor.STAFF
-    return Actor.OWNER
-
-
-def _actor_name(principal: Principal) -> str:
-    if principal.has_role(ROLE_SERVICE):
-        return f"service:{principal.subject.removeprefix('svc_')}"
-    return principal.subject

@@ -11,6 +11,14 @@ from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
 from services.credit.applications import NewApplication
 from services.credit.bureau.base import normalize_national_id
+from services.credit.converters import (
+    C,
+    application_pb,
+    disbursement_response,
+    line_pb,
+    repayment_response,
+    score_pb,
+)
 from services.credit.credit_lines import LineChange
 from services.credit.domain.model import (
     Application,
@@ -23,14 +31,6 @@ from services.credit.domain.underwriting import MAX_APR_BPS, MAX_TERM_MONTHS, MI
 from services.credit.lines.servicer import CreditLineServicerMixin
 from services.credit.loan_reconciliation import reconcile_loans
 from services.credit.service import CreditService
-from services.credit.to_proto import (
-    C,
-    application_pb,
-    disbursement_response,
-    line_pb,
-    repayment_response,
-    score_pb,
-)
 from services.credit.validation import (
     MAX_DESCRIPTION,
     MAX_NATIONAL_ID,

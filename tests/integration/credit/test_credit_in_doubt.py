@@ -16,6 +16,7 @@ from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit import repository as repo
+from services.credit.converters import disbursement_response, line_pb, repayment_response
 from services.credit.credit_lines import LineChange
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.loan_reconciliation import reconcile_loans
@@ -23,7 +24,6 @@ from services.credit.recovery import CreditRecovery
 from services.credit.service import CreditService
 from services.credit.settings import CreditSettings
 from services.credit.spec import build_service
-from services.credit.to_proto import disbursement_response, line_pb, repayment_response
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
 from services.runtime.idempotency import Claim, RequestKeys

@@ -18,12 +18,12 @@ from nexafi.credit.v1 import credit_pb2
 from nexafi.ledger.v1 import ledger_pb2
 
 from services.credit import repository as repo
+from services.credit.converters import disbursement_response, repayment_response
 from services.credit.domain.amortization import apply_repayment
 from services.credit.domain.ledger import AccountType, BalanceRule
 from services.credit.domain.model import RepaymentIntent
 from services.credit.service import CreditService
 from services.credit.shared import key_digest
-from services.credit.to_proto import disbursement_response, repayment_response
 from services.runtime.db import run_in_transaction
 from services.runtime.idempotency import RequestKeys
 from tests.integration.credit.credit_support import CreditApi, eur, key

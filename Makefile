@@ -9,11 +9,13 @@ NPM_STAMP := node_modules/.installed
 PROTO_FILES := $(shell find proto/nexafi -name '*.proto' | sort)
 
 .PHONY: help venv tools gen check-gen lint test test-fast run bench verify-books breaking train rotate-keys create-admin lock clean \
-	k8s check-k8s browser lock-runtime image k8s-apiserver-check
+	k8s check-k8s browser lock-runtime image k8s-apiserver-check test-clocks test-clock
 
 help:
 	@echo "make run        start the whole mesh and Envoy (embedded PostgreSQL unless DATABASE_URL is set)"
 	@echo "make test       set everything up and run the whole test suite"
+	@echo "make test-clocks  the suite with the clock pinned to a Tuesday and a Sunday at 02:00, 12:00, 20:00 UTC"
+	@echo "make test-clock AT=\"2026-12-08 02:00Z\"  the suite with the clock pinned to one instant"
 	@echo "make lint       ruff (lint and format check), mypy and buf lint"
 	@echo "make gen        regenerate gen/ from proto/"
 	@echo "make bench      run the benchmarks and print figures"
@@ -80,6 +82,23 @@ browser:
 
 test: tools browser
 	$(PY) -m pytest -q
+
+# The suite under a pinned wall clock (every process, through a patched libfaketime built from
+# PyPI's source by tools/faketime/build.sh): no test may depend on the day or the hour.
+# PYTEST_ARGS adds pytest arguments (paths, --basetemp=...). Not part of `make test`.
+FAKETIME_LIB := .data/faketime/libfaketime.so.1
+CLOCK_INSTANTS := "2026-12-08 02:00Z" "2026-12-08 12:00Z" "2026-12-08 20:00Z" \
+	"2026-12-13 02:00Z" "2026-12-13 12:00Z" "2026-12-13 20:00Z"
+
+$(FAKETIME_LIB): tools/faketime/build.sh tools/faketime/requirements.txt tools/faketime/libfaketime-0.9.10.patch | venv
+	PY=$(PY) bash tools/faketime/build.sh $@
+
+test-clocks: tools browser $(FAKETIME_LIB)
+	PY=$(PY) bash tools/faketime/run.sh $(FAKETIME_LIB) $(CLOCK_INSTANTS)
+
+test-clock: tools browser $(FAKETIME_LIB)
+	@test -n "$(AT)" || { echo 'usage: make test-clock AT="2026-12-08 02:00Z"'; exit 2; }
+	PY=$(PY) bash tools/faketime/run.sh $(FAKETIME_LIB) "$(AT)"
 
 test-fast: tools
 	$(PY) -m pytest -q -m "not slow"

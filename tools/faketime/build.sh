@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libfaketime that `make test-clocks` preloads, into the path given as $1.
 #
-# Debian's libfaketime 0.9.10 does not fit this suite: with FAKETIME_DONT_FAKE_MONOTONIC=1 Python
-# 3.11's time.sleep fails with EINVAL (clock_nanosleep translates an absolute deadline on the
-# real monotonic clock as if it were faked; faking the monotonic clock instead makes timed waits
-# such as Event.wait never end), and Envoy hangs at start (its tcmalloc re-enters libfaketime's
-# initialization). The same 0.9.10 source, as python-libfaketime 3.0.1 vendors it in its PyPI
-# sdist (hash-pinned in requirements.txt), is built here with libfaketime-0.9.10.patch, which
-# fixes both, and upstream's default features.
+# Debian's libfaketime 0.9.10 does not fit this suite: with FAKETIME_DONT_FAKE_MONOTONIC=1 it
+# still translates deadlines on the (real) monotonic clock, so Python 3.11's time.sleep fails
+# with EINVAL and every timed condition wait (Python's GIL, gRPC) returns at once; and Envoy
+# hangs at start (its tcmalloc re-enters libfaketime's initialization). Faking the monotonic
+# clock instead makes timed waits such as Event.wait never end. The same 0.9.10 source, as
+# python-libfaketime 3.0.1 vendors it in its PyPI sdist (hash-pinned in requirements.txt), is
+# built here with libfaketime-0.9.10.patch, which fixes those three, and upstream's default
+# features.
 set -euo pipefail
 
 out=${1:?usage: build.sh OUTPUT_LIBRARY}

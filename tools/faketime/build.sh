@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libfaketime that `make test-clocks` preloads, into the path given as $1.
 #
-# Debian's libfaketime 0.9.10 does not fit this suite: with FAKETIME_DONT_FAKE_MONOTONIC=1 it
-# still translates deadlines on the (real) monotonic clock, so Python 3.11's time.sleep fails
-# with EINVAL and every timed condition wait (Python's GIL, gRPC) returns at once; and Envoy
-# hangs at start (its tcmalloc re-enters libfaketime's initialization). Faking the monotonic
-# clock instead makes timed waits such as Event.wait never end. The same 0.9.10 source, as
-# python-libfaketime 3.0.1 vendors it in its PyPI sdist (hash-pinned in requirements.txt), is
-# built here with libfaketime-0.9.10.patch, which fixes those three, and upstream's default
-# features.
+# Debian's libfaketime 0.9.10 does not fit this suite. With FAKETIME_DONT_FAKE_MONOTONIC=1 (faked,
+# Python's timed waits never end) it still translates deadlines on the real monotonic clock:
+# Python 3.11's time.sleep fails with EINVAL (clock_nanosleep) and every timed condition wait
+# (Python's GIL, gRPC) returns at once. A signal handler that reads the clock while libfaketime
+# sits in a real poll/epoll_wait gets the real time: PostgreSQL's statement_timeout never fires.
+# And Envoy hangs at start (its tcmalloc re-enters libfaketime's initialization).
+# The same 0.9.10 source, as python-libfaketime 3.0.1 vendors it in its PyPI sdist (hash-pinned
+# in requirements.txt), is built here without the sleep group (FAKE_SLEEP, as python-libfaketime
+# builds it: in offset mode nothing needs it) and with libfaketime-0.9.10.patch for the rest.
 set -euo pipefail
 
 out=${1:?usage: build.sh OUTPUT_LIBRARY}
@@ -36,7 +37,10 @@ tar -xzf "$work"/dl/libfaketime-*.tar.gz -C "$work"
 src=$(echo "$work"/libfaketime-*/libfaketime/vendor/libfaketime)
 grep -q 'version\[\] = "0.9.10"' "$src/src/faketime.c" || { echo "build.sh: expected libfaketime 0.9.10" >&2; exit 1; }
 patch --quiet -d "$src" -p1 < "$here/libfaketime-0.9.10.patch"
-make --quiet -C "$src/src" libfaketime.so.1 >/dev/null
+# Sleeps, poll and epoll_wait are not interposed (as python-libfaketime builds it): a signal
+# handler that reads the clock while libfaketime waits in the real function gets the real time
+# (PostgreSQL then put statement_timeout days away), and nothing here needs a faked rate.
+FAKETIME_COMPILE_CFLAGS="-UFAKE_SLEEP" make --quiet -C "$src/src" libfaketime.so.1 >/dev/null
 mkdir -p "$(dirname "$out")"
 install -m 0644 "$src/src/libfaketime.so.1" "$out"
 echo "built $out (libfaketime 0.9.10 + libfaketime-0.9.10.patch)"

@@ -84,21 +84,21 @@ test: tools browser
 	$(PY) -m pytest -q
 
 # The suite under a pinned wall clock (every process, through a patched libfaketime built from
-# PyPI's source by tools/faketime/build.sh): no test may depend on the day or the hour.
+# PyPI's source by services/devtools/faketime/build.sh): no test may depend on the day or the hour.
 # PYTEST_ARGS adds pytest arguments (paths, --basetemp=...). Not part of `make test`.
 FAKETIME_LIB := .data/faketime/libfaketime.so.1
 CLOCK_INSTANTS := "2026-12-08 02:00Z" "2026-12-08 12:00Z" "2026-12-08 20:00Z" \
 	"2026-12-13 02:00Z" "2026-12-13 12:00Z" "2026-12-13 20:00Z"
 
-$(FAKETIME_LIB): tools/faketime/build.sh tools/faketime/requirements.txt tools/faketime/libfaketime-0.9.10.patch | venv
-	PY=$(PY) bash tools/faketime/build.sh $@
+$(FAKETIME_LIB): services/devtools/faketime/build.sh services/devtools/faketime/requirements.txt services/devtools/faketime/libfaketime-0.9.10.patch | venv
+	PY=$(PY) bash services/devtools/faketime/build.sh $@
 
 test-clocks: tools browser $(FAKETIME_LIB)
-	PY=$(PY) bash tools/faketime/run.sh $(FAKETIME_LIB) $(CLOCK_INSTANTS)
+	PY=$(PY) bash services/devtools/faketime/run.sh $(FAKETIME_LIB) $(CLOCK_INSTANTS)
 
 test-clock: tools browser $(FAKETIME_LIB)
 	@test -n "$(AT)" || { echo 'usage: make test-clock AT="2026-12-08 02:00Z"'; exit 2; }
-	PY=$(PY) bash tools/faketime/run.sh $(FAKETIME_LIB) "$(AT)"
+	PY=$(PY) bash services/devtools/faketime/run.sh $(FAKETIME_LIB) "$(AT)"
 
 test-fast: tools
 	$(PY) -m pytest -q -m "not slow"

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import pytest
 import sqlalchemy as sa
-from nexafi.ledger.v1 import ledger_pb2
+from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
+from services.ledger.settings import LedgerSettings
+from services.ledger.spec import spec_with
+from services.runtime.server import start_server
 from tests.integration.ledger.ledger_support import (
     LedgerClient,
     assert_ledger_invariants,
@@ -16,6 +21,7 @@ from tests.integration.ledger.ledger_support import (
     money,
     rid,
 )
+from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
 PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 
@@ -166,9 +172,21 @@ def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) 
     assert_ledger_invariants(ledger_db)
 
 
+@pytest.fixture(scope="module")
+def unswept(services: ServiceRunner, tokens: TokenFactory) -> Iterator[LedgerClient]:
+    """A ledger on the session's database whose background sweep waits an hour: only a read can
+    release a lapsed hold there (the session's ledger sweeps every second and would race the test)."""
+    spec = spec_with(LedgerSettings(expiry_sweep_seconds=3600))
+    running = start_server(spec, service_settings("ledger", services.database_url("ledger"), services.auth))
+    with grpc.insecure_channel(running.address) as channel:
+        yield LedgerClient(ledger_pb2_grpc.LedgerServiceStub(channel), tokens)
+    running.stop(0)
+
+
 def test_reading_an_account_releases_its_lapsed_hold_only_for_a_reader_allowed_to_see_it(
-    ledger: LedgerClient, ledger_db
+    unswept: LedgerClient, ledger_db
 ) -> None:
+    ledger = unswept
     payer, merchant = funded_pair(ledger)
     # Long enough that a loaded machine still creates the hold before it lapses; then wait for that instant.
     expire = datetime.now(UTC) + timedelta(seconds=1)

@@ -57,6 +57,7 @@ from tests.benchmarks.echo_server import METHOD as ECHO_METHOD
 from tests.benchmarks.ledger_bench import (
     NO_HEAD,
     TRANSFER_SQL,
+    open_bench_account,
     percentile,
     pgbench,
     prepare_raw,
@@ -363,18 +364,7 @@ def ledger_rows(s: Stack, service: Metadata) -> tuple[list[Row], str, tuple[str,
     stub = ledger_pb2_grpc.LedgerServiceStub(channel)
 
     def open_account(kind: Any, rule: Any) -> str:
-        return stub.CreateAccount(
-            ledger_pb2.CreateAccountRequest(
-                owner_id=new_id("usr"),
-                name="bench",
-                type=kind,
-                currency="USD",
-                balance_rule=rule,
-                request_id=new_id("req"),
-            ),
-            metadata=service,
-            timeout=10,
-        ).account.id
+        return open_bench_account(stub, service, kind, rule)
 
     clearing = open_account(ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
     wallets = tuple(

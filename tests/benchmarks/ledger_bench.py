@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import sqlalchemy as sa
@@ -191,18 +192,7 @@ def _bench(pg: EmbeddedPostgres, root: Path) -> int:
     try:
 
         def open_account(kind: ledger_pb2.AccountType, rule: ledger_pb2.BalanceRule) -> str:
-            return stub.CreateAccount(
-                ledger_pb2.CreateAccountRequest(
-                    owner_id=new_id("usr"),
-                    name="bench",
-                    type=kind,
-                    currency="USD",
-                    balance_rule=rule,
-                    request_id=new_id("req"),
-                ),
-                metadata=service,
-                timeout=10,
-            ).account.id
+            return open_bench_account(stub, service, kind, rule)
 
         clearing = open_account(ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
         wallets = [
@@ -269,6 +259,24 @@ def _bench(pg: EmbeddedPostgres, root: Path) -> int:
 
 def usd(amount: int) -> common_pb2.Money:
     return common_pb2.Money(amount_minor=amount, currency="USD")
+
+
+def open_bench_account(stub: Any, metadata: Any, kind: Any, rule: Any) -> str:
+    """A new USD account for a benchmark's transfers (its own owner, its own request id)."""
+    return str(
+        stub.CreateAccount(
+            ledger_pb2.CreateAccountRequest(
+                owner_id=new_id("usr"),
+                name="bench",
+                type=kind,
+                currency="USD",
+                balance_rule=rule,
+                request_id=new_id("req"),
+            ),
+            metadata=metadata,
+            timeout=10,
+        ).account.id
+    )
 
 
 def transfer_request(debit: str, credit: str, amount: int) -> ledger_pb2.CreateTransactionRequest:

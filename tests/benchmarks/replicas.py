@@ -22,9 +22,8 @@ from typing import Any
 import grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
-from services.runtime.ids import new_id
 from tests.benchmarks import deployed
-from tests.benchmarks.ledger_bench import percentile, transfer_request
+from tests.benchmarks.ledger_bench import open_bench_account, percentile, transfer_request
 from tests.support.harness import TokenFactory
 
 CLIENTS = 16
@@ -36,18 +35,7 @@ def _wallets(address: str, service: deployed.Metadata) -> tuple[str, ...]:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
 
         def open_account(kind: Any, rule: Any) -> str:
-            return stub.CreateAccount(
-                ledger_pb2.CreateAccountRequest(
-                    owner_id=new_id("usr"),
-                    name="bench",
-                    type=kind,
-                    currency="USD",
-                    balance_rule=rule,
-                    request_id=new_id("req"),
-                ),
-                metadata=service,
-                timeout=10,
-            ).account.id
+            return open_bench_account(stub, service, kind, rule)
 
         clearing = open_account(ledger_pb2.ACCOUNT_TYPE_ASSET, ledger_pb2.BALANCE_RULE_UNBOUNDED)
         wallets = tuple(

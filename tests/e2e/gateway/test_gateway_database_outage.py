@@ -19,6 +19,7 @@ import requests
 from nexafi.ledger.v1 import ledger_pb2_grpc
 
 from services.devtools.embedded_pg import EmbeddedPostgres
+from services.gateway.settings import RateLimit
 from services.ledger.spec import SPEC
 from services.runtime import migrations
 from services.runtime.config import AuthSettings
@@ -55,6 +56,10 @@ def stack(
             keys_dir,
             health_check_interval_seconds=1,
             health_check_no_traffic_seconds=1,
+            # The readers and writers here are one customer and one admin at full speed; the
+            # rate limits are tested elsewhere and must not answer 429 in the middle of this test.
+            rate_limit_global=RateLimit(1_000_000),
+            rate_limit_user=RateLimit(1_000_000),
         )
         with grpc.insecure_channel(server.address) as channel:
             yield Stack(pg, gateway, LedgerClient(ledger_pb2_grpc.LedgerServiceStub(channel), tokens))

@@ -14,7 +14,7 @@ def _status(value: Status) -> payment_pb2.PaymentStatus:
     return to_enum(payment_pb2.PaymentStatus, value)
 
 
-def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymentsResponse:
+def recovery_response(items: list[Recovered]) -> payment_pb2.RecoverStalePaymentsResponse:
     return payment_pb2.RecoverStalePaymentsResponse(
         recovered_payments=[
             payment_pb2.RecoveredPayment(
@@ -28,7 +28,7 @@ def recovered_to_proto(items: list[Recovered]) -> payment_pb2.RecoverStalePaymen
     )
 
 
-def payment_to_proto(p: Payment) -> payment_pb2.Payment:
+def payment_pb(p: Payment) -> payment_pb2.Payment:
     message = payment_pb2.Payment(
         id=p.id,
         user_id=p.user_id,
@@ -64,11 +64,11 @@ def payment_to_proto(p: Payment) -> payment_pb2.Payment:
             )
         )
     for refund in p.refunds:
-        message.refunds.append(refund_to_proto(refund))
+        message.refunds.append(refund_pb(refund))
     return message
 
 
-def refund_to_proto(r: Refund) -> payment_pb2.Refund:
+def refund_pb(r: Refund) -> payment_pb2.Refund:
     return payment_pb2.Refund(
         id=r.id,
         amount=to_money(r.amount_minor, r.currency),
@@ -81,7 +81,7 @@ def refund_to_proto(r: Refund) -> payment_pb2.Refund:
     )
 
 
-def method_to_proto(m: PaymentMethod) -> payment_pb2.PaymentMethod:
+def method_pb(m: PaymentMethod) -> payment_pb2.PaymentMethod:
     message = payment_pb2.PaymentMethod(
         id=m.id,
         user_id=m.user_id,

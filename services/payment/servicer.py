@@ -1,5 +1,6 @@
 """gRPC adapter of the payment service: proto -> domain -> proto, syntactic validation (validation.py),
-authorization, idempotency keys (the one place the store is used) and rendering (converters.py)."""
+authorization (the table in access.py), idempotency keys (the one place the store is used) and
+rendering (converters.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from google.protobuf.message import Message
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 from sqlalchemy.orm import Session
 
+from services.payment.access import ACCESS
 from services.payment.callers import actor_kind, actor_name
-from services.payment.converters import method_to_proto, payment_to_proto, recovered_to_proto, refund_to_proto
-from services.payment.domain.states import Actor, Kind, Status
+from services.payment.converters import method_pb, payment_pb, recovery_response, refund_pb
+from services.payment.domain.states import Kind, Status
 from services.payment.initiation import NewPayment
 from services.payment.reconciliation import Reconciler
 from services.payment.service import PaymentService
@@ -22,16 +24,8 @@ from services.payment.store import RequestKey
 from services.payment.validation import MAX_DESCRIPTION, PaymentChecks, new_method
 from services.runtime import api, audit
 from services.runtime.api import from_timestamp, to_money, to_timestamp
-from services.runtime.auth import (
-    ROLE_ADMIN,
-    ROLE_SERVICE,
-    ROLE_SUPPORT,
-    Principal,
-    current_principal,
-    require_owner_or_roles,
-    require_roles,
-)
-from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.runtime.auth import Principal, current_principal
+from services.runtime.errors import InvalidArgument
 from services.runtime.idempotency import Claim, IdempotencyStore, RequestKeys
 from services.runtime.money import Money, validate_amount
 
@@ -97,7 +91,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         validate_amount(request.amount.amount_minor, "amount.amount_minor")
         self.service.limits.check_currency(request.amount.currency)
         # Owner (the payer) or an admin; the check comes after syntax so a malformed request is 400 for all.
-        require_owner_or_roles(principal, request.user_id, ROLE_ADMIN)
+        ACCESS.check("InitiatePayment", principal, request.user_id)
         new = NewPayment(
             user_id=request.user_id,
             kind=Kind(request.kind),
@@ -127,7 +121,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             payment_pb2.InitiatePaymentResponse,
             lambda key: self.service.initiation.initiate(new, key, principal.subject),
-            lambda payment: payment_pb2.InitiatePaymentResponse(payment=payment_to_proto(payment)),
+            lambda payment: payment_pb2.InitiatePaymentResponse(payment=payment_pb(payment)),
         )
 
     def GetPayment(
@@ -138,12 +132,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.done()
         payment = self.service.payments.get(request.payment_id)
         principal = current_principal()
-        if principal.subject not in (
-            payment.user_id,
-            payment.payee_user_id or payment.user_id,
-        ) and not principal.has_role(ROLE_ADMIN, ROLE_SUPPORT):
-            raise PermissionDenied("not allowed to read another user's payment")
-        return payment_pb2.GetPaymentResponse(payment=payment_to_proto(payment))
+        ACCESS.check("GetPayment", principal, (payment.user_id, payment.payee_user_id or payment.user_id))
+        return payment_pb2.GetPaymentResponse(payment=payment_pb(payment))
 
     def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: grpc.ServicerContext
@@ -152,7 +142,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.prefixed_id(request.user_id, "usr", "user_id")
         c.non_negative(request.page_size, "page_size")
         c.done()
-        require_owner_or_roles(current_principal(), request.user_id, ROLE_ADMIN, ROLE_SUPPORT)
+        ACCESS.check("ListPayments", current_principal(), request.user_id)
         # Either end may be open. An empty or inverted range lists nothing (api.time_range would refuse it).
         bounds = request.create_time_range
         start = from_timestamp(bounds.start_time) if bounds.HasField("start_time") else None
@@ -182,7 +172,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             size=_page_size(request.page_size),
         )
         return payment_pb2.ListPaymentsResponse(
-            payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
+            payments=[payment_pb(p) for p in page.items], next_page_token=page.next_page_token
         )
 
     def ListPaymentsInReview(
@@ -191,7 +181,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c = PaymentChecks()
         c.non_negative(request.page_size, "page_size")
         c.done()
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT)
+        ACCESS.check("ListPaymentsInReview", current_principal())
         # The queue is oldest first: a page starts after the last id of the previous one.
         page = api.paginate_by_id(
             self.service.payments.review_queue,
@@ -200,7 +190,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             size=_page_size(request.page_size),
         )
         return payment_pb2.ListPaymentsInReviewResponse(
-            payments=[payment_to_proto(p) for p in page.items], next_page_token=page.next_page_token
+            payments=[payment_pb(p) for p in page.items], next_page_token=page.next_page_token
         )
 
     def UpdatePaymentStatus(
@@ -215,9 +205,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             c.add("reason", "is required")
         c.request_id(request.request_id)
         c.done()
+        ACCESS.check("UpdatePaymentStatus", principal)
         actor = actor_kind(principal)
-        if actor is Actor.OWNER:
-            raise PermissionDenied("payment owners cannot set a status; use CancelPayment")
         target = Status(request.status)
         body = {"payment_id": request.payment_id, "status": int(target), "reason": request.reason}
 
@@ -230,7 +219,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             lambda key: self.service.status_changes.update_status(
                 request.payment_id, target, request.reason, actor_name(principal), actor
             ),
-            lambda payment: payment_pb2.UpdatePaymentStatusResponse(payment=payment_to_proto(payment)),
+            lambda payment: payment_pb2.UpdatePaymentStatusResponse(payment=payment_pb(payment)),
         )
 
     def CancelPayment(
@@ -242,7 +231,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.request_id(request.request_id)
         c.done()
         payment = self.service.payments.get(request.payment_id)
-        require_owner_or_roles(principal, payment.user_id, ROLE_ADMIN, ROLE_SUPPORT)
+        ACCESS.check("CancelPayment", principal, payment.user_id)
         body = {"payment_id": request.payment_id, "reason": request.reason}
 
         return self._once(
@@ -254,7 +243,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             lambda key: self.service.status_changes.cancel(
                 request.payment_id, request.reason, actor_name(principal)
             ),
-            lambda cancelled: payment_pb2.CancelPaymentResponse(payment=payment_to_proto(cancelled)),
+            lambda cancelled: payment_pb2.CancelPaymentResponse(payment=payment_pb(cancelled)),
         )
 
     def RefundPayment(
@@ -271,7 +260,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         if request.HasField("amount"):
             validate_amount(request.amount.amount_minor, "amount.amount_minor")
             amount = Money(request.amount.amount_minor, request.amount.currency)
-        require_roles(principal, ROLE_ADMIN, ROLE_SUPPORT, ROLE_SERVICE)
+        ACCESS.check("RefundPayment", principal)
         body = {
             "payment_id": request.payment_id,
             "amount": amount.amount_minor if amount else None,
@@ -289,7 +278,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 request.payment_id, amount, request.reason, actor_name(principal), request.request_id, key
             ),
             lambda refunded: payment_pb2.RefundPaymentResponse(
-                payment=payment_to_proto(refunded.payment), refund=refund_to_proto(refunded.refund)
+                payment=payment_pb(refunded.payment), refund=refund_pb(refunded.refund)
             ),
         )
 
@@ -304,8 +293,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         if request.WhichOneof("details") is None:
             c.add("details", "exactly one of card, bank_account or wallet is required")
         c.done()
-        if principal.subject != request.user_id:
-            raise PermissionDenied("payment methods are added by their owner only")
+        ACCESS.check("AddPaymentMethod", principal, request.user_id)
         new = new_method(request, self.key, self.service.clock().date(), self.service.limits)
         # Only a keyed hash of the body is kept: the number enters it but cannot be recovered.
         body = {"user_id": request.user_id, "details": request.SerializeToString(deterministic=True).hex()}
@@ -317,7 +305,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             payment_pb2.AddPaymentMethodResponse,
             lambda key: self.service.methods.add(new),
-            lambda method: payment_pb2.AddPaymentMethodResponse(payment_method=method_to_proto(method)),
+            lambda method: payment_pb2.AddPaymentMethodResponse(payment_method=method_pb(method)),
         )
 
     def ListPaymentMethods(
@@ -327,8 +315,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.prefixed_id(request.user_id, "usr", "user_id")
         c.non_negative(request.page_size, "page_size")
         c.done()
-        if current_principal().subject != request.user_id:
-            raise PermissionDenied("payment methods are listed by their owner only")
+        ACCESS.check("ListPaymentMethods", current_principal(), request.user_id)
         query = api.query_key("payment_methods", request.user_id, request.type)
         page = api.paginate_by_id(
             lambda before, limit: self.service.methods.of_user(request.user_id, request.type, before, limit),
@@ -337,7 +324,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             size=_page_size(request.page_size),
         )
         return payment_pb2.ListPaymentMethodsResponse(
-            payment_methods=[method_to_proto(m) for m in page.items], next_page_token=page.next_page_token
+            payment_methods=[method_pb(m) for m in page.items], next_page_token=page.next_page_token
         )
 
     def RemovePaymentMethod(
@@ -347,10 +334,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.prefixed_id(request.payment_method_id, "pm", "payment_method_id")
         c.done()
         method = self.service.methods.get(request.payment_method_id)
-        if current_principal().subject != method.user_id:
-            raise PermissionDenied("payment methods are removed by their owner only")
+        ACCESS.check("RemovePaymentMethod", current_principal(), method.user_id)
         removed = self.service.methods.remove(request.payment_method_id)
-        return payment_pb2.RemovePaymentMethodResponse(payment_method=method_to_proto(removed))
+        return payment_pb2.RemovePaymentMethodResponse(payment_method=method_pb(removed))
 
     # -- callbacks, reconciliation, recovery ---------------------------------------------------------
     def HandleConnectorCallback(
@@ -388,7 +374,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             c.add("time_range", "end_time must be after start_time")
         c.non_negative(request.page_size, "page_size")
         c.done()
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_SERVICE)
+        ACCESS.check("GetReconciliationReport", current_principal())
         start, end = from_timestamp(bounds.start_time), from_timestamp(bounds.end_time)
         query = api.query_key("reconciliation", start, end)
         limit = api.page_size(request.page_size, default=REPORT_PAGE_SIZE, maximum=MAX_REPORT_PAGE_SIZE)
@@ -431,7 +417,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         c.non_negative(request.max_payments, "max_payments")
         c.request_id(request.request_id)
         c.done()
-        require_roles(principal, ROLE_ADMIN, ROLE_SERVICE)
+        ACCESS.check("RecoverStalePayments", principal)
         stale = request.stale_after_seconds or self.service.config.stale_after_seconds
         limit = request.max_payments or 100
         body = {"stale": stale, "max": limit, "dry_run": request.dry_run}
@@ -443,14 +429,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             payment_pb2.RecoverStalePaymentsResponse,
             lambda key: self.service.recovery.recover(stale, limit, request.dry_run),
-            recovered_to_proto,
+            recovery_response,
         )
 
     # -- helpers -----------------------------------------------------------------------------------
     def ListStaffActions(
         self, request: payment_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListStaffActionsResponse:
-        require_roles(current_principal(), ROLE_ADMIN)
+        ACCESS.check("ListStaffActions", current_principal())
         size = api.page_size(request.page_size)
         actor = request.actor_id or None
         before = audit.page_position(request.page_token, request.actor_id)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 import grpc
 from nexafi.payment.v1 import payment_pb2, payment_pb2_grpc
 
+from services.payment.access import ACCESS
 from services.payment.clients import Clients
 from services.payment.config import Config
 from services.payment.connectors.base import Connector
@@ -54,7 +55,6 @@ from services.runtime.service_access import service_callers
 log = logging.getLogger("nexafi.payment")
 
 SERVICE_NAME = payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
-CALLBACK_METHOD = f"/{SERVICE_NAME}/HandleConnectorCallback"
 DEV_FINGERPRINT_KEY = "nexafi-development-fingerprint-key-not-secret"
 DEV_WEBHOOK_SECRET = "whsec_sandbox_development_only"  # noqa: S105 - public dev default, documented
 
@@ -184,7 +184,8 @@ def register_with(
     return [SERVICE_NAME]
 
 
-# The callback is public for the transport (gateways have no JWT); the HMAC signature authenticates it.
+# The callback is public for the transport (gateways have no JWT); the HMAC signature authenticates
+# it (access.py, its Public rule).
 # No service calls payment: recovery runs inside it, and staff use their own tokens. An empty
 # table refuses every service identity (least privilege; services.runtime.service_access).
 SERVICE_CALLERS = service_callers({})
@@ -192,6 +193,6 @@ SERVICE_CALLERS = service_callers({})
 SPEC = ServiceSpec(
     name="payment",
     register=register,
-    public_methods=frozenset({CALLBACK_METHOD}),
+    public_methods=ACCESS.public_methods(),
     service_callers=SERVICE_CALLERS,
 )

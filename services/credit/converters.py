@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from nexafi.common.v1 import common_pb2
 from nexafi.credit.v1 import credit_pb2
 
 from services.credit.credit_lines import LineView
@@ -16,6 +17,8 @@ from services.credit.domain.model import (
     Repayment,
     Score,
 )
+from services.credit.lines.repository import Draw, LineRepayment, Statement
+from services.credit.lines.settlement import LineUse
 from services.runtime.api import (
     to_enum,
     to_money,
@@ -210,4 +213,72 @@ def repayment_response(app: Application, repayment: Repayment) -> credit_pb2.Rec
     return C.RecordRepaymentResponse(
         loan_application=application_pb(app, app.update_time.date()),
         repayment=repayment_pb(repayment, app.currency),
+    )
+
+
+# -- credit line use ------------------------------------------------------------------------------
+
+
+def line_use_pb(use: LineUse) -> credit_pb2.CreditLine:
+    # As line_pb, from the line's settled state.
+    line = use.line
+    return C.CreditLine(
+        id=line.id,
+        user_id=line.user_id,
+        limit=to_money(line.limit, line.currency),
+        available=to_money(use.available, line.currency),
+        used=to_money(use.principal, line.currency),
+        status=to_enum(credit_pb2.CreditLineStatus, line.status),
+        apr_bps=line.apr_bps,
+        ledger_account_id=line.ledger_account_id,
+        create_time=to_timestamp(line.create_time),
+        update_time=to_timestamp(line.update_time),
+    )
+
+
+def draw_pb(d: Draw) -> credit_pb2.CreditLineDraw:
+    return C.CreditLineDraw(
+        id=d.id,
+        user_id=d.user_id,
+        credit_line_id=d.line_id,
+        amount=to_money(d.amount, d.currency),
+        transaction_id=d.transaction_id,
+        request_id=d.request_id,
+        create_time=to_timestamp(d.create_time),
+    )
+
+
+def line_repayment_pb(r: LineRepayment) -> credit_pb2.CreditLineRepayment:
+    return C.CreditLineRepayment(
+        id=r.id,
+        user_id=r.user_id,
+        credit_line_id=r.line_id,
+        amount=to_money(r.amount, r.currency),
+        interest=to_money(r.interest, r.currency),
+        principal=to_money(r.principal, r.currency),
+        transaction_id=r.transaction_id,
+        request_id=r.request_id,
+        create_time=to_timestamp(r.create_time),
+    )
+
+
+def statement_pb(s: Statement) -> credit_pb2.CreditLineStatement:
+    def money(amount: int) -> common_pb2.Money:
+        return to_money(amount, s.currency)
+
+    return C.CreditLineStatement(
+        id=s.id,
+        user_id=s.user_id,
+        credit_line_id=s.line_id,
+        period_start_date=s.period_start.isoformat(),
+        period_end_date=s.period_end.isoformat(),
+        opening_balance=money(s.opening_balance),
+        draws=money(s.draws),
+        repayments=money(s.repayments),
+        interest=money(s.interest),
+        closing_balance=money(s.closing_balance),
+        minimum_payment=money(s.minimum_payment),
+        due_date=s.due_date.isoformat(),
+        apr_bps=s.apr_bps,
+        create_time=to_timestamp(s.create_time),
     )

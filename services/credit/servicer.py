@@ -9,6 +9,7 @@ import grpc
 from google.protobuf.message import Message
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
+from services.credit.access import ACCESS, sees_bureau_reports
 from services.credit.applications import NewApplication
 from services.credit.bureau.base import normalize_national_id
 from services.credit.converters import (
@@ -21,7 +22,6 @@ from services.credit.converters import (
 )
 from services.credit.credit_lines import LineChange
 from services.credit.domain.model import (
-    Application,
     LineStatus,
     Purpose,
     Reason,
@@ -45,18 +45,7 @@ from services.runtime.api import (
     query_key,
     time_range,
 )
-from services.runtime.auth import (
-    ROLE_ADMIN,
-    ROLE_COMPLIANCE,
-    ROLE_SERVICE,
-    ROLE_SUPPORT,
-    ROLE_UNDERWRITER,
-    Principal,
-    current_principal,
-    require_owner_or_roles,
-    require_roles,
-)
-from services.runtime.errors import PermissionDenied
+from services.runtime.auth import Principal, current_principal
 from services.runtime.idempotency import Claim, RequestKeys
 from services.runtime.ids import is_valid_id
 
@@ -67,33 +56,25 @@ def _application_id(position: object) -> str:
     return position
 
 
-def _staff(principal: Principal) -> bool:
-    """Whether the caller may see bureau reports: underwriters and admins, never customers or services."""
-    return principal.has_role(ROLE_UNDERWRITER, ROLE_ADMIN)
-
-
-# -- authorization ------------------------------------------------------------------------------
-
-
-def _owner_or(service: CreditService, principal: Principal, application_id: str, *roles: str) -> None:
-    """Refuses the caller unless they own the application or hold one of ``roles``.
+def _owner_or(rpc: str, service: CreditService, principal: Principal, application_id: str) -> None:
+    """The RPC's rule (access.py) against the owner of the application.
 
     Checked under the request's key (which belongs to this caller alone): a key reused with another
     body is refused as such first, and a refusal is stored as the key's answer."""
-    require_owner_or_roles(principal, service.get_application(application_id).user_id, *roles)
+    ACCESS.check(rpc, principal, service.get_application(application_id).user_id)
 
 
-def _user_request(user_id: str) -> tuple[Principal, CreditChecks]:
+def _user_request(rpc: str, user_id: str) -> tuple[Principal, CreditChecks]:
     """The caller of an RPC about one user's score or line, after checking ``user_id``.
 
-    Allowed: the user, underwriters, admins and services. The checks are returned for the
-    RPC's other fields, which are checked only once the caller may see that user's data.
+    The checks are returned for the RPC's other fields, which are checked only once the caller
+    may see that user's data.
     """
     principal = current_principal()
     c = CreditChecks()
     c.user_id(user_id)
     c.done()
-    require_owner_or_roles(principal, user_id, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+    ACCESS.check(rpc, principal, user_id)
     return principal, c
 
 
@@ -109,10 +90,6 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     ) -> bytes:
         return self.keys.run(principal.subject, operation, request, execute)
 
-    def _application_pb(self, app: Application, *, with_report: bool = False) -> credit_pb2.LoanApplication:
-        """A write's answer: installment states as of today by the service's clock."""
-        return application_pb(app, self.service.clock().date(), with_report=with_report)
-
     # -- applications -----------------------------------------------------------------------------
     def SubmitLoanApplication(
         self, request: credit_pb2.SubmitLoanApplicationRequest, context: grpc.ServicerContext
@@ -121,7 +98,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c = CreditChecks()
         c.user_id(request.user_id)
         c.done()
-        require_owner_or_roles(principal, request.user_id, ROLE_ADMIN)
+        ACCESS.check("SubmitLoanApplication", principal, request.user_id)
         if not request.HasField("amount"):
             c.add("amount", "is required")
         amount, currency = c.money(request.amount, "amount")
@@ -164,7 +141,9 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             "SubmitLoanApplication",
             request,
             lambda claim: C.SubmitLoanApplicationResponse(
-                loan_application=self._application_pb(self.service.submit(claim, new, principal.subject))
+                loan_application=application_pb(
+                    self.service.submit(claim, new, principal.subject), self.service.clock().date()
+                )
             ),
         )
         return C.SubmitLoanApplicationResponse.FromString(body)
@@ -177,10 +156,10 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.application_id(request.application_id)
         c.done()
         app = self.service.get_application(request.application_id)
-        require_owner_or_roles(principal, app.user_id, ROLE_UNDERWRITER, ROLE_ADMIN)
+        ACCESS.check("GetLoanApplication", principal, app.user_id)
         today = self.service.clock().date()
         return C.GetLoanApplicationResponse(
-            loan_application=application_pb(app, today, with_report=_staff(principal))
+            loan_application=application_pb(app, today, with_report=sees_bureau_reports(principal))
         )
 
     def ListLoanApplications(
@@ -196,18 +175,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             c.currency(request.currency, "currency")
         size = c.page(request.page_size)
         c.done()
-        # Services list the whole book too: analytics builds its credit_portfolio report from it.
-        if (
-            not principal.has_role(ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
-            and request.user_id != principal.subject
-        ):
-            if principal.has_role(ROLE_SUPPORT, ROLE_COMPLIANCE):
-                # Staff without a lending role are refused the book as customers are; say so plainly.
-                raise PermissionDenied(
-                    "only underwriters and admins list other customers' applications; "
-                    "support and compliance staff may list only their own"
-                )
-            raise PermissionDenied("customers may list only their own applications")
+        ACCESS.check("ListLoanApplications", principal, request.user_id)
         start, end = time_range(request, "create_time_range")
         statuses = sorted({int(s) for s in request.statuses})
         # The currency joins the key only when set, so tokens issued before the filter existed stay valid.
@@ -223,9 +191,9 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             position=lambda app: app.id,
             parse=_application_id,
         )
-        today = self.service.clock().date()
+        today, reports = self.service.clock().date(), sees_bureau_reports(principal)
         return C.ListLoanApplicationsResponse(
-            loan_applications=[application_pb(a, today, with_report=_staff(principal)) for a in page.items],
+            loan_applications=[application_pb(a, today, with_report=reports) for a in page.items],
             next_page_token=page.next_page_token,
         )
 
@@ -233,7 +201,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.DecideLoanApplicationRequest, context: grpc.ServicerContext
     ) -> credit_pb2.DecideLoanApplicationResponse:
         principal = current_principal()
-        require_roles(principal, ROLE_UNDERWRITER, ROLE_ADMIN)
+        ACCESS.check("DecideLoanApplication", principal)
         c = CreditChecks()
         c.application_id(request.application_id)
         c.enum(request.decision, [C.LOAN_DECISION_APPROVE, C.LOAN_DECISION_REJECT], "decision")
@@ -271,7 +239,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             "DecideLoanApplication",
             request,
             lambda claim: C.DecideLoanApplicationResponse(
-                loan_application=self._application_pb(
+                loan_application=application_pb(
                     self.service.decide(
                         claim,
                         request.application_id,
@@ -282,6 +250,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
                         request.note,
                         principal.subject,
                     ),
+                    self.service.clock().date(),
                     with_report=True,
                 )
             ),
@@ -299,9 +268,11 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.done()
 
         def execute(claim: Claim) -> Message:
-            _owner_or(self.service, principal, request.application_id, ROLE_ADMIN)
+            _owner_or("CancelLoanApplication", self.service, principal, request.application_id)
             app = self.service.cancel(claim, request.application_id, request.reason, principal.subject)
-            return C.CancelLoanApplicationResponse(loan_application=self._application_pb(app))
+            return C.CancelLoanApplicationResponse(
+                loan_application=application_pb(app, self.service.clock().date())
+            )
 
         body = self._idempotent(principal, "CancelLoanApplication", request, execute)
         return C.CancelLoanApplicationResponse.FromString(body)
@@ -316,7 +287,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.done()
 
         def execute(claim: Claim) -> Message:
-            _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
+            _owner_or("DisburseLoan", self.service, principal, request.application_id)
             return disbursement_response(
                 self.service.disburse(claim, application_id=request.application_id, actor=principal.subject)
             )
@@ -337,7 +308,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.done("invalid repayment")
 
         def execute(claim: Claim) -> Message:
-            _owner_or(self.service, principal, request.application_id, ROLE_ADMIN, ROLE_SERVICE)
+            _owner_or("RecordRepayment", self.service, principal, request.application_id)
             app, repayment = self.service.repay(
                 claim,
                 application_id=request.application_id,
@@ -354,13 +325,13 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     def GetCreditScore(
         self, request: credit_pb2.GetCreditScoreRequest, context: grpc.ServicerContext
     ) -> credit_pb2.GetCreditScoreResponse:
-        _user_request(request.user_id)
+        _user_request("GetCreditScore", request.user_id)
         return C.GetCreditScoreResponse(credit_score=score_pb(self.service.get_score(request.user_id)))
 
     def RefreshCreditScore(
         self, request: credit_pb2.RefreshCreditScoreRequest, context: grpc.ServicerContext
     ) -> credit_pb2.RefreshCreditScoreResponse:
-        principal, c = _user_request(request.user_id)
+        principal, c = _user_request("RefreshCreditScore", request.user_id)
         financials = None
         if request.HasField("financials"):
             currency = request.financials.monthly_income.currency
@@ -386,7 +357,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.user_id(request.user_id)
         size = c.page(request.page_size)
         c.done()
-        require_owner_or_roles(principal, request.user_id, ROLE_UNDERWRITER, ROLE_ADMIN)
+        ACCESS.check("ListCreditScoreHistory", principal, request.user_id)
         start, end = time_range(request, "create_time_range")
         query = query_key("scores", request.user_id, start, end)
         page = paginate(
@@ -405,7 +376,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     def ListStaffActions(
         self, request: credit_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> credit_pb2.ListStaffActionsResponse:
-        require_roles(current_principal(), ROLE_ADMIN)
+        ACCESS.check("ListStaffActions", current_principal())
         size = page_size(request.page_size)
         actor = request.actor_id or None
         actions = self.service.staff_actions(
@@ -420,14 +391,14 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     def GetCreditLine(
         self, request: credit_pb2.GetCreditLineRequest, context: grpc.ServicerContext
     ) -> credit_pb2.GetCreditLineResponse:
-        _user_request(request.user_id)
+        _user_request("GetCreditLine", request.user_id)
         return C.GetCreditLineResponse(credit_line=line_pb(self.service.get_line(request.user_id)))
 
     def UpdateCreditLine(
         self, request: credit_pb2.UpdateCreditLineRequest, context: grpc.ServicerContext
     ) -> credit_pb2.UpdateCreditLineResponse:
         principal = current_principal()
-        require_roles(principal, ROLE_UNDERWRITER, ROLE_ADMIN, ROLE_SERVICE)
+        ACCESS.check("UpdateCreditLine", principal)
         c = CreditChecks()
         c.user_id(request.user_id)
         if not request.HasField("limit"):
@@ -459,7 +430,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
     def GetLoanReconciliationReport(
         self, request: credit_pb2.GetLoanReconciliationReportRequest, context: grpc.ServicerContext
     ) -> credit_pb2.GetLoanReconciliationReportResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_SERVICE)
+        ACCESS.check("GetLoanReconciliationReport", current_principal())
         report = reconcile_loans(self.service)
         return C.GetLoanReconciliationReportResponse(
             loans_checked=report.loans_checked,

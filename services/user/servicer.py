@@ -1,107 +1,27 @@
-"""The gRPC adapter: proto -> service call -> proto, and who may call what."""
+"""The gRPC adapter: proto -> service call -> proto (converters.py), at the edge of access.py's rules."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
 from services.runtime import api, audit
-from services.runtime.auth import (
-    ROLE_ADMIN,
-    ROLE_COMPLIANCE,
-    ROLE_SERVICE,
-    ROLE_SUPPORT,
-    STAFF_READ_ROLES,
-    current_principal,
-    optional_principal,
-    require_owner_or_roles,
-    require_roles,
-)
+from services.runtime.auth import current_principal, optional_principal
 from services.runtime.errors import InvalidArgument
 from services.runtime.idempotency import Claim, RequestKeys
 from services.user import access_log, search
+from services.user.access import ACCESS
 from services.user.accounts import check_registration
-from services.user.domain.models import ADDRESS_FIELDS, TokenPair, User, UserStatus
+from services.user.converters import (
+    STATUS_FROM_PB,
+    access_event_pb,
+    profile_from_pb,
+    revocation_pb,
+    role_from_pb,
+    token_pair_pb,
+    user_pb,
+)
 from services.user.service import UserService
-
-_STATUS_TO_PROTO = {
-    UserStatus.ACTIVE: user_pb2.USER_STATUS_ACTIVE,
-    UserStatus.DEACTIVATED: user_pb2.USER_STATUS_DEACTIVATED,
-    UserStatus.ERASED: user_pb2.USER_STATUS_ERASED,
-}
-_STATUS_FROM_PROTO = {value: key for key, value in _STATUS_TO_PROTO.items()}
-
-
-def role_to_proto(role: str) -> str | None:
-    """ "customer" -> "ROLE_CUSTOMER" (protobuf takes enum names); None for a role the contract lacks."""
-    name = "ROLE_" + role.upper()
-    return name if name in user_pb2.Role.DESCRIPTOR.values_by_name else None
-
-
-def role_from_proto(value: int) -> str:
-    """ROLE_CUSTOMER -> "customer", the form tokens carry; INVALID_ARGUMENT when unspecified."""
-    try:
-        name = user_pb2.Role.Name(value)
-    except ValueError:
-        name = "ROLE_UNSPECIFIED"
-    if name == "ROLE_UNSPECIFIED":
-        raise InvalidArgument("a role is required", field="role", description="must be a specific role")
-    return name.removeprefix("ROLE_").lower()
-
-
-def profile_from_proto(profile: user_pb2.Profile) -> dict[str, str]:
-    values = {
-        "first_name": profile.first_name,
-        "last_name": profile.last_name,
-        "phone_number": profile.phone_number,
-    }
-    for name in ADDRESS_FIELDS:
-        values[f"address.{name}"] = getattr(profile.address, name)
-    return values
-
-
-def profile_to_proto(values: Mapping[str, str | None]) -> user_pb2.Profile:
-    address = user_pb2.Address(**{name: values.get(f"address.{name}") or "" for name in ADDRESS_FIELDS})
-    return user_pb2.Profile(
-        first_name=values.get("first_name") or "",
-        last_name=values.get("last_name") or "",
-        phone_number=values.get("phone_number") or "",
-        address=address,
-    )
-
-
-def _timestamp(value: datetime | None) -> Timestamp | None:
-    return api.to_timestamp(value) if isinstance(value, datetime) else None
-
-
-def user_to_proto(user: User) -> user_pb2.User:
-    roles = [r for r in (role_to_proto(role) for role in user.roles) if r is not None]
-    return user_pb2.User(
-        id=user.id,
-        username=user.username,
-        email=user.email,
-        roles=roles,
-        status=_STATUS_TO_PROTO[user.status],
-        profile=profile_to_proto(user.profile),
-        create_time=_timestamp(user.created_at),
-        update_time=_timestamp(user.updated_at),
-    )
-
-
-def pair_to_proto(pair: TokenPair) -> user_pb2.TokenPair:
-    scheme = "Bearer"
-    return user_pb2.TokenPair(
-        access_token=pair.access_token,
-        token_type=scheme,
-        expires_in=pair.expires_in,
-        refresh_token=pair.refresh_token,
-        refresh_expire_time=_timestamp(pair.refresh_expires_at),
-    )
-
 
 # Set by Envoy from the connection's address (overwriting any client-sent value; see
 # services/gateway/envoy_config.py); absent on direct in-cluster gRPC calls.
@@ -132,19 +52,6 @@ def gateway_client(context: grpc.ServicerContext) -> access_log.Client:
     return access_log.Client(address, agent)
 
 
-def access_event_to_proto(event: access_log.AccessEvent) -> user_pb2.AccessEvent:
-    return user_pb2.AccessEvent(
-        id=event.id,
-        kind="ACCESS_EVENT_KIND_" + event.kind.name,
-        create_time=api.to_timestamp(event.create_time),
-        session_id=event.session_id,
-        client_address=event.client.address,
-        user_agent=event.client.user_agent,
-        actor_id=event.actor_id,
-        detail=event.detail,
-    )
-
-
 def _require_id(user_id: str) -> str:
     if not user_id.strip():
         raise InvalidArgument("user_id is required", field="user_id", description="is required")
@@ -162,7 +69,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     def Register(
         self, request: user_pb2.RegisterRequest, context: grpc.ServicerContext
     ) -> user_pb2.RegisterResponse:
-        profile = profile_from_proto(request.profile) if request.HasField("profile") else None
+        profile = profile_from_pb(request.profile) if request.HasField("profile") else None
         key = request.request_id.strip()
         registration = check_registration(
             username=request.username,
@@ -173,14 +80,14 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         )
         accounts = self.service.accounts
         if not key:
-            return user_pb2.RegisterResponse(user=user_to_proto(accounts.register(registration)))
+            return user_pb2.RegisterResponse(user=user_pb(accounts.register(registration)))
         created = False
 
         def execute(claim: Claim) -> user_pb2.RegisterResponse:
             nonlocal created
             user = accounts.register(registration, claim=claim)
             created = not claim.resource_id
-            return user_pb2.RegisterResponse(user=user_to_proto(user))
+            return user_pb2.RegisterResponse(user=user_pb(user))
 
         # Register is public: an anonymous caller's keys share one scope.
         principal = optional_principal()
@@ -198,13 +105,13 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         pair, user = self.service.sessions.login(
             request.login, request.password, address=client_address(context), client=gateway_client(context)
         )
-        return user_pb2.LoginResponse(tokens=pair_to_proto(pair), user=user_to_proto(user))
+        return user_pb2.LoginResponse(tokens=token_pair_pb(pair), user=user_pb(user))
 
     def RefreshToken(
         self, request: user_pb2.RefreshTokenRequest, context: grpc.ServicerContext
     ) -> user_pb2.RefreshTokenResponse:
         pair = self.service.sessions.refresh(request.refresh_token, gateway_client(context))
-        return user_pb2.RefreshTokenResponse(tokens=pair_to_proto(pair))
+        return user_pb2.RefreshTokenResponse(tokens=token_pair_pb(pair))
 
     def Logout(
         self, request: user_pb2.LogoutRequest, context: grpc.ServicerContext
@@ -241,114 +148,99 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.GetUserRequest, context: grpc.ServicerContext
     ) -> user_pb2.GetUserResponse:
         user_id = _require_id(request.user_id)
-        # Authorized before the look-up: a customer cannot probe which ids exist.
-        require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
-        return user_pb2.GetUserResponse(user=user_to_proto(self.service.accounts.get_user(user_id)))
+        ACCESS.check("GetUser", current_principal(), user_id)
+        return user_pb2.GetUserResponse(user=user_pb(self.service.accounts.get_user(user_id)))
 
     def UpdateUser(
         self, request: user_pb2.UpdateUserRequest, context: grpc.ServicerContext
     ) -> user_pb2.UpdateUserResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
-        require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        ACCESS.check("UpdateUser", principal, user_id)
         user = self.service.accounts.update_profile(
-            principal.subject, user_id, profile_from_proto(request.profile), list(request.update_mask.paths)
+            principal.subject, user_id, profile_from_pb(request.profile), list(request.update_mask.paths)
         )
-        return user_pb2.UpdateUserResponse(user=user_to_proto(user))
+        return user_pb2.UpdateUserResponse(user=user_pb(user))
 
     def DeleteUser(
         self, request: user_pb2.DeleteUserRequest, context: grpc.ServicerContext
     ) -> user_pb2.DeleteUserResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
-        if request.erase:
-            require_roles(principal, ROLE_ADMIN)
-        else:
-            require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        ACCESS.check("DeleteUser", principal, user_id, case="erase" if request.erase else "deactivate")
         user = self.service.accounts.delete_user(principal.subject, user_id, erase=request.erase)
-        return user_pb2.DeleteUserResponse(user=user_to_proto(user))
+        return user_pb2.DeleteUserResponse(user=user_pb(user))
 
     def ListUsers(
         self, request: user_pb2.ListUsersRequest, context: grpc.ServicerContext
     ) -> user_pb2.ListUsersResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
-        status = _STATUS_FROM_PROTO.get(request.status)
+        ACCESS.check("ListUsers", current_principal())
+        status = STATUS_FROM_PB.get(request.status)
         if status is None and request.status != user_pb2.USER_STATUS_UNSPECIFIED:
             raise InvalidArgument("unknown status", field="status", description="must be a known status")
         users, next_token = self.service.accounts.list_users(
             page_size=request.page_size, page_token=request.page_token, status=status
         )
-        return user_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users], next_page_token=next_token)
+        return user_pb2.ListUsersResponse(users=[user_pb(u) for u in users], next_page_token=next_token)
 
     def SearchUsers(
         self, request: user_pb2.SearchUsersRequest, context: grpc.ServicerContext
     ) -> user_pb2.SearchUsersResponse:
         # The search itself lives in its own module (search.py); this is its gRPC edge.
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
+        ACCESS.check("SearchUsers", current_principal())
         found, next_token = search.search_users(
             self.service.store,
             query=request.query,
             page_size=request.page_size,
             page_token=request.page_token,
         )
-        return user_pb2.SearchUsersResponse(
-            users=[user_to_proto(u) for u in found], next_page_token=next_token
-        )
+        return user_pb2.SearchUsersResponse(users=[user_pb(u) for u in found], next_page_token=next_token)
 
     def GrantRole(
         self, request: user_pb2.GrantRoleRequest, context: grpc.ServicerContext
     ) -> user_pb2.GrantRoleResponse:
         principal = current_principal()
-        require_roles(principal, ROLE_ADMIN)
+        ACCESS.check("GrantRole", principal)
         user = self.service.accounts.grant_role(
-            principal.subject, _require_id(request.user_id), role_from_proto(request.role)
+            principal.subject, _require_id(request.user_id), role_from_pb(request.role)
         )
-        return user_pb2.GrantRoleResponse(user=user_to_proto(user))
+        return user_pb2.GrantRoleResponse(user=user_pb(user))
 
     def RevokeRole(
         self, request: user_pb2.RevokeRoleRequest, context: grpc.ServicerContext
     ) -> user_pb2.RevokeRoleResponse:
         principal = current_principal()
-        require_roles(principal, ROLE_ADMIN)
+        ACCESS.check("RevokeRole", principal)
         user = self.service.accounts.revoke_role(
-            principal.subject, _require_id(request.user_id), role_from_proto(request.role)
+            principal.subject, _require_id(request.user_id), role_from_pb(request.role)
         )
-        return user_pb2.RevokeRoleResponse(user=user_to_proto(user))
+        return user_pb2.RevokeRoleResponse(user=user_pb(user))
 
     def RevokeSessions(
         self, request: user_pb2.RevokeSessionsRequest, context: grpc.ServicerContext
     ) -> user_pb2.RevokeSessionsResponse:
         user_id = _require_id(request.user_id)
         principal = current_principal()
-        require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        ACCESS.check("RevokeSessions", principal, user_id)
         revoked = self.service.sessions.revoke_sessions(principal.subject, user_id)
         return user_pb2.RevokeSessionsResponse(revoked_sessions=revoked)
 
     def ListRevocations(
         self, request: user_pb2.ListRevocationsRequest, context: grpc.ServicerContext
     ) -> user_pb2.ListRevocationsResponse:
-        require_roles(current_principal(), ROLE_SERVICE)
+        ACCESS.check("ListRevocations", current_principal())
         entries, last = self.service.list_revocations(
             after_sequence=request.after_sequence, page_size=request.page_size
         )
         return user_pb2.ListRevocationsResponse(
             last_sequence=last,
-            revocations=[
-                user_pb2.Revocation(
-                    sequence=e.sequence,
-                    user_id=e.user_id,
-                    min_token_version=e.min_token_version,
-                    session_id=e.session_id,
-                    expire_time=api.to_timestamp(e.expires_at),
-                )
-                for e in entries
-            ],
+            revocations=[revocation_pb(e) for e in entries],
         )
 
     def ListStaffActions(
         self, request: user_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> user_pb2.ListStaffActionsResponse:
-        require_roles(current_principal(), ROLE_ADMIN)
+        ACCESS.check("ListStaffActions", current_principal())
         size = api.page_size(request.page_size)
         before = audit.page_position(request.page_token, request.actor_id)
         actions = self.service.accounts.staff_actions(request.actor_id or None, before, size + 1)
@@ -361,11 +253,10 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.ListAccessEventsRequest, context: grpc.ServicerContext
     ) -> user_pb2.ListAccessEventsResponse:
         user_id = _require_id(request.user_id)
-        # Authorized before the look-up, as GetUser: nobody else learns which ids exist.
-        require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN, ROLE_SUPPORT, ROLE_COMPLIANCE)
+        ACCESS.check("ListAccessEvents", current_principal(), user_id)
         events, next_token = access_log.list_events(
             self.service.store, user_id, page_size=request.page_size, page_token=request.page_token
         )
         return user_pb2.ListAccessEventsResponse(
-            access_events=[access_event_to_proto(e) for e in events], next_page_token=next_token
+            access_events=[access_event_pb(e) for e in events], next_page_token=next_token
         )

@@ -20,6 +20,7 @@ from services.runtime.keys import Keyring
 from services.runtime.revocation import FeedPage, RevocationEntry
 from services.runtime.server import ServiceContext, ServiceSpec, page_token_key
 from services.runtime.service_access import service_callers
+from services.user.access import ACCESS
 from services.user.domain.lockout import LockoutPolicy
 from services.user.mail import DEFAULT_SENDER, SmtpSettings
 from services.user.passwords import Argon2Params
@@ -30,21 +31,9 @@ from services.user.settings import DAY, MailSettings, UserSettings
 
 SERVICE_NAME = user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 
-# The refresh or reset token, the password or the client secret is the
-# credential of these; GetJwks is what verifiers fetch before they can verify.
-PUBLIC_METHODS = frozenset(
-    f"/{SERVICE_NAME}/{name}"
-    for name in (
-        "Register",
-        "Login",
-        "RefreshToken",
-        "Logout",
-        "RequestPasswordReset",
-        "ConfirmPasswordReset",
-        "GetJwks",
-        "IssueServiceToken",
-    )
-)
+# The refresh or reset token, the password or the client secret is the credential of these;
+# GetJwks is what verifiers fetch before they can verify (access.py, the Public rules).
+PUBLIC_METHODS = ACCESS.public_methods()
 
 
 def argon2_from_env() -> Argon2Params:

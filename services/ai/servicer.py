@@ -1,12 +1,7 @@
 """The gRPC adapter of the AI service: proto <-> domain, syntactic validation and authorization.
 
-Who may call what (the principal comes from the runtime's interceptor), as the contract says:
-
-- CheckFraud, ScoreCredit: service principals and admins only, so customers cannot probe the
-  fraud model's thresholds (checked before the request is even validated);
-- GetRecommendations and PredictTrend of a user's series: that user, admin, support or service;
-  PredictTrend of a supplied series: any authenticated caller (it reveals nobody's data);
-- ListModels, GetModel, ActivateModelVersion: admin; GetInference: admin or compliance.
+Who may call what is the table in access.py, as the contract says; the principal comes from
+the runtime's interceptor.
 
 Every request is validated in full before any work, and all of its bad fields
 are reported at once as BadRequest field violations. CheckFraud scores every
@@ -38,6 +33,7 @@ from zoneinfo import ZoneInfo
 import grpc
 from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
 
+from services.ai.access import ACCESS
 from services.ai.converters import (
     assessment_pb,
     credit_pb,
@@ -63,23 +59,11 @@ from services.ai.fx import supported_currencies
 from services.ai.service import AiService
 from services.runtime import api
 from services.runtime.api import MAX_ID_LENGTH, FieldChecks, from_timestamp
-from services.runtime.auth import (
-    ROLE_ADMIN,
-    ROLE_COMPLIANCE,
-    ROLE_SERVICE,
-    ROLE_SUPPORT,
-    current_principal,
-    require_owner_or_roles,
-    require_roles,
-)
+from services.runtime.auth import current_principal
 from services.runtime.errors import InvalidArgument
 from services.runtime.fingerprints import request_fingerprint
 from services.runtime.idempotency import RequestKeys
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
-
-SCORING_ROLES = (ROLE_SERVICE, ROLE_ADMIN)
-USER_DATA_ROLES = (ROLE_ADMIN, ROLE_SUPPORT, ROLE_SERVICE)
-AUDIT_ROLES = (ROLE_ADMIN, ROLE_COMPLIANCE)
 
 MAX_REFERENCE_LENGTH = 128
 MAX_REASON_LENGTH = 500
@@ -190,7 +174,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         self, request: ai_pb2.CheckFraudRequest, context: grpc.ServicerContext
     ) -> ai_pb2.CheckFraudResponse:
         principal = current_principal()
-        require_roles(principal, *SCORING_ROLES)
+        ACCESS.check("CheckFraud", principal)
         c = _Checks()
         c.request_id(request.request_id)
         c.identifier(request.user_id, "user_id")
@@ -252,7 +236,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         self, request: ai_pb2.ScoreCreditRequest, context: grpc.ServicerContext
     ) -> ai_pb2.ScoreCreditResponse:
         principal = current_principal()
-        require_roles(principal, *SCORING_ROLES)
+        ACCESS.check("ScoreCredit", principal)
         c = _Checks()
         c.request_id(request.request_id)
         c.identifier(request.user_id, "user_id")
@@ -320,7 +304,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         # Empty selects the user's most used currency: every amount this service holds is in EUR.
         currency = c.currency(request.currency, "currency", required=False) or MODEL_CURRENCY
         c.done("invalid recommendations request")
-        require_owner_or_roles(principal, request.user_id, *USER_DATA_ROLES)
+        ACCESS.check("GetRecommendations", principal, request.user_id)
         result = self.service.recommendations(
             principal.subject, request.user_id, request.limit or DEFAULT_RECOMMENDATIONS, currency
         )
@@ -362,7 +346,9 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             c.add("interval_level_bps", f"must be 0 ({DEFAULT_INTERVAL_BPS}) or between 5000 and 9900")
         c.done("invalid trend request")
         if source.user_id:
-            require_owner_or_roles(principal, source.user_id, *USER_DATA_ROLES)
+            ACCESS.check("PredictTrend", principal, source.user_id, case="user_series")
+        else:
+            ACCESS.check("PredictTrend", principal, case="supplied_series")
         forecast = self.service.predict_trend(principal.subject, source, currency, horizon, level)
         return ai_pb2.PredictTrendResponse(forecast=forecast_pb(forecast))
 
@@ -408,7 +394,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def ListModels(
         self, request: ai_pb2.ListModelsRequest, context: grpc.ServicerContext
     ) -> ai_pb2.ListModelsResponse:
-        require_roles(current_principal(), ROLE_ADMIN)
+        ACCESS.check("ListModels", current_principal())
         size = api.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         query = api.query_key(request.name, request.active_only)
         records = self.service.list_models(request.name, request.active_only)
@@ -420,7 +406,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def GetModel(
         self, request: ai_pb2.GetModelRequest, context: grpc.ServicerContext
     ) -> ai_pb2.GetModelResponse:
-        require_roles(current_principal(), ROLE_ADMIN)
+        ACCESS.check("GetModel", current_principal())
         c = _Checks()
         c.identifier(request.name, "name")
         c.text(request.version, "version", max_length=MAX_ID_LENGTH)
@@ -431,7 +417,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         self, request: ai_pb2.ActivateModelVersionRequest, context: grpc.ServicerContext
     ) -> ai_pb2.ActivateModelVersionResponse:
         principal = current_principal()
-        require_roles(principal, ROLE_ADMIN)
+        ACCESS.check("ActivateModelVersion", principal)
         c = _Checks()
         c.identifier(request.name, "name")
         c.identifier(request.version, "version")
@@ -445,7 +431,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def GetInference(
         self, request: ai_pb2.GetInferenceRequest, context: grpc.ServicerContext
     ) -> ai_pb2.GetInferenceResponse:
-        require_roles(current_principal(), *AUDIT_ROLES)
+        ACCESS.check("GetInference", current_principal())
         c = _Checks()
         c.identifier(request.inference_id, "inference_id")
         c.done("invalid inference request")

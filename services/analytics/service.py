@@ -37,7 +37,6 @@ from services.analytics.domain.model import Direction
 from services.analytics.domain.periods import Granularity, ceil_day, floor_day, periods
 from services.analytics.domain.portfolio import Portfolio
 from services.analytics.domain.reports import Column, ColumnType, Table
-from services.runtime.auth import ROLE_ADMIN, Principal
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import UnitOfWork, run_in_transaction
@@ -323,11 +322,11 @@ class AnalyticsService:
 
         return run_in_transaction(self.engine, work)
 
-    def definition(self, principal: Principal, definition_id: str) -> repo.StoredDefinition:
-        """The definition, for its owner or an admin; NotFound for anyone else, as for a missing one."""
+    def definition(self, definition_id: str) -> repo.StoredDefinition:
+        """The definition (who may see it is the edge's rule; anyone else gets ``no_definition``)."""
         found = self._read(lambda s: repo.get_definition(s, definition_id))
-        if found is None or (found.user_id != principal.subject and not principal.has_role(ROLE_ADMIN)):
-            raise NotFound(f"no report definition {definition_id[:64]!r}", "REPORT_DEFINITION_NOT_FOUND")
+        if found is None:
+            raise no_definition(definition_id)
         return found
 
     def list_definitions(
@@ -335,9 +334,8 @@ class AnalyticsService:
     ) -> list[repo.StoredDefinition]:
         return self._read(lambda s: repo.list_definitions(s, user_id, after=after, limit=limit))
 
-    def delete_definition(self, principal: Principal, definition_id: str) -> repo.StoredDefinition:
-        found = self.definition(principal, definition_id)
-        run_in_transaction(self.engine, lambda s: repo.delete_definition(s, definition_id))
+    def delete_definition(self, found: repo.StoredDefinition) -> repo.StoredDefinition:
+        run_in_transaction(self.engine, lambda s: repo.delete_definition(s, found.id))
         return found
 
     def run_custom(self, stored: repo.StoredDefinition) -> tuple[custom.Definition, GeneratedReport]:
@@ -378,3 +376,8 @@ class AnalyticsService:
         if found is None:
             raise NotFound(f"no feed consumer named {consumer!r}", "CONSUMER_NOT_FOUND")
         return found
+
+
+def no_definition(definition_id: str) -> NotFound:
+    """What a missing definition, and one the caller may not see, are answered with alike."""
+    return NotFound(f"no report definition {definition_id[:64]!r}", "REPORT_DEFINITION_NOT_FOUND")

@@ -1,9 +1,7 @@
 """gRPC adapter of the analytics service: validation, authorization, proto <-> domain.
 
 Every request is validated in full first (all field violations at once), then
-authorized: a customer reads only their own analyses, reports and dashboard;
-admins, support, compliance and services read anyone's; platform-wide reports
-are for admins, compliance and services; the feed checkpoint is internal.
+authorized by the table in access.py (platform-wide reports before their parameters).
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
 from services.analytics import charts
 from services.analytics import repository as repo
+from services.analytics.access import ACCESS
 from services.analytics.consumer import SUMMARIES_CONSUMER
 from services.analytics.converters import (
     definition_pb,
@@ -34,19 +33,11 @@ from services.analytics.domain.periods import (
     last_complete_month,
     max_span,
 )
-from services.analytics.service import Analysis, AnalyticsService
+from services.analytics.service import Analysis, AnalyticsService, no_definition
 from services.analytics.validation import Checks, checked_image_format, definition_from_pb
 from services.runtime import api
 from services.runtime.api import to_money, to_timestamp
-from services.runtime.auth import (
-    ROLE_ADMIN,
-    ROLE_COMPLIANCE,
-    ROLE_SERVICE,
-    STAFF_READ_ROLES,
-    current_principal,
-    require_owner_or_roles,
-    require_roles,
-)
+from services.runtime.auth import current_principal
 from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.idempotency import RequestKeys
 
@@ -91,28 +82,30 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         self.service = service
         self.fingerprint_key = fingerprint_key
 
-    def _analysis(self, request: AnalysisRequest, direction: Direction) -> Analysis:
+    def _analysis(self, rpc: str, request: AnalysisRequest, direction: Direction) -> Analysis:
         checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         currency = checks.optional_currency(request.currency)
         granularity = checks.granularity(request.granularity)
         start, end = checks.time_range(request.time_range, self.service.clock(), max_span(granularity))
         checks.done()
-        require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
+        ACCESS.check(rpc, current_principal(), user_id)
         return self.service.analysis(direction, user_id, start, end, granularity, currency)
 
     def GetSpendingAnalysis(
         self, request: analytics_pb2.GetSpendingAnalysisRequest, context: grpc.ServicerContext
     ) -> analytics_pb2.GetSpendingAnalysisResponse:
         reply = analytics_pb2.GetSpendingAnalysisResponse()
-        fill_analysis(reply.spending_analysis, self._analysis(request, Direction.SPENDING))
+        fill_analysis(
+            reply.spending_analysis, self._analysis("GetSpendingAnalysis", request, Direction.SPENDING)
+        )
         return reply
 
     def GetIncomeAnalysis(
         self, request: analytics_pb2.GetIncomeAnalysisRequest, context: grpc.ServicerContext
     ) -> analytics_pb2.GetIncomeAnalysisResponse:
         reply = analytics_pb2.GetIncomeAnalysisResponse()
-        fill_analysis(reply.income_analysis, self._analysis(request, Direction.INCOME))
+        fill_analysis(reply.income_analysis, self._analysis("GetIncomeAnalysis", request, Direction.INCOME))
         return reply
 
     def GetReport(
@@ -125,7 +118,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         # Who may ask is settled before what was asked is checked: a customer learns nothing
         # about a platform-wide report's parameters.
         if known and report_type not in rpt.PER_USER_REPORTS:
-            require_roles(principal, ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+            ACCESS.check("GetReport", principal, case="platform")
         if not known:
             checks.add("report_type", f"must be one of {', '.join(sorted(rpt.REPORT_TYPES))}")
         per_user = report_type in rpt.PER_USER_REPORTS
@@ -149,7 +142,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             )
         checks.done()
         if per_user:
-            require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
+            ACCESS.check("GetReport", principal, request.user_id, case="per_user")
         generated = self.service.report(report_type, request.user_id, start, end, currency)
         report = report_pb(generated, request.format == analytics_pb2.REPORT_FORMAT_CSV, now)
         log.info(
@@ -177,7 +170,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             request.time_range, self.service.clock(), max_span(granularity), lookback=DASHBOARD_LOOKBACK
         )
         checks.done()
-        require_owner_or_roles(current_principal(), user_id, *STAFF_READ_ROLES)
+        ACCESS.check("GetDashboardSeries", current_principal(), user_id)
         dashboard = self.service.dashboard(user_id, start, end, granularity, currency)
         reply = analytics_pb2.GetDashboardSeriesResponse(
             user_id=user_id,
@@ -205,7 +198,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def GetFeedCheckpoint(
         self, request: analytics_pb2.GetFeedCheckpointRequest, context: grpc.ServicerContext
     ) -> analytics_pb2.GetFeedCheckpointResponse:
-        require_roles(current_principal(), ROLE_SERVICE, ROLE_ADMIN)
+        ACCESS.check("GetFeedCheckpoint", current_principal())
         consumer = request.consumer or SUMMARIES_CONSUMER
         if consumer not in CONSUMERS:
             raise NotFound(f"no feed consumer named {consumer[:64]!r} runs here", "CONSUMER_NOT_FOUND")
@@ -231,7 +224,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         definition = definition_from_pb(request.definition, checks)
         checks.done()
         principal = current_principal()
-        require_owner_or_roles(principal, user_id, ROLE_ADMIN)
+        ACCESS.check("CreateReportDefinition", principal, user_id)
         assert definition is not None
         operation = "CreateReportDefinition"
         body = {"user_id": user_id, "definition": definition.to_json()}
@@ -251,7 +244,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def GetReportDefinition(
         self, request: analytics_pb2.GetReportDefinitionRequest, context: grpc.ServicerContext
     ) -> analytics_pb2.GetReportDefinitionResponse:
-        stored = self._stored(request.definition_id)
+        stored = self._stored("GetReportDefinition", request.definition_id)
         return analytics_pb2.GetReportDefinitionResponse(definition=definition_pb(stored))
 
     def ListReportDefinitions(
@@ -260,7 +253,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         checks = Checks()
         user_id = checks.identifier(request.user_id, "user_id")
         checks.done()
-        require_owner_or_roles(current_principal(), user_id, ROLE_ADMIN)
+        ACCESS.check("ListReportDefinitions", current_principal(), user_id)
         size = api.page_size(
             request.page_size, default=DEFINITIONS_PAGE_SIZE, maximum=MAX_DEFINITIONS_PAGE_SIZE
         )
@@ -280,17 +273,20 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def DeleteReportDefinition(
         self, request: analytics_pb2.DeleteReportDefinitionRequest, context: grpc.ServicerContext
     ) -> analytics_pb2.DeleteReportDefinitionResponse:
-        checks = Checks()
-        definition_id = checks.identifier(request.definition_id, "definition_id")
-        checks.done()
-        deleted = self.service.delete_definition(current_principal(), definition_id)
+        deleted = self.service.delete_definition(
+            self._stored("DeleteReportDefinition", request.definition_id)
+        )
         return analytics_pb2.DeleteReportDefinitionResponse(definition=definition_pb(deleted))
 
-    def _stored(self, definition_id: str, checks: Checks | None = None) -> repo.StoredDefinition:
+    def _stored(self, rpc: str, definition_id: str, checks: Checks | None = None) -> repo.StoredDefinition:
+        """The definition, for whom ``rpc``'s rule lets see it; NOT_FOUND for anyone else, as for a
+        missing one."""
         checks = checks or Checks()
         checks.identifier(definition_id, "definition_id")
         checks.done()
-        return self.service.definition(current_principal(), definition_id)
+        stored = self.service.definition(definition_id)
+        ACCESS.check(rpc, current_principal(), stored.user_id, hidden_as=no_definition(definition_id))
+        return stored
 
     def RunCustomReport(
         self, request: analytics_pb2.RunCustomReportRequest, context: grpc.ServicerContext
@@ -298,7 +294,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         checks = Checks()
         if request.format not in _FORMATS:
             checks.add("format", "must be REPORT_FORMAT_JSON or REPORT_FORMAT_CSV")
-        stored = self._stored(request.definition_id, checks)
+        stored = self._stored("RunCustomReport", request.definition_id, checks)
         _, generated = self.service.run_custom(stored)
         as_csv = request.format == analytics_pb2.REPORT_FORMAT_CSV
         report = report_pb(generated, as_csv, self.service.clock())
@@ -318,7 +314,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         image_format = checked_image_format(request.image_format, checks)
         if request.measure and request.measure not in {int(m) for m in custom.Measure}:
             checks.add("measure", "must be a known ReportMeasure")
-        stored = self._stored(request.definition_id, checks)
+        stored = self._stored("RenderCustomReportChart", request.definition_id, checks)
         definition, generated = self.service.run_custom(stored)
         measure = custom.Measure(request.measure) if request.measure else definition.measures[0]
         if measure not in definition.measures:
@@ -359,7 +355,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         portfolio = kind == analytics_pb2.CHART_KIND_CREDIT_PORTFOLIO
         principal = current_principal()
         if portfolio:
-            require_roles(principal, ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+            ACCESS.check("RenderChart", principal, case="platform")
             if request.user_id:
                 checks.add("user_id", "must be empty for the credit portfolio")
             if not request.currency:
@@ -377,7 +373,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         start, end = checks.time_range(request.time_range, self.service.clock(), span, lookback=lookback)
         checks.done()
         if not portfolio:
-            require_owner_or_roles(principal, request.user_id, *STAFF_READ_ROLES)
+            ACCESS.check("RenderChart", principal, request.user_id, case="per_user")
         image = self._chart(kind, request.user_id, start, end, granularity, currency, image_format)
         return analytics_pb2.RenderChartResponse(
             http_body=httpbody_pb2.HttpBody(content_type=image_format.content_type, data=image)

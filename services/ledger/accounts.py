@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -91,16 +90,14 @@ class AccountUseCases(LedgerCore):
         state = repo.balance_states(session, [account_id], lock=False)[account_id]
         return replace(account, balances=balances_of(state, repo.database_now(session)))
 
-    def get_account(self, account_id: str, authorize: Callable[[Account], None] | None = None) -> Account:
-        """The account with its balances as of now; ``authorize`` sees it before anything is changed.
+    def get_account(self, account_id: str) -> Account:
+        """The account with its balances as of now (the edge authorized the caller first).
 
         One statement on a direct (autocommit) connection, one round trip: the account, its
         balance row, the clock and whether a hold on it has lapsed. Only when one has is it
         released (its own transactions, as the expiry sweep does) and the account read again.
         """
         view = self._account_view(account_id)
-        if authorize is not None:
-            authorize(view.account)
         if view.due:
             self.expire_due(account_ids=[account_id])
             view = self._account_view(account_id)

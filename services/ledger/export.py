@@ -21,8 +21,9 @@ from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2
 from sqlalchemy.engine import Connection, Engine
 
+from services.ledger.access import ACCESS
 from services.runtime.api import FieldChecks, time_range
-from services.runtime.auth import ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE, current_principal, require_roles
+from services.runtime.auth import current_principal
 
 # Records per streamed message at most (and by default): about 350 kB, well under gRPC's 4 MB
 # message limit, and large enough that a message's own cost is lost in its records'.
@@ -79,8 +80,8 @@ def related_records(
 def export_related_entries(
     engine: Engine, request: ledger_pb2.ExportRelatedEntriesRequest, context: grpc.ServicerContext
 ) -> Iterator[ledger_pb2.ExportRelatedEntriesResponse]:
-    """The gRPC method: admin, compliance or a service the ledger's SERVICE_CALLERS allow (payment)."""
-    require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+    """The gRPC method (who may call it: access.py)."""
+    ACCESS.check("ExportRelatedEntries", current_principal())
     checks = FieldChecks()
     checks.text(request.related_entity_type, "related_entity_type", max_length=32, required=True)
     if request.related_entity_type and not request.related_entity_type.isalnum():

@@ -10,12 +10,12 @@ import grpc
 from nexafi.ledger.v1 import ledger_pb2
 
 from services.ledger import export
-from services.ledger.access import LedgerAccess
+from services.ledger.access import ACCESS, LedgerAccess
 from services.ledger.converters import account_pb, books_pb, pending_pb, transaction_pb, tx_type_pb
 from services.ledger.validation import MAX_BATCH, LedgerChecks, TransactionView
 from services.runtime import api
 from services.runtime.api import from_timestamp, time_range, to_money, to_timestamp
-from services.runtime.auth import ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE, current_principal, require_roles
+from services.runtime.auth import current_principal
 from services.runtime.errors import InvalidArgument
 
 
@@ -24,7 +24,7 @@ class LedgerReportRpcs(LedgerAccess):
     def StreamTransactions(
         self, request: ledger_pb2.StreamTransactionsRequest, context: grpc.ServicerContext
     ) -> Iterator[ledger_pb2.StreamTransactionsResponse]:
-        self._writer()
+        self._writer("StreamTransactions")
         if request.after_sequence < 0:
             raise InvalidArgument(
                 "after_sequence must not be negative",
@@ -39,7 +39,7 @@ class LedgerReportRpcs(LedgerAccess):
     def VerifyChain(
         self, request: ledger_pb2.VerifyChainRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.VerifyChainResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE)
+        ACCESS.check("VerifyChain", current_principal())
         report = self.ledger.verify_chain()
         return ledger_pb2.VerifyChainResponse(
             valid=report.valid,
@@ -52,7 +52,7 @@ class LedgerReportRpcs(LedgerAccess):
     def GetTrialBalance(
         self, request: ledger_pb2.GetTrialBalanceRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetTrialBalanceResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+        ACCESS.check("GetTrialBalance", current_principal())
         as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
         rows, moment = self.ledger.trial_balance(as_of)
         lines = []
@@ -88,7 +88,7 @@ class LedgerReportRpcs(LedgerAccess):
     def BatchGetRelatedEntries(
         self, request: ledger_pb2.BatchGetRelatedEntriesRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.BatchGetRelatedEntriesResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+        ACCESS.check("BatchGetRelatedEntries", current_principal())
         checks = LedgerChecks()
         if not request.related_entity_ids:
             checks.add("related_entity_ids", "is required")
@@ -111,7 +111,7 @@ class LedgerReportRpcs(LedgerAccess):
     def ListRelatedEntries(
         self, request: ledger_pb2.ListRelatedEntriesRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.ListRelatedEntriesResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE, ROLE_SERVICE)
+        ACCESS.check("ListRelatedEntries", current_principal())
         checks = LedgerChecks()
         checks.text(request.related_entity_type, "related_entity_type", max_length=32, required=True)
         if request.related_entity_type and not request.related_entity_type.isalnum():
@@ -148,14 +148,14 @@ class LedgerReportRpcs(LedgerAccess):
     def VerifyBooks(
         self, request: ledger_pb2.VerifyBooksRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.VerifyBooksResponse:
-        require_roles(current_principal(), ROLE_ADMIN, ROLE_COMPLIANCE)
+        ACCESS.check("VerifyBooks", current_principal())
         report = self.ledger.verify_books(hold_grace_seconds=self.hold_grace_seconds)
         return books_pb(report)
 
     def GetAccountStatement(
         self, request: ledger_pb2.GetAccountStatementRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetAccountStatementResponse:
-        self._account_reader(self._account_id(request.account_id))
+        self._account_reader("GetAccountStatement", self._account_id(request.account_id))
         start, end = time_range(request)
         statement = self.ledger.statement(request.account_id, start, end)
         currency = statement.account.currency

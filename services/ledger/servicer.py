@@ -16,22 +16,24 @@ interest accounts and, with them, a customer's wallet): PERMISSION_DENIED ACCOUN
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.ledger import repository as repo
+from services.ledger.access import ACCESS, lists_every_owner
 from services.ledger.converters import account_pb, balance_pb, pending_pb, transaction_pb
 from services.ledger.domain import scopes
-from services.ledger.domain.model import Account, AccountType, BalanceRule, NewEntry, TransactionType
+from services.ledger.domain.model import AccountType, BalanceRule, NewEntry, TransactionType
 from services.ledger.report_rpcs import LedgerReportRpcs
 from services.ledger.service import NewAccount, NewPendingTransfer
 from services.ledger.validation import MAX_BATCH, MAX_DESCRIPTION, LedgerChecks, postings_from, transfer_entry
 from services.runtime import api
 from services.runtime.api import from_timestamp, time_range
-from services.runtime.auth import STAFF_READ_ROLES, current_principal, require_owner_or_roles, require_roles
-from services.runtime.errors import DomainError, InvalidArgument, PermissionDenied
+from services.runtime.auth import current_principal
+from services.runtime.errors import DomainError, InvalidArgument
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 from services.runtime.service_access import service_identity
 
@@ -43,7 +45,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def CreateAccount(
         self, request: ledger_pb2.CreateAccountRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.CreateAccountResponse:
-        principal = self._writer()
+        principal = self._writer("CreateAccount")
         checks = LedgerChecks()
         checks.identifier(request.owner_id, "owner_id")
         checks.text(request.name, "name", max_length=64, required=True)
@@ -79,7 +81,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def UpdateAccountLimit(
         self, request: ledger_pb2.UpdateAccountLimitRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.UpdateAccountLimitResponse:
-        principal = self._writer()
+        principal = self._writer("UpdateAccountLimit")
         checks = LedgerChecks()
         checks.identifier(request.account_id, "account_id")
         if request.credit_limit_minor < 0 or request.credit_limit_minor > MAX_AMOUNT_MINOR:
@@ -100,12 +102,9 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
         account_id = self._account_id(request.account_id)
         principal = current_principal()
 
-        def authorize(account: Account) -> None:
-            # The owner comes with the account's one read instead of a read of its own.
-            if not principal.has_role(*STAFF_READ_ROLES):
-                require_owner_or_roles(principal, account.owner_id)
-
-        account = self.ledger.get_account(account_id, authorize)
+        # Owners never change: the cached one spares a customer's repeated reads a second query.
+        ACCESS.check("GetAccount", principal, lambda: self._account_identity(account_id)[0])
+        account = self.ledger.get_account(account_id)
         return ledger_pb2.GetAccountResponse(account=account_pb(account))
 
     def ListAccounts(
@@ -113,9 +112,8 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.ListAccountsResponse:
         principal = current_principal()
         owner = request.owner_id or None
-        if not principal.has_role(*STAFF_READ_ROLES):
-            if owner is not None and owner != principal.subject:
-                raise PermissionDenied("only support, compliance and admin staff list others' accounts")
+        ACCESS.check("ListAccounts", principal, owner or principal.subject)
+        if owner is None and not lists_every_owner(principal):
             owner = principal.subject
         size = api.page_size(request.page_size)
         query = api.query_key("accounts", owner)
@@ -132,7 +130,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def GetBalance(
         self, request: ledger_pb2.GetBalanceRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetBalanceResponse:
-        self._account_reader(self._account_id(request.account_id))
+        self._account_reader("GetBalance", self._account_id(request.account_id))
         as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
         balances = self.ledger.balance(request.account_id, as_of)
         return ledger_pb2.GetBalanceResponse(balance=balance_pb(balances))
@@ -141,7 +139,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def CreateTransaction(
         self, request: ledger_pb2.CreateTransactionRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.CreateTransactionResponse:
-        principal = self._writer()
+        principal = self._writer("CreateTransaction")
         checks = LedgerChecks()
         new = NewEntry(
             user_id=checks.text(request.user_id, "user_id", max_length=api.MAX_ID_LENGTH),
@@ -162,7 +160,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def CreateTransactions(
         self, request: ledger_pb2.CreateTransactionsRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.CreateTransactionsResponse:
-        principal = self._writer()
+        principal = self._writer("CreateTransactions")
         if not request.transfers or len(request.transfers) > MAX_BATCH:
             raise InvalidArgument(
                 f"a batch holds 1 to {MAX_BATCH} transfers",
@@ -197,12 +195,12 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
         checks.identifier(request.transaction_id, "transaction_id")
         checks.done()
         entry = self.ledger.get_transaction(request.transaction_id)
-        if (
-            not principal.has_role(*STAFF_READ_ROLES)
-            and entry.user_id != principal.subject
-            and principal.subject not in self.ledger.entry_account_owners(entry)
-        ):
-            raise PermissionDenied("not allowed to read another user's transaction")
+
+        def owners() -> Iterator[str]:
+            yield entry.user_id
+            yield from self.ledger.entry_account_owners(entry)
+
+        ACCESS.check("GetTransaction", principal, owners)
         return ledger_pb2.GetTransactionResponse(transaction=transaction_pb(entry))
 
     def ListUserTransactions(
@@ -221,14 +219,14 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
         checks = LedgerChecks()
         checks.identifier(request.user_id, "user_id")
         checks.done()
-        require_owner_or_roles(current_principal(), request.user_id, *STAFF_READ_ROLES)
+        ACCESS.check("ListUserTransactions", current_principal(), request.user_id)
         entries, token = self._history(repo.EntryFilter(user_id=request.user_id), request)
         return ledger_pb2.ListUserTransactionsResponse(transactions=entries, next_page_token=token)
 
     def ListAccountTransactions(
         self, request: ledger_pb2.ListAccountTransactionsRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.ListAccountTransactionsResponse:
-        self._account_reader(self._account_id(request.account_id))
+        self._account_reader("ListAccountTransactions", self._account_id(request.account_id))
         entries, token = self._history(repo.EntryFilter(account_id=request.account_id), request)
         return ledger_pb2.ListAccountTransactionsResponse(transactions=entries, next_page_token=token)
 
@@ -268,7 +266,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def ReverseTransaction(
         self, request: ledger_pb2.ReverseTransactionRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.ReverseTransactionResponse:
-        principal = self._writer()
+        principal = self._writer("ReverseTransaction")
         checks = LedgerChecks()
         checks.identifier(request.transaction_id, "transaction_id")
         checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)
@@ -286,7 +284,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def CreatePendingTransfer(
         self, request: ledger_pb2.CreatePendingTransferRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.CreatePendingTransferResponse:
-        principal = self._writer()
+        principal = self._writer("CreatePendingTransfer")
         checks = LedgerChecks()
         checks.identifier(request.debit_account_id, "debit_account_id")
         checks.identifier(request.credit_account_id, "credit_account_id")
@@ -313,7 +311,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def GetPendingTransfer(
         self, request: ledger_pb2.GetPendingTransferRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetPendingTransferResponse:
-        require_roles(current_principal(), *STAFF_READ_ROLES)
+        ACCESS.check("GetPendingTransfer", current_principal())
         checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.done()
@@ -323,7 +321,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def PostPendingTransfer(
         self, request: ledger_pb2.PostPendingTransferRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.PostPendingTransferResponse:
-        principal = self._writer()
+        principal = self._writer("PostPendingTransfer")
         checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.request_id(request.request_id)
@@ -344,7 +342,7 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def VoidPendingTransfer(
         self, request: ledger_pb2.VoidPendingTransferRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.VoidPendingTransferResponse:
-        principal = self._writer()
+        principal = self._writer("VoidPendingTransfer")
         checks = LedgerChecks()
         checks.identifier(request.pending_transfer_id, "pending_transfer_id")
         checks.text(request.reason, "reason", max_length=MAX_DESCRIPTION)

@@ -21,12 +21,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.document import repository as repo
-from services.document.domain import REVIEW_ROLES, REVIEWABLE, DocumentType, Version
+from services.document.access import ACCESS
+from services.document.domain import REVIEWABLE, DocumentType, Version
 from services.runtime import api
 from services.runtime.api import FieldChecks
 from services.runtime.auth import Principal
 from services.runtime.db import run_in_transaction
-from services.runtime.errors import PermissionDenied
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -63,8 +63,7 @@ def page(
         checks.enum(document_type, DocumentType, "document_type")
     checks.done()
     size = api.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-    if not principal.has_role(*REVIEW_ROLES):
-        raise PermissionDenied("only compliance officers and admins may read the review queue")
+    ACCESS.check("ListDocumentsInReview", principal)
     return api.paginate(
         lambda after, limit: run_in_transaction(
             engine, lambda s: documents_in_review(s, document_type=document_type, after=after, limit=limit)

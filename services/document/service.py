@@ -21,10 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.document import repository as repo
+from services.document.access import ACCESS
 from services.document.access_log import denied, trace_id
 from services.document.content import ContentReader
 from services.document.domain import (
-    REVIEW_ROLES,
     REVIEWABLE,
     AccessAction,
     AccessEvent,
@@ -33,10 +33,6 @@ from services.document.domain import (
     ReviewDecision,
     Version,
     is_admin,
-    may_delete,
-    may_read,
-    may_read_audit,
-    may_review,
 )
 from services.document.settings import DocumentSettings
 from services.document.storage import Storage
@@ -73,10 +69,10 @@ class DocumentService:
         document = repo.get_document(session, document_id)
         if document is None:
             raise _no_document(document_id)
-        if not may_read(principal, document.user_id):
-            raise denied(
-                self.engine, principal, document_id, version, "not allowed to read another user's documents"
-            )
+        # The one rule of every read of a document (GetDocument, DownloadDocument, ListDocumentVersions).
+        refusal = ACCESS.refusal("GetDocument", principal, document.user_id)
+        if refusal is not None:
+            raise denied(self.engine, principal, document_id, version, refusal.message)
         if document.delete_time is not None and hide_deleted:
             raise _no_document(document_id)
         found = repo.get_version(session, document_id, version)
@@ -108,7 +104,6 @@ class DocumentService:
 
     def list_user_documents(
         self,
-        principal: Principal,
         user_id: str,
         *,
         document_type: DocumentType | None,
@@ -117,10 +112,6 @@ class DocumentService:
         after: str | None,
         limit: int,
     ) -> list[Version]:
-        if not may_read(principal, user_id):
-            raise PermissionDenied("not allowed to list another user's documents")
-        if show_deleted and not is_admin(principal):
-            raise PermissionDenied("only admins may see deleted documents")
         return run_in_transaction(
             self.engine,
             lambda s: repo.list_user_documents(
@@ -150,11 +141,9 @@ class DocumentService:
         return found, self.content.plaintext(found)
 
     def check_storage(
-        self, principal: Principal, *, after: tuple[str, int] | None, limit: int, verify_checksums: bool
+        self, *, after: tuple[str, int] | None, limit: int, verify_checksums: bool
     ) -> tuple[list[Version], list[tuple[Version, str]]]:
-        """The versions checked and those whose content is missing or fails verification (admins only)."""
-        if not is_admin(principal):
-            raise PermissionDenied("only admins check storage consistency")
+        """The versions checked and those whose content is missing or fails verification."""
         return self.content.check(after=after, limit=limit, verify_checksums=verify_checksums)
 
     def extraction_content(self, found: Version, actor: str) -> bytes:
@@ -167,12 +156,11 @@ class DocumentService:
             document = repo.get_document(session, document_id, for_update=True)
             if document is None:
                 raise _no_document(document_id)
-            if not may_delete(principal, document.user_id):
-                raise denied(
-                    self.engine, principal, document_id, 0, "not allowed to delete another user's documents"
-                )
-            if purge and not is_admin(principal):
-                raise PermissionDenied("only admins may purge documents")
+            refusal = ACCESS.refusal("DeleteDocument", principal, document.user_id, case="delete")
+            if refusal is not None:
+                raise denied(self.engine, principal, document_id, 0, refusal.message)
+            if purge:
+                ACCESS.check("DeleteDocument", principal, case="purge")
             if document.delete_time is not None and not is_admin(principal):
                 raise _no_document(document_id)
             erase: list[str] = []
@@ -216,11 +204,10 @@ class DocumentService:
             document = repo.get_document(session, document_id, for_update=True)
             if document is None:
                 raise _no_document(document_id)
-            if not may_review(principal, document.user_id):
-                if principal.subject == document.user_id and principal.has_role(*REVIEW_ROLES):
-                    # Separation of duties, answered as payment and credit answer it.
-                    raise PermissionDenied("a reviewer may not decide on their own document", "SELF_DECISION")
-                raise PermissionDenied("only compliance officers and admins review documents")
+            ACCESS.check("ReviewDocument", principal)
+            if principal.subject == document.user_id:
+                # Separation of duties (domain.may_review), answered as payment and credit answer it.
+                raise PermissionDenied("a reviewer may not decide on their own document", "SELF_DECISION")
             if claim is not None and claim.resource_id:
                 # An earlier attempt with this key committed the review and died before answering.
                 reviewed_id, reviewed_version = parse_version_resource(claim.resource_id)
@@ -277,10 +264,9 @@ class DocumentService:
             document = repo.get_document(session, document_id)
             if document is None:
                 raise _no_document(document_id)
-            if not may_read_audit(principal, document.user_id):
-                raise denied(
-                    self.engine, principal, document_id, 0, "not allowed to read this document's access log"
-                )
+            refusal = ACCESS.refusal("ListDocumentAccessEvents", principal, document.user_id)
+            if refusal is not None:
+                raise denied(self.engine, principal, document_id, 0, refusal.message)
             return repo.list_events(session, document_id, before=before, limit=limit)
 
         return run_in_transaction(self.engine, work)

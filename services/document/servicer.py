@@ -1,9 +1,10 @@
 """The gRPC adapter of the document service: proto <-> domain, syntactic validation, the principal.
 
-Who may do what is decided in ``domain`` (the proto's service comment) and applied by the
-service layer, which also writes the access audit log. Idempotency keys are handled here, at
-the edge, by the one contract of services/runtime/idempotency.py around a service call that
-returns a domain object: the first response is rendered, stored and replayed as it was.
+Who may do what is the table of access.py: checked here where the RPC needs nothing of a
+document, and inside the service's transaction (which also writes the access audit log) where it
+does. Idempotency keys are handled here, at the edge, by the one contract of
+services/runtime/idempotency.py around a service call that returns a domain object: the first
+response is rendered, stored and replayed as it was.
 """
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ from google.api import httpbody_pb2
 from nexafi.document.v1 import document_pb2, document_pb2_grpc
 
 from services.document import review_queue
+from services.document.access import ACCESS
+from services.document.converters import document_pb, event_pb
 from services.document.domain import (
-    AccessEvent,
     DocumentStatus,
     DocumentType,
     ReviewDecision,
     Version,
     content_disposition,
     filename_problem,
-    is_admin,
     is_sha256_hex,
     normalize_filename,
 )
 from services.document.service import DocumentService
 from services.document.uploads import ReceivedUpload, UploadMeta
 from services.runtime import api
-from services.runtime.api import FieldChecks, to_timestamp
+from services.runtime.api import FieldChecks
 from services.runtime.auth import Principal, current_principal
 from services.runtime.errors import InvalidArgument
 from services.runtime.idempotency import Claim, RequestKeys
@@ -47,49 +48,6 @@ _PROBLEMS = {
     "CHECKSUM_MISMATCH": document_pb2.STORAGE_PROBLEM_CHECKSUM_MISMATCH,
 }
 _METADATA_FIELDS = ("request_id", "user_id", "filename", "document_type", "document_id", "sha256")
-
-
-def document_pb(version: Version, principal: Principal) -> document_pb2.Document:
-    message = document_pb2.Document(
-        id=version.document_id,
-        user_id=version.user_id,
-        filename=version.filename,
-        content_type=version.content_type,
-        document_type=api.to_enum(document_pb2.DocumentType, version.document_type),
-        storage_path=version.object_key if is_admin(principal) else "",
-        size_bytes=version.size_bytes,
-        sha256=version.sha256,
-        version=version.version,
-        status=api.to_enum(document_pb2.DocumentStatus, version.effective_status),
-        extraction_status=api.to_enum(document_pb2.ExtractionStatus, version.extraction_status),
-        extracted_fields=version.extracted_fields,
-        extraction_error=version.extraction_error,
-        encryption_key_id=version.master_key_id,
-        reviewer_id=version.reviewer_id,
-        rejection_reason=version.rejection_reason,
-        uploaded_by=version.uploaded_by,
-        create_time=to_timestamp(version.create_time),
-        update_time=to_timestamp(version.update_time),
-    )
-    if version.review_time is not None:
-        message.review_time.CopyFrom(to_timestamp(version.review_time))
-    if version.delete_time is not None:
-        message.delete_time.CopyFrom(to_timestamp(version.delete_time))
-    if version.purge_time is not None:
-        message.purge_time.CopyFrom(to_timestamp(version.purge_time))
-    return message
-
-
-def event_pb(event: AccessEvent) -> document_pb2.DocumentAccessEvent:
-    return document_pb2.DocumentAccessEvent(
-        id=event.id,
-        document_id=event.document_id,
-        version=event.version,
-        action=api.to_enum(document_pb2.DocumentAccessAction, event.action),
-        actor_id=event.actor_id,
-        trace_id=event.trace_id,
-        create_time=to_timestamp(event.create_time),
-    )
 
 
 def _document_id(value: str, checks: FieldChecks) -> str:
@@ -276,9 +234,11 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         )
         document_type = DocumentType(request.document_type) if request.document_type else None
         status = DocumentStatus(request.status) if request.status else None
+        ACCESS.check("ListUserDocuments", principal, user_id, case="list")
+        if request.show_deleted:
+            ACCESS.check("ListUserDocuments", principal, case="deleted")
         page = api.paginate(
             lambda after, limit: self.service.list_user_documents(
-                principal,
                 user_id,
                 document_type=document_type,
                 status=status,
@@ -384,8 +344,8 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
                 field="page_token",
                 description="must be a next_page_token returned by this method",
             )
+        ACCESS.check("CheckStorageConsistency", principal)
         checked, problems = self.service.check_storage(
-            principal,
             after=(after[0], after[1]) if after is not None else None,
             limit=size,
             verify_checksums=request.verify_checksums,

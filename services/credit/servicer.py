@@ -40,7 +40,6 @@ from services.credit.validation import (
 )
 from services.runtime import audit
 from services.runtime.api import (
-    page_size,
     paginate,
     query_key,
     time_range,
@@ -377,14 +376,15 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> credit_pb2.ListStaffActionsResponse:
         ACCESS.check("ListStaffActions", current_principal())
-        size = page_size(request.page_size)
         actor = request.actor_id or None
-        actions = self.service.staff_actions(
-            actor, audit.page_position(request.page_token, request.actor_id), size + 1
+        page = audit.page(
+            lambda before, limit: self.service.staff_actions(actor, before, limit),
+            page_token=request.page_token,
+            page_size=request.page_size,
+            actor_id=request.actor_id,
         )
         return credit_pb2.ListStaffActionsResponse(
-            staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
-            next_page_token=audit.next_page_token(actions, size, request.actor_id),
+            staff_actions=[audit.staff_action_pb(a) for a in page.items], next_page_token=page.next_page_token
         )
 
     # -- credit lines -----------------------------------------------------------------------------

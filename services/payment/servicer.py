@@ -437,13 +437,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListStaffActionsResponse:
         ACCESS.check("ListStaffActions", current_principal())
-        size = api.page_size(request.page_size)
         actor = request.actor_id or None
-        before = audit.page_position(request.page_token, request.actor_id)
-        actions = self.service.payments.staff_actions(actor, before, size + 1)
+        page = audit.page(
+            lambda before, limit: self.service.payments.staff_actions(actor, before, limit),
+            page_token=request.page_token,
+            page_size=request.page_size,
+            actor_id=request.actor_id,
+        )
         return payment_pb2.ListStaffActionsResponse(
-            staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
-            next_page_token=audit.next_page_token(actions, size, request.actor_id),
+            staff_actions=[audit.staff_action_pb(a) for a in page.items], next_page_token=page.next_page_token
         )
 
     def _once(

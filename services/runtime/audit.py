@@ -14,7 +14,7 @@ here; services' and the system's steps are neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -25,7 +25,6 @@ from nexafi.common.v1 import common_pb2
 from sqlalchemy.orm import Session
 
 from services.runtime import api
-from services.runtime.errors import InvalidArgument
 
 # Actors that are people: staff members are users too.
 PERSON_ACTOR_PATTERN = "usr\\_%"
@@ -114,27 +113,26 @@ def staff_action_pb(action: StaffAction) -> common_pb2.StaffAction:
     )
 
 
-def page_position(token: str, actor_id: str) -> tuple[datetime, str] | None:
-    """Where the page of ``token`` starts: after (time, id) of the last entry of the previous one."""
-    position: Any = api.decode_page_token(token, api.query_key("staff_actions", actor_id))
-    if position is None:
-        return None
-    try:
-        moment, entry_id = position
-        return datetime.fromisoformat(str(moment)), str(entry_id)
-    except (TypeError, ValueError):
-        raise InvalidArgument(
-            "malformed page_token",
-            field="page_token",
-            description="must be a next_page_token returned by this method",
-        ) from None
-
-
-def next_page_token(actions: list[StaffAction], size: int, actor_id: str) -> str:
-    """The token after the ``size``-th action when there are more (``actions`` holds size + 1)."""
-    if len(actions) <= size:
-        return ""
-    last = actions[size - 1]
-    return api.encode_page_token(
-        [last.create_time.isoformat(), last.id], api.query_key("staff_actions", actor_id)
+def page(
+    fetch: Callable[[tuple[datetime, str] | None, int], Sequence[StaffAction]],
+    *,
+    page_token: str,
+    page_size: int,
+    actor_id: str,
+) -> api.Page[StaffAction]:
+    """One page of a trail, newest first (``api.paginate``): ``fetch(before, limit)`` returns up to
+    ``limit`` actions older than (time, id) ``before`` (None: from the newest), of ``actor_id``
+    when it is set; a token carries the (time, id) of the previous page's last action."""
+    return api.paginate(
+        fetch,
+        page_token=page_token,
+        query=api.query_key("staff_actions", actor_id),
+        size=api.page_size(page_size),
+        position=lambda action: [action.create_time.isoformat(), action.id],
+        parse=_position,
     )
+
+
+def _position(raw: Any) -> tuple[datetime, str]:
+    moment, entry_id = raw
+    return datetime.fromisoformat(str(moment)), str(entry_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 from nexafi.user.v1 import user_pb2, user_pb2_grpc
 
-from services.runtime import api, audit
+from services.runtime import audit
 from services.runtime.auth import current_principal, optional_principal
 from services.runtime.errors import InvalidArgument
 from services.runtime.idempotency import Claim, RequestKeys
@@ -241,12 +241,15 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> user_pb2.ListStaffActionsResponse:
         ACCESS.check("ListStaffActions", current_principal())
-        size = api.page_size(request.page_size)
-        before = audit.page_position(request.page_token, request.actor_id)
-        actions = self.service.accounts.staff_actions(request.actor_id or None, before, size + 1)
+        actor = request.actor_id or None
+        page = audit.page(
+            lambda before, limit: self.service.accounts.staff_actions(actor, before, limit),
+            page_token=request.page_token,
+            page_size=request.page_size,
+            actor_id=request.actor_id,
+        )
         return user_pb2.ListStaffActionsResponse(
-            staff_actions=[audit.staff_action_pb(a) for a in actions[:size]],
-            next_page_token=audit.next_page_token(actions, size, request.actor_id),
+            staff_actions=[audit.staff_action_pb(a) for a in page.items], next_page_token=page.next_page_token
         )
 
     def ListAccessEvents(

@@ -2,7 +2,8 @@
 
 Every service verifies the caller's JWT itself, behind Envoy (defence in depth).
 The server's interceptor verifies the token and makes the principal current for
-the RPC; servicers then authorize with ``require_roles`` / ``require_owner_or_roles``.
+the RPC; servicers then authorize it against their service's table of rules
+(``services/<service>/access.py``, built on ``services.runtime.access_rules``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import jwt
 
 from services.runtime.clock import Clock, system_clock
 from services.runtime.config import AuthSettings
-from services.runtime.errors import PermissionDenied, Unauthenticated
+from services.runtime.errors import Unauthenticated
 
 ROLE_CUSTOMER = "customer"
 ROLE_ADMIN = "admin"
@@ -71,19 +72,6 @@ def set_principal(principal: Principal | None) -> contextvars.Token[Principal | 
 
 def reset_principal(token: contextvars.Token[Principal | None]) -> None:
     _current.reset(token)
-
-
-def require_roles(principal: Principal, *roles: str) -> None:
-    """PERMISSION_DENIED unless the principal has one of ``roles``."""
-    if not principal.has_role(*roles):
-        raise PermissionDenied(f"requires one of the roles: {', '.join(roles)}")
-
-
-def require_owner_or_roles(principal: Principal, owner_id: str, *roles: str) -> None:
-    """PERMISSION_DENIED unless the principal is ``owner_id`` or has one of ``roles``."""
-    if principal.subject == owner_id or principal.has_role(*roles):
-        return
-    raise PermissionDenied("not allowed to access another user's resources")
 
 
 class RevocationCheck(Protocol):

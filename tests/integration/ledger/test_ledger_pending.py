@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 import sqlalchemy as sa
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from sqlalchemy.engine import Engine
 
 from services.ledger.settings import LedgerSettings
 from services.ledger.spec import spec_with
+from services.runtime import migrations
 from services.runtime.server import start_server
 from tests.integration.ledger.ledger_support import (
     LedgerClient,
@@ -172,21 +175,32 @@ def test_an_expired_hold_is_released_on_access(ledger: LedgerClient, ledger_db) 
     assert_ledger_invariants(ledger_db)
 
 
+@dataclass
+class Unswept:
+    ledger: LedgerClient
+    db: Engine
+
+
 @pytest.fixture(scope="module")
-def unswept(services: ServiceRunner, tokens: TokenFactory) -> Iterator[LedgerClient]:
-    """A ledger on the session's database whose background sweep waits an hour: only a read can
-    release a lapsed hold there (the session's ledger sweeps every second and would race the test)."""
+def unswept(services: ServiceRunner, tokens: TokenFactory) -> Iterator[Unswept]:
+    """A ledger whose background sweep waits an hour, on a database of its own: only a read can
+    release a lapsed hold there. (The session's ledger sweeps every second, and a sweep releases
+    every lapsed hold in its database, so sharing it would race the test.)"""
+    url = services.pg.url("nexafi_ledger_unswept")
+    migrations.upgrade("ledger", url)
     spec = spec_with(LedgerSettings(expiry_sweep_seconds=3600))
-    running = start_server(spec, service_settings("ledger", services.database_url("ledger"), services.auth))
+    running = start_server(spec, service_settings("ledger", url, services.auth))
+    engine = sa.create_engine(url)
     with grpc.insecure_channel(running.address) as channel:
-        yield LedgerClient(ledger_pb2_grpc.LedgerServiceStub(channel), tokens)
+        yield Unswept(LedgerClient(ledger_pb2_grpc.LedgerServiceStub(channel), tokens), engine)
     running.stop(0)
+    engine.dispose()
 
 
 def test_reading_an_account_releases_its_lapsed_hold_only_for_a_reader_allowed_to_see_it(
-    unswept: LedgerClient, ledger_db
+    unswept: Unswept,
 ) -> None:
-    ledger = unswept
+    ledger, ledger_db = unswept.ledger, unswept.db
     payer, merchant = funded_pair(ledger)
     # Long enough that a loaded machine still creates the hold before it lapses; then wait for that instant.
     expire = datetime.now(UTC) + timedelta(seconds=1)

@@ -34,9 +34,22 @@ class CheckedTxn:
     decision: str
 
 
-def lock_user(session: Session, user_id: str) -> None:
-    """Serialize fraud checks of one user, so concurrent attempts see each other in the velocity features."""
-    session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('ai-user:' || :u))"), {"u": user_id})
+def locked_history(session: Session, user_id: str, start: datetime, end: datetime) -> list[CheckedTxn]:
+    """Take ``user_id``'s fraud-check lock, then read its checked transactions with
+    ``start < txn_time <= end``, oldest first: one round trip (migration 0003's ``ai_locked_history``).
+
+    The lock (transaction-scoped, held to the commit) serializes checks of one user across every
+    process and replica, so concurrent checks of a user see each other in the velocity features;
+    the read runs after the lock is granted, so it sees the row of the check it waited for.
+    """
+    rows = session.execute(
+        sa.text(
+            "SELECT user_id, inference_id, txn_time, amount_minor, currency, merchant_id, category, country, "
+            "device_id, channel, decision FROM ai_locked_history(:u, :s, :e)"
+        ),
+        {"u": user_id, "s": start, "e": end},
+    ).all()
+    return [CheckedTxn(**row._mapping) for row in rows]
 
 
 def _record(row: Any) -> InferenceRecord:

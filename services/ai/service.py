@@ -161,9 +161,9 @@ class AiService:
         response (``render``) written, and all of it committed together: one commit per check
         instead of three (claim, work, response), and no inference can be logged without its
         key or its key without its inference, so there is nothing to resume after a crash.
-        A replay returns the stored bytes. The user's lock (``repo.lock_user``) stays: it is
-        what makes concurrent checks of one user see each other in the velocity features,
-        across every process and replica of the service.
+        A replay returns the stored bytes. The user's lock, taken with the history read in one
+        round trip (``repo.locked_history``), is what makes concurrent checks of one user see
+        each other in the velocity features, across every process and replica of the service.
         """
         input_sha = check.input_hash()
 
@@ -173,13 +173,12 @@ class AiService:
             )
             if isinstance(claim, bytes):
                 return claim, None
-            repo.lock_user(session, check.user_id)
             now = self.clock()
             when = check.transaction_time or now
             ts = int(when.timestamp())
             zone = ZoneInfo(check.time_zone) if check.time_zone else None
             since = when - timedelta(days=features.HISTORY_DAYS)
-            history = repo.checked_history(session, check.user_id, since, when)
+            history = repo.locked_history(session, check.user_id, since, when)
             try:
                 model = self.registry.active("fraud")
                 conversion = fx.to_model_currency(check.amount_minor, check.currency, when)

@@ -17,7 +17,8 @@ load is a lower bound, not a measurement of the code alone.
 ``BENCH_QUICK=1``: one second per point and a few hundred sequential calls (a smoke run;
 the figures are not meant to be read). ``BENCH_SECONDS`` sets the seconds per point (default 5);
 ``BENCH_ONLY=ledger`` measures the ledger rows alone, ``BENCH_ONLY=envoy`` the GetAccount and Envoy rows,
-``BENCH_ONLY=fraud`` the fraud-check rows.
+``BENCH_ONLY=fraud`` the fraud-check rows. ``BENCH_AI_WORKERS`` sets the AI service's ``NEXAFI_WORKERS``
+(default 1, as Kubernetes and ``make run`` run it).
 Payments (card top-ups) go through Envoy to the payment service, which calls the user, ledger and
 AI services, each in its own process. Envoy's cost is shown against the same Envoy in front of a
 trivial upstream (tests/benchmarks/echo_server.py answers GetAccount with a fixed account).
@@ -71,6 +72,7 @@ SEQUENTIAL_CALLS = 200 if QUICK else 3000
 WALLETS = 64
 # "ledger": the ledger rows alone (before/after a ledger change); "envoy": the read and Envoy rows.
 ONLY = os.environ.get("BENCH_ONLY", "")
+AI_WORKERS = os.environ.get("BENCH_AI_WORKERS", "1")
 ROOT = Path(__file__).resolve().parents[2]
 
 Metadata = tuple[tuple[str, str], ...]
@@ -630,12 +632,12 @@ def payment_rows(s: Stack, ledger: str, ai: str) -> list[Row]:
 
 
 def fraud_rows(s: Stack, service: Metadata) -> tuple[list[Row], str]:
-    address = s.service("ai")
+    address = s.service("ai", {"NEXAFI_WORKERS": AI_WORKERS})
     users = tuple(new_id("usr") for _ in range(50))
     rows = []
     one = drive("fraud", address, service, users, 1, 1)
     print(
-        f"CheckFraud, 1 client: {one.rate:.0f}/s p50 {one.p50:.2f} ms p99 {one.p99:.2f} ms "
+        f"CheckFraud ({AI_WORKERS} AI workers), 1 client: {one.rate:.0f}/s p50 {one.p50:.2f} ms p99 {one.p99:.2f} ms "
         f"(load {one.load:.1f})",
         flush=True,
     )
@@ -650,7 +652,7 @@ def fraud_rows(s: Stack, service: Metadata) -> tuple[list[Row], str]:
     )
     many = drive("fraud", address, service, users, 16, 4)
     print(
-        f"CheckFraud, 16 clients/4 proc: {many.rate:.0f}/s p50 {many.p50:.2f} ms p99 {many.p99:.2f} ms "
+        f"CheckFraud ({AI_WORKERS} AI workers), 16 clients/4 proc: {many.rate:.0f}/s p50 {many.p50:.2f} ms p99 {many.p99:.2f} ms "
         f"(load {many.load:.1f})",
         flush=True,
     )

@@ -114,12 +114,18 @@ def _inference_params(record: InferenceRecord) -> dict[str, Any]:
     }
 
 
-def insert_fraud_check(session: Session, record: InferenceRecord, txn: CheckedTxn) -> None:
-    """A fraud check's audit row and its history row in one statement (one round trip less while
-    the user's lock is held)."""
+def insert_fraud_check(
+    session: Session, record: InferenceRecord, txn: CheckedTxn, key: tuple[str, dict[str, Any]]
+) -> None:
+    """A fraud check's audit row, its history row and its idempotency key's stored response
+    (``key``: ``IdempotencyStore.complete_statement``) in one statement: one round trip while the
+    user's lock is held, instead of three."""
+    key_sql, key_params = key
+    params = {**_inference_params(record), **txn.__dict__}
+    assert not params.keys() & key_params.keys(), "parameter names of the audit and the key collide"
     session.execute(
-        sa.text(f"WITH audit AS ({_INSERT_INFERENCE}) {_INSERT_CHECKED}"),
-        {**_inference_params(record), **txn.__dict__},
+        sa.text(f"WITH audit AS ({_INSERT_INFERENCE}), response AS ({key_sql}) {_INSERT_CHECKED}"),
+        {**params, **key_params},
     )
 
 

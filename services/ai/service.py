@@ -211,6 +211,7 @@ class AiService:
                 # An error after validation (no active model) is the key's result, replayed as such.
                 self.idempotency.fail_in_transaction(session, claim, exc)
                 return b"", exc
+            response = render(assessment)
             repo.insert_fraud_check(
                 session,
                 InferenceRecord(
@@ -238,9 +239,8 @@ class AiService:
                     channel=check.channel,
                     decision=assessment.decision,
                 ),
+                self.idempotency.complete_statement(claim, response, assessment.inference_id),
             )
-            response = render(assessment)
-            self.idempotency.complete_in_transaction(session, claim, response, assessment.inference_id)
             return response, assessment
 
         response, fresh = run_in_transaction(self.engine, work)

@@ -42,7 +42,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import grpc
 import sqlalchemy as sa
@@ -218,17 +218,24 @@ class IdempotencyStore:
         self, session: Session, claim: Claim, response: bytes, resource_id: str = ""
     ) -> None:
         """Store ``response`` under the claimed key, in the transaction that made the effect."""
-        session.execute(
-            sa.text(
-                f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, resource_id, "
-                "response, expire_time) VALUES (:s, :k, :o, :f, 'done', :r, :resp, "
-                "now() + make_interval(hours => :keep)) "
-                "ON CONFLICT (scope, key) DO UPDATE SET operation = EXCLUDED.operation, "
-                "fingerprint = EXCLUDED.fingerprint, state = 'done', resource_id = EXCLUDED.resource_id, "
-                "response = EXCLUDED.response, error_code = NULL, error_reason = NULL, error_message = NULL, "
-                "error_metadata = NULL, lock_token = '', lock_until = NULL, create_time = now(), "
-                "expire_time = EXCLUDED.expire_time"
-            ),
+        sql, params = self.complete_statement(claim, response, resource_id)
+        session.execute(sa.text(sql), params)
+
+    def complete_statement(
+        self, claim: Claim, response: bytes, resource_id: str = ""
+    ) -> tuple[str, dict[str, Any]]:
+        """:meth:`complete_in_transaction`'s statement and parameters, for a caller that runs it as a
+        data-modifying ``WITH`` of its own effect's statement (one round trip for both).
+        Its parameters: ``s, k, o, f, r, resp, keep``."""
+        return (
+            f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, resource_id, "
+            "response, expire_time) VALUES (:s, :k, :o, :f, 'done', :r, :resp, "
+            "now() + make_interval(hours => :keep)) "
+            "ON CONFLICT (scope, key) DO UPDATE SET operation = EXCLUDED.operation, "
+            "fingerprint = EXCLUDED.fingerprint, state = 'done', resource_id = EXCLUDED.resource_id, "
+            "response = EXCLUDED.response, error_code = NULL, error_reason = NULL, error_message = NULL, "
+            "error_metadata = NULL, lock_token = '', lock_until = NULL, create_time = now(), "
+            "expire_time = EXCLUDED.expire_time",
             {
                 "s": claim.scope,
                 "k": claim.key,

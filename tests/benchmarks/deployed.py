@@ -637,8 +637,8 @@ def fraud_rows(s: Stack, service: Metadata) -> tuple[list[Row], str]:
     rows = []
     one = drive("fraud", address, service, users, 1, 1)
     print(
-        f"CheckFraud ({AI_WORKERS} AI workers), 1 client: {one.rate:.0f}/s p50 {one.p50:.2f} ms p99 {one.p99:.2f} ms "
-        f"(load {one.load:.1f})",
+        f"CheckFraud ({AI_WORKERS} AI workers), 1 client: {one.rate:.0f}/s p50 {one.p50:.2f} ms "
+        f"p99 {one.p99:.2f} ms (load {one.load:.1f})",
         flush=True,
     )
     rows.append(
@@ -652,8 +652,8 @@ def fraud_rows(s: Stack, service: Metadata) -> tuple[list[Row], str]:
     )
     many = drive("fraud", address, service, users, 16, 4)
     print(
-        f"CheckFraud ({AI_WORKERS} AI workers), 16 clients/4 proc: {many.rate:.0f}/s p50 {many.p50:.2f} ms p99 {many.p99:.2f} ms "
-        f"(load {many.load:.1f})",
+        f"CheckFraud ({AI_WORKERS} AI workers), 16 clients/4 proc: {many.rate:.0f}/s "
+        f"p50 {many.p50:.2f} ms p99 {many.p99:.2f} ms (load {many.load:.1f})",
         flush=True,
     )
     rows.append(

@@ -101,8 +101,8 @@ def test_a_burst_of_one_users_checks_across_replicas_scores_as_the_same_checks_i
             index_of[inference_id]
             for (inference_id,) in connection.execute(
                 sa.text(
-                    "SELECT inference_id FROM checked_transactions WHERE user_id = :u AND inference_id = ANY(:ids) "
-                    "ORDER BY id"
+                    "SELECT inference_id FROM checked_transactions "
+                    "WHERE user_id = :u AND inference_id = ANY(:ids) ORDER BY id"
                 ),
                 {"u": concurrent, "ids": list(index_of)},
             )

@@ -4,7 +4,6 @@ and books verification, the trial balance, related entries and account statement
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 import grpc
 from nexafi.ledger.v1 import ledger_pb2
@@ -121,7 +120,7 @@ class LedgerReportRpcs(LedgerAccess):
         start, end = time_range(request)
         size = api.page_size(request.page_size, default=100, maximum=MAX_BATCH)
         query = api.query_key("related", request.related_entity_type, start, end)
-        page = api.paginate(
+        page = api.paginate_by_time(
             lambda after, limit: self.ledger.of_type(
                 request.related_entity_type,
                 start,
@@ -133,8 +132,8 @@ class LedgerReportRpcs(LedgerAccess):
             page_token=request.page_token,
             query=query,
             size=size,
-            position=lambda entry: [entry.create_time.isoformat(), entry.insert_id],
-            parse=lambda raw: (datetime.fromisoformat(raw[0]), int(raw[1])),
+            key=lambda entry: entry.insert_id,
+            parse_key=api.as_int,
         )
         return ledger_pb2.ListRelatedEntriesResponse(
             transactions=[transaction_pb(e) for e in page.items], next_page_token=page.next_page_token

@@ -204,6 +204,24 @@ class Page(Generic[T]):
     next_page_token: str
 
 
+def page_start(page_token: str, query: str, parse: Callable[[Any], P]) -> P | None:
+    """Where the page of ``page_token`` starts (None: the first page), read by ``parse``; a token
+    whose position ``parse`` refuses (ValueError, TypeError, ...) is INVALID_ARGUMENT."""
+    raw = decode_page_token(page_token, query)
+    if raw is None:
+        return None
+    try:
+        return parse(raw)
+    except (ValueError, TypeError, IndexError, KeyError):
+        raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
+
+
+def next_page_token(found: Sequence[T], size: int, query: str, position: Callable[[T], Any]) -> str:
+    """The token of the page after the first ``size`` of ``found`` (fetched as size + 1 items),
+    "" when there is none."""
+    return encode_page_token(position(found[size - 1]), query) if len(found) > size else ""
+
+
 def paginate(
     fetch: Callable[[P | None, int], Sequence[T]],
     *,
@@ -219,16 +237,52 @@ def paginate(
     start); ``position(item)`` is what the next page starts after, and ``parse`` reads it back
     from a token (raising ValueError or TypeError when it is not one a page could start after).
     """
-    raw = decode_page_token(page_token, query)
-    after: P | None = None
-    if raw is not None:
-        try:
-            after = parse(raw)
-        except (ValueError, TypeError, IndexError, KeyError):
-            raise InvalidArgument("malformed page_token", field="page_token", description=_FOREIGN) from None
-    found = list(fetch(after, size + 1))
-    token = encode_page_token(position(found[size - 1]), query) if len(found) > size else ""
-    return Page(found[:size], token)
+    found = list(fetch(page_start(page_token, query, parse), size + 1))
+    return Page(found[:size], next_page_token(found, size, query, position))
+
+
+class _Timed(Protocol):
+    @property
+    def create_time(self) -> datetime: ...
+
+
+Timed = TypeVar("Timed", bound=_Timed)
+K = TypeVar("K")
+
+
+def time_position(item: Timed, key: Callable[[Timed], Any]) -> list[Any]:
+    """The page position of an item of a list ordered by (create_time, key)."""
+    return [item.create_time.isoformat(), key(item)]
+
+
+def parse_time_position(raw: Any, parse_key: Callable[[Any], K]) -> tuple[datetime, K]:
+    """A (create_time, key) position read back from a token; ValueError when it is not one."""
+    moment, key = raw
+    if not isinstance(moment, str):
+        raise ValueError("not a time")
+    return datetime.fromisoformat(moment), parse_key(key)
+
+
+def paginate_by_time(
+    fetch: Callable[[tuple[datetime, K] | None, int], Sequence[Timed]],
+    *,
+    page_token: str,
+    query: str,
+    size: int,
+    key: Callable[[Timed], K],
+    parse_key: Callable[[Any], K],
+) -> Page[Timed]:
+    """``paginate`` over a list ordered by (create_time, key): ``fetch(after, limit)`` returns the
+    items after the (time, key) ``after`` (None from the start); ``parse_key`` reads a key back from
+    a token (``as_str`` for ids, ``as_int`` for sequences)."""
+    return paginate(
+        fetch,
+        page_token=page_token,
+        query=query,
+        size=size,
+        position=lambda item: time_position(item, key),
+        parse=lambda raw: parse_time_position(raw, parse_key),
+    )
 
 
 class _Identified(Protocol):
@@ -256,10 +310,7 @@ def paginate_by_id(
 
 def paginate_list(items: Sequence[T], *, page_token: str, query: str, size: int) -> Page[T]:
     """``paginate`` over a list already in memory (a report, a registry): tokens carry the offset."""
-    offset = 0
-    raw = decode_page_token(page_token, query)
-    if raw is not None:
-        offset = as_int(raw)
+    offset = page_start(page_token, query, as_int) or 0
     page = list(items[offset : offset + size])
     token = encode_page_token(offset + size, query) if offset + size < len(items) else ""
     return Page(page, token)

@@ -123,16 +123,11 @@ def page(
     """One page of a trail, newest first (``api.paginate``): ``fetch(before, limit)`` returns up to
     ``limit`` actions older than (time, id) ``before`` (None: from the newest), of ``actor_id``
     when it is set; a token carries the (time, id) of the previous page's last action."""
-    return api.paginate(
+    return api.paginate_by_time(
         fetch,
         page_token=page_token,
         query=api.query_key("staff_actions", actor_id),
         size=api.page_size(page_size),
-        position=lambda action: [action.create_time.isoformat(), action.id],
-        parse=_position,
+        key=lambda action: action.id,
+        parse_key=str,
     )
-
-
-def _position(raw: Any) -> tuple[datetime, str]:
-    moment, entry_id = raw
-    return datetime.fromisoformat(str(moment)), str(entry_id)

@@ -186,11 +186,10 @@ def _events(
     return [_event(row, user_id) for row in rows]
 
 
-def _position(raw: Any) -> tuple[datetime, str]:
-    moment, key = raw
-    if not isinstance(moment, str) or not isinstance(key, str) or not key.startswith(("acc_", "aud_")):
+def _event_key(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.startswith(("acc_", "aud_")):
         raise ValueError("not a position of the access log")
-    return datetime.fromisoformat(moment), key
+    return raw
 
 
 def list_events(
@@ -201,12 +200,12 @@ def list_events(
         raise InvalidArgument("user_id is required", field="user_id", description="is required")
     size = api.page_size(page_size)
     store.read(user_id)  # Erased users keep their log; unknown ids are NOT_FOUND.
-    page = api.paginate(
+    page = api.paginate_by_time(
         lambda before, limit: store.query(lambda repo: _events(repo, user_id, before, limit)),
         page_token=page_token,
         query=api.query_key("access-events", user_id),
         size=size,
-        position=lambda event: [event.create_time.isoformat(), event.sort_key],
-        parse=_position,
+        key=lambda event: event.sort_key,
+        parse_key=_event_key,
     )
     return page.items, page.next_page_token

@@ -41,6 +41,16 @@ ALWAYS_PUBLIC_PREFIXES = (
 )
 
 
+# Per kind of RPC: the handler's attribute, grpcio's constructor, the metrics label, and whether
+# requests and responses stream.
+_HANDLER_KINDS: tuple[tuple[str, Callable[..., Any], str, bool, bool], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, "unary", False, False),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, "server_stream", False, True),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, "client_stream", True, False),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, "bidi_stream", True, True),
+)
+
+
 def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
     return {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
 
@@ -85,47 +95,24 @@ class ServerInterceptor(grpc.ServerInterceptor):
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
         deserializer = _tolerant(handler.request_deserializer)
         request_type = _request_type(method)
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(
-                    handler.unary_unary, method, public, RpcMetrics.of(method, "unary"), request_type
-                ),
-                deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(
-                    handler.unary_stream, method, public, RpcMetrics.of(method, "server_stream"), request_type
-                ),
-                deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(
-                    handler.stream_unary,
+        for kind, make_handler, metric, request_streaming, response_streaming in _HANDLER_KINDS:
+            behavior = getattr(handler, kind)
+            if behavior is None:
+                continue
+            wrap = self._wrap_stream if response_streaming else self._wrap_unary
+            return make_handler(
+                wrap(
+                    behavior,
                     method,
                     public,
-                    RpcMetrics.of(method, "client_stream"),
+                    RpcMetrics.of(method, metric),
                     request_type,
-                    streaming=True,
+                    streaming=request_streaming,
                 ),
                 deserializer,
                 handler.response_serializer,
             )
-        return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(
-                handler.stream_stream,
-                method,
-                public,
-                RpcMetrics.of(method, "bidi_stream"),
-                request_type,
-                streaming=True,
-            ),
-            deserializer,
-            handler.response_serializer,
-        )
+        return None
 
     def _authenticate(self, context: grpc.ServicerContext, public: bool) -> Principal | None:
         header = _metadata(context).get("authorization")

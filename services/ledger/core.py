@@ -155,15 +155,7 @@ class LedgerCore:
     def _release_reservation(session: Session, transfer: PendingTransfer) -> None:
         account_ids = [transfer.debit_account_id, transfer.credit_account_id]
         states = repo.balance_states(session, account_ids, lock=True)
-        after = release(
-            states,
-            legs(
-                transfer.debit_account_id,
-                transfer.credit_account_id,
-                transfer.amount_minor,
-                transfer.currency,
-            ),
-        )
+        after = release(states, held_legs(transfer))
         repo.save_balances(session, states, after)
 
     def _expire_one(self, transfer_id: str) -> bool:
@@ -199,6 +191,13 @@ def legs(debit_id: str, credit_id: str, amount: int, currency: str) -> tuple[Pos
     return (
         PostingLine(debit_id, Direction.DEBIT, amount, currency),
         PostingLine(credit_id, Direction.CREDIT, amount, currency),
+    )
+
+
+def held_legs(transfer: PendingTransfer) -> tuple[PostingLine, ...]:
+    """The legs a pending transfer holds: its whole amount, released when it is posted or voided."""
+    return legs(
+        transfer.debit_account_id, transfer.credit_account_id, transfer.amount_minor, transfer.currency
     )
 
 

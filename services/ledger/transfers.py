@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.ledger import repository as repo
 from services.ledger.commands import NewPendingTransfer
-from services.ledger.core import LedgerCore, legs, release, reserve
+from services.ledger.core import LedgerCore, held_legs, legs, release, reserve
 from services.ledger.domain import pending as pending_rules
 from services.ledger.domain.model import Entry, NewEntry, PendingStatus, PendingTransfer
 from services.ledger.domain.rules import check_currencies, check_limits, post_all
@@ -119,15 +119,7 @@ class TransferUseCases(LedgerCore):
             states = repo.balance_states(
                 session, [transfer.debit_account_id, transfer.credit_account_id], lock=True
             )
-            released = release(
-                states,
-                legs(
-                    transfer.debit_account_id,
-                    transfer.credit_account_id,
-                    transfer.amount_minor,
-                    transfer.currency,
-                ),
-            )
+            released = release(states, held_legs(transfer))
             postings = legs(
                 transfer.debit_account_id, transfer.credit_account_id, posted.posted_minor, transfer.currency
             )

@@ -101,21 +101,9 @@ class CreditLineUseCases(CreditCore):
                 raise FailedPrecondition(
                     "a credit line in use cannot be closed", "CREDIT_LINE_IN_USE", {"used_minor": str(used)}
                 )
-            try:
-                account = self.clients.ledger.update_limit(
-                    account_id=line.ledger_account_id,
-                    credit_limit=ledger_limit(limit, new_status, used),
-                    request_id=f"credit:line:{line.id}:{key_digest(claim.scope, claim.key)}",
-                )
-            except RemoteError as exc:
-                if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
-                    # Drawn on since we read it: the ledger refused to set its floor above the balance.
-                    raise FailedPrecondition(
-                        "the new limit is below the amount in use", "LIMIT_BELOW_USED"
-                    ) from None
-                # In doubt otherwise: nothing is recorded here, and a retry with the same
-                # request_id sends the same ledger key, which replays the change.
-                raise self._ledger_error(exc) from None
+            account = self._set_ledger_limit(
+                claim, line.id, line.ledger_account_id, ledger_limit(limit, new_status, used)
+            )
             updated = replace(
                 line,
                 limit=limit,
@@ -129,6 +117,28 @@ class CreditLineUseCases(CreditCore):
             return _line_view(updated, account)
 
         return run_in_transaction(self.engine, work)
+
+    def _set_ledger_limit(
+        self, claim: Claim, line_id: str, account_id: str, credit_limit: int
+    ) -> LedgerAccount:
+        """The line's ledger account with its floor set to ``credit_limit``, under a ledger key derived
+        from the request's, so a retry replays the change instead of making another."""
+        try:
+            return self.clients.ledger.update_limit(
+                account_id=account_id,
+                credit_limit=credit_limit,
+                request_id=f"credit:line:{line_id}:{key_digest(claim.scope, claim.key)}",
+            )
+        except RemoteError as exc:
+            if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+                # Drawn on since it was read (or after an earlier opening failed past setting its
+                # limit): the ledger refused to set its floor above the balance.
+                raise FailedPrecondition(
+                    "the new limit is below the amount in use", "LIMIT_BELOW_USED"
+                ) from None
+            # In doubt otherwise: nothing is recorded here, and a retry with the same request_id
+            # sends the same ledger key, which replays the change.
+            raise self._ledger_error(exc) from None
 
     def _open_line(self, claim: Claim, change: LineChange) -> LineView:
         user_id, limit, currency, apr_bps = change.user_id, change.limit, change.currency, change.apr_bps
@@ -179,19 +189,7 @@ class CreditLineUseCases(CreditCore):
                 raise Aborted(
                     "the credit line was opened concurrently; retry", "CONCURRENT_MODIFICATION"
                 ) from None
-            try:
-                limited = self.clients.ledger.update_limit(
-                    account_id=account.id,
-                    credit_limit=ledger_limit(limit, new_status, 0),
-                    request_id=f"credit:line:{line.id}:{key_digest(claim.scope, claim.key)}",
-                )
-            except RemoteError as exc:
-                if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
-                    # Drawn on after an earlier opening failed past setting its limit.
-                    raise FailedPrecondition(
-                        "the new limit is below the amount in use", "LIMIT_BELOW_USED"
-                    ) from None
-                raise self._ledger_error(exc) from None
+            limited = self._set_ledger_limit(claim, line.id, account.id, ledger_limit(limit, new_status, 0))
             repo.add_line_change(session, line, change.reason, change.actor, claim.key)
             self.idempotency.attach(session, claim, line.id)
             return _line_view(line, limited)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TypedDict
 
 from services.payment import connector_repository
 from services.payment.connectors.base import (
@@ -35,7 +36,7 @@ from services.payment.remote_errors import ledger_in_doubt, unavailable
 from services.payment.store import PaymentStore
 from services.runtime.clients import RemoteError
 from services.runtime.errors import FailedPrecondition
-from services.runtime.ledger_client import HoldStatus, LedgerClient
+from services.runtime.ledger_client import EntryType, HoldStatus, LedgerClient
 from services.runtime.mcc import category_of_mcc, is_mcc
 from services.runtime.money import Money
 
@@ -106,15 +107,7 @@ class PaymentDriver:
         """Phase one in the ledger; None when the payment failed (for example insufficient funds)."""
         try:
             pending_id = self.ledger.reserve(
-                debit=payment.debit_account_id,
-                credit=payment.credit_account_id,
-                amount_minor=payment.amount_minor,
-                currency=payment.currency,
-                user_id=payment.user_id,
-                type_=ENTRY_TYPE[payment.kind],
-                description=ledger_description(payment),
-                related_id=payment.id,
-                request_id=step_request_id(payment.id, "reserve"),
+                **ledger_movement(payment), request_id=step_request_id(payment.id, "reserve")
             )
         except RemoteError as exc:
             if not exc.refused:
@@ -211,14 +204,7 @@ class PaymentDriver:
         log.error("reservation of %s lapsed before posting; booking it directly", payment.id)
         try:
             return self.ledger.transfer(
-                debit=payment.debit_account_id,
-                credit=payment.credit_account_id,
-                amount_minor=payment.amount_minor,
-                currency=payment.currency,
-                user_id=payment.user_id,
-                type_=ENTRY_TYPE[payment.kind],
-                description=ledger_description(payment),
-                related_id=payment.id,
+                **ledger_movement(payment),
                 metadata=ledger_metadata(payment.id, payment.metadata),
                 request_id=step_request_id(payment.id, "post-direct"),
             )
@@ -256,6 +242,33 @@ class PaymentDriver:
         except RemoteError as exc:
             raise unavailable(exc) from None
         return status is HoldStatus.PENDING
+
+
+class LedgerMovement(TypedDict):
+    """What the payment's reservation and its direct booking both move (the ledger client's
+    keyword arguments), so a booking made when the reservation lapsed is the one reserved."""
+
+    debit: str
+    credit: str
+    amount_minor: int
+    currency: str
+    user_id: str
+    type_: EntryType
+    description: str
+    related_id: str
+
+
+def ledger_movement(payment: Payment) -> LedgerMovement:
+    return LedgerMovement(
+        debit=payment.debit_account_id,
+        credit=payment.credit_account_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        user_id=payment.user_id,
+        type_=ENTRY_TYPE[payment.kind],
+        description=ledger_description(payment),
+        related_id=payment.id,
+    )
 
 
 def ledger_description(payment: Payment) -> str:

@@ -295,33 +295,34 @@ def list_entries(session: Session, where: EntryFilter, limit: int) -> list[Entry
     return entries_from_rows(session, rows)
 
 
-def entries_after(session: Session, after_sequence: int, limit: int) -> list[Entry]:
-    """Sealed entries with a sequence above ``after_sequence``, in sequence order (the change feed)."""
+def _sealed_after(
+    session: Session, after_sequence: int, limit: int, *, with_reversed_by: bool
+) -> list[Entry]:
+    columns = f"{ENTRY_COLUMNS}, {REVERSED_BY}" if with_reversed_by else ENTRY_COLUMNS
     rows = session.execute(
         sa.text(
-            f"SELECT {ENTRY_COLUMNS}, {REVERSED_BY} FROM entry_seals s JOIN entries e ON e.id = s.entry_id "
+            f"SELECT {columns} FROM entry_seals s JOIN entries e ON e.id = s.entry_id "
             "WHERE s.sequence > :after ORDER BY s.sequence LIMIT :limit"
         ),
         {"after": after_sequence, "limit": limit},
     ).all()
-    return entries_from_rows(session, rows)
+    return entries_from_rows(session, rows, with_reversed_by=with_reversed_by)
+
+
+def entries_after(session: Session, after_sequence: int, limit: int) -> list[Entry]:
+    """Sealed entries with a sequence above ``after_sequence``, in sequence order (the change feed)."""
+    return _sealed_after(session, after_sequence, limit, with_reversed_by=True)
 
 
 def iter_chain(session: Session, batch: int = 2000) -> Iterator[list[Entry]]:
     """Every sealed entry in sequence order, in batches, as stored (for chain verification)."""
     after = 0
     while True:
-        rows = session.execute(
-            sa.text(
-                f"SELECT {ENTRY_COLUMNS} FROM entry_seals s JOIN entries e ON e.id = s.entry_id "
-                "WHERE s.sequence > :after ORDER BY s.sequence LIMIT :n"
-            ),
-            {"after": after, "n": batch},
-        ).all()
-        if not rows:
+        entries = _sealed_after(session, after, batch, with_reversed_by=False)
+        if not entries:
             return
-        yield entries_from_rows(session, rows, with_reversed_by=False)
-        after = rows[-1].sequence
+        yield entries
+        after = entries[-1].sequence
 
 
 def account_movements(

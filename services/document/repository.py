@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.document.domain import (
+    REVIEWABLE,
     AccessAction,
     AccessEvent,
     DocumentStatus,
@@ -240,7 +241,7 @@ def list_user_documents(
     limit: int,
 ) -> list[Version]:
     conditions = ["d.user_id = :u"]
-    params: dict[str, Any] = {"u": user_id, "limit": limit}
+    params: dict[str, Any] = {"u": user_id}
     if document_type is not None:
         conditions.append("d.document_type = :t")
         params["t"] = int(document_type)
@@ -254,14 +255,41 @@ def list_user_documents(
             conditions.append("d.delete_time IS NULL")
     elif not show_deleted:
         conditions.append("d.delete_time IS NULL")
+    return _latest_versions(session, conditions, params, after=after, newest_first=True, limit=limit)
+
+
+def documents_in_review(
+    session: Session, *, document_type: int, after: str | None, limit: int
+) -> list[Version]:
+    """The documents whose latest version awaits a decision (the review queue), oldest first."""
+    conditions = ["d.delete_time IS NULL", "v.status = ANY(:reviewable)"]
+    params: dict[str, Any] = {"reviewable": sorted(int(s) for s in REVIEWABLE)}
+    if document_type:
+        conditions.append("d.document_type = :t")
+        params["t"] = document_type
+    return _latest_versions(session, conditions, params, after=after, newest_first=False, limit=limit)
+
+
+def _latest_versions(
+    session: Session,
+    conditions: list[str],
+    params: dict[str, Any],
+    *,
+    after: str | None,
+    newest_first: bool,
+    limit: int,
+) -> list[Version]:
+    """The latest version of each document meeting ``conditions``, one page in document id order
+    (ids are time-ordered) starting after the id ``after``: the keyset page of every document list."""
+    params = {**params, "limit": limit}
     if after is not None:
-        conditions.append("d.id < :after")
+        conditions = [*conditions, "d.id < :after" if newest_first else "d.id > :after"]
         params["after"] = after
     rows = session.execute(
         sa.text(
             f"SELECT {_VERSION_COLUMNS} FROM documents d JOIN document_versions v "
             f"ON v.document_id = d.id AND v.version = d.latest_version WHERE {' AND '.join(conditions)} "
-            "ORDER BY d.id DESC LIMIT :limit"
+            f"ORDER BY d.id {'DESC' if newest_first else 'ASC'} LIMIT :limit"
         ),
         params,
     ).all()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import enum
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2
 
+from services.runtime import audit
 from services.runtime.api import (
     FieldChecks,
     as_int,
@@ -19,6 +21,7 @@ from services.runtime.api import (
     from_timestamp,
     page_size,
     paginate,
+    paginate_by_time,
     paginate_list,
     query_key,
     set_page_token_key,
@@ -118,6 +121,60 @@ def test_paginate_fetches_one_more_and_resumes_after_the_last_item():
             position=lambda i: i,
             parse=as_int,
         )
+
+
+def test_paginate_by_time_resumes_after_the_time_and_key_of_the_last_item():
+    @dataclass(frozen=True)
+    class Row:
+        create_time: datetime
+        id: str
+
+    rows = [Row(datetime(2026, 1, 1, h, tzinfo=UTC), f"r{h}") for h in (9, 8, 8, 7, 6)]
+    rows[2] = Row(rows[1].create_time, "r7b")  # two rows at one instant: the id breaks the tie
+    rows.sort(key=lambda r: (r.create_time, r.id), reverse=True)
+
+    def fetch(before: tuple[datetime, str] | None, limit: int) -> list[Row]:
+        return [r for r in rows if before is None or (r.create_time, r.id) < before][:limit]
+
+    pages, token = [], ""
+    while True:
+        page = paginate_by_time(fetch, page_token=token, query="q", size=2, key=lambda r: r.id, parse_key=str)
+        pages.append(page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    assert [r for p in pages for r in p] == rows and [len(p) for p in pages] == [2, 2, 1]
+    for position in ("x", ["not a time", "r1"], [rows[0].create_time.isoformat()]):
+        with pytest.raises(InvalidArgument):
+            paginate_by_time(
+                fetch,
+                page_token=encode_page_token(position, "q"),
+                query="q",
+                size=2,
+                key=lambda r: r.id,
+                parse_key=str,
+            )
+
+
+def test_staff_action_pages_resume_after_the_time_and_id_of_the_last_action():
+    actions = [
+        audit.StaffAction(f"aud_{i}", "usr_a", "x", "r", "u", "", datetime(2026, 1, 1, 12, i, tzinfo=UTC))
+        for i in range(5, 0, -1)
+    ]
+
+    def fetch(before: tuple[datetime, str] | None, limit: int) -> list[audit.StaffAction]:
+        return [a for a in actions if before is None or (a.create_time, a.id) < before][:limit]
+
+    first = audit.page(fetch, actor_id="usr_a", page_token="", page_size=2)
+    assert first.items == actions[:2]
+    assert decode_page_token(first.next_page_token, query_key("staff_actions", "usr_a")) == [
+        actions[1].create_time.isoformat(),
+        actions[1].id,
+    ]
+    second = audit.page(fetch, actor_id="usr_a", page_token=first.next_page_token, page_size=2)
+    assert second.items == actions[2:4]
+    with pytest.raises(InvalidArgument):
+        audit.page(fetch, actor_id="usr_b", page_token=first.next_page_token, page_size=2)
 
 
 def test_page_size_defaults_caps_and_refuses_negative():

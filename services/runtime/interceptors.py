@@ -11,6 +11,7 @@ stream) is checked for control characters and invalid UTF-8 before the servicer 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -158,6 +159,36 @@ class ServerInterceptor(grpc.ServerInterceptor):
         log.exception("rpc %s failed unexpectedly (trace %s)", method, trace_id)
         context.abort_with_status(rpc_status.to_status(internal_status(trace_id)))
 
+    @contextlib.contextmanager
+    def _serving(
+        self, context: grpc.ServicerContext, method: str, public: bool, metrics: RpcMetrics
+    ) -> Iterator[None]:
+        """What surrounds every RPC, unary or streaming: the request id, the caller's principal,
+        one error mapping, the metrics and the access log."""
+        self._begin(context)
+        metrics.started.inc()
+        started = time.perf_counter()
+        token = None
+        failed: BaseException | None = None
+        try:
+            token = set_principal(self._authorize(context, method, public))
+            yield
+        except Exception as exc:
+            failed = exc
+            if _aborted(context):
+                raise
+            self._fail(context, method, exc)
+        except GeneratorExit:
+            # The client went away (or the server stops) before the stream ended.
+            failed = GeneratorExit()
+            raise
+        finally:
+            if token is not None:
+                reset_principal(token)
+            elapsed = time.perf_counter() - started
+            metrics.handled(_status_name(context, failed), elapsed)
+            log.debug("rpc %s took %.1f ms", method, elapsed * 1000)
+
     def _wrap_unary(
         self,
         behavior: Callable[..., Any],
@@ -169,13 +200,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
         streaming: bool = False,
     ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
-            self._begin(context)
-            metrics.started.inc()
-            started = time.perf_counter()
-            token = None
-            failed: BaseException | None = None
-            try:
-                token = set_principal(self._authorize(context, method, public))
+            with self._serving(context, method, public, metrics):
                 if streaming:
                     request = _checked_stream(request, request_type)
                 else:
@@ -184,17 +209,6 @@ class ServerInterceptor(grpc.ServerInterceptor):
                         _apply_idempotency_header(request, context)
                     _check_request(request, request_type)
                 return behavior(request, context)
-            except Exception as exc:
-                failed = exc
-                if _aborted(context):
-                    raise
-                self._fail(context, method, exc)
-            finally:
-                if token is not None:
-                    reset_principal(token)
-                elapsed = time.perf_counter() - started
-                metrics.handled(_status_name(context, failed), elapsed)
-                log.debug("rpc %s took %.1f ms", method, elapsed * 1000)
 
         return wrapped
 
@@ -209,31 +223,12 @@ class ServerInterceptor(grpc.ServerInterceptor):
         streaming: bool = False,
     ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            self._begin(context)
-            metrics.started.inc()
-            started = time.perf_counter()
-            token = None
-            failed: BaseException | None = None
-            try:
-                token = set_principal(self._authorize(context, method, public))
+            with self._serving(context, method, public, metrics):
                 if streaming:
                     request = _checked_stream(request, request_type)
                 else:
                     _check_request(request, request_type)
                 yield from behavior(request, context)
-            except Exception as exc:
-                failed = exc
-                if _aborted(context):
-                    raise
-                self._fail(context, method, exc)
-            except GeneratorExit:
-                # The client went away (or the server stops) before the stream ended.
-                failed = GeneratorExit()
-                raise
-            finally:
-                if token is not None:
-                    reset_principal(token)
-                metrics.handled(_status_name(context, failed), time.perf_counter() - started)
 
         return wrapped
 

@@ -100,15 +100,15 @@ class ServerInterceptor(grpc.ServerInterceptor):
             behavior = getattr(handler, kind)
             if behavior is None:
                 continue
-            wrap = self._wrap_stream if response_streaming else self._wrap_unary
             return make_handler(
-                wrap(
+                self._wrap(
                     behavior,
                     method,
                     public,
                     RpcMetrics.of(method, metric),
                     request_type,
-                    streaming=request_streaming,
+                    request_streaming=request_streaming,
+                    response_streaming=response_streaming,
                 ),
                 deserializer,
                 handler.response_serializer,
@@ -189,7 +189,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
             metrics.handled(_status_name(context, failed), elapsed)
             log.debug("rpc %s took %.1f ms", method, elapsed * 1000)
 
-    def _wrap_unary(
+    def _wrap(
         self,
         behavior: Callable[..., Any],
         method: str,
@@ -197,40 +197,27 @@ class ServerInterceptor(grpc.ServerInterceptor):
         metrics: RpcMetrics,
         request_type: Descriptor | None,
         *,
-        streaming: bool = False,
+        request_streaming: bool,
+        response_streaming: bool,
     ) -> Callable[..., Any]:
-        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+        def checked(request: Any, context: grpc.ServicerContext) -> Any:
+            if request_streaming:
+                return _checked_stream(request, request_type)
+            # The header fills request_id first, so what it brings is checked too.
+            if not response_streaming and not isinstance(request, Undecodable):
+                _apply_idempotency_header(request, context)
+            _check_request(request, request_type)
+            return request
+
+        def unary(request: Any, context: grpc.ServicerContext) -> Any:
             with self._serving(context, method, public, metrics):
-                if streaming:
-                    request = _checked_stream(request, request_type)
-                else:
-                    # The header fills request_id first, so what it brings is checked too.
-                    if not isinstance(request, Undecodable):
-                        _apply_idempotency_header(request, context)
-                    _check_request(request, request_type)
-                return behavior(request, context)
+                return behavior(checked(request, context), context)
 
-        return wrapped
-
-    def _wrap_stream(
-        self,
-        behavior: Callable[..., Any],
-        method: str,
-        public: bool,
-        metrics: RpcMetrics,
-        request_type: Descriptor | None,
-        *,
-        streaming: bool = False,
-    ) -> Callable[..., Any]:
-        def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             with self._serving(context, method, public, metrics):
-                if streaming:
-                    request = _checked_stream(request, request_type)
-                else:
-                    _check_request(request, request_type)
-                yield from behavior(request, context)
+                yield from behavior(checked(request, context), context)
 
-        return wrapped
+        return stream if response_streaming else unary
 
 
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:

@@ -20,7 +20,7 @@ from services.analytics.domain.model import AccountInfo, BalanceLine, Entry, Pos
 from services.analytics.domain.portfolio import InstallmentFacts, LoanFacts, LoanStatus
 from services.runtime import ledger_client
 from services.runtime.api import from_timestamp, to_timestamp
-from services.runtime.clients import call
+from services.runtime.clients import all_pages, call
 
 LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
 CREDIT_SERVICE = credit_pb2.DESCRIPTOR.services_by_name["CreditService"]
@@ -131,13 +131,13 @@ class CreditClient:
                 start_time=to_timestamp(start), end_time=to_timestamp(end)
             ),
         )
-        while True:
-            page = call("credit", self.stub.ListLoanApplications, request)
-            for app in page.loan_applications:
-                yield loan_facts(app)
-            if not page.next_page_token:
-                return
-            request.page_token = page.next_page_token
+
+        def page(token: str) -> tuple[list[LoanFacts], str]:
+            request.page_token = token
+            reply = call("credit", self.stub.ListLoanApplications, request)
+            return [loan_facts(app) for app in reply.loan_applications], reply.next_page_token
+
+        return all_pages(page)
 
     def close(self) -> None:
         self.channel.close()

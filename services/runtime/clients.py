@@ -16,7 +16,7 @@ import importlib
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -282,6 +282,17 @@ def _call_once(service: str, fn: Callable[..., T], request: Any, timeout: float 
                     reason, metadata = info.reason, dict(info.metadata)
         message = exc.details() if hasattr(exc, "details") else str(exc)
         raise RemoteError(service, code, reason, message or "", metadata) from None
+
+
+def all_pages(fetch: Callable[[str], tuple[Sequence[T], str]]) -> Iterator[T]:
+    """Every item of a paginated list RPC, one call per page: ``fetch(page_token)`` makes the call
+    and returns the page's items and its ``next_page_token`` ("" on the last page)."""
+    token = ""
+    while True:
+        items, token = fetch(token)
+        yield from items
+        if not token:
+            return
 
 
 class UserClient:

@@ -19,7 +19,7 @@ from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 from services.runtime.api import to_money
-from services.runtime.clients import ServiceChannels, UserClient, call
+from services.runtime.clients import ServiceChannels, UserClient, all_pages, call
 
 # The ledger's largest batch read; one page of a reconciliation.
 RELATED_BATCH = 1000
@@ -200,9 +200,7 @@ class LedgerClient:
         return _account(reply.account)
 
     def accounts_of(self, owner_id: str) -> list[LedgerAccount]:
-        out: list[LedgerAccount] = []
-        token = ""
-        while True:
+        def page(token: str) -> tuple[list[LedgerAccount], str]:
             reply = call(
                 "ledger",
                 self.stub.ListAccounts,
@@ -210,10 +208,9 @@ class LedgerClient:
                     owner_id=owner_id, page_size=ACCOUNTS_PAGE_SIZE, page_token=token
                 ),
             )
-            out.extend(_account(a) for a in reply.accounts)
-            token = reply.next_page_token
-            if not token:
-                return out
+            return [_account(a) for a in reply.accounts], reply.next_page_token
+
+        return list(all_pages(page))
 
     def first_account_currency(self, owner_id: str) -> str | None:
         """The currency of the owner's oldest account (ids are time-ordered, the ledger lists by id)."""

@@ -29,6 +29,7 @@ from services.runtime.api import (
     to_money,
     to_timestamp,
 )
+from services.runtime.clients import all_pages
 from services.runtime.errors import InvalidArgument
 
 
@@ -193,3 +194,17 @@ def test_conversions_and_time_ranges():
     request.time_range.end_time.CopyFrom(to_timestamp(moment))
     with pytest.raises(InvalidArgument):
         time_range(request)
+
+
+def test_all_pages_follows_next_page_tokens_lazily_until_the_last_page():
+    pages = {"": ([1, 2], "t1"), "t1": ([3], "t2"), "t2": ([], "t3"), "t3": ([4], "")}
+    asked: list[str] = []
+
+    def fetch(token: str) -> tuple[list[int], str]:
+        asked.append(token)
+        return pages[token]
+
+    items = all_pages(fetch)
+    assert asked == []  # nothing is called before the first item is wanted
+    assert list(items) == [1, 2, 3, 4]
+    assert asked == ["", "t1", "t2", "t3"]

@@ -13,7 +13,7 @@ from services.credit.domain.model import (
 from services.credit.service import CreditService
 from services.credit.shared import unavailable
 from services.runtime.clients import RemoteError
-from services.runtime.db import run_in_transaction
+from services.runtime.db import in_batches, run_in_transaction
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,13 @@ def reconcile_loans(service: CreditService, *, page: int = 1000) -> LoanReport:
     finishes it."""
     mismatches: list[LoanMismatch] = []
     checked = entries_checked = in_doubt = 0
-    after = ""
-    while True:
-        loans = run_in_transaction(
-            service.engine, functools.partial(repo.booked_loans, after_id=after, limit=page)
-        )
-        if not loans:
-            break
-        after = loans[-1].id
+    batches = in_batches(
+        service.engine,
+        lambda session, after: repo.booked_loans(session, after_id=after, limit=page),
+        key=lambda loan: loan.id,
+        start="",
+    )
+    for loans in batches:
         ids = [loan.id for loan in loans]
         doubtful = run_in_transaction(
             service.engine, functools.partial(repo.pending_intent_applications, application_ids=ids)

@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ from services.runtime.errors import Unavailable
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 # SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -181,3 +182,22 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts
                 raise failure from exc
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+def in_batches(
+    engine: Engine,
+    fetch: Callable[[Session, K], Sequence[T]],
+    *,
+    key: Callable[[T], K],
+    start: K,
+) -> Iterator[Sequence[T]]:
+    """A job's walk over a table in key order, one transaction per batch: ``fetch(session, after)``
+    returns the next rows after the key ``after`` (``start`` first); ends at the first empty batch."""
+    after = start
+    while True:
+        # Called at once, in this iteration, so the lambda sees this batch's ``after``.
+        batch = run_in_transaction(engine, lambda session: fetch(session, after))  # noqa: B023
+        if not batch:
+            return
+        yield batch
+        after = key(batch[-1])

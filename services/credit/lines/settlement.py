@@ -6,7 +6,6 @@ repayments and the daily job."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -24,7 +23,7 @@ from services.credit.lines.repository import Draw, Intent, LineRepayment, LineSt
 from services.credit.shared import SYSTEM_OWNER, ledger_account, wallet_of
 from services.runtime.clients import RemoteError
 from services.runtime.clock import Clock, system_clock
-from services.runtime.db import run_in_transaction
+from services.runtime.db import in_batches, run_in_transaction
 from services.runtime.errors import FailedPrecondition, NotFound, Unavailable
 from services.runtime.idempotency import IdempotencyStore
 from services.runtime.ids import new_id
@@ -319,13 +318,13 @@ class LineSettlement:
     def run_daily(self, *, page: int = 200) -> DailyRun:
         """The job: settles every line that was ever drawn on (each in its own transaction)."""
         settled = failed = 0
-        after = ""
-        while True:
-            users = run_in_transaction(
-                self.engine, functools.partial(repo.lines_in_use, after=after, limit=page)
-            )
-            if not users:
-                return DailyRun(settled, failed)
+        batches = in_batches(
+            self.engine,
+            lambda session, after: repo.lines_in_use(session, after=after, limit=page),
+            key=lambda user_id: user_id,
+            start="",
+        )
+        for users in batches:
             for user_id in users:
                 try:
                     self.settle(user_id)
@@ -333,7 +332,7 @@ class LineSettlement:
                 except Exception:
                     log.exception("settling the credit line of %s failed; the next run retries", user_id)
                     failed += 1
-            after = users[-1]
+        return DailyRun(settled, failed)
 
     @staticmethod
     def _refused(kind: str, exc: RemoteError) -> Exception:

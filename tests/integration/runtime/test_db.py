@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from services.devtools.embedded_pg import EmbeddedPostgres
-from services.runtime.db import UnitOfWork, create_engine, database_failure, run_in_transaction
+from services.runtime.db import UnitOfWork, create_engine, database_failure, in_batches, run_in_transaction
 from services.runtime.errors import Unavailable
 
 
@@ -117,4 +118,25 @@ def test_concurrent_units_of_work_do_not_share_sessions(pg: EmbeddedPostgres):
     for t in threads:
         t.join()
     assert len(seen) == 4
+    engine.dispose()
+
+
+def test_in_batches_walks_a_table_in_key_order_one_transaction_per_batch(pg: EmbeddedPostgres):
+    engine = create_engine(pg.url("postgres"))
+    with engine.begin() as c:
+        c.execute(sa.text("CREATE TABLE IF NOT EXISTS batch_probe (k text PRIMARY KEY)"))
+        c.execute(sa.text("TRUNCATE batch_probe"))
+        c.execute(sa.text("INSERT INTO batch_probe SELECT 'k' || g FROM generate_series(1, 5) g"))
+    transactions: set[int] = set()
+
+    def fetch(session: Session, after: str) -> list[str]:
+        transactions.add(session.execute(sa.text("SELECT txid_current()")).scalar_one())
+        rows = session.execute(
+            sa.text("SELECT k FROM batch_probe WHERE k > :a ORDER BY k LIMIT 2"), {"a": after}
+        )
+        return [row.k for row in rows]
+
+    batches = list(in_batches(engine, fetch, key=lambda k: k, start=""))
+    assert batches == [["k1", "k2"], ["k3", "k4"], ["k5"]]
+    assert len(transactions) == 4  # the empty fourth batch ends the walk
     engine.dispose()

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TypedDict
+from dataclasses import replace
+from typing import Any, TypedDict
 
 from services.payment import connector_repository
 from services.payment.connectors.base import (
@@ -60,18 +61,27 @@ class PaymentDriver:
         self.fraud_unavailable_policy = fraud_unavailable_policy
 
     def resume(self, payment_id: str, actor: str) -> Payment:
-        with self.store.lease(payment_id):
-            self.drive(payment_id, actor)
+        with self.store.lease(payment_id) as token:
+            self.drive(payment_id, actor, token)
         return self.store.get(payment_id, full=True)
 
-    def drive(self, payment_id: str, actor: str) -> None:
-        """Take the payment as far as it goes from its last persisted step. Caller holds the lease."""
+    def drive(self, payment_id: str, actor: str, lease: str = "") -> None:
+        """Take the payment as far as it goes from its last persisted step. Caller holds the lease;
+        with its token in ``lease``, the status change that ends the drive also releases it.
+
+        Before PROCESSING, the fraud answer and the reservation's hold id are persisted with the
+        status they lead to, in one transaction: both calls are keyed by the payment and the step
+        (``step_request_id``), so a driver that dies before that commit leaves the payment PENDING
+        as created, and the next driver asks both again and gets the same answers (the same hold).
+        """
         payment = self.store.get(payment_id)
         if payment.status is Status.PENDING:
+            step: dict[str, Any] = {}
             if not payment.fraud_checked:
-                payment = self.fraud.check(payment)
+                step = self.fraud.check(payment)
+                payment = replace(payment, **step)
                 if payment.fraud_decision is FraudDecision.DECLINE:
-                    self.store.fail(payment, "FRAUD_DECLINED", FRAUD_DECLINED_MESSAGE, actor)
+                    self.store.fail(payment, "FRAUD_DECLINED", FRAUD_DECLINED_MESSAGE, actor, lease, **step)
                     return
                 if (
                     payment.fraud_decision is FraudDecision.UNSPECIFIED
@@ -82,31 +92,42 @@ class PaymentDriver:
                         "FRAUD_CHECK_UNAVAILABLE",
                         "the fraud check could not be made; try again later",
                         actor,
+                        lease,
+                        **step,
                     )
                     return
             if not payment.reserved:
-                reserved = self.reserve(payment, actor)
-                if reserved is None:
+                pending_id = self._reserve(payment, actor, lease, step)
+                if pending_id is None:
                     return
-                payment = reserved
+                step.update(pending_transfer_id=pending_id, transaction_id=pending_id)
             if payment.fraud_decision is not FraudDecision.APPROVE:
                 reason = (
                     "fraud check asked for a review"
                     if payment.fraud_decision is FraudDecision.REVIEW
                     else "fraud check unavailable: held for review"
                 )
-                self.store.transition(payment, Status.REQUIRES_REVIEW, reason, actor)
+                self.store.transition(payment, Status.REQUIRES_REVIEW, reason, actor, release=lease, **step)
                 return
             payment = self.store.transition(
-                payment, Status.PROCESSING, "fraud check approved, funds reserved", actor
+                payment, Status.PROCESSING, "fraud check approved, funds reserved", actor, **step
             )
         if payment.status is Status.PROCESSING:
-            self.execute(payment, actor)
+            self.execute(payment, actor, lease)
 
     def reserve(self, payment: Payment, actor: str) -> Payment | None:
-        """Phase one in the ledger; None when the payment failed (for example insufficient funds)."""
+        """Phase one in the ledger, its hold id persisted; None when the payment failed (for
+        example insufficient funds)."""
+        pending_id = self._reserve(payment, actor, "", {})
+        if pending_id is None:
+            return None
+        return self.store.save(payment.id, pending_transfer_id=pending_id, transaction_id=pending_id)
+
+    def _reserve(self, payment: Payment, actor: str, lease: str, step: dict[str, Any]) -> str | None:
+        """The reservation's hold id, not yet persisted; None when the payment failed, failed with
+        ``step`` (the fields of the steps before, not yet persisted either)."""
         try:
-            pending_id = self.ledger.reserve(
+            return self.ledger.reserve(
                 **ledger_movement(payment), request_id=step_request_id(payment.id, "reserve")
             )
         except RemoteError as exc:
@@ -115,19 +136,23 @@ class PaymentDriver:
                 # retry or recovery replays the reservation with the same key and gets that hold.
                 raise ledger_in_doubt(payment, exc, "the payment will be resumed") from None
             if exc.reason == "INSUFFICIENT_FUNDS":
-                self.store.fail(payment, "INSUFFICIENT_FUNDS", "the wallet does not hold enough funds", actor)
+                message = "the wallet does not hold enough funds"
+                self.store.fail(payment, "INSUFFICIENT_FUNDS", message, actor, lease, **step)
             else:
                 log.error(
                     "ledger refused the reservation of %s: %s %s", payment.id, exc.code.name, exc.reason
                 )
-                self.store.fail(payment, "LEDGER_REJECTED", "the payment could not be booked", actor)
+                message = "the payment could not be booked"
+                self.store.fail(payment, "LEDGER_REJECTED", message, actor, lease, **step)
             return None
-        return self.store.save(payment.id, pending_transfer_id=pending_id, transaction_id=pending_id)
 
-    def execute(self, payment: Payment, actor: str) -> None:
-        """PROCESSING: run the payment through the connector (none for transfers), then post or void."""
+    def execute(self, payment: Payment, actor: str, lease: str = "") -> None:
+        """PROCESSING: run the payment through the connector (none for transfers), then post or void.
+
+        The attempt is committed before anything else (a charge whose answer arrived must be found
+        by recovery); the gateway's reference is persisted with the status it leads to."""
         if payment.kind is Kind.TRANSFER:
-            self.succeed(payment, actor, "transfer completed")
+            self.succeed(payment, actor, "transfer completed", lease)
             return
         connector = connector_named(self.connectors, payment.connector)
         method = self.store.method(payment.payment_method_id)
@@ -160,13 +185,16 @@ class PaymentDriver:
                 result.failure_code,
             )
         )
-        self.apply_result(payment, result, actor)
+        self.apply_result(payment, result, actor, lease)
 
-    def apply_result(self, payment: Payment, result: GatewayResult, actor: str) -> Payment:
+    def apply_result(self, payment: Payment, result: GatewayResult, actor: str, lease: str = "") -> Payment:
+        """The gateway's result applied; its reference is persisted with the status it leads to
+        (the connector's attempt and the gateway itself keep it meanwhile)."""
+        found: dict[str, Any] = {}
         if result.external_reference and result.external_reference != payment.external_reference:
-            payment = self.store.save(payment.id, external_reference=result.external_reference)
+            found["external_reference"] = result.external_reference
         if result.outcome is Outcome.SUCCEEDED:
-            return self.succeed(payment, actor, "the gateway confirmed the payment")
+            return self.succeed(payment, actor, "the gateway confirmed the payment", lease, **found)
         if result.outcome is Outcome.FAILED:
             self.void(payment)
             return self.store.fail(
@@ -174,12 +202,19 @@ class PaymentDriver:
                 result.failure_code or "PAYMENT_FAILED",
                 result.failure_message or "the gateway declined the payment",
                 actor,
+                lease,
+                **found,
             )
-        return payment  # PENDING: the result arrives by callback (or recovery asks)
+        # PENDING: the result arrives by callback (or recovery asks).
+        return self.store.save(payment.id, **found) if found else payment
 
-    def succeed(self, payment: Payment, actor: str, reason: str) -> Payment:
+    def succeed(
+        self, payment: Payment, actor: str, reason: str, lease: str = "", **fields: object
+    ) -> Payment:
         transaction_id = self._post(payment)
-        return self.store.transition(payment, Status.SUCCEEDED, reason, actor, transaction_id=transaction_id)
+        return self.store.transition(
+            payment, Status.SUCCEEDED, reason, actor, release=lease, transaction_id=transaction_id, **fields
+        )
 
     def _post(self, payment: Payment) -> str:
         try:

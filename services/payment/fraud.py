@@ -1,15 +1,16 @@
-"""The fraud check of a payment: asked once (its key derived from the payment), its answer
-persisted, and never an approval when the AI service cannot answer."""
+"""The fraud check of a payment: asked under a key derived from the payment (so asking again
+gets the same answer), its answer persisted with the payment's next step, and never an approval
+when the AI service cannot answer."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.payment.clients import AiClient, FraudQuery
 from services.payment.domain.model import FraudDecision, Payment
 from services.payment.domain.postings import step_request_id
-from services.payment.store import PaymentStore
 from services.runtime.clients import RemoteError
 
 log = logging.getLogger("nexafi.payment")
@@ -23,13 +24,15 @@ FRAUD_DECLINED_MESSAGE = (
 
 
 class FraudCheck:
-    def __init__(self, store: PaymentStore, ai: AiClient) -> None:
-        self.store = store
+    def __init__(self, ai: AiClient) -> None:
         self.ai = ai
 
-    def check(self, payment: Payment) -> Payment:
-        """The payment with its fraud decision recorded: UNSPECIFIED when the AI service could not
-        be asked (the caller's policy then holds or fails it), REVIEW for a decision we do not know."""
+    def check(self, payment: Payment) -> dict[str, Any]:
+        """The payment's fraud fields to record (not yet persisted: the driver records them with
+        the step that follows, the reservation's hold id and status; a crash before that asks
+        again with the same key and gets the same answer). UNSPECIFIED when the AI service could
+        not be asked (the caller's policy then holds or fails it), REVIEW for a decision we do not
+        know."""
         query = FraudQuery(
             request_id=step_request_id(payment.id, "fraud"),
             user_id=payment.user_id,
@@ -50,12 +53,12 @@ class FraudCheck:
         except RemoteError as exc:
             # Never approve blindly: record "checked, no decision" and let the policy hold or fail it.
             log.warning("fraud check unavailable for %s: %s %s", payment.id, exc.code.name, exc.reason)
-            return self.store.save(payment.id, fraud_checked=True, fraud_decision=FraudDecision.UNSPECIFIED)
+            return {"fraud_checked": True, "fraud_decision": FraudDecision.UNSPECIFIED}
         decision = result.decision
         if decision is FraudDecision.UNSPECIFIED:
             decision = FraudDecision.REVIEW
         score = max(0, min(10000, round(result.probability * 10000)))
-        return self.store.save(payment.id, fraud_checked=True, fraud_score_bps=score, fraud_decision=decision)
+        return {"fraud_checked": True, "fraud_score_bps": score, "fraud_decision": decision}
 
 
 def _time_zone(name: str) -> str:

@@ -118,10 +118,11 @@ class Initiation:
         self.store.tx(create)
         count_status(payment.kind, payment.status)
         try:
-            self.driver.drive(payment_id, ACTOR_FLOW)
-        finally:
+            self.driver.drive(payment_id, ACTOR_FLOW, lease)
+        except BaseException:
             self.store.release(payment_id, lease)
-        return self.store.get(payment_id, full=True)
+            raise
+        return self.store.release_and_get(payment_id, lease)
 
     def _check_method(self, new: NewPayment) -> PaymentMethod | None:
         if not new.payment_method_id:

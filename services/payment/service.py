@@ -54,7 +54,7 @@ class PaymentService:
         store = PaymentStore(engine, clock, config.lease_seconds)
         accounts = LedgerAccounts(store, clients.ledger)
         driver = PaymentDriver(
-            store, clients.ledger, FraudCheck(store, clients.ai), connectors, config.fraud_unavailable_policy
+            store, clients.ledger, FraudCheck(clients.ai), connectors, config.fraud_unavailable_policy
         )
         self.payments = PaymentQueries(store)
         self.initiation = Initiation(store, accounts, driver, clients.users, config.limits, default_connector)

@@ -122,6 +122,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             payment_pb2.InitiatePaymentResponse,
             lambda key: self.service.initiation.initiate(new, key, principal.subject),
             lambda payment: payment_pb2.InitiatePaymentResponse(payment=payment_pb(payment)),
+            # The key is claimed in the payment's creating transaction (nothing happens before it).
+            claim_with_resource=True,
         )
 
     def GetPayment(
@@ -457,6 +459,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         response: type[M],
         run: Callable[[RequestKey], T],
         render: Callable[[T], M],
+        *,
+        claim_with_resource: bool = False,
     ) -> M:
         """The one place the payment service uses its idempotency store: ``run`` (a use case,
         returning domain objects) executes once per (caller, request_id), ``render`` turns its
@@ -469,6 +473,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             body,
             response,
             lambda claim: render(run(_Key(self.idempotency, claim))),
+            claim_with_resource=claim_with_resource,
         )
 
 

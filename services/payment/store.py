@@ -88,10 +88,21 @@ class PaymentStore:
     def release(self, payment_id: str, token: str) -> None:
         self.tx(lambda s: repo.release_lease(s, payment_id, token))
 
+    def release_and_get(self, payment_id: str, token: str) -> Payment:
+        """Release the lease (if the driver's last step did not) and read the payment in full, in
+        one transaction; it writes nothing, so commits without a flush, when the lease is gone."""
+
+        def work(session: Session) -> Payment:
+            repo.release_lease(session, payment_id, token)
+            return repo.get_payment(session, payment_id, full=True)
+
+        return self.tx(work)
+
     def transition(
-        self, payment: Payment, target: Status, reason: str, actor: str, **fields: object
+        self, payment: Payment, target: Status, reason: str, actor: str, release: str = "", **fields: object
     ) -> Payment:
-        """Persist one status change (with its history row) if the payment is still where we saw it."""
+        """Persist one status change (with its history row) if the payment is still where we saw it;
+        ``release``: the lease token the change releases too (a driver's last step)."""
 
         def work(session: Session) -> Payment:
             current = repo.get_payment(session, payment.id, lock=True)
@@ -100,6 +111,8 @@ class PaymentStore:
             check_transition(current.status, target)
             repo.update_payment(session, payment.id, self.clock(), status=target, **fields)
             repo.add_history(session, payment.id, current.status, target, reason, actor, self.clock())
+            if release:
+                repo.release_lease(session, payment.id, release)
             return repo.get_payment(session, payment.id)
 
         changed = self.tx(work)
@@ -115,7 +128,16 @@ class PaymentStore:
 
         return self.tx(work)
 
-    def fail(self, payment: Payment, code: str, message: str, actor: str) -> Payment:
+    def fail(
+        self, payment: Payment, code: str, message: str, actor: str, release: str = "", **fields: object
+    ) -> Payment:
         return self.transition(
-            payment, Status.FAILED, f"{code}: {message}", actor, failure_code=code, failure_message=message
+            payment,
+            Status.FAILED,
+            f"{code}: {message}",
+            actor,
+            release,
+            failure_code=code,
+            failure_message=message,
+            **fields,
         )

@@ -67,6 +67,8 @@ class Claim:
     # What the in-transaction variant records with the response (the key's binding).
     operation: str = ""
     fingerprint: str = ""
+    # Not written yet: the transaction that creates the resource writes it (``attach``).
+    deferred: bool = False
 
 
 class StoredError(DomainError):
@@ -134,10 +136,23 @@ class IdempotencyStore:
         self.lock_seconds = lock_seconds
 
     def run(
-        self, scope: str, key: str, operation: str, fingerprint: str, execute: Callable[[Claim], bytes]
+        self,
+        scope: str,
+        key: str,
+        operation: str,
+        fingerprint: str,
+        execute: Callable[[Claim], bytes],
+        *,
+        claim_with_resource: bool = False,
     ) -> bytes:
-        """The stored response for ``key``, or run ``execute`` once and store what it returns or raises."""
-        claim_or_stored = self._begin(scope, key, operation, fingerprint)
+        """The stored response for ``key``, or run ``execute`` once and store what it returns or raises.
+
+        ``claim_with_resource``: a new key is not written (and committed) before ``execute``; it is
+        written by :meth:`attach` in the transaction that creates the resource, so one commit less.
+        Only for a use case with no effect before that transaction: a concurrent duplicate is told
+        apart there (ABORTED REQUEST_IN_PROGRESS, its transaction rolled back), not before.
+        """
+        claim_or_stored = self._begin(scope, key, operation, fingerprint, deferred=claim_with_resource)
         if isinstance(claim_or_stored, bytes):
             return claim_or_stored
         claim = claim_or_stored
@@ -156,7 +171,36 @@ class IdempotencyStore:
         return response
 
     def attach(self, session: Session, claim: Claim, resource_id: str) -> None:
-        """Record the resource the request created, in the transaction that creates it."""
+        """Record the resource the request created, in the transaction that creates it (for a
+        deferred claim, the key's claim itself: ABORTED REQUEST_IN_PROGRESS if another request
+        holds the key by then, which rolls the creation back)."""
+        if claim.deferred:
+            claimed = session.execute(
+                sa.text(
+                    f"INSERT INTO {self.table} AS k (scope, key, operation, fingerprint, state, resource_id, "
+                    "lock_token, lock_until, expire_time) VALUES (:s, :k, :o, :f, 'running', :r, :t, "
+                    "now() + make_interval(secs => :lock), now() + make_interval(hours => :keep)) "
+                    "ON CONFLICT (scope, key) DO UPDATE SET operation = EXCLUDED.operation, "
+                    "fingerprint = EXCLUDED.fingerprint, state = 'running', "
+                    "resource_id = EXCLUDED.resource_id, response = NULL, error_code = NULL, "
+                    "lock_token = EXCLUDED.lock_token, lock_until = EXCLUDED.lock_until, "
+                    "create_time = now(), expire_time = EXCLUDED.expire_time "
+                    "WHERE k.state = 'done' AND k.expire_time < now() RETURNING key"
+                ),
+                {
+                    "s": claim.scope,
+                    "k": claim.key,
+                    "o": claim.operation,
+                    "f": claim.fingerprint,
+                    "r": resource_id,
+                    "t": claim.token,
+                    "lock": self.lock_seconds,
+                    "keep": self.retention_hours,
+                },
+            ).first()
+            if claimed is None:
+                raise request_in_progress(claim.key)
+            return
         session.execute(
             sa.text(
                 f"UPDATE {self.table} SET resource_id = :r WHERE scope = :s AND key = :k AND lock_token = :t"
@@ -275,8 +319,12 @@ class IdempotencyStore:
         )
 
     # -- internals ---------------------------------------------------------------------------
-    def _begin(self, scope: str, key: str, operation: str, fingerprint: str) -> Claim | bytes:
+    def _begin(
+        self, scope: str, key: str, operation: str, fingerprint: str, *, deferred: bool = False
+    ) -> Claim | bytes:
         token = secrets.token_hex(12)
+        # A deferred claim of a new key writes nothing here (attach writes it).
+        new_claim = Claim(scope, key, token, "", operation, fingerprint, deferred)
 
         def work(session: Session) -> Claim | bytes:
             params = {
@@ -288,18 +336,19 @@ class IdempotencyStore:
                 "lock": self.lock_seconds,
                 "keep": self.retention_hours,
             }
-            inserted = session.execute(
-                sa.text(
-                    f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, "
-                    "lock_token, lock_until, "
-                    "expire_time) VALUES (:s, :k, :o, :f, 'running', :t, now() + make_interval(secs => "
-                    ":lock), "
-                    "now() + make_interval(hours => :keep)) ON CONFLICT DO NOTHING RETURNING key"
-                ),
-                params,
-            ).first()
-            if inserted is not None:
-                return Claim(scope, key, token, "")
+            if not deferred:
+                inserted = session.execute(
+                    sa.text(
+                        f"INSERT INTO {self.table} (scope, key, operation, fingerprint, state, "
+                        "lock_token, lock_until, "
+                        "expire_time) VALUES (:s, :k, :o, :f, 'running', :t, now() + make_interval(secs => "
+                        ":lock), "
+                        "now() + make_interval(hours => :keep)) ON CONFLICT DO NOTHING RETURNING key"
+                    ),
+                    params,
+                ).first()
+                if inserted is not None:
+                    return new_claim
             row = session.execute(
                 sa.text(
                     "SELECT operation, fingerprint, state, resource_id, response, error_code, error_reason, "
@@ -308,7 +357,11 @@ class IdempotencyStore:
                     "FOR UPDATE"
                 ),
                 params,
-            ).one()
+            ).one_or_none()
+            if row is None or (deferred and row.expired and row.state == "done"):
+                if not deferred:  # the row was deleted since the INSERT saw it: start afresh
+                    raise request_in_progress(key)
+                return new_claim
             if row.expired and row.state == "done":
                 session.execute(
                     sa.text(
@@ -347,15 +400,34 @@ class IdempotencyStore:
         return run_in_transaction(self.engine, work)
 
     def _finish(self, claim: Claim, response: bytes | None, error: DomainError | None) -> None:
+        # A deferred claim may end before its row was written (an error before the creation): it
+        # is written here, unless another request holds the key by now.
+        sql = (
+            (
+                f"INSERT INTO {self.table} AS k (scope, key, operation, fingerprint, state, response, "
+                "error_code, error_reason, error_message, error_metadata, lock_token, expire_time) VALUES "
+                "(:s, :k, :o, :f, 'done', :r, :c, :reason, :m, CAST(:md AS jsonb), :t, "
+                "now() + make_interval(hours => :keep)) ON CONFLICT (scope, key) DO UPDATE SET "
+                "state = 'done', response = EXCLUDED.response, error_code = EXCLUDED.error_code, "
+                "error_reason = EXCLUDED.error_reason, error_message = EXCLUDED.error_message, "
+                "error_metadata = EXCLUDED.error_metadata, lock_until = NULL WHERE k.lock_token = :t"
+            )
+            if claim.deferred
+            else (
+                f"UPDATE {self.table} SET state = 'done', response = :r, error_code = :c, "
+                "error_reason = :reason, "
+                "error_message = :m, error_metadata = CAST(:md AS jsonb), lock_until = NULL "
+                "WHERE scope = :s AND key = :k AND lock_token = :t"
+            )
+        )
+
         def work(session: Session) -> None:
             session.execute(
-                sa.text(
-                    f"UPDATE {self.table} SET state = 'done', response = :r, error_code = :c, "
-                    "error_reason = :reason, "
-                    "error_message = :m, error_metadata = CAST(:md AS jsonb), lock_until = NULL "
-                    "WHERE scope = :s AND key = :k AND lock_token = :t"
-                ),
+                sa.text(sql),
                 {
+                    "o": claim.operation,
+                    "f": claim.fingerprint,
+                    "keep": self.retention_hours,
                     "r": response,
                     "c": error.code.value[0] if error else None,
                     "reason": error.reason if error else None,
@@ -423,11 +495,19 @@ class RequestKeys:
         operation: str,
         body: Mapping[str, object],
         execute: Callable[[Claim], Message],
+        *,
+        claim_with_resource: bool = False,
     ) -> bytes:
-        """The response's bytes; ``body`` is what a replay must repeat (the request without its key)."""
+        """The response's bytes; ``body`` is what a replay must repeat (the request without its key).
+        ``claim_with_resource``: see :meth:`IdempotencyStore.run`."""
         fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
         return self.store.run(
-            scope, key, operation, fingerprint, lambda claim: execute(claim).SerializeToString()
+            scope,
+            key,
+            operation,
+            fingerprint,
+            lambda claim: execute(claim).SerializeToString(),
+            claim_with_resource=claim_with_resource,
         )
 
     def respond(
@@ -438,9 +518,13 @@ class RequestKeys:
         body: Mapping[str, object],
         response: type[M],
         execute: Callable[[Claim], M],
+        *,
+        claim_with_resource: bool = False,
     ) -> M:
         """The ``response`` message (the first one's, on a replay)."""
-        return response.FromString(self.stored(scope, key, operation, body, execute))
+        return response.FromString(
+            self.stored(scope, key, operation, body, execute, claim_with_resource=claim_with_resource)
+        )
 
     def run(self, scope: str, operation: str, request: Message, execute: Callable[[Claim], Message]) -> bytes:
         """:meth:`stored` for a request message carrying its key in ``request_id``, fingerprinted

@@ -17,7 +17,9 @@ load is a lower bound, not a measurement of the code alone.
 ``BENCH_QUICK=1``: one second per point and a few hundred sequential calls (a smoke run;
 the figures are not meant to be read). ``BENCH_SECONDS`` sets the seconds per point (default 5);
 ``BENCH_ONLY=ledger`` measures the ledger rows alone, ``BENCH_ONLY=envoy`` the GetAccount and Envoy rows,
-``BENCH_ONLY=fraud`` the fraud-check rows. ``BENCH_AI_WORKERS`` sets the AI service's ``NEXAFI_WORKERS``
+``BENCH_ONLY=fraud`` the fraud-check rows, ``BENCH_ONLY=payment`` the card top-up row and its
+commits per top-up (each database's ``xact_commit`` and the transaction ids written, over
+sequential top-ups). ``BENCH_AI_WORKERS`` sets the AI service's ``NEXAFI_WORKERS``
 (default 1, as Kubernetes and ``make run`` run it).
 Payments (card top-ups) go through Envoy to the payment service, which calls the user, ledger and
 AI services, each in its own process. Envoy's cost is shown against the same Envoy in front of a
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import sqlalchemy as sa
 from nexafi.ai.v1 import ai_pb2_grpc
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 
@@ -609,10 +612,52 @@ def payment_gateway(s: Stack, ledger: str, ai: str) -> Iterator[tuple[str, tuple
         envoy.stop()
 
 
+def _commit_counts(s: Stack) -> tuple[dict[str, int], int]:
+    """Commits so far per service database, and the cluster's next transaction id (only a
+    transaction that writes takes one, so its delta counts the commits that wrote)."""
+    engine = sa.create_engine(s.pg.url("postgres"))
+    try:
+        with engine.connect() as connection:
+            commits = {
+                r.datname.removeprefix("nexafi_"): int(r.xact_commit)
+                for r in connection.execute(
+                    sa.text("SELECT datname, xact_commit FROM pg_stat_database WHERE datname LIKE 'nexafi_%'")
+                )
+            }
+            xid = int(connection.execute(sa.text("SELECT txid_current()")).scalar_one())
+    finally:
+        engine.dispose()
+    return commits, xid
+
+
+def commits_per_topup(s: Stack, envoy: str, customers: tuple[str, ...], count: int = 40) -> str:
+    """``count`` top-ups one after another, and the commits they made per top-up, by database."""
+    job = Job("topup", envoy, (), customers[:1], 1, 0, 99)
+    with grpc.insecure_channel(envoy) as channel:
+        topup = _operation(job, channel, random.Random(7))
+        topup()  # the connection is open and the customer's wallet exists before counting
+        time.sleep(11)  # an idle backend publishes its statistics within 10 s (PGSTAT_IDLE_INTERVAL)
+        before, xid_before = _commit_counts(s)
+        for _ in range(count):
+            topup()
+        time.sleep(11)
+        after, xid_after = _commit_counts(s)
+    per = {name: (after[name] - before.get(name, 0)) / count for name in sorted(after)}
+    # One transaction id is our own txid_current() of the first reading.
+    writes = (xid_after - xid_before - 1) / count
+    return (
+        "COMMITs per top-up (pg_stat_database, whole cluster incl. background jobs): "
+        + ", ".join(f"{name} {value:.1f}" for name, value in per.items() if value)
+        + f"; total {sum(per.values()):.1f}; transactions that wrote: {writes:.1f}"
+    )
+
+
 def payment_rows(s: Stack, ledger: str, ai: str) -> list[Row]:
     """Card top-ups through Envoy (REST, full filter chain) at 16 clients; user, ledger, AI and
     payment each in its own process."""
     with payment_gateway(s, ledger, ai) as (envoy, customers):
+        if ONLY == "payment":
+            print(commits_per_topup(s, envoy, customers), flush=True)
         result = drive("topup", envoy, (), customers, 16, 4)
     print(
         f"card top-ups through Envoy, 16 clients/4 proc: {result.rate:.0f}/s p50 {result.p50:.1f} ms "
@@ -714,6 +759,10 @@ def main() -> int:
             account_id = _one_account(ledger, service)
             rows += read_rows(s, service, ledger, account_id)
             rows += envoy_rows(s, ledger, account_id)
+            print_table(rows)
+            return 0
+        if ONLY == "payment":
+            rows += payment_rows(s, s.service("ledger"), s.service("ai"))
             print_table(rows)
             return 0
         if ONLY == "fraud":

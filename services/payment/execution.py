@@ -1,7 +1,9 @@
 """Driving a payment through its steps: fraud check, reservation, the gateway, then post or void.
 
 Every step that moves or reserves money is a ledger call whose idempotency key is derived from the
-payment id and the step, and every step's result is persisted before the next one starts. A payment
+payment id and the step, and every step's result is persisted before the next call whose effect
+could not be found again by its key (the fraud answer and the hold id together, after the
+reservation; the connector attempt before anything follows the charge). A payment
 is driven by whoever holds its lease (the initiating request, a review decision, a callback or the
 recovery job), so two drivers never interleave, and a crashed driver's lease expires so that the
 next one resumes from the last persisted step. That is what makes a crash or a retry at any point

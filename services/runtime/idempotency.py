@@ -19,6 +19,10 @@ Each service keeps its keys in its own database, in a table made by
   payment from its last persisted step instead of creating another one.
 * Transient failures (a dependency UNAVAILABLE, a conflict ABORTED) are not
   stored: the lock is released so a retry executes again (or resumes).
+* ``run(..., claim_with_resource=True)``: for a use case with no effect before it
+  creates its resource (InitiatePayment), a new key's ``running`` row is written by
+  :meth:`IdempotencyStore.attach` in the resource's transaction instead of a commit of
+  its own before the work; a duplicate racing the creation is ABORTED there.
 
 In-transaction variant (:meth:`IdempotencyStore.claim_in_transaction` and
 :meth:`IdempotencyStore.complete_in_transaction`), for a service whose effect is a

@@ -756,7 +756,8 @@ PROFILED_BOUNDS = {
     "ledger transfers": "PostgreSQL commit + hot balance rows (ledger at 0.43 core; BENCHMARKS.md)",
     "GetAccount p50": "round trips to PostgreSQL (one statement now; BENCHMARKS.md 'GetAccount')",
     "Envoy's cost": "Envoy's own filter chain (+0.31 ms before a trivial upstream)",
-    "payments/s": "~16 commits in series per top-up + the clearing account's row lock (BENCHMARKS.md)",
+    "payments/s": "9 writing commits in series per top-up (5 payment) + the clearing account's row lock "
+    "(BENCHMARKS.md)",
     "fraud check": "one synchronous commit per check + waits for the same user's check; AI ~3.3 ms CPU/check "
     "under load (BENCHMARKS.md 'Fraud checks, 2026-12-07 03:50')",
 }

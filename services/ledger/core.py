@@ -9,7 +9,12 @@ every writer, so writers queue instead of deadlocking:
    response are stored in this same transaction (services/runtime/idempotency.py,
    the in-transaction variant), so they commit with the effect or not at all,
 2. the pending transfer row, when there is one,
-3. the balance rows, in account-id order.
+3. the balance rows of bounded accounts (a floor to keep), in account-id order,
+4. last, just before the commit, the balance rows of unbounded accounts (clearing and other
+   system accounts), in account-id order: they have no limit to check, so their change is
+   added to the row (``posted = posted + delta``) instead of read and written under a lock
+   taken at the start (``repository.save_balances``). A hot clearing account's row is then
+   locked only from that statement to the commit; a writer holding it waits for nothing else.
 
 No writer waits for a global lock: entries get their gap-free ``sequence`` and hash
 chain from a sealing pass (services/ledger/sealer.py), the only holder of the ledger

@@ -166,19 +166,25 @@ _BALANCE_COLUMNS = "account_id, currency, normal_side, floor_minor, posted, pend
 def balance_states(session: Session, account_ids: Iterable[str], *, lock: bool) -> dict[str, BalanceState]:
     """The balance rows of ``account_ids``; NOT_FOUND naming the first unknown one.
 
-    With ``lock``, rows are locked FOR UPDATE in account-id order: every writer
-    locks in the same order, so concurrent writers wait for each other instead
-    of deadlocking.
+    With ``lock``, the rows of bounded accounts (a floor: non-negative and credit-limit
+    accounts) are locked FOR UPDATE in account-id order: every writer locks in the same
+    order, so concurrent writers wait for each other instead of deadlocking. Unbounded
+    accounts' rows (clearing and other system accounts, no floor to check) are read without
+    a lock: :func:`save_balances` applies their change as an increment at the commit, so a
+    hot one is locked only from there to the end of the transaction (services/ledger/core.py).
+    Whether an account has a floor never changes (only a credit limit's value can).
     """
     ids = sorted(set(account_ids))
-    suffix = " FOR UPDATE" if lock else ""
-    rows = session.execute(
-        sa.text(
-            f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ANY(:ids) ORDER BY "
-            f"account_id{suffix}"
-        ),
-        {"ids": ids},
-    ).all()
+    if lock:
+        sql = (
+            f"WITH locked AS (SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ANY(:ids) "
+            "AND floor_minor IS NOT NULL ORDER BY account_id FOR UPDATE) "
+            f"SELECT {_BALANCE_COLUMNS} FROM locked UNION ALL "
+            f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ANY(:ids) AND floor_minor IS NULL"
+        )
+    else:
+        sql = f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ANY(:ids) ORDER BY account_id"
+    rows = session.execute(sa.text(sql), {"ids": ids}).all()
     states = {row.account_id: _state(row) for row in rows}
     for account_id in ids:
         if account_id not in states:
@@ -186,16 +192,42 @@ def balance_states(session: Session, account_ids: Iterable[str], *, lock: bool) 
     return states
 
 
+# Unbounded accounts' pending increments of a session: account id -> (posted, debits, credits).
+_DEFERRED = "ledger_deferred_balances"
+
+
 def save_balances(
     session: Session, before: Mapping[str, BalanceState], after: Mapping[str, BalanceState]
 ) -> None:
-    """Write the changed balance rows in one statement."""
+    """Write the changed balance rows: bounded ones now (they are locked), unbounded ones at the commit.
+
+    An unbounded account's change is added to the row (``posted = posted + delta``) just before
+    the session commits, in account-id order, after every other lock of the transaction, so
+    the row lock of a hot clearing account is held only for that statement and the commit.
+    """
     changed = [s for account_id, s in after.items() if s != before.get(account_id)]
-    if not changed:
+    bounded = [s for s in changed if s.floor is not None]
+    deferred = [s for s in changed if s.floor is None]
+    if deferred:
+        pending: dict[str, tuple[int, int, int]] = session.info.get(_DEFERRED, {})
+        if _DEFERRED not in session.info:
+            session.info[_DEFERRED] = pending
+            sa.event.listen(session, "before_commit", apply_deferred_balances, once=True)
+            if not sa.event.contains(session, "after_soft_rollback", _forget_deferred):
+                sa.event.listen(session, "after_soft_rollback", _forget_deferred)
+        for state in deferred:
+            old = before[state.account_id]
+            posted, debits, credits = pending.get(state.account_id, (0, 0, 0))
+            pending[state.account_id] = (
+                posted + state.posted - old.posted,
+                debits + state.pending_debits - old.pending_debits,
+                credits + state.pending_credits - old.pending_credits,
+            )
+    if not bounded:
         return
-    values = ", ".join(f"(:id{i}, :p{i}, :d{i}, :c{i})" for i in range(len(changed)))
+    values = ", ".join(f"(:id{i}, :p{i}, :d{i}, :c{i})" for i in range(len(bounded)))
     params: dict[str, Any] = {}
-    for i, state in enumerate(changed):
+    for i, state in enumerate(bounded):
         params.update(
             {
                 f"id{i}": state.account_id,
@@ -212,6 +244,34 @@ def save_balances(
         ),
         params,
     )
+
+
+def apply_deferred_balances(session: Session) -> None:
+    """Add the unbounded accounts' increments of ``session`` (the before_commit hook of save_balances).
+
+    One row at a time in account-id order: the order every writer takes these last locks in.
+    """
+    pending: dict[str, tuple[int, int, int]] = session.info.pop(_DEFERRED, {})
+    for account_id in sorted(pending):
+        posted, debits, credits = pending[account_id]
+        if posted == debits == credits == 0:
+            continue
+        session.execute(
+            sa.text(
+                "UPDATE balances SET posted = posted + :p, pending_debits = pending_debits + :d, "
+                "pending_credits = pending_credits + :c WHERE account_id = :id"
+            ),
+            {"id": account_id, "p": posted, "d": debits, "c": credits},
+        )
+
+
+def _forget_deferred(session: Session, previous_transaction: Any) -> None:
+    """A rolled-back transaction's increments are not applied by a later commit of the session.
+
+    Only when the session's own transaction ended: a savepoint rolled back inside it keeps them.
+    """
+    if not session.in_transaction():
+        session.info.pop(_DEFERRED, None)
 
 
 def posted_as_of(

@@ -24,13 +24,22 @@ after it and is visible to a pass only if the other one is too, so it is never
 sealed before it. Seals are inserted by one transaction at a time, each numbering
 after the last committed seal, so a reader that sees sequence n sees every
 sequence below it: the feed has no gap and no duplicate.
+
+Across processes (replicas, or ``NEXAFI_WORKERS`` workers of one service: each has its own
+sealer), a pass that commits seals also sends ``NOTIFY ledger_sealed`` in its transaction
+(delivered at commit). Every sealer ``LISTEN``s on its own connection and, on another
+process's notification, wakes its writers that found the head taken (they look for their
+seals and take the next turn at once instead of polling) and its change-feed streams.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import select
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -56,6 +65,9 @@ SEAL_LAG = metrics.histogram(
 LAST_SEQUENCE = metrics.gauge("nexafi_ledger_last_sequence", "The sequence of the last entry sealed here.")
 
 RECENT_SEALS = 10_000
+
+# Sent in every sealing transaction (so at its commit); the payload names the sealer that sent it.
+CHANNEL = "ledger_sealed"
 
 _LOCK_HEAD = (
     "SELECT last_sequence, last_hash, seal_xmin::text FROM ledger_head WHERE id = 1 FOR UPDATE SKIP LOCKED"
@@ -138,17 +150,82 @@ class Sealer:
         # The last seals made here: a writer whose entry was sealed before it came to wait finds it here.
         self._recent: OrderedDict[str, Seal] = OrderedDict()
         self._thread: threading.Thread | None = None
+        # Other processes' sealing commits, counted by the listener (LISTEN ledger_sealed).
+        self._token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._released = threading.Condition()
+        self._generation = 0
+        self._listening = False  # the listener's LISTEN is in place: waiters need not poll fast
+        self._listener: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ledger-sealer", daemon=True)
         self._thread.start()
+        self._listener = threading.Thread(target=self._listen, name="ledger-seal-listener", daemon=True)
+        self._listener.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._listener):
+            if thread is not None:
+                thread.join(timeout=5)
+
+    # -- other processes' seals (LISTEN/NOTIFY) -------------------------------------------------
+    @property
+    def listening(self) -> bool:
+        """The listener's LISTEN is in place (other processes' sealing commits are heard)."""
+        return self._listening
+
+    def generation(self) -> int:
+        """How many other processes' sealing commits were heard (see :meth:`await_release`)."""
+        with self._released:
+            return self._generation
+
+    def await_release(self, seen: int, timeout_seconds: float) -> bool:
+        """Wait until a sealing commit elsewhere is heard after ``seen`` (True), or the timeout."""
+        with self._released:
+            return self._released.wait_for(lambda: self._generation != seen, timeout_seconds)
+
+    def _heard(self) -> None:
+        with self._released:
+            self._generation += 1
+            self._released.notify_all()
+        if self.on_sealed is not None:
+            self.on_sealed()  # the feed's streams read the new seals at once
+
+    def _listen(self) -> None:
+        """LISTEN on a connection of its own; reconnects after an error until stopped."""
+        while not self._stop.is_set():
+            proxied = None
+            try:
+                proxied = self.engine.raw_connection()
+                proxied.detach()
+                connection = proxied.dbapi_connection
+                assert connection is not None
+                connection.autocommit = True
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LISTEN {CHANNEL}")
+                self._listening = True
+                # Heard nothing while not listening: waiters of that gap look again now.
+                self._heard()
+                while not self._stop.is_set():
+                    if select.select([connection], [], [], 0.5)[0]:
+                        connection.poll()
+                        others = [n for n in connection.notifies if n.payload != self._token]
+                        connection.notifies.clear()
+                        if others:
+                            self._heard()
+            except Exception:
+                log.exception("listening for seals failed; reconnecting")
+                self._stop.wait(0.5)
+            finally:
+                self._listening = False
+                if proxied is not None:
+                    try:
+                        proxied.close()
+                    except Exception:
+                        log.debug("closing the listener's connection failed", exc_info=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -195,6 +272,7 @@ class Sealer:
                     if waiter.done.is_set() or remaining <= 0:
                         break
                     self._busy = True  # this writer's turn to seal
+                heard = self.generation()  # before the attempt: a release after it is not missed
                 try:
                     sealed, contended = self._seal_all()
                 except Exception:
@@ -207,9 +285,16 @@ class Sealer:
                 if self.on_sealed is not None and sealed:
                     self.on_sealed()
                 if not waiter.done.is_set() and (contended or not sealed):
-                    # Sealed by another replica's sealer, or being sealed by it: look, then wait a bit.
+                    # Sealed by another process's sealer, or being sealed by it: look, then wait for
+                    # its commit (heard by the listener), or a short poll when not listening.
                     self._lookup(list(waiter.missing))
-                    waiter.done.wait(min(remaining, self.interval_seconds / 5))
+                    if not waiter.done.is_set():
+                        if self._listening:
+                            # Bounded all the same: a pass elsewhere that found nothing to seal
+                            # ends without a notification.
+                            self.await_release(heard, min(remaining, self.interval_seconds / 2))
+                        else:
+                            waiter.done.wait(min(remaining, self.interval_seconds / 5))
         finally:
             with self._waiters_lock:
                 for entry_id in [e.id for e in entries]:
@@ -376,6 +461,7 @@ class Sealer:
             "last": seals[-1].sequence,
             "hash": previous,
             "xmin": seal_xmin if more else snapshot_xmin,
+            "me": self._token,
         }
         values = []
         for i, seal in enumerate(seals):
@@ -391,7 +477,8 @@ class Sealer:
         cursor.execute(
             f"INSERT INTO entry_seals (sequence, entry_id, previous_hash, hash) VALUES {', '.join(values)}; "
             "UPDATE ledger_head SET last_sequence = %(last)s, last_hash = %(hash)s, "
-            "seal_xmin = %(xmin)s::xid8 WHERE id = 1; COMMIT",
+            "seal_xmin = %(xmin)s::xid8 WHERE id = 1; "
+            f"SELECT pg_notify('{CHANNEL}', %(me)s); COMMIT",
             params,
         )
         self._resolve(seals)

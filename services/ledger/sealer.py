@@ -201,7 +201,7 @@ class Sealer:
             try:
                 proxied = self.engine.raw_connection()
                 proxied.detach()
-                connection = proxied.dbapi_connection
+                connection: Any = proxied.dbapi_connection  # psycopg2's: poll() and notifies
                 assert connection is not None
                 connection.autocommit = True
                 with connection.cursor() as cursor:

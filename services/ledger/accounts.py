@@ -134,14 +134,18 @@ class AccountUseCases(LedgerCore):
         return self._reading(work)
 
     def balance(self, account_id: str, as_of: datetime | None) -> Balances:
+        """The balances now, or the posted balance at ``as_of`` (the edge authorized the caller first).
+
+        One statement either way: now is :meth:`get_account`'s read; at ``as_of``, the account
+        with the sum of its postings up to then.
+        """
         if as_of is None:
             account = self.get_account(account_id)
             assert account.balances is not None
             return account.balances
-
-        def work(session: Session) -> Balances:
-            account = repo.get_account(session, account_id)
-            posted = repo.posted_as_of(session, account_id, normal_side(account.type), as_of)
-            return Balances(account.currency, posted, 0, 0, posted, as_of)
-
-        return self._reading(work)
+        with self.direct.connection() as connection:
+            found = repo.account_posted_as_of(connection, account_id, as_of)
+        if found is None:
+            raise repo.account_not_found(account_id)
+        account, posted = found
+        return Balances(account.currency, posted, 0, 0, posted, as_of)

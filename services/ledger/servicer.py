@@ -130,9 +130,12 @@ class LedgerServicer(LedgerReportRpcs, ledger_pb2_grpc.LedgerServiceServicer):
     def GetBalance(
         self, request: ledger_pb2.GetBalanceRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetBalanceResponse:
-        self._account_reader("GetBalance", self._account_id(request.account_id))
+        account_id = self._account_id(request.account_id)
+        principal = current_principal()
+        # As GetAccount: the cached owner, so a customer's repeated reads cost the balance's one read.
+        ACCESS.check("GetBalance", principal, lambda: self._account_identity(account_id)[0])
         as_of = from_timestamp(request.as_of_time) if request.HasField("as_of_time") else None
-        balances = self.ledger.balance(request.account_id, as_of)
+        balances = self.ledger.balance(account_id, as_of)
         return ledger_pb2.GetBalanceResponse(balance=balance_pb(balances))
 
     # -- transactions ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ the service reads them all through this package.
 from services.ledger.repository.accounts import (
     AccountView,
     account_not_found,
+    account_posted_as_of,
     account_view,
     balance_states,
     database_now,
@@ -56,6 +57,7 @@ __all__ = [
     "PostResult",
     "account_movements",
     "account_not_found",
+    "account_posted_as_of",
     "account_view",
     "append_entries",
     "balance_drifts",

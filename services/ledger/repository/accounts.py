@@ -136,6 +136,25 @@ def account_view(connection: Any, account_id: str) -> AccountView | None:
     return AccountView(account=account_row(row), state=state, now=utc(row.now), due=row.due)
 
 
+_ACCOUNT_AS_OF_SQL = (
+    f"SELECT {ACCOUNT_COLUMNS}, (SELECT COALESCE(SUM(CASE WHEN p.direction = b.normal_side "
+    "THEN p.amount_minor ELSE -p.amount_minor END), 0) FROM postings p "
+    "WHERE p.account_id = a.id AND p.create_time <= %(t)s) AS posted "
+    "FROM accounts a JOIN balances b ON b.account_id = a.id WHERE a.id = %(id)s"
+)
+
+
+def account_posted_as_of(connection: Any, account_id: str, as_of: datetime) -> tuple[Account, int] | None:
+    """The account and its posted balance (normal side) from its postings up to ``as_of`` (inclusive),
+    in one statement on an autocommit psycopg2 connection; None if unknown."""
+    with connection.cursor(cursor_factory=psycopg2.extras.NamedTupleCursor) as cursor:
+        cursor.execute(_ACCOUNT_AS_OF_SQL, {"id": account_id, "t": as_of})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return account_row(row), int(row.posted)
+
+
 def list_accounts(session: Session, owner_id: str | None, after_id: str, limit: int) -> list[Account]:
     rows = session.execute(
         sa.text(

@@ -37,7 +37,7 @@ from services.ledger.domain import pending as pending_rules
 from services.ledger.domain.model import Balances, Direction, Entry, PendingTransfer, PostingLine
 from services.ledger.domain.rules import BalanceState, check_limits
 from services.ledger.feed import FeedNotifier
-from services.ledger.sealer import Sealer
+from services.ledger.sealer import SealedPass, Sealer
 from services.ledger.settings import LedgerSettings
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import FailedPrecondition, InsufficientFunds
@@ -77,7 +77,44 @@ class LedgerCore:
 
     # -- transactions ---------------------------------------------------------------------------
     def _write(self, work: Callable[[Session], T]) -> T:
-        return run_in_transaction(self.engine, work)
+        """Run ``work`` in a transaction and commit; if it inserted entries, seal them in it when free.
+
+        As the fast path does (``Sealer.seal_within``): when this process has no sealing pass under
+        way and the head is free, the sealing pass runs as the transaction's last statements, so
+        the entries and their seals commit together (one commit, not two). The unbounded
+        accounts' increments go first, so the head is never held while waiting for a row lock.
+        """
+        if not self.seal_in_write or self.seal_wait_seconds <= 0:
+            return run_in_transaction(self.engine, work)
+        turn = [False]
+        passes: list[SealedPass] = []
+
+        def sealing(session: Session) -> T:
+            passes.clear()
+            result = work(session)
+            if session.info.get(repo.APPENDED):
+                repo.apply_deferred_balances(session)
+                if turn[0] or self.sealer.try_begin_turn():
+                    turn[0] = True
+                    cursor = session.connection().connection.cursor()
+                    try:
+                        sealed = self.sealer.seal_open(cursor)
+                    finally:
+                        cursor.close()
+                    if sealed is not None:
+                        passes.append(sealed)
+            return result
+
+        published = False
+        try:
+            result = run_in_transaction(self.engine, sealing)
+            for sealed in passes:  # committed (the last attempt's pass): its waiters may know
+                self.sealer.publish(sealed)
+                published = bool(sealed.seals)
+            return result
+        finally:
+            if turn[0]:
+                self.sealer.end_turn(published)
 
     def _reading(self, work: Callable[[Session], T]) -> T:
         with self._read() as session:

@@ -19,11 +19,16 @@ transaction at a time:
 Why the order is consistent with commits: a sealing pass sees a set of committed
 entries and appends them after everything sealed before, in insert order. An
 entry whose transaction could see another entry (it committed later and touched
-the same balance rows, or it started after the other committed) was inserted
-after it and is visible to a pass only if the other one is too, so it is never
-sealed before it. Seals are inserted by one transaction at a time, each numbering
-after the last committed seal, so a reader that sees sequence n sees every
-sequence below it: the feed has no gap and no duplicate.
+the same bounded balance rows, locked before its insert, or it started after the
+other committed) was inserted after it and is visible to a pass only if the other
+one is too, so it is never sealed before it. So every bounded account's entries
+are sealed in the order its balance went through them, and replaying the feed
+never takes it below its floor. (Unbounded accounts' rows are added to at the end
+of a write, after its insert: two writes through one clearing account may be
+sealed in either order, which no rule of that account can tell apart.) Seals
+are inserted by one transaction at a time, each numbering after the last
+committed seal, so a reader that sees sequence n sees every sequence below it:
+the feed has no gap and no duplicate.
 
 Across processes (replicas, or ``NEXAFI_WORKERS`` workers of one service: each has its own
 sealer), a pass that commits seals also sends ``NOTIFY ledger_sealed`` in its transaction
@@ -110,6 +115,15 @@ class Seal:
     sequence: int
     previous_hash: str
     hash: str
+
+
+@dataclass(frozen=True)
+class SealedPass:
+    """What one sealing pass inserted: its seals, the entries they seal, whether more wait past its batch."""
+
+    seals: list[Seal]
+    entries: list[Entry]
+    more: bool
 
 
 class _Waiter:
@@ -434,10 +448,43 @@ class Sealer:
             self.wake()  # a backlog beyond one batch: the background sealer takes the rest
         return bool(seals)
 
+    def seal_open(self, cursor: Any) -> SealedPass | None:
+        """Seal inside the caller's open transaction, leaving the commit to the caller.
+
+        :meth:`seal_within` for a transaction the caller commits itself (a SQLAlchemy session's):
+        the caller holds this process's turn (:meth:`try_begin_turn`) until it has committed,
+        then hands the result to :meth:`publish` (the seals are not known to waiters before the
+        commit, which may still fail). None when another sealer holds the head: the caller
+        commits unsealed and waits for its seal as before.
+        """
+        cursor.execute(_PLAN + _LOCK_HEAD)
+        head = cursor.fetchone()
+        if head is None:
+            return None
+        return self._seal_rows(cursor, head, "")
+
+    def publish(self, sealed: SealedPass) -> None:
+        """After the commit of :meth:`seal_open`'s transaction: resolve its waiters, count its entries."""
+        if sealed.seals:
+            self._resolve(sealed.seals)
+            _record(sealed.entries)
+        if sealed.more:
+            self.wake()  # a backlog beyond one batch: the background sealer takes the rest
+
     def _seal_locked(self, cursor: Any, head: Sequence[Any], end_if_none: str) -> tuple[list[Seal], bool]:
         """Seal in the open transaction that holds the head, and commit: (seals committed, more waiting).
 
         With nothing to seal the transaction ends with ``end_if_none``.
+        """
+        sealed = self._seal_rows(cursor, head, "COMMIT", end_if_none)
+        self.publish(replace(sealed, more=False))
+        return sealed.seals, sealed.more
+
+    def _seal_rows(self, cursor: Any, head: Sequence[Any], commit: str, end_if_none: str = "") -> SealedPass:
+        """Number, chain and insert the seals of what the open transaction (holding the head) sees.
+
+        Ends the transaction with ``commit`` after them, or with ``end_if_none`` if there are
+        none ("" leaves it open either way).
         """
         last_sequence, last_hash, seal_xmin = head
         cursor.execute(_UNSEALED, {"xmin": seal_xmin, "n": self.batch})
@@ -445,8 +492,9 @@ class Sealer:
         snapshot_xmin = rows[0][0]
         found = [row for row in rows if row[1] is not None]
         if not found:
-            cursor.execute(end_if_none)
-            return [], False
+            if end_if_none:
+                cursor.execute(end_if_none)
+            return SealedPass([], [], False)
         seals: list[Seal] = []
         sealed: list[Entry] = []
         previous = last_hash
@@ -478,12 +526,10 @@ class Sealer:
             f"INSERT INTO entry_seals (sequence, entry_id, previous_hash, hash) VALUES {', '.join(values)}; "
             "UPDATE ledger_head SET last_sequence = %(last)s, last_hash = %(hash)s, "
             "seal_xmin = %(xmin)s::xid8 WHERE id = 1; "
-            f"SELECT pg_notify('{CHANNEL}', %(me)s); COMMIT",
+            f"SELECT pg_notify('{CHANNEL}', %(me)s); {commit}",
             params,
         )
-        self._resolve(seals)
-        _record(sealed)
-        return seals, more
+        return SealedPass(seals, sealed, more)
 
 
 def _record(sealed: Sequence[Entry]) -> None:

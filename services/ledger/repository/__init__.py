@@ -11,6 +11,7 @@ from services.ledger.repository.accounts import (
     account_not_found,
     account_posted_as_of,
     account_view,
+    apply_deferred_balances,
     balance_states,
     database_now,
     get_account,
@@ -31,6 +32,7 @@ from services.ledger.repository.books import (
     trial_balance,
 )
 from services.ledger.repository.entries import (
+    APPENDED,
     EntryFilter,
     PostOutcome,
     PostResult,
@@ -50,6 +52,7 @@ from services.ledger.repository.entries import (
 from services.ledger.repository.pending import due_pending_ids, get_pending, insert_pending, update_pending
 
 __all__ = [
+    "APPENDED",
     "AccountView",
     "BalanceDrift",
     "EntryFilter",
@@ -60,6 +63,7 @@ __all__ = [
     "account_posted_as_of",
     "account_view",
     "append_entries",
+    "apply_deferred_balances",
     "balance_drifts",
     "balance_states",
     "currency_totals",

@@ -62,6 +62,10 @@ def recorded_entry(entry_id: str, new: NewEntry, insert_id: int, create_time: da
     )
 
 
+# Set in a session's info once it has inserted entries.
+APPENDED = "ledger_appended_entries"
+
+
 def append_entries(session: Session, entries: Sequence[tuple[str, NewEntry]]) -> list[Entry]:
     """Insert ``entries`` with their postings; they are sealed (sequence, hashes) after commit.
 
@@ -69,6 +73,8 @@ def append_entries(session: Session, entries: Sequence[tuple[str, NewEntry]]) ->
     services/ledger/sealer.py).
     """
     recorded: list[Entry] = []
+    if entries:
+        session.info[APPENDED] = True  # the ledger may seal them before its commit (LedgerCore._write)
     for entry_id, new in entries:
         row = session.execute(
             sa.text("SELECT o_insert_id, o_create_time FROM ledger_insert_entry(CAST(:item AS jsonb))"),

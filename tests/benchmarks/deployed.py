@@ -88,7 +88,7 @@ def load() -> float:
 # -- load from other processes ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Job:
-    kind: str  # transfer | get_account | echo | fraud | topup
+    kind: str  # transfer | deposit | hold | get_account | echo | fraud | topup
     address: str
     metadata: Metadata
     params: tuple[str, ...]
@@ -106,6 +106,38 @@ def _operation(job: Job, channel: grpc.Channel, rng: random.Random) -> Callable[
             stub.CreateTransaction(transfer_request(a, b, 1), metadata=job.metadata, timeout=30)
 
         return transfer
+    if job.kind in ("deposit", "hold"):
+        # params: the clearing account, then the wallets (tests/benchmarks/clearing_bench.py).
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        clearing, wallets = job.params[0], job.params[1:]
+
+        def deposit() -> None:
+            wallet = wallets[rng.randrange(len(wallets))]
+            stub.CreateTransaction(transfer_request(clearing, wallet, 1), metadata=job.metadata, timeout=30)
+
+        def hold() -> None:
+            # A card top-up's two ledger calls: reserve from the clearing account, then post.
+            wallet = wallets[rng.randrange(len(wallets))]
+            pending = stub.CreatePendingTransfer(
+                ledger_pb2.CreatePendingTransferRequest(
+                    debit_account_id=clearing,
+                    credit_account_id=wallet,
+                    amount=transfer_request(clearing, wallet, 1).postings[0].amount,
+                    type=ledger_pb2.TRANSACTION_TYPE_DEPOSIT,
+                    request_id=new_id("req"),
+                ),
+                metadata=job.metadata,
+                timeout=30,
+            ).pending_transfer
+            stub.PostPendingTransfer(
+                ledger_pb2.PostPendingTransferRequest(
+                    pending_transfer_id=pending.id, request_id=new_id("req")
+                ),
+                metadata=job.metadata,
+                timeout=30,
+            )
+
+        return deposit if job.kind == "deposit" else hold
     if job.kind == "get_account":
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         request = ledger_pb2.GetAccountRequest(account_id=job.params[0])

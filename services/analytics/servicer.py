@@ -258,13 +258,13 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             request.page_size, default=DEFINITIONS_PAGE_SIZE, maximum=MAX_DEFINITIONS_PAGE_SIZE
         )
         query = api.query_key("report-definitions", user_id)
-        page = api.paginate(
+        page = api.paginate_by_time(
             lambda after, limit: self.service.list_definitions(user_id, after, limit),
             page_token=request.page_token,
             query=query,
             size=size,
-            position=lambda definition: [definition.create_time.isoformat(), definition.id],
-            parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])),
+            key=lambda definition: definition.id,
+            parse_key=api.as_str,
         )
         return analytics_pb2.ListReportDefinitionsResponse(
             definitions=[definition_pb(d) for d in page.items], next_page_token=page.next_page_token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 import grpc
 from google.protobuf.message import Message
@@ -40,7 +39,9 @@ from services.credit.validation import (
 )
 from services.runtime import audit
 from services.runtime.api import (
+    as_str,
     paginate,
+    paginate_by_time,
     query_key,
     time_range,
 )
@@ -359,13 +360,13 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         ACCESS.check("ListCreditScoreHistory", principal, request.user_id)
         start, end = time_range(request, "create_time_range")
         query = query_key("scores", request.user_id, start, end)
-        page = paginate(
+        page = paginate_by_time(
             lambda after, limit: self.service.list_scores(request.user_id, start, end, after, limit),
             page_token=request.page_token,
             query=query,
             size=size,
-            position=lambda score: [score.create_time.isoformat(), score.id],
-            parse=lambda raw: (datetime.fromisoformat(raw[0]), str(raw[1])),
+            key=lambda score: score.id,
+            parse_key=as_str,
         )
         return C.ListCreditScoreHistoryResponse(
             credit_scores=[score_pb(s) for s in page.items], next_page_token=page.next_page_token

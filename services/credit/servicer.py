@@ -377,15 +377,8 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self, request: credit_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> credit_pb2.ListStaffActionsResponse:
         ACCESS.check("ListStaffActions", current_principal())
-        actor = request.actor_id or None
-        page = audit.page(
-            lambda before, limit: self.service.staff_actions(actor, before, limit),
-            page_token=request.page_token,
-            page_size=request.page_size,
-            actor_id=request.actor_id,
-        )
-        return credit_pb2.ListStaffActionsResponse(
-            staff_actions=[audit.staff_action_pb(a) for a in page.items], next_page_token=page.next_page_token
+        return audit.list_staff_actions(
+            request, credit_pb2.ListStaffActionsResponse, self.service.staff_actions
         )
 
     # -- credit lines -----------------------------------------------------------------------------

@@ -439,15 +439,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> payment_pb2.ListStaffActionsResponse:
         ACCESS.check("ListStaffActions", current_principal())
-        actor = request.actor_id or None
-        page = audit.page(
-            lambda before, limit: self.service.payments.staff_actions(actor, before, limit),
-            page_token=request.page_token,
-            page_size=request.page_size,
-            actor_id=request.actor_id,
-        )
-        return payment_pb2.ListStaffActionsResponse(
-            staff_actions=[audit.staff_action_pb(a) for a in page.items], next_page_token=page.next_page_token
+        return audit.list_staff_actions(
+            request, payment_pb2.ListStaffActionsResponse, self.service.payments.staff_actions
         )
 
     def _once(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from nexafi.common.v1 import common_pb2
@@ -130,4 +130,36 @@ def page(
         size=api.page_size(page_size),
         key=lambda action: action.id,
         parse_key=str,
+    )
+
+
+class _ListStaffActionsRequest(Protocol):
+    @property
+    def actor_id(self) -> str: ...
+    @property
+    def page_token(self) -> str: ...
+    @property
+    def page_size(self) -> int: ...
+
+
+R = TypeVar("R")
+
+
+def list_staff_actions(
+    request: _ListStaffActionsRequest,
+    response: Callable[..., R],
+    fetch: Callable[[str | None, tuple[datetime, str] | None, int], Sequence[StaffAction]],
+) -> R:
+    """Every service's ``ListStaffActions`` after its authorization: ``fetch(actor_id, before,
+    limit)`` is the service's trail query (``actor_id`` None: every staff member's); ``response``
+    is the service's ``ListStaffActionsResponse``."""
+    actor = request.actor_id or None
+    found = page(
+        lambda before, limit: fetch(actor, before, limit),
+        page_token=request.page_token,
+        page_size=request.page_size,
+        actor_id=request.actor_id,
+    )
+    return response(
+        staff_actions=[staff_action_pb(a) for a in found.items], next_page_token=found.next_page_token
     )

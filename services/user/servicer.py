@@ -241,15 +241,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.ListStaffActionsRequest, context: grpc.ServicerContext
     ) -> user_pb2.ListStaffActionsResponse:
         ACCESS.check("ListStaffActions", current_principal())
-        actor = request.actor_id or None
-        page = audit.page(
-            lambda before, limit: self.service.accounts.staff_actions(actor, before, limit),
-            page_token=request.page_token,
-            page_size=request.page_size,
-            actor_id=request.actor_id,
-        )
-        return user_pb2.ListStaffActionsResponse(
-            staff_actions=[audit.staff_action_pb(a) for a in page.items], next_page_token=page.next_page_token
+        return audit.list_staff_actions(
+            request, user_pb2.ListStaffActionsResponse, self.service.accounts.staff_actions
         )
 
     def ListAccessEvents(

@@ -46,7 +46,7 @@ from services.runtime.api import (
     time_range,
 )
 from services.runtime.auth import Principal, current_principal
-from services.runtime.idempotency import Claim, RequestKeys
+from services.runtime.idempotency import Claim, M, RequestKeys
 from services.runtime.ids import is_valid_id
 
 
@@ -86,9 +86,14 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         self.keys = RequestKeys(service.idempotency, fingerprint_key)
 
     def _idempotent(
-        self, principal: Principal, operation: str, request: Message, execute: Callable[[Claim], Message]
-    ) -> bytes:
-        return self.keys.run(principal.subject, operation, request, execute)
+        self,
+        principal: Principal,
+        operation: str,
+        request: Message,
+        response: type[M],
+        execute: Callable[[Claim], M],
+    ) -> M:
+        return self.keys.respond_to(principal.subject, operation, request, response, execute)
 
     # -- applications -----------------------------------------------------------------------------
     def SubmitLoanApplication(
@@ -136,17 +141,17 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             request.bureau_consent,
             national_id,
         )
-        body = self._idempotent(
+        return self._idempotent(
             principal,
             "SubmitLoanApplication",
             request,
+            C.SubmitLoanApplicationResponse,
             lambda claim: C.SubmitLoanApplicationResponse(
                 loan_application=application_pb(
                     self.service.submit(claim, new, principal.subject), self.service.clock().date()
                 )
             ),
         )
-        return C.SubmitLoanApplicationResponse.FromString(body)
 
     def GetLoanApplication(
         self, request: credit_pb2.GetLoanApplicationRequest, context: grpc.ServicerContext
@@ -234,10 +239,11 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.request_id(request.request_id)
         c.done("invalid decision")
         reasons = tuple(Reason(r.code, r.description) for r in request.reasons)
-        body = self._idempotent(
+        return self._idempotent(
             principal,
             "DecideLoanApplication",
             request,
+            C.DecideLoanApplicationResponse,
             lambda claim: C.DecideLoanApplicationResponse(
                 loan_application=application_pb(
                     self.service.decide(
@@ -255,7 +261,6 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
                 )
             ),
         )
-        return C.DecideLoanApplicationResponse.FromString(body)
 
     def CancelLoanApplication(
         self, request: credit_pb2.CancelLoanApplicationRequest, context: grpc.ServicerContext
@@ -267,15 +272,16 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.request_id(request.request_id)
         c.done()
 
-        def execute(claim: Claim) -> Message:
+        def execute(claim: Claim) -> credit_pb2.CancelLoanApplicationResponse:
             _owner_or("CancelLoanApplication", self.service, principal, request.application_id)
             app = self.service.cancel(claim, request.application_id, request.reason, principal.subject)
             return C.CancelLoanApplicationResponse(
                 loan_application=application_pb(app, self.service.clock().date())
             )
 
-        body = self._idempotent(principal, "CancelLoanApplication", request, execute)
-        return C.CancelLoanApplicationResponse.FromString(body)
+        return self._idempotent(
+            principal, "CancelLoanApplication", request, C.CancelLoanApplicationResponse, execute
+        )
 
     def DisburseLoan(
         self, request: credit_pb2.DisburseLoanRequest, context: grpc.ServicerContext
@@ -286,14 +292,13 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.request_id(request.request_id)
         c.done()
 
-        def execute(claim: Claim) -> Message:
+        def execute(claim: Claim) -> credit_pb2.DisburseLoanResponse:
             _owner_or("DisburseLoan", self.service, principal, request.application_id)
             return disbursement_response(
                 self.service.disburse(claim, application_id=request.application_id, actor=principal.subject)
             )
 
-        body = self._idempotent(principal, "DisburseLoan", request, execute)
-        return C.DisburseLoanResponse.FromString(body)
+        return self._idempotent(principal, "DisburseLoan", request, C.DisburseLoanResponse, execute)
 
     def RecordRepayment(
         self, request: credit_pb2.RecordRepaymentRequest, context: grpc.ServicerContext
@@ -307,7 +312,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.request_id(request.request_id)
         c.done("invalid repayment")
 
-        def execute(claim: Claim) -> Message:
+        def execute(claim: Claim) -> credit_pb2.RecordRepaymentResponse:
             _owner_or("RecordRepayment", self.service, principal, request.application_id)
             app, repayment = self.service.repay(
                 claim,
@@ -318,8 +323,7 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             )
             return repayment_response(app, repayment)
 
-        body = self._idempotent(principal, "RecordRepayment", request, execute)
-        return C.RecordRepaymentResponse.FromString(body)
+        return self._idempotent(principal, "RecordRepayment", request, C.RecordRepaymentResponse, execute)
 
     # -- scores -----------------------------------------------------------------------------------
     def GetCreditScore(
@@ -339,15 +343,15 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
             financials = c.financials(request, currency)
         c.request_id(request.request_id)
         c.done("invalid score refresh")
-        body = self._idempotent(
+        return self._idempotent(
             principal,
             "RefreshCreditScore",
             request,
+            C.RefreshCreditScoreResponse,
             lambda claim: C.RefreshCreditScoreResponse(
                 credit_score=score_pb(self.service.refresh_score(claim, request.user_id, financials))
             ),
         )
-        return C.RefreshCreditScoreResponse.FromString(body)
 
     def ListCreditScoreHistory(
         self, request: credit_pb2.ListCreditScoreHistoryRequest, context: grpc.ServicerContext
@@ -410,15 +414,15 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         c.done("invalid credit line update")
         status = LineStatus(request.status) if request.status else None
         change = LineChange(request.user_id, limit, currency, status, apr, request.reason, principal.subject)
-        body = self._idempotent(
+        return self._idempotent(
             principal,
             "UpdateCreditLine",
             request,
+            C.UpdateCreditLineResponse,
             lambda claim: C.UpdateCreditLineResponse(
                 credit_line=line_pb(self.service.update_line(claim, change))
             ),
         )
-        return C.UpdateCreditLineResponse.FromString(body)
 
     # -- reconciliation ---------------------------------------------------------------------------
     def GetLoanReconciliationReport(

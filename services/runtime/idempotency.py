@@ -537,6 +537,12 @@ class RequestKeys:
             raise TypeError(f"{type(request).__name__} has no request_id to run under")
         return self.stored(scope, request.request_id, operation, message_fields(request), execute)
 
+    def respond_to(
+        self, scope: str, operation: str, request: Message, response: type[M], execute: Callable[[Claim], M]
+    ) -> M:
+        """:meth:`run`, answering the ``response`` message (the first one's, on a replay)."""
+        return response.FromString(self.run(scope, operation, request, execute))
+
 
 def key_reused(key: str) -> AlreadyExists:
     """The error of a key used again with another request (for stores that claim keys in SQL)."""

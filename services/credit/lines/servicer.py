@@ -69,8 +69,9 @@ class CreditLineServicerMixin:
                 interest_due=to_money(use.interest_due, use.line.currency),
             )
 
-        body = self.line_keys.run(principal.subject, "DrawCreditLine", request, execute)
-        return C.DrawCreditLineResponse.FromString(body)
+        return self.line_keys.respond_to(
+            principal.subject, "DrawCreditLine", request, C.DrawCreditLineResponse, execute
+        )
 
     def RepayCreditLine(
         self, request: credit_pb2.RepayCreditLineRequest, context: grpc.ServicerContext
@@ -89,8 +90,9 @@ class CreditLineServicerMixin:
                 interest_due=to_money(use.interest_due, use.line.currency),
             )
 
-        body = self.line_keys.run(principal.subject, "RepayCreditLine", request, execute)
-        return C.RepayCreditLineResponse.FromString(body)
+        return self.line_keys.respond_to(
+            principal.subject, "RepayCreditLine", request, C.RepayCreditLineResponse, execute
+        )
 
     def ListCreditLineStatements(
         self, request: credit_pb2.ListCreditLineStatementsRequest, context: grpc.ServicerContext

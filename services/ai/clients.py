@@ -23,9 +23,8 @@ from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from nexafi.common.v1 import common_pb2
 
 from services.runtime.api import to_enum
-from services.runtime.clients import ServiceTokenProvider, call, service_channel
+from services.runtime.clients import ServiceTokenProvider, call, grpc_service, service_channel
 
-ANALYTICS_SERVICE = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"]
 SECONDS_PER_DAY = 86_400
 #: The longest daily range GetDashboardSeries accepts (its contract: 366 days for daily granularity).
 MAX_DAYS_PER_CALL = 366
@@ -111,7 +110,7 @@ class AnalyticsHistory:
             if self._stub is None or addresses != self._addresses:
                 provider = self._new_provider()
                 channel = service_channel(
-                    "analytics", ANALYTICS_SERVICE, provider.token, address=addresses[0]
+                    "analytics", grpc_service("analytics"), provider.token, address=addresses[0]
                 )
                 if self._channel is not None:
                     self._channel.close()

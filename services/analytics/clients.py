@@ -22,8 +22,6 @@ from services.runtime import ledger_client
 from services.runtime.api import from_timestamp, to_timestamp
 from services.runtime.clients import all_pages, call
 
-LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]
-CREDIT_SERVICE = credit_pb2.DESCRIPTOR.services_by_name["CreditService"]
 # The credit contract's largest page: the fewest calls for a bounded amount of data per call.
 LOAN_PAGE_SIZE = 200
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 import grpc
 from nexafi.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
-from services.analytics.clients import CREDIT_SERVICE, LEDGER_SERVICE, CreditClient, LedgerClient
+from services.analytics.clients import CreditClient, LedgerClient
 from services.analytics.consumer import FeedConsumer
 from services.analytics.service import AnalyticsService
 from services.analytics.servicer import AnalyticsServicer
-from services.runtime.clients import ServiceTokenProvider, service_channel
+from services.runtime.clients import ServiceTokenProvider, grpc_service, service_channel
 from services.runtime.config import ConfigError, env_int, env_str
 from services.runtime.fingerprints import derived_fingerprint_key
 from services.runtime.jobs import PeriodicJob
@@ -76,11 +76,11 @@ class AnalyticsSettings:
 
 def ledger_client(provider: ServiceTokenProvider) -> LedgerClient:
     """A ledger client with analytics' identity; each (re)connection dials ``LEDGER_ADDR`` as set then."""
-    return LedgerClient.connecting(lambda: service_channel("ledger", LEDGER_SERVICE, provider.token))
+    return LedgerClient.connecting(lambda: service_channel("ledger", grpc_service("ledger"), provider.token))
 
 
 def credit_client(provider: ServiceTokenProvider) -> CreditClient:
-    return CreditClient(service_channel("credit", CREDIT_SERVICE, provider.token))
+    return CreditClient(service_channel("credit", grpc_service("credit"), provider.token))
 
 
 def register_with(server: grpc.Server, context: ServiceContext, settings: AnalyticsSettings) -> Sequence[str]:

@@ -26,11 +26,11 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 
 from services.ai.spec import SPEC as AI
-from services.analytics.clients import CREDIT_SERVICE, CreditClient
+from services.analytics.clients import CreditClient
 from services.analytics.domain.reports import CREDIT_PORTFOLIO
 from services.analytics.service import AnalyticsService
 from services.credit.spec import SPEC as CREDIT
-from services.runtime.clients import service_channel
+from services.runtime.clients import grpc_service, service_channel
 from services.runtime.errors import Unavailable
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
@@ -306,7 +306,7 @@ def test_credit_portfolio_without_a_reachable_credit_service(analytics_db: Engin
         None,
         "USD",
         credit=lambda: CreditClient(
-            service_channel("credit", CREDIT_SERVICE, lambda: "unused", address=dead)
+            service_channel("credit", grpc_service("credit"), lambda: "unused", address=dead)
         ),
     )
     now = datetime.now(UTC)

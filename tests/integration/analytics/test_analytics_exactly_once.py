@@ -12,13 +12,13 @@ import pytest
 from nexafi.analytics.v1 import analytics_pb2
 from sqlalchemy.engine import Engine
 
-from services.analytics.clients import LEDGER_SERVICE, LedgerClient, entry_from_pb
+from services.analytics.clients import LedgerClient, entry_from_pb
 from services.analytics.consumer import FeedConsumer
 from services.analytics.repository import FeedGap
 from services.analytics.spec import SPEC as ANALYTICS
 from services.analytics.spec import AnalyticsSettings, ledger_client
 from services.ledger.spec import SPEC as LEDGER
-from services.runtime.clients import ServiceTokenProvider, service_channel
+from services.runtime.clients import ServiceTokenProvider, grpc_service, service_channel
 from services.runtime.server import start_server
 from tests.integration.analytics.analytics_support import Books, time_range
 from tests.support.harness import ServiceRunner, service_settings
@@ -119,7 +119,7 @@ def test_the_consumer_waits_out_a_ledger_outage_and_resumes(
     token = ServiceTokenProvider.from_env("analytics").token
     address = f"127.0.0.1:{port}"
     ledger = LedgerClient.connecting(
-        lambda: service_channel("ledger", LEDGER_SERVICE, token, address=address)
+        lambda: service_channel("ledger", grpc_service("ledger"), token, address=address)
     )
     consumer = FeedConsumer(analytics_db, ledger, min_backoff_seconds=0.05, max_backoff_seconds=0.2)
     consumer.start()

@@ -62,19 +62,9 @@ class NewApplication:
 
 class ApplicationUseCases(CreditCore):
     def list_applications(
-        self,
-        user_id: str | None,
-        statuses: list[int],
-        currency: str | None,
-        start: datetime | None,
-        end: datetime | None,
-        before_id: str | None,
-        limit: int,
+        self, where: repo.ApplicationFilter, before_id: str | None, limit: int
     ) -> list[Application]:
-        return run_in_transaction(
-            self.engine,
-            lambda s: repo.list_applications(s, user_id, statuses, currency, start, end, before_id, limit),
-        )
+        return run_in_transaction(self.engine, lambda s: repo.list_applications(s, where, before_id, limit))
 
     @staticmethod
     def _approve(
@@ -219,7 +209,10 @@ class ApplicationUseCases(CreditCore):
             return any(
                 a.status in OPEN_STATUSES
                 for a in repo.list_applications(
-                    session, user_id, [int(s) for s in OPEN_STATUSES], None, None, None, None, 1
+                    session,
+                    repo.ApplicationFilter(user_id, statuses=tuple(int(s) for s in OPEN_STATUSES)),
+                    None,
+                    1,
                 )
             )
 

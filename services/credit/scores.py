@@ -31,16 +31,9 @@ class ScoreUseCases(CreditCore):
         return score
 
     def list_scores(
-        self,
-        user_id: str,
-        start: datetime | None,
-        end: datetime | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
+        self, where: repo.ScoreFilter, after: tuple[datetime, str] | None, limit: int
     ) -> list[Score]:
-        return run_in_transaction(
-            self.engine, lambda s: repo.list_scores(s, user_id, start, end, after, limit)
-        )
+        return run_in_transaction(self.engine, lambda s: repo.list_scores(s, where, after, limit))
 
     def refresh_score(self, claim: Claim, user_id: str, financials: Financials | None) -> Score:
         if claim.resource_id:

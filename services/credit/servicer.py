@@ -8,6 +8,7 @@ import grpc
 from google.protobuf.message import Message
 from nexafi.credit.v1 import credit_pb2, credit_pb2_grpc
 
+from services.credit import repository as repo
 from services.credit.access import ACCESS, sees_bureau_reports
 from services.credit.applications import NewApplication
 from services.credit.bureau.base import normalize_national_id
@@ -186,10 +187,11 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         # The currency joins the key only when set, so tokens issued before the filter existed stay valid.
         currency_filter = [request.currency] if request.currency else []
         query = query_key("applications", request.user_id, statuses, start, end, *currency_filter)
+        where = repo.ApplicationFilter(
+            request.user_id or None, tuple(statuses), request.currency or None, start, end
+        )
         page = paginate(
-            lambda before, limit: self.service.list_applications(
-                request.user_id or None, statuses, request.currency or None, start, end, before, limit
-            ),
+            lambda before, limit: self.service.list_applications(where, before, limit),
             page_token=request.page_token,
             query=query,
             size=size,
@@ -364,8 +366,9 @@ class CreditServicer(CreditLineServicerMixin, credit_pb2_grpc.CreditServiceServi
         ACCESS.check("ListCreditScoreHistory", principal, request.user_id)
         start, end = time_range(request, "create_time_range")
         query = query_key("scores", request.user_id, start, end)
+        where = repo.ScoreFilter(request.user_id, start, end)
         page = paginate_by_time(
-            lambda after, limit: self.service.list_scores(request.user_id, start, end, after, limit),
+            lambda after, limit: self.service.list_scores(where, after, limit),
             page_token=request.page_token,
             query=query,
             size=size,

@@ -1,6 +1,7 @@
 """SQL of the credit service, used only inside a unit of work (a Session from run_in_transaction)."""
 
 from services.credit.repository.applications import (
+    ApplicationFilter,
     add_status_change,
     get_application,
     insert_application,
@@ -32,6 +33,7 @@ from services.credit.repository.reconciliation import (
     pending_intent_applications,
 )
 from services.credit.repository.scores import (
+    ScoreFilter,
     get_score,
     insert_score,
     latest_score,
@@ -46,8 +48,10 @@ from services.runtime.ledger_accounts import (
 )
 
 __all__ = [
+    "ApplicationFilter",
     "BookedLoan",
     "DisbursementIntent",
+    "ScoreFilter",
     "add_line_change",
     "add_status_change",
     "booked_loans",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -274,28 +275,33 @@ def get_application(session: Session, application_id: str, *, lock: bool = False
     return None if row is None else _applications(session, [row])[0]
 
 
+@dataclass(frozen=True)
+class ApplicationFilter:
+    """Which applications a listing returns (newest first); unset fields do not filter."""
+
+    user_id: str | None = None
+    statuses: tuple[int, ...] = ()
+    currency: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
 def list_applications(
-    session: Session,
-    user_id: str | None,
-    statuses: list[int],
-    currency: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    before_id: str | None,
-    limit: int,
+    session: Session, where: ApplicationFilter, before_id: str | None, limit: int
 ) -> list[Application]:
     clauses = ["TRUE"]
     params: dict[str, Any] = {"n": limit}
-    if user_id is not None:
+    if where.user_id is not None:
         clauses.append("user_id = :u")
-        params["u"] = user_id
-    if statuses:
+        params["u"] = where.user_id
+    if where.statuses:
         clauses.append("status = ANY(:st)")
-        params["st"] = statuses
-    if currency is not None:
+        # A list: psycopg2 sends it as an array (a tuple would be a row).
+        params["st"] = list(where.statuses)
+    if where.currency is not None:
         clauses.append("currency = :c")
-        params["c"] = currency
-    created_within(clauses, params, start, end)
+        params["c"] = where.currency
+    created_within(clauses, params, where.start, where.end)
     if before_id is not None:
         # Ids are time ordered, so id order is submission order.
         clauses.append("id < :before")

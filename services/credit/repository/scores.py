@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -75,17 +76,21 @@ def get_score(session: Session, score_id: str) -> Score | None:
     return None if row is None else _score(row)
 
 
+@dataclass(frozen=True)
+class ScoreFilter:
+    """Which of a user's scores a history returns (newest first): those created in [start, end)."""
+
+    user_id: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
 def list_scores(
-    session: Session,
-    user_id: str,
-    start: datetime | None,
-    end: datetime | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
+    session: Session, where: ScoreFilter, after: tuple[datetime, str] | None, limit: int
 ) -> list[Score]:
     clauses = ["user_id = :u"]
-    params: dict[str, Any] = {"u": user_id, "n": limit}
-    created_within(clauses, params, start, end)
+    params: dict[str, Any] = {"u": where.user_id, "n": limit}
+    created_within(clauses, params, where.start, where.end)
     if after is not None:
         clauses.append("(create_time, id) < (:at, :aid)")
         params["at"], params["aid"] = after

@@ -20,22 +20,8 @@ class PaymentQueries:
         """The payment with its status history and refunds."""
         return self.store.get(payment_id, full=True)
 
-    def list_payments(
-        self,
-        user_id: str,
-        statuses: list[int],
-        kind: int,
-        start: datetime | None,
-        end: datetime | None,
-        include_incoming: bool,
-        before_id: str,
-        limit: int,
-    ) -> list[Payment]:
-        return self.store.tx(
-            lambda s: repo.list_payments(
-                s, user_id, statuses, kind, start, end, include_incoming, before_id, limit
-            )
-        )
+    def list_payments(self, where: repo.PaymentFilter, before_id: str, limit: int) -> list[Payment]:
+        return self.store.tx(lambda s: repo.list_payments(s, where, before_id, limit))
 
     def review_queue(self, after_id: str, limit: int) -> list[Payment]:
         """The payments waiting for a staff decision, oldest first."""

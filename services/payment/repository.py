@@ -5,7 +5,6 @@ refunds, ledger accounts and the connector log have their own *_repository modul
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -267,18 +266,21 @@ def daily_used(session: Session, user_id: str, currency: str, now: datetime) -> 
     return int(value)
 
 
-def list_payments(
-    session: Session,
-    user_id: str,
-    statuses: Sequence[int],
-    kind: int,
-    start: datetime | None,
-    end: datetime | None,
-    include_incoming: bool,
-    before_id: str,
-    limit: int,
-) -> list[Payment]:
-    owner = "(user_id = :u OR payee_user_id = :u)" if include_incoming else "user_id = :u"
+@dataclass(frozen=True)
+class PaymentFilter:
+    """Which of a user's payments a listing returns, newest first: empty ``statuses`` and a zero
+    ``kind`` do not filter; ``include_incoming`` adds the payments of which the user is the payee."""
+
+    user_id: str
+    statuses: tuple[int, ...] = ()
+    kind: int = 0
+    start: datetime | None = None
+    end: datetime | None = None
+    include_incoming: bool = False
+
+
+def list_payments(session: Session, where: PaymentFilter, before_id: str, limit: int) -> list[Payment]:
+    owner = "(user_id = :u OR payee_user_id = :u)" if where.include_incoming else "user_id = :u"
     rows = session.execute(
         sa.text(
             f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE {owner} "
@@ -289,11 +291,11 @@ def list_payments(
             "AND (:b = '' OR id < :b) ORDER BY id DESC LIMIT :n"
         ),
         {
-            "u": user_id,
-            "st": list(statuses),
-            "k": kind,
-            "start": start,
-            "end": end,
+            "u": where.user_id,
+            "st": list(where.statuses),
+            "k": where.kind,
+            "start": where.start,
+            "end": where.end,
             "b": before_id,
             "n": limit,
         },

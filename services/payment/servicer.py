@@ -19,6 +19,7 @@ from services.payment.converters import method_pb, payment_pb, recovery_response
 from services.payment.domain.states import Kind, Status
 from services.payment.initiation import NewPayment
 from services.payment.reconciliation import Reconciler
+from services.payment.repository import PaymentFilter
 from services.payment.service import PaymentService
 from services.payment.store import RequestKey
 from services.payment.validation import MAX_DESCRIPTION, PaymentChecks, new_method
@@ -158,17 +159,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             end,
             request.include_incoming,
         )
+        where = PaymentFilter(
+            request.user_id, tuple(request.statuses), request.kind, start, end, request.include_incoming
+        )
         page = api.paginate_by_id(
-            lambda before, limit: self.service.payments.list_payments(
-                request.user_id,
-                list(request.statuses),
-                request.kind,
-                start,
-                end,
-                request.include_incoming,
-                before,
-                limit,
-            ),
+            lambda before, limit: self.service.payments.list_payments(where, before, limit),
             page_token=request.page_token,
             query=query,
             size=_page_size(request.page_size),

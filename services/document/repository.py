@@ -230,30 +230,33 @@ def record_review(
     )
 
 
+@dataclass(frozen=True)
+class DocumentFilter:
+    """Which of a user's documents a listing returns (by their latest version); None does not filter."""
+
+    user_id: str
+    document_type: DocumentType | None = None
+    status: DocumentStatus | None = None
+    show_deleted: bool = False
+
+
 def list_user_documents(
-    session: Session,
-    user_id: str,
-    *,
-    document_type: DocumentType | None,
-    status: DocumentStatus | None,
-    show_deleted: bool,
-    after: str | None,
-    limit: int,
+    session: Session, where: DocumentFilter, *, after: str | None, limit: int
 ) -> list[Version]:
     conditions = ["d.user_id = :u"]
-    params: dict[str, Any] = {"u": user_id}
-    if document_type is not None:
+    params: dict[str, Any] = {"u": where.user_id}
+    if where.document_type is not None:
         conditions.append("d.document_type = :t")
-        params["t"] = int(document_type)
-    if status == DocumentStatus.DELETED:
+        params["t"] = int(where.document_type)
+    if where.status == DocumentStatus.DELETED:
         # Deleted is the document's state (delete_time), never a version's stored status.
-        conditions.append("d.delete_time IS NOT NULL" if show_deleted else "false")
-    elif status is not None:
+        conditions.append("d.delete_time IS NOT NULL" if where.show_deleted else "false")
+    elif where.status is not None:
         conditions.append("v.status = :s")
-        params["s"] = int(status)
-        if not show_deleted:
+        params["s"] = int(where.status)
+        if not where.show_deleted:
             conditions.append("d.delete_time IS NULL")
-    elif not show_deleted:
+    elif not where.show_deleted:
         conditions.append("d.delete_time IS NULL")
     return _latest_versions(session, conditions, params, after=after, newest_first=True, limit=limit)
 

@@ -29,7 +29,6 @@ from services.document.domain import (
     AccessAction,
     AccessEvent,
     DocumentStatus,
-    DocumentType,
     ReviewDecision,
     Version,
     is_admin,
@@ -103,26 +102,10 @@ class DocumentService:
         return run_in_transaction(self.engine, work)
 
     def list_user_documents(
-        self,
-        user_id: str,
-        *,
-        document_type: DocumentType | None,
-        status: DocumentStatus | None,
-        show_deleted: bool,
-        after: str | None,
-        limit: int,
+        self, where: repo.DocumentFilter, *, after: str | None, limit: int
     ) -> list[Version]:
         return run_in_transaction(
-            self.engine,
-            lambda s: repo.list_user_documents(
-                s,
-                user_id,
-                document_type=document_type,
-                status=status,
-                show_deleted=show_deleted,
-                after=after,
-                limit=limit,
-            ),
+            self.engine, lambda s: repo.list_user_documents(s, where, after=after, limit=limit)
         )
 
     def download(

@@ -28,6 +28,7 @@ from services.document.domain import (
     is_sha256_hex,
     normalize_filename,
 )
+from services.document.repository import DocumentFilter
 from services.document.service import DocumentService
 from services.document.uploads import ReceivedUpload, UploadMeta
 from services.runtime import api
@@ -237,15 +238,9 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         ACCESS.check("ListUserDocuments", principal, user_id, case="list")
         if request.show_deleted:
             ACCESS.check("ListUserDocuments", principal, case="deleted")
+        where = DocumentFilter(user_id, document_type, status, request.show_deleted)
         page = api.paginate(
-            lambda after, limit: self.service.list_user_documents(
-                user_id,
-                document_type=document_type,
-                status=status,
-                show_deleted=request.show_deleted,
-                after=after,
-                limit=limit,
-            ),
+            lambda after, limit: self.service.list_user_documents(where, after=after, limit=limit),
             page_token=request.page_token,
             query=query,
             size=size,

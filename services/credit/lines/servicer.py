@@ -5,8 +5,10 @@ Who may call each is in the credit service's table (services/credit/access.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
+from typing import Any, TypeVar
 
 import grpc
 from nexafi.credit.v1 import credit_pb2
@@ -14,15 +16,17 @@ from nexafi.credit.v1 import credit_pb2
 from services.credit.access import ACCESS
 from services.credit.converters import draw_pb, line_repayment_pb, line_use_pb, statement_pb
 from services.credit.lines.service import CreditLineService
+from services.credit.lines.settlement import LineUse
 from services.credit.service import CreditService
 from services.runtime.api import FieldChecks, paginate, query_key, to_money
 from services.runtime.auth import current_principal
-from services.runtime.idempotency import Claim, RequestKeys
+from services.runtime.idempotency import Claim, M, RequestKeys
 from services.runtime.ids import is_valid_id
 
 C = credit_pb2
 DEFAULT_STATEMENTS = 12
 MAX_STATEMENTS = 120
+T = TypeVar("T")
 
 
 def _money_request(
@@ -36,6 +40,14 @@ def _money_request(
     c.request_id(request.request_id)
     c.done(f"invalid {what}")
     return amount, currency
+
+
+def _line_after(use: LineUse) -> dict[str, Any]:
+    """The fields a draw's and a repayment's responses share: the line after the move."""
+    return {
+        "credit_line": line_use_pb(use),
+        "interest_due": to_money(use.interest_due, use.line.currency),
+    }
 
 
 class CreditLineServicerMixin:
@@ -55,44 +67,51 @@ class CreditLineServicerMixin:
     def DrawCreditLine(
         self, request: credit_pb2.DrawCreditLineRequest, context: grpc.ServicerContext
     ) -> credit_pb2.DrawCreditLineResponse:
-        principal = current_principal()
-        amount, currency = _money_request(request, "draw")
-        ACCESS.check("DrawCreditLine", principal, request.user_id)
-
-        def execute(claim: Claim) -> credit_pb2.DrawCreditLineResponse:
-            drawn, use = self.lines.draw(
-                claim, user_id=request.user_id, amount=amount, currency=currency, actor=principal.subject
-            )
-            return C.DrawCreditLineResponse(
-                draw=draw_pb(drawn),
-                credit_line=line_use_pb(use),
-                interest_due=to_money(use.interest_due, use.line.currency),
-            )
-
-        return self.line_keys.respond_to(
-            principal.subject, "DrawCreditLine", request, C.DrawCreditLineResponse, execute
+        return self._move(
+            "DrawCreditLine",
+            request,
+            "draw",
+            C.DrawCreditLineResponse,
+            self.lines.draw,
+            lambda drawn, use: C.DrawCreditLineResponse(draw=draw_pb(drawn), **_line_after(use)),
         )
 
     def RepayCreditLine(
         self, request: credit_pb2.RepayCreditLineRequest, context: grpc.ServicerContext
     ) -> credit_pb2.RepayCreditLineResponse:
-        principal = current_principal()
-        amount, currency = _money_request(request, "repayment")
-        ACCESS.check("RepayCreditLine", principal, request.user_id)
+        return self._move(
+            "RepayCreditLine",
+            request,
+            "repayment",
+            C.RepayCreditLineResponse,
+            self.lines.repay,
+            lambda repaid, use: C.RepayCreditLineResponse(
+                repayment=line_repayment_pb(repaid), **_line_after(use)
+            ),
+        )
 
-        def execute(claim: Claim) -> credit_pb2.RepayCreditLineResponse:
-            repaid, use = self.lines.repay(
+    def _move(
+        self,
+        operation: str,
+        request: credit_pb2.DrawCreditLineRequest | credit_pb2.RepayCreditLineRequest,
+        what: str,
+        response: type[M],
+        move: Callable[..., tuple[T, LineUse]],
+        render: Callable[[T, LineUse], M],
+    ) -> M:
+        """A draw or a repayment: checked, authorized, then run once per request_id; ``move`` is
+        the use case, ``render`` the response of what it did and of the line after it."""
+        principal = current_principal()
+        amount, currency = _money_request(request, what)
+        ACCESS.check(operation, principal, request.user_id)
+
+        def execute(claim: Claim) -> M:
+            done, use = move(
                 claim, user_id=request.user_id, amount=amount, currency=currency, actor=principal.subject
             )
-            return C.RepayCreditLineResponse(
-                repayment=line_repayment_pb(repaid),
-                credit_line=line_use_pb(use),
-                interest_due=to_money(use.interest_due, use.line.currency),
-            )
+            return render(done, use)
 
-        return self.line_keys.respond_to(
-            principal.subject, "RepayCreditLine", request, C.RepayCreditLineResponse, execute
-        )
+        return self.line_keys.respond_to(principal.subject, operation, request, response, execute)
 
     def ListCreditLineStatements(
         self, request: credit_pb2.ListCreditLineStatementsRequest, context: grpc.ServicerContext

@@ -62,8 +62,8 @@ from services.runtime.api import MAX_ID_LENGTH, FieldChecks, from_timestamp
 from services.runtime.auth import current_principal
 from services.runtime.errors import InvalidArgument
 from services.runtime.fingerprints import request_fingerprint
-from services.runtime.idempotency import RequestKeys
 from services.runtime.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+from services.runtime.request_keys import RequestKeys
 
 MAX_REFERENCE_LENGTH = 128
 MAX_REASON_LENGTH = 500

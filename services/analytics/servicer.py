@@ -39,7 +39,7 @@ from services.runtime import api
 from services.runtime.api import to_money, to_timestamp
 from services.runtime.auth import current_principal
 from services.runtime.errors import InvalidArgument, NotFound
-from services.runtime.idempotency import RequestKeys
+from services.runtime.request_keys import RequestKeys
 
 log = logging.getLogger("nexafi.analytics")
 

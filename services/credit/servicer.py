@@ -47,8 +47,9 @@ from services.runtime.api import (
     time_range,
 )
 from services.runtime.auth import Principal, current_principal
-from services.runtime.idempotency import Claim, M, RequestKeys
+from services.runtime.idempotency import Claim
 from services.runtime.ids import is_valid_id
+from services.runtime.request_keys import M, RequestKeys
 
 
 def _application_id(position: object) -> str:

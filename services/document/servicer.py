@@ -35,7 +35,8 @@ from services.runtime import api
 from services.runtime.api import FieldChecks
 from services.runtime.auth import Principal, current_principal
 from services.runtime.errors import InvalidArgument
-from services.runtime.idempotency import Claim, RequestKeys
+from services.runtime.idempotency import Claim
+from services.runtime.request_keys import RequestKeys
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

@@ -27,8 +27,9 @@ from services.runtime import api, audit
 from services.runtime.api import from_timestamp, to_money, to_timestamp
 from services.runtime.auth import Principal, current_principal
 from services.runtime.errors import InvalidArgument
-from services.runtime.idempotency import Claim, IdempotencyStore, RequestKeys
+from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.money import Money, validate_amount
+from services.runtime.request_keys import RequestKeys
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)

@@ -44,19 +44,17 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from google.protobuf.message import Message
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import Aborted, AlreadyExists, DomainError, Unavailable
-from services.runtime.fingerprints import message_fields, request_fingerprint
 
 # Errors worth a retry are never stored as the key's result.
 _TRANSIENT = (Unavailable, Aborted)
@@ -468,80 +466,6 @@ class IdempotencyStore:
             run_in_transaction(self.engine, work)
         except Exception:  # noqa: BLE001 - the lock expires by itself; the original error matters more
             return
-
-
-M = TypeVar("M", bound=Message)
-
-
-@runtime_checkable
-class _Keyed(Protocol):
-    """A write request: it carries its caller's idempotency key."""
-
-    @property
-    def request_id(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class RequestKeys:
-    """A servicer's writes under the contract, at the edge: a key store and the key of its request
-    fingerprints (the same on every replica). The use case ``execute`` runs once per caller
-    (``scope``) and key; the bytes of the response it renders (or its error, once validation has
-    passed) are stored and answered again, unchanged, to every replay; a concurrent duplicate is
-    ABORTED (REQUEST_IN_PROGRESS) at once."""
-
-    store: IdempotencyStore
-    fingerprint_key: bytes
-
-    def stored(
-        self,
-        scope: str,
-        key: str,
-        operation: str,
-        body: Mapping[str, object],
-        execute: Callable[[Claim], Message],
-        *,
-        claim_with_resource: bool = False,
-    ) -> bytes:
-        """The response's bytes; ``body`` is what a replay must repeat (the request without its key).
-        ``claim_with_resource``: see :meth:`IdempotencyStore.run`."""
-        fingerprint = request_fingerprint(self.fingerprint_key, operation, body)
-        return self.store.run(
-            scope,
-            key,
-            operation,
-            fingerprint,
-            lambda claim: execute(claim).SerializeToString(),
-            claim_with_resource=claim_with_resource,
-        )
-
-    def respond(
-        self,
-        scope: str,
-        key: str,
-        operation: str,
-        body: Mapping[str, object],
-        response: type[M],
-        execute: Callable[[Claim], M],
-        *,
-        claim_with_resource: bool = False,
-    ) -> M:
-        """The ``response`` message (the first one's, on a replay)."""
-        return response.FromString(
-            self.stored(scope, key, operation, body, execute, claim_with_resource=claim_with_resource)
-        )
-
-    def run(self, scope: str, operation: str, request: Message, execute: Callable[[Claim], Message]) -> bytes:
-        """:meth:`stored` for a request message carrying its key in ``request_id``, fingerprinted
-        whole but for that key."""
-        if not isinstance(request, _Keyed):
-            raise TypeError(f"{type(request).__name__} has no request_id to run under")
-        return self.stored(scope, request.request_id, operation, message_fields(request), execute)
-
-    def respond_to(
-        self, scope: str, operation: str, request: Message, response: type[M], execute: Callable[[Claim], M]
-    ) -> M:
-        """:meth:`run`, answering the ``response`` message (the first one's, on a replay)."""
-        return response.FromString(self.run(scope, operation, request, execute))
 
 
 def key_reused(key: str) -> AlreadyExists:

@@ -8,7 +8,8 @@ from nexafi.user.v1 import user_pb2, user_pb2_grpc
 from services.runtime import audit
 from services.runtime.auth import current_principal, optional_principal
 from services.runtime.errors import InvalidArgument
-from services.runtime.idempotency import Claim, RequestKeys
+from services.runtime.idempotency import Claim
+from services.runtime.request_keys import RequestKeys
 from services.user import access_log, search
 from services.user.access import ACCESS
 from services.user.accounts import check_registration

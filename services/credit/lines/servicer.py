@@ -20,8 +20,9 @@ from services.credit.lines.settlement import LineUse
 from services.credit.service import CreditService
 from services.runtime.api import FieldChecks, paginate, query_key, to_money
 from services.runtime.auth import current_principal
-from services.runtime.idempotency import Claim, M, RequestKeys
+from services.runtime.idempotency import Claim
 from services.runtime.ids import is_valid_id
+from services.runtime.request_keys import M, RequestKeys
 
 C = credit_pb2
 DEFAULT_STATEMENTS = 12

@@ -16,7 +16,7 @@ from services.credit.settings import CreditSettings
 from services.credit.spec import SPEC as CREDIT
 from services.credit.spec import build_service
 from services.ledger.spec import SPEC as LEDGER
-from services.runtime.idempotency import RequestKeys
+from services.runtime.request_keys import RequestKeys
 from services.runtime.server import RunningServer
 from services.user.spec import SPEC as USER
 from tests.integration.credit.credit_support import CreditApi, server_keys

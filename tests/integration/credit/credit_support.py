@@ -11,7 +11,8 @@ from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from nexafi.user.v1 import user_pb2_grpc
 
 from services.runtime.fingerprints import derived_fingerprint_key
-from services.runtime.idempotency import IdempotencyStore, RequestKeys
+from services.runtime.idempotency import IdempotencyStore
+from services.runtime.request_keys import RequestKeys
 from services.runtime.server import RunningServer, page_token_key
 from tests.support.harness import TokenFactory, register_user
 

@@ -26,7 +26,8 @@ from services.credit.settings import CreditSettings
 from services.credit.spec import build_service
 from services.runtime.db import run_in_transaction
 from services.runtime.errors import InsufficientFunds, Unavailable
-from services.runtime.idempotency import Claim, RequestKeys
+from services.runtime.idempotency import Claim
+from services.runtime.request_keys import RequestKeys
 from services.runtime.server import RunningServer
 from tests.integration.credit.credit_support import CreditApi, eur, key, server_keys
 from tests.support.faults import LostLedgerReplies

@@ -26,8 +26,9 @@ from services.credit.lines.service import CreditLineService
 from services.credit.settings import CreditSettings
 from services.credit.spec import spec_with
 from services.runtime.clock import ShiftedClock, system_clock
-from services.runtime.idempotency import Claim, RequestKeys
+from services.runtime.idempotency import Claim
 from services.runtime.ids import new_id
+from services.runtime.request_keys import RequestKeys
 from services.runtime.server import RunningServer, start_server
 from tests.integration.credit.credit_support import CreditApi, eur, key, server_keys
 from tests.support.grpc_errors import failure

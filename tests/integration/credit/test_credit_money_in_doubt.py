@@ -25,7 +25,7 @@ from services.credit.domain.model import RepaymentIntent
 from services.credit.service import CreditService
 from services.credit.shared import key_digest
 from services.runtime.db import run_in_transaction
-from services.runtime.idempotency import RequestKeys
+from services.runtime.request_keys import RequestKeys
 from tests.integration.credit.credit_support import CreditApi, eur, key
 from tests.support.grpc_errors import failure
 

@@ -37,7 +37,8 @@ from services.ledger.domain import pending as pending_rules
 from services.ledger.domain.model import Balances, Direction, Entry, PendingTransfer, PostingLine
 from services.ledger.domain.rules import BalanceState, check_limits
 from services.ledger.feed import FeedNotifier
-from services.ledger.sealer import SealedPass, Sealer
+from services.ledger.seal_rows import SealedPass
+from services.ledger.sealer import Sealer
 from services.ledger.settings import LedgerSettings
 from services.runtime.db import UnitOfWork, run_in_transaction
 from services.runtime.errors import FailedPrecondition, InsufficientFunds

@@ -30,7 +30,7 @@ from services.document.domain import (
 )
 from services.document.repository import DocumentFilter
 from services.document.service import DocumentService
-from services.document.uploads import ReceivedUpload, UploadMeta
+from services.document.uploads import ReceivedUpload, UploadCancelled, UploadMeta
 from services.runtime import api
 from services.runtime.api import FieldChecks
 from services.runtime.auth import Principal, current_principal
@@ -111,6 +111,18 @@ def upload_chunks(
             yield message.http_body.data
 
 
+def _until_reset(
+    requests: Iterator[document_pb2.UploadDocumentRequest], context: grpc.ServicerContext
+) -> Iterator[document_pb2.UploadDocumentRequest]:
+    """The request stream; a reset noticed while reading is an UploadCancelled, not an INTERNAL."""
+    try:
+        yield from requests
+    except grpc.RpcError:
+        if context.is_active():
+            raise
+        raise UploadCancelled("the upload was cancelled while it was received") from None
+
+
 def upload_fingerprint_body(meta: UploadMeta, received: ReceivedUpload) -> dict[str, object]:
     """What a replay of an upload must repeat: its metadata and its content (by digest)."""
     return {
@@ -133,6 +145,7 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         self, request_iterator: Iterator[document_pb2.UploadDocumentRequest], context: grpc.ServicerContext
     ) -> document_pb2.UploadDocumentResponse:
         principal = current_principal()
+        request_iterator = _until_reset(request_iterator, context)
         first = next(request_iterator, None)
         if first is None:
             raise InvalidArgument(
@@ -145,10 +158,14 @@ class DocumentServicer(document_pb2_grpc.DocumentServiceServicer):
         meta = upload_meta(first, header if isinstance(header, str) else "")
         uploads = self.service.uploads
         # Receiving is validation (size, type, checksum): its errors do not consume the key.
-        with uploads.receive(principal, meta, upload_chunks(first, request_iterator)) as received:
+        # The end of the request iterator does not tell a half-close from a reset: the RPC's
+        # state, checked before anything is committed, does (uploads.py).
+        still_wanted = context.is_active
+        chunks = upload_chunks(first, request_iterator)
+        with uploads.receive(principal, meta, chunks, still_wanted) as received:
 
             def execute(claim: Claim) -> document_pb2.UploadDocumentResponse:
-                version = uploads.store(principal, meta, received, claim)
+                version = uploads.store(principal, meta, received, claim, still_wanted)
                 return document_pb2.UploadDocumentResponse(document=document_pb(version, principal))
 
             return self.keys.respond(

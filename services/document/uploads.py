@@ -7,6 +7,14 @@ leave neither object nor row behind and do not consume the idempotency key. ``st
 under the key (the servicer's edge, services/runtime/idempotency.py): it writes the object,
 then commits the version, the access event and the key's resource in one transaction; a
 failed commit removes the object it wrote, unless the row may exist after all.
+
+A stream that was cut is never stored. grpcio ends the request iterator the same way for a
+client's half-close and for a reset (RST_STREAM: a client that gave up, or Envoy answering 413
+past the gateway's upload limit): the reset's cancellation is delivered just after the last
+message, so the content read may be a prefix that looks whole. ``receive`` and ``store`` take
+``still_wanted`` (the RPC's ``context.is_active``) and check it once the stream has ended, before
+the object is written and, last, inside the committing transaction: a cancelled upload rolls
+back, its object is removed, and its key is released (UploadCancelled is ABORTED, transient).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from services.document.domain import (
 )
 from services.runtime.auth import Principal
 from services.runtime.db import run_in_transaction
-from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.idempotency import Claim, IdempotencyStore
 from services.runtime.ids import new_id
 
@@ -47,6 +55,23 @@ log = logging.getLogger("nexafi.document")
 
 # Ciphertext stays in memory up to this size, then spills to a temporary file.
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024
+
+
+class UploadCancelled(Aborted):
+    """The upload's RPC ended (cancelled, reset, past its deadline) before it was committed.
+
+    ABORTED is transient under the idempotency contract: the key is released, not stored."""
+
+    default_reason = "UPLOAD_CANCELLED"
+
+
+def _always() -> bool:
+    return True
+
+
+def _check_wanted(still_wanted: Callable[[], bool], when: str) -> None:
+    if not still_wanted():
+        raise UploadCancelled(f"the upload was cancelled {when}; nothing is stored")
 
 
 @dataclass(frozen=True)
@@ -109,8 +134,16 @@ class Uploads:
         # Called after a version awaiting extraction is committed (wakes this process's worker).
         self.on_pending: Callable[[], None] | None = None
 
-    def receive(self, principal: Principal, meta: UploadMeta, chunks: Iterable[bytes]) -> ReceivedUpload:
-        """The checked, encrypted content of an upload; close it (``with``) when done."""
+    def receive(
+        self,
+        principal: Principal,
+        meta: UploadMeta,
+        chunks: Iterable[bytes],
+        still_wanted: Callable[[], bool] = _always,
+    ) -> ReceivedUpload:
+        """The checked, encrypted content of an upload; close it (``with``) when done.
+
+        ``still_wanted`` is false once the stream was cancelled (module docstring)."""
         if not may_upload_for(principal, meta.user_id):
             raise PermissionDenied("not allowed to upload documents for another user")
         if meta.document_id:
@@ -122,6 +155,7 @@ class Uploads:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
         try:
             content_type, digest, size = self._encrypt(meta, chunks, data_key, object_key, spool)
+            _check_wanted(still_wanted, "as its stream ended")
         except BaseException:
             spool.close()
             raise
@@ -136,15 +170,23 @@ class Uploads:
         )
 
     def store(
-        self, principal: Principal, meta: UploadMeta, received: ReceivedUpload, claim: Claim
+        self,
+        principal: Principal,
+        meta: UploadMeta,
+        received: ReceivedUpload,
+        claim: Claim,
+        still_wanted: Callable[[], bool] = _always,
     ) -> Version:
-        """Write the object and commit the version; the version (the same one when resuming)."""
+        """Write the object and commit the version; the version (the same one when resuming).
+
+        Nothing is committed once ``still_wanted`` turns false (module docstring)."""
         if claim.resource_id:
             # An earlier attempt with this key committed the version and died before answering.
             document_id, number = parse_version_resource(claim.resource_id)
             found = run_in_transaction(self.engine, lambda s: repo.get_version(s, document_id, number))
             if found is not None:
                 return found
+        _check_wanted(still_wanted, "before it was stored")
         spool = received.spool
         length = spool.tell()
         spool.seek(0)
@@ -183,6 +225,9 @@ class Uploads:
             created = repo.get_version(session, document_id, number)
             assert created is not None
             self.idempotency.attach(session, claim, version_resource(created))
+            # Last, as late as the commit allows: the cancellation of a reset stream may have
+            # arrived while the object was written.
+            _check_wanted(still_wanted, "while it was stored")
             return created
 
         try:

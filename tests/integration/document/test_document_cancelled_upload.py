@@ -33,7 +33,7 @@ from tests.support.harness import ServiceRunner, TokenFactory
 D = document_pb2
 CHUNK = 64 * 1024
 # Each round races the reset against the end of the stream afresh; the outcome must never vary.
-ROUNDS = 30
+ROUNDS = 40
 UPLOAD_LABELS = {
     "grpc_type": "client_stream",
     "grpc_service": "nexafi.document.v1.DocumentService",

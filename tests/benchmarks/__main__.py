@@ -15,6 +15,7 @@ BENCHMARKS = [
     "tests.benchmarks.analytics_bench",
     "tests.benchmarks.revocation_bench",
     "tests.benchmarks.replicas",
+    "tests.benchmarks.clearing_bench",
     "tests.benchmarks.reconciliation_bench",
     "tests.benchmarks.runtime_bench",
     # Last: it ends with the one table of figures against the performance targets.

@@ -74,3 +74,17 @@ def ai_db(pg: EmbeddedPostgres, ai_server: RunningServer) -> Iterator[Engine]:
     engine = sa.create_engine(pg.url("nexafi_ai"))
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def replica(services: ServiceRunner, tokens: TokenFactory, ai_settings: AiSettings) -> Iterator[AiClient]:
+    """A second AI server on the same database: another replica."""
+    running = start_server(
+        spec_with(ai_settings), service_settings("ai", services.database_url("ai"), services.auth)
+    )
+    channel = grpc.insecure_channel(running.address)
+    try:
+        yield AiClient(ai_pb2_grpc.AiServiceStub(channel), tokens)
+    finally:
+        channel.close()
+        running.stop(0)

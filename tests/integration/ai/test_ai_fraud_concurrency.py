@@ -12,35 +12,15 @@ migration 0003): this is the test that the read still comes after the lock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
-import grpc
-import pytest
 import sqlalchemy as sa
-from nexafi.ai.v1 import ai_pb2, ai_pb2_grpc
+from nexafi.ai.v1 import ai_pb2
 from sqlalchemy.engine import Engine
 
-from services.ai.spec import AiSettings, spec_with
-from services.runtime.server import start_server
 from tests.integration.ai.ai_support import NOW, AiClient, fraud_request, money, rid, user
-from tests.support.harness import ServiceRunner, TokenFactory, service_settings
 
 BURST = 12
-
-
-@pytest.fixture
-def replica(services: ServiceRunner, tokens: TokenFactory, ai_settings: AiSettings) -> Iterator[AiClient]:
-    """A second AI server on the same database: another replica."""
-    running = start_server(
-        spec_with(ai_settings), service_settings("ai", services.database_url("ai"), services.auth)
-    )
-    channel = grpc.insecure_channel(running.address)
-    try:
-        yield AiClient(ai_pb2_grpc.AiServiceStub(channel), tokens)
-    finally:
-        channel.close()
-        running.stop(0)
 
 
 def _burst(user_id: str) -> list[ai_pb2.CheckFraudRequest]:

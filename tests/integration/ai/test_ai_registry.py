@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from services.ai.registry import ModelRegistry
 from services.ai.service import AiService
 from services.ai.servicer import AiServicer
-from services.ai.spec import SERVICE_NAME, SPEC, AiSettings, spec_with
+from services.ai.spec import SERVICE_NAME, SPEC
 from services.devtools.embedded_pg import EmbeddedPostgres
 from services.runtime import migrations
 from services.runtime.fingerprints import derived_fingerprint_key
@@ -169,20 +169,6 @@ def test_switch_the_active_version_at_run_time(ai: AiClient, ai_db: Engine, frau
             )
         ).one()
     assert tuple(log) == (FRAUD, "integration test", "usr_admin")
-
-
-@pytest.fixture
-def replica(services: ServiceRunner, tokens: TokenFactory, ai_settings: AiSettings) -> Iterator[AiClient]:
-    """A second AI server on the same database: another replica."""
-    running = start_server(
-        spec_with(ai_settings), service_settings("ai", services.database_url("ai"), services.auth)
-    )
-    channel = grpc.insecure_channel(running.address)
-    try:
-        yield AiClient(ai_pb2_grpc.AiServiceStub(channel), tokens)
-    finally:
-        channel.close()
-        running.stop(0)
 
 
 def test_another_replica_picks_up_an_activation_by_polling(

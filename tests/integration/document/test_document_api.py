@@ -15,7 +15,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from minio import Minio
-from nexafi.document.v1 import document_pb2, document_pb2_grpc
+from nexafi.document.v1 import document_pb2
 from sqlalchemy.engine import Engine
 
 from services.devtools.embedded_pg import EmbeddedPostgres
@@ -23,7 +23,7 @@ from services.devtools.embedded_s3 import EmbeddedS3
 from services.document.crypto import MasterKeys
 from services.document.service import DocumentService
 from services.document.settings import DocumentSettings
-from services.document.spec import DEV_MASTER_KEY, SPEC
+from services.document.spec import DEV_MASTER_KEY
 from services.document.storage import Storage
 from services.runtime.server import RunningServer
 from tests.integration.document.document_support import (
@@ -38,37 +38,13 @@ from tests.integration.document.document_support import (
     upload_messages,
 )
 from tests.support.grpc_errors import describe, failure
-from tests.support.harness import ServiceRunner, TokenFactory, storage_settings_of
+from tests.support.harness import storage_settings_of
 
 D = document_pb2
 ADMIN = "usr_ADMIN0000000000000000000001"
 COMPLIANCE = "usr_COMPLIANCE00000000000000001"
 SUPPORT = "usr_SUPPORT000000000000000000001"
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def document_server(s3: EmbeddedS3, services: ServiceRunner) -> RunningServer:
-    return services.start(SPEC)
-
-
-@pytest.fixture(scope="module")
-def docs(document_server: RunningServer, tokens: TokenFactory) -> Iterator[DocumentClient]:
-    with grpc.insecure_channel(document_server.address) as channel:
-        yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
-
-
-@pytest.fixture(scope="module")
-def bucket(s3: EmbeddedS3, document_server: RunningServer) -> tuple[Minio, str]:
-    client = Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False)
-    return client, s3.env()["DOCUMENT_S3_BUCKET"]
-
-
-@pytest.fixture(scope="module")
-def document_db(pg: EmbeddedPostgres, document_server: RunningServer) -> Iterator[Engine]:
-    engine = sa.create_engine(pg.url("nexafi_document"))
-    yield engine
-    engine.dispose()
 
 
 def objects(bucket: tuple[Minio, str], prefix: str) -> list[str]:

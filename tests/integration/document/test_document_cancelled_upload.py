@@ -19,16 +19,11 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from minio import Minio
-from nexafi.document.v1 import document_pb2, document_pb2_grpc
+from nexafi.document.v1 import document_pb2
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 
-from services.devtools.embedded_pg import EmbeddedPostgres
-from services.devtools.embedded_s3 import EmbeddedS3
-from services.document.spec import SPEC
-from services.runtime.server import RunningServer
 from tests.integration.document.document_support import DocumentClient, new_user, pdf, upload_messages
-from tests.support.harness import ServiceRunner, TokenFactory
 
 D = document_pb2
 CHUNK = 64 * 1024
@@ -39,30 +34,6 @@ UPLOAD_LABELS = {
     "grpc_service": "nexafi.document.v1.DocumentService",
     "grpc_method": "UploadDocument",
 }
-
-
-@pytest.fixture(scope="module")
-def document_server(s3: EmbeddedS3, services: ServiceRunner) -> RunningServer:
-    return services.start(SPEC)
-
-
-@pytest.fixture(scope="module")
-def docs(document_server: RunningServer, tokens: TokenFactory) -> Iterator[DocumentClient]:
-    with grpc.insecure_channel(document_server.address) as channel:
-        yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
-
-
-@pytest.fixture(scope="module")
-def bucket(s3: EmbeddedS3, document_server: RunningServer) -> tuple[Minio, str]:
-    client = Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False)
-    return client, s3.env()["DOCUMENT_S3_BUCKET"]
-
-
-@pytest.fixture(scope="module")
-def document_db(pg: EmbeddedPostgres, document_server: RunningServer) -> Iterator[Engine]:
-    engine = sa.create_engine(pg.url("nexafi_document"))
-    yield engine
-    engine.dispose()
 
 
 def _uploads(kind: str) -> float:

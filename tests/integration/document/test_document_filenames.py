@@ -6,29 +6,13 @@ from __future__ import annotations
 
 import unicodedata
 import urllib.parse
-from collections.abc import Iterator
 
 import grpc
 import pytest
-from nexafi.document.v1 import document_pb2, document_pb2_grpc
+from nexafi.document.v1 import document_pb2
 
-from services.devtools.embedded_s3 import EmbeddedS3
-from services.document.spec import SPEC
-from services.runtime.server import RunningServer
 from tests.integration.document.document_support import DocumentClient, new_user, pdf
 from tests.support.grpc_errors import failure
-from tests.support.harness import ServiceRunner, TokenFactory
-
-
-@pytest.fixture(scope="module")
-def document_server(s3: EmbeddedS3, services: ServiceRunner) -> RunningServer:
-    return services.start(SPEC)
-
-
-@pytest.fixture(scope="module")
-def docs(document_server: RunningServer, tokens: TokenFactory) -> Iterator[DocumentClient]:
-    with grpc.insecure_channel(document_server.address) as channel:
-        yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
 
 
 @pytest.mark.parametrize(

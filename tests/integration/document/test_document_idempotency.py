@@ -9,36 +9,18 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import grpc
-import pytest
 import sqlalchemy as sa
-from nexafi.document.v1 import document_pb2, document_pb2_grpc
+from nexafi.document.v1 import document_pb2
 from sqlalchemy.engine import Engine
 
-from services.devtools.embedded_pg import EmbeddedPostgres
-from services.devtools.embedded_s3 import EmbeddedS3
-from services.document.spec import SPEC
 from tests.integration.document.document_support import DocumentClient, new_user, pdf
 from tests.support.grpc_errors import failure
-from tests.support.harness import ServiceRunner, TokenFactory
 
 D = document_pb2
 COMPLIANCE = "usr_COMPLIANCE00000000000000001"
-
-
-@pytest.fixture(scope="module")
-def docs(s3: EmbeddedS3, services: ServiceRunner, tokens: TokenFactory) -> Iterator[DocumentClient]:
-    with grpc.insecure_channel(services.start(SPEC).address) as channel:
-        yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
-
-
-@pytest.fixture(scope="module")
-def document_db(pg: EmbeddedPostgres, docs: DocumentClient) -> Iterator[Engine]:
-    engine = sa.create_engine(pg.url("nexafi_document"))
-    yield engine
-    engine.dispose()
 
 
 def _wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 30.0) -> None:

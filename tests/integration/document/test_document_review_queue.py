@@ -7,29 +7,16 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
-import pytest
-from nexafi.document.v1 import document_pb2, document_pb2_grpc
+from nexafi.document.v1 import document_pb2
 
-from services.devtools.embedded_s3 import EmbeddedS3
-from services.document.spec import SPEC
-from services.runtime.server import RunningServer
 from tests.integration.document.document_support import STATEMENT, DocumentClient, new_user, pdf
 from tests.support.grpc_errors import failure
-from tests.support.harness import ServiceRunner, TokenFactory
 
 D = document_pb2
 OFFICER = "usr_QUEUECOMPLIANCE000000000001"
-
-
-@pytest.fixture(scope="module")
-def docs(s3: EmbeddedS3, services: ServiceRunner, tokens: TokenFactory) -> Iterator[DocumentClient]:
-    server: RunningServer = services.start(SPEC)
-    with grpc.insecure_channel(server.address) as channel:
-        yield DocumentClient(document_pb2_grpc.DocumentServiceStub(channel), tokens)
 
 
 def queue(

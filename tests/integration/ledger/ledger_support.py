@@ -10,6 +10,7 @@ from nexafi.common.v1 import common_pb2
 from nexafi.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.ledger.domain.model import Direction, NewEntry, PostingLine, TransactionType
 from services.runtime.ids import new_id
 
 # Re-exported: the ledger tests read failures through the shared reader.
@@ -246,3 +247,18 @@ def assert_ledger_invariants(engine: Engine) -> None:
     reserved = open_pending_sums(engine)
     assert {k: v[0] for k, v in stored.items()} == sums
     assert {k: (v[1], v[2]) for k, v in stored.items() if v[1] or v[2]} == reserved
+
+
+def usd_transfer(debit: str, credit: str, amount: int = 1) -> NewEntry:
+    """A USD transfer as the ledger's own callers build it (for tests that drive ``Ledger`` directly)."""
+    return NewEntry(
+        user_id="",
+        type=TransactionType.TRANSFER,
+        description="",
+        related_entity_id="",
+        postings=(
+            PostingLine(debit, Direction.DEBIT, amount, "USD"),
+            PostingLine(credit, Direction.CREDIT, amount, "USD"),
+        ),
+        request_id=rid(),
+    )

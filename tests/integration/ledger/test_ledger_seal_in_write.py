@@ -15,30 +15,16 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.ledger.domain.model import Direction, Entry, NewEntry, PostingLine, TransactionType
+from services.ledger.domain.model import Entry
 from services.ledger.service import Ledger
 from services.runtime.errors import DomainError
-from tests.integration.ledger.ledger_support import LedgerClient, assert_ledger_invariants, rid
+from tests.integration.ledger.ledger_support import LedgerClient, assert_ledger_invariants, usd_transfer
 
 THREADS = 16
 OPERATIONS = 20
 HELD = 4
 START = 10_000
 SCOPE = "svc_seal_in_write"
-
-
-def _transfer(debit: str, credit: str, amount: int) -> NewEntry:
-    return NewEntry(
-        user_id="",
-        type=TransactionType.TRANSFER,
-        description="",
-        related_entity_id="",
-        postings=(
-            PostingLine(debit, Direction.DEBIT, amount, "USD"),
-            PostingLine(credit, Direction.CREDIT, amount, "USD"),
-        ),
-        request_id=rid(),
-    )
 
 
 def _count(engine: Engine, sql: str) -> int:
@@ -61,7 +47,7 @@ def test_writers_sealing_in_their_transaction_and_after_commit_keep_one_chain(
 
     def write(replica: Ledger, debit: str, credit: str, amount: int) -> None:
         try:
-            entry = replica.create_transaction(SCOPE, _transfer(debit, credit, amount))
+            entry = replica.create_transaction(SCOPE, usd_transfer(debit, credit, amount))
         except DomainError:
             return  # insufficient funds: a refusal, not a failure
         except BaseException as exc:  # reported below

@@ -12,25 +12,11 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.ledger.domain.model import Direction, Entry, NewEntry, PostingLine, TransactionType
+from services.ledger.domain.model import Entry
 from services.ledger.service import Ledger
-from tests.integration.ledger.ledger_support import LedgerClient, rid
+from tests.integration.ledger.ledger_support import LedgerClient, usd_transfer
 
 SCOPE = "svc_seal_wakeup"
-
-
-def _transfer(debit: str, credit: str) -> NewEntry:
-    return NewEntry(
-        user_id="",
-        type=TransactionType.TRANSFER,
-        description="",
-        related_entity_id="",
-        postings=(
-            PostingLine(debit, Direction.DEBIT, 1, "USD"),
-            PostingLine(credit, Direction.CREDIT, 1, "USD"),
-        ),
-        request_id=rid(),
-    )
 
 
 def _listening(ledger: Ledger) -> None:
@@ -52,7 +38,7 @@ def test_a_seal_in_one_process_is_heard_by_the_others_and_not_by_itself(
         for replica in (one, other):
             _listening(replica)
         heard_by_other, heard_by_self = other.sealer.generation(), one.sealer.generation()
-        entry = one.create_transaction(SCOPE, _transfer(a, b))
+        entry = one.create_transaction(SCOPE, usd_transfer(a, b))
         assert entry.sequence > 0
         assert other.sealer.await_release(heard_by_other, 30)
         # Its own notification is not one of the "others'": nothing new for it to look at.
@@ -77,7 +63,7 @@ def test_a_writer_that_found_the_head_taken_gets_its_seal_when_the_holder_commit
             # Another process's sealing transaction holds the head while the writer commits.
             connection.execute(sa.text("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE"))
             thread = threading.Thread(
-                target=lambda: results.append(writer.create_transaction(SCOPE, _transfer(a, b)))
+                target=lambda: results.append(writer.create_transaction(SCOPE, usd_transfer(a, b)))
             )
             thread.start()
             deadline = time.monotonic() + 30

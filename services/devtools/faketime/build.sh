@@ -9,7 +9,8 @@
 # And Envoy hangs at start (its tcmalloc re-enters libfaketime's initialization).
 # The same 0.9.10 source, as python-libfaketime 3.0.1 vendors it in its PyPI sdist (hash-pinned
 # in requirements.txt), is built here without the sleep group (FAKE_SLEEP, as python-libfaketime
-# builds it: in offset mode nothing needs it) and with libfaketime-0.9.10.patch for the rest.
+# builds it: in offset mode nothing needs it), stateless (no shared memory: see below) and with
+# libfaketime-0.9.10.patch for the rest.
 set -euo pipefail
 
 out=${1:?usage: build.sh OUTPUT_LIBRARY}
@@ -40,7 +41,12 @@ patch --quiet -d "$src" -p1 < "$here/libfaketime-0.9.10.patch"
 # Sleeps, poll and epoll_wait are not interposed (as python-libfaketime builds it): a signal
 # handler that reads the clock while libfaketime waits in the real function gets the real time
 # (PostgreSQL then put statement_timeout days away), and nothing here needs a faked rate.
-FAKETIME_COMPILE_CFLAGS="-UFAKE_SLEEP" make --quiet -C "$src/src" libfaketime.so.1 >/dev/null
+# FAKE_STATELESS: no shared memory or semaphores. 0.9.10 otherwise creates /faketime_sem_<pid> and
+# /faketime_shm_<pid> in every process (only runtime clock changes need them); a SIGKILLed process
+# leaves them behind, a later process with the same pid (the embedded PostgreSQL runs as another
+# user) cannot open them and exits ("libfaketime: sem_name was /faketime_sem_N"). An offset clock
+# needs no shared state.
+FAKETIME_COMPILE_CFLAGS="-UFAKE_SLEEP -DFAKE_STATELESS" make --quiet -C "$src/src" libfaketime.so.1 >/dev/null
 mkdir -p "$(dirname "$out")"
 install -m 0644 "$src/src/libfaketime.so.1" "$out"
 echo "built $out (libfaketime 0.9.10 + libfaketime-0.9.10.patch)"

@@ -4,18 +4,21 @@ pg_stat_statements on the database, as deployed (tests/benchmarks/deployed.py).
 Run with ``python -m tests.benchmarks.profile_hot_paths OUT_DIR`` (py-spy needs ptrace rights
 on the service processes: root, or ``kernel.yama.ptrace_scope=0``). For each hot path (single
 ledger transfers, fraud checks: 16 clients in 4 processes; GetAccount: 1 client; card top-ups
-through Envoy: 16 clients in 4 processes) it drives the load while ``py-spy record`` samples
-the service (all threads) into ``OUT_DIR/<path>.txt`` (collapsed stacks; for top-ups, the
-payment, ledger and AI processes each), then prints the statements that took the most
-database time. Not part of ``make bench``.
+through Envoy: 16 clients in 4 processes, after one top-up per customer) it drives the load
+while ``py-spy record`` samples the service (all threads) into ``OUT_DIR/<path>.txt``
+(collapsed stacks; for top-ups, the payment, ledger and AI processes each), then prints the
+statements that took the most database time. Not part of ``make bench``.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,6 +28,8 @@ from tests.benchmarks import deployed
 from tests.support.harness import TokenFactory
 
 DURATION = re.compile(r"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):\s*(.*)")
+# Envoy's route for a card top-up (REST), as tests/benchmarks/deployed.py drives it.
+TOPUP_PATH = "/api/v1/payments/initiate"
 
 
 def _record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
@@ -52,10 +57,13 @@ def _record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
 def _statements(log: Path, title: str) -> None:
     """The statements of ``log`` that took the most time in total (literals folded)."""
     totals: dict[str, list[float]] = {}
-    for line in log.read_text(errors="replace").splitlines():
+    lines = log.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines):
         found = DURATION.search(line)
         if found:
-            shape = re.sub(r"'[^']*'|\b\d+\b", "?", found.group(2))[:130]
+            # A statement that starts with a line break (a multi-line SQL constant) goes on the next line.
+            text = found.group(2).strip() or (lines[i + 1].strip() if i + 1 < len(lines) else "")
+            shape = re.sub(r"'[^']*'|\b\d+\b", "?", text)[:130]
             totals.setdefault(shape, []).append(float(found.group(1)))
     print(f"-- {title}: top statements by total time (PostgreSQL's own durations)")
     for shape, durations in sorted(totals.items(), key=lambda kv: -sum(kv[1]))[:12]:
@@ -63,6 +71,39 @@ def _statements(log: Path, title: str) -> None:
             f"  {len(durations):>7} calls {sum(durations):>10.1f} ms total "
             f"{sum(durations) / len(durations):>8.3f} ms mean  {shape}"
         )
+
+
+def _one_topup_each(envoy: str, customers: tuple[str, ...]) -> None:
+    """One top-up per customer, so the profiled top-ups are not a customer's first (which also
+    opens the customer's ledger account): the steady state, as ``deployed.commits_per_topup``."""
+    host, _, port = envoy.rpartition(":")
+
+    def topup(customer: str) -> None:
+        user, token, method = customer.split("|")
+        body = {
+            "user_id": user,
+            "kind": "PAYMENT_KIND_TOP_UP",
+            "amount": {"amount_minor": "1000", "currency": "EUR"},
+            "payment_method_id": method,
+        }
+        headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            connection.request(
+                "POST",
+                TOPUP_PATH,
+                body=json.dumps(body),
+                headers=headers | {"idempotency-key": new_id("req")},
+            )
+            reply = connection.getresponse()
+            data = reply.read()
+            if reply.status != 200:
+                raise RuntimeError(f"top-up failed: {reply.status} {data[:300]!r}")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(topup, customers))
 
 
 def main() -> int:
@@ -123,6 +164,7 @@ def main() -> int:
         _statements(log, "get_account")
         # Card top-ups through Envoy: the payment process and the two it calls, at once.
         with deployed.payment_gateway(s, ledger, ai) as (envoy, customers):
+            _one_topup_each(envoy, customers)
             log.write_text("")
             pids = {"topup_payment": s.pid(-1), "topup_ledger": s.pid(0), "topup_ai": s.pid(1)}
             recorders: list[subprocess.Popen[bytes]] = []

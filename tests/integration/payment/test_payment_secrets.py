@@ -49,10 +49,11 @@ def forbidden_patterns() -> list[re.Pattern[str]]:
         # they are a run of zeros that any timestamp or id may hold.
         windows = {pan[i : i + 10] for i in range(len(pan) - 9)}
         patterns += [re.compile(w) for w in sorted(windows) if "000000" not in w]
-        # The CVC next to the last four (a CVC alone is just three digits).
+        # The CVC next to the last four (a CVC alone is just three digits), as words of their own:
+        # inside a hex digest or an id ("...af7313220053e") the digits are there by chance.
         last4 = pan[-4:]
-        patterns.append(re.compile(rf"{last4}\D{{0,12}}{cvc}(?!\d)"))
-        patterns.append(re.compile(rf"(?<!\d){cvc}\D{{0,12}}{last4}"))
+        patterns.append(re.compile(rf"(?<![0-9A-Za-z]){last4}\D{{0,12}}{cvc}(?![0-9A-Za-z])"))
+        patterns.append(re.compile(rf"(?<![0-9A-Za-z]){cvc}\D{{0,12}}{last4}(?![0-9A-Za-z])"))
     patterns.append(re.compile(r"['\"]?cvc['\"]?\s*[:=]\s*['\"]?\d{3,4}", re.IGNORECASE))
     return patterns
 

@@ -12,6 +12,7 @@ from services.credit.domain.amortization import installment_state
 from services.credit.domain.model import (
     Application,
     BureauCheck,
+    CreditLine,
     Financials,
     Reason,
     Repayment,
@@ -186,13 +187,17 @@ def score_pb(s: Score) -> credit_pb2.CreditScore:
 
 
 def line_pb(view: LineView) -> credit_pb2.CreditLine:
-    line = view.line
+    return _line_message(view.line, available=view.available, used=view.used)
+
+
+def _line_message(line: CreditLine, *, available: int, used: int) -> credit_pb2.CreditLine:
+    """A credit line with the figures of whichever view of it the caller holds."""
     return C.CreditLine(
         id=line.id,
         user_id=line.user_id,
         limit=to_money(line.limit, line.currency),
-        available=to_money(view.available, line.currency),
-        used=to_money(view.used, line.currency),
+        available=to_money(available, line.currency),
+        used=to_money(used, line.currency),
         status=to_enum(credit_pb2.CreditLineStatus, line.status),
         apr_bps=line.apr_bps,
         ledger_account_id=line.ledger_account_id,
@@ -221,19 +226,7 @@ def repayment_response(app: Application, repayment: Repayment) -> credit_pb2.Rec
 
 def line_use_pb(use: LineUse) -> credit_pb2.CreditLine:
     # As line_pb, from the line's settled state.
-    line = use.line
-    return C.CreditLine(
-        id=line.id,
-        user_id=line.user_id,
-        limit=to_money(line.limit, line.currency),
-        available=to_money(use.available, line.currency),
-        used=to_money(use.principal, line.currency),
-        status=to_enum(credit_pb2.CreditLineStatus, line.status),
-        apr_bps=line.apr_bps,
-        ledger_account_id=line.ledger_account_id,
-        create_time=to_timestamp(line.create_time),
-        update_time=to_timestamp(line.update_time),
-    )
+    return _line_message(use.line, available=use.available, used=use.principal)
 
 
 def draw_pb(d: Draw) -> credit_pb2.CreditLineDraw:
